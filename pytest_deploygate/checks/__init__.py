@@ -1,0 +1,36 @@
+"""Built-in check kinds, and the registry that merges them with plugins' kinds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence
+
+
+def builtin_kinds() -> list[CheckKind]:
+    """The kinds shipped with the plugin."""
+    from pytest_deploygate.checks import (
+        artifact,
+        attestation,
+        condition,
+        constitution,
+        gate_passed,
+        state_value,
+    )
+
+    return [state_value.KIND, gate_passed.KIND, artifact.KIND, constitution.KIND,
+            attestation.KIND, condition.KIND]
+
+
+def build_registry(groups: Iterable[Iterable[CheckKind]]) -> Mapping[str, CheckKind]:
+    """Merge kinds by name; a name registered twice is an error, not a silent override."""
+    registry: dict[str, CheckKind] = {}
+    for group in groups:
+        for kind in group or ():
+            if kind.name in registry and registry[kind.name] is not kind:
+                raise ValueError(f"check kind '{kind.name}' is registered twice")
+            registry[kind.name] = kind
+    return registry
+
+
+__all__ = ["CheckKind", "CheckResult", "Evidence", "build_registry", "builtin_kinds"]

@@ -1,0 +1,120 @@
+"""``artifact``: a required file of the gate, found under the project root.
+
+The artifact is declared in the spec's ``artifacts`` (name, path or candidate paths,
+``required``, optional ``contains`` patterns and ``max_age_days``). A bare file name is
+searched in the gate's artifact directories in order. The file must resolve inside the
+project root, be a regular non-empty file, match its content rules and be fresh enough.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
+from pytest_deploygate.evaluation import EvalContext
+from pytest_deploygate.paths import OutsideRoot, inside_root
+from pytest_deploygate.spec_model import ArtifactSpec, GateSpec
+from pytest_deploygate.timeutil import format_instant
+
+#: Content rules read at most this much of an artifact.
+MAX_ARTIFACT_BYTES = 32 * 1024 * 1024
+
+
+def candidates(spec: GateSpec, artifact: ArtifactSpec) -> list[str]:
+    """Relative paths tried for an artifact, in search order."""
+    if not artifact.bare_name:
+        return list(artifact.paths)
+    name = artifact.paths[0]
+    out = []
+    for directory in spec.artifact_dirs:
+        directory = directory.replace("{phase}", spec.phase).strip("/")
+        out.append(name if directory in ("", ".") else f"{directory}/{name}")
+    return out
+
+
+def locate(root: Path, spec: GateSpec, artifact: ArtifactSpec) -> tuple[str | None, list[str]]:
+    """The first candidate that exists (as anything), and every candidate tried."""
+    tried = candidates(spec, artifact)
+    for relative in tried:
+        if (root / relative).exists() or (root / relative).is_symlink():
+            return relative, tried
+    return None, tried
+
+
+def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
+    """Find the artifact and check it."""
+    artifact = ctx.spec.artifacts.get(params["artifact"])
+    if artifact is None:
+        return CheckResult.missing(f"artifact '{params['artifact']}' is not declared in the spec")
+    root = ctx.project.root
+    found, tried = locate(root, ctx.spec, artifact)
+    if found is None:
+        required = _required(artifact, ctx)
+        listing = ", ".join(tried)
+        if isinstance(required, CheckResult):
+            return required
+        if not required:
+            return CheckResult.not_applicable(f"N/A: optional, not present (tried {listing})")
+        return CheckResult.not_met(f"{artifact.name} not found; tried: {listing}")
+    try:
+        path = inside_root(root, found)
+    except OutsideRoot as exc:
+        return CheckResult.not_met(f"{artifact.name}: {exc}")
+    return _inspect(artifact, found, path, ctx)
+
+
+def _required(artifact: ArtifactSpec, ctx: EvalContext) -> bool | CheckResult | None:
+    if isinstance(artifact.required, bool):
+        return artifact.required
+    result = ctx.evaluate(artifact.required)
+    if result.status == "met":
+        return True
+    if result.status == "not_met":
+        return False
+    return result
+
+
+def _inspect(artifact: ArtifactSpec, relative: str, path: Path, ctx: EvalContext) -> CheckResult:
+    if not path.is_file():
+        kind = "a directory" if path.is_dir() else "not a regular file"
+        return CheckResult.not_met(f"{relative} is {kind}")
+    try:
+        stat = path.stat()
+        if stat.st_size > MAX_ARTIFACT_BYTES:
+            return CheckResult.missing(f"{relative} is {stat.st_size} bytes, over the "
+                                       f"{MAX_ARTIFACT_BYTES} byte limit")
+        data = path.read_bytes()
+    except OSError as exc:
+        return CheckResult.missing(f"{relative} cannot be read: {exc.strerror or exc}")
+    modified = datetime.fromtimestamp(stat.st_mtime, UTC)
+    evidence = Evidence("file", relative, sha256=hashlib.sha256(data).hexdigest(),
+                        modified=format_instant(modified))
+    if not data.strip():
+        return CheckResult.not_met(f"{relative} is empty", evidence)
+    text = data.decode("utf-8", errors="replace")
+    absent = [pattern for pattern in artifact.contains
+              if not re.search(pattern, text, re.MULTILINE)]
+    if absent:
+        return CheckResult.not_met(
+            f"{relative} lacks required content: " + ", ".join(f"/{p}/" for p in absent),
+            evidence)
+    if artifact.max_age_days is not None:
+        age_days = (ctx.project.now - modified).total_seconds() / 86400
+        if age_days > artifact.max_age_days:
+            return CheckResult.not_met(
+                f"{relative} is {age_days:.1f} days old; at most {artifact.max_age_days:g} "
+                "allowed", evidence)
+    return CheckResult.met(f"{relative} present ({stat.st_size} bytes)", evidence)
+
+
+KIND = CheckKind(
+    name="artifact",
+    reads="a file under the project root",
+    params_schema=params_schema({"artifact": {"type": "string"}}, required=["artifact"]),
+    evaluate=evaluate,
+)

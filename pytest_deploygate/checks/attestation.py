@@ -1,0 +1,125 @@
+"""``attestation``: a recorded, unexpired sign-off by someone holding a required role.
+
+Parameters: ``roles`` (who may sign; any listed approver when omitted), ``criterion`` (the
+sign-off key, default the item's own id), ``max_age_days``. A sign-off counts when the signer
+is in the approvers file holding the role they signed in, that role is one the criterion
+accepts, it was made after the gate's phase started and not after the evaluation time, and it
+has not expired. For a rollback trigger the latest counting sign-off decides: ``present: true``
+fires the trigger, otherwise it attests the condition is absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pytest_deploygate.attestations import Attestation, AttestationStore
+from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
+from pytest_deploygate.evaluation import EvalContext
+from pytest_deploygate.timeutil import format_instant, parse_instant
+
+
+def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
+    """Met on a counting sign-off; missing (never a pass) without one."""
+    store = ctx.project.attestations
+    key = params.get("criterion") or ctx.criterion.id
+    roles = list(params.get("roles") or [])
+    problems = [p for p in (store.approvers_problem, store.log_problem) if p]
+    if problems:
+        return CheckResult.missing("; ".join(problems))
+    entries = store.for_criterion(ctx.spec.gate, ctx.spec.id, key)
+    started = _phase_start(ctx)
+    counting: list[Attestation] = []
+    rejected: list[str] = []
+    for entry in entries:
+        reason = _why_not(entry, roles, store, ctx, started, params)
+        if reason:
+            rejected.append(f"line {entry.line} ({entry.signer}): {reason}")
+        else:
+            counting.append(entry)
+    trigger = ctx.criterion.role == "trigger"
+    if trigger and counting:
+        latest = max(counting, key=lambda e: e.at)
+        if latest.present:
+            return CheckResult.not_met(
+                f"TRIGGERED: reported present by {_who(latest)}" + _note(latest),
+                _evidence(store, latest))
+        return CheckResult.met(f"absent, attested by {_who(latest)}", _evidence(store, latest))
+    signed = [e for e in counting if not e.present]
+    if signed:
+        latest = max(signed, key=lambda e: e.at)
+        return CheckResult.met(f"signed off by {_who(latest)}", *(_evidence(store, e)
+                                                                  for e in signed))
+    wanted = f"role {' or '.join(roles)}" if roles else "any listed approver"
+    message = f"no counting sign-off for '{key}' in {store.log_name} ({wanted})"
+    details = rejected + [p for p in store.line_problems]
+    if details:
+        message += "; " + "; ".join(details[:5])
+        if len(details) > 5:
+            message += f"; ... {len(details) - 5} more"
+    return CheckResult.missing(message)
+
+
+def _why_not(entry: Attestation, roles: list[str], store: AttestationStore, ctx: EvalContext,
+             started: datetime | None, params: Mapping[str, Any]) -> str | None:
+    held = store.roles_by_signer.get(entry.signer)
+    if held is None:
+        return f"signer is not in {store.approvers_name}"
+    if roles and entry.role not in roles:
+        return f"signed as '{entry.role}', this criterion needs {' or '.join(roles)}"
+    if entry.role not in held:
+        return f"does not hold role '{entry.role}' in {store.approvers_name}"
+    now = ctx.project.now
+    if entry.at > now:
+        return f"signed at {format_instant(entry.at)}, after the evaluation time"
+    if started is not None and entry.at < started:
+        return (f"signed at {format_instant(entry.at)}, before phase {ctx.spec.phase} started "
+                f"({format_instant(started)})")
+    if entry.expires is not None and entry.expires <= now:
+        return f"expired at {format_instant(entry.expires)}"
+    max_age = params.get("max_age_days")
+    if max_age is not None and (now - entry.at).total_seconds() > max_age * 86400:
+        return f"older than {max_age:g} days"
+    if entry.present and ctx.criterion.role != "trigger":
+        return "'present' applies to rollback triggers only"
+    return None
+
+
+def _phase_start(ctx: EvalContext) -> datetime | None:
+    raw = ctx.project.state.get(f"phases.{ctx.spec.phase}.started")
+    try:
+        return parse_instant(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _who(entry: Attestation) -> str:
+    return f"{entry.signer} ({entry.role}) at {format_instant(entry.at)}"
+
+
+def _note(entry: Attestation) -> str:
+    return f": {entry.note}" if entry.note else ""
+
+
+def _evidence(store: AttestationStore, entry: Attestation) -> Evidence:
+    detail = f"signer={entry.signer} role={entry.role} at={format_instant(entry.at)}"
+    if entry.expires:
+        detail += f" expires={format_instant(entry.expires)}"
+    if entry.evidence:
+        detail += f" evidence={entry.evidence}"
+    return Evidence("attestation", f"{store.log_name}:{entry.line}", detail=detail)
+
+
+KIND = CheckKind(
+    name="attestation",
+    reads="a sign-off in the attestation log",
+    params_schema=params_schema(
+        {
+            "roles": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            "criterion": {"type": "string"},
+            "max_age_days": {"type": "number", "exclusiveMinimum": 0},
+        }
+    ),
+    evaluate=evaluate,
+)

@@ -1,0 +1,55 @@
+"""The gated project's own settings: ``deploygate.yaml`` at the project root.
+
+Optional as a whole; but a condition or setting a spec needs and nobody set is an error at the
+item that needs it (fail closed), never a silent default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pytest_deploygate.documents import load_checked_yaml
+
+CONFIG_FILE = "deploygate.yaml"
+CONFIG_SCHEMA = "project-config.schema.json"
+DEFAULT_ATTESTATION_LOG = ".deploygate/attestations.jsonl"
+DEFAULT_APPROVERS = ".deploygate/approvers.yaml"
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """Validated contents of deploygate.yaml (all optional)."""
+
+    source: Path | None = None
+    version: str | None = None
+    tier: str | None = None
+    conditions: Mapping[str, bool] = field(default_factory=dict)
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    attestation_log: str = DEFAULT_ATTESTATION_LOG
+    approvers: str = DEFAULT_APPROVERS
+
+    @property
+    def display_name(self) -> str:
+        """How messages name the config file."""
+        return str(self.source) if self.source else CONFIG_FILE
+
+
+def load_config(root: Path) -> ProjectConfig:
+    """Load ``<root>/deploygate.yaml`` if present; raise SpecError if it is malformed."""
+    path = root / CONFIG_FILE
+    if not path.exists():
+        return ProjectConfig(source=None)
+    data: Mapping[str, Any] = load_checked_yaml(path, CONFIG_SCHEMA).data or {}
+    attestations = data.get("attestations") or {}
+    return ProjectConfig(
+        source=path,
+        version=data.get("version"),
+        tier=data.get("tier"),
+        conditions=dict(data.get("conditions") or {}),
+        thresholds=dict(data.get("thresholds") or {}),
+        attestation_log=attestations.get("log", DEFAULT_ATTESTATION_LOG),
+        approvers=attestations.get("approvers", DEFAULT_APPROVERS),
+    )

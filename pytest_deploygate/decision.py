@@ -1,0 +1,112 @@
+"""The gate decision: PASS, FAIL, SKIPPED, ROLLBACK or INCOMPLETE, and each Gate Decision row.
+
+Ranking: SKIPPED (a prerequisite is unmet: nothing was evaluated) > ROLLBACK (a trigger's
+condition was measured present; missing trigger evidence is a FAIL) > INCOMPLETE (an item got
+no outcome: deselected, stopped early, interrupted) > FAIL > PASS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pytest_deploygate.outcomes import PASSING, Outcome
+from pytest_deploygate.spec_model import Criterion, DecisionRow
+
+PASS, FAIL, SKIPPED, ROLLBACK, INCOMPLETE = "PASS", "FAIL", "SKIPPED", "ROLLBACK", "INCOMPLETE"
+NOT_IN_STAGE = "NOT IN STAGE"
+NOT_APPLICABLE = "N/A"
+#: Exit code of ``deploygate verdict`` and the ordering used to rank decisions.
+EXIT_CODES = {PASS: 0, FAIL: 1, ROLLBACK: 2, SKIPPED: 3, INCOMPLETE: 5}
+
+
+@dataclass(frozen=True)
+class RowResult:
+    """One Gate Decision row."""
+
+    id: str
+    title: str
+    status: str
+    failing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The decision of one gate record."""
+
+    status: str
+    rows: tuple[RowResult, ...]
+    reasons: tuple[str, ...] = ()
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def failing_rows(self) -> list[RowResult]:
+        """Rows that did not pass (N/A and not-in-stage rows excluded)."""
+        return [r for r in self.rows if r.status not in (PASS, NOT_APPLICABLE, NOT_IN_STAGE)]
+
+    def summary(self) -> str:
+        """One line: the status and the rows that made it."""
+        if self.status == PASS:
+            return PASS
+        parts = [f"{r.title}: {r.status} ({', '.join(r.failing)})" if r.failing
+                 else f"{r.title}: {r.status}" for r in self.failing_rows]
+        parts += list(self.reasons)
+        return f"{self.status}: " + "; ".join(parts) if parts else self.status
+
+
+def item_verdict(item: Criterion, outcome: Outcome | None) -> str:
+    """PASS, FAIL, ROLLBACK, INCOMPLETE, SKIPPED or N/A for one item."""
+    if outcome is None:
+        return INCOMPLETE
+    if outcome.status == "skipped_prereq":
+        return SKIPPED
+    if outcome.status == "not_applicable":
+        return NOT_APPLICABLE
+    if outcome.status in PASSING:
+        return PASS
+    if item.role == "trigger" and outcome.status == "not_met":
+        return ROLLBACK
+    return FAIL
+
+
+def decide(items: Sequence[Criterion], outcomes: Sequence[Outcome | None],
+           rows: Sequence[DecisionRow], skipped_reason: str | None,
+           extra_reasons: Sequence[str] = ()) -> Decision:
+    """Derive the decision and each row from the items' outcomes."""
+    verdicts = [item_verdict(i, o) for i, o in zip(items, outcomes, strict=True)]
+    counts = {v: verdicts.count(v) for v in set(verdicts)}
+    row_results = []
+    for row in rows:
+        mine = [(i, v) for i, v in zip(items, verdicts, strict=True) if i.decision == row.id]
+        row_results.append(_row(row, mine, skipped_reason is not None))
+    reasons = list(extra_reasons)
+    if skipped_reason is not None:
+        status = SKIPPED
+        reasons.insert(0, skipped_reason)
+    elif ROLLBACK in verdicts:
+        status = ROLLBACK
+    elif INCOMPLETE in verdicts:
+        status = INCOMPLETE
+        missing = counts[INCOMPLETE]
+        reasons.append(f"{missing} of {len(items)} criteria got no outcome "
+                       "(deselected, stopped early or interrupted)")
+    elif FAIL in verdicts or SKIPPED in verdicts or extra_reasons:
+        status = FAIL
+    else:
+        status = PASS
+    return Decision(status, tuple(row_results), tuple(reasons), counts)
+
+
+def _row(row: DecisionRow, mine: list[tuple[Criterion, str]], skipped: bool) -> RowResult:
+    if not mine:
+        return RowResult(row.id, row.title, NOT_IN_STAGE)
+    if skipped:
+        return RowResult(row.id, row.title, SKIPPED)
+    verdicts = [v for _, v in mine]
+    for status in (ROLLBACK, INCOMPLETE, FAIL):
+        if status in verdicts:
+            failing = tuple(i.id for i, v in mine if v in (ROLLBACK, INCOMPLETE, FAIL))
+            return RowResult(row.id, row.title, status, failing)
+    if all(v == NOT_APPLICABLE for v in verdicts):
+        return RowResult(row.id, row.title, NOT_APPLICABLE)
+    return RowResult(row.id, row.title, PASS)

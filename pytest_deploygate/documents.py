@@ -1,0 +1,130 @@
+"""Loading a YAML or JSON document and checking it against a shipped JSON Schema.
+
+Every reviewed input (gate specs, the project config, the approvers file) goes through here,
+so every one of them reports problems the same way: ``file:line: path.in[doc]: what is wrong``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pytest_deploygate.errors import SpecError
+from pytest_deploygate.yaml_lines import LoadedYaml, YamlSyntaxError, load_yaml
+
+#: Largest spec, config or approvers file read (a 50 MB spec is an attack, not a gate).
+MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
+
+
+@functools.cache
+def schema(name: str) -> dict[str, Any]:
+    """A JSON Schema shipped in ``pytest_deploygate/schemas``."""
+    text = resources.files("pytest_deploygate").joinpath("schemas", name).read_text("utf-8")
+    return json.loads(text)
+
+
+@functools.cache
+def _validator(name: str) -> Any:
+    import jsonschema
+
+    document = schema(name)
+    cls = jsonschema.validators.validator_for(document)
+    return cls(document)
+
+
+def format_path(path: Iterable[str | int]) -> str:
+    """``("sections", 3, "check")`` -> ``sections[3].check``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def read_yaml_document(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES) -> LoadedYaml:
+    """Read and parse a YAML file, raising :class:`SpecError` with file and line."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise SpecError([f"{path}:1: file is {size} bytes, over the {max_bytes} byte limit"])
+        text = path.read_bytes().decode("utf-8-sig")
+    except SpecError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise SpecError([f"{path}:1: not UTF-8 text (byte {exc.start})"]) from None
+    except OSError as exc:
+        raise SpecError([f"{path}:1: cannot read: {exc.strerror or exc}"]) from None
+    try:
+        loaded = load_yaml(text)
+    except YamlSyntaxError as exc:
+        raise SpecError([f"{path}:{exc.line}: not valid YAML: {exc.detail}"]) from None
+    if loaded.duplicate_keys:
+        raise SpecError(
+            [
+                f"{path}:{line}: {format_path(key_path)}: key appears twice; keep one"
+                for key_path, line in loaded.duplicate_keys
+            ]
+        )
+    return loaded
+
+
+def schema_problems(
+    loaded: LoadedYaml, source: Path, schema_name: str, limit: int = 20
+) -> list[str]:
+    """Schema violations of a loaded document, one line each, sorted by line."""
+    errors = sorted(
+        _validator(schema_name).iter_errors(loaded.data),
+        key=lambda e: (loaded.line_of(tuple(e.absolute_path)), list(map(str, e.absolute_path))),
+    )
+    problems = []
+    for error in errors[:limit]:
+        path = tuple(error.absolute_path)
+        problems.append(f"{source}:{loaded.line_of(path)}: {format_path(path)}: {_explain(error)}")
+    if len(errors) > limit:
+        problems.append(f"{source}: ... and {len(errors) - limit} more problems")
+    return problems
+
+
+def load_checked_yaml(path: Path, schema_name: str) -> LoadedYaml:
+    """Read a YAML file and validate it, raising :class:`SpecError` listing every problem."""
+    loaded = read_yaml_document(path)
+    problems = schema_problems(loaded, path, schema_name)
+    if problems:
+        raise SpecError(problems)
+    return loaded
+
+
+def _explain(error: Any) -> str:
+    if error.validator == "not":
+        description = error.schema.get("description") or _parent_description(error)
+        return f"{error.instance!r} is not allowed" + (f": {description}" if description else "")
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        import jsonschema
+
+        best = jsonschema.exceptions.best_match(error.context)
+        if best.validator == "not":
+            return _explain(best)
+        described = error.schema.get("description")
+        return f"{_short(error.instance)} does not fit: {described or best.message}"
+    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+        allowed = sorted(error.schema.get("properties", {}))
+        return f"{error.message}; allowed here: {', '.join(allowed)}"
+    return error.message
+
+
+def _parent_description(error: Any) -> str:
+    for candidate in (error.parent,):
+        if candidate is not None and isinstance(candidate.schema, Mapping):
+            return candidate.schema.get("description", "")
+    return ""
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,62 @@
+"""Evaluating one gate item: its applicability conditions, then its check.
+
+Kinds get an :class:`EvalContext` rather than globals, so the same criterion evaluates the
+same way in a pytest item, under pytest-xdist, or from the ``deploygate`` command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_deploygate.checks.base import CheckKind, CheckResult
+from pytest_deploygate.project import Project
+from pytest_deploygate.spec_model import Check, Criterion, GateSpec
+
+
+@dataclass
+class EvalContext:
+    """What a check kind may read while evaluating one item."""
+
+    project: Project
+    spec: GateSpec
+    criterion: Criterion
+    thresholds: Mapping[str, float]
+    kinds: Mapping[str, CheckKind]
+
+    def number(self, value: Any) -> float:
+        """A literal number, or the value of ``{threshold: name}``."""
+        if isinstance(value, Mapping):
+            return float(self.thresholds[value["threshold"]])
+        return float(value)
+
+    def describe_number(self, value: Any) -> str:
+        """``5`` or ``p99_ms=2000`` for messages."""
+        if isinstance(value, Mapping):
+            return f"{value['threshold']}={self.number(value):g}"
+        return f"{float(value):g}"
+
+    def expand(self, dotted: str) -> str:
+        """Replace ``{phase}`` in a state path with the gate's phase key."""
+        return dotted.replace("{phase}", self.spec.phase)
+
+    def evaluate(self, check: Check) -> CheckResult:
+        """Evaluate a (nested) check, such as a condition."""
+        kind = self.kinds.get(check.kind)
+        if kind is None:
+            return CheckResult.missing(f"check kind '{check.kind}' is not installed")
+        return kind.evaluate(check.params, self)
+
+
+def evaluate_item(ctx: EvalContext) -> CheckResult:
+    """Decide applicability from the item's ``when`` conditions, then run its check."""
+    for condition in ctx.criterion.when:
+        result = ctx.evaluate(condition)
+        if result.status == "not_met":
+            return CheckResult.not_applicable(f"N/A: {result.message}", *result.evidence)
+        if result.status != "met":
+            return result
+    if ctx.criterion.check is None:
+        return CheckResult.missing("no check defined and no sign-off possible")
+    return ctx.evaluate(ctx.criterion.check)

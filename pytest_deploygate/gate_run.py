@@ -1,0 +1,172 @@
+"""A gate run, independent of pytest's nodes: which gates, which items, prerequisites, results.
+
+Built once per session (on the controller and on every pytest-xdist worker alike), so the
+records written by the controller and the items run by workers come from the same plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from pytest_deploygate.checks.base import CheckKind, CheckResult
+from pytest_deploygate.config import ProjectConfig, load_config
+from pytest_deploygate.errors import DeployGateError, SelectionError, StateError
+from pytest_deploygate.evaluation import EvalContext, evaluate_item
+from pytest_deploygate.options import Settings
+from pytest_deploygate.project import Project
+from pytest_deploygate.spec_library import SpecFile, available, select
+from pytest_deploygate.spec_loader import load_spec
+from pytest_deploygate.spec_model import OTHER_ROW_ID, Check, Criterion, GateSpec
+from pytest_deploygate.state import StateDoc, load_state
+
+BINDING_ID = "pre-stage-record"
+_SPEC_CACHE: dict[tuple[str, int, int], GateSpec] = {}
+
+
+@dataclass
+class GatePlan:
+    """One gate (and stage) of this run: its items and what decides whether they run."""
+
+    spec_file: SpecFile
+    stage: str
+    spec: GateSpec | None = None
+    error: str | None = None
+    thresholds: dict[str, float] = field(default_factory=dict)
+    items: list[Criterion] = field(default_factory=list)
+    prerequisite_results: dict[str, CheckResult] = field(default_factory=dict)
+    unmet: list[str] = field(default_factory=list)
+
+    @property
+    def gate_id(self) -> str:
+        """``GATE-12``."""
+        return self.spec.id if self.spec else self.spec_file.gate_id
+
+    @property
+    def record_name(self) -> str:
+        """``GATE-12`` for the whole gate, ``GATE-12-pre`` / ``GATE-12-post`` for a stage."""
+        return self.gate_id if self.stage == "all" else f"{self.gate_id}-{self.stage}"
+
+    @property
+    def skip_reason(self) -> str | None:
+        """Why every item is skipped, when a prerequisite is unmet."""
+        if not self.unmet:
+            return None
+        return f"{self.gate_id} skipped, prerequisite unmet: " + " | ".join(self.unmet)
+
+
+class GateRun:
+    """Everything one pytest session knows about the gates it runs."""
+
+    def __init__(self, settings: Settings, kinds: Mapping[str, CheckKind]) -> None:
+        self.settings = settings
+        self.kinds = kinds
+        self.project: Project | None = None
+        self.project_error: str | None = None
+        self.plans: list[GatePlan] = []
+
+    @classmethod
+    def prepare(cls, settings: Settings, kinds: Mapping[str, CheckKind]) -> GateRun:
+        """Read state and config, select gates, load specs, evaluate prerequisites.
+
+        Raises :class:`SelectionError` when ``--gate`` names nothing; every other problem is
+        kept on the plan it affects and reported there.
+        """
+        run = cls(settings, kinds)
+        state: StateDoc | None = None
+        try:
+            state = load_state(settings.state_path)
+            config = load_config(settings.root)
+        except DeployGateError as exc:
+            run.project_error = str(exc)
+            config = ProjectConfig()
+        if state is not None and run.project_error is None:
+            run.project = Project(settings.root, state, config, settings.now, settings.version)
+        selected = select(settings.expression, available(settings.spec_dir), state)
+        run._check_threshold_names(selected)
+        for spec_file in selected:
+            run.plans.append(run._plan(spec_file))
+        return run
+
+    def _plan(self, spec_file: SpecFile) -> GatePlan:
+        plan = GatePlan(spec_file, self.settings.stage)
+        try:
+            plan.spec = self._spec(spec_file)
+        except DeployGateError as exc:
+            plan.error = str(exc)
+            return plan
+        if self.project is None:
+            plan.error = self.project_error
+            return plan
+        spec = plan.spec
+        plan.thresholds = {**spec.thresholds,
+                           **{k: v for k, v in self.project.config.thresholds.items()
+                              if k in spec.thresholds},
+                           **{k: v for k, v in self.settings.thresholds.items()
+                              if k in spec.thresholds}}
+        stage = self.settings.stage
+        plan.items = [item for item in spec.items if stage == "all" or item.stage == stage]
+        if stage == "post":
+            plan.items.append(_binding_item(spec))
+        for item in spec.items:
+            if item.role == "prerequisite":
+                result = self.evaluate(plan, item)
+                plan.prerequisite_results[item.id] = result
+                if result.status != "met":
+                    note = f"; {item.note}" if item.note else ""
+                    plan.unmet.append(result.message + note)
+        return plan
+
+    def _spec(self, spec_file: SpecFile) -> GateSpec:
+        # Parsed and validated once per process, however many plans or projects use it.
+        key = (str(spec_file.path), spec_file.path.stat().st_mtime_ns, id(self.kinds))
+        cached = _SPEC_CACHE.get(key)
+        if cached is None:
+            cached = _SPEC_CACHE[key] = load_spec(spec_file.path, self.kinds)
+        return cached
+
+    def _check_threshold_names(self, selected: list[SpecFile]) -> None:
+        if not self.settings.thresholds:
+            return
+        known: set[str] = set()
+        for spec_file in selected:
+            try:
+                known |= set(self._spec(spec_file).thresholds)
+            except DeployGateError:
+                continue
+        unknown = sorted(set(self.settings.thresholds) - known)
+        if unknown:
+            raise SelectionError(f"--gate-threshold: unknown threshold(s) {', '.join(unknown)}; "
+                                 f"the selected gates define: {', '.join(sorted(known)) or 'none'}")
+
+    def evaluate(self, plan: GatePlan, item: Criterion) -> CheckResult:
+        """Evaluate one item; an exception inside a check kind is missing evidence, never a pass."""
+        if item.role == "prerequisite" and item.id in plan.prerequisite_results:
+            return plan.prerequisite_results[item.id]
+        assert plan.spec is not None and self.project is not None
+        if item.role == "binding":
+            from pytest_deploygate.stages import check_pre_record
+
+            return check_pre_record(self.settings, plan, self.project)
+        ctx = EvalContext(self.project, plan.spec, item, plan.thresholds, self.kinds)
+        try:
+            return evaluate_item(ctx)
+        except StateError as exc:
+            return CheckResult.missing(str(exc))
+        except Exception as exc:  # a broken or third-party kind must not turn into a pass
+            kind = item.check.kind if item.check else "?"
+            return CheckResult.missing(f"check kind '{kind}' failed: {type(exc).__name__}: {exc}")
+
+
+def _binding_item(spec: GateSpec) -> Criterion:
+    return Criterion(
+        id=BINDING_ID,
+        text="Pre stage passed for this commit and version",
+        role="binding",
+        section_id="stage-binding",
+        section_title="Stage binding",
+        stage="post",
+        decision=OTHER_ROW_ID,
+        check=Check("pre_record", {"kind": "pre_record"}),
+        waivable=False,
+    )

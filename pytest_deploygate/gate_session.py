@@ -1,0 +1,299 @@
+"""The hooks of an active gate run: thin glue between pytest and :class:`GateRun`.
+
+Registered only when ``--gate`` is given, so nothing here runs (or is imported) otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_deploygate.checks import build_registry
+from pytest_deploygate.collect import GateCollector, GateItem
+from pytest_deploygate.decision import FAIL, INCOMPLETE, ROLLBACK, Decision, decide, item_verdict
+from pytest_deploygate.errors import SelectionError
+from pytest_deploygate.gate_run import GatePlan, GateRun
+from pytest_deploygate.options import Settings
+from pytest_deploygate.outcomes import OutcomeBook
+from pytest_deploygate.records.atomic import write_atomic
+from pytest_deploygate.records.content import RecordContent, RecordItem
+from pytest_deploygate.records.junit import render_junit
+from pytest_deploygate.records.markdown import render_markdown
+from pytest_deploygate.spec_model import Criterion
+from pytest_deploygate.summary import write_summary
+from pytest_deploygate.timeutil import format_instant
+from pytest_deploygate.user_items import UserMember, join_user_items
+
+REPORT_KEY = "deploygate"
+
+
+class DeployGatePlugin:
+    """Per-session state of a gate run."""
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.run: GateRun | None = None
+        self.book = OutcomeBook()
+        self.user_members: dict[str, UserMember] = {}
+        self.user_criteria: dict[str, list[Criterion]] = {}
+        self.results: list[tuple[GatePlan, Decision, list[Path]]] = []
+        self.write_errors: list[str] = []
+
+    # -- set-up -----------------------------------------------------------------------------
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Select gates, load specs and state, evaluate prerequisites (once per process)."""
+        groups = self.config.hook.pytest_deploygate_check_kinds(config=self.config)
+        try:
+            kinds = build_registry(groups)
+            self.run = GateRun.prepare(self.settings, kinds)
+        except (SelectionError, ValueError) as exc:
+            raise pytest.UsageError(f"deploygate: {exc}") from None
+
+    def plan_for(self, record_name: str) -> GatePlan | None:
+        """The plan whose record has this name."""
+        assert self.run is not None
+        return next((p for p in self.run.plans if p.record_name == record_name), None)
+
+    # -- collection -------------------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        """Add the gates' items in front, join users' gate-marked tests, apply skips.
+
+        Runs before ``-k``/``-m``/``--deselect``/``--lf`` filter the list, so those see gate
+        items like any others (and a filtered-out criterion makes the gate INCOMPLETE).
+        """
+        assert self.run is not None
+        gate_items: list[pytest.Item] = []
+        for plan in self.run.plans:
+            source = plan.spec.source if plan.spec else plan.spec_file.path
+            collector = GateCollector.from_parent(session, name=plan.record_name,
+                                                  nodeid=plan.record_name, path=source,
+                                                  plan=plan, run=self.run)
+            gate_items.extend(session.genitems(collector))
+        kept, dropped = join_user_items(items, self.run.plans, self.user_members,
+                                        self.user_criteria)
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+        items[:] = gate_items + kept
+        for item in items:
+            plan = self._plan_of(item)
+            if plan is not None and plan.skip_reason:
+                item.add_marker(pytest.mark.skip(reason=plan.skip_reason))
+
+    def _plan_of(self, item: pytest.Item) -> GatePlan | None:
+        if isinstance(item, GateItem):
+            return item.gate_collector.plan
+        member = self.user_members.get(item.nodeid)
+        return self.plan_for(member.record) if member else None
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """A gate-marked test with a bad marker fails clearly instead of running."""
+        member = self.user_members.get(item.nodeid)
+        if member is not None and member.problem:
+            pytest.fail(member.problem, pytrace=False)
+
+    # -- outcomes ---------------------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]
+                                  ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        """Attach the item's outcome (status, message, evidence) to its report."""
+        report = yield
+        data = None
+        if isinstance(item, GateItem):
+            data = _gate_item_data(item, call, report)
+            if data is not None:
+                data.update(record=item.gate_collector.plan.record_name, id=item.criterion.id)
+        elif item.nodeid in self.user_members:
+            member = self.user_members[item.nodeid]
+            data = _user_item_data(item, call, report, self._plan_of(item))
+            if data is not None:
+                data.update(record=member.record, id=member.criterion.id)
+        if data is not None:
+            setattr(report, REPORT_KEY, data)
+        return report
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_to_serializable(self, report: Any) -> Generator[None, Any, Any]:
+        """Carry the outcome across pytest-xdist workers."""
+        data = yield
+        if data is not None and hasattr(report, REPORT_KEY):
+            data[REPORT_KEY] = getattr(report, REPORT_KEY)
+        return data
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_from_serializable(self, data: Any) -> Generator[None, Any, Any]:
+        """Restore the outcome on the controller."""
+        report = yield
+        if report is not None and isinstance(data, dict) and REPORT_KEY in data:
+            setattr(report, REPORT_KEY, data[REPORT_KEY])
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Record each item's outcome, worst phase wins."""
+        data = getattr(report, REPORT_KEY, None)
+        if data:
+            self.book.add(data["record"], data["id"], data, report.duration)
+
+    # -- decision and records ---------------------------------------------------------------
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Decide each gate, write its records (controller only), fail the run if needed."""
+        if self.run is None or hasattr(self.config, "workerinput"):
+            return
+        for plan in self.run.plans:
+            content = self._content(plan)
+            paths = self._write(plan, content)
+            self.results.append((plan, content.decision, paths))
+        bad = {FAIL, ROLLBACK, INCOMPLETE}
+        failed = self.write_errors or any(d.status in bad for _, d, _ in self.results)
+        if failed and session.exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _content(self, plan: GatePlan) -> RecordContent:
+        assert self.run is not None
+        criteria = [*plan.items, *self.user_criteria.get(plan.record_name, [])]
+        outcomes = [self.book.get(plan.record_name, c.id) for c in criteria]
+        rows = plan.spec.rows_with_other() if plan.spec else ()
+        decision = decide(criteria, outcomes, rows, plan.skip_reason,
+                          [plan.error] if plan.error else [])
+        if plan.error:
+            decision = Decision(INCOMPLETE, decision.rows, decision.reasons, decision.counts)
+        items = tuple(RecordItem(c, c.render_text(plan.thresholds), o, item_verdict(c, o))
+                      for c, o in zip(criteria, outcomes, strict=True))
+        return RecordContent(
+            name=plan.record_name,
+            gate_id=plan.gate_id,
+            gate_number=plan.spec_file.gate,
+            title=plan.spec.title if plan.spec else plan.spec_file.slug,
+            stage=plan.stage,
+            decision=decision,
+            items=items,
+            properties=self._properties(plan, decision, len(criteria)),
+            evaluated_at=self.settings.now,
+            next_phase=_next_phase(plan),
+            error=plan.error,
+        )
+
+    def _properties(self, plan: GatePlan, decision: Decision, expected: int) -> dict[str, str]:
+        assert self.run is not None
+        project = self.run.project
+        props = {
+            "deploygate.gate": plan.gate_id,
+            "deploygate.gate_number": str(plan.spec_file.gate),
+            "deploygate.title": plan.spec.title if plan.spec else plan.spec_file.slug,
+            "deploygate.stage": plan.stage,
+            "deploygate.decision": decision.status,
+            "deploygate.expected_criteria": str(expected),
+            "deploygate.evaluated_at": format_instant(self.settings.now),
+            "deploygate.spec_source": "builtin:" + plan.spec_file.path.name
+            if plan.spec_file.builtin else str(plan.spec_file.path),
+            "deploygate.state_path": str(self.settings.state_path),
+        }
+        for row in decision.rows:
+            props[f"deploygate.row.{row.id}"] = row.status
+        if decision.reasons:
+            props["deploygate.reason"] = " | ".join(decision.reasons)
+        if plan.spec:
+            props["deploygate.spec_sha256"] = plan.spec.sha256
+        if project is not None:
+            props["deploygate.project"] = project.name
+            props["deploygate.state_sha256"] = project.state.sha256
+            props["deploygate.commit"] = project.commit or "unknown"
+            if project.version:
+                props["deploygate.version"] = project.version
+        return props
+
+    def _write(self, plan: GatePlan, content: RecordContent) -> list[Path]:
+        base = self.settings.record_dir / plan.record_name
+        paths = [base.with_suffix(".xml"), base.with_suffix(".md")]
+        try:
+            write_atomic(paths[0], render_junit(content))
+            write_atomic(paths[1], render_markdown(content))
+        except OSError as exc:
+            # A gate whose record cannot be written has no record: say so and fail the run.
+            self.write_errors.append(f"cannot write gate record {base}: {exc.strerror or exc}")
+            return []
+        return paths
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """The decision table of every gate, and where the records are."""
+        write_summary(terminalreporter, self.results, self.write_errors, Path.cwd())
+
+
+def _gate_item_data(item: GateItem, call: pytest.CallInfo[None], report: pytest.TestReport
+                    ) -> dict[str, Any] | None:
+    if report.when == "setup":
+        if report.skipped:
+            plan = item.gate_collector.plan
+            status = "skipped_prereq" if plan.skip_reason else "skipped"
+            return {"status": status, "message": _skip_reason(report), "evidence": []}
+        if report.failed:
+            return {"status": "error", "message": _exc_line(call), "evidence": []}
+        return None
+    if report.when == "teardown":
+        return ({"status": "error", "message": _exc_line(call), "evidence": []}
+                if report.failed else None)
+    result = item.result
+    if result is None:
+        return {"status": "error", "message": _exc_line(call), "evidence": []}
+    return {"status": result.status, "message": result.message,
+            "evidence": [e.to_dict() for e in result.evidence]}
+
+
+def _user_item_data(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport,
+                    plan: GatePlan | None) -> dict[str, Any] | None:
+    message = ""
+    if report.when == "call":
+        if report.passed:
+            status, message = "met", "the test passed"
+        elif report.skipped:
+            status = "skipped"
+            message = "skipped by the test itself: " + _skip_reason(report)
+        else:
+            status, message = "not_met", _exc_line(call)
+    elif report.failed:
+        status, message = "error", _exc_line(call)
+    elif report.when == "setup" and report.skipped:
+        prereq = plan is not None and plan.skip_reason is not None
+        status = "skipped_prereq" if prereq else "skipped"
+        message = _skip_reason(report)
+    else:
+        return None
+    return {"status": status, "message": message, "evidence": [
+        {"kind": "test", "ref": item.nodeid}]}
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr or "")
+
+
+def _exc_line(call: pytest.CallInfo[None]) -> str:
+    if call.excinfo is None:
+        return "failed"
+    text = call.excinfo.exconly().strip().splitlines()
+    return " ".join(text[:3])[:500] if text else "failed"
+
+
+def _next_phase(plan: GatePlan) -> str | None:
+    if plan.spec is None or plan.spec.next is None:
+        return None
+    nxt = plan.spec.next
+    parts = [f"Advance to Phase {nxt.gate}: {nxt.title}"]
+    if nxt.agent:
+        parts.append(f"Primary Agent: {nxt.agent}")
+    if nxt.handler:
+        parts.append(f"Next Phase Handler: {nxt.handler}")
+    return "\n".join(f"- {p}" for p in parts)
+

@@ -1,0 +1,110 @@
+"""Command-line options and ini settings, and turning them into a checked settings object.
+
+Registering options is all this module does at import time; it imports nothing heavy, so an
+installed plugin costs nothing when ``--gate`` is not given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+STAGES = ("pre", "post", "all")
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Register the ``deploygate`` option group and ini settings."""
+    group = parser.getgroup("deploygate", "deployment gates (pytest-deploygate)")
+    group.addoption("--gate", metavar="SPEC", default=None,
+                    help="Run gate(s): 12, GATE-12, 12-production, 10,11,12, current, all.")
+    group.addoption("--gate-stage", choices=STAGES, default="all",
+                    help="pre: what must hold before the deploy; post: what the deploy must "
+                         "show (needs a PASS pre record); all: the whole gate (default).")
+    group.addoption("--gate-root", metavar="DIR", default=None,
+                    help="The gated project's root (default: pytest's rootdir).")
+    group.addoption("--gate-state", metavar="PATH", default=None,
+                    help="state.json to read (default: <root>/.isdlc/state.json).")
+    group.addoption("--gate-record-dir", metavar="DIR", default=None,
+                    help="Where gate records are written (default: <root>/gate-records).")
+    group.addoption("--gate-now", metavar="ISO-8601", default=None,
+                    help="Evaluation clock for every time-dependent check (default: now).")
+    group.addoption("--gate-pre-record", metavar="PATH", default=None,
+                    help="The pre-stage record a post stage is bound to (default: found in "
+                         "the record dir).")
+    group.addoption("--gate-version", metavar="VERSION", default=None,
+                    help="The release version being gated (default: deploygate.yaml, "
+                         "pyproject.toml or package.json).")
+    group.addoption("--gate-threshold", metavar="NAME=VALUE", action="append", default=[],
+                    help="Override a named threshold (repeatable).")
+    parser.addini("deploygate_specs", "Directory of your own gate specs (overrides built-in "
+                  "specs of the same gate).", default="gate_specs")
+    parser.addini("deploygate_record_dir", "Where gate records are written.", default=None)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The checked options of one gate run."""
+
+    expression: str
+    stage: str
+    root: Path
+    state_path: Path
+    spec_dir: Path
+    record_dir: Path
+    now: datetime
+    pre_record: Path | None
+    version: str | None
+    thresholds: dict[str, float]
+
+
+def read_settings(config: pytest.Config) -> Settings:
+    """Read options into :class:`Settings`; bad values raise ``pytest.UsageError``."""
+    from pytest_deploygate.timeutil import now_utc, parse_instant
+
+    rootdir = Path(config.rootpath)
+    root = _path(config.getoption("gate_root"), Path.cwd()) or rootdir
+    state = _path(config.getoption("gate_state"), Path.cwd()) or root / ".isdlc" / "state.json"
+    record_ini = config.getini("deploygate_record_dir")
+    record_dir = (_path(config.getoption("gate_record_dir"), Path.cwd())
+                  or _path(record_ini, rootdir) or root / "gate-records")
+    raw_now = config.getoption("gate_now")
+    try:
+        now = parse_instant(raw_now) if raw_now else now_utc()
+    except ValueError as exc:
+        raise pytest.UsageError(f"--gate-now: {exc}") from None
+    return Settings(
+        expression=config.getoption("gate"),
+        stage=config.getoption("gate_stage"),
+        root=root,
+        state_path=state,
+        spec_dir=_path(config.getini("deploygate_specs"), rootdir) or rootdir / "gate_specs",
+        record_dir=record_dir,
+        now=now,
+        pre_record=_path(config.getoption("gate_pre_record"), Path.cwd()),
+        version=config.getoption("gate_version"),
+        thresholds=_thresholds(config.getoption("gate_threshold")),
+    )
+
+
+def _path(value: object, base: Path) -> Path | None:
+    if not value:
+        return None
+    path = Path(str(value)).expanduser()
+    return path if path.is_absolute() else (base / path)
+
+
+def _thresholds(pairs: list[str]) -> dict[str, float]:
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise pytest.UsageError(
+                f"--gate-threshold {pair!r}: expected NAME=NUMBER, e.g. p99_ms=1500") from None
+    return out

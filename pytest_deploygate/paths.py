@@ -1,0 +1,33 @@
+"""Resolving spec-given paths strictly inside the project root.
+
+A spec or config names files relative to the gated project; a path with ``..``, an absolute
+path, or a symlink that leads out of the root must never let a gate read evidence from
+somewhere else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+
+class OutsideRoot(ValueError):
+    """The path would leave the project root."""
+
+
+def inside_root(root: Path, relative: str) -> Path:
+    """``root / relative`` after checking it stays inside ``root`` (symlinks resolved).
+
+    The returned path is the resolved one. A path that does not exist yet is checked by its
+    existing parent, so "not found" stays distinguishable from "outside the root".
+    """
+    pure = PurePosixPath(relative.replace("\\", "/"))
+    if pure.is_absolute() or (pure.parts and pure.parts[0].endswith(":")):
+        raise OutsideRoot(f"{relative!r} is absolute; paths are relative to the project root")
+    if ".." in pure.parts:
+        raise OutsideRoot(f"{relative!r} contains '..'; paths must stay inside the project root")
+    real_root = root.resolve()
+    candidate = root.joinpath(*pure.parts)
+    resolved = candidate.resolve()
+    if resolved != real_root and real_root not in resolved.parents:
+        raise OutsideRoot(f"{relative!r} resolves to {resolved}, outside the project root")
+    return resolved

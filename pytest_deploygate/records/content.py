@@ -1,0 +1,37 @@
+"""The content of one gate record, shared by the JUnit and markdown writers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pytest_deploygate.decision import Decision
+from pytest_deploygate.outcomes import Outcome
+from pytest_deploygate.spec_model import Criterion
+
+
+@dataclass(frozen=True)
+class RecordItem:
+    """An item as recorded: the criterion, its rendered text and its outcome."""
+
+    criterion: Criterion
+    text: str
+    outcome: Outcome | None
+    verdict: str
+
+
+@dataclass(frozen=True)
+class RecordContent:
+    """Everything a record says about one gate (and stage)."""
+
+    name: str
+    gate_id: str
+    gate_number: int
+    title: str
+    stage: str
+    decision: Decision
+    items: tuple[RecordItem, ...]
+    properties: dict[str, str]
+    evaluated_at: datetime
+    next_phase: str | None = None
+    error: str | None = None

@@ -1,0 +1,81 @@
+"""The markdown decision record: the checklist's Gate Decision table, filled in.
+
+Beside the JUnit record, for people: the rows with their status and the failing criteria,
+Gate Status, Reviewer and Date, the next phase on PASS, then every criterion with its outcome
+and evidence, grouped by section in checklist order.
+"""
+
+from __future__ import annotations
+
+from pytest_deploygate.decision import PASS
+from pytest_deploygate.records.content import RecordContent, RecordItem
+from pytest_deploygate.timeutil import format_instant
+
+_MARK = {"PASS": "[x]", "N/A": "[-]", "SKIPPED": "[-]"}
+
+
+def render_markdown(content: RecordContent, reviewer: str | None = None) -> bytes:
+    """The record as markdown bytes."""
+    props = content.properties
+    decision = content.decision
+    lines = [
+        f"# {content.gate_id}: {content.title} — gate record",
+        "",
+        f"- Stage: {content.stage}",
+        f"- Project: {props.get('deploygate.project', '')}",
+        f"- Commit: {props.get('deploygate.commit', 'unknown')}",
+        f"- Version: {props.get('deploygate.version', 'unknown')}",
+        f"- Evaluated at: {format_instant(content.evaluated_at)}",
+        f"- State: {props.get('deploygate.state_path', '')} "
+        f"(sha256 {props.get('deploygate.state_sha256', '')})",
+        f"- Spec: {props.get('deploygate.spec_source', '')} "
+        f"(sha256 {props.get('deploygate.spec_sha256', '')})",
+        "",
+        "## Gate Decision",
+        "",
+        "| Criteria | Status | Notes |",
+        "|----------|--------|-------|",
+    ]
+    for row in decision.rows:
+        notes = ", ".join(row.failing)
+        lines.append(f"| {_cell(row.title)} | {row.status} | {_cell(notes)} |")
+    lines += [
+        "",
+        f"**Gate Status**: {decision.status}",
+        "",
+        f"**Reviewer**: {reviewer or 'not recorded'}",
+        f"**Date**: {format_instant(content.evaluated_at)}",
+        "",
+    ]
+    if content.error:
+        lines += [f"> {content.error}", ""]
+    for reason in decision.reasons:
+        lines += [f"> {reason}", ""]
+    if decision.status == PASS and content.next_phase:
+        lines += ["## Next Phase", "", content.next_phase, ""]
+    lines += _criteria(content.items)
+    return ("\n".join(lines).rstrip() + "\n").encode("utf-8")
+
+
+def _criteria(items: tuple[RecordItem, ...]) -> list[str]:
+    lines = ["## Criteria", ""]
+    section = None
+    for item in items:
+        if item.criterion.section_title != section:
+            section = item.criterion.section_title
+            lines += ["", f"### {section}", ""]
+        mark = _MARK.get(item.verdict, "[ ]")
+        message = item.outcome.message if item.outcome else "not run"
+        lines.append(f"- {mark} **{item.criterion.id}** {_cell(item.text)} — "
+                     f"{item.verdict}: {_cell(message)}")
+        for evidence in item.outcome.evidence if item.outcome else []:
+            ref = " ".join(str(evidence.get(k, "")) for k in ("kind", "ref") if evidence.get(k))
+            extra = " ".join(f"{k}={evidence[k]}" for k in ("sha256", "modified")
+                             if evidence.get(k))
+            detail = evidence.get("detail", "")
+            lines.append(f"  - evidence: {_cell(' '.join(p for p in (ref, extra, detail) if p))}")
+    return lines
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.replace("|", "\\|").split())

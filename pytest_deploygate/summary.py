@@ -1,0 +1,44 @@
+"""The decision table at the end of pytest's terminal report."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pytest_deploygate.decision import PASS, SKIPPED, Decision
+
+_COLOURS = {PASS: {"green": True}, SKIPPED: {"yellow": True}}
+_MAX_FAILING = 6
+
+
+def write_summary(reporter: Any, results: list[tuple[Any, Decision, list[Path]]],
+                  errors: list[str], cwd: Path) -> None:
+    """One table per gate: row, status, failing criteria; then the record paths."""
+    if not results and not errors:
+        return
+    reporter.write_sep("=", "deploygate: gate decision")
+    for plan, decision, paths in results:
+        colour = _COLOURS.get(decision.status, {"red": True, "bold": True})
+        reporter.write_line(f"{plan.record_name} {plan.spec.title if plan.spec else ''} "
+                            f"(stage {plan.stage}): {decision.status}", **colour)
+        width = max([len(r.title) for r in decision.rows] + [10])
+        for row in decision.rows:
+            failing = list(row.failing)
+            shown = ", ".join(failing[:_MAX_FAILING])
+            if len(failing) > _MAX_FAILING:
+                shown += f", +{len(failing) - _MAX_FAILING} more"
+            reporter.write_line(f"  {row.title:<{width}}  {row.status:<12} {shown}".rstrip())
+        for reason in decision.reasons:
+            reporter.write_line(f"  {reason}")
+        for path in paths:
+            reporter.write_line(f"  record: {_relative(path, cwd)}")
+    for error in errors:
+        reporter.write_line(f"deploygate: {error}", red=True, bold=True)
+
+
+def _relative(path: Path, cwd: Path) -> str:
+    try:
+        return os.path.relpath(path, cwd)
+    except ValueError:
+        return str(path)

@@ -1,0 +1,89 @@
+"""Users' own Python criteria: tests marked ``@pytest.mark.gate(12, section=...)``.
+
+A marked test joins the gate's record like a spec criterion: its section decides its stage and
+Gate Decision row, its id is ``id=`` or the test's node id, and an unmet prerequisite skips it
+with the gate. A test of a section outside the stage being run is deselected (it checks a
+moment the stage is not about).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+
+from pytest_deploygate.gate_run import GatePlan
+from pytest_deploygate.spec_model import OTHER_ROW_ID, Criterion
+
+
+@dataclass
+class UserMember:
+    """A gate-marked test, its record and its criterion."""
+
+    record: str
+    criterion: Criterion
+    problem: str | None = None
+
+
+def join_user_items(items: list[pytest.Item], plans: list[GatePlan],
+                    members: dict[str, UserMember], criteria: dict[str, list[Criterion]]
+                    ) -> tuple[list[pytest.Item], list[pytest.Item]]:
+    """Register gate-marked items with their plans; return (kept, deselected) items."""
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        marker = item.get_closest_marker("gate")
+        plan = _plan_for_marker(marker, plans) if marker else None
+        if plan is None or plan.spec is None:
+            kept.append(item)
+            continue
+        criterion, problem = _criterion(item, marker, plan)
+        if plan.stage != "all" and criterion.stage not in (plan.stage, None) and not problem:
+            dropped.append(item)
+            continue
+        members[item.nodeid] = UserMember(plan.record_name, criterion, problem)
+        criteria.setdefault(plan.record_name, []).append(criterion)
+        kept.append(item)
+    return kept, dropped
+
+
+def _plan_for_marker(marker: pytest.Mark, plans: list[GatePlan]) -> GatePlan | None:
+    if not marker.args:
+        return None
+    wanted = str(marker.args[0]).upper()
+    match = re.fullmatch(r"(?:GATE-)?0*([0-9]+)", wanted)
+    number = int(match.group(1)) if match else None
+    return next((p for p in plans if p.spec_file.gate == number), None)
+
+
+def _criterion(item: pytest.Item, marker: pytest.Mark, plan: GatePlan
+               ) -> tuple[Criterion, str | None]:
+    assert plan.spec is not None
+    sections = {c.section_id: c for c in plan.spec.items}
+    section_id = marker.kwargs.get("section")
+    problem = None
+    stage = marker.kwargs.get("stage") or plan.stage
+    title, decision = "Python criteria", OTHER_ROW_ID
+    if section_id is not None:
+        known = sections.get(section_id)
+        if known is None:
+            problem = (f"@pytest.mark.gate({marker.args[0]}, section={section_id!r}): "
+                       f"{plan.gate_id} has no such section; sections: "
+                       + ", ".join(dict.fromkeys(sections)))
+        else:
+            stage, title, decision = known.stage, known.section_title, known.decision
+    doc = (getattr(getattr(item, "obj", None), "__doc__", None) or "").strip()
+    text = doc.splitlines()[0] if doc else item.name
+    criterion = Criterion(
+        id=str(marker.kwargs.get("id") or item.nodeid),
+        text=text,
+        role="user",
+        section_id=section_id or "python-criteria",
+        section_title=title,
+        stage=stage if stage in ("pre", "post") else plan.stage,  # type: ignore[arg-type]
+        decision=decision,
+        check=None,
+        waivable=bool(marker.kwargs.get("waivable", True)),
+    )
+    return criterion, problem

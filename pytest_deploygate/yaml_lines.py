@@ -1,0 +1,107 @@
+"""Safe YAML loading that remembers where every value came from.
+
+Error messages must name the line of a spec, so the loader keeps a map from each value's path
+inside the document (``("sections", 3, "criteria", 2, "check")``) to its 1-based line. Only the
+safe loader is used: no YAML tag is ever evaluated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+Path = tuple[str | int, ...]
+
+#: Nodes visited while mapping lines; aliases are not followed twice, so a "billion laughs"
+#: document costs its own size, not its expansion.
+MAX_NODES = 1_000_000
+
+
+@dataclass
+class LoadedYaml:
+    """A parsed YAML document with the line of every value."""
+
+    data: Any
+    lines: dict[Path, int] = field(default_factory=dict)
+    duplicate_keys: list[tuple[Path, int]] = field(default_factory=list)
+
+    def line_of(self, path: Path) -> int:
+        """Line of the deepest known prefix of ``path`` (1 when nothing matches)."""
+        for end in range(len(path), -1, -1):
+            line = self.lines.get(tuple(path[:end]))
+            if line is not None:
+                return line
+        return 1
+
+
+class YamlSyntaxError(Exception):
+    """The text is not YAML; ``line`` and ``detail`` say where and why."""
+
+    def __init__(self, line: int, detail: str) -> None:
+        self.line = line
+        self.detail = detail
+        super().__init__(f"line {line}: {detail}")
+
+
+def load_yaml(text: str) -> LoadedYaml:
+    """Parse one YAML document safely and map each value path to its line."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise YamlSyntaxError(line, _one_line(exc.problem or exc.context or str(exc))) from None
+    except yaml.YAMLError as exc:
+        raise YamlSyntaxError(1, _one_line(str(exc))) from None
+    except RecursionError:
+        raise YamlSyntaxError(1, "document nests too deeply") from None
+    finally:
+        loader.dispose()
+    loaded = LoadedYaml(data)
+    if node is not None:
+        _map_lines(node, loaded)
+    return loaded
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _map_lines(root: yaml.Node, loaded: LoadedYaml) -> None:
+    seen: set[int] = set()
+    budget = MAX_NODES
+    for path, node in _walk(root, (), seen):
+        budget -= 1
+        if budget <= 0:
+            return
+        loaded.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            keys: set[Any] = set()
+            for key_node, _ in node.value:
+                key = key_node.value
+                if key in keys:
+                    loaded.duplicate_keys.append(((*path, key), key_node.start_mark.line + 1))
+                keys.add(key)
+
+
+def _walk(node: yaml.Node, path: Path, seen: set[int]) -> Iterator[tuple[Path, yaml.Node]]:
+    # Iterative, so deep documents cannot overflow the stack.
+    stack: list[tuple[Path, yaml.Node]] = [(path, node)]
+    while stack:
+        current_path, current = stack.pop()
+        yield current_path, current
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            for key_node, value_node in reversed(current.value):
+                if isinstance(key_node, yaml.ScalarNode):
+                    stack.append(((*current_path, key_node.value), value_node))
+        elif isinstance(current, yaml.SequenceNode):
+            for index in range(len(current.value) - 1, -1, -1):
+                stack.append(((*current_path, index), current.value[index]))
