@@ -44,12 +44,16 @@ class Decision:
         """Rows that did not pass (N/A and not-in-stage rows excluded)."""
         return [r for r in self.rows if r.status not in (PASS, NOT_APPLICABLE, NOT_IN_STAGE)]
 
-    def summary(self) -> str:
-        """One line: the status and the rows that made it."""
+    def summary(self, per_row: int = 3) -> str:
+        """One line: the status, the rows that made it (a few criteria each), the reasons."""
         if self.status == PASS:
             return PASS
-        parts = [f"{r.title}: {r.status} ({', '.join(r.failing)})" if r.failing
-                 else f"{r.title}: {r.status}" for r in self.failing_rows]
+        parts = []
+        for row in self.failing_rows:
+            shown = ", ".join(row.failing[:per_row])
+            if len(row.failing) > per_row:
+                shown += f", +{len(row.failing) - per_row} more"
+            parts.append(f"{row.title}: {row.status}" + (f" ({shown})" if shown else ""))
         parts += list(self.reasons)
         return f"{self.status}: " + "; ".join(parts) if parts else self.status
 

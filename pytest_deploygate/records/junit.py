@@ -109,22 +109,23 @@ def _decision_case(suite: ET.Element, content: RecordContent) -> str:
         out.text = _clean("\n".join(lines))
         element = "passed"
     elif decision.status == SKIPPED:
-        _child(case, "skipped", "gate-skipped", decision.summary(), lines[1:])
+        _child(case, "skipped", "gate-skipped", decision.summary(), lines[1:], "decision")
         element = "skipped"
     else:
         message = content.error or decision.summary()
-        _child(case, "failure", decision.status.lower(), message, lines)
+        _child(case, "failure", decision.status.lower(), message, lines, "decision")
         element = "failure"
     return element
 
 
-def _child(case: ET.Element, tag: str, kind: str, message: str, details: list[str]) -> None:
+def _child(case: ET.Element, tag: str, kind: str, message: str, details: list[str],
+           heading: str = "evidence") -> None:
     child = ET.SubElement(case, tag, {"type": kind, "message": _clean(message)[:_MESSAGE_LIMIT]})
-    child.text = _clean("\n".join([message, *_evidence_block(details)]))
+    child.text = _clean("\n".join([message, *_evidence_block(details, heading)]))
 
 
-def _evidence_block(lines: list[str]) -> list[str]:
-    return ["", "evidence:", *(f"- {line}" for line in lines)] if lines else []
+def _evidence_block(lines: list[str], heading: str = "evidence") -> list[str]:
+    return ["", f"{heading}:", *(f"- {line}" for line in lines)] if lines else []
 
 
 def _evidence_line(evidence: dict[str, str]) -> str:

@@ -1,0 +1,187 @@
+"""Shared helpers: gated projects in temp dirs, gate runs through pytester, record parsing."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "examples" / "acme-api"
+SHARED = REPO.parent / "shared"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Inner runs need no cache and no hypothesis plugin; pytester restores sys.modules after each
+# in-process run, so hypothesis's plugin would be imported afresh every time (about 1 s).
+INNER_ARGS = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip when a test input is absent on a laptop; in CI an absent input is a failure."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: required here)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def shared() -> Path:
+    """The shared/ directory beside the clone (checklists, states, the JUnit XSD)."""
+    need(SHARED.is_dir(), f"{SHARED} is absent (it sits beside the clone in CI)")
+    return SHARED
+
+
+@dataclass
+class Record:
+    """A parsed gate record."""
+
+    properties: dict[str, str]
+    cases: list[dict[str, Any]] = field(default_factory=list)
+    path: Path | None = None
+
+    def case(self, item_id: str) -> dict[str, Any]:
+        """The testcase of an item id."""
+        for case in self.cases:
+            if f"][{item_id}]" in case["name"]:
+                return case
+        raise KeyError(item_id)
+
+    @property
+    def decision(self) -> str:
+        """The decision property."""
+        return self.properties["deploygate.decision"]
+
+    def outcomes(self) -> dict[str, str]:
+        """Item id -> outcome element (passed, failure, error, skipped)."""
+        return {c["name"].split("][", 1)[1].split("]", 1)[0]: c["outcome"] for c in self.cases}
+
+
+def parse_record(path: Path) -> Record:
+    """Parse a JUnit gate record written by the plugin."""
+    root = ET.parse(path).getroot()
+    suite = root if root.tag == "testsuite" else root.find("testsuite")
+    assert suite is not None
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    record = Record(props, path=path)
+    for case in suite.findall("testcase"):
+        entry: dict[str, Any] = {"name": case.get("name"), "classname": case.get("classname"),
+                                 "outcome": "passed", "type": None, "message": None,
+                                 "text": ""}
+        for tag in ("failure", "error", "skipped"):
+            child = case.find(tag)
+            if child is not None:
+                entry.update(outcome=tag, type=child.get("type"), message=child.get("message"),
+                             text=child.text or "")
+        out = case.find("system-out")
+        if out is not None:
+            entry["text"] = out.text or ""
+        record.cases.append(entry)
+    return record
+
+
+class GateProject:
+    """A gated project in a pytester temp dir, built from the bundled example."""
+
+    def __init__(self, pytester: pytest.Pytester) -> None:
+        self.pytester = pytester
+        self.root = pytester.path
+
+    def from_example(self) -> GateProject:
+        """Copy examples/acme-api (state, config, sign-offs, artifacts) into the temp dir."""
+        shutil.copytree(EXAMPLE, self.root, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("gate-records"))
+        return self
+
+    @property
+    def state_path(self) -> Path:
+        """.isdlc/state.json of the project."""
+        return self.root / ".isdlc" / "state.json"
+
+    def state(self) -> dict[str, Any]:
+        """The current state.json."""
+        return json.loads(self.state_path.read_text())
+
+    def set_state(self, data: dict[str, Any]) -> None:
+        """Replace state.json."""
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        self.state_path.write_text(json.dumps(data, indent=2))
+
+    def edit_state(self, path: str, value: Any) -> None:
+        """Set one dotted path in state.json."""
+        data = self.state()
+        node = data
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+        self.set_state(data)
+
+    def attest(self, **entry: Any) -> None:
+        """Append a sign-off line to the attestation log."""
+        log = self.root / ".deploygate" / "attestations.jsonl"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a") as handle:
+            handle.write(json.dumps(entry) + "\n")
+
+    def drop_attestation(self, criterion: str) -> None:
+        """Remove the sign-offs of one criterion."""
+        log = self.root / ".deploygate" / "attestations.jsonl"
+        lines = [line for line in log.read_text().splitlines()
+                 if json.loads(line)["criterion"] != criterion]
+        log.write_text("\n".join(lines) + "\n")
+
+    def run(self, *args: str) -> pytest.RunResult:
+        """Run pytest with the plugin in the project, in-process."""
+        return self.pytester.runpytest(*INNER_ARGS, *args)
+
+    def run_subprocess(self, *args: str) -> pytest.RunResult:
+        """Run pytest with the plugin in a fresh interpreter."""
+        return self.pytester.runpytest_subprocess(*INNER_ARGS, *args)
+
+    def record(self, name: str = "GATE-12") -> Record:
+        """The JUnit record written by the last run."""
+        return parse_record(self.root / "gate-records" / f"{name}.xml")
+
+    def git_init(self) -> str:
+        """Make the project a git repository with one commit; return the commit."""
+        env = {**os.environ, "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "t@example.com",
+               "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "t@example.com"}
+        for command in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
+                        ["git", "commit", "-q", "-m", "release 1.4.0"]):
+            subprocess.run(command, cwd=self.root, check=True, env=env, capture_output=True)
+        return self.git("rev-parse", "HEAD")
+
+    def git(self, *args: str) -> str:
+        """Run git in the project."""
+        env = {**os.environ, "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "t@example.com",
+               "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "t@example.com"}
+        return subprocess.run(["git", *args], cwd=self.root, check=True, env=env,
+                              capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> GateProject:
+    """An empty gated project."""
+    return GateProject(pytester)
+
+
+@pytest.fixture
+def example(pytester: pytest.Pytester) -> GateProject:
+    """A copy of the bundled example project (gate 12 passes on it)."""
+    return GateProject(pytester).from_example()
+
+
+@pytest.fixture(scope="session")
+def junit_schema() -> Any:
+    """The Jenkins JUnit schema, compiled."""
+    xmlschema = pytest.importorskip("xmlschema")
+    xsd = SHARED / "junit" / "junit-10.xsd"
+    need(xsd.is_file(), f"{xsd} is absent (it sits beside the clone in CI)")
+    return xmlschema.XMLSchema(str(xsd))
