@@ -20,8 +20,9 @@ def write_summary(reporter: Any, results: list[tuple[Any, Decision, list[Path]]]
     reporter.write_sep("=", "deploygate: gate decision")
     for plan, decision, paths in results:
         colour = _COLOURS.get(decision.status, {"red": True, "bold": True})
-        reporter.write_line(f"{plan.record_name} {plan.spec.title if plan.spec else ''} "
-                            f"(stage {plan.stage}): {decision.status}", **colour)
+        title = plan.spec.title if plan.spec else plan.spec_file.slug
+        reporter.write_line(f"{plan.record_name} {title} (stage {plan.stage}): "
+                            f"{decision.status}", **colour)
         width = max([len(r.title) for r in decision.rows] + [10])
         for row in decision.rows:
             failing = list(row.failing)

@@ -1,0 +1,197 @@
+"""Users' own Python criteria: the gate marker, the fixtures, and the plugin's cost without
+--gate."""
+
+from __future__ import annotations
+
+from conftest import GateProject
+
+USER_TESTS = '''
+import pytest
+
+@pytest.mark.gate(12, section="backup-and-recovery", id="restore-drill")
+def test_restore_drill(gate_state, gate_artifacts, rollback_thresholds, gate_spec):
+    """Restore drill finished within the hour"""
+    assert gate_state["phases.12-production.status"] == "in_progress"
+    assert gate_artifacts["release-notes"].read_text().startswith("# acme-api 1.4.0")
+    assert rollback_thresholds == {"error_rate": 0.05, "p99_ms": 1500.0}
+    assert gate_spec.id == "GATE-12"
+
+@pytest.mark.gate(12, section="monitoring-verification")
+def test_dashboard_has_panels(gate_state):
+    assert "phases.99-nothing" not in gate_state
+    assert gate_state.get("phases.99-nothing", "absent") == "absent"
+
+def test_ordinary():
+    assert True
+'''
+
+
+def test_marked_tests_join_the_gate_record(example: GateProject) -> None:
+    (example.root / "deploygate.yaml").write_text(
+        (example.root / "deploygate.yaml").read_text() + "thresholds:\n  p99_ms: 1500\n")
+    example.pytester.makepyfile(test_release=USER_TESTS)
+    result = example.run("--gate=12")
+    assert result.ret == 0, result.stdout.str()
+    result.assert_outcomes(passed=66 + 3, skipped=2)
+    record = example.record()
+    assert len(record.cases) == 68 + 2 + 1
+    drill = record.case("restore-drill")
+    assert drill["name"] == "[GATE-12][restore-drill] Restore drill finished within the hour"
+    assert drill["classname"] == "GATE-12.backup-and-recovery"
+    panels = record.case("test_release.py::test_dashboard_has_panels")
+    assert panels["classname"] == "GATE-12.monitoring-verification"
+    assert record.properties["deploygate.expected_criteria"] == "70"
+
+
+def test_failing_marked_test_fails_its_row(example: GateProject) -> None:
+    example.pytester.makepyfile(test_release='''
+import pytest
+
+@pytest.mark.gate(12, section="backup-and-recovery", id="restore-drill")
+def test_restore_drill():
+    assert 1 + 1 == 3, "restore took 3 hours"
+''')
+    result = example.run("--gate=12")
+    assert result.ret == 1
+    record = example.record()
+    assert record.decision == "FAIL"
+    assert record.properties["deploygate.row.pre-deployment-checks"] == "FAIL"
+    assert "restore took 3 hours" in record.case("restore-drill")["message"]
+
+
+def test_marked_test_skips_with_unmet_prerequisites(example: GateProject) -> None:
+    example.edit_state("cloud_configuration.provider", "undecided")
+    example.pytester.makepyfile(test_release='''
+import pytest
+
+@pytest.mark.gate(12, section="backup-and-recovery", id="restore-drill")
+def test_restore_drill():
+    raise AssertionError("must not run")
+''')
+    result = example.run("--gate=12", "-rs")
+    assert result.ret == 0
+    result.assert_outcomes(skipped=69)
+    assert example.record().case("restore-drill")["type"] == "prerequisite-unmet"
+
+
+def test_marked_test_of_unknown_section_fails_clearly(example: GateProject) -> None:
+    example.pytester.makepyfile(test_release='''
+import pytest
+
+@pytest.mark.gate(12, section="backups")
+def test_restore_drill():
+    pass
+''')
+    result = example.run("--gate=12")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*GATE-12 has no such section; sections: prerequisites*"])
+
+
+def test_marked_test_outside_the_stage_is_deselected(example: GateProject) -> None:
+    example.git_init()
+    example.pytester.makepyfile(test_release='''
+import pytest
+
+@pytest.mark.gate(12, section="monitoring-verification")
+def test_dashboards():
+    raise AssertionError("post-deploy check run before the deploy")
+''')
+    result = example.run("--gate=12", "--gate-stage=pre")
+    assert result.ret == 0, result.stdout.str()
+    assert "1 deselected" in result.stdout.str()
+
+
+def test_skip_inside_a_marked_test_is_not_a_pass(example: GateProject) -> None:
+    example.pytester.makepyfile(test_release='''
+import pytest
+
+@pytest.mark.gate(12, section="backup-and-recovery", id="restore-drill")
+def test_restore_drill():
+    pytest.skip("no time today")
+''')
+    assert example.run("--gate=12").ret == 1
+    case = example.record().case("restore-drill")
+    assert case["type"] == "not-evaluated"
+    assert "no time today" in case["message"]
+
+
+def test_fixtures_without_gate_fail_clearly(pytester) -> None:
+    pytester.makepyfile('''
+def test_state(gate_state):
+    pass
+''')
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*fixture 'gate_state' needs a gate run: pytest --gate=N*"])
+
+
+def test_without_gate_the_plugin_imports_nothing_heavy(pytester) -> None:
+    pytester.makepyfile('''
+import sys
+
+def test_modules():
+    heavy = [m for m in ("yaml", "jsonschema", "defusedxml", "pytest_deploygate.gate_session",
+                         "pytest_deploygate.spec_loader", "urllib.request", "http.client")
+             if m in sys.modules]
+    assert heavy == []
+''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+                                           "-p", "no:benchmark")
+    result.assert_outcomes(passed=1)
+    assert "deploygate" in result.stdout.str()  # the plugin was loaded
+
+
+def test_disabling_the_plugin(pytester) -> None:
+    pytester.makepyfile("def test_a():\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:deploygate", "--gate=12")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*unrecognized arguments: --gate=12*"])
+
+
+def test_options_are_grouped_in_help(pytester) -> None:
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines([
+        "deployment gates (pytest-deploygate):",
+        "*--gate=SPEC*",
+        "*--gate-stage=*",
+        "*--gate-now=ISO-8601*",
+    ])
+
+
+def test_plugin_registers_check_kinds(example: GateProject) -> None:
+    example.pytester.makeconftest('''
+from pytest_deploygate.checks.base import CheckKind, CheckResult, params_schema
+
+def _ticket(params, ctx):
+    if params["ticket"].startswith("CHG-"):
+        return CheckResult.met(f"change ticket {params['ticket']} approved")
+    return CheckResult.not_met(f"{params['ticket']} is not a change ticket")
+
+def pytest_deploygate_check_kinds(config):
+    return [CheckKind("ticket", "a change ticket", params_schema(
+        {"ticket": {"type": "string"}}, required=["ticket"]), _ticket)]
+''')
+    spec_dir = example.root / "gate_specs"
+    spec_dir.mkdir()
+    (spec_dir / "12-production.yaml").write_text('''
+spec_version: 1
+gate: 12
+id: GATE-12
+title: With a plugin kind
+phase: 12-production
+decision: [{id: approvals, title: Approvals obtained}]
+sections:
+  - id: approvals
+    title: Approvals
+    stage: pre
+    decision: approvals
+    criteria:
+      - {id: change-ticket, text: Change ticket approved, check: {kind: ticket, ticket: CHG-7}}
+      - {id: bad-ticket, text: Bad ticket, check: {kind: ticket, ticket: INC-7}}
+''')
+    result = example.run("--gate=12")
+    assert result.ret == 1
+    record = example.record()
+    assert record.case("change-ticket")["outcome"] == "passed"
+    assert record.case("bad-ticket")["message"] == "INC-7 is not a change ticket"
+
