@@ -25,7 +25,12 @@ from pytest_deploygate.records.markdown import render_markdown
 from pytest_deploygate.spec_model import Criterion
 from pytest_deploygate.summary import write_summary
 from pytest_deploygate.timeutil import format_instant
-from pytest_deploygate.user_items import UserMember, join_user_items
+from pytest_deploygate.user_items import (
+    UserMember,
+    criterion_fields,
+    criterion_from_fields,
+    join_user_items,
+)
 
 REPORT_KEY = "deploygate"
 
@@ -119,7 +124,8 @@ class DeployGatePlugin:
             member = self.user_members[item.nodeid]
             data = _user_item_data(item, call, report, self._plan_of(item))
             if data is not None:
-                data.update(record=member.record, id=member.criterion.id)
+                data.update(record=member.record, id=member.criterion.id,
+                            criterion=criterion_fields(member.criterion))
         if data is not None:
             setattr(report, REPORT_KEY, data)
         return report
@@ -166,7 +172,7 @@ class DeployGatePlugin:
 
     def _content(self, plan: GatePlan) -> RecordContent:
         assert self.run is not None
-        criteria = [*plan.items, *self.user_criteria.get(plan.record_name, [])]
+        criteria = [*plan.items, *self._user_criteria(plan)]
         outcomes = [self.book.get(plan.record_name, c.id) for c in criteria]
         rows = plan.spec.rows_with_other() if plan.spec else ()
         decision = decide(criteria, outcomes, rows, plan.skip_reason,
@@ -188,6 +194,14 @@ class DeployGatePlugin:
             next_phase=_next_phase(plan),
             error=plan.error,
         )
+
+    def _user_criteria(self, plan: GatePlan) -> list[Criterion]:
+        known = list(self.user_criteria.get(plan.record_name, []))
+        ids = {c.id for c in known}
+        for item_id, fields in self.book.user_criteria(plan.record_name).items():
+            if item_id not in ids:
+                known.append(criterion_from_fields(fields))
+        return known
 
     def _properties(self, plan: GatePlan, decision: Decision, expected: int) -> dict[str, str]:
         assert self.run is not None

@@ -44,10 +44,13 @@ class OutcomeBook:
 
     def __init__(self) -> None:
         self._outcomes: dict[tuple[str, str], Outcome] = {}
+        self._user_meta: dict[str, dict[str, dict[str, Any]]] = {}
 
     def add(self, record: str, item_id: str, data: dict[str, Any], duration: float) -> None:
         """Merge one report's outcome for an item."""
         new = Outcome(data["status"], data.get("message", ""), list(data.get("evidence", [])))
+        if "criterion" in data:
+            self._user_meta.setdefault(record, {}).setdefault(item_id, data["criterion"])
         key = (record, item_id)
         old = self._outcomes.get(key)
         if old is None or STATUS_RANK.get(new.status, 0) < STATUS_RANK.get(old.status, 0):
@@ -55,6 +58,13 @@ class OutcomeBook:
             self._outcomes[key] = new
         else:
             old.duration += duration
+
+    def user_criteria(self, record: str) -> dict[str, dict[str, Any]]:
+        """Users' gate-marked tests seen in reports of this record (id -> criterion fields).
+
+        Under pytest-xdist the controller collects nothing, so this is how it learns them.
+        """
+        return self._user_meta.get(record, {})
 
     def get(self, record: str, item_id: str) -> Outcome | None:
         """The outcome of an item, or None when it never reported."""

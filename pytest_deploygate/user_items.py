@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -87,3 +88,16 @@ def _criterion(item: pytest.Item, marker: pytest.Mark, plan: GatePlan
         waivable=bool(marker.kwargs.get("waivable", True)),
     )
     return criterion, problem
+
+
+_FIELDS = ("id", "text", "section_id", "section_title", "stage", "decision", "waivable")
+
+
+def criterion_fields(criterion: Criterion) -> dict[str, Any]:
+    """The fields of a user criterion, JSON-friendly (they travel on pytest-xdist reports)."""
+    return {name: getattr(criterion, name) for name in _FIELDS}
+
+
+def criterion_from_fields(fields: dict[str, Any]) -> Criterion:
+    """Rebuild a user criterion on the controller of a pytest-xdist run."""
+    return Criterion(role="user", check=None, **{k: fields[k] for k in _FIELDS if k in fields})
