@@ -30,6 +30,13 @@ class ProjectConfig:
     thresholds: Mapping[str, float] = field(default_factory=dict)
     attestation_log: str = DEFAULT_ATTESTATION_LOG
     approvers: str = DEFAULT_APPROVERS
+    prometheus: Mapping[str, Any] = field(default_factory=dict)
+    health_urls: tuple[str, ...] = ()
+    integration_urls: tuple[str, ...] = ()
+    reports: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    metrics_file: str | None = None
+    evidence: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    evidence_lines: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def display_name(self) -> str:
@@ -42,8 +49,10 @@ def load_config(root: Path) -> ProjectConfig:
     path = root / CONFIG_FILE
     if not path.exists():
         return ProjectConfig(source=None)
-    data: Mapping[str, Any] = load_checked_yaml(path, CONFIG_SCHEMA).data or {}
+    loaded = load_checked_yaml(path, CONFIG_SCHEMA)
+    data: Mapping[str, Any] = loaded.data or {}
     attestations = data.get("attestations") or {}
+    evidence = dict(data.get("evidence") or {})
     return ProjectConfig(
         source=path,
         version=data.get("version"),
@@ -52,4 +61,11 @@ def load_config(root: Path) -> ProjectConfig:
         thresholds=dict(data.get("thresholds") or {}),
         attestation_log=attestations.get("log", DEFAULT_ATTESTATION_LOG),
         approvers=attestations.get("approvers", DEFAULT_APPROVERS),
+        prometheus=dict(data.get("prometheus") or {}),
+        health_urls=tuple(data.get("health_urls") or ()),
+        integration_urls=tuple(data.get("integration_urls") or ()),
+        reports={k: tuple(v) for k, v in (data.get("reports") or {}).items()},
+        metrics_file=data.get("metrics_file"),
+        evidence=evidence,
+        evidence_lines={k: loaded.line_of(("evidence", k)) for k in evidence},
     )

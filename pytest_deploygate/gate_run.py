@@ -16,7 +16,7 @@ from pytest_deploygate.evaluation import EvalContext, evaluate_item
 from pytest_deploygate.options import Settings
 from pytest_deploygate.project import Project
 from pytest_deploygate.spec_library import SpecFile, available, select
-from pytest_deploygate.spec_loader import load_spec
+from pytest_deploygate.spec_loader import apply_overrides, load_spec
 from pytest_deploygate.spec_model import OTHER_ROW_ID, Check, Criterion, GateSpec
 from pytest_deploygate.state import StateDoc, load_state
 
@@ -64,6 +64,7 @@ class GateRun:
         self.project: Project | None = None
         self.project_error: str | None = None
         self.plans: list[GatePlan] = []
+        self.warnings: list[str] = []
 
     @classmethod
     def prepare(cls, settings: Settings, kinds: Mapping[str, CheckKind]) -> GateRun:
@@ -81,12 +82,29 @@ class GateRun:
             run.project_error = str(exc)
             config = ProjectConfig()
         if state is not None and run.project_error is None:
-            run.project = Project(settings.root, state, config, settings.now, settings.version)
+            run.project = Project(settings.root, state, config, settings.now, settings.version,
+                                  prometheus_url_override=settings.prometheus_url,
+                                  extra_health_urls=settings.health_urls,
+                                  allow_commands=settings.allow_commands,
+                                  watch_seconds=settings.watch_seconds)
         selected = select(settings.expression, available(settings.spec_dir), state)
         run._check_threshold_names(selected)
         for spec_file in selected:
             run.plans.append(run._plan(spec_file))
+        run._check_override_names()
         return run
+
+    def _check_override_names(self) -> None:
+        if self.project is None:
+            return
+        # A misspelt override cannot pass anything (the spec's own check still runs), so it is
+        # a warning, not an error: one config serves specs with different criteria.
+        known = {i.id for p in self.plans if p.spec for i in p.spec.items}
+        unknown = sorted(set(self.project.config.evidence) - known)
+        if unknown and all(p.spec for p in self.plans):
+            self.warnings.append(
+                f"{self.project.config.display_name}: evidence: no criterion "
+                f"{', '.join(unknown)} in the selected gates; those overrides do nothing")
 
     def _plan(self, spec_file: SpecFile) -> GatePlan:
         plan = GatePlan(spec_file, self.settings.stage)
@@ -104,11 +122,16 @@ class GateRun:
                               if k in spec.thresholds},
                            **{k: v for k, v in self.settings.thresholds.items()
                               if k in spec.thresholds}}
+        try:
+            items = apply_overrides(spec, self.project.config, self.kinds)
+        except DeployGateError as exc:
+            plan.error = str(exc)
+            return plan
         stage = self.settings.stage
-        plan.items = [item for item in spec.items if stage == "all" or item.stage == stage]
+        plan.items = [item for item in items if stage == "all" or item.stage == stage]
         if stage == "post":
             plan.items.append(_binding_item(spec))
-        for item in spec.items:
+        for item in items:
             if item.role == "prerequisite":
                 result = self.evaluate(plan, item)
                 plan.prerequisite_results[item.id] = result
@@ -139,6 +162,23 @@ class GateRun:
             raise SelectionError(f"--gate-threshold: unknown threshold(s) {', '.join(unknown)}; "
                                  f"the selected gates define: {', '.join(sorted(known)) or 'none'}")
 
+    def context(self, plan: GatePlan, item: Criterion) -> EvalContext:
+        """The evaluation context of one item."""
+        assert plan.spec is not None and self.project is not None
+        return EvalContext(self.project, plan.spec, item, plan.thresholds, self.kinds)
+
+    def prefetch(self, plan: GatePlan, item: Criterion) -> None:
+        """Start the item's network evidence in the background (no-op for other kinds)."""
+        if self.project is None or plan.spec is None or item.check is None or plan.unmet:
+            return
+        kind = self.kinds.get(item.check.kind)
+        if kind is None or kind.prefetch is None:
+            return
+        try:
+            kind.prefetch(item.check.params, self.context(plan, item))
+        except Exception:  # evaluation will report the same problem on the item itself
+            return
+
     def evaluate(self, plan: GatePlan, item: Criterion) -> CheckResult:
         """Evaluate one item; an exception inside a check kind is missing evidence, never a pass."""
         if item.role == "prerequisite" and item.id in plan.prerequisite_results:
@@ -148,9 +188,8 @@ class GateRun:
             from pytest_deploygate.stages import check_pre_record
 
             return check_pre_record(self.settings, plan, self.project)
-        ctx = EvalContext(self.project, plan.spec, item, plan.thresholds, self.kinds)
         try:
-            return evaluate_item(ctx)
+            return evaluate_item(self.context(plan, item))
         except StateError as exc:
             return CheckResult.missing(str(exc))
         except Exception as exc:  # a broken or third-party kind must not turn into a pass

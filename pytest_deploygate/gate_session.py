@@ -5,6 +5,7 @@ Registered only when ``--gate`` is given, so nothing here runs (or is imported) 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,24 @@ class DeployGatePlugin:
         member = self.user_members.get(item.nodeid)
         return self.plan_for(member.record) if member else None
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        """Before the items run, start every selected item's network evidence."""
+        if self.run is None or self.run.project is None or self.config.option.collectonly:
+            return
+        self.run.project.show_progress = self._show_progress
+        for item in session.items:
+            if isinstance(item, GateItem):
+                self.run.prefetch(item.gate_collector.plan, item.criterion)
+
+    def _show_progress(self, line: str) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        if reporter is None or hasattr(self.config, "workerinput"):
+            return
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            reporter.write_line(f"deploygate: {line}")
+
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         """A gate-marked test with a bad marker fails clearly instead of running."""
         member = self.user_members.get(item.nodeid)
@@ -157,6 +176,8 @@ class DeployGatePlugin:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         """Decide each gate, write its records (controller only), fail the run if needed."""
+        if self.run is not None and self.run.project is not None:
+            self.run.project.network.shutdown()
         if self.run is None or hasattr(self.config, "workerinput"):
             return
         if self.config.option.collectonly:
@@ -246,7 +267,8 @@ class DeployGatePlugin:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """The decision table of every gate, and where the records are."""
-        write_summary(terminalreporter, self.results, self.write_errors, Path.cwd())
+        warnings = self.run.warnings if self.run else []
+        write_summary(terminalreporter, self.results, self.write_errors, Path.cwd(), warnings)
 
 
 def _gate_item_data(item: GateItem, call: pytest.CallInfo[None], report: pytest.TestReport

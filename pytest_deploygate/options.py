@@ -39,6 +39,16 @@ def add_options(parser: pytest.Parser) -> None:
                          "pyproject.toml or package.json).")
     group.addoption("--gate-threshold", metavar="NAME=VALUE", action="append", default=[],
                     help="Override a named threshold (repeatable).")
+    group.addoption("--gate-prometheus", metavar="URL", default=None,
+                    help="Prometheus base URL for metric criteria (default: deploygate.yaml).")
+    group.addoption("--gate-health-url", metavar="URL", action="append", default=[],
+                    help="A health endpoint to check (repeatable; adds to deploygate.yaml).")
+    group.addoption("--gate-watch", metavar="DURATION", default=None,
+                    help="Post stage: keep measuring windowed rollback triggers this long "
+                         "(e.g. 15m), deciding ROLLBACK the moment one fires.")
+    group.addoption("--gate-allow-commands", action="store_true", default=False,
+                    help="Allow 'command' checks to run commands (off: a spec from a pull "
+                         "request must not run code on CI by itself).")
     parser.addini("deploygate_specs", "Directory of your own gate specs (overrides built-in "
                   "specs of the same gate).", default="gate_specs")
     parser.addini("deploygate_record_dir", "Where gate records are written.", default=None)
@@ -58,11 +68,15 @@ class Settings:
     pre_record: Path | None
     version: str | None
     thresholds: dict[str, float]
+    prometheus_url: str | None = None
+    health_urls: tuple[str, ...] = ()
+    watch_seconds: float = 0.0
+    allow_commands: bool = False
 
 
 def read_settings(config: pytest.Config) -> Settings:
     """Read options into :class:`Settings`; bad values raise ``pytest.UsageError``."""
-    from pytest_deploygate.timeutil import now_utc, parse_instant
+    from pytest_deploygate.timeutil import now_utc, parse_duration, parse_instant
 
     rootdir = Path(config.rootpath)
     root = _path(config.getoption("gate_root"), Path.cwd()) or rootdir
@@ -75,9 +89,22 @@ def read_settings(config: pytest.Config) -> Settings:
         now = parse_instant(raw_now) if raw_now else now_utc()
     except ValueError as exc:
         raise pytest.UsageError(f"--gate-now: {exc}") from None
+    stage = config.getoption("gate_stage")
+    watch = 0.0
+    if config.getoption("gate_watch"):
+        try:
+            watch = parse_duration(config.getoption("gate_watch"))
+        except ValueError as exc:
+            raise pytest.UsageError(f"--gate-watch: {exc}") from None
+        if stage == "pre":
+            raise pytest.UsageError("--gate-watch watches rollback triggers after the deploy: "
+                                    "use it with --gate-stage=post")
+    for url in [config.getoption("gate_prometheus") or "", *config.getoption("gate_health_url")]:
+        if url and not url.startswith(("http://", "https://")):
+            raise pytest.UsageError(f"{url!r}: only http:// and https:// URLs are allowed")
     return Settings(
         expression=config.getoption("gate"),
-        stage=config.getoption("gate_stage"),
+        stage=stage,
         root=root,
         state_path=state,
         spec_dir=_path(config.getini("deploygate_specs"), rootdir) or rootdir / "gate_specs",
@@ -86,6 +113,10 @@ def read_settings(config: pytest.Config) -> Settings:
         pre_record=_path(config.getoption("gate_pre_record"), Path.cwd()),
         version=config.getoption("gate_version"),
         thresholds=_thresholds(config.getoption("gate_threshold")),
+        prometheus_url=config.getoption("gate_prometheus"),
+        health_urls=tuple(config.getoption("gate_health_url")),
+        watch_seconds=watch,
+        allow_commands=config.getoption("gate_allow_commands"),
     )
 
 

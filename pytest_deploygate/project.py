@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import functools
 import json
+import queue
 import subprocess
 import tomllib
+from collections.abc import Callable, Hashable
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pytest_deploygate.config import ProjectConfig
+from pytest_deploygate.network import NetworkPool
 from pytest_deploygate.state import StateDoc
 
 if TYPE_CHECKING:
@@ -31,19 +35,73 @@ class Project:
     config: ProjectConfig
     now: datetime
     version_override: str | None = None
+    prometheus_url_override: str | None = None
+    extra_health_urls: tuple[str, ...] = ()
+    allow_commands: bool = False
+    watch_seconds: float = 0.0
+    network: NetworkPool = field(default_factory=NetworkPool, repr=False)
+    #: Where progress lines of long measurements (watch windows) are shown; called on the
+    #: main thread only, from :meth:`wait_for`.
+    show_progress: Callable[[str], None] | None = field(default=None, repr=False)
+    _progress: queue.SimpleQueue[str] = field(default_factory=queue.SimpleQueue, repr=False)
+
+    @property
+    def progress(self) -> Callable[[str], None] | None:
+        """A thread-safe sink for progress lines, when someone shows them."""
+        return self._progress.put if self.show_progress else None
+
+    def wait_for(self, key: Hashable, work: Callable[[], Any]) -> Any:
+        """The network result for ``key``, showing queued progress lines while waiting."""
+        future = self.network.submit(key, work)
+        while True:
+            try:
+                return future.result(timeout=0.2)
+            except FutureTimeout:
+                self._drain()
+            finally:
+                self._drain()
+
+    def _drain(self) -> None:
+        while self.show_progress is not None:
+            try:
+                line = self._progress.get_nowait()
+            except queue.Empty:
+                return
+            self.show_progress(line)
     _attestations: AttestationStore | None = field(default=None, repr=False)
+
+    @property
+    def prometheus_url(self) -> str | None:
+        """--gate-prometheus, else prometheus.url of deploygate.yaml."""
+        return self.prometheus_url_override or self.config.prometheus.get("url")
+
+    @property
+    def health_urls(self) -> tuple[str, ...]:
+        """health_urls of deploygate.yaml plus every --gate-health-url."""
+        return tuple(dict.fromkeys((*self.config.health_urls, *self.extra_health_urls)))
+
+    def git(self, *args: str) -> tuple[int, str]:
+        """Run git in the project root: (exit code, stdout); 128 when git cannot run."""
+        try:
+            result = subprocess.run(["git", "-C", str(self.root), *args], capture_output=True,
+                                    text=True, timeout=20, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return 128, ""
+        return result.returncode, result.stdout.strip()
+
+    @functools.cached_property
+    def commit_time(self) -> datetime | None:
+        """Committer time of HEAD (for evidence that must be newer than the commit)."""
+        code, out = self.git("show", "-s", "--format=%cI", "HEAD")
+        if code != 0 or not out:
+            return None
+        return datetime.fromisoformat(out)
 
     @functools.cached_property
     def commit(self) -> str | None:
         """The gated project's HEAD commit, or None when it is not a git checkout."""
-        try:
-            result = subprocess.run(
-                ["git", "-C", str(self.root), "rev-parse", "--verify", "HEAD"],
-                capture_output=True, text=True, timeout=10, check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        return (result.stdout.strip() or None) if result.returncode == 0 else None
+        code, out = self.git("rev-parse", "--verify", "HEAD")
+        return (out or None) if code == 0 else None
 
     @functools.cached_property
     def version(self) -> str | None:

@@ -138,6 +138,7 @@ class _Builder:
             required=required,
             contains=tuple(raw.get("contains") or ()),
             max_age_days=raw.get("max_age_days"),
+            names_version=bool(raw.get("names_version", False)),
         )
 
     def _artifact_items(self, artifacts: Mapping[str, ArtifactSpec]) -> Iterator[Criterion]:
@@ -293,3 +294,43 @@ def _kind_validator(kind: CheckKind) -> Any:
         cls = jsonschema.validators.validator_for(kind.params_schema)
         validator = _KIND_VALIDATORS[id(kind)] = cls(kind.params_schema)
     return validator
+
+
+def apply_overrides(spec: GateSpec, config: Any, kinds: Mapping[str, CheckKind]
+                    ) -> tuple[Criterion, ...]:
+    """The spec's items with ``evidence:`` overrides of deploygate.yaml applied.
+
+    An override replaces a criterion's check (answer ``error-rate-above-threshold`` from
+    ``metrics_file`` instead of ``prometheus``) without copying the spec; it is validated like
+    a check in a spec, with the config file's line numbers.
+    """
+    import dataclasses
+
+    overrides = config.evidence
+    if not overrides:
+        return spec.items
+    problems = []
+    items = []
+    source = config.display_name
+    for item in spec.items:
+        raw = overrides.get(item.id)
+        if raw is None or item.role == "artifact":
+            items.append(item)
+            continue
+        line = config.evidence_lines.get(item.id, 1)
+        kind = kinds.get(raw["kind"])
+        if kind is None:
+            problems.append(f"{source}:{line}: evidence.{item.id}: unknown kind "
+                            f"'{raw['kind']}' (known kinds: {', '.join(sorted(kinds))})")
+            continue
+        for error in _kind_validator(kind).iter_errors(raw):
+            where = format_path(("evidence", item.id, *error.absolute_path))
+            problems.append(f"{source}:{line}: {where}: {raw['kind']}: {error.message}")
+        for _, name in _threshold_refs(raw, ()):
+            if name not in spec.thresholds:
+                problems.append(f"{source}:{line}: evidence.{item.id}: unknown threshold "
+                                f"'{name}'")
+        items.append(dataclasses.replace(item, check=Check(raw["kind"], dict(raw), line)))
+    if problems:
+        raise SpecError(problems)
+    return tuple(items)

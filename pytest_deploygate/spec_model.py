@@ -43,6 +43,7 @@ class ArtifactSpec:
     required: bool | Check
     contains: tuple[str, ...] = ()
     max_age_days: float | None = None
+    names_version: bool = False
 
 
 @dataclass(frozen=True)

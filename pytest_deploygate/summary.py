@@ -13,11 +13,13 @@ _MAX_FAILING = 6
 
 
 def write_summary(reporter: Any, results: list[tuple[Any, Decision, list[Path]]],
-                  errors: list[str], cwd: Path) -> None:
+                  errors: list[str], cwd: Path, warnings: list[str] | None = None) -> None:
     """One table per gate: row, status, failing criteria; then the record paths."""
     if not results and not errors:
         return
     reporter.write_sep("=", "deploygate: gate decision")
+    for warning in warnings or []:
+        reporter.write_line(f"warning: {warning}", yellow=True)
     for plan, decision, paths in results:
         colour = _COLOURS.get(decision.status, {"red": True, "bold": True})
         title = plan.spec.title if plan.spec else plan.spec_file.slug

@@ -33,3 +33,18 @@ def format_instant(moment: datetime) -> str:
 def now_utc() -> datetime:
     """The wall clock, used only when ``--gate-now`` is not given."""
     return datetime.now(UTC)
+
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(text: str | float | int) -> float:
+    """``200ms``, ``5s``, ``10m``, ``1h``, ``2d`` or a number of seconds -> seconds."""
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        return float(text)
+    import re
+
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h|d)\s*", str(text))
+    if not match:
+        raise ValueError(f"{text!r} is not a duration like 30s, 5m or 1h")
+    return float(match.group(1)) * _UNITS[match.group(2)]

@@ -19,7 +19,7 @@ SHARED = REPO.parent / "shared"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # Inner runs need no cache and no hypothesis plugin; pytester restores sys.modules after each
 # in-process run, so hypothesis's plugin would be imported afresh every time (about 1 s).
-INNER_ARGS = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+INNER_ARGS = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:benchmark")
 
 
 def need(condition: bool, reason: str) -> None:

@@ -14,9 +14,9 @@ def decide(example: GateProject, decision: str) -> None:
     if decision == "FAIL":
         example.drop_attestation("security-sign-off")
     elif decision == "ROLLBACK":
-        example.attest(gate=12, criterion="security-issue-discovered", present=True,
-                       signer="sam.okafor@acme.example", role="security-officer",
-                       at="2026-02-05T10:00:00Z", note="CVE-2026-0001 in the payment path")
+        example.attest(gate=12, criterion="data-integrity-issue", present=True,
+                       signer="tom.berg@acme.example", role="dba",
+                       at="2026-02-05T10:00:00Z", note="orders lost during the migration")
     elif decision == "SKIPPED":
         example.edit_state("cloud_configuration.provider", "undecided")
 

@@ -12,14 +12,25 @@ def builtin_kinds() -> list[CheckKind]:
     from pytest_deploygate.checks import (
         artifact,
         attestation,
+        changelog,
+        command,
         condition,
         constitution,
         gate_passed,
+        git_tag,
+        http_check,
+        junit_reports,
+        metrics_file,
+        prometheus,
+        prometheus_rules,
+        sarif,
         state_value,
     )
 
     return [state_value.KIND, gate_passed.KIND, artifact.KIND, constitution.KIND,
-            attestation.KIND, condition.KIND]
+            attestation.KIND, condition.KIND, prometheus.KIND, prometheus_rules.KIND,
+            metrics_file.KIND, http_check.KIND, junit_reports.KIND, sarif.KIND, git_tag.KIND,
+            changelog.KIND, command.KIND]
 
 
 def build_registry(groups: Iterable[Iterable[CheckKind]]) -> Mapping[str, CheckKind]:

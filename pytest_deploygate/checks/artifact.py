@@ -103,6 +103,14 @@ def _inspect(artifact: ArtifactSpec, relative: str, path: Path, ctx: EvalContext
         return CheckResult.not_met(
             f"{relative} lacks required content: " + ", ".join(f"/{p}/" for p in absent),
             evidence)
+    if artifact.names_version:
+        version = ctx.project.version
+        if not version:
+            return CheckResult.missing(f"{relative} must name the release version, which is "
+                                       "unknown: pass --gate-version or set version in "
+                                       f"{ctx.project.config.display_name}", evidence)
+        if not re.search(rf"(?<![0-9.]){re.escape(version.removeprefix('v'))}(?![0-9])", text):
+            return CheckResult.not_met(f"{relative} does not name version {version}", evidence)
     if artifact.max_age_days is not None:
         age_days = (ctx.project.now - modified).total_seconds() / 86400
         if age_days > artifact.max_age_days:

@@ -73,6 +73,7 @@ class CheckResult:
 
 
 Evaluate = Callable[[Mapping[str, Any], "EvalContext"], CheckResult]
+Prefetch = Callable[[Mapping[str, Any], "EvalContext"], None]
 
 
 @dataclass(frozen=True)
@@ -82,12 +83,15 @@ class CheckKind:
     ``params_schema`` validates the check's mapping (``kind`` included) when a spec loads, so
     a typo in a parameter is a spec error with a line number, not a surprise at run time.
     ``reads`` says in a few words what evidence the kind reads (shown by ``deploygate show``).
+    ``prefetch``, for network kinds, starts the item's requests in the background before the
+    items run, so their waits overlap.
     """
 
     name: str
     reads: str
     params_schema: Mapping[str, Any]
     evaluate: Evaluate
+    prefetch: Prefetch | None = None
 
 
 def params_schema(properties: Mapping[str, Any], required: list[str] | None = None,

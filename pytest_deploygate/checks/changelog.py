@@ -1,0 +1,67 @@
+"""``changelog``: CHANGELOG.md has an entry for the release version.
+
+Accepts Keep a Changelog headings (``## [1.4.0] - 2026-02-04``) and plain ones (``## 1.4.0``,
+``## v1.4.0``). The entry must have a line of content before the next heading. Parameter
+``path`` (default ``CHANGELOG.md``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
+from pytest_deploygate.evaluation import EvalContext
+from pytest_deploygate.paths import OutsideRoot, inside_root
+
+_MAX_BYTES = 8 * 1024 * 1024
+
+
+def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
+    """Find the version's heading and its content."""
+    version = ctx.project.version
+    if not version:
+        return CheckResult.missing("release version unknown: pass --gate-version or set "
+                                   f"version in {ctx.project.config.display_name}")
+    relative = params.get("path", "CHANGELOG.md")
+    try:
+        path = inside_root(ctx.project.root, relative)
+    except OutsideRoot as exc:
+        return CheckResult.missing(str(exc))
+    if not path.is_file():
+        return CheckResult.not_met(f"{relative} not found")
+    try:
+        if path.stat().st_size > _MAX_BYTES:
+            return CheckResult.missing(f"{relative} is over the {_MAX_BYTES} byte limit")
+        data = path.read_bytes()
+    except OSError as exc:
+        return CheckResult.missing(f"{relative} cannot be read: {exc.strerror or exc}")
+    evidence = Evidence("file", relative, sha256=hashlib.sha256(data).hexdigest())
+    bare = re.escape(version.removeprefix("v"))
+    heading = re.compile(rf"^#{{1,3}}\s+\[?v?{bare}\]?(?=$|[\s(:-])")
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    for index, line in enumerate(lines):
+        if heading.match(line.strip()):
+            level = len(line.strip()) - len(line.strip().lstrip("#"))
+            body = []
+            for following in lines[index + 1:]:
+                marks = re.match(r"^(#+)\s", following.strip())
+                if marks and len(marks.group(1)) <= level:
+                    break  # the next entry of the same level
+                if following.strip():
+                    body.append(following)
+            if not body:
+                return CheckResult.not_met(f"{relative}:{index + 1}: the {version} entry is "
+                                           "empty", evidence)
+            return CheckResult.met(f"{relative}:{index + 1}: entry for {version}", evidence)
+    return CheckResult.not_met(f"{relative} has no entry for {version}", evidence)
+
+
+KIND = CheckKind(
+    name="changelog",
+    reads="CHANGELOG.md of the gated project",
+    params_schema=params_schema({"path": {"type": "string", "minLength": 1}}),
+    evaluate=evaluate,
+)

@@ -1,0 +1,55 @@
+"""``command``: a command exits 0 within a timeout; only with ``--gate-allow-commands``.
+
+A gate spec can come from a pull request, so running code is opt-in per invocation. The
+command runs in the project root with ``argv`` (no shell) unless ``shell: true`` and a string
+is given. Its output tail is kept as evidence.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping
+from typing import Any
+
+from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
+from pytest_deploygate.evaluation import EvalContext
+
+_TAIL = 400
+
+
+def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
+    """Run the command; met on exit 0."""
+    command = params["run"]
+    shell = bool(params.get("shell", False))
+    shown = command if isinstance(command, str) else " ".join(command)
+    if not ctx.project.allow_commands:
+        return CheckResult.missing(f"command checks are disabled ({shown!r}); pass "
+                                   "--gate-allow-commands to run them")
+    if isinstance(command, str) and not shell:
+        return CheckResult.missing("a command string needs shell: true; give a list otherwise")
+    timeout = float(params.get("timeout", 60))
+    try:
+        done = subprocess.run(command, shell=shell, cwd=ctx.project.root, capture_output=True,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+    except subprocess.TimeoutExpired:
+        return CheckResult.missing(f"{shown!r} did not finish within {timeout:g}s")
+    except OSError as exc:
+        return CheckResult.missing(f"{shown!r} could not start: {exc.strerror or exc}")
+    tail = (done.stdout + done.stderr).strip()[-_TAIL:]
+    evidence = Evidence("command", shown, detail=f"exit={done.returncode}")
+    if done.returncode == 0:
+        return CheckResult.met(f"{shown!r} exited 0", evidence)
+    return CheckResult.not_met(f"{shown!r} exited {done.returncode}: {tail}", evidence)
+
+
+KIND = CheckKind(
+    name="command",
+    reads="a command's exit status (opt-in: --gate-allow-commands)",
+    params_schema=params_schema({
+        "run": {"anyOf": [{"type": "string", "minLength": 1},
+                          {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
+        "shell": {"type": "boolean"},
+        "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
+    }, required=["run"]),
+    evaluate=evaluate,
+)

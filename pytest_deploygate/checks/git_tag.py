@@ -1,0 +1,51 @@
+"""``git_tag``: the release version is tagged in the gated project's repository.
+
+Looks for ``v<version>`` or ``<version>`` and, unless ``at_commit: false``, requires the tag
+to point at the commit being gated. A shallow clone without tags is missing evidence with the
+command that fetches them, never a pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
+from pytest_deploygate.evaluation import EvalContext
+
+
+def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
+    """Met when a tag of the version exists (at HEAD, by default)."""
+    project = ctx.project
+    version = project.version
+    if not version:
+        return CheckResult.missing("release version unknown: pass --gate-version or set "
+                                   f"version in {project.config.display_name}")
+    if project.commit is None:
+        return CheckResult.missing(f"{project.root} is not a git checkout")
+    names = [f"{prefix}{version.removeprefix('v')}" for prefix in params.get(
+        "prefixes", ["v", ""])]
+    for name in names:
+        code, target = project.git("rev-parse", "--verify", "-q", f"refs/tags/{name}^{{commit}}")
+        if code == 0 and target:
+            evidence = Evidence("git", f"refs/tags/{name}", detail=f"commit={target}")
+            if params.get("at_commit", True) and target != project.commit:
+                return CheckResult.not_met(f"tag {name} points at {target[:12]}, not at the "
+                                           f"gated commit {project.commit[:12]}", evidence)
+            return CheckResult.met(f"tag {name} at {target[:12]}", evidence)
+    code, shallow = project.git("rev-parse", "--is-shallow-repository")
+    if shallow == "true":
+        return CheckResult.missing(f"no tag {' or '.join(names)} in a shallow clone: run "
+                                   "'git fetch --tags --unshallow' before the gate")
+    return CheckResult.not_met(f"no tag {' or '.join(names)} in the repository")
+
+
+KIND = CheckKind(
+    name="git_tag",
+    reads="tags of the gated project's git repository",
+    params_schema=params_schema({
+        "at_commit": {"type": "boolean"},
+        "prefixes": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+    }),
+    evaluate=evaluate,
+)

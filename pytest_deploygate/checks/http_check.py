@@ -1,0 +1,191 @@
+"""``http``: GET endpoints and expect a status, with timeout, retries and backoff.
+
+Parameters: ``url`` / ``urls`` or ``urls_from`` (``health_urls`` or ``integration_urls`` of the
+config; ``health_urls`` also takes every ``--gate-health-url``); ``expect`` (statuses, default
+any 2xx); ``timeout`` (default 5s); ``retries`` (default 2) with ``backoff`` (default 0.5s,
+doubling); ``verify_tls`` (default true) and ``ca_file``. Redirects are not followed.
+
+With ``consecutive_failures: N`` the check is a trigger ("health checks failing repeatedly"):
+each URL is probed ``probes`` times (default 2N) ``interval`` apart (default 1s), and the
+trigger fires when N probes in a row fail. A timeout or refused connection is a failed probe:
+an endpoint that does not answer is not healthy.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
+from pytest_deploygate.evaluation import EvalContext
+from pytest_deploygate.httpget import HttpAnswer, http_get
+from pytest_deploygate.timeutil import parse_duration
+
+DURATION = {"anyOf": [{"type": "number", "minimum": 0},
+                      {"type": "string", "pattern": "^[0-9.]+(ms|s|m)$"}]}
+
+
+def _urls(params: Mapping[str, Any], ctx: EvalContext) -> list[str] | CheckResult:
+    if "url" in params:
+        return [params["url"]]
+    if "urls" in params:
+        return list(params["urls"])
+    source = params.get("urls_from", "health_urls")
+    project = ctx.project
+    urls = list(project.health_urls if source == "health_urls"
+                else project.config.integration_urls)
+    if not urls:
+        hint = " or pass --gate-health-url=URL" if source == "health_urls" else ""
+        return CheckResult.missing(f"no {source} configured: add {source}: [...] to "
+                                   f"{project.config.display_name}{hint}")
+    return urls
+
+
+def _accepts(status: int | None, expect: list[int] | None) -> bool:
+    if status is None:
+        return False
+    return status in expect if expect else 200 <= status < 300
+
+
+def _describe(answer: HttpAnswer) -> str:
+    if answer.status is None:
+        return answer.error or "no answer"
+    return f"HTTP {answer.status}" + (f", {answer.error}" if answer.error else "")
+
+
+def _probe_with_retries(url: str, params: Mapping[str, Any]) -> tuple[HttpAnswer, int]:
+    timeout = parse_duration(params.get("timeout", 5))
+    retries = int(params.get("retries", 2))
+    backoff = parse_duration(params.get("backoff", 0.5))
+    expect = params.get("expect")
+    verify = params.get("verify_tls", True)
+    attempts = 0
+    while True:
+        attempts += 1
+        answer = http_get(url, timeout, verify_tls=verify, ca_file=params.get("ca_file"))
+        if _accepts(answer.status, expect) or attempts > retries:
+            return answer, attempts
+        time.sleep(backoff * (2 ** (attempts - 1)))
+
+
+def _probe_series(url: str, params: Mapping[str, Any], watch: float) -> list[HttpAnswer]:
+    needed = int(params["consecutive_failures"])
+    interval = parse_duration(params.get("interval", 1))
+    probes = int(params.get("probes", 2 * needed))
+    if watch and interval > 0:
+        probes = max(probes, math.ceil(watch / interval))
+    timeout = parse_duration(params.get("timeout", 5))
+    expect = params.get("expect")
+    answers: list[HttpAnswer] = []
+    run = 0
+    start = time.monotonic()
+    for index in range(probes):
+        delay = start + index * interval - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        answer = http_get(url, timeout, verify_tls=params.get("verify_tls", True),
+                          ca_file=params.get("ca_file"))
+        answers.append(answer)
+        run = 0 if _accepts(answer.status, expect) else run + 1
+        if run >= needed:
+            break
+    return answers
+
+
+def _key(url: str, params: Mapping[str, Any], watch: float) -> tuple[Any, ...]:
+    relevant = tuple(sorted((k, str(v)) for k, v in params.items()
+                            if k not in ("kind", "url", "urls", "urls_from")))
+    return ("http", url, relevant, watch)
+
+
+def _jobs(params: Mapping[str, Any], ctx: EvalContext) -> list[tuple[str, Any, Any]] | CheckResult:
+    urls = _urls(params, ctx)
+    if isinstance(urls, CheckResult):
+        return urls
+    series = "consecutive_failures" in params
+    watch = ctx.project.watch_seconds if series and ctx.criterion.role == "trigger" else 0.0
+    jobs = []
+    for url in urls:
+        if series:
+            jobs.append((url, _key(url, params, watch),
+                         lambda u=url: _probe_series(u, params, watch)))
+        else:
+            jobs.append((url, _key(url, params, 0.0), lambda u=url: _probe_with_retries(u, params)))
+    return jobs
+
+
+def prefetch(params: Mapping[str, Any], ctx: EvalContext) -> None:
+    """Start every URL's probes in the background."""
+    jobs = _jobs(params, ctx)
+    if not isinstance(jobs, CheckResult):
+        for _, key, work in jobs:
+            ctx.project.network.submit(key, work)
+
+
+def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
+    """Met when every URL answers as expected (or, for a trigger, never fails N in a row)."""
+    jobs = _jobs(params, ctx)
+    if isinstance(jobs, CheckResult):
+        return jobs
+    evidence = []
+    bad = []
+    good = []
+    for url, key, work in jobs:
+        result = ctx.project.wait_for(key, work)
+        if "consecutive_failures" in params:
+            needed = int(params["consecutive_failures"])
+            failed = [a for a in result if not _accepts(a.status, params.get("expect"))]
+            fired = _longest_run(result, params.get("expect")) >= needed
+            evidence.append(Evidence("url", url, detail=f"probes={len(result)} "
+                                                        f"failed={len(failed)}"))
+            line = f"{url}: {len(failed)} of {len(result)} probes failed " + (
+                f"({_describe(failed[-1])})" if failed else "")
+            (bad if fired else good).append(line.strip())
+            continue
+        answer, attempts = result
+        evidence.append(Evidence("url", url, detail=f"{_describe(answer)} after {attempts} "
+                                                    f"attempt(s), {answer.elapsed:.3f}s"))
+        if _accepts(answer.status, params.get("expect")):
+            good.append(f"{url}: HTTP {answer.status}")
+        else:
+            bad.append(f"{url}: {_describe(answer)} after {attempts} attempt(s)")
+    if "consecutive_failures" in params and bad:
+        return CheckResult.not_met(f"failing {params['consecutive_failures']} times in a row: "
+                                   + "; ".join(bad), *evidence)
+    if bad:
+        return CheckResult.not_met("; ".join(bad), *evidence)
+    return CheckResult.met("; ".join(good), *evidence)
+
+
+def _longest_run(answers: list[HttpAnswer], expect: list[int] | None) -> int:
+    longest = run = 0
+    for answer in answers:
+        run = 0 if _accepts(answer.status, expect) else run + 1
+        longest = max(longest, run)
+    return longest
+
+
+KIND = CheckKind(
+    name="http",
+    reads="HTTP GET of health or integration endpoints",
+    params_schema=params_schema({
+        "url": {"type": "string", "pattern": "^https?://"},
+        "urls": {"type": "array", "items": {"type": "string", "pattern": "^https?://"},
+                 "minItems": 1},
+        "urls_from": {"enum": ["health_urls", "integration_urls"]},
+        "expect": {"type": "array", "items": {"type": "integer", "minimum": 100,
+                                              "maximum": 599}, "minItems": 1},
+        "timeout": DURATION,
+        "retries": {"type": "integer", "minimum": 0, "maximum": 10},
+        "backoff": DURATION,
+        "consecutive_failures": {"type": "integer", "minimum": 1},
+        "probes": {"type": "integer", "minimum": 1, "maximum": 10000},
+        "interval": DURATION,
+        "verify_tls": {"type": "boolean"},
+        "ca_file": {"type": "string"},
+    }),
+    evaluate=evaluate,
+    prefetch=prefetch,
+)

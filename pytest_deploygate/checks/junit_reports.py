@@ -1,0 +1,89 @@
+"""``junit``: JUnit XML test reports, by glob: at least one test, no failures or errors.
+
+Parameters: ``paths`` or ``report`` (a named set in deploygate.yaml, default ``junit``),
+``min_tests`` (default 1), ``allow_skipped`` (default true), ``not_before``, ``max_age_days``.
+Testcases are counted from the elements, not from the suites' summary attributes, which a
+hand-edited report could get wrong. Parsed with defusedxml (no entity expansion).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pytest_deploygate.checks.base import CheckKind, CheckResult, params_schema
+from pytest_deploygate.evaluation import EvalContext
+from pytest_deploygate.evidence_files import FILE_PARAMS, EvidenceFile, gather
+
+_SHOWN = 5
+
+
+def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
+    """Count tests and failures over every report."""
+    found = gather(params, ctx, default_report="junit")
+    if isinstance(found, CheckResult):
+        return found
+    total = skipped = 0
+    failing: list[str] = []
+    for report in found.files:
+        counted = _count(report)
+        if isinstance(counted, str):
+            return CheckResult.missing(counted, *found.evidence)
+        total += counted[0]
+        skipped += counted[1]
+        failing += counted[2]
+    evidence = found.evidence
+    files = found.listing()
+    if failing:
+        shown = "; ".join(failing[:_SHOWN]) + (f"; +{len(failing) - _SHOWN} more"
+                                               if len(failing) > _SHOWN else "")
+        return CheckResult.not_met(f"{len(failing)} of {total} tests failed or errored: {shown} "
+                                   f"(read {files})", *evidence)
+    minimum = int(params.get("min_tests", 1))
+    if total - skipped < minimum:
+        return CheckResult.not_met(f"{total - skipped} tests ran (at least {minimum} required; "
+                                   f"{skipped} skipped) in {files}", *evidence)
+    if skipped and params.get("allow_skipped") is False:
+        return CheckResult.not_met(f"{skipped} tests skipped in {files}", *evidence)
+    return CheckResult.met(f"{total} tests, none failed ({skipped} skipped) in {files}",
+                           *evidence)
+
+
+def _count(report: EvidenceFile) -> tuple[int, int, list[str]] | str:
+    import defusedxml.ElementTree as SafeET
+    from defusedxml import DefusedXmlException
+
+    try:
+        root = SafeET.fromstring(report.data)
+    except DefusedXmlException as exc:
+        return f"{report.relative}: refused unsafe XML ({type(exc).__name__})"
+    except SafeET.ParseError as exc:
+        return f"{report.relative}: not well-formed XML: {exc}"
+    if root.tag not in ("testsuites", "testsuite"):
+        return f"{report.relative}: not a JUnit report (root element <{root.tag}>)"
+    total = skipped = 0
+    failing = []
+    for case in root.iter("testcase"):
+        total += 1
+        if case.find("skipped") is not None:
+            skipped += 1
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        if problem is not None:
+            name = f"{case.get('classname', '')}.{case.get('name', '?')}".lstrip(".")
+            message = (problem.get("message") or "").splitlines()[0:1]
+            failing.append(f"{name}" + (f" ({message[0][:120]})" if message else ""))
+    return total, skipped, failing
+
+
+KIND = CheckKind(
+    name="junit",
+    reads="JUnit XML test reports (glob)",
+    params_schema=params_schema({
+        **FILE_PARAMS,
+        "min_tests": {"type": "integer", "minimum": 1},
+        "allow_skipped": {"type": "boolean"},
+    }),
+    evaluate=evaluate,
+)

@@ -1,0 +1,170 @@
+"""``prometheus``: a PromQL instant query compared with a bound, once or over a window.
+
+Parameters: ``query`` (a PromQL expression or a named default: ``error_ratio``, ``p99_ms``,
+``up``, ``sample_age_s``; overridable per project), ``max`` / ``min`` (numbers or
+``{threshold: name}``), optionally ``compare`` (``offset``, ``max_factor``, ``floor``: the value
+now against the same query ``offset`` earlier, for "no spike" criteria) and ``window``
+(repeated measurements, see :mod:`pytest_deploygate.windows`). The server comes from
+``--gate-prometheus`` or ``prometheus.url`` in deploygate.yaml.
+
+An inconclusive measurement fails the item as missing evidence: it never passes and never
+fires a trigger.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from pytest_deploygate import promql
+from pytest_deploygate.checks.base import (
+    NUMBER_OR_THRESHOLD,
+    CheckKind,
+    CheckResult,
+    Evidence,
+    params_schema,
+)
+from pytest_deploygate.evaluation import EvalContext
+from pytest_deploygate.timeutil import format_instant, parse_duration
+from pytest_deploygate.windows import WINDOW_SCHEMA, Sample, WindowResult, observe
+
+
+def endpoint(ctx: EvalContext) -> promql.Endpoint | CheckResult:
+    """The configured Prometheus, or missing evidence saying how to configure one."""
+    url = ctx.project.prometheus_url
+    if not url:
+        return CheckResult.missing(
+            "no Prometheus configured: set prometheus.url in "
+            f"{ctx.project.config.display_name} or pass --gate-prometheus=URL (or answer this "
+            "criterion from another kind under evidence:)")
+    return promql.endpoint_from(url, ctx.project.config.prometheus)
+
+
+def _bounds(params: Mapping[str, Any], ctx: EvalContext) -> tuple[float | None, float | None]:
+    low = ctx.number(params["min"]) if "min" in params else None
+    high = ctx.number(params["max"]) if "max" in params else None
+    return low, high
+
+
+def _measure_once(params: Mapping[str, Any], ctx: EvalContext, where: promql.Endpoint,
+                  expr: str) -> Callable[[float], Sample]:
+    low, high = _bounds(params, ctx)
+    pick = "min" if low is not None and high is None else "max"
+    compare = params.get("compare")
+
+    def measure(elapsed: float) -> Sample:
+        at = ctx.project.now + timedelta(seconds=elapsed)
+        now = promql.instant(where, expr, at, pick)
+        if now.value is None:
+            return Sample(False, "?", now.problem)
+        breached = (high is not None and now.value > high) or (
+            low is not None and now.value < low)
+        shown = f"{now.value:.6g}"
+        if compare and not breached:
+            offset = timedelta(seconds=parse_duration(compare["offset"]))
+            then = promql.instant(where, expr, at - offset, pick)
+            if then.value is None:
+                return Sample(False, shown, f"{compare['offset']} earlier: {then.problem}")
+            floor = ctx.number(compare.get("floor", 0))
+            factor = ctx.number(compare["max_factor"])
+            breached = now.value > floor and now.value > then.value * factor
+            shown = f"{now.value:.6g} (was {then.value:.6g} {compare['offset']} earlier)"
+        return Sample(breached, shown)
+
+    return measure
+
+
+Job = tuple[Any, Callable[[], Any]]
+
+
+def _job(params: Mapping[str, Any], ctx: EvalContext) -> Job | CheckResult:
+    where = endpoint(ctx)
+    if isinstance(where, CheckResult):
+        return where
+    expr = promql.render_query(params["query"], ctx.project.config.prometheus)
+    measure = _measure_once(params, ctx, where, expr)
+    window = params.get("window")
+    watch = ctx.project.watch_seconds if ctx.criterion.role == "trigger" else 0.0
+    key = ("prometheus", where.base_url, expr, json.dumps(_bounds(params, ctx)),
+           json.dumps(params.get("compare"), sort_keys=True, default=str),
+           json.dumps(window, sort_keys=True), watch, format_instant(ctx.project.now))
+    progress = ctx.project.progress
+    label = f"[{ctx.spec.id}][{ctx.criterion.id}]"
+    if window:
+        def work() -> Any:
+            return observe(window, measure, watch,
+                           (lambda text: progress(f"{label} {text}")) if progress else None)
+    else:
+        def work() -> Any:
+            return measure(0.0)
+    return key, work
+
+
+def prefetch(params: Mapping[str, Any], ctx: EvalContext) -> None:
+    """Start the measurement in the background, so network waits overlap."""
+    job = _job(params, ctx)
+    if not isinstance(job, CheckResult):
+        ctx.project.network.submit(*job)
+
+
+def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
+    """Judge the (shared) measurement or window."""
+    job = _job(params, ctx)
+    if isinstance(job, CheckResult):
+        return job
+    key, work = job
+    outcome = ctx.project.wait_for(key, work)
+    where = endpoint(ctx)
+    assert not isinstance(where, CheckResult)
+    expr = key[2]
+    evidence = Evidence("prometheus", f"{where.shown}/api/v1/query", detail=f"query={expr}")
+    bound = _describe_bounds(params, ctx)
+    if isinstance(outcome, WindowResult):
+        text = outcome.describe()
+        if outcome.fired:
+            return CheckResult.not_met(f"{bound} breached: {text}", evidence)
+        if outcome.too_inconclusive:
+            problems = "; ".join(sorted({s.problem for s in outcome.samples if s.problem}))
+            return CheckResult.missing(f"inconclusive: {text}; {problems}", evidence)
+        return CheckResult.met(f"{bound} held: {text}", evidence)
+    sample: Sample = outcome
+    if sample.problem is not None:
+        return CheckResult.missing(f"inconclusive: {sample.problem}", evidence)
+    if sample.breached:
+        return CheckResult.not_met(f"measured {sample.shown}, breaching {bound}", evidence)
+    return CheckResult.met(f"measured {sample.shown}, within {bound}", evidence)
+
+
+def _describe_bounds(params: Mapping[str, Any], ctx: EvalContext) -> str:
+    parts = []
+    if "min" in params:
+        parts.append(f">= {ctx.describe_number(params['min'])}")
+    if "max" in params:
+        parts.append(f"<= {ctx.describe_number(params['max'])}")
+    if params.get("compare"):
+        compare = params["compare"]
+        parts.append(f"no more than x{ctx.describe_number(compare['max_factor'])} the value "
+                     f"{compare['offset']} earlier")
+    return " and ".join(parts) or "any value"
+
+
+KIND = CheckKind(
+    name="prometheus",
+    reads="a PromQL instant query against the Prometheus HTTP API",
+    params_schema=params_schema({
+        "query": {"type": "string", "minLength": 1},
+        "min": NUMBER_OR_THRESHOLD,
+        "max": NUMBER_OR_THRESHOLD,
+        "compare": {
+            "type": "object", "additionalProperties": False,
+            "required": ["offset", "max_factor"],
+            "properties": {"offset": {"type": "string", "pattern": "^[0-9]+(s|m|h|d)$"},
+                           "max_factor": NUMBER_OR_THRESHOLD, "floor": NUMBER_OR_THRESHOLD},
+        },
+        "window": WINDOW_SCHEMA,
+    }, required=["query"], anyOf=[{"required": ["min"]}, {"required": ["max"]}]),
+    evaluate=evaluate,
+    prefetch=prefetch,
+)

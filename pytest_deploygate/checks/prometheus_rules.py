@@ -1,0 +1,56 @@
+"""``prometheus_rules``: alerting is working: Prometheus has alerting rules, none in error.
+
+Parameter ``min_rules`` (default 1). Reads ``/api/v1/rules?type=alert`` of the configured
+Prometheus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pytest_deploygate import promql
+from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
+from pytest_deploygate.checks.prometheus import endpoint
+from pytest_deploygate.evaluation import EvalContext
+
+
+def _key(where: promql.Endpoint) -> tuple[str, str]:
+    return ("prometheus-rules", where.base_url)
+
+
+def prefetch(params: Mapping[str, Any], ctx: EvalContext) -> None:
+    """Start fetching the rules."""
+    where = endpoint(ctx)
+    if not isinstance(where, CheckResult):
+        ctx.project.network.submit(_key(where), lambda: promql.alerting_rules(where))
+
+
+def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
+    """Met when enough alerting rules exist and none is in error."""
+    where = endpoint(ctx)
+    if isinstance(where, CheckResult):
+        return where
+    answer = ctx.project.wait_for(_key(where), lambda: promql.alerting_rules(where))
+    evidence = Evidence("prometheus", f"{where.shown}/api/v1/rules")
+    if isinstance(answer, str):
+        return CheckResult.missing(f"inconclusive: {answer}", evidence)
+    healthy, broken = answer
+    minimum = int(params.get("min_rules", 1))
+    if broken:
+        return CheckResult.not_met(f"{len(broken)} alerting rule(s) in error: "
+                                   + "; ".join(broken[:5]), evidence)
+    if len(healthy) < minimum:
+        return CheckResult.not_met(f"{len(healthy)} alerting rule(s) loaded, at least "
+                                   f"{minimum} required", evidence)
+    return CheckResult.met(f"{len(healthy)} alerting rule(s) loaded, none in error: "
+                           + ", ".join(healthy[:8]), evidence)
+
+
+KIND = CheckKind(
+    name="prometheus_rules",
+    reads="alerting rules of the Prometheus HTTP API",
+    params_schema=params_schema({"min_rules": {"type": "integer", "minimum": 1}}),
+    evaluate=evaluate,
+    prefetch=prefetch,
+)

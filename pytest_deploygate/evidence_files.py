@@ -1,0 +1,136 @@
+"""Evidence files found by glob: reports, scan results, captured metrics.
+
+Every file is resolved inside the project root, read once with a size limit, hashed, and
+checked for freshness (``not_before: commit`` and ``max_age_days``), so a PASS built on last
+week's report is visible in the record, or refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from pytest_deploygate.checks.base import NUMBER_OR_THRESHOLD, CheckResult, Evidence
+from pytest_deploygate.paths import OutsideRoot, inside_root
+from pytest_deploygate.timeutil import format_instant
+
+MAX_EVIDENCE_BYTES = 64 * 1024 * 1024
+MAX_FILES = 500
+
+#: Parameters every file-based kind accepts.
+FILE_PARAMS: dict[str, Any] = {
+    "paths": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+    "report": {"type": "string", "description": "A named set of globs under reports: in "
+                                                "deploygate.yaml."},
+    "not_before": {"enum": ["commit"]},
+    "max_age_days": NUMBER_OR_THRESHOLD,
+}
+
+
+@dataclass
+class EvidenceFile:
+    """One file read as evidence."""
+
+    relative: str
+    data: bytes
+    modified: datetime
+    evidence: Evidence
+
+
+@dataclass
+class FileSet:
+    """The files a check reads, and what was wrong on the way."""
+
+    files: list[EvidenceFile] = field(default_factory=list)
+    patterns: list[str] = field(default_factory=list)
+
+    @property
+    def evidence(self) -> tuple[Evidence, ...]:
+        """Evidence entries of every file."""
+        return tuple(f.evidence for f in self.files)
+
+    def listing(self) -> str:
+        """``a.xml, b.xml`` for messages."""
+        return ", ".join(f.relative for f in self.files)
+
+
+def gather(params: Mapping[str, Any], ctx: Any, default_report: str | None = None
+           ) -> FileSet | CheckResult:
+    """The evidence files named by ``paths`` or a named report set; a CheckResult on trouble."""
+    patterns = list(params.get("paths") or ())
+    report = params.get("report") or (None if patterns else default_report)
+    config = ctx.project.config
+    if report:
+        if report not in config.reports:
+            return CheckResult.missing(
+                f"no report files configured for '{report}': add 'reports: {{{report}: "
+                f"[\"path/*.xml\"]}}' to {config.display_name}")
+        patterns += list(config.reports[report])
+    if not patterns:
+        return CheckResult.missing("no paths given and no report set configured")
+    found = FileSet(patterns=patterns)
+    root = ctx.project.root
+    seen: set[Path] = set()
+    for pattern in patterns:
+        pure = PurePosixPath(pattern)
+        if pure.is_absolute() or ".." in pure.parts:
+            return CheckResult.missing(f"{pattern!r}: paths must stay inside the project root")
+        for match in sorted(root.glob(pattern)):
+            relative = match.relative_to(root).as_posix()
+            try:
+                resolved = inside_root(root, relative)
+            except OutsideRoot as exc:
+                return CheckResult.missing(str(exc))
+            if resolved in seen or not resolved.is_file():
+                continue
+            seen.add(resolved)
+            if len(seen) > MAX_FILES:
+                return CheckResult.missing(f"more than {MAX_FILES} files match {patterns}")
+            loaded = _read(relative, resolved)
+            if isinstance(loaded, CheckResult):
+                return loaded
+            found.files.append(loaded)
+    if not found.files:
+        return CheckResult.missing(f"no file matches {', '.join(patterns)}")
+    stale = _stale(found, params, ctx)
+    if stale:
+        return CheckResult.not_met("stale evidence: " + "; ".join(stale), *found.evidence)
+    return found
+
+
+def _read(relative: str, path: Path) -> EvidenceFile | CheckResult:
+    try:
+        stat = path.stat()
+        if stat.st_size > MAX_EVIDENCE_BYTES:
+            return CheckResult.missing(f"{relative} is {stat.st_size} bytes, over the "
+                                       f"{MAX_EVIDENCE_BYTES} byte limit")
+        data = path.read_bytes()
+    except OSError as exc:
+        return CheckResult.missing(f"{relative} cannot be read: {exc.strerror or exc}")
+    modified = datetime.fromtimestamp(stat.st_mtime, UTC)
+    evidence = Evidence("file", relative, sha256=hashlib.sha256(data).hexdigest(),
+                        modified=format_instant(modified))
+    return EvidenceFile(relative, data, modified, evidence)
+
+
+def _stale(found: FileSet, params: Mapping[str, Any], ctx: Any) -> list[str]:
+    problems = []
+    if params.get("not_before") == "commit":
+        commit_time = ctx.project.commit_time
+        if commit_time is None:
+            problems.append("not_before: commit, but the project has no git commit to compare")
+        else:
+            problems += [f"{f.relative} (modified {format_instant(f.modified)}) is older than "
+                         f"the gated commit ({format_instant(commit_time)})"
+                         for f in found.files if f.modified < commit_time]
+    if "max_age_days" in params:
+        limit = ctx.number(params["max_age_days"])
+        for f in found.files:
+            age = (ctx.project.now - f.modified).total_seconds() / 86400
+            if age > limit:
+                problems.append(f"{f.relative} is {age:.1f} days old, over {limit:g}")
+    return problems

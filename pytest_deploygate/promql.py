@@ -1,0 +1,175 @@
+"""Instant queries against a Prometheus HTTP API, and the default queries of a gate.
+
+Every failure mode (refused, timeout, HTTP error, ``status: error``, a matrix where a vector
+was expected, no data, NaN or Inf) becomes an *inconclusive* measurement with a reason: never
+a value, so it can never pass a bound or fire a trigger. Credentials come from environment
+variables named in the config and go only into request headers.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pytest_deploygate.httpget import http_get
+
+DEFAULT_QUERIES = {
+    "error_ratio": 'sum(rate(http_requests_total{{labels}code=~"5.."}[{window}])) / '
+                   "sum(rate(http_requests_total{{selector}}[{window}]))",
+    "p99_ms": "histogram_quantile(0.99, sum by (le) "
+              "(rate(http_request_duration_seconds_bucket{{selector}}[{window}]))) * 1000",
+    "up": "min(up{{selector}})",
+    "sample_age_s": "time() - max(timestamp(up{{selector}}))",
+}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A Prometheus server and how to authenticate (secrets stay in the environment)."""
+
+    base_url: str
+    timeout: float = 5.0
+    bearer_env: str | None = None
+    basic_env: tuple[str, str] | None = None
+    ca_file: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """The base URL without any user:password part, for messages and records."""
+        parts = urllib.parse.urlsplit(self.base_url)
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", "")).rstrip("/")
+
+    def headers(self) -> dict[str, str] | str:
+        """Request headers, or the reason they cannot be built (a missing variable)."""
+        headers = {"Accept": "application/json"}
+        if self.bearer_env:
+            token = os.environ.get(self.bearer_env)
+            if not token:
+                return f"environment variable {self.bearer_env} (bearer token) is not set"
+            headers["Authorization"] = f"Bearer {token}"
+        elif self.basic_env:
+            user, password = (os.environ.get(name) for name in self.basic_env)
+            if user is None or password is None:
+                return f"environment variables {' and '.join(self.basic_env)} are not set"
+            pair = base64.b64encode(f"{user}:{password}".encode()).decode()
+            headers["Authorization"] = f"Basic {pair}"
+        return headers
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A value, or why there is none."""
+
+    value: float | None
+    problem: str | None = None
+    series: int = 0
+
+
+def endpoint_from(url: str, settings: Mapping[str, Any]) -> Endpoint:
+    """An Endpoint from the ``prometheus:`` config section."""
+    basic = settings.get("basic_auth")
+    return Endpoint(
+        base_url=url.rstrip("/"),
+        timeout=float(settings.get("timeout", 5)),
+        bearer_env=settings.get("bearer_token_env"),
+        basic_env=(basic["username_env"], basic["password_env"]) if basic else None,
+        ca_file=settings.get("ca_file"),
+    )
+
+
+def render_query(name_or_expr: str, settings: Mapping[str, Any]) -> str:
+    """A named query (config override, else default) or a literal expression, filled in."""
+    queries = {**DEFAULT_QUERIES, **(settings.get("queries") or {})}
+    template = queries.get(name_or_expr, name_or_expr)
+    job = settings.get("job")
+    selector = f'job="{job}"' if job else ""
+    return (template.replace("{labels}", f"{selector}," if selector else "")
+            .replace("{selector}", selector)
+            .replace("{window}", settings.get("rate_window", "5m")))
+
+
+def get_json(endpoint: Endpoint, path: str, params: Mapping[str, str]) -> Any | str:
+    """GET an API path; the decoded ``data`` of a success, else a reason string."""
+    headers = endpoint.headers()
+    if isinstance(headers, str):
+        return headers
+    url = f"{endpoint.base_url}{path}?{urllib.parse.urlencode(params)}"
+    answer = http_get(url, endpoint.timeout, headers, ca_file=endpoint.ca_file)
+    where = f"{endpoint.shown}{path}"
+    if answer.status is None:
+        return f"{where}: {answer.error}"
+    try:
+        doc = json.loads(answer.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        doc = None
+    if not isinstance(doc, dict):
+        return f"{where}: HTTP {answer.status}, not a Prometheus API answer"
+    if doc.get("status") != "success":
+        error = str(doc.get("error") or doc.get("errorType") or "no reason given")[:300]
+        return f"{where}: HTTP {answer.status}, query failed: {error}"
+    if answer.status != 200:
+        return f"{where}: HTTP {answer.status}"
+    return doc.get("data")
+
+
+def instant(endpoint: Endpoint, expr: str, at: datetime | None, pick: str = "max"
+            ) -> Measurement:
+    """Evaluate ``expr`` at ``at``; the max (or min) over the returned series."""
+    params = {"query": expr}
+    if at is not None:
+        params["time"] = f"{at.timestamp():.3f}"
+    data = get_json(endpoint, "/api/v1/query", params)
+    if isinstance(data, str):
+        return Measurement(None, data)
+    if not isinstance(data, dict):
+        return Measurement(None, "answer has no data")
+    kind, result = data.get("resultType"), data.get("result")
+    if kind == "scalar" and isinstance(result, list) and len(result) == 2:
+        values = [result[1]]
+    elif kind == "vector" and isinstance(result, list):
+        values = [s.get("value", [None, None])[1] for s in result if isinstance(s, dict)]
+    else:
+        return Measurement(None, f"expected an instant vector, got {kind!r}")
+    if not values:
+        return Measurement(None, "no data (empty result)")
+    numbers = []
+    for raw in values:
+        try:
+            number = float(raw)
+        except (TypeError, ValueError):
+            return Measurement(None, f"not a number: {raw!r}")
+        if math.isnan(number) or math.isinf(number):
+            return Measurement(None, f"value is {raw} (no usable data)")
+        numbers.append(number)
+    return Measurement(max(numbers) if pick == "max" else min(numbers), series=len(numbers))
+
+
+def alerting_rules(endpoint: Endpoint) -> tuple[list[str], list[str]] | str:
+    """(healthy alerting rule names, rules in error) or a reason string."""
+    data = get_json(endpoint, "/api/v1/rules", {"type": "alert"})
+    if isinstance(data, str):
+        return data
+    groups = data.get("groups") if isinstance(data, dict) else None
+    if not isinstance(groups, list):
+        return "rules answer has no groups"
+    healthy, broken = [], []
+    for group in groups:
+        for rule in (group.get("rules") or []) if isinstance(group, dict) else []:
+            if not isinstance(rule, dict) or rule.get("type") not in (None, "alerting"):
+                continue
+            name = str(rule.get("name", "?"))
+            if rule.get("health") == "err":
+                broken.append(f"{name} ({str(rule.get('lastError', ''))[:120]})")
+            else:
+                healthy.append(name)
+    return healthy, broken

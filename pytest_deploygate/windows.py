@@ -1,0 +1,106 @@
+"""Observation windows: a measurement repeated over time, judged like an Argo Rollouts analysis.
+
+``count`` measurements ``interval`` apart; the condition is breached when more than
+``failure_limit`` of them breach the bound (the window stops early the moment that happens),
+and the result is inconclusive when more than ``inconclusive_limit`` could not be taken. A
+watch (``--gate-watch``) extends the count to cover its duration.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_deploygate.timeutil import parse_duration
+
+WINDOW_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["count", "interval"],
+    "properties": {
+        "count": {"type": "integer", "minimum": 1, "maximum": 10000},
+        "interval": {"anyOf": [{"type": "number", "minimum": 0},
+                               {"type": "string", "pattern": "^[0-9.]+(ms|s|m|h)$"}]},
+        "failure_limit": {"type": "integer", "minimum": 0},
+        "inconclusive_limit": {"type": "integer", "minimum": 0},
+    },
+}
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One measurement: breached or not, or inconclusive (``problem`` set)."""
+
+    breached: bool
+    shown: str
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """The samples of a window and how they are judged."""
+
+    samples: tuple[Sample, ...]
+    planned: int
+    failure_limit: int
+    inconclusive_limit: int
+
+    @property
+    def failures(self) -> int:
+        """Measurements that breached the bound."""
+        return sum(1 for s in self.samples if s.problem is None and s.breached)
+
+    @property
+    def inconclusive(self) -> int:
+        """Measurements that could not be taken."""
+        return sum(1 for s in self.samples if s.problem is not None)
+
+    @property
+    def fired(self) -> bool:
+        """More breaches than the failure limit."""
+        return self.failures > self.failure_limit
+
+    @property
+    def too_inconclusive(self) -> bool:
+        """More unusable measurements than allowed."""
+        return self.inconclusive > self.inconclusive_limit
+
+    def describe(self) -> str:
+        """``3 of 10 measurements breached (limit 2): 0.07, 0.08, ...``."""
+        values = ", ".join(s.shown for s in self.samples[:12])
+        more = ", ..." if len(self.samples) > 12 else ""
+        taken = len(self.samples)
+        early = f" (stopped early after {taken} of {self.planned})" if taken < self.planned \
+            and self.fired else ""
+        return (f"{self.failures} of {taken} measurements breached (failure limit "
+                f"{self.failure_limit}), {self.inconclusive} inconclusive (limit "
+                f"{self.inconclusive_limit}){early}: {values}{more}")
+
+
+def observe(window: Mapping[str, Any], measure: Callable[[float], Sample],
+            watch_seconds: float = 0.0,
+            progress: Callable[[str], None] | None = None) -> WindowResult:
+    """Take the window's measurements; ``measure`` gets the seconds elapsed since the start."""
+    interval = parse_duration(window["interval"])
+    count = int(window["count"])
+    if watch_seconds and interval > 0:
+        count = max(count, math.ceil(watch_seconds / interval))
+    failure_limit = int(window.get("failure_limit", 0))
+    inconclusive_limit = int(window.get("inconclusive_limit", 0))
+    start = time.monotonic()
+    samples: list[Sample] = []
+    for index in range(count):
+        due = start + index * interval
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        samples.append(measure(time.monotonic() - start))
+        result = WindowResult(tuple(samples), count, failure_limit, inconclusive_limit)
+        if progress is not None:
+            progress(f"{index + 1}/{count}: {samples[-1].problem or samples[-1].shown}")
+        if result.fired:
+            return result
+    return WindowResult(tuple(samples), count, failure_limit, inconclusive_limit)
