@@ -185,3 +185,46 @@ def junit_schema() -> Any:
     xsd = SHARED / "junit" / "junit-10.xsd"
     need(xsd.is_file(), f"{xsd} is absent (it sits beside the clone in CI)")
     return xmlschema.XMLSchema(str(xsd))
+
+
+CUSTOM_SPEC = """\
+spec_version: 1
+gate: 12
+id: GATE-12
+title: Evidence test gate
+phase: 12-production
+thresholds: {{error_rate: 0.05, p99_ms: 2000}}
+decision:
+  - {{id: checks, title: Checks passed}}
+  - {{id: no-rollback, title: No rollback triggered}}
+sections:
+  - id: checks
+    title: Checks
+    stage: post
+    decision: checks
+    criteria:
+{criteria}
+{rollback}"""
+
+
+def custom_gate(project: GateProject, criteria: str = "", triggers: str = "") -> None:
+    """Replace gate 12 with a spec of the given criteria and triggers (YAML list items)."""
+    def indent(text: str, spaces: int) -> str:
+        return "\n".join(" " * spaces + line if line.strip() else line
+                         for line in text.strip("\n").splitlines())
+
+    if not criteria.strip():
+        criteria = "- {id: placeholder, text: Placeholder, check: {kind: state, path: phases}}"
+    rollback = ""
+    if triggers.strip():
+        rollback = ("rollback:\n  stage: post\n  decision: no-rollback\n  triggers:\n"
+                    + indent(triggers, 4) + "\n")
+    spec_dir = project.root / "gate_specs"
+    spec_dir.mkdir(exist_ok=True)
+    (spec_dir / "12-production.yaml").write_text(
+        CUSTOM_SPEC.format(criteria=indent(criteria, 6), rollback=rollback))
+
+
+def write_config(project: GateProject, text: str) -> None:
+    """Replace deploygate.yaml."""
+    (project.root / "deploygate.yaml").write_text(text)
