@@ -6,6 +6,7 @@ to another host) has not answered healthy.
 
 from __future__ import annotations
 
+import functools
 import socket
 import ssl
 import time
@@ -43,13 +44,10 @@ def http_get(url: str, timeout: float, headers: dict[str, str] | None = None,
     """GET ``url``; never raises for network trouble, which is returned as ``error``."""
     if not url.startswith(("http://", "https://")):
         return HttpAnswer(url, None, error="only http:// and https:// URLs are allowed")
-    context = ssl.create_default_context(cafile=ca_file)
-    if not verify_tls:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    opener = urllib.request.build_opener(_NoRedirect(),
-                                         urllib.request.HTTPSHandler(context=context),
-                                         urllib.request.ProxyHandler({}))
+    handlers: list[urllib.request.BaseHandler] = [_NoRedirect(), urllib.request.ProxyHandler({})]
+    if url.startswith("https://"):
+        handlers.append(urllib.request.HTTPSHandler(context=_tls_context(verify_tls, ca_file)))
+    opener = urllib.request.build_opener(*handlers)
     request = urllib.request.Request(url, headers=headers or {}, method="GET")
     start = time.monotonic()
     try:
@@ -78,6 +76,16 @@ def http_get(url: str, timeout: float, headers: dict[str, str] | None = None,
     except (OSError, ValueError) as exc:
         return HttpAnswer(url, None, elapsed=time.monotonic() - start,
                           error=f"{type(exc).__name__}: {exc}")
+
+
+@functools.lru_cache(maxsize=8)
+def _tls_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
+    # Loading the CA store costs tens of milliseconds: once per setting, not per request.
+    context = ssl.create_default_context(cafile=ca_file)
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def _read(response: object, start: float, timeout: float) -> bytes:

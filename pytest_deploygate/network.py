@@ -13,7 +13,7 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-MAX_WORKERS = 32
+MAX_WORKERS = 64
 
 
 class NetworkPool:

@@ -215,3 +215,27 @@ def test_decision_record_for_broken_spec(example: GateProject) -> None:
     record = parse_record(example.root / "gate-records" / "GATE-12.xml")
     assert record.decision == "INCOMPLETE"
     assert "sections: 3 is not of type 'array'" in record.cases[-1]["message"]
+
+
+def test_evidence_override_with_unknown_kind_names_the_config_line(example: GateProject
+                                                                   ) -> None:
+    config = example.root / "deploygate.yaml"
+    config.write_text(config.read_text().replace(
+        "  version-tagged: {kind: attestation, roles: [release-manager]}",
+        "  version-tagged: {kind: atestation, roles: [release-manager]}"))
+    result = example.run_subprocess("--gate=12")
+    output = assert_clean_failure(result)
+    line = next(i for i, text in enumerate(config.read_text().splitlines(), 1)
+                if "atestation" in text)
+    assert f"deploygate.yaml:{line}: evidence.version-tagged: unknown kind 'atestation'" in (
+        output)
+
+
+def test_evidence_override_for_no_criterion_is_a_warning(example: GateProject) -> None:
+    config = example.root / "deploygate.yaml"
+    config.write_text(config.read_text() + "  versoin-tagged: {kind: changelog}\n")
+    result = example.run("--gate=12")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["warning: *deploygate.yaml: evidence: no criterion "
+                                 "versoin-tagged in the selected gates; those overrides do "
+                                 "nothing"])

@@ -1,0 +1,227 @@
+"""Real servers on 127.0.0.1 for the network evidence tests: a controllable HTTP service with
+/metrics, a real Prometheus scraping it (Debian's prometheus binary), and an auth proxy."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog of 5 drops concurrent connects (and the client retries a
+    # second later), which would measure the test server, not the plugin.
+    request_queue_size = 128
+    daemon_threads = True
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Service:
+    """A small HTTP service: health paths with chosen behaviour, and /metrics whose counters
+    advance with wall time at a chosen request rate and error ratio."""
+
+    def __init__(self) -> None:
+        self.error_ratio = 0.0
+        self.slow_fraction = 0.0  # share of requests in the 2.5 s latency bucket
+        self.rps = 100.0
+        self.requests: dict[str, int] = {}
+        self._totals = {"ok": 0.0, "err": 0.0, "fast": 0.0, "slow": 0.0}
+        self._last = time.monotonic()
+        self._lock = threading.Lock()
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                path = self.path.split("?")[0]
+                with service._lock:
+                    service.requests[path] = service.requests.get(path, 0) + 1
+                    count = service.requests[path]
+                if path == "/metrics":
+                    return self._send(200, service.exposition().encode())
+                if path.startswith("/delay/"):
+                    time.sleep(float(path.rsplit("/", 1)[1]) / 1000)
+                    return self._send(200, b"ok")
+                if path == "/hang":
+                    time.sleep(5)
+                    return self._send(200, b"late")
+                if path == "/down":
+                    return self._send(503, b"down")
+                if path == "/redirect":
+                    self.send_response(302)
+                    self.send_header("Location", "http://example.invalid/login")
+                    self.end_headers()
+                    return None
+                if path.startswith("/fail-first/"):
+                    failures = int(path.rsplit("/", 1)[1])
+                    return self._send(503 if count <= failures else 200, b"x")
+                return self._send(200, b"ok")
+
+            def _send(self, status: int, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = _Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Service:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def exposition(self) -> str:
+        with self._lock:
+            now = time.monotonic()
+            served = self.rps * (now - self._last)
+            self._last = now
+            self._totals["err"] += served * self.error_ratio
+            self._totals["ok"] += served * (1 - self.error_ratio)
+            self._totals["slow"] += served * self.slow_fraction
+            self._totals["fast"] += served * (1 - self.slow_fraction)
+            t = dict(self._totals)
+        fast, total = t["fast"], t["fast"] + t["slow"]
+        return "\n".join([
+            "# TYPE http_requests_total counter",
+            f'http_requests_total{{code="200"}} {t["ok"]:.3f}',
+            f'http_requests_total{{code="500"}} {t["err"]:.3f}',
+            "# TYPE http_request_duration_seconds histogram",
+            f'http_request_duration_seconds_bucket{{le="0.1"}} {fast:.3f}',
+            f'http_request_duration_seconds_bucket{{le="2.5"}} {total:.3f}',
+            f'http_request_duration_seconds_bucket{{le="5"}} {total:.3f}',
+            f'http_request_duration_seconds_bucket{{le="+Inf"}} {total:.3f}',
+            f"http_request_duration_seconds_count {total:.3f}",
+            "",
+        ])
+
+
+RULES = """groups:
+  - name: acme
+    rules:
+      - alert: HighErrorRatio
+        expr: >-
+          sum(rate(http_requests_total{code=~"5.."}[5s]))
+          / sum(rate(http_requests_total[5s])) > 0.5
+        for: 1m
+"""
+
+
+class Prometheus:
+    """Debian's prometheus binary on a free loopback port, scraping targets every second."""
+
+    def __init__(self, workdir: Path, targets: list[str], job: str = "acme-api") -> None:
+        self.binary = shutil.which("prometheus")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "rules.yml").write_text(RULES)
+        (workdir / "prometheus.yml").write_text(json.dumps({
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": [str(workdir / "rules.yml")],
+            "scrape_configs": [{"job_name": job, "static_configs": [{"targets": targets}]}],
+        }))
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Prometheus:
+        assert self.binary is not None
+        self.process = subprocess.Popen(
+            [self.binary, f"--config.file={self.workdir / 'prometheus.yml'}",
+             f"--storage.tsdb.path={self.workdir / 'data'}",
+             f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
+            stdout=subprocess.DEVNULL, stderr=(self.workdir / "prometheus.log").open("wb"))
+        self.wait_for(lambda: self._get("/-/ready") is not None, "ready")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def _get(self, path: str) -> bytes | None:
+        try:
+            with urllib.request.urlopen(f"{self.url}{path}", timeout=2) as response:
+                return response.read()
+        except (urllib.error.URLError, OSError):
+            return None
+
+    def value(self, expr: str) -> float | None:
+        """An instant query's first value, or None."""
+        body = self._get("/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
+        if body is None:
+            return None
+        result = json.loads(body).get("data", {}).get("result") or []
+        return float(result[0]["value"][1]) if result else None
+
+    def wait_for(self, condition: Callable[[], bool], what: str, timeout: float = 45) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                log = (self.workdir / "prometheus.log").read_text()
+                raise RuntimeError(f"prometheus exited: {log[-2000:]}")
+            if condition():
+                return
+            time.sleep(0.25)
+        raise TimeoutError(f"prometheus: not {what} within {timeout}s")
+
+
+class AuthProxy:
+    """Forwards GETs to an upstream only with the expected Authorization header (so a test
+    can prove credentials are sent, and that they never reach a record)."""
+
+    def __init__(self, upstream: str, expected: str) -> None:
+        self.seen: list[str] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                given = self.headers.get("Authorization", "")
+                proxy.seen.append(given)
+                if given != expected:
+                    body = b'{"status":"error","error":"unauthorized"}'
+                    self.send_response(401)
+                else:
+                    with urllib.request.urlopen(upstream + self.path, timeout=5) as answer:
+                        body = answer.read()
+                    self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = _Server(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
