@@ -196,3 +196,29 @@ sections:
     assert record.case("change-ticket")["outcome"] == "passed"
     assert record.case("bad-ticket")["message"] == "INC-7 is not a change ticket"
 
+
+
+def test_installed_plugin_module_registers_a_kind(example: GateProject) -> None:
+    example.pytester.makepyfile(acme_gates='''
+from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
+
+def _jira(params, ctx):
+    ticket = params["ticket"]
+    return CheckResult.met(f"{ticket} approved", Evidence("url", f"https://jira/{ticket}"))
+
+def pytest_deploygate_check_kinds(config):
+    return [CheckKind("jira_ticket", "a Jira ticket",
+                      params_schema({"ticket": {"type": "string"}}, required=["ticket"]),
+                      _jira)]
+''')
+    config = example.root / "deploygate.yaml"
+    config.write_text(config.read_text() + "  change-management-approval: "
+                                           "{kind: jira_ticket, ticket: CHG-1042}\n")
+    example.pytester.syspathinsert()
+    result = example.run("-p", "acme_gates", "--gate=12")
+    assert result.ret == 0, result.stdout.str()
+    case = example.record().case("change-management-approval")
+    assert "CHG-1042 approved" in case["text"]
+    assert "url https://jira/CHG-1042" in case["text"]
+    # Without the plugin the override names an unknown kind: a clear error, not a pass.
+    assert example.run_subprocess("--gate=12").ret == 2
