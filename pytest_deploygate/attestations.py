@@ -1,18 +1,14 @@
 """The attestation log and the approvers file.
 
-Formats (both documented in docs/attestations.md, both with a shipped JSON Schema):
+Formats (documented in docs/attestations.md, each with a shipped JSON Schema):
 
 - the log, ``.deploygate/attestations.jsonl``: JSON Lines, one sign-off per line, appended and
-  never rewritten (so ``git blame`` attributes every line to the commit that added it);
+  never rewritten, so git attributes every line to the commit (and author) that added it;
 - the approvers, ``.deploygate/approvers.yaml``: who holds which roles; kept under review.
-
-A malformed line is reported with file and line and does not count; it never stops the rest
-of the log from being read.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,12 +18,15 @@ from typing import Any
 from pytest_deploygate.config import ProjectConfig
 from pytest_deploygate.documents import load_checked_yaml
 from pytest_deploygate.errors import SpecError
+from pytest_deploygate.gitinfo import LineOrigin, release_author, signature_ok
+from pytest_deploygate.jsonl_log import read_jsonl
 from pytest_deploygate.paths import OutsideRoot, inside_root
 from pytest_deploygate.timeutil import parse_instant
 
 ATTESTATION_SCHEMA = "attestation.schema.json"
 APPROVERS_SCHEMA = "approvers.schema.json"
-MAX_LOG_BYTES = 16 * 1024 * 1024
+#: The sign-off that names the reviewer of a gate record (not a criterion of any spec).
+REVIEW_CRITERION = "gate-review"
 
 
 @dataclass(frozen=True)
@@ -44,6 +43,7 @@ class Attestation:
     evidence: str | None = None
     note: str | None = None
     present: bool = False
+    origin: LineOrigin | None = None
 
     def matches_gate(self, number: int, gate_id: str) -> bool:
         """True when the line names this gate by number or id."""
@@ -52,20 +52,28 @@ class Attestation:
 
 @dataclass
 class AttestationStore:
-    """Parsed log, approvers and the problems met reading them."""
+    """Parsed log, approvers, git attribution, and the problems met reading them."""
 
     log_name: str
     approvers_name: str
+    root: Path
+    verify_authorship: bool = True
+    require_signed: bool = False
+    forbid_self_approval: bool = False
     entries: list[Attestation] = field(default_factory=list)
     roles_by_signer: dict[str, frozenset[str]] = field(default_factory=dict)
     log_problem: str | None = None
     approvers_problem: str | None = None
     line_problems: list[str] = field(default_factory=list)
+    _signed: dict[str, bool] = field(default_factory=dict)
+    _release_author: str | bool | None = False
 
     @classmethod
     def load(cls, root: Path, config: ProjectConfig) -> AttestationStore:
         """Read both files; problems are kept, not raised, so each criterion can report them."""
-        store = cls(config.attestation_log, config.approvers)
+        store = cls(config.attestation_log, config.approvers, root,
+                    config.verify_authorship, config.require_signed_commits,
+                    config.forbid_self_approval)
         store._read_approvers(root, config.approvers)
         store._read_log(root, config.attestation_log)
         return store
@@ -74,6 +82,33 @@ class AttestationStore:
         """Sign-offs naming this gate and criterion, in log order."""
         return [e for e in self.entries
                 if e.criterion == criterion and e.matches_gate(number, gate_id)]
+
+    def authorship_problem(self, entry: Attestation) -> str | None:
+        """Why git does not show this signer adding this line (None when it does)."""
+        if not self.verify_authorship:
+            return None
+        origin = entry.origin
+        if origin is None or not origin.committed:
+            return "line is not committed: commit it so git records who added it"
+        if origin.author_email != entry.signer:
+            return (f"line was added by {origin.author_email or 'unknown'} in "
+                    f"{origin.commit[:12]}, not by the signer")
+        if self.require_signed and not self._commit_signed(origin.commit):
+            return f"commit {origin.commit[:12]} carries no signature git verifies"
+        return None
+
+    def self_approval(self, entry: Attestation) -> bool:
+        """True when self-approval is forbidden and the signer authored the release."""
+        if not self.forbid_self_approval:
+            return False
+        if self._release_author is False:
+            self._release_author = release_author(self.root)
+        return self._release_author == entry.signer
+
+    def _commit_signed(self, commit: str) -> bool:
+        if commit not in self._signed:
+            self._signed[commit] = signature_ok(self.root, commit)
+        return self._signed[commit]
 
     def _read_approvers(self, root: Path, relative: str) -> None:
         try:
@@ -96,68 +131,29 @@ class AttestationStore:
                 approver["roles"])
 
     def _read_log(self, root: Path, relative: str) -> None:
-        try:
-            path = inside_root(root, relative)
-        except OutsideRoot as exc:
-            self.log_problem = f"attestation log {exc}"
+        log = read_jsonl(root, relative, ATTESTATION_SCHEMA, self.verify_authorship)
+        if log.problem:
+            self.log_problem = f"attestation log {log.problem}"
             return
-        if not path.is_file():
+        if not log.exists:
             self.log_problem = f"no attestation log at {relative}"
             return
-        try:
-            if path.stat().st_size > MAX_LOG_BYTES:
-                self.log_problem = f"{relative} is over the {MAX_LOG_BYTES} byte limit"
-                return
-            text = path.read_bytes().decode("utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            self.log_problem = f"cannot read {relative}: {exc}"
+        if log.git_problem:
+            self.log_problem = log.git_problem
             return
-        import jsonschema
-
-        validator = jsonschema.Draft202012Validator(_schema())
-        seen: dict[str, int] = {}
-        for number, raw in enumerate(text.splitlines(), start=1):
-            if not raw.strip():
+        self.line_problems = log.line_problems
+        for line in log.lines:
+            data = line.data
+            try:
+                at = parse_instant(data["at"])
+                expires = parse_instant(data["expires"]) if "expires" in data else None
+            except ValueError as exc:
+                self.line_problems.append(f"{relative}:{line.number}: {exc}")
                 continue
-            entry = self._parse_line(relative, number, raw, validator)
-            if entry is None:
-                continue
-            if raw.strip() in seen:
-                self.line_problems.append(
-                    f"{relative}:{number}: duplicate of line {seen[raw.strip()]}; ignored")
-                continue
-            seen[raw.strip()] = number
-            self.entries.append(entry)
-
-    def _parse_line(self, relative: str, number: int, raw: str, validator: Any
-                    ) -> Attestation | None:
-        where = f"{relative}:{number}"
-        try:
-            data = json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            self.line_problems.append(f"{where}: not a JSON object: {exc}")
-            return None
-        error = next(iter(validator.iter_errors(data)), None)
-        if error is not None:
-            path = ".".join(str(p) for p in error.absolute_path) or "(line)"
-            self.line_problems.append(f"{where}: {path}: {error.message}")
-            return None
-        try:
-            at = parse_instant(data["at"])
-            expires = parse_instant(data["expires"]) if "expires" in data else None
-        except ValueError as exc:
-            self.line_problems.append(f"{where}: {exc}")
-            return None
-        return Attestation(
-            gate=data["gate"], criterion=data["criterion"], signer=data["signer"].lower(),
-            role=data["role"], at=at, line=number, expires=expires,
-            evidence=data.get("evidence"), note=data.get("note"),
-            present=bool(data.get("present", False)),
-        )
-
-
-def _schema() -> dict[str, Any]:
-    from pytest_deploygate.documents import schema
-
-    return schema(ATTESTATION_SCHEMA)
+            self.entries.append(Attestation(
+                gate=data["gate"], criterion=data["criterion"], signer=data["signer"].lower(),
+                role=data["role"], at=at, line=line.number, expires=expires,
+                evidence=data.get("evidence"), note=data.get("note"),
+                present=bool(data.get("present", False)), origin=line.origin,
+            ))
 

@@ -17,6 +17,7 @@ CONFIG_FILE = "deploygate.yaml"
 CONFIG_SCHEMA = "project-config.schema.json"
 DEFAULT_ATTESTATION_LOG = ".deploygate/attestations.jsonl"
 DEFAULT_APPROVERS = ".deploygate/approvers.yaml"
+DEFAULT_WAIVERS = ".deploygate/waivers.jsonl"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,12 @@ class ProjectConfig:
     metrics_file: str | None = None
     evidence: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     evidence_lines: Mapping[str, int] = field(default_factory=dict)
+    verify_authorship: bool = True
+    require_signed_commits: bool = False
+    forbid_self_approval: bool = False
+    waivers_enabled: bool = False
+    waivers_file: str = DEFAULT_WAIVERS
+    waiver_max_days: int = 90
 
     @property
     def display_name(self) -> str:
@@ -53,6 +60,7 @@ def load_config(root: Path) -> ProjectConfig:
     data: Mapping[str, Any] = loaded.data or {}
     attestations = data.get("attestations") or {}
     evidence = dict(data.get("evidence") or {})
+    waivers = data.get("waivers") or {}
     return ProjectConfig(
         source=path,
         version=data.get("version"),
@@ -68,4 +76,10 @@ def load_config(root: Path) -> ProjectConfig:
         metrics_file=data.get("metrics_file"),
         evidence=evidence,
         evidence_lines={k: loaded.line_of(("evidence", k)) for k in evidence},
+        verify_authorship=attestations.get("verify_authorship", True),
+        require_signed_commits=attestations.get("require_signed_commits", False),
+        forbid_self_approval=attestations.get("forbid_self_approval", False),
+        waivers_enabled=waivers.get("enabled", False),
+        waivers_file=waivers.get("file", DEFAULT_WAIVERS),
+        waiver_max_days=waivers.get("max_days", 90),
     )

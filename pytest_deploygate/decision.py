@@ -16,6 +16,7 @@ from pytest_deploygate.spec_model import Criterion, DecisionRow
 PASS, FAIL, SKIPPED, ROLLBACK, INCOMPLETE = "PASS", "FAIL", "SKIPPED", "ROLLBACK", "INCOMPLETE"
 NOT_IN_STAGE = "NOT IN STAGE"
 NOT_APPLICABLE = "N/A"
+WAIVED = "WAIVED"
 #: Exit code of ``deploygate verdict`` and the ordering used to rank decisions.
 EXIT_CODES = {PASS: 0, FAIL: 1, ROLLBACK: 2, SKIPPED: 3, INCOMPLETE: 5}
 
@@ -40,14 +41,29 @@ class Decision:
     counts: dict[str, int] = field(default_factory=dict)
 
     @property
+    def waivers(self) -> int:
+        """How many items passed by waiver."""
+        return self.counts.get(WAIVED, 0)
+
+    @property
+    def label(self) -> str:
+        """``PASS``, or ``PASS (2 waivers)``: a waived pass never reads like a clean one."""
+        if self.waivers:
+            plural = "s" if self.waivers != 1 else ""
+            return f"{self.status} ({self.waivers} waiver{plural})"
+        return self.status
+
+    @property
     def failing_rows(self) -> list[RowResult]:
         """Rows that did not pass (N/A and not-in-stage rows excluded)."""
-        return [r for r in self.rows if r.status not in (PASS, NOT_APPLICABLE, NOT_IN_STAGE)]
+        return [r for r in self.rows
+                if not r.status.startswith(PASS) and r.status not in (NOT_APPLICABLE,
+                                                                      NOT_IN_STAGE)]
 
     def summary(self, per_row: int = 3) -> str:
         """One line: the status, the rows that made it (a few criteria each), the reasons."""
         if self.status == PASS:
-            return PASS
+            return self.label
         parts = []
         for row in self.failing_rows:
             shown = ", ".join(row.failing[:per_row])
@@ -66,6 +82,8 @@ def item_verdict(item: Criterion, outcome: Outcome | None) -> str:
         return SKIPPED
     if outcome.status == "not_applicable":
         return NOT_APPLICABLE
+    if outcome.status == "waived":
+        return WAIVED
     if outcome.status in PASSING:
         return PASS
     if item.role == "trigger" and outcome.status == "not_met":
@@ -113,4 +131,6 @@ def _row(row: DecisionRow, mine: list[tuple[Criterion, str]], skipped: bool) -> 
             return RowResult(row.id, row.title, status, failing)
     if all(v == NOT_APPLICABLE for v in verdicts):
         return RowResult(row.id, row.title, NOT_APPLICABLE)
-    return RowResult(row.id, row.title, PASS)
+    waived = tuple(i.id for i, v in mine if v == WAIVED)
+    return RowResult(row.id, row.title, f"{PASS} ({len(waived)} waived)" if waived else PASS,
+                     waived)

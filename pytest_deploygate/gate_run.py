@@ -86,6 +86,7 @@ class GateRun:
                                   prometheus_url_override=settings.prometheus_url,
                                   extra_health_urls=settings.health_urls,
                                   allow_commands=settings.allow_commands,
+                                  waivers_disabled=settings.no_waivers,
                                   watch_seconds=settings.watch_seconds)
         selected = select(settings.expression, available(settings.spec_dir), state)
         run._check_threshold_names(selected)
@@ -180,6 +181,45 @@ class GateRun:
             return
 
     def evaluate(self, plan: GatePlan, item: Criterion) -> CheckResult:
+        """Evaluate one item, honouring a waiver that governs it."""
+        assert plan.spec is not None and self.project is not None
+        if item.role in ("prerequisite", "binding"):
+            return self._evaluate(plan, item)
+        ruling = self.project.waivers.decide(plan.spec.gate, plan.spec.id, item,
+                                             self.project.now)
+        if ruling.waiver is not None and ruling.applies:
+            waiver = ruling.waiver
+            if not waiver.run:
+                return CheckResult("waived", f"{waiver.describe()} (run: false, not evaluated)")
+            result = self._evaluate(plan, item)
+            if result.status in ("met", "not_applicable"):
+                return CheckResult(result.status, f"{result.message} (waiver not needed)",
+                                   result.evidence)
+            return CheckResult("waived", f"{waiver.describe()} (run: true, evaluated: "
+                                         f"{result.message})", result.evidence)
+        result = self._evaluate(plan, item)
+        if ruling.note:
+            return CheckResult(result.status, f"{result.message}; {ruling.note}",
+                               result.evidence)
+        return result
+
+    def reviewer(self, plan: GatePlan) -> str | None:
+        """Who reviewed the gate: a counting ``gate-review`` sign-off by a release manager."""
+        if self.project is None or plan.spec is None:
+            return None
+        from pytest_deploygate.attestations import REVIEW_CRITERION
+
+        review = Criterion(id=REVIEW_CRITERION, text="Gate review", role="criterion",
+                           section_id="review", section_title="Review", stage="post",
+                           decision=OTHER_ROW_ID, waivable=False,
+                           check=Check("attestation", {"kind": "attestation",
+                                                       "roles": ["release-manager"]}))
+        result = self._evaluate(plan, review)
+        if result.status != "met":
+            return None
+        return result.message.removeprefix("signed off by ")
+
+    def _evaluate(self, plan: GatePlan, item: Criterion) -> CheckResult:
         """Evaluate one item; an exception inside a check kind is missing evidence, never a pass."""
         if item.role == "prerequisite" and item.id in plan.prerequisite_results:
             return plan.prerequisite_results[item.id]

@@ -48,6 +48,9 @@ class DeployGatePlugin:
         self.user_criteria: dict[str, list[Criterion]] = {}
         self.results: list[tuple[GatePlan, Decision, list[Path]]] = []
         self.write_errors: list[str] = []
+        #: Shown as errors but not failing the run by themselves (the items they concern are
+        #: evaluated as if the waiver did not exist).
+        self.waiver_errors: list[str] = []
 
     # -- set-up -----------------------------------------------------------------------------
 
@@ -182,10 +185,12 @@ class DeployGatePlugin:
             return
         if self.config.option.collectonly:
             return  # nothing was evaluated: keep whatever record a real run left
+        self._note_waivers()
         for plan in self.run.plans:
             content = self._content(plan)
             paths = self._write(plan, content)
             self.results.append((plan, content.decision, paths))
+            self._write_back(plan, content, paths)
         bad = {FAIL, ROLLBACK, INCOMPLETE}
         failed = self.write_errors or any(d.status in bad for _, d, _ in self.results)
         if failed and session.exitstatus == 0:
@@ -216,6 +221,47 @@ class DeployGatePlugin:
             error=plan.error,
         )
 
+    def _write_back(self, plan: GatePlan, content: RecordContent, paths: list[Path]) -> None:
+        """--gate-update-state and --gate-validation-record, after a decision was reached."""
+        settings = self.settings
+        if not (settings.update_state or settings.validation_record):
+            return
+        if plan.spec is None or content.decision.status == INCOMPLETE or not paths:
+            return
+        from pytest_deploygate.writeback import WriteBackError
+        from pytest_deploygate.writeback_records import (
+            update_state,
+            write_validation_record,
+        )
+
+        assert self.run is not None and self.run.project is not None
+        try:
+            if settings.update_state:
+                update_state(settings.state_path, plan, content, paths[0])
+            if settings.validation_record:
+                written = write_validation_record(self.run.project, plan, content)
+                paths.append(written)
+        except (WriteBackError, OSError) as exc:
+            self.write_errors.append(f"write-back of {plan.record_name}: {exc}")
+
+    def _note_waivers(self) -> None:
+        """Waivers that were ignored, unreadable or about to expire, for the summary."""
+        assert self.run is not None
+        project = self.run.project
+        if project is None or not project.waivers.enabled:
+            return
+        store = project.waivers
+        self.waiver_errors += [f"waivers: {problem}" for problem in store.problems]
+        for plan in self.run.plans:
+            for item in plan.items if plan.spec else []:
+                ruling = store.decide(plan.spec.gate, plan.spec.id, item, project.now)
+                if ruling.note and "ignored" in ruling.note:
+                    self.waiver_errors.append(f"{plan.gate_id}: {ruling.note}")
+        for waiver in store.expiring_soon(project.now):
+            self.run.warnings.append(
+                f"waiver of {waiver.criterion} ({store.name}:{waiver.line}) expires "
+                f"{format_instant(waiver.expires)}, within 7 days")
+
     def _user_criteria(self, plan: GatePlan) -> list[Criterion]:
         known = list(self.user_criteria.get(plan.record_name, []))
         ids = {c.id for c in known}
@@ -234,6 +280,7 @@ class DeployGatePlugin:
             "deploygate.stage": plan.stage,
             "deploygate.decision": decision.status,
             "deploygate.expected_criteria": str(expected),
+            "deploygate.waivers": str(decision.waivers),
             "deploygate.evaluated_at": format_instant(self.settings.now),
             "deploygate.spec_source": "builtin:" + plan.spec_file.path.name
             if plan.spec_file.builtin else str(plan.spec_file.path),
@@ -258,7 +305,8 @@ class DeployGatePlugin:
         paths = [base.with_suffix(".xml"), base.with_suffix(".md")]
         try:
             write_atomic(paths[0], render_junit(content))
-            write_atomic(paths[1], render_markdown(content))
+            assert self.run is not None
+            write_atomic(paths[1], render_markdown(content, self.run.reviewer(plan)))
         except OSError as exc:
             # A gate whose record cannot be written has no record: say so and fail the run.
             self.write_errors.append(f"cannot write gate record {base}: {exc.strerror or exc}")
@@ -268,7 +316,8 @@ class DeployGatePlugin:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """The decision table of every gate, and where the records are."""
         warnings = self.run.warnings if self.run else []
-        write_summary(terminalreporter, self.results, self.write_errors, Path.cwd(), warnings)
+        write_summary(terminalreporter, self.results,
+                      [*self.waiver_errors, *self.write_errors], Path.cwd(), warnings)
 
 
 def _gate_item_data(item: GateItem, call: pytest.CallInfo[None], report: pytest.TestReport

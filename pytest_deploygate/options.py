@@ -46,6 +46,13 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--gate-watch", metavar="DURATION", default=None,
                     help="Post stage: keep measuring windowed rollback triggers this long "
                          "(e.g. 15m), deciding ROLLBACK the moment one fires.")
+    group.addoption("--gate-update-state", action="store_true", default=False,
+                    help="After a decision, write phases.<key>.gate_passed and a "
+                         "gate_validation block into state.json (locked, atomic).")
+    group.addoption("--gate-validation-record", action="store_true", default=False,
+                    help="Also write the framework's docs/.validations/gate-NN-<phase>.json.")
+    group.addoption("--gate-no-waivers", action="store_true", default=False,
+                    help="Ignore every waiver: evaluate each criterion as if none existed.")
     group.addoption("--gate-allow-commands", action="store_true", default=False,
                     help="Allow 'command' checks to run commands (off: a spec from a pull "
                          "request must not run code on CI by itself).")
@@ -72,6 +79,9 @@ class Settings:
     health_urls: tuple[str, ...] = ()
     watch_seconds: float = 0.0
     allow_commands: bool = False
+    no_waivers: bool = False
+    update_state: bool = False
+    validation_record: bool = False
 
 
 def read_settings(config: pytest.Config) -> Settings:
@@ -117,6 +127,9 @@ def read_settings(config: pytest.Config) -> Settings:
         health_urls=tuple(config.getoption("gate_health_url")),
         watch_seconds=watch,
         allow_commands=config.getoption("gate_allow_commands"),
+        no_waivers=config.getoption("gate_no_waivers"),
+        update_state=config.getoption("gate_update_state"),
+        validation_record=config.getoption("gate_validation_record"),
     )
 
 

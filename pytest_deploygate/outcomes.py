@@ -17,11 +17,12 @@ STATUS_RANK = {
     "not_met": 2,          # measured and not met (a fired trigger, for rollback items)
     "skipped": 3,          # skipped by the user's own code: not evaluated, so not met
     "skipped_prereq": 4,   # a prerequisite of the gate is unmet
-    "not_applicable": 5,   # ``when`` is false
-    "met": 6,
+    "waived": 5,           # a waiver in force: reported, does not fail the gate
+    "not_applicable": 6,   # ``when`` is false
+    "met": 7,
 }
 
-PASSING = frozenset({"met", "not_applicable"})
+PASSING = frozenset({"met", "not_applicable", "waived"})
 
 
 @dataclass

@@ -24,6 +24,7 @@ from pytest_deploygate.state import StateDoc
 
 if TYPE_CHECKING:
     from pytest_deploygate.attestations import AttestationStore
+    from pytest_deploygate.waivers import WaiverStore
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Project:
     prometheus_url_override: str | None = None
     extra_health_urls: tuple[str, ...] = ()
     allow_commands: bool = False
+    waivers_disabled: bool = False
     watch_seconds: float = 0.0
     network: NetworkPool = field(default_factory=NetworkPool, repr=False)
     #: Where progress lines of long measurements (watch windows) are shown; called on the
@@ -107,6 +109,13 @@ class Project:
     def version(self) -> str | None:
         """The release version: --gate-version, deploygate.yaml, pyproject.toml, package.json."""
         return self.version_override or self.config.version or _manifest_version(self.root)
+
+    @functools.cached_property
+    def waivers(self) -> WaiverStore:
+        """The project's waivers (none unless enabled in deploygate.yaml)."""
+        from pytest_deploygate.waivers import WaiverStore
+
+        return WaiverStore.load(self.root, self.config, self.waivers_disabled)
 
     @property
     def attestations(self) -> AttestationStore:

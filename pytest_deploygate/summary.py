@@ -24,7 +24,7 @@ def write_summary(reporter: Any, results: list[tuple[Any, Decision, list[Path]]]
         colour = _COLOURS.get(decision.status, {"red": True, "bold": True})
         title = plan.spec.title if plan.spec else plan.spec_file.slug
         reporter.write_line(f"{plan.record_name} {title} (stage {plan.stage}): "
-                            f"{decision.status}", **colour)
+                            f"{decision.label}", **colour)
         width = max([len(r.title) for r in decision.rows] + [10])
         for row in decision.rows:
             failing = list(row.failing)
@@ -37,7 +37,7 @@ def write_summary(reporter: Any, results: list[tuple[Any, Decision, list[Path]]]
         for path in paths:
             reporter.write_line(f"  record: {_relative(path, cwd)}")
     for error in errors:
-        reporter.write_line(f"deploygate: {error}", red=True, bold=True)
+        reporter.write_line(f"deploygate: error: {error}", red=True, bold=True)
 
 
 def _relative(path: Path, cwd: Path) -> str:

@@ -113,7 +113,7 @@ def test_unwritable_record_dir_fails_the_run(example: GateProject) -> None:
     (example.root / "gate-records").write_text("a file where the directory should be")
     result = example.run("--gate=12")
     assert result.ret == 1
-    result.stdout.fnmatch_lines(["deploygate: cannot write gate record *GATE-12*"])
+    result.stdout.fnmatch_lines(["deploygate: error: cannot write gate record *GATE-12*"])
 
 
 def test_lf_after_a_failure_is_incomplete(example: GateProject) -> None:

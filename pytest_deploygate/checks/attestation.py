@@ -83,6 +83,11 @@ def _why_not(entry: Attestation, roles: list[str], store: AttestationStore, ctx:
         return f"older than {max_age:g} days"
     if entry.present and ctx.criterion.role != "trigger":
         return "'present' applies to rollback triggers only"
+    authorship = store.authorship_problem(entry)
+    if authorship:
+        return authorship
+    if store.self_approval(entry):
+        return "the signer authored the release being gated (self-approval is forbidden)"
     return None
 
 
@@ -104,6 +109,10 @@ def _note(entry: Attestation) -> str:
 
 def _evidence(store: AttestationStore, entry: Attestation) -> Evidence:
     detail = f"signer={entry.signer} role={entry.role} at={format_instant(entry.at)}"
+    if entry.origin is not None and entry.origin.committed:
+        detail += f" commit={entry.origin.commit[:12]}"
+    elif not store.verify_authorship:
+        detail += " authorship=not-verified"
     if entry.expires:
         detail += f" expires={format_instant(entry.expires)}"
     if entry.evidence:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from pytest_deploygate.evaluation import EvalContext
 
-Status = Literal["met", "not_met", "missing", "not_applicable"]
+Status = Literal["met", "not_met", "missing", "not_applicable", "waived"]
 
 
 @dataclass(frozen=True)

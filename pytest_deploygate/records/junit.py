@@ -24,6 +24,7 @@ _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 _ELEMENTS = {
     "met": (None, None),
     "not_applicable": ("skipped", "not-applicable"),
+    "waived": ("skipped", "waived"),
     "skipped_prereq": ("skipped", "prerequisite-unmet"),
     "not_met": ("failure", "not-met"),
     "skipped": ("failure", "not-evaluated"),
@@ -101,7 +102,7 @@ def _decision_case(suite: ET.Element, content: RecordContent) -> str:
     })
     table = [f"{row.title}: {row.status}" + (f" ({', '.join(row.failing)})" if row.failing
                                              else "") for row in decision.rows]
-    lines = [f"Gate Status: {decision.status}", *table, *decision.reasons]
+    lines = [f"Gate Status: {decision.label}", *table, *decision.reasons]
     if content.error:
         lines.append(content.error)
     if decision.status == PASS:

@@ -11,7 +11,7 @@ from pytest_deploygate.decision import PASS
 from pytest_deploygate.records.content import RecordContent, RecordItem
 from pytest_deploygate.timeutil import format_instant
 
-_MARK = {"PASS": "[x]", "N/A": "[-]", "SKIPPED": "[-]"}
+_MARK = {"PASS": "[x]", "N/A": "[-]", "SKIPPED": "[-]", "WAIVED": "[~]"}
 
 
 def render_markdown(content: RecordContent, reviewer: str | None = None) -> bytes:
@@ -41,7 +41,7 @@ def render_markdown(content: RecordContent, reviewer: str | None = None) -> byte
         lines.append(f"| {_cell(row.title)} | {row.status} | {_cell(notes)} |")
     lines += [
         "",
-        f"**Gate Status**: {decision.status}",
+        f"**Gate Status**: {decision.label}",
         "",
         f"**Reviewer**: {reviewer or 'not recorded'}",
         f"**Date**: {format_instant(content.evaluated_at)}",

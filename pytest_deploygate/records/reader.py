@@ -24,6 +24,7 @@ class RecordTestcase:
     classname: str
     outcome: str  # passed, failure, error, skipped
     message: str = ""
+    kind: str | None = None  # the type attribute of failure/error/skipped
 
 
 @dataclass
@@ -62,12 +63,12 @@ def read_record(path: Path) -> GateRecord:
     if "deploygate.decision" not in record.properties:
         raise RecordError(f"{path}: not a gate record (no deploygate.decision property)")
     for case in suite.findall("testcase"):
-        outcome, message = "passed", ""
+        outcome, message, kind = "passed", "", None
         for tag in ("failure", "error", "skipped"):
             child = case.find(tag)
             if child is not None:
-                outcome, message = tag, child.get("message", "")
+                outcome, message, kind = tag, child.get("message", ""), child.get("type")
                 break
         record.testcases.append(RecordTestcase(case.get("name", ""), case.get("classname", ""),
-                                               outcome, message))
+                                               outcome, message, kind))
     return record

@@ -1,0 +1,1 @@
+"""The ``deploygate`` command line."""

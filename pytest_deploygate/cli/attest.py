@@ -1,0 +1,112 @@
+"""``deploygate attest``: append a sign-off to the project's attestation log."""
+
+from __future__ import annotations
+
+import argparse
+
+from pytest_deploygate.attestations import REVIEW_CRITERION, AttestationStore
+from pytest_deploygate.cli.logwrite import append_line
+from pytest_deploygate.cli.workspace import Refusal, Workspace, say
+from pytest_deploygate.paths import OutsideRoot, inside_root
+from pytest_deploygate.timeutil import format_instant, now_utc, parse_instant
+
+REVIEW_ROLE = "release-manager"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the subcommand."""
+    parser = sub.add_parser(
+        "attest", help="record a sign-off on a criterion",
+        description="Append a sign-off to the attestation log. The signer is git's user.email "
+                    "in the gated project; commit the line so git records who added it. "
+                    f"Criterion {REVIEW_CRITERION!r} (role {REVIEW_ROLE}) names the reviewer "
+                    "of the gate record. Exit 0 when recorded, 2 when refused.")
+    parser.add_argument("gate", help="12, GATE-12 or 12-production")
+    parser.add_argument("criterion", help="the criterion id (see 'deploygate show GATE')")
+    parser.add_argument("--role", required=True, help="the role you sign in")
+    parser.add_argument("--evidence", help="a link to the evidence (ticket, report, dashboard)")
+    parser.add_argument("--expires", help="ISO 8601 with a timezone; from then on it does not "
+                                          "count")
+    parser.add_argument("--note", help="free text shown in the record")
+    parser.add_argument("--present", action="store_true",
+                        help="rollback triggers only: the condition occurred (fires ROLLBACK)")
+    parser.add_argument("--commit", action="store_true",
+                        help="also commit the line (git add + git commit, as you)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, workspace: Workspace) -> int:
+    """Validate, append, optionally commit."""
+    spec = workspace.gate(args.gate)
+    config = workspace.config
+    roles: list[str] = []
+    trigger = False
+    if args.criterion == REVIEW_CRITERION:
+        roles = [REVIEW_ROLE]
+    else:
+        items = {item.id: item for item in workspace.items(spec)}
+        item = items.get(args.criterion)
+        if item is None:
+            raise Refusal(f"{spec.id} has no criterion {args.criterion!r}; see "
+                          f"'deploygate show {spec.gate}'")
+        if item.check is None or item.check.kind != "attestation":
+            kind = item.check.kind if item.check else "nothing"
+            raise Refusal(f"{spec.id} {item.id} is answered by '{kind}' evidence, not by a "
+                          "sign-off")
+        roles = list(item.check.params.get("roles") or [])
+        trigger = item.role == "trigger"
+    if args.present and not trigger:
+        raise Refusal("--present is for rollback triggers judged by people; "
+                      f"{args.criterion} is not one")
+    code, signer = workspace.git("config", "user.email")
+    if code != 0 or not signer:
+        raise Refusal("git user.email is not set in the gated project: the signer is who git "
+                      "says you are (git config user.email you@example.com)")
+    signer = signer.lower()
+    store = AttestationStore.load(workspace.root, config)
+    if store.approvers_problem:
+        raise Refusal(store.approvers_problem)
+    held = store.roles_by_signer.get(signer)
+    if held is None:
+        raise Refusal(f"{signer} is not in {config.approvers}")
+    if args.role not in held:
+        raise Refusal(f"{signer} does not hold role {args.role!r} in {config.approvers} "
+                      f"(holds: {', '.join(sorted(held))})")
+    if roles and args.role not in roles:
+        raise Refusal(f"{spec.id} {args.criterion} needs a sign-off by "
+                      f"{' or '.join(roles)}, not {args.role}")
+    now = now_utc()
+    entry: dict[str, object] = {"gate": spec.gate, "criterion": args.criterion,
+                                "signer": signer, "role": args.role, "at": format_instant(now)}
+    if args.expires:
+        try:
+            expires = parse_instant(args.expires)
+        except ValueError as exc:
+            raise Refusal(f"--expires: {exc}") from None
+        if expires <= now:
+            raise Refusal(f"--expires {args.expires} is not in the future")
+        entry["expires"] = format_instant(expires)
+    for key in ("evidence", "note"):
+        if getattr(args, key):
+            entry[key] = getattr(args, key)
+    if args.present:
+        entry["present"] = True
+    try:
+        path = inside_root(workspace.root, config.attestation_log)
+    except OutsideRoot as exc:
+        raise Refusal(f"attestation log {exc}") from None
+    number = append_line(path, entry)
+    say(f"recorded {spec.id} {args.criterion} by {signer} ({args.role}) at "
+        f"{config.attestation_log}:{number}")
+    if args.commit:
+        for command in (["add", "--", config.attestation_log],
+                        ["commit", "-q", "-m", f"attest: {spec.id} {args.criterion} "
+                                               f"({args.role})", "--", config.attestation_log]):
+            code, out = workspace.git(*command)
+            if code != 0:
+                raise Refusal(f"git {command[0]} failed: {out}")
+        say("committed")
+    else:
+        say(f"commit it so git records who signed: git add {config.attestation_log} && "
+            "git commit")
+    return 0

@@ -1,0 +1,141 @@
+"""``deploygate validate``: schema-check specs, config, sign-offs, approvers and waivers.
+
+For pre-commit hooks and CI lint stages: every problem is listed with file and line, and the
+exit code is 1 when there is any (0 when all is well).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pytest_deploygate.attestations import APPROVERS_SCHEMA, ATTESTATION_SCHEMA, REVIEW_CRITERION
+from pytest_deploygate.cli.workspace import Refusal, Workspace, complain, say
+from pytest_deploygate.config import CONFIG_FILE
+from pytest_deploygate.documents import load_checked_yaml
+from pytest_deploygate.errors import DeployGateError
+from pytest_deploygate.jsonl_log import read_jsonl
+from pytest_deploygate.spec_library import scan
+from pytest_deploygate.spec_loader import load_spec
+from pytest_deploygate.spec_model import GateSpec
+from pytest_deploygate.timeutil import parse_instant
+from pytest_deploygate.waivers import WAIVER_SCHEMA
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the subcommand."""
+    parser = sub.add_parser(
+        "validate", help="check specs, config, sign-offs, approvers and waivers",
+        description="Schema-check the given files, or, without paths, the project's gate "
+                    "specs, deploygate.yaml, attestation log, approvers file and waivers file. "
+                    "Every problem is printed with file and line. Exit 0 when all are valid, "
+                    "1 when any problem was found.")
+    parser.add_argument("paths", nargs="*", type=Path)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, workspace: Workspace) -> int:
+    """Check every file; print problems; exit 1 on any."""
+    problems: list[str] = []
+    checked = 0
+    for path, kind in _targets(args.paths, workspace):
+        checked += 1
+        problems += _check(path, kind, workspace)
+    for problem in problems:
+        complain(problem)
+    say(f"{checked} file(s) checked, {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def _targets(paths: list[Path], workspace: Workspace) -> list[tuple[Path, str]]:
+    if paths:
+        return [(p if p.is_absolute() else Path.cwd() / p, _kind_of(p)) for p in paths]
+    root = workspace.root
+    config = workspace.config
+    targets = [(spec.path, "spec") for spec in scan(workspace.spec_dir, builtin=False)]
+    for relative, kind in ((CONFIG_FILE, "config"), (config.approvers, "approvers"),
+                           (config.attestation_log, "attestations"),
+                           (config.waivers_file, "waivers")):
+        if (root / relative).is_file():
+            targets.append((root / relative, kind))
+    return targets
+
+
+def _kind_of(path: Path) -> str:
+    name = path.name
+    if name == CONFIG_FILE:
+        return "config"
+    if "approver" in name:
+        return "approvers"
+    if name.endswith(".jsonl"):
+        return "waivers" if "waiver" in name else "attestations"
+    return "spec"
+
+
+def _check(path: Path, kind: str, workspace: Workspace) -> list[str]:
+    if not path.is_file():
+        return [f"{path}: not found"]
+    try:
+        if kind == "spec":
+            load_spec(path, workspace.kinds)
+        elif kind == "config":
+            load_checked_yaml(path, "project-config.schema.json")
+        elif kind == "approvers":
+            load_checked_yaml(path, APPROVERS_SCHEMA)
+        else:
+            return _check_log(path, kind, workspace)
+    except DeployGateError as exc:
+        return str(exc).splitlines()
+    return []
+
+
+def _check_log(path: Path, kind: str, workspace: Workspace) -> list[str]:
+    schema_name = WAIVER_SCHEMA if kind == "waivers" else ATTESTATION_SCHEMA
+    log = read_jsonl(path.parent, path.name, schema_name, with_origins=False)
+    shown = str(path)
+    problems = [p.replace(path.name + ":", shown + ":", 1) for p in log.line_problems]
+    if log.problem:
+        problems.append(f"{shown}: {log.problem}")
+    specs: dict[int, GateSpec | None] = {}
+    for line in log.lines:
+        where = f"{shown}:{line.number}"
+        data = line.data
+        for key in ("at", "expires"):
+            if key in data:
+                try:
+                    parse_instant(data[key])
+                except ValueError as exc:
+                    problems.append(f"{where}: {key}: {exc}")
+        spec = _spec_for(data["gate"], specs, workspace)
+        if spec is None:
+            problems.append(f"{where}: no gate {data['gate']!r} in this project's specs")
+            continue
+        if kind == "attestations" and data["criterion"] == REVIEW_CRITERION:
+            continue
+        item = next((i for i in _items(spec, workspace) if i.id == data["criterion"]), None)
+        if item is None:
+            problems.append(f"{where}: {spec.id} has no criterion {data['criterion']!r}")
+        elif kind == "waivers" and not item.waivable:
+            problems.append(f"{where}: {spec.id} {item.id} cannot be waived ({item.role}); "
+                            "the gate run ignores this waiver")
+        elif kind == "attestations" and (item.check is None or item.check.kind != "attestation"):
+            problems.append(f"{where}: {spec.id} {item.id} is not answered by sign-off")
+    return problems
+
+
+def _spec_for(gate: int | str, cache: dict[int, GateSpec | None],
+              workspace: Workspace) -> GateSpec | None:
+    number = gate if isinstance(gate, int) else int(str(gate).split("-")[1])
+    if number not in cache:
+        try:
+            cache[number] = workspace.gate(str(number))
+        except Refusal:
+            cache[number] = None
+    return cache[number]
+
+
+def _items(spec: GateSpec, workspace: Workspace) -> tuple:
+    try:
+        return workspace.items(spec)
+    except Refusal:
+        return spec.items

@@ -1,0 +1,120 @@
+"""Waivers: governed, expiring, explicit exceptions to a criterion (InSpec's model, with its
+known traps fixed).
+
+Off unless the project enables them (the framework's Article IX: gate failures are fixed, not
+waived). A waiver names its criterion, a justification, an expiry with a timezone and an
+explicit ``run`` (no default): ``run: false`` does not evaluate the criterion, ``run: true``
+evaluates and reports it but a failure does not fail the gate. An expired waiver evaluates the
+criterion normally and says so. The approver is the author of the commit that added the line;
+an uncommitted line waives nothing. Prerequisites, rollback triggers and anything the spec
+marks ``waivable: false`` can never be waived.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from pytest_deploygate.config import ProjectConfig
+from pytest_deploygate.jsonl_log import read_jsonl
+from pytest_deploygate.spec_model import Criterion
+from pytest_deploygate.timeutil import format_instant, parse_instant
+
+WAIVER_SCHEMA = "waiver.schema.json"
+EXPIRY_WARNING = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """One parsed waiver line."""
+
+    gate: int | str
+    criterion: str
+    justification: str
+    expires: datetime
+    run: bool
+    line: int
+    approver: str | None
+    at: datetime | None = None
+
+    def describe(self) -> str:
+        """``WAIVED: <justification>; approved by <who>; expires <when>``."""
+        return (f"WAIVED: {self.justification}; approved by {self.approver}; expires "
+                f"{format_instant(self.expires)}")
+
+
+@dataclass(frozen=True)
+class WaiverDecision:
+    """What a waiver means for one item at the evaluation time."""
+
+    waiver: Waiver | None
+    applies: bool
+    note: str = ""
+
+
+@dataclass
+class WaiverStore:
+    """The waivers of a project, and what was wrong reading them."""
+
+    name: str
+    enabled: bool
+    entries: list[Waiver] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    max_days: int = 90
+
+    @classmethod
+    def load(cls, root: Path, config: ProjectConfig, disabled: bool) -> WaiverStore:
+        """Read the waivers file when waivers are enabled and not switched off."""
+        store = cls(config.waivers_file, config.waivers_enabled and not disabled,
+                    max_days=config.waiver_max_days)
+        if not store.enabled:
+            return store
+        log = read_jsonl(root, config.waivers_file, WAIVER_SCHEMA, with_origins=True)
+        if log.problem or log.git_problem:
+            store.problems.append(str(log.problem or log.git_problem))
+            return store
+        store.problems += log.line_problems
+        for line in log.lines:
+            data = line.data
+            try:
+                expires = parse_instant(data["expires"])
+                at = parse_instant(data["at"]) if "at" in data else None
+            except ValueError as exc:
+                store.problems.append(f"{config.waivers_file}:{line.number}: {exc}")
+                continue
+            origin = line.origin
+            approver = origin.author_email if origin and origin.committed else None
+            store.entries.append(Waiver(data["gate"], data["criterion"], data["justification"],
+                                        expires, data["run"], line.number, approver, at))
+        return store
+
+    def decide(self, gate: int, gate_id: str, item: Criterion, now: datetime) -> WaiverDecision:
+        """The waiver that governs ``item`` now, if any, and how."""
+        if not self.enabled:
+            return WaiverDecision(None, False)
+        mine = [w for w in self.entries
+                if w.criterion == item.id and w.gate in (gate, gate_id)]
+        if not mine:
+            return WaiverDecision(None, False)
+        waiver = max(mine, key=lambda w: w.expires)
+        where = f"{self.name}:{waiver.line}"
+        if not item.waivable:
+            return WaiverDecision(waiver, False, f"waiver at {where} ignored: {item.id} is not "
+                                                 "waivable")
+        if waiver.approver is None:
+            return WaiverDecision(waiver, False, f"waiver at {where} ignored: the line is not "
+                                                 "committed, so it has no approver")
+        start = waiver.at or now
+        if waiver.expires - start > timedelta(days=self.max_days):
+            return WaiverDecision(waiver, False, f"waiver at {where} ignored: expires more than "
+                                                 f"{self.max_days} days after it was written")
+        if waiver.expires <= now:
+            return WaiverDecision(waiver, False, f"waiver at {where} expired at "
+                                                 f"{format_instant(waiver.expires)}; evaluated "
+                                                 "normally")
+        return WaiverDecision(waiver, True)
+
+    def expiring_soon(self, now: datetime) -> list[Waiver]:
+        """Waivers still in force that expire within a week."""
+        return [w for w in self.entries if now < w.expires <= now + EXPIRY_WARNING]
