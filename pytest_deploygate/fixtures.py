@@ -20,8 +20,6 @@ def run_for_request(request: pytest.FixtureRequest) -> GateRun:
     if plugin is None or plugin.run is None:
         pytest.fail(f"fixture {request.fixturename!r} needs a gate run: pytest --gate=N",
                     pytrace=False)
-    if plugin.run.project is None:
-        pytest.fail(f"deploygate: {plugin.run.project_error}", pytrace=False)
     return plugin.run
 
 
@@ -33,10 +31,14 @@ def plan_for_request(request: pytest.FixtureRequest) -> GatePlan:
     if marker and marker.args:
         wanted = str(marker.args[0]).upper().removeprefix("GATE-")
         plans = [p for p in plans if wanted.isdigit() and p.spec_file.gate == int(wanted)]
-    if len(plans) != 1:
+    if len({(p.spec_file.gate, p.slot.id) for p in plans}) != 1:
         pytest.fail(f"fixture {request.fixturename!r}: mark the test with "
-                    "@pytest.mark.gate(N) naming one gate of this run", pytrace=False)
-    return plans[0]
+                    "@pytest.mark.gate(N) naming one gate of this run (of one project)",
+                    pytrace=False)
+    plan = plans[0]
+    if plan.project is None:
+        pytest.fail(f"deploygate: {plan.slot.error}", pytrace=False)
+    return plan
 
 
 class StateView:

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pytest_deploygate.checks.base import CheckKind, CheckResult
-from pytest_deploygate.config import ProjectConfig, load_config
+from pytest_deploygate.config import load_config
 from pytest_deploygate.errors import DeployGateError, SelectionError, StateError
 from pytest_deploygate.evaluation import EvalContext, evaluate_item
 from pytest_deploygate.options import Settings
 from pytest_deploygate.project import Project
-from pytest_deploygate.spec_library import SpecFile, available, select
+from pytest_deploygate.spec_library import SpecFile, available, select, spec_path
 from pytest_deploygate.spec_loader import apply_overrides, load_spec
 from pytest_deploygate.spec_model import OTHER_ROW_ID, Check, Criterion, GateSpec
 from pytest_deploygate.state import StateDoc, load_state
@@ -25,11 +26,25 @@ _SPEC_CACHE: dict[tuple[str, int, int], GateSpec] = {}
 
 
 @dataclass
+class ProjectSlot:
+    """One gated project: the single project of a repository, or one of a monorepo's."""
+
+    id: str | None
+    state_path: Path
+    root: Path
+    project: Project | None = None
+    error: str | None = None
+
+
+@dataclass
 class GatePlan:
-    """One gate (and stage) of this run: its items and what decides whether they run."""
+    """One gate (and stage) of one project in this run: its items and what decides whether
+    they run."""
 
     spec_file: SpecFile
     stage: str
+    slot: ProjectSlot
+    record_dir: Path
     spec: GateSpec | None = None
     error: str | None = None
     thresholds: dict[str, float] = field(default_factory=dict)
@@ -38,14 +53,24 @@ class GatePlan:
     unmet: list[str] = field(default_factory=list)
 
     @property
+    def project(self) -> Project | None:
+        """The gated project (None when its state could not be read)."""
+        return self.slot.project
+
+    @property
     def gate_id(self) -> str:
         """``GATE-12``."""
         return self.spec.id if self.spec else self.spec_file.gate_id
 
     @property
-    def record_name(self) -> str:
+    def file_stem(self) -> str:
         """``GATE-12`` for the whole gate, ``GATE-12-pre`` / ``GATE-12-post`` for a stage."""
         return self.gate_id if self.stage == "all" else f"{self.gate_id}-{self.stage}"
+
+    @property
+    def record_name(self) -> str:
+        """The record's (and the collector's) name: ``GATE-12-pre``, ``GATE-12@billing``."""
+        return self.file_stem + (f"@{self.slot.id}" if self.slot.id else "")
 
     @property
     def skip_reason(self) -> str | None:
@@ -61,70 +86,95 @@ class GateRun:
     def __init__(self, settings: Settings, kinds: Mapping[str, CheckKind]) -> None:
         self.settings = settings
         self.kinds = kinds
-        self.project: Project | None = None
-        self.project_error: str | None = None
+        self.slots: list[ProjectSlot] = []
         self.plans: list[GatePlan] = []
         self.warnings: list[str] = []
+
+    @property
+    def project(self) -> Project | None:
+        """The project of a single-project run (the first one of a monorepo run)."""
+        return next((s.project for s in self.slots if s.project is not None), None)
+
+    @property
+    def project_error(self) -> str | None:
+        """The first project's reading problem, if any."""
+        return next((s.error for s in self.slots if s.error), None)
 
     @classmethod
     def prepare(cls, settings: Settings, kinds: Mapping[str, CheckKind]) -> GateRun:
         """Read state and config, select gates, load specs, evaluate prerequisites.
 
-        Raises :class:`SelectionError` when ``--gate`` names nothing; every other problem is
-        kept on the plan it affects and reported there.
+        Raises :class:`SelectionError` when ``--gate`` or ``--gate-project`` names nothing;
+        every other problem is kept on the plan it affects and reported there.
         """
         run = cls(settings, kinds)
-        state: StateDoc | None = None
-        try:
-            state = load_state(settings.state_path)
-            config = load_config(settings.root)
-        except DeployGateError as exc:
-            run.project_error = str(exc)
-            config = ProjectConfig()
-        if state is not None and run.project_error is None:
-            run.project = Project(settings.root, state, config, settings.now, settings.version,
-                                  prometheus_url_override=settings.prometheus_url,
-                                  extra_health_urls=settings.health_urls,
-                                  allow_commands=settings.allow_commands,
-                                  waivers_disabled=settings.no_waivers,
-                                  watch_seconds=settings.watch_seconds)
-        selected = select(settings.expression, available(settings.spec_dir), state)
-        run._check_threshold_names(selected)
-        for spec_file in selected:
-            run.plans.append(run._plan(spec_file))
+        run.slots = [run._open(slot) for slot in project_slots(settings)]
+        specs = available(settings.spec_dir, settings.root / ".isdlc" / "checklists")
+        for slot in run.slots:
+            state = slot.project.state if slot.project else None
+            if state is None and "current" in settings.expression.lower():
+                raise SelectionError(f"--gate=current: {slot.error}")
+            selected = select(settings.expression, specs, state)
+            run._check_threshold_names(selected)
+            record_dir = settings.record_dir / slot.id if slot.id else settings.record_dir
+            for spec_file in selected:
+                run.plans.append(run._plan(spec_file, slot, record_dir))
         run._check_override_names()
         return run
 
+    def _open(self, slot: ProjectSlot) -> ProjectSlot:
+        settings = self.settings
+        try:
+            state = load_state(slot.state_path)
+            slot.root = _project_root(settings.root, slot, state)
+            config = load_config(slot.root) if (slot.root / "deploygate.yaml").is_file() \
+                else load_config(settings.root)
+        except DeployGateError as exc:
+            slot.error = str(exc)
+            return slot
+        slot.project = Project(slot.root, state, config, settings.now, settings.version,
+                               prometheus_url_override=settings.prometheus_url,
+                               extra_health_urls=settings.health_urls,
+                               allow_commands=settings.allow_commands,
+                               waivers_disabled=settings.no_waivers,
+                               watch_seconds=settings.watch_seconds)
+        return slot
+
     def _check_override_names(self) -> None:
-        if self.project is None:
-            return
         # A misspelt override cannot pass anything (the spec's own check still runs), so it is
         # a warning, not an error: one config serves specs with different criteria.
-        known = {i.id for p in self.plans if p.spec for i in p.spec.items}
-        unknown = sorted(set(self.project.config.evidence) - known)
-        if unknown and all(p.spec for p in self.plans):
-            self.warnings.append(
-                f"{self.project.config.display_name}: evidence: no criterion "
-                f"{', '.join(unknown)} in the selected gates; those overrides do nothing")
+        for slot in self.slots:
+            if slot.project is None:
+                continue
+            plans = [p for p in self.plans if p.slot is slot]
+            known = {i.id for p in plans if p.spec for i in p.spec.items}
+            unknown = sorted(set(slot.project.config.evidence) - known)
+            if unknown and all(p.spec for p in plans):
+                message = (f"{slot.project.config.display_name}: evidence: no criterion "
+                           f"{', '.join(unknown)} in the selected gates; those overrides do "
+                           "nothing")
+                if message not in self.warnings:
+                    self.warnings.append(message)
 
-    def _plan(self, spec_file: SpecFile) -> GatePlan:
-        plan = GatePlan(spec_file, self.settings.stage)
+    def _plan(self, spec_file: SpecFile, slot: ProjectSlot, record_dir: Path) -> GatePlan:
+        plan = GatePlan(spec_file, self.settings.stage, slot, record_dir)
         try:
             plan.spec = self._spec(spec_file)
-        except DeployGateError as exc:
+        except (DeployGateError, ValueError) as exc:
             plan.error = str(exc)
             return plan
-        if self.project is None:
-            plan.error = self.project_error
+        project = slot.project
+        if project is None:
+            plan.error = slot.error
             return plan
         spec = plan.spec
         plan.thresholds = {**spec.thresholds,
-                           **{k: v for k, v in self.project.config.thresholds.items()
+                           **{k: v for k, v in project.config.thresholds.items()
                               if k in spec.thresholds},
                            **{k: v for k, v in self.settings.thresholds.items()
                               if k in spec.thresholds}}
         try:
-            items = apply_overrides(spec, self.project.config, self.kinds)
+            items = apply_overrides(spec, project.config, self.kinds)
         except DeployGateError as exc:
             plan.error = str(exc)
             return plan
@@ -146,7 +196,8 @@ class GateRun:
         key = (str(spec_file.path), spec_file.path.stat().st_mtime_ns, id(self.kinds))
         cached = _SPEC_CACHE.get(key)
         if cached is None:
-            cached = _SPEC_CACHE[key] = load_spec(spec_file.path, self.kinds)
+            path = spec_path(spec_file, self.settings.cache_dir)
+            cached = _SPEC_CACHE[key] = load_spec(path, self.kinds)
         return cached
 
     def _check_threshold_names(self, selected: list[SpecFile]) -> None:
@@ -165,12 +216,12 @@ class GateRun:
 
     def context(self, plan: GatePlan, item: Criterion) -> EvalContext:
         """The evaluation context of one item."""
-        assert plan.spec is not None and self.project is not None
-        return EvalContext(self.project, plan.spec, item, plan.thresholds, self.kinds)
+        assert plan.spec is not None and plan.project is not None
+        return EvalContext(plan.project, plan.spec, item, plan.thresholds, self.kinds)
 
     def prefetch(self, plan: GatePlan, item: Criterion) -> None:
         """Start the item's network evidence in the background (no-op for other kinds)."""
-        if self.project is None or plan.spec is None or item.check is None or plan.unmet:
+        if plan.project is None or plan.spec is None or item.check is None or plan.unmet:
             return
         kind = self.kinds.get(item.check.kind)
         if kind is None or kind.prefetch is None:
@@ -182,11 +233,11 @@ class GateRun:
 
     def evaluate(self, plan: GatePlan, item: Criterion) -> CheckResult:
         """Evaluate one item, honouring a waiver that governs it."""
-        assert plan.spec is not None and self.project is not None
+        project = plan.project
+        assert plan.spec is not None and project is not None
         if item.role in ("prerequisite", "binding"):
             return self._evaluate(plan, item)
-        ruling = self.project.waivers.decide(plan.spec.gate, plan.spec.id, item,
-                                             self.project.now)
+        ruling = project.waivers.decide(plan.spec.gate, plan.spec.id, item, project.now)
         if ruling.waiver is not None and ruling.applies:
             waiver = ruling.waiver
             if not waiver.run:
@@ -205,7 +256,7 @@ class GateRun:
 
     def reviewer(self, plan: GatePlan) -> str | None:
         """Who reviewed the gate: a counting ``gate-review`` sign-off by a release manager."""
-        if self.project is None or plan.spec is None:
+        if plan.project is None or plan.spec is None:
             return None
         from pytest_deploygate.attestations import REVIEW_CRITERION
 
@@ -223,11 +274,11 @@ class GateRun:
         """Evaluate one item; an exception inside a check kind is missing evidence, never a pass."""
         if item.role == "prerequisite" and item.id in plan.prerequisite_results:
             return plan.prerequisite_results[item.id]
-        assert plan.spec is not None and self.project is not None
+        assert plan.spec is not None and plan.project is not None
         if item.role == "binding":
             from pytest_deploygate.stages import check_pre_record
 
-            return check_pre_record(self.settings, plan, self.project)
+            return check_pre_record(self.settings, plan, plan.project)
         try:
             return evaluate_item(self.context(plan, item))
         except StateError as exc:
@@ -235,6 +286,39 @@ class GateRun:
         except Exception as exc:  # a broken or third-party kind must not turn into a pass
             kind = item.check.kind if item.check else "?"
             return CheckResult.missing(f"check kind '{kind}' failed: {type(exc).__name__}: {exc}")
+
+
+def project_slots(settings: Settings) -> list[ProjectSlot]:
+    """The projects this run gates: the repository's own, or monorepo projects by id."""
+    if not settings.projects:
+        return [ProjectSlot(None, settings.state_path, settings.root)]
+    base = settings.root / ".isdlc" / "projects"
+    found = sorted(p.parent.name for p in base.glob("*/state.json")) if base.is_dir() else []
+    wanted = found if "all" in settings.projects else list(dict.fromkeys(settings.projects))
+    if not wanted:
+        raise SelectionError(f"--gate-project=all: no projects under {base} "
+                             "(.isdlc/projects/<id>/state.json)")
+    unknown = [w for w in wanted if w not in found]
+    if unknown:
+        raise SelectionError(f"--gate-project: no project {', '.join(unknown)} in {base}; "
+                             f"projects: {', '.join(found) or 'none'}")
+    return [ProjectSlot(pid, base / pid / "state.json", settings.root) for pid in wanted]
+
+
+def _project_root(root: Path, slot: ProjectSlot, state: StateDoc) -> Path:
+    """Where a monorepo project's files are: state's project.path, else <root>/<id>."""
+    if slot.id is None:
+        return root
+    declared = state.get("project.path")
+    if isinstance(declared, str) and declared:
+        from pytest_deploygate.paths import OutsideRoot, inside_root
+
+        try:
+            return inside_root(root, declared)
+        except OutsideRoot as exc:
+            raise StateError(f"{slot.state_path}: project.path {exc}") from None
+    candidate = root / slot.id
+    return candidate if candidate.is_dir() else root
 
 
 def _binding_item(spec: GateSpec) -> Criterion:

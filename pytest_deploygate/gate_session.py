@@ -105,9 +105,11 @@ class DeployGatePlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> None:
         """Before the items run, start every selected item's network evidence."""
-        if self.run is None or self.run.project is None or self.config.option.collectonly:
+        if self.run is None or self.config.option.collectonly:
             return
-        self.run.project.show_progress = self._show_progress
+        for slot in self.run.slots:
+            if slot.project is not None:
+                slot.project.show_progress = self._show_progress
         for item in session.items:
             if isinstance(item, GateItem):
                 self.run.prefetch(item.gate_collector.plan, item.criterion)
@@ -179,8 +181,9 @@ class DeployGatePlugin:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         """Decide each gate, write its records (controller only), fail the run if needed."""
-        if self.run is not None and self.run.project is not None:
-            self.run.project.network.shutdown()
+        for slot in self.run.slots if self.run is not None else []:
+            if slot.project is not None:
+                slot.project.network.shutdown()
         if self.run is None or hasattr(self.config, "workerinput"):
             return
         if self.config.option.collectonly:
@@ -234,12 +237,13 @@ class DeployGatePlugin:
             write_validation_record,
         )
 
-        assert self.run is not None and self.run.project is not None
+        project = plan.project
+        assert project is not None
         try:
             if settings.update_state:
-                update_state(settings.state_path, plan, content, paths[0])
+                update_state(plan.slot.state_path, plan, content, paths[0])
             if settings.validation_record:
-                written = write_validation_record(self.run.project, plan, content)
+                written = write_validation_record(project, plan, content)
                 paths.append(written)
         except (WriteBackError, OSError) as exc:
             self.write_errors.append(f"write-back of {plan.record_name}: {exc}")
@@ -247,20 +251,23 @@ class DeployGatePlugin:
     def _note_waivers(self) -> None:
         """Waivers that were ignored, unreadable or about to expire, for the summary."""
         assert self.run is not None
-        project = self.run.project
-        if project is None or not project.waivers.enabled:
-            return
-        store = project.waivers
-        self.waiver_errors += [f"waivers: {problem}" for problem in store.problems]
-        for plan in self.run.plans:
-            for item in plan.items if plan.spec else []:
-                ruling = store.decide(plan.spec.gate, plan.spec.id, item, project.now)
-                if ruling.note and "ignored" in ruling.note:
-                    self.waiver_errors.append(f"{plan.gate_id}: {ruling.note}")
-        for waiver in store.expiring_soon(project.now):
-            self.run.warnings.append(
-                f"waiver of {waiver.criterion} ({store.name}:{waiver.line}) expires "
-                f"{format_instant(waiver.expires)}, within 7 days")
+        for slot in self.run.slots:
+            project = slot.project
+            if project is None or not project.waivers.enabled:
+                continue
+            store = project.waivers
+            self.waiver_errors += [f"waivers: {problem}" for problem in store.problems]
+            for plan in self.run.plans:
+                if plan.slot is not slot or plan.spec is None:
+                    continue
+                for item in plan.items:
+                    ruling = store.decide(plan.spec.gate, plan.spec.id, item, project.now)
+                    if ruling.note and "ignored" in ruling.note:
+                        self.waiver_errors.append(f"{plan.record_name}: {ruling.note}")
+            for waiver in store.expiring_soon(project.now):
+                self.run.warnings.append(
+                    f"waiver of {waiver.criterion} ({store.name}:{waiver.line}) expires "
+                    f"{format_instant(waiver.expires)}, within 7 days")
 
     def _user_criteria(self, plan: GatePlan) -> list[Criterion]:
         known = list(self.user_criteria.get(plan.record_name, []))
@@ -271,8 +278,7 @@ class DeployGatePlugin:
         return known
 
     def _properties(self, plan: GatePlan, decision: Decision, expected: int) -> dict[str, str]:
-        assert self.run is not None
-        project = self.run.project
+        project = plan.project
         props = {
             "deploygate.gate": plan.gate_id,
             "deploygate.gate_number": str(plan.spec_file.gate),
@@ -282,9 +288,8 @@ class DeployGatePlugin:
             "deploygate.expected_criteria": str(expected),
             "deploygate.waivers": str(decision.waivers),
             "deploygate.evaluated_at": format_instant(self.settings.now),
-            "deploygate.spec_source": "builtin:" + plan.spec_file.path.name
-            if plan.spec_file.builtin else str(plan.spec_file.path),
-            "deploygate.state_path": str(self.settings.state_path),
+            "deploygate.spec_source": plan.spec_file.describe(),
+            "deploygate.state_path": str(plan.slot.state_path),
         }
         for row in decision.rows:
             props[f"deploygate.row.{row.id}"] = row.status
@@ -292,6 +297,8 @@ class DeployGatePlugin:
             props["deploygate.reason"] = " | ".join(decision.reasons)
         if plan.spec:
             props["deploygate.spec_sha256"] = plan.spec.sha256
+        if plan.slot.id:
+            props["deploygate.project_id"] = plan.slot.id
         if project is not None:
             props["deploygate.project"] = project.name
             props["deploygate.state_sha256"] = project.state.sha256
@@ -301,7 +308,7 @@ class DeployGatePlugin:
         return props
 
     def _write(self, plan: GatePlan, content: RecordContent) -> list[Path]:
-        base = self.settings.record_dir / plan.record_name
+        base = plan.record_dir / plan.file_stem
         paths = [base.with_suffix(".xml"), base.with_suffix(".md")]
         try:
             write_atomic(paths[0], render_junit(content))

@@ -6,6 +6,8 @@ installed plugin costs nothing when ``--gate`` is not given.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +29,9 @@ def add_options(parser: pytest.Parser) -> None:
                     help="The gated project's root (default: pytest's rootdir).")
     group.addoption("--gate-state", metavar="PATH", default=None,
                     help="state.json to read (default: <root>/.isdlc/state.json).")
+    group.addoption("--gate-project", metavar="ID", action="append", default=[],
+                    help="Monorepo: gate the project .isdlc/projects/ID (repeatable; 'all' for "
+                         "every project).")
     group.addoption("--gate-record-dir", metavar="DIR", default=None,
                     help="Where gate records are written (default: <root>/gate-records).")
     group.addoption("--gate-now", metavar="ISO-8601", default=None,
@@ -80,6 +85,8 @@ class Settings:
     watch_seconds: float = 0.0
     allow_commands: bool = False
     no_waivers: bool = False
+    projects: tuple[str, ...] = ()
+    cache_dir: Path = Path(tempfile.gettempdir()) / "pytest-deploygate"
     update_state: bool = False
     validation_record: bool = False
 
@@ -129,8 +136,18 @@ def read_settings(config: pytest.Config) -> Settings:
         allow_commands=config.getoption("gate_allow_commands"),
         no_waivers=config.getoption("gate_no_waivers"),
         update_state=config.getoption("gate_update_state"),
+        projects=tuple(config.getoption("gate_project")),
+        cache_dir=_cache_dir(config),
         validation_record=config.getoption("gate_validation_record"),
     )
+
+
+def _cache_dir(config: pytest.Config) -> Path:
+    # Imported checklists are cached by content hash in pytest's cache when it is enabled.
+    cache = getattr(config, "cache", None)
+    if cache is not None:
+        return Path(cache.mkdir("deploygate"))
+    return Path(tempfile.gettempdir()) / f"pytest-deploygate-{os.getuid()}"
 
 
 def _path(value: object, base: Path) -> Path | None:

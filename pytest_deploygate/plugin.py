@@ -61,22 +61,21 @@ def gate_spec(request: pytest.FixtureRequest) -> Any:
 @pytest.fixture
 def gate_state(request: pytest.FixtureRequest) -> Any:
     """The gated project's state.json, read-only, with ``gate_state["a.b.c"]`` lookups."""
-    from pytest_deploygate.fixtures import StateView, run_for_request
+    from pytest_deploygate.fixtures import StateView, plan_for_request
 
-    run = run_for_request(request)
-    assert run.project is not None
-    return StateView(run.project.state)
+    plan = plan_for_request(request)
+    assert plan.project is not None
+    return StateView(plan.project.state)
 
 
 @pytest.fixture
 def gate_artifacts(request: pytest.FixtureRequest) -> Any:
     """Artifact paths of the test's gate: ``gate_artifacts["release-notes"]`` is a Path."""
-    from pytest_deploygate.fixtures import ArtifactPaths, plan_for_request, run_for_request
+    from pytest_deploygate.fixtures import ArtifactPaths, plan_for_request
 
-    run = run_for_request(request)
     plan = plan_for_request(request)
-    assert run.project is not None and plan.spec is not None
-    return ArtifactPaths(run.project.root, plan.spec)
+    assert plan.project is not None and plan.spec is not None
+    return ArtifactPaths(plan.project.root, plan.spec)
 
 
 @pytest.fixture

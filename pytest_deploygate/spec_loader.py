@@ -126,7 +126,9 @@ class _Builder:
             )
 
     def _artifact(self, raw: Mapping[str, Any], at: tuple[str | int, ...]) -> ArtifactSpec:
-        path = raw["path"]
+        path = raw.get("path") or []
+        if not path and "check" not in raw:
+            self.problem(at, "an artifact without a path needs a check (e.g. a sign-off)")
         required = raw.get("required", True)
         if isinstance(required, Mapping):
             required = self._check(required, (*at, "required"))
@@ -134,7 +136,6 @@ class _Builder:
             id=raw["id"],
             name=raw["name"],
             paths=(path,) if isinstance(path, str) else tuple(path),
-            bare_name=isinstance(path, str) and "/" not in path,
             required=required,
             contains=tuple(raw.get("contains") or ()),
             max_age_days=raw.get("max_age_days"),
@@ -146,6 +147,9 @@ class _Builder:
             at = ("artifacts", index)
             for pattern_index, pattern in enumerate(raw.get("contains") or ()):
                 self._check_regex(pattern, (*at, "contains", pattern_index))
+            check = (self._check(raw["check"], (*at, "check")) if "check" in raw else
+                     Check("artifact", {"kind": "artifact", "artifact": raw["id"]},
+                           self.loaded.line_of(at)))
             yield Criterion(
                 id=self._unique_id(raw["id"], at),
                 text=f"{raw['name']} present",
@@ -154,8 +158,7 @@ class _Builder:
                 section_title="Required Artifacts",
                 stage=raw.get("stage", "pre"),
                 decision=self._row(raw.get("decision"), at),
-                check=Check("artifact", {"kind": "artifact", "artifact": raw["id"]},
-                            self.loaded.line_of(at)),
+                check=check,
                 waivable=raw.get("waivable", True),
                 line=self.loaded.line_of(at),
                 artifact=artifacts[raw["id"]],
@@ -212,6 +215,7 @@ class _Builder:
             line=self.loaded.line_of(at),
             note=raw.get("note"),
             planned_kind=raw.get("planned_kind"),
+            source_line=raw.get("source_line"),
         )
 
     # -- shared rules -----------------------------------------------------------------------

@@ -39,7 +39,6 @@ class ArtifactSpec:
     id: str
     name: str
     paths: tuple[str, ...]
-    bare_name: bool
     required: bool | Check
     contains: tuple[str, ...] = ()
     max_age_days: float | None = None
@@ -64,6 +63,7 @@ class Criterion:
     note: str | None = None
     planned_kind: str | None = None
     artifact: ArtifactSpec | None = None
+    source_line: int | None = None
 
     def render_text(self, thresholds: Mapping[str, float]) -> str:
         """The criterion text with ``{name}`` / ``{name:fmt}`` replaced by threshold values."""
@@ -127,6 +127,8 @@ def render_placeholders(text: str, values: Mapping[str, float]) -> str:
         if name not in values:
             return match.group(0)
         value = values[name]
+        if value is None:
+            return match.group(0)  # a threshold the project has not filled in yet
         if fmt:
             try:
                 return format(value, fmt)

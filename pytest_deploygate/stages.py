@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def pre_record_path(settings: Settings, plan: GatePlan) -> Path:
     """Where the pre-stage record is looked for."""
-    return settings.pre_record or settings.record_dir / f"{plan.gate_id}-pre.xml"
+    return settings.pre_record or plan.record_dir / f"{plan.gate_id}-pre.xml"
 
 
 def check_pre_record(settings: Settings, plan: GatePlan, project: Project) -> CheckResult:

@@ -26,14 +26,15 @@ MAX_ARTIFACT_BYTES = 32 * 1024 * 1024
 
 
 def candidates(spec: GateSpec, artifact: ArtifactSpec) -> list[str]:
-    """Relative paths tried for an artifact, in search order."""
-    if not artifact.bare_name:
-        return list(artifact.paths)
-    name = artifact.paths[0]
+    """Relative paths tried for an artifact, in search order: each path (alternatives in
+    order) in each of the gate's artifact directories (the project root is the last)."""
     out = []
-    for directory in spec.artifact_dirs:
-        directory = directory.replace("{phase}", spec.phase).strip("/")
-        out.append(name if directory in ("", ".") else f"{directory}/{name}")
+    for name in artifact.paths:
+        for directory in spec.artifact_dirs:
+            directory = directory.replace("{phase}", spec.phase).strip("/")
+            candidate = name if directory in ("", ".") else f"{directory}/{name}"
+            if candidate not in out:
+                out.append(candidate)
     return out
 
 
@@ -80,6 +81,8 @@ def _required(artifact: ArtifactSpec, ctx: EvalContext) -> bool | CheckResult | 
 
 
 def _inspect(artifact: ArtifactSpec, relative: str, path: Path, ctx: EvalContext) -> CheckResult:
+    if relative.endswith("/") or (path.is_dir() and any(p.endswith("/") for p in artifact.paths)):
+        return _inspect_directory(relative, path)
     if not path.is_file():
         kind = "a directory" if path.is_dir() else "not a regular file"
         return CheckResult.not_met(f"{relative} is {kind}")
@@ -118,6 +121,22 @@ def _inspect(artifact: ArtifactSpec, relative: str, path: Path, ctx: EvalContext
                 f"{relative} is {age_days:.1f} days old; at most {artifact.max_age_days:g} "
                 "allowed", evidence)
     return CheckResult.met(f"{relative} present ({stat.st_size} bytes)", evidence)
+
+
+def _inspect_directory(relative: str, path: Path) -> CheckResult:
+    # A directory artifact (``adrs/``, ``test-results/e2e/``) must hold at least one file.
+    if not path.is_dir():
+        return CheckResult.not_met(f"{relative} is not a directory")
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    if not files:
+        return CheckResult.not_met(f"{relative} is empty")
+    digest = hashlib.sha256()
+    for file in files[:1000]:
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    evidence = Evidence("directory", relative, sha256=digest.hexdigest(),
+                        detail=f"files={len(files)}")
+    return CheckResult.met(f"{relative} holds {len(files)} file(s)", evidence)
 
 
 KIND = CheckKind(

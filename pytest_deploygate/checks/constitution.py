@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
+from pytest_deploygate.checks.base import (
+    NUMBER_OR_THRESHOLD,
+    CheckKind,
+    CheckResult,
+    Evidence,
+    params_schema,
+)
 from pytest_deploygate.evaluation import EvalContext
 
 DEFAULT_LIMITS = {"quick": 3, "standard": 5, "enterprise": 7}
@@ -108,7 +114,7 @@ def _within_limit(record: Mapping[str, Any], params: Mapping[str, Any], ctx: Eva
         return CheckResult.missing(f"{path}.iterations_used is {used!r}, not a number")
     limits = {**DEFAULT_LIMITS, **(params.get("limits") or {})}
     tier, how = tier_of(ctx)
-    limit = limits[tier]
+    limit = int(ctx.number(limits[tier]))
     why = f"tier {tier} ({how}) allows {limit}"
     state_max = record.get("max_iterations")
     if isinstance(state_max, int) and not isinstance(state_max, bool) and state_max < limit:
@@ -177,7 +183,7 @@ KIND = CheckKind(
             "limits": {
                 "type": "object",
                 "additionalProperties": False,
-                "properties": {t: {"type": "integer", "minimum": 1} for t in DEFAULT_LIMITS},
+                "properties": {t: NUMBER_OR_THRESHOLD for t in DEFAULT_LIMITS},
             },
             "phase": {"type": "string"},
         },

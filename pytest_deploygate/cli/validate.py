@@ -52,7 +52,7 @@ def _targets(paths: list[Path], workspace: Workspace) -> list[tuple[Path, str]]:
         return [(p if p.is_absolute() else Path.cwd() / p, _kind_of(p)) for p in paths]
     root = workspace.root
     config = workspace.config
-    targets = [(spec.path, "spec") for spec in scan(workspace.spec_dir, builtin=False)]
+    targets = [(spec.path, "spec") for spec in scan(workspace.spec_dir, "user")]
     for relative, kind in ((CONFIG_FILE, "config"), (config.approvers, "approvers"),
                            (config.attestation_log, "attestations"),
                            (config.waivers_file, "waivers")):

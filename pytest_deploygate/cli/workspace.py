@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +15,7 @@ from pytest_deploygate.checks import build_registry, builtin_kinds
 from pytest_deploygate.checks.base import CheckKind
 from pytest_deploygate.config import ProjectConfig, load_config
 from pytest_deploygate.errors import DeployGateError
-from pytest_deploygate.spec_library import SpecFile, available, select
+from pytest_deploygate.spec_library import SpecFile, available, select, spec_path
 from pytest_deploygate.spec_loader import apply_overrides, load_spec
 from pytest_deploygate.spec_model import Criterion, GateSpec
 
@@ -59,12 +61,9 @@ class Workspace:
             self._kinds = build_registry(groups)
         return self._kinds
 
-    def spec_files(self) -> dict[int, SpecFile]:
-        """Every gate spec available to this project."""
-        try:
-            return available(self.spec_dir)
-        except DeployGateError as exc:
-            raise Refusal(str(exc)) from None
+    def spec_files(self) -> dict[int, list[SpecFile]]:
+        """Every gate spec available to this project (its own checklists included)."""
+        return available(self.spec_dir, self.root / ".isdlc" / "checklists")
 
     def gate(self, expression: str) -> GateSpec:
         """Load the one gate ``expression`` names (``12``, ``GATE-12``, ``12-production``)."""
@@ -75,7 +74,8 @@ class Workspace:
         if len(chosen) != 1:
             raise Refusal(f"{expression!r} names {len(chosen)} gates; name one")
         try:
-            return load_spec(chosen[0].path, self.kinds)
+            cache = Path(tempfile.gettempdir()) / f"pytest-deploygate-{os.getuid()}"
+            return load_spec(spec_path(chosen[0], cache), self.kinds)
         except DeployGateError as exc:
             raise Refusal(str(exc)) from None
 

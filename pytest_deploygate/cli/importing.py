@@ -1,0 +1,114 @@
+"""``deploygate import``: markdown gate checklists to gate specs, or a drift report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pytest_deploygate.cli.workspace import Refusal, Workspace, complain, say
+from pytest_deploygate.documents import schema_problems
+from pytest_deploygate.errors import DeployGateError
+from pytest_deploygate.importer import ChecklistError, import_checklist
+from pytest_deploygate.importer.emit import to_yaml
+from pytest_deploygate.spec_loader import load_spec
+from pytest_deploygate.yaml_lines import load_yaml
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the subcommand."""
+    parser = sub.add_parser(
+        "import", help="turn gate checklists into gate specs",
+        description="Import markdown gate checklists (NN-name-gate.md) into gate specs "
+                    "(NN-name.yaml) in -o DIR (default: the spec directory). With --check, "
+                    "write nothing and report drift between each checklist and its spec. "
+                    "Exit 0 when done (or no drift), 1 on drift, 2 when a checklist cannot be "
+                    "imported.")
+    parser.add_argument("checklists", nargs="+", type=Path)
+    parser.add_argument("-o", "--output", type=Path, help="where the specs are written")
+    parser.add_argument("--check", action="store_true",
+                        help="compare each checklist with its existing spec instead")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, workspace: Workspace) -> int:
+    """Import each checklist (all are checked before anything is written)."""
+    out_dir = args.output or workspace.spec_dir
+    results = []
+    for path in args.checklists:
+        try:
+            spec = import_checklist(path)
+        except ChecklistError as exc:
+            raise Refusal(f"{path.parent / str(exc)}" if path.parent != Path(".")
+                          else str(exc)) from None
+        except OSError as exc:
+            raise Refusal(f"{path}: cannot read: {exc.strerror or exc}") from None
+        text = to_yaml(spec)
+        problems = schema_problems(load_yaml(text), Path(spec["slug"] + ".yaml"),
+                                   "gate-spec.schema.json")
+        if problems:  # an importer bug, never the user's: say so plainly
+            raise Refusal(f"{path}: the imported spec is not valid: {problems[0]}")
+        results.append((path, spec, text))
+    if args.check:
+        return _check(results, out_dir, workspace)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for path, spec, text in results:
+        target = out_dir / f"{spec['slug']}.yaml"
+        target.write_text(text, encoding="utf-8")
+        count = _count(spec)
+        say(f"{path} -> {target} ({count} items, {len(spec['decision'])} decision rows)")
+    return 0
+
+
+def _count(spec: dict) -> int:
+    return (len(spec.get("prerequisites", [])) + len(spec.get("artifacts", []))
+            + sum(len(s["criteria"]) for s in spec["sections"])
+            + len((spec.get("rollback") or {}).get("triggers", [])))
+
+
+def _check(results: list, out_dir: Path, workspace: Workspace) -> int:
+    drift = 0
+    for path, spec, _ in results:
+        target = out_dir / f"{spec['slug']}.yaml"
+        if not target.is_file():
+            complain(f"{path}: no spec at {target}")
+            drift += 1
+            continue
+        try:
+            existing = load_spec(target, workspace.kinds)
+        except DeployGateError as exc:
+            complain(str(exc))
+            drift += 1
+            continue
+        theirs = {i.id: i.text for i in existing.items}
+        mine = _items(spec)
+        for item_id, (text, line) in mine.items():
+            if item_id not in theirs:
+                complain(f"{path}:{line}: {item_id!r} ({text}) is not in {target.name}")
+                drift += 1
+            elif _norm(theirs[item_id]) != _norm(text):
+                complain(f"{path}:{line}: {item_id!r} reads {text!r} in the checklist, "
+                         f"{theirs[item_id]!r} in {target.name}")
+                drift += 1
+        for item_id in theirs.keys() - mine.keys():
+            complain(f"{target}: {item_id!r} is not in the checklist {path.name}")
+            drift += 1
+    say(f"{len(results)} checklist(s) compared, {drift} difference(s)")
+    return 1 if drift else 0
+
+
+def _items(spec: dict) -> dict[str, tuple[str, int]]:
+    out: dict[str, tuple[str, int]] = {}
+    for prerequisite in spec.get("prerequisites", []):
+        out[prerequisite["id"]] = (prerequisite["text"], prerequisite["source_line"])
+    for artifact in spec.get("artifacts", []):
+        out[artifact["id"]] = (f"{artifact['name']} present", artifact["source_line"])
+    for section in spec["sections"]:
+        for criterion in section["criteria"]:
+            out[criterion["id"]] = (criterion["text"], criterion["source_line"])
+    for trigger in (spec.get("rollback") or {}).get("triggers", []):
+        out[trigger["id"]] = (trigger["text"], trigger["source_line"])
+    return out
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
