@@ -254,6 +254,25 @@ class GateRun:
                                result.evidence)
         return result
 
+    def continuation(self, plan: GatePlan) -> str | None:
+        """What follows a PASS: the first branch whose condition holds, else ``next``."""
+        spec = plan.spec
+        if spec is None:
+            return None
+        for branch in spec.branches:
+            probe = Criterion(id="branch", text="branch", role="criterion", section_id="next",
+                              section_title="Next", stage="post", decision=OTHER_ROW_ID,
+                              check=branch.when, waivable=False)
+            if plan.project is not None and self._evaluate(plan, probe).status == "met":
+                return branch.describe()
+        if spec.branches:
+            return "no branch applies: " + "; ".join(
+                f"{b.when.kind} {b.when.params.get('path', '')}".strip() for b in spec.branches)
+        if spec.next is None:
+            return None
+        text = f"Advance to Phase {spec.next.gate}: {spec.next.title}"
+        return text + (f" ({spec.next.handler})" if spec.next.handler else "")
+
     def reviewer(self, plan: GatePlan) -> str | None:
         """Who reviewed the gate: a counting ``gate-review`` sign-off by a release manager."""
         if plan.project is None or plan.spec is None:

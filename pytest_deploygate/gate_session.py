@@ -220,7 +220,7 @@ class DeployGatePlugin:
             items=items,
             properties=self._properties(plan, decision, len(criteria)),
             evaluated_at=self.settings.now,
-            next_phase=_next_phase(plan),
+            next_phase=_next_phase(plan, self.run.continuation(plan) if self.run else None),
             error=plan.error,
         )
 
@@ -295,6 +295,10 @@ class DeployGatePlugin:
             props[f"deploygate.row.{row.id}"] = row.status
         if decision.reasons:
             props["deploygate.reason"] = " | ".join(decision.reasons)
+        if decision.status == "PASS" and self.run is not None:
+            continuation = self.run.continuation(plan)
+            if continuation:
+                props["deploygate.next"] = continuation
         if plan.spec:
             props["deploygate.spec_sha256"] = plan.spec.sha256
         if plan.slot.id:
@@ -384,8 +388,12 @@ def _exc_line(call: pytest.CallInfo[None]) -> str:
     return " ".join(text[:3])[:500] if text else "failed"
 
 
-def _next_phase(plan: GatePlan) -> str | None:
-    if plan.spec is None or plan.spec.next is None:
+def _next_phase(plan: GatePlan, continuation: str | None) -> str | None:
+    if plan.spec is None:
+        return None
+    if plan.spec.branches:
+        return f"- {continuation}" if continuation else None
+    if plan.spec.next is None:
         return None
     nxt = plan.spec.next
     parts = [f"Advance to Phase {nxt.gate}: {nxt.title}"]

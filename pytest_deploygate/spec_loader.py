@@ -19,6 +19,7 @@ from pytest_deploygate.errors import SpecError
 from pytest_deploygate.spec_model import (
     OTHER_ROW_ID,
     ArtifactSpec,
+    Branch,
     Check,
     Criterion,
     DecisionRow,
@@ -93,9 +94,19 @@ class _Builder:
             next=NextPhase(**raw_next) if raw_next else None,
             primary_agent=doc.get("primary_agent"),
             artifacts=artifacts,
+            branches=tuple(self._branches()),
         )
 
     # -- parts of the document -------------------------------------------------------------
+
+    def _branches(self) -> Iterator[Branch]:
+        for index, raw in enumerate(self.doc.get("branches") or []):
+            at = ("branches", index)
+            nxt = raw.get("next")
+            if not nxt and not raw.get("outcome"):
+                self.problem(at, "a branch needs next or outcome")
+            yield Branch(self._check(raw["when"], (*at, "when")),
+                         NextPhase(**nxt) if nxt else None, raw.get("outcome"))
 
     def _check_rows(self) -> None:
         seen: set[str] = set()

@@ -89,6 +89,22 @@ class NextPhase:
 
 
 @dataclass(frozen=True)
+class Branch:
+    """A conditional continuation after a PASS (gate 10: by cloud provider)."""
+
+    when: Check
+    next: NextPhase | None = None
+    outcome: str | None = None
+
+    def describe(self) -> str:
+        """The branch's consequence in one line."""
+        if self.next is not None:
+            text = f"Advance to Phase {self.next.gate}: {self.next.title}"
+            return text + (f" ({self.next.handler})" if self.next.handler else "")
+        return self.outcome or ""
+
+
+@dataclass(frozen=True)
 class GateSpec:
     """A validated gate spec."""
 
@@ -106,6 +122,7 @@ class GateSpec:
     next: NextPhase | None = None
     primary_agent: str | None = None
     artifacts: Mapping[str, ArtifactSpec] = field(default_factory=dict)
+    branches: tuple[Branch, ...] = ()
 
     def item(self, criterion_id: str) -> Criterion:
         """The item with this id (KeyError if none)."""

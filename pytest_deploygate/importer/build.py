@@ -17,6 +17,7 @@ from typing import Any
 from pytest_deploygate.importer.parse import Item, Outline, Row, parse
 from pytest_deploygate.importer.text import (
     condition_name,
+    identifier,
     plain,
     slug,
     split_title,
@@ -119,7 +120,7 @@ class _Builder:
         out: dict[str, Any] = {}
         for raw in self.outline.next_lines:
             line = plain(raw).lstrip("-• ").strip()
-            advance = re.match(r"Advance to Phase (\d+):\s*(.+)$", line)
+            advance = re.search(r"Advance to Phase (\d+):\s*(.+)$", line)
             if advance and "gate" not in out:
                 out["gate"], out["title"] = int(advance.group(1)), advance.group(2).strip()
             elif line.startswith("Primary Agent:") and "agent" not in out:
@@ -156,7 +157,7 @@ class _Builder:
             else:
                 item["check"] = {"kind": "state", "path": state.group(1), "in": values}
         else:
-            item["check"] = {"kind": "condition", "name": slug(name, 50).replace("-", "_")}
+            item["check"] = {"kind": "condition", "name": identifier(name, "prerequisite")}
             item["note"] = f"set conditions.{item['check']['name']} in deploygate.yaml"
         item["source_line"] = row.line
         return item

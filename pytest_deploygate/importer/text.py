@@ -46,12 +46,20 @@ def split_title(title: str) -> tuple[int | None, str, str | None]:
     return number, title.strip(), condition
 
 
+def identifier(text: str, fallback: str, limit: int = 50) -> str:
+    """A config-style name (``^[a-z][a-z0-9_]*$``) from free text."""
+    words = re.findall(r"[a-z0-9]+", unicodedata.normalize("NFKD", text).encode(
+        "ascii", "ignore").decode().lower())
+    name = "_".join(words)[:limit].strip("_").lstrip("0123456789_")
+    return name or fallback
+
+
 def condition_name(base: str, condition: str) -> str:
     """The config condition for ``(if applicable)`` on ``base``: ``cross_browser_applicable``."""
     words = re.findall(r"[a-z0-9]+", condition.lower())[1:]  # drop the "if"
     if words in (["applicable"], ["required"], ["needed"]):
-        return f"{slug(base, 40).replace('-', '_')}_{words[0]}"
-    return "_".join(words)[:50] or "condition"
+        return identifier(f"{slug(base, 40)} {words[0]}", "condition")
+    return identifier(" ".join(words), "condition")
 
 
 def strip_condition(text: str) -> tuple[str, str | None]:
@@ -117,7 +125,7 @@ def _number(text: str) -> float | int:
 
 def _words_before(text: str) -> str:
     words = [w for w in re.findall(r"[a-z0-9]+", plain(text).lower()) if w not in _STOP]
-    return "_".join(words[-4:])
+    return identifier(" ".join(words[-4:]), "")
 
 
 def number_text(value: float | None) -> str:
