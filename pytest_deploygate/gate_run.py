@@ -6,7 +6,7 @@ records written by the controller and the items run by workers come from the sam
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +51,9 @@ class GatePlan:
     items: list[Criterion] = field(default_factory=list)
     prerequisite_results: dict[str, CheckResult] = field(default_factory=dict)
     unmet: list[str] = field(default_factory=list)
+    #: Prerequisites "GATE-M passed" where gate M runs earlier in this same invocation: they
+    #: are decided by that run's outcome, just before this gate's first item.
+    deferred: dict[str, GatePlan] = field(default_factory=dict)
 
     @property
     def project(self) -> Project | None:
@@ -119,8 +122,54 @@ class GateRun:
             record_dir = settings.record_dir / slot.id if slot.id else settings.record_dir
             for spec_file in selected:
                 run.plans.append(run._plan(spec_file, slot, record_dir))
+            run._defer_same_run_prerequisites(slot)
         run._check_override_names()
         return run
+
+    def _defer_same_run_prerequisites(self, slot: ProjectSlot) -> None:
+        plans = [p for p in self.plans if p.slot is slot and p.spec is not None]
+        if not self.settings.same_run_prerequisites:
+            # Under pytest-xdist another worker runs gate M, in no set order: state.json
+            # decides, as if the gates ran in separate invocations. Say so.
+            numbers = {p.spec_file.gate for p in plans}
+            for plan in plans:
+                for item in plan.spec.items if plan.spec else ():
+                    if item.role == "prerequisite" and item.check is not None and \
+                            item.check.kind == "gate_passed" and \
+                            item.check.params.get("gate") in numbers - {plan.spec_file.gate}:
+                        self.warnings.append(
+                            f"{plan.record_name}: {item.id} is decided from state.json, not "
+                            "from this run (pytest-xdist); run the gates serially for that")
+            return
+        for position, plan in enumerate(plans):
+            earlier = {p.spec_file.gate: p for p in plans[:position]}
+            for item in plan.spec.items if plan.spec else ():
+                check = item.check
+                if item.role != "prerequisite" or check is None or check.kind != "gate_passed":
+                    continue
+                gate = check.params.get("gate")
+                if gate in earlier:
+                    plan.deferred[item.id] = earlier[gate]
+                    result = plan.prerequisite_results.pop(item.id, None)
+                    if result is not None and result.status != "met":
+                        note = f"; {item.note}" if item.note else ""
+                        plan.unmet.remove(result.message + note)
+
+    def resolve_deferred(self, plan: GatePlan, decision_of: Callable[[GatePlan], str]) -> None:
+        """Decide deferred prerequisites from this run's decisions of the earlier gates."""
+        assert plan.spec is not None
+        for item_id, earlier in list(plan.deferred.items()):
+            item = plan.spec.item(item_id)
+            status = decision_of(earlier)
+            if status == "PASS":
+                result = CheckResult.met(f"{earlier.gate_id} passed in this run")
+            else:
+                note = f"; {item.note}" if item.note else ""
+                result = CheckResult.not_met(f"{earlier.gate_id} not passed in this run: "
+                                             f"its decision is {status}")
+                plan.unmet.append(result.message + note)
+            plan.prerequisite_results[item_id] = result
+            del plan.deferred[item_id]
 
     def _open(self, slot: ProjectSlot) -> ProjectSlot:
         settings = self.settings

@@ -123,10 +123,15 @@ class DeployGatePlugin:
             reporter.write_line(f"deploygate: {line}")
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        """A gate-marked test with a bad marker fails clearly instead of running."""
+        """Decide same-run prerequisites before a gate's first item; fail bad markers."""
         member = self.user_members.get(item.nodeid)
         if member is not None and member.problem:
             pytest.fail(member.problem, pytrace=False)
+        plan = self._plan_of(item)
+        if plan is not None and plan.deferred and self.run is not None:
+            self.run.resolve_deferred(plan, lambda earlier: self._content(earlier).decision.status)
+        if plan is not None and plan.skip_reason and not item.get_closest_marker("skip"):
+            pytest.skip(plan.skip_reason)
 
     # -- outcomes ---------------------------------------------------------------------------
 
@@ -137,7 +142,7 @@ class DeployGatePlugin:
         report = yield
         data = None
         if isinstance(item, GateItem):
-            if report.skipped and report.when == "call" and isinstance(report.longrepr, tuple):
+            if report.skipped and isinstance(report.longrepr, tuple):
                 # An N/A criterion points at its line in the spec, not at plugin code.
                 path, line, _ = item.location
                 report.longrepr = (path, (line or 0) + 1, report.longrepr[2])

@@ -86,6 +86,7 @@ class Settings:
     allow_commands: bool = False
     no_waivers: bool = False
     projects: tuple[str, ...] = ()
+    same_run_prerequisites: bool = True
     cache_dir: Path = Path(tempfile.gettempdir()) / "pytest-deploygate"
     update_state: bool = False
     validation_record: bool = False
@@ -137,9 +138,18 @@ def read_settings(config: pytest.Config) -> Settings:
         no_waivers=config.getoption("gate_no_waivers"),
         update_state=config.getoption("gate_update_state"),
         projects=tuple(config.getoption("gate_project")),
+        same_run_prerequisites=not _distributed(config),
         cache_dir=_cache_dir(config),
         validation_record=config.getoption("gate_validation_record"),
     )
+
+
+def _distributed(config: pytest.Config) -> bool:
+    # pytest-xdist: on workers (workerinput) and on the controller (-n / --dist).
+    if hasattr(config, "workerinput"):
+        return True
+    workers = config.getoption("numprocesses", None)
+    return bool(workers) and workers != "0"
 
 
 def _cache_dir(config: pytest.Config) -> Path:
