@@ -66,6 +66,7 @@ class AttestationStore:
     approvers_problem: str | None = None
     line_problems: list[str] = field(default_factory=list)
     _signed: dict[str, bool] = field(default_factory=dict)
+    _by_criterion: dict[str, list[Attestation]] | None = None
     _release_author: str | bool | None = False
 
     @classmethod
@@ -80,8 +81,12 @@ class AttestationStore:
 
     def for_criterion(self, number: int, gate_id: str, criterion: str) -> list[Attestation]:
         """Sign-offs naming this gate and criterion, in log order."""
-        return [e for e in self.entries
-                if e.criterion == criterion and e.matches_gate(number, gate_id)]
+        if self._by_criterion is None:
+            self._by_criterion = {}
+            for entry in self.entries:
+                self._by_criterion.setdefault(entry.criterion, []).append(entry)
+        return [e for e in self._by_criterion.get(criterion, ())
+                if e.matches_gate(number, gate_id)]
 
     def authorship_problem(self, entry: Attestation) -> str | None:
         """Why git does not show this signer adding this line (None when it does)."""

@@ -65,6 +65,7 @@ class _Builder:
         self.thresholds: dict[str, float] = dict(self.doc.get("thresholds") or {})
         self.rows = {row["id"]: row["title"] for row in self.doc["decision"]}
         self.seen_ids: dict[str, tuple[str | int, ...]] = {}
+        self.valid_checks: set[tuple[str, str]] = set()
 
     def problem(self, at: tuple[str | int, ...], message: str) -> None:
         line = self.loaded.line_of(at)
@@ -266,9 +267,15 @@ class _Builder:
             known = ", ".join(sorted(self.kinds))
             self.problem(at, f"unknown kind '{kind_name}' (known kinds: {known})")
         else:
-            for error in _kind_validator(kind).iter_errors(raw):
-                where = (*at, *error.absolute_path)
-                self.problem(where, f"{kind_name}: {error.message}")
+            # Identical checks (hundreds of "attestation by qa") are validated once.
+            signature = (kind_name, repr(sorted(raw.items(), key=lambda kv: kv[0])))
+            if signature not in self.valid_checks:
+                errors = list(_kind_validator(kind).iter_errors(raw))
+                for error in errors:
+                    where = (*at, *error.absolute_path)
+                    self.problem(where, f"{kind_name}: {error.message}")
+                if not errors:
+                    self.valid_checks.add(signature)
         for ref_at, name in _threshold_refs(raw, at):
             if name not in self.thresholds:
                 self.problem(ref_at, f"unknown threshold '{name}'; define it under thresholds")

@@ -8,6 +8,7 @@ project root, be a regular non-empty file, match its content rules and be fresh 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Mapping
@@ -91,12 +92,11 @@ def _inspect(artifact: ArtifactSpec, relative: str, path: Path, ctx: EvalContext
         if stat.st_size > MAX_ARTIFACT_BYTES:
             return CheckResult.missing(f"{relative} is {stat.st_size} bytes, over the "
                                        f"{MAX_ARTIFACT_BYTES} byte limit")
-        data = path.read_bytes()
+        data, digest = _read_hashed(path, stat.st_mtime_ns, stat.st_size)
     except OSError as exc:
         return CheckResult.missing(f"{relative} cannot be read: {exc.strerror or exc}")
     modified = datetime.fromtimestamp(stat.st_mtime, UTC)
-    evidence = Evidence("file", relative, sha256=hashlib.sha256(data).hexdigest(),
-                        modified=format_instant(modified))
+    evidence = Evidence("file", relative, sha256=digest, modified=format_instant(modified))
     if not data.strip():
         return CheckResult.not_met(f"{relative} is empty", evidence)
     text = data.decode("utf-8", errors="replace")
@@ -121,6 +121,14 @@ def _inspect(artifact: ArtifactSpec, relative: str, path: Path, ctx: EvalContext
                 f"{relative} is {age_days:.1f} days old; at most {artifact.max_age_days:g} "
                 "allowed", evidence)
     return CheckResult.met(f"{relative} present ({stat.st_size} bytes)", evidence)
+
+
+@functools.lru_cache(maxsize=256)
+def _read_hashed(path: Path, mtime_ns: int, size: int) -> tuple[bytes, str]:
+    # Several criteria read the same artifact (release notes: the artifact item and
+    # "release notes published"): read and hash it once per version of the file.
+    data = path.read_bytes()
+    return data, hashlib.sha256(data).hexdigest()
 
 
 def _inspect_directory(relative: str, path: Path) -> CheckResult:
