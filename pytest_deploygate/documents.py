@@ -13,11 +13,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from pytest_deploygate import limits
 from pytest_deploygate.errors import SpecError
 from pytest_deploygate.yaml_lines import LoadedYaml, YamlSyntaxError, load_yaml
-
-#: Largest spec, config or approvers file read (a 50 MB spec is an attack, not a gate).
-MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
 
 
 @functools.cache
@@ -47,8 +45,10 @@ def format_path(path: Iterable[str | int]) -> str:
     return out or "(top level)"
 
 
-def read_yaml_document(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES) -> LoadedYaml:
+def read_yaml_document(path: Path, max_bytes: int | None = None) -> LoadedYaml:
     """Read and parse a YAML file, raising :class:`SpecError` with file and line."""
+    # A 50 MB spec is an attack, not a gate.
+    max_bytes = max_bytes or limits.MAX_DOCUMENT_BYTES
     try:
         size = path.stat().st_size
         if size > max_bytes:

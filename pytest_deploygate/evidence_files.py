@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from pytest_deploygate import limits
 from pytest_deploygate.checks.base import NUMBER_OR_THRESHOLD, CheckResult, Evidence
 from pytest_deploygate.paths import OutsideRoot, inside_root
 from pytest_deploygate.timeutil import format_instant
 
-MAX_EVIDENCE_BYTES = 64 * 1024 * 1024
 MAX_FILES = 500
 
 #: Parameters every file-based kind accepts.
@@ -105,9 +105,10 @@ def gather(params: Mapping[str, Any], ctx: Any, default_report: str | None = Non
 def _read(relative: str, path: Path) -> EvidenceFile | CheckResult:
     try:
         stat = path.stat()
-        if stat.st_size > MAX_EVIDENCE_BYTES:
+        if stat.st_size > limits.MAX_EVIDENCE_BYTES:
             return CheckResult.missing(f"{relative} is {stat.st_size} bytes, over the "
-                                       f"{MAX_EVIDENCE_BYTES} byte limit")
+                                       f"{limits.MAX_EVIDENCE_BYTES} byte limit "
+                                       "(ini deploygate_max_evidence_size)")
         data = path.read_bytes()
     except OSError as exc:
         return CheckResult.missing(f"{relative} cannot be read: {exc.strerror or exc}")

@@ -174,6 +174,8 @@ class GateRun:
     def _open(self, slot: ProjectSlot) -> ProjectSlot:
         settings = self.settings
         try:
+            if slot.state_path.is_relative_to(settings.root):
+                _refuse_escape(settings.root, slot.state_path)
             state = load_state(slot.state_path)
             slot.root = _project_root(settings.root, slot, state)
             config = load_config(slot.root) if (slot.root / "deploygate.yaml").is_file() \
@@ -371,6 +373,17 @@ def project_slots(settings: Settings) -> list[ProjectSlot]:
         raise SelectionError(f"--gate-project: no project {', '.join(unknown)} in {base}; "
                              f"projects: {', '.join(found) or 'none'}")
     return [ProjectSlot(pid, base / pid / "state.json", settings.root) for pid in wanted]
+
+
+def _refuse_escape(root: Path, state_path: Path) -> None:
+    # The default state.json is part of the project: a symlink that leads out of the project
+    # would let the repository point the gate at someone else's state.
+    from pytest_deploygate.paths import OutsideRoot, inside_root
+
+    try:
+        inside_root(root, state_path.relative_to(root).as_posix())
+    except OutsideRoot as exc:
+        raise StateError(f"{state_path}: {exc}") from None
 
 
 def _project_root(root: Path, slot: ProjectSlot, state: StateDoc) -> Path:

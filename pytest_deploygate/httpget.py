@@ -7,6 +7,7 @@ to another host) has not answered healthy.
 from __future__ import annotations
 
 import functools
+import http.client
 import socket
 import ssl
 import time
@@ -73,9 +74,10 @@ def http_get(url: str, timeout: float, headers: dict[str, str] | None = None,
         else:
             text = str(getattr(reason, "strerror", None) or reason)
         return HttpAnswer(url, None, elapsed=time.monotonic() - start, error=text)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        # Resets, truncated answers, garbage instead of HTTP: no usable answer.
         return HttpAnswer(url, None, elapsed=time.monotonic() - start,
-                          error=f"{type(exc).__name__}: {exc}")
+                          error=f"{type(exc).__name__}: {exc}".rstrip(": "))
 
 
 @functools.lru_cache(maxsize=8)

@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_deploygate import limits
 from pytest_deploygate.gitinfo import GitError, LineOrigin, blame
 from pytest_deploygate.paths import OutsideRoot, inside_root
-
-MAX_LOG_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
@@ -50,8 +49,8 @@ def read_jsonl(root: Path, relative: str, schema_name: str, with_origins: bool) 
         return log
     log.exists = True
     try:
-        if path.stat().st_size > MAX_LOG_BYTES:
-            log.problem = f"{relative} is over the {MAX_LOG_BYTES} byte limit"
+        if path.stat().st_size > limits.MAX_EVIDENCE_BYTES:
+            log.problem = f"{relative} is over the {limits.MAX_EVIDENCE_BYTES} byte limit"
             return log
         text = path.read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:

@@ -64,6 +64,10 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("deploygate_specs", "Directory of your own gate specs (overrides built-in "
                   "specs of the same gate).", default="gate_specs")
     parser.addini("deploygate_record_dir", "Where gate records are written.", default=None)
+    parser.addini("deploygate_max_spec_size", "Largest gate spec, deploygate.yaml or approvers "
+                  "file read, in bytes (default 2 MiB).", default=None)
+    parser.addini("deploygate_max_evidence_size", "Largest evidence file, state.json, log or "
+                  "record read, in bytes (default 64 MiB).", default=None)
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,11 @@ class Settings:
 
 def read_settings(config: pytest.Config) -> Settings:
     """Read options into :class:`Settings`; bad values raise ``pytest.UsageError``."""
+    from pytest_deploygate import limits
     from pytest_deploygate.timeutil import now_utc, parse_duration, parse_instant
+
+    limits.configure(_size(config, "deploygate_max_spec_size"),
+                     _size(config, "deploygate_max_evidence_size"))
 
     rootdir = Path(config.rootpath)
     root = _path(config.getoption("gate_root"), Path.cwd()) or rootdir
@@ -142,6 +150,19 @@ def read_settings(config: pytest.Config) -> Settings:
         cache_dir=_cache_dir(config),
         validation_record=config.getoption("gate_validation_record"),
     )
+
+
+def _size(config: pytest.Config, name: str) -> int | None:
+    raw = config.getini(name)
+    if not raw:
+        return None
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise pytest.UsageError(f"ini {name} = {raw!r}: expected a number of bytes") from None
+    if value <= 0:
+        raise pytest.UsageError(f"ini {name} = {raw!r}: must be positive")
+    return value
 
 
 def _distributed(config: pytest.Config) -> bool:

@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_deploygate import limits
 from pytest_deploygate.errors import StateError
-
-#: Largest state.json read; real ones are a few hundred KiB at most.
-MAX_STATE_BYTES = 16 * 1024 * 1024
 
 _MISSING = object()
 
@@ -87,10 +85,10 @@ def load_state(path: Path) -> StateDoc:
     """Read and parse state.json, or raise :class:`StateError` with one clear line."""
     try:
         size = path.stat().st_size
-        if size > MAX_STATE_BYTES:
+        if size > limits.MAX_EVIDENCE_BYTES:
             raise StateError(
-                f"{path}: state file is {size} bytes, over the {MAX_STATE_BYTES} byte limit"
-            )
+                f"{path}: state file is {size} bytes, over the {limits.MAX_EVIDENCE_BYTES} "
+                "byte limit")
         raw = path.read_bytes()
     except FileNotFoundError:
         raise StateError(
@@ -128,6 +126,11 @@ def _phase_number(key: str) -> int | None:
 def phase_number(key: str) -> int | None:
     """The number of a phase key (``12-production`` -> 12), or None."""
     return _phase_number(key)
+
+
+def type_name(value: Any) -> str:
+    """``an object``, ``a string``, ``null``... for messages about wrong types."""
+    return _type_name(value)
 
 
 def _type_name(value: Any) -> str:

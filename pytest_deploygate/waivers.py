@@ -71,9 +71,11 @@ class WaiverStore:
         if not store.enabled:
             return store
         log = read_jsonl(root, config.waivers_file, WAIVER_SCHEMA, with_origins=True)
-        if log.problem or log.git_problem:
-            store.problems.append(str(log.problem or log.git_problem))
+        if log.problem:
+            store.problems.append(log.problem)
             return store
+        if log.git_problem:  # every waiver then lacks an approver and waives nothing
+            store.problems.append(f"{config.waivers_file}: {log.git_problem}")
         store.problems += log.line_problems
         for line in log.lines:
             data = line.data

@@ -18,6 +18,10 @@ Path = tuple[str | int, ...]
 #: Nodes visited while mapping lines; aliases are not followed twice, so a "billion laughs"
 #: document costs its own size, not its expansion.
 MAX_NODES = 1_000_000
+#: Values a document may expand to through anchors and aliases. Everything downstream
+#: (schema validation, the gate) walks the expanded structure, so a "billion laughs" is refused
+#: here, before it is built.
+MAX_EXPANDED_VALUES = 2_000_000
 
 
 @dataclass
@@ -56,6 +60,8 @@ def load_yaml(text: str) -> LoadedYaml:
     loader = _SafeLoader(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _check_expansion(node)
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -71,6 +77,41 @@ def load_yaml(text: str) -> LoadedYaml:
     if node is not None:
         _map_lines(node, loaded)
     return loaded
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            children = _children(node)
+            total = 1 + sum(sizes[id(child)] for child in children)
+            if total > MAX_EXPANDED_VALUES:
+                line = node.start_mark.line + 1
+                raise YamlSyntaxError(line, f"the document expands to more than "
+                                            f"{MAX_EXPANDED_VALUES} values through anchors and "
+                                            "aliases; write it out without them")
+            sizes[key] = total
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise YamlSyntaxError(node.start_mark.line + 1, "an anchor refers to itself")
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _one_line(text: str) -> str:

@@ -15,6 +15,7 @@ import urllib.request
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 
 class _Server(ThreadingHTTPServer):
@@ -225,3 +226,61 @@ class AuthProxy:
         self.server.shutdown()
         self.server.server_close()
 
+
+
+class FakeApi:
+    """A real HTTP server on 127.0.0.1 that answers like a broken Prometheus or a broken
+    health endpoint; the first path segment picks the behaviour."""
+
+    ANSWERS: ClassVar[dict[str, tuple[int, bytes]]] = {
+        "ok": (200, b'{"status":"success","data":{"resultType":"vector","result":'
+                    b'[{"metric":{},"value":[1,"0.01"]}]}}'),
+        "500": (500, b"internal error"),
+        "garbage": (200, b"\x00\xff<html>not json"),
+        "empty": (200, b'{"status":"success","data":{"resultType":"vector","result":[]}}'),
+        "nan": (200, b'{"status":"success","data":{"resultType":"vector","result":'
+                     b'[{"metric":{},"value":[1,"NaN"]}]}}'),
+        "inf": (200, b'{"status":"success","data":{"resultType":"vector","result":'
+                     b'[{"metric":{},"value":[1,"+Inf"]}]}}'),
+        "matrix": (200, b'{"status":"success","data":{"resultType":"matrix","result":'
+                        b'[{"metric":{},"values":[[1,"0.01"]]}]}}'),
+        "error": (422, b'{"status":"error","errorType":"bad_data","error":"parse error"}'),
+    }
+
+    def __init__(self) -> None:
+        import socket as socket_module
+        import struct
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                mode = self.path.strip("/").split("/")[0].split("?")[0]
+                if mode == "hang":
+                    time.sleep(10)
+                    return
+                if mode == "reset":
+                    self.request.setsockopt(socket_module.SOL_SOCKET, socket_module.SO_LINGER,
+                                            struct.pack("ii", 1, 0))
+                    self.request.close()
+                    return
+                if mode == "away":
+                    self.send_response(302)
+                    self.send_header("Location", "https://login.example.invalid/sso")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                status, body = FakeApi.ANSWERS.get(mode, (404, b"unknown mode"))
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = _Server(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

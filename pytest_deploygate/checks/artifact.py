@@ -16,14 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pytest_deploygate import limits
 from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
 from pytest_deploygate.evaluation import EvalContext
 from pytest_deploygate.paths import OutsideRoot, inside_root
 from pytest_deploygate.spec_model import ArtifactSpec, GateSpec
 from pytest_deploygate.timeutil import format_instant
-
-#: Content rules read at most this much of an artifact.
-MAX_ARTIFACT_BYTES = 32 * 1024 * 1024
 
 
 def candidates(spec: GateSpec, artifact: ArtifactSpec) -> list[str]:
@@ -89,9 +87,9 @@ def _inspect(artifact: ArtifactSpec, relative: str, path: Path, ctx: EvalContext
         return CheckResult.not_met(f"{relative} is {kind}")
     try:
         stat = path.stat()
-        if stat.st_size > MAX_ARTIFACT_BYTES:
+        if stat.st_size > limits.MAX_EVIDENCE_BYTES:
             return CheckResult.missing(f"{relative} is {stat.st_size} bytes, over the "
-                                       f"{MAX_ARTIFACT_BYTES} byte limit")
+                                       f"{limits.MAX_EVIDENCE_BYTES} byte limit")
         data, digest = _read_hashed(path, stat.st_mtime_ns, stat.st_size)
     except OSError as exc:
         return CheckResult.missing(f"{relative} cannot be read: {exc.strerror or exc}")

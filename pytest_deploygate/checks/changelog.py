@@ -12,11 +12,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from pytest_deploygate import limits
 from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
 from pytest_deploygate.evaluation import EvalContext
 from pytest_deploygate.paths import OutsideRoot, inside_root
-
-_MAX_BYTES = 8 * 1024 * 1024
 
 
 def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
@@ -33,8 +32,9 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     if not path.is_file():
         return CheckResult.not_met(f"{relative} not found")
     try:
-        if path.stat().st_size > _MAX_BYTES:
-            return CheckResult.missing(f"{relative} is over the {_MAX_BYTES} byte limit")
+        if path.stat().st_size > limits.MAX_EVIDENCE_BYTES:
+            return CheckResult.missing(f"{relative} is over the {limits.MAX_EVIDENCE_BYTES} "
+                                       "byte limit")
         data = path.read_bytes()
     except OSError as exc:
         return CheckResult.missing(f"{relative} cannot be read: {exc.strerror or exc}")

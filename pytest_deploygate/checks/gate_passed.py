@@ -13,12 +13,18 @@ from typing import Any
 
 from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
 from pytest_deploygate.evaluation import EvalContext
+from pytest_deploygate.state import type_name
 
 
 def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     """Met when every named gate passed; missing when a phase is not in state.json."""
     gates = [params["gate"]] if "gate" in params else list(params["gates"])
     state = ctx.project.state
+    phases = state.lookup("phases")
+    if not phases.found or not isinstance(phases.value, Mapping):
+        shown = phases.problem if not phases.found else (
+            f"phases is {type_name(phases.value)}, not an object")
+        return CheckResult.missing(shown)
     required = state.get("workflow.phases_required")
     failures: list[str] = []
     missing: list[str] = []

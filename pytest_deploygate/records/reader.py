@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MAX_RECORD_BYTES = 32 * 1024 * 1024
+from pytest_deploygate import limits
 
 
 class RecordError(ValueError):
@@ -42,8 +42,8 @@ def read_record(path: Path) -> GateRecord:
     from defusedxml import DefusedXmlException
 
     try:
-        if path.stat().st_size > MAX_RECORD_BYTES:
-            raise RecordError(f"{path}: over the {MAX_RECORD_BYTES} byte limit")
+        if path.stat().st_size > limits.MAX_EVIDENCE_BYTES:
+            raise RecordError(f"{path}: over the {limits.MAX_EVIDENCE_BYTES} byte limit")
         root = SafeET.parse(path).getroot()
     except FileNotFoundError:
         raise RecordError(f"{path}: not found") from None
