@@ -92,12 +92,37 @@ def schema_problems(
 
 
 def load_checked_yaml(path: Path, schema_name: str) -> LoadedYaml:
-    """Read a YAML file and validate it, raising :class:`SpecError` listing every problem."""
-    loaded = read_yaml_document(path)
-    problems = schema_problems(loaded, path, schema_name)
-    if problems:
-        raise SpecError(problems)
+    """Read a YAML file and validate it, raising :class:`SpecError` listing every problem.
+
+    Results are kept per file version: a monorepo's projects share one deploygate.yaml and
+    one approvers file, which are then read and validated once. Callers must not mutate the
+    returned data.
+    """
+    try:
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size, schema_name)
+    except OSError:
+        key = None
+    if key is not None and key in _CHECKED:
+        cached = _CHECKED[key]
+        if isinstance(cached, SpecError):
+            raise cached
+        return cached
+    try:
+        loaded = read_yaml_document(path)
+        problems = schema_problems(loaded, path, schema_name)
+        if problems:
+            raise SpecError(problems)
+    except SpecError as exc:
+        if key is not None:
+            _CHECKED[key] = exc
+        raise
+    if key is not None:
+        _CHECKED[key] = loaded
     return loaded
+
+
+_CHECKED: dict[tuple[str, int, int, str], LoadedYaml | SpecError] = {}
 
 
 def _explain(error: Any) -> str:

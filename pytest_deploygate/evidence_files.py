@@ -7,6 +7,7 @@ week's report is visible in the record, or refused.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -109,10 +110,16 @@ def _read(relative: str, path: Path) -> EvidenceFile | CheckResult:
             return CheckResult.missing(f"{relative} is {stat.st_size} bytes, over the "
                                        f"{limits.MAX_EVIDENCE_BYTES} byte limit "
                                        "(ini deploygate_max_evidence_size)")
-        data = path.read_bytes()
+        return _read_version(relative, path, stat.st_mtime_ns, stat.st_size)
     except OSError as exc:
         return CheckResult.missing(f"{relative} cannot be read: {exc.strerror or exc}")
-    modified = datetime.fromtimestamp(stat.st_mtime, UTC)
+
+
+@functools.lru_cache(maxsize=128)
+def _read_version(relative: str, path: Path, mtime_ns: int, size: int) -> EvidenceFile:
+    # One read and hash per version of a file, however many criteria (or projects) use it.
+    data = path.read_bytes()
+    modified = datetime.fromtimestamp(mtime_ns / 1e9, UTC)
     evidence = Evidence("file", relative, sha256=hashlib.sha256(data).hexdigest(),
                         modified=format_instant(modified))
     return EvidenceFile(relative, data, modified, evidence)

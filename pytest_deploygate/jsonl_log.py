@@ -38,7 +38,26 @@ class JsonlLog:
 
 
 def read_jsonl(root: Path, relative: str, schema_name: str, with_origins: bool) -> JsonlLog:
-    """Read ``relative`` under ``root``; problems are kept on the result, not raised."""
+    """Read ``relative`` under ``root``; problems are kept on the result, not raised.
+
+    Kept per file version (a monorepo's projects share one log): callers must not mutate it.
+    """
+    path = root / relative
+    try:
+        stat = path.stat()
+        key = (str(root), relative, schema_name, with_origins, stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        return _read_jsonl(root, relative, schema_name, with_origins)
+    cached = _LOGS.get(key)
+    if cached is None:
+        cached = _LOGS[key] = _read_jsonl(root, relative, schema_name, with_origins)
+    return cached
+
+
+_LOGS: dict[tuple, JsonlLog] = {}
+
+
+def _read_jsonl(root: Path, relative: str, schema_name: str, with_origins: bool) -> JsonlLog:
     log = JsonlLog(relative)
     try:
         path = inside_root(root, relative)

@@ -12,6 +12,7 @@ prometheus_client's parser. Parameters: ``metric`` (``error_ratio``: 5xx over al
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Mapping
@@ -85,10 +86,16 @@ def _metric(name: str, capture: EvidenceFile, ctx: EvalContext) -> float | str:
 
 
 def _samples(capture: EvidenceFile) -> list[tuple[str, dict[str, str], float]] | str:
+    return _parse(capture.data)
+
+
+@functools.lru_cache(maxsize=32)
+def _parse(data: bytes) -> list[tuple[str, dict[str, str], float]] | str:
+    # Several criteria read the same capture: it is parsed once.
     from prometheus_client.parser import text_string_to_metric_families
 
     try:
-        text = capture.data.decode("utf-8")
+        text = data.decode("utf-8")
         out = []
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
