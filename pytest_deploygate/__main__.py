@@ -1,4 +1,7 @@
-"""``python -m pytest_deploygate``: the deploygate command."""
+"""``python -m pytest_deploygate``: the deploygate command.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
 
 import sys
 

@@ -5,6 +5,8 @@ Formats (documented in docs/attestations.md, each with a shipped JSON Schema):
 - the log, ``.deploygate/attestations.jsonl``: JSON Lines, one sign-off per line, appended and
   never rewritten, so git attributes every line to the commit (and author) that added it;
 - the approvers, ``.deploygate/approvers.yaml``: who holds which roles; kept under review.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

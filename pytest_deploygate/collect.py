@@ -2,6 +2,8 @@
 
 Node ids are ``GATE-12::<section-id>::<criterion-id>``: stable across runs, so ``-k``,
 ``--deselect`` and ``--lf`` work on criteria like on any test.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

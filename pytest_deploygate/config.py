@@ -2,6 +2,8 @@
 
 Optional as a whole; but a condition or setting a spec needs and nobody set is an error at the
 item that needs it (fail closed), never a silent default.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 Ranking: SKIPPED (a prerequisite is unmet: nothing was evaluated) > ROLLBACK (a trigger's
 condition was measured present; missing trigger evidence is a FAIL) > INCOMPLETE (an item got
 no outcome: deselected, stopped early, interrupted) > FAIL > PASS.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from pytest_deploygate.spec_model import Criterion, DecisionRow
 
 PASS, FAIL, SKIPPED, ROLLBACK, INCOMPLETE = "PASS", "FAIL", "SKIPPED", "ROLLBACK", "INCOMPLETE"
 NOT_IN_STAGE = "NOT IN STAGE"
+#: A Gate Decision row of the checklist that no section of the spec feeds.
+UNMAPPED = "UNMAPPED"
 NOT_APPLICABLE = "N/A"
 WAIVED = "WAIVED"
 #: Exit code of ``deploygate verdict`` and the ordering used to rank decisions.
@@ -58,7 +62,7 @@ class Decision:
         """Rows that did not pass (N/A and not-in-stage rows excluded)."""
         return [r for r in self.rows
                 if not r.status.startswith(PASS) and r.status not in (NOT_APPLICABLE,
-                                                                      NOT_IN_STAGE)]
+                                                                      NOT_IN_STAGE, UNMAPPED)]
 
     def summary(self, per_row: int = 3) -> str:
         """One line: the status, the rows that made it (a few criteria each), the reasons."""
@@ -93,12 +97,19 @@ def item_verdict(item: Criterion, outcome: Outcome | None) -> str:
 
 def decide(items: Sequence[Criterion], outcomes: Sequence[Outcome | None],
            rows: Sequence[DecisionRow], skipped_reason: str | None,
-           extra_reasons: Sequence[str] = ()) -> Decision:
-    """Derive the decision and each row from the items' outcomes."""
+           extra_reasons: Sequence[str] = (), fed_rows: set[str] | None = None) -> Decision:
+    """Derive the decision and each row from the items' outcomes.
+
+    ``fed_rows``: the rows any item of the whole spec feeds; a row outside it is UNMAPPED
+    (shown, but it cannot fail or pass: the Gate Status still counts every item).
+    """
     verdicts = [item_verdict(i, o) for i, o in zip(items, outcomes, strict=True)]
     counts = {v: verdicts.count(v) for v in set(verdicts)}
     row_results = []
     for row in rows:
+        if fed_rows is not None and row.id not in fed_rows and row.id != "other":
+            row_results.append(RowResult(row.id, row.title, UNMAPPED))
+            continue
         mine = [(i, v) for i, v in zip(items, verdicts, strict=True) if i.decision == row.id]
         row_results.append(_row(row, mine, skipped_reason is not None))
     reasons = list(extra_reasons)

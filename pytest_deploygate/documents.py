@@ -2,6 +2,8 @@
 
 Every reviewed input (gate specs, the project config, the approvers file) goes through here,
 so every one of them reports problems the same way: ``file:line: path.in[doc]: what is wrong``.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Every error the plugin shows to a release engineer names the file, the place in it and what to
 do; these classes keep that message intact so hooks can print it without a traceback.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

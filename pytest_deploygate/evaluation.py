@@ -2,6 +2,8 @@
 
 Kinds get an :class:`EvalContext` rather than globals, so the same criterion evaluates the
 same way in a pytest item, under pytest-xdist, or from the ``deploygate`` command.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

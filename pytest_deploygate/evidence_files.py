@@ -3,6 +3,8 @@
 Every file is resolved inside the project root, read once with a size limit, hashed, and
 checked for freshness (``not_before: commit`` and ``max_age_days``), so a PASS built on last
 week's report is visible in the record, or refused.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Support objects for the documented fixtures (defined in :mod:`pytest_deploygate.plugin`)."""
+"""Support objects for the documented fixtures (defined in :mod:`pytest_deploygate.plugin`).
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 Built once per session (on the controller and on every pytest-xdist worker alike), so the
 records written by the controller and the items run by workers come from the same plan.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations
@@ -248,7 +250,7 @@ class GateRun:
         cached = _SPEC_CACHE.get(key)
         if cached is None:
             path = spec_path(spec_file, self.settings.cache_dir)
-            cached = _SPEC_CACHE[key] = load_spec(path, self.kinds)
+            cached = _SPEC_CACHE[key] = load_spec(path, self.kinds, self.settings.cache_dir)
         return cached
 
     def _check_threshold_names(self, selected: list[SpecFile]) -> None:

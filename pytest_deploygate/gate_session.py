@@ -1,6 +1,8 @@
 """The hooks of an active gate run: thin glue between pytest and :class:`GateRun`.
 
 Registered only when ``--gate`` is given, so nothing here runs (or is imported) otherwise.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations
@@ -209,8 +211,10 @@ class DeployGatePlugin:
         criteria = [*plan.items, *self._user_criteria(plan)]
         outcomes = [self.book.get(plan.record_name, c.id) for c in criteria]
         rows = plan.spec.rows_with_other() if plan.spec else ()
+        fed = {i.decision for i in plan.spec.items} | {c.decision for c in criteria} \
+            if plan.spec else None
         decision = decide(criteria, outcomes, rows, plan.skip_reason,
-                          [plan.error] if plan.error else [])
+                          [plan.error] if plan.error else [], fed)
         if plan.error:
             decision = Decision(INCOMPLETE, decision.rows, decision.reasons, decision.counts)
         items = tuple(RecordItem(c, c.render_text(plan.thresholds), o, item_verdict(c, o))

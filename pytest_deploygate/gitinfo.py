@@ -3,6 +3,8 @@
 A sign-off's signer is established by git, not by the name typed into the log: the commit
 that added the line must be authored (and, where required, signed) by the person it names.
 One ``git blame --porcelain`` per file answers every line at once.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

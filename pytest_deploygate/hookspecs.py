@@ -3,6 +3,8 @@
 Register a module or object as a pytest plugin (a ``pytest11`` entry point, a conftest.py, or
 ``-p``) and implement :func:`pytest_deploygate_check_kinds` to add check kinds; see
 docs/extending.md for a complete example.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

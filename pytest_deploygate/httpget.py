@@ -2,6 +2,8 @@
 
 Redirects are reported, not followed: a health endpoint that answers 302 to a login page (or
 to another host) has not answered healthy.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 One object per line, so every line can be traced to the commit that added it. A malformed
 line is reported with file and line and skipped; it never stops the rest of the log.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 Reviewed inputs (specs, deploygate.yaml, approvers) are small documents; evidence (reports,
 scans, captured metrics, logs, state.json, records) can be large but not unbounded. A file
 over its limit is an error naming the file and the limit, never a pass.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

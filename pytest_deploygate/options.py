@@ -2,6 +2,8 @@
 
 Registering options is all this module does at import time; it imports nothing heavy, so an
 installed plugin costs nothing when ``--gate`` is not given.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 Reports carry a small ``deploygate`` dict (set by the item, serialised across pytest-xdist
 workers), so the controller can tell "not met" from "evidence missing" from "N/A" without
 parsing failure text.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

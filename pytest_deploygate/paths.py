@@ -3,6 +3,8 @@
 A spec or config names files relative to the gated project; a path with ``..``, an absolute
 path, or a symlink that leads out of the root must never let a gate read evidence from
 somewhere else.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 Kept tiny on purpose: without ``--gate`` it registers options, the ``gate`` marker and the
 fixtures, and imports nothing else (no YAML, no jsonschema, no network). The real work lives in
 :mod:`pytest_deploygate.gate_session`, registered only for a gate run.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Built once per session and shared by every gate evaluated in it, so state.json is read once
 and git is asked once.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class Project:
     #: main thread only, from :meth:`wait_for`.
     show_progress: Callable[[str], None] | None = field(default=None, repr=False)
     _progress: queue.SimpleQueue[str] = field(default_factory=queue.SimpleQueue, repr=False)
+    #: Per-run memo for checks that would otherwise repeat file-system work per criterion.
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     @property
     def progress(self) -> Callable[[str], None] | None:

@@ -4,6 +4,8 @@ Every failure mode (refused, timeout, HTTP error, ``status: error``, a matrix wh
 was expected, no data, NaN or Inf) becomes an *inconclusive* measurement with a reason: never
 a value, so it can never pass a bound or fire a trigger. Credentials come from environment
 variables named in the config and go only into request headers.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ project's own checklists (``.isdlc/checklists/NN-slug-gate.md``, imported on the
 the built-in library. A project on a newer layout of the framework, whose gate 11 is local
 testing, thus gets its own gate 11. Within one source, two gates with one number make that
 number ambiguous: select them by slug.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

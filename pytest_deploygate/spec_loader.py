@@ -4,6 +4,8 @@ The rules beyond the schema: criterion ids unique within the gate, check kinds k
 parameters valid for the kind), thresholds referenced by checks and texts defined, decision
 rows referenced by sections defined. Every problem is one line with file, line and the path
 inside the document.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations
@@ -34,17 +36,43 @@ DEFAULT_ARTIFACT_DIRS = ("docs/deployment/production", "docs/deployment",
                          ".isdlc/phases/{phase}/artifacts", ".")
 
 
-def load_spec(path: Path, kinds: Mapping[str, CheckKind]) -> GateSpec:
-    """Load and validate one gate spec file; raise :class:`SpecError` listing every problem."""
+def load_spec(path: Path, kinds: Mapping[str, CheckKind],
+              valid_marks: Path | None = None) -> GateSpec:
+    """Load and validate one gate spec file; raise :class:`SpecError` listing every problem.
+
+    ``valid_marks``: a directory remembering the content hashes of specs that passed the
+    schema, so an unchanged spec is schema-checked once, not on every run (the rules beyond
+    the schema always run).
+    """
     loaded = read_yaml_document(path)
-    problems = schema_problems(loaded, path, SPEC_SCHEMA)
-    if problems:
-        raise SpecError(problems)
+    mark = _valid_mark(path, valid_marks)
+    if mark is None or not mark.exists():
+        problems = schema_problems(loaded, path, SPEC_SCHEMA)
+        if problems:
+            raise SpecError(problems)
+        if mark is not None:
+            try:
+                mark.parent.mkdir(parents=True, exist_ok=True)
+                mark.touch()
+            except OSError:
+                pass  # a read-only cache only costs the next run a validation
     builder = _Builder(path, loaded, kinds)
     spec = builder.build()
     if builder.problems:
         raise SpecError(sorted(builder.problems, key=_line_key))
     return spec
+
+
+def _valid_mark(path: Path, directory: Path | None) -> Path | None:
+    if directory is None:
+        return None
+    from pytest_deploygate import __version__
+    from pytest_deploygate.documents import schema
+
+    digest = hashlib.sha256(path.read_bytes())
+    digest.update(repr(sorted(schema(SPEC_SCHEMA).items())).encode())
+    digest.update(__version__.encode())
+    return directory / "schema-valid" / digest.hexdigest()
 
 
 def _line_key(problem: str) -> tuple[int, str]:

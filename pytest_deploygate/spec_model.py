@@ -3,6 +3,8 @@
 The loader turns YAML into these; everything else (collection, evaluation, records) reads
 them. A gate's items come out flat, in checklist order, each knowing its section, stage and
 Gate Decision row, so nothing downstream has to walk the YAML again.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

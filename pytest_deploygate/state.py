@@ -3,6 +3,8 @@
 Real state files vary (unknown keys, missing phases, ``current_phase: null``); lookups report
 "not found" with the part of the path that was missing, or a wrong type with what was found,
 so check messages can say exactly what the gate saw.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

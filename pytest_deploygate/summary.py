@@ -1,4 +1,7 @@
-"""The decision table at the end of pytest's terminal report."""
+"""The decision table at the end of pytest's terminal report.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
 
 from __future__ import annotations
 

@@ -4,6 +4,8 @@ A marked test joins the gate's record like a spec criterion: its section decides
 Gate Decision row, its id is ``id=`` or the test's node id, and an unmet prerequisite skips it
 with the gate. A test of a section outside the stage being run is deselected (it checks a
 moment the stage is not about).
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ evaluates and reports it but a failure does not fail the gate. An expired waiver
 criterion normally and says so. The approver is the author of the commit that added the line;
 an uncommitted line waives nothing. Prerequisites, rollback triggers and anything the spec
 marks ``waivable: false`` can never be waived.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@
 ``failure_limit`` of them breach the bound (the window stops early the moment that happens),
 and the result is inconclusive when more than ``inconclusive_limit`` could not be taken. A
 watch (``--gate-watch``) extends the count to cover its duration.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

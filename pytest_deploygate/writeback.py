@@ -4,6 +4,8 @@ The plugin's own writers serialise on a lock file beside state.json, re-read the
 before replacing it and start over if it changed since they read it (a writer that does not
 take the lock, such as the framework's own hooks, may have replaced it), and replace it
 atomically (temp file, fsync, rename). Every other key is kept, in its order.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """What a decided gate writes back: state.json's gate fields and the framework's own
-validation record (``docs/.validations/gate-NN-<phase>.json``)."""
+validation record (``docs/.validations/gate-NN-<phase>.json``).
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 Error messages must name the line of a spec, so the loader keeps a map from each value's path
 inside the document (``("sections", 3, "criteria", 2, "check")``) to its 1-based line. Only the
 safe loader is used: no YAML tag is ever evaluated.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def load_yaml(text: str) -> LoadedYaml:
     loader = _SafeLoader(text)
     try:
         node = loader.get_single_node()
-        if node is not None:
+        if node is not None and "&" in text:  # without anchors nothing can expand
             _check_expansion(node)
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:

@@ -1,4 +1,7 @@
-"""Built-in check kinds, and the registry that merges them with plugins' kinds."""
+"""Built-in check kinds, and the registry that merges them with plugins' kinds.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
 
 from __future__ import annotations
 

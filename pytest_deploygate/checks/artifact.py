@@ -4,6 +4,8 @@ The artifact is declared in the spec's ``artifacts`` (name, path or candidate pa
 ``required``, optional ``contains`` patterns and ``max_age_days``). A bare file name is
 searched in the gate's artifact directories in order. The file must resolve inside the
 project root, be a regular non-empty file, match its content rules and be fresh enough.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations
@@ -52,7 +54,11 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     if artifact is None:
         return CheckResult.missing(f"artifact '{params['artifact']}' is not declared in the spec")
     root = ctx.project.root
-    found, tried = locate(root, ctx.spec, artifact)
+    # Located once per run: several criteria may name the same artifact.
+    key = ("artifact", ctx.spec.id, artifact.id)
+    if key not in ctx.project.memo:
+        ctx.project.memo[key] = locate(root, ctx.spec, artifact)
+    found, tried = ctx.project.memo[key]
     if found is None:
         required = _required(artifact, ctx)
         listing = ", ".join(tried)

@@ -6,6 +6,8 @@ is in the approvers file holding the role they signed in, that role is one the c
 accepts, it was made after the gate's phase started and not after the evaluation time, and it
 has not expired. For a rollback trigger the latest counting sign-off decides: ``present: true``
 fires the trigger, otherwise it attests the condition is absent.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

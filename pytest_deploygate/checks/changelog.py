@@ -3,6 +3,8 @@
 Accepts Keep a Changelog headings (``## [1.4.0] - 2026-02-04``) and plain ones (``## 1.4.0``,
 ``## v1.4.0``). The entry must have a line of content before the next heading. Parameter
 ``path`` (default ``CHANGELOG.md``).
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

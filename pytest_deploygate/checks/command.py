@@ -3,6 +3,8 @@
 A gate spec can come from a pull request, so running code is opt-in per invocation. The
 command runs in the project root with ``argv`` (no shell) unless ``shell: true`` and a string
 is given. Its output tail is kept as evidence.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Reads ``phases.<phase>.constitutional_validation``. Parameter ``criterion`` pick
 checked: ``performed``, ``articles`` (with ``articles``: the ones that must be checked),
 ``iterations_logged``, ``violations_addressed``, ``status_compliant``, ``within_limit`` (with
 ``limits`` per tier) or ``escalation_documented`` (N/A unless the status is escalated).
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

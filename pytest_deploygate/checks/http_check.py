@@ -9,6 +9,8 @@ With ``consecutive_failures: N`` the check is a trigger ("health checks failing 
 each URL is probed ``probes`` times (default 2N) ``interval`` apart (default 1s), and the
 trigger fires when N probes in a row fail. A timeout or refused connection is a failed probe:
 an endpoint that does not answer is not healthy.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ prometheus_client's parser. Parameters: ``metric`` (``error_ratio``: 5xx over al
 ``sample_age_s``: age of the file at the evaluation time; ``series``: samples in the file),
 ``min`` / ``max``, and the file parameters (``paths``, default ``metrics_file`` of the config;
 ``not_before``; ``max_age_days``).
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ now against the same query ``offset`` earlier, for "no spike" criteria) and ``wi
 
 An inconclusive measurement fails the item as missing evidence: it never passes and never
 fires a trigger.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Parameter ``min_rules`` (default 1). Reads ``/api/v1/rules?type=alert`` of the configured
 Prometheus.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

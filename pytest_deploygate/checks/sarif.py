@@ -6,6 +6,8 @@ default, ``medium``, ``low``), ``not_before``, ``max_age_days``. A result's seve
 >= 4 medium), else its ``level`` (``error`` is high, ``warning`` medium, ``note`` low; the
 rule's default level, else ``warning``, when the result has none). Suppressed results and
 results with ``baselineState: absent`` do not count.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 Parameters: ``path`` (dotted; ``{phase}`` is the gate's phase key) and one or more of
 ``equals``, ``not_equals``, ``in``, ``truthy``, ``exists``, ``min``, ``max`` (numbers or
 ``{threshold: name}``). With no comparison the path must exist.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

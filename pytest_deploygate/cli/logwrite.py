@@ -1,4 +1,7 @@
-"""Appending one line to an append-only JSON Lines log (never rewriting existing lines)."""
+"""Appending one line to an append-only JSON Lines log (never rewriting existing lines).
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
 
 from __future__ import annotations
 

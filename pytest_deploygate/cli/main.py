@@ -4,6 +4,8 @@ reading records).
 Exit codes: 0 success; 1 ``validate`` found problems; 2 refused (bad input, with one clear
 line); ``verdict`` exits with the record's decision (0 PASS, 1 FAIL, 2 ROLLBACK, 3 SKIPPED,
 4 not a trustworthy record, 5 INCOMPLETE).
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""``deploygate show``: a gate's criteria as a tree, before running it."""
+"""``deploygate show``: a gate's criteria as a tree, before running it.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
 
 from __future__ import annotations
 

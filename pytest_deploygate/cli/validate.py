@@ -2,6 +2,8 @@
 
 For pre-commit hooks and CI lint stages: every problem is listed with file and line, and the
 exit code is 1 when there is any (0 when all is well).
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

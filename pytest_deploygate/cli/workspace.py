@@ -1,4 +1,7 @@
-"""The gated project as the ``deploygate`` command sees it (no pytest session involved)."""
+"""The gated project as the ``deploygate`` command sees it (no pytest session involved).
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
 
 from __future__ import annotations
 

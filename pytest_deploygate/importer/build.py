@@ -6,6 +6,8 @@ set; numbers with comparators and ``{placeholders}`` become named thresholds; th
 prerequisites table, constitutional criteria and explicit state.json references become real
 checks where their meaning is certain; everything else needs a sign-off. Gate Decision rows
 are mapped to sections by their words; a row nothing maps to is kept (shown as unmapped).
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations

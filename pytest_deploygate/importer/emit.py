@@ -1,4 +1,7 @@
-"""Writing an imported spec as YAML: deterministic (byte-identical for the same checklist)."""
+"""Writing an imported spec as YAML: deterministic (byte-identical for the same checklist).
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
 
 from __future__ import annotations
 

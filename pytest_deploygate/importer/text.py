@@ -1,4 +1,7 @@
-"""Text rules of the importer: slugs, condition suffixes, numbers that become thresholds."""
+"""Text rules of the importer: slugs, condition suffixes, numbers that become thresholds.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Writing a file so that readers see the old content or the new, never a torn one."""
+"""Writing a file so that readers see the old content or the new, never a torn one.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 Parsed with defusedxml: a record is a file anyone with write access to the record directory
 could have replaced, so entity expansion and external entities are refused.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations
