@@ -114,6 +114,7 @@ class GateRun:
         """
         run = cls(settings, kinds)
         run.slots = [run._open(slot) for slot in project_slots(settings)]
+        run._share_attestation_stores()
         specs = available(settings.spec_dir, settings.root / ".isdlc" / "checklists")
         for slot in run.slots:
             state = slot.project.state if slot.project else None
@@ -172,6 +173,23 @@ class GateRun:
                 plan.unmet.append(result.message + note)
             plan.prerequisite_results[item_id] = result
             del plan.deferred[item_id]
+
+    def _share_attestation_stores(self) -> None:
+        # A monorepo's projects usually share the root's sign-off log and approvers: one
+        # parsed store serves every project that reads the same files the same way.
+        shared: dict[tuple, Project] = {}
+        for slot in self.slots:
+            project = slot.project
+            if project is None:
+                continue
+            config = project.config
+            key = (project.root, config.attestation_log, config.approvers,
+                   config.verify_authorship, config.require_signed_commits,
+                   config.forbid_self_approval)
+            if key in shared:
+                project.share_attestations(shared[key])
+            else:
+                shared[key] = project
 
     def _open(self, slot: ProjectSlot) -> ProjectSlot:
         settings = self.settings

@@ -149,6 +149,8 @@ class DeployGatePlugin:
                 path, line, _ = item.location
                 report.longrepr = (path, (line or 0) + 1, report.longrepr[2])
             data = _gate_item_data(item, call, report)
+            if report.when == "call":
+                item.result = None  # copied into the report's data: free it (big gates)
             if data is not None:
                 data.update(record=item.gate_collector.plan.record_name, id=item.criterion.id)
         elif item.nodeid in self.user_members:
@@ -182,6 +184,8 @@ class DeployGatePlugin:
         data = getattr(report, REPORT_KEY, None)
         if data:
             self.book.add(data["record"], data["id"], data, report.duration)
+            # The book holds it now; pytest keeps every report until the end of the session.
+            delattr(report, REPORT_KEY)
 
     # -- decision and records ---------------------------------------------------------------
 

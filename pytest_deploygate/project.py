@@ -75,6 +75,7 @@ class Project:
                 return
             self.show_progress(line)
     _attestations: AttestationStore | None = field(default=None, repr=False)
+    _store_owner: Project | None = field(default=None, repr=False)
 
     @property
     def prometheus_url(self) -> str | None:
@@ -121,9 +122,15 @@ class Project:
 
         return WaiverStore.load(self.root, self.config, self.waivers_disabled)
 
+    def share_attestations(self, other: Project) -> None:
+        """Use ``other``'s sign-off store (same root and settings): read it once."""
+        self._store_owner = other
+
     @property
     def attestations(self) -> AttestationStore:
         """The attestation log and approvers, read on first use."""
+        if self._store_owner is not None:
+            return self._store_owner.attestations
         if self._attestations is None:
             from pytest_deploygate.attestations import AttestationStore
 
