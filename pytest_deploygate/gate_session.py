@@ -181,6 +181,8 @@ class DeployGatePlugin:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Record each item's outcome, worst phase wins."""
+        if hasattr(self.config, "workerinput"):
+            return  # pytest-xdist sends the report, data included, to the controller
         data = getattr(report, REPORT_KEY, None)
         if data:
             self.book.add(data["record"], data["id"], data, report.duration)
