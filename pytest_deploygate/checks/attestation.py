@@ -32,6 +32,8 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
         return CheckResult.missing("; ".join(problems))
     entries = store.for_criterion(ctx.spec.gate, ctx.spec.id, key)
     started = _phase_start(ctx)
+    if isinstance(started, CheckResult):
+        return started
     counting: list[Attestation] = []
     rejected: list[str] = []
     for entry in entries:
@@ -93,12 +95,18 @@ def _why_not(entry: Attestation, roles: list[str], store: AttestationStore, ctx:
     return None
 
 
-def _phase_start(ctx: EvalContext) -> datetime | None:
-    raw = ctx.project.state.get(f"phases.{ctx.spec.phase}.started")
-    try:
-        return parse_instant(raw) if raw else None
-    except ValueError:
+def _phase_start(ctx: EvalContext) -> datetime | CheckResult | None:
+    # A start that cannot be read would let last release's sign-offs count: fail closed.
+    # (None, when the framework has not recorded a start at all, leaves age unchecked.)
+    path = f"phases.{ctx.spec.phase}.started"
+    raw = ctx.project.state.get(path)
+    if raw is None:
         return None
+    try:
+        return parse_instant(raw)
+    except ValueError as exc:
+        return CheckResult.missing(f"{path} is unreadable ({exc}), so a sign-off's age "
+                                   "cannot be checked against the phase start")
 
 
 def _who(entry: Attestation) -> str:
