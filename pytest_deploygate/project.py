@@ -12,6 +12,7 @@ import functools
 import json
 import queue
 import subprocess
+import threading
 import tomllib
 from collections.abc import Callable, Hashable
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -48,6 +49,8 @@ class Project:
     #: main thread only, from :meth:`wait_for`.
     show_progress: Callable[[str], None] | None = field(default=None, repr=False)
     _progress: queue.SimpleQueue[str] = field(default_factory=queue.SimpleQueue, repr=False)
+    #: Set when a watched rollback trigger fires: the other watches end (ROLLBACK is decided).
+    rollback_fired: threading.Event = field(default_factory=threading.Event, repr=False)
     #: Per-run memo for checks that would otherwise repeat file-system work per criterion.
     memo: dict[Any, Any] = field(default_factory=dict, repr=False)
 

@@ -11,6 +11,7 @@ watch (``--gate-watch``) extends the count to cover its duration.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ class WindowResult:
     planned: int
     failure_limit: int
     inconclusive_limit: int
+    stopped: bool = False  # another trigger fired during a watch: this one stopped early
 
     @property
     def failures(self) -> int:
@@ -84,8 +86,13 @@ class WindowResult:
 
 def observe(window: Mapping[str, Any], measure: Callable[[float], Sample],
             watch_seconds: float = 0.0,
-            progress: Callable[[str], None] | None = None) -> WindowResult:
-    """Take the window's measurements; ``measure`` gets the seconds elapsed since the start."""
+            progress: Callable[[str], None] | None = None,
+            stop: threading.Event | None = None) -> WindowResult:
+    """Take the window's measurements; ``measure`` gets the seconds elapsed since the start.
+
+    During a watch, the first trigger that fires sets ``stop``: the decision is ROLLBACK from
+    that moment, and the other windows end instead of watching on.
+    """
     interval = parse_duration(window["interval"])
     count = int(window["count"])
     if watch_seconds and interval > 0:
@@ -97,12 +104,15 @@ def observe(window: Mapping[str, Any], measure: Callable[[float], Sample],
     for index in range(count):
         due = start + index * interval
         delay = due - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
+        if delay > 0 and (stop.wait(delay) if stop is not None else time.sleep(delay)):
+            return WindowResult(tuple(samples), count, failure_limit, inconclusive_limit,
+                                stopped=True)
         samples.append(measure(time.monotonic() - start))
         result = WindowResult(tuple(samples), count, failure_limit, inconclusive_limit)
         if progress is not None:
             progress(f"{index + 1}/{count}: {samples[-1].problem or samples[-1].shown}")
         if result.fired:
+            if stop is not None:
+                stop.set()
             return result
     return WindowResult(tuple(samples), count, failure_limit, inconclusive_limit)

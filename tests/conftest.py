@@ -12,6 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml  # noqa: F401
+
+# Imported here, in the outer process, on purpose: pytester's in-process runs drop modules
+# first imported during a run, and re-importing PyYAML beside its cached C extension (libyaml)
+# mixes old and new node classes. Real gate runs import it once.
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "acme-api"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -374,3 +375,33 @@ def test_watch_needs_the_post_stage(metrics_project: GateProject) -> None:
     result = metrics_project.run_subprocess("--gate=12", "--gate-stage=pre", "--gate-watch=1m")
     assert result.ret == 4
     result.stderr.fnmatch_lines(["*--gate-watch watches rollback triggers after the deploy*"])
+
+
+def test_first_fired_trigger_ends_the_other_watches(metrics_project: GateProject) -> None:
+    metrics_project.git_init()
+    custom_gate(metrics_project, triggers="""
+- id: ticks
+  text: Ticks breach
+  check:
+    kind: prometheus
+    query: (floor(vector(time() * 10)) % 10) >= bool 8
+    max: 0.5
+    window: {count: 2, interval: 100ms, failure_limit: 1}
+- id: calm
+  text: Never breaches
+  check:
+    kind: prometheus
+    query: vector(0)
+    max: 0.5
+    window: {count: 2, interval: 100ms, failure_limit: 1}
+""")
+    started = time.monotonic()
+    metrics_project.run("--gate=12", "--gate-stage=post", "--gate-watch=30s",
+                        "--gate-now=2026-02-05T10:00:00.05Z")
+    elapsed = time.monotonic() - started
+    record = metrics_project.record("GATE-12-post")
+    assert record.decision == "ROLLBACK"
+    assert elapsed < 15, "the calm trigger's 30 s watch should have ended with the first fire"
+    calm = record.case("calm")
+    assert calm["type"] == "evidence-missing"
+    assert "watch ended early because another rollback trigger fired" in calm["message"]

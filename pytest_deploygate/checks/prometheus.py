@@ -95,9 +95,12 @@ def _job(params: Mapping[str, Any], ctx: EvalContext) -> Job | CheckResult:
     progress = ctx.project.progress
     label = f"[{ctx.spec.id}][{ctx.criterion.id}]"
     if window:
+        stop = ctx.project.rollback_fired if watch else None
+
         def work() -> Any:
             return observe(window, measure, watch,
-                           (lambda text: progress(f"{label} {text}")) if progress else None)
+                           (lambda text: progress(f"{label} {text}")) if progress else None,
+                           stop)
     else:
         def work() -> Any:
             return measure(0.0)
@@ -127,6 +130,9 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
         text = outcome.describe()
         if outcome.fired:
             return CheckResult.not_met(f"{bound} breached: {text}", evidence)
+        if outcome.stopped:
+            return CheckResult.missing(f"watch ended early because another rollback trigger "
+                                       f"fired: {text}", evidence)
         if outcome.too_inconclusive:
             problems = "; ".join(sorted({s.problem for s in outcome.samples if s.problem}))
             return CheckResult.missing(f"inconclusive: {text}; {problems}", evidence)

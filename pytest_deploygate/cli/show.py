@@ -46,6 +46,9 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     if spec.next:
         say(f"  next: gate {spec.next.gate} {spec.next.title}"
             + (f" ({spec.next.handler})" if spec.next.handler else ""))
+    for branch in spec.branches:
+        condition = " ".join(f"{k}={v}" for k, v in branch.when.params.items() if k != "kind")
+        say(f"  after PASS, when {branch.when.kind} {condition}: {branch.describe()}")
     return 0
 
 
