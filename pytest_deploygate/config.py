@@ -46,6 +46,7 @@ class ProjectConfig:
     waivers_enabled: bool = False
     waivers_file: str = DEFAULT_WAIVERS
     waiver_max_days: int = 90
+    waiver_approver_roles: tuple[str, ...] = ()
 
     @property
     def display_name(self) -> str:
@@ -84,4 +85,5 @@ def load_config(root: Path) -> ProjectConfig:
         waivers_enabled=waivers.get("enabled", False),
         waivers_file=waivers.get("file", DEFAULT_WAIVERS),
         waiver_max_days=waivers.get("max_days", 90),
+        waiver_approver_roles=tuple(waivers.get("approver_roles") or ()),
     )

@@ -123,7 +123,8 @@ class Project:
         """The project's waivers (none unless enabled in deploygate.yaml)."""
         from pytest_deploygate.waivers import WaiverStore
 
-        return WaiverStore.load(self.root, self.config, self.waivers_disabled)
+        roles = self.attestations.roles_by_signer if self.config.waiver_approver_roles else {}
+        return WaiverStore.load(self.root, self.config, self.waivers_disabled, roles)
 
     def share_attestations(self, other: Project) -> None:
         """Use ``other``'s sign-off store (same root and settings): read it once."""

@@ -64,12 +64,17 @@ class WaiverStore:
     entries: list[Waiver] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     max_days: int = 90
+    approver_roles: tuple[str, ...] = ()
+    roles_by_approver: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, root: Path, config: ProjectConfig, disabled: bool) -> WaiverStore:
+    def load(cls, root: Path, config: ProjectConfig, disabled: bool,
+             roles_by_approver: dict[str, frozenset[str]] | None = None) -> WaiverStore:
         """Read the waivers file when waivers are enabled and not switched off."""
         store = cls(config.waivers_file, config.waivers_enabled and not disabled,
-                    max_days=config.waiver_max_days)
+                    max_days=config.waiver_max_days,
+                    approver_roles=config.waiver_approver_roles,
+                    roles_by_approver=dict(roles_by_approver or {}))
         if not store.enabled:
             return store
         log = read_jsonl(root, config.waivers_file, WAIVER_SCHEMA, with_origins=True)
@@ -109,6 +114,11 @@ class WaiverStore:
         if waiver.approver is None:
             return WaiverDecision(waiver, False, f"waiver at {where} ignored: the line is not "
                                                  "committed, so it has no approver")
+        held = self.roles_by_approver.get(waiver.approver, frozenset())
+        if self.approver_roles and not held & set(self.approver_roles):
+            return WaiverDecision(waiver, False, f"waiver at {where} ignored: its approver "
+                                                 f"{waiver.approver} holds none of the roles "
+                                                 f"{', '.join(self.approver_roles)}")
         start = waiver.at or now
         if waiver.expires - start > timedelta(days=self.max_days):
             return WaiverDecision(waiver, False, f"waiver at {where} ignored: expires more than "

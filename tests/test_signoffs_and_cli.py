@@ -502,3 +502,26 @@ def test_module_entry_point(verified: GateProject) -> None:
                              capture_output=True, text=True, cwd=verified.root)
         assert sub.returncode == 0 and "usage: deploygate" in sub.stdout
 
+
+
+def test_waiver_approver_must_hold_a_role_when_configured(verified: GateProject) -> None:
+    enable_waivers(verified)
+    example_signoff(verified)
+    config = verified.root / "deploygate.yaml"
+    config.write_text(config.read_text().replace(
+        "waivers:\n  enabled: true\n",
+        "waivers:\n  enabled: true\n  approver_roles: [release-manager]\n"))
+    verified.drop_attestation("runbooks-ready")
+    commit_as(verified, "dev", "runbooks not ready; only release managers approve waivers")
+    from datetime import UTC, datetime, timedelta
+
+    expires = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert run_cli(verified, "waive", "12", "runbooks-ready", "--justification",
+                   "runbook review scheduled after launch", "--expires", expires,
+                   "--no-run").returncode == 0
+    commit_as(verified, "chen", "the SRE approves it")
+    verified.run("--gate=12")
+    case = verified.record().case("runbooks-ready")
+    assert case["type"] == "evidence-missing"
+    assert "its approver chen.wei@acme.example holds none of the roles release-manager" in (
+        case["message"])
