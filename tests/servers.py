@@ -25,6 +25,26 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
+class _Background:
+    """A loopback server run on a daemon thread: ``url`` while running, ``close()`` to stop."""
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = _Server(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _reply(handler: BaseHTTPRequestHandler, status: int, body: bytes) -> None:
+    handler.send_response(status)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -75,10 +95,7 @@ class Service:
                 return self._send(200, b"ok")
 
             def _send(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                _reply(self, status, body)
 
         self.server = _Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
@@ -192,7 +209,7 @@ class Prometheus:
         raise TimeoutError(f"prometheus: not {what} within {timeout}s")
 
 
-class AuthProxy:
+class AuthProxy(_Background):
     """Forwards GETs to an upstream only with the expected Authorization header (so a test
     can prove credentials are sent, and that they never reach a record)."""
 
@@ -208,27 +225,16 @@ class AuthProxy:
                 given = self.headers.get("Authorization", "")
                 proxy.seen.append(given)
                 if given != expected:
-                    body = b'{"status":"error","error":"unauthorized"}'
-                    self.send_response(401)
-                else:
-                    with urllib.request.urlopen(upstream + self.path, timeout=5) as answer:
-                        body = answer.read()
-                    self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                    _reply(self, 401, b'{"status":"error","error":"unauthorized"}')
+                    return
+                with urllib.request.urlopen(upstream + self.path, timeout=5) as answer:
+                    _reply(self, 200, answer.read())
 
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(Handler)
 
 
 
-class FakeApi:
+class FakeApi(_Background):
     """A real HTTP server on 127.0.0.1 that answers like a broken Prometheus or a broken
     health endpoint; the first path segment picks the behaviour."""
 
@@ -271,16 +277,6 @@ class FakeApi:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                status, body = FakeApi.ANSWERS.get(mode, (404, b"unknown mode"))
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                _reply(self, *FakeApi.ANSWERS.get(mode, (404, b"unknown mode")))
 
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(Handler)

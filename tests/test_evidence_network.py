@@ -347,17 +347,14 @@ def test_tls_is_verified_by_default(http_project: GateProject, tmp_path: Path) -
         server.shutdown()
 
 
+# Two measurements 0.1 s apart starting at tenth 0 never breach; extended by a watch, the
+# window reaches tenths 8 and 9 and fires.
+SHORT_TICKS = WINDOW_TRIGGER.format(limit=1).replace("count: 10", "count: 2")
+
+
 def test_watch_extends_the_window_and_reports_progress(metrics_project: GateProject) -> None:
     metrics_project.git_init()
-    custom_gate(metrics_project, triggers="""
-- id: ticks
-  text: Ticks breach
-  check:
-    kind: prometheus
-    query: (floor(vector(time() * 10)) % 10) >= bool 8
-    max: 0.5
-    window: {count: 2, interval: 100ms, failure_limit: 1}
-""")
+    custom_gate(metrics_project, triggers=SHORT_TICKS)
     (metrics_project.root / "gate-records").mkdir()
     result = metrics_project.run("--gate=12", "--gate-stage=post", "--gate-watch=2s",
                                  "--gate-now=2026-02-05T10:00:00.05Z")
@@ -379,14 +376,7 @@ def test_watch_needs_the_post_stage(metrics_project: GateProject) -> None:
 
 def test_first_fired_trigger_ends_the_other_watches(metrics_project: GateProject) -> None:
     metrics_project.git_init()
-    custom_gate(metrics_project, triggers="""
-- id: ticks
-  text: Ticks breach
-  check:
-    kind: prometheus
-    query: (floor(vector(time() * 10)) % 10) >= bool 8
-    max: 0.5
-    window: {count: 2, interval: 100ms, failure_limit: 1}
+    custom_gate(metrics_project, triggers=SHORT_TICKS + """
 - id: calm
   text: Never breaches
   check:
