@@ -222,3 +222,32 @@ def pytest_deploygate_check_kinds(config):
     assert "url https://jira/CHG-1042" in case["text"]
     # Without the plugin the override names an unknown kind: a clear error, not a pass.
     assert example.run_subprocess("--gate=12").ret == 2
+
+
+def test_cli_finds_kinds_of_installed_plugins(example: GateProject, tmp_path) -> None:
+    import os
+    import subprocess
+
+    site = tmp_path / "site"
+    (site / "acme_kinds").mkdir(parents=True)
+    (site / "acme_kinds" / "__init__.py").write_text('''
+from pytest_deploygate.checks.base import CheckKind, CheckResult, params_schema
+
+def pytest_deploygate_check_kinds(config):
+    return [CheckKind("ticket", "a change ticket", params_schema({"ticket": {"type": "string"}}),
+                      lambda params, ctx: CheckResult.met("ok"))]
+''')
+    dist = site / "acme_kinds-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-kinds\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[pytest11]\nacme = acme_kinds\n")
+    config = example.root / "deploygate.yaml"
+    config.write_text(config.read_text() + "  runbooks-ready: {kind: ticket, ticket: CHG-1}\n")
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    shown = subprocess.run(["deploygate", "show", "12"], cwd=example.root, env=env,
+                           capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+    assert "runbooks-ready: Runbooks ready\n        ticket: a change ticket" in shown.stdout
+    alone = subprocess.run(["deploygate", "show", "12"], cwd=example.root, capture_output=True,
+                           text=True)
+    assert alone.returncode == 2 and "unknown kind 'ticket'" in alone.stderr

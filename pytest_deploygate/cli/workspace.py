@@ -10,9 +10,10 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from pytest_deploygate.checks import build_registry, builtin_kinds
 from pytest_deploygate.checks.base import CheckKind
@@ -21,6 +22,8 @@ from pytest_deploygate.errors import DeployGateError
 from pytest_deploygate.spec_library import SpecFile, available, select, spec_path
 from pytest_deploygate.spec_loader import apply_overrides, load_spec
 from pytest_deploygate.spec_model import Criterion, GateSpec
+
+T = TypeVar("T")
 
 
 class Refusal(Exception):
@@ -49,7 +52,8 @@ class Workspace:
 
     @property
     def kinds(self) -> Mapping[str, CheckKind]:
-        """Built-in kinds plus those of ``--plugin`` modules."""
+        """Built-in kinds plus those of ``--plugin`` modules (and, once a spec names a kind
+        nobody registered, those of installed pytest plugins: see :meth:`gate`)."""
         if self._kinds is None:
             groups = [builtin_kinds()]
             for name in self.plugins:
@@ -76,18 +80,50 @@ class Workspace:
             raise Refusal(str(exc).replace("--gate", "GATE")) from None
         if len(chosen) != 1:
             raise Refusal(f"{expression!r} names {len(chosen)} gates; name one")
+        cache = Path(tempfile.gettempdir()) / f"pytest-deploygate-{os.getuid()}"
+        return self._with_all_kinds(lambda: load_spec(spec_path(chosen[0], cache), self.kinds))
+
+    def _with_all_kinds(self, work: Callable[[], T]) -> T:
+        """Run ``work``; if it names a kind nobody registered, load installed plugins' kinds
+        and try once more. Failures become refusals."""
         try:
-            cache = Path(tempfile.gettempdir()) / f"pytest-deploygate-{os.getuid()}"
-            return load_spec(spec_path(chosen[0], cache), self.kinds)
+            return work()
+        except DeployGateError as exc:
+            if "unknown kind" not in str(exc) or not self._load_installed_kinds():
+                raise Refusal(str(exc)) from None
+        try:
+            return work()
         except DeployGateError as exc:
             raise Refusal(str(exc)) from None
 
+    def _load_installed_kinds(self) -> bool:
+        """Add the kinds of installed pytest plugins (entry point group ``pytest11``) that
+        implement the hook, as pytest would; True when any were added. Only done on demand:
+        importing every installed pytest plugin is slow and rarely needed."""
+        from importlib.metadata import entry_points
+
+        groups = [list(self.kinds.values())]
+        for entry in entry_points(group="pytest11"):
+            if entry.value.startswith("pytest_deploygate"):
+                continue
+            try:
+                module = entry.load()
+            except Exception:  # a broken foreign plugin must not break this command
+                continue
+            hook = getattr(module, "pytest_deploygate_check_kinds", None)
+            if hook is not None:
+                groups.append(hook(config=None))
+        try:
+            merged = build_registry(groups)
+        except ValueError as exc:
+            raise Refusal(str(exc)) from None
+        added = len(merged) > len(self.kinds)
+        self._kinds = merged
+        return added
+
     def items(self, spec: GateSpec) -> tuple[Criterion, ...]:
         """The gate's items with this project's evidence overrides applied."""
-        try:
-            return apply_overrides(spec, self.config, self.kinds)
-        except DeployGateError as exc:
-            raise Refusal(str(exc)) from None
+        return self._with_all_kinds(lambda: apply_overrides(spec, self.config, self.kinds))
 
     def git(self, *args: str) -> tuple[int, str]:
         """Run git in the project root."""
