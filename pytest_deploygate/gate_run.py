@@ -100,11 +100,6 @@ class GateRun:
         """The project of a single-project run (the first one of a monorepo run)."""
         return next((s.project for s in self.slots if s.project is not None), None)
 
-    @property
-    def project_error(self) -> str | None:
-        """The first project's reading problem, if any."""
-        return next((s.error for s in self.slots if s.error), None)
-
     @classmethod
     def prepare(cls, settings: Settings, kinds: Mapping[str, CheckKind]) -> GateRun:
         """Read state and config, select gates, load specs, evaluate prerequisites.

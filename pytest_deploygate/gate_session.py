@@ -131,7 +131,7 @@ class DeployGatePlugin:
             pytest.fail(member.problem, pytrace=False)
         plan = self._plan_of(item)
         if plan is not None and plan.deferred and self.run is not None:
-            self.run.resolve_deferred(plan, lambda earlier: self._content(earlier).decision.status)
+            self.run.resolve_deferred(plan, lambda earlier: self._decide(earlier)[2].status)
         if plan is not None and plan.skip_reason and not item.get_closest_marker("skip"):
             pytest.skip(plan.skip_reason)
 
@@ -212,8 +212,8 @@ class DeployGatePlugin:
         if failed and session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def _content(self, plan: GatePlan) -> RecordContent:
-        assert self.run is not None
+    def _decide(self, plan: GatePlan) -> tuple[list[Criterion], list[Any], Decision]:
+        """The plan's criteria, their outcomes so far, and the decision they make."""
         criteria = [*plan.items, *self._user_criteria(plan)]
         outcomes = [self.book.get(plan.record_name, c.id) for c in criteria]
         rows = plan.spec.rows_with_other() if plan.spec else ()
@@ -223,12 +223,16 @@ class DeployGatePlugin:
                           [plan.error] if plan.error else [], fed)
         if plan.error:
             decision = Decision(INCOMPLETE, decision.rows, decision.reasons, decision.counts)
+        return criteria, outcomes, decision
+
+    def _content(self, plan: GatePlan) -> RecordContent:
+        assert self.run is not None
+        criteria, outcomes, decision = self._decide(plan)
         items = tuple(RecordItem(c, c.render_text(plan.thresholds), o, item_verdict(c, o))
                       for c, o in zip(criteria, outcomes, strict=True))
         return RecordContent(
             name=plan.record_name,
             gate_id=plan.gate_id,
-            gate_number=plan.spec_file.gate,
             title=plan.spec.title if plan.spec else plan.spec_file.slug,
             stage=plan.stage,
             decision=decision,

@@ -64,11 +64,12 @@ class Project:
         future = self.network.submit(key, work)
         while True:
             try:
-                return future.result(timeout=0.2)
+                result = future.result(timeout=0.2)
             except FutureTimeout:
                 self._drain()
-            finally:
-                self._drain()
+                continue
+            self._drain()
+            return result
 
     def _drain(self) -> None:
         while self.show_progress is not None:

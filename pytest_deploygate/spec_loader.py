@@ -254,7 +254,6 @@ class _Builder:
             waivable=waivable,
             line=self.loaded.line_of(at),
             note=raw.get("note"),
-            planned_kind=raw.get("planned_kind"),
             source_line=raw.get("source_line"),
         )
 
@@ -307,9 +306,6 @@ class _Builder:
         for ref_at, name in _threshold_refs(raw, at):
             if name not in self.thresholds:
                 self.problem(ref_at, f"unknown threshold '{name}'; define it under thresholds")
-        for key in ("match", "pattern"):
-            if isinstance(raw.get(key), str):
-                self._check_regex(raw[key], (*at, key))
         return Check(kind_name, dict(raw), self.loaded.line_of(at))
 
     def _check_regex(self, pattern: str, at: tuple[str | int, ...]) -> None:

@@ -63,7 +63,6 @@ class Criterion:
     waivable: bool = True
     line: int = 0
     note: str | None = None
-    planned_kind: str | None = None
     artifact: ArtifactSpec | None = None
     source_line: int | None = None
 

@@ -525,3 +525,15 @@ def test_waiver_approver_must_hold_a_role_when_configured(verified: GateProject)
     assert case["type"] == "evidence-missing"
     assert "its approver chen.wei@acme.example holds none of the roles release-manager" in (
         case["message"])
+
+
+def test_unusable_files_are_one_line_refusals(verified: GateProject) -> None:
+    log = verified.root / ".deploygate" / "attestations.jsonl"
+    log.unlink()
+    log.mkdir()
+    done = run_cli(verified, "attest", "12", "security-sign-off", "--role", "security-officer")
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"deploygate: {log}: Is a directory"
+    missing = subprocess.run([DEPLOYGATE, "--root", str(verified.root / "nope"), "show", "12"],
+                             capture_output=True, text=True)
+    assert missing.returncode == 2 and "not a directory" in missing.stderr

@@ -44,6 +44,13 @@ class Evidence:
         """A JSON-friendly form (used to carry results across pytest-xdist workers)."""
         return {k: v for k, v in vars(self).items() if v is not None}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, str]) -> Evidence:
+        """The inverse of :meth:`to_dict` (records are written from the JSON form)."""
+        return cls(kind=data.get("kind", "?"), ref=data.get("ref", ""),
+                   sha256=data.get("sha256"), modified=data.get("modified"),
+                   detail=data.get("detail"))
+
 
 @dataclass(frozen=True)
 class CheckResult:

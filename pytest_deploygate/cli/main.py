@@ -45,12 +45,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script and of ``python -m pytest_deploygate``."""
     args = build_parser().parse_args(argv)
     root = args.root.resolve()
+    if not root.is_dir():
+        complain(f"--root {args.root}: not a directory")
+        return REFUSED
     workspace = Workspace(root, (args.specs or root / "gate_specs").resolve(), args.plugin)
     try:
         return int(args.run(args, workspace))
     except Refusal as exc:
         for line in str(exc).splitlines():
             complain(line)
+        return REFUSED
+    except OSError as exc:  # a file the command must write or read is not usable
+        where = f"{exc.filename}: " if exc.filename else ""
+        complain(f"{where}{exc.strerror or exc}")
         return REFUSED
     except BrokenPipeError:  # e.g. `deploygate show 12 | head`: the reader left, not an error
         # Point stdout at /dev/null so the interpreter's final flush does not fail again.

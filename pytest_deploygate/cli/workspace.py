@@ -77,7 +77,7 @@ class Workspace:
         try:
             chosen = select(expression, self.spec_files(), None)
         except DeployGateError as exc:
-            raise Refusal(str(exc).replace("--gate", "GATE")) from None
+            raise Refusal(str(exc).replace("--gate: ", "").replace("--gate", "gate")) from None
         if len(chosen) != 1:
             raise Refusal(f"{expression!r} names {len(chosen)} gates; name one")
         cache = Path(tempfile.gettempdir()) / f"pytest-deploygate-{os.getuid()}"

@@ -130,9 +130,3 @@ def _words_before(text: str) -> str:
     words = [w for w in re.findall(r"[a-z0-9]+", plain(text).lower()) if w not in _STOP]
     return identifier(" ".join(words[-4:]), "")
 
-
-def number_text(value: float | None) -> str:
-    """How a threshold value reads back in text."""
-    if value is None:
-        return ""
-    return str(int(value)) if float(value).is_integer() else str(value)

@@ -29,7 +29,6 @@ class RecordContent:
 
     name: str
     gate_id: str
-    gate_number: int
     title: str
     stage: str
     decision: Decision

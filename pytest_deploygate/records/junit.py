@@ -13,6 +13,7 @@ import re
 import socket
 import xml.etree.ElementTree as ET
 
+from pytest_deploygate.checks.base import Evidence
 from pytest_deploygate.decision import INCOMPLETE, PASS, SKIPPED
 from pytest_deploygate.records.content import RecordContent, RecordItem
 from pytest_deploygate.timeutil import format_instant
@@ -86,7 +87,7 @@ def _testcase(suite: ET.Element, gate_id: str, item: RecordItem) -> str | None:
     element, kind = _ELEMENTS.get(outcome.status, ("error", "unknown-outcome"))
     if criterion.role == "trigger" and outcome.status == "not_met":
         kind = "rollback-triggered"
-    evidence = [_evidence_line(e) for e in outcome.evidence]
+    evidence = [Evidence.from_dict(e).describe() for e in outcome.evidence]
     if element is None:
         out = ET.SubElement(case, "system-out")
         out.text = _clean("\n".join([outcome.message, *_evidence_block(evidence)]))
@@ -129,16 +130,6 @@ def _child(case: ET.Element, tag: str, kind: str, message: str, details: list[st
 
 def _evidence_block(lines: list[str], heading: str = "evidence") -> list[str]:
     return ["", f"{heading}:", *(f"- {line}" for line in lines)] if lines else []
-
-
-def _evidence_line(evidence: dict[str, str]) -> str:
-    parts = [f"{evidence.get('kind', '?')} {evidence.get('ref', '')}"]
-    for key in ("sha256", "modified"):
-        if evidence.get(key):
-            parts.append(f"{key}={evidence[key]}")
-    if evidence.get("detail"):
-        parts.append(evidence["detail"])
-    return " ".join(parts)
 
 
 def _clean(text: str) -> str:

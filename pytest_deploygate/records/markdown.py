@@ -9,6 +9,7 @@ and evidence, grouped by section in checklist order.
 
 from __future__ import annotations
 
+from pytest_deploygate.checks.base import Evidence
 from pytest_deploygate.decision import PASS
 from pytest_deploygate.records.content import RecordContent, RecordItem
 from pytest_deploygate.timeutil import format_instant
@@ -71,11 +72,7 @@ def _criteria(items: tuple[RecordItem, ...]) -> list[str]:
         lines.append(f"- {mark} **{item.criterion.id}** {_cell(item.text)} — "
                      f"{item.verdict}: {_cell(message)}")
         for evidence in item.outcome.evidence if item.outcome else []:
-            ref = " ".join(str(evidence.get(k, "")) for k in ("kind", "ref") if evidence.get(k))
-            extra = " ".join(f"{k}={evidence[k]}" for k in ("sha256", "modified")
-                             if evidence.get(k))
-            detail = evidence.get("detail", "")
-            lines.append(f"  - evidence: {_cell(' '.join(p for p in (ref, extra, detail) if p))}")
+            lines.append(f"  - evidence: {_cell(Evidence.from_dict(evidence).describe())}")
     return lines
 
 
