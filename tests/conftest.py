@@ -22,6 +22,8 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "acme-api"
 SHARED = REPO.parent / "shared"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# What a skip for want of ../shared tells a newcomer to do.
+GET_SHARED = f"put the framework's shared/ directory beside this clone, at {SHARED}"
 # Inner runs need no cache and no hypothesis plugin; pytester restores sys.modules after each
 # in-process run, so hypothesis's plugin would be imported afresh every time (about 1 s).
 INNER_ARGS = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:benchmark")
@@ -39,8 +41,17 @@ def need(condition: bool, reason: str) -> None:
 @pytest.fixture
 def shared() -> Path:
     """The shared/ directory beside the clone (checklists, states, the JUnit XSD)."""
-    need(SHARED.is_dir(), f"{SHARED} is absent (it sits beside the clone in CI)")
+    need(SHARED.is_dir(), f"{SHARED} is absent: {GET_SHARED}")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def shared_checklists() -> list[Path]:
+    """The framework's gate checklists, ../shared/isdlc/checklists/*-gate.md."""
+    where = SHARED / "isdlc" / "checklists"
+    found = sorted(where.glob("*-gate.md"))
+    need(bool(found), f"no checklists in {where}: {GET_SHARED}")
+    return found
 
 
 @dataclass
@@ -185,10 +196,11 @@ def example(pytester: pytest.Pytester) -> GateProject:
 
 @pytest.fixture(scope="session")
 def junit_schema() -> Any:
-    """The Jenkins JUnit schema, compiled."""
-    xmlschema = pytest.importorskip("xmlschema")
+    """The Jenkins JUnit schema, compiled. Only schema-validity tests ask for it: every other
+    test of a record runs on a fresh clone without ../shared."""
+    xmlschema = pytest.importorskip("xmlschema", reason="pip install -e '.[test]' installs it")
     xsd = SHARED / "junit" / "junit-10.xsd"
-    need(xsd.is_file(), f"{xsd} is absent (it sits beside the clone in CI)")
+    need(xsd.is_file(), f"the Jenkins JUnit schema {xsd} is absent: {GET_SHARED}")
     return xmlschema.XMLSchema(str(xsd))
 
 

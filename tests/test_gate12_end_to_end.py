@@ -30,7 +30,7 @@ def test_shared_phase12_state_without_artifacts_fails_with_68_items(
     result.stdout.fnmatch_lines(["*deploygate: gate decision*", "GATE-12 *: FAIL"])
 
 
-def test_example_project_passes(example: GateProject, junit_schema) -> None:
+def test_example_project_passes(example: GateProject) -> None:
     result = example.run("--gate=12")
     assert result.ret == 0, result.stdout.str()
     record = example.record()
@@ -42,7 +42,6 @@ def test_example_project_passes(example: GateProject, junit_schema) -> None:
     assert {c["type"] for c in skipped} == {"not-applicable"}
     assert len(skipped) == 2
     assert record.cases[-1]["outcome"] == "passed"
-    junit_schema.validate(str(record.path))
     markdown = (example.root / "gate-records" / "GATE-12.md").read_text()
     assert "**Gate Status**: PASS" in markdown
     assert "Advance to Phase 13: Production Operations & Monitoring" in markdown
@@ -55,8 +54,8 @@ def test_example_project_passes(example: GateProject, junit_schema) -> None:
      "GATE-11 not passed: phases.11-test-deploy.status is 'skipped'; "
      "staging may not be skipped for production"),
 ])
-def test_unmet_prerequisite_skips_every_item(example: GateProject, junit_schema, path: str,
-                                             value: str, named: str) -> None:
+def test_unmet_prerequisite_skips_every_item(example: GateProject, path: str, value: str,
+                                             named: str) -> None:
     example.edit_state(path, value)
     result = example.run("--gate=12", "-rs")
     assert result.ret == 0
@@ -66,7 +65,6 @@ def test_unmet_prerequisite_skips_every_item(example: GateProject, junit_schema,
     assert all(named in c["message"] for c in record.cases)
     assert record.decision == "SKIPPED"
     assert record.cases[0]["type"] == "prerequisite-unmet"
-    junit_schema.validate(str(record.path))
     result.stdout.fnmatch_lines([f"SKIPPED [[]68[]] *{named}*"])
     result.assert_outcomes(skipped=68)
 

@@ -55,13 +55,9 @@ def run_import(tmp_path: Path, *files: Path, extra: tuple[str, ...] = ()
 
 
 @pytest.fixture(scope="module")
-def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not CHECKLISTS:
-        from conftest import need
-
-        need(False, "../shared/isdlc/checklists is absent")
+def imported(tmp_path_factory: pytest.TempPathFactory, shared_checklists: list[Path]) -> Path:
     out = tmp_path_factory.mktemp("imported")
-    done = run_import(out, *CHECKLISTS)
+    done = run_import(out, *shared_checklists)
     assert done.returncode == 0, done.stderr
     return out
 
@@ -143,16 +139,16 @@ def test_import_is_a_pure_function_of_the_file(imported: Path, tmp_path: Path) -
         assert (tmp_path / spec.name).read_bytes() == spec.read_bytes()
 
 
-def test_check_reports_no_drift_for_curated_builtins(tmp_path: Path) -> None:
-    curated = [c for c in CHECKLISTS if not c.name.startswith("12-")]
+def test_check_reports_no_drift_for_curated_builtins(shared_checklists: list[Path]) -> None:
+    curated = [c for c in shared_checklists if not c.name.startswith("12-")]
     done = run_import(REPO / "gate_specs", *curated, extra=("--check",))
     assert done.returncode == 0, done.stderr
     assert "0 difference(s)" in done.stdout
 
 
-def test_check_reports_drift(tmp_path: Path) -> None:
+def test_check_reports_drift(tmp_path: Path, shared_checklists: list[Path]) -> None:
     source = tmp_path / "05-implementation-gate.md"
-    text = next(c for c in CHECKLISTS if c.name.startswith("05-")).read_text()
+    text = next(c for c in shared_checklists if c.name.startswith("05-")).read_text()
     source.write_text(text.replace("- [ ] All unit tests passing\n",
                                    "- [ ] All unit tests passing on CI\n"))
     done = run_import(REPO / "gate_specs", source, extra=("--check",))
@@ -175,10 +171,11 @@ def test_bad_checklist_is_one_clear_line(tmp_path: Path) -> None:
 
 # -- direct collection and gate identity --------------------------------------------------------
 
-def test_project_checklist_is_collected_directly(example: GateProject) -> None:
+def test_project_checklist_is_collected_directly(example: GateProject,
+                                                 shared_checklists: list[Path]) -> None:
     checklists = example.root / ".isdlc" / "checklists"
     checklists.mkdir()
-    local = next(c for c in CHECKLISTS if c.name.startswith("10-")).read_text()
+    local = next(c for c in shared_checklists if c.name.startswith("10-")).read_text()
     # A newer framework layout: gate 11 is local testing.
     (checklists / "11-local-testing-gate.md").write_text(local.replace("Phase 10", "Phase 11"))
     result = example.run("--gate=11", "--collect-only", "-q")

@@ -18,10 +18,7 @@ from pytest_deploygate.importer import ChecklistError, import_checklist  # noqa:
 from pytest_deploygate.importer.emit import to_yaml  # noqa: E402
 from pytest_deploygate.spec_loader import load_spec  # noqa: E402
 
-from conftest import REPO  # noqa: E402
-
 KINDS = build_registry([builtin_kinds()])
-CHECKLISTS = sorted((REPO.parent / "shared" / "isdlc" / "checklists").glob("*-gate.md"))
 
 words = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")),
                 min_size=0, max_size=30)
@@ -87,11 +84,10 @@ def test_generated_checklists(parts: list[str]) -> None:
     check("07-generated-gate.md", "\n\n".join(parts))
 
 
-@pytest.mark.skipif(not CHECKLISTS, reason="../shared/isdlc/checklists is absent")
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
-def test_mutated_real_checklists(data: st.DataObject) -> None:
-    source = data.draw(st.sampled_from(CHECKLISTS))
+def test_mutated_real_checklists(shared_checklists: list[Path], data: st.DataObject) -> None:
+    source = data.draw(st.sampled_from(shared_checklists))
     lines = source.read_text().splitlines()
     for _ in range(data.draw(st.integers(1, 6))):
         if not lines:

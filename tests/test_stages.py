@@ -8,7 +8,7 @@ PRE_SECTIONS = {"prerequisites", "approval-requirements", "readiness-verificatio
                 "operational-readiness", "backup-and-recovery", "communication"}
 
 
-def test_pre_stage_records_only_pre_items(example: GateProject, junit_schema) -> None:
+def test_pre_stage_records_only_pre_items(example: GateProject) -> None:
     example.git_init()
     result = example.run("--gate=12", "--gate-stage=pre")
     assert result.ret == 0, result.stdout.str()
@@ -22,7 +22,6 @@ def test_pre_stage_records_only_pre_items(example: GateProject, junit_schema) ->
     assert len(record.cases) - 1 == 4 + 1 + 22
     assert record.properties["deploygate.row.deployment-successful"] == "NOT IN STAGE"
     assert record.decision == "PASS"
-    junit_schema.validate(str(record.path))
     assert not (example.root / "gate-records" / "GATE-12.xml").exists()
 
 

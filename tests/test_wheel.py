@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import shutil
 import subprocess
 import sys
 import zipfile
+from email.parser import Parser
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.tags import sys_tags
+from packaging.utils import canonicalize_name
 
 from conftest import EXAMPLE, REPO
 
@@ -36,15 +44,75 @@ def test_wheel_ships_specs_schemas_and_entry_point(wheel: Path) -> None:
     assert "Classifier: Framework :: Pytest" in metadata
 
 
-def test_installed_wheel_runs_the_gate(wheel: Path, tmp_path: Path) -> None:
+def runtime_closure(wheel: Path) -> list[metadata.Distribution]:
+    """The installed distributions the wheel needs at run time: its Requires-Dist (no extras),
+    followed transitively through this environment's metadata."""
+    with zipfile.ZipFile(wheel) as archive:
+        meta = archive.read(next(n for n in archive.namelist()
+                                 if n.endswith(".dist-info/METADATA"))).decode()
+    todo = list(Parser().parsestr(meta).get_all("Requires-Dist") or [])
+    found: dict[str, metadata.Distribution] = {}
+    while todo:
+        requirement = Requirement(todo.pop())
+        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+            continue
+        key = canonicalize_name(requirement.name)
+        if key in found:
+            continue
+        found[key] = dist = metadata.distribution(requirement.name)
+        todo.extend(dist.requires or [])
+    return list(found.values())
+
+
+def repack(dist: metadata.Distribution, out: Path) -> Path:
+    """Pack an installed distribution back into a wheel, so that a fresh venv gets the very
+    versions this environment tested with, offline (pip's cache needs the index to be reached)."""
+    wheel_info = Parser().parsestr(dist.read_text("WHEEL") or "")
+    ours = {str(tag) for tag in sys_tags()}
+    tag = next(t for t in wheel_info.get_all("Tag") or [] if t in ours)
+    name = re.sub(r"[-_.]+", "_", dist.metadata["Name"])
+    info = f"{name}-{dist.version}.dist-info"
+    target = out / f"{name}-{dist.version}-{tag}.whl"
+    record = []
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in dist.files or []:
+            # Scripts (../bin) are regenerated from entry_points.txt; install-time files and
+            # bytecode belong to this environment, not to the distribution.
+            if (str(file).startswith("..") or "__pycache__" in file.parts
+                    or file.name in ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json")):
+                continue
+            data = Path(str(dist.locate_file(file))).read_bytes()
+            parts = file.parts
+            arcname = "/".join((info, *parts[1:]) if parts[0].endswith(".dist-info") else parts)
+            archive.writestr(arcname, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+            record.append(f"{arcname},sha256={digest.decode()},{len(data)}")
+        archive.writestr(f"{info}/RECORD", "\n".join([*record, f"{info}/RECORD,,"]) + "\n")
+    return target
+
+
+@pytest.fixture(scope="module")
+def wheelhouse(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel under test and, repacked from this environment, every dependency it has."""
+    house = tmp_path_factory.mktemp("wheelhouse")
+    shutil.copy(wheel, house)
+    for dist in runtime_closure(wheel):
+        repack(dist, house)
+    return house
+
+
+def test_installed_wheel_runs_the_gate(wheel: Path, wheelhouse: Path, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
-    # System site-packages provide pytest, pyyaml and jsonschema without a download; the
-    # wheel installed into the venv shadows the repository's editable install.
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
-                   check=True)
+    # A venv of its own, without system site-packages: the wheel must bring its dependencies
+    # (a missing one shows here as criteria with "evidence missing", not as an import error).
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index",
-                    str(wheel)], check=True, capture_output=True)
+    # --isolated: no pip configuration or PIP_* variables of this machine; --no-index: offline.
+    installed = subprocess.run(
+        [str(python), "-m", "pip", "--isolated", "install", "-q", "--no-index",
+         "--find-links", str(wheelhouse), f"pytest-deploygate @ {wheel.as_uri()}"],
+        capture_output=True, text=True)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
     where = subprocess.run(
         [str(python), "-c", "import pytest_deploygate.spec_library as s; "
                             "print(s.builtin_spec_dir())"],
