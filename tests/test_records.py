@@ -21,13 +21,17 @@ def decide(example: GateProject, decision: str) -> None:
         example.edit_state("cloud_configuration.provider", "undecided")
 
 
-@pytest.mark.parametrize(("decision", "args", "last"), [
+# decision, extra arguments of the run, outcome of the decision testcase
+DECISIONS = [
     ("PASS", (), "passed"),
     ("FAIL", (), "failure"),
     ("ROLLBACK", (), "failure"),
     ("SKIPPED", (), "skipped"),
     ("INCOMPLETE", ("-k", "approval"), "failure"),
-])
+]
+
+
+@pytest.mark.parametrize(("decision", "args", "last"), DECISIONS)
 def test_every_decision_gives_its_record(example: GateProject, decision: str,
                                          args: tuple[str, ...], last: str) -> None:
     decide(example, decision)
@@ -43,11 +47,7 @@ def test_every_decision_gives_its_record(example: GateProject, decision: str,
 # Schema validity on its own: the schema is the one input here that only ../shared provides, so
 # without it these skip (fail in CI) and every assertion above still runs.
 @pytest.mark.parametrize(("decision", "args", "name"), [
-    ("PASS", (), "GATE-12"),
-    ("FAIL", (), "GATE-12"),
-    ("ROLLBACK", (), "GATE-12"),
-    ("SKIPPED", (), "GATE-12"),
-    ("INCOMPLETE", ("-k", "approval"), "GATE-12"),
+    *((decision, args, "GATE-12") for decision, args, _ in DECISIONS),
     ("PASS", ("--gate-stage=pre",), "GATE-12-pre"),
 ])
 def test_every_record_is_valid_jenkins_junit(example: GateProject, junit_schema, decision: str,
