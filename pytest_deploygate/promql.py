@@ -46,7 +46,19 @@ class Endpoint:
     @property
     def shown(self) -> str:
         """The base URL as shown in messages and records (redacted)."""
-        return redact_url(self.base_url).rstrip("/")
+        return self.show()
+
+    def url_for(self, path: str, params: Mapping[str, str] | None = None) -> str:
+        """An API URL: ``path`` after the base path; the base URL's own query (an auth
+        proxy's token, say) kept before the API parameters."""
+        base = urllib.parse.urlsplit(self.base_url)
+        query = "&".join(q for q in (base.query, urllib.parse.urlencode(params or {})) if q)
+        return urllib.parse.urlunsplit(base._replace(path=base.path.rstrip("/") + path,
+                                                     query=query, fragment=""))
+
+    def show(self, path: str = "") -> str:
+        """An API URL as shown in messages and records (redacted)."""
+        return redact_url(self.url_for(path) if path else self.base_url.rstrip("/"))
 
     def headers(self) -> dict[str, str] | str:
         """Request headers, or the reason they cannot be built (a missing variable)."""
@@ -102,13 +114,9 @@ def get_json(endpoint: Endpoint, path: str, params: Mapping[str, str]) -> Any | 
     headers = endpoint.headers()
     if isinstance(headers, str):
         return headers
-    base = urllib.parse.urlsplit(endpoint.base_url)
-    # The base URL's own query (an auth proxy's token) is kept beside the API parameters.
-    query = "&".join(q for q in (base.query, urllib.parse.urlencode(params)) if q)
-    url = urllib.parse.urlunsplit(base._replace(path=base.path.rstrip("/") + path, query=query,
-                                                fragment=""))
+    url = endpoint.url_for(path, params)
     answer = http_get(url, endpoint.timeout, headers, ca_file=endpoint.ca_file)
-    where = f"{endpoint.shown}{path}"
+    where = endpoint.show(path)
     if answer.status is None:
         return f"{where}: {answer.error}"
     try:
@@ -137,7 +145,7 @@ def instant(endpoint: Endpoint, expr: str, at: datetime | None, pick: str = "max
         return Measurement(None, data)
     samples = instant_samples(data)
     if isinstance(samples, str):
-        return Measurement(None, f"{endpoint.shown}/api/v1/query: {samples}")
+        return Measurement(None, f"{endpoint.show('/api/v1/query')}: {samples}")
     if not samples:
         return Measurement(None, "no data (empty result): the query matched no series")
     numbers = []
