@@ -219,7 +219,11 @@ def _brief(value: Any) -> str:
 
 
 def alerting_rules(endpoint: Endpoint) -> tuple[list[str], list[str]] | str:
-    """(healthy alerting rule names, rules in error) or a reason string."""
+    """(healthy alerting rule names, rules in error) or a reason string.
+
+    The answer's shape is checked in full: a malformed group or rule is not silently skipped
+    (nor counted as a healthy rule), it makes the answer unusable.
+    """
     data = get_json(endpoint, "/api/v1/rules", {"type": "alert"})
     if isinstance(data, str):
         return data
@@ -227,13 +231,24 @@ def alerting_rules(endpoint: Endpoint) -> tuple[list[str], list[str]] | str:
     if not isinstance(groups, list):
         return "rules answer has no groups"
     healthy, broken = [], []
-    for group in groups:
-        for rule in (group.get("rules") or []) if isinstance(group, dict) else []:
-            if not isinstance(rule, dict) or rule.get("type") not in (None, "alerting"):
+    for index, group in enumerate(groups):
+        rules = group.get("rules") if isinstance(group, dict) else None
+        if not isinstance(rules, list):
+            return f"rules answer: groups[{index}] has no rules list"
+        for position, rule in enumerate(rules):
+            where = f"rules answer: groups[{index}].rules[{position}]"
+            if not isinstance(rule, dict) or not isinstance(rule.get("name"), str) \
+                    or not rule["name"]:
+                return f"{where} is not a named rule"
+            if rule.get("type") not in (None, "alerting", "recording"):
+                return f"{where} has type {_brief(rule.get('type'))}"
+            if rule.get("type") == "recording":
                 continue
-            name = str(rule.get("name", "?"))
-            if rule.get("health") == "err":
-                broken.append(f"{name} ({str(rule.get('lastError', ''))[:120]})")
+            health = rule.get("health", "unknown")
+            if health not in ("ok", "unknown", "err"):
+                return f"{where} has health {_brief(health)}"
+            if health == "err":
+                broken.append(f"{rule['name']} ({str(rule.get('lastError', ''))[:120]})")
             else:
-                healthy.append(name)
+                healthy.append(rule["name"])
     return healthy, broken

@@ -192,7 +192,9 @@ def _parse(data: bytes) -> Capture | str:
     try:
         text = data.decode("utf-8")
         for family in text_string_to_metric_families(text):
-            counter_family = family.type in ("counter", "histogram")
+            # A histogram's _sum may be negative (negative observations): only its buckets and
+            # count are counters, which the suffixes cover.
+            counter_family = family.type == "counter"
             for sample in family.samples:
                 value = float(sample.value)
                 labels = tuple(sorted((str(k), str(v)) for k, v in sample.labels.items()))
