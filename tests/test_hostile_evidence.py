@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+from test_evidence_files import EXPOSITION, write
 
 from conftest import GateProject, custom_gate, need, write_config
 from servers import AuthProxy, Prometheus, ScriptedApi, Service
@@ -26,12 +27,6 @@ def files(project: GateProject) -> GateProject:
     write_config(project, "version: 1.4.0\nreports:\n  junit: [reports/*.xml]\n"
                           "  sarif: [scans/*.sarif]\nmetrics_file: metrics.prom\n")
     return project
-
-
-def write(project: GateProject, relative: str, text: str) -> None:
-    path = project.root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
 
 
 def outcome(project: GateProject, check: str, *args: str) -> dict:
@@ -52,14 +47,7 @@ def passes(project: GateProject, check: str, *args: str) -> dict:
 
 # -- B: Prometheus text captures -----------------------------------------------------------------
 
-HEALTHY = """# TYPE http_requests_total counter
-http_requests_total{code="200"} 930
-http_requests_total{code="503"} 70
-# TYPE http_request_duration_seconds histogram
-http_request_duration_seconds_bucket{le="0.5"} 900
-http_request_duration_seconds_bucket{le="1"} 990
-http_request_duration_seconds_bucket{le="+Inf"} 1000
-"""
+HEALTHY = EXPOSITION
 ERROR_RATIO = "{kind: metrics_file, metric: error_ratio, max: 0.1}"
 P99 = "{kind: metrics_file, metric: p99_ms, max: 5000}"
 
@@ -72,7 +60,7 @@ P99 = "{kind: metrics_file, metric: p99_ms, max: 5000}"
     (ERROR_RATIO, HEALTHY.replace('code="', 'status="'), "have no 'code' label (labels: status)"),
     (ERROR_RATIO, HEALTHY + 'http_requests_total{code="200"} 1\n', "appears twice"),
     (ERROR_RATIO, HEALTHY.replace("930", "0").replace("} 70", "} 0"), "counts no requests"),
-    (P99, HEALTHY.replace("} 990", "} 10"), "not cumulative"),
+    (P99, HEALTHY.replace("} 995", "} 10"), "not cumulative"),
     (P99, HEALTHY.replace('le="1"', 'le="NaN"'), "le=NaN"),
     # Sample timestamps from 2020, although the file itself is fresh.
     (ERROR_RATIO, HEALTHY.replace("} 70", "} 70 1577836800000"),
