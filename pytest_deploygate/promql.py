@@ -176,7 +176,7 @@ def instant_samples(data: Any) -> list[tuple[float, float]] | str:
         pair = _sample_pair(result, "result")
         return pair if isinstance(pair, str) else [pair]
     if kind != "vector":
-        return f"expected an instant vector, got resultType {_brief(kind)}"
+        return f"expected an instant vector, got {kind!r}"
     if not isinstance(result, list):
         return f"result is {_brief(result)}, not a list of series"
     out = []

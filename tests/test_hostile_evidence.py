@@ -141,7 +141,7 @@ def api() -> Iterator[ScriptedApi]:
     ("number", "has value 0.01, not a number in a string"),
     ("words", 'has value "ninety", not a number'),
     ("stale", "is not the evaluation time"),
-    ("nokind", "expected an instant vector, got resultType null"),
+    ("nokind", "expected an instant vector, got None"),
     ("dict", "not a list of series"),
     ("novalue", "result[0] has no value"),
     ("datalist", "answer has no data object"),
