@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -73,7 +74,32 @@ def read_yaml_document(path: Path, max_bytes: int | None = None) -> LoadedYaml:
                 for key_path, line in loaded.duplicate_keys
             ]
         )
+    infinite = non_finite_numbers(loaded, path)
+    if infinite:
+        raise SpecError(infinite)
     return loaded
+
+
+def non_finite_numbers(loaded: LoadedYaml, source: Path, limit: int = 20) -> list[str]:
+    """``file:line: path: .nan is not a finite number`` for every NaN or infinity.
+
+    No reviewed input has a use for them, and a NaN threshold never breaches (every comparison
+    with NaN is false), so a 43% error rate would pass a NaN bound: refused at load.
+    """
+    problems: list[tuple[int, str]] = []
+    seen: set[int] = set()
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), loaded.data)]
+    while stack and len(problems) < limit:
+        at, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            line = loaded.line_of(at)
+            problems.append((line, f"{source}:{line}: {format_path(at)}: {value} is not a "
+                                   "finite number; give a number"))
+        elif isinstance(value, dict | list) and id(value) not in seen:
+            seen.add(id(value))  # an alias is walked once
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            stack.extend(((*at, key), item) for key, item in items)
+    return [text for _, text in sorted(problems)]
 
 
 def schema_problems(

@@ -20,6 +20,10 @@ class SpecError(DeployGateError):
     """
 
     def __init__(self, problems: list[str]) -> None:
+        from pytest_deploygate.redaction import redact_text
+
+        # A problem quotes the offending value; a URL in it is shown redacted.
+        problems = [redact_text(problem) for problem in problems]
         self.problems = problems
         super().__init__("\n".join(problems))
 

@@ -8,14 +8,18 @@ to another host) has not answered healthy.
 
 from __future__ import annotations
 
+import base64
 import functools
 import http.client
 import socket
 import ssl
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from pytest_deploygate.redaction import redact_text, redact_url, url_secrets
 
 #: Bodies larger than this are cut: evidence is a status and a small document.
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -25,7 +29,7 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 class HttpAnswer:
     """What the server answered (any status), or why nothing usable came back."""
 
-    url: str
+    url: str  # as shown: redacted
     status: int | None
     body: bytes = b""
     elapsed: float = 0.0
@@ -44,14 +48,49 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def http_get(url: str, timeout: float, headers: dict[str, str] | None = None,
              verify_tls: bool = True, ca_file: str | None = None) -> HttpAnswer:
-    """GET ``url``; never raises for network trouble, which is returned as ``error``."""
+    """GET ``url``; never raises for network trouble, which is returned as ``error``.
+
+    Credentials in the URL (``user:password@``) are sent as a Basic ``Authorization`` header,
+    never as part of the host; the error text never holds any secret part of the URL.
+    """
+    answer = replace(_get(url, timeout, headers, verify_tls, ca_file), url=redact_url(url))
+    if answer.error:
+        secrets = url_secrets(url)
+        for value in (headers or {}).values():
+            secrets |= {value, value.split(" ")[-1]}
+        return replace(answer, error=redact_text(answer.error, secrets))
+    return answer
+
+
+def _split_userinfo(url: str, headers: dict[str, str]) -> tuple[str, dict[str, str]]:
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, headers
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    pair = f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}"
+    if not any(name.lower() == "authorization" for name in headers):
+        headers = {**headers,
+                   "Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
+    return urllib.parse.urlunsplit(parts._replace(netloc=host)), headers
+
+
+def _get(url: str, timeout: float, headers: dict[str, str] | None, verify_tls: bool,
+         ca_file: str | None) -> HttpAnswer:
     if not url.startswith(("http://", "https://")):
         return HttpAnswer(url, None, error="only http:// and https:// URLs are allowed")
+    try:
+        url, headers = _split_userinfo(url, dict(headers or {}))
+    except ValueError as exc:
+        return HttpAnswer(url, None, error=f"not a usable URL: {exc}")
     handlers: list[urllib.request.BaseHandler] = [_NoRedirect(), urllib.request.ProxyHandler({})]
     if url.startswith("https://"):
         handlers.append(urllib.request.HTTPSHandler(context=_tls_context(verify_tls, ca_file)))
     opener = urllib.request.build_opener(*handlers)
-    request = urllib.request.Request(url, headers=headers or {}, method="GET")
+    try:
+        request = urllib.request.Request(url, headers=headers, method="GET")
+    except ValueError as exc:
+        return HttpAnswer(url, None, error=f"not a usable URL: {exc}")
     start = time.monotonic()
     try:
         with opener.open(request, timeout=timeout) as response:
@@ -63,8 +102,8 @@ def http_get(url: str, timeout: float, headers: dict[str, str] | None = None,
         except (OSError, TimeoutError):
             body = b""
         location = exc.headers.get("Location") if exc.headers else None
-        error = f"redirected to {location} (not followed)" if location and 300 <= exc.code < 400 \
-            else None
+        redirected = location and 300 <= exc.code < 400
+        error = f"redirected to {redact_url(location)} (not followed)" if redirected else None
         return HttpAnswer(url, exc.code, body, time.monotonic() - start, error)
     except TimeoutError:
         return HttpAnswer(url, None, elapsed=time.monotonic() - start,

@@ -8,6 +8,7 @@ installed plugin costs nothing when ``--gate`` is not given.
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from dataclasses import dataclass
@@ -129,7 +130,10 @@ def read_settings(config: pytest.Config) -> Settings:
                                     "use it with --gate-stage=post")
     for url in [config.getoption("gate_prometheus") or "", *config.getoption("gate_health_url")]:
         if url and not url.startswith(("http://", "https://")):
-            raise pytest.UsageError(f"{url!r}: only http:// and https:// URLs are allowed")
+            from pytest_deploygate.redaction import redact_url
+
+            raise pytest.UsageError(f"{redact_url(url)!r}: only http:// and https:// URLs are "
+                                    "allowed")
     return Settings(
         expression=config.getoption("gate"),
         stage=stage,
@@ -197,8 +201,13 @@ def _thresholds(pairs: list[str]) -> dict[str, float]:
         try:
             if not sep or not name.strip():
                 raise ValueError
-            out[name.strip()] = float(value)
+            number = float(value)
         except ValueError:
             raise pytest.UsageError(
                 f"--gate-threshold {pair!r}: expected NAME=NUMBER, e.g. p99_ms=1500") from None
+        if not math.isfinite(number):
+            # A NaN bound never breaches: every comparison with NaN is false.
+            raise pytest.UsageError(f"--gate-threshold {pair!r}: {value.strip()} is not a "
+                                    "finite number; give a number, e.g. p99_ms=1500")
+        out[name.strip()] = number
     return out

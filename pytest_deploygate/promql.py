@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from pytest_deploygate.httpget import http_get
+from pytest_deploygate.redaction import redact_text, redact_url
 
 DEFAULT_QUERIES = {
     "error_ratio": 'sum(rate(http_requests_total{{labels}code=~"5.."}[{window}])) / '
@@ -44,12 +45,20 @@ class Endpoint:
 
     @property
     def shown(self) -> str:
-        """The base URL without any user:password part, for messages and records."""
-        parts = urllib.parse.urlsplit(self.base_url)
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", "")).rstrip("/")
+        """The base URL as shown in messages and records (redacted)."""
+        return self.show()
+
+    def url_for(self, path: str, params: Mapping[str, str] | None = None) -> str:
+        """An API URL: ``path`` after the base path; the base URL's own query (an auth
+        proxy's token, say) kept before the API parameters."""
+        base = urllib.parse.urlsplit(self.base_url)
+        query = "&".join(q for q in (base.query, urllib.parse.urlencode(params or {})) if q)
+        return urllib.parse.urlunsplit(base._replace(path=base.path.rstrip("/") + path,
+                                                     query=query, fragment=""))
+
+    def show(self, path: str = "") -> str:
+        """An API URL as shown in messages and records (redacted)."""
+        return redact_url(self.url_for(path) if path else self.base_url.rstrip("/"))
 
     def headers(self) -> dict[str, str] | str:
         """Request headers, or the reason they cannot be built (a missing variable)."""
@@ -105,9 +114,9 @@ def get_json(endpoint: Endpoint, path: str, params: Mapping[str, str]) -> Any | 
     headers = endpoint.headers()
     if isinstance(headers, str):
         return headers
-    url = f"{endpoint.base_url}{path}?{urllib.parse.urlencode(params)}"
+    url = endpoint.url_for(path, params)
     answer = http_get(url, endpoint.timeout, headers, ca_file=endpoint.ca_file)
-    where = f"{endpoint.shown}{path}"
+    where = endpoint.show(path)
     if answer.status is None:
         return f"{where}: {answer.error}"
     try:
@@ -117,7 +126,8 @@ def get_json(endpoint: Endpoint, path: str, params: Mapping[str, str]) -> Any | 
     if not isinstance(doc, dict):
         return f"{where}: HTTP {answer.status}, not a Prometheus API answer"
     if doc.get("status") != "success":
-        error = str(doc.get("error") or doc.get("errorType") or "no reason given")[:300]
+        error = redact_text(str(doc.get("error") or doc.get("errorType")
+                                or "no reason given")[:300])
         return f"{where}: HTTP {answer.status}, query failed: {error}"
     if answer.status != 200:
         return f"{where}: HTTP {answer.status}"
@@ -133,31 +143,87 @@ def instant(endpoint: Endpoint, expr: str, at: datetime | None, pick: str = "max
     data = get_json(endpoint, "/api/v1/query", params)
     if isinstance(data, str):
         return Measurement(None, data)
-    if not isinstance(data, dict):
-        return Measurement(None, "answer has no data")
-    kind, result = data.get("resultType"), data.get("result")
-    if kind == "scalar" and isinstance(result, list) and len(result) == 2:
-        values = [result[1]]
-    elif kind == "vector" and isinstance(result, list):
-        values = [s.get("value", [None, None])[1] for s in result if isinstance(s, dict)]
-    else:
-        return Measurement(None, f"expected an instant vector, got {kind!r}")
-    if not values:
-        return Measurement(None, "no data (empty result)")
+    samples = instant_samples(data)
+    if isinstance(samples, str):
+        return Measurement(None, f"{endpoint.show('/api/v1/query')}: {samples}")
+    if not samples:
+        return Measurement(None, "no data (empty result): the query matched no series")
     numbers = []
-    for raw in values:
-        try:
-            number = float(raw)
-        except (TypeError, ValueError):
-            return Measurement(None, f"not a number: {raw!r}")
-        if math.isnan(number) or math.isinf(number):
-            return Measurement(None, f"value is {raw} (no usable data)")
+    for stamp, number in samples:
+        if at is not None and abs(stamp - at.timestamp()) > MAX_SAMPLE_SKEW_S:
+            return Measurement(None, f"sample time {stamp:.3f} is not the evaluation time "
+                                     f"{at.timestamp():.3f} (a stale or replayed answer)")
         numbers.append(number)
     return Measurement(max(numbers) if pick == "max" else min(numbers), series=len(numbers))
 
 
+#: An instant query's samples carry the evaluation time; an answer for another time is stale.
+MAX_SAMPLE_SKEW_S = 300.0
+
+
+def instant_samples(data: Any) -> list[tuple[float, float]] | str:
+    """(timestamp, value) pairs of an instant query's ``data``, or what is wrong with its shape.
+
+    The Prometheus HTTP API answers ``{"resultType": "vector", "result": [{"metric": {...},
+    "value": [<unix time>, "<number>"]}, ...]}`` or ``{"resultType": "scalar", "result":
+    [<unix time>, "<number>"]}``. Anything else, and any value that is not a finite number, is
+    not a measurement.
+    """
+    if not isinstance(data, dict):
+        return "answer has no data object"
+    kind, result = data.get("resultType"), data.get("result")
+    if kind == "scalar":
+        pair = _sample_pair(result, "result")
+        return pair if isinstance(pair, str) else [pair]
+    if kind != "vector":
+        return f"expected an instant vector, got {kind!r}"
+    if not isinstance(result, list):
+        return f"result is {_brief(result)}, not a list of series"
+    out = []
+    for index, series in enumerate(result):
+        where = f"result[{index}]"
+        if not isinstance(series, dict):
+            return f"{where} is {_brief(series)}, not a series object"
+        if not isinstance(series.get("metric", {}), dict):
+            return f"{where}.metric is {_brief(series.get('metric'))}, not a label object"
+        if "value" not in series:
+            return f"{where} has no value" + (" (it has values: a range vector)"
+                                               if "values" in series else "")
+        pair = _sample_pair(series["value"], f"{where}.value")
+        if isinstance(pair, str):
+            return pair
+        out.append(pair)
+    return out
+
+
+def _sample_pair(raw: Any, where: str) -> tuple[float, float] | str:
+    if not isinstance(raw, list) or len(raw) != 2:
+        return f"{where} is {_brief(raw)}, not a [time, \"value\"] pair"
+    stamp, value = raw
+    if isinstance(stamp, bool) or not isinstance(stamp, int | float) or not math.isfinite(stamp):
+        return f"{where} has time {_brief(stamp)}, not a unix time"
+    if not isinstance(value, str):
+        return f"{where} has value {_brief(value)}, not a number in a string"
+    try:
+        number = float(value)
+    except ValueError:
+        return f"{where} has value {_brief(value)}, not a number"
+    if not math.isfinite(number):
+        return f"value is {value} (no usable data)"
+    return float(stamp), number
+
+
+def _brief(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def alerting_rules(endpoint: Endpoint) -> tuple[list[str], list[str]] | str:
-    """(healthy alerting rule names, rules in error) or a reason string."""
+    """(healthy alerting rule names, rules in error) or a reason string.
+
+    The answer's shape is checked in full: a malformed group or rule is not silently skipped
+    (nor counted as a healthy rule), it makes the answer unusable.
+    """
     data = get_json(endpoint, "/api/v1/rules", {"type": "alert"})
     if isinstance(data, str):
         return data
@@ -165,13 +231,24 @@ def alerting_rules(endpoint: Endpoint) -> tuple[list[str], list[str]] | str:
     if not isinstance(groups, list):
         return "rules answer has no groups"
     healthy, broken = [], []
-    for group in groups:
-        for rule in (group.get("rules") or []) if isinstance(group, dict) else []:
-            if not isinstance(rule, dict) or rule.get("type") not in (None, "alerting"):
+    for index, group in enumerate(groups):
+        rules = group.get("rules") if isinstance(group, dict) else None
+        if not isinstance(rules, list):
+            return f"rules answer: groups[{index}] has no rules list"
+        for position, rule in enumerate(rules):
+            where = f"rules answer: groups[{index}].rules[{position}]"
+            if not isinstance(rule, dict) or not isinstance(rule.get("name"), str) \
+                    or not rule["name"]:
+                return f"{where} is not a named rule"
+            if rule.get("type") not in (None, "alerting", "recording"):
+                return f"{where} has type {_brief(rule.get('type'))}"
+            if rule.get("type") == "recording":
                 continue
-            name = str(rule.get("name", "?"))
-            if rule.get("health") == "err":
-                broken.append(f"{name} ({str(rule.get('lastError', ''))[:120]})")
+            health = rule.get("health", "unknown")
+            if health not in ("ok", "unknown", "err"):
+                return f"{where} has health {_brief(health)}"
+            if health == "err":
+                broken.append(f"{rule['name']} ({str(rule.get('lastError', ''))[:120]})")
             else:
-                healthy.append(name)
+                healthy.append(rule["name"])
     return healthy, broken

@@ -233,7 +233,6 @@ class AuthProxy(_Background):
         self._serve(Handler)
 
 
-
 class FakeApi(_Background):
     """A real HTTP server on 127.0.0.1 that answers like a broken Prometheus or a broken
     health endpoint; the first path segment picks the behaviour."""
@@ -278,5 +277,26 @@ class FakeApi(_Background):
                     self.end_headers()
                     return
                 _reply(self, *FakeApi.ANSWERS.get(mode, (404, b"unknown mode")))
+
+        self._serve(Handler)
+
+
+class ScriptedApi(_Background):
+    """A real HTTP server on 127.0.0.1 answering each path's first segment from ``answers``
+    (status, body), which a test fills in; ``seen`` keeps every request's path and headers."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, tuple[int, bytes]] = {}
+        self.seen: list[tuple[str, dict[str, str]]] = []
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                api.seen.append((self.path, dict(self.headers)))
+                mode = self.path.strip("/").split("/")[0].split("?")[0]
+                _reply(self, *api.answers.get(mode, (404, b"unknown mode")))
 
         self._serve(Handler)

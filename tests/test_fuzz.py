@@ -155,3 +155,82 @@ def test_record_reader_and_verdict(data: st.DataObject) -> None:
         assert code in (0, 1, 2, 3, 4, 5)
         if text != RECORD:
             assert code != 0 or "deploygate.decision\" value=\"PASS\"" in text
+
+
+# -- issue 10 B and C: readers refuse the impossible, redaction never shows a secret -----------
+
+secret_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]),
+                      min_size=2, max_size=12).map(lambda s: "Zq7" + s)
+
+
+@BUDGET
+@given(user=secret_text, password=secret_text, values=st.lists(secret_text, max_size=3),
+       fragment=st.one_of(st.none(), secret_text), with_names=st.booleans())
+def test_redaction_never_shows_url_secrets(user: str, password: str, values: list[str],
+                                           fragment: str | None, with_names: bool) -> None:
+    from urllib.parse import quote
+
+    from pytest_deploygate.redaction import redact_command, redact_text, redact_url
+
+    query = "&".join((f"k{i}={quote(v, safe='')}" if with_names else quote(v, safe=""))
+                     for i, v in enumerate(values))
+    url = (f"https://{quote(user, safe='')}:{quote(password, safe='')}@example.test:8443/p"
+           + (f"?{query}" if query else "") + (f"#{quote(fragment, safe='')}" if fragment
+                                               else ""))
+    secrets = [user, password, *values, *([fragment] if fragment else [])]
+    shown = [redact_url(url), redact_text(f"GET {url} failed: refused"),
+             redact_command(["probe", f"--url={url}"]), redact_command(["probe", url]),
+             redact_command(f"probe --url {url}")]
+    for text in shown:
+        assert "example.test" in text or text.endswith("***")
+        for secret in secrets:
+            assert secret not in text and quote(secret, safe="") not in text, (secret, text)
+
+
+counter_values = st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                           st.integers(-10, 10**6)).map(repr)
+
+
+@BUDGET
+@given(ok=counter_values, errors=counter_values, labels=st.sampled_from(["code", "status"]))
+def test_metrics_capture_counters_are_finite_non_negative(ok: str, errors: str,
+                                                          labels: str) -> None:
+    from pytest_deploygate.checks.metrics_file import _error_ratio, _parse
+
+    text = (f'http_requests_total{{{labels}="200"}} {ok}\n'
+            f'http_requests_total{{{labels}="503"}} {errors}\n').replace("nan", "NaN")
+    parsed = _parse(text.replace("inf", "Inf").encode())
+    if isinstance(parsed, str):
+        return
+    values = [value for _, _, value in parsed.samples]
+    assert all(value >= 0 and value == value and value != float("inf") for value in values)
+    ratio = _error_ratio(parsed.samples)
+    assert isinstance(ratio, str) or (labels == "code" and 0.0 <= ratio <= 1.0)
+
+
+@BUDGET
+@given(statuses=st.lists(st.one_of(st.none(), st.sampled_from(
+    ["accepted", "underReview", "rejected"]), st.text(max_size=8)), max_size=3),
+    severity=st.one_of(st.none(), json_values))
+def test_sarif_suppressed_only_when_every_suppression_is_accepted(
+        statuses: list[str | None], severity: object) -> None:
+    from datetime import UTC, datetime
+
+    from pytest_deploygate.checks.base import Evidence
+    from pytest_deploygate.checks.sarif import _results
+    from pytest_deploygate.evidence_files import EvidenceFile
+
+    result: dict = {"ruleId": "R", "level": "error", "suppressions": [
+        {"kind": "external", **({"status": s} if s is not None else {})} for s in statuses]}
+    if severity is not None:
+        result["properties"] = {"security-severity": severity}
+    data = json.dumps({"version": "2.1.0", "runs": [{"results": [result]}]}).encode()
+    scan = EvidenceFile("a.sarif", data, datetime.now(UTC), Evidence("file", "a.sarif"))
+    found = _results(scan)
+    suppressed = bool(statuses) and all(s in (None, "accepted") for s in statuses)
+    if isinstance(found, str):
+        assert severity is not None  # only an impossible severity makes the scan unusable
+    elif suppressed:
+        assert found == []
+    else:
+        assert [rule for rule, _, _ in found] == ["R"]

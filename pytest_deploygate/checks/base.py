@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from pytest_deploygate.redaction import redact_text
+
 if TYPE_CHECKING:
     from pytest_deploygate.evaluation import EvalContext
 
@@ -28,6 +30,13 @@ class Evidence:
     sha256: str | None = None
     modified: str | None = None
     detail: str | None = None
+
+    def __post_init__(self) -> None:
+        # Everything a check shows passes here: no URL secret reaches a record or terminal.
+        for name in ("ref", "detail"):
+            value = getattr(self, name)
+            if value:
+                object.__setattr__(self, name, redact_text(value))
 
     def describe(self) -> str:
         """One line for records and terminal output."""
@@ -59,6 +68,10 @@ class CheckResult:
     status: Status
     message: str
     evidence: tuple[Evidence, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Built-in and third-party kinds alike: a URL in a message is shown redacted.
+        object.__setattr__(self, "message", redact_text(self.message))
 
     @classmethod
     def met(cls, message: str, *evidence: Evidence) -> CheckResult:

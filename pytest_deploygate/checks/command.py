@@ -15,6 +15,7 @@ from typing import Any
 
 from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
 from pytest_deploygate.evaluation import EvalContext
+from pytest_deploygate.redaction import redact_command
 
 _TAIL = 400
 
@@ -23,7 +24,9 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     """Run the command; met on exit 0."""
     command = params["run"]
     shell = bool(params.get("shell", False))
-    shown = command if isinstance(command, str) else " ".join(command)
+    # Shown redacted everywhere (records, terminal): option values and env assignments are
+    # hidden, see pytest_deploygate.redaction.
+    shown = redact_command(command)
     if not ctx.project.allow_commands:
         return CheckResult.missing(f"command checks are disabled ({shown!r}); pass "
                                    "--gate-allow-commands to run them")

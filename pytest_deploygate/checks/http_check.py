@@ -10,6 +10,9 @@ each URL is probed ``probes`` times (default 2N) ``interval`` apart (default 1s)
 trigger fires when N probes in a row fail. A timeout or refused connection is a failed probe:
 an endpoint that does not answer is not healthy.
 
+A URL's ``user:password@`` is sent as Basic authentication; URLs are shown redacted (no
+userinfo, no query values), see :mod:`pytest_deploygate.redaction`.
+
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
@@ -23,6 +26,7 @@ from typing import Any
 from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
 from pytest_deploygate.evaluation import EvalContext
 from pytest_deploygate.httpget import HttpAnswer, http_get
+from pytest_deploygate.redaction import redact_url
 from pytest_deploygate.timeutil import parse_duration
 
 DURATION = {"anyOf": [{"type": "number", "minimum": 0},
@@ -136,6 +140,7 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     good = []
     for url, key, work in jobs:
         result = ctx.project.wait_for(key, work)
+        url = redact_url(url)  # what is shown from here on
         if "consecutive_failures" in params:
             needed = int(params["consecutive_failures"])
             failed = [a for a in result if not _accepts(a.status, params.get("expect"))]

@@ -3,7 +3,10 @@
 Parameters: ``paths`` or ``report`` (a named set in deploygate.yaml, default ``junit``),
 ``min_tests`` (default 1), ``allow_skipped`` (default true), ``not_before``, ``max_age_days``.
 Testcases are counted from the elements, not from the suites' summary attributes, which a
-hand-edited report could get wrong. Parsed with defusedxml (no entity expansion).
+hand-edited report could get wrong; the summaries are cross-checked: a suite that declares
+more tests, failures or errors than its testcases show (``errors="3"`` and no testcase), or
+a summary that is not a non-negative whole number, is evidence missing. Zero tests is never a
+pass. Parsed with defusedxml (no entity expansion).
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -63,6 +66,9 @@ def _count(report: EvidenceFile) -> tuple[int, int, list[str]] | str:
         return f"{report.relative}: not well-formed XML: {exc}"
     if root.tag not in ("testsuites", "testsuite"):
         return f"{report.relative}: not a JUnit report (root element <{root.tag}>)"
+    inconsistent = _cross_check(root)
+    if inconsistent:
+        return f"{report.relative}: {inconsistent}"
     total = skipped = 0
     failing = []
     for case in root.iter("testcase"):
@@ -77,6 +83,51 @@ def _count(report: EvidenceFile) -> tuple[int, int, list[str]] | str:
             message = (problem.get("message") or "").splitlines()[0:1]
             failing.append(f"{name}" + (f" ({message[0][:120]})" if message else ""))
     return total, skipped, failing
+
+
+#: Summary attributes a suite may declare, checked against its testcases.
+_DECLARED = ("tests", "failures", "errors")
+
+
+def _cross_check(root: Any) -> str | None:
+    """Why the suites' summary attributes and their testcases cannot both be true, if so.
+
+    Testcases are what is counted; but a summary that declares more tests, failures or
+    errors than the testcases show means part of the report is missing (``errors="3"`` with
+    no testcase is a failed run whose details were lost, never a pass).
+    """
+    suites = [root] if root.tag == "testsuite" else []
+    suites += [suite for suite in root.iter("testsuite") if suite is not root]
+    for suite in [root, *suites] if root.tag == "testsuites" else suites:
+        counted = _counted(suite)
+        name = suite.get("name") or ("(all suites)" if suite.tag == "testsuites" else "?")
+        for attribute in _DECLARED:
+            raw = suite.get(attribute)
+            if raw is None:
+                continue
+            try:
+                declared = int(raw.strip())
+            except ValueError:
+                return f"<{suite.tag} name={name!r}> {attribute}={raw!r} is not a whole number"
+            if declared < 0:
+                return f"<{suite.tag} name={name!r}> {attribute}={raw!r} is negative"
+            if declared > counted[attribute]:
+                return (f"<{suite.tag} name={name!r}> declares {attribute}={declared} but has "
+                        f"{counted[attribute]} such testcase(s): the report is incomplete")
+    return None
+
+
+def _counted(suite: Any) -> dict[str, int]:
+    cases = suite.iter("testcase") if suite.tag == "testsuites" else [
+        case for inner in suite.iter("testsuite") for case in inner.findall("testcase")]
+    counted = {"tests": 0, "failures": 0, "errors": 0}
+    for case in cases:
+        counted["tests"] += 1
+        if case.find("failure") is not None:
+            counted["failures"] += 1
+        elif case.find("error") is not None:
+            counted["errors"] += 1
+    return counted
 
 
 KIND = CheckKind(

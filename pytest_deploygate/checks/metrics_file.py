@@ -5,9 +5,16 @@ or OpenMetrics format), captured after the smoke run and kept as an artifact, pa
 prometheus_client's parser. Parameters: ``metric`` (``error_ratio``: 5xx over all of
 ``http_requests_total``, cumulative since the process started; ``p99_ms``: from
 ``http_request_duration_seconds_bucket`` the way ``histogram_quantile`` computes it;
-``sample_age_s``: age of the file at the evaluation time; ``series``: samples in the file),
+``sample_age_s``: age of the capture at the evaluation time, from the file time and the
+samples' own timestamps, whichever is older; ``series``: usable samples in the file),
 ``min`` / ``max``, and the file parameters (``paths``, default ``metrics_file`` of the config;
-``not_before``; ``max_age_days``).
+``not_before``; ``max_age_days``, default 1 day).
+
+Impossible or unusable evidence is missing evidence, never 0: a counter that is NaN, infinite
+or negative, a series twice, histogram buckets that are not cumulative, ``http_requests_total``
+series without a ``code`` label (``status=`` instead), no requests at all, a capture older
+than ``max_age_days`` by file time or by any sample's timestamp, or a sample timestamped after
+the evaluation clock (``--gate-now``).
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -15,9 +22,12 @@ prometheus_client's parser. Parameters: ``metric`` (``error_ratio``: 5xx over al
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pytest_deploygate.checks.base import (
@@ -28,13 +38,34 @@ from pytest_deploygate.checks.base import (
 )
 from pytest_deploygate.evaluation import EvalContext
 from pytest_deploygate.evidence_files import FILE_PARAMS, EvidenceFile, gather
+from pytest_deploygate.timeutil import format_instant
 
 METRICS = ("error_ratio", "p99_ms", "sample_age_s", "series")
 
 
+#: Captured metrics older than this (file time or any sample's own timestamp) are stale:
+#: evidence missing. A capture is taken after the smoke run of this deploy, not last week.
+#: Override per check with ``max_age_days``.
+DEFAULT_MAX_AGE_DAYS = 1.0
+#: Sample timestamps later than the evaluation clock by more than this are impossible.
+FUTURE_SKEW = timedelta(minutes=5)
+#: Names that are counters by convention (and by the text format's histogram rules): their
+#: samples must be finite and non-negative.
+_COUNTER_SUFFIXES = ("_total", "_bucket", "_count", "_created")
+
+
+@dataclass(frozen=True)
+class Capture:
+    """The samples of a capture and the oldest and newest sample timestamp, if any."""
+
+    samples: tuple[tuple[str, tuple[tuple[str, str], ...], float], ...]
+    oldest: datetime | None
+    newest: datetime | None
+
+
 def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     """Compute the metric from the file and compare it with the bounds."""
-    file_params = dict(params)
+    file_params = {k: v for k, v in params.items() if k != "max_age_days"}
     if not params.get("paths") and not params.get("report"):
         configured = ctx.project.config.metrics_file
         if not configured:
@@ -45,7 +76,13 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     if isinstance(found, CheckResult):
         return found
     capture = found.files[-1]
-    value = _metric(params["metric"], capture, ctx)
+    parsed = _parse(capture.data)
+    if isinstance(parsed, str):
+        return CheckResult.missing(f"inconclusive: {capture.relative}: {parsed}", *found.evidence)
+    stale = _stale(params, capture, parsed, ctx)
+    if stale:
+        return CheckResult.missing(f"inconclusive: {capture.relative}: {stale}", *found.evidence)
+    value = _metric(params["metric"], capture, parsed, ctx)
     if isinstance(value, str):
         return CheckResult.missing(f"inconclusive: {capture.relative}: {value}", *found.evidence)
     low = ctx.number(params["min"]) if "min" in params else None
@@ -59,57 +96,141 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     return CheckResult.met(f"{shown}, within {bounds}", *found.evidence)
 
 
-def _metric(name: str, capture: EvidenceFile, ctx: EvalContext) -> float | str:
+def _stale(params: Mapping[str, Any], capture: EvidenceFile, parsed: Capture,
+           ctx: EvalContext) -> str | None:
+    """Why the capture cannot describe the release being evaluated now, if it cannot."""
+    now = ctx.project.now
+    if parsed.newest is not None and parsed.newest > now + FUTURE_SKEW:
+        return (f"a sample is timestamped {format_instant(parsed.newest)}, after the evaluation "
+                f"time {format_instant(now)}")
+    if "max_age_days" in params:
+        limit = ctx.number(params["max_age_days"])
+    elif params["metric"] == "sample_age_s":
+        return None  # the criterion's own bound is the freshness rule
+    else:
+        limit = DEFAULT_MAX_AGE_DAYS
+    oldest = min([capture.modified] + ([parsed.oldest] if parsed.oldest else []))
+    age_days = (now - oldest).total_seconds() / 86400
+    if age_days > limit:
+        what = "a sample is timestamped" if oldest != capture.modified else "the file was modified"
+        return (f"stale capture: {what} {format_instant(oldest)}, {age_days:.1f} days before "
+                f"the evaluation time, over the maximum age of {limit:g} days (max_age_days)")
+    return None
+
+
+def _metric(name: str, capture: EvidenceFile, parsed: Capture, ctx: EvalContext
+            ) -> float | str:
+    samples = parsed.samples
     if name == "sample_age_s":
-        return max((ctx.project.now - capture.modified).total_seconds(), 0.0)
-    samples = _samples(capture)
-    if isinstance(samples, str):
-        return samples
+        oldest = min([capture.modified] + ([parsed.oldest] if parsed.oldest else []))
+        age = (ctx.project.now - oldest).total_seconds()
+        return max(age, 0.0)
     if name == "series":
         return float(len(samples))
     if name == "error_ratio":
-        total = errors = 0.0
-        for sample_name, labels, value in samples:
-            if sample_name == "http_requests_total":
-                total += value
-                if str(labels.get("code", "")).startswith("5"):
-                    errors += value
-        if total <= 0:
-            return "no http_requests_total samples with a count"
-        return errors / total
-    buckets: dict[float, float] = defaultdict(float)
+        return _error_ratio(samples)
+    return _p99_ms(samples)
+
+
+def _error_ratio(samples: Sequence[tuple[str, tuple[tuple[str, str], ...], float]]
+                 ) -> float | str:
+    requests = [(dict(labels), value) for sample_name, labels, value in samples
+                if sample_name == "http_requests_total"]
+    if not requests:
+        return "no http_requests_total samples"
+    unlabelled = [labels for labels, _ in requests if "code" not in labels]
+    if unlabelled:
+        # An error ratio needs every request classified: a series without ``code`` (say,
+        # ``status=`` instead) would silently count as "no errors".
+        seen = sorted({name for labels in unlabelled for name in labels}) or ["none"]
+        return (f"{len(unlabelled)} http_requests_total series have no 'code' label (labels: "
+                f"{', '.join(seen)}); cannot tell errors from successes")
+    total = sum(value for _, value in requests)
+    if total <= 0:
+        return "http_requests_total counts no requests"
+    errors = sum(value for labels, value in requests if labels["code"].startswith("5"))
+    return errors / total
+
+
+def _p99_ms(samples: Sequence[tuple[str, tuple[tuple[str, str], ...], float]]) -> float | str:
+    series: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]] = defaultdict(list)
     for sample_name, labels, value in samples:
-        if sample_name == "http_request_duration_seconds_bucket" and "le" in labels:
-            buckets[float(labels["le"])] += value
+        if sample_name != "http_request_duration_seconds_bucket":
+            continue
+        named = dict(labels)
+        if "le" not in named:
+            return "an http_request_duration_seconds_bucket sample has no 'le' label"
+        try:
+            upper = float(named["le"])
+        except ValueError:
+            return f"le={named['le']!r} is not a number"
+        if math.isnan(upper):
+            return "le=NaN is not a bucket bound"
+        series[tuple((k, v) for k, v in labels if k != "le")].append((upper, value))
+    buckets: dict[float, float] = defaultdict(float)
+    for labels, counts in series.items():
+        ordered = sorted(counts)
+        if any(later[1] < earlier[1] for earlier, later in itertools.pairwise(ordered)):
+            return (f"histogram {_series('http_request_duration_seconds_bucket', labels)} is "
+                    "not cumulative (a count falls as le grows): impossible")
+        for upper, value in ordered:
+            buckets[upper] += value
     quantile = histogram_quantile(0.99, buckets)
     if quantile is None:
         return "no usable http_request_duration_seconds_bucket histogram"
     return quantile * 1000
 
 
-def _samples(capture: EvidenceFile) -> list[tuple[str, dict[str, str], float]] | str:
-    return _parse(capture.data)
-
-
 @functools.lru_cache(maxsize=32)
-def _parse(data: bytes) -> list[tuple[str, dict[str, str], float]] | str:
+def _parse(data: bytes) -> Capture | str:
     # Several criteria read the same capture: it is parsed once.
     from prometheus_client.parser import text_string_to_metric_families
 
+    samples = []
+    stamps = []
+    seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
     try:
         text = data.decode("utf-8")
-        out = []
         for family in text_string_to_metric_families(text):
+            # A histogram's _sum may be negative (negative observations): only its buckets and
+            # count are counters, which the suffixes cover.
+            counter_family = family.type == "counter"
             for sample in family.samples:
                 value = float(sample.value)
-                if math.isnan(value):
-                    continue
-                out.append((sample.name, dict(sample.labels), value))
-    except (UnicodeDecodeError, ValueError, TypeError, IndexError, KeyError) as exc:
+                labels = tuple(sorted((str(k), str(v)) for k, v in sample.labels.items()))
+                key = (sample.name, labels)
+                if key in seen:
+                    return f"series {_series(sample.name, labels)} appears twice"
+                seen.add(key)
+                counter = counter_family or sample.name.endswith(_COUNTER_SUFFIXES)
+                if counter and not (math.isfinite(value) and value >= 0):
+                    return (f"counter {_series(sample.name, labels)} is {sample.value}: a "
+                            "counter is a finite, non-negative number")
+                if not math.isfinite(value):
+                    continue  # a gauge or quantile without data: not a sample we can use
+                if sample.timestamp is not None:
+                    stamp = float(sample.timestamp)
+                    if not math.isfinite(stamp) or abs(stamp) > _MAX_TIMESTAMP:
+                        return f"series {_series(sample.name, labels)} has timestamp {stamp}"
+                    stamps.append(stamp)
+                samples.append((sample.name, labels, value))
+    except (UnicodeDecodeError, ValueError, TypeError, IndexError, KeyError,
+            AttributeError) as exc:
         return f"not a Prometheus text exposition: {exc}"
-    if not out:
+    if not samples:
         return "no samples"
-    return out
+    return Capture(tuple(samples),
+                   datetime.fromtimestamp(min(stamps), UTC) if stamps else None,
+                   datetime.fromtimestamp(max(stamps), UTC) if stamps else None)
+
+
+#: Year 9999 in seconds: a larger timestamp is not a time.
+_MAX_TIMESTAMP = 253402300799.0
+
+
+def _series(name: str, labels: tuple[tuple[str, str], ...]) -> str:
+    inner = ",".join(f'{k}="{v}"' for k, v in labels)
+    return f"{name}{{{inner}}}" if inner else name
 
 
 def histogram_quantile(q: float, buckets: Mapping[float, float]) -> float | None:

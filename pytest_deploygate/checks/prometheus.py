@@ -124,7 +124,7 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     where = endpoint(ctx)
     assert not isinstance(where, CheckResult)
     expr = key[2]
-    evidence = Evidence("prometheus", f"{where.shown}/api/v1/query", detail=f"query={expr}")
+    evidence = Evidence("prometheus", where.show("/api/v1/query"), detail=f"query={expr}")
     bound = _describe_bounds(params, ctx)
     if isinstance(outcome, WindowResult):
         text = outcome.describe()

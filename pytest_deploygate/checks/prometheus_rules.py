@@ -34,7 +34,7 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     if isinstance(where, CheckResult):
         return where
     answer = ctx.project.wait_for(_key(where), lambda: promql.alerting_rules(where))
-    evidence = Evidence("prometheus", f"{where.shown}/api/v1/rules")
+    evidence = Evidence("prometheus", where.show("/api/v1/rules"))
     if isinstance(answer, str):
         return CheckResult.missing(f"inconclusive: {answer}", evidence)
     healthy, broken = answer

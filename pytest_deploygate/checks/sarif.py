@@ -7,6 +7,13 @@ default, ``medium``, ``low``), ``not_before``, ``max_age_days``. A result's seve
 rule's default level, else ``warning``, when the result has none). Suppressed results and
 results with ``baselineState: absent`` do not count.
 
+Read per the 2.1.0 specification, failing closed: a result is suppressed only when it has
+suppressions and every one is accepted (no status counts as accepted; ``underReview`` and
+``rejected`` do not suppress); ``"runs": []``, a run without ``results`` and a run whose
+invocation did not succeed are no scan (evidence missing); a ``security-severity`` that is not
+a number from 0 to 10, or a ``level`` outside the specification, is evidence missing, never
+low.
+
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
@@ -51,25 +58,82 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
 
 def _results(scan: EvidenceFile) -> list[tuple[str, str, str]] | str:
     try:
-        doc = json.loads(scan.data.decode("utf-8-sig"))
+        doc = json.loads(scan.data.decode("utf-8-sig"), parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         return f"{scan.relative}: not valid JSON: {exc}"
     if not isinstance(doc, dict) or doc.get("version") != "2.1.0" or not isinstance(
             doc.get("runs"), list):
         return f"{scan.relative}: not a SARIF 2.1.0 log (version and runs[] required)"
+    if not doc["runs"]:
+        return f"{scan.relative}: runs is empty: no scan ran"
     out = []
     for run_index, run in enumerate(doc["runs"]):
-        if not isinstance(run, dict) or not isinstance(run.get("results", []), list):
-            return f"{scan.relative}: runs[{run_index}] is malformed"
+        where = f"{scan.relative}: runs[{run_index}]"
+        if not isinstance(run, dict):
+            return f"{where} is malformed"
+        failed = _failed_invocation(run)
+        if failed:
+            return f"{where}: {failed}: no scan"
+        if "results" not in run or run["results"] is None:
+            # SARIF 2.1.0 3.14.23: absent results mean the tool did not compute any.
+            return f"{where} has no results array: the tool produced no results (no scan)"
+        if not isinstance(run["results"], list):
+            return f"{where}.results is malformed"
         rules = _rules(run)
-        for result in run.get("results", []):
+        for index, result in enumerate(run["results"]):
+            at = f"{where}.results[{index}]"
             if not isinstance(result, dict):
-                return f"{scan.relative}: runs[{run_index}].results holds a non-object"
-            if result.get("suppressions") or result.get("baselineState") == "absent":
+                return f"{where}.results holds a non-object"
+            suppressed = _suppressed(result.get("suppressions"))
+            if isinstance(suppressed, str):
+                return f"{at}: {suppressed}"
+            if suppressed or result.get("baselineState") == "absent":
                 continue
             rule_id = str(result.get("ruleId") or _rule_ref(result) or "unnamed-rule")
-            out.append((rule_id, _severity(result, rules.get(rule_id, {})), _where(result)))
+            severity = _severity(result, rules.get(rule_id, {}))
+            if severity not in RANKS:
+                return f"{at} ({rule_id}): {severity}"
+            out.append((rule_id, severity, _where(result)))
     return out
+
+
+def _no_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON; a scan that holds them is not a SARIF log.
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _failed_invocation(run: dict[str, Any]) -> str | None:
+    invocations = run.get("invocations", [])
+    if not isinstance(invocations, list):
+        return "invocations is malformed"
+    for index, invocation in enumerate(invocations):
+        if not isinstance(invocation, dict):
+            return f"invocations[{index}] is malformed"
+        if invocation.get("executionSuccessful") is not True:
+            # Required by the specification: missing or false, the scan did not complete.
+            return f"invocations[{index}].executionSuccessful is " \
+                   f"{json.dumps(invocation.get('executionSuccessful'))}"
+    return None
+
+
+def _suppressed(suppressions: Any) -> bool | str:
+    """SARIF 2.1.0 3.27.23/3.35.3: suppressed only when every suppression is accepted.
+
+    A suppression without a ``status`` counts as accepted; one ``underReview`` or
+    ``rejected`` (or any other status) means the result still counts.
+    """
+    if suppressions is None:
+        return False
+    if not isinstance(suppressions, list):
+        return "suppressions is not an array"
+    if not suppressions:
+        return False
+    for index, suppression in enumerate(suppressions):
+        if not isinstance(suppression, dict):
+            return f"suppressions[{index}] is not an object"
+        if suppression.get("status", "accepted") != "accepted":
+            return False
+    return True
 
 
 def _rules(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -84,22 +148,32 @@ def _rule_ref(result: dict[str, Any]) -> str | None:
 
 
 def _severity(result: dict[str, Any], rule: dict[str, Any]) -> str:
+    """A rank name, or (when the value is impossible) a sentence saying what is wrong."""
     for props in (result.get("properties"), rule.get("properties")):
         if isinstance(props, dict) and "security-severity" in props:
+            raw = props["security-severity"]
             try:
-                score = float(props["security-severity"])
-            except (TypeError, ValueError):
-                continue
+                if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+                    raise ValueError
+                score = float(raw)
+            except ValueError:
+                return f"security-severity {json.dumps(raw)} is not a number"
+            if not 0.0 <= score <= 10.0:  # also false for NaN
+                return f"security-severity {json.dumps(raw)} is not a score from 0 to 10"
             if score >= 9.0:
                 return "critical"
             if score >= 7.0:
                 return "high"
             return "medium" if score >= 4.0 else "low"
     level = result.get("level")
+    if level is None and result.get("kind", "fail") != "fail":
+        level = "none"  # 3.27.9: a result that is not a failure defaults to level none
     if level is None:
         level = ((rule.get("defaultConfiguration") or {}).get("level")
                  if isinstance(rule.get("defaultConfiguration"), dict) else None) or "warning"
-    return _LEVELS.get(str(level), "medium")
+    if level not in _LEVELS:
+        return f"level {json.dumps(level)} is not a SARIF level (none, note, warning, error)"
+    return _LEVELS[level]
 
 
 def _where(result: dict[str, Any]) -> str:

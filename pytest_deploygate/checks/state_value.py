@@ -2,7 +2,8 @@
 
 Parameters: ``path`` (dotted; ``{phase}`` is the gate's phase key) and one or more of
 ``equals``, ``not_equals``, ``in``, ``truthy``, ``exists``, ``min``, ``max`` (numbers or
-``{threshold: name}``). With no comparison the path must exist.
+``{threshold: name}``). With no comparison the path must exist. A value that is NaN or
+infinite (not JSON, but accepted by Python's reader) is evidence missing.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -10,6 +11,7 @@ Parameters: ``path`` (dotted; ``{phase}`` is the gate's phase key) and one or mo
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,6 +40,11 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
             found.problem)
     value = found.value
     evidence = Evidence("state", path, detail=f"= {_show(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        # state.json is JSON, which has no NaN or Infinity; Python's reader accepts them, and
+        # Infinity would pass any min bound and NaN any truthy test: impossible evidence.
+        return CheckResult.missing(f"{path} is {value}, not a finite number: impossible "
+                                   "evidence", evidence)
     failures = [message for message in _compare(params, value, ctx) if message]
     if failures:
         return CheckResult.not_met(f"{path} is {_show(value)}; " + "; ".join(failures), evidence)
