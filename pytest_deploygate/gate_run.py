@@ -78,6 +78,13 @@ class GatePlan:
         return self.file_stem + (f"@{self.slot.id}" if self.slot.id else "")
 
     @property
+    def node_name(self) -> str:
+        """The collector's node id: ``GATE-12`` (``GATE-12@billing``) in every stage, so
+        ``-k``, ``--deselect`` and ``--lf`` handles carry across stages; the stage belongs in
+        the record, not in the node id."""
+        return self.gate_id + (f"@{self.slot.id}" if self.slot.id else "")
+
+    @property
     def skip_reason(self) -> str | None:
         """Why every item is skipped, when a prerequisite is unmet."""
         if not self.unmet:
@@ -117,7 +124,7 @@ class GateRun:
                 raise SelectionError(f"--gate=current: {slot.error}")
             selected = select(settings.expression, specs, state)
             run._check_threshold_names(selected)
-            record_dir = settings.record_dir / slot.id if slot.id else settings.record_dir
+            record_dir = _record_dir(settings, slot)
             for spec_file in selected:
                 run.plans.append(run._plan(spec_file, slot, record_dir))
             run._defer_same_run_prerequisites(slot)
@@ -203,7 +210,8 @@ class GateRun:
                                extra_health_urls=settings.health_urls,
                                allow_commands=settings.allow_commands,
                                waivers_disabled=settings.no_waivers,
-                               watch_seconds=settings.watch_seconds)
+                               watch_seconds=settings.watch_seconds,
+                               record_dir=_record_dir(settings, slot))
         return slot
 
     def _check_override_names(self) -> None:
@@ -390,6 +398,11 @@ def project_slots(settings: Settings) -> list[ProjectSlot]:
     return [ProjectSlot(pid, base / pid / "state.json", settings.root) for pid in wanted]
 
 
+def _record_dir(settings: Settings, slot: ProjectSlot) -> Path:
+    """Where a project's records go: the record directory, per project in a monorepo."""
+    return settings.record_dir / slot.id if slot.id else settings.record_dir
+
+
 def _refuse_escape(root: Path, state_path: Path) -> None:
     # The default state.json is part of the project: a symlink that leads out of the project
     # would let the repository point the gate at someone else's state.
@@ -420,7 +433,7 @@ def _project_root(root: Path, slot: ProjectSlot, state: StateDoc) -> Path:
 def _binding_item(spec: GateSpec) -> Criterion:
     return Criterion(
         id=BINDING_ID,
-        text="Pre stage passed for this commit and version",
+        text="Pre stage passed for this release (commit, tree and version)",
         role="binding",
         section_id="stage-binding",
         section_title="Stage binding",

@@ -84,8 +84,8 @@ class DeployGatePlugin:
         gate_items: list[pytest.Item] = []
         for plan in self.run.plans:
             source = plan.spec.source if plan.spec else plan.spec_file.path
-            collector = GateCollector.from_parent(session, name=plan.record_name,
-                                                  nodeid=plan.record_name, path=source,
+            collector = GateCollector.from_parent(session, name=plan.node_name,
+                                                  nodeid=plan.node_name, path=source,
                                                   plan=plan, run=self.run)
             gate_items.extend(session.genitems(collector))
         kept, dropped = join_user_items(items, self.run.plans, self.user_members,
@@ -325,9 +325,7 @@ class DeployGatePlugin:
         if project is not None:
             props["deploygate.project"] = project.name
             props["deploygate.state_sha256"] = project.state.sha256
-            props["deploygate.commit"] = project.commit or "unknown"
-            if project.version:
-                props["deploygate.version"] = project.version
+            props.update(project.release.properties())
         return props
 
     def _write(self, plan: GatePlan, content: RecordContent) -> list[Path]:
