@@ -24,6 +24,10 @@ from pytest_deploygate.spec_model import OTHER_ROW_ID, Check, Criterion, GateSpe
 from pytest_deploygate.state import StateDoc, load_state
 
 BINDING_ID = "pre-stage-record"
+
+
+class ConfigError(DeployGateError):
+    """deploygate.yaml is broken: the run stops (exit 2) and no record is written."""
 _SPEC_CACHE: dict[tuple[str, int, int], GateSpec] = {}
 
 
@@ -200,11 +204,15 @@ class GateRun:
                 _refuse_escape(settings.root, slot.state_path)
             state = load_state(slot.state_path)
             slot.root = _project_root(settings.root, slot, state)
-            config = load_config(slot.root) if (slot.root / "deploygate.yaml").is_file() \
-                else load_config(settings.root)
         except DeployGateError as exc:
             slot.error = str(exc)
             return slot
+        try:
+            config = load_config(slot.root) if (slot.root / "deploygate.yaml").is_file() \
+                else load_config(settings.root)
+        except DeployGateError as exc:
+            # Not a gate outcome: the run stops before anything is evaluated or recorded.
+            raise ConfigError(str(exc)) from None
         slot.project = Project(slot.root, state, config, settings.now, settings.version,
                                prometheus_url_override=settings.prometheus_url,
                                extra_health_urls=settings.health_urls,
@@ -250,8 +258,7 @@ class GateRun:
         try:
             items = apply_overrides(spec, project.config, self.kinds)
         except DeployGateError as exc:
-            plan.error = str(exc)
-            return plan
+            raise ConfigError(str(exc)) from None  # deploygate.yaml's evidence: is broken
         stage = self.settings.stage
         plan.items = [item for item in items if stage == "all" or item.stage == stage]
         if stage == "post":

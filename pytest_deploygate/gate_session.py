@@ -18,7 +18,7 @@ from pytest_deploygate.checks import build_registry
 from pytest_deploygate.collect import GateCollector, GateItem
 from pytest_deploygate.decision import FAIL, INCOMPLETE, ROLLBACK, Decision, decide, item_verdict
 from pytest_deploygate.errors import SelectionError
-from pytest_deploygate.gate_run import GatePlan, GateRun
+from pytest_deploygate.gate_run import ConfigError, GatePlan, GateRun
 from pytest_deploygate.options import Settings
 from pytest_deploygate.outcomes import OutcomeBook
 from pytest_deploygate.records.atomic import write_atomic
@@ -62,6 +62,12 @@ class DeployGatePlugin:
         try:
             kinds = build_registry(groups)
             self.run = GateRun.prepare(self.settings, kinds)
+        except ConfigError as exc:
+            # One line per problem, naming file and line; the previous record stays as it is.
+            problems = str(exc).splitlines()
+            more = (f" (+{len(problems) - 1} more: 'deploygate validate' lists them)"
+                    if len(problems) > 1 else "")
+            pytest.exit(f"deploygate: {problems[0]}{more}", returncode=pytest.ExitCode.INTERRUPTED)
         except (SelectionError, ValueError) as exc:
             raise pytest.UsageError(f"deploygate: {exc}") from None
 
