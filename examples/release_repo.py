@@ -29,6 +29,7 @@ from pathlib import Path
 
 EXAMPLE = Path(__file__).resolve().parent / "acme-api"
 VERSION = "1.4.0"
+MARIA = "maria.lopez@acme.example"  # the release manager: merges, tags
 DEVELOPERS = {"jo": ("Jo Dev", "jo.dev@acme.example"),
               "ravi": ("Ravi Patel", "ravi.patel@acme.example")}
 #: Post-deployment documents move to the framework's artifact directory (bookkeeping): they are
@@ -38,12 +39,15 @@ POST_DEPLOY_DOCS = ("deployment-log-production.md", "post-deployment-verificatio
 REPORTS_WRITTEN = datetime(2026, 2, 3, 12, 30, tzinfo=UTC)
 #: Overrides that the plain example needs only because it has no repository of its own.
 PLAIN_ONLY = (
-    ("# This example lives inside the pytest-deploygate repository, whose history does not hold the\n"
-     "# example's signers, so authorship cannot be verified here; a real project keeps the default\n"
-     "# (true) and this switch is recorded in every evidence line (\"authorship=not-verified\").\n"
-     "attestations:\n  verify_authorship: false\n", ""),
-    ("  smoke-tests-passing: {kind: junit, report: smoke}\n", ""),
-    ("  version-tagged: {kind: attestation, roles: [release-manager]}\n", ""),
+    ("# This example lives inside the pytest-deploygate repository, whose history does not "
+     "hold the\n# example's signers, so authorship cannot be verified here; a real project "
+     "keeps the default\n# (true) and this switch is recorded in every evidence line "
+     "(\"authorship=not-verified\").\nattestations:\n  verify_authorship: false\n", ""),
+    ("  # The smoke report of a real pipeline is written after the commit it tests "
+     "(not_before:\n  # commit in the built-in spec); the example's files are only as new as "
+     "your checkout.\n  smoke-tests-passing: {kind: junit, report: smoke}\n", ""),
+    ("  # The example lives inside another repository, so there is no tag of its own to "
+     "find.\n  version-tagged: {kind: attestation, roles: [release-manager]}\n", ""),
 )
 
 
@@ -52,10 +56,10 @@ class Repo:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.names: dict[str, str] = dict(DEVELOPERS_BY_EMAIL)
+        self.names = {email: name for name, email in DEVELOPERS.values()}
 
     def run(self, *args: str, who: str, at: str) -> str:
-        name = self.names.get(who, who.split("@")[0])
+        name = self.names.get(who, who.split("@")[0].replace(".", " ").title())
         env = {**os.environ, "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": who,
                "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": who,
                "GIT_AUTHOR_DATE": at, "GIT_COMMITTER_DATE": at}
@@ -71,29 +75,29 @@ class Repo:
         self.run("commit", "-q", "-m", message, who=who, at=at)
 
 
-DEVELOPERS_BY_EMAIL = {email: name for name, email in DEVELOPERS.values()}
+#: The first sign-off given after the deploy: the ones before it are the pre stage's.
+FIRST_POST_DEPLOY_SIGNOFF = "deployment-started-on-schedule"
 
 
-def materialise(target: Path) -> Path:
-    """Build the release repository in ``target`` (which must not exist or be empty)."""
+def materialise(target: Path, *, deployed: bool = True) -> Path:
+    """Build the release repository in ``target`` (which must not exist or be empty).
+
+    With ``deployed=False`` it stops where a pre stage runs: the release tagged and the
+    pre-deployment sign-offs committed; :func:`sign_post_deploy` adds the rest.
+    """
     if target.exists() and any(target.iterdir()):
         raise SystemExit(f"{target} exists and is not empty; name a new directory")
     shutil.copytree(EXAMPLE, target, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("gate-records", "__pycache__"))
     _trustworthy_config(target / "deploygate.yaml")
-    signoffs = _take_signoffs(target / ".deploygate" / "attestations.jsonl")
+    (target / ".deploygate" / "attestations.jsonl").write_text("", encoding="utf-8")
     documents = target / "docs" / "deployment" / "production"
-    post_deploy = {name: (documents / name).read_bytes() for name in POST_DEPLOY_DOCS}
     for name in POST_DEPLOY_DOCS:
         (documents / name).unlink()
     (target / ".gitignore").write_text("# CI output: evidence, never release content\n"
                                        "reports/\ngate-records/\n")
-    approvers = {a["email"]: a["name"] for a in _approvers(target)}
     repo = Repo(target)
-    repo.names.update(approvers)
     jo, ravi = DEVELOPERS["jo"][1], DEVELOPERS["ravi"][1]
-    maria = "maria.lopez@acme.example"
-
     repo.run("init", "-q", "-b", "main", who=jo, at="2026-01-05T09:00:00Z")
     repo.commit(["."], "acme-api: service, state and approvers", who=jo,
                 at="2026-01-05T09:30:00Z")
@@ -103,37 +107,59 @@ def materialise(target: Path) -> Path:
     changelog = target / "CHANGELOG.md"
     changelog.write_text(changelog.read_text() + "\n")
     repo.commit(["CHANGELOG.md"], "changelog for 1.4.0", who=ravi, at="2026-02-02T15:30:00Z")
-    repo.run("checkout", "-q", "main", who=maria, at="2026-02-02T16:00:00Z")
+    repo.run("checkout", "-q", "main", who=MARIA, at="2026-02-02T16:00:00Z")
     repo.run("merge", "-q", "--no-ff", "-m", "Merge feature/changelog-1.4.0: release 1.4.0",
-             "feature/changelog-1.4.0", who=maria, at="2026-02-02T16:00:00Z")
-    repo.run("tag", "-a", f"v{VERSION}", "-m", f"acme-api {VERSION}", who=maria,
+             "feature/changelog-1.4.0", who=MARIA, at="2026-02-02T16:00:00Z")
+    repo.run("tag", "-a", f"v{VERSION}", "-m", f"acme-api {VERSION}", who=MARIA,
              at="2026-02-02T16:05:00Z")
-    # Every sign-off committed by its signer at its time; the security officer's comes in
-    # through a branch of its own and a merge, which changes no release content.
-    log = target / ".deploygate" / "attestations.jsonl"
-    for index, line in enumerate(signoffs):
-        entry = json.loads(line)
-        signer, at = entry["signer"], entry["at"]
-        if index == 0:
-            repo.run("checkout", "-q", "-b", "sign/security", who=signer, at=at)
-        with log.open("a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
-        repo.commit([str(log.relative_to(target))],
-                    f"sign-off: {entry['criterion']}", who=signer, at=at)
-        if index == 0:
-            repo.run("checkout", "-q", "main", who=maria, at=at)
-            repo.run("merge", "-q", "--no-ff", "-m", "Merge sign/security", "sign/security",
-                     who=maria, at=at)
-    artifacts = target / ".isdlc" / "phases" / "12-production" / "artifacts"
-    artifacts.mkdir(parents=True)
-    for name, data in post_deploy.items():
-        (artifacts / name).write_bytes(data)
-    repo.commit([str(artifacts.relative_to(target))], "post-deployment records", who=maria,
-                at="2026-02-03T15:30:00Z")
+    signoffs = _signoffs()
+    cut = next(i for i, line in enumerate(signoffs)
+               if json.loads(line)["criterion"] == FIRST_POST_DEPLOY_SIGNOFF)
+    # The security officer's sign-off comes in through a branch of its own and a merge, which
+    # changes no release content.
+    _commit_signoffs(repo, signoffs[:1], branch="sign/security")
+    _commit_signoffs(repo, signoffs[1:cut])
     stamp = REPORTS_WRITTEN.timestamp()
     for path in (target / "reports").rglob("*"):
         os.utime(path, (stamp, stamp))
+    if deployed:
+        sign_post_deploy(target)
     return target
+
+
+def sign_post_deploy(target: Path) -> None:
+    """After the deploy: the post-deployment sign-offs, each committed by its signer, and the
+    post-deployment documents in the framework's artifact directory (bookkeeping)."""
+    repo = Repo(target)
+    signoffs = _signoffs()
+    cut = next(i for i, line in enumerate(signoffs)
+               if json.loads(line)["criterion"] == FIRST_POST_DEPLOY_SIGNOFF)
+    _commit_signoffs(repo, signoffs[cut:])
+    artifacts = target / ".isdlc" / "phases" / "12-production" / "artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    for name in POST_DEPLOY_DOCS:
+        shutil.copyfile(EXAMPLE / "docs" / "deployment" / "production" / name, artifacts / name)
+    repo.commit([str(artifacts.relative_to(target))], "post-deployment records", who=MARIA,
+                at="2026-02-03T15:30:00Z")
+
+
+def _commit_signoffs(repo: Repo, lines: list[str], branch: str | None = None) -> None:
+    """Append each line and commit it as its signer at its time (on ``branch``, merged)."""
+    log = repo.root / ".deploygate" / "attestations.jsonl"
+    if branch:
+        first = json.loads(lines[0])
+        repo.run("checkout", "-q", "-b", branch, who=first["signer"], at=first["at"])
+    for line in lines:
+        entry = json.loads(line)
+        with log.open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+        repo.commit([".deploygate/attestations.jsonl"], f"sign-off: {entry['criterion']}",
+                    who=entry["signer"], at=entry["at"])
+    if branch:
+        last = json.loads(lines[-1])
+        repo.run("checkout", "-q", "main", who=MARIA, at=last["at"])
+        repo.run("merge", "-q", "--no-ff", "-m", f"Merge {branch}", branch, who=MARIA,
+                 at=last["at"])
 
 
 def _trustworthy_config(config: Path) -> None:
@@ -146,20 +172,11 @@ def _trustworthy_config(config: Path) -> None:
     config.write_text(text, encoding="utf-8")
 
 
-def _take_signoffs(log: Path) -> list[str]:
-    """The example's sign-off lines (without the one the tag now answers); the log is emptied
-    so each line can be committed by its signer."""
-    lines = [line for line in log.read_text(encoding="utf-8").splitlines()
-             if line.strip() and json.loads(line)["criterion"] != "version-tagged"]
-    log.write_text("", encoding="utf-8")
-    return lines
-
-
-def _approvers(target: Path) -> list[dict[str, str]]:
-    import yaml
-
-    data = yaml.safe_load((target / ".deploygate" / "approvers.yaml").read_text("utf-8"))
-    return [{"email": a["email"], "name": a.get("name", a["email"])} for a in data["approvers"]]
+def _signoffs() -> list[str]:
+    """The example's sign-off lines, without the one the tag answers in a real repository."""
+    log = EXAMPLE / ".deploygate" / "attestations.jsonl"
+    return [line for line in log.read_text(encoding="utf-8").splitlines()
+            if line.strip() and json.loads(line)["criterion"] != "version-tagged"]
 
 
 def main(argv: list[str] | None = None) -> int:
