@@ -80,12 +80,15 @@ def signature_ok(root: Path, commit: str) -> bool:
     return result.returncode == 0 and result.stdout.strip() == "G"
 
 
-def release_authors(root: Path, record_dir: Path | None = None) -> frozenset[str] | None:
+def release_authors(root: Path, record_dir: Path | None = None,
+                    version: str | None = None) -> frozenset[str] | None:
     """Author e-mails of the release being gated: every commit that changes release content
     since the previous version tag (else in the whole history); never read from a file.
-    None when the project is not in a git repository."""
+    None when the project is not in a git repository. ``version`` defaults to the project's
+    own (deploygate.yaml, pyproject.toml, package.json)."""
+    from pytest_deploygate.release import project_version, release_identity
     from pytest_deploygate.release import release_authors as authors
-    from pytest_deploygate.release import release_identity
 
-    identity = release_identity(root, record_dir=record_dir, version=None)
+    identity = release_identity(root, record_dir=record_dir,
+                                version=version or project_version(root))
     return authors(root, identity, record_dir=record_dir)

@@ -239,8 +239,8 @@ def tag_release(root: Path, identity: ReleaseIdentity, tag_commit: str, *,
 def previous_release_tag(root: Path, identity: ReleaseIdentity, *,
                          record_dir: Path | None) -> str | None:
     """The commit of the nearest earlier version tag whose release content differs from this
-    release (tags of this very release, under any name, are skipped); None when there is
-    none."""
+    release (tags of this very release, under any name, and tags named for this version are
+    skipped); None when there is none."""
     if not identity.known:
         return None
     assert identity.commit is not None
@@ -248,7 +248,10 @@ def previous_release_tag(root: Path, identity: ReleaseIdentity, *,
     bookkeeping = bookkeeping_paths(root, record_dir)
     start = identity.commit
     for _ in range(50):
-        code, out = git("describe", "--tags", "--abbrev=0", start)
+        # A tag named for this very version is not a previous release, wherever it points.
+        current = [f"--exclude={prefix}{identity.version.removeprefix('v')}"
+                   for prefix in ("v", "")] if identity.version else []
+        code, out = git("describe", "--tags", "--abbrev=0", *current, start)
         name = out.strip()
         if code != 0 or not name:
             return None
@@ -322,11 +325,25 @@ def record_binding_problems(root: Path, properties: Mapping[str, str], *,
     if version is None:
         from pytest_deploygate.config import load_config
         from pytest_deploygate.errors import DeployGateError
-        from pytest_deploygate.project import manifest_version
 
         try:
-            version = load_config(root).version or manifest_version(root)
+            load_config(root)
         except DeployGateError as exc:
             return [f"the project's version cannot be read: {exc}"]
+        version = project_version(root)
     identity = release_identity(root, record_dir=record_dir, version=version)
     return binding_problems(properties, identity)
+
+
+def project_version(root: Path) -> str | None:
+    """The project's own version: deploygate.yaml, else pyproject.toml or package.json (None
+    when none says, or deploygate.yaml cannot be read)."""
+    from pytest_deploygate.config import load_config
+    from pytest_deploygate.errors import DeployGateError
+    from pytest_deploygate.project import manifest_version
+
+    try:
+        declared = load_config(root).version
+    except DeployGateError:
+        declared = None
+    return declared or manifest_version(root)
