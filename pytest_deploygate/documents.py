@@ -92,7 +92,8 @@ def schema_problems(
             # Each unknown key at its own line, so an editor jumps to the typo.
             allowed = ", ".join(sorted(error.schema.get("properties", {})))
             for key in unknown:
-                problems.append(f"{source}:{loaded.line_of((*path, key))}: "
+                line = loaded.key_lines.get((*path, key)) or loaded.line_of((*path, key))
+                problems.append(f"{source}:{line}: "
                                 f"{format_path((*path, key))}: unknown key {key!r}; allowed "
                                 f"here: {allowed}")
             continue
