@@ -149,9 +149,10 @@ def release_identity(root: Path, *, record_dir: Path | None, version: str | None
     commit, _, stamp = out.strip().partition(" ")
     if commit in _shallow_boundary(git):
         return ReleaseIdentity(None, None, version, False,
-                               "the repository is a shallow clone cut off before the newest "
-                               "release-content commit: fetch more history (git fetch "
-                               "--unshallow) before the gate")
+                               "the repository is a shallow clone cut off at the newest "
+                               "release-content commit, so which commit made the release "
+                               "cannot be told: run 'git fetch --tags --unshallow' before "
+                               "the gate")
     tree = release_tree(root, "HEAD", bookkeeping=bookkeeping, prefix=prefix)
     if tree is None:
         return ReleaseIdentity(None, None, version, False,
