@@ -20,7 +20,7 @@ from typing import Any
 from pytest_deploygate.config import ProjectConfig
 from pytest_deploygate.documents import load_checked_yaml
 from pytest_deploygate.errors import SpecError
-from pytest_deploygate.gitinfo import LineOrigin, release_author, signature_ok
+from pytest_deploygate.gitinfo import LineOrigin, release_authors, signature_ok
 from pytest_deploygate.jsonl_log import read_jsonl
 from pytest_deploygate.paths import OutsideRoot, inside_root
 from pytest_deploygate.timeutil import parse_instant
@@ -69,7 +69,7 @@ class AttestationStore:
     line_problems: list[str] = field(default_factory=list)
     _signed: dict[str, bool] = field(default_factory=dict)
     _by_criterion: dict[str, list[Attestation]] | None = None
-    _release_author: str | bool | None = False
+    _release_authors: frozenset[str] | bool | None = False
 
     @classmethod
     def load(cls, root: Path, config: ProjectConfig) -> AttestationStore:
@@ -105,12 +105,14 @@ class AttestationStore:
         return None
 
     def self_approval(self, entry: Attestation) -> bool:
-        """True when self-approval is forbidden and the signer authored the release."""
+        """True when self-approval is forbidden and the signer authored any release-content
+        commit since the previous release."""
         if not self.forbid_self_approval:
             return False
-        if self._release_author is False:
-            self._release_author = release_author(self.root)
-        return self._release_author == entry.signer
+        if self._release_authors is False:
+            self._release_authors = release_authors(self.root)
+        return isinstance(self._release_authors, frozenset) and \
+            entry.signer in self._release_authors
 
     def _commit_signed(self, commit: str) -> bool:
         if commit not in self._signed:

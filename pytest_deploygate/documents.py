@@ -113,6 +113,16 @@ def schema_problems(
     problems = []
     for error in errors[:limit]:
         path = tuple(error.absolute_path)
+        unknown = _unknown_keys(error)
+        if unknown:
+            # Each unknown key at its own line, so an editor jumps to the typo.
+            allowed = ", ".join(sorted(error.schema.get("properties", {})))
+            for key in unknown:
+                line = loaded.key_lines.get((*path, key)) or loaded.line_of((*path, key))
+                problems.append(f"{source}:{line}: "
+                                f"{format_path((*path, key))}: unknown key {key!r}; allowed "
+                                f"here: {allowed}")
+            continue
         problems.append(f"{source}:{loaded.line_of(path)}: {format_path(path)}: {_explain(error)}")
     if len(errors) > limit:
         problems.append(f"{source}: ... and {len(errors) - limit} more problems")
@@ -151,6 +161,19 @@ def load_checked_yaml(path: Path, schema_name: str) -> LoadedYaml:
 
 
 _CHECKED: dict[tuple[str, int, int, str], LoadedYaml | SpecError] = {}
+
+
+def _unknown_keys(error: Any) -> list[str]:
+    """The keys an ``additionalProperties: false`` error is about (empty for other errors)."""
+    if error.validator != "additionalProperties" or error.validator_value is not False or \
+            not isinstance(error.instance, Mapping):
+        return []
+    import re
+
+    known = error.schema.get("properties", {})
+    patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
+    return [str(k) for k in error.instance
+            if k not in known and not any(p.search(str(k)) for p in patterns)]
 
 
 def _explain(error: Any) -> str:

@@ -99,6 +99,10 @@ def gather(params: Mapping[str, Any], ctx: Any, default_report: str | None = Non
             found.files.append(loaded)
     if not found.files:
         return CheckResult.missing(f"no file matches {', '.join(patterns)}")
+    if params.get("not_before") == "commit" and not ctx.project.release.known:
+        return CheckResult.missing("not_before: commit, but there is no release commit to "
+                                   f"compare with: {ctx.project.release.problem}",
+                                   *found.evidence)
     stale = _stale(found, params, ctx)
     if stale:
         return CheckResult.not_met("stale evidence: " + "; ".join(stale), *found.evidence)
@@ -131,12 +135,10 @@ def _stale(found: FileSet, params: Mapping[str, Any], ctx: Any) -> list[str]:
     problems = []
     if params.get("not_before") == "commit":
         commit_time = ctx.project.commit_time
-        if commit_time is None:
-            problems.append("not_before: commit, but the project has no git commit to compare")
-        else:
-            problems += [f"{f.relative} (modified {format_instant(f.modified)}) is older than "
-                         f"the gated commit ({format_instant(commit_time)})"
-                         for f in found.files if f.modified < commit_time]
+        problems += [f"{f.relative} (modified {format_instant(f.modified)}) is older than "
+                     f"the release commit {ctx.project.commit[:12]} "
+                     f"({format_instant(commit_time)})"
+                     for f in found.files if commit_time and f.modified < commit_time]
     if "max_age_days" in params:
         limit = ctx.number(params["max_age_days"])
         for f in found.files:

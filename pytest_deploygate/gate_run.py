@@ -24,6 +24,10 @@ from pytest_deploygate.spec_model import OTHER_ROW_ID, Check, Criterion, GateSpe
 from pytest_deploygate.state import StateDoc, load_state
 
 BINDING_ID = "pre-stage-record"
+
+
+class ConfigError(DeployGateError):
+    """deploygate.yaml is broken: the run stops (exit 2) and no record is written."""
 _SPEC_CACHE: dict[tuple[str, int, int], GateSpec] = {}
 
 
@@ -78,6 +82,13 @@ class GatePlan:
         return self.file_stem + (f"@{self.slot.id}" if self.slot.id else "")
 
     @property
+    def node_name(self) -> str:
+        """The collector's node id: ``GATE-12`` (``GATE-12@billing``) in every stage, so
+        ``-k``, ``--deselect`` and ``--lf`` handles carry across stages; the stage belongs in
+        the record, not in the node id."""
+        return self.gate_id + (f"@{self.slot.id}" if self.slot.id else "")
+
+    @property
     def skip_reason(self) -> str | None:
         """Why every item is skipped, when a prerequisite is unmet."""
         if not self.unmet:
@@ -117,7 +128,7 @@ class GateRun:
                 raise SelectionError(f"--gate=current: {slot.error}")
             selected = select(settings.expression, specs, state)
             run._check_threshold_names(selected)
-            record_dir = settings.record_dir / slot.id if slot.id else settings.record_dir
+            record_dir = _record_dir(settings, slot)
             for spec_file in selected:
                 run.plans.append(run._plan(spec_file, slot, record_dir))
             run._defer_same_run_prerequisites(slot)
@@ -193,17 +204,22 @@ class GateRun:
                 _refuse_escape(settings.root, slot.state_path)
             state = load_state(slot.state_path)
             slot.root = _project_root(settings.root, slot, state)
-            config = load_config(slot.root) if (slot.root / "deploygate.yaml").is_file() \
-                else load_config(settings.root)
         except DeployGateError as exc:
             slot.error = str(exc)
             return slot
+        try:
+            config = load_config(slot.root) if (slot.root / "deploygate.yaml").is_file() \
+                else load_config(settings.root)
+        except DeployGateError as exc:
+            # Not a gate outcome: the run stops before anything is evaluated or recorded.
+            raise ConfigError(str(exc)) from None
         slot.project = Project(slot.root, state, config, settings.now, settings.version,
                                prometheus_url_override=settings.prometheus_url,
                                extra_health_urls=settings.health_urls,
                                allow_commands=settings.allow_commands,
                                waivers_disabled=settings.no_waivers,
-                               watch_seconds=settings.watch_seconds)
+                               watch_seconds=settings.watch_seconds,
+                               record_dir=_record_dir(settings, slot))
         return slot
 
     def _check_override_names(self) -> None:
@@ -242,8 +258,7 @@ class GateRun:
         try:
             items = apply_overrides(spec, project.config, self.kinds)
         except DeployGateError as exc:
-            plan.error = str(exc)
-            return plan
+            raise ConfigError(str(exc)) from None  # deploygate.yaml's evidence: is broken
         stage = self.settings.stage
         plan.items = [item for item in items if stage == "all" or item.stage == stage]
         if stage == "post":
@@ -390,6 +405,11 @@ def project_slots(settings: Settings) -> list[ProjectSlot]:
     return [ProjectSlot(pid, base / pid / "state.json", settings.root) for pid in wanted]
 
 
+def _record_dir(settings: Settings, slot: ProjectSlot) -> Path:
+    """Where a project's records go: the record directory, per project in a monorepo."""
+    return settings.record_dir / slot.id if slot.id else settings.record_dir
+
+
 def _refuse_escape(root: Path, state_path: Path) -> None:
     # The default state.json is part of the project: a symlink that leads out of the project
     # would let the repository point the gate at someone else's state.
@@ -420,7 +440,7 @@ def _project_root(root: Path, slot: ProjectSlot, state: StateDoc) -> Path:
 def _binding_item(spec: GateSpec) -> Criterion:
     return Criterion(
         id=BINDING_ID,
-        text="Pre stage passed for this commit and version",
+        text="Pre stage passed for this release (commit, tree and version)",
         role="binding",
         section_id="stage-binding",
         section_title="Stage binding",

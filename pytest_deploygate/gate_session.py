@@ -18,7 +18,7 @@ from pytest_deploygate.checks import build_registry
 from pytest_deploygate.collect import GateCollector, GateItem
 from pytest_deploygate.decision import FAIL, INCOMPLETE, ROLLBACK, Decision, decide, item_verdict
 from pytest_deploygate.errors import SelectionError
-from pytest_deploygate.gate_run import GatePlan, GateRun
+from pytest_deploygate.gate_run import ConfigError, GatePlan, GateRun
 from pytest_deploygate.options import Settings
 from pytest_deploygate.outcomes import OutcomeBook
 from pytest_deploygate.records.atomic import write_atomic
@@ -62,6 +62,12 @@ class DeployGatePlugin:
         try:
             kinds = build_registry(groups)
             self.run = GateRun.prepare(self.settings, kinds)
+        except ConfigError as exc:
+            # One line per problem, naming file and line; the previous record stays as it is.
+            problems = str(exc).splitlines()
+            more = (f" (+{len(problems) - 1} more: 'deploygate validate' lists them)"
+                    if len(problems) > 1 else "")
+            pytest.exit(f"deploygate: {problems[0]}{more}", returncode=pytest.ExitCode.INTERRUPTED)
         except (SelectionError, ValueError) as exc:
             raise pytest.UsageError(f"deploygate: {exc}") from None
 
@@ -84,8 +90,8 @@ class DeployGatePlugin:
         gate_items: list[pytest.Item] = []
         for plan in self.run.plans:
             source = plan.spec.source if plan.spec else plan.spec_file.path
-            collector = GateCollector.from_parent(session, name=plan.record_name,
-                                                  nodeid=plan.record_name, path=source,
+            collector = GateCollector.from_parent(session, name=plan.node_name,
+                                                  nodeid=plan.node_name, path=source,
                                                   plan=plan, run=self.run)
             gate_items.extend(session.genitems(collector))
         kept, dropped = join_user_items(items, self.run.plans, self.user_members,
@@ -325,9 +331,7 @@ class DeployGatePlugin:
         if project is not None:
             props["deploygate.project"] = project.name
             props["deploygate.state_sha256"] = project.state.sha256
-            props["deploygate.commit"] = project.commit or "unknown"
-            if project.version:
-                props["deploygate.version"] = project.version
+            props.update(project.release.properties())
         return props
 
     def _write(self, plan: GatePlan, content: RecordContent) -> list[Path]:

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _UNCOMMITTED = "0" * 40
-#: Paths whose commits are sign-off bookkeeping, not part of the release being gated.
-BOOKKEEPING_PREFIX = ".deploygate/"
 
 
 @dataclass(frozen=True)
@@ -82,18 +80,15 @@ def signature_ok(root: Path, commit: str) -> bool:
     return result.returncode == 0 and result.stdout.strip() == "G"
 
 
-def release_author(root: Path) -> str | None:
-    """Author e-mail of the release being gated: the newest commit that changes anything
-    besides sign-off bookkeeping (``.deploygate/``)."""
-    result = _git(root, "log", "-n", "200", "--format=%x00%H %ae", "--name-only")
-    if result.returncode != 0:
-        return None
-    for block in result.stdout.split("\x00"):
-        lines = [line for line in block.splitlines() if line.strip()]
-        if not lines:
-            continue
-        _, _, email = lines[0].partition(" ")
-        files = lines[1:]
-        if not files or any(not f.startswith(BOOKKEEPING_PREFIX) for f in files):
-            return email.lower()
-    return None
+def release_authors(root: Path, record_dir: Path | None = None,
+                    version: str | None = None) -> frozenset[str] | None:
+    """Author e-mails of the release being gated: every commit that changes release content
+    since the previous version tag (else in the whole history); never read from a file.
+    None when the project is not in a git repository. ``version`` defaults to the project's
+    own (deploygate.yaml, pyproject.toml, package.json)."""
+    from pytest_deploygate.release import project_version, release_identity
+    from pytest_deploygate.release import release_authors as authors
+
+    identity = release_identity(root, record_dir=record_dir,
+                                version=version or project_version(root))
+    return authors(root, identity, record_dir=record_dir)

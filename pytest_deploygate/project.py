@@ -1,4 +1,4 @@
-"""The gated project: its root, state, config, evaluation clock, commit and version.
+"""The gated project: its root, state, config, evaluation clock, release and version.
 
 Built once per session and shared by every gate evaluated in it, so state.json is read once
 and git is asked once.
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_deploygate.config import ProjectConfig
 from pytest_deploygate.network import NetworkPool
+from pytest_deploygate.release import ReleaseIdentity, release_identity
 from pytest_deploygate.state import StateDoc
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ class Project:
     allow_commands: bool = False
     waivers_disabled: bool = False
     watch_seconds: float = 0.0
+    #: Where this project's gate records go (bookkeeping: never release content).
+    record_dir: Path | None = None
     network: NetworkPool = field(default_factory=NetworkPool, repr=False)
     #: Where progress lines of long measurements (watch windows) are shown; called on the
     #: main thread only, from :meth:`wait_for`.
@@ -101,23 +104,24 @@ class Project:
         return result.returncode, result.stdout.strip()
 
     @functools.cached_property
-    def commit_time(self) -> datetime | None:
-        """Committer time of HEAD (for evidence that must be newer than the commit)."""
-        code, out = self.git("show", "-s", "--format=%cI", "HEAD")
-        if code != 0 or not out:
-            return None
-        return datetime.fromisoformat(out)
+    def release(self) -> ReleaseIdentity:
+        """The gated release: commit, tree and version of the release content (not HEAD)."""
+        return release_identity(self.root, record_dir=self.record_dir, version=self.version)
 
-    @functools.cached_property
+    @property
+    def commit_time(self) -> datetime | None:
+        """Committer time of the release commit (for evidence that must be newer)."""
+        return self.release.committed_at
+
+    @property
     def commit(self) -> str | None:
-        """The gated project's HEAD commit, or None when it is not a git checkout."""
-        code, out = self.git("rev-parse", "--verify", "HEAD")
-        return (out or None) if code == 0 else None
+        """The release commit, or None when there is no release identity."""
+        return self.release.commit if self.release.known else None
 
     @functools.cached_property
     def version(self) -> str | None:
         """The release version: --gate-version, deploygate.yaml, pyproject.toml, package.json."""
-        return self.version_override or self.config.version or _manifest_version(self.root)
+        return self.version_override or self.config.version or manifest_version(self.root)
 
     @functools.cached_property
     def waivers(self) -> WaiverStore:
@@ -149,7 +153,8 @@ class Project:
         return name if isinstance(name, str) and name else self.root.name
 
 
-def _manifest_version(root: Path) -> str | None:
+def manifest_version(root: Path) -> str | None:
+    """The version in pyproject.toml, else package.json (None when neither has one)."""
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
         try:

@@ -1,7 +1,9 @@
-"""The post stage's binding to a passing pre-stage record of the same commit and version.
+"""The post stage's binding to a passing pre-stage record of the same release.
 
 Gate 12 cannot be passed before the deploy it gates: the post stage counts only when the pre
-stage passed for exactly the commit and version now being verified.
+stage passed for exactly the release now being verified (release commit, release tree and
+version, see :mod:`pytest_deploygate.release`): sign-offs committed after the pre stage do not
+change the release, a content change does.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -15,6 +17,7 @@ from pytest_deploygate.checks.base import CheckResult, Evidence
 from pytest_deploygate.options import Settings
 from pytest_deploygate.project import Project
 from pytest_deploygate.records.reader import RecordError, read_record
+from pytest_deploygate.release import binding_problems
 
 if TYPE_CHECKING:
     from pytest_deploygate.gate_run import GatePlan
@@ -26,11 +29,14 @@ def pre_record_path(settings: Settings, plan: GatePlan) -> Path:
 
 
 def check_pre_record(settings: Settings, plan: GatePlan, project: Project) -> CheckResult:
-    """Met when a PASS pre-stage record exists for this gate, commit and version."""
+    """Met when a PASS pre-stage record exists for this gate and release (commit, tree and
+    version of the release content, committed: no uncommitted changes on either side)."""
     path = pre_record_path(settings, plan)
-    if project.commit is None:
-        return CheckResult.missing(f"{project.root} is not a git checkout: the post stage is "
-                                   "bound to the pre stage by commit, and there is none")
+    release = project.release
+    if not release.known:
+        return CheckResult.missing(f"the post stage is bound to the pre stage by the release "
+                                   f"(commit, tree, version), and there is none: "
+                                   f"{release.problem}")
     try:
         record = read_record(path)
     except RecordError as exc:
@@ -38,7 +44,8 @@ def check_pre_record(settings: Settings, plan: GatePlan, project: Project) -> Ch
                                    "or pass --gate-pre-record=PATH")
     props = record.properties
     evidence = Evidence("record", str(path), detail=f"decision={props.get('deploygate.decision')}"
-                        f" commit={props.get('deploygate.commit')}")
+                        f" commit={props.get('deploygate.commit')}"
+                        f" tree={props.get('deploygate.tree')}")
     problems = []
     if props.get("deploygate.gate") != plan.gate_id:
         problems.append(f"it is a record of {props.get('deploygate.gate')!r}, not {plan.gate_id}")
@@ -46,14 +53,8 @@ def check_pre_record(settings: Settings, plan: GatePlan, project: Project) -> Ch
         problems.append(f"its stage is {props.get('deploygate.stage')!r}, not 'pre'")
     if props.get("deploygate.decision") != "PASS":
         problems.append(f"its decision is {props.get('deploygate.decision')!r}, not PASS")
-    if props.get("deploygate.commit") != project.commit:
-        problems.append(f"it is for commit {props.get('deploygate.commit')!r}, this is "
-                        f"{project.commit}")
-    if props.get("deploygate.version", "") != (project.version or ""):
-        problems.append(f"it is for version {props.get('deploygate.version')!r}, this is "
-                        f"{project.version!r}")
+    problems += binding_problems(props, release)
     if problems:
         return CheckResult.not_met(f"pre-stage record {path} does not bind: "
                                    + "; ".join(problems), evidence)
-    return CheckResult.met(f"pre stage passed for commit {project.commit[:12]} version "
-                           f"{project.version}", evidence)
+    return CheckResult.met(f"pre stage passed for this release: {release.describe()}", evidence)

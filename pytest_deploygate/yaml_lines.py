@@ -33,6 +33,8 @@ class LoadedYaml:
     data: Any
     lines: dict[Path, int] = field(default_factory=dict)
     duplicate_keys: list[tuple[Path, int]] = field(default_factory=list)
+    #: The line of each mapping key (a value may start on a later line than its key).
+    key_lines: dict[Path, int] = field(default_factory=dict)
 
     def line_of(self, path: Path) -> int:
         """Line of the deepest known prefix of ``path`` (1 when nothing matches)."""
@@ -132,6 +134,7 @@ def _map_lines(root: yaml.Node, loaded: LoadedYaml) -> None:
             keys: set[Any] = set()
             for key_node, _ in node.value:
                 key = key_node.value
+                loaded.key_lines.setdefault((*path, key), key_node.start_mark.line + 1)
                 if key in keys:
                     loaded.duplicate_keys.append(((*path, key), key_node.start_mark.line + 1))
                 keys.add(key)

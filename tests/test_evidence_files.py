@@ -110,7 +110,7 @@ def test_junit_older_than_the_commit(files: GateProject) -> None:
     result = case(files, "fresh-tests")
     assert result["type"] == "not-met"
     assert "stale evidence: reports/unit.xml (modified" in result["message"]
-    assert "is older than the gated commit" in result["message"]
+    assert "is older than the release commit" in result["message"]
     assert case(files, "tests")["outcome"] == "passed"
 
 
@@ -221,8 +221,10 @@ def test_tag_elsewhere(files: GateProject) -> None:
     files.git("commit", "-q", "-m", "later")
     result = case(files, "tag")
     assert result["type"] == "not-met"
-    assert "tag v1.4.0 points at" in result["message"]
-    assert "not at the gated commit" in result["message"]
+    assert "tag v1.4.0 (commit" in result["message"]
+    assert "is on another release" in result["message"]
+    assert "differs from the gated release's" in result["message"]
+    assert "in later.txt" in result["message"]
 
 
 def test_untagged(files: GateProject) -> None:

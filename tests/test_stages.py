@@ -105,4 +105,4 @@ def test_post_needs_a_git_checkout(example: GateProject) -> None:
     result = example.run("--gate=12", "--gate-stage=post")
     message = example.record("GATE-12-post").case("pre-stage-record")["message"]
     assert result.ret == 1
-    assert "is not a git checkout" in message
+    assert "is not in a git repository" in message

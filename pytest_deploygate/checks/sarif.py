@@ -5,7 +5,10 @@ default, ``medium``, ``low``), ``not_before``, ``max_age_days``. A result's seve
 ``security-severity`` property (result, then rule) when present (>= 9 critical, >= 7 high,
 >= 4 medium), else its ``level`` (``error`` is high, ``warning`` medium, ``note`` low; the
 rule's default level, else ``warning``, when the result has none). Suppressed results and
-results with ``baselineState: absent`` do not count.
+results with ``baselineState: absent`` do not count. With ``baseline_state: new`` only
+results the scanner marked ``baselineState: new`` count: what a scan compared against the
+pre-deploy scan discovered since (a rollback trigger must not re-read known findings, which
+are the pre stage's to fail).
 
 Read per the 2.1.0 specification, failing closed: a result is suppressed only when it has
 suppressions and every one is accepted (no status counts as accepted; ``underReview`` and
@@ -40,8 +43,9 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     floor = params.get("severity", "high")
     hits: list[str] = []
     total = 0
+    new_only = params.get("baseline_state") == "new"
     for scan in found.files:
-        results = _results(scan)
+        results = _results(scan, new_only)
         if isinstance(results, str):
             return CheckResult.missing(results, *found.evidence)
         total += len(results)
@@ -50,13 +54,15 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     if hits:
         shown = "; ".join(hits[:_SHOWN]) + (f"; +{len(hits) - _SHOWN} more"
                                             if len(hits) > _SHOWN else "")
-        return CheckResult.not_met(f"{len(hits)} result(s) at or above {floor}: {shown} "
+        counted = "new " if new_only else ""
+        return CheckResult.not_met(f"{len(hits)} {counted}result(s) at or above {floor}: {shown} "
                                    f"(read {found.listing()})", *found.evidence)
-    return CheckResult.met(f"no result at or above {floor} ({total} below) in "
-                           f"{found.listing()}", *found.evidence)
+    counted = "new " if new_only else ""
+    return CheckResult.met(f"no {counted}result at or above {floor} ({total} {counted}below) "
+                           f"in {found.listing()}", *found.evidence)
 
 
-def _results(scan: EvidenceFile) -> list[tuple[str, str, str]] | str:
+def _results(scan: EvidenceFile, new_only: bool = False) -> list[tuple[str, str, str]] | str:
     try:
         doc = json.loads(scan.data.decode("utf-8-sig"), parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -89,6 +95,8 @@ def _results(scan: EvidenceFile) -> list[tuple[str, str, str]] | str:
                 return f"{at}: {suppressed}"
             if suppressed or result.get("baselineState") == "absent":
                 continue
+            if new_only and result.get("baselineState") != "new":
+                continue  # known before (or not compared): not discovered after the deploy
             rule_id = str(result.get("ruleId") or _rule_ref(result) or "unnamed-rule")
             severity = _severity(result, rules.get(rule_id, {}))
             if severity not in RANKS:
@@ -189,6 +197,7 @@ def _where(result: dict[str, Any]) -> str:
 KIND = CheckKind(
     name="sarif",
     reads="SARIF 2.1.0 scan results (glob)",
-    params_schema=params_schema({**FILE_PARAMS, "severity": {"enum": sorted(RANKS)}}),
+    params_schema=params_schema({**FILE_PARAMS, "severity": {"enum": sorted(RANKS)},
+                                "baseline_state": {"enum": ["new"]}}),
     evaluate=evaluate,
 )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pytest_deploygate.attestations import APPROVERS_SCHEMA, ATTESTATION_SCHEMA, REVIEW_CRITERION
 from pytest_deploygate.cli.workspace import Refusal, Workspace, complain, say
-from pytest_deploygate.config import CONFIG_FILE
+from pytest_deploygate.config import CONFIG_FILE, ProjectConfig
 from pytest_deploygate.documents import load_checked_yaml
 from pytest_deploygate.errors import DeployGateError
 from pytest_deploygate.jsonl_log import read_jsonl
@@ -53,7 +53,12 @@ def _targets(paths: list[Path], workspace: Workspace) -> list[tuple[Path, str]]:
     if paths:
         return [(p if p.is_absolute() else Path.cwd() / p, _kind_of(p)) for p in paths]
     root = workspace.root
-    config = workspace.config
+    try:
+        config = workspace.config
+    except Refusal:
+        # A broken deploygate.yaml is a problem to list (exit 1), like any other file's; the
+        # other files are found where the defaults put them.
+        config = ProjectConfig()
     targets = [(spec.path, "spec") for spec in scan(workspace.spec_dir, "user")]
     for relative, kind in ((CONFIG_FILE, "config"), (config.approvers, "approvers"),
                            (config.attestation_log, "attestations"),

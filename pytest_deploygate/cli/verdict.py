@@ -23,6 +23,7 @@ from pytest_deploygate.decision import (
 )
 from pytest_deploygate.records.junit import DECISION_ID
 from pytest_deploygate.records.reader import GateRecord, RecordError, RecordTestcase, read_record
+from pytest_deploygate.release import record_binding_problems
 
 NOT_TRUSTED = 4
 _NAME_PREFIX = "deploygate.row."
@@ -93,6 +94,9 @@ def _problems(record: GateRecord, workspace: Workspace) -> list[str]:
     if outcome != wanted:
         problems.append(f"the decision testcase is {outcome}, not {wanted} for {claimed}")
     problems += _against_installed_spec(record, criteria, workspace)
+    # The record must be of the release being deployed: same commit, tree and version.
+    problems += [f"not a record of this release: {p}" for p in record_binding_problems(
+        workspace.root, props, record_dir=record.path.resolve().parent)]
     return problems
 
 
