@@ -80,7 +80,7 @@ def identity(raw: str) -> str:
         bad = next(c for c in raw if not c.isascii())
         raise UntrustedIdentity(f"{raw!r} holds the non-ASCII character U+{ord(bad):04X}; "
                                 "addresses are compared exactly, in ASCII only")
-    if any(not ("!" <= c <= "~") or c in "<>\"'\\," for c in raw):
+    if any(not ("!" <= c <= "~") or c in '<>"\\,' for c in raw):
         raise UntrustedIdentity(f"{raw!r} holds a space, control or quoting character")
     local, at, domain = raw.partition("@")
     if not at or not local or not domain or "@" in domain:
