@@ -168,7 +168,7 @@ def signature_problem(status: str, fingerprints: Iterable[str],
     listed for this approver. A good signature by anyone else's key is no signature.
     """
     if not approver_keys:
-        return "no signing key is listed for the signer in the approvers file"
+        return "cannot be checked: no signing key is listed for the signer in the approvers file"
     if status not in VERIFIED_STATUSES:
         return f"carries no signature git verifies with the approvers' keys (%G? = {status})"
     found = {f.strip().upper() for f in fingerprints if f.strip()}
