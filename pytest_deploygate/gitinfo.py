@@ -20,7 +20,6 @@ from pathlib import Path
 
 from pytest_deploygate.trust_rules import split_git_lines
 
-_UNCOMMITTED = "0" * 40
 #: Paths whose commits are sign-off bookkeeping, not part of the release being gated.
 BOOKKEEPING_PREFIX = ".deploygate/"
 #: Configuration given on every git command line: whatever the repository, the user or the
@@ -47,7 +46,7 @@ class LineOrigin:
     @property
     def committed(self) -> bool:
         """False for a line that is only in the work tree."""
-        return self.commit != _UNCOMMITTED
+        return not _is_uncommitted(self.commit)
 
 
 @dataclass(frozen=True)
@@ -139,41 +138,91 @@ def blame_lines(root: Path, relative: str) -> dict[int, BlamedLine]:
     if _git(root, "rev-parse", "--is-shallow-repository").stdout.strip() == "true":
         raise GitError("the repository is a shallow clone, so git cannot show who added each "
                        "line: fetch the full history (git fetch --unshallow) before the gate")
-    result = _git_bytes(root, "blame", "--porcelain", "--no-textconv", "--", relative)
+    result = _git_bytes(root, "blame", "--porcelain", "--no-textconv", "--no-ignore-revs-file",
+                        "--", relative)
     if result.returncode != 0:
         stderr = result.stderr.decode("utf-8", "replace")
         if "no such path" in stderr or "does not exist" in stderr:
             return {}
         raise GitError(f"git blame {relative}: {stderr.strip()[:300]}")
-    return parse_porcelain(result.stdout)
+    blamed = parse_porcelain(result.stdout)
+    origins = commit_origins(root, {commit for commit, _ in blamed.values()})
+    return {number: BlamedLine(origins[commit], content)
+            for number, (commit, content) in blamed.items()}
 
 
-def parse_porcelain(output: bytes) -> dict[int, BlamedLine]:
-    """Read ``git blame --porcelain`` output byte for byte (split on \\n only)."""
-    headers: dict[str, dict[bytes, bytes]] = {}
-    origins: dict[int, BlamedLine] = {}
+def parse_porcelain(output: bytes) -> dict[int, tuple[str, bytes]]:
+    """Line number -> (commit, content) from ``git blame --porcelain``, read byte for byte
+    (split on \\n only). Its author headers are not used: blame applies the work tree's
+    .mailmap whatever the configuration says, so authors come from commit_origins."""
+    blamed: dict[int, tuple[str, bytes]] = {}
     commit = ""
     final_line = 0
     for line in split_git_lines(output):
         if line.startswith(b"\t"):
-            origins[final_line] = BlamedLine(_origin(commit, headers.get(commit, {})), line[1:])
+            blamed[final_line] = (commit, line[1:])
             continue
         parts = line.split(b" ")
-        if len(parts) >= 3 and len(parts[0]) == 40 and all(c in b"0123456789abcdef"
-                                                           for c in parts[0]):
+        if len(parts) >= 3 and len(parts[0]) in (40, 64) and all(c in b"0123456789abcdef"
+                                                                 for c in parts[0]):
             commit, final_line = parts[0].decode(), int(parts[2])
-            continue
+    return blamed
+
+
+def commit_origins(root: Path, commits: set[str]) -> dict[str, LineOrigin]:
+    """Author and times of each commit, read from the raw commit objects (``git cat-file``):
+    no mailmap, no replace refs, no formatting option can rewrite them."""
+    origins = {c: LineOrigin(c, "") for c in commits if not _is_uncommitted(c)}
+    wanted = sorted(origins)
+    if not wanted:
+        return {c: LineOrigin(c, "") for c in commits}
+    try:
+        result = subprocess.run(_command(root, ("cat-file", "--batch")),
+                                input="".join(f"{c}\n" for c in wanted).encode(),
+                                capture_output=True, timeout=60, check=False,
+                                env=git_environment())
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GitError(f"git could not run: {exc}") from None
+    if result.returncode != 0:
+        raise GitError(f"git cat-file: {result.stderr.decode('utf-8', 'replace')[:300]}")
+    data, position = result.stdout, 0
+    for commit in wanted:
+        header_end = data.index(b"\n", position)
+        header = data[position:header_end].split(b" ")
+        if len(header) != 3 or header[1] != b"commit":
+            raise GitError(f"git cat-file: {commit} is not a commit")
+        size = int(header[2])
+        body = data[header_end + 1:header_end + 1 + size]
+        position = header_end + 1 + size + 1
+        origins[commit] = _parse_commit(commit, body)
+    return {c: origins.get(c, LineOrigin(c, "")) for c in commits}
+
+
+def _is_uncommitted(commit: str) -> bool:
+    return set(commit) == {"0"}
+
+
+def _parse_commit(commit: str, body: bytes) -> LineOrigin:
+    people: dict[bytes, tuple[str, datetime | None]] = {}
+    for line in body.split(b"\n"):
+        if not line:
+            break  # end of the headers
         key, _, value = line.partition(b" ")
-        headers.setdefault(commit, {}).setdefault(key, value)
-    return origins
+        if key in (b"author", b"committer") and key not in people:
+            people[key] = _person(value)
+    email, authored = people.get(b"author", ("", None))
+    _, committed = people.get(b"committer", ("", None))
+    return LineOrigin(commit, email, authored, committed)
 
 
-def _origin(commit: str, header: dict[bytes, bytes]) -> LineOrigin:
-    mail = header.get(b"author-mail", b"").decode("utf-8", "replace").strip()
-    if mail.startswith("<") and mail.endswith(">"):
-        mail = mail[1:-1]
-    return LineOrigin(commit, mail, _time(header.get(b"author-time")),
-                      _time(header.get(b"committer-time")))
+def _person(value: bytes) -> tuple[str, datetime | None]:
+    # "Name <email> 1700000000 +0100": the address between the last < and the > after it.
+    opening, closing = value.rfind(b"<"), value.rfind(b">")
+    if opening < 0 or closing < opening:
+        return "", None
+    email = value[opening + 1:closing].decode("utf-8", "replace")
+    stamp = value[closing + 1:].split()
+    return email, _time(stamp[0] if stamp else None)
 
 
 def _time(raw: bytes | None) -> datetime | None:
