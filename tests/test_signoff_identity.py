@@ -327,7 +327,7 @@ def test_signed_by_the_attackers_own_key_is_no_signature(
     git(root, "config", "gpg.ssh.allowedSignersFile", str(allowed))
     append(root, LOG, sam_signs())
     signed_commit(root, SAM, keys["dev"][0], "authored as sam, signed by dev")
-    assert "G" == git(root, "log", "-1", "--format=%G?")  # ambient git would say good
+    assert git(root, "log", "-1", "--format=%G?") == "G"  # ambient git would say good
     found = case(signed, "security-sign-off")
     assert found["type"] == "evidence-missing"
     # git verifies the signature itself (%G? = U: a key it does not know) but the key is not
