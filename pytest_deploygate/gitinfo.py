@@ -9,8 +9,10 @@ One ``git blame --porcelain`` per file answers every line at once.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping
@@ -80,6 +82,7 @@ _HOME: list[Path] = []
 def _controlled_home() -> Path:
     if not _HOME:
         home = Path(tempfile.mkdtemp(prefix="deploygate-git-"))
+        atexit.register(shutil.rmtree, home, True)
         (home / "gnupg").mkdir(mode=0o700)
         safe = _ambient_safe_directories()
         lines = "".join(f"\tdirectory = {_quote_config(d)}\n" for d in safe)

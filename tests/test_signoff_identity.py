@@ -15,6 +15,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -451,3 +452,56 @@ def test_present_by_another_holder_wins_over_an_absent(signed: GateProject) -> N
     found = case(signed, "critical-functionality-broken")
     assert "TRIGGERED: reported present by ana.silva@acme.example" in found["message"]
     assert signed.record().decision == "ROLLBACK"
+
+
+@pytest.fixture
+def gnupg(tmp_path: Path) -> Any:
+    """Make OpenPGP keys in a keyring of the test's own; its agent is stopped afterwards."""
+    if not shutil.which("gpg"):
+        pytest.skip("gpg is not installed")
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    env = {**os.environ, "GNUPGHOME": str(home)}
+
+    def make(uid: str) -> tuple[str, str]:
+        subprocess.run(["gpg", "--batch", "--quiet", "--pinentry-mode", "loopback",
+                        "--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign", "never"],
+                       env=env, check=True, capture_output=True)
+        listed = subprocess.run(["gpg", "--with-colons", "--list-keys", uid], env=env,
+                                check=True, capture_output=True, text=True).stdout
+        fingerprint = next(f.split(":")[9] for f in listed.splitlines() if f.startswith("fpr"))
+        armored = subprocess.run(["gpg", "--armor", "--export", fingerprint], env=env,
+                                 check=True, capture_output=True, text=True).stdout
+        return fingerprint, armored
+
+    yield make, env
+    subprocess.run(["gpgconf", "--kill", "all"], env=env, check=False, capture_output=True)
+
+
+def test_openpgp_signature_must_be_by_the_approvers_listed_key(
+        signed: GateProject, gnupg: Any) -> None:
+    make, env = gnupg
+    root = signed.root
+    sam_fpr, sam_key = make(f"Sam <{SAM}>")
+    dev_fpr, _ = make(f"Dev <{DEV}>")
+    indented = "".join(f"      {text}\n" for text in sam_key.strip().splitlines())
+    approvers = root / APPROVERS
+    approvers.write_text(approvers.read_text().replace(
+        f"  - email: {SAM}\n", f"  - email: {SAM}\n    openpgp_fingerprints: ['{sam_fpr}']\n"
+                               f"    openpgp_public_keys: |\n{indented}"))
+    set_config(signed, "verify_authorship: true",
+               "verify_authorship: true\n  require_signed_commits: true")
+    commit(root, DEV, "require signed sign-offs")
+    drop(signed, "security-sign-off")
+    append(root, LOG, sam_signs())
+    git(root, "add", "-A", email=SAM)
+    git(root, "-c", f"user.signingkey={dev_fpr}", "commit", "-q", "-S", "-m", "as sam, dev's key",
+        email=SAM, extra_env=env)
+    found = case(signed, "security-sign-off")
+    assert found["type"] == "evidence-missing"
+    assert "carries no signature git verifies with the approvers' keys" in found["message"]
+    append(root, LOG, sam_signs(note="signed"))
+    git(root, "add", "-A", email=SAM)
+    git(root, "-c", f"user.signingkey={sam_fpr}", "commit", "-q", "-S", "-m", "sam signs",
+        email=SAM, extra_env=env)
+    assert case(signed, "security-sign-off")["outcome"] == "passed"
