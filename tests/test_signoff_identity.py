@@ -505,3 +505,13 @@ def test_openpgp_signature_must_be_by_the_approvers_listed_key(
     git(root, "-c", f"user.signingkey={sam_fpr}", "commit", "-q", "-S", "-m", "sam signs",
         email=SAM, extra_env=env)
     assert case(signed, "security-sign-off")["outcome"] == "passed"
+
+
+def test_attest_refuses_a_lookalike_git_identity(signed: GateProject) -> None:
+    root = signed.root
+    before = (root / LOG).read_bytes()
+    git(root, "config", "user.email", LEE.replace("k", KELVIN))
+    done = cli(root, "attest", "12", "change-management-approval", "--role", "change-manager")
+    assert done.returncode == 2
+    assert "U+212A" in done.stderr and "the gate would refuse this sign-off" in done.stderr
+    assert (root / LOG).read_bytes() == before
