@@ -98,6 +98,14 @@ class AttestationStore:
         store._read_log(root, config.attestation_log)
         return store
 
+    @classmethod
+    def approvers_only(cls, root: Path, config: ProjectConfig) -> AttestationStore:
+        """Only the approvers file (roles and signing keys), for approvals outside the log."""
+        store = cls(config.attestation_log, config.approvers, root,
+                    require_signed=config.require_signed_commits)
+        store._read_approvers(root, config.approvers)
+        return store
+
     def for_criterion(self, number: int, gate_id: str, criterion: str) -> list[Attestation]:
         """Sign-offs naming this gate and criterion, in log order."""
         if self._by_criterion is None:

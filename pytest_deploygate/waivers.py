@@ -16,6 +16,7 @@ triggers and anything the spec marks ``waivable: false`` can never be waived.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -77,6 +78,8 @@ class WaiverStore:
     max_days: int = 90
     approver_roles: tuple[str, ...] = ()
     roles_by_approver: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: With require_signed_commits, why a commit is not signed by its approver's listed key.
+    signature_problem: Callable[[str, str], str | None] | None = None
 
     @classmethod
     def load(cls, root: Path, config: ProjectConfig, disabled: bool,
@@ -88,6 +91,8 @@ class WaiverStore:
                     roles_by_approver=dict(roles_by_approver or {}))
         if not store.enabled:
             return store
+        if config.require_signed_commits:
+            store.signature_problem = _signature_checker(root, config)
         log = read_jsonl(root, config.waivers_file, WAIVER_SCHEMA, with_origins=True)
         if log.problem:
             store.problems.append(log.problem)
@@ -136,6 +141,11 @@ class WaiverStore:
         future = future_commit_problem(authored, committed, now)
         if future:
             return WaiverDecision(waiver, False, f"waiver at {where} ignored: {future}")
+        unsigned = (self.signature_problem(waiver.approver, waiver.origin.commit)
+                    if self.signature_problem else None)
+        if unsigned:
+            return WaiverDecision(waiver, False, f"waiver at {where} ignored: its commit "
+                                                 f"{waiver.origin.commit[:12]} {unsigned}")
         held = self.roles_by_approver.get(waiver.approver, frozenset())
         if self.approver_roles and not held & set(self.approver_roles):
             return WaiverDecision(waiver, False, f"waiver at {where} ignored: its approver "
@@ -164,3 +174,17 @@ def _approver(origin: LineOrigin | None) -> tuple[str | None, str | None]:
         return identity(origin.author_email), None
     except UntrustedIdentity as exc:
         return None, f"its commit {origin.commit[:12]} has an author address that is refused: {exc}"
+
+
+def _signature_checker(root: Path, config: ProjectConfig) -> Callable[[str, str], str | None]:
+    """An approval needs the same signature as a sign-off: by a key listed for the approver."""
+    from pytest_deploygate.attestations import AttestationStore
+
+    keys = AttestationStore.approvers_only(root, config)
+
+    def check(approver: str, commit: str) -> str | None:
+        if keys.approvers_problem:
+            return f"cannot be checked: {keys.approvers_problem}"
+        return keys.signature_problem(approver, commit)
+
+    return check

@@ -515,3 +515,18 @@ def test_attest_refuses_a_lookalike_git_identity(signed: GateProject) -> None:
     assert done.returncode == 2
     assert "U+212A" in done.stderr and "the gate would refuse this sign-off" in done.stderr
     assert (root / LOG).read_bytes() == before
+
+
+def test_waiver_approval_needs_the_approvers_signature_where_required(
+        signed: GateProject, keys: dict[str, tuple[Path, str]]) -> None:
+    root = signed.root
+    (root / "deploygate.yaml").write_text((root / "deploygate.yaml").read_text()
+                                          + "waivers:\n  enabled: true\n")
+    drop(signed, "runbooks-ready")
+    append(root, WAIVERS, line(gate=12, criterion="runbooks-ready", run=False,
+                               justification="runbook review scheduled after launch",
+                               expires=iso(datetime.now(UTC) + timedelta(days=20))))
+    signed_commit(root, SAM, keys["dev"][0], "waive as sam with dev's key")
+    found = case(signed, "runbooks-ready")
+    assert found["type"] == "evidence-missing"
+    assert "is signed by a key that is not listed for the signer" in found["message"]
