@@ -152,18 +152,22 @@ class AttestationStore:
             return effective_time(origin.authored, origin.committed_at, clock)
         return min(entry.at, clock)
 
-    def self_approval(self, entry: Attestation) -> bool:
-        """True when self-approval is forbidden and the signer authored the release."""
+    def self_approval(self, entry: Attestation) -> str | None:
+        """Why the signer may not approve this release (None when they may, or when
+        self-approval is allowed)."""
         if not self.forbid_self_approval:
-            return False
+            return None
         if self._release_author is False:
             self._release_author = release_author(self.root)
         authors = self._release_author
-        if authors is None:
-            return True  # the release's author cannot be established: fail closed
+        if authors is None:  # fail closed: nobody can be shown not to be an author
+            return ("git cannot show who authored the release, so self-approval cannot be "
+                    "ruled out (self-approval is forbidden)")
         if isinstance(authors, str):
             authors = (authors,)
-        return any(same_identity(entry.signer, author) for author in authors)
+        if any(same_identity(entry.signer, author) for author in authors):
+            return "the signer authored the release being gated (self-approval is forbidden)"
+        return None
 
     def signature_problem(self, signer: str, commit: str) -> str | None:
         """Why ``commit`` is not signed by a key listed for ``signer`` (None when it is)."""

@@ -99,9 +99,7 @@ def _why_not(entry: Attestation, roles: list[str], store: AttestationStore, ctx:
     max_age = params.get("max_age_days")
     if max_age is not None and (now - signed).total_seconds() > max_age * 86400:
         return f"older than {max_age:g} days"
-    if store.self_approval(entry):
-        return "the signer authored the release being gated (self-approval is forbidden)"
-    return None
+    return store.self_approval(entry)
 
 
 def _phase_start(ctx: EvalContext) -> datetime | CheckResult | None:
