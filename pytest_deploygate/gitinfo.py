@@ -2,7 +2,9 @@
 
 A sign-off's signer is established by git, not by the name typed into the log: the commit
 that added the line must be authored (and, where required, signed) by the person it names.
-One ``git blame --porcelain`` per file answers every line at once.
+One ``git blame --porcelain`` per file says which commit added every line; authors and times
+come from the raw commit objects (``git cat-file``), and git always runs in a controlled
+environment, so that nothing but the history itself decides attribution (trust_rules).
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -110,8 +112,9 @@ def _quote_config(value: str) -> str:
 def _git(root: Path, *args: str, timeout: float = 30,
          env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     try:
-        return subprocess.run(_command(root, args), capture_output=True, text=True,
-                              timeout=timeout, check=False, env=git_environment(env))
+        return subprocess.run(_command(root, args), capture_output=True, encoding="utf-8",
+                              errors="replace", timeout=timeout, check=False,
+                              env=git_environment(env))
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise GitError(f"git could not run: {exc}") from None
 
