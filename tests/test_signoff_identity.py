@@ -114,6 +114,25 @@ def sam_signs(**extra: object) -> bytes:
                 at="2026-02-03T12:00:00Z", **extra)
 
 
+def enable_waivers(project: GateProject, settings: str = "") -> None:
+    config = project.root / "deploygate.yaml"
+    config.write_text(config.read_text() + "waivers:\n  enabled: true\n" + settings)
+
+
+def waive_runbooks(root: Path, **entry: object) -> None:
+    entry.setdefault("expires", iso(datetime.now(UTC) + timedelta(days=20)))
+    entry.setdefault("justification", "runbook review scheduled after launch")
+    append(root, WAIVERS, line(gate=12, criterion="runbooks-ready", run=False, **entry))
+
+
+def missing(project: GateProject, criterion: str, said: str, *args: str) -> str:
+    """Run the gate: the criterion must be evidence-missing, saying ``said``."""
+    found = case(project, criterion, *args)
+    assert found["type"] == "evidence-missing"
+    assert said in found["message"]
+    return found["message"]
+
+
 def verdict_code(project: GateProject) -> int:
     return cli(project.root, "verdict", "gate-records/GATE-12.xml").returncode
 
@@ -136,9 +155,7 @@ def test_forged_line_behind_a_foreign_separator_is_not_attributed_to_the_victim(
     (root / LOG).write_bytes(b"\n".join([*lines[:-2], forged, *lines[-2:]]))
     commit(root, DEV, "tidy the log")
     number = len(lines) - 1
-    found = case(signed, "security-sign-off")
-    assert found["type"] == "evidence-missing"
-    assert f"{LOG}:{number}: holds U+{ord(separator):04X}" in found["message"]
+    missing(signed, "security-sign-off", f"{LOG}:{number}: holds U+{ord(separator):04X}")
     assert verdict_code(signed) == 1
     validated = cli(root, "validate", LOG)
     assert validated.returncode != 0
@@ -171,27 +188,19 @@ def test_committed_mailmap_cannot_make_the_attacker_a_signer(signed: GateProject
     assert git(root, "log", "-1", "--format=%aE") == SAM  # git itself would rewrite dev@
     append(root, LOG, sam_signs())
     commit(root, DEV, "sign as sam")
-    found = case(signed, "security-sign-off")
-    assert found["type"] == "evidence-missing"
-    assert f"line was added by {DEV}" in found["message"]
+    missing(signed, "security-sign-off", f"line was added by {DEV}")
     assert verdict_code(signed) == 1
 
 
 def test_committed_mailmap_cannot_make_the_attacker_a_waiver_approver(
         signed: GateProject) -> None:
     root = signed.root
-    (root / "deploygate.yaml").write_text((root / "deploygate.yaml").read_text()
-                                          + "waivers:\n  enabled: true\n"
-                                            "  approver_roles: [release-manager]\n")
+    enable_waivers(signed, "  approver_roles: [release-manager]\n")
     drop(signed, "runbooks-ready")
     (root / ".mailmap").write_text(f"Maria Lopez <maria.lopez@acme.example> <{DEV}>\n")
-    append(root, WAIVERS, line(gate=12, criterion="runbooks-ready", run=False,
-                               justification="runbook review scheduled after launch",
-                               expires=iso(datetime.now(UTC) + timedelta(days=20))))
+    waive_runbooks(root)
     commit(root, DEV, "waive runbooks")
-    found = case(signed, "runbooks-ready")
-    assert found["type"] == "evidence-missing"
-    assert f"its approver {DEV} holds none of the roles release-manager" in found["message"]
+    missing(signed, "runbooks-ready", f"its approver {DEV} holds none of the roles release-manager")
     assert verdict_code(signed) == 1
 
 
@@ -217,9 +226,7 @@ def test_ambient_git_configuration_and_environment_cannot_change_attribution(
                           check=True).stdout.strip()
     git(root, "replace", head, fake)
     assert git(root, "log", "-1", "--format=%ae") == SAM
-    found = case(signed, "security-sign-off")
-    assert found["type"] == "evidence-missing"
-    assert f"line was added by {DEV}" in found["message"]
+    missing(signed, "security-sign-off", f"line was added by {DEV}")
 
 
 def test_ignore_revs_in_repository_config_cannot_move_a_line(signed: GateProject) -> None:
@@ -230,9 +237,7 @@ def test_ignore_revs_in_repository_config_cannot_move_a_line(signed: GateProject
     (root / ".git-blame-ignore-revs").write_text(git(root, "rev-parse", "HEAD") + "\n")
     git(root, "config", "blame.ignoreRevsFile", ".git-blame-ignore-revs")
     commit(root, DEV, "ignore my commit in blame")
-    found = case(signed, "security-sign-off")
-    assert found["type"] == "evidence-missing"
-    assert f"line was added by {DEV}" in found["message"]
+    missing(signed, "security-sign-off", f"line was added by {DEV}")
 
 
 # -- exact identities ------------------------------------------------------------------------------
@@ -245,25 +250,17 @@ def test_lookalike_author_address_is_refused(signed: GateProject, lookalike: str
     append(root, LOG, line(gate=12, criterion="change-management-approval", signer=LEE,
                            role="change-manager", at="2026-02-03T12:00:00Z"))
     commit(root, author, "sign as lee")
-    found = case(signed, "change-management-approval")
-    assert found["type"] == "evidence-missing"
-    assert f"U+{ord(lookalike):04X}" in found["message"]
+    missing(signed, "change-management-approval", f"U+{ord(lookalike):04X}")
     assert verdict_code(signed) == 1
 
 
 def test_lookalike_signer_field_and_waiver_approver_are_refused(signed: GateProject) -> None:
     root = signed.root
-    (root / "deploygate.yaml").write_text((root / "deploygate.yaml").read_text()
-                                          + "waivers:\n  enabled: true\n"
-                                            "  approver_roles: [change-manager]\n")
+    enable_waivers(signed, "  approver_roles: [change-manager]\n")
     drop(signed, "runbooks-ready")
-    append(root, WAIVERS, line(gate=12, criterion="runbooks-ready", run=False,
-                               justification="runbook review scheduled after launch",
-                               expires=iso(datetime.now(UTC) + timedelta(days=20))))
+    waive_runbooks(root)
     commit(root, LEE.replace("k", KELVIN), "waive as lee")
-    found = case(signed, "runbooks-ready")
-    assert found["type"] == "evidence-missing"
-    assert "U+212A" in found["message"] and "refused" in found["message"]
+    assert "refused" in missing(signed, "runbooks-ready", "U+212A")
     # The signer field itself, committed by a fullwidth look-alike of lee.
     drop(signed, "change-management-approval")
     append(root, LOG, line(gate=12, criterion="change-management-approval",
@@ -278,9 +275,7 @@ def test_lookalike_address_in_the_approvers_file_is_refused(signed: GateProject)
     approvers = root / APPROVERS
     approvers.write_text(approvers.read_text().replace(LEE, LEE.replace("k", KELVIN)))
     commit(root, DEV, "approvers")
-    found = case(signed, "change-management-approval")
-    assert found["type"] == "evidence-missing"
-    assert APPROVERS in found["message"]
+    missing(signed, "change-management-approval", APPROVERS)
     validated = cli(root, "validate", APPROVERS)
     assert validated.returncode != 0 and APPROVERS in validated.stdout + validated.stderr
 
@@ -341,9 +336,7 @@ def test_signed_by_another_approvers_key_is_refused(
     root = signed.root
     append(root, LOG, sam_signs())
     signed_commit(root, SAM, keys["chen"][0], "authored as sam, signed with chen's key")
-    found = case(signed, "security-sign-off")
-    assert found["type"] == "evidence-missing"
-    assert "signed by a key that is not listed for the signer" in found["message"]
+    missing(signed, "security-sign-off", "signed by a key that is not listed for the signer")
     # Sam's own listed key counts.
     append(root, LOG, sam_signs(note="again"))
     signed_commit(root, SAM, keys["sam"][0], "sam signs")
@@ -365,9 +358,7 @@ def test_signer_without_a_listed_key_never_counts(
 
 @pytest.fixture
 def waivable(signed: GateProject) -> GateProject:
-    root = signed.root
-    (root / "deploygate.yaml").write_text((root / "deploygate.yaml").read_text()
-                                          + "waivers:\n  enabled: true\n  max_days: 30\n")
+    enable_waivers(signed, "  max_days: 30\n")
     drop(signed, "runbooks-ready")
     return signed
 
@@ -375,36 +366,26 @@ def waivable(signed: GateProject) -> GateProject:
 def test_waiver_max_days_runs_from_the_commit_not_the_lines_at(waivable: GateProject) -> None:
     root = waivable.root
     now = datetime.now(UTC)
-    append(root, WAIVERS, line(gate=12, criterion="runbooks-ready", run=False,
-                               justification="runbook review scheduled after launch",
-                               at=iso(now + timedelta(days=100)),
-                               expires=iso(now + timedelta(days=120))))
+    waive_runbooks(root, at=iso(now + timedelta(days=100)),
+                   expires=iso(now + timedelta(days=120)))
     commit(root, "maria.lopez@acme.example", "waive")
-    found = case(waivable, "runbooks-ready")
-    assert found["type"] == "evidence-missing"
-    assert "expires more than 30 days after it was written" in found["message"]
+    missing(waivable, "runbooks-ready", "expires more than 30 days after it was written")
     assert verdict_code(waivable) == 1
 
 
 def test_waiver_committed_after_the_clock_waives_nothing(waivable: GateProject) -> None:
     root = waivable.root
-    append(root, WAIVERS, line(gate=12, criterion="runbooks-ready", run=False,
-                               justification="runbook review scheduled after launch",
-                               expires="2026-02-20T00:00:00Z"))
+    waive_runbooks(root, expires="2026-02-20T00:00:00Z")
     commit(root, "maria.lopez@acme.example", "waive", "2026-02-10T00:00:00Z")
     # Replayed at a time before the waiver's commit: it did not exist then.
-    found = case(waivable, "runbooks-ready", "--gate-now=2026-02-05T00:00:00Z")
-    assert found["type"] == "evidence-missing"
-    assert "after the evaluation time" in found["message"]
+    missing(waivable, "runbooks-ready", "after the evaluation time",
+            "--gate-now=2026-02-05T00:00:00Z")
     # A commit dated far ahead (a claim as well) does not lengthen max_days either.
-    append(root, WAIVERS, line(gate=12, criterion="runbooks-ready", run=False,
-                               justification="runbook review scheduled after launch again",
-                               expires=iso(datetime.now(UTC) + timedelta(days=50))))
+    waive_runbooks(root, justification="runbook review scheduled after launch again",
+                   expires=iso(datetime.now(UTC) + timedelta(days=50)))
     commit(root, "maria.lopez@acme.example", "waive",
            iso(datetime.now(UTC) + timedelta(days=40)))
-    found = case(waivable, "runbooks-ready")
-    assert found["type"] == "evidence-missing"
-    assert "after the evaluation time" in found["message"]
+    missing(waivable, "runbooks-ready", "after the evaluation time")
 
 
 def test_sign_off_dates_come_from_its_commit(signed: GateProject) -> None:
@@ -419,9 +400,7 @@ def test_sign_off_dates_come_from_its_commit(signed: GateProject) -> None:
     # A commit dated after the evaluation clock is refused.
     append(root, LOG, sam_signs(note="future"))
     commit(root, SAM, "future sign-off", iso(datetime.now(UTC) + timedelta(days=3)))
-    found = case(signed, "security-sign-off")
-    assert found["type"] == "evidence-missing"
-    assert "after the evaluation time" in found["message"]
+    missing(signed, "security-sign-off", "after the evaluation time")
     assert verdict_code(signed) == 1
 
 
@@ -497,9 +476,8 @@ def test_openpgp_signature_must_be_by_the_approvers_listed_key(
     git(root, "add", "-A", email=SAM)
     git(root, "-c", f"user.signingkey={dev_fpr}", "commit", "-q", "-S", "-m", "as sam, dev's key",
         email=SAM, extra_env=env)
-    found = case(signed, "security-sign-off")
-    assert found["type"] == "evidence-missing"
-    assert "carries no signature git verifies with the approvers' keys" in found["message"]
+    missing(signed, "security-sign-off",
+            "carries no signature git verifies with the approvers' keys")
     append(root, LOG, sam_signs(note="signed"))
     git(root, "add", "-A", email=SAM)
     git(root, "-c", f"user.signingkey={sam_fpr}", "commit", "-q", "-S", "-m", "sam signs",
@@ -520,13 +498,8 @@ def test_attest_refuses_a_lookalike_git_identity(signed: GateProject) -> None:
 def test_waiver_approval_needs_the_approvers_signature_where_required(
         signed: GateProject, keys: dict[str, tuple[Path, str]]) -> None:
     root = signed.root
-    (root / "deploygate.yaml").write_text((root / "deploygate.yaml").read_text()
-                                          + "waivers:\n  enabled: true\n")
+    enable_waivers(signed)
     drop(signed, "runbooks-ready")
-    append(root, WAIVERS, line(gate=12, criterion="runbooks-ready", run=False,
-                               justification="runbook review scheduled after launch",
-                               expires=iso(datetime.now(UTC) + timedelta(days=20))))
+    waive_runbooks(root)
     signed_commit(root, SAM, keys["dev"][0], "waive as sam with dev's key")
-    found = case(signed, "runbooks-ready")
-    assert found["type"] == "evidence-missing"
-    assert "is signed by a key that is not listed for the signer" in found["message"]
+    missing(signed, "runbooks-ready", "is signed by a key that is not listed for the signer")
