@@ -20,10 +20,20 @@ from typing import Any
 from pytest_deploygate.config import ProjectConfig
 from pytest_deploygate.documents import load_checked_yaml
 from pytest_deploygate.errors import SpecError
-from pytest_deploygate.gitinfo import LineOrigin, release_authors, signature_ok
+from pytest_deploygate.gitinfo import LineOrigin, commit_signature, release_authors
 from pytest_deploygate.jsonl_log import read_jsonl
 from pytest_deploygate.paths import OutsideRoot, inside_root
 from pytest_deploygate.timeutil import parse_instant
+from pytest_deploygate.trust_rules import (
+    UntrustedIdentity,
+    effective_time,
+    future_commit_problem,
+    identity,
+    openpgp_fingerprint,
+    same_identity,
+    signature_problem,
+    ssh_key_fingerprint,
+)
 
 ATTESTATION_SCHEMA = "attestation.schema.json"
 APPROVERS_SCHEMA = "approvers.schema.json"
@@ -33,7 +43,12 @@ REVIEW_CRITERION = "gate-review"
 
 @dataclass(frozen=True)
 class Attestation:
-    """One parsed sign-off line."""
+    """One parsed sign-off line.
+
+    ``at`` is when the line counts as made: with authorship verified, the earliest of its
+    commit's times and the clock (git's answer, never the line's own ``at``); without, the
+    line's claim, and the evidence says authorship=not-verified.
+    """
 
     gate: int | str
     criterion: str
@@ -46,6 +61,7 @@ class Attestation:
     note: str | None = None
     present: bool = False
     origin: LineOrigin | None = None
+    claimed_at: datetime | None = None
 
     def matches_gate(self, number: int, gate_id: str) -> bool:
         """True when the line names this gate by number or id."""
@@ -64,10 +80,11 @@ class AttestationStore:
     forbid_self_approval: bool = False
     entries: list[Attestation] = field(default_factory=list)
     roles_by_signer: dict[str, frozenset[str]] = field(default_factory=dict)
+    keys_by_signer: dict[str, ApproverKeys] = field(default_factory=dict)
     log_problem: str | None = None
     approvers_problem: str | None = None
     line_problems: list[str] = field(default_factory=list)
-    _signed: dict[str, bool] = field(default_factory=dict)
+    _signed: dict[tuple[str, str], str | None] = field(default_factory=dict)
     _by_criterion: dict[str, list[Attestation]] | None = None
     _release_authors: frozenset[str] | bool | None = False
 
@@ -79,6 +96,14 @@ class AttestationStore:
                     config.forbid_self_approval)
         store._read_approvers(root, config.approvers)
         store._read_log(root, config.attestation_log)
+        return store
+
+    @classmethod
+    def approvers_only(cls, root: Path, config: ProjectConfig) -> AttestationStore:
+        """Only the approvers file (roles and signing keys), for approvals outside the log."""
+        store = cls(config.attestation_log, config.approvers, root,
+                    require_signed=config.require_signed_commits)
+        store._read_approvers(root, config.approvers)
         return store
 
     def for_criterion(self, number: int, gate_id: str, criterion: str) -> list[Attestation]:
@@ -97,27 +122,77 @@ class AttestationStore:
         origin = entry.origin
         if origin is None or not origin.committed:
             return "line is not committed: commit it so git records who added it"
-        if origin.author_email != entry.signer:
+        try:
+            identity(origin.author_email)
+        except UntrustedIdentity as exc:
+            return f"commit {origin.commit[:12]} has an author address that is refused: {exc}"
+        if not same_identity(entry.signer, origin.author_email):
             return (f"line was added by {origin.author_email or 'unknown'} in "
                     f"{origin.commit[:12]}, not by the signer")
-        if self.require_signed and not self._commit_signed(origin.commit):
-            return f"commit {origin.commit[:12]} carries no signature git verifies"
+        if self.require_signed:
+            unsigned = self.signature_problem(entry.signer, origin.commit)
+            if unsigned:
+                return f"commit {origin.commit[:12]} {unsigned}"
         return None
 
-    def self_approval(self, entry: Attestation) -> bool:
-        """True when self-approval is forbidden and the signer authored any release-content
-        commit since the previous release."""
+    def time_problem(self, entry: Attestation, clock: datetime) -> str | None:
+        """A sign-off whose commit is dated after the evaluation clock is refused."""
+        origin = entry.origin
+        if not self.verify_authorship or origin is None or not origin.committed:
+            return None
+        if origin.authored is None or origin.committed_at is None:
+            return f"git shows no date for commit {origin.commit[:12]}"
+        return future_commit_problem(origin.authored, origin.committed_at, clock)
+
+    def signed_at(self, entry: Attestation, clock: datetime) -> datetime:
+        """When the sign-off counts as made (see Attestation)."""
+        origin = entry.origin
+        if (self.verify_authorship and origin is not None and origin.committed
+                and origin.authored is not None and origin.committed_at is not None):
+            return effective_time(origin.authored, origin.committed_at, clock)
+        return min(entry.at, clock)
+
+    def self_approval(self, entry: Attestation) -> str | None:
+        """Why the signer may not approve this release (None when they may, or when
+        self-approval is allowed)."""
         if not self.forbid_self_approval:
-            return False
+            return None
         if self._release_authors is False:
             self._release_authors = release_authors(self.root)
-        return isinstance(self._release_authors, frozenset) and \
-            entry.signer in self._release_authors
+        authors = self._release_authors
+        if authors is None:  # fail closed: nobody can be shown not to be an author
+            return ("git cannot show who authored the release, so self-approval cannot be "
+                    "ruled out (self-approval is forbidden)")
+        if isinstance(authors, str):
+            authors = (authors,)
+        if any(same_identity(entry.signer, author) for author in authors):
+            return "the signer authored the release being gated (self-approval is forbidden)"
+        return None
 
-    def _commit_signed(self, commit: str) -> bool:
-        if commit not in self._signed:
-            self._signed[commit] = signature_ok(self.root, commit)
-        return self._signed[commit]
+    def signature_problem(self, signer: str, commit: str) -> str | None:
+        """Why ``commit`` is not signed by a key listed for ``signer`` (None when it is)."""
+        cache_key = (signer, commit)
+        if cache_key not in self._signed:
+            keys = self.keys_by_signer.get(signer, ApproverKeys())
+            if keys.fingerprints:
+                signature = commit_signature(self.root, commit, self.allowed_signers(),
+                                             self.openpgp_keys())
+                status, found = signature.status, signature.fingerprints
+            else:
+                status, found = "N", ()
+            self._signed[cache_key] = signature_problem(status, found, keys.fingerprints)
+        return self._signed[cache_key]
+
+    def allowed_signers(self) -> str:
+        """An allowed-signers file of every approver's SSH keys, for this run only."""
+        return "".join(f'{email} namespaces="git" {key}\n'
+                       for email, keys in sorted(self.keys_by_signer.items())
+                       for key in keys.ssh_keys)
+
+    def openpgp_keys(self) -> str:
+        """Every approver's armored OpenPGP public keys, for a keyring of this run only."""
+        return "\n".join(keys.openpgp_armored for keys in self.keys_by_signer.values()
+                         if keys.openpgp_armored)
 
     def _read_approvers(self, root: Path, relative: str) -> None:
         try:
@@ -134,10 +209,18 @@ class AttestationStore:
         except SpecError as exc:
             self.approvers_problem = str(exc).replace(str(path), relative)
             return
-        for approver in data["approvers"]:
-            email = approver["email"].lower()
+        for index, approver in enumerate(data["approvers"]):
+            where = f"{relative}: approvers[{index}]"
+            try:
+                email = identity(approver["email"])
+                keys = ApproverKeys.from_entry(approver)
+            except (UntrustedIdentity, ValueError) as exc:
+                self.approvers_problem = f"{where}: {exc}"
+                self.roles_by_signer.clear()
+                return
             self.roles_by_signer[email] = self.roles_by_signer.get(email, frozenset()) | frozenset(
                 approver["roles"])
+            self.keys_by_signer[email] = self.keys_by_signer.get(email, ApproverKeys()) | keys
 
     def _read_log(self, root: Path, relative: str) -> None:
         log = read_jsonl(root, relative, ATTESTATION_SCHEMA, self.verify_authorship)
@@ -156,13 +239,48 @@ class AttestationStore:
             try:
                 at = parse_instant(data["at"])
                 expires = parse_instant(data["expires"]) if "expires" in data else None
-            except ValueError as exc:
+                signer = identity(data["signer"])
+            except ValueError as exc:  # UntrustedIdentity included
                 self.line_problems.append(f"{relative}:{line.number}: {exc}")
                 continue
             self.entries.append(Attestation(
-                gate=data["gate"], criterion=data["criterion"], signer=data["signer"].lower(),
+                gate=data["gate"], criterion=data["criterion"], signer=signer,
                 role=data["role"], at=at, line=line.number, expires=expires,
                 evidence=data.get("evidence"), note=data.get("note"),
-                present=bool(data.get("present", False)), origin=line.origin,
+                present=bool(data.get("present", False)), origin=line.origin, claimed_at=at,
             ))
+
+
+@dataclass(frozen=True)
+class ApproverKeys:
+    """The signing keys the approvers file lists for one approver."""
+
+    ssh_keys: tuple[str, ...] = ()
+    openpgp_armored: str = ""
+    fingerprints: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_entry(cls, approver: Mapping[str, Any]) -> ApproverKeys:
+        """Read ``ssh_keys``, ``openpgp_fingerprints`` and ``openpgp_public_keys``; raises
+        ValueError naming the bad key."""
+        ssh_keys: list[str] = []
+        fingerprints: set[str] = set()
+        for index, key in enumerate(approver.get("ssh_keys", ())):
+            try:
+                fingerprints.add(ssh_key_fingerprint(key))
+            except ValueError as exc:
+                raise ValueError(f"ssh_keys[{index}]: {exc}") from None
+            ssh_keys.append(" ".join(key.split()[:2]))  # type and key: no comment, no options
+        for index, text in enumerate(approver.get("openpgp_fingerprints", ())):
+            try:
+                fingerprints.add(openpgp_fingerprint(text))
+            except ValueError as exc:
+                raise ValueError(f"openpgp_fingerprints[{index}]: {exc}") from None
+        return cls(tuple(ssh_keys), approver.get("openpgp_public_keys", ""),
+                   frozenset(fingerprints))
+
+    def __or__(self, other: ApproverKeys) -> ApproverKeys:
+        armored = "\n".join(a for a in (self.openpgp_armored, other.openpgp_armored) if a)
+        return ApproverKeys(self.ssh_keys + other.ssh_keys, armored,
+                            self.fingerprints | other.fingerprints)
 

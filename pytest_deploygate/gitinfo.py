@@ -2,82 +2,277 @@
 
 A sign-off's signer is established by git, not by the name typed into the log: the commit
 that added the line must be authored (and, where required, signed) by the person it names.
-One ``git blame --porcelain`` per file answers every line at once.
+One ``git blame --porcelain`` per file says which commit added every line; authors and times
+come from the raw commit objects (``git cat-file``), and git always runs in a controlled
+environment, so that nothing but the history itself decides attribution (trust_rules).
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import os
+import shutil
 import subprocess
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-_UNCOMMITTED = "0" * 40
+from pytest_deploygate.trust_rules import split_git_lines
+
+#: Configuration given on every git command line: whatever the repository, the user or the
+#: machine configures, attribution is git's own (no mailmap rewriting an attacker into a
+#: signer, no ignored revisions moving a line to another commit, no foreign verifier).
+_ATTRIBUTION_CONFIG = ("mailmap.file=", "mailmap.blob=", "log.mailmap=false",
+                       "blame.ignoreRevsFile=", "blame.markIgnoredLines=false",
+                       "blame.markUnblamableLines=false", "i18n.logOutputEncoding=UTF-8",
+                       "core.quotePath=true", "gpg.program=gpg", "gpg.openpgp.program=gpg",
+                       "gpg.ssh.program=ssh-keygen", "gpg.ssh.allowedSignersFile=",
+                       "gpg.ssh.revocationFile=", "gpg.ssh.defaultKeyCommand=",
+                       "core.fsmonitor=false")
 
 
 @dataclass(frozen=True)
 class LineOrigin:
-    """The commit that added one line, and its author."""
+    """The commit that added one line, its author, and the commit's (claimed) times."""
 
     commit: str
     author_email: str
+    authored: datetime | None = None
+    committed_at: datetime | None = None
 
     @property
     def committed(self) -> bool:
         """False for a line that is only in the work tree."""
-        return self.commit != _UNCOMMITTED
+        return not _is_uncommitted(self.commit)
+
+
+@dataclass(frozen=True)
+class BlamedLine:
+    """git blame's answer for one line: where it came from and the bytes git saw."""
+
+    origin: LineOrigin
+    content: bytes
 
 
 class GitError(Exception):
     """git could not answer; the message says what to do."""
 
 
-def _git(root: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def git_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A controlled environment: no GIT_* variable, no user or system configuration (only
+    their safe.directory entries, which say which checkouts may be read at all)."""
+    home = _controlled_home()
+    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(home),
+           "XDG_CONFIG_HOME": str(home), "GNUPGHOME": str(home / "gnupg"), "LC_ALL": "C",
+           "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": str(home / "gitconfig"),
+           "GIT_NO_REPLACE_OBJECTS": "1", "GIT_GRAFT_FILE": os.devnull,
+           "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "GIT_ATTR_NOSYSTEM": "1"}
+    env.update(extra or {})
+    return env
+
+
+_HOME: list[Path] = []
+
+
+def _controlled_home() -> Path:
+    if not _HOME:
+        home = Path(tempfile.mkdtemp(prefix="deploygate-git-"))
+        atexit.register(shutil.rmtree, home, True)
+        (home / "gnupg").mkdir(mode=0o700)
+        safe = _ambient_safe_directories()
+        lines = "".join(f"\tdirectory = {_quote_config(d)}\n" for d in safe)
+        (home / "gitconfig").write_text(f"[safe]\n{lines}" if lines else "")
+        _HOME.append(home)
+    return _HOME[0]
+
+
+def _ambient_safe_directories() -> list[str]:
+    # The one setting carried over from the ambient configuration: CI runners mark their
+    # checkouts safe there, and it cannot change what git attributes.
     try:
-        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        result = subprocess.run(["git", "config", "--get-all", "safe.directory"],
+                                capture_output=True, text=True, timeout=10, check=False,
+                                cwd=tempfile.gettempdir())
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [line for line in result.stdout.splitlines() if line.strip()]
+
+
+def _quote_config(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _git(root: Path, *args: str, timeout: float = 30,
+         env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(git_command(root, args), capture_output=True, encoding="utf-8",
+                              errors="replace", timeout=timeout, check=False,
+                              env=git_environment(env))
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise GitError(f"git could not run: {exc}") from None
 
 
+def _git_bytes(root: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(git_command(root, args), capture_output=True, timeout=timeout,
+                              check=False, env=git_environment())
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GitError(f"git could not run: {exc}") from None
+
+
+def git_command(root: Path, args: tuple[str, ...]) -> list[str]:
+    """``git`` in ``root`` with the attribution configuration (see _ATTRIBUTION_CONFIG)."""
+    config = [part for setting in _ATTRIBUTION_CONFIG for part in ("-c", setting)]
+    return ["git", "--no-replace-objects", "-C", str(root), *config, *args]
+
+
 def blame(root: Path, relative: str) -> dict[int, LineOrigin]:
     """Line number -> origin for every line of a file (uncommitted lines included)."""
+    return {number: line.origin for number, line in blame_lines(root, relative).items()}
+
+
+def blame_lines(root: Path, relative: str) -> dict[int, BlamedLine]:
+    """Line number -> origin and content, for every line git sees in the work-tree file."""
     if _git(root, "rev-parse", "--is-inside-work-tree").stdout.strip() != "true":
         raise GitError(f"{root} is not a git checkout: who added a line cannot be established")
     if _git(root, "rev-parse", "--is-shallow-repository").stdout.strip() == "true":
         raise GitError("the repository is a shallow clone, so git cannot show who added each "
                        "line: fetch the full history (git fetch --unshallow) before the gate")
-    result = _git(root, "blame", "--porcelain", "--", relative)
+    result = _git_bytes(root, "blame", "--porcelain", "--no-textconv", "--no-ignore-revs-file",
+                        "--", relative)
     if result.returncode != 0:
-        if "no such path" in result.stderr or "does not exist" in result.stderr:
+        stderr = result.stderr.decode("utf-8", "replace")
+        if "no such path" in stderr or "does not exist" in stderr:
             return {}
-        raise GitError(f"git blame {relative}: {result.stderr.strip()[:300]}")
-    return _parse_porcelain(result.stdout)
+        raise GitError(f"git blame {relative}: {stderr.strip()[:300]}")
+    blamed = parse_porcelain(result.stdout)
+    origins = commit_origins(root, {commit for commit, _ in blamed.values()})
+    return {number: BlamedLine(origins[commit], content)
+            for number, (commit, content) in blamed.items()}
 
 
-def _parse_porcelain(text: str) -> dict[int, LineOrigin]:
-    authors: dict[str, str] = {}
-    origins: dict[int, LineOrigin] = {}
+def parse_porcelain(output: bytes) -> dict[int, tuple[str, bytes]]:
+    """Line number -> (commit, content) from ``git blame --porcelain``, read byte for byte
+    (split on \\n only). Its author headers are not used: blame applies the work tree's
+    .mailmap whatever the configuration says, so authors come from commit_origins."""
+    blamed: dict[int, tuple[str, bytes]] = {}
     commit = ""
     final_line = 0
-    for line in text.splitlines():
-        if line.startswith("\t"):
-            origins[final_line] = LineOrigin(commit, authors.get(commit, ""))
+    for line in split_git_lines(output):
+        if line.startswith(b"\t"):
+            blamed[final_line] = (commit, line[1:])
             continue
-        parts = line.split(" ")
-        if len(parts) >= 3 and len(parts[0]) == 40 and all(c in "0123456789abcdef"
-                                                           for c in parts[0]):
-            commit, final_line = parts[0], int(parts[2])
-        elif line.startswith("author-mail "):
-            authors[commit] = line[len("author-mail "):].strip().strip("<>").lower()
-    return origins
+        parts = line.split(b" ")
+        if len(parts) >= 3 and len(parts[0]) in (40, 64) and all(c in b"0123456789abcdef"
+                                                                 for c in parts[0]):
+            commit, final_line = parts[0].decode(), int(parts[2])
+    return blamed
 
 
-def signature_ok(root: Path, commit: str) -> bool:
-    """True when git verifies the commit's signature with a trusted key (status G)."""
-    result = _git(root, "log", "-1", "--format=%G?", commit)
-    return result.returncode == 0 and result.stdout.strip() == "G"
+def commit_origins(root: Path, commits: set[str]) -> dict[str, LineOrigin]:
+    """Author and times of each commit, read from the raw commit objects (``git cat-file``):
+    no mailmap, no replace refs, no formatting option can rewrite them."""
+    origins = {c: LineOrigin(c, "") for c in commits if not _is_uncommitted(c)}
+    wanted = sorted(origins)
+    if not wanted:
+        return {c: LineOrigin(c, "") for c in commits}
+    try:
+        result = subprocess.run(git_command(root, ("cat-file", "--batch")),
+                                input="".join(f"{c}\n" for c in wanted).encode(),
+                                capture_output=True, timeout=60, check=False,
+                                env=git_environment())
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GitError(f"git could not run: {exc}") from None
+    if result.returncode != 0:
+        raise GitError(f"git cat-file: {result.stderr.decode('utf-8', 'replace')[:300]}")
+    data, position = result.stdout, 0
+    for commit in wanted:
+        header_end = data.index(b"\n", position)
+        header = data[position:header_end].split(b" ")
+        if len(header) != 3 or header[1] != b"commit":
+            raise GitError(f"git cat-file: {commit} is not a commit")
+        size = int(header[2])
+        body = data[header_end + 1:header_end + 1 + size]
+        position = header_end + 1 + size + 1
+        origins[commit] = _parse_commit(commit, body)
+    return {c: origins.get(c, LineOrigin(c, "")) for c in commits}
+
+
+def _is_uncommitted(commit: str) -> bool:
+    return set(commit) == {"0"}
+
+
+def _parse_commit(commit: str, body: bytes) -> LineOrigin:
+    people: dict[bytes, tuple[str, datetime | None]] = {}
+    for line in body.split(b"\n"):
+        if not line:
+            break  # end of the headers
+        key, _, value = line.partition(b" ")
+        if key in (b"author", b"committer") and key not in people:
+            people[key] = _person(value)
+    email, authored = people.get(b"author", ("", None))
+    _, committed = people.get(b"committer", ("", None))
+    return LineOrigin(commit, email, authored, committed)
+
+
+def _person(value: bytes) -> tuple[str, datetime | None]:
+    # "Name <email> 1700000000 +0100": the address between the last < and the > after it.
+    opening, closing = value.rfind(b"<"), value.rfind(b">")
+    if opening < 0 or closing < opening:
+        return "", None
+    email = value[opening + 1:closing].decode("utf-8", "replace")
+    stamp = value[closing + 1:].split()
+    return email, _time(stamp[0] if stamp else None)
+
+
+def _time(raw: bytes | None) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(raw or b""), UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What git says about a commit's signature when given only the approvers' keys."""
+
+    status: str
+    fingerprints: tuple[str, ...]
+
+
+def commit_signature(root: Path, commit: str, ssh_allowed_signers: str,
+                     openpgp_keys: str) -> Signature:
+    """Verify ``commit`` with keys from the approvers file only.
+
+    ``ssh_allowed_signers`` is the content of an allowed-signers file and ``openpgp_keys``
+    armored public keys; both live in a temporary directory for this call, never in the
+    ambient git or gpg configuration.
+    """
+    with tempfile.TemporaryDirectory(prefix="deploygate-keys-") as temp:
+        home = Path(temp)
+        allowed = home / "allowed_signers"
+        allowed.write_text(ssh_allowed_signers)
+        gnupg = home / "gnupg"
+        gnupg.mkdir(mode=0o700)
+        env = {"GNUPGHOME": str(gnupg)}
+        if openpgp_keys.strip():
+            # No key imported means no signature verifies, which fails closed.
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                subprocess.run(["gpg", "--batch", "--quiet", "--import"],
+                               input=openpgp_keys.encode(), capture_output=True, timeout=30,
+                               check=False, env=git_environment(env))
+        result = _git(root, "-c", f"gpg.ssh.allowedSignersFile={allowed}", "log", "-1",
+                      "--no-show-signature", "--format=%G?%x00%GK%x00%GF%x00%GP", commit,
+                      "--", env=env)
+    if result.returncode != 0:
+        return Signature("E", ())
+    status, *fingerprints = result.stdout.strip("\n").split("\x00")
+    return Signature(status.strip() or "N", tuple(f for f in fingerprints if f.strip()))
 
 
 def release_authors(root: Path, record_dir: Path | None = None,

@@ -23,7 +23,6 @@ Outside a git repository there is none: ``problem`` says why, and whatever needs
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import tempfile
@@ -31,6 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+from pytest_deploygate.gitinfo import git_command, git_environment
 
 #: Bookkeeping directories relative to the project root (plus the record directory).
 BOOKKEEPING_DIRS = (".deploygate", ".isdlc")
@@ -94,10 +95,12 @@ class _Git:
 
     def __call__(self, *args: str, stdin: str | None = None) -> tuple[int, str]:
         try:
+            # The same controlled git as sign-off attribution: no GIT_* variables, no user or
+            # system configuration, no mailmap or replace refs to rewrite authors or history.
             done = subprocess.run(
-                ["git", "-C", str(self.root), "--no-optional-locks", "-c", "log.mailmap=false",
-                 *args], input=stdin, capture_output=True, text=True, timeout=60, check=False,
-                env=self.env, encoding="utf-8", errors="surrogateescape")
+                git_command(self.root, ("--no-optional-locks", *args)), input=stdin,
+                capture_output=True, text=True, timeout=60, check=False,
+                env=git_environment(self.env), encoding="utf-8", errors="surrogateescape")
         except (OSError, subprocess.TimeoutExpired) as exc:
             return 128, str(exc)
         return done.returncode, done.stdout
@@ -204,7 +207,7 @@ def release_tree(root: Path, revision: str, *, bookkeeping: tuple[str, ...],
         _, _, sha = rest.partition(" ")
         entries.append(f"{mode} {sha}\t{relative}")
     with tempfile.TemporaryDirectory(prefix="deploygate-index-") as tmp:
-        scratch = _Git(root, {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")})
+        scratch = _Git(root, {"GIT_INDEX_FILE": str(Path(tmp) / "index")})
         if entries:
             code, _ = scratch("update-index", "-z", "--index-info",
                               stdin="\0".join(entries) + "\0")

@@ -106,13 +106,14 @@ def test_malformed_approvers_file(example: GateProject) -> None:
     assert ".deploygate/approvers.yaml:2: approvers[0].email" in case["message"]
 
 
-def test_rollback_trigger_latest_sign_off_decides(example: GateProject) -> None:
+def test_rollback_trigger_present_wins_over_a_later_absent(example: GateProject) -> None:
+    # Issue 10: a later-dated "absent" must not mask a "present" for the same release.
     base = {"gate": 12, "criterion": "data-integrity-issue", "signer": "tom.berg@acme.example",
             "role": "dba"}
     example.attest(**base, at="2026-02-05T10:00:00Z", present=True, note="rows lost")
     example.attest(**base, at="2026-02-05T12:00:00Z", note="restored and verified")
     case = outcome(example, "data-integrity-issue", "--gate-now=2026-02-06T00:00:00Z")
-    assert case["outcome"] == "passed"
+    assert case["type"] == "rollback-triggered" and "rows lost" in case["message"]
     assert outcome(example, "data-integrity-issue",
                    "--gate-now=2026-02-05T11:00:00Z")["type"] == "rollback-triggered"
 

@@ -28,16 +28,18 @@ def run_cli(project: GateProject, *args: str, who: str = "sam") -> subprocess.Co
                           env=env)
 
 
-def git(project: GateProject, *args: str, who: str = "dev") -> str:
+def git(project: GateProject, *args: str, who: str = "dev", date: str | None = None) -> str:
     env = {**os.environ, "GIT_AUTHOR_NAME": who, "GIT_AUTHOR_EMAIL": PEOPLE[who],
            "GIT_COMMITTER_NAME": who, "GIT_COMMITTER_EMAIL": PEOPLE[who]}
+    if date:
+        env |= {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
     return subprocess.run(["git", *args], cwd=project.root, check=True, env=env,
                           capture_output=True, text=True).stdout.strip()
 
 
-def commit_as(project: GateProject, who: str, message: str) -> None:
+def commit_as(project: GateProject, who: str, message: str, date: str | None = None) -> None:
     git(project, "add", "-A", who=who)
-    git(project, "commit", "-q", "-m", message, who=who)
+    git(project, "commit", "-q", "-m", message, who=who, date=date)
 
 
 @pytest.fixture
@@ -126,9 +128,11 @@ def test_expired_and_pre_phase_sign_offs_via_the_record(verified: GateProject) -
     verified.attest(gate=12, criterion="security-sign-off", signer=PEOPLE["sam"],
                     role="security-officer", at="2026-02-03T12:00:00Z",
                     expires="2026-02-04T00:00:00Z")
-    verified.attest(gate=12, criterion="security-sign-off", signer=PEOPLE["sam"],
-                    role="security-officer", at="2026-01-02T12:00:00Z")
     commit_as(verified, "sam", "sign")
+    # The time that counts is the commit's, not the line's own (which claims the phase).
+    verified.attest(gate=12, criterion="security-sign-off", signer=PEOPLE["sam"],
+                    role="security-officer", at="2026-02-03T13:00:00Z")
+    commit_as(verified, "sam", "sign", date="2026-01-02T12:00:00Z")
     message = security_case(verified)["message"]
     assert "expired at 2026-02-04T00:00:00Z" in message
     assert "before phase 12-production started" in message
@@ -139,13 +143,15 @@ def test_required_signature(verified: GateProject, tmp_path: Path) -> None:
         pytest.skip("ssh-keygen is not installed")
     key = tmp_path / "key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    allowed = tmp_path / "allowed_signers"
-    allowed.write_text(f"{PEOPLE['sam']} {(tmp_path / 'key.pub').read_text()}")
+    approvers = verified.root / ".deploygate" / "approvers.yaml"
+    public_key = (tmp_path / "key.pub").read_text().strip()
+    approvers.write_text(approvers.read_text().replace(
+        "    roles: [security-officer]\n",
+        f"    roles: [security-officer]\n    ssh_keys: ['{public_key}']\n"))
     config = verified.root / "deploygate.yaml"
     config.write_text(config.read_text().replace(
         "verify_authorship: true", "verify_authorship: true\n  require_signed_commits: true"))
     git(verified, "config", "gpg.format", "ssh")
-    git(verified, "config", "gpg.ssh.allowedSignersFile", str(allowed))
     commit_as(verified, "dev", "require signatures")
     verified.attest(gate=12, criterion="security-sign-off", signer=PEOPLE["sam"],
                     role="security-officer", at="2026-02-03T12:00:00Z")

@@ -4,8 +4,9 @@ Parameters: ``roles`` (who may sign; any listed approver when omitted), ``criter
 sign-off key, default the item's own id), ``max_age_days``. A sign-off counts when the signer
 is in the approvers file holding the role they signed in, that role is one the criterion
 accepts, it was made after the gate's phase started and not after the evaluation time, and it
-has not expired. For a rollback trigger the latest counting sign-off decides: ``present: true``
-fires the trigger, otherwise it attests the condition is absent.
+has not expired. Every time here is git's (trust_rules): a sign-off is dated by the commit that
+added its line, never by its own ``at``. For a rollback trigger any counting ``present: true``
+fires the trigger, whatever "absent" sign-offs say or when; otherwise they attest it absent.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -13,6 +14,7 @@ fires the trigger, otherwise it attests the condition is absent.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +22,7 @@ from pytest_deploygate.attestations import Attestation, AttestationStore
 from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
 from pytest_deploygate.evaluation import EvalContext
 from pytest_deploygate.timeutil import format_instant, parse_instant
+from pytest_deploygate.trust_rules import trigger_present
 
 
 def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
@@ -41,14 +44,16 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
         if reason:
             rejected.append(f"line {entry.line} ({entry.signer}): {reason}")
         else:
-            counting.append(entry)
+            counting.append(replace(entry, at=store.signed_at(entry, ctx.project.now)))
     trigger = ctx.criterion.role == "trigger"
-    if trigger and counting:
-        latest = max(counting, key=lambda e: e.at)
-        if latest.present:
+    present = trigger_present(e.present for e in counting)
+    if trigger and present is not None:
+        reports = [e for e in counting if e.present == present]
+        latest = max(reports, key=lambda e: e.at)
+        if present:
             return CheckResult.not_met(
                 f"TRIGGERED: reported present by {_who(latest)}" + _note(latest),
-                _evidence(store, latest))
+                *(_evidence(store, e) for e in reports))
         return CheckResult.met(f"absent, attested by {_who(latest)}", _evidence(store, latest))
     signed = [e for e in counting if not e.present]
     if signed:
@@ -74,25 +79,27 @@ def _why_not(entry: Attestation, roles: list[str], store: AttestationStore, ctx:
         return f"signed as '{entry.role}', this criterion needs {' or '.join(roles)}"
     if entry.role not in held:
         return f"does not hold role '{entry.role}' in {store.approvers_name}"
-    now = ctx.project.now
-    if entry.at > now:
-        return f"signed at {format_instant(entry.at)}, after the evaluation time"
-    if started is not None and entry.at < started:
-        return (f"signed at {format_instant(entry.at)}, before phase {ctx.spec.phase} started "
-                f"({format_instant(started)})")
-    if entry.expires is not None and entry.expires <= now:
-        return f"expired at {format_instant(entry.expires)}"
-    max_age = params.get("max_age_days")
-    if max_age is not None and (now - entry.at).total_seconds() > max_age * 86400:
-        return f"older than {max_age:g} days"
     if entry.present and ctx.criterion.role != "trigger":
         return "'present' applies to rollback triggers only"
     authorship = store.authorship_problem(entry)
     if authorship:
         return authorship
-    if store.self_approval(entry):
-        return "the signer authored the release being gated (self-approval is forbidden)"
-    return None
+    now = ctx.project.now
+    future = store.time_problem(entry, now)
+    if future:
+        return future
+    if not store.verify_authorship and entry.at > now:
+        return f"signed at {format_instant(entry.at)}, after the evaluation time"
+    signed = store.signed_at(entry, now)
+    if started is not None and signed < started:
+        return (f"signed at {format_instant(signed)}, before phase {ctx.spec.phase} started "
+                f"({format_instant(started)})")
+    if entry.expires is not None and entry.expires <= now:
+        return f"expired at {format_instant(entry.expires)}"
+    max_age = params.get("max_age_days")
+    if max_age is not None and (now - signed).total_seconds() > max_age * 86400:
+        return f"older than {max_age:g} days"
+    return store.self_approval(entry)
 
 
 def _phase_start(ctx: EvalContext) -> datetime | CheckResult | None:

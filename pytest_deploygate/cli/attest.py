@@ -12,6 +12,7 @@ from pytest_deploygate.cli.logwrite import append_line
 from pytest_deploygate.cli.workspace import Refusal, Workspace, say
 from pytest_deploygate.paths import OutsideRoot, inside_root
 from pytest_deploygate.timeutil import format_instant, now_utc, parse_instant
+from pytest_deploygate.trust_rules import UntrustedIdentity, identity
 
 REVIEW_ROLE = "release-manager"
 
@@ -65,7 +66,10 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     if code != 0 or not signer:
         raise Refusal("git user.email is not set in the gated project: the signer is who git "
                       "says you are (git config user.email you@example.com)")
-    signer = signer.lower()
+    try:
+        signer = identity(signer)
+    except UntrustedIdentity as exc:
+        raise Refusal(f"git user.email {exc}: the gate would refuse this sign-off") from None
     store = AttestationStore.load(workspace.root, config)
     if store.approvers_problem:
         raise Refusal(store.approvers_problem)
