@@ -24,7 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 EXAMPLE = Path(__file__).resolve().parent / "acme-api"
@@ -35,8 +35,20 @@ DEVELOPERS = {"jo": ("Jo Dev", "jo.dev@acme.example"),
 #: Post-deployment documents move to the framework's artifact directory (bookkeeping): they are
 #: written after the deploy, so committing them must not make a new release.
 POST_DEPLOY_DOCS = ("deployment-log-production.md", "post-deployment-verification.md")
+#: The example's story is told in fixed dates (the release on 2 February 2026, its deploy
+#: the next day) and built as if it ended a few minutes ago: evidence has a maximum age (a
+#: metrics capture counts for a day), so the gate passes on any date without replaying a clock.
+STORY_END = datetime(2026, 2, 3, 15, 30, tzinfo=UTC)
+SHIFT = datetime.now(UTC).replace(microsecond=0) - STORY_END - timedelta(minutes=5)
+
+
+def story_time(at: str) -> str:
+    """A date of the story, moved to the time the repository is built."""
+    return (datetime.fromisoformat(at.replace("Z", "+00:00")) + SHIFT).isoformat()
+
+
 #: When the CI reports were written (after the release commit, before the gate runs).
-REPORTS_WRITTEN = datetime(2026, 2, 3, 12, 30, tzinfo=UTC)
+REPORTS_WRITTEN = datetime(2026, 2, 3, 12, 30, tzinfo=UTC) + SHIFT
 #: Overrides that the plain example needs only because it has no repository of its own.
 PLAIN_ONLY = (
     ("# This example lives inside the pytest-deploygate repository, whose history does not "
@@ -62,7 +74,7 @@ class Repo:
         name = self.names.get(who, who.split("@")[0].replace(".", " ").title())
         env = {**os.environ, "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": who,
                "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": who,
-               "GIT_AUTHOR_DATE": at, "GIT_COMMITTER_DATE": at}
+               "GIT_AUTHOR_DATE": story_time(at), "GIT_COMMITTER_DATE": story_time(at)}
         done = subprocess.run(["git", "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false",
                                "-c", "core.hooksPath=/dev/null", *args], cwd=self.root, env=env,
                               capture_output=True, text=True, check=False)
