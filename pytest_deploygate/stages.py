@@ -15,6 +15,7 @@ from pytest_deploygate.checks.base import CheckResult, Evidence
 from pytest_deploygate.options import Settings
 from pytest_deploygate.project import Project
 from pytest_deploygate.records.reader import RecordError, read_record
+from pytest_deploygate.records.verify import Expected, verify_record
 
 if TYPE_CHECKING:
     from pytest_deploygate.gate_run import GatePlan
@@ -52,6 +53,9 @@ def check_pre_record(settings: Settings, plan: GatePlan, project: Project) -> Ch
     if props.get("deploygate.version", "") != (project.version or ""):
         problems.append(f"it is for version {props.get('deploygate.version')!r}, this is "
                         f"{project.version!r}")
+    # The same verification as `deploygate verdict`: a flipped or hand-written record does not bind.
+    problems += verify_record(record, plan.spec, plan.spec_items, Expected(),  # type: ignore[arg-type]
+                              waivers_enabled=project.waivers.enabled).problems
     if problems:
         return CheckResult.not_met(f"pre-stage record {path} does not bind: "
                                    + "; ".join(problems), evidence)
