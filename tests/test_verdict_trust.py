@@ -39,8 +39,8 @@ def gate_run(root: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def verdict(root: Path, record: Path | str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pytest_deploygate", "--root", str(root), "verdict", str(record), *args],
-                          cwd=root, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "pytest_deploygate", "--root", str(root),
+                           "verdict", str(record), *args], cwd=root, capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")
