@@ -53,8 +53,9 @@ def check_pre_record(settings: Settings, plan: GatePlan, project: Project) -> Ch
     if props.get("deploygate.version", "") != (project.version or ""):
         problems.append(f"it is for version {props.get('deploygate.version')!r}, this is "
                         f"{project.version!r}")
-    # The same verification as `deploygate verdict`: a flipped or hand-written record does not bind.
-    problems += verify_record(record, plan.spec, plan.spec_items, Expected(),  # type: ignore[arg-type]
+    # The verification of `deploygate verdict`: a flipped or hand-written record does not bind.
+    problems += verify_record(record, plan.spec, plan.spec_items,  # type: ignore[arg-type]
+                              Expected(allow_replay=settings.replay),
                               waivers_enabled=project.waivers.enabled).problems
     if problems:
         return CheckResult.not_met(f"pre-stage record {path} does not bind: "
