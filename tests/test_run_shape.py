@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from test_writeback import GATE as WRITEBACK_GATE
 
 from conftest import GateProject
 
@@ -58,39 +59,15 @@ def test_in_parallel_with_nothing_deselected_the_gate_passes(example: GateProjec
 
 # -- an earlier gate finishes before a later gate judges it ------------------------------------
 
-GATE_11 = """\
-spec_version: 1
-gate: 11
-id: GATE-11
-title: Staging
-phase: 11-test-deploy
-decision: [{id: ok, title: OK}]
-sections:
-  - id: s
-    title: S
-    stage: pre
-    decision: ok
-    criteria:
-      - {id: named, text: Project named, check: {kind: state, path: project.name}}
-"""
+def small_gate(number: int, phase: str, prerequisites: str = "") -> str:
+    """The one-criterion gate of tests/test_writeback.py, with a phase and prerequisites."""
+    spec = WRITEBACK_GATE.format(n=number).replace(f"{number}-part", phase)
+    return spec.replace("sections:", prerequisites + "sections:") if prerequisites else spec
 
-GATE_12 = """\
-spec_version: 1
-gate: 12
-id: GATE-12
-title: Production
-phase: 12-production
-decision: [{id: ok, title: OK}]
-prerequisites:
-  - {id: gate-11-passed, text: GATE-11 Passed, check: {kind: gate_passed, gate: 11}}
-sections:
-  - id: s
-    title: S
-    stage: pre
-    decision: ok
-    criteria:
-      - {id: named, text: Project named, check: {kind: state, path: project.name}}
-"""
+
+GATE_11 = small_gate(11, "11-test-deploy")
+GATE_12 = small_gate(12, "12-production", "prerequisites:\n  - {id: gate-11-passed, "
+                     "text: GATE-11 Passed, check: {kind: gate_passed, gate: 11}}\n")
 
 
 @pytest.mark.parametrize(("passes", "gate_11", "gate_12"), [
