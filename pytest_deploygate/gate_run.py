@@ -375,7 +375,8 @@ class GateRun:
         except Exception as exc:  # a broken or third-party kind must not turn into a pass
             kind = item.check.kind if item.check else "?"
             return CheckResult.missing(f"check kind '{kind}' failed: {type(exc).__name__}: {exc}")
-        if result.status == "not_applicable" and not may_be_not_applicable(item, plan.spec):
+        if result.status == "not_applicable" and \
+                not may_be_not_applicable(item, plan.spec, plan.project.config.conditions):
             # The rule `deploygate verdict` applies to records: N/A needs a reason in the spec.
             return CheckResult.missing(f"reported N/A ({result.message}), but the spec gives "
                                        f"{item.id} no condition under which it is N/A",

@@ -56,7 +56,8 @@ def check_pre_record(settings: Settings, plan: GatePlan, project: Project) -> Ch
     # The verification of `deploygate verdict`: a flipped or hand-written record does not bind.
     problems += verify_record(record, plan.spec, plan.spec_items,  # type: ignore[arg-type]
                               Expected(allow_replay=settings.replay),
-                              waivers_enabled=project.waivers.enabled).problems
+                              waivers_enabled=project.waivers.enabled,
+                              conditions=project.config.conditions).problems
     if problems:
         return CheckResult.not_met(f"pre-stage record {path} does not bind: "
                                    + "; ".join(problems), evidence)

@@ -49,6 +49,18 @@ def test_allowed_outcomes(workspace: Workspace, gate: int, item_id: str, status:
     assert (status in allowed_statuses(spec.item(item_id), spec, waivers)) is allowed, rule
 
 
+@pytest.mark.parametrize(("conditions", "allowed"), [
+    ({"change_management_required": False}, True),
+    ({"change_management_required": True}, False),
+    ({}, False),  # unset: the criterion is missing evidence, never N/A
+    (None, True)])  # conditions unknown: the `when` may have been false
+def test_na_only_when_the_projects_condition_can_be_false(
+        workspace: Workspace, conditions: dict | None, allowed: bool) -> None:
+    spec = workspace.gate("12")
+    item = spec.item("change-management-approval")
+    assert (NA in allowed_statuses(item, spec, False, conditions)) is allowed
+
+
 def test_rollback_is_only_a_trigger_outcome() -> None:
     assert junit_form(Status.NOT_MET, "trigger") == ("failure", "rollback-triggered")
     assert status_from_junit("failure", "rollback-triggered", "trigger") == Status.NOT_MET

@@ -88,12 +88,14 @@ def _verify(args: argparse.Namespace, record: GateRecord, workspace: Workspace
         spec = workspace.gate(gate)
         items = workspace.items(spec)
         waivers_enabled = workspace.config.waivers_enabled
+        conditions = workspace.config.conditions
     except Refusal as exc:
         return Verification([f"no spec to verify it against: {exc}"])
     release = _release(args, workspace, record)
     expected = Expected(gate_id=spec.id, stage=stage, release=release,
                         allow_replay=args.allow_replay)
-    return verify_record(record, spec, items, expected, waivers_enabled=waivers_enabled)
+    return verify_record(record, spec, items, expected, waivers_enabled=waivers_enabled,
+                         conditions=conditions)
 
 
 def _release(args: argparse.Namespace, workspace: Workspace, record: GateRecord

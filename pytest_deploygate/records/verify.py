@@ -14,7 +14,7 @@ same ones while it runs, so a record it writes always passes this verification.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pytest_deploygate.decision import EXIT_CODES, PASS, SKIPPED, Decision, decide
@@ -22,7 +22,7 @@ from pytest_deploygate.outcomes import NoSuchForm, Outcome, Status, status_from_
 from pytest_deploygate.records.junit import DECISION_ID, testcase_name
 from pytest_deploygate.records.reader import GateRecord, RecordTestcase
 from pytest_deploygate.release import ReleaseIdentity
-from pytest_deploygate.spec_model import OTHER_ROW_ID, Criterion, GateSpec
+from pytest_deploygate.spec_model import OTHER_ROW_ID, Check, Criterion, GateSpec
 
 STAGES = ("pre", "post", "all")
 REPLAY_PROPERTY = "deploygate.replay"
@@ -38,22 +38,39 @@ _NEVER_WAIVED = frozenset({"prerequisite", "trigger", "binding", "user"})
 
 # -- trust rules: which outcomes the spec allows for a criterion -------------------------------
 
-def may_be_not_applicable(criterion: Criterion, spec: GateSpec) -> bool:
-    """N/A needs a reason in the spec: a ``when`` condition, an artifact that is optional or
-    required only under a condition, or the one check whose subject may not exist (an
-    escalation that did not happen). Anything else claiming N/A is hiding an outcome."""
+def may_be_not_applicable(criterion: Criterion, spec: GateSpec,
+                          conditions: Mapping[str, object] | None = None) -> bool:
+    """N/A needs a reason in the spec: a ``when`` condition that can be false, an artifact
+    that is optional or required only under a condition, or the one check whose subject may not
+    exist (an escalation that did not happen). Anything else claiming N/A is hiding an outcome.
+
+    ``conditions``: the project's named conditions (deploygate.yaml); a ``when`` on a condition
+    that is true (or unset: then it is missing evidence) cannot make the criterion N/A.
+    """
     if criterion.role in ("user", "binding", "prerequisite"):
         return False
-    if criterion.when:
+    if criterion.when and (conditions is None or
+                           any(_may_be_false(check, conditions) for check in criterion.when)):
         return True
     check = criterion.check
     if check is None:
         return False
     if check.kind == "artifact":
         artifact = spec.artifacts.get(str(check.params.get("artifact", "")))
-        return artifact is not None and artifact.required is not True
+        if artifact is None or artifact.required is True:
+            return False
+        required = artifact.required
+        return not isinstance(required, Check) or conditions is None or \
+            _may_be_false(required, conditions)
     return check.kind == "constitution" and \
         check.params.get("criterion") == "escalation_documented"
+
+
+def _may_be_false(check: Check, conditions: Mapping[str, object]) -> bool:
+    if check.kind != "condition":
+        return True  # read from evidence at run time: it may have been false then
+    name = str(check.params.get("name", ""))
+    return name in conditions and not conditions[name]
 
 
 def may_be_waived(criterion: Criterion, waivers_enabled: bool) -> bool:
@@ -61,11 +78,12 @@ def may_be_waived(criterion: Criterion, waivers_enabled: bool) -> bool:
     return waivers_enabled and criterion.waivable and criterion.role not in _NEVER_WAIVED
 
 
-def allowed_statuses(criterion: Criterion, spec: GateSpec, waivers_enabled: bool
+def allowed_statuses(criterion: Criterion, spec: GateSpec, waivers_enabled: bool,
+                     conditions: Mapping[str, object] | None = None
                      ) -> frozenset[Status | None]:
     """Every outcome a faithful record can hold for this criterion (None: not run)."""
     allowed = set(_ALWAYS)
-    if may_be_not_applicable(criterion, spec):
+    if may_be_not_applicable(criterion, spec, conditions):
         allowed.add(Status.NOT_APPLICABLE)
     if may_be_waived(criterion, waivers_enabled):
         allowed.add(Status.WAIVED)
@@ -103,9 +121,11 @@ class Verification:
 
 
 def verify_record(record: GateRecord, spec: GateSpec, items: Sequence[Criterion],
-                  expected: Expected, *, waivers_enabled: bool) -> Verification:
+                  expected: Expected, *, waivers_enabled: bool,
+                  conditions: Mapping[str, object] | None = None) -> Verification:
     """Check ``record`` against ``spec`` (``items``: its items with the project's evidence
-    overrides, all stages) and against ``expected``."""
+    overrides, all stages; ``conditions``: the project's named conditions) and against
+    ``expected``."""
     result = Verification(list(record.oddities))
     props = record.properties
     problems = result.problems
@@ -141,7 +161,8 @@ def verify_record(record: GateRecord, spec: GateSpec, items: Sequence[Criterion]
     if not cases or cases[-1].name != testcase_name(gate, DECISION_ID, "Gate decision"):
         problems.append("the last testcase is not the gate decision")
         return result
-    criteria, outcomes = _criteria(cases[:-1], spec, items, stage, waivers_enabled, problems)
+    rules = _Rules(spec, waivers_enabled, conditions)
+    criteria, outcomes = _criteria(cases[:-1], spec, items, stage, rules, problems)
     _check_count(props, len(criteria), problems)
     result.decision = _recompute(criteria, outcomes, spec, props)
     problems += _claims(props, result.decision, cases[-1], spec)
@@ -165,8 +186,18 @@ def _release_problems(props: dict[str, str], release: ReleaseIdentity) -> list[s
     return problems
 
 
+@dataclass(frozen=True)
+class _Rules:
+    spec: GateSpec
+    waivers_enabled: bool
+    conditions: Mapping[str, object] | None
+
+    def allowed(self, criterion: Criterion) -> frozenset[Status | None]:
+        return allowed_statuses(criterion, self.spec, self.waivers_enabled, self.conditions)
+
+
 def _criteria(cases: list[RecordTestcase], spec: GateSpec, items: Sequence[Criterion],
-              stage: str, waivers_enabled: bool, problems: list[str]
+              stage: str, rules: _Rules, problems: list[str]
               ) -> tuple[list[Criterion], list[Outcome | None]]:
     """The record's criteria (the spec's of this stage, then users' own) and outcomes."""
     from pytest_deploygate.gate_run import binding_item
@@ -195,7 +226,7 @@ def _criteria(cases: list[RecordTestcase], spec: GateSpec, items: Sequence[Crite
                                                if len(lacking) > _SHOWN else "")
         problems.append(f"criteria of {gate}'s spec missing from the record: {shown}")
     pairs = [found[item.id] for item in wanted if item.id in found] + users
-    outcomes = [_outcome(case, criterion, spec, waivers_enabled, problems)
+    outcomes = [_outcome(case, criterion, rules, problems)
                 for case, criterion in pairs]
     return [criterion for _, criterion in pairs], outcomes
 
@@ -223,8 +254,8 @@ def _user_criterion(case: RecordTestcase, spec: GateSpec, problems: list[str]) -
                      check=None, waivable=False)
 
 
-def _outcome(case: RecordTestcase, criterion: Criterion, spec: GateSpec, waivers_enabled: bool,
-             problems: list[str]) -> Outcome | None:
+def _outcome(case: RecordTestcase, criterion: Criterion, rules: _Rules, problems: list[str]
+             ) -> Outcome | None:
     label = criterion.id if criterion.role != "user" else case.name[:80]
     if case.outcome_elements > 1:
         problems.append(f"{label} holds {case.outcome_elements} outcome elements")
@@ -234,8 +265,9 @@ def _outcome(case: RecordTestcase, criterion: Criterion, spec: GateSpec, waivers
     except NoSuchForm as exc:
         problems.append(f"{label}: {exc}")
         return Outcome(Status.ERROR, case.message)
-    if status not in allowed_statuses(criterion, spec, waivers_enabled):
-        why = {Status.NOT_APPLICABLE: "the spec gives it no condition under which it is N/A",
+    if status not in rules.allowed(criterion):
+        why = {Status.NOT_APPLICABLE: "neither the spec nor the project's conditions let it "
+                                      "be N/A",
                Status.WAIVED: "waivers are not enabled for it"}.get(status, "")
         problems.append(f"{label} is {status.value if status else 'not run'}, which its spec "
                         f"does not allow: {why}")
