@@ -108,11 +108,9 @@ def _release(args: argparse.Namespace, workspace: Workspace, record: GateRecord
     code, resolved = workspace.git("rev-parse", "--verify", "--quiet",
                                    f"{args.commit}^{{commit}}")
     commit = resolved if code == 0 and resolved else args.commit
-    tree = None
-    if code == 0:
-        tree_code, tree_out = workspace.git("rev-parse", "--verify", f"{commit}^{{tree}}")
-        tree = tree_out if tree_code == 0 else None
-    return replace(identity, commit=commit, tree=tree, problem=None)
+    # The commit pins the content; the record's tree is computed by the release module's own
+    # rules (bookkeeping excluded), so it is not compared with a tree computed here.
+    return replace(identity, commit=commit, tree=None, problem=None)
 
 
 def _show(record: GateRecord) -> None:

@@ -174,6 +174,8 @@ def _release_problems(props: dict[str, str], release: ReleaseIdentity) -> list[s
     if release.commit is None:
         return [f"cannot tell which release is being deployed: {release.problem}; "
                 "pass --commit"]
+    if props.get("deploygate.dirty") == "true":
+        problems.append("the record was made from uncommitted changes to release content")
     if props.get("deploygate.commit") != release.commit:
         problems.append(f"it is for commit {props.get('deploygate.commit')!r}, the release "
                         f"being deployed is {release.commit}")
