@@ -11,17 +11,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-from pytest_deploygate.outcomes import PASSING, Outcome
+from pytest_deploygate.outcomes import PASSING, Outcome, Status
 from pytest_deploygate.spec_model import Criterion, DecisionRow
 
-PASS, FAIL, SKIPPED, ROLLBACK, INCOMPLETE = "PASS", "FAIL", "SKIPPED", "ROLLBACK", "INCOMPLETE"
-NOT_IN_STAGE = "NOT IN STAGE"
-#: A Gate Decision row of the checklist that no section of the spec feeds.
-UNMAPPED = "UNMAPPED"
-NOT_APPLICABLE = "N/A"
-WAIVED = "WAIVED"
-#: Exit code of ``deploygate verdict`` and the ordering used to rank decisions.
+
+class Verdict(StrEnum):
+    """A gate's decision, an item's verdict or a Gate Decision row's status."""
+
+    PASS = "PASS"
+    FAIL = "FAIL"
+    SKIPPED = "SKIPPED"
+    ROLLBACK = "ROLLBACK"
+    INCOMPLETE = "INCOMPLETE"
+    NOT_APPLICABLE = "N/A"
+    WAIVED = "WAIVED"
+    NOT_IN_STAGE = "NOT IN STAGE"
+    #: A Gate Decision row of the checklist that no section of the spec feeds.
+    UNMAPPED = "UNMAPPED"
+
+
+PASS, FAIL, SKIPPED, ROLLBACK, INCOMPLETE = (Verdict.PASS, Verdict.FAIL, Verdict.SKIPPED,
+                                             Verdict.ROLLBACK, Verdict.INCOMPLETE)
+NOT_IN_STAGE = Verdict.NOT_IN_STAGE
+UNMAPPED = Verdict.UNMAPPED
+NOT_APPLICABLE = Verdict.NOT_APPLICABLE
+WAIVED = Verdict.WAIVED
+#: Exit code of ``deploygate verdict`` for each decision.
 EXIT_CODES = {PASS: 0, FAIL: 1, ROLLBACK: 2, SKIPPED: 3, INCOMPLETE: 5}
 
 
@@ -39,7 +56,7 @@ class RowResult:
 class Decision:
     """The decision of one gate record."""
 
-    status: str
+    status: Verdict
     rows: tuple[RowResult, ...]
     reasons: tuple[str, ...] = ()
     counts: dict[str, int] = field(default_factory=dict)
@@ -78,19 +95,19 @@ class Decision:
         return f"{self.status}: " + "; ".join(parts) if parts else self.status
 
 
-def item_verdict(item: Criterion, outcome: Outcome | None) -> str:
-    """PASS, FAIL, ROLLBACK, INCOMPLETE, SKIPPED or N/A for one item."""
+def item_verdict(item: Criterion, outcome: Outcome | None) -> Verdict:
+    """PASS, FAIL, ROLLBACK, INCOMPLETE, SKIPPED, WAIVED or N/A for one item."""
     if outcome is None:
         return INCOMPLETE
-    if outcome.status == "skipped_prereq":
+    if outcome.status == Status.SKIPPED_PREREQ:
         return SKIPPED
-    if outcome.status == "not_applicable":
+    if outcome.status == Status.NOT_APPLICABLE:
         return NOT_APPLICABLE
-    if outcome.status == "waived":
+    if outcome.status == Status.WAIVED:
         return WAIVED
     if outcome.status in PASSING:
         return PASS
-    if item.role == "trigger" and outcome.status == "not_met":
+    if item.role == "trigger" and outcome.status == Status.NOT_MET:
         return ROLLBACK
     return FAIL
 

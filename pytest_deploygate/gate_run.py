@@ -18,6 +18,7 @@ from pytest_deploygate.errors import DeployGateError, SelectionError, StateError
 from pytest_deploygate.evaluation import EvalContext, evaluate_item
 from pytest_deploygate.options import Settings
 from pytest_deploygate.project import Project
+from pytest_deploygate.records.verify import may_be_not_applicable, stage_items
 from pytest_deploygate.spec_library import SpecFile, available, select, spec_path
 from pytest_deploygate.spec_loader import apply_overrides, load_spec
 from pytest_deploygate.spec_model import OTHER_ROW_ID, Check, Criterion, GateSpec
@@ -55,6 +56,8 @@ class GatePlan:
     error: str | None = None
     thresholds: dict[str, float] = field(default_factory=dict)
     items: list[Criterion] = field(default_factory=list)
+    #: Every item of the spec, all stages, with the project's evidence overrides applied.
+    spec_items: tuple[Criterion, ...] = ()
     prerequisite_results: dict[str, CheckResult] = field(default_factory=dict)
     unmet: list[str] = field(default_factory=list)
     #: Prerequisites "GATE-M passed" where gate M runs earlier in this same invocation: they
@@ -260,9 +263,10 @@ class GateRun:
         except DeployGateError as exc:
             raise ConfigError(str(exc)) from None  # deploygate.yaml's evidence: is broken
         stage = self.settings.stage
-        plan.items = [item for item in items if stage == "all" or item.stage == stage]
+        plan.spec_items = tuple(items)
+        plan.items = stage_items(items, stage)
         if stage == "post":
-            plan.items.append(_binding_item(spec))
+            plan.items.append(binding_item(spec))
         for item in items:
             if item.role == "prerequisite":
                 result = self.evaluate(plan, item)
@@ -380,12 +384,19 @@ class GateRun:
 
             return check_pre_record(self.settings, plan, plan.project)
         try:
-            return evaluate_item(self.context(plan, item))
+            result = evaluate_item(self.context(plan, item))
         except StateError as exc:
             return CheckResult.missing(str(exc))
         except Exception as exc:  # a broken or third-party kind must not turn into a pass
             kind = item.check.kind if item.check else "?"
             return CheckResult.missing(f"check kind '{kind}' failed: {type(exc).__name__}: {exc}")
+        if result.status == "not_applicable" and \
+                not may_be_not_applicable(item, plan.spec, plan.project.config.conditions):
+            # The rule `deploygate verdict` applies to records: N/A needs a reason in the spec.
+            return CheckResult.missing(f"reported N/A ({result.message}), but the spec gives "
+                                       f"{item.id} no condition under which it is N/A",
+                                       *result.evidence)
+        return result
 
 
 def project_slots(settings: Settings) -> list[ProjectSlot]:
@@ -437,7 +448,8 @@ def _project_root(root: Path, slot: ProjectSlot, state: StateDoc) -> Path:
     return candidate if candidate.is_dir() else root
 
 
-def _binding_item(spec: GateSpec) -> Criterion:
+def binding_item(spec: GateSpec) -> Criterion:
+    """The post stage's item "the pre stage passed for this release"."""
     return Criterion(
         id=BINDING_ID,
         text="Pre stage passed for this release (commit, tree and version)",

@@ -25,6 +25,7 @@ from pytest_deploygate.records.atomic import write_atomic
 from pytest_deploygate.records.content import RecordContent, RecordItem
 from pytest_deploygate.records.junit import render_junit
 from pytest_deploygate.records.markdown import render_markdown
+from pytest_deploygate.records.verify import REPLAY_PROPERTY
 from pytest_deploygate.spec_model import Criterion
 from pytest_deploygate.summary import write_summary
 from pytest_deploygate.timeutil import format_instant
@@ -36,6 +37,9 @@ from pytest_deploygate.user_items import (
 )
 
 REPORT_KEY = "deploygate"
+#: pytest-xdist: where a worker leaves the user criteria it collected (before ``-k`` and
+#: ``--deselect`` removed any), so the controller knows the full expected set.
+EXPECTED_KEY = "deploygate_user_criteria"
 
 
 class DeployGatePlugin:
@@ -53,6 +57,8 @@ class DeployGatePlugin:
         #: Shown as errors but not failing the run by themselves (the items they concern are
         #: evaluated as if the waiver did not exist).
         self.waiver_errors: list[str] = []
+        #: pytest-xdist controller: how many workers sent their expected user criteria.
+        self.workers_with_expected_set = 0
 
     # -- set-up -----------------------------------------------------------------------------
 
@@ -98,11 +104,31 @@ class DeployGatePlugin:
                                         self.user_criteria)
         if dropped:
             config.hook.pytest_deselected(items=dropped)
-        items[:] = gate_items + kept
+        items[:] = self._gate_order(gate_items + kept)
         for item in items:
             plan = self._plan_of(item)
             if plan is not None and plan.skip_reason:
                 item.add_marker(pytest.mark.skip(reason=plan.skip_reason))
+        workeroutput = getattr(config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput[EXPECTED_KEY] = {
+                record: [criterion_fields(c) for c in criteria]
+                for record, criteria in self.user_criteria.items()}
+
+    def _gate_order(self, items: list[pytest.Item]) -> list[pytest.Item]:
+        """Each gate's items (its users' tests included) before the next gate's, the rest last.
+
+        A gate whose prerequisite is an earlier gate of this run is decided when its first
+        item runs: every item of the earlier gate must have run by then.
+        """
+        assert self.run is not None
+        order = {plan.record_name: index for index, plan in enumerate(self.run.plans)}
+
+        def position(item: pytest.Item) -> int:
+            plan = self._plan_of(item)
+            return order[plan.record_name] if plan is not None else len(order)
+
+        return sorted(items, key=position)
 
     def _plan_of(self, item: pytest.Item) -> GatePlan | None:
         if isinstance(item, GateItem):
@@ -118,6 +144,9 @@ class DeployGatePlugin:
         for slot in self.run.slots:
             if slot.project is not None:
                 slot.project.show_progress = self._show_progress
+        if any(plan.deferred for plan in self.run.plans):
+            # Other plugins may have reordered the items since collection (randomisers).
+            session.items[:] = self._gate_order(session.items)
         for item in session.items:
             if isinstance(item, GateItem):
                 self.run.prefetch(item.gate_collector.plan, item.criterion)
@@ -185,6 +214,22 @@ class DeployGatePlugin:
             setattr(report, REPORT_KEY, data[REPORT_KEY])
         return report
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """pytest-xdist controller: learn the user criteria a worker collected, deselected
+        ones included (the controller collects nothing itself)."""
+        expected = getattr(node, "workeroutput", {}).get(EXPECTED_KEY)
+        if not isinstance(expected, dict):
+            return
+        self.workers_with_expected_set += 1
+        for record, fields_list in expected.items():
+            known = self.user_criteria.setdefault(record, [])
+            ids = {c.id for c in known}
+            for fields in fields_list:
+                if fields["id"] not in ids:
+                    known.append(criterion_from_fields(fields))
+                    ids.add(fields["id"])
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Record each item's outcome, worst phase wins."""
         if hasattr(self.config, "workerinput"):
@@ -225,11 +270,23 @@ class DeployGatePlugin:
         rows = plan.spec.rows_with_other() if plan.spec else ()
         fed = {i.decision for i in plan.spec.items} | {c.decision for c in criteria} \
             if plan.spec else None
+        error = plan.error or self._expected_set_missing()
         decision = decide(criteria, outcomes, rows, plan.skip_reason,
-                          [plan.error] if plan.error else [], fed)
-        if plan.error:
+                          [error] if error else [], fed)
+        if error:
             decision = Decision(INCOMPLETE, decision.rows, decision.reasons, decision.counts)
         return criteria, outcomes, decision
+
+    def _expected_set_missing(self) -> str | None:
+        """Under pytest-xdist, why the expected criteria are unknown (no worker sent them)."""
+        distributed = not self.settings.same_run_prerequisites
+        if not distributed or hasattr(self.config, "workerinput") or \
+                self.workers_with_expected_set:
+            return None
+        if self.config.pluginmanager.get_plugin("dsession") is None:
+            return None  # -n given, but pytest-xdist did not distribute this run
+        return ("no pytest-xdist worker reported the criteria it collected: the expected set "
+                "is unknown")
 
     def _content(self, plan: GatePlan) -> RecordContent:
         assert self.run is not None
@@ -313,6 +370,7 @@ class DeployGatePlugin:
             "deploygate.expected_criteria": str(expected),
             "deploygate.waivers": str(decision.waivers),
             "deploygate.evaluated_at": format_instant(self.settings.now),
+            **({REPLAY_PROPERTY: "true"} if self.settings.replay else {}),
             "deploygate.spec_source": plan.spec_file.describe(),
             "deploygate.state_path": str(plan.slot.state_path),
         }

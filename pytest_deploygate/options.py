@@ -97,6 +97,8 @@ class Settings:
     cache_dir: Path = Path(tempfile.gettempdir()) / "pytest-deploygate"
     update_state: bool = False
     validation_record: bool = False
+    #: --gate-now was given: the run evaluates the past, and its records say so.
+    replay: bool = False
 
 
 def read_settings(config: pytest.Config) -> Settings:
@@ -114,6 +116,8 @@ def read_settings(config: pytest.Config) -> Settings:
     record_dir = (_path(config.getoption("gate_record_dir"), Path.cwd())
                   or _path(record_ini, rootdir) or root / "gate-records")
     raw_now = config.getoption("gate_now")
+    if raw_now:
+        _refuse_replay_effects(config)
     try:
         now = parse_instant(raw_now) if raw_now else now_utc()
     except ValueError as exc:
@@ -155,7 +159,26 @@ def read_settings(config: pytest.Config) -> Settings:
         same_run_prerequisites=not _distributed(config),
         cache_dir=_cache_dir(config),
         validation_record=config.getoption("gate_validation_record"),
+        replay=bool(raw_now),
     )
+
+
+#: The environment variable a signing key may come from (the signing options' fallback).
+SIGNING_KEY_ENV = "DEPLOYGATE_SIGNING_KEY"
+
+
+def _refuse_replay_effects(config: pytest.Config) -> None:
+    """--gate-now evaluates the past: it must not write back or sign as if it were now."""
+    effects = [option for option, name in (("--gate-update-state", "gate_update_state"),
+                                           ("--gate-validation-record", "gate_validation_record"),
+                                           ("--gate-sign-key", "gate_sign_key"))
+               if config.getoption(name, None)]
+    if os.environ.get(SIGNING_KEY_ENV):
+        effects.append(f"{SIGNING_KEY_ENV} (set in the environment)")
+    if effects:
+        raise pytest.UsageError(
+            f"--gate-now replays the past: it cannot be used with {', '.join(effects)}; "
+            "write back and sign only gates evaluated now (drop --gate-now)")
 
 
 def _size(config: pytest.Config, name: str) -> int | None:

@@ -10,28 +10,88 @@ parsing failure text.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-#: Outcome statuses, worst first; a later report of an item never hides a worse one.
-STATUS_RANK = {
-    "error": 0,            # the check or a user criterion raised unexpectedly
-    "missing": 1,          # evidence missing, unreadable or inconclusive
-    "not_met": 2,          # measured and not met (a fired trigger, for rollback items)
-    "skipped": 3,          # skipped by the user's own code: not evaluated, so not met
-    "skipped_prereq": 4,   # a prerequisite of the gate is unmet
-    "waived": 5,           # a waiver in force: reported, does not fail the gate
-    "not_applicable": 6,   # ``when`` is false
-    "met": 7,
-}
 
-PASSING = frozenset({"met", "not_applicable", "waived"})
+class Status(StrEnum):
+    """What happened to one item: the one vocabulary of results, reports, records and verdict.
+
+    A ``StrEnum``, so a status travels as its plain string (pytest-xdist reports, JSON) and
+    compares equal to it.
+    """
+
+    ERROR = "error"                    # the check or a user criterion raised unexpectedly
+    MISSING = "missing"                # evidence missing, unreadable or inconclusive
+    NOT_MET = "not_met"                # measured and not met (a fired trigger, for rollback items)
+    SKIPPED = "skipped"                # skipped by the user's own code: not evaluated, so not met
+    SKIPPED_PREREQ = "skipped_prereq"  # a prerequisite of the gate is unmet
+    WAIVED = "waived"                  # a waiver in force: reported, does not fail the gate
+    NOT_APPLICABLE = "not_applicable"  # ``when`` is false
+    MET = "met"
+
+
+#: Outcome statuses, worst first; a later report of an item never hides a worse one.
+STATUS_RANK = {status: rank for rank, status in enumerate(Status)}
+
+PASSING = frozenset({Status.MET, Status.NOT_APPLICABLE, Status.WAIVED})
+
+#: How a record writes each status: (JUnit element, its ``type``); None is a passing testcase.
+JUNIT_FORMS: dict[Status, tuple[str | None, str | None]] = {
+    Status.MET: (None, None),
+    Status.NOT_APPLICABLE: ("skipped", "not-applicable"),
+    Status.WAIVED: ("skipped", "waived"),
+    Status.SKIPPED_PREREQ: ("skipped", "prerequisite-unmet"),
+    Status.NOT_MET: ("failure", "not-met"),
+    Status.SKIPPED: ("failure", "not-evaluated"),
+    Status.MISSING: ("error", "evidence-missing"),
+    Status.ERROR: ("error", "check-error"),
+}
+#: The form of an item that got no outcome (deselected, stopped early, interrupted).
+NOT_RUN_FORM = ("skipped", "not-run")
+ROLLBACK_TYPE = "rollback-triggered"
+
+
+def junit_form(status: str | None, role: str) -> tuple[str | None, str | None]:
+    """The (element, type) a record writes for an item of ``role`` with this status."""
+    if status is None:
+        return NOT_RUN_FORM
+    element, kind = JUNIT_FORMS.get(Status(status), ("error", "unknown-outcome"))
+    if role == "trigger" and status == Status.NOT_MET:
+        kind = ROLLBACK_TYPE
+    return element, kind
+
+
+def as_status(value: str) -> Status:
+    """The status named ``value``; a name outside the vocabulary (a broken third-party kind)
+    is an error, never a pass."""
+    try:
+        return Status(value)
+    except ValueError:
+        return Status.ERROR
+
+
+class NoSuchForm(ValueError):
+    """A testcase's element and type are not what any outcome is written as."""
+
+
+def status_from_junit(element: str | None, kind: str | None, role: str) -> Status | None:
+    """The status a record's (element, type) stands for, for an item of ``role``; None for
+    "not run". Raises :class:`NoSuchForm` for a form the writer never produces for that role
+    (a ``rollback-triggered`` on a criterion, a ``not-met`` on a trigger)."""
+    if (element, kind) == NOT_RUN_FORM:
+        return None
+    for status in Status:
+        if junit_form(status, role) == (element, kind):
+            return status
+    raise NoSuchForm(f"<{element or 'testcase'} type={kind!r}> is no outcome of a {role}")
 
 
 @dataclass
 class Outcome:
     """The outcome of one item."""
 
-    status: str
+    status: Status
     message: str = ""
     evidence: list[dict[str, str]] = field(default_factory=list)
     duration: float = 0.0
@@ -51,7 +111,8 @@ class OutcomeBook:
 
     def add(self, record: str, item_id: str, data: dict[str, Any], duration: float) -> None:
         """Merge one report's outcome for an item."""
-        new = Outcome(data["status"], data.get("message", ""), list(data.get("evidence", [])))
+        new = Outcome(as_status(data["status"]), data.get("message", ""),
+                      list(data.get("evidence", [])))
         if "criterion" in data:
             self._user_meta.setdefault(record, {}).setdefault(item_id, data["criterion"])
         key = (record, item_id)

@@ -17,6 +17,7 @@ from pytest_deploygate.checks.base import CheckResult, Evidence
 from pytest_deploygate.options import Settings
 from pytest_deploygate.project import Project
 from pytest_deploygate.records.reader import RecordError, read_record
+from pytest_deploygate.records.verify import Expected, verify_record
 from pytest_deploygate.release import binding_problems
 
 if TYPE_CHECKING:
@@ -54,6 +55,11 @@ def check_pre_record(settings: Settings, plan: GatePlan, project: Project) -> Ch
     if props.get("deploygate.decision") != "PASS":
         problems.append(f"its decision is {props.get('deploygate.decision')!r}, not PASS")
     problems += binding_problems(props, release)
+    # The verification of `deploygate verdict`: a flipped or hand-written record does not bind.
+    problems += verify_record(record, plan.spec, plan.spec_items,  # type: ignore[arg-type]
+                              Expected(allow_replay=settings.replay),
+                              waivers_enabled=project.waivers.enabled,
+                              conditions=project.config.conditions).problems
     if problems:
         return CheckResult.not_met(f"pre-stage record {path} does not bind: "
                                    + "; ".join(problems), evidence)

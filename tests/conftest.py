@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -245,3 +246,17 @@ def custom_gate(project: GateProject, criteria: str = "", triggers: str = "") ->
 def write_config(project: GateProject, text: str) -> None:
     """Replace deploygate.yaml."""
     (project.root / "deploygate.yaml").write_text(text)
+
+
+@pytest.fixture
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """Gate runs in this process evaluate at 2026-02-10T00:00:00Z without --gate-now (which
+    is a replay: it never writes back or signs). Patched on the module in sys.modules: an
+    in-process run re-imports modules it first imported, so a stale package attribute may
+    point at an older copy."""
+    import importlib
+
+    now = datetime(2026, 2, 10, tzinfo=UTC)
+    monkeypatch.setattr(importlib.import_module("pytest_deploygate.timeutil"), "now_utc",
+                        lambda: now)
+    return now

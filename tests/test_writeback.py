@@ -30,10 +30,11 @@ sections:
 """
 
 
-def test_update_state_and_validation_record(example: GateProject) -> None:
+def test_update_state_and_validation_record(example: GateProject, fixed_clock: object
+                                            ) -> None:
+    # fixed_clock, not --gate-now: a replay never writes back.
     before = example.state()
-    result = example.run("--gate=12", "--gate-update-state", "--gate-validation-record",
-                         "--gate-now=2026-02-10T00:00:00Z")
+    result = example.run("--gate=12", "--gate-update-state", "--gate-validation-record")
     assert result.ret == 0
     after = example.state()
     phase = after["phases"]["12-production"]

@@ -1,8 +1,13 @@
-"""``deploygate verdict``: read a gate record, check it, print the table, exit with the decision.
+"""``deploygate verdict``: read a gate record, verify it, print the table, exit with the decision.
 
 Exit codes: 0 PASS, 1 FAIL, 2 ROLLBACK, 3 SKIPPED, 5 INCOMPLETE, 4 when the file is not a
-trustworthy gate record (unreadable, not a gate record, properties that disagree with the
-testcases, criteria missing). A deploy job can depend on it: only 0 means deploy.
+trustworthy gate record of what is being deployed: unreadable, not a gate record, made by a
+spec that is not the project's, criteria missing, outcomes the spec does not allow, claims the
+testcases do not make, or a record of another gate, stage or release. A deploy job can depend
+on it: only 0 means deploy.
+
+The verification is :func:`pytest_deploygate.records.verify.verify_record`, the one the post
+stage applies to its pre record; the decision is recomputed by the plugin's own function.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -10,132 +15,123 @@ testcases, criteria missing). A deploy job can depend on it: only 0 means deploy
 from __future__ import annotations
 
 import argparse
+import re
+from dataclasses import replace
 from pathlib import Path
 
 from pytest_deploygate.cli.workspace import Refusal, Workspace, complain, say
-from pytest_deploygate.decision import (
-    EXIT_CODES,
-    FAIL,
-    INCOMPLETE,
-    PASS,
-    ROLLBACK,
-    SKIPPED,
+from pytest_deploygate.decision import EXIT_CODES
+from pytest_deploygate.records.reader import GateRecord, RecordError, read_record
+from pytest_deploygate.records.verify import STAGES, Expected, Verification, verify_record
+from pytest_deploygate.release import (
+    ReleaseIdentity,
+    bookkeeping_paths,
+    project_version,
+    release_identity,
+    release_tree,
 )
-from pytest_deploygate.records.junit import DECISION_ID
-from pytest_deploygate.records.reader import GateRecord, RecordError, RecordTestcase, read_record
-from pytest_deploygate.release import record_binding_problems
 
 NOT_TRUSTED = 4
 _NAME_PREFIX = "deploygate.row."
+#: ``GATE-12.xml``, ``GATE-12-pre.xml``, ``GATE-12-post.xml``: what the plugin names records.
+_RECORD_NAME = re.compile(r"(?P<gate>GATE-[0-9]+)(?:-(?P<stage>pre|post))?\.xml")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the subcommand."""
     parser = sub.add_parser(
-        "verdict", help="check a gate record and exit with its decision",
-        description="Recompute the decision from the record's testcases, check it is complete "
-                    "and consistent, print the Gate Decision table. Exit 0 PASS, 1 FAIL, "
-                    "2 ROLLBACK, 3 SKIPPED, 5 INCOMPLETE, 4 not a trustworthy gate record.")
+        "verdict", help="verify a gate record of the release being deployed and exit with "
+                        "its decision",
+        description="Verify the record against the project's spec for its gate (same sha256, "
+                    "every criterion present with an outcome the spec allows), recompute its "
+                    "decision, bind it to the release being deployed (by default this "
+                    "project's commit and version; gate and stage from the file name), print "
+                    "the Gate Decision table. Exit 0 PASS, 1 FAIL, 2 ROLLBACK, 3 SKIPPED, "
+                    "5 INCOMPLETE, 4 not a trustworthy record of this release.")
     parser.add_argument("record", type=Path)
+    parser.add_argument("--commit", default=None,
+                        help="the commit being deployed (default: this project's release)")
+    parser.add_argument("--version", default=None, dest="release_version",
+                        help="the version being deployed (default: this project's version)")
+    parser.add_argument("--gate", default=None,
+                        help="the gate the record must be of (default: from the file name)")
+    parser.add_argument("--stage", choices=STAGES, default=None,
+                        help="the stage the record must be of (default: from the file name, "
+                             "'all' when it names none)")
+    parser.add_argument("--allow-replay", action="store_true", default=False,
+                        help="accept a record of a replay (--gate-now): for audits, never "
+                             "for a deploy")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
-    """Check the record and return its decision's exit code."""
+    """Verify the record and return its decision's exit code (4 when it is not trusted)."""
     try:
         record = read_record(args.record)
     except RecordError as exc:
         complain(str(exc))
         return NOT_TRUSTED
-    problems = _problems(record, workspace)
+    checked = _verify(args, record, workspace)
+    _show(record)
+    if checked.problems:
+        for problem in checked.problems:
+            complain(f"{args.record}: {problem}")
+        complain(f"{args.record}: not a trustworthy gate record of the release being deployed")
+        return NOT_TRUSTED
+    assert checked.decision is not None
+    return EXIT_CODES[checked.decision.status]
+
+
+def _verify(args: argparse.Namespace, record: GateRecord, workspace: Workspace
+            ) -> Verification:
+    named = _RECORD_NAME.fullmatch(args.record.name)
+    gate = args.gate or (named.group("gate") if named else None)
+    stage = args.stage or ((named.group("stage") or "all") if named else None)
+    if gate is None or stage is None:
+        return Verification([f"the file name {args.record.name!r} does not say which gate and "
+                             "stage it is (GATE-NN[-pre|-post].xml): pass --gate and --stage"])
+    try:
+        spec = workspace.gate(gate)
+        items = workspace.items(spec)
+        waivers_enabled = workspace.config.waivers_enabled
+        conditions = workspace.config.conditions
+    except Refusal as exc:
+        return Verification([f"no spec to verify it against: {exc}"])
+    release = _release(args, workspace, record)
+    expected = Expected(gate_id=spec.id, stage=stage, release=release,
+                        allow_replay=args.allow_replay)
+    return verify_record(record, spec, items, expected, waivers_enabled=waivers_enabled,
+                         conditions=conditions)
+
+
+def _release(args: argparse.Namespace, workspace: Workspace, record: GateRecord
+             ) -> ReleaseIdentity:
+    """What is being deployed: --commit / --version, else this project's release."""
+    identity = release_identity(workspace.root, record_dir=record.path.parent,
+                                version=args.release_version
+                                or project_version(workspace.root))
+    if args.commit is None:
+        return identity
+    code, resolved = workspace.git("rev-parse", "--verify", "--quiet",
+                                   f"{args.commit}^{{commit}}")
+    commit = resolved if code == 0 and resolved else args.commit
+    # The tree of the named commit's release content, by the same rules (bookkeeping out).
+    tree = release_tree(workspace.root, commit,
+                        bookkeeping=bookkeeping_paths(workspace.root, record.path.parent),
+                        prefix=identity.prefix or None)
+    return replace(identity, commit=commit, tree=tree, dirty=False, changed=(),
+                   problem=None if tree else f"git knows no commit {args.commit!r}")
+
+
+def _show(record: GateRecord) -> None:
     props = record.properties
+    replay = " (replay)" if props.get("deploygate.replay") == "true" else ""
     say(f"{props.get('deploygate.gate', '?')} {props.get('deploygate.title', '')} "
-        f"(stage {props.get('deploygate.stage', '?')}): {props.get('deploygate.decision')}")
+        f"(stage {props.get('deploygate.stage', '?')}): {props.get('deploygate.decision')}"
+        f"{replay}")
     for name, value in props.items():
         if name.startswith(_NAME_PREFIX):
             say(f"  {name.removeprefix(_NAME_PREFIX):<26} {value}")
     for key in ("deploygate.commit", "deploygate.version", "deploygate.evaluated_at"):
         if key in props:
             say(f"  {key.removeprefix('deploygate.')}: {props[key]}")
-    if problems:
-        for problem in problems:
-            complain(f"{args.record}: {problem}")
-        complain(f"{args.record}: not a trustworthy gate record")
-        return NOT_TRUSTED
-    return EXIT_CODES[props["deploygate.decision"]]
-
-
-def _problems(record: GateRecord, workspace: Workspace) -> list[str]:
-    props = record.properties
-    problems = []
-    claimed = props.get("deploygate.decision")
-    if claimed not in EXIT_CODES:
-        return [f"unknown decision {claimed!r}"]
-    cases = record.testcases
-    gate = props.get("deploygate.gate", "")
-    if not cases or f"[{gate}][{DECISION_ID}]" not in cases[-1].name:
-        return ["the last testcase is not the gate decision"]
-    criteria = cases[:-1]
-    try:
-        expected = int(props.get("deploygate.expected_criteria", ""))
-    except ValueError:
-        return ["no expected criterion count"]
-    if len(criteria) != expected:
-        problems.append(f"{len(criteria)} criteria present, {expected} expected")
-    names = [c.name for c in criteria]
-    if len(set(names)) != len(names):
-        problems.append("a criterion appears twice")
-    recomputed = _decide(criteria)
-    if recomputed != claimed:
-        problems.append(f"the testcases make the decision {recomputed}, the record claims "
-                        f"{claimed}")
-    outcome = cases[-1].outcome
-    wanted = {PASS: "passed", SKIPPED: "skipped"}.get(claimed, "failure")
-    if outcome != wanted:
-        problems.append(f"the decision testcase is {outcome}, not {wanted} for {claimed}")
-    problems += _against_installed_spec(record, criteria, workspace)
-    # The record must be of the release being deployed: same commit, tree and version.
-    problems += [f"not a record of this release: {p}" for p in record_binding_problems(
-        workspace.root, props, record_dir=record.path.resolve().parent)]
-    return problems
-
-
-def _verdict(case: RecordTestcase) -> str:
-    if case.outcome == "passed":
-        return PASS
-    kind = case.kind
-    if case.outcome == "skipped":
-        return {"not-applicable": PASS, "waived": PASS, "prerequisite-unmet": SKIPPED,
-                "not-run": INCOMPLETE}.get(kind or "", INCOMPLETE)
-    if case.outcome == "failure" and kind == "rollback-triggered":
-        return ROLLBACK
-    return FAIL
-
-
-def _decide(criteria: list[RecordTestcase]) -> str:
-    verdicts = {_verdict(c) for c in criteria}
-    for status in (SKIPPED, ROLLBACK, INCOMPLETE, FAIL):
-        if status in verdicts:
-            return status
-    return PASS
-
-
-def _against_installed_spec(record: GateRecord, criteria: list[RecordTestcase],
-                            workspace: Workspace) -> list[str]:
-    props = record.properties
-    gate = props.get("deploygate.gate", "")
-    try:
-        spec = workspace.gate(gate)
-    except Refusal:
-        return []  # no spec here to compare with: the record is judged on its own
-    if spec.sha256 != props.get("deploygate.spec_sha256"):
-        return []
-    stage = props.get("deploygate.stage", "all")
-    wanted = [i.id for i in spec.items if stage == "all" or i.stage == stage]
-    present = {c.name.split("][", 1)[1].split("]", 1)[0] for c in criteria if "][" in c.name}
-    lacking = [i for i in wanted if i not in present]
-    if lacking:
-        shown = ", ".join(lacking[:5]) + (f", +{len(lacking) - 5} more" if len(lacking) > 5
-                                          else "")
-        return [f"criteria of {gate}'s spec missing from the record: {shown}"]
-    return []

@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 
 from pytest_deploygate.checks.base import Evidence
 from pytest_deploygate.decision import INCOMPLETE, PASS, SKIPPED
+from pytest_deploygate.outcomes import NOT_RUN_FORM, junit_form
 from pytest_deploygate.records.content import RecordContent, RecordItem
 from pytest_deploygate.timeutil import format_instant
 
@@ -22,19 +23,6 @@ DECISION_ID = "gate-decision"
 _MESSAGE_LIMIT = 2000
 # Characters XML 1.0 cannot carry; evidence may contain anything a file or server sent.
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-# (element, type) per outcome status; None element means a passing testcase.
-_ELEMENTS = {
-    "met": (None, None),
-    "not_applicable": ("skipped", "not-applicable"),
-    "waived": ("skipped", "waived"),
-    "skipped_prereq": ("skipped", "prerequisite-unmet"),
-    "not_met": ("failure", "not-met"),
-    "skipped": ("failure", "not-evaluated"),
-    "missing": ("error", "evidence-missing"),
-    "error": ("error", "check-error"),
-}
-
 
 def testcase_name(gate_id: str, item_id: str, text: str) -> str:
     """``[GATE-12][security-sign-off] Security sign-off obtained``."""
@@ -81,12 +69,10 @@ def _testcase(suite: ET.Element, gate_id: str, item: RecordItem) -> str | None:
     })
     outcome = item.outcome
     if outcome is None:
-        _child(case, "skipped", "not-run",
+        _child(case, *NOT_RUN_FORM,
                f"not run (deselected, stopped early or interrupted): the gate is {INCOMPLETE}", [])
         return "skipped"
-    element, kind = _ELEMENTS.get(outcome.status, ("error", "unknown-outcome"))
-    if criterion.role == "trigger" and outcome.status == "not_met":
-        kind = "rollback-triggered"
+    element, kind = junit_form(outcome.status, criterion.role)
     evidence = [Evidence.from_dict(e).describe() for e in outcome.evidence]
     if element is None:
         out = ET.SubElement(case, "system-out")

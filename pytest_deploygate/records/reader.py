@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pytest_deploygate import limits
 
@@ -27,6 +28,9 @@ class RecordTestcase:
     outcome: str  # passed, failure, error, skipped
     message: str = ""
     kind: str | None = None  # the type attribute of failure/error/skipped
+    #: How many failure/error/skipped elements the testcase holds, at any depth: a record
+    #: writer puts at most one, directly inside; the worst of them is the outcome.
+    outcome_elements: int = 0
 
 
 @dataclass
@@ -36,6 +40,9 @@ class GateRecord:
     path: Path
     properties: dict[str, str] = field(default_factory=dict)
     testcases: list[RecordTestcase] = field(default_factory=list)
+    #: What a faithful record never has: a suite property named twice, testcases nested
+    #: deeper than the suite.
+    oddities: list[str] = field(default_factory=list)
 
 
 def read_record(path: Path) -> GateRecord:
@@ -60,17 +67,35 @@ def read_record(path: Path) -> GateRecord:
         raise RecordError(f"{path}: not a gate record (expected one <testsuite>)")
     suite = suites[0]
     record = GateRecord(path)
-    for prop in suite.iter("property"):
-        record.properties[prop.get("name", "")] = prop.get("value", "")
+    # Only the suite's own properties count: a <properties> inside a testcase is no property
+    # of the gate, whatever it says.
+    for props in suite.findall("properties"):
+        for prop in props.findall("property"):
+            name = prop.get("name", "")
+            if name in record.properties:
+                record.oddities.append(f"suite property {name} appears twice")
+            record.properties[name] = prop.get("value", "")
     if "deploygate.decision" not in record.properties:
         raise RecordError(f"{path}: not a gate record (no deploygate.decision property)")
-    for case in suite.findall("testcase"):
-        outcome, message, kind = "passed", "", None
-        for tag in ("failure", "error", "skipped"):
-            child = case.find(tag)
-            if child is not None:
-                outcome, message, kind = tag, child.get("message", ""), child.get("type")
-                break
-        record.testcases.append(RecordTestcase(case.get("name", ""), case.get("classname", ""),
-                                               outcome, message, kind))
+    cases = suite.findall("testcase")
+    if len(list(suite.iter("testcase"))) != len(cases):
+        record.oddities.append("testcases nested inside other elements")
+    for case in cases:
+        record.testcases.append(_testcase(case))
     return record
+
+
+#: Worst first: a failure anywhere in a testcase counts, whatever else it holds.
+_OUTCOME_TAGS = ("error", "failure", "skipped")
+
+
+def _testcase(case: Any) -> RecordTestcase:
+    found = [element for element in case.iter() if element.tag in _OUTCOME_TAGS]
+    outcome, message, kind = "passed", "", None
+    for tag in _OUTCOME_TAGS:
+        child = next((element for element in found if element.tag == tag), None)
+        if child is not None:
+            outcome, message, kind = tag, child.get("message", ""), child.get("type")
+            break
+    return RecordTestcase(case.get("name", ""), case.get("classname", ""), outcome, message,
+                          kind, len(found))
