@@ -24,6 +24,9 @@ from conftest import EXAMPLE, INNER_ARGS, GateProject
 NOW = "--gate-now=2026-02-10T00:00:00Z"
 AUTHORS = {"dev": "dev@acme.example", "sam": "sam.okafor@acme.example"}
 NOTES = Path("docs/deployment/production/release-notes.md")
+#: The fixture keeps the notes in the framework's artifact folder (searched too): bookkeeping,
+#: so deleting them for the failing run leaves the release content, and its records, clean.
+NOTES_KEPT = Path(".isdlc/phases/12-production/artifacts/release-notes.md")
 
 
 def git(root: Path, *args: str, who: str = "dev") -> str:
@@ -52,6 +55,8 @@ def released(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("released")
     shutil.copytree(EXAMPLE, root, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("gate-records"))
+    (root / NOTES_KEPT).parent.mkdir(parents=True, exist_ok=True)
+    (root / NOTES).rename(root / NOTES_KEPT)
     git(root, "init", "-q", "-b", "main")
     (root / ".deploygate" / "attestations.jsonl").rename(root / "signoffs.tmp")
     git(root, "add", "-A")
@@ -61,10 +66,10 @@ def released(tmp_path_factory: pytest.TempPathFactory) -> Path:
     git(root, "commit", "-q", "-m", "sign-offs", who="sam")
     runs = [gate_run(root), gate_run(root, "--gate-stage=pre"),
             gate_run(root, "--gate-stage=post", "--gate-threshold=p99_ms=1")]
-    notes = (root / NOTES).read_bytes()
-    (root / NOTES).unlink()
+    notes = (root / NOTES_KEPT).read_bytes()
+    (root / NOTES_KEPT).unlink()
     runs.append(gate_run(root, "--gate-record-dir=failing"))
-    (root / NOTES).write_bytes(notes)
+    (root / NOTES_KEPT).write_bytes(notes)
     assert [r.returncode for r in runs] == [0, 0, 1, 1], [r.stdout[-2000:] for r in runs]
     return root
 
@@ -260,13 +265,13 @@ def test_stale_pass_of_an_older_release(released: Path, tmp_path: Path) -> None:
     record = released / "gate-records" / "GATE-12.xml"
     done = verdict(clone, record, "--allow-replay")
     assert done.returncode == 4
-    assert "the release being deployed is" in done.stderr
+    assert "it is for commit" in done.stderr
     # Named explicitly: the old commit is trusted, another version is not.
     old = git(released, "rev-parse", "HEAD")
     assert verdict(clone, record, "--allow-replay", "--commit", old[:12]).returncode == 0
     done = verdict(clone, record, "--allow-replay", "--commit", old, "--version", "1.5.0")
     assert done.returncode == 4
-    assert "it is for version '1.4.0', the release being deployed is '1.5.0'" in done.stderr
+    assert "it is for version '1.4.0', this is '1.5.0'" in done.stderr
 
 
 # -- the post stage accepts a pre record only through the same verification ---------------------

@@ -174,8 +174,7 @@ def _release_problems(props: dict[str, str], release: ReleaseIdentity) -> list[s
         return binding_problems(props, release)
     problems = []
     if release.commit is None:
-        return [f"cannot tell which release is being deployed: {release.problem}; "
-                "pass --commit"]
+        return [f"there is no release to bind it to: {release.problem}; pass --commit"]
     if props.get("deploygate.dirty") == "true":
         problems.append("the record was made from uncommitted changes to release content")
     if props.get("deploygate.commit") != release.commit:
