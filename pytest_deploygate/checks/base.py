@@ -9,12 +9,14 @@ confused with a criterion that was measured and not met (and neither is ever a p
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from pytest_deploygate.evaluation import EvalContext
+    from pytest_deploygate.measurements import Measurement
 
 Status = Literal["met", "not_met", "missing", "not_applicable", "waived"]
 
@@ -59,6 +61,12 @@ class CheckResult:
     status: Status
     message: str
     evidence: tuple[Evidence, ...] = ()
+    #: What a metric check measured, for the HTML record's charts (None for other kinds).
+    measurement: Measurement | None = None
+
+    def measured(self, measurement: Measurement | None) -> CheckResult:
+        """The same result carrying what was measured."""
+        return dataclasses.replace(self, measurement=measurement)
 
     @classmethod
     def met(cls, message: str, *evidence: Evidence) -> CheckResult:
