@@ -8,6 +8,7 @@ Registered only when ``--gate`` is given, so nothing here runs (or is imported) 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -202,15 +203,30 @@ class DeployGatePlugin:
         if self.config.option.collectonly:
             return  # nothing was evaluated: keep whatever record a real run left
         self._note_waivers()
+        contents = []
         for plan in self.run.plans:
             content = self._content(plan)
             paths = self._write(plan, content)
             self.results.append((plan, content.decision, paths))
             self._write_back(plan, content, paths)
+            contents.append(content)
+        self._github_summary(contents)
         bad = {FAIL, ROLLBACK, INCOMPLETE}
         failed = self.write_errors or any(d.status in bad for _, d, _ in self.results)
         if failed and session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _github_summary(self, contents: list[RecordContent]) -> None:
+        """On GitHub Actions, the decisions and failing criteria in the job's summary."""
+        target = os.environ.get("GITHUB_STEP_SUMMARY")
+        if not target or not contents:
+            return
+        from pytest_deploygate.summary import append_step_summary, step_summary
+
+        text = step_summary(contents, [paths for _, _, paths in self.results], Path.cwd())
+        problem = append_step_summary(target, text)
+        if problem and self.run is not None:
+            self.run.warnings.append(problem)
 
     def _decide(self, plan: GatePlan) -> tuple[list[Criterion], list[Any], Decision]:
         """The plan's criteria, their outcomes so far, and the decision they make."""

@@ -42,12 +42,12 @@ def render_markdown(content: RecordContent, reviewer: str | None = None) -> byte
     ]
     for row in decision.rows:
         notes = ", ".join(row.failing)
-        lines.append(f"| {_cell(row.title)} | {row.status} | {_cell(notes)} |")
+        lines.append(f"| {cell(row.title)} | {row.status} | {cell(notes)} |")
     lines += [
         "",
         f"**Gate Status**: {decision.label}",
         "",
-        f"> {_cell(headline(content))}",
+        f"> {cell(headline(content))}",
         "",
         # Separate paragraphs: consecutive lines would run together in rendered markdown.
         f"**Reviewer**: {reviewer or content.reviewer or 'not recorded'}",
@@ -74,12 +74,13 @@ def _criteria(items: tuple[RecordItem, ...], gate_id: str) -> list[str]:
             lines += ["", f"### {section}", ""]
         mark = _MARK.get(item.verdict, "[ ]")
         # The outcome word once (a check's own "N/A: ..." is not repeated).
-        lines.append(f"- {mark} **{item.criterion.id}** {_cell(item.text)} — "
-                     f"{_cell(item_message(item, gate_id))}")
+        lines.append(f"- {mark} **{item.criterion.id}** {cell(item.text)} — "
+                     f"{cell(item_message(item, gate_id))}")
         for evidence in item.outcome.evidence if item.outcome else []:
-            lines.append(f"  - evidence: {_cell(Evidence.from_dict(evidence).describe())}")
+            lines.append(f"  - evidence: {cell(Evidence.from_dict(evidence).describe())}")
     return lines
 
 
-def _cell(text: str) -> str:
+def cell(text: str) -> str:
+    """Text fit for one markdown table cell or list line."""
     return " ".join(text.replace("|", "\\|").split())
