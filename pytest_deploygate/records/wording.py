@@ -100,6 +100,9 @@ def headline(content: RecordContent) -> str:
         not_run = [i.criterion.id for i in content.items if i.outcome is None]
         reason = next((r for r in decision.reasons if "got no outcome" in r),
                       "; ".join(decision.reasons) or "not every criterion got an outcome")
+        # "(deselected, stopped early or interrupted)" stays in the breakdown: the first
+        # characters name what did not run.
+        reason = reason.split(" (deselected", 1)[0]
         return f"{INCOMPLETE}: {reason}" + (f"; not run: {_ids(not_run)}" if not_run else "")
     culprits = [i for i in content.items if i.verdict == (ROLLBACK if status == ROLLBACK
                                                           else FAIL)]
