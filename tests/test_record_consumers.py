@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from test_records import decide
 
 from conftest import GateProject
-from test_records import decide
 
 NOW = "--gate-now=2026-02-10T00:00:00Z"
 FIRST = 90  # what the narrowest consumers show of a line

@@ -155,7 +155,8 @@ def _signoffs(content: RecordContent) -> str:
                 continue
             rows.append(f"<tr><td><code>{escape(item.criterion.id)}</code> "
                         f"{escape(item.text)}</td><td>{escape(found['signer'])}</td>"
-                        f"<td>{escape(found['role'])}</td><td class='when'>{escape(found['at'])}</td>"
+                        f"<td>{escape(found['role'])}</td>"
+                        f"<td class='when'>{escape(found['at'])}</td>"
                         f"<td>{_word(item)}</td></tr>")
     if content.reviewer:
         rows.append(f"<tr><td>Gate review</td><td colspan=\"3\">{escape(content.reviewer)}"
