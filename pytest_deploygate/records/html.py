@@ -65,17 +65,7 @@ ul.evidence{margin:4px 0 8px 0;padding-left:20px;font-size:13px;word-break:break
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(440px,1fr));gap:10px}
 figure{margin:0;border:1px solid #d0d7de;border-radius:4px;padding:8px}
 figcaption{font-size:14px;margin-bottom:6px}
-.chart-svg{max-width:100%;height:auto;font:12px system-ui,"DejaVu Sans",sans-serif}
-.chart-svg .frame{fill:#fff;stroke:#d0d7de}.chart-svg .axis{stroke:#57606a}
-.chart-svg .threshold{stroke:#b3261e;stroke-width:2;stroke-dasharray:7 5}
-.chart-svg .threshold-label{fill:#b3261e;font-weight:700}
-.chart-svg .series{fill:none;stroke:#0b5cad;stroke-width:2}
-.chart-svg .ok{fill:#0b5cad}.chart-svg .breach{stroke:#b3261e;stroke-width:2.5}
-.chart-svg .fired{stroke:#8a1c00;stroke-width:2.5}
-.chart-svg .fired-label{fill:#8a1c00;font-weight:700}
-.chart-svg .bar.ok{fill:#7fb3e6;stroke:#0b5cad}.chart-svg .bar.breach{fill:#f1a9a0;stroke:#b3261e}
-.chart-svg .value-label{font-weight:700}.chart-svg .legend{fill:#57606a}
-.chart-svg .inconclusive,.chart-svg .missing-label{fill:#8a6100;font-weight:700}
+.chart-svg{max-width:100%;height:auto}
 """
 
 
@@ -199,7 +189,10 @@ def _bound(value: Any, thresholds: Mapping[str, float]) -> float | None:
 
 def _charts(content: RecordContent) -> str:
     figures = []
-    for item, measured in metric_items(content):
+    # Fired triggers first, then the other triggers, then criteria: what decided comes first.
+    ordered = sorted(metric_items(content), key=lambda pair: (
+        pair[0].verdict != "ROLLBACK", pair[0].criterion.role != "trigger"))
+    for item, measured in ordered:
         chart_id = f"chart-{item.criterion.id}"
         role = "rollback trigger" if item.criterion.role == "trigger" else "criterion"
         figures.append(
