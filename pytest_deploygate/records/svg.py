@@ -105,7 +105,7 @@ def _series(m: Measurement) -> str:
     bounds = [b for b in (m.low, m.high) if b is not None]
     lowest = min(values + bounds, default=0.0)
     y0, y1 = _scale(lowest, max(values + bounds, default=1.0))
-    y0 = max(y0, 0.0) if lowest >= 0 else y0  # no negative axis for non-negative metrics
+    y0 = 0.0 if lowest >= 0 else y0  # non-negative metrics are read from zero
     end = max([p.at for p in m.points] + [m.fired_at or 0.0]) or 1.0
     plot_w, plot_h = WIDTH - _LEFT - _RIGHT, HEIGHT - _TOP - _BOTTOM
 
