@@ -233,9 +233,11 @@ def test_html_record_of_a_watched_rollback(metrics_project: GateProject,  # noqa
                                            tmp_path: Path) -> None:
     metrics_project.git_init()
     custom_gate(metrics_project, triggers=SHORT_TICKS)
-    metrics_project.run("--gate=12", "--gate-stage=post", "--gate-watch=2s",
-                        "--gate-now=2026-02-05T10:00:00.05Z")
-    assert metrics_project.record("GATE-12-post").decision == "ROLLBACK"
+    # A fresh interpreter: this run's watch threads never share one with earlier in-process
+    # runs (CPython 3.11's parser is not safe against that when pytest imports the plugin).
+    result = metrics_project.run_subprocess("--gate=12", "--gate-stage=post", "--gate-watch=2s",
+                                            "--gate-now=2026-02-05T10:00:00.05Z")
+    assert metrics_project.record("GATE-12-post").decision == "ROLLBACK", result.stdout.str()
     path = metrics_project.root / "gate-records" / "GATE-12-post.html"
     page = parse_page(path)
     check_self_contained(page)
