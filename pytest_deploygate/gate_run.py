@@ -330,13 +330,14 @@ class GateRun:
             result = self._evaluate(plan, item)
             if result.status in ("met", "not_applicable"):
                 return CheckResult(result.status, f"{result.message} (waiver not needed)",
-                                   result.evidence)
+                                   result.evidence, result.measurement)
             return CheckResult("waived", f"{waiver.describe()} (run: true, evaluated: "
-                                         f"{result.message})", result.evidence)
+                                         f"{result.message})", result.evidence,
+                               result.measurement)
         result = self._evaluate(plan, item)
         if ruling.note:
             return CheckResult(result.status, f"{result.message}; {ruling.note}",
-                               result.evidence)
+                               result.evidence, result.measurement)
         return result
 
     def continuation(self, plan: GatePlan) -> str | None:

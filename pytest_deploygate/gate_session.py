@@ -8,6 +8,7 @@ Registered only when ``--gate`` is given, so nothing here runs (or is imported) 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -253,15 +254,30 @@ class DeployGatePlugin:
         if self.config.option.collectonly:
             return  # nothing was evaluated: keep whatever record a real run left
         self._note_waivers()
+        contents = []
         for plan in self.run.plans:
             content = self._content(plan)
             paths = self._write(plan, content)
             self.results.append((plan, content.decision, paths))
             self._write_back(plan, content, paths)
+            contents.append(content)
+        self._github_summary(contents)
         bad = {FAIL, ROLLBACK, INCOMPLETE}
         failed = self.write_errors or any(d.status in bad for _, d, _ in self.results)
         if failed and session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _github_summary(self, contents: list[RecordContent]) -> None:
+        """On GitHub Actions, the decisions and failing criteria in the job's summary."""
+        target = os.environ.get("GITHUB_STEP_SUMMARY")
+        if not target or not contents:
+            return
+        from pytest_deploygate.summary import append_step_summary, step_summary
+
+        text = step_summary(contents, [paths for _, _, paths in self.results], Path.cwd())
+        problem = append_step_summary(target, text)
+        if problem and self.run is not None:
+            self.run.warnings.append(problem)
 
     def _decide(self, plan: GatePlan) -> tuple[list[Criterion], list[Any], Decision]:
         """The plan's criteria, their outcomes so far, and the decision they make."""
@@ -304,6 +320,9 @@ class DeployGatePlugin:
             evaluated_at=self.settings.now,
             next_phase=_next_phase(plan, self.run.continuation(plan) if self.run else None),
             error=plan.error,
+            thresholds=dict(plan.thresholds),
+            spec_file=_spec_in_project(plan),
+            reviewer=self.run.reviewer(plan),
         )
 
     def _write_back(self, plan: GatePlan, content: RecordContent, paths: list[Path]) -> None:
@@ -393,12 +412,14 @@ class DeployGatePlugin:
         return props
 
     def _write(self, plan: GatePlan, content: RecordContent) -> list[Path]:
+        from pytest_deploygate.records.html import render_html
+
         base = plan.record_dir / plan.file_stem
-        paths = [base.with_suffix(".xml"), base.with_suffix(".md")]
+        paths = [base.with_suffix(".xml"), base.with_suffix(".md"), base.with_suffix(".html")]
         try:
             write_atomic(paths[0], render_junit(content))
-            assert self.run is not None
-            write_atomic(paths[1], render_markdown(content, self.run.reviewer(plan)))
+            write_atomic(paths[1], render_markdown(content, content.reviewer))
+            write_atomic(paths[2], render_html(content))
         except OSError as exc:
             # A gate whose record cannot be written has no record: say so and fail the run.
             self.write_errors.append(f"cannot write gate record {base}: {exc.strerror or exc}")
@@ -410,6 +431,16 @@ class DeployGatePlugin:
         warnings = self.run.warnings if self.run else []
         write_summary(terminalreporter, self.results,
                       [*self.waiver_errors, *self.write_errors], Path.cwd(), warnings)
+
+
+def _spec_in_project(plan: GatePlan) -> str | None:
+    """The spec file relative to the project root, when it is one of the project's files."""
+    if plan.spec is None or plan.spec_file.origin != "user" or plan.project is None:
+        return None
+    try:
+        return plan.spec.source.resolve().relative_to(plan.project.root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return None
 
 
 def _gate_item_data(item: GateItem, call: pytest.CallInfo[None], report: pytest.TestReport
@@ -428,8 +459,11 @@ def _gate_item_data(item: GateItem, call: pytest.CallInfo[None], report: pytest.
     result = item.result
     if result is None:
         return {"status": "error", "message": _exc_line(call), "evidence": []}
-    return {"status": result.status, "message": result.message,
+    data = {"status": result.status, "message": result.message,
             "evidence": [e.to_dict() for e in result.evidence]}
+    if result.measurement is not None:
+        data["measurement"] = result.measurement.to_dict()
+    return data
 
 
 def _user_item_data(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport,

@@ -95,6 +95,8 @@ class Outcome:
     message: str = ""
     evidence: list[dict[str, str]] = field(default_factory=list)
     duration: float = 0.0
+    #: What a metric check measured (``Measurement.to_dict()``), for the record's charts.
+    measurement: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
@@ -112,7 +114,7 @@ class OutcomeBook:
     def add(self, record: str, item_id: str, data: dict[str, Any], duration: float) -> None:
         """Merge one report's outcome for an item."""
         new = Outcome(as_status(data["status"]), data.get("message", ""),
-                      list(data.get("evidence", [])))
+                      list(data.get("evidence", [])), measurement=data.get("measurement"))
         if "criterion" in data:
             self._user_meta.setdefault(record, {}).setdefault(item_id, data["criterion"])
         key = (record, item_id)

@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from pytest_deploygate.decision import PASS, SKIPPED, Decision
+from pytest_deploygate.records.content import RecordContent
 
 _COLOURS = {PASS: {"green": True}, SKIPPED: {"yellow": True}}
 _MAX_FAILING = 6
 #: Above this many gate records the summary is one line per record.
 _MAX_TABLES = 3
+#: Failing criteria listed per gate in the GitHub job summary (the records have them all).
+_MAX_STEP_ITEMS = 25
 
 
 def write_summary(reporter: Any, results: list[tuple[Any, Decision, list[Path]]],
@@ -68,3 +71,41 @@ def _relative(path: Path, cwd: Path) -> str:
         return os.path.relpath(path, cwd)
     except ValueError:
         return str(path)
+
+
+def step_summary(contents: list[RecordContent], paths: list[list[Path]], cwd: Path) -> str:
+    """Markdown for ``$GITHUB_STEP_SUMMARY``: per gate, the decision, its table, what failed."""
+    from pytest_deploygate.records.markdown import cell
+    from pytest_deploygate.records.wording import headline, item_message
+
+    lines: list[str] = []
+    for content, written in zip(contents, paths, strict=True):
+        decision = content.decision
+        lines += [f"### {content.name} {cell(content.title)}: {decision.label}", "",
+                  f"> {cell(headline(content))}", "",
+                  "| Criteria | Status | Notes |", "|----------|--------|-------|"]
+        lines += [f"| {cell(row.title)} | {row.status} | {cell(', '.join(row.failing))} |"
+                  for row in decision.rows]
+        failing = [item for item in content.items
+                   if item.verdict not in (PASS, "N/A", "WAIVED")]
+        if failing:
+            lines += ["", f"Failing criteria ({len(failing)}):", ""]
+            shown = failing[:_MAX_STEP_ITEMS]
+            lines += [f"- **{item.criterion.id}** {cell(item.text)} — "
+                      f"{cell(item_message(item, content.gate_id))}" for item in shown]
+            if len(failing) > len(shown):
+                lines.append(f"- … and {len(failing) - len(shown)} more (see the records)")
+        if written:
+            lines += ["", "Records: " + ", ".join(f"`{_relative(p, cwd)}`" for p in written)]
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def append_step_summary(target: str, text: str) -> str | None:
+    """Append to the GitHub job summary file; the problem in one line if it cannot."""
+    try:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        return f"GITHUB_STEP_SUMMARY {target}: cannot append: {exc.strerror or exc}"
+    return None

@@ -10,6 +10,7 @@ watch (``--gate-watch``) extends the count to cover its duration.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -40,6 +41,10 @@ class Sample:
     breached: bool
     shown: str
     problem: str | None = None
+    #: The number measured (None when inconclusive) and seconds since the window started,
+    #: for charts.
+    value: float | None = None
+    at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,9 @@ def observe(window: Mapping[str, Any], measure: Callable[[float], Sample],
         if delay > 0 and (stop.wait(delay) if stop is not None else time.sleep(delay)):
             return WindowResult(tuple(samples), count, failure_limit, inconclusive_limit,
                                 stopped=True)
-        samples.append(measure(time.monotonic() - start))
+        elapsed = time.monotonic() - start
+        sample = measure(elapsed)
+        samples.append(sample if sample.at else dataclasses.replace(sample, at=elapsed))
         result = WindowResult(tuple(samples), count, failure_limit, inconclusive_limit)
         if progress is not None:
             progress(f"{index + 1}/{count}: {samples[-1].problem or samples[-1].shown}")

@@ -39,6 +39,12 @@ def need(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def _no_job_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner gate runs must not append to the real GitHub job summary of a CI run."""
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
 @pytest.fixture
 def shared() -> Path:
     """The shared/ directory beside the clone (checklists, states, the JUnit XSD)."""

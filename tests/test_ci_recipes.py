@@ -101,7 +101,11 @@ def test_recipes_publish_the_records_the_plugin_writes() -> None:
     assert gitlab["gate-pre"]["artifacts"]["reports"]["junit"] == "gate-records/GATE-$GATE-pre.xml"
     assert gitlab["gate-post"]["artifacts"]["reports"]["junit"] == (
         "gate-records/GATE-$GATE-post.xml")
-    assert "junit 'gate-records/GATE-*-post.xml'" in (RECIPES / "Jenkinsfile").read_text()
+    jenkins = (RECIPES / "Jenkinsfile").read_text()
+    assert "junit testResults: 'gate-records/GATE-*-post.xml', keepProperties: true" in jenkins
+    assert 'reportFiles: "GATE-${env.GATE}-post.html"' in jenkins  # the HTML record
+    for job in ("gate-pre", "gate-post"):
+        assert gitlab[job]["artifacts"]["paths"] == ["gate-records/"]  # .md and .html too
     for recipe in RECIPES.iterdir():
         text = recipe.read_text()
         assert "PYTEST_DISABLE_PLUGIN_AUTOLOAD=1" in text and "--noconftest" in text

@@ -206,12 +206,16 @@ def test_pytest_junitxml_is_left_to_the_user(example: GateProject) -> None:
 def test_record_dir_option_and_no_temp_files_left(example: GateProject) -> None:
     example.run("--gate=12", "--gate-record-dir=out/records")
     files = sorted(p.name for p in (example.root / "out" / "records").iterdir())
-    assert files == ["GATE-12.md", "GATE-12.xml"]
+    assert files == ["GATE-12.html", "GATE-12.md", "GATE-12.xml"]
 
 
-def test_threshold_override_renders_in_text(example: GateProject) -> None:
+def test_threshold_override_is_used_and_shown_in_the_message(example: GateProject) -> None:
     example.run("--gate=12", "--gate-threshold", "p99_ms=1500")
-    assert example.record().case("p99-above-threshold")["name"].endswith("p99 > 1500ms")
+    case = example.record().case("p99-above-threshold")
+    assert case["name"].endswith("p99 > {p99_ms}ms")  # the name stays (history by name)
+    assert "p99_ms=1500" in case["text"]
+    markdown = (example.root / "gate-records" / "GATE-12.md").read_text()
+    assert "Response time p99 > 1500ms" in markdown  # people read the rendered text
     result = example.run_subprocess("--gate=12", "--gate-threshold", "nope=1")
     assert result.ret == 4
     result.stderr.fnmatch_lines(["*unknown threshold(s) nope*error_rate, *p99_ms*"])

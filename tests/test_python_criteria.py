@@ -194,7 +194,7 @@ sections:
     assert result.ret == 1
     record = example.record()
     assert record.case("change-ticket")["outcome"] == "passed"
-    assert record.case("bad-ticket")["message"] == "INC-7 is not a change ticket"
+    assert record.case("bad-ticket")["message"] == "NOT MET: INC-7 is not a change ticket"
 
 
 

@@ -111,7 +111,7 @@ def test_markdown_record(example: GateProject) -> None:
     assert "**Gate Status**: FAIL" in text
     assert "**Reviewer**:" in text and "**Date**:" in text
     assert "## Next Phase" not in text
-    assert "- [ ] **security-sign-off** Security sign-off obtained — FAIL:" in text
+    assert "- [ ] **security-sign-off** Security sign-off obtained — EVIDENCE MISSING:" in text
     assert "  - evidence: file docs/deployment/production/release-notes.md sha256=" in text
 
 

@@ -9,6 +9,7 @@ confused with a criterion that was measured and not met (and neither is ever a p
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -17,6 +18,7 @@ from pytest_deploygate.redaction import redact_text
 
 if TYPE_CHECKING:
     from pytest_deploygate.evaluation import EvalContext
+    from pytest_deploygate.measurements import Measurement
 
 Status = Literal["met", "not_met", "missing", "not_applicable", "waived"]
 
@@ -68,6 +70,12 @@ class CheckResult:
     status: Status
     message: str
     evidence: tuple[Evidence, ...] = ()
+    #: What a metric check measured, for the HTML record's charts (None for other kinds).
+    measurement: Measurement | None = None
+
+    def measured(self, measurement: Measurement | None) -> CheckResult:
+        """The same result carrying what was measured."""
+        return dataclasses.replace(self, measurement=measurement)
 
     def __post_init__(self) -> None:
         # Built-in and third-party kinds alike: a URL in a message is shown redacted.

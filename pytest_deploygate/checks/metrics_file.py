@@ -38,6 +38,7 @@ from pytest_deploygate.checks.base import (
 )
 from pytest_deploygate.evaluation import EvalContext
 from pytest_deploygate.evidence_files import FILE_PARAMS, EvidenceFile, gather
+from pytest_deploygate.measurements import single
 from pytest_deploygate.timeutil import format_instant
 
 METRICS = ("error_ratio", "p99_ms", "sample_age_s", "series")
@@ -91,9 +92,11 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
         ([f">= {ctx.describe_number(params['min'])}"] if low is not None else [])
         + ([f"<= {ctx.describe_number(params['max'])}"] if high is not None else []))
     shown = f"{params['metric']} = {value:.6g} in {capture.relative}"
+    measured = single(f"{params['metric']} ({capture.relative})", value, low, high)
     if (low is not None and value < low) or (high is not None and value > high):
-        return CheckResult.not_met(f"{shown}, breaching {bounds}", *found.evidence)
-    return CheckResult.met(f"{shown}, within {bounds}", *found.evidence)
+        return CheckResult.not_met(f"{shown}, breaching {bounds}",
+                                   *found.evidence).measured(measured)
+    return CheckResult.met(f"{shown}, within {bounds}", *found.evidence).measured(measured)
 
 
 def _stale(params: Mapping[str, Any], capture: EvidenceFile, parsed: Capture,

@@ -29,6 +29,7 @@ from pytest_deploygate.checks.base import (
     params_schema,
 )
 from pytest_deploygate.evaluation import EvalContext
+from pytest_deploygate.measurements import Measurement, Point, thin
 from pytest_deploygate.timeutil import format_instant, parse_duration
 from pytest_deploygate.windows import WINDOW_SCHEMA, Sample, WindowResult, observe
 
@@ -60,7 +61,7 @@ def _measure_once(params: Mapping[str, Any], ctx: EvalContext, where: promql.End
         at = ctx.project.now + timedelta(seconds=elapsed)
         now = promql.instant(where, expr, at, pick)
         if now.value is None:
-            return Sample(False, "?", now.problem)
+            return Sample(False, "?", now.problem, at=elapsed)
         breached = (high is not None and now.value > high) or (
             low is not None and now.value < low)
         shown = f"{now.value:.6g}"
@@ -68,12 +69,13 @@ def _measure_once(params: Mapping[str, Any], ctx: EvalContext, where: promql.End
             offset = timedelta(seconds=parse_duration(compare["offset"]))
             then = promql.instant(where, expr, at - offset, pick)
             if then.value is None:
-                return Sample(False, shown, f"{compare['offset']} earlier: {then.problem}")
+                return Sample(False, shown, f"{compare['offset']} earlier: {then.problem}",
+                              now.value, elapsed)
             floor = ctx.number(compare.get("floor", 0))
             factor = ctx.number(compare["max_factor"])
             breached = now.value > floor and now.value > then.value * factor
             shown = f"{now.value:.6g} (was {then.value:.6g} {compare['offset']} earlier)"
-        return Sample(breached, shown)
+        return Sample(breached, shown, value=now.value, at=elapsed)
 
     return measure
 
@@ -126,6 +128,23 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     expr = key[2]
     evidence = Evidence("prometheus", where.show("/api/v1/query"), detail=f"query={expr}")
     bound = _describe_bounds(params, ctx)
+    result = _judge(outcome, bound, evidence)
+    return result.measured(_measurement(outcome, params, ctx, expr))
+
+
+def _measurement(outcome: Any, params: Mapping[str, Any], ctx: EvalContext,
+                 expr: str) -> Measurement:
+    """The samples as numbers, for the record's chart."""
+    low, high = _bounds(params, ctx)
+    samples = outcome.samples if isinstance(outcome, WindowResult) else (outcome,)
+    points = thin([Point(s.at, s.value if s.problem is None else None, s.breached)
+                   for s in samples])
+    fired = isinstance(outcome, WindowResult) and outcome.fired and bool(samples)
+    return Measurement(expr, points, low, high, samples[-1].at if fired else None,
+                       windowed=isinstance(outcome, WindowResult))
+
+
+def _judge(outcome: Any, bound: str, evidence: Evidence) -> CheckResult:
     if isinstance(outcome, WindowResult):
         text = outcome.describe()
         if outcome.fired:

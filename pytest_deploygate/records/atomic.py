@@ -12,12 +12,16 @@ from pathlib import Path
 
 
 def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Write ``data`` to a temp file beside ``path``, fsync it, and rename it into place."""
+    """Write ``data`` to a temp file beside ``path``, fsync it, and rename it into place.
+
+    Without ``mode`` the file gets what ``open()`` would give it (0666 less the umask, like
+    pytest's own files): mkstemp's 0600 would hide records from a CI uploader running as
+    another user.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        if mode is not None:
-            os.fchmod(fd, mode)
+        os.fchmod(fd, mode if mode is not None else 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -28,6 +32,22 @@ def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the platform allows."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    # Elsewhere the only way is to set it and put it back (at record-writing time, when no
+    # other thread of the plugin creates files).
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_dir(directory: Path) -> None:

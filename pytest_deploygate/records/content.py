@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from pytest_deploygate.decision import Decision
@@ -37,3 +38,10 @@ class RecordContent:
     evaluated_at: datetime
     next_phase: str | None = None
     error: str | None = None
+    #: The gate's thresholds as used in this run (for charts: measured against what).
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    #: The spec file relative to the project root, when it is a file of the project (the
+    #: built-in library is not): what ``file`` attributes and criterion lines may point at.
+    spec_file: str | None = None
+    #: Who reviewed the gate (a counting ``gate-review`` sign-off), when anyone did.
+    reviewer: str | None = None

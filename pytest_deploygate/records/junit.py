@@ -2,7 +2,17 @@
 
 Valid against the Jenkins junit-10.xsd: reasons in both ``message`` and element text, evidence
 in the text, no per-testcase properties, suite properties for the gate's metadata. Dashboards
-that ignore properties still see the decision as the last testcase.
+that ignore properties still see the decision as the last testcase, its message led by the
+decision word; every other message is led by its outcome word (see :mod:`.wording`).
+
+Names are stable across runs (dashboards keep failure history by name): the checklist text as
+written, ``{threshold}`` placeholders unsubstituted, the values in the message. The suite name
+is the gate (and stage), never the decision, for the same reason.
+
+``file``: the schema allows it on the testsuite only (no ``file``/``line`` on a testcase), so
+the suite names the spec file when it is a file of the project, and each testcase's text says
+``criterion: <spec>:<line>``, where consumers that look for ``<file>:<line>`` find the line.
+Nothing names a path that does not exist in the project.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -14,9 +24,10 @@ import socket
 import xml.etree.ElementTree as ET
 
 from pytest_deploygate.checks.base import Evidence
-from pytest_deploygate.decision import INCOMPLETE, PASS, SKIPPED
+from pytest_deploygate.decision import PASS, SKIPPED
 from pytest_deploygate.outcomes import NOT_RUN_FORM, junit_form
 from pytest_deploygate.records.content import RecordContent, RecordItem
+from pytest_deploygate.records.wording import breakdown, headline, item_message
 from pytest_deploygate.timeutil import format_instant
 
 DECISION_ID = "gate-decision"
@@ -25,7 +36,11 @@ _MESSAGE_LIMIT = 2000
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 def testcase_name(gate_id: str, item_id: str, text: str) -> str:
-    """``[GATE-12][security-sign-off] Security sign-off obtained``."""
+    """``[GATE-12][security-sign-off] Security sign-off obtained``.
+
+    ``text`` is the checklist text as written (``p99 > {p99_ms}ms``), not the rendered one:
+    a name must not change when a threshold does.
+    """
     return f"[{gate_id}][{item_id}] {text}"
 
 
@@ -36,13 +51,15 @@ def render_junit(content: RecordContent) -> bytes:
         "timestamp": format_instant(content.evaluated_at),
         "hostname": socket.gethostname(),
     })
+    if content.spec_file:
+        suite.set("file", content.spec_file)
     props = ET.SubElement(suite, "properties")
     for name, value in content.properties.items():
         ET.SubElement(props, "property", {"name": name, "value": _clean(value)})
     counts = {"failure": 0, "error": 0, "skipped": 0}
     total_time = 0.0
     for item in content.items:
-        element = _testcase(suite, content.gate_id, item)
+        element = _testcase(suite, content, item)
         total_time += item.outcome.duration if item.outcome else 0.0
         if element:
             counts[element] += 1
@@ -60,26 +77,36 @@ def render_junit(content: RecordContent) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
-def _testcase(suite: ET.Element, gate_id: str, item: RecordItem) -> str | None:
+def _testcase(suite: ET.Element, content: RecordContent, item: RecordItem) -> str | None:
     criterion = item.criterion
+    gate_id = content.gate_id
     case = ET.SubElement(suite, "testcase", {
         "classname": f"{gate_id}.{criterion.section_id}",
-        "name": testcase_name(gate_id, criterion.id, item.text),
+        "name": testcase_name(gate_id, criterion.id, criterion.text),
         "time": f"{item.outcome.duration:.3f}" if item.outcome else "0.000",
     })
     outcome = item.outcome
+    message = item_message(item, gate_id)
+    where = _where(content, item)
     if outcome is None:
-        _child(case, *NOT_RUN_FORM,
-               f"not run (deselected, stopped early or interrupted): the gate is {INCOMPLETE}", [])
+        _child(case, *NOT_RUN_FORM, message, [], trailer=where)
         return "skipped"
     element, kind = junit_form(outcome.status, criterion.role)
     evidence = [Evidence.from_dict(e).describe() for e in outcome.evidence]
     if element is None:
+        # GitLab shows nothing of a passing case but its name; others show system-out.
         out = ET.SubElement(case, "system-out")
-        out.text = _clean("\n".join([outcome.message, *_evidence_block(evidence)]))
+        out.text = _clean("\n".join([message, *_evidence_block(evidence), *where]))
         return None
-    _child(case, element, kind, outcome.message, evidence)
+    _child(case, element, kind, message, evidence, trailer=where)
     return element
+
+
+def _where(content: RecordContent, item: RecordItem) -> list[str]:
+    """``criterion: gate_specs/12-production.yaml:57`` when the spec is a project file."""
+    if not content.spec_file or item.criterion.line <= 0:
+        return []
+    return ["", f"criterion: {content.spec_file}:{item.criterion.line}"]
 
 
 def _decision_case(suite: ET.Element, content: RecordContent) -> str:
@@ -89,29 +116,28 @@ def _decision_case(suite: ET.Element, content: RecordContent) -> str:
         "name": testcase_name(content.gate_id, DECISION_ID, "Gate decision"),
         "time": "0.000",
     })
-    table = [f"{row.title}: {row.status}" + (f" ({', '.join(row.failing)})" if row.failing
-                                             else "") for row in decision.rows]
-    lines = [f"Gate Status: {decision.label}", *table, *decision.reasons]
+    lines = breakdown(content)
     if content.error:
         lines.append(content.error)
+    first = headline(content)
     if decision.status == PASS:
         out = ET.SubElement(case, "system-out")
-        out.text = _clean("\n".join(lines))
+        out.text = _clean("\n".join([first, *_evidence_block(lines, "decision")]))
         element = "passed"
     elif decision.status == SKIPPED:
-        _child(case, "skipped", "gate-skipped", decision.summary(), lines[1:], "decision")
+        _child(case, "skipped", "gate-skipped", first, lines, "decision")
         element = "skipped"
     else:
-        message = content.error or decision.summary()
-        _child(case, "failure", decision.status.lower(), message, lines, "decision")
+        _child(case, "failure", decision.status.lower(), first, lines, "decision")
         element = "failure"
     return element
 
 
 def _child(case: ET.Element, tag: str, kind: str, message: str, details: list[str],
-           heading: str = "evidence") -> None:
+           heading: str = "evidence", trailer: list[str] | None = None) -> None:
     child = ET.SubElement(case, tag, {"type": kind, "message": _clean(message)[:_MESSAGE_LIMIT]})
-    child.text = _clean("\n".join([message, *_evidence_block(details, heading)]))
+    child.text = _clean("\n".join([message, *_evidence_block(details, heading),
+                                   *(trailer or [])]))
 
 
 def _evidence_block(lines: list[str], heading: str = "evidence") -> list[str]:

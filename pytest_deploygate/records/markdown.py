@@ -12,6 +12,7 @@ from __future__ import annotations
 from pytest_deploygate.checks.base import Evidence
 from pytest_deploygate.decision import PASS
 from pytest_deploygate.records.content import RecordContent, RecordItem
+from pytest_deploygate.records.wording import headline, item_message
 from pytest_deploygate.timeutil import format_instant
 
 _MARK = {"PASS": "[x]", "N/A": "[-]", "SKIPPED": "[-]", "WAIVED": "[~]"}
@@ -41,12 +42,16 @@ def render_markdown(content: RecordContent, reviewer: str | None = None) -> byte
     ]
     for row in decision.rows:
         notes = ", ".join(row.failing)
-        lines.append(f"| {_cell(row.title)} | {row.status} | {_cell(notes)} |")
+        lines.append(f"| {cell(row.title)} | {row.status} | {cell(notes)} |")
     lines += [
         "",
         f"**Gate Status**: {decision.label}",
         "",
-        f"**Reviewer**: {reviewer or 'not recorded'}",
+        f"> {cell(headline(content))}",
+        "",
+        # Separate paragraphs: consecutive lines would run together in rendered markdown.
+        f"**Reviewer**: {reviewer or content.reviewer or 'not recorded'}",
+        "",
         f"**Date**: {format_instant(content.evaluated_at)}",
         "",
     ]
@@ -56,11 +61,11 @@ def render_markdown(content: RecordContent, reviewer: str | None = None) -> byte
         lines += [f"> {reason}", ""]
     if decision.status == PASS and content.next_phase:
         lines += ["## Next Phase", "", content.next_phase, ""]
-    lines += _criteria(content.items)
+    lines += _criteria(content.items, content.gate_id)
     return ("\n".join(lines).rstrip() + "\n").encode("utf-8")
 
 
-def _criteria(items: tuple[RecordItem, ...]) -> list[str]:
+def _criteria(items: tuple[RecordItem, ...], gate_id: str) -> list[str]:
     lines = ["## Criteria", ""]
     section = None
     for item in items:
@@ -68,13 +73,14 @@ def _criteria(items: tuple[RecordItem, ...]) -> list[str]:
             section = item.criterion.section_title
             lines += ["", f"### {section}", ""]
         mark = _MARK.get(item.verdict, "[ ]")
-        message = item.outcome.message if item.outcome else "not run"
-        lines.append(f"- {mark} **{item.criterion.id}** {_cell(item.text)} — "
-                     f"{item.verdict}: {_cell(message)}")
+        # The outcome word once (a check's own "N/A: ..." is not repeated).
+        lines.append(f"- {mark} **{item.criterion.id}** {cell(item.text)} — "
+                     f"{cell(item_message(item, gate_id))}")
         for evidence in item.outcome.evidence if item.outcome else []:
-            lines.append(f"  - evidence: {_cell(Evidence.from_dict(evidence).describe())}")
+            lines.append(f"  - evidence: {cell(Evidence.from_dict(evidence).describe())}")
     return lines
 
 
-def _cell(text: str) -> str:
+def cell(text: str) -> str:
+    """Text fit for one markdown table cell or list line."""
     return " ".join(text.replace("|", "\\|").split())
