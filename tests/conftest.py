@@ -287,3 +287,37 @@ def template_state(framework: Path, tmp_path_factory: pytest.TempPathFactory) ->
     assert done.returncode == 0, done.stderr
     assert re.search(r"active_workflow", done.stdout)
     return json.loads(done.stdout)
+
+
+#: The evaluation clock of gate runs on today's layout.
+NOW = "--gate-now=2026-06-01T12:00:00Z"
+
+
+def today_state(template: dict[str, Any], phase: str, *, workflow: str = "build",
+                phases: list[str] | None = None, folder: str = "REQ-0001-demo"
+                ) -> dict[str, Any]:
+    """The template state with an active workflow standing at ``phase``."""
+    state = json.loads(json.dumps(template))  # a deep copy
+    order = phases or [phase]
+    at = order.index(phase)
+    state["active_workflow"] = {
+        "type": workflow, "description": "demo", "slug": folder, "phases": order,
+        "current_phase": phase, "current_phase_index": at,
+        "phase_status": {p: "completed" if i < at else "in_progress" if i == at else "pending"
+                         for i, p in enumerate(order)},
+        "started_at": "2026-05-01T00:00:00.000Z", "flags": {"light": False,
+                                                           "supervised": False},
+        "artifact_folder": folder,
+    }
+    state["state_version"] = 7
+    return state
+
+
+def install_checklists(project: GateProject) -> Path:
+    need(TODAY_CHECKLISTS.is_dir(), f"{TODAY_CHECKLISTS} is absent (it sits beside the clone "
+                                    "in CI)")
+    target = project.root / ".isdlc" / "checklists"
+    target.mkdir(parents=True, exist_ok=True)
+    for checklist in TODAY_CHECKLISTS.glob("*-gate.md"):
+        shutil.copy(checklist, target / checklist.name)
+    return target

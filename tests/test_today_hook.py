@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from conftest import GateProject, run_node
-from test_today_layout import today_state
+from conftest import GateProject, run_node, today_state
 
 PHASE = "06-implementation"
 WORKFLOW = ["05-test-strategy", PHASE, "16-quality-loop", "08-code-review"]

@@ -7,18 +7,23 @@ framework's 17 checklists in .isdlc/checklists/ as its installer copies them.
 
 from __future__ import annotations
 
-import copy
 import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from conftest import TODAY_CHECKLISTS, GateProject, need, parse_record
 from test_importer import independent_count
 
-NOW = "--gate-now=2026-06-01T12:00:00Z"
+from conftest import (
+    NOW,
+    TODAY_CHECKLISTS,
+    GateProject,
+    install_checklists,
+    parse_record,
+    today_state,
+)
+
 CURRENT_KEYS = (
     "00-quick-scan", "01-requirements", "02-impact-analysis", "02-tracing",
     "03-architecture", "04-design", "05-test-strategy", "06-implementation", "07-testing",
@@ -37,36 +42,6 @@ WITHOUT_CHECKLIST = ("12-remote-build", "15-upgrade-plan", "15-upgrade-execute",
 
 def checklist_for(key: str) -> Path:
     return TODAY_CHECKLISTS / CHECKLIST_OF.get(key, f"{key}-gate.md")
-
-
-def today_state(template: dict[str, Any], phase: str, *, workflow: str = "build",
-                phases: list[str] | None = None, folder: str = "REQ-0001-demo"
-                ) -> dict[str, Any]:
-    """The template state with an active workflow standing at ``phase``."""
-    state = copy.deepcopy(template)
-    order = phases or [phase]
-    at = order.index(phase)
-    state["active_workflow"] = {
-        "type": workflow, "description": "demo", "slug": folder, "phases": order,
-        "current_phase": phase, "current_phase_index": at,
-        "phase_status": {p: "completed" if i < at else "in_progress" if i == at else "pending"
-                         for i, p in enumerate(order)},
-        "started_at": "2026-05-01T00:00:00.000Z", "flags": {"light": False,
-                                                           "supervised": False},
-        "artifact_folder": folder,
-    }
-    state["state_version"] = 7
-    return state
-
-
-def install_checklists(project: GateProject) -> Path:
-    need(TODAY_CHECKLISTS.is_dir(), f"{TODAY_CHECKLISTS} is absent (it sits beside the clone "
-                                    "in CI)")
-    target = project.root / ".isdlc" / "checklists"
-    target.mkdir(parents=True, exist_ok=True)
-    for checklist in TODAY_CHECKLISTS.glob("*-gate.md"):
-        shutil.copy(checklist, target / checklist.name)
-    return target
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from conftest import GateProject, run_node
-from test_today_layout import NOW, today_state
+from conftest import NOW, GateProject, run_node, today_state
 
 PHASE = "06-implementation"
 FRAMEWORK_FIELDS = {
