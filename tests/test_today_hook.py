@@ -139,3 +139,28 @@ def test_timeout_covers_the_watch(project: GateProject, framework: Path) -> None
     assert refused.returncode == 2 and "--stage post" in refused.stderr
     again = install(project)
     assert again.returncode == 2 and "exists; pass --force" in again.stderr
+
+
+def test_production_gate_on_the_deploy_phase(advancing: GateProject) -> None:
+    spec_dir = advancing.root / "gate_specs"
+    spec_dir.mkdir()
+    (spec_dir / "13-production.yaml").write_text(
+        "spec_version: 1\ngate: 13\nid: 13-production\ntitle: Production\n"
+        "phase: 13-production\ndecision: [{id: ok, title: OK}]\nsections:\n- id: s\n"
+        "  title: S\n  stage: pre\n  criteria:\n  - {id: enabled, text: Production enabled, "
+        "check: {kind: state, path: cloud_configuration.deployment.production_enabled, "
+        "equals: true}}\n")
+    done = install(advancing, "--name", "production", "--on", "13-test-deploy",
+                   "--gate", "13-production")
+    assert done.returncode == 0, done.stderr
+    script = advancing.root / ".isdlc" / "hooks" / "production" / "hook.sh"
+    (advancing.root / ".isdlc" / "hooks" / "deploygate").mkdir()
+    (advancing.root / ".isdlc" / "hooks" / "deploygate" / "hook.sh").write_text(
+        script.read_text())
+    passing_through = run_hook(advancing, phase=PHASE)
+    assert passing_through.returncode == 0
+    assert "not gated by this hook" in passing_through.stdout
+    gated = run_hook(advancing, phase="12-test-deploy")  # the alias's canonical key
+    assert gated.returncode == 2
+    assert "13-production Production: FAIL (record gate-records/13-production.xml)" in \
+        gated.stdout

@@ -11,6 +11,8 @@ everything else (FAIL, ROLLBACK, INCOMPLETE, SKIPPED, an error of pytest, no rec
 of the hook itself), and its ``timeout_ms`` covers the gate's longest run (``--gate-watch``
 included) with the hook's own, shorter, timeout inside it. SKIPPED blocks too: a gate whose
 prerequisites are unmet evaluated nothing, and advancing on it is advancing without a gate.
+``--on PHASE`` limits a hook to some phases (the others pass through) and ``--gate KEY``
+runs another phase's gate, so production can be gated when the phase that deploys advances.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -104,6 +106,12 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--record-dir", default="gate-records", metavar="DIR",
                         help="where the records go, relative to the project (default: "
                              "gate-records)")
+    parser.add_argument("--on", action="append", default=[], metavar="PHASE",
+                        help="act only when one of these phases is advanced (repeatable; "
+                             "default: every phase); other phases pass through")
+    parser.add_argument("--gate", default=None, metavar="KEY",
+                        help="run this gate instead of the advanced phase's own (e.g. "
+                             "13-production on the phase that deploys)")
 
 
 def _watch_seconds(args: argparse.Namespace) -> float:
@@ -144,6 +152,10 @@ def run_install(args: argparse.Namespace, workspace: Workspace) -> int:
         command += ["--gate-watch", args.gate_watch]
     for path in args.tests:
         command += ["--tests", path]
+    for phase in args.on:
+        command += ["--on", phase]
+    if args.gate:
+        command += ["--gate", args.gate]
     timeout_ms = int((budget + MARGIN_SECONDS) * 1000)
     (directory / "hook.yaml").write_text(HOOK_YAML.format(
         version=__version__, name=args.name, timeout_ms=timeout_ms, records=args.record_dir))
@@ -176,9 +188,13 @@ def _run_gate(args: argparse.Namespace) -> int:
     root = Path(root_text)
     if not (root / ".isdlc").is_dir():
         raise Refusal(f"ISDLC_PROJECT_ROOT {root}: no .isdlc/ there")
+    if args.on and not _advancing_one_of(phase, args.on):
+        say(f"deploygate hook: {phase} is not gated by this hook (--on {', '.join(args.on)})")
+        return 0
+    gate = args.gate or phase
     budget = _budget(args)
     record_dir = root / args.record_dir
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--gate={phase}",
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--gate={gate}",
                f"--gate-root={root}", f"--gate-record-dir={record_dir}",
                f"--gate-stage={args.stage}", "--rootdir", str(root)]
     if args.gate_watch:
@@ -189,16 +205,23 @@ def _run_gate(args: argparse.Namespace) -> int:
         done = subprocess.run(command, cwd=root, capture_output=True, text=True,
                               timeout=budget)
     except subprocess.TimeoutExpired:
-        raise Refusal(f"the gate of {phase} ran longer than {budget:g} s (--timeout, plus "
+        raise Refusal(f"the gate {gate} ran longer than {budget:g} s (--timeout, plus "
                       "--gate-watch)") from None
     record = _new_record(record_dir, started)
     if record is None:
         tail = (done.stdout + done.stderr).strip().splitlines()[-_SHOWN:]
         for line in tail:
             say(f"  {line}")
-        raise Refusal(f"the gate of {phase} wrote no record in {args.record_dir} (pytest "
+        raise Refusal(f"the gate {gate} wrote no record in {args.record_dir} (pytest "
                       f"exit {done.returncode})")
     return _report(phase, record, root)
+
+
+def _advancing_one_of(phase: str, wanted: list[str]) -> bool:
+    from pytest_deploygate.layout import CURRENT, Layout
+
+    today = Layout(CURRENT, "")
+    return today.canonical(phase) in {today.canonical(w) for w in wanted}
 
 
 def _new_record(record_dir: Path, since: float) -> Path | None:
