@@ -30,7 +30,7 @@ from pytest_deploygate.decision import (
     WAIVED,
 )
 from pytest_deploygate.records.atomic import write_atomic
-from pytest_deploygate.records.content import RecordContent
+from pytest_deploygate.records.content import RecordContent, RecordItem
 from pytest_deploygate.timeutil import format_instant
 from pytest_deploygate.writeback import update_json
 
@@ -138,16 +138,7 @@ def write_validation_record(project: Project, plan: GatePlan, content: RecordCon
     checklist = []
     artifacts = []
     for item in content.items:
-        outcome = item.outcome
-        entry = {
-            "id": item.criterion.id,
-            "text": item.text,
-            "section": item.criterion.section_title,
-            "stage": item.criterion.stage,
-            "outcome": item.verdict,
-            "message": outcome.message if outcome else "not run",
-            "evidence": outcome.evidence if outcome else [],
-        }
+        entry = _entry(item)
         checklist.append(entry)
         if item.criterion.role == "artifact":
             files = [e for e in entry["evidence"] if e.get("kind") == "file"]
@@ -172,6 +163,20 @@ def write_validation_record(project: Project, plan: GatePlan, content: RecordCon
     return path
 
 
+def _entry(item: RecordItem) -> dict[str, Any]:
+    """One item of a validation record's checklist."""
+    outcome = item.outcome
+    return {
+        "id": item.criterion.id,
+        "text": item.text,
+        "section": item.criterion.section_title,
+        "stage": item.criterion.stage,
+        "outcome": item.verdict,
+        "message": outcome.message if outcome else "not run",
+        "evidence": outcome.evidence if outcome else [],
+    }
+
+
 def _write_validation_record_today(project: Project, plan: GatePlan, content: RecordContent
                                    ) -> Path:
     key = plan.spec_file.key
@@ -180,16 +185,7 @@ def _write_validation_record_today(project: Project, plan: GatePlan, content: Re
     checklist = []
     artifacts = []
     for item in content.items:
-        outcome = item.outcome
-        entry = {
-            "id": item.criterion.id,
-            "text": item.text,
-            "section": item.criterion.section_title,
-            "status": FRAMEWORK_ITEM_STATUS.get(item.verdict, "fail"),
-            "outcome": item.verdict,
-            "message": outcome.message if outcome else "not run",
-            "evidence": outcome.evidence if outcome else [],
-        }
+        entry = {"status": FRAMEWORK_ITEM_STATUS.get(item.verdict, "fail"), **_entry(item)}
         checklist.append(entry)
         if item.criterion.role == "artifact":
             files = [e.get("ref") for e in entry["evidence"] if e.get("kind") in ("file",
