@@ -8,6 +8,7 @@ records written by the controller and the items run by workers come from the sam
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,20 +17,21 @@ from pytest_deploygate.checks.base import CheckKind, CheckResult
 from pytest_deploygate.config import load_config
 from pytest_deploygate.errors import DeployGateError, SelectionError, StateError
 from pytest_deploygate.evaluation import EvalContext, evaluate_item
+from pytest_deploygate.layout import Layout, remember_layout
 from pytest_deploygate.options import Settings
 from pytest_deploygate.project import Project
 from pytest_deploygate.records.verify import may_be_not_applicable, stage_items
-from pytest_deploygate.spec_library import SpecFile, available, select, spec_path
+from pytest_deploygate.spec_library import Library, SpecFile, open_library, spec_path
 from pytest_deploygate.spec_loader import apply_overrides, load_spec
 from pytest_deploygate.spec_model import OTHER_ROW_ID, Check, Criterion, GateSpec
 from pytest_deploygate.state import StateDoc, load_state
 
 BINDING_ID = "pre-stage-record"
+_SPEC_CACHE: dict[tuple[str, int, int, str], GateSpec] = {}
 
 
 class ConfigError(DeployGateError):
     """deploygate.yaml is broken: the run stops (exit 2) and no record is written."""
-_SPEC_CACHE: dict[tuple[str, int, int], GateSpec] = {}
 
 
 @dataclass
@@ -41,6 +43,13 @@ class ProjectSlot:
     root: Path
     project: Project | None = None
     error: str | None = None
+    #: The project's phase layout and the gates available in it.
+    library: Library | None = None
+
+    @property
+    def layout(self) -> Layout | None:
+        """The layout the project's gates were selected in."""
+        return self.library.layout if self.library else None
 
 
 @dataclass
@@ -71,7 +80,9 @@ class GatePlan:
 
     @property
     def gate_id(self) -> str:
-        """``GATE-12``."""
+        """``GATE-12``; in today's layout the phase key, ``13-production``."""
+        if self.spec_file.key:
+            return self.spec_file.key
         return self.spec.id if self.spec else self.spec_file.gate_id
 
     @property
@@ -124,12 +135,19 @@ class GateRun:
         run = cls(settings, kinds)
         run.slots = [run._open(slot) for slot in project_slots(settings)]
         run._share_attestation_stores()
-        specs = available(settings.spec_dir, settings.root / ".isdlc" / "checklists")
+        checklists = settings.root / ".isdlc" / "checklists"
         for slot in run.slots:
             state = slot.project.state if slot.project else None
             if state is None and "current" in settings.expression.lower():
                 raise SelectionError(f"--gate=current: {slot.error}")
-            selected = select(settings.expression, specs, state)
+            slot.library = open_library(settings.spec_dir, checklists,
+                                        state.data if state else None)
+            if slot.project is not None:
+                remember_layout(slot.project, slot.library.layout)
+            for warning in slot.library.warnings:
+                if warning not in run.warnings:
+                    run.warnings.append(warning)
+            selected = slot.library.select(settings.expression, state)
             run._check_threshold_names(selected)
             record_dir = _record_dir(settings, slot)
             for spec_file in selected:
@@ -143,23 +161,23 @@ class GateRun:
         if not self.settings.same_run_prerequisites:
             # Under pytest-xdist another worker runs gate M, in no set order: state.json
             # decides, as if the gates ran in separate invocations. Say so.
-            numbers = {p.spec_file.gate for p in plans}
+            numbers = {_identity(p) for p in plans}
             for plan in plans:
                 for item in plan.spec.items if plan.spec else ():
                     if item.role == "prerequisite" and item.check is not None and \
                             item.check.kind == "gate_passed" and \
-                            item.check.params.get("gate") in numbers - {plan.spec_file.gate}:
+                            _target(slot, item.check) in numbers - {_identity(plan)}:
                         self.warnings.append(
                             f"{plan.record_name}: {item.id} is decided from state.json, not "
                             "from this run (pytest-xdist); run the gates serially for that")
             return
         for position, plan in enumerate(plans):
-            earlier = {p.spec_file.gate: p for p in plans[:position]}
+            earlier = {_identity(p): p for p in plans[:position]}
             for item in plan.spec.items if plan.spec else ():
                 check = item.check
                 if item.role != "prerequisite" or check is None or check.kind != "gate_passed":
                     continue
-                gate = check.params.get("gate")
+                gate = _target(slot, check)
                 if gate in earlier:
                     plan.deferred[item.id] = earlier[gate]
                     result = plan.prerequisite_results.pop(item.id, None)
@@ -248,6 +266,16 @@ class GateRun:
         except (DeployGateError, ValueError) as exc:
             plan.error = str(exc)
             return plan
+        if spec_file.key and slot.layout is not None:
+            # Today's layout: the file name selects the phase; the spec must be about it.
+            phase = slot.layout.canonical(plan.spec.phase)
+            if phase != spec_file.key:
+                plan.error = (f"{plan.spec.source}: phase {plan.spec.phase!r} is not the phase "
+                              f"{spec_file.key} its file name selects; name the file after "
+                              "its phase key")
+                return plan
+            if phase != plan.spec.phase:
+                plan.spec = dataclasses.replace(plan.spec, phase=phase)
         project = slot.project
         if project is None:
             plan.error = slot.error
@@ -278,7 +306,8 @@ class GateRun:
 
     def _spec(self, spec_file: SpecFile) -> GateSpec:
         # Parsed and validated once per process, however many plans or projects use it.
-        key = (str(spec_file.path), spec_file.path.stat().st_mtime_ns, id(self.kinds))
+        key = (str(spec_file.path), spec_file.path.stat().st_mtime_ns, id(self.kinds),
+               spec_file.layout)
         cached = _SPEC_CACHE.get(key)
         if cached is None:
             path = spec_path(spec_file, self.settings.cache_dir)
@@ -398,6 +427,19 @@ class GateRun:
                                        f"{item.id} no condition under which it is N/A",
                                        *result.evidence)
         return result
+
+
+def _identity(plan: GatePlan) -> int | str:
+    """What a prerequisite names a gate by: its phase key (today's layout) or number."""
+    return plan.spec_file.key or plan.spec_file.gate
+
+
+def _target(slot: ProjectSlot, check: Check) -> int | str | None:
+    """The gate a ``gate_passed`` prerequisite waits for: one phase key, or one number."""
+    phases = check.params.get("phases")
+    if isinstance(phases, list) and len(phases) == 1 and slot.layout is not None:
+        return slot.layout.canonical(str(phases[0]))
+    return check.params.get("gate")
 
 
 def project_slots(settings: Settings) -> list[ProjectSlot]:

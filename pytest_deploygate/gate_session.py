@@ -78,6 +78,23 @@ class DeployGatePlugin:
         except (SelectionError, ValueError) as exc:
             raise pytest.UsageError(f"deploygate: {exc}") from None
 
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        """Which phase layout the project follows and where each gate's spec comes from."""
+        if self.run is None:
+            return []
+        lines = []
+        for slot in self.run.slots:
+            if slot.layout is None:
+                continue
+            where = f" @{slot.id}" if slot.id else ""
+            lines.append(f"deploygate{where}: {slot.layout.describe()}")
+            for plan in self.run.plans:
+                if plan.slot is slot and plan.stage == self.settings.stage:
+                    source = plan.spec_file.source_words().replace(
+                        str(self.settings.root) + "/", "")
+                    lines.append(f"deploygate{where}: {plan.gate_id} from {source}")
+        return lines
+
     def plan_for(self, record_name: str) -> GatePlan | None:
         """The plan whose record has this name."""
         assert self.run is not None

@@ -284,7 +284,10 @@ class _Builder:
                              f"define it under thresholds")
         return text
 
-    def _when(self, raw: Mapping[str, Any] | None, at: tuple[str | int, ...]) -> tuple[Check, ...]:
+    def _when(self, raw: Mapping[str, Any] | list[Any] | None, at: tuple[str | int, ...]
+              ) -> tuple[Check, ...]:
+        if isinstance(raw, list):  # every condition must hold
+            return tuple(self._check(check, (*at, index)) for index, check in enumerate(raw))
         return (self._check(raw, at),) if raw else ()
 
     def _check(self, raw: Mapping[str, Any], at: tuple[str | int, ...]) -> Check:

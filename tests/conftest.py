@@ -266,3 +266,91 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
     monkeypatch.setattr(importlib.import_module("pytest_deploygate.timeutil"), "now_utc",
                         lambda: now)
     return now
+
+
+# -- today's iSDLC framework (snapshot 0689df91) and its Node code ------------------------------
+
+FRAMEWORK_TARBALL = SHARED / "isdlc" / "framework-0689df91.tar.gz"
+TODAY_CHECKLISTS = SHARED / "isdlc" / "checklists-0689df91"
+
+
+@pytest.fixture(scope="session")
+def framework(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Today's framework extracted from ../shared, with Node to run its own code."""
+    import tarfile
+
+    need(FRAMEWORK_TARBALL.is_file(), f"{FRAMEWORK_TARBALL} is absent (it sits beside the "
+                                      "clone in CI)")
+    need(shutil.which("node") is not None, "node is not installed (Debian package nodejs)")
+    out = tmp_path_factory.mktemp("framework")
+    with tarfile.open(FRAMEWORK_TARBALL) as archive:
+        archive.extractall(out, filter="data")
+    (root,) = out.iterdir()
+    return root
+
+
+def run_node(framework: Path, script: str, *args: str, project: Path | None = None,
+             stdin: str | None = None) -> subprocess.CompletedProcess:
+    """Run one of the framework's own scripts under Node (as its hooks run: the project is
+    CLAUDE_PROJECT_DIR)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ISDLC_", "CLAUDE_"))}
+    if project is not None:
+        env["CLAUDE_PROJECT_DIR"] = str(project)
+    return subprocess.run(["node", str(framework / script), *args], capture_output=True,
+                          text=True, env=env, cwd=project or framework, input=stdin,
+                          timeout=300)
+
+
+@pytest.fixture(scope="session")
+def template_state(framework: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The state.json today's installer writes (its own generateState, run under Node)."""
+    import re
+
+    source = (framework / "src" / "core" / "installer" / "index.js").read_text()
+    start = source.index("function generateState(")
+    depth, end = 0, start
+    for end in range(source.index("{", start), len(source)):
+        depth += {"{": 1, "}": -1}.get(source[end], 0)
+        if depth == 0:
+            break
+    script = tmp_path_factory.mktemp("template") / "generate-state.cjs"
+    script.write_text(source[start:end + 1] + "\nconsole.log(JSON.stringify(generateState("
+                      "'demo', false, '2026-05-01T00:00:00.000Z', 'claude-code')));\n")
+    done = subprocess.run(["node", str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"active_workflow", done.stdout)
+    return json.loads(done.stdout)
+
+
+#: The evaluation clock of gate runs on today's layout.
+NOW = "--gate-now=2026-06-01T12:00:00Z"
+
+
+def today_state(template: dict[str, Any], phase: str, *, workflow: str = "build",
+                phases: list[str] | None = None, folder: str = "REQ-0001-demo"
+                ) -> dict[str, Any]:
+    """The template state with an active workflow standing at ``phase``."""
+    state = json.loads(json.dumps(template))  # a deep copy
+    order = phases or [phase]
+    at = order.index(phase)
+    state["active_workflow"] = {
+        "type": workflow, "description": "demo", "slug": folder, "phases": order,
+        "current_phase": phase, "current_phase_index": at,
+        "phase_status": {p: "completed" if i < at else "in_progress" if i == at else "pending"
+                         for i, p in enumerate(order)},
+        "started_at": "2026-05-01T00:00:00.000Z", "flags": {"light": False,
+                                                           "supervised": False},
+        "artifact_folder": folder,
+    }
+    state["state_version"] = 7
+    return state
+
+
+def install_checklists(project: GateProject) -> Path:
+    need(TODAY_CHECKLISTS.is_dir(), f"{TODAY_CHECKLISTS} is absent (it sits beside the clone "
+                                    "in CI)")
+    target = project.root / ".isdlc" / "checklists"
+    target.mkdir(parents=True, exist_ok=True)
+    for checklist in TODAY_CHECKLISTS.glob("*-gate.md"):
+        shutil.copy(checklist, target / checklist.name)
+    return target

@@ -19,6 +19,7 @@ def builtin_kinds() -> list[CheckKind]:
         command,
         condition,
         constitution,
+        coverage,
         gate_passed,
         git_tag,
         http_check,
@@ -27,13 +28,15 @@ def builtin_kinds() -> list[CheckKind]:
         prometheus,
         prometheus_rules,
         sarif,
+        scope,
         state_value,
+        test_iteration,
     )
 
     return [state_value.KIND, gate_passed.KIND, artifact.KIND, constitution.KIND,
             attestation.KIND, condition.KIND, prometheus.KIND, prometheus_rules.KIND,
             metrics_file.KIND, http_check.KIND, junit_reports.KIND, sarif.KIND, git_tag.KIND,
-            changelog.KIND, command.KIND]
+            changelog.KIND, command.KIND, scope.KIND, test_iteration.KIND, coverage.KIND]
 
 
 def build_registry(groups: Iterable[Iterable[CheckKind]]) -> Mapping[str, CheckKind]:

@@ -25,23 +25,32 @@ from pytest_deploygate.paths import OutsideRoot, inside_root
 from pytest_deploygate.spec_model import ArtifactSpec, GateSpec
 from pytest_deploygate.timeutil import format_instant
 
+ARTIFACT_FOLDER = "{artifact_folder}"
 
-def candidates(spec: GateSpec, artifact: ArtifactSpec) -> list[str]:
+
+def candidates(spec: GateSpec, artifact: ArtifactSpec, folder: str | None = None) -> list[str]:
     """Relative paths tried for an artifact, in search order: each path (alternatives in
-    order) in each of the gate's artifact directories (the project root is the last)."""
+    order) in each of the gate's artifact directories (the project root is the last).
+    ``{artifact_folder}`` is the active work item's folder; without one, candidates that
+    need it are left out."""
     out = []
     for name in artifact.paths:
         for directory in spec.artifact_dirs:
             directory = directory.replace("{phase}", spec.phase).strip("/")
             candidate = name if directory in ("", ".") else f"{directory}/{name}"
+            if ARTIFACT_FOLDER in candidate:
+                if folder is None:
+                    continue
+                candidate = candidate.replace(ARTIFACT_FOLDER, folder)
             if candidate not in out:
                 out.append(candidate)
     return out
 
 
-def locate(root: Path, spec: GateSpec, artifact: ArtifactSpec) -> tuple[str | None, list[str]]:
+def locate(root: Path, spec: GateSpec, artifact: ArtifactSpec, folder: str | None = None
+           ) -> tuple[str | None, list[str]]:
     """The first candidate that exists (as anything), and every candidate tried."""
-    tried = candidates(spec, artifact)
+    tried = candidates(spec, artifact, folder)
     for relative in tried:
         if (root / relative).exists() or (root / relative).is_symlink():
             return relative, tried
@@ -54,14 +63,22 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     if artifact is None:
         return CheckResult.missing(f"artifact '{params['artifact']}' is not declared in the spec")
     root = ctx.project.root
+    folder, unknown = work_item_folder(ctx)
+    if folder is None and any(ARTIFACT_FOLDER in p for p in artifact.paths):
+        required = _required(artifact, ctx)
+        if required is False:
+            return CheckResult.not_applicable(f"N/A: optional, and {unknown}")
+        return CheckResult.missing(f"{artifact.name}: {unknown}")
     # Located once per run: several criteria may name the same artifact.
     key = ("artifact", ctx.spec.id, artifact.id)
     if key not in ctx.project.memo:
-        ctx.project.memo[key] = locate(root, ctx.spec, artifact)
+        ctx.project.memo[key] = locate(root, ctx.spec, artifact, folder)
     found, tried = ctx.project.memo[key]
     if found is None:
         required = _required(artifact, ctx)
         listing = ", ".join(tried)
+        if folder is None and any(ARTIFACT_FOLDER in d for d in ctx.spec.artifact_dirs):
+            listing += f" (not searched in the work item's folder: {unknown})"
         if isinstance(required, CheckResult):
             return required
         if not required:
@@ -72,6 +89,19 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     except OutsideRoot as exc:
         return CheckResult.not_met(f"{artifact.name}: {exc}")
     return _inspect(artifact, found, path, ctx)
+
+
+def work_item_folder(ctx: EvalContext) -> tuple[str | None, str]:
+    """The active work item's folder name (``active_workflow.artifact_folder``), or None and
+    why it is unknown."""
+    found = ctx.project.state.lookup("active_workflow.artifact_folder")
+    value = found.value if found.found else None
+    if isinstance(value, str) and value.strip() and "/" not in value.strip("/") and \
+            value.strip("/") not in (".", ".."):
+        return value.strip("/"), ""
+    shown = found.problem if not found.found else f"it is {value!r}"
+    return None, ("the work item's artifact folder is unknown: active_workflow.artifact_folder "
+                  f"names none ({shown})")
 
 
 def _required(artifact: ArtifactSpec, ctx: EvalContext) -> bool | CheckResult | None:

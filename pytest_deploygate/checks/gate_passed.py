@@ -1,9 +1,17 @@
 """``gate_passed``: earlier gates recorded as passed in state.json.
 
-Parameters: ``gate`` (one number) or ``gates`` (a list); ``phase`` (the key, when it cannot be
-found from the number); ``allow_skipped`` (a skipped phase counts, default false);
+Parameters: ``gate`` (one number) or ``gates`` (a list) in the 13-phase layout; ``phases`` (a
+list of phase keys: ``12-test-deploy`` is staging in today's layout, and a key of the other
+layout is translated, so staging is the test-deploy phase in either); ``previous: true`` (the
+phases before the gate's own, never the gate's phase itself); ``phase`` (the key, when it
+cannot be found from the number); ``allow_skipped`` (a skipped phase counts, default false);
 ``allow_conditional`` (``gate_status: conditional_pass`` counts, default false);
 ``only_required`` (phases absent from ``workflow.phases_required`` are not asked for).
+
+A phase passed when ``phases.<key>.gate_passed`` is true; in today's layout also when it is a
+timestamp (what the framework's agents write) or when the framework completed the phase
+(``status`` or ``active_workflow.phase_status`` is ``completed``: it advances a phase only
+through its gate). ``gate_passed: false`` is never a pass.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -15,32 +23,33 @@ from typing import Any
 
 from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
 from pytest_deploygate.evaluation import EvalContext
+from pytest_deploygate.layout import CURRENT_TO_LEGACY, LEGACY_TO_CURRENT, Layout, layout_of
 from pytest_deploygate.state import type_name
 
 
 def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     """Met when every named gate passed; missing when a phase is not in state.json."""
-    gates = [params["gate"]] if "gate" in params else list(params["gates"])
     state = ctx.project.state
     phases = state.lookup("phases")
     if not phases.found or not isinstance(phases.value, Mapping):
         shown = phases.problem if not phases.found else (
             f"phases is {type_name(phases.value)}, not an object")
         return CheckResult.missing(shown)
+    layout = layout_of(ctx.project)
     required = state.get("workflow.phases_required")
     failures: list[str] = []
     missing: list[str] = []
     passed: list[str] = []
     evidence: list[Evidence] = []
-    for number in gates:
-        key = params.get("phase") if len(gates) == 1 and "phase" in params else state.phase_key(
-            number)
-        label = f"GATE-{number:02d}"
+    for label, key, problem in _wanted(params, ctx, layout, phases.value):
         if key is None:
-            missing.append(f"{label}: no phase {number:02d}-* in state.json phases")
+            missing.append(problem)
             continue
         if params.get("only_required") and isinstance(required, list) and key not in required:
             passed.append(f"{label} not required by workflow.phases_required")
+            continue
+        if layout.current:
+            _judge_today(label, key, params, state.data, failures, missing, passed, evidence)
             continue
         phase = state.get(f"phases.{key}")
         if not isinstance(phase, Mapping):
@@ -71,6 +80,116 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     return CheckResult.met("; ".join(passed), *evidence)
 
 
+def _wanted(params: Mapping[str, Any], ctx: EvalContext, layout: Layout,
+            phases: Mapping[str, Any]) -> list[tuple[str, str | None, str]]:
+    """(label, phase key or None, why there is none) for every phase the check asks about."""
+    state = ctx.project.state
+    if "phases" in params:
+        return [_by_key(str(key), layout) for key in params["phases"]]
+    if params.get("previous"):
+        return _previous(ctx, layout, phases)
+    gates = [params["gate"]] if "gate" in params else list(params["gates"])
+    out = []
+    for number in gates:
+        key = params.get("phase") if len(gates) == 1 and "phase" in params else state.phase_key(
+            number)
+        label = f"GATE-{number:02d}"
+        out.append((label, key, f"{label}: no phase {number:02d}-* in state.json phases"))
+    return out
+
+
+def _by_key(key: str, layout: Layout) -> tuple[str, str | None, str]:
+    """The key in the project's layout: an alias is resolved, and a key of the other layout
+    is translated (staging is ``11-test-deploy`` or ``12-test-deploy``)."""
+    canonical = layout.canonical(key)
+    if canonical not in layout.keys:
+        other = (LEGACY_TO_CURRENT if layout.current else CURRENT_TO_LEGACY).get(canonical)
+        canonical = other or canonical
+    return canonical, canonical, ""
+
+
+def _previous(ctx: EvalContext, layout: Layout, phases: Mapping[str, Any]
+              ) -> list[tuple[str, str | None, str]]:
+    """The phases before the gate's own: those of its workflow (the active one, else the last
+    finished one) before it, or every phase of that workflow when the gate's phase is in none
+    (production follows the whole workflow); without a workflow, the layout's phases before
+    it that state.json records. Never the gate's own phase."""
+    own = layout.canonical(ctx.spec.phase)
+    workflow = _workflow(ctx.project.state.data)
+    listed = workflow.get("phases") if workflow else None
+    if layout.current and isinstance(listed, list) and listed:
+        keys = [layout.canonical(k) for k in listed if isinstance(k, str)]
+        keys = keys[:keys.index(own)] if own in keys else keys
+    else:
+        keys = sorted((layout.canonical(k) for k in phases if isinstance(k, str)
+                       and layout.canonical(k) in layout.keys
+                       and layout.order(k) < layout.order(own)), key=layout.order)
+    keys = [k for k in dict.fromkeys(keys) if k != own]
+    if not keys:
+        return [("previous gates", None,
+                 f"no phase before {own} is recorded in state.json (no workflow lists one)")]
+    return [(key, key, "") for key in keys]
+
+
+def _workflow(state: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The active workflow, else the last finished one (``workflow_history``)."""
+    active = state.get("active_workflow")
+    if isinstance(active, Mapping):
+        return active
+    history = state.get("workflow_history")
+    if isinstance(history, list):
+        for entry in reversed(history):
+            if isinstance(entry, Mapping) and isinstance(entry.get("phases"), list):
+                return entry
+    return None
+
+
+def _judge_today(label: str, key: str, params: Mapping[str, Any], state: Mapping[str, Any],
+                 failures: list[str], missing: list[str], passed: list[str],
+                 evidence: list[Evidence]) -> None:
+    phases = state.get("phases")
+    phase = phases.get(key) if isinstance(phases, Mapping) else None
+    workflow = _workflow(state)
+    statuses = workflow.get("phase_status") if workflow else None
+    in_workflow = statuses.get(key) if isinstance(statuses, Mapping) else None
+    if not isinstance(phase, Mapping) and in_workflow is None:
+        missing.append(f"{label}: phases.{key} is not in state.json and no workflow lists it")
+        return
+    phase = phase if isinstance(phase, Mapping) else {}
+    flag, status = phase.get("gate_passed"), phase.get("status")
+    evidence.append(Evidence("state", f"phases.{key}", detail=(
+        f"gate_passed={_j(flag)} status={_j(status)} workflow phase_status={_j(in_workflow)}")))
+    if "skipped" in (status, in_workflow):
+        if params.get("allow_skipped"):
+            passed.append(f"{label} skipped (allowed)")
+        else:
+            failures.append(f"{label} not passed: the phase was skipped")
+    elif flag is False:
+        failures.append(f"{label} not passed: phases.{key}.gate_passed is false")
+    elif phase.get("gate_status") == "conditional_pass" and not params.get("allow_conditional"):
+        failures.append(f"{label} only conditionally passed: phases.{key}.gate_status is "
+                        "'conditional_pass'")
+    elif flag is True or _is_instant(flag):
+        passed.append(f"{label} passed (phases.{key}.gate_passed is {_j(flag)})")
+    elif "completed" in (status, in_workflow):
+        passed.append(f"{label} passed: the framework completed the phase through its gate")
+    else:
+        failures.append(f"{label} not passed: phases.{key}.gate_passed is {_j(flag)}, status "
+                        f"{_j(status)}, workflow phase_status {_j(in_workflow)}")
+
+
+def _is_instant(value: Any) -> bool:
+    if not isinstance(value, str) or not value.strip():
+        return False
+    from pytest_deploygate.timeutil import parse_instant
+
+    try:
+        parse_instant(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _j(value: Any) -> str:
     if value is None:
         return "null"
@@ -86,12 +205,16 @@ KIND = CheckKind(
         {
             "gate": {"type": "integer", "minimum": 0},
             "gates": {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 0}},
+            "phases": {"type": "array", "minItems": 1,
+                       "items": {"type": "string", "pattern": "^[0-9]{2,3}-[a-z0-9-]+$"}},
+            "previous": {"const": True},
             "phase": {"type": "string"},
             "allow_skipped": {"type": "boolean"},
             "allow_conditional": {"type": "boolean"},
             "only_required": {"type": "boolean"},
         },
-        oneOf=[{"required": ["gate"]}, {"required": ["gates"]}],
+        oneOf=[{"required": ["gate"]}, {"required": ["gates"]}, {"required": ["phases"]},
+               {"required": ["previous"]}],
     ),
     evaluate=evaluate,
 )

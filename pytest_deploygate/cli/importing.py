@@ -13,6 +13,7 @@ from pytest_deploygate.documents import schema_problems
 from pytest_deploygate.errors import DeployGateError
 from pytest_deploygate.importer import ChecklistError, import_checklist
 from pytest_deploygate.importer.emit import to_yaml
+from pytest_deploygate.layout import CURRENT, LEGACY, checklist_layout
 from pytest_deploygate.spec_loader import load_spec
 from pytest_deploygate.yaml_lines import load_yaml
 
@@ -30,6 +31,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", type=Path, help="where the specs are written")
     parser.add_argument("--check", action="store_true",
                         help="compare each checklist with its existing spec instead")
+    parser.add_argument("--layout", choices=(LEGACY, CURRENT), default=None,
+                        help="the framework layout the checklists belong to (default: today's "
+                             f"{CURRENT} layout when any file name is one only it has, else "
+                             f"{LEGACY})")
     parser.set_defaults(run=run)
 
 
@@ -37,9 +42,10 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     """Import each checklist (all are checked before anything is written)."""
     out_dir = args.output or workspace.spec_dir
     results = []
+    layout = args.layout or _batch_layout(args.checklists)
     for path in args.checklists:
         try:
-            spec = import_checklist(path)
+            spec = import_checklist(path, layout=layout)
         except ChecklistError as exc:
             raise Refusal(f"{path.parent / str(exc)}" if path.parent != Path(".")
                           else str(exc)) from None
@@ -62,6 +68,12 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     return 0
 
 
+def _batch_layout(paths: list[Path]) -> str:
+    # 01-requirements-gate.md is in both layouts: its batch says which one it belongs to.
+    names = {path.name.removesuffix("-gate.md") for path in paths}
+    return CURRENT if any(checklist_layout(name) == CURRENT for name in names) else LEGACY
+
+
 def _count(spec: dict) -> int:
     return (len(spec.get("prerequisites", [])) + len(spec.get("artifacts", []))
             + sum(len(s["criteria"]) for s in spec["sections"])
@@ -72,6 +84,8 @@ def _check(results: list, out_dir: Path, workspace: Workspace) -> int:
     drift = 0
     for path, spec, _ in results:
         target = out_dir / f"{spec['slug']}.yaml"
+        if not target.is_file() and (out_dir / f"{spec['phase']}.yaml").is_file():
+            target = out_dir / f"{spec['phase']}.yaml"  # today's specs are named by phase key
         if not target.is_file():
             complain(f"{path}: no spec at {target}")
             drift += 1

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pytest_deploygate import __version__
-from pytest_deploygate.cli import attest, importing, show, validate, verdict, waive
+from pytest_deploygate.cli import attest, hook, importing, show, validate, verdict, waive
 from pytest_deploygate.cli.workspace import Refusal, Workspace, complain
 
 REFUSED = 2
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                         help="import MODULE for its check kinds (repeatable)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (attest, waive, show, validate, verdict, importing):
+    for module in (attest, waive, show, validate, verdict, importing, hook):
         module.add_parser(sub)
     return parser
 

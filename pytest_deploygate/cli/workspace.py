@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import subprocess
@@ -19,9 +20,17 @@ from pytest_deploygate.checks import build_registry, builtin_kinds
 from pytest_deploygate.checks.base import CheckKind
 from pytest_deploygate.config import ProjectConfig, load_config
 from pytest_deploygate.errors import DeployGateError
-from pytest_deploygate.spec_library import SpecFile, available, select, spec_path
+from pytest_deploygate.spec_library import (
+    Library,
+    SpecFile,
+    available,
+    open_library,
+    select,
+    spec_path,
+)
 from pytest_deploygate.spec_loader import apply_overrides, load_spec
 from pytest_deploygate.spec_model import Criterion, GateSpec
+from pytest_deploygate.state import load_state
 
 T = TypeVar("T")
 
@@ -72,10 +81,21 @@ class Workspace:
         """Every gate spec available to this project (its own checklists included)."""
         return available(self.spec_dir, self.root / ".isdlc" / "checklists")
 
+    def library(self) -> Library:
+        """The project's gates in its layout (read from state.json and its checklists)."""
+        state = None
+        with contextlib.suppress(DeployGateError):  # unreadable: the checklists decide
+            state = load_state(self.root / ".isdlc" / "state.json")
+        return open_library(self.spec_dir, self.root / ".isdlc" / "checklists",
+                            state.data if state else None)
+
     def gate(self, expression: str) -> GateSpec:
-        """Load the one gate ``expression`` names (``12``, ``GATE-12``, ``12-production``)."""
+        """Load the one gate ``expression`` names (``12``, ``GATE-12``, ``12-production``;
+        ``13-production`` in today's layout)."""
         try:
-            chosen = select(expression, self.spec_files(), None)
+            library = self.library()
+            chosen = (library.select(expression, None) if library.layout.current
+                      else select(expression, self.spec_files(), None))
         except DeployGateError as exc:
             raise Refusal(str(exc).replace("--gate: ", "").replace("--gate", "gate")) from None
         if len(chosen) != 1:

@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from pytest_deploygate.importer import current
 from pytest_deploygate.importer.parse import Item, Outline, Row, parse
 from pytest_deploygate.importer.text import (
     condition_name,
@@ -26,6 +27,13 @@ from pytest_deploygate.importer.text import (
     stem_words,
     strip_condition,
     thresholds_in,
+)
+from pytest_deploygate.layout import (
+    CURRENT,
+    CURRENT_ARTIFACT_DIRS,
+    Layout,
+    checklist_layout,
+    key_number,
 )
 
 _FILE_NAME = re.compile(r"^(?P<number>\d{2,3})-(?P<slug>[a-z0-9][a-z0-9-]*?)(-gate)?\.md$")
@@ -41,8 +49,10 @@ class ChecklistError(ValueError):
         super().__init__(f"{source}:{line}: {message}")
 
 
-def import_checklist(path: Path, text: str | None = None) -> dict[str, Any]:
-    """The gate spec (as a dict) for one checklist file; a pure function of its content."""
+def import_checklist(path: Path, text: str | None = None, layout: str | None = None
+                     ) -> dict[str, Any]:
+    """The gate spec (as a dict) for one checklist file; a pure function of its content and
+    the layout it is read in (default: judged by its file name)."""
     name = path.name
     match = _FILE_NAME.match(name)
     if not match:
@@ -54,12 +64,14 @@ def import_checklist(path: Path, text: str | None = None) -> dict[str, Any]:
         outline = parse(text)
     except RecursionError:
         raise ChecklistError(name, 1, "markdown nests too deeply") from None
-    return _Builder(name, int(match["number"]), f"{match['number']}-{match['slug']}",
-                    outline).build()
+    gate_slug = f"{match['number']}-{match['slug']}"
+    return _Builder(name, int(match["number"]), gate_slug, outline,
+                    layout or checklist_layout(gate_slug)).build()
 
 
 class _Builder:
-    def __init__(self, source: str, gate: int, gate_slug: str, outline: Outline) -> None:
+    def __init__(self, source: str, gate: int, gate_slug: str, outline: Outline,
+                 layout: str) -> None:
         self.source = source
         self.gate = gate
         self.slug = gate_slug
@@ -67,6 +79,10 @@ class _Builder:
         self.ids: set[str] = set()
         self.thresholds: dict[str, float | None] = {}
         self.section_ids: set[str] = set()
+        #: Today's layout: the gate is its phase key; older numbering in the text is mapped.
+        self.today = layout == CURRENT
+        self.key = Layout(layout, "").canonical(gate_slug)
+        self.scopes = current.scope_regions(outline) if self.today else []
 
     def build(self) -> dict[str, Any]:
         outline = self.outline
@@ -81,10 +97,14 @@ class _Builder:
             "title": self._title(),
             "phase": self.slug,
         }
+        if self.today:
+            spec.update(gate=key_number(self.key) or self.gate, id=self.key, phase=self.key)
         agent = outline.fields.get("primary agent")
         if agent:
             spec["primary_agent"] = plain(agent)
         spec["checklist"] = self.source
+        if self.today and self.key in CURRENT_ARTIFACT_DIRS:
+            spec["artifact_dirs"] = list(CURRENT_ARTIFACT_DIRS[self.key])
         nxt = self._next()
         if nxt:
             spec["next"] = nxt
@@ -150,7 +170,10 @@ class _Builder:
             item["description"] = plain(description)
         gate = re.match(r"GATE-(\d+)\s+Passed", name, re.I)
         state = re.match(r"`([A-Za-z0-9_.]+)`\s+must be\s+(.+)$", description.strip())
-        if gate:
+        phase = current.prerequisite_phase(int(gate.group(1))) if gate and self.today else None
+        if phase:
+            item["check"] = {"kind": "gate_passed", "phases": [phase]}
+        elif gate:
             item["check"] = {"kind": "gate_passed", "gate": int(gate.group(1))}
         elif state:
             values = [_literal(v) for v in re.findall(r"`([^`]+)`", state.group(2))]
@@ -171,6 +194,8 @@ class _Builder:
             raise ChecklistError(self.source, row.line, "artifact row without a name")
         paths = [p.strip() for p in re.findall(r"`([^`]+)`", path_cell) if p.strip()]
         paths = [p for p in paths if not p.startswith("/") and ".." not in p.split("/")]
+        if self.today:
+            paths = [current.artifact_path(p) for p in paths]
         item: dict[str, Any] = {"id": self._unique(slug(name)), "name": name}
         if paths:
             item["path"] = paths[0] if len(paths) == 1 else paths
@@ -181,6 +206,9 @@ class _Builder:
         if rest and rest.lower() != "or":
             item["note"] = f"path cell also says: {plain(rest)}"
         item["required"] = self._required(required_cell, name, row.line)
+        scope = current.scope_check(self.scopes, row.line)
+        if scope is not None and item["required"] is True:
+            item["required"] = scope  # required in its own scope, N/A in the others
         item["source_line"] = row.line
         return item
 
@@ -191,12 +219,15 @@ class _Builder:
             if "cloud" in condition.group(1):
                 return {"kind": "state", "path": "cloud_configuration.provider", "in": _CLOUD}
             return {"kind": "condition", "name": condition_name(name, condition.group(1))}
-        if text.startswith("yes"):
+        # Remarks in parentheses ("(from Phase 00)", "(at least 1)") do not change the answer.
+        word = re.sub(r"\([^)]*\)", " ", text).split()
+        first = word[0] if word else ""
+        if first in ("yes", "required", "mandatory"):
             return True
-        if text.startswith("no") or text.startswith("if ") or text in ("optional", ""):
-            return False  # "If found": checked when present, not required
+        if first in ("no", "optional", "recommended", "if", ""):
+            return False  # "If found", "Optional (from Phase 00)": checked when present
         raise ChecklistError(self.source, line, f"Required cell {cell!r} is not Yes, No, "
-                                                "'Yes (if ...)' or 'If ...'")
+                                                "Optional, 'Yes (if ...)' or 'If ...'")
 
     def _decision_rows(self) -> list[dict[str, Any]]:
         rows = []
@@ -249,6 +280,11 @@ class _Builder:
             section["when"] = {"kind": "condition", "name": condition_name(base, phrase)}
         if re.search(r"constitutional compliance", title, re.I):
             section["waivable"] = False
+        else:
+            scope = current.scope_check(self.scopes, item.line)
+            if scope is not None:
+                # Criteria of one workflow scope are N/A in the others (never mandatory).
+                section["when"] = [section["when"], scope] if "when" in section else scope
         section["criteria"] = []
         section["_h2"] = item.h2
         section["_h3"] = title
@@ -267,7 +303,10 @@ class _Builder:
         rendered, found = thresholds_in(plain(item.text), set(self.thresholds))
         self.thresholds.update(found)
         entry: dict[str, Any] = {"id": self._unique(slug(text)), "text": rendered}
-        check = self._check(item.text, found)
+        check = None
+        if self.today:
+            check = current.iteration_check(item.h3 or item.h2, item.text, found)
+        check = check or self._check(item.text, found)
         if check:
             entry["check"] = check
         else:
@@ -284,6 +323,8 @@ class _Builder:
         constitution = _constitution_check(lowered, found)
         if constitution:
             return constitution
+        if lowered.startswith("all previous gates passed") and self.today:
+            return {"kind": "gate_passed", "previous": True}
         if lowered.startswith("all previous gates passed") and self.gate > 1:
             return {"kind": "gate_passed", "gates": list(range(1, self.gate)),
                     "only_required": True}

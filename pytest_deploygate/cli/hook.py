@@ -1,0 +1,260 @@
+"""``deploygate hook``: make today's iSDLC framework obey the gate.
+
+``deploygate hook install`` writes a user hook (``.isdlc/hooks/<name>/hook.yaml`` with
+``triggers: {pre-gate: true}`` and an executable ``hook.sh``) that the framework runs before
+it advances a phase. The hook runs ``deploygate hook run``, which runs the gate of the phase
+being advanced (``ISDLC_PHASE``) in ``ISDLC_PROJECT_ROOT`` and says PASS or why not.
+
+The framework blocks the advance only on exit 2; it treats exit 1, exit 3 and above, a crash
+and a timeout as warnings and advances. So the hook fails closed: it exits 0 on PASS and 2 on
+everything else (FAIL, ROLLBACK, INCOMPLETE, SKIPPED, an error of pytest, no record, a failure
+of the hook itself), and its ``timeout_ms`` covers the gate's longest run (``--gate-watch``
+included) with the hook's own, shorter, timeout inside it. SKIPPED blocks too: a gate whose
+prerequisites are unmet evaluated nothing, and advancing on it is advancing without a gate.
+``--on PHASE`` limits a hook to some phases (the others pass through) and ``--gate KEY``
+runs another phase's gate, so production can be gated when the phase that deploys advances.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pytest_deploygate import __version__
+from pytest_deploygate.cli.workspace import Refusal, Workspace, say
+
+BLOCK = 2
+#: What the framework allows beyond the hook's own timeout (start-up, reading the record).
+MARGIN_SECONDS = 60
+DEFAULT_TIMEOUT = 900
+_SHOWN = 10
+
+HOOK_YAML = """\
+# Installed by `deploygate hook install` (pytest-deploygate {version}); reinstall to change it.
+# The iSDLC framework runs hook.sh before it advances a phase and blocks the advance on exit 2.
+name: {name}
+description: Runs the pytest-deploygate gate of the advancing phase; blocks unless PASS
+entry_point: hook.sh
+severity: critical
+retry_limit: 3
+timeout_ms: {timeout_ms}
+outputs: [{records}]
+triggers:
+  pre-gate: true
+"""
+
+HOOK_SH = """\
+#!/bin/sh
+# Installed by `deploygate hook install` (pytest-deploygate {version}); reinstall to change it.
+# Runs the gate of the phase being advanced (ISDLC_PHASE) in ISDLC_PROJECT_ROOT. Exit 0 only
+# on PASS; everything else exits 2, the only code that makes the framework block: it treats
+# other codes, a crash and a timeout as warnings and advances.
+{command}
+status=$?
+if [ "$status" -eq 0 ]; then
+  exit 0
+fi
+exit 2
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``hook install`` and ``hook run``."""
+    parser = sub.add_parser(
+        "hook", help="make today's iSDLC framework run the gate before it advances a phase",
+        description="Install (or run) a pre-gate user hook of the iSDLC framework that runs "
+                    "the gate of the phase being advanced and blocks the advance (exit 2) on "
+                    "anything but PASS.")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    install = verbs.add_parser(
+        "install", help="write .isdlc/hooks/<name>/hook.yaml and hook.sh",
+        description="Write the hook into the project's .isdlc/hooks/. Exit 0, or 2 when it "
+                    "cannot be written.")
+    _run_options(install)
+    install.add_argument("--name", default="deploygate",
+                         help="the hook's directory under .isdlc/hooks/ (default: deploygate)")
+    install.add_argument("--python", default=sys.executable,
+                         help="the interpreter that runs the gate (default: this one)")
+    install.add_argument("--force", action="store_true", help="replace an installed hook")
+    install.set_defaults(run=run_install)
+    run = verbs.add_parser(
+        "run", help="run the gate of $ISDLC_PHASE (what the installed hook does)",
+        description="Run the gate of the phase in ISDLC_PHASE in ISDLC_PROJECT_ROOT. Exit 0 "
+                    "on PASS, 2 otherwise.")
+    _run_options(run)
+    run.set_defaults(run=run_gate)
+
+
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stage", choices=("all", "pre", "post"), default="all",
+                        help="which stage of the gate to run (default: all)")
+    parser.add_argument("--gate-watch", metavar="DURATION", default=None,
+                        help="post stage: watch rollback triggers this long (e.g. 15m)")
+    parser.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help="longest gate run without the watch (default: "
+                             f"{DEFAULT_TIMEOUT}); the watch is added to it")
+    parser.add_argument("--tests", action="append", default=[], metavar="PATH",
+                        help="test paths whose gate-marked tests join the gate (default: "
+                             "none, the gate alone)")
+    parser.add_argument("--record-dir", default="gate-records", metavar="DIR",
+                        help="where the records go, relative to the project (default: "
+                             "gate-records)")
+    parser.add_argument("--on", action="append", default=[], metavar="PHASE",
+                        help="act only when one of these phases is advanced (repeatable; "
+                             "default: every phase); other phases pass through")
+    parser.add_argument("--gate", default=None, metavar="KEY",
+                        help="run this gate instead of the advanced phase's own (e.g. "
+                             "13-production on the phase that deploys)")
+
+
+def _watch_seconds(args: argparse.Namespace) -> float:
+    if not args.gate_watch:
+        return 0.0
+    from pytest_deploygate.timeutil import parse_duration
+
+    try:
+        seconds = parse_duration(args.gate_watch)
+    except ValueError as exc:
+        raise Refusal(f"--gate-watch: {exc}") from None
+    if args.stage != "post":
+        raise Refusal("--gate-watch watches rollback triggers after the deploy: use it with "
+                      "--stage post")
+    return seconds
+
+
+def _budget(args: argparse.Namespace) -> float:
+    if args.timeout <= 0:
+        raise Refusal("--timeout must be a positive number of seconds")
+    return args.timeout + _watch_seconds(args)
+
+
+def run_install(args: argparse.Namespace, workspace: Workspace) -> int:
+    """Write hook.yaml and hook.sh."""
+    budget = _budget(args)
+    if not args.name or "/" in args.name or args.name.startswith("."):
+        raise Refusal(f"--name {args.name!r}: one directory name, not a path")
+    if Path(args.record_dir).is_absolute() or ".." in Path(args.record_dir).parts:
+        raise Refusal(f"--record-dir {args.record_dir!r}: a directory inside the project")
+    directory = workspace.root / ".isdlc" / "hooks" / args.name
+    if directory.exists() and not args.force:
+        raise Refusal(f"{directory} exists; pass --force to replace it")
+    directory.mkdir(parents=True, exist_ok=True)
+    command = [args.python, "-m", "pytest_deploygate", "hook", "run", "--stage", args.stage,
+               "--timeout", str(args.timeout), "--record-dir", args.record_dir]
+    if args.gate_watch:
+        command += ["--gate-watch", args.gate_watch]
+    for path in args.tests:
+        command += ["--tests", path]
+    for phase in args.on:
+        command += ["--on", phase]
+    if args.gate:
+        command += ["--gate", args.gate]
+    timeout_ms = int((budget + MARGIN_SECONDS) * 1000)
+    (directory / "hook.yaml").write_text(HOOK_YAML.format(
+        version=__version__, name=args.name, timeout_ms=timeout_ms, records=args.record_dir))
+    script = directory / "hook.sh"
+    script.write_text(HOOK_SH.format(version=__version__, command=shlex.join(command)))
+    script.chmod(0o755)
+    say(f"installed {directory}/hook.yaml (pre-gate, timeout_ms {timeout_ms}) and hook.sh: "
+        "the framework now runs the phase's gate before it advances a phase")
+    return 0
+
+
+def run_gate(args: argparse.Namespace, workspace: Workspace) -> int:
+    """Run the phase's gate; 0 on PASS, 2 on everything else (never another code)."""
+    try:
+        return _run_gate(args)
+    except Refusal as exc:
+        say(f"deploygate hook: {exc}; blocking the advance")
+        return BLOCK
+    except Exception as exc:  # a failure of the hook itself must block, not warn
+        say(f"deploygate hook: failed: {type(exc).__name__}: {exc}; blocking the advance")
+        return BLOCK
+
+
+def _run_gate(args: argparse.Namespace) -> int:
+    phase = os.environ.get("ISDLC_PHASE", "").strip()
+    root_text = os.environ.get("ISDLC_PROJECT_ROOT", "").strip()
+    if not phase or not root_text:
+        raise Refusal("ISDLC_PHASE and ISDLC_PROJECT_ROOT must name the phase being advanced "
+                      "and the project (the framework sets them for pre-gate hooks)")
+    root = Path(root_text)
+    if not (root / ".isdlc").is_dir():
+        raise Refusal(f"ISDLC_PROJECT_ROOT {root}: no .isdlc/ there")
+    if args.on and not _advancing_one_of(phase, args.on):
+        say(f"deploygate hook: {phase} is not gated by this hook (--on {', '.join(args.on)})")
+        return 0
+    gate = args.gate or phase
+    budget = _budget(args)
+    record_dir = root / args.record_dir
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--gate={gate}",
+               f"--gate-root={root}", f"--gate-record-dir={record_dir}",
+               f"--gate-stage={args.stage}", "--rootdir", str(root)]
+    if args.gate_watch:
+        command.append(f"--gate-watch={args.gate_watch}")
+    command += args.tests or [str(root / ".isdlc")]  # the gate alone: no project tests
+    started = time.time()
+    try:
+        done = subprocess.run(command, cwd=root, capture_output=True, text=True,
+                              timeout=budget)
+    except subprocess.TimeoutExpired:
+        raise Refusal(f"the gate {gate} ran longer than {budget:g} s (--timeout, plus "
+                      "--gate-watch)") from None
+    record = _new_record(record_dir, started)
+    if record is None:
+        tail = (done.stdout + done.stderr).strip().splitlines()[-_SHOWN:]
+        for line in tail:
+            say(f"  {line}")
+        raise Refusal(f"the gate {gate} wrote no record in {args.record_dir} (pytest "
+                      f"exit {done.returncode})")
+    return _report(phase, record, root)
+
+
+def _advancing_one_of(phase: str, wanted: list[str]) -> bool:
+    from pytest_deploygate.layout import CURRENT, Layout
+
+    today = Layout(CURRENT, "")
+    return today.canonical(phase) in {today.canonical(w) for w in wanted}
+
+
+def _new_record(record_dir: Path, since: float) -> Path | None:
+    """The JUnit record the run wrote (the newest one modified since it started)."""
+    if not record_dir.is_dir():
+        return None
+    fresh = [p for p in record_dir.glob("*.xml") if p.stat().st_mtime >= since - 1]
+    return max(fresh, key=lambda p: p.stat().st_mtime) if fresh else None
+
+
+def _report(phase: str, path: Path, root: Path) -> int:
+    from pytest_deploygate.records.reader import RecordError, read_record
+
+    try:
+        record = read_record(path)
+    except RecordError as exc:
+        raise Refusal(str(exc)) from None
+    props = record.properties
+    decision = props.get("deploygate.decision", "?")
+    shown = os.path.relpath(path, root)
+    say(f"deploygate: {props.get('deploygate.gate', phase)} "
+        f"{props.get('deploygate.title', '')}: {decision} (record {shown})")
+    failing = [c for c in record.testcases
+               if c.outcome in ("failure", "error") and not c.classname.endswith(".decision")]
+    for case in failing[:_SHOWN]:
+        label = {"failure": "not met", "error": "evidence missing"}[case.outcome]
+        say(f"  {label}: {case.name}: {case.message}")
+    if len(failing) > _SHOWN:
+        say(f"  ... and {len(failing) - _SHOWN} more in {shown}")
+    reason = props.get("deploygate.reason")
+    if reason:
+        say(f"  {reason}")
+    if decision == "PASS":
+        return 0
+    say(f"deploygate: the advance of {phase} is blocked: its gate decided {decision}")
+    return BLOCK
