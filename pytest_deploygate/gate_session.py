@@ -25,6 +25,8 @@ from pytest_deploygate.records.atomic import write_atomic
 from pytest_deploygate.records.content import RecordContent, RecordItem
 from pytest_deploygate.records.junit import render_junit
 from pytest_deploygate.records.markdown import render_markdown
+from pytest_deploygate.signing import SigningError
+from pytest_deploygate.signing.gate import RecordSigner
 from pytest_deploygate.spec_model import Criterion
 from pytest_deploygate.summary import write_summary
 from pytest_deploygate.timeutil import format_instant
@@ -53,6 +55,7 @@ class DeployGatePlugin:
         #: Shown as errors but not failing the run by themselves (the items they concern are
         #: evaluated as if the waiver did not exist).
         self.waiver_errors: list[str] = []
+        self.signer = RecordSigner(None)
 
     # -- set-up -----------------------------------------------------------------------------
 
@@ -61,6 +64,7 @@ class DeployGatePlugin:
         groups = self.config.hook.pytest_deploygate_check_kinds(config=self.config)
         try:
             kinds = build_registry(groups)
+            self.signer = RecordSigner.load(self.settings.sign_key)
             self.run = GateRun.prepare(self.settings, kinds)
         except (SelectionError, ValueError) as exc:
             raise pytest.UsageError(f"deploygate: {exc}") from None
@@ -320,6 +324,7 @@ class DeployGatePlugin:
                 props["deploygate.next"] = continuation
         if plan.spec:
             props["deploygate.spec_sha256"] = plan.spec.sha256
+        props["deploygate.signature"] = self.signer.prepare(plan)
         if plan.slot.id:
             props["deploygate.project_id"] = plan.slot.id
         if project is not None:
@@ -337,6 +342,11 @@ class DeployGatePlugin:
             write_atomic(paths[0], render_junit(content))
             assert self.run is not None
             write_atomic(paths[1], render_markdown(content, self.run.reviewer(plan)))
+            envelope = self.signer.sign(plan, content, paths[0])
+            if envelope is not None:
+                paths.append(envelope)
+        except SigningError as exc:
+            self.write_errors.append(f"cannot sign gate record {base}: {exc}")
         except OSError as exc:
             # A gate whose record cannot be written has no record: say so and fail the run.
             self.write_errors.append(f"cannot write gate record {base}: {exc.strerror or exc}")

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_deploygate.signing.options import add_signing_options, signing_paths
+
 STAGES = ("pre", "post", "all")
 
 
@@ -63,6 +65,7 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--gate-allow-commands", action="store_true", default=False,
                     help="Allow 'command' checks to run commands (off: a spec from a pull "
                          "request must not run code on CI by itself).")
+    add_signing_options(group)
     parser.addini("deploygate_specs", "Directory of your own gate specs (overrides built-in "
                   "specs of the same gate).", default="gate_specs")
     parser.addini("deploygate_record_dir", "Where gate records are written.", default=None)
@@ -96,6 +99,10 @@ class Settings:
     cache_dir: Path = Path(tempfile.gettempdir()) / "pytest-deploygate"
     update_state: bool = False
     validation_record: bool = False
+    #: The private key that signs each record (--gate-sign-key / $DEPLOYGATE_SIGNING_KEY).
+    sign_key: Path | None = None
+    #: The post stage's allowed signers (--gate-allowed-signers).
+    allowed_signers: Path | None = None
 
 
 def read_settings(config: pytest.Config) -> Settings:
@@ -130,6 +137,7 @@ def read_settings(config: pytest.Config) -> Settings:
     for url in [config.getoption("gate_prometheus") or "", *config.getoption("gate_health_url")]:
         if url and not url.startswith(("http://", "https://")):
             raise pytest.UsageError(f"{url!r}: only http:// and https:// URLs are allowed")
+    sign_key, allowed_signers = signing_paths(config)
     return Settings(
         expression=config.getoption("gate"),
         stage=stage,
@@ -151,6 +159,8 @@ def read_settings(config: pytest.Config) -> Settings:
         same_run_prerequisites=not _distributed(config),
         cache_dir=_cache_dir(config),
         validation_record=config.getoption("gate_validation_record"),
+        sign_key=sign_key,
+        allowed_signers=allowed_signers,
     )
 
 

@@ -28,6 +28,10 @@ def pre_record_path(settings: Settings, plan: GatePlan) -> Path:
 def check_pre_record(settings: Settings, plan: GatePlan, project: Project) -> CheckResult:
     """Met when a PASS pre-stage record exists for this gate, commit and version."""
     path = pre_record_path(settings, plan)
+    from pytest_deploygate.signing.binding import check_signed_pre_record, signing_configured
+
+    if signing_configured(settings, project):
+        return check_signed_pre_record(settings, plan, project, path)
     if project.commit is None:
         return CheckResult.missing(f"{project.root} is not a git checkout: the post stage is "
                                    "bound to the pre stage by commit, and there is none")

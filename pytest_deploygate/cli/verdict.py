@@ -23,6 +23,7 @@ from pytest_deploygate.decision import (
 )
 from pytest_deploygate.records.junit import DECISION_ID
 from pytest_deploygate.records.reader import GateRecord, RecordError, RecordTestcase, read_record
+from pytest_deploygate.signing.verdict_check import add_signing_arguments, signature_problem
 
 NOT_TRUSTED = 4
 _NAME_PREFIX = "deploygate.row."
@@ -36,6 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "and consistent, print the Gate Decision table. Exit 0 PASS, 1 FAIL, "
                     "2 ROLLBACK, 3 SKIPPED, 5 INCOMPLETE, 4 not a trustworthy gate record.")
     parser.add_argument("record", type=Path)
+    add_signing_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -45,6 +47,10 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         record = read_record(args.record)
     except RecordError as exc:
         complain(str(exc))
+        return NOT_TRUSTED
+    unsigned = signature_problem(args, record, workspace)
+    if unsigned is not None:
+        complain(f"{args.record}: {unsigned}")
         return NOT_TRUSTED
     problems = _problems(record, workspace)
     props = record.properties
