@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pytest_deploygate.signing import SigningError
-from pytest_deploygate.signing.keys import PublicKey, parse_openssh_public
+from pytest_deploygate.signing.keys import PublicKey, parse_openssh_public, read_limited
 
 #: The namespace of gate attestations, as ``ssh-keygen -Y sign -n`` names a signature's use.
 NAMESPACE = "deploygate"
@@ -60,15 +60,9 @@ class AllowedSigner:
 def load_allowed_signers(path: Path) -> list[AllowedSigner]:
     """Every line of the file; raise :class:`SigningError` naming file and line."""
     try:
-        if path.stat().st_size > _MAX_BYTES:
-            raise SigningError(f"{path}: over {_MAX_BYTES} bytes: not an allowed-signers file")
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise SigningError(f"{path}: allowed-signers file not found") from None
+        text = read_limited(path, "allowed-signers file", _MAX_BYTES).decode("utf-8")
     except UnicodeDecodeError:
         raise SigningError(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise SigningError(f"{path}: cannot read: {exc.strerror or exc}") from None
     signers = []
     for number, line in enumerate(text.split("\n"), 1):
         stripped = line.strip()

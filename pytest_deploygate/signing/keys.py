@@ -86,7 +86,7 @@ def load_private_key(path: Path) -> PrivateKey:
     """Read an unencrypted OpenSSH or PEM private key; raise :class:`SigningError`."""
     from cryptography.hazmat.primitives import serialization
 
-    data = _read(path, "signing key")
+    data = read_limited(path, "signing key")
     try:
         if b"-----BEGIN OPENSSH PRIVATE KEY-----" in data:
             key = serialization.load_ssh_private_key(data, password=None)
@@ -110,7 +110,7 @@ def load_public_key(path: Path) -> PublicKey:
     """Read a public key: an OpenSSH line (``ssh-ed25519 AAAA... comment``) or PEM."""
     from cryptography.hazmat.primitives import serialization
 
-    data = _read(path, "public key")
+    data = read_limited(path, "public key")
     if b"-----BEGIN" in data:
         try:
             return _public_of(serialization.load_pem_public_key(data), path)
@@ -156,9 +156,10 @@ def _public_of(key: Any, where: Path | str) -> PublicKey:
                        f"{_WHAT_TO_USE}")
 
 
-def _read(path: Path, what: str) -> bytes:
+def read_limited(path: Path, what: str, limit: int = _MAX_KEY_BYTES) -> bytes:
+    """A small file's bytes, or :class:`SigningError` naming the file and what it should be."""
     try:
-        if path.stat().st_size > _MAX_KEY_BYTES:
+        if path.stat().st_size > limit:
             raise SigningError(f"{path}: too large to be a {what}")
         return path.read_bytes()
     except FileNotFoundError:
