@@ -47,6 +47,10 @@ class ProjectConfig:
     waivers_file: str = DEFAULT_WAIVERS
     waiver_max_days: int = 90
     waiver_approver_roles: tuple[str, ...] = ()
+    #: signing.allowed_signers: the post stage's allowed signers (relative to the root).
+    signing_allowed_signers: str | None = None
+    #: signing.subjects: deployed artefacts named as extra subjects of each attestation.
+    signing_subjects: tuple[Mapping[str, str], ...] = ()
 
     @property
     def display_name(self) -> str:
@@ -86,4 +90,6 @@ def load_config(root: Path) -> ProjectConfig:
         waivers_file=waivers.get("file", DEFAULT_WAIVERS),
         waiver_max_days=waivers.get("max_days", 90),
         waiver_approver_roles=tuple(waivers.get("approver_roles") or ()),
+        signing_allowed_signers=(data.get("signing") or {}).get("allowed_signers"),
+        signing_subjects=tuple((data.get("signing") or {}).get("subjects") or ()),
     )

@@ -27,6 +27,8 @@ from pytest_deploygate.records.content import RecordContent, RecordItem
 from pytest_deploygate.records.junit import render_junit
 from pytest_deploygate.records.markdown import render_markdown
 from pytest_deploygate.records.verify import REPLAY_PROPERTY
+from pytest_deploygate.signing import SigningError
+from pytest_deploygate.signing.gate import RecordSigner
 from pytest_deploygate.spec_model import Criterion
 from pytest_deploygate.summary import write_summary
 from pytest_deploygate.timeutil import format_instant
@@ -60,6 +62,7 @@ class DeployGatePlugin:
         self.waiver_errors: list[str] = []
         #: pytest-xdist controller: how many workers sent their expected user criteria.
         self.workers_with_expected_set = 0
+        self.signer = RecordSigner(None)
 
     # -- set-up -----------------------------------------------------------------------------
 
@@ -68,6 +71,7 @@ class DeployGatePlugin:
         groups = self.config.hook.pytest_deploygate_check_kinds(config=self.config)
         try:
             kinds = build_registry(groups)
+            self.signer = RecordSigner.load(self.settings.sign_key)
             self.run = GateRun.prepare(self.settings, kinds)
         except ConfigError as exc:
             # One line per problem, naming file and line; the previous record stays as it is.
@@ -420,6 +424,7 @@ class DeployGatePlugin:
                 props["deploygate.next"] = continuation
         if plan.spec:
             props["deploygate.spec_sha256"] = plan.spec.sha256
+        props["deploygate.signature"] = self.signer.prepare(plan)
         if plan.slot.id:
             props["deploygate.project_id"] = plan.slot.id
         if project is not None:
@@ -437,6 +442,11 @@ class DeployGatePlugin:
             write_atomic(paths[0], render_junit(content))
             write_atomic(paths[1], render_markdown(content, content.reviewer))
             write_atomic(paths[2], render_html(content))
+            envelope = self.signer.sign(plan, content, paths[0])
+            if envelope is not None:
+                paths.append(envelope)
+        except SigningError as exc:
+            self.write_errors.append(f"cannot sign gate record {base}: {exc}")
         except OSError as exc:
             # A gate whose record cannot be written has no record: say so and fail the run.
             self.write_errors.append(f"cannot write gate record {base}: {exc.strerror or exc}")

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_deploygate.signing.options import add_signing_options, signing_paths
+
 STAGES = ("pre", "post", "all")
 
 
@@ -64,6 +66,7 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--gate-allow-commands", action="store_true", default=False,
                     help="Allow 'command' checks to run commands (off: a spec from a pull "
                          "request must not run code on CI by itself).")
+    add_signing_options(group)
     parser.addini("deploygate_specs", "Directory of your own gate specs (overrides built-in "
                   "specs of the same gate).", default="gate_specs")
     parser.addini("deploygate_record_dir", "Where gate records are written.", default=None)
@@ -99,6 +102,10 @@ class Settings:
     validation_record: bool = False
     #: --gate-now was given: the run evaluates the past, and its records say so.
     replay: bool = False
+    #: The private key that signs each record (--gate-sign-key / $DEPLOYGATE_SIGNING_KEY).
+    sign_key: Path | None = None
+    #: The post stage's allowed signers (--gate-allowed-signers).
+    allowed_signers: Path | None = None
 
 
 def read_settings(config: pytest.Config) -> Settings:
@@ -138,6 +145,7 @@ def read_settings(config: pytest.Config) -> Settings:
 
             raise pytest.UsageError(f"{redact_url(url)!r}: only http:// and https:// URLs are "
                                     "allowed")
+    sign_key, allowed_signers = signing_paths(config)
     return Settings(
         expression=config.getoption("gate"),
         stage=stage,
@@ -160,6 +168,8 @@ def read_settings(config: pytest.Config) -> Settings:
         cache_dir=_cache_dir(config),
         validation_record=config.getoption("gate_validation_record"),
         replay=bool(raw_now),
+        sign_key=sign_key,
+        allowed_signers=allowed_signers,
     )
 
 

@@ -38,6 +38,10 @@ def check_pre_record(settings: Settings, plan: GatePlan, project: Project) -> Ch
         return CheckResult.missing(f"the post stage is bound to the pre stage by the release "
                                    f"(commit, tree, version), and there is none: "
                                    f"{release.problem}")
+    from pytest_deploygate.signing.binding import check_signed_pre_record, signing_configured
+
+    if signing_configured(settings, project):
+        return check_signed_pre_record(settings, plan, project, path)
     try:
         record = read_record(path)
     except RecordError as exc:

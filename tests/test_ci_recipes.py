@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -31,7 +34,7 @@ def github_jobs() -> tuple[dict[str, str], list[list[str]]]:
 
 def jenkins_jobs() -> tuple[dict[str, str], list[list[str]]]:
     text = (RECIPES / "Jenkinsfile").read_text()
-    env = dict(re.findall(r"^\s+(GATE\w*) = '([^']*)'", text, re.M))
+    env = dict(re.findall(r"^\s+([A-Z_]+) = '([^']*)'", text, re.M))
     stages = re.split(r"stage\('", text)[1:]
     jobs = []
     for stage in stages:
@@ -45,7 +48,14 @@ def run_pipeline(project: GateProject, env: dict[str, str], jobs: list[list[str]
         path = project.root / script
         path.write_text(STUB)
         path.chmod(0o755)
-    environment = {**os.environ, **env, "GATE_WATCH": "0s"}
+    key = project.root.parent / "ci-secrets" / "gate-signing-key"
+    temp = project.root.parent / "runner-temp"
+    temp.mkdir(exist_ok=True)
+    # The CI secret store: GitLab and Jenkins hand the job a key file's path, GitHub the key's
+    # text. The python and deploygate under test come first on PATH.
+    environment = {**os.environ, **env, "GATE_WATCH": "0s", "DEPLOYGATE_SIGNING_KEY": str(key),
+                   "GATE_SIGNING_KEY": key.read_text(), "RUNNER_TEMP": str(temp),
+                   "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     for steps in jobs:
         lines = [s for s in steps if not s.startswith("python -m pip install")]
         done = subprocess.run(["bash", "-e", "-c", "\n".join(lines)], cwd=project.root,
@@ -63,8 +73,22 @@ def pipeline_log(project: GateProject) -> str:
 RECIPE_LOADERS = [gitlab_jobs, github_jobs, jenkins_jobs]
 
 
+def signing_key(project: GateProject, name: str = "gate-signing-key") -> str:
+    """A key in the CI secret store beside the project; its OpenSSH public line."""
+    secrets = project.root.parent / "ci-secrets"
+    secrets.mkdir(exist_ok=True)
+    for stale in secrets.glob(f"{name}*"):
+        stale.unlink()
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ci-gate",
+                    "-f", str(secrets / name)], check=True, capture_output=True)
+    return " ".join((secrets / f"{name}.pub").read_text().split()[:2])
+
+
 @pytest.fixture
 def repo(example: GateProject) -> GateProject:
+    # The allowed-signers file is part of the reviewed repository, like the approvers file.
+    allowed = example.root / ".deploygate" / "allowed_signers"
+    allowed.write_text(f'ci-gate@acme.example namespaces="deploygate" {signing_key(example)}\n')
     example.git_init()
     return example
 
@@ -94,6 +118,41 @@ def test_fired_trigger_rolls_back(repo: GateProject, load) -> None:
     log = pipeline_log(repo)
     assert "deploy.sh production" in log and "rollback.sh production" in log
     assert repo.record("GATE-12-post").decision == "ROLLBACK"
+
+
+@pytest.mark.parametrize("load", RECIPE_LOADERS, ids=["gitlab", "github", "jenkins"])
+def test_pipeline_signs_and_the_deploy_job_verifies(repo: GateProject, load) -> None:
+    """The measured attack: a merge request commits a PASS pre record and moves the record
+    directory, so the real, failing gate run writes elsewhere. The deploy job's verdict wants
+    an attestation by an allowed signer for this release: no deploy."""
+    assert run_pipeline(repo, *load()) == 0
+    records = repo.root / "gate-records"
+    assert (records / "GATE-12-pre.intoto.json").is_file()
+    assert (records / "GATE-12-post.intoto.json").is_file()
+    forged = records / "GATE-12-pre.xml"
+    forged_text = forged.read_text()
+    shutil.rmtree(records)
+    (repo.root / "pipeline.log").unlink()
+    forged.parent.mkdir()
+    forged.write_text(forged_text)  # the record of a passing run, without its attestation
+    (repo.root / "pytest.ini").write_text("[pytest]\ndeploygate_record_dir = elsewhere\n")
+    log = repo.root / ".deploygate" / "attestations.jsonl"
+    sign_offs = log.read_text()
+    repo.drop_attestation("security-sign-off")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "forged PASS record")
+    assert run_pipeline(repo, *load()) == 4
+    assert "deploy.sh" not in pipeline_log(repo)
+
+    # Signed, but by a key of the attacker's own (the CI key was replaced or leaked to a fork).
+    shutil.rmtree(repo.root / "elsewhere")
+    (repo.root / "pytest.ini").unlink()
+    log.write_text(sign_offs)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "the real gate passes again")
+    signing_key(repo)
+    assert run_pipeline(repo, *load()) == 4
+    assert "deploy.sh" not in pipeline_log(repo)
 
 
 def test_recipes_publish_the_records_the_plugin_writes() -> None:

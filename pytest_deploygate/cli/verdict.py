@@ -15,14 +15,19 @@ stage applies to its pre record; the decision is recomputed by the plugin's own 
 from __future__ import annotations
 
 import argparse
-import re
 from dataclasses import replace
 from pathlib import Path
 
 from pytest_deploygate.cli.workspace import Refusal, Workspace, complain, say
 from pytest_deploygate.decision import EXIT_CODES
 from pytest_deploygate.records.reader import GateRecord, RecordError, read_record
-from pytest_deploygate.records.verify import STAGES, Expected, Verification, verify_record
+from pytest_deploygate.records.verify import (
+    RECORD_NAME,
+    STAGES,
+    Expected,
+    Verification,
+    verify_record,
+)
 from pytest_deploygate.release import (
     ReleaseIdentity,
     bookkeeping_paths,
@@ -30,11 +35,11 @@ from pytest_deploygate.release import (
     release_identity,
     release_tree,
 )
+from pytest_deploygate.signing.verdict_check import add_signing_arguments, signature_problem
 
 NOT_TRUSTED = 4
 _NAME_PREFIX = "deploygate.row."
 #: ``GATE-12.xml``, ``GATE-12-pre.xml``, ``GATE-12-post.xml``: what the plugin names records.
-_RECORD_NAME = re.compile(r"(?P<gate>GATE-[0-9]+)(?:-(?P<stage>pre|post))?\.xml")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -61,6 +66,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--allow-replay", action="store_true", default=False,
                         help="accept a record of a replay (--gate-now): for audits, never "
                              "for a deploy")
+    add_signing_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -71,7 +77,12 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     except RecordError as exc:
         complain(str(exc))
         return NOT_TRUSTED
-    checked = _verify(args, record, workspace)
+    release = _release(args, workspace, record)
+    unsigned = signature_problem(args, record, release)
+    if unsigned is not None:
+        complain(f"{args.record}: {unsigned}")
+        return NOT_TRUSTED
+    checked = _verify(args, record, workspace, release)
     _show(record)
     if checked.problems:
         for problem in checked.problems:
@@ -82,9 +93,9 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     return EXIT_CODES[checked.decision.status]
 
 
-def _verify(args: argparse.Namespace, record: GateRecord, workspace: Workspace
-            ) -> Verification:
-    named = _RECORD_NAME.fullmatch(args.record.name)
+def _verify(args: argparse.Namespace, record: GateRecord, workspace: Workspace,
+            release: ReleaseIdentity) -> Verification:
+    named = RECORD_NAME.fullmatch(args.record.name)
     gate = args.gate or (named.group("gate") if named else None)
     stage = args.stage or ((named.group("stage") or "all") if named else None)
     if gate is None or stage is None:
@@ -97,7 +108,6 @@ def _verify(args: argparse.Namespace, record: GateRecord, workspace: Workspace
         conditions = workspace.config.conditions
     except Refusal as exc:
         return Verification([f"no spec to verify it against: {exc}"])
-    release = _release(args, workspace, record)
     expected = Expected(gate_id=spec.id, stage=stage, release=release,
                         allow_replay=args.allow_replay)
     return verify_record(record, spec, items, expected, waivers_enabled=waivers_enabled,

@@ -14,6 +14,7 @@ same ones while it runs, so a record it writes always passes this verification.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -29,6 +30,10 @@ REPLAY_PROPERTY = "deploygate.replay"
 _ROW_PREFIX = "deploygate.row."
 _SHOWN = 5
 
+#: What the plugin names records: ``GATE-12.xml``, ``GATE-12-pre.xml``, ``GATE-12-post.xml``
+#: on the 13-phase layout, ``13-production-pre.xml`` (the phase key) on today's.
+RECORD_NAME = re.compile(r"(?P<gate>GATE-[0-9]+|[0-9]{2}-[a-z][a-z0-9-]*?)"
+                         r"(?:-(?P<stage>pre|post))?\.xml")
 #: Outcomes any item may have: they all fail the gate (or make it SKIPPED / INCOMPLETE).
 _ALWAYS = frozenset({Status.MET, Status.NOT_MET, Status.MISSING, Status.ERROR, Status.SKIPPED,
                      Status.SKIPPED_PREREQ, None})

@@ -1,0 +1,20 @@
+"""Signed gate decisions: in-toto attestations in DSSE envelopes, and their verification.
+
+A gate record is a file anyone with write access can replace; an attestation signed by a key
+the pipeline controls says who ran the gate. Everything here imports ``cryptography`` (and
+jsonschema) lazily: only a run that signs or verifies pays for them.
+
+Modules: :mod:`.keys` (private and public keys), :mod:`.dsse` (the envelope),
+:mod:`.statement` (the in-toto statement and its predicate), :mod:`.allowed_signers` (git's
+allowed-signers format), :mod:`.verify` (checking an attestation against a record and a
+release), :mod:`.gate` (thin calls from a gate run), :mod:`.verdict_check` (``deploygate
+verdict``), :mod:`.binding` (the post stage's binding to a signed pre stage).
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+
+class SigningError(ValueError):
+    """A key, envelope, statement or allowed-signers file that cannot be used: one clear line."""

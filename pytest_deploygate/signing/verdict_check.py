@@ -1,0 +1,89 @@
+"""``deploygate verdict --allowed-signers FILE | --key PUBKEY``: the signature checks.
+
+With a verifier, a record counts only when its attestation (``GATE-NN[-stage].intoto.json``
+beside it, or ``--attestation``) is signed by an allowed signer, its XML is byte for byte the
+one signed, the signed gate and stage are the ones the file name (or ``--stage``) says, and
+its release subject is the release being deployed (the project ``deploygate`` runs in, or
+``--commit``). Each failure is one line and exit 4.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pytest_deploygate.signing import SigningError
+
+if TYPE_CHECKING:
+    from pytest_deploygate.records.reader import GateRecord
+    from pytest_deploygate.release import ReleaseIdentity
+
+
+
+def add_signing_arguments(parser: argparse.ArgumentParser) -> None:
+    """The verifier options of ``deploygate verdict``."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--allowed-signers", type=Path, metavar="FILE",
+                       help="require an attestation signed by a key of this git "
+                            "allowed-signers file (namespaces=\"deploygate\")")
+    group.add_argument("--key", type=Path, metavar="PUBKEY",
+                       help="require an attestation signed by this public key (OpenSSH or PEM)")
+    parser.add_argument("--attestation", type=Path, metavar="FILE",
+                        help="the record's attestation (default: GATE-NN[-stage].intoto.json "
+                             "beside the record)")
+
+
+def signature_problem(args: argparse.Namespace, record: GateRecord,
+                      release: ReleaseIdentity) -> str | None:
+    """None when no verifier is asked for or the attestation checks out; else one line."""
+    allowed, key = getattr(args, "allowed_signers", None), getattr(args, "key", None)
+    if allowed is None and key is None:
+        return None
+    from pytest_deploygate.signing.verify import (
+        Verifier,
+        check_record,
+        check_release,
+        envelope_path,
+        verify_attestation,
+    )
+    from pytest_deploygate.timeutil import now_utc
+
+    path: Path = args.record
+    attestation = args.attestation or envelope_path(path)
+    try:
+        verifier = (Verifier.from_allowed_signers(allowed) if allowed is not None
+                    else Verifier.from_public_key(key))
+    except SigningError as exc:
+        return f"cannot verify: {exc}"
+    try:
+        verified = verify_attestation(attestation, verifier, now_utc())
+    except SigningError as exc:
+        if str(exc).startswith("unsigned"):
+            said = record.properties.get("deploygate.signature", "no signature property")
+            return f"{exc} (the record says: {said})"
+        return str(exc)
+    predicate = verified.predicate
+    try:
+        check_record(verified, path, record)
+        _check_name(predicate, path, args)
+        check_release(verified, release)
+    except SigningError as exc:
+        return str(exc)
+    return None
+
+
+def _check_name(predicate: dict, path: Path, args: argparse.Namespace) -> None:
+    from pytest_deploygate.records.verify import RECORD_NAME
+
+    match = RECORD_NAME.fullmatch(path.name)
+    gate = match.group("gate") if match else None
+    stage = getattr(args, "stage", None) or (match.group("stage") or "all" if match else None)
+    if gate is not None and predicate["gate"] != gate:
+        raise SigningError(f"the attestation is for {predicate['gate']}, the file name says "
+                           f"{gate}")
+    if stage is not None and predicate["stage"] != stage:
+        raise SigningError(f"the attestation is for stage {predicate['stage']!r}, this record is "
+                           f"for stage {stage!r}")
