@@ -377,7 +377,7 @@ def test_health_url_credentials_are_sent_and_never_shown(files: GateProject,
         good = f"http://alice:S3cretPW@{host}/health?access_token=T0kenValue9&v=2"
         bad = f"http://alice:S3cretPW@{host}/down?access_token=T0kenValue9"
         custom_gate(files, f"""
-- {{id: up, text: Up, check: {{kind: http, url: "{good}", retries: 0}}}}
+- {{id: up, text: "Up at {good}", check: {{kind: http, url: "{good}", retries: 0}}}}
 - {{id: down, text: Down, check: {{kind: http, url: "{bad}", retries: 0}}}}
 """)
         result = files.run("--gate=12", "-rA")
