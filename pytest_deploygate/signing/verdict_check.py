@@ -21,6 +21,7 @@ from pytest_deploygate.signing import SigningError
 if TYPE_CHECKING:
     from pytest_deploygate.cli.workspace import Workspace
     from pytest_deploygate.records.reader import GateRecord
+    from pytest_deploygate.signing.verify import Verified
 
 _RECORD_NAME = re.compile(r"(GATE-\d{2})(?:-(pre|post))?\.xml")
 
@@ -33,6 +34,9 @@ def add_signing_arguments(parser: argparse.ArgumentParser) -> None:
                             "allowed-signers file (namespaces=\"deploygate\")")
     group.add_argument("--key", type=Path, metavar="PUBKEY",
                        help="require an attestation signed by this public key (OpenSSH or PEM)")
+    parser.add_argument("--project", metavar="ID",
+                        help="monorepo: the project the record is for (default: the record's "
+                             "directory name when it is a project of .isdlc/projects)")
     parser.add_argument("--attestation", type=Path, metavar="FILE",
                         help="the record's attestation (default: GATE-NN[-stage].intoto.json "
                              "beside the record)")
@@ -72,6 +76,7 @@ def signature_problem(args: argparse.Namespace, record: GateRecord,
     try:
         check_record(verified, path, record)
         _check_name(predicate, path, args)
+        _check_project(verified, path, workspace.root, getattr(args, "project", None))
         release = release_identity(workspace.root, record_dir=path.parent,
                                    version=getattr(args, "version", None))
         commit = getattr(args, "commit", None)
@@ -95,3 +100,25 @@ def _check_name(predicate: dict, path: Path, args: argparse.Namespace) -> None:
     if stage is not None and predicate["stage"] != stage:
         raise SigningError(f"the attestation is for stage {predicate['stage']!r}, this record is "
                            f"for stage {stage!r}")
+
+
+def _check_project(verified: Verified, path: Path, root: Path, explicit: str | None) -> None:
+    """A monorepo's projects share commit and tree: the signed project must be this one.
+
+    The project is ``--project``, else the record's directory when it is named after a project
+    of ``.isdlc/projects`` (where a monorepo run writes its records); any other record must not
+    be a monorepo project's, so one project's PASS cannot stand in for another's.
+    """
+    from pytest_deploygate.signing.verify import check_project
+
+    base = root / ".isdlc" / "projects"
+    projects = {p.parent.name for p in base.glob("*/state.json")} if base.is_dir() else set()
+    expected = explicit or (path.parent.name if path.parent.name in projects else None)
+    if expected is not None:
+        check_project(verified, expected)
+        return
+    signed = verified.predicate["release"]["project"]
+    if signed in projects:
+        raise SigningError(f"the attestation is for monorepo project {signed!r}, and this record "
+                           f"is not in a directory of that name: pass --project {signed} if it "
+                           "is the one to deploy")

@@ -155,6 +155,16 @@ def _difference(predicate: dict, record: GateRecord) -> str:
             "evidence line or property was changed)")
 
 
+def check_project(verified: Verified, expected: str) -> None:
+    """The attestation is for project ``expected``: in a monorepo every project shares the
+    commit and tree, so only the signed project id tells one project's decision from another's."""
+    signed = verified.predicate["release"]["project"]
+    named = {s.name for s in verified.statement.subjects
+             if s.digest.get("gitCommit") == verified.predicate["release"]["commit"]}
+    if signed != expected or expected not in named:
+        raise SigningError(f"the attestation is for project {signed!r}, this is {expected!r}")
+
+
 def check_release(verified: Verified, release: ReleaseIdentity) -> None:
     """The attestation's release subject is the release being deployed."""
     if release.commit is None:

@@ -1,0 +1,75 @@
+"""Attacks on signed gate decisions: envelopes, allowed-signers files and records crafted by
+someone who can write files in the repository and the record directory but does not hold the
+CI signing key. Each must end in exit 4 (or an unbound post stage) with one clear line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from test_signing import (
+    RECORDS,
+    one_line,
+    signed_pre,
+    ssh_key,
+    verdict,
+    write_allowed,
+)
+
+from conftest import GateProject, parse_record
+
+
+@pytest.fixture
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("keys")
+
+
+def make_monorepo(project: GateProject, ids: tuple[str, ...]) -> None:
+    base = project.state()
+    for pid in ids:
+        state = json.loads(json.dumps(base))
+        state["project"]["name"] = pid
+        path = project.root / ".isdlc" / "projects" / pid / "state.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(state))
+    project.state_path.unlink()
+
+
+def test_monorepo_record_of_another_project_exits_4(example: GateProject, keys: Path) -> None:
+    make_monorepo(example, ("api", "billing"))
+    example.git_init()
+    key = ssh_key(keys, "ed25519", "gate")
+    assert signed_pre(example, key, "--gate-project=billing").ret == 0
+    example.drop_attestation("security-sign-off")
+    assert signed_pre(example, key, "--gate-project=api").ret == 1
+    allowed = write_allowed(example, key.allowed())
+    records = example.root / RECORDS
+    assert verdict(example, "api/GATE-12-pre.xml", "--allowed-signers",
+                   str(allowed)).returncode == 1
+    assert verdict(example, "billing/GATE-12-pre.xml", "--allowed-signers",
+                   str(allowed)).returncode == 0
+    for suffix in (".xml", ".intoto.json"):
+        shutil.copy(records / "billing" / f"GATE-12-pre{suffix}",
+                    records / "api" / f"GATE-12-pre{suffix}")
+    done = verdict(example, "api/GATE-12-pre.xml", "--allowed-signers", str(allowed))
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "the attestation is for project 'billing', this is 'api'" in one_line(done)
+    # Nor does it bind api's post stage.
+    result = example.run("--gate=12", "--gate-stage=post", "--gate-project=api",
+                         f"--gate-sign-key={key.private}")
+    assert result.ret == 1
+    message = parse_record(records / "api" / "GATE-12-post.xml").case(
+        "pre-stage-record")["message"]
+    assert "for project 'billing', this is 'api'" in message
+    # Copied out of the project directories, a project's record needs --project to count.
+    for suffix in (".xml", ".intoto.json"):
+        shutil.copy(records / "billing" / f"GATE-12-pre{suffix}", records / f"GATE-12-pre{suffix}")
+    done = verdict(example, "GATE-12-pre.xml", "--allowed-signers", str(allowed))
+    assert done.returncode == 4 and "pass --project billing" in one_line(done)
+    assert verdict(example, "GATE-12-pre.xml", "--allowed-signers", str(allowed),
+                   "--project", "billing").returncode == 0
+    done = verdict(example, "GATE-12-pre.xml", "--allowed-signers", str(allowed),
+                   "--project", "api")
+    assert done.returncode == 4 and "this is 'api'" in one_line(done)
