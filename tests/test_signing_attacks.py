@@ -5,6 +5,7 @@ CI signing key. Each must end in exit 4 (or an unbound post stage) with one clea
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -24,6 +25,12 @@ from conftest import GateProject, parse_record
 @pytest.fixture
 def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("keys")
+
+
+@pytest.fixture
+def repo(example: GateProject) -> GateProject:
+    example.git_init()
+    return example
 
 
 def make_monorepo(project: GateProject, ids: tuple[str, ...]) -> None:
@@ -73,3 +80,41 @@ def test_monorepo_record_of_another_project_exits_4(example: GateProject, keys: 
     done = verdict(example, "GATE-12-pre.xml", "--allowed-signers", str(allowed),
                    "--project", "api")
     assert done.returncode == 4 and "this is 'api'" in one_line(done)
+
+
+def test_hostile_envelope_files_exit_4_in_one_line(repo: GateProject, keys: Path) -> None:
+    key = ssh_key(keys, "ed25519", "gate")
+    assert signed_pre(repo, key).ret == 0
+    allowed = write_allowed(repo, key.allowed())
+    target = repo.root / RECORDS / "GATE-12-pre.intoto.json"
+    cases = [(b"[" * 200_000 + b"]" * 200_000, "nested too deeply"),
+             (b'{"payloadType": ' + b'{"a": ' * 100_000, "nested too deeply"),
+             (b'{"payload": "' + b"A" * 4_000_000 + b'"', "not JSON")]
+    for data, message in cases:
+        target.write_bytes(data)
+        done = verdict(repo, "GATE-12-pre.xml", "--allowed-signers", str(allowed))
+        assert done.returncode == 4 and message in one_line(done), done.stderr[-500:]
+    # Not a regular file: a device that never ends, a pipe nobody writes to.
+    target.unlink()
+    target.symlink_to("/dev/zero")
+    done = verdict(repo, "GATE-12-pre.xml", "--allowed-signers", str(allowed), timeout=60)
+    assert done.returncode == 4 and "not a regular file" in one_line(done)
+    target.unlink()
+    os.mkfifo(target)
+    done = verdict(repo, "GATE-12-pre.xml", "--allowed-signers", str(allowed), timeout=60)
+    assert done.returncode == 4 and "not a regular file" in one_line(done)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo", "America/Los_Angeles"])
+def test_allowed_signers_times_at_the_calendar_edges(repo: GateProject, keys: Path,
+                                                     zone: str) -> None:
+    key = ssh_key(keys, "ed25519", "gate")
+    assert signed_pre(repo, key).ret == 0
+    env = {**os.environ, "TZ": zone}
+    for value, code in [("00010101", 4), ("99991231235959", 0), ("00010101000000Z", 4),
+                        ("99991231", 0), ("20260230", 4), ("000001010000", 4)]:
+        allowed = write_allowed(repo, key.allowed(options=f'valid-before="{value}"'))
+        done = verdict(repo, "GATE-12-pre.xml", "--allowed-signers", str(allowed), env=env)
+        assert done.returncode == code, (value, done.stderr)
+        if code:
+            one_line(done)

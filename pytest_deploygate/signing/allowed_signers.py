@@ -159,4 +159,10 @@ def _time(value: str | None, name: str, where: str) -> datetime | None:
     except ValueError:
         raise SigningError(f"{where}: {name}={value!r}: not a date") from None
     # ssh-keygen reads a time without Z as local time; keep its meaning.
-    return parsed.replace(tzinfo=UTC) if utc else parsed.astimezone(UTC)
+    if utc:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):  # local year 1 or 9999 falls off the calendar in UTC
+        edge = datetime.min if parsed.year <= 1 else datetime.max
+        return edge.replace(tzinfo=UTC)

@@ -132,5 +132,7 @@ def load_json_strict(data: bytes, where: str) -> Any:
         raise SigningError(f"{where}: not UTF-8") from None
     except _Duplicate as exc:
         raise SigningError(f"{where}: key {exc} appears twice in one object") from None
+    except RecursionError:  # a hand-made "[[[[..." must not end in a traceback
+        raise SigningError(f"{where}: not a DSSE envelope (JSON nested too deeply)") from None
     except ValueError as exc:
         raise SigningError(f"{where}: not JSON ({exc})") from None

@@ -23,7 +23,7 @@ from pytest_deploygate.signing.allowed_signers import (
     load_allowed_signers,
 )
 from pytest_deploygate.signing.dsse import IN_TOTO_PAYLOAD_TYPE, parse_envelope
-from pytest_deploygate.signing.keys import PublicKey, load_public_key
+from pytest_deploygate.signing.keys import PublicKey, load_public_key, require_regular_file
 from pytest_deploygate.signing.statement import Statement, parse_statement
 from pytest_deploygate.timeutil import parse_instant
 
@@ -82,6 +82,7 @@ def verify_attestation(path: Path, verifier: Verifier, now: datetime) -> Verifie
     try:
         if path.stat().st_size > limits.MAX_EVIDENCE_BYTES:
             raise SigningError(f"{path}: over the {limits.MAX_EVIDENCE_BYTES} byte limit")
+        require_regular_file(path, "DSSE envelope")
         data = path.read_bytes()
     except FileNotFoundError:
         raise SigningError(f"unsigned: no attestation {path}") from None
