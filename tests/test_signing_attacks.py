@@ -118,3 +118,26 @@ def test_allowed_signers_times_at_the_calendar_edges(repo: GateProject, keys: Pa
         assert done.returncode == code, (value, done.stderr)
         if code:
             one_line(done)
+
+
+def test_a_record_name_that_says_no_gate_exits_4(repo: GateProject, keys: Path) -> None:
+    """Under a name that says no gate or stage, any signed record of this release would do."""
+    key = ssh_key(keys, "ed25519", "gate")
+    assert signed_pre(repo, key).ret == 0
+    allowed = write_allowed(repo, key.allowed())
+    records = repo.root / RECORDS
+    shutil.copy(records / "GATE-12-pre.xml", records / "release-gate.xml")
+    done = verdict(repo, "release-gate.xml", "--allowed-signers", str(allowed),
+                   "--attestation", str(records / "GATE-12-pre.intoto.json"))
+    assert done.returncode == 4
+    assert "does not say which gate and stage" in one_line(done)
+
+
+def test_namespace_patterns_match_as_ssh_keygen_does(repo: GateProject, keys: Path) -> None:
+    key = ssh_key(keys, "ecdsa", "gate")
+    assert signed_pre(repo, key).ret == 0
+    for namespaces, code in [("[d]eploygate", 4), ("deploy[a-z]ate", 4), ("deploy?ate", 0),
+                             ("*gate,!git", 0), ("deploygat", 4), ("DEPLOYGATE", 4)]:
+        allowed = write_allowed(repo, key.allowed(options=f'namespaces="{namespaces}"'))
+        done = verdict(repo, "GATE-12-pre.xml", "--allowed-signers", str(allowed))
+        assert done.returncode == code, (namespaces, done.stderr)

@@ -92,6 +92,11 @@ def signature_problem(args: argparse.Namespace, record: GateRecord,
 
 def _check_name(predicate: dict, path: Path, args: argparse.Namespace) -> None:
     match = _RECORD_NAME.fullmatch(path.name)
+    if match is None and getattr(args, "stage", None) is None:
+        # Any signed record of this release would do for a name that says no gate: refuse.
+        raise SigningError(f"the file name does not say which gate and stage it must be "
+                           f"(GATE-NN[-pre|-post].xml as the gate wrote it); attested "
+                           f"{predicate['gate']} stage {predicate['stage']!r}")
     gate = match.group(1) if match else None
     stage = getattr(args, "stage", None) or (match.group(2) or "all" if match else None)
     if gate is not None and predicate["gate"] != gate:
