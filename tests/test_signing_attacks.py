@@ -141,3 +141,27 @@ def test_namespace_patterns_match_as_ssh_keygen_does(repo: GateProject, keys: Pa
         allowed = write_allowed(repo, key.allowed(options=f'namespaces="{namespaces}"'))
         done = verdict(repo, "GATE-12-pre.xml", "--allowed-signers", str(allowed))
         assert done.returncode == code, (namespaces, done.stderr)
+
+
+def test_post_stage_bound_to_a_pre_stage_signed_by_another_key_does_not_verify(
+        repo: GateProject, keys: Path) -> None:
+    """deploygate.yaml names an allowed-signers file of the attacker's: the post stage (signed
+    with the CI key) binds to the attacker's pre attestation, so verdict follows the chain."""
+    ci = ssh_key(keys, "ed25519", "ci")
+    attacker = ssh_key(keys, "ed25519", "attacker")
+    reviewed = write_allowed(repo, ci.allowed(options='namespaces="deploygate"'))
+    write_allowed(repo, attacker.allowed(), name="more_signers")
+    with (repo.root / "deploygate.yaml").open("a") as config:
+        config.write("signing:\n  allowed_signers: .deploygate/more_signers\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "more signers")
+    assert signed_pre(repo, attacker).ret == 0  # the attacker's own PASS, own key
+    post = repo.run("--gate=12", "--gate-stage=post", f"--gate-sign-key={ci.private}")
+    assert post.ret == 0  # the project config chooses the post stage's signers (by design)
+    done = verdict(repo, "GATE-12-post.xml", "--allowed-signers", str(reviewed))
+    assert done.returncode == 4, done.stdout
+    assert "pre-stage attestation" in one_line(done) and "does not verify" in one_line(done)
+    # Nor can the chain be cut: the pre attestation swapped for one the CI key signed.
+    assert signed_pre(repo, ci).ret == 0
+    done = verdict(repo, "GATE-12-post.xml", "--allowed-signers", str(reviewed))
+    assert done.returncode == 4 and "pre-stage attestation" in one_line(done)

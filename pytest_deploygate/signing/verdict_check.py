@@ -21,7 +21,7 @@ from pytest_deploygate.signing import SigningError
 if TYPE_CHECKING:
     from pytest_deploygate.cli.workspace import Workspace
     from pytest_deploygate.records.reader import GateRecord
-    from pytest_deploygate.signing.verify import Verified
+    from pytest_deploygate.signing.verify import Verified, Verifier
 
 _RECORD_NAME = re.compile(r"(GATE-\d{2})(?:-(pre|post))?\.xml")
 
@@ -85,9 +85,43 @@ def signature_problem(args: argparse.Namespace, record: GateRecord,
 
             release = replace(release, commit=commit, tree=None)
         check_release(verified, release)
+        _check_pre_stage_chain(verified, path, verifier)
     except SigningError as exc:
         return str(exc)
     return None
+
+
+def _check_pre_stage_chain(verified: Verified, path: Path, verifier: Verifier) -> None:
+    """A post stage counts only when the pre attestation it was bound to verifies here too.
+
+    The post stage chose its signers from its own options or deploygate.yaml; a deploy job
+    trusts only its allowed signers, so the pre attestation named (by digest) in the signed
+    post predicate must be beside the record, unchanged, and signed by one of them.
+    """
+    import hashlib
+
+    from pytest_deploygate.signing.verify import envelope_path, verify_attestation
+    from pytest_deploygate.timeutil import now_utc
+
+    predicate = verified.predicate
+    binding = next((c for c in predicate["criteria"] if c["id"] == "pre-stage-record"), None)
+    if predicate["stage"] != "post" or binding is None or binding["outcome"] != "met":
+        return
+    wanted = {e["digest"].get("sha256") for e in binding["evidence"]
+              if e["kind"] == "attestation"}
+    pre = envelope_path(path.with_name(f"{predicate['gate']}-pre.xml"))
+    try:
+        actual = hashlib.sha256(pre.read_bytes()).hexdigest() if pre.is_file() else None
+    except OSError as exc:
+        raise SigningError(f"{pre}: cannot read: {exc.strerror or exc}") from None
+    if actual is None or actual not in wanted:
+        raise SigningError(f"the pre-stage attestation the post stage was bound to is not "
+                           f"{pre} (missing or another one): cannot check who signed it")
+    try:
+        verify_attestation(pre, verifier, now_utc())
+    except SigningError as exc:
+        raise SigningError(f"the pre-stage attestation the post stage was bound to: {exc}") \
+            from None
 
 
 def _check_name(predicate: dict, path: Path, args: argparse.Namespace) -> None:
