@@ -89,7 +89,10 @@ def test_hostile_envelope_files_exit_4_in_one_line(repo: GateProject, keys: Path
     target = repo.root / RECORDS / "GATE-12-pre.intoto.json"
     cases = [(b"[" * 200_000 + b"]" * 200_000, "nested too deeply"),
              (b'{"payloadType": ' + b'{"a": ' * 100_000, "nested too deeply"),
-             (b'{"payload": "' + b"A" * 4_000_000 + b'"', "not JSON")]
+             (b'{"payload": "' + b"A" * 4_000_000 + b'"', "not JSON"),
+             (json.dumps({"payloadType": "application/vnd.in-toto+json", "payload": "e30",
+                          "signatures": [{"keyid": "", "sig": "AAAA"}] * 100_000}).encode(),
+              "100000 signatures")]
     for data, message in cases:
         target.write_bytes(data)
         done = verdict(repo, "GATE-12-pre.xml", "--allowed-signers", str(allowed))
