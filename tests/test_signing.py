@@ -92,9 +92,11 @@ def write_allowed(project: GateProject, *lines: str, name: str = "allowed_signer
     return path
 
 
-def verdict(project: GateProject, record: str, *args: str) -> subprocess.CompletedProcess:
+def verdict(project: GateProject, record: str, *args: str, timeout: float | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([DEPLOYGATE, "verdict", f"{RECORDS}/{record}", *args],
-                          cwd=project.root, capture_output=True, text=True)
+                          cwd=project.root, capture_output=True, text=True, timeout=timeout,
+                          env=env)
 
 
 def envelope(project: GateProject, stem: str) -> dict:
