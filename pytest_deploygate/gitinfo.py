@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pytest_deploygate.trust_rules import split_git_lines
+from pytest_deploygate.trust_rules import ascii_lower, split_git_lines
 
 #: Paths whose commits are sign-off bookkeeping, not part of the release being gated.
 BOOKKEEPING_PREFIX = ".deploygate/"
@@ -59,6 +59,9 @@ class BlamedLine:
 
     origin: LineOrigin
     content: bytes
+    #: The file, relative to the repository's top, to which the commit added the line: git
+    #: blame follows a whole-file rename, so a line may come from another file.
+    path: str = ""
 
 
 class GitError(Exception):
@@ -151,27 +154,50 @@ def blame_lines(root: Path, relative: str) -> dict[int, BlamedLine]:
         if "no such path" in stderr or "does not exist" in stderr:
             return {}
         raise GitError(f"git blame {relative}: {stderr.strip()[:300]}")
+    paths = porcelain_paths(result.stdout)
     blamed = parse_porcelain(result.stdout)
     origins = commit_origins(root, {commit for commit, _ in blamed.values()})
-    return {number: BlamedLine(origins[commit], content)
+    return {number: BlamedLine(origins[commit], content, paths.get(number, ""))
             for number, (commit, content) in blamed.items()}
+
+
+def top_relative(root: Path, relative: str) -> str | None:
+    """``relative`` (under ``root``) as a path from the repository's top, as blame names it."""
+    result = _git(root, "rev-parse", "--show-prefix")
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip("\n") + Path(relative).as_posix().removeprefix("./")
 
 
 def parse_porcelain(output: bytes) -> dict[int, tuple[str, bytes]]:
     """Line number -> (commit, content) from ``git blame --porcelain``, read byte for byte
     (split on \\n only). Its author headers are not used: blame applies the work tree's
     .mailmap whatever the configuration says, so authors come from commit_origins."""
-    blamed: dict[int, tuple[str, bytes]] = {}
+    return {number: (commit, content)
+            for number, (commit, content, _) in _porcelain(output).items()}
+
+
+def porcelain_paths(output: bytes) -> dict[int, str]:
+    """Line number -> the ``filename`` git blame gives for the commit that added it."""
+    return {number: path for number, (_, _, path) in _porcelain(output).items()}
+
+
+def _porcelain(output: bytes) -> dict[int, tuple[str, bytes, str]]:
+    blamed: dict[int, tuple[str, bytes, str]] = {}
+    filenames: dict[str, str] = {}
     commit = ""
     final_line = 0
     for line in split_git_lines(output):
         if line.startswith(b"\t"):
-            blamed[final_line] = (commit, line[1:])
+            blamed[final_line] = (commit, line[1:], filenames.get(commit, ""))
             continue
         parts = line.split(b" ")
         if len(parts) >= 3 and len(parts[0]) in (40, 64) and all(c in b"0123456789abcdef"
                                                                  for c in parts[0]):
             commit, final_line = parts[0].decode(), int(parts[2])
+        elif parts[0] == b"filename":
+            # Each group names the file of its commit (quoted by core.quotePath when odd).
+            filenames[commit] = line[len(b"filename "):].decode("utf-8", "replace")
     return blamed
 
 
@@ -222,9 +248,14 @@ def _parse_commit(commit: str, body: bytes) -> LineOrigin:
 
 
 def _person(value: bytes) -> tuple[str, datetime | None]:
-    # "Name <email> 1700000000 +0100": the address between the last < and the > after it.
-    opening, closing = value.rfind(b"<"), value.rfind(b">")
-    if opening < 0 or closing < opening:
+    # "Name <email> 1700000000 +0100". git takes the address from the first < to the first >
+    # after it, and the date after the last >: an ident with more than one of either (only a
+    # hand-made commit object has one) is read differently by different readers, so it
+    # names nobody.
+    if value.count(b"<") != 1 or value.count(b">") != 1:
+        return "", None
+    opening, closing = value.find(b"<"), value.find(b">")
+    if closing < opening:
         return "", None
     email = value[opening + 1:closing].decode("utf-8", "replace")
     stamp = value[closing + 1:].split()
@@ -276,18 +307,41 @@ def commit_signature(root: Path, commit: str, ssh_allowed_signers: str,
     return Signature(status.strip() or "N", tuple(f for f in fingerprints if f.strip()))
 
 
-def release_author(root: Path) -> str | None:
-    """Author e-mail of the release being gated: the newest commit that changes anything
-    besides sign-off bookkeeping (``.deploygate/``)."""
-    result = _git(root, "log", "-n", "200", "--format=%x00%H %ae", "--name-only")
+def release_authors(root: Path, since: datetime | None) -> frozenset[str] | None:
+    """Everyone git names as an author or committer of the release being gated: every commit
+    that changes anything besides sign-off bookkeeping (``.deploygate/``) from HEAD back to
+    the newest such commit, and on, in topological order, down to the deepest commit dated
+    at or after ``since`` (the phase start). A later one-line commit by someone else never
+    hides who wrote the release. Without a phase start, every such commit git shows in the
+    last 200 counts (fail closed). None when git cannot say."""
+    result = _git(root, "log", "--topo-order", "-n", "200", "--no-renames",
+                  "--format=%x00%ae %ce %at %ct", "--name-only")
     if result.returncode != 0:
         return None
+    commits: list[tuple[frozenset[str], int, bool]] = []
     for block in result.stdout.split("\x00"):
         lines = [line for line in block.splitlines() if line.strip()]
         if not lines:
             continue
-        _, _, email = lines[0].partition(" ")
+        fields = lines[0].split(" ")
+        if len(fields) != 4:
+            return None
+        people = frozenset(ascii_lower(f) for f in fields[:2])
+        try:
+            newest = max(int(fields[2]), int(fields[3]))
+        except ValueError:
+            return None
         files = lines[1:]
-        if not files or any(not f.startswith(BOOKKEEPING_PREFIX) for f in files):
-            return email.lower()
-    return None
+        changes = not files or any(not f.startswith(BOOKKEEPING_PREFIX) for f in files)
+        commits.append((people, newest, changes))
+    deepest = -1
+    for index, (_, newest, changes) in enumerate(commits):
+        if changes and deepest < 0:
+            deepest = index
+        if since is None or newest >= since.timestamp():
+            deepest = max(deepest, index)
+    if deepest < 0:
+        return None
+    found = frozenset(person for people, _, changes in commits[:deepest + 1] if changes
+                      for person in people)
+    return found or None
