@@ -10,6 +10,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from conftest import GateProject  # isort: skip
 from test_signoff_identity import (  # noqa: F401  (fixtures)
     DEV,
@@ -48,8 +50,9 @@ def test_a_sign_off_renamed_in_from_another_log_is_not_this_logs(
     missing(signed, "security-sign-off", "added to another file")
 
 
+@pytest.mark.parametrize("hide", ["later commit by lee", "dev commits as lee's author"])
 def test_a_later_commit_by_someone_else_does_not_hide_the_releases_author(
-        signed: GateProject) -> None:
+        signed: GateProject, hide: str) -> None:
     root = signed.root
     set_config(signed, "verify_authorship: true",
                "verify_authorship: true\n  forbid_self_approval: true")
@@ -58,7 +61,12 @@ def test_a_later_commit_by_someone_else_does_not_hide_the_releases_author(
                                                  "    roles: [security-officer]\n")
     commit(root, DEV, "dev is also a security officer")
     (root / "feature.txt").write_text("the change dev wrote\n")
-    commit(root, DEV, "the release's change")
+    if hide == "later commit by lee":
+        commit(root, DEV, "the release's change")
+    else:  # dev commits it with lee named as the author
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", "the release's change", email=DEV,
+            extra_env={"GIT_AUTHOR_EMAIL": LEE, "GIT_AUTHOR_NAME": "lee"})
     log = root / LOG
     log.write_text("".join(t + "\n" for t in log.read_text().splitlines()
                            if "security-sign-off" not in t))
