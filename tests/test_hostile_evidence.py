@@ -183,6 +183,10 @@ def test_real_prometheus_unmatched_label_is_evidence_missing(
         files: GateProject, prometheus: tuple[Service, Prometheus]) -> None:
     service, server = prometheus
     service.error_ratio = 0.4
+    # Until the 5s rate shows the new ratio, the right query would still measure the old one.
+    server.wait_for(lambda: (server.value(
+        'sum(rate(http_requests_total{job="acme-api",code=~"5.."}[5s])) / '
+        'sum(rate(http_requests_total{job="acme-api"}[5s]))') or 0) > 0.3, "error ratio 0.4")
     write_config(files, f"prometheus: {{url: '{server.url}', job: acme-api, rate_window: 5s}}\n")
     # status= instead of code=: the numerator matches no series, which is no measurement.
     wrong = ('sum(rate(http_requests_total{job="acme-api",status=~"5.."}[5s])) / '

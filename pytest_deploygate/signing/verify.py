@@ -177,6 +177,9 @@ def check_release(verified: Verified, release: ReleaseIdentity) -> None:
                 and s.digest.get("gitTree") == signed["tree"]]
     if not matching:
         raise SigningError("the statement has no release subject (gitCommit and gitTree)")
+    if signed.get("dirty") is not False:
+        raise SigningError("the attestation was made from uncommitted changes to release "
+                           "content: it names a commit that is not what was gated")
     if signed["commit"] != release.commit:
         raise SigningError(f"the attestation is for another release: commit "
                            f"{signed['commit'][:12]}, this is {release.commit[:12]}")
