@@ -41,6 +41,13 @@ _MIN_SCRUB = 3
 
 def redact_url(url: str) -> str:
     """``https://***@host/path?token=***#***``: no userinfo, query or fragment value shown."""
+    hidden = ambiguous_userinfo(url)
+    if hidden is not None:
+        # A password holding "/", "?" or "#" unencoded: the parser ends the host early and
+        # would show the userinfo as a host. Hide everything up to the last "@".
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://{MASK}@" + redact_url(f"{scheme}://{rest.rpartition('@')[2]}"
+                                                  ).partition("://")[2]
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
@@ -50,6 +57,19 @@ def redact_url(url: str) -> str:
         netloc = f"{MASK}@{netloc.rpartition('@')[2]}"
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path,
                                     _mask_pairs(parts.query), _mask_pairs(parts.fragment)))
+
+
+def ambiguous_userinfo(url: str) -> str | None:
+    """What may be userinfo when an "@" lies beyond where the parser ends the authority."""
+    _, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return None
+    try:
+        if "@" in urllib.parse.urlsplit(url).netloc:
+            return None
+    except ValueError:
+        pass
+    return rest.rpartition("@")[0]
 
 
 def _opaque(url: str) -> str:
@@ -71,11 +91,16 @@ def _mask_pairs(text: str) -> str:
 
 def url_secrets(url: str) -> set[str]:
     """The parts of ``url`` that must never be shown (userinfo, query and fragment values)."""
+    found: set[str] = set()
+    hidden = ambiguous_userinfo(url)
+    if hidden is not None:
+        found.add(hidden)
+        found.update(re.split(r"[:/?#]", hidden))
+        found.update(urllib.parse.unquote(p) for p in re.split(r"[:/?#]", hidden))
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
-        return {url.partition("://")[2]} - {""}
-    found: set[str] = set()
+        return ({url.partition("://")[2]} | found) - {""}
     if "@" in parts.netloc:
         userinfo = parts.netloc.rpartition("@")[0]
         found.add(userinfo)
