@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_hostile_evidence import NOW, api, assert_no_secrets, files  # noqa: F401
+from test_evidence_files import write
+from test_hostile_evidence import NOW, api, assert_no_secrets, files, outcome  # noqa: F401
 
 from conftest import GateProject, custom_gate, write_config
 from servers import ScriptedApi
@@ -45,3 +46,46 @@ def test_unsendable_bearer_token_is_not_quoted(files: GateProject, api: Scripted
     assert case["type"] == "evidence-missing", case
     assert "'Authorization' has a value that cannot be sent" in case["message"]
     assert_no_secrets(files, result, ("T0kenValue9",))
+
+
+# -- B: SARIF results that name their rule by index, extension or hierarchical id ----------------
+
+_CRITICAL_RULE = {"id": "SQLI", "properties": {"security-severity": "9.8"}}
+
+
+def _sarif(result: dict, driver_rules: list | None = None, extensions: list | None = None
+           ) -> str:
+    tool: dict = {"driver": {"name": "scanner", "rules": driver_rules or []}}
+    if extensions is not None:
+        tool["extensions"] = extensions
+    return json.dumps({"version": "2.1.0", "runs": [{"tool": tool, "results": [result]}]})
+
+
+@pytest.mark.parametrize("scan", [
+    _sarif({"ruleIndex": 0, "message": {"text": "x"}}, [_CRITICAL_RULE]),
+    _sarif({"ruleId": "SQLI", "rule": {"index": 0, "toolComponent": {"index": 0}},
+            "message": {"text": "x"}}, extensions=[{"name": "pack", "rules": [_CRITICAL_RULE]}]),
+    _sarif({"ruleId": "SQLI/union", "message": {"text": "x"}}, [_CRITICAL_RULE]),
+    _sarif({"ruleId": "OTHER", "ruleIndex": 1, "message": {"text": "x"}},
+           [{"id": "OTHER"}, _CRITICAL_RULE]),
+])
+def test_sarif_rule_reached_by_reference_keeps_its_severity(files: GateProject,  # noqa: F811
+                                                            scan: str) -> None:
+    write(files, "scans/a.sarif", scan)
+    case = outcome(files, "{kind: sarif, report: sarif, severity: critical}")
+    assert case["type"] == "not-met", case
+    assert "[critical]" in case["message"]
+
+
+@pytest.mark.parametrize(("result", "said"), [
+    ({"ruleIndex": 3, "message": {"text": "x"}}, "ruleIndex 3 points at no rule"),
+    ({"rule": {"index": 0, "toolComponent": {"index": 5}}}, "names no extension"),
+    ({"ruleId": "X", "level": ["error"]}, 'level ["error"] is not a SARIF level'),
+])
+def test_sarif_unresolvable_rule_or_odd_types_are_evidence_missing(
+        files: GateProject, result: dict, said: str) -> None:  # noqa: F811
+    write(files, "scans/a.sarif", _sarif(result, [{"id": "X"}]))
+    case = outcome(files, "{kind: sarif, report: sarif}")
+    assert case["type"] == "evidence-missing", case
+    assert said in case["message"]
+    assert "failed: TypeError" not in case["message"]
