@@ -89,3 +89,20 @@ def test_sarif_unresolvable_rule_or_odd_types_are_evidence_missing(
     assert case["type"] == "evidence-missing", case
     assert said in case["message"]
     assert "failed: TypeError" not in case["message"]
+
+
+# -- B: JUnit failures reported on the suite, not on a testcase ----------------------------------
+
+@pytest.mark.parametrize("report", [
+    '<testsuite name="s"><error message="setUpClass failed"/><testcase name="a"/></testsuite>',
+    '<testsuites><testsuite name="s"><testcase name="a"/><failure message="teardown"/>'
+    '</testsuite></testsuites>',
+    '<testsuites><error message="collection"/><testsuite name="s"><testcase name="a"/>'
+    '</testsuite></testsuites>',
+])
+def test_junit_suite_level_failure_is_not_a_pass(files: GateProject,  # noqa: F811
+                                                 report: str) -> None:
+    write(files, "reports/unit.xml", report)
+    case = outcome(files, "{kind: junit, report: junit}")
+    assert case["type"] == "not-met", case
+    assert "suite " in case["message"]
