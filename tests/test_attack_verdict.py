@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_evidence_files import write
+from test_evidence_files import EXPOSITION, write
 from test_hostile_evidence import NOW, api, assert_no_secrets, files, outcome  # noqa: F401
 
 from conftest import GateProject, custom_gate, write_config
@@ -106,3 +106,30 @@ def test_junit_suite_level_failure_is_not_a_pass(files: GateProject,  # noqa: F8
     case = outcome(files, "{kind: junit, report: junit}")
     assert case["type"] == "not-met", case
     assert "suite " in case["message"]
+
+
+# -- B: a clean capture committed beside the real one -------------------------------------------
+
+_CLEAN = 'http_requests_total{code="200"} 1000\n'
+
+
+@pytest.mark.parametrize("names", [("a-real.prom", "z-clean.prom"),
+                                   ("z-real.prom", "a-clean.prom")])
+def test_every_matching_capture_counts(files: GateProject, names: tuple[str, str]) -> None:  # noqa: F811
+    real, clean = names
+    write(files, f"captures/{real}", EXPOSITION)  # 7% errors
+    write(files, f"captures/{clean}", _CLEAN)
+    write_config(files, "metrics_file: captures/*.prom\n")
+    case = outcome(files, "{kind: metrics_file, metric: error_ratio, max: 0.05}")
+    assert case["type"] == "not-met", case
+    assert f"error_ratio = 0.07 in captures/{real}" in case["message"]
+
+
+def test_one_unreadable_capture_among_good_ones_is_missing(files: GateProject) -> None:  # noqa: F811
+    write(files, "captures/a.prom", _CLEAN)
+    write(files, "captures/b.prom", "not metrics {{{")
+    write(files, "captures/c.prom", _CLEAN.replace("1000", "999"))
+    write_config(files, "metrics_file: captures/*.prom\n")
+    case = outcome(files, "{kind: metrics_file, metric: error_ratio, max: 0.05}")
+    assert case["type"] == "evidence-missing", case
+    assert "captures/b.prom" in case["message"]
