@@ -6,7 +6,7 @@ import json
 
 import pytest
 from test_evidence_files import EXPOSITION, write
-from test_hostile_evidence import NOW, api, assert_no_secrets, files, outcome  # noqa: F401
+from test_hostile_evidence import NOW, NOW_MS, api, assert_no_secrets, files, outcome  # noqa: F401
 
 from conftest import GateProject, custom_gate, write_config
 from servers import ScriptedApi
@@ -133,3 +133,32 @@ def test_one_unreadable_capture_among_good_ones_is_missing(files: GateProject) -
     case = outcome(files, "{kind: metrics_file, metric: error_ratio, max: 0.05}")
     assert case["type"] == "evidence-missing", case
     assert "captures/b.prom" in case["message"]
+
+
+# -- B: a Prometheus answer that says it is partial ---------------------------------------------
+
+def _answer(value: str, **extra: object) -> bytes:
+    return json.dumps({"status": "success", **extra, "data": {"resultType": "vector", "result": [
+        {"metric": {}, "value": [NOW_MS / 1000, value]}]}}).encode()
+
+
+@pytest.mark.parametrize(("extra", "passed"), [
+    ({"warnings": ["partial response: store 10.0.0.7:10901 unavailable"]}, False),
+    ({"warnings": "PromQL warning: something"}, False),
+    ({"warnings": []}, True),
+    ({}, True),
+])
+def test_prometheus_warnings_make_the_answer_inconclusive(
+        files: GateProject, api: ScriptedApi, extra: dict, passed: bool) -> None:  # noqa: F811
+    mode = f"warn{len(str(extra))}"
+    api.answers[mode] = (200, _answer("0.01", **extra))
+    write_config(files, f"prometheus: {{url: '{api.url}/{mode}', timeout: 2}}\n")
+    custom_gate(files, "- {id: c, text: C, check: {kind: prometheus, query: error_ratio, "
+                       "max: 0.05}}")
+    files.run("--gate=12", f"--gate-now={NOW}")
+    case = files.record().case("c")
+    if passed:
+        assert case["outcome"] == "passed", case
+    else:
+        assert case["type"] == "evidence-missing", case
+        assert "the answer carries warnings" in case["message"]
