@@ -133,6 +133,17 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 def redact_command(command: str | Sequence[str]) -> str:
     """A command line to show: program and plain words kept, option and env values hidden."""
+    return _redact_command(command)[0]
+
+
+def command_secrets(command: str | Sequence[str]) -> set[str]:
+    """What :func:`redact_command` hides, to scrub from the command's own output (a tool
+    that fails often echoes its arguments: ``unknown option --token=S3cret``)."""
+    return {s for s in _redact_command(command)[1] if len(s) >= _MIN_SCRUB}
+
+
+def _redact_command(command: str | Sequence[str]) -> tuple[str, set[str]]:
+    hidden: set[str] = set()
     if isinstance(command, str):
         try:
             words = shlex.split(command)
@@ -140,7 +151,9 @@ def redact_command(command: str | Sequence[str]) -> str:
             # Unbalanced quotes: we cannot tell words apart, so show the program only.
             head = command.strip().split(" ", 1)
             program = head[0] if _plain(head[0]) else MASK
-            return program + (f" {MASK}" if len(head) > 1 else "")
+            hidden.update(head[1:] + ([] if _plain(head[0]) else [head[0]]))
+            hidden.update(head[1].split() if len(head) > 1 else [])
+            return program + (f" {MASK}" if len(head) > 1 else ""), hidden
     else:
         words = [str(word) for word in command]
     out: list[str] = []
@@ -148,26 +161,41 @@ def redact_command(command: str | Sequence[str]) -> str:
     for index, word in enumerate(words):
         if hide_next:
             out.append(MASK)
+            hidden.add(word)
             hide_next = False
             continue
         if word in ("<", ">", ">>", "2>", "<<", "<<<", "|&"):
             out.append(word)
             hide_next = True
         elif word.startswith("--") and len(word) > 2:
-            name, sep, _ = word.partition("=")
+            name, sep, value = word.partition("=")
             out.append(f"{name}={MASK}" if sep else word)
+            hidden.add(value)
             hide_next = not sep
         elif word.startswith("-") and len(word) > 1 and word != "--":
             # ``-pSECRET``: keep the letter, hide what is glued to it.
             out.append(word[:2] + (MASK if len(word) > 2 else ""))
+            hidden.add(word[2:])
             hide_next = len(word) == 2
         elif _ENV_ASSIGNMENT.match(word):
             out.append(word.split("=", 1)[0] + "=" + MASK)
+            hidden.add(word.split("=", 1)[1])
         elif "://" in word:
             out.append(redact_text(word))
+            hidden |= {s for found in _URL_IN_TEXT.findall(word) for s in url_secrets(found)}
+        elif index == 0 or _plain(word):
+            out.append(word)
         else:
-            out.append(word if index == 0 or _plain(word) else MASK)
-    return " ".join(word if MASK in word else shlex.quote(word) for word in out)
+            out.append(MASK)
+            hidden.add(word)
+    # A hidden word that holds other words (``sh -c "curl -u a:PW h"``) hides its parts too
+    # (each part is shorter than the word: this ends).
+    for word in list(hidden):
+        if " " in word.strip():
+            hidden |= _redact_command(word.strip())[1]
+    hidden.discard("")
+    shown = " ".join(word if MASK in word else shlex.quote(word) for word in out)
+    return shown, hidden
 
 
 def _plain(word: str) -> bool:

@@ -162,3 +162,17 @@ def test_prometheus_warnings_make_the_answer_inconclusive(
     else:
         assert case["type"] == "evidence-missing", case
         assert "the answer carries warnings" in case["message"]
+
+
+# -- C: a failing command echoes its own secrets in its output -----------------------------------
+
+def test_command_output_does_not_repeat_its_secrets(files: GateProject) -> None:  # noqa: F811
+    custom_gate(files, """
+- {id: argv, text: A, check: {kind: command, run: [sh, -c, 'echo "bad option: $1 $2"; echo "$API_TOKEN"; exit 2', x, --password, S3cretPW]}}
+- {id: shell, text: S, check: {kind: command, shell: true, run: "API_TOKEN=T0kenValue9 sh -c 'echo token=$API_TOKEN >&2; exit 3' --token=S3cretPW"}}
+""")  # noqa: E501
+    result = files.run("--gate=12", "--gate-allow-commands", "-rA")
+    record = files.record()
+    assert "exited 2: bad *** --password ***" in record.case("argv")["message"]
+    assert "token=***" in record.case("shell")["message"]
+    assert_no_secrets(files, result)
