@@ -33,6 +33,7 @@ MASK = "***"
 
 # A URL in free text: a scheme, "://", then anything up to whitespace, a quote or a bracket.
 _URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]{0,30}://[^\s'\"<>`]+")
+_USERINFO_IN_TEXT = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]{0,30}://)[^/@\n]{1,256}@")
 _ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 # Shorter secret fragments are not scrubbed from error text: they would mangle the message
 # and are not worth hiding ("1", "on").
@@ -123,6 +124,9 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
             text = text.replace(secret, MASK)
     if "://" not in text:
         return text
+    # Userinfo may hold a space or a quote, which end a URL in text: whatever lies between
+    # "://" and an "@" on the same line, before any "/", is taken for userinfo and hidden.
+    text = _USERINFO_IN_TEXT.sub(lambda match: f"{match.group(1)}{MASK}@", text)
     return _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
 
 

@@ -176,3 +176,22 @@ def test_command_output_does_not_repeat_its_secrets(files: GateProject) -> None:
     assert "exited 2: bad *** --password ***" in record.case("argv")["message"]
     assert "token=***" in record.case("shell")["message"]
     assert_no_secrets(files, result)
+
+
+# -- C: userinfo with a space or a quote inside free text (a third party's error message) -------
+
+@pytest.mark.parametrize("quoted", [
+    "cannot fetch http://bob:S3cretPW x@upstream/api",
+    'cannot fetch "http://bob:S3cretPW"x@upstream/api"',
+])
+def test_odd_userinfo_in_error_text_is_hidden(files: GateProject, api: ScriptedApi,  # noqa: F811
+                                              quoted: str) -> None:
+    mode = f"odd{len(quoted)}"
+    api.answers[mode] = (422, json.dumps({"status": "error", "error": quoted}).encode())
+    write_config(files, f"prometheus: {{url: '{api.url}/{mode}', timeout: 2}}\n")
+    custom_gate(files, "- {id: c, text: C, check: {kind: prometheus, query: up, min: 1}}")
+    result = files.run("--gate=12", f"--gate-now={NOW}")
+    case = files.record().case("c")
+    assert "query failed: cannot fetch " in case["message"]
+    assert "***@upstream/api" in case["message"]
+    assert_no_secrets(files, result, ("S3cretPW",))
