@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import functools
 import http.client
+import re
 import socket
 import ssl
 import time
@@ -19,7 +20,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, replace
 
-from pytest_deploygate.redaction import redact_text, redact_url, url_secrets
+from pytest_deploygate.redaction import ambiguous_userinfo, redact_text, redact_url, url_secrets
 
 #: Bodies larger than this are cut: evidence is a status and a small document.
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -39,6 +40,10 @@ class HttpAnswer:
     def ok(self) -> bool:
         """A 2xx answer."""
         return self.status is not None and 200 <= self.status < 300
+
+
+# Characters http.client refuses in a header value (it would quote the value in its error).
+_UNSENDABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -79,6 +84,15 @@ def _get(url: str, timeout: float, headers: dict[str, str] | None, verify_tls: b
          ca_file: str | None) -> HttpAnswer:
     if not url.startswith(("http://", "https://")):
         return HttpAnswer(url, None, error="only http:// and https:// URLs are allowed")
+    if ambiguous_userinfo(url) is not None:
+        # Sending it would put part of a password in the host name, and into the error text.
+        return HttpAnswer(url, None, error="not a usable URL: an '@' after the host; "
+                          "percent-encode '/', '?', '#' and '@' in a user name or password")
+    for name, value in (headers or {}).items():
+        if _UNSENDABLE.search(value) or not value.isascii():
+            # http.client would quote the value in its error: refuse it without showing it.
+            return HttpAnswer(url, None, error=f"header {name!r} has a value that cannot be "
+                              "sent (a control character or a non-ASCII character)")
     try:
         url, headers = _split_userinfo(url, dict(headers or {}))
     except ValueError as exc:

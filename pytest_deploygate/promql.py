@@ -131,6 +131,13 @@ def get_json(endpoint: Endpoint, path: str, params: Mapping[str, str]) -> Any | 
         return f"{where}: HTTP {answer.status}, query failed: {error}"
     if answer.status != 200:
         return f"{where}: HTTP {answer.status}"
+    warnings = doc.get("warnings")
+    if warnings:
+        # Thanos, Cortex and Mimir answer "success" with a warning when a store did not
+        # answer (a partial response): the errors may be in the part that is missing.
+        shown = redact_text("; ".join(str(w) for w in warnings) if isinstance(warnings, list)
+                            else str(warnings))[:300]
+        return f"{where}: the answer carries warnings (a partial or doubtful answer): {shown}"
     return doc.get("data")
 
 

@@ -34,6 +34,7 @@ MASK = "***"
 
 # A URL in free text: a scheme, "://", then anything up to whitespace, a quote or a bracket.
 _URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]{0,30}://[^\s'\"<>`]+")
+_USERINFO_IN_TEXT = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]{0,30}://)[^/@\n]{1,256}@")
 _ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 # Shorter secret fragments are not scrubbed from error text: they would mangle the message
 # and are not worth hiding ("1", "on").
@@ -41,7 +42,14 @@ _MIN_SCRUB = 3
 
 
 def redact_url(url: str) -> str:
-    """``https://***@host/path?token=***#t=***``: no userinfo, query or fragment value."""
+    """``https://***@host/path?token=***#t=***``: no userinfo, query or fragment value shown."""
+    hidden = ambiguous_userinfo(url)
+    if hidden is not None:
+        # A password holding "/", "?" or "#" unencoded: the parser ends the host early and
+        # would show the userinfo as a host. Hide everything up to the last "@".
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://{MASK}@" + redact_url(f"{scheme}://{rest.rpartition('@')[2]}"
+                                                  ).partition("://")[2]
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
@@ -52,6 +60,19 @@ def redact_url(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path,
                                     _mask_pairs(parts.query),
                                     _mask_pairs(parts.fragment, keep_bare=True)))
+
+
+def ambiguous_userinfo(url: str) -> str | None:
+    """What may be userinfo when an "@" lies beyond where the parser ends the authority."""
+    _, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return None
+    try:
+        if "@" in urllib.parse.urlsplit(url).netloc:
+            return None
+    except ValueError:
+        pass
+    return rest.rpartition("@")[0]
 
 
 def _opaque(url: str) -> str:
@@ -74,11 +95,16 @@ def _mask_pairs(text: str, keep_bare: bool = False) -> str:
 
 def url_secrets(url: str) -> set[str]:
     """The parts of ``url`` that must never be shown (userinfo, query and fragment values)."""
+    found: set[str] = set()
+    hidden = ambiguous_userinfo(url)
+    if hidden is not None:
+        found.add(hidden)
+        found.update(re.split(r"[:/?#]", hidden))
+        found.update(urllib.parse.unquote(p) for p in re.split(r"[:/?#]", hidden))
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
-        return {url.partition("://")[2]} - {""}
-    found: set[str] = set()
+        return ({url.partition("://")[2]} | found) - {""}
     if "@" in parts.netloc:
         userinfo = parts.netloc.rpartition("@")[0]
         found.add(userinfo)
@@ -103,6 +129,9 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
             text = text.replace(secret, MASK)
     if "://" not in text:
         return text
+    # Userinfo may hold a space or a quote, which end a URL in text: whatever lies between
+    # "://" and an "@" on the same line, before any "/", is taken for userinfo and hidden.
+    text = _USERINFO_IN_TEXT.sub(lambda match: f"{match.group(1)}{MASK}@", text)
     return _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
 
 
@@ -113,6 +142,17 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 def redact_command(command: str | Sequence[str]) -> str:
     """A command line to show: program and plain words kept, option and env values hidden."""
+    return _redact_command(command)[0]
+
+
+def command_secrets(command: str | Sequence[str]) -> set[str]:
+    """What :func:`redact_command` hides, to scrub from the command's own output (a tool
+    that fails often echoes its arguments: ``unknown option --token=S3cret``)."""
+    return {s for s in _redact_command(command)[1] if len(s) >= _MIN_SCRUB}
+
+
+def _redact_command(command: str | Sequence[str]) -> tuple[str, set[str]]:
+    hidden: set[str] = set()
     if isinstance(command, str):
         try:
             words = shlex.split(command)
@@ -120,7 +160,9 @@ def redact_command(command: str | Sequence[str]) -> str:
             # Unbalanced quotes: we cannot tell words apart, so show the program only.
             head = command.strip().split(" ", 1)
             program = head[0] if _plain(head[0]) else MASK
-            return program + (f" {MASK}" if len(head) > 1 else "")
+            hidden.update(head[1:] + ([] if _plain(head[0]) else [head[0]]))
+            hidden.update(head[1].split() if len(head) > 1 else [])
+            return program + (f" {MASK}" if len(head) > 1 else ""), hidden
     else:
         words = [str(word) for word in command]
     out: list[str] = []
@@ -128,26 +170,41 @@ def redact_command(command: str | Sequence[str]) -> str:
     for index, word in enumerate(words):
         if hide_next:
             out.append(MASK)
+            hidden.add(word)
             hide_next = False
             continue
         if word in ("<", ">", ">>", "2>", "<<", "<<<", "|&"):
             out.append(word)
             hide_next = True
         elif word.startswith("--") and len(word) > 2:
-            name, sep, _ = word.partition("=")
+            name, sep, value = word.partition("=")
             out.append(f"{name}={MASK}" if sep else word)
+            hidden.add(value)
             hide_next = not sep
         elif word.startswith("-") and len(word) > 1 and word != "--":
             # ``-pSECRET``: keep the letter, hide what is glued to it.
             out.append(word[:2] + (MASK if len(word) > 2 else ""))
+            hidden.add(word[2:])
             hide_next = len(word) == 2
         elif _ENV_ASSIGNMENT.match(word):
             out.append(word.split("=", 1)[0] + "=" + MASK)
+            hidden.add(word.split("=", 1)[1])
         elif "://" in word:
             out.append(redact_text(word))
+            hidden |= {s for found in _URL_IN_TEXT.findall(word) for s in url_secrets(found)}
+        elif index == 0 or _plain(word):
+            out.append(word)
         else:
-            out.append(word if index == 0 or _plain(word) else MASK)
-    return " ".join(word if MASK in word else shlex.quote(word) for word in out)
+            out.append(MASK)
+            hidden.add(word)
+    # A hidden word that holds other words (``sh -c "curl -u a:PW h"``) hides its parts too
+    # (each part is shorter than the word: this ends).
+    for word in list(hidden):
+        if " " in word.strip():
+            hidden |= _redact_command(word.strip())[1]
+    hidden.discard("")
+    shown = " ".join(word if MASK in word else shlex.quote(word) for word in out)
+    return shown, hidden
 
 
 def _plain(word: str) -> bool:

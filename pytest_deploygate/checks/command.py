@@ -15,7 +15,7 @@ from typing import Any
 
 from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
 from pytest_deploygate.evaluation import EvalContext
-from pytest_deploygate.redaction import redact_command
+from pytest_deploygate.redaction import command_secrets, redact_command, redact_text
 
 _TAIL = 400
 
@@ -40,7 +40,9 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
         return CheckResult.missing(f"{shown!r} did not finish within {timeout:g}s")
     except OSError as exc:
         return CheckResult.missing(f"{shown!r} could not start: {exc.strerror or exc}")
-    tail = (done.stdout + done.stderr).strip()[-_TAIL:]
+    # The command's own secrets are scrubbed before the tail is cut (a secret cut in half at
+    # the start of the tail would no longer match).
+    tail = redact_text((done.stdout + done.stderr).strip(), command_secrets(command))[-_TAIL:]
     evidence = Evidence("command", shown, detail=f"exit={done.returncode}")
     if done.returncode == 0:
         return CheckResult.met(f"{shown!r} exited 0", evidence)

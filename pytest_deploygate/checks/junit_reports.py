@@ -82,7 +82,22 @@ def _count(report: EvidenceFile) -> tuple[int, int, list[str]] | str:
             name = f"{case.get('classname', '')}.{case.get('name', '?')}".lstrip(".")
             message = (problem.get("message") or "").splitlines()[0:1]
             failing.append(f"{name}" + (f" ({message[0][:120]})" if message else ""))
+    failing += _outside_testcases(root)
     return total, skipped, failing
+
+
+def _outside_testcases(root: Any) -> list[str]:
+    """A <failure> or <error> that is no testcase's own: a suite whose setup or teardown
+    failed (some runners report it on the suite). It fails the report like a testcase's."""
+    owned = {id(child) for case in root.iter("testcase") for child in case}
+    found = []
+    for suite in [root, *root.iter("testsuite")]:
+        for child in suite:
+            if child.tag in ("failure", "error") and id(child) not in owned:
+                message = (child.get("message") or "").splitlines()[0:1]
+                found.append(f"suite {suite.get('name') or '?'} <{child.tag}>" +
+                             (f" ({message[0][:120]})" if message else ""))
+    return found
 
 
 #: Summary attributes a suite may declare, checked against its testcases.

@@ -39,6 +39,7 @@ from pytest_deploygate.checks.base import (
 from pytest_deploygate.evaluation import EvalContext
 from pytest_deploygate.evidence_files import FILE_PARAMS, EvidenceFile, gather
 from pytest_deploygate.measurements import single
+from pytest_deploygate.outcomes import Status
 from pytest_deploygate.timeutil import format_instant
 
 METRICS = ("error_ratio", "p99_ms", "sample_age_s", "series")
@@ -76,16 +77,28 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     found = gather(file_params, ctx)
     if isinstance(found, CheckResult):
         return found
-    capture = found.files[-1]
+    # Every capture the paths match is judged, the worst counts: reading only one (say the
+    # last by name) would let a clean file committed beside the real capture stand in for it.
+    results = [_judge(params, ctx, capture, found.evidence) for capture in found.files]
+    for status in (Status.MISSING, Status.NOT_MET):
+        worst = next((result for result in results if result.status == status), None)
+        if worst is not None:
+            return worst
+    return results[-1]
+
+
+def _judge(params: Mapping[str, Any], ctx: EvalContext, capture: EvidenceFile,
+           evidence: tuple[Any, ...]) -> CheckResult:
+    """One capture against the bounds."""
     parsed = _parse(capture.data)
     if isinstance(parsed, str):
-        return CheckResult.missing(f"inconclusive: {capture.relative}: {parsed}", *found.evidence)
+        return CheckResult.missing(f"inconclusive: {capture.relative}: {parsed}", *evidence)
     stale = _stale(params, capture, parsed, ctx)
     if stale:
-        return CheckResult.missing(f"inconclusive: {capture.relative}: {stale}", *found.evidence)
+        return CheckResult.missing(f"inconclusive: {capture.relative}: {stale}", *evidence)
     value = _metric(params["metric"], capture, parsed, ctx)
     if isinstance(value, str):
-        return CheckResult.missing(f"inconclusive: {capture.relative}: {value}", *found.evidence)
+        return CheckResult.missing(f"inconclusive: {capture.relative}: {value}", *evidence)
     low = ctx.number(params["min"]) if "min" in params else None
     high = ctx.number(params["max"]) if "max" in params else None
     bounds = " and ".join(
@@ -95,8 +108,8 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     measured = single(f"{params['metric']} ({capture.relative})", value, low, high)
     if (low is not None and value < low) or (high is not None and value > high):
         return CheckResult.not_met(f"{shown}, breaching {bounds}",
-                                   *found.evidence).measured(measured)
-    return CheckResult.met(f"{shown}, within {bounds}", *found.evidence).measured(measured)
+                                   *evidence).measured(measured)
+    return CheckResult.met(f"{shown}, within {bounds}", *evidence).measured(measured)
 
 
 def _stale(params: Mapping[str, Any], capture: EvidenceFile, parsed: Capture,

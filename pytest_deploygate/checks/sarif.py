@@ -85,7 +85,9 @@ def _results(scan: EvidenceFile, new_only: bool = False) -> list[tuple[str, str,
             return f"{where} has no results array: the tool produced no results (no scan)"
         if not isinstance(run["results"], list):
             return f"{where}.results is malformed"
-        rules = _rules(run)
+        components = _components(run)
+        if isinstance(components, str):
+            return f"{where}: {components}"
         for index, result in enumerate(run["results"]):
             at = f"{where}.results[{index}]"
             if not isinstance(result, dict):
@@ -98,7 +100,10 @@ def _results(scan: EvidenceFile, new_only: bool = False) -> list[tuple[str, str,
             if new_only and result.get("baselineState") != "new":
                 continue  # known before (or not compared): not discovered after the deploy
             rule_id = str(result.get("ruleId") or _rule_ref(result) or "unnamed-rule")
-            severity = _severity(result, rules.get(rule_id, {}))
+            rules = _result_rules(result, components)
+            if isinstance(rules, str):
+                return f"{at} ({rule_id}): {rules}"
+            severity = _worst(_severity(result, rule) for rule in rules or [{}])
             if severity not in RANKS:
                 return f"{at} ({rule_id}): {severity}"
             out.append((rule_id, severity, _where(result)))
@@ -144,10 +149,69 @@ def _suppressed(suppressions: Any) -> bool | str:
     return True
 
 
-def _rules(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    driver = (run.get("tool") or {}).get("driver") or {}
-    rules = driver.get("rules") if isinstance(driver, dict) else None
-    return {str(r.get("id")): r for r in rules or [] if isinstance(r, dict)}
+def _components(run: dict[str, Any]) -> list[list[dict[str, Any]]] | str:
+    """The rules of the driver (index 0) and of each extension (index 1 + n), per 3.19."""
+    tool = run.get("tool", {})
+    if not isinstance(tool, dict):
+        return "tool is not an object"
+    extensions = tool.get("extensions") or []
+    if not isinstance(extensions, list):
+        return "tool.extensions is not an array"
+    out = []
+    for name, component in [("driver", tool.get("driver") or {})] + [
+            (f"extensions[{i}]", e) for i, e in enumerate(extensions)]:
+        rules = component.get("rules") if isinstance(component, dict) else None
+        if not isinstance(component, dict) or not isinstance(rules or [], list):
+            return f"tool.{name} is malformed"
+        out.append([rule if isinstance(rule, dict) else {} for rule in rules or []])
+    return out
+
+
+def _result_rules(result: dict[str, Any], components: list[list[dict[str, Any]]]
+                  ) -> list[dict[str, Any]] | str:
+    """Every rule the result refers to (3.27.5-3.27.7, 3.52): by ``ruleIndex``, by ``rule``
+    (its ``index`` and ``toolComponent``), by ``ruleId`` (a hierarchical ``a/b`` id also
+    names rule ``a``). Several references that disagree all count: the worst one wins. An
+    index that points at no rule is evidence missing, not a rule without a severity."""
+    found: list[dict[str, Any]] = []
+    rule = result.get("rule")
+    if rule is not None and not isinstance(rule, dict):
+        return "rule is not an object"
+    rule = rule or {}
+    component = 0
+    reference = rule.get("toolComponent")
+    if reference is not None:
+        index = reference.get("index") if isinstance(reference, dict) else None
+        if not _is_index(index) or index + 1 >= len(components):
+            return "rule.toolComponent names no extension of tool.extensions[] by index"
+        component = index + 1
+    rules = components[component]
+    for name, index in (("ruleIndex", result.get("ruleIndex")), ("rule.index", rule.get("index"))):
+        if index is None or index == -1:
+            continue
+        if not _is_index(index) or index >= len(rules):
+            return f"{name} {json.dumps(index)} points at no rule"
+        found.append(rules[index])
+    for rule_id in (result.get("ruleId"), rule.get("id")):
+        if not isinstance(rule_id, str):
+            continue
+        names = {"/".join(rule_id.split("/")[:n]) for n in range(1, rule_id.count("/") + 2)}
+        found += [r for r in rules if str(r.get("id")) in names]
+    return found
+
+
+def _is_index(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _worst(severities: Any) -> str:
+    """The highest rank, or the first sentence saying a value is impossible."""
+    ranked = []
+    for severity in severities:
+        if severity not in RANKS:
+            return severity
+        ranked.append(severity)
+    return max(ranked, key=RANKS.__getitem__)
 
 
 def _rule_ref(result: dict[str, Any]) -> str | None:
@@ -179,17 +243,19 @@ def _severity(result: dict[str, Any], rule: dict[str, Any]) -> str:
     if level is None:
         level = ((rule.get("defaultConfiguration") or {}).get("level")
                  if isinstance(rule.get("defaultConfiguration"), dict) else None) or "warning"
-    if level not in _LEVELS:
+    if not isinstance(level, str) or level not in _LEVELS:
         return f"level {json.dumps(level)} is not a SARIF level (none, note, warning, error)"
     return _LEVELS[level]
 
 
 def _where(result: dict[str, Any]) -> str:
-    for location in result.get("locations") or []:
+    locations = result.get("locations")
+    for location in locations if isinstance(locations, list) else []:
         physical = location.get("physicalLocation") if isinstance(location, dict) else None
         if isinstance(physical, dict):
-            uri = (physical.get("artifactLocation") or {}).get("uri", "?")
-            line = (physical.get("region") or {}).get("startLine")
+            artifact, region = physical.get("artifactLocation"), physical.get("region")
+            uri = artifact.get("uri", "?") if isinstance(artifact, dict) else "?"
+            line = region.get("startLine") if isinstance(region, dict) else None
             return f"{uri}:{line}" if line else str(uri)
     return "no location"
 
