@@ -93,7 +93,7 @@ class AttestationStore:
     line_problems: list[str] = field(default_factory=list)
     _signed: dict[tuple[str, str], str | None] = field(default_factory=dict)
     _by_criterion: dict[str, list[Attestation]] | None = None
-    _release_authors: frozenset[str] | bool | None = False
+    _release_authors: dict[datetime | None, frozenset[str] | None] = field(default_factory=dict)
 
     @classmethod
     def load(cls, root: Path, config: ProjectConfig) -> AttestationStore:
@@ -160,19 +160,18 @@ class AttestationStore:
             return effective_time(origin.authored, origin.committed_at, clock)
         return min(entry.at, clock)
 
-    def self_approval(self, entry: Attestation) -> str | None:
+    def self_approval(self, entry: Attestation, started: datetime | None = None) -> str | None:
         """Why the signer may not approve this release (None when they may, or when
-        self-approval is allowed)."""
+        self-approval is allowed). ``started`` is the phase start: every author and committer
+        of the release's commits since then (gitinfo.release_authors) is its author."""
         if not self.forbid_self_approval:
             return None
-        if self._release_authors is False:
-            self._release_authors = release_authors(self.root)
-        authors = self._release_authors
+        if started not in self._release_authors:
+            self._release_authors[started] = release_authors(self.root, started)
+        authors = self._release_authors[started]
         if authors is None:  # fail closed: nobody can be shown not to be an author
             return ("git cannot show who authored the release, so self-approval cannot be "
                     "ruled out (self-approval is forbidden)")
-        if isinstance(authors, str):
-            authors = (authors,)
         if any(same_identity(entry.signer, author) for author in authors):
             return "the signer authored the release being gated (self-approval is forbidden)"
         return None

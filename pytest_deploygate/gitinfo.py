@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pytest_deploygate.trust_rules import split_git_lines
+from pytest_deploygate.trust_rules import ascii_lower, split_git_lines
 
+#: Paths whose commits are sign-off bookkeeping (the phase-start rule of release_authors).
+BOOKKEEPING_PREFIX = ".deploygate/"
 #: Configuration given on every git command line: whatever the repository, the user or the
 #: machine configures, attribution is git's own (no mailmap rewriting an attacker into a
 #: signer, no ignored revisions moving a line to another commit, no foreign verifier).
@@ -57,6 +59,9 @@ class BlamedLine:
 
     origin: LineOrigin
     content: bytes
+    #: The file, relative to the repository's top, to which the commit added the line: git
+    #: blame follows a whole-file rename, so a line may come from another file.
+    path: str = ""
 
 
 class GitError(Exception):
@@ -150,27 +155,50 @@ def blame_lines(root: Path, relative: str) -> dict[int, BlamedLine]:
         if "no such path" in stderr or "does not exist" in stderr:
             return {}
         raise GitError(f"git blame {relative}: {stderr.strip()[:300]}")
+    paths = porcelain_paths(result.stdout)
     blamed = parse_porcelain(result.stdout)
     origins = commit_origins(root, {commit for commit, _ in blamed.values()})
-    return {number: BlamedLine(origins[commit], content)
+    return {number: BlamedLine(origins[commit], content, paths.get(number, ""))
             for number, (commit, content) in blamed.items()}
+
+
+def top_relative(root: Path, relative: str) -> str | None:
+    """``relative`` (under ``root``) as a path from the repository's top, as blame names it."""
+    result = _git(root, "rev-parse", "--show-prefix")
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip("\n") + Path(relative).as_posix().removeprefix("./")
 
 
 def parse_porcelain(output: bytes) -> dict[int, tuple[str, bytes]]:
     """Line number -> (commit, content) from ``git blame --porcelain``, read byte for byte
     (split on \\n only). Its author headers are not used: blame applies the work tree's
     .mailmap whatever the configuration says, so authors come from commit_origins."""
-    blamed: dict[int, tuple[str, bytes]] = {}
+    return {number: (commit, content)
+            for number, (commit, content, _) in _porcelain(output).items()}
+
+
+def porcelain_paths(output: bytes) -> dict[int, str]:
+    """Line number -> the ``filename`` git blame gives for the commit that added it."""
+    return {number: path for number, (_, _, path) in _porcelain(output).items()}
+
+
+def _porcelain(output: bytes) -> dict[int, tuple[str, bytes, str]]:
+    blamed: dict[int, tuple[str, bytes, str]] = {}
+    filenames: dict[str, str] = {}
     commit = ""
     final_line = 0
     for line in split_git_lines(output):
         if line.startswith(b"\t"):
-            blamed[final_line] = (commit, line[1:])
+            blamed[final_line] = (commit, line[1:], filenames.get(commit, ""))
             continue
         parts = line.split(b" ")
         if len(parts) >= 3 and len(parts[0]) in (40, 64) and all(c in b"0123456789abcdef"
                                                                  for c in parts[0]):
             commit, final_line = parts[0].decode(), int(parts[2])
+        elif parts[0] == b"filename":
+            # Each group names the file of its commit (quoted by core.quotePath when odd).
+            filenames[commit] = line[len(b"filename "):].decode("utf-8", "replace")
     return blamed
 
 
@@ -221,9 +249,14 @@ def _parse_commit(commit: str, body: bytes) -> LineOrigin:
 
 
 def _person(value: bytes) -> tuple[str, datetime | None]:
-    # "Name <email> 1700000000 +0100": the address between the last < and the > after it.
-    opening, closing = value.rfind(b"<"), value.rfind(b">")
-    if opening < 0 or closing < opening:
+    # "Name <email> 1700000000 +0100". git takes the address from the first < to the first >
+    # after it, and the date after the last >: an ident with more than one of either (only a
+    # hand-made commit object has one) is read differently by different readers, so it
+    # names nobody.
+    if value.count(b"<") != 1 or value.count(b">") != 1:
+        return "", None
+    opening, closing = value.find(b"<"), value.find(b">")
+    if closing < opening:
         return "", None
     email = value[opening + 1:closing].decode("utf-8", "replace")
     stamp = value[closing + 1:].split()
@@ -275,15 +308,58 @@ def commit_signature(root: Path, commit: str, ssh_allowed_signers: str,
     return Signature(status.strip() or "N", tuple(f for f in fingerprints if f.strip()))
 
 
-def release_authors(root: Path, record_dir: Path | None = None,
-                    version: str | None = None) -> frozenset[str] | None:
-    """Author e-mails of the release being gated: every commit that changes release content
-    since the previous version tag (else in the whole history); never read from a file.
-    None when the project is not in a git repository. ``version`` defaults to the project's
-    own (deploygate.yaml, pyproject.toml, package.json)."""
+def release_authors(root: Path, since: datetime | None = None, *,
+                    record_dir: Path | None = None) -> frozenset[str] | None:
+    """Everyone git names as an author or committer of the release being gated, by two rules
+    whose union counts (each closes a different way to hide an author): every release-content
+    commit since the previous version tag (else the whole history), and every commit from HEAD
+    down to the phase start. Never read from a file; None when git cannot say (fail closed)."""
     from pytest_deploygate.release import project_version, release_identity
     from pytest_deploygate.release import release_authors as authors
 
-    identity = release_identity(root, record_dir=record_dir,
-                                version=version or project_version(root))
-    return authors(root, identity, record_dir=record_dir)
+    identity = release_identity(root, record_dir=record_dir, version=project_version(root))
+    by_release = authors(root, identity, record_dir=record_dir)
+    by_phase = _authors_since(root, since)
+    if by_release is None or by_phase is None:
+        return None
+    return by_release | by_phase
+
+
+def _authors_since(root: Path, since: datetime | None) -> frozenset[str] | None:
+    """Everyone git names as an author or committer of the release being gated: every commit
+    that changes anything besides sign-off bookkeeping (``.deploygate/``) from HEAD back to
+    the newest such commit, and on, in topological order, down to the deepest commit dated
+    at or after ``since`` (the phase start). A later one-line commit by someone else never
+    hides who wrote the release. Without a phase start, every such commit git shows in the
+    last 200 counts (fail closed). None when git cannot say."""
+    result = _git(root, "log", "--topo-order", "-n", "200", "--no-renames",
+                  "--format=%x00%ae %ce %at %ct", "--name-only")
+    if result.returncode != 0:
+        return None
+    commits: list[tuple[frozenset[str], int, bool]] = []
+    for block in result.stdout.split("\x00"):
+        lines = [line for line in block.splitlines() if line.strip()]
+        if not lines:
+            continue
+        fields = lines[0].split(" ")
+        if len(fields) != 4:
+            return None
+        people = frozenset(ascii_lower(f) for f in fields[:2])
+        try:
+            newest = max(int(fields[2]), int(fields[3]))
+        except ValueError:
+            return None
+        files = lines[1:]
+        changes = not files or any(not f.startswith(BOOKKEEPING_PREFIX) for f in files)
+        commits.append((people, newest, changes))
+    deepest = -1
+    for index, (_, newest, changes) in enumerate(commits):
+        if changes and deepest < 0:
+            deepest = index
+        if since is None or newest >= since.timestamp():
+            deepest = max(deepest, index)
+    if deepest < 0:
+        return None
+    found = frozenset(person for people, _, changes in commits[:deepest + 1] if changes
+                      for person in people)
+    return found or None

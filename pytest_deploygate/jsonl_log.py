@@ -18,9 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from pytest_deploygate import limits
-from pytest_deploygate.gitinfo import GitError, LineOrigin, blame_lines
+from pytest_deploygate.gitinfo import GitError, LineOrigin, blame_lines, top_relative
 from pytest_deploygate.paths import OutsideRoot, inside_root
-from pytest_deploygate.trust_rules import line_text_problem, split_git_lines
+from pytest_deploygate.trust_rules import (
+    line_text_problem,
+    split_git_lines,
+    value_text_problem,
+)
 
 
 @dataclass
@@ -129,6 +133,11 @@ def _read_jsonl(root: Path, relative: str, schema_name: str, with_origins: bool)
         except (ValueError, RecursionError) as exc:
             log.line_problems.append(f"{where}: not a JSON object: {exc}")
             continue
+        escaped = value_text_problem(parsed)
+        if escaped:
+            log.line_problems.append(f"{where}: {escaped}; the line is not read and proves "
+                                     "nothing")
+            continue
         error = next(iter(validator.iter_errors(parsed)), None)
         if error is not None:
             at = ".".join(str(p) for p in error.absolute_path) or "(line)"
@@ -149,12 +158,20 @@ def _attribute(log: JsonlLog, root: Path, relative: str, raw_lines: list[bytes])
     """Give each line the commit git blames for it, only where git saw the same bytes."""
     try:
         blamed = blame_lines(root, relative)
+        here = top_relative(root, relative)
     except GitError as exc:
         log.git_problem = str(exc)
         return
     kept: list[LogLine] = []
     for line in log.lines:
         answer = blamed.get(line.number)
+        if answer is not None and answer.origin.committed and answer.path != here:
+            # git blame followed a rename: the commit added this line to another file (another
+            # project's log, a scratch file), not to this log, so it signs nothing here.
+            log.line_problems.append(f"{relative}:{line.number}: git shows this line added "
+                                     f"to another file ({answer.path}) and moved here, so it "
+                                     "was not signed in this log")
+            continue
         if answer is not None and answer.content != raw_lines[line.number - 1]:
             # git read the file differently (an attribute filter or encoding): whatever it
             # attributes is not this line, so the line has no author at all.

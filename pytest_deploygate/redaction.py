@@ -5,8 +5,9 @@ an error or a summary. The rule is structural, not a deny-list of "credential-li
 (a list of names always misses one):
 
 - URLs: the userinfo (``user:password@``) becomes ``***@``; every query value and every
-  fragment value becomes ``***`` (names are kept, so ``?access_token=***&page=***``); scheme,
-  host, port and path are kept.
+  ``name=value`` value of the fragment becomes ``***`` (names are kept, so
+  ``?access_token=***&page=***``, ``#access_token=***``); scheme, host, port, path and a
+  plain fragment anchor (``#section``) are kept.
 - Headers: every value becomes ``***``; names are kept.
 - Command lines: the program and plain positional words (letters, digits, ``_./,+-``) are
   kept; the value of every option (``--opt=VALUE``, ``-oVALUE``, and the word after an
@@ -40,7 +41,7 @@ _MIN_SCRUB = 3
 
 
 def redact_url(url: str) -> str:
-    """``https://***@host/path?token=***#***``: no userinfo, query or fragment value shown."""
+    """``https://***@host/path?token=***#t=***``: no userinfo, query or fragment value."""
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
@@ -49,7 +50,8 @@ def redact_url(url: str) -> str:
     if "@" in netloc:
         netloc = f"{MASK}@{netloc.rpartition('@')[2]}"
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path,
-                                    _mask_pairs(parts.query), _mask_pairs(parts.fragment)))
+                                    _mask_pairs(parts.query),
+                                    _mask_pairs(parts.fragment, keep_bare=True)))
 
 
 def _opaque(url: str) -> str:
@@ -58,14 +60,15 @@ def _opaque(url: str) -> str:
     return f"{scheme}://{MASK}" if sep else MASK
 
 
-def _mask_pairs(text: str) -> str:
+def _mask_pairs(text: str, keep_bare: bool = False) -> str:
     if not text:
         return ""
     out = []
     for pair in text.split("&"):
         name, sep, _ = pair.partition("=")
-        # A bare word (``?s3cret``) is a value without a name: hide it too.
-        out.append(f"{name}={MASK}" if sep else MASK)
+        # A bare query word (``?s3cret``) is a value without a name: hidden too. A bare
+        # fragment is a page anchor (``#security-sign-off``): kept.
+        out.append(f"{name}={MASK}" if sep else (pair if keep_bare else MASK))
     return "&".join(out)
 
 
@@ -81,9 +84,11 @@ def url_secrets(url: str) -> set[str]:
         found.add(userinfo)
         found.update(userinfo.split(":"))
         found.update(urllib.parse.unquote(p) for p in userinfo.split(":"))
-    for text in (parts.query, parts.fragment):
+    for text, keep_bare in ((parts.query, False), (parts.fragment, True)):
         for pair in text.split("&") if text else ():
             name, sep, value = pair.partition("=")
+            if not sep and keep_bare:
+                continue
             raw = value if sep else name
             found.update((raw, urllib.parse.unquote_plus(raw)))
     return {s for s in found if len(s) >= _MIN_SCRUB}

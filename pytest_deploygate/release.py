@@ -275,14 +275,14 @@ def previous_release_tag(root: Path, identity: ReleaseIdentity, *,
 
 def release_authors(root: Path, identity: ReleaseIdentity, *, record_dir: Path | None
                     ) -> frozenset[str] | None:
-    """Author e-mails of every release-content commit since the previous version tag (else of
-    the whole history), lower-cased; None when there is no release identity."""
+    """Author and committer e-mails of every release-content commit since the previous version
+    tag (else of the whole history), lower-cased; None when there is no release identity."""
     if not identity.known:
         return None
     assert identity.commit is not None
     previous = previous_release_tag(root, identity, record_dir=record_dir)
     revisions = [identity.commit] + ([f"^{previous}"] if previous else [])
-    code, out = _Git(root)("log", "--full-history", "--format=%ae", *revisions,
+    code, out = _Git(root)("log", "--full-history", "--format=%ae%n%ce", *revisions,
                            *_pathspecs(bookkeeping_paths(root, record_dir)))
     if code != 0:
         return None

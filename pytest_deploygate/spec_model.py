@@ -67,8 +67,13 @@ class Criterion:
     source_line: int | None = None
 
     def render_text(self, thresholds: Mapping[str, float]) -> str:
-        """The criterion text with ``{name}`` / ``{name:fmt}`` replaced by threshold values."""
-        return render_placeholders(self.text, thresholds)
+        """The criterion text with ``{name}`` / ``{name:fmt}`` replaced by threshold values.
+
+        Shown in records and on the terminal, so a URL in it is shown redacted.
+        """
+        from pytest_deploygate.redaction import redact_text
+
+        return redact_text(render_placeholders(self.text, thresholds))
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,27 @@ def line_text_problem(text: str) -> str | None:
     return None
 
 
+def value_text_problem(value: object) -> str | None:
+    """Why a parsed JSON value cannot be kept: a JSON escape (``\\ud800``) must not bring
+    in a lone surrogate, which no encoder can write to a record or a terminal (None when it
+    can be kept). Escaped controls are kept: records and terminals show them escaped."""
+    if isinstance(value, str):
+        bad = next((c for c in value if unicodedata.category(c) == "Cs"), None)
+        return (f"a value holds the lone surrogate U+{ord(bad):04X} (a JSON escape)"
+                if bad else None)
+    if isinstance(value, dict):
+        items: list[object] = [*value.keys(), *value.values()]
+    elif isinstance(value, list):
+        items = list(value)
+    else:
+        return None
+    for item in items:
+        found = value_text_problem(item)
+        if found:
+            return found
+    return None
+
+
 # -- identities ------------------------------------------------------------------------------------
 
 def identity(raw: str) -> str:

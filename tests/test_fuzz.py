@@ -175,7 +175,7 @@ def test_redaction_never_shows_url_secrets(user: str, password: str, values: lis
     query = "&".join((f"k{i}={quote(v, safe='')}" if with_names else quote(v, safe=""))
                      for i, v in enumerate(values))
     url = (f"https://{quote(user, safe='')}:{quote(password, safe='')}@example.test:8443/p"
-           + (f"?{query}" if query else "") + (f"#{quote(fragment, safe='')}" if fragment
+           + (f"?{query}" if query else "") + (f"#t={quote(fragment, safe='')}" if fragment
                                                else ""))
     secrets = [user, password, *values, *([fragment] if fragment else [])]
     shown = [redact_url(url), redact_text(f"GET {url} failed: refused"),

@@ -4,6 +4,7 @@ back nor signs, and says it is a replay."""
 
 from __future__ import annotations
 
+import subprocess
 from datetime import datetime
 
 import pytest
@@ -129,5 +130,11 @@ def test_a_replayed_record_says_so(example: GateProject, monkeypatch: pytest.Mon
 def test_signing_env_without_replay_is_not_refused(example: GateProject,
                                                    monkeypatch: pytest.MonkeyPatch,
                                                    fixed_clock: datetime) -> None:
-    monkeypatch.setenv("DEPLOYGATE_SIGNING_KEY", "/keys/release")
-    assert example.run("--gate=12").ret == 0
+    key = example.root.parent / "release-key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    monkeypatch.setenv("DEPLOYGATE_SIGNING_KEY", str(key))
+    example.git_init()
+    result = example.run("--gate=12")
+    assert "replays the past" not in result.stderr.str()
+    assert result.ret == 0
+    assert (example.root / "gate-records" / "GATE-12.intoto.json").is_file()

@@ -21,6 +21,8 @@ from cryptography.exceptions import InvalidSignature  # noqa: F401
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: F401
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from pytest_deploygate.release import release_identity
+
 from conftest import GateProject, parse_record
 
 DEPLOYGATE = str(Path(sys.executable).parent / "deploygate")
@@ -90,9 +92,11 @@ def write_allowed(project: GateProject, *lines: str, name: str = "allowed_signer
     return path
 
 
-def verdict(project: GateProject, record: str, *args: str) -> subprocess.CompletedProcess:
+def verdict(project: GateProject, record: str, *args: str, timeout: float | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([DEPLOYGATE, "verdict", f"{RECORDS}/{record}", *args],
-                          cwd=project.root, capture_output=True, text=True)
+                          cwd=project.root, capture_output=True, text=True, timeout=timeout,
+                          env=env)
 
 
 def envelope(project: GateProject, stem: str) -> dict:
@@ -142,7 +146,9 @@ def test_signed_pass_verifies(repo: GateProject, keys: Path, maker: str) -> None
     assert body["predicateType"].endswith("/gate-decision/v1")
     assert body["subject"] == [{"name": "acme-api", "digest": {
         "gitCommit": repo.git("rev-parse", "HEAD"),
-        "gitTree": repo.git("rev-parse", "HEAD^{tree}")}}]
+        # The tree of the release content: bookkeeping (.deploygate/, .isdlc/, records) out.
+        "gitTree": release_identity(repo.root, record_dir=repo.root / RECORDS,
+                                    version="1.4.0").tree}}]
     predicate = body["predicate"]
     assert (predicate["gate"], predicate["stage"], predicate["decision"]) == (
         "GATE-12", "pre", "PASS")
@@ -463,11 +469,10 @@ def test_key_from_environment_and_no_signed_replay(repo: GateProject, keys: Path
     monkeypatch.setenv("DEPLOYGATE_SIGNING_KEY", str(key.private))
     result = repo.run("--gate=12", "--gate-stage=pre", "--gate-now=2026-02-06T12:00:00Z")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*$DEPLOYGATE_SIGNING_KEY: a replay (--gate-now) is never "
-                                 "signed*"])
+    result.stderr.fnmatch_lines(["*--gate-now replays the past*DEPLOYGATE_SIGNING_KEY*"])
     result = repo.run("--gate=12", "--gate-stage=pre", f"--gate-sign-key={key.private}",
                       "--gate-now=2026-02-06T12:00:00Z")
-    result.stderr.fnmatch_lines(["*--gate-sign-key: a replay (--gate-now) is never signed*"])
+    result.stderr.fnmatch_lines(["*--gate-now replays the past*--gate-sign-key*"])
     assert repo.run("--gate=12", "--gate-stage=pre").ret == 0
     assert (repo.root / RECORDS / "GATE-12-pre.intoto.json").is_file()
     allowed = write_allowed(repo, key.allowed())

@@ -60,6 +60,18 @@ def validate_write(framework: Path, before: str, after: str, tmp: Path) -> str:
     return done.stdout + done.stderr
 
 
+
+@pytest.fixture(autouse=True)
+def write_back_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Write-back runs evaluate now (a --gate-now replay never writes back): now is pinned to
+    NOW's instant in this process instead."""
+    import importlib
+    from datetime import datetime
+
+    pinned = datetime.fromisoformat(NOW.split("=", 1)[1].replace("Z", "+00:00"))
+    monkeypatch.setattr(importlib.import_module("pytest_deploygate.timeutil"), "now_utc",
+                        lambda: pinned)
+
 @pytest.mark.parametrize("expected,decision,status", [
     ("in_progress", "PASS", "passed"), ("completed", "FAIL", "blocked")])
 def test_write_back_the_framework_accepts(framework_project: GateProject, framework: Path,
@@ -69,7 +81,7 @@ def test_write_back_the_framework_accepts(framework_project: GateProject, framew
     before_text = framework_project.state_path.read_text()
     before = json.loads(before_text)
     framework_project.run(f"--gate={PHASE}", "--gate-update-state",
-                          "--gate-validation-record", NOW)
+                          "--gate-validation-record")
     after_text = framework_project.state_path.read_text()
     after = json.loads(after_text)
     # Canonical key, version bumped as the framework's writers do, nothing of theirs touched.
@@ -114,7 +126,7 @@ def test_write_back_starts_the_version_like_the_framework(project: GateProject,
     state["phases"][PHASE] = copy.deepcopy(FRAMEWORK_FIELDS)
     project.set_state(state)
     gate_spec(project, "in_progress")
-    project.run(f"--gate={PHASE}", "--gate-update-state", NOW)
+    project.run(f"--gate={PHASE}", "--gate-update-state")
     assert project.state()["state_version"] == 1
 
 
@@ -128,7 +140,7 @@ def test_write_back_creates_the_phase_under_its_canonical_key(project: GateProje
         "spec_version: 1\ngate: 13\nid: 13-production\ntitle: P\nphase: 13-production\n"
         "decision: [{id: ok, title: OK}]\nsections:\n- id: s\n  title: S\n  stage: pre\n"
         "  criteria:\n  - {id: up, text: Up, check: {kind: state, path: phases}}\n")
-    project.run("--gate=current", "--gate-update-state", NOW)
+    project.run("--gate=current", "--gate-update-state")
     phases = project.state()["phases"]
     assert phases["13-production"]["deploygate"]["decision"] == "PASS"
     assert "14-production" not in phases

@@ -100,7 +100,7 @@ def _why_not(entry: Attestation, roles: list[str], store: AttestationStore, ctx:
     max_age = params.get("max_age_days")
     if max_age is not None and (now - signed).total_seconds() > max_age * 86400:
         return f"older than {max_age:g} days"
-    return store.self_approval(entry)
+    return store.self_approval(entry, started)
 
 
 def _phase_start(ctx: EvalContext) -> datetime | CheckResult | None:

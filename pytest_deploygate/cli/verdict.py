@@ -78,7 +78,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         complain(str(exc))
         return NOT_TRUSTED
     release = _release(args, workspace, record)
-    unsigned = signature_problem(args, record, release)
+    unsigned = signature_problem(args, record, workspace, release)
     if unsigned is not None:
         complain(f"{args.record}: {unsigned}")
         return NOT_TRUSTED

@@ -41,7 +41,10 @@ def testcase_name(gate_id: str, item_id: str, text: str) -> str:
     ``text`` is the checklist text as written (``p99 > {p99_ms}ms``), not the rendered one:
     a name must not change when a threshold does.
     """
-    return f"[{gate_id}][{item_id}] {text}"
+    from pytest_deploygate.redaction import redact_text
+
+    # The text as written may hold a URL: a record shows it redacted, like every other text.
+    return f"[{gate_id}][{item_id}] {redact_text(text)}"
 
 
 def render_junit(content: RecordContent) -> bytes:

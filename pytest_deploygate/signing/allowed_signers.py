@@ -12,7 +12,7 @@ with the file and line: silently ignoring an option could widen what a key is tr
 
 from __future__ import annotations
 
-import fnmatch
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +44,7 @@ class AllowedSigner:
         matched = False
         for pattern in self.namespaces:
             negated = pattern.startswith("!")
-            if fnmatch.fnmatchcase(namespace, pattern.removeprefix("!")):
+            if _ssh_match(namespace, pattern.removeprefix("!")):
                 if negated:
                     return False
                 matched = True
@@ -55,6 +55,13 @@ class AllowedSigner:
         if self.valid_after is not None and instant < self.valid_after:
             return False
         return not (self.valid_before is not None and instant > self.valid_before)
+
+
+def _ssh_match(text: str, pattern: str) -> bool:
+    """ssh's match_pattern: only ``*`` and ``?`` are special (``[...]`` is literal, unlike
+    fnmatch, so a pattern never matches more here than in ssh-keygen)."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, text, re.DOTALL) is not None
 
 
 def load_allowed_signers(path: Path) -> list[AllowedSigner]:
@@ -159,4 +166,10 @@ def _time(value: str | None, name: str, where: str) -> datetime | None:
     except ValueError:
         raise SigningError(f"{where}: {name}={value!r}: not a date") from None
     # ssh-keygen reads a time without Z as local time; keep its meaning.
-    return parsed.replace(tzinfo=UTC) if utc else parsed.astimezone(UTC)
+    if utc:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):  # local year 1 or 9999 falls off the calendar in UTC
+        edge = datetime.min if parsed.year <= 1 else datetime.max
+        return edge.replace(tzinfo=UTC)

@@ -60,6 +60,7 @@ def check_signed_pre_record(settings: Settings, plan: GatePlan, project: Project
     from pytest_deploygate.records.reader import RecordError, read_record
     from pytest_deploygate.release import release_identity
     from pytest_deploygate.signing.verify import (
+        check_project,
         check_record,
         check_release,
         envelope_path,
@@ -88,6 +89,7 @@ def check_signed_pre_record(settings: Settings, plan: GatePlan, project: Project
     if plan.spec is None or predicate["spec"]["sha256"] != plan.spec.sha256:
         problems.append("it was made with another gate spec (spec sha256 differs)")
     try:
+        check_project(verified, plan.slot.id or project.name)  # as the signer names it
         check_release(verified, release)
     except SigningError as exc:
         problems.append(str(exc))

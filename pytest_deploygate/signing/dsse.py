@@ -21,6 +21,8 @@ from pytest_deploygate.signing import SigningError
 from pytest_deploygate.signing.keys import PrivateKey, PublicKey
 
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
+#: A gate signs with one key; a few more allow co-signing, many only cost verification time.
+MAX_SIGNATURES = 16
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
@@ -89,6 +91,9 @@ def parse_envelope(data: bytes, where: str) -> Envelope:
     raw = doc.get("signatures")
     if not isinstance(raw, list) or not raw:
         raise SigningError(f"{where}: no signatures")
+    if len(raw) > MAX_SIGNATURES:  # each one is tried with every allowed key
+        raise SigningError(f"{where}: {len(raw)} signatures, more than the {MAX_SIGNATURES} "
+                           "a gate attestation can carry")
     signatures = []
     for number, entry in enumerate(raw, 1):
         if not isinstance(entry, dict) or set(entry) - {"keyid", "sig"} or "sig" not in entry:
@@ -132,5 +137,7 @@ def load_json_strict(data: bytes, where: str) -> Any:
         raise SigningError(f"{where}: not UTF-8") from None
     except _Duplicate as exc:
         raise SigningError(f"{where}: key {exc} appears twice in one object") from None
+    except RecursionError:  # a hand-made "[[[[..." must not end in a traceback
+        raise SigningError(f"{where}: not a DSSE envelope (JSON nested too deeply)") from None
     except ValueError as exc:
         raise SigningError(f"{where}: not JSON ({exc})") from None

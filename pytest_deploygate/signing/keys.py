@@ -161,6 +161,7 @@ def read_limited(path: Path, what: str, limit: int = _MAX_KEY_BYTES) -> bytes:
     try:
         if path.stat().st_size > limit:
             raise SigningError(f"{path}: too large to be a {what}")
+        require_regular_file(path, what)
         return path.read_bytes()
     except FileNotFoundError:
         raise SigningError(f"{path}: {what} not found") from None
@@ -168,6 +169,16 @@ def read_limited(path: Path, what: str, limit: int = _MAX_KEY_BYTES) -> bytes:
         raise SigningError(f"{path}: is a directory, not a {what}") from None
     except OSError as exc:
         raise SigningError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+
+
+def require_regular_file(path: Path, what: str) -> None:
+    """Refuse a device, pipe or socket: its size says 0 and reading it may never end."""
+    import stat
+
+    if not stat.S_ISREG(path.stat().st_mode):
+        if path.is_dir():
+            raise IsADirectoryError(path)
+        raise SigningError(f"{path}: not a regular file, so not a {what}")
 
 
 def _reason(exc: BaseException) -> str:

@@ -23,7 +23,7 @@ from pytest_deploygate.signing.allowed_signers import (
     load_allowed_signers,
 )
 from pytest_deploygate.signing.dsse import IN_TOTO_PAYLOAD_TYPE, parse_envelope
-from pytest_deploygate.signing.keys import PublicKey, load_public_key
+from pytest_deploygate.signing.keys import PublicKey, load_public_key, require_regular_file
 from pytest_deploygate.signing.statement import Statement, parse_statement
 from pytest_deploygate.timeutil import parse_instant
 
@@ -82,6 +82,7 @@ def verify_attestation(path: Path, verifier: Verifier, now: datetime) -> Verifie
     try:
         if path.stat().st_size > limits.MAX_EVIDENCE_BYTES:
             raise SigningError(f"{path}: over the {limits.MAX_EVIDENCE_BYTES} byte limit")
+        require_regular_file(path, "DSSE envelope")
         data = path.read_bytes()
     except FileNotFoundError:
         raise SigningError(f"unsigned: no attestation {path}") from None
@@ -153,6 +154,16 @@ def _difference(predicate: dict, record: GateRecord) -> str:
         return f"testcase {extra[0]!r} was not signed"
     return (f"its sha256 is not the signed {predicate['record']['sha256'][:16]}... (a message, "
             "evidence line or property was changed)")
+
+
+def check_project(verified: Verified, expected: str) -> None:
+    """The attestation is for project ``expected``: in a monorepo every project shares the
+    commit and tree, so only the signed project id tells one project's decision from another's."""
+    signed = verified.predicate["release"]["project"]
+    named = {s.name for s in verified.statement.subjects
+             if s.digest.get("gitCommit") == verified.predicate["release"]["commit"]}
+    if signed != expected or expected not in named:
+        raise SigningError(f"the attestation is for project {signed!r}, this is {expected!r}")
 
 
 def check_release(verified: Verified, release: ReleaseIdentity) -> None:
