@@ -15,11 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_deploygate.config import ProjectConfig
 from pytest_deploygate.documents import load_checked_yaml
 from pytest_deploygate.errors import SpecError
+from pytest_deploygate.gate_names import names_gate
 from pytest_deploygate.gitinfo import LineOrigin, commit_signature, release_authors
 from pytest_deploygate.jsonl_log import read_jsonl
 from pytest_deploygate.paths import OutsideRoot, inside_root
@@ -34,6 +35,10 @@ from pytest_deploygate.trust_rules import (
     signature_problem,
     ssh_key_fingerprint,
 )
+
+if TYPE_CHECKING:
+    from pytest_deploygate.layout import Layout
+    from pytest_deploygate.spec_model import GateSpec
 
 ATTESTATION_SCHEMA = "attestation.schema.json"
 APPROVERS_SCHEMA = "approvers.schema.json"
@@ -63,9 +68,11 @@ class Attestation:
     origin: LineOrigin | None = None
     claimed_at: datetime | None = None
 
-    def matches_gate(self, number: int, gate_id: str) -> bool:
-        """True when the line names this gate by number or id."""
-        return self.gate == number or self.gate == gate_id
+    def matches_gate(self, spec: GateSpec, layout: Layout) -> bool:
+        """True when the line names this gate (by number or id on the 13-phase layout, by
+        phase key, or by a number only one phase of today's layout has: see gate_names)."""
+        return names_gate(self.gate, layout, number=spec.gate, gate_id=spec.id,
+                          phase=spec.phase)
 
 
 @dataclass
@@ -106,14 +113,15 @@ class AttestationStore:
         store._read_approvers(root, config.approvers)
         return store
 
-    def for_criterion(self, number: int, gate_id: str, criterion: str) -> list[Attestation]:
+    def for_criterion(self, spec: GateSpec, layout: Layout, criterion: str
+                      ) -> list[Attestation]:
         """Sign-offs naming this gate and criterion, in log order."""
         if self._by_criterion is None:
             self._by_criterion = {}
             for entry in self.entries:
                 self._by_criterion.setdefault(entry.criterion, []).append(entry)
         return [e for e in self._by_criterion.get(criterion, ())
-                if e.matches_gate(number, gate_id)]
+                if e.matches_gate(spec, layout)]
 
     def authorship_problem(self, entry: Attestation) -> str | None:
         """Why git does not show this signer adding this line (None when it does)."""

@@ -15,6 +15,7 @@ from pytest_deploygate.gate_run import GatePlan, GateRun
 from pytest_deploygate.paths import OutsideRoot, inside_root
 from pytest_deploygate.spec_model import GateSpec
 from pytest_deploygate.state import StateDoc
+from pytest_deploygate.user_items import names_plan
 
 
 def run_for_request(request: pytest.FixtureRequest) -> GateRun:
@@ -32,12 +33,11 @@ def plan_for_request(request: pytest.FixtureRequest) -> GatePlan:
     marker = request.node.get_closest_marker("gate")
     plans = [p for p in run.plans if p.spec is not None]
     if marker and marker.args:
-        wanted = str(marker.args[0]).upper().removeprefix("GATE-")
-        plans = [p for p in plans if wanted.isdigit() and p.spec_file.gate == int(wanted)]
-    if len({(p.spec_file.gate, p.slot.id) for p in plans}) != 1:
+        plans = [p for p in plans if names_plan(marker.args[0], p)]
+    if len({(p.spec_file.key or p.spec_file.gate, p.slot.id) for p in plans}) != 1:
         pytest.fail(f"fixture {request.fixturename!r}: mark the test with "
-                    "@pytest.mark.gate(N) naming one gate of this run (of one project)",
-                    pytrace=False)
+                    "@pytest.mark.gate(N) or @pytest.mark.gate('PHASE-KEY') naming one gate "
+                    "of this run (of one project)", pytrace=False)
     plan = plans[0]
     if plan.project is None:
         pytest.fail(f"deploygate: {plan.slot.error}", pytrace=False)

@@ -17,7 +17,7 @@ from pytest_deploygate.checks.base import CheckKind, CheckResult
 from pytest_deploygate.config import load_config
 from pytest_deploygate.errors import DeployGateError, SelectionError, StateError
 from pytest_deploygate.evaluation import EvalContext, evaluate_item
-from pytest_deploygate.layout import Layout, remember_layout
+from pytest_deploygate.layout import Layout, layout_of, remember_layout
 from pytest_deploygate.options import Settings
 from pytest_deploygate.project import Project
 from pytest_deploygate.records.verify import may_be_not_applicable, stage_items
@@ -351,7 +351,7 @@ class GateRun:
         assert plan.spec is not None and project is not None
         if item.role in ("prerequisite", "binding"):
             return self._evaluate(plan, item)
-        ruling = project.waivers.decide(plan.spec.gate, plan.spec.id, item, project.now)
+        ruling = project.waivers.decide(plan.spec, layout_of(project), item, project.now)
         if ruling.waiver is not None and ruling.applies:
             waiver = ruling.waiver
             if not waiver.run:

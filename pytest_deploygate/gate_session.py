@@ -20,6 +20,7 @@ from pytest_deploygate.collect import GateCollector, GateItem
 from pytest_deploygate.decision import FAIL, INCOMPLETE, ROLLBACK, Decision, decide, item_verdict
 from pytest_deploygate.errors import SelectionError
 from pytest_deploygate.gate_run import ConfigError, GatePlan, GateRun
+from pytest_deploygate.layout import layout_of
 from pytest_deploygate.options import Settings
 from pytest_deploygate.outcomes import OutcomeBook
 from pytest_deploygate.records.atomic import write_atomic
@@ -122,8 +123,13 @@ class DeployGatePlugin:
                                                   nodeid=plan.node_name, path=source,
                                                   plan=plan, run=self.run)
             gate_items.extend(session.genitems(collector))
-        kept, dropped = join_user_items(items, self.run.plans, self.user_members,
-                                        self.user_criteria)
+        kept, dropped, refused = join_user_items(items, self.run.plans, self.user_members,
+                                                 self.user_criteria)
+        for item, problem in refused:
+            # A collection error (pytest stops before running anything, as for a broken
+            # spec): the test names no one gate, so it can be neither joined nor run.
+            report = pytest.CollectReport(item.nodeid, "failed", f"deploygate: {problem}", [])
+            config.hook.pytest_collectreport(report=report)
         if dropped:
             config.hook.pytest_deselected(items=dropped)
         items[:] = self._gate_order(gate_items + kept)
@@ -383,7 +389,7 @@ class DeployGatePlugin:
                 if plan.slot is not slot or plan.spec is None:
                     continue
                 for item in plan.items:
-                    ruling = store.decide(plan.spec.gate, plan.spec.id, item, project.now)
+                    ruling = store.decide(plan.spec, layout_of(project), item, project.now)
                     if ruling.note and "ignored" in ruling.note:
                         self.waiver_errors.append(f"{plan.record_name}: {ruling.note}")
             for waiver in store.expiring_soon(project.now):

@@ -1,5 +1,8 @@
 """Users' own Python criteria: tests marked ``@pytest.mark.gate(12, section=...)``.
 
+The marker names its gate by number or phase key (``@pytest.mark.gate("13-production")``);
+on today's layout a number two phases share (02, 12, 15) is a collection error naming them.
+
 A marked test joins the gate's record like a spec criterion: its section decides its stage and
 Gate Decision row, its id is ``id=`` or the test's node id, and an unmet prerequisite skips it
 with the gate. A test of a section outside the stage being run is deselected (it checks a
@@ -10,12 +13,12 @@ moment the stage is not about).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from pytest_deploygate.gate_names import ambiguity, names_selected
 from pytest_deploygate.gate_run import GatePlan
 from pytest_deploygate.spec_model import OTHER_ROW_ID, Criterion
 
@@ -31,12 +34,18 @@ class UserMember:
 
 def join_user_items(items: list[pytest.Item], plans: list[GatePlan],
                     members: dict[str, UserMember], criteria: dict[str, list[Criterion]]
-                    ) -> tuple[list[pytest.Item], list[pytest.Item]]:
-    """Register gate-marked items with their plans; return (kept, deselected) items."""
+                    ) -> tuple[list[pytest.Item], list[pytest.Item], list[tuple[pytest.Item, str]]]:
+    """Register gate-marked items with their plans; return (kept, deselected) items and the
+    items whose marker names no one gate (an ambiguous number), with why: collection errors."""
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
+    refused: list[tuple[pytest.Item, str]] = []
     for item in items:
         marker = item.get_closest_marker("gate")
+        unclear = _ambiguous_marker(marker, plans) if marker else None
+        if unclear:
+            refused.append((item, unclear))
+            continue
         plan = _plan_for_marker(marker, plans) if marker else None
         if plan is None or plan.spec is None:
             kept.append(item)
@@ -48,16 +57,37 @@ def join_user_items(items: list[pytest.Item], plans: list[GatePlan],
         members[item.nodeid] = UserMember(plan.record_name, criterion, problem)
         criteria.setdefault(plan.record_name, []).append(criterion)
         kept.append(item)
-    return kept, dropped
+    return kept, dropped, refused
 
 
 def _plan_for_marker(marker: pytest.Mark, plans: list[GatePlan]) -> GatePlan | None:
     if not marker.args:
         return None
-    wanted = str(marker.args[0]).upper()
-    match = re.fullmatch(r"(?:GATE-)?0*([0-9]+)", wanted)
-    number = int(match.group(1)) if match else None
-    return next((p for p in plans if p.spec_file.gate == number), None)
+    return next((p for p in plans if names_plan(marker.args[0], p)), None)
+
+
+def names_plan(named: object, plan: GatePlan) -> bool:
+    """True when a ``gate`` marker's argument (number or phase key) names this plan's gate."""
+    spec_file = plan.spec_file
+    return names_selected(named, plan.slot.layout, number=spec_file.gate, slug=spec_file.slug,
+                          key=spec_file.key)
+
+
+def _ambiguous_marker(marker: pytest.Mark, plans: list[GatePlan]) -> str | None:
+    """Why a marker's number names no one gate on today's layout (None when it is clear)."""
+    if not marker.args or not isinstance(marker.args[0], (int, str)):
+        return None
+    named = marker.args[0]
+    for plan in plans:
+        layout = plan.slot.layout
+        if layout is None or not layout.current:
+            continue
+        keys = ambiguity(named, layout, [p.spec_file.key for p in plans if p.spec_file.key])
+        if keys:
+            return (f"@pytest.mark.gate({named!r}): {named!r} is ambiguous in the "
+                    f"{layout.name} layout: {', '.join(keys)}; name the phase, e.g. "
+                    f"@pytest.mark.gate({keys[0]!r})")
+    return None
 
 
 def _criterion(item: pytest.Item, marker: pytest.Mark, plan: GatePlan

@@ -22,9 +22,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from pytest_deploygate.config import ProjectConfig
+from pytest_deploygate.gate_names import names_gate
 from pytest_deploygate.gitinfo import LineOrigin
 from pytest_deploygate.jsonl_log import read_jsonl
-from pytest_deploygate.spec_model import Criterion
+from pytest_deploygate.layout import Layout
+from pytest_deploygate.spec_model import Criterion, GateSpec
 from pytest_deploygate.timeutil import format_instant, parse_instant
 from pytest_deploygate.trust_rules import (
     UntrustedIdentity,
@@ -115,12 +117,15 @@ class WaiverStore:
                                         origin, problem))
         return store
 
-    def decide(self, gate: int, gate_id: str, item: Criterion, now: datetime) -> WaiverDecision:
-        """The waiver that governs ``item`` now, if any, and how."""
+    def decide(self, spec: GateSpec, layout: Layout, item: Criterion, now: datetime
+               ) -> WaiverDecision:
+        """The waiver that governs ``item`` of gate ``spec`` now, if any, and how. A waiver
+        names its gate as a sign-off does (see gate_names)."""
         if not self.enabled:
             return WaiverDecision(None, False)
         mine = [w for w in self.entries
-                if w.criterion == item.id and w.gate in (gate, gate_id)]
+                if w.criterion == item.id and names_gate(w.gate, layout, number=spec.gate,
+                                                         gate_id=spec.id, phase=spec.phase)]
         if not mine:
             return WaiverDecision(None, False)
         waiver = max(mine, key=lambda w: w.expires)

@@ -21,6 +21,7 @@ from typing import Any
 from pytest_deploygate.attestations import Attestation, AttestationStore
 from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
 from pytest_deploygate.evaluation import EvalContext
+from pytest_deploygate.layout import layout_of
 from pytest_deploygate.timeutil import format_instant, parse_instant
 from pytest_deploygate.trust_rules import trigger_present
 
@@ -33,7 +34,7 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     problems = [p for p in (store.approvers_problem, store.log_problem) if p]
     if problems:
         return CheckResult.missing("; ".join(problems))
-    entries = store.for_criterion(ctx.spec.gate, ctx.spec.id, key)
+    entries = store.for_criterion(ctx.spec, layout_of(ctx.project), key)
     started = _phase_start(ctx)
     if isinstance(started, CheckResult):
         return started

@@ -25,7 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "in the gated project; commit the line so git records who added it. "
                     f"Criterion {REVIEW_CRITERION!r} (role {REVIEW_ROLE}) names the reviewer "
                     "of the gate record. Exit 0 when recorded, 2 when refused.")
-    parser.add_argument("gate", help="12, GATE-12 or 12-production")
+    parser.add_argument("gate", help="12, GATE-12 or 12-production; on today's layout the "
+                                     "phase key (13-production), a number only where one "
+                                     "phase has it")
     parser.add_argument("criterion", help="the criterion id (see 'deploygate show GATE')")
     parser.add_argument("--role", required=True, help="the role you sign in")
     parser.add_argument("--evidence", help="a link to the evidence (ticket, report, dashboard)")
@@ -83,7 +85,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         raise Refusal(f"{spec.id} {args.criterion} needs a sign-off by "
                       f"{' or '.join(roles)}, not {args.role}")
     now = now_utc()
-    entry: dict[str, object] = {"gate": spec.gate, "criterion": args.criterion,
+    entry: dict[str, object] = {"gate": workspace.log_gate(spec), "criterion": args.criterion,
                                 "signer": signer, "role": args.role, "at": format_instant(now)}
     if args.expires:
         try:

@@ -103,7 +103,7 @@ def _check_log(path: Path, kind: str, workspace: Workspace) -> list[str]:
     problems = [p.replace(path.name + ":", shown + ":", 1) for p in log.line_problems]
     if log.problem:
         problems.append(f"{shown}: {log.problem}")
-    specs: dict[int, GateSpec | None] = {}
+    specs: dict[str, tuple[GateSpec | None, str]] = {}
     for line in log.lines:
         where = f"{shown}:{line.number}"
         data = line.data
@@ -113,9 +113,9 @@ def _check_log(path: Path, kind: str, workspace: Workspace) -> list[str]:
                     parse_instant(data[key])
                 except ValueError as exc:
                     problems.append(f"{where}: {key}: {exc}")
-        spec = _spec_for(data["gate"], specs, workspace)
+        spec, refused = _spec_for(data["gate"], specs, workspace)
         if spec is None:
-            problems.append(f"{where}: no gate {data['gate']!r} in this project's specs")
+            problems.append(f"{where}: {refused}")
             continue
         if kind == "attestations" and data["criterion"] == REVIEW_CRITERION:
             continue
@@ -130,15 +130,17 @@ def _check_log(path: Path, kind: str, workspace: Workspace) -> list[str]:
     return problems
 
 
-def _spec_for(gate: int | str, cache: dict[int, GateSpec | None],
-              workspace: Workspace) -> GateSpec | None:
-    number = gate if isinstance(gate, int) else int(str(gate).split("-")[1])
-    if number not in cache:
+def _spec_for(gate: int | str, cache: dict[str, tuple[GateSpec | None, str]],
+              workspace: Workspace) -> tuple[GateSpec | None, str]:
+    """The gate a line names (a number, GATE-NN or a phase key), or why it names none (on
+    today's layout an ambiguous number names none: the gate run would ignore the line)."""
+    name = str(gate)
+    if name not in cache:
         try:
-            cache[number] = workspace.gate(str(number))
-        except Refusal:
-            cache[number] = None
-    return cache[number]
+            cache[name] = workspace.gate(name), ""
+        except Refusal as exc:
+            cache[name] = None, f"gate {gate!r}: {exc}; the gate run ignores this line"
+    return cache[name]
 
 
 def _items(spec: GateSpec, workspace: Workspace) -> tuple:

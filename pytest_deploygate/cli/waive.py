@@ -22,7 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "enables them; prerequisites, rollback triggers and criteria the spec marks "
                     "waivable: false cannot be waived. The approver is the author of the commit "
                     "that adds the line. Exit 0 when recorded, 2 when refused.")
-    parser.add_argument("gate")
+    parser.add_argument("gate", help="as for attest: a number, or the phase key on today's "
+                                     "layout")
     parser.add_argument("criterion")
     parser.add_argument("--justification", required=True, help="why, in a sentence")
     parser.add_argument("--expires", required=True,
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     if expires - now > timedelta(days=config.waiver_max_days):
         raise Refusal(f"--expires {args.expires} is more than {config.waiver_max_days} days "
                       "ahead")
-    entry: dict[str, object] = {"gate": spec.gate, "criterion": item.id,
+    entry: dict[str, object] = {"gate": workspace.log_gate(spec), "criterion": item.id,
                                 "justification": justification,
                                 "expires": format_instant(expires), "run": args.run_check,
                                 "at": format_instant(now)}

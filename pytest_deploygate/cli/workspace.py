@@ -20,6 +20,7 @@ from pytest_deploygate.checks import build_registry, builtin_kinds
 from pytest_deploygate.checks.base import CheckKind
 from pytest_deploygate.config import ProjectConfig, load_config
 from pytest_deploygate.errors import DeployGateError
+from pytest_deploygate.gate_names import log_name
 from pytest_deploygate.spec_library import (
     Library,
     SpecFile,
@@ -102,6 +103,11 @@ class Workspace:
             raise Refusal(f"{expression!r} names {len(chosen)} gates; name one")
         cache = Path(tempfile.gettempdir()) / f"pytest-deploygate-{os.getuid()}"
         return self._with_all_kinds(lambda: load_spec(spec_path(chosen[0], cache), self.kinds))
+
+    def log_gate(self, spec: GateSpec) -> int | str:
+        """What a new sign-off or waiver names ``spec`` by: its phase key on today's layout
+        (a number is ambiguous there), its number on the 13-phase layout."""
+        return log_name(spec.phase, spec.gate, self.library().layout)
 
     def _with_all_kinds(self, work: Callable[[], T]) -> T:
         """Run ``work``; if it names a kind nobody registered, load installed plugins' kinds
