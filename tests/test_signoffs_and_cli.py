@@ -14,7 +14,9 @@ import pytest
 
 from conftest import GateProject
 
-DEPLOYGATE = shutil.which("deploygate") or ""
+# The console script beside this interpreter: the code under test, not another install.
+_BESIDE = Path(sys.executable).parent / "deploygate"
+DEPLOYGATE = str(_BESIDE) if _BESIDE.is_file() else shutil.which("deploygate") or ""
 PEOPLE = {"sam": "sam.okafor@acme.example", "chen": "chen.wei@acme.example",
           "maria": "maria.lopez@acme.example", "dev": "dev@acme.example"}
 
