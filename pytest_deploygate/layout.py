@@ -177,11 +177,14 @@ def _from_state(state: Mapping[str, Any]) -> Layout | None:
         keys.append(current)
     today = [k for k in keys if k not in LEGACY_KEYS and
              (k in CURRENT_KEYS or k in CURRENT_ALIASES)]
+    # Name the current phase when it decides, else the first key that does.
     if today:
-        return Layout(CURRENT, f"state.json names phase {today[0]}")
+        return Layout(CURRENT, f"state.json names phase "
+                               f"{current if current in today else today[0]}")
     older = [k for k in keys if k in LEGACY_KEYS and k != "01-requirements"]
     if older:
-        return Layout(LEGACY, f"state.json names phase {older[0]}")
+        return Layout(LEGACY, f"state.json names phase "
+                              f"{current if current in older else older[0]}")
     return None
 
 
