@@ -176,22 +176,11 @@ def verify_record(record: GateRecord, spec: GateSpec, items: Sequence[Criterion]
 
 
 def _release_problems(props: dict[str, str], release: ReleaseIdentity) -> list[str]:
-    if release.known:
-        return binding_problems(props, release)
-    problems = []
-    if release.commit is None:
-        return [f"there is no release to bind it to: {release.problem}; pass --commit"]
-    if props.get("deploygate.dirty") == "true":
-        problems.append("the record was made from uncommitted changes to release content")
-    if props.get("deploygate.commit") != release.commit:
-        problems.append(f"it is for commit {props.get('deploygate.commit')!r}, the release "
-                        f"being deployed is {release.commit}")
-    if "deploygate.tree" in props and release.tree and props["deploygate.tree"] != release.tree:
-        problems.append(f"it is for tree {props['deploygate.tree']!r}, the release being "
-                        f"deployed has tree {release.tree}")
-    if props.get("deploygate.version", "") != (release.version or ""):
-        problems.append(f"it is for version {props.get('deploygate.version')!r}, the release "
-                        f"being deployed is {release.version!r}")
+    # One binding rule for the post stage, verdict and signing. A release that is not known
+    # (outside git, a shallow clone, a --commit git does not know) binds nothing: fail closed.
+    problems = binding_problems(props, release)
+    if not release.known:
+        problems = [f"{problem}; pass --commit to name the release" for problem in problems]
     return problems
 
 
