@@ -263,7 +263,7 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
     import importlib
 
     now = datetime(2026, 2, 10, tzinfo=UTC)
-    monkeypatch.setattr(importlib.import_module("pytest_deploygate.timeutil"), "now_utc",
+    monkeypatch.setattr(importlib.import_module("pytest_deploygate.core.timeutil"), "now_utc",
                         lambda: now)
     return now
 

@@ -17,12 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_deploygate.checks import build_registry, builtin_kinds
-from pytest_deploygate.config import ProjectConfig
-from pytest_deploygate.errors import SpecError, StateError
+from pytest_deploygate.core.errors import SpecError, StateError
+from pytest_deploygate.evidence.config import ProjectConfig
+from pytest_deploygate.isdlc.state import load_state
 from pytest_deploygate.records.reader import RecordError, read_record
-from pytest_deploygate.spec_loader import load_spec
-from pytest_deploygate.state import load_state
-from pytest_deploygate.waivers import WaiverStore
+from pytest_deploygate.spec.loader import load_spec
+from pytest_deploygate.trust.waivers import WaiverStore
 
 from conftest import REPO
 
@@ -113,7 +113,7 @@ log_lines = st.one_of(
 @BUDGET
 @given(st.lists(log_lines, max_size=8))
 def test_signoff_and_waiver_readers(lines: list[str]) -> None:
-    from pytest_deploygate.attestations import AttestationStore
+    from pytest_deploygate.trust.signoffs import AttestationStore
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -170,7 +170,7 @@ def test_redaction_never_shows_url_secrets(user: str, password: str, values: lis
                                            fragment: str | None, with_names: bool) -> None:
     from urllib.parse import quote
 
-    from pytest_deploygate.redaction import redact_command, redact_text, redact_url
+    from pytest_deploygate.core.redaction import redact_command, redact_text, redact_url
 
     query = "&".join((f"k{i}={quote(v, safe='')}" if with_names else quote(v, safe=""))
                      for i, v in enumerate(values))
@@ -216,9 +216,9 @@ def test_sarif_suppressed_only_when_every_suppression_is_accepted(
         statuses: list[str | None], severity: object) -> None:
     from datetime import UTC, datetime
 
-    from pytest_deploygate.checks.base import Evidence
+    from pytest_deploygate.checks.evidence_files import EvidenceFile
     from pytest_deploygate.checks.sarif import _results
-    from pytest_deploygate.evidence_files import EvidenceFile
+    from pytest_deploygate.core.results import Evidence
 
     result: dict = {"ruleId": "R", "level": "error", "suppressions": [
         {"kind": "external", **({"status": s} if s is not None else {})} for s in statuses]}

@@ -68,7 +68,7 @@ def imported(tmp_path_factory: pytest.TempPathFactory, shared_checklists: list[P
                          ids=lambda p: p.name)
 def test_each_checklist_imports_completely(imported: Path, checklist: Path) -> None:
     from pytest_deploygate.checks import build_registry, builtin_kinds
-    from pytest_deploygate.spec_loader import load_spec
+    from pytest_deploygate.spec.loader import load_spec
 
     slug = checklist.name.removesuffix("-gate.md")
     spec_path = imported / f"{slug}.yaml"

@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from pytest_deploygate.checks import build_registry, builtin_kinds  # noqa: E402
-from pytest_deploygate.errors import SpecError  # noqa: E402
+from pytest_deploygate.core.errors import SpecError  # noqa: E402
 from pytest_deploygate.importer import ChecklistError, import_checklist  # noqa: E402
 from pytest_deploygate.importer.emit import to_yaml  # noqa: E402
-from pytest_deploygate.spec_loader import load_spec  # noqa: E402
+from pytest_deploygate.spec.loader import load_spec  # noqa: E402
 
 KINDS = build_registry([builtin_kinds()])
 

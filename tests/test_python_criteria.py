@@ -131,8 +131,8 @@ def test_without_gate_the_plugin_imports_nothing_heavy(pytester) -> None:
 import sys
 
 def test_modules():
-    heavy = [m for m in ("yaml", "jsonschema", "defusedxml", "pytest_deploygate.gate_session",
-                         "pytest_deploygate.spec_loader", "urllib.request", "http.client")
+    heavy = [m for m in ("yaml", "jsonschema", "defusedxml", "pytest_deploygate.plugin.session",
+                         "pytest_deploygate.spec.loader", "urllib.request", "http.client")
              if m in sys.modules]
     assert heavy == []
 ''')
@@ -161,7 +161,7 @@ def test_options_are_grouped_in_help(pytester) -> None:
 
 def test_plugin_registers_check_kinds(example: GateProject) -> None:
     example.pytester.makeconftest('''
-from pytest_deploygate.checks.base import CheckKind, CheckResult, params_schema
+from pytest_deploygate import CheckKind, CheckResult, params_schema
 
 def _ticket(params, ctx):
     if params["ticket"].startswith("CHG-"):
@@ -200,7 +200,7 @@ sections:
 
 def test_installed_plugin_module_registers_a_kind(example: GateProject) -> None:
     example.pytester.makepyfile(acme_gates='''
-from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
+from pytest_deploygate import CheckKind, CheckResult, Evidence, params_schema
 
 def _jira(params, ctx):
     ticket = params["ticket"]

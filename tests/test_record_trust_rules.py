@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from pytest_deploygate.cli.workspace import Workspace
-from pytest_deploygate.outcomes import NoSuchForm, Status, junit_form, status_from_junit
-from pytest_deploygate.records.verify import allowed_statuses
+from pytest_deploygate.core.results import Status
+from pytest_deploygate.decision.outcomes import NoSuchForm, junit_form, status_from_junit
+from pytest_deploygate.spec.record_rules import allowed_statuses
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -256,7 +256,7 @@ def test_outside_git_there_is_no_release(release: GateProject) -> None:
 
 def test_self_approval_counts_every_author_since_the_previous_release(release: GateProject
                                                                       ) -> None:
-    from pytest_deploygate.release import release_authors, release_identity
+    from pytest_deploygate.evidence.release import release_authors, release_identity
 
     root = release.root
     identity = release_identity(root, record_dir=None, version="1.4.0")

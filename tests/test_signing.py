@@ -21,7 +21,7 @@ from cryptography.exceptions import InvalidSignature  # noqa: F401
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: F401
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from pytest_deploygate.release import release_identity
+from pytest_deploygate.evidence.release import release_identity
 
 from conftest import GateProject, parse_record
 

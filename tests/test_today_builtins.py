@@ -140,7 +140,7 @@ def test_coverage_reports_that_prove_nothing_are_missing_evidence(
 
 
 def test_builtin_specs_ship_in_the_package() -> None:
-    from pytest_deploygate.spec_library import builtin_spec_dir
+    from pytest_deploygate.spec.library import builtin_spec_dir
 
     shipped = builtin_spec_dir("21-phase")
     assert shipped.is_dir()

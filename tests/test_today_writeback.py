@@ -69,7 +69,7 @@ def write_back_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import datetime
 
     pinned = datetime.fromisoformat(NOW.split("=", 1)[1].replace("Z", "+00:00"))
-    monkeypatch.setattr(importlib.import_module("pytest_deploygate.timeutil"), "now_utc",
+    monkeypatch.setattr(importlib.import_module("pytest_deploygate.core.timeutil"), "now_utc",
                         lambda: pinned)
 
 @pytest.mark.parametrize("expected,decision,status", [

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytest_deploygate import trust_rules as rules
-from pytest_deploygate.jsonl_log import read_jsonl
+from pytest_deploygate.core import trust_rules as rules
+from pytest_deploygate.trust.jsonl_log import read_jsonl
 
 T0 = datetime(2026, 2, 3, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

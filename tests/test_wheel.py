@@ -114,7 +114,7 @@ def test_installed_wheel_runs_the_gate(wheel: Path, wheelhouse: Path, tmp_path: 
         capture_output=True, text=True)
     assert installed.returncode == 0, installed.stdout + installed.stderr
     where = subprocess.run(
-        [str(python), "-c", "import pytest_deploygate.spec_library as s; "
+        [str(python), "-c", "import pytest_deploygate.spec.library as s; "
                             "print(s.builtin_spec_dir())"],
         check=True, capture_output=True, text=True, cwd=tmp_path).stdout.strip()
     assert where.startswith(str(venv)), where

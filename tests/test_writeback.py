@@ -96,8 +96,8 @@ def test_twenty_concurrent_write_backs_lose_no_update(example: GateProject) -> N
 KILLED_WRITER = """
 import os, sys, time
 from pathlib import Path
-import pytest_deploygate.records.atomic as atomic
-from pytest_deploygate.writeback import update_json
+import pytest_deploygate.core.atomic as atomic
+from pytest_deploygate.gate.writeback import update_json
 
 where = sys.argv[2]
 real_replace, real_fsync = os.replace, os.fsync

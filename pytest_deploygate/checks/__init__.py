@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence
+from pytest_deploygate.checks.context import CheckKind
+from pytest_deploygate.core.results import CheckResult, Evidence
 
 
 def builtin_kinds() -> list[CheckKind]:
@@ -30,7 +31,9 @@ def builtin_kinds() -> list[CheckKind]:
         sarif,
         scope,
         state_value,
-        test_iteration,
+    )
+    from pytest_deploygate.checks import (
+        iteration as test_iteration,
     )
 
     return [state_value.KIND, gate_passed.KIND, artifact.KIND, constitution.KIND,

@@ -18,12 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pytest_deploygate import limits
-from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
-from pytest_deploygate.evaluation import EvalContext
-from pytest_deploygate.paths import OutsideRoot, inside_root
-from pytest_deploygate.spec_model import ArtifactSpec, GateSpec
-from pytest_deploygate.timeutil import format_instant
+from pytest_deploygate.checks.base import params_schema
+from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.core import limits
+from pytest_deploygate.core.paths import OutsideRoot, inside_root
+from pytest_deploygate.core.results import CheckResult, Evidence
+from pytest_deploygate.core.timeutil import format_instant
+from pytest_deploygate.spec.model import ArtifactSpec, GateSpec
 
 ARTIFACT_FOLDER = "{artifact_folder}"
 

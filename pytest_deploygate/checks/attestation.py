@@ -18,12 +18,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from pytest_deploygate.attestations import Attestation, AttestationStore
-from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
-from pytest_deploygate.evaluation import EvalContext
-from pytest_deploygate.layout import layout_of
-from pytest_deploygate.timeutil import format_instant, parse_instant
-from pytest_deploygate.trust_rules import trigger_present
+from pytest_deploygate.checks.base import params_schema
+from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.core.results import CheckResult, Evidence
+from pytest_deploygate.core.timeutil import format_instant, parse_instant
+from pytest_deploygate.core.trust_rules import trigger_present
+from pytest_deploygate.isdlc.layout import layout_of
+from pytest_deploygate.trust.signoffs import Attestation, AttestationStore
 
 
 def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:

@@ -14,10 +14,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate import limits
-from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
-from pytest_deploygate.evaluation import EvalContext
-from pytest_deploygate.paths import OutsideRoot, inside_root
+from pytest_deploygate.checks.base import params_schema
+from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.core import limits
+from pytest_deploygate.core.paths import OutsideRoot, inside_root
+from pytest_deploygate.core.results import CheckResult, Evidence
 
 
 def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:

@@ -13,9 +13,10 @@ import subprocess
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
-from pytest_deploygate.evaluation import EvalContext
-from pytest_deploygate.redaction import command_secrets, redact_command, redact_text
+from pytest_deploygate.checks.base import params_schema
+from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.core.redaction import command_secrets, redact_command, redact_text
+from pytest_deploygate.core.results import CheckResult, Evidence
 
 _TAIL = 400
 
@@ -25,7 +26,7 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     command = params["run"]
     shell = bool(params.get("shell", False))
     # Shown redacted everywhere (records, terminal): option values and env assignments are
-    # hidden, see pytest_deploygate.redaction.
+    # hidden, see pytest_deploygate.core.redaction.
     shown = redact_command(command)
     if not ctx.project.allow_commands:
         return CheckResult.missing(f"command checks are disabled ({shown!r}); pass "

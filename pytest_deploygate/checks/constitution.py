@@ -13,14 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate.checks.base import (
-    NUMBER_OR_THRESHOLD,
-    CheckKind,
-    CheckResult,
-    Evidence,
-    params_schema,
-)
-from pytest_deploygate.evaluation import EvalContext
+from pytest_deploygate.checks.base import NUMBER_OR_THRESHOLD, params_schema
+from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.core.results import CheckResult, Evidence
 
 DEFAULT_LIMITS = {"quick": 3, "standard": 5, "enterprise": 7}
 _LEVEL_TIERS = {0: "quick", 1: "quick", 2: "standard", 3: "standard", 4: "enterprise"}

@@ -17,9 +17,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate.checks.base import NUMBER_OR_THRESHOLD, CheckKind, CheckResult, params_schema
-from pytest_deploygate.evaluation import EvalContext
-from pytest_deploygate.evidence_files import FILE_PARAMS, EvidenceFile, gather
+from pytest_deploygate.checks.base import NUMBER_OR_THRESHOLD, params_schema
+from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.checks.evidence_files import FILE_PARAMS, EvidenceFile, gather
+from pytest_deploygate.core.results import CheckResult
 
 
 def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:

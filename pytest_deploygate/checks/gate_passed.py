@@ -21,10 +21,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
-from pytest_deploygate.evaluation import EvalContext
-from pytest_deploygate.layout import CURRENT_TO_LEGACY, LEGACY_TO_CURRENT, Layout, layout_of
-from pytest_deploygate.state import type_name
+from pytest_deploygate.checks.base import params_schema
+from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.core.results import CheckResult, Evidence
+from pytest_deploygate.isdlc.layout import CURRENT_TO_LEGACY, LEGACY_TO_CURRENT, Layout, layout_of
+from pytest_deploygate.isdlc.state import type_name
 
 
 def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
@@ -181,7 +182,7 @@ def _judge_today(label: str, key: str, params: Mapping[str, Any], state: Mapping
 def _is_instant(value: Any) -> bool:
     if not isinstance(value, str) or not value.strip():
         return False
-    from pytest_deploygate.timeutil import parse_instant
+    from pytest_deploygate.core.timeutil import parse_instant
 
     try:
         parse_instant(value)

@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
-from pytest_deploygate.evaluation import EvalContext
-from pytest_deploygate.release import tag_release
+from pytest_deploygate.checks.base import params_schema
+from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.core.results import CheckResult, Evidence
+from pytest_deploygate.evidence.release import tag_release
 
 
 def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:

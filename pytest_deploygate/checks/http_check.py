@@ -11,7 +11,7 @@ trigger fires when N probes in a row fail. A timeout or refused connection is a 
 an endpoint that does not answer is not healthy.
 
 A URL's ``user:password@`` is sent as Basic authentication; URLs are shown redacted (no
-userinfo, no query values), see :mod:`pytest_deploygate.redaction`.
+userinfo, no query values), see :mod:`pytest_deploygate.core.redaction`.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -23,11 +23,12 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
-from pytest_deploygate.evaluation import EvalContext
-from pytest_deploygate.httpget import HttpAnswer, http_get
-from pytest_deploygate.redaction import redact_url
-from pytest_deploygate.timeutil import parse_duration
+from pytest_deploygate.checks.base import params_schema
+from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.core.redaction import redact_url
+from pytest_deploygate.core.results import CheckResult, Evidence
+from pytest_deploygate.core.timeutil import parse_duration
+from pytest_deploygate.evidence.http import HttpAnswer, http_get
 
 DURATION = {"anyOf": [{"type": "number", "minimum": 0},
                       {"type": "string", "pattern": "^[0-9.]+(ms|s|m)$"}]}

@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate.checks.base import CheckKind, CheckResult, params_schema
-from pytest_deploygate.evaluation import EvalContext
-from pytest_deploygate.evidence_files import FILE_PARAMS, EvidenceFile, gather
+from pytest_deploygate.checks.base import params_schema
+from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.checks.evidence_files import FILE_PARAMS, EvidenceFile, gather
+from pytest_deploygate.core.results import CheckResult
 
 _SHOWN = 5
 

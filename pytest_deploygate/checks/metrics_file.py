@@ -30,17 +30,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pytest_deploygate.checks.base import (
-    NUMBER_OR_THRESHOLD,
-    CheckKind,
-    CheckResult,
-    params_schema,
-)
-from pytest_deploygate.evaluation import EvalContext
-from pytest_deploygate.evidence_files import FILE_PARAMS, EvidenceFile, gather
-from pytest_deploygate.measurements import single
-from pytest_deploygate.outcomes import Status
-from pytest_deploygate.timeutil import format_instant
+from pytest_deploygate.checks.base import NUMBER_OR_THRESHOLD, params_schema
+from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.checks.evidence_files import FILE_PARAMS, EvidenceFile, gather
+from pytest_deploygate.core.measurements import single
+from pytest_deploygate.core.results import CheckResult, Status
+from pytest_deploygate.core.timeutil import format_instant
 
 METRICS = ("error_ratio", "p99_ms", "sample_age_s", "series")
 

@@ -4,7 +4,7 @@ Parameters: ``query`` (a PromQL expression or a named default: ``error_ratio``, 
 ``up``, ``sample_age_s``; overridable per project), ``max`` / ``min`` (numbers or
 ``{threshold: name}``), optionally ``compare`` (``offset``, ``max_factor``, ``floor``: the value
 now against the same query ``offset`` earlier, for "no spike" criteria) and ``window``
-(repeated measurements, see :mod:`pytest_deploygate.windows`). The server comes from
+(repeated measurements, see :mod:`pytest_deploygate.evidence.windows`). The server comes from
 ``--gate-prometheus`` or ``prometheus.url`` in deploygate.yaml.
 
 An inconclusive measurement fails the item as missing evidence: it never passes and never
@@ -20,18 +20,13 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from pytest_deploygate import promql
-from pytest_deploygate.checks.base import (
-    NUMBER_OR_THRESHOLD,
-    CheckKind,
-    CheckResult,
-    Evidence,
-    params_schema,
-)
-from pytest_deploygate.evaluation import EvalContext
-from pytest_deploygate.measurements import Measurement, Point, thin
-from pytest_deploygate.timeutil import format_instant, parse_duration
-from pytest_deploygate.windows import WINDOW_SCHEMA, Sample, WindowResult, observe
+from pytest_deploygate.checks.base import NUMBER_OR_THRESHOLD, params_schema
+from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.core.measurements import Measurement, Point, thin
+from pytest_deploygate.core.results import CheckResult, Evidence
+from pytest_deploygate.core.timeutil import format_instant, parse_duration
+from pytest_deploygate.evidence import promql
+from pytest_deploygate.evidence.windows import WINDOW_SCHEMA, Sample, WindowResult, observe
 
 
 def endpoint(ctx: EvalContext) -> promql.Endpoint | CheckResult:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate import promql
-from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
+from pytest_deploygate.checks.base import params_schema
+from pytest_deploygate.checks.context import CheckKind, EvalContext
 from pytest_deploygate.checks.prometheus import endpoint
-from pytest_deploygate.evaluation import EvalContext
+from pytest_deploygate.core.results import CheckResult, Evidence
+from pytest_deploygate.evidence import promql
 
 
 def _key(where: promql.Endpoint) -> tuple[str, str]:

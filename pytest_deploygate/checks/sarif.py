@@ -26,9 +26,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate.checks.base import CheckKind, CheckResult, params_schema
-from pytest_deploygate.evaluation import EvalContext
-from pytest_deploygate.evidence_files import FILE_PARAMS, EvidenceFile, gather
+from pytest_deploygate.checks.base import params_schema
+from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.checks.evidence_files import FILE_PARAMS, EvidenceFile, gather
+from pytest_deploygate.core.results import CheckResult
 
 RANKS = {"low": 1, "medium": 2, "high": 3, "critical": 4}
 _LEVELS = {"error": "high", "warning": "medium", "note": "low", "none": "low"}

@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate.checks.base import CheckKind, CheckResult, Evidence, params_schema
-from pytest_deploygate.evaluation import EvalContext
+from pytest_deploygate.checks.base import params_schema
+from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.core.results import CheckResult, Evidence
 
 
 def workflow_scope(state: Mapping[str, Any], phase: str) -> tuple[str | None, str]:

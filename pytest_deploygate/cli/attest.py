@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import argparse
 
-from pytest_deploygate.attestations import REVIEW_CRITERION, AttestationStore
 from pytest_deploygate.cli.logwrite import append_line
 from pytest_deploygate.cli.workspace import Refusal, Workspace, say
-from pytest_deploygate.paths import OutsideRoot, inside_root
-from pytest_deploygate.timeutil import format_instant, now_utc, parse_instant
-from pytest_deploygate.trust_rules import UntrustedIdentity, identity
+from pytest_deploygate.core.paths import OutsideRoot, inside_root
+from pytest_deploygate.core.timeutil import format_instant, now_utc, parse_instant
+from pytest_deploygate.core.trust_rules import UntrustedIdentity, identity
+from pytest_deploygate.trust.signoffs import REVIEW_CRITERION, AttestationStore
 
 REVIEW_ROLE = "release-manager"
 

@@ -27,8 +27,8 @@ import sys
 import time
 from pathlib import Path
 
-from pytest_deploygate import __version__
 from pytest_deploygate.cli.workspace import Refusal, Workspace, say
+from pytest_deploygate.core.version import __version__
 
 BLOCK = 2
 #: What the framework allows beyond the hook's own timeout (start-up, reading the record).
@@ -117,7 +117,7 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
 def _watch_seconds(args: argparse.Namespace) -> float:
     if not args.gate_watch:
         return 0.0
-    from pytest_deploygate.timeutil import parse_duration
+    from pytest_deploygate.core.timeutil import parse_duration
 
     try:
         seconds = parse_duration(args.gate_watch)
@@ -218,7 +218,7 @@ def _run_gate(args: argparse.Namespace) -> int:
 
 
 def _advancing_one_of(phase: str, wanted: list[str]) -> bool:
-    from pytest_deploygate.layout import CURRENT, Layout
+    from pytest_deploygate.isdlc.layout import CURRENT, Layout
 
     today = Layout(CURRENT, "")
     return today.canonical(phase) in {today.canonical(w) for w in wanted}

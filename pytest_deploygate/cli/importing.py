@@ -9,13 +9,13 @@ import argparse
 from pathlib import Path
 
 from pytest_deploygate.cli.workspace import Refusal, Workspace, complain, say
-from pytest_deploygate.documents import schema_problems
-from pytest_deploygate.errors import DeployGateError
+from pytest_deploygate.core.documents import schema_problems
+from pytest_deploygate.core.errors import DeployGateError
+from pytest_deploygate.core.yaml_lines import load_yaml
 from pytest_deploygate.importer import ChecklistError, import_checklist
 from pytest_deploygate.importer.emit import to_yaml
-from pytest_deploygate.layout import CURRENT, LEGACY, checklist_layout
-from pytest_deploygate.spec_loader import load_spec
-from pytest_deploygate.yaml_lines import load_yaml
+from pytest_deploygate.isdlc.layout import CURRENT, LEGACY, checklist_layout
+from pytest_deploygate.spec.loader import load_spec
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

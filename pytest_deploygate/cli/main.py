@@ -16,9 +16,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pytest_deploygate import __version__
 from pytest_deploygate.cli import attest, hook, importing, show, validate, verdict, waive
 from pytest_deploygate.cli.workspace import Refusal, Workspace, complain
+from pytest_deploygate.core.version import __version__
 
 REFUSED = 2
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 
 from pytest_deploygate.cli.workspace import Workspace, say
-from pytest_deploygate.spec_library import builtin_spec_dir
-from pytest_deploygate.spec_model import Criterion
+from pytest_deploygate.spec.library import builtin_spec_dir
+from pytest_deploygate.spec.model import Criterion
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

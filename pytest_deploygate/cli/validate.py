@@ -11,17 +11,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pytest_deploygate.attestations import APPROVERS_SCHEMA, ATTESTATION_SCHEMA, REVIEW_CRITERION
 from pytest_deploygate.cli.workspace import Refusal, Workspace, complain, say
-from pytest_deploygate.config import CONFIG_FILE, ProjectConfig
-from pytest_deploygate.documents import load_checked_yaml
-from pytest_deploygate.errors import DeployGateError
-from pytest_deploygate.jsonl_log import read_jsonl
-from pytest_deploygate.spec_library import scan
-from pytest_deploygate.spec_loader import load_spec
-from pytest_deploygate.spec_model import GateSpec
-from pytest_deploygate.timeutil import parse_instant
-from pytest_deploygate.waivers import WAIVER_SCHEMA
+from pytest_deploygate.core.documents import load_checked_yaml
+from pytest_deploygate.core.errors import DeployGateError
+from pytest_deploygate.core.timeutil import parse_instant
+from pytest_deploygate.evidence.config import CONFIG_FILE, ProjectConfig
+from pytest_deploygate.spec.library import scan
+from pytest_deploygate.spec.loader import load_spec
+from pytest_deploygate.spec.model import GateSpec
+from pytest_deploygate.trust.jsonl_log import read_jsonl
+from pytest_deploygate.trust.signoffs import APPROVERS_SCHEMA, ATTESTATION_SCHEMA, REVIEW_CRITERION
+from pytest_deploygate.trust.waivers import WAIVER_SCHEMA
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -18,8 +18,16 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+from pytest_deploygate.cli.verdict_signing import add_signing_arguments, signature_problem
 from pytest_deploygate.cli.workspace import Refusal, Workspace, complain, say
-from pytest_deploygate.decision import EXIT_CODES
+from pytest_deploygate.decision.decide import EXIT_CODES
+from pytest_deploygate.evidence.release import (
+    ReleaseIdentity,
+    bookkeeping_paths,
+    project_version,
+    release_identity,
+    release_tree,
+)
 from pytest_deploygate.records.reader import GateRecord, RecordError, read_record
 from pytest_deploygate.records.verify import (
     RECORD_NAME,
@@ -28,14 +36,6 @@ from pytest_deploygate.records.verify import (
     Verification,
     verify_record,
 )
-from pytest_deploygate.release import (
-    ReleaseIdentity,
-    bookkeeping_paths,
-    project_version,
-    release_identity,
-    release_tree,
-)
-from pytest_deploygate.signing.verdict_check import add_signing_arguments, signature_problem
 
 NOT_TRUSTED = 4
 _NAME_PREFIX = "deploygate.row."

@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from pytest_deploygate.cli.logwrite import append_line
 from pytest_deploygate.cli.workspace import Refusal, Workspace, say
-from pytest_deploygate.paths import OutsideRoot, inside_root
-from pytest_deploygate.timeutil import format_instant, now_utc, parse_instant
+from pytest_deploygate.core.paths import OutsideRoot, inside_root
+from pytest_deploygate.core.timeutil import format_instant, now_utc, parse_instant
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import TypeVar
 
 from pytest_deploygate.checks import build_registry, builtin_kinds
-from pytest_deploygate.checks.base import CheckKind
-from pytest_deploygate.config import ProjectConfig, load_config
-from pytest_deploygate.errors import DeployGateError
-from pytest_deploygate.gate_names import log_name
-from pytest_deploygate.spec_library import (
+from pytest_deploygate.checks.context import CheckKind
+from pytest_deploygate.core.errors import DeployGateError
+from pytest_deploygate.evidence.config import ProjectConfig, load_config
+from pytest_deploygate.isdlc.gate_names import log_name
+from pytest_deploygate.isdlc.state import load_state
+from pytest_deploygate.spec.library import (
     Library,
     SpecFile,
     available,
@@ -29,9 +30,8 @@ from pytest_deploygate.spec_library import (
     select,
     spec_path,
 )
-from pytest_deploygate.spec_loader import apply_overrides, load_spec
-from pytest_deploygate.spec_model import Criterion, GateSpec
-from pytest_deploygate.state import load_state
+from pytest_deploygate.spec.loader import apply_overrides, load_spec
+from pytest_deploygate.spec.model import Criterion, GateSpec
 
 T = TypeVar("T")
 

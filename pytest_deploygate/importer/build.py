@@ -28,7 +28,7 @@ from pytest_deploygate.importer.text import (
     strip_condition,
     thresholds_in,
 )
-from pytest_deploygate.layout import (
+from pytest_deploygate.isdlc.layout import (
     CURRENT,
     CURRENT_ARTIFACT_DIRS,
     Layout,

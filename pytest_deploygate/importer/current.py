@@ -18,7 +18,7 @@ from typing import Any
 
 from pytest_deploygate.importer.parse import Outline
 from pytest_deploygate.importer.text import plain
-from pytest_deploygate.layout import LEGACY_TO_CURRENT, legacy_gate_key
+from pytest_deploygate.isdlc.layout import LEGACY_TO_CURRENT, legacy_gate_key
 
 BUG_REPORT = "bug-report"
 _SCOPE_HEADING = re.compile(r"\bbug[- ]report scope\b", re.I)

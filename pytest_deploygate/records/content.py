@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pytest_deploygate.decision import Decision
-from pytest_deploygate.outcomes import Outcome
-from pytest_deploygate.spec_model import Criterion
+from pytest_deploygate.decision.decide import Decision
+from pytest_deploygate.decision.outcomes import Outcome
+from pytest_deploygate.spec.model import Criterion
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from pytest_deploygate.checks.base import Evidence
-from pytest_deploygate.decision import PASS
-from pytest_deploygate.measurements import Measurement
+from pytest_deploygate.core.measurements import Measurement
+from pytest_deploygate.core.results import Evidence
+from pytest_deploygate.core.timeutil import format_instant
+from pytest_deploygate.decision.decide import PASS
 from pytest_deploygate.records.content import RecordContent, RecordItem
 from pytest_deploygate.records.svg import chart
 from pytest_deploygate.records.wording import headline, item_message, outcome_word
-from pytest_deploygate.timeutil import format_instant
 
 #: Check kinds that compare a measured number with ``min``/``max``.
 METRIC_KINDS = frozenset({"prometheus", "metrics_file"})

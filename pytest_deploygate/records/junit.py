@@ -23,12 +23,12 @@ import re
 import socket
 import xml.etree.ElementTree as ET
 
-from pytest_deploygate.checks.base import Evidence
-from pytest_deploygate.decision import PASS, SKIPPED
-from pytest_deploygate.outcomes import NOT_RUN_FORM, junit_form
+from pytest_deploygate.core.results import Evidence
+from pytest_deploygate.core.timeutil import format_instant
+from pytest_deploygate.decision.decide import PASS, SKIPPED
+from pytest_deploygate.decision.outcomes import NOT_RUN_FORM, junit_form
 from pytest_deploygate.records.content import RecordContent, RecordItem
 from pytest_deploygate.records.wording import breakdown, headline, item_message
-from pytest_deploygate.timeutil import format_instant
 
 DECISION_ID = "gate-decision"
 _MESSAGE_LIMIT = 2000
@@ -41,7 +41,7 @@ def testcase_name(gate_id: str, item_id: str, text: str) -> str:
     ``text`` is the checklist text as written (``p99 > {p99_ms}ms``), not the rendered one:
     a name must not change when a threshold does.
     """
-    from pytest_deploygate.redaction import redact_text
+    from pytest_deploygate.core.redaction import redact_text
 
     # The text as written may hold a URL: a record shows it redacted, like every other text.
     return f"[{gate_id}][{item_id}] {redact_text(text)}"

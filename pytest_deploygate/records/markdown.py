@@ -9,11 +9,11 @@ and evidence, grouped by section in checklist order.
 
 from __future__ import annotations
 
-from pytest_deploygate.checks.base import Evidence
-from pytest_deploygate.decision import PASS
+from pytest_deploygate.core.results import Evidence
+from pytest_deploygate.core.timeutil import format_instant
+from pytest_deploygate.decision.decide import PASS
 from pytest_deploygate.records.content import RecordContent, RecordItem
 from pytest_deploygate.records.wording import headline, item_message
-from pytest_deploygate.timeutil import format_instant
 
 _MARK = {"PASS": "[x]", "N/A": "[-]", "SKIPPED": "[-]", "WAIVED": "[~]"}
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_deploygate import limits
+from pytest_deploygate.core import limits
 
 
 class RecordError(ValueError):

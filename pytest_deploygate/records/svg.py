@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from html import escape
 
-from pytest_deploygate.measurements import Measurement, Point
+from pytest_deploygate.core.measurements import Measurement, Point
 
 WIDTH, HEIGHT = 640, 230
 #: A single reading needs only a bar's height.

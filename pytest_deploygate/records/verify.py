@@ -18,12 +18,14 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from pytest_deploygate.decision import EXIT_CODES, PASS, SKIPPED, Decision, decide
-from pytest_deploygate.outcomes import NoSuchForm, Outcome, Status, status_from_junit
+from pytest_deploygate.core.results import Status
+from pytest_deploygate.decision.decide import EXIT_CODES, PASS, SKIPPED, Decision, decide
+from pytest_deploygate.decision.outcomes import NoSuchForm, Outcome, status_from_junit
+from pytest_deploygate.evidence.release import ReleaseIdentity, binding_problems
 from pytest_deploygate.records.junit import DECISION_ID, testcase_name
 from pytest_deploygate.records.reader import GateRecord, RecordTestcase
-from pytest_deploygate.release import ReleaseIdentity, binding_problems
-from pytest_deploygate.spec_model import OTHER_ROW_ID, Check, Criterion, GateSpec
+from pytest_deploygate.spec.model import OTHER_ROW_ID, Criterion, GateSpec
+from pytest_deploygate.spec.record_rules import allowed_statuses, binding_item, stage_items
 
 STAGES = ("pre", "post", "all")
 REPLAY_PROPERTY = "deploygate.replay"
@@ -34,71 +36,18 @@ _SHOWN = 5
 #: on the 13-phase layout, ``13-production-pre.xml`` (the phase key) on today's.
 RECORD_NAME = re.compile(r"(?P<gate>GATE-[0-9]+|[0-9]{2}-[a-z][a-z0-9-]*?)"
                          r"(?:-(?P<stage>pre|post))?\.xml")
-#: Outcomes any item may have: they all fail the gate (or make it SKIPPED / INCOMPLETE).
-_ALWAYS = frozenset({Status.MET, Status.NOT_MET, Status.MISSING, Status.ERROR, Status.SKIPPED,
-                     Status.SKIPPED_PREREQ, None})
-#: Roles a waiver can never reach (the waiver store is not even asked for them).
-_NEVER_WAIVED = frozenset({"prerequisite", "trigger", "binding", "user"})
 
 
 # -- trust rules: which outcomes the spec allows for a criterion -------------------------------
 
-def may_be_not_applicable(criterion: Criterion, spec: GateSpec,
-                          conditions: Mapping[str, object] | None = None) -> bool:
-    """N/A needs a reason in the spec: a ``when`` condition that can be false, an artifact
-    that is optional or required only under a condition, or the one check whose subject may not
-    exist (an escalation that did not happen). Anything else claiming N/A is hiding an outcome.
-
-    ``conditions``: the project's named conditions (deploygate.yaml); a ``when`` on a condition
-    that is true (or unset: then it is missing evidence) cannot make the criterion N/A.
-    """
-    if criterion.role in ("user", "binding", "prerequisite"):
-        return False
-    if criterion.when and (conditions is None or
-                           any(_may_be_false(check, conditions) for check in criterion.when)):
-        return True
-    check = criterion.check
-    if check is None:
-        return False
-    if check.kind == "artifact":
-        artifact = spec.artifacts.get(str(check.params.get("artifact", "")))
-        if artifact is None or artifact.required is True:
-            return False
-        required = artifact.required
-        return not isinstance(required, Check) or conditions is None or \
-            _may_be_false(required, conditions)
-    # Constitutional validation and test iteration (today's layout) may both not have escalated.
-    return check.kind in ("constitution", "test_iteration") and \
-        check.params.get("criterion") == "escalation_documented"
 
 
-def _may_be_false(check: Check, conditions: Mapping[str, object]) -> bool:
-    if check.kind != "condition":
-        return True  # read from evidence at run time: it may have been false then
-    name = str(check.params.get("name", ""))
-    return name in conditions and not conditions[name]
 
 
-def may_be_waived(criterion: Criterion, waivers_enabled: bool) -> bool:
-    """Waived only where the project enabled waivers and the criterion is waivable."""
-    return waivers_enabled and criterion.waivable and criterion.role not in _NEVER_WAIVED
 
 
-def allowed_statuses(criterion: Criterion, spec: GateSpec, waivers_enabled: bool,
-                     conditions: Mapping[str, object] | None = None
-                     ) -> frozenset[Status | None]:
-    """Every outcome a faithful record can hold for this criterion (None: not run)."""
-    allowed = set(_ALWAYS)
-    if may_be_not_applicable(criterion, spec, conditions):
-        allowed.add(Status.NOT_APPLICABLE)
-    if may_be_waived(criterion, waivers_enabled):
-        allowed.add(Status.WAIVED)
-    return frozenset(allowed)
 
 
-def stage_items(items: Sequence[Criterion], stage: str) -> list[Criterion]:
-    """The items a record of this stage holds (before the post stage's binding item)."""
-    return [item for item in items if stage == "all" or item.stage == stage]
 
 
 # -- the verification -------------------------------------------------------------------------
@@ -198,7 +147,6 @@ def _criteria(cases: list[RecordTestcase], spec: GateSpec, items: Sequence[Crite
               stage: str, rules: _Rules, problems: list[str]
               ) -> tuple[list[Criterion], list[Outcome | None]]:
     """The record's criteria (the spec's of this stage, then users' own) and outcomes."""
-    from pytest_deploygate.gate_run import binding_item
 
     wanted = stage_items(items, stage) + ([binding_item(spec)] if stage == "post" else [])
     by_id = {item.id: item for item in wanted}

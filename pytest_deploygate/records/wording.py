@@ -14,7 +14,7 @@ adds its own label).
 
 from __future__ import annotations
 
-from pytest_deploygate.decision import (
+from pytest_deploygate.decision.decide import (
     FAIL,
     INCOMPLETE,
     NOT_APPLICABLE,

@@ -7,8 +7,9 @@ jsonschema) lazily: only a run that signs or verifies pays for them.
 Modules: :mod:`.keys` (private and public keys), :mod:`.dsse` (the envelope),
 :mod:`.statement` (the in-toto statement and its predicate), :mod:`.allowed_signers` (git's
 allowed-signers format), :mod:`.verify` (checking an attestation against a record and a
-release), :mod:`.gate` (thin calls from a gate run), :mod:`.verdict_check` (``deploygate
-verdict``), :mod:`.binding` (the post stage's binding to a signed pre stage).
+release). A gate run signs through :mod:`pytest_deploygate.gate.sign_records` and checks a
+signed pre stage through :mod:`pytest_deploygate.gate.stage_signature`; ``deploygate verdict``
+verifies through :mod:`pytest_deploygate.cli.verdict_signing`.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """

@@ -16,14 +16,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_deploygate import __version__
-from pytest_deploygate.checks.base import Evidence
+from pytest_deploygate.core.results import Evidence
+from pytest_deploygate.core.timeutil import format_instant
+from pytest_deploygate.core.version import __version__
+from pytest_deploygate.evidence.release import ReleaseIdentity
 from pytest_deploygate.records.content import RecordContent
 from pytest_deploygate.records.reader import RecordTestcase
-from pytest_deploygate.release import ReleaseIdentity
 from pytest_deploygate.signing import SigningError
 from pytest_deploygate.signing.dsse import load_json_strict
-from pytest_deploygate.timeutil import format_instant
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://pytest-deploygate.invalid/attestations/gate-decision/v1"
@@ -150,7 +150,7 @@ def parse_statement(payload: bytes, where: str) -> Statement:
 def _validator() -> Any:
     import jsonschema
 
-    from pytest_deploygate.documents import schema
+    from pytest_deploygate.core.documents import schema
 
     document = schema(PREDICATE_SCHEMA)
     return jsonschema.validators.validator_for(document)(document)

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from pytest_deploygate import limits
+from pytest_deploygate.core import limits
+from pytest_deploygate.core.timeutil import parse_instant
+from pytest_deploygate.evidence.release import ReleaseIdentity
 from pytest_deploygate.records.reader import GateRecord
-from pytest_deploygate.release import ReleaseIdentity
 from pytest_deploygate.signing import SigningError
 from pytest_deploygate.signing.allowed_signers import (
     NAMESPACE,
@@ -25,7 +26,6 @@ from pytest_deploygate.signing.allowed_signers import (
 from pytest_deploygate.signing.dsse import IN_TOTO_PAYLOAD_TYPE, parse_envelope
 from pytest_deploygate.signing.keys import PublicKey, load_public_key, require_regular_file
 from pytest_deploygate.signing.statement import Statement, parse_statement
-from pytest_deploygate.timeutil import parse_instant
 
 ENVELOPE_SUFFIX = ".intoto.json"
 

@@ -1,0 +1,149 @@
+"""Evidence files found by glob: reports, scan results, captured metrics.
+
+Every file is resolved inside the project root, read once with a size limit, hashed, and
+checked for freshness (``not_before: commit`` and ``max_age_days``), so a PASS built on last
+week's report is visible in the record, or refused.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from pytest_deploygate.checks.base import NUMBER_OR_THRESHOLD
+from pytest_deploygate.core import limits
+from pytest_deploygate.core.paths import OutsideRoot, inside_root
+from pytest_deploygate.core.results import CheckResult, Evidence
+from pytest_deploygate.core.timeutil import format_instant
+
+MAX_FILES = 500
+
+#: Parameters every file-based kind accepts.
+FILE_PARAMS: dict[str, Any] = {
+    "paths": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+    "report": {"type": "string", "description": "A named set of globs under reports: in "
+                                                "deploygate.yaml."},
+    "not_before": {"enum": ["commit"]},
+    "max_age_days": NUMBER_OR_THRESHOLD,
+}
+
+
+@dataclass
+class EvidenceFile:
+    """One file read as evidence."""
+
+    relative: str
+    data: bytes
+    modified: datetime
+    evidence: Evidence
+
+
+@dataclass
+class FileSet:
+    """The files a check reads, and what was wrong on the way."""
+
+    files: list[EvidenceFile] = field(default_factory=list)
+    patterns: list[str] = field(default_factory=list)
+
+    @property
+    def evidence(self) -> tuple[Evidence, ...]:
+        """Evidence entries of every file."""
+        return tuple(f.evidence for f in self.files)
+
+    def listing(self) -> str:
+        """``a.xml, b.xml`` for messages."""
+        return ", ".join(f.relative for f in self.files)
+
+
+def gather(params: Mapping[str, Any], ctx: Any, default_report: str | None = None
+           ) -> FileSet | CheckResult:
+    """The evidence files named by ``paths`` or a named report set; a CheckResult on trouble."""
+    patterns = list(params.get("paths") or ())
+    report = params.get("report") or (None if patterns else default_report)
+    config = ctx.project.config
+    if report:
+        if report not in config.reports:
+            return CheckResult.missing(
+                f"no report files configured for '{report}': add 'reports: {{{report}: "
+                f"[\"path/*.xml\"]}}' to {config.display_name}")
+        patterns += list(config.reports[report])
+    if not patterns:
+        return CheckResult.missing("no paths given and no report set configured")
+    found = FileSet(patterns=patterns)
+    root = ctx.project.root
+    seen: set[Path] = set()
+    for pattern in patterns:
+        pure = PurePosixPath(pattern)
+        if pure.is_absolute() or ".." in pure.parts:
+            return CheckResult.missing(f"{pattern!r}: paths must stay inside the project root")
+        for match in sorted(root.glob(pattern)):
+            relative = match.relative_to(root).as_posix()
+            try:
+                resolved = inside_root(root, relative)
+            except OutsideRoot as exc:
+                return CheckResult.missing(str(exc))
+            if resolved in seen or not resolved.is_file():
+                continue
+            seen.add(resolved)
+            if len(seen) > MAX_FILES:
+                return CheckResult.missing(f"more than {MAX_FILES} files match {patterns}")
+            loaded = _read(relative, resolved)
+            if isinstance(loaded, CheckResult):
+                return loaded
+            found.files.append(loaded)
+    if not found.files:
+        return CheckResult.missing(f"no file matches {', '.join(patterns)}")
+    if params.get("not_before") == "commit" and not ctx.project.release.known:
+        return CheckResult.missing("not_before: commit, but there is no release commit to "
+                                   f"compare with: {ctx.project.release.problem}",
+                                   *found.evidence)
+    stale = _stale(found, params, ctx)
+    if stale:
+        return CheckResult.not_met("stale evidence: " + "; ".join(stale), *found.evidence)
+    return found
+
+
+def _read(relative: str, path: Path) -> EvidenceFile | CheckResult:
+    try:
+        stat = path.stat()
+        if stat.st_size > limits.MAX_EVIDENCE_BYTES:
+            return CheckResult.missing(f"{relative} is {stat.st_size} bytes, over the "
+                                       f"{limits.MAX_EVIDENCE_BYTES} byte limit "
+                                       "(ini deploygate_max_evidence_size)")
+        return _read_version(relative, path, stat.st_mtime_ns, stat.st_size)
+    except OSError as exc:
+        return CheckResult.missing(f"{relative} cannot be read: {exc.strerror or exc}")
+
+
+@functools.lru_cache(maxsize=128)
+def _read_version(relative: str, path: Path, mtime_ns: int, size: int) -> EvidenceFile:
+    # One read and hash per version of a file, however many criteria (or projects) use it.
+    data = path.read_bytes()
+    modified = datetime.fromtimestamp(mtime_ns / 1e9, UTC)
+    evidence = Evidence("file", relative, sha256=hashlib.sha256(data).hexdigest(),
+                        modified=format_instant(modified))
+    return EvidenceFile(relative, data, modified, evidence)
+
+
+def _stale(found: FileSet, params: Mapping[str, Any], ctx: Any) -> list[str]:
+    problems = []
+    if params.get("not_before") == "commit":
+        commit_time = ctx.project.commit_time
+        problems += [f"{f.relative} (modified {format_instant(f.modified)}) is older than "
+                     f"the release commit {ctx.project.commit[:12]} "
+                     f"({format_instant(commit_time)})"
+                     for f in found.files if commit_time and f.modified < commit_time]
+    if "max_age_days" in params:
+        limit = ctx.number(params["max_age_days"])
+        for f in found.files:
+            age = (ctx.project.now - f.modified).total_seconds() / 86400
+            if age > limit:
+                problems.append(f"{f.relative} is {age:.1f} days old, over {limit:g}")
+    return problems

@@ -1,0 +1,206 @@
+"""Loading a YAML or JSON document and checking it against a shipped JSON Schema.
+
+Every reviewed input (gate specs, the project config, the approvers file) goes through here,
+so every one of them reports problems the same way: ``file:line: path.in[doc]: what is wrong``.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pytest_deploygate.core import limits
+from pytest_deploygate.core.errors import SpecError
+from pytest_deploygate.core.yaml_lines import LoadedYaml, YamlSyntaxError, load_yaml
+
+
+@functools.cache
+def schema(name: str) -> dict[str, Any]:
+    """A JSON Schema shipped in ``pytest_deploygate/schemas``."""
+    text = resources.files("pytest_deploygate").joinpath("schemas", name).read_text("utf-8")
+    return json.loads(text)
+
+
+@functools.cache
+def _validator(name: str) -> Any:
+    import jsonschema
+
+    document = schema(name)
+    cls = jsonschema.validators.validator_for(document)
+    return cls(document)
+
+
+def format_path(path: Iterable[str | int]) -> str:
+    """``("sections", 3, "check")`` -> ``sections[3].check``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def read_yaml_document(path: Path, max_bytes: int | None = None) -> LoadedYaml:
+    """Read and parse a YAML file, raising :class:`SpecError` with file and line."""
+    # A 50 MB spec is an attack, not a gate.
+    max_bytes = max_bytes or limits.MAX_DOCUMENT_BYTES
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise SpecError([f"{path}:1: file is {size} bytes, over the {max_bytes} byte limit"])
+        text = path.read_bytes().decode("utf-8-sig")
+    except SpecError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise SpecError([f"{path}:1: not UTF-8 text (byte {exc.start})"]) from None
+    except OSError as exc:
+        raise SpecError([f"{path}:1: cannot read: {exc.strerror or exc}"]) from None
+    try:
+        loaded = load_yaml(text)
+    except YamlSyntaxError as exc:
+        raise SpecError([f"{path}:{exc.line}: not valid YAML: {exc.detail}"]) from None
+    if loaded.duplicate_keys:
+        raise SpecError(
+            [
+                f"{path}:{line}: {format_path(key_path)}: key appears twice; keep one"
+                for key_path, line in loaded.duplicate_keys
+            ]
+        )
+    infinite = non_finite_numbers(loaded, path)
+    if infinite:
+        raise SpecError(infinite)
+    return loaded
+
+
+def non_finite_numbers(loaded: LoadedYaml, source: Path, limit: int = 20) -> list[str]:
+    """``file:line: path: .nan is not a finite number`` for every NaN or infinity.
+
+    No reviewed input has a use for them, and a NaN threshold never breaches (every comparison
+    with NaN is false), so a 43% error rate would pass a NaN bound: refused at load.
+    """
+    problems: list[tuple[int, str]] = []
+    seen: set[int] = set()
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), loaded.data)]
+    while stack and len(problems) < limit:
+        at, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            line = loaded.line_of(at)
+            problems.append((line, f"{source}:{line}: {format_path(at)}: {value} is not a "
+                                   "finite number; give a number"))
+        elif isinstance(value, dict | list) and id(value) not in seen:
+            seen.add(id(value))  # an alias is walked once
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            stack.extend(((*at, key), item) for key, item in items)
+    return [text for _, text in sorted(problems)]
+
+
+def schema_problems(
+    loaded: LoadedYaml, source: Path, schema_name: str, limit: int = 20
+) -> list[str]:
+    """Schema violations of a loaded document, one line each, sorted by line."""
+    errors = sorted(
+        _validator(schema_name).iter_errors(loaded.data),
+        key=lambda e: (loaded.line_of(tuple(e.absolute_path)), list(map(str, e.absolute_path))),
+    )
+    problems = []
+    for error in errors[:limit]:
+        path = tuple(error.absolute_path)
+        unknown = _unknown_keys(error)
+        if unknown:
+            # Each unknown key at its own line, so an editor jumps to the typo.
+            allowed = ", ".join(sorted(error.schema.get("properties", {})))
+            for key in unknown:
+                line = loaded.key_lines.get((*path, key)) or loaded.line_of((*path, key))
+                problems.append(f"{source}:{line}: "
+                                f"{format_path((*path, key))}: unknown key {key!r}; allowed "
+                                f"here: {allowed}")
+            continue
+        problems.append(f"{source}:{loaded.line_of(path)}: {format_path(path)}: {_explain(error)}")
+    if len(errors) > limit:
+        problems.append(f"{source}: ... and {len(errors) - limit} more problems")
+    return problems
+
+
+def load_checked_yaml(path: Path, schema_name: str) -> LoadedYaml:
+    """Read a YAML file and validate it, raising :class:`SpecError` listing every problem.
+
+    Results are kept per file version: a monorepo's projects share one deploygate.yaml and
+    one approvers file, which are then read and validated once. Callers must not mutate the
+    returned data.
+    """
+    try:
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size, schema_name)
+    except OSError:
+        key = None
+    if key is not None and key in _CHECKED:
+        cached = _CHECKED[key]
+        if isinstance(cached, SpecError):
+            raise cached
+        return cached
+    try:
+        loaded = read_yaml_document(path)
+        problems = schema_problems(loaded, path, schema_name)
+        if problems:
+            raise SpecError(problems)
+    except SpecError as exc:
+        if key is not None:
+            _CHECKED[key] = exc
+        raise
+    if key is not None:
+        _CHECKED[key] = loaded
+    return loaded
+
+
+_CHECKED: dict[tuple[str, int, int, str], LoadedYaml | SpecError] = {}
+
+
+def _unknown_keys(error: Any) -> list[str]:
+    """The keys an ``additionalProperties: false`` error is about (empty for other errors)."""
+    if error.validator != "additionalProperties" or error.validator_value is not False or \
+            not isinstance(error.instance, Mapping):
+        return []
+    import re
+
+    known = error.schema.get("properties", {})
+    patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
+    return [str(k) for k in error.instance
+            if k not in known and not any(p.search(str(k)) for p in patterns)]
+
+
+def _explain(error: Any) -> str:
+    if error.validator == "not":
+        description = error.schema.get("description") or _parent_description(error)
+        return f"{error.instance!r} is not allowed" + (f": {description}" if description else "")
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        import jsonschema
+
+        best = jsonschema.exceptions.best_match(error.context)
+        if best.validator == "not":
+            return _explain(best)
+        described = error.schema.get("description")
+        return f"{_short(error.instance)} does not fit: {described or best.message}"
+    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+        allowed = sorted(error.schema.get("properties", {}))
+        return f"{error.message}; allowed here: {', '.join(allowed)}"
+    return error.message
+
+
+def _parent_description(error: Any) -> str:
+    for candidate in (error.parent,):
+        if candidate is not None and isinstance(candidate.schema, Mapping):
+            return candidate.schema.get("description", "")
+    return ""
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."

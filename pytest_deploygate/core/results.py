@@ -1,0 +1,128 @@
+"""What a check returns, and the one vocabulary of outcome statuses.
+
+A check result has three states that matter, because missing evidence must never be confused
+with a criterion that was measured and not met (and neither is ever a pass). Every stage uses
+these types: evidence readers return them, check kinds return them, records and the verdict
+speak :class:`Status`.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Literal
+
+from pytest_deploygate.core.redaction import redact_text
+
+if TYPE_CHECKING:
+    from pytest_deploygate.core.measurements import Measurement
+
+
+class Status(StrEnum):
+    """What happened to one item: the one vocabulary of results, reports, records and verdict.
+
+    A ``StrEnum``, so a status travels as its plain string (pytest-xdist reports, JSON) and
+    compares equal to it.
+    """
+
+    ERROR = "error"                    # the check or a user criterion raised unexpectedly
+    MISSING = "missing"                # evidence missing, unreadable or inconclusive
+    NOT_MET = "not_met"                # measured and not met (a fired trigger, for rollback items)
+    SKIPPED = "skipped"                # skipped by the user's own code: not evaluated, so not met
+    SKIPPED_PREREQ = "skipped_prereq"  # a prerequisite of the gate is unmet
+    WAIVED = "waived"                  # a waiver in force: reported, does not fail the gate
+    NOT_APPLICABLE = "not_applicable"  # ``when`` is false
+    MET = "met"
+
+
+#: Outcome statuses, worst first; a later report of an item never hides a worse one.
+STATUS_RANK = {status: rank for rank, status in enumerate(Status)}
+
+
+PASSING = frozenset({Status.MET, Status.NOT_APPLICABLE, Status.WAIVED})
+
+
+#: What a check kind returns (a :class:`Status` of the evaluated kinds).
+CheckStatus = Literal["met", "not_met", "missing", "not_applicable", "waived"]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One piece of evidence a check read: a file, a state path, a sign-off, a URL."""
+
+    kind: str
+    ref: str
+    sha256: str | None = None
+    modified: str | None = None
+    detail: str | None = None
+
+    def __post_init__(self) -> None:
+        # Everything a check shows passes here: no URL secret reaches a record or terminal.
+        for name in ("ref", "detail"):
+            value = getattr(self, name)
+            if value:
+                object.__setattr__(self, name, redact_text(value))
+
+    def describe(self) -> str:
+        """One line for records and terminal output."""
+        parts = [f"{self.kind} {self.ref}"]
+        if self.sha256:
+            parts.append(f"sha256={self.sha256}")
+        if self.modified:
+            parts.append(f"modified={self.modified}")
+        if self.detail:
+            parts.append(self.detail)
+        return " ".join(parts)
+
+    def to_dict(self) -> dict[str, str]:
+        """A JSON-friendly form (used to carry results across pytest-xdist workers)."""
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str]) -> Evidence:
+        """The inverse of :meth:`to_dict` (records are written from the JSON form)."""
+        return cls(kind=data.get("kind", "?"), ref=data.get("ref", ""),
+                   sha256=data.get("sha256"), modified=data.get("modified"),
+                   detail=data.get("detail"))
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of evaluating one check."""
+
+    status: CheckStatus
+    message: str
+    evidence: tuple[Evidence, ...] = ()
+    #: What a metric check measured, for the HTML record's charts (None for other kinds).
+    measurement: Measurement | None = None
+
+    def measured(self, measurement: Measurement | None) -> CheckResult:
+        """The same result carrying what was measured."""
+        return dataclasses.replace(self, measurement=measurement)
+
+    def __post_init__(self) -> None:
+        # Built-in and third-party kinds alike: a URL in a message is shown redacted.
+        object.__setattr__(self, "message", redact_text(self.message))
+
+    @classmethod
+    def met(cls, message: str, *evidence: Evidence) -> CheckResult:
+        """The criterion holds."""
+        return cls("met", message, evidence)
+
+    @classmethod
+    def not_met(cls, message: str, *evidence: Evidence) -> CheckResult:
+        """The evidence was read and the criterion does not hold."""
+        return cls("not_met", message, evidence)
+
+    @classmethod
+    def missing(cls, message: str, *evidence: Evidence) -> CheckResult:
+        """The evidence is missing, unreadable or inconclusive: never a pass."""
+        return cls("missing", message, evidence)
+
+    @classmethod
+    def not_applicable(cls, message: str, *evidence: Evidence) -> CheckResult:
+        """The criterion does not apply to this project (reported as skipped, N/A)."""
+        return cls("not_applicable", message, evidence)

@@ -1,0 +1,115 @@
+"""What happened to each gate item, gathered from pytest's reports.
+
+Reports carry a small ``deploygate`` dict (set by the item, serialised across pytest-xdist
+workers), so the controller can tell "not met" from "evidence missing" from "N/A" without
+parsing failure text.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_deploygate.core.results import STATUS_RANK, Status
+
+#: How a record writes each status: (JUnit element, its ``type``); None is a passing testcase.
+JUNIT_FORMS: dict[Status, tuple[str | None, str | None]] = {
+    Status.MET: (None, None),
+    Status.NOT_APPLICABLE: ("skipped", "not-applicable"),
+    Status.WAIVED: ("skipped", "waived"),
+    Status.SKIPPED_PREREQ: ("skipped", "prerequisite-unmet"),
+    Status.NOT_MET: ("failure", "not-met"),
+    Status.SKIPPED: ("failure", "not-evaluated"),
+    Status.MISSING: ("error", "evidence-missing"),
+    Status.ERROR: ("error", "check-error"),
+}
+#: The form of an item that got no outcome (deselected, stopped early, interrupted).
+NOT_RUN_FORM = ("skipped", "not-run")
+ROLLBACK_TYPE = "rollback-triggered"
+
+
+def junit_form(status: str | None, role: str) -> tuple[str | None, str | None]:
+    """The (element, type) a record writes for an item of ``role`` with this status."""
+    if status is None:
+        return NOT_RUN_FORM
+    element, kind = JUNIT_FORMS.get(Status(status), ("error", "unknown-outcome"))
+    if role == "trigger" and status == Status.NOT_MET:
+        kind = ROLLBACK_TYPE
+    return element, kind
+
+
+def as_status(value: str) -> Status:
+    """The status named ``value``; a name outside the vocabulary (a broken third-party kind)
+    is an error, never a pass."""
+    try:
+        return Status(value)
+    except ValueError:
+        return Status.ERROR
+
+
+class NoSuchForm(ValueError):
+    """A testcase's element and type are not what any outcome is written as."""
+
+
+def status_from_junit(element: str | None, kind: str | None, role: str) -> Status | None:
+    """The status a record's (element, type) stands for, for an item of ``role``; None for
+    "not run". Raises :class:`NoSuchForm` for a form the writer never produces for that role
+    (a ``rollback-triggered`` on a criterion, a ``not-met`` on a trigger)."""
+    if (element, kind) == NOT_RUN_FORM:
+        return None
+    for status in Status:
+        if junit_form(status, role) == (element, kind):
+            return status
+    raise NoSuchForm(f"<{element or 'testcase'} type={kind!r}> is no outcome of a {role}")
+
+
+@dataclass
+class Outcome:
+    """The outcome of one item."""
+
+    status: Status
+    message: str = ""
+    evidence: list[dict[str, str]] = field(default_factory=list)
+    duration: float = 0.0
+    #: What a metric check measured (``Measurement.to_dict()``), for the record's charts.
+    measurement: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {"status": self.status, "message": self.message, "evidence": self.evidence,
+                "duration": self.duration}
+
+
+class OutcomeBook:
+    """Outcomes by (record name, item id), merged across setup, call and teardown."""
+
+    def __init__(self) -> None:
+        self._outcomes: dict[tuple[str, str], Outcome] = {}
+        self._user_meta: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def add(self, record: str, item_id: str, data: dict[str, Any], duration: float) -> None:
+        """Merge one report's outcome for an item."""
+        new = Outcome(as_status(data["status"]), data.get("message", ""),
+                      list(data.get("evidence", [])), measurement=data.get("measurement"))
+        if "criterion" in data:
+            self._user_meta.setdefault(record, {}).setdefault(item_id, data["criterion"])
+        key = (record, item_id)
+        old = self._outcomes.get(key)
+        if old is None or STATUS_RANK.get(new.status, 0) < STATUS_RANK.get(old.status, 0):
+            new.duration = (old.duration if old else 0.0) + duration
+            self._outcomes[key] = new
+        else:
+            old.duration += duration
+
+    def user_criteria(self, record: str) -> dict[str, dict[str, Any]]:
+        """Users' gate-marked tests seen in reports of this record (id -> criterion fields).
+
+        Under pytest-xdist the controller collects nothing, so this is how it learns them.
+        """
+        return self._user_meta.get(record, {})
+
+    def get(self, record: str, item_id: str) -> Outcome | None:
+        """The outcome of an item, or None when it never reported."""
+        return self._outcomes.get((record, item_id))

@@ -1,0 +1,350 @@
+"""What git says about who added a line, and whether a commit is signed.
+
+A sign-off's signer is established by git, not by the name typed into the log: the commit
+that added the line must be authored (and, where required, signed) by the person it names.
+One ``git blame --porcelain`` per file says which commit added every line; authors and times
+come from the raw commit objects (``git cat-file``), and git always runs in a controlled
+environment, so that nothing but the history itself decides attribution (trust_rules).
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pytest_deploygate.core.trust_rules import ascii_lower, split_git_lines
+
+#: Paths whose commits are sign-off bookkeeping (the phase-start rule of authors_since).
+BOOKKEEPING_PREFIX = ".deploygate/"
+#: Configuration given on every git command line: whatever the repository, the user or the
+#: machine configures, attribution is git's own (no mailmap rewriting an attacker into a
+#: signer, no ignored revisions moving a line to another commit, no foreign verifier).
+_ATTRIBUTION_CONFIG = ("mailmap.file=", "mailmap.blob=", "log.mailmap=false",
+                       "blame.ignoreRevsFile=", "blame.markIgnoredLines=false",
+                       "blame.markUnblamableLines=false", "i18n.logOutputEncoding=UTF-8",
+                       "core.quotePath=true", "gpg.program=gpg", "gpg.openpgp.program=gpg",
+                       "gpg.ssh.program=ssh-keygen", "gpg.ssh.allowedSignersFile=",
+                       "gpg.ssh.revocationFile=", "gpg.ssh.defaultKeyCommand=",
+                       "core.fsmonitor=false")
+
+
+@dataclass(frozen=True)
+class LineOrigin:
+    """The commit that added one line, its author, and the commit's (claimed) times."""
+
+    commit: str
+    author_email: str
+    authored: datetime | None = None
+    committed_at: datetime | None = None
+
+    @property
+    def committed(self) -> bool:
+        """False for a line that is only in the work tree."""
+        return not _is_uncommitted(self.commit)
+
+
+@dataclass(frozen=True)
+class BlamedLine:
+    """git blame's answer for one line: where it came from and the bytes git saw."""
+
+    origin: LineOrigin
+    content: bytes
+    #: The file, relative to the repository's top, to which the commit added the line: git
+    #: blame follows a whole-file rename, so a line may come from another file.
+    path: str = ""
+
+
+class GitError(Exception):
+    """git could not answer; the message says what to do."""
+
+
+def git_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A controlled environment: no GIT_* variable, no user or system configuration (only
+    their safe.directory entries, which say which checkouts may be read at all)."""
+    home = _controlled_home()
+    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(home),
+           "XDG_CONFIG_HOME": str(home), "GNUPGHOME": str(home / "gnupg"), "LC_ALL": "C",
+           "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": str(home / "gitconfig"),
+           "GIT_NO_REPLACE_OBJECTS": "1", "GIT_GRAFT_FILE": os.devnull,
+           "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "GIT_ATTR_NOSYSTEM": "1"}
+    env.update(extra or {})
+    return env
+
+
+_HOME: list[Path] = []
+
+
+def _controlled_home() -> Path:
+    if not _HOME:
+        home = Path(tempfile.mkdtemp(prefix="deploygate-git-"))
+        atexit.register(shutil.rmtree, home, True)
+        (home / "gnupg").mkdir(mode=0o700)
+        safe = _ambient_safe_directories()
+        lines = "".join(f"\tdirectory = {_quote_config(d)}\n" for d in safe)
+        (home / "gitconfig").write_text(f"[safe]\n{lines}" if lines else "")
+        _HOME.append(home)
+    return _HOME[0]
+
+
+def _ambient_safe_directories() -> list[str]:
+    # The one setting carried over from the ambient configuration: CI runners mark their
+    # checkouts safe there, and it cannot change what git attributes.
+    try:
+        result = subprocess.run(["git", "config", "--get-all", "safe.directory"],
+                                capture_output=True, text=True, timeout=10, check=False,
+                                cwd=tempfile.gettempdir())
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [line for line in result.stdout.splitlines() if line.strip()]
+
+
+def _quote_config(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _git(root: Path, *args: str, timeout: float = 30,
+         env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(git_command(root, args), capture_output=True, encoding="utf-8",
+                              errors="replace", timeout=timeout, check=False,
+                              env=git_environment(env))
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GitError(f"git could not run: {exc}") from None
+
+
+def _git_bytes(root: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(git_command(root, args), capture_output=True, timeout=timeout,
+                              check=False, env=git_environment())
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GitError(f"git could not run: {exc}") from None
+
+
+def git_command(root: Path, args: tuple[str, ...]) -> list[str]:
+    """``git`` in ``root`` with the attribution configuration (see _ATTRIBUTION_CONFIG)."""
+    config = [part for setting in _ATTRIBUTION_CONFIG for part in ("-c", setting)]
+    return ["git", "--no-replace-objects", "-C", str(root), *config, *args]
+
+
+def blame(root: Path, relative: str) -> dict[int, LineOrigin]:
+    """Line number -> origin for every line of a file (uncommitted lines included)."""
+    return {number: line.origin for number, line in blame_lines(root, relative).items()}
+
+
+def blame_lines(root: Path, relative: str) -> dict[int, BlamedLine]:
+    """Line number -> origin and content, for every line git sees in the work-tree file."""
+    if _git(root, "rev-parse", "--is-inside-work-tree").stdout.strip() != "true":
+        raise GitError(f"{root} is not a git checkout: who added a line cannot be established")
+    if _git(root, "rev-parse", "--is-shallow-repository").stdout.strip() == "true":
+        raise GitError("the repository is a shallow clone, so git cannot show who added each "
+                       "line: fetch the full history (git fetch --unshallow) before the gate")
+    result = _git_bytes(root, "blame", "--porcelain", "--no-textconv", "--no-ignore-revs-file",
+                        "--", relative)
+    if result.returncode != 0:
+        stderr = result.stderr.decode("utf-8", "replace")
+        if "no such path" in stderr or "does not exist" in stderr:
+            return {}
+        raise GitError(f"git blame {relative}: {stderr.strip()[:300]}")
+    paths = porcelain_paths(result.stdout)
+    blamed = parse_porcelain(result.stdout)
+    origins = commit_origins(root, {commit for commit, _ in blamed.values()})
+    return {number: BlamedLine(origins[commit], content, paths.get(number, ""))
+            for number, (commit, content) in blamed.items()}
+
+
+def top_relative(root: Path, relative: str) -> str | None:
+    """``relative`` (under ``root``) as a path from the repository's top, as blame names it."""
+    result = _git(root, "rev-parse", "--show-prefix")
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip("\n") + Path(relative).as_posix().removeprefix("./")
+
+
+def parse_porcelain(output: bytes) -> dict[int, tuple[str, bytes]]:
+    """Line number -> (commit, content) from ``git blame --porcelain``, read byte for byte
+    (split on \\n only). Its author headers are not used: blame applies the work tree's
+    .mailmap whatever the configuration says, so authors come from commit_origins."""
+    return {number: (commit, content)
+            for number, (commit, content, _) in _porcelain(output).items()}
+
+
+def porcelain_paths(output: bytes) -> dict[int, str]:
+    """Line number -> the ``filename`` git blame gives for the commit that added it."""
+    return {number: path for number, (_, _, path) in _porcelain(output).items()}
+
+
+def _porcelain(output: bytes) -> dict[int, tuple[str, bytes, str]]:
+    blamed: dict[int, tuple[str, bytes, str]] = {}
+    filenames: dict[str, str] = {}
+    commit = ""
+    final_line = 0
+    for line in split_git_lines(output):
+        if line.startswith(b"\t"):
+            blamed[final_line] = (commit, line[1:], filenames.get(commit, ""))
+            continue
+        parts = line.split(b" ")
+        if len(parts) >= 3 and len(parts[0]) in (40, 64) and all(c in b"0123456789abcdef"
+                                                                 for c in parts[0]):
+            commit, final_line = parts[0].decode(), int(parts[2])
+        elif parts[0] == b"filename":
+            # Each group names the file of its commit (quoted by core.quotePath when odd).
+            filenames[commit] = line[len(b"filename "):].decode("utf-8", "replace")
+    return blamed
+
+
+def commit_origins(root: Path, commits: set[str]) -> dict[str, LineOrigin]:
+    """Author and times of each commit, read from the raw commit objects (``git cat-file``):
+    no mailmap, no replace refs, no formatting option can rewrite them."""
+    origins = {c: LineOrigin(c, "") for c in commits if not _is_uncommitted(c)}
+    wanted = sorted(origins)
+    if not wanted:
+        return {c: LineOrigin(c, "") for c in commits}
+    try:
+        result = subprocess.run(git_command(root, ("cat-file", "--batch")),
+                                input="".join(f"{c}\n" for c in wanted).encode(),
+                                capture_output=True, timeout=60, check=False,
+                                env=git_environment())
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GitError(f"git could not run: {exc}") from None
+    if result.returncode != 0:
+        raise GitError(f"git cat-file: {result.stderr.decode('utf-8', 'replace')[:300]}")
+    data, position = result.stdout, 0
+    for commit in wanted:
+        header_end = data.index(b"\n", position)
+        header = data[position:header_end].split(b" ")
+        if len(header) != 3 or header[1] != b"commit":
+            raise GitError(f"git cat-file: {commit} is not a commit")
+        size = int(header[2])
+        body = data[header_end + 1:header_end + 1 + size]
+        position = header_end + 1 + size + 1
+        origins[commit] = _parse_commit(commit, body)
+    return {c: origins.get(c, LineOrigin(c, "")) for c in commits}
+
+
+def _is_uncommitted(commit: str) -> bool:
+    return set(commit) == {"0"}
+
+
+def _parse_commit(commit: str, body: bytes) -> LineOrigin:
+    people: dict[bytes, tuple[str, datetime | None]] = {}
+    for line in body.split(b"\n"):
+        if not line:
+            break  # end of the headers
+        key, _, value = line.partition(b" ")
+        if key in (b"author", b"committer") and key not in people:
+            people[key] = _person(value)
+    email, authored = people.get(b"author", ("", None))
+    _, committed = people.get(b"committer", ("", None))
+    return LineOrigin(commit, email, authored, committed)
+
+
+def _person(value: bytes) -> tuple[str, datetime | None]:
+    # "Name <email> 1700000000 +0100". git takes the address from the first < to the first >
+    # after it, and the date after the last >: an ident with more than one of either (only a
+    # hand-made commit object has one) is read differently by different readers, so it
+    # names nobody.
+    if value.count(b"<") != 1 or value.count(b">") != 1:
+        return "", None
+    opening, closing = value.find(b"<"), value.find(b">")
+    if closing < opening:
+        return "", None
+    email = value[opening + 1:closing].decode("utf-8", "replace")
+    stamp = value[closing + 1:].split()
+    return email, _time(stamp[0] if stamp else None)
+
+
+def _time(raw: bytes | None) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(raw or b""), UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What git says about a commit's signature when given only the approvers' keys."""
+
+    status: str
+    fingerprints: tuple[str, ...]
+
+
+def commit_signature(root: Path, commit: str, ssh_allowed_signers: str,
+                     openpgp_keys: str) -> Signature:
+    """Verify ``commit`` with keys from the approvers file only.
+
+    ``ssh_allowed_signers`` is the content of an allowed-signers file and ``openpgp_keys``
+    armored public keys; both live in a temporary directory for this call, never in the
+    ambient git or gpg configuration.
+    """
+    with tempfile.TemporaryDirectory(prefix="deploygate-keys-") as temp:
+        home = Path(temp)
+        allowed = home / "allowed_signers"
+        allowed.write_text(ssh_allowed_signers)
+        gnupg = home / "gnupg"
+        gnupg.mkdir(mode=0o700)
+        env = {"GNUPGHOME": str(gnupg)}
+        if openpgp_keys.strip():
+            # No key imported means no signature verifies, which fails closed.
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                subprocess.run(["gpg", "--batch", "--quiet", "--import"],
+                               input=openpgp_keys.encode(), capture_output=True, timeout=30,
+                               check=False, env=git_environment(env))
+        result = _git(root, "-c", f"gpg.ssh.allowedSignersFile={allowed}", "log", "-1",
+                      "--no-show-signature", "--format=%G?%x00%GK%x00%GF%x00%GP", commit,
+                      "--", env=env)
+    if result.returncode != 0:
+        return Signature("E", ())
+    status, *fingerprints = result.stdout.strip("\n").split("\x00")
+    return Signature(status.strip() or "N", tuple(f for f in fingerprints if f.strip()))
+
+
+
+
+def authors_since(root: Path, since: datetime | None) -> frozenset[str] | None:
+    """Everyone git names as an author or committer of the release being gated: every commit
+    that changes anything besides sign-off bookkeeping (``.deploygate/``) from HEAD back to
+    the newest such commit, and on, in topological order, down to the deepest commit dated
+    at or after ``since`` (the phase start). A later one-line commit by someone else never
+    hides who wrote the release. Without a phase start, every such commit git shows in the
+    last 200 counts (fail closed). None when git cannot say."""
+    result = _git(root, "log", "--topo-order", "-n", "200", "--no-renames",
+                  "--format=%x00%ae %ce %at %ct", "--name-only")
+    if result.returncode != 0:
+        return None
+    commits: list[tuple[frozenset[str], int, bool]] = []
+    for block in result.stdout.split("\x00"):
+        lines = [line for line in block.splitlines() if line.strip()]
+        if not lines:
+            continue
+        fields = lines[0].split(" ")
+        if len(fields) != 4:
+            return None
+        people = frozenset(ascii_lower(f) for f in fields[:2])
+        try:
+            newest = max(int(fields[2]), int(fields[3]))
+        except ValueError:
+            return None
+        files = lines[1:]
+        changes = not files or any(not f.startswith(BOOKKEEPING_PREFIX) for f in files)
+        commits.append((people, newest, changes))
+    deepest = -1
+    for index, (_, newest, changes) in enumerate(commits):
+        if changes and deepest < 0:
+            deepest = index
+        if since is None or newest >= since.timestamp():
+            deepest = max(deepest, index)
+    if deepest < 0:
+        return None
+    found = frozenset(person for people, _, changes in commits[:deepest + 1] if changes
+                      for person in people)
+    return found or None

@@ -1,0 +1,157 @@
+"""A small HTTP GET for evidence: timeouts always, TLS verified, redirects never followed.
+
+Redirects are reported, not followed: a health endpoint that answers 302 to a login page (or
+to another host) has not answered healthy.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import http.client
+import re
+import socket
+import ssl
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, replace
+
+from pytest_deploygate.core.redaction import (
+    ambiguous_userinfo,
+    redact_text,
+    redact_url,
+    url_secrets,
+)
+
+#: Bodies larger than this are cut: evidence is a status and a small document.
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    """What the server answered (any status), or why nothing usable came back."""
+
+    url: str  # as shown: redacted
+    status: int | None
+    body: bytes = b""
+    elapsed: float = 0.0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """A 2xx answer."""
+        return self.status is not None and 200 <= self.status < 300
+
+
+# Characters http.client refuses in a header value (it would quote the value in its error).
+_UNSENDABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def http_get(url: str, timeout: float, headers: dict[str, str] | None = None,
+             verify_tls: bool = True, ca_file: str | None = None) -> HttpAnswer:
+    """GET ``url``; never raises for network trouble, which is returned as ``error``.
+
+    Credentials in the URL (``user:password@``) are sent as a Basic ``Authorization`` header,
+    never as part of the host; the error text never holds any secret part of the URL.
+    """
+    answer = replace(_get(url, timeout, headers, verify_tls, ca_file), url=redact_url(url))
+    if answer.error:
+        secrets = url_secrets(url)
+        for value in (headers or {}).values():
+            secrets |= {value, value.split(" ")[-1]}
+        return replace(answer, error=redact_text(answer.error, secrets))
+    return answer
+
+
+def _split_userinfo(url: str, headers: dict[str, str]) -> tuple[str, dict[str, str]]:
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, headers
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    pair = f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}"
+    if not any(name.lower() == "authorization" for name in headers):
+        headers = {**headers,
+                   "Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
+    return urllib.parse.urlunsplit(parts._replace(netloc=host)), headers
+
+
+def _get(url: str, timeout: float, headers: dict[str, str] | None, verify_tls: bool,
+         ca_file: str | None) -> HttpAnswer:
+    if not url.startswith(("http://", "https://")):
+        return HttpAnswer(url, None, error="only http:// and https:// URLs are allowed")
+    if ambiguous_userinfo(url) is not None:
+        # Sending it would put part of a password in the host name, and into the error text.
+        return HttpAnswer(url, None, error="not a usable URL: an '@' after the host; "
+                          "percent-encode '/', '?', '#' and '@' in a user name or password")
+    for name, value in (headers or {}).items():
+        if _UNSENDABLE.search(value) or not value.isascii():
+            # http.client would quote the value in its error: refuse it without showing it.
+            return HttpAnswer(url, None, error=f"header {name!r} has a value that cannot be "
+                              "sent (a control character or a non-ASCII character)")
+    try:
+        url, headers = _split_userinfo(url, dict(headers or {}))
+    except ValueError as exc:
+        return HttpAnswer(url, None, error=f"not a usable URL: {exc}")
+    handlers: list[urllib.request.BaseHandler] = [_NoRedirect(), urllib.request.ProxyHandler({})]
+    if url.startswith("https://"):
+        handlers.append(urllib.request.HTTPSHandler(context=_tls_context(verify_tls, ca_file)))
+    opener = urllib.request.build_opener(*handlers)
+    try:
+        request = urllib.request.Request(url, headers=headers, method="GET")
+    except ValueError as exc:
+        return HttpAnswer(url, None, error=f"not a usable URL: {exc}")
+    start = time.monotonic()
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            body = _read(response, start, timeout)
+            return HttpAnswer(url, response.status, body, time.monotonic() - start)
+    except urllib.error.HTTPError as exc:  # 4xx, 5xx and unfollowed 3xx
+        try:
+            body = _read(exc, start, timeout)
+        except (OSError, TimeoutError):
+            body = b""
+        location = exc.headers.get("Location") if exc.headers else None
+        redirected = location and 300 <= exc.code < 400
+        error = f"redirected to {redact_url(location)} (not followed)" if redirected else None
+        return HttpAnswer(url, exc.code, body, time.monotonic() - start, error)
+    except TimeoutError:
+        return HttpAnswer(url, None, elapsed=time.monotonic() - start,
+                          error=f"no answer within {timeout:g}s")
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        if isinstance(reason, TimeoutError | socket.timeout):
+            text = f"no answer within {timeout:g}s"
+        else:
+            text = str(getattr(reason, "strerror", None) or reason)
+        return HttpAnswer(url, None, elapsed=time.monotonic() - start, error=text)
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        # Resets, truncated answers, garbage instead of HTTP: no usable answer.
+        return HttpAnswer(url, None, elapsed=time.monotonic() - start,
+                          error=f"{type(exc).__name__}: {exc}".rstrip(": "))
+
+
+@functools.lru_cache(maxsize=8)
+def _tls_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
+    # Loading the CA store costs tens of milliseconds: once per setting, not per request.
+    context = ssl.create_default_context(cafile=ca_file)
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _read(response: object, start: float, timeout: float) -> bytes:
+    data = response.read(MAX_BODY_BYTES + 1)  # type: ignore[attr-defined]
+    if time.monotonic() - start > timeout * 4:
+        raise TimeoutError
+    return data[:MAX_BODY_BYTES]

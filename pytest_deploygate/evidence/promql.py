@@ -1,0 +1,261 @@
+"""Instant queries against a Prometheus HTTP API, and the default queries of a gate.
+
+Every failure mode (refused, timeout, HTTP error, ``status: error``, a matrix where a vector
+was expected, no data, NaN or Inf) becomes an *inconclusive* measurement with a reason: never
+a value, so it can never pass a bound or fire a trigger. Credentials come from environment
+variables named in the config and go only into request headers.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pytest_deploygate.core.redaction import redact_text, redact_url
+from pytest_deploygate.evidence.http import http_get
+
+DEFAULT_QUERIES = {
+    "error_ratio": 'sum(rate(http_requests_total{{labels}code=~"5.."}[{window}])) / '
+                   "sum(rate(http_requests_total{{selector}}[{window}]))",
+    "p99_ms": "histogram_quantile(0.99, sum by (le) "
+              "(rate(http_request_duration_seconds_bucket{{selector}}[{window}]))) * 1000",
+    "up": "min(up{{selector}})",
+    "sample_age_s": "time() - max(timestamp(up{{selector}}))",
+}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A Prometheus server and how to authenticate (secrets stay in the environment)."""
+
+    base_url: str
+    timeout: float = 5.0
+    bearer_env: str | None = None
+    basic_env: tuple[str, str] | None = None
+    ca_file: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """The base URL as shown in messages and records (redacted)."""
+        return self.show()
+
+    def url_for(self, path: str, params: Mapping[str, str] | None = None) -> str:
+        """An API URL: ``path`` after the base path; the base URL's own query (an auth
+        proxy's token, say) kept before the API parameters."""
+        base = urllib.parse.urlsplit(self.base_url)
+        query = "&".join(q for q in (base.query, urllib.parse.urlencode(params or {})) if q)
+        return urllib.parse.urlunsplit(base._replace(path=base.path.rstrip("/") + path,
+                                                     query=query, fragment=""))
+
+    def show(self, path: str = "") -> str:
+        """An API URL as shown in messages and records (redacted)."""
+        return redact_url(self.url_for(path) if path else self.base_url.rstrip("/"))
+
+    def headers(self) -> dict[str, str] | str:
+        """Request headers, or the reason they cannot be built (a missing variable)."""
+        headers = {"Accept": "application/json"}
+        if self.bearer_env:
+            token = os.environ.get(self.bearer_env)
+            if not token:
+                return f"environment variable {self.bearer_env} (bearer token) is not set"
+            headers["Authorization"] = f"Bearer {token}"
+        elif self.basic_env:
+            user, password = (os.environ.get(name) for name in self.basic_env)
+            if user is None or password is None:
+                return f"environment variables {' and '.join(self.basic_env)} are not set"
+            pair = base64.b64encode(f"{user}:{password}".encode()).decode()
+            headers["Authorization"] = f"Basic {pair}"
+        return headers
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A value, or why there is none."""
+
+    value: float | None
+    problem: str | None = None
+    series: int = 0
+
+
+def endpoint_from(url: str, settings: Mapping[str, Any]) -> Endpoint:
+    """An Endpoint from the ``prometheus:`` config section."""
+    basic = settings.get("basic_auth")
+    return Endpoint(
+        base_url=url.rstrip("/"),
+        timeout=float(settings.get("timeout", 5)),
+        bearer_env=settings.get("bearer_token_env"),
+        basic_env=(basic["username_env"], basic["password_env"]) if basic else None,
+        ca_file=settings.get("ca_file"),
+    )
+
+
+def render_query(name_or_expr: str, settings: Mapping[str, Any]) -> str:
+    """A named query (config override, else default) or a literal expression, filled in."""
+    queries = {**DEFAULT_QUERIES, **(settings.get("queries") or {})}
+    template = queries.get(name_or_expr, name_or_expr)
+    job = settings.get("job")
+    selector = f'job="{job}"' if job else ""
+    return (template.replace("{labels}", f"{selector}," if selector else "")
+            .replace("{selector}", selector)
+            .replace("{window}", settings.get("rate_window", "5m")))
+
+
+def get_json(endpoint: Endpoint, path: str, params: Mapping[str, str]) -> Any | str:
+    """GET an API path; the decoded ``data`` of a success, else a reason string."""
+    headers = endpoint.headers()
+    if isinstance(headers, str):
+        return headers
+    url = endpoint.url_for(path, params)
+    answer = http_get(url, endpoint.timeout, headers, ca_file=endpoint.ca_file)
+    where = endpoint.show(path)
+    if answer.status is None:
+        return f"{where}: {answer.error}"
+    try:
+        doc = json.loads(answer.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        doc = None
+    if not isinstance(doc, dict):
+        return f"{where}: HTTP {answer.status}, not a Prometheus API answer"
+    if doc.get("status") != "success":
+        error = redact_text(str(doc.get("error") or doc.get("errorType")
+                                or "no reason given")[:300])
+        return f"{where}: HTTP {answer.status}, query failed: {error}"
+    if answer.status != 200:
+        return f"{where}: HTTP {answer.status}"
+    warnings = doc.get("warnings")
+    if warnings:
+        # Thanos, Cortex and Mimir answer "success" with a warning when a store did not
+        # answer (a partial response): the errors may be in the part that is missing.
+        shown = redact_text("; ".join(str(w) for w in warnings) if isinstance(warnings, list)
+                            else str(warnings))[:300]
+        return f"{where}: the answer carries warnings (a partial or doubtful answer): {shown}"
+    return doc.get("data")
+
+
+def instant(endpoint: Endpoint, expr: str, at: datetime | None, pick: str = "max"
+            ) -> Measurement:
+    """Evaluate ``expr`` at ``at``; the max (or min) over the returned series."""
+    params = {"query": expr}
+    if at is not None:
+        params["time"] = f"{at.timestamp():.3f}"
+    data = get_json(endpoint, "/api/v1/query", params)
+    if isinstance(data, str):
+        return Measurement(None, data)
+    samples = instant_samples(data)
+    if isinstance(samples, str):
+        return Measurement(None, f"{endpoint.show('/api/v1/query')}: {samples}")
+    if not samples:
+        return Measurement(None, "no data (empty result): the query matched no series")
+    numbers = []
+    for stamp, number in samples:
+        if at is not None and abs(stamp - at.timestamp()) > MAX_SAMPLE_SKEW_S:
+            return Measurement(None, f"sample time {stamp:.3f} is not the evaluation time "
+                                     f"{at.timestamp():.3f} (a stale or replayed answer)")
+        numbers.append(number)
+    return Measurement(max(numbers) if pick == "max" else min(numbers), series=len(numbers))
+
+
+#: An instant query's samples carry the evaluation time; an answer for another time is stale.
+MAX_SAMPLE_SKEW_S = 300.0
+
+
+def instant_samples(data: Any) -> list[tuple[float, float]] | str:
+    """(timestamp, value) pairs of an instant query's ``data``, or what is wrong with its shape.
+
+    The Prometheus HTTP API answers ``{"resultType": "vector", "result": [{"metric": {...},
+    "value": [<unix time>, "<number>"]}, ...]}`` or ``{"resultType": "scalar", "result":
+    [<unix time>, "<number>"]}``. Anything else, and any value that is not a finite number, is
+    not a measurement.
+    """
+    if not isinstance(data, dict):
+        return "answer has no data object"
+    kind, result = data.get("resultType"), data.get("result")
+    if kind == "scalar":
+        pair = _sample_pair(result, "result")
+        return pair if isinstance(pair, str) else [pair]
+    if kind != "vector":
+        return f"expected an instant vector, got {kind!r}"
+    if not isinstance(result, list):
+        return f"result is {_brief(result)}, not a list of series"
+    out = []
+    for index, series in enumerate(result):
+        where = f"result[{index}]"
+        if not isinstance(series, dict):
+            return f"{where} is {_brief(series)}, not a series object"
+        if not isinstance(series.get("metric", {}), dict):
+            return f"{where}.metric is {_brief(series.get('metric'))}, not a label object"
+        if "value" not in series:
+            return f"{where} has no value" + (" (it has values: a range vector)"
+                                               if "values" in series else "")
+        pair = _sample_pair(series["value"], f"{where}.value")
+        if isinstance(pair, str):
+            return pair
+        out.append(pair)
+    return out
+
+
+def _sample_pair(raw: Any, where: str) -> tuple[float, float] | str:
+    if not isinstance(raw, list) or len(raw) != 2:
+        return f"{where} is {_brief(raw)}, not a [time, \"value\"] pair"
+    stamp, value = raw
+    if isinstance(stamp, bool) or not isinstance(stamp, int | float) or not math.isfinite(stamp):
+        return f"{where} has time {_brief(stamp)}, not a unix time"
+    if not isinstance(value, str):
+        return f"{where} has value {_brief(value)}, not a number in a string"
+    try:
+        number = float(value)
+    except ValueError:
+        return f"{where} has value {_brief(value)}, not a number"
+    if not math.isfinite(number):
+        return f"value is {value} (no usable data)"
+    return float(stamp), number
+
+
+def _brief(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def alerting_rules(endpoint: Endpoint) -> tuple[list[str], list[str]] | str:
+    """(healthy alerting rule names, rules in error) or a reason string.
+
+    The answer's shape is checked in full: a malformed group or rule is not silently skipped
+    (nor counted as a healthy rule), it makes the answer unusable.
+    """
+    data = get_json(endpoint, "/api/v1/rules", {"type": "alert"})
+    if isinstance(data, str):
+        return data
+    groups = data.get("groups") if isinstance(data, dict) else None
+    if not isinstance(groups, list):
+        return "rules answer has no groups"
+    healthy, broken = [], []
+    for index, group in enumerate(groups):
+        rules = group.get("rules") if isinstance(group, dict) else None
+        if not isinstance(rules, list):
+            return f"rules answer: groups[{index}] has no rules list"
+        for position, rule in enumerate(rules):
+            where = f"rules answer: groups[{index}].rules[{position}]"
+            if not isinstance(rule, dict) or not isinstance(rule.get("name"), str) \
+                    or not rule["name"]:
+                return f"{where} is not a named rule"
+            if rule.get("type") not in (None, "alerting", "recording"):
+                return f"{where} has type {_brief(rule.get('type'))}"
+            if rule.get("type") == "recording":
+                continue
+            health = rule.get("health", "unknown")
+            if health not in ("ok", "unknown", "err"):
+                return f"{where} has health {_brief(health)}"
+            if health == "err":
+                broken.append(f"{rule['name']} ({str(rule.get('lastError', ''))[:120]})")
+            else:
+                healthy.append(rule["name"])
+    return healthy, broken

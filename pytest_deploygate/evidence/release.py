@@ -1,0 +1,389 @@
+"""The release being gated: what was built and deployed, not whatever HEAD happens to be.
+
+Release content is every file git tracks under the project root except the gate's own
+bookkeeping: ``.deploygate/`` (sign-offs, approvers, waivers), the record directory and
+``.isdlc/`` (the framework's working state, which the gate reads and hashes into the record).
+Nothing else can be declared bookkeeping: a setting that could exclude ``src/`` would let
+unreviewed code ship under an old gate.
+
+The release identity is
+
+- the **commit**: the newest commit that changes release content (git's history
+  simplification drops merges that only bring in sign-offs, since their release content equals
+  a parent's), so committing a sign-off never moves it and a content change always does;
+- the **tree**: the git tree of the release content at HEAD (built in a temporary index, so
+  the user's index is never touched), comparable across commits and tags;
+- the **version**, and whether tracked release content has uncommitted changes (**dirty**).
+
+Outside a git repository there is none: ``problem`` says why, and whatever needs a release
+(tag, freshness against the commit, stage binding, ``deploygate verdict``) is refused.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tempfile
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from pytest_deploygate.evidence.git import authors_since, git_command, git_environment
+
+#: Bookkeeping directories relative to the project root (plus the record directory).
+BOOKKEEPING_DIRS = (".deploygate", ".isdlc")
+#: Record properties that carry the identity.
+COMMIT_PROPERTY = "deploygate.commit"
+TREE_PROPERTY = "deploygate.tree"
+VERSION_PROPERTY = "deploygate.version"
+DIRTY_PROPERTY = "deploygate.dirty"
+#: The value of the commit and tree properties when there is no release identity.
+UNKNOWN = "unknown"
+_SHOWN = 5
+_VERSION_TAG = re.compile(r"^v?\d+(\.\d+)*([.+-].*)?$")
+
+
+@dataclass(frozen=True)
+class ReleaseIdentity:
+    """Commit, tree and version of the gated release; ``problem`` says why there is none."""
+
+    commit: str | None
+    tree: str | None
+    version: str | None
+    dirty: bool
+    problem: str | None
+    #: Committer time of :attr:`commit` (what ``not_before: commit`` compares against).
+    committed_at: datetime | None = None
+    #: Tracked release-content paths with uncommitted changes (some of them, for messages).
+    changed: tuple[str, ...] = ()
+    #: The path of the project root inside its repository (``""`` at the top).
+    prefix: str = ""
+
+    @property
+    def known(self) -> bool:
+        """True when there is a release commit and tree to bind to."""
+        return self.problem is None and self.commit is not None and self.tree is not None
+
+    def describe(self) -> str:
+        """``commit 1a2b3c4d5e6f tree 9f8e7d6c5b4a version 1.4.0`` for messages."""
+        if not self.known:
+            return f"no release identity ({self.problem})"
+        assert self.commit is not None and self.tree is not None
+        text = f"commit {self.commit[:12]} tree {self.tree[:12]} version {self.version}"
+        return text + (" (uncommitted changes)" if self.dirty else "")
+
+    def properties(self) -> dict[str, str]:
+        """The record properties naming this release."""
+        props = {COMMIT_PROPERTY: self.commit or UNKNOWN, TREE_PROPERTY: self.tree or UNKNOWN,
+                 DIRTY_PROPERTY: str(self.dirty).lower()}
+        if self.version:
+            props[VERSION_PROPERTY] = self.version
+        if self.problem:
+            props["deploygate.release_problem"] = self.problem
+        return props
+
+
+class _Git:
+    """git in one directory; every answer as (exit code, stdout)."""
+
+    def __init__(self, root: Path, env: Mapping[str, str] | None = None) -> None:
+        self.root = root
+        self.env = env
+
+    def __call__(self, *args: str, stdin: str | None = None) -> tuple[int, str]:
+        try:
+            # The same controlled git as sign-off attribution: no GIT_* variables, no user or
+            # system configuration, no mailmap or replace refs to rewrite authors or history.
+            done = subprocess.run(
+                git_command(self.root, ("--no-optional-locks", *args)), input=stdin,
+                capture_output=True, text=True, timeout=60, check=False,
+                env=git_environment(self.env), encoding="utf-8", errors="surrogateescape")
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return 128, str(exc)
+        return done.returncode, done.stdout
+
+
+def bookkeeping_paths(root: Path, record_dir: Path | None) -> tuple[str, ...]:
+    """The bookkeeping directories relative to the project root (the record directory only
+    when it lies inside the root)."""
+    paths = list(BOOKKEEPING_DIRS)
+    if record_dir is not None:
+        try:
+            relative = record_dir.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            relative = ""
+        if relative and relative != "." and relative not in paths:
+            paths.append(relative)
+    return tuple(paths)
+
+
+def _pathspecs(bookkeeping: tuple[str, ...]) -> list[str]:
+    return ["--", ".", *(f":(exclude,literal){path}" for path in bookkeeping)]
+
+
+def _is_bookkeeping(relative: str, bookkeeping: tuple[str, ...]) -> bool:
+    return any(relative == path or relative.startswith(path + "/") for path in bookkeeping)
+
+
+def release_identity(root: Path, *, record_dir: Path | None, version: str | None
+                     ) -> ReleaseIdentity:
+    """The release identity of the project at ``root`` (never raises)."""
+    git = _Git(root)
+    code, inside = git("rev-parse", "--is-inside-work-tree")
+    if code != 0 or inside.strip() != "true":
+        return ReleaseIdentity(None, None, version, False,
+                               f"{root} is not in a git repository, so there is no release "
+                               "commit or tree")
+    if git("rev-parse", "--verify", "-q", "HEAD")[0] != 0:
+        return ReleaseIdentity(None, None, version, False,
+                               f"the git repository at {root} has no commit yet")
+    prefix = git("rev-parse", "--show-prefix")[1].strip()
+    bookkeeping = bookkeeping_paths(root, record_dir)
+    code, out = git("log", "-1", "--format=%H %cI", "HEAD", *_pathspecs(bookkeeping))
+    if code != 0:
+        return ReleaseIdentity(None, None, version, False, f"git log failed in {root}")
+    if not out.strip():
+        return ReleaseIdentity(None, None, version, False,
+                               "no commit holds any release content (only bookkeeping files "
+                               "are committed)")
+    commit, _, stamp = out.strip().partition(" ")
+    if commit in _shallow_boundary(git):
+        return ReleaseIdentity(None, None, version, False,
+                               "the repository is a shallow clone cut off at the newest "
+                               "release-content commit, so which commit made the release "
+                               "cannot be told: run 'git fetch --tags --unshallow' before "
+                               "the gate")
+    tree = release_tree(root, "HEAD", bookkeeping=bookkeeping, prefix=prefix)
+    if tree is None:
+        return ReleaseIdentity(None, None, version, False,
+                               f"git could not build the release tree in {root}")
+    code, diff = git("diff", "--name-only", "-z", "HEAD", *_pathspecs(bookkeeping))
+    changed = tuple(p for p in diff.split("\0") if p) if code == 0 else ("(git diff failed)",)
+    return ReleaseIdentity(commit, tree, version, bool(changed), None,
+                           committed_at=datetime.fromisoformat(stamp), changed=changed,
+                           prefix=prefix)
+
+
+def _shallow_boundary(git: _Git) -> set[str]:
+    code, path = git("rev-parse", "--git-path", "shallow")
+    if code != 0 or not path.strip():
+        return set()
+    shallow = Path(path.strip())
+    if not shallow.is_absolute():
+        shallow = git.root / shallow
+    try:
+        return set(shallow.read_text().split())
+    except OSError:
+        return set()
+
+
+def release_tree(root: Path, revision: str, *, bookkeeping: tuple[str, ...],
+                 prefix: str | None = None) -> str | None:
+    """The git tree of the release content at ``revision`` (None when git cannot say).
+
+    Built in a temporary index from ``git ls-tree``, with bookkeeping paths left out: the
+    user's index and work tree are never touched.
+    """
+    git = _Git(root)
+    if prefix is None:
+        prefix = git("rev-parse", "--show-prefix")[1].strip()
+    code, listing = git("ls-tree", "-r", "-z", "--full-tree", revision)
+    if code != 0:
+        return None
+    entries = []
+    for entry in listing.split("\0"):
+        if not entry:
+            continue
+        meta, _, path = entry.partition("\t")
+        if not path.startswith(prefix):
+            continue
+        relative = path[len(prefix):]
+        if _is_bookkeeping(relative, bookkeeping):
+            continue
+        mode, _, rest = meta.partition(" ")
+        _, _, sha = rest.partition(" ")
+        entries.append(f"{mode} {sha}\t{relative}")
+    with tempfile.TemporaryDirectory(prefix="deploygate-index-") as tmp:
+        scratch = _Git(root, {"GIT_INDEX_FILE": str(Path(tmp) / "index")})
+        if entries:
+            code, _ = scratch("update-index", "-z", "--index-info",
+                              stdin="\0".join(entries) + "\0")
+            if code != 0:
+                return None
+        else:
+            scratch("read-tree", "--empty")
+        code, tree = scratch("write-tree")
+    return tree.strip() if code == 0 and tree.strip() else None
+
+
+def tag_release(root: Path, identity: ReleaseIdentity, tag_commit: str, *,
+                record_dir: Path | None) -> str | None:
+    """None when ``tag_commit`` carries the same release content as ``identity``; else what
+    differs (the tree and up to five paths)."""
+    bookkeeping = bookkeeping_paths(root, record_dir)
+    tree = release_tree(root, tag_commit, bookkeeping=bookkeeping, prefix=identity.prefix)
+    if tree is None:
+        return f"git cannot read the release content of {tag_commit[:12]}"
+    if tree == identity.tree:
+        return None
+    assert identity.commit is not None and identity.tree is not None
+    code, diff = _Git(root)("diff", "--name-only", "-z", tag_commit, identity.commit,
+                            *_pathspecs(bookkeeping))
+    paths = [p for p in diff.split("\0") if p] if code == 0 else []
+    shown = ", ".join(paths[:_SHOWN]) + (f", +{len(paths) - _SHOWN} more"
+                                         if len(paths) > _SHOWN else "")
+    return (f"its release content (tree {tree[:12]}) differs from the gated release's (commit "
+            f"{identity.commit[:12]}, tree {identity.tree[:12]})"
+            + (f" in {shown}" if shown else ""))
+
+
+def previous_release_tag(root: Path, identity: ReleaseIdentity, *,
+                         record_dir: Path | None) -> str | None:
+    """The commit of the nearest earlier version tag whose release content differs from this
+    release (tags of this very release, under any name, and tags named for this version are
+    skipped); None when there is none."""
+    if not identity.known:
+        return None
+    assert identity.commit is not None
+    git = _Git(root)
+    bookkeeping = bookkeeping_paths(root, record_dir)
+    start = identity.commit
+    for _ in range(50):
+        # A tag named for this very version is not a previous release, wherever it points.
+        current = [f"--exclude={prefix}{identity.version.removeprefix('v')}"
+                   for prefix in ("v", "")] if identity.version else []
+        code, out = git("describe", "--tags", "--abbrev=0", *current, start)
+        name = out.strip()
+        if code != 0 or not name:
+            return None
+        code, target = git("rev-parse", "--verify", "-q", f"refs/tags/{name}^{{commit}}")
+        target = target.strip()
+        if code != 0 or not target:
+            return None
+        if _VERSION_TAG.match(name):
+            tree = release_tree(root, target, bookkeeping=bookkeeping, prefix=identity.prefix)
+            if tree is not None and tree != identity.tree:
+                return target
+        if git("rev-parse", "--verify", "-q", f"{target}^")[0] != 0:
+            return None
+        start = f"{target}^"
+    return None
+
+
+def release_authors(root: Path, identity: ReleaseIdentity, *, record_dir: Path | None
+                    ) -> frozenset[str] | None:
+    """Author and committer e-mails of every release-content commit since the previous version
+    tag (else of the whole history), lower-cased; None when there is no release identity."""
+    if not identity.known:
+        return None
+    assert identity.commit is not None
+    previous = previous_release_tag(root, identity, record_dir=record_dir)
+    revisions = [identity.commit] + ([f"^{previous}"] if previous else [])
+    code, out = _Git(root)("log", "--full-history", "--format=%ae%n%ce", *revisions,
+                           *_pathspecs(bookkeeping_paths(root, record_dir)))
+    if code != 0:
+        return None
+    return frozenset(line.strip().lower() for line in out.splitlines() if line.strip())
+
+
+def binding_problems(properties: Mapping[str, str], identity: ReleaseIdentity) -> list[str]:
+    """Why a record (its suite properties) is not of ``identity``'s release; empty when it is.
+
+    Used by the post stage (binding to the pre record) and by ``deploygate verdict`` (binding
+    a record to the release about to be deployed).
+    """
+    if not identity.known:
+        return [f"there is no release to bind it to: {identity.problem}"]
+    assert identity.commit is not None and identity.tree is not None
+    problems = []
+    if identity.dirty:
+        shown = ", ".join(identity.changed[:_SHOWN]) + (
+            f", +{len(identity.changed) - _SHOWN} more" if len(identity.changed) > _SHOWN
+            else "")
+        problems.append(f"the work tree has uncommitted changes to release content ({shown}): "
+                        "commit them (a new release) or discard them")
+    if properties.get(DIRTY_PROPERTY) == "true":
+        problems.append("the record was made from uncommitted changes to release content")
+    commit = properties.get(COMMIT_PROPERTY)
+    if commit != identity.commit:
+        problems.append(f"it is for commit {commit!r}, this release is {identity.commit}")
+    tree = properties.get(TREE_PROPERTY)
+    if tree != identity.tree:
+        problems.append(f"it is for release tree {tree!r}, this release's tree is "
+                        f"{identity.tree}")
+    if properties.get(VERSION_PROPERTY, "") != (identity.version or ""):
+        problems.append(f"it is for version {properties.get(VERSION_PROPERTY)!r}, this is "
+                        f"{identity.version!r}")
+    return problems
+
+
+def record_binding_problems(root: Path, properties: Mapping[str, str], *,
+                            record_dir: Path | None, version: str | None = None) -> list[str]:
+    """Why a gate record is not of the release at ``root`` now (for ``deploygate verdict``).
+
+    ``version`` defaults to the project's own (deploygate.yaml, pyproject.toml, package.json).
+    """
+    if version is None:
+        from pytest_deploygate.core.errors import DeployGateError
+        from pytest_deploygate.evidence.config import load_config
+
+        try:
+            load_config(root)
+        except DeployGateError as exc:
+            return [f"the project's version cannot be read: {exc}"]
+        version = project_version(root)
+    identity = release_identity(root, record_dir=record_dir, version=version)
+    return binding_problems(properties, identity)
+
+
+def project_version(root: Path) -> str | None:
+    """The project's own version: deploygate.yaml, else pyproject.toml or package.json (None
+    when none says, or deploygate.yaml cannot be read)."""
+    from pytest_deploygate.core.errors import DeployGateError
+    from pytest_deploygate.evidence.config import load_config
+
+    try:
+        declared = load_config(root).version
+    except DeployGateError:
+        declared = None
+    return declared or manifest_version(root)
+
+
+def gated_release_authors(root: Path, since: datetime | None = None, *,
+                          record_dir: Path | None = None) -> frozenset[str] | None:
+    """Everyone git names as an author or committer of the release being gated, by two rules
+    whose union counts (each closes a different way to hide an author): every release-content
+    commit since the previous version tag (else the whole history), and every commit from HEAD
+    down to the phase start. Never read from a file; None when git cannot say (fail closed)."""
+    identity = release_identity(root, record_dir=record_dir, version=project_version(root))
+    by_release = release_authors(root, identity, record_dir=record_dir)
+    by_phase = authors_since(root, since)
+    if by_release is None or by_phase is None:
+        return None
+    return by_release | by_phase
+
+
+def manifest_version(root: Path) -> str | None:
+    """The version in pyproject.toml, else package.json (None when neither has one)."""
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            version = tomllib.loads(pyproject.read_text("utf-8")).get("project", {}).get("version")
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            version = None
+        if isinstance(version, str) and version:
+            return version
+    package = root / "package.json"
+    if package.is_file():
+        try:
+            version = json.loads(package.read_text("utf-8")).get("version")
+        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+            version = None
+        if isinstance(version, str) and version:
+            return version
+    return None

@@ -1,0 +1,125 @@
+"""Observation windows: a measurement repeated over time, judged like an Argo Rollouts analysis.
+
+``count`` measurements ``interval`` apart; the condition is breached when more than
+``failure_limit`` of them breach the bound (the window stops early the moment that happens),
+and the result is inconclusive when more than ``inconclusive_limit`` could not be taken. A
+watch (``--gate-watch``) extends the count to cover its duration.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_deploygate.core.timeutil import parse_duration
+
+WINDOW_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["count", "interval"],
+    "properties": {
+        "count": {"type": "integer", "minimum": 1, "maximum": 10000},
+        "interval": {"anyOf": [{"type": "number", "minimum": 0},
+                               {"type": "string", "pattern": "^[0-9.]+(ms|s|m|h)$"}]},
+        "failure_limit": {"type": "integer", "minimum": 0},
+        "inconclusive_limit": {"type": "integer", "minimum": 0},
+    },
+}
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One measurement: breached or not, or inconclusive (``problem`` set)."""
+
+    breached: bool
+    shown: str
+    problem: str | None = None
+    #: The number measured (None when inconclusive) and seconds since the window started,
+    #: for charts.
+    value: float | None = None
+    at: float = 0.0
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """The samples of a window and how they are judged."""
+
+    samples: tuple[Sample, ...]
+    planned: int
+    failure_limit: int
+    inconclusive_limit: int
+    stopped: bool = False  # another trigger fired during a watch: this one stopped early
+
+    @property
+    def failures(self) -> int:
+        """Measurements that breached the bound."""
+        return sum(1 for s in self.samples if s.problem is None and s.breached)
+
+    @property
+    def inconclusive(self) -> int:
+        """Measurements that could not be taken."""
+        return sum(1 for s in self.samples if s.problem is not None)
+
+    @property
+    def fired(self) -> bool:
+        """More breaches than the failure limit."""
+        return self.failures > self.failure_limit
+
+    @property
+    def too_inconclusive(self) -> bool:
+        """More unusable measurements than allowed."""
+        return self.inconclusive > self.inconclusive_limit
+
+    def describe(self) -> str:
+        """``3 of 10 measurements breached (limit 2): 0.07, 0.08, ...``."""
+        values = ", ".join(s.shown for s in self.samples[:12])
+        more = ", ..." if len(self.samples) > 12 else ""
+        taken = len(self.samples)
+        early = f" (stopped early after {taken} of {self.planned})" if taken < self.planned \
+            and self.fired else ""
+        return (f"{self.failures} of {taken} measurements breached (failure limit "
+                f"{self.failure_limit}), {self.inconclusive} inconclusive (limit "
+                f"{self.inconclusive_limit}){early}: {values}{more}")
+
+
+def observe(window: Mapping[str, Any], measure: Callable[[float], Sample],
+            watch_seconds: float = 0.0,
+            progress: Callable[[str], None] | None = None,
+            stop: threading.Event | None = None) -> WindowResult:
+    """Take the window's measurements; ``measure`` gets the seconds elapsed since the start.
+
+    During a watch, the first trigger that fires sets ``stop``: the decision is ROLLBACK from
+    that moment, and the other windows end instead of watching on.
+    """
+    interval = parse_duration(window["interval"])
+    count = int(window["count"])
+    if watch_seconds and interval > 0:
+        count = max(count, math.ceil(watch_seconds / interval))
+    failure_limit = int(window.get("failure_limit", 0))
+    inconclusive_limit = int(window.get("inconclusive_limit", 0))
+    start = time.monotonic()
+    samples: list[Sample] = []
+    for index in range(count):
+        due = start + index * interval
+        delay = due - time.monotonic()
+        if delay > 0 and (stop.wait(delay) if stop is not None else time.sleep(delay)):
+            return WindowResult(tuple(samples), count, failure_limit, inconclusive_limit,
+                                stopped=True)
+        elapsed = time.monotonic() - start
+        sample = measure(elapsed)
+        samples.append(sample if sample.at else dataclasses.replace(sample, at=elapsed))
+        result = WindowResult(tuple(samples), count, failure_limit, inconclusive_limit)
+        if progress is not None:
+            progress(f"{index + 1}/{count}: {samples[-1].problem or samples[-1].shown}")
+        if result.fired:
+            if stop is not None:
+                stop.set()
+            return result
+    return WindowResult(tuple(samples), count, failure_limit, inconclusive_limit)

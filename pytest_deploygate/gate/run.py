@@ -1,0 +1,418 @@
+"""A gate run, independent of pytest's nodes: which gates, which items, prerequisites, results.
+
+Built once per session (on the controller and on every pytest-xdist worker alike), so the
+records written by the controller and the items run by workers come from the same plan.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from pytest_deploygate.checks.context import CheckKind, EvalContext, evaluate_item
+from pytest_deploygate.checks.project import Project
+from pytest_deploygate.core.errors import DeployGateError, SelectionError, StateError
+from pytest_deploygate.core.results import CheckResult
+from pytest_deploygate.evidence.config import load_config
+from pytest_deploygate.gate.plan import ConfigError, GatePlan, ProjectSlot
+from pytest_deploygate.gate.settings import Settings
+from pytest_deploygate.isdlc.layout import layout_of, remember_layout
+from pytest_deploygate.isdlc.state import StateDoc, load_state
+from pytest_deploygate.spec.library import SpecFile, open_library, spec_path
+from pytest_deploygate.spec.loader import apply_overrides, load_spec
+from pytest_deploygate.spec.model import OTHER_ROW_ID, Check, Criterion, GateSpec
+from pytest_deploygate.spec.record_rules import binding_item, may_be_not_applicable, stage_items
+
+_SPEC_CACHE: dict[tuple[str, int, int, str], GateSpec] = {}
+
+
+
+
+
+
+
+
+class GateRun:
+    """Everything one pytest session knows about the gates it runs."""
+
+    def __init__(self, settings: Settings, kinds: Mapping[str, CheckKind]) -> None:
+        self.settings = settings
+        self.kinds = kinds
+        self.slots: list[ProjectSlot] = []
+        self.plans: list[GatePlan] = []
+        self.warnings: list[str] = []
+
+    @property
+    def project(self) -> Project | None:
+        """The project of a single-project run (the first one of a monorepo run)."""
+        return next((s.project for s in self.slots if s.project is not None), None)
+
+    @classmethod
+    def prepare(cls, settings: Settings, kinds: Mapping[str, CheckKind]) -> GateRun:
+        """Read state and config, select gates, load specs, evaluate prerequisites.
+
+        Raises :class:`SelectionError` when ``--gate`` or ``--gate-project`` names nothing;
+        every other problem is kept on the plan it affects and reported there.
+        """
+        run = cls(settings, kinds)
+        run.slots = [run._open(slot) for slot in project_slots(settings)]
+        run._share_attestation_stores()
+        checklists = settings.root / ".isdlc" / "checklists"
+        for slot in run.slots:
+            state = slot.project.state if slot.project else None
+            if state is None and "current" in settings.expression.lower():
+                raise SelectionError(f"--gate=current: {slot.error}")
+            slot.library = open_library(settings.spec_dir, checklists,
+                                        state.data if state else None)
+            if slot.project is not None:
+                remember_layout(slot.project, slot.library.layout)
+            for warning in slot.library.warnings:
+                if warning not in run.warnings:
+                    run.warnings.append(warning)
+            selected = slot.library.select(settings.expression, state)
+            run._check_threshold_names(selected)
+            record_dir = _record_dir(settings, slot)
+            for spec_file in selected:
+                run.plans.append(run._plan(spec_file, slot, record_dir))
+            run._defer_same_run_prerequisites(slot)
+        run._check_override_names()
+        return run
+
+    def _defer_same_run_prerequisites(self, slot: ProjectSlot) -> None:
+        plans = [p for p in self.plans if p.slot is slot and p.spec is not None]
+        if not self.settings.same_run_prerequisites:
+            # Under pytest-xdist another worker runs gate M, in no set order: state.json
+            # decides, as if the gates ran in separate invocations. Say so.
+            numbers = {_identity(p) for p in plans}
+            for plan in plans:
+                for item in plan.spec.items if plan.spec else ():
+                    if item.role == "prerequisite" and item.check is not None and \
+                            item.check.kind == "gate_passed" and \
+                            _target(slot, item.check) in numbers - {_identity(plan)}:
+                        self.warnings.append(
+                            f"{plan.record_name}: {item.id} is decided from state.json, not "
+                            "from this run (pytest-xdist); run the gates serially for that")
+            return
+        for position, plan in enumerate(plans):
+            earlier = {_identity(p): p for p in plans[:position]}
+            for item in plan.spec.items if plan.spec else ():
+                check = item.check
+                if item.role != "prerequisite" or check is None or check.kind != "gate_passed":
+                    continue
+                gate = _target(slot, check)
+                if gate in earlier:
+                    plan.deferred[item.id] = earlier[gate]
+                    result = plan.prerequisite_results.pop(item.id, None)
+                    if result is not None and result.status != "met":
+                        note = f"; {item.note}" if item.note else ""
+                        plan.unmet.remove(result.message + note)
+
+    def resolve_deferred(self, plan: GatePlan, decision_of: Callable[[GatePlan], str]) -> None:
+        """Decide deferred prerequisites from this run's decisions of the earlier gates."""
+        assert plan.spec is not None
+        for item_id, earlier in list(plan.deferred.items()):
+            item = plan.spec.item(item_id)
+            status = decision_of(earlier)
+            if status == "PASS":
+                result = CheckResult.met(f"{earlier.gate_id} passed in this run")
+            else:
+                note = f"; {item.note}" if item.note else ""
+                result = CheckResult.not_met(f"{earlier.gate_id} not passed in this run: "
+                                             f"its decision is {status}")
+                plan.unmet.append(result.message + note)
+            plan.prerequisite_results[item_id] = result
+            del plan.deferred[item_id]
+
+    def _share_attestation_stores(self) -> None:
+        # A monorepo's projects usually share the root's sign-off log and approvers: one
+        # parsed store serves every project that reads the same files the same way.
+        shared: dict[tuple, Project] = {}
+        for slot in self.slots:
+            project = slot.project
+            if project is None:
+                continue
+            config = project.config
+            key = (project.root, config.attestation_log, config.approvers,
+                   config.verify_authorship, config.require_signed_commits,
+                   config.forbid_self_approval)
+            if key in shared:
+                project.share_attestations(shared[key])
+            else:
+                shared[key] = project
+
+    def _open(self, slot: ProjectSlot) -> ProjectSlot:
+        settings = self.settings
+        try:
+            if slot.state_path.is_relative_to(settings.root):
+                _refuse_escape(settings.root, slot.state_path)
+            state = load_state(slot.state_path)
+            slot.root = _project_root(settings.root, slot, state)
+        except DeployGateError as exc:
+            slot.error = str(exc)
+            return slot
+        try:
+            config = load_config(slot.root) if (slot.root / "deploygate.yaml").is_file() \
+                else load_config(settings.root)
+        except DeployGateError as exc:
+            # Not a gate outcome: the run stops before anything is evaluated or recorded.
+            raise ConfigError(str(exc)) from None
+        slot.project = Project(slot.root, state, config, settings.now, settings.version,
+                               prometheus_url_override=settings.prometheus_url,
+                               extra_health_urls=settings.health_urls,
+                               allow_commands=settings.allow_commands,
+                               waivers_disabled=settings.no_waivers,
+                               watch_seconds=settings.watch_seconds,
+                               record_dir=_record_dir(settings, slot))
+        return slot
+
+    def _check_override_names(self) -> None:
+        # A misspelt override cannot pass anything (the spec's own check still runs), so it is
+        # a warning, not an error: one config serves specs with different criteria.
+        for slot in self.slots:
+            if slot.project is None:
+                continue
+            plans = [p for p in self.plans if p.slot is slot]
+            known = {i.id for p in plans if p.spec for i in p.spec.items}
+            unknown = sorted(set(slot.project.config.evidence) - known)
+            if unknown and all(p.spec for p in plans):
+                message = (f"{slot.project.config.display_name}: evidence: no criterion "
+                           f"{', '.join(unknown)} in the selected gates; those overrides do "
+                           "nothing")
+                if message not in self.warnings:
+                    self.warnings.append(message)
+
+    def _plan(self, spec_file: SpecFile, slot: ProjectSlot, record_dir: Path) -> GatePlan:
+        plan = GatePlan(spec_file, self.settings.stage, slot, record_dir)
+        try:
+            plan.spec = self._spec(spec_file)
+        except (DeployGateError, ValueError) as exc:
+            plan.error = str(exc)
+            return plan
+        if spec_file.key and slot.layout is not None:
+            # Today's layout: the file name selects the phase; the spec must be about it.
+            phase = slot.layout.canonical(plan.spec.phase)
+            if phase != spec_file.key:
+                plan.error = (f"{plan.spec.source}: phase {plan.spec.phase!r} is not the phase "
+                              f"{spec_file.key} its file name selects; name the file after "
+                              "its phase key")
+                return plan
+            if phase != plan.spec.phase:
+                plan.spec = dataclasses.replace(plan.spec, phase=phase)
+        project = slot.project
+        if project is None:
+            plan.error = slot.error
+            return plan
+        spec = plan.spec
+        plan.thresholds = {**spec.thresholds,
+                           **{k: v for k, v in project.config.thresholds.items()
+                              if k in spec.thresholds},
+                           **{k: v for k, v in self.settings.thresholds.items()
+                              if k in spec.thresholds}}
+        try:
+            items = apply_overrides(spec, project.config, self.kinds)
+        except DeployGateError as exc:
+            raise ConfigError(str(exc)) from None  # deploygate.yaml's evidence: is broken
+        stage = self.settings.stage
+        plan.spec_items = tuple(items)
+        plan.items = stage_items(items, stage)
+        if stage == "post":
+            plan.items.append(binding_item(spec))
+        for item in items:
+            if item.role == "prerequisite":
+                result = self.evaluate(plan, item)
+                plan.prerequisite_results[item.id] = result
+                if result.status != "met":
+                    note = f"; {item.note}" if item.note else ""
+                    plan.unmet.append(result.message + note)
+        return plan
+
+    def _spec(self, spec_file: SpecFile) -> GateSpec:
+        # Parsed and validated once per process, however many plans or projects use it.
+        key = (str(spec_file.path), spec_file.path.stat().st_mtime_ns, id(self.kinds),
+               spec_file.layout)
+        cached = _SPEC_CACHE.get(key)
+        if cached is None:
+            path = spec_path(spec_file, self.settings.cache_dir)
+            cached = _SPEC_CACHE[key] = load_spec(path, self.kinds, self.settings.cache_dir)
+        return cached
+
+    def _check_threshold_names(self, selected: list[SpecFile]) -> None:
+        if not self.settings.thresholds:
+            return
+        known: set[str] = set()
+        for spec_file in selected:
+            try:
+                known |= set(self._spec(spec_file).thresholds)
+            except DeployGateError:
+                continue
+        unknown = sorted(set(self.settings.thresholds) - known)
+        if unknown:
+            raise SelectionError(f"--gate-threshold: unknown threshold(s) {', '.join(unknown)}; "
+                                 f"the selected gates define: {', '.join(sorted(known)) or 'none'}")
+
+    def context(self, plan: GatePlan, item: Criterion) -> EvalContext:
+        """The evaluation context of one item."""
+        assert plan.spec is not None and plan.project is not None
+        return EvalContext(plan.project, plan.spec, item, plan.thresholds, self.kinds)
+
+    def prefetch(self, plan: GatePlan, item: Criterion) -> None:
+        """Start the item's network evidence in the background (no-op for other kinds)."""
+        if plan.project is None or plan.spec is None or item.check is None or plan.unmet:
+            return
+        kind = self.kinds.get(item.check.kind)
+        if kind is None or kind.prefetch is None:
+            return
+        try:
+            kind.prefetch(item.check.params, self.context(plan, item))
+        except Exception:  # evaluation will report the same problem on the item itself
+            return
+
+    def evaluate(self, plan: GatePlan, item: Criterion) -> CheckResult:
+        """Evaluate one item, honouring a waiver that governs it."""
+        project = plan.project
+        assert plan.spec is not None and project is not None
+        if item.role in ("prerequisite", "binding"):
+            return self._evaluate(plan, item)
+        ruling = project.waivers.decide(plan.spec, layout_of(project), item, project.now)
+        if ruling.waiver is not None and ruling.applies:
+            waiver = ruling.waiver
+            if not waiver.run:
+                return CheckResult("waived", f"{waiver.describe()} (run: false, not evaluated)")
+            result = self._evaluate(plan, item)
+            if result.status in ("met", "not_applicable"):
+                return CheckResult(result.status, f"{result.message} (waiver not needed)",
+                                   result.evidence, result.measurement)
+            return CheckResult("waived", f"{waiver.describe()} (run: true, evaluated: "
+                                         f"{result.message})", result.evidence,
+                               result.measurement)
+        result = self._evaluate(plan, item)
+        if ruling.note:
+            return CheckResult(result.status, f"{result.message}; {ruling.note}",
+                               result.evidence, result.measurement)
+        return result
+
+    def continuation(self, plan: GatePlan) -> str | None:
+        """What follows a PASS: the first branch whose condition holds, else ``next``."""
+        spec = plan.spec
+        if spec is None:
+            return None
+        for branch in spec.branches:
+            probe = Criterion(id="branch", text="branch", role="criterion", section_id="next",
+                              section_title="Next", stage="post", decision=OTHER_ROW_ID,
+                              check=branch.when, waivable=False)
+            if plan.project is not None and self._evaluate(plan, probe).status == "met":
+                return branch.describe()
+        if spec.branches:
+            return "no branch applies: " + "; ".join(
+                f"{b.when.kind} {b.when.params.get('path', '')}".strip() for b in spec.branches)
+        if spec.next is None:
+            return None
+        text = f"Advance to Phase {spec.next.gate}: {spec.next.title}"
+        return text + (f" ({spec.next.handler})" if spec.next.handler else "")
+
+    def reviewer(self, plan: GatePlan) -> str | None:
+        """Who reviewed the gate: a counting ``gate-review`` sign-off by a release manager."""
+        if plan.project is None or plan.spec is None:
+            return None
+        from pytest_deploygate.trust.signoffs import REVIEW_CRITERION
+
+        review = Criterion(id=REVIEW_CRITERION, text="Gate review", role="criterion",
+                           section_id="review", section_title="Review", stage="post",
+                           decision=OTHER_ROW_ID, waivable=False,
+                           check=Check("attestation", {"kind": "attestation",
+                                                       "roles": ["release-manager"]}))
+        result = self._evaluate(plan, review)
+        if result.status != "met":
+            return None
+        return result.message.removeprefix("signed off by ")
+
+    def _evaluate(self, plan: GatePlan, item: Criterion) -> CheckResult:
+        """Evaluate one item; an exception inside a check kind is missing evidence, never a pass."""
+        if item.role == "prerequisite" and item.id in plan.prerequisite_results:
+            return plan.prerequisite_results[item.id]
+        assert plan.spec is not None and plan.project is not None
+        if item.role == "binding":
+            from pytest_deploygate.gate.stages import check_pre_record
+
+            return check_pre_record(self.settings, plan, plan.project)
+        try:
+            result = evaluate_item(self.context(plan, item))
+        except StateError as exc:
+            return CheckResult.missing(str(exc))
+        except Exception as exc:  # a broken or third-party kind must not turn into a pass
+            kind = item.check.kind if item.check else "?"
+            return CheckResult.missing(f"check kind '{kind}' failed: {type(exc).__name__}: {exc}")
+        if result.status == "not_applicable" and \
+                not may_be_not_applicable(item, plan.spec, plan.project.config.conditions):
+            # The rule `deploygate verdict` applies to records: N/A needs a reason in the spec.
+            return CheckResult.missing(f"reported N/A ({result.message}), but the spec gives "
+                                       f"{item.id} no condition under which it is N/A",
+                                       *result.evidence)
+        return result
+
+
+def _identity(plan: GatePlan) -> int | str:
+    """What a prerequisite names a gate by: its phase key (today's layout) or number."""
+    return plan.spec_file.key or plan.spec_file.gate
+
+
+def _target(slot: ProjectSlot, check: Check) -> int | str | None:
+    """The gate a ``gate_passed`` prerequisite waits for: one phase key, or one number."""
+    phases = check.params.get("phases")
+    if isinstance(phases, list) and len(phases) == 1 and slot.layout is not None:
+        return slot.layout.canonical(str(phases[0]))
+    return check.params.get("gate")
+
+
+def project_slots(settings: Settings) -> list[ProjectSlot]:
+    """The projects this run gates: the repository's own, or monorepo projects by id."""
+    if not settings.projects:
+        return [ProjectSlot(None, settings.state_path, settings.root)]
+    base = settings.root / ".isdlc" / "projects"
+    found = sorted(p.parent.name for p in base.glob("*/state.json")) if base.is_dir() else []
+    wanted = found if "all" in settings.projects else list(dict.fromkeys(settings.projects))
+    if not wanted:
+        raise SelectionError(f"--gate-project=all: no projects under {base} "
+                             "(.isdlc/projects/<id>/state.json)")
+    unknown = [w for w in wanted if w not in found]
+    if unknown:
+        raise SelectionError(f"--gate-project: no project {', '.join(unknown)} in {base}; "
+                             f"projects: {', '.join(found) or 'none'}")
+    return [ProjectSlot(pid, base / pid / "state.json", settings.root) for pid in wanted]
+
+
+def _record_dir(settings: Settings, slot: ProjectSlot) -> Path:
+    """Where a project's records go: the record directory, per project in a monorepo."""
+    return settings.record_dir / slot.id if slot.id else settings.record_dir
+
+
+def _refuse_escape(root: Path, state_path: Path) -> None:
+    # The default state.json is part of the project: a symlink that leads out of the project
+    # would let the repository point the gate at someone else's state.
+    from pytest_deploygate.core.paths import OutsideRoot, inside_root
+
+    try:
+        inside_root(root, state_path.relative_to(root).as_posix())
+    except OutsideRoot as exc:
+        raise StateError(f"{state_path}: {exc}") from None
+
+
+def _project_root(root: Path, slot: ProjectSlot, state: StateDoc) -> Path:
+    """Where a monorepo project's files are: state's project.path, else <root>/<id>."""
+    if slot.id is None:
+        return root
+    declared = state.get("project.path")
+    if isinstance(declared, str) and declared:
+        from pytest_deploygate.core.paths import OutsideRoot, inside_root
+
+        try:
+            return inside_root(root, declared)
+        except OutsideRoot as exc:
+            raise StateError(f"{slot.state_path}: project.path {exc}") from None
+    candidate = root / slot.id
+    return candidate if candidate.is_dir() else root
+
+

@@ -1,0 +1,187 @@
+"""The run's settings: command-line options and ini values read once into a checked object.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from pytest_deploygate.signing.options import signing_paths
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The checked options of one gate run."""
+
+    expression: str
+    stage: str
+    root: Path
+    state_path: Path
+    spec_dir: Path
+    record_dir: Path
+    now: datetime
+    pre_record: Path | None
+    version: str | None
+    thresholds: dict[str, float]
+    prometheus_url: str | None = None
+    health_urls: tuple[str, ...] = ()
+    watch_seconds: float = 0.0
+    allow_commands: bool = False
+    no_waivers: bool = False
+    projects: tuple[str, ...] = ()
+    same_run_prerequisites: bool = True
+    cache_dir: Path = Path(tempfile.gettempdir()) / "pytest-deploygate"
+    update_state: bool = False
+    validation_record: bool = False
+    #: --gate-now was given: the run evaluates the past, and its records say so.
+    replay: bool = False
+    #: The private key that signs each record (--gate-sign-key / $DEPLOYGATE_SIGNING_KEY).
+    sign_key: Path | None = None
+    #: The post stage's allowed signers (--gate-allowed-signers).
+    allowed_signers: Path | None = None
+
+
+def read_settings(config: pytest.Config) -> Settings:
+    """Read options into :class:`Settings`; bad values raise ``pytest.UsageError``."""
+    from pytest_deploygate.core import limits
+    from pytest_deploygate.core.timeutil import now_utc, parse_duration, parse_instant
+
+    limits.configure(_size(config, "deploygate_max_spec_size"),
+                     _size(config, "deploygate_max_evidence_size"))
+
+    rootdir = Path(config.rootpath)
+    root = _path(config.getoption("gate_root"), Path.cwd()) or rootdir
+    state = _path(config.getoption("gate_state"), Path.cwd()) or root / ".isdlc" / "state.json"
+    record_ini = config.getini("deploygate_record_dir")
+    record_dir = (_path(config.getoption("gate_record_dir"), Path.cwd())
+                  or _path(record_ini, rootdir) or root / "gate-records")
+    raw_now = config.getoption("gate_now")
+    if raw_now:
+        _refuse_replay_effects(config)
+    try:
+        now = parse_instant(raw_now) if raw_now else now_utc()
+    except ValueError as exc:
+        raise pytest.UsageError(f"--gate-now: {exc}") from None
+    stage = config.getoption("gate_stage")
+    watch = 0.0
+    if config.getoption("gate_watch"):
+        try:
+            watch = parse_duration(config.getoption("gate_watch"))
+        except ValueError as exc:
+            raise pytest.UsageError(f"--gate-watch: {exc}") from None
+        if stage == "pre":
+            raise pytest.UsageError("--gate-watch watches rollback triggers after the deploy: "
+                                    "use it with --gate-stage=post")
+    for url in [config.getoption("gate_prometheus") or "", *config.getoption("gate_health_url")]:
+        if url and not url.startswith(("http://", "https://")):
+            from pytest_deploygate.core.redaction import redact_url
+
+            raise pytest.UsageError(f"{redact_url(url)!r}: only http:// and https:// URLs are "
+                                    "allowed")
+    sign_key, allowed_signers = signing_paths(config)
+    return Settings(
+        expression=config.getoption("gate"),
+        stage=stage,
+        root=root,
+        state_path=state,
+        spec_dir=_path(config.getini("deploygate_specs"), rootdir) or rootdir / "gate_specs",
+        record_dir=record_dir,
+        now=now,
+        pre_record=_path(config.getoption("gate_pre_record"), Path.cwd()),
+        version=config.getoption("gate_version"),
+        thresholds=_thresholds(config.getoption("gate_threshold")),
+        prometheus_url=config.getoption("gate_prometheus"),
+        health_urls=tuple(config.getoption("gate_health_url")),
+        watch_seconds=watch,
+        allow_commands=config.getoption("gate_allow_commands"),
+        no_waivers=config.getoption("gate_no_waivers"),
+        update_state=config.getoption("gate_update_state"),
+        projects=tuple(config.getoption("gate_project")),
+        same_run_prerequisites=not _distributed(config),
+        cache_dir=_cache_dir(config),
+        validation_record=config.getoption("gate_validation_record"),
+        replay=bool(raw_now),
+        sign_key=sign_key,
+        allowed_signers=allowed_signers,
+    )
+
+
+#: The environment variable a signing key may come from (the signing options' fallback).
+SIGNING_KEY_ENV = "DEPLOYGATE_SIGNING_KEY"
+
+
+def _refuse_replay_effects(config: pytest.Config) -> None:
+    """--gate-now evaluates the past: it must not write back or sign as if it were now."""
+    effects = [option for option, name in (("--gate-update-state", "gate_update_state"),
+                                           ("--gate-validation-record", "gate_validation_record"),
+                                           ("--gate-sign-key", "gate_sign_key"))
+               if config.getoption(name, None)]
+    if os.environ.get(SIGNING_KEY_ENV):
+        effects.append(f"{SIGNING_KEY_ENV} (set in the environment)")
+    if effects:
+        raise pytest.UsageError(
+            f"--gate-now replays the past: it cannot be used with {', '.join(effects)}; "
+            "write back and sign only gates evaluated now (drop --gate-now)")
+
+
+def _size(config: pytest.Config, name: str) -> int | None:
+    raw = config.getini(name)
+    if not raw:
+        return None
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise pytest.UsageError(f"ini {name} = {raw!r}: expected a number of bytes") from None
+    if value <= 0:
+        raise pytest.UsageError(f"ini {name} = {raw!r}: must be positive")
+    return value
+
+
+def _distributed(config: pytest.Config) -> bool:
+    # pytest-xdist: on workers (workerinput) and on the controller (-n / --dist).
+    if hasattr(config, "workerinput"):
+        return True
+    workers = config.getoption("numprocesses", None)
+    return bool(workers) and workers != "0"
+
+
+def _cache_dir(config: pytest.Config) -> Path:
+    # Imported checklists are cached by content hash in pytest's cache when it is enabled.
+    cache = getattr(config, "cache", None)
+    if cache is not None:
+        return Path(cache.mkdir("deploygate"))
+    return Path(tempfile.gettempdir()) / f"pytest-deploygate-{os.getuid()}"
+
+
+def _path(value: object, base: Path) -> Path | None:
+    if not value:
+        return None
+    path = Path(str(value)).expanduser()
+    return path if path.is_absolute() else (base / path)
+
+
+def _thresholds(pairs: list[str]) -> dict[str, float]:
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            number = float(value)
+        except ValueError:
+            raise pytest.UsageError(
+                f"--gate-threshold {pair!r}: expected NAME=NUMBER, e.g. p99_ms=1500") from None
+        if not math.isfinite(number):
+            # A NaN bound never breaches: every comparison with NaN is false.
+            raise pytest.UsageError(f"--gate-threshold {pair!r}: {value.strip()} is not a "
+                                    "finite number; give a number, e.g. p99_ms=1500")
+        out[name.strip()] = number
+    return out

@@ -1,0 +1,211 @@
+"""What a decided gate writes back: state.json's gate fields and the framework's own
+validation record (``docs/.validations/gate-NN-<phase>.json``).
+
+In today's 21-phase layout the write-back is one the framework understands: the phase is
+updated under its canonical key; only ``gate_passed`` (a timestamp on PASS, as the framework's
+agents write it, else false) and the plugin's own ``deploygate`` block are written, never a
+field the framework's code owns (``status``, ``gate_validation``, ``constitutional_validation``,
+``iteration_requirements``, ...); ``state_version`` is bumped as the framework's writers do
+(the version on disk plus one), so its state-write-validator accepts the write and rejects a
+stale writer; the validation record is ``docs/.validations/gate-<phase key>.json`` with the
+framework's status words (passed, blocked, skipped); paths are relative to the project.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_deploygate.core.atomic import write_atomic
+from pytest_deploygate.core.timeutil import format_instant
+from pytest_deploygate.decision.decide import (
+    FAIL,
+    INCOMPLETE,
+    NOT_APPLICABLE,
+    PASS,
+    ROLLBACK,
+    SKIPPED,
+    WAIVED,
+)
+from pytest_deploygate.gate.writeback import update_json
+from pytest_deploygate.records.content import RecordContent, RecordItem
+
+if TYPE_CHECKING:
+    from pytest_deploygate.checks.project import Project
+    from pytest_deploygate.gate.plan import GatePlan
+
+
+#: The framework's status words for a gate decision (its gate_validation says "blocked").
+FRAMEWORK_STATUS = {PASS: "passed", SKIPPED: "skipped"}
+#: Per item: the words the framework's agents use in their own checklists.
+FRAMEWORK_ITEM_STATUS = {PASS: "pass", FAIL: "fail", ROLLBACK: "fail", SKIPPED: "skipped",
+                         NOT_APPLICABLE: "not_applicable", WAIVED: "waived",
+                         INCOMPLETE: "not_run"}
+
+
+def framework_status(status: str) -> str:
+    """``passed``, ``skipped`` or ``blocked`` (everything else stops the phase)."""
+    return FRAMEWORK_STATUS.get(status, "blocked")
+
+
+def update_state(state_path: Path, plan: GatePlan, content: RecordContent, record: Path) -> None:
+    """Set ``phases.<key>.gate_passed`` (whole gate or post stage) and ``gate_validation``."""
+    assert plan.spec is not None
+    if plan.spec_file.key:
+        _update_state_today(state_path, plan, content, record)
+        return
+    decision = content.decision
+    block = {
+        "status": "passed" if decision.status == PASS else decision.status.lower(),
+        "decision": decision.label,
+        "stage": plan.stage,
+        "validated_at": format_instant(content.evaluated_at),
+        "record": str(record),
+    }
+    phase_key = plan.spec.phase
+
+    def change(data: dict[str, Any]) -> None:
+        phases = data.setdefault("phases", {})
+        phase = phases.setdefault(phase_key, {})
+        if not isinstance(phase, dict):
+            raise TypeError(f"phases.{phase_key} is not an object")
+        if plan.stage in ("all", "post"):
+            phase["gate_passed"] = decision.status == PASS
+        phase["gate_validation"] = block
+
+    try:
+        update_json(state_path, change)
+    except TypeError as exc:
+        from pytest_deploygate.gate.writeback import WriteBackError
+
+        raise WriteBackError(f"{state_path}: {exc}") from None
+
+
+def _update_state_today(state_path: Path, plan: GatePlan, content: RecordContent,
+                        record: Path) -> None:
+    key = plan.spec_file.key
+    assert key is not None and plan.project is not None
+    decision = content.decision
+    validated_at = format_instant(content.evaluated_at)
+    block = {
+        "decision": decision.status,
+        "status": framework_status(decision.status),
+        "stage": plan.stage,
+        "validated_at": validated_at,
+        "record": project_relative(plan.project.root, record),
+        "spec": plan.spec_file.describe().replace(str(plan.project.root) + "/", ""),
+    }
+
+    def change(data: dict[str, Any]) -> None:
+        phases = data.setdefault("phases", {})
+        if not isinstance(phases, dict):
+            raise TypeError("phases is not an object")
+        phase = phases.setdefault(key, {})
+        if not isinstance(phase, dict):
+            raise TypeError(f"phases.{key} is not an object")
+        if plan.stage in ("all", "post"):
+            phase["gate_passed"] = validated_at if decision.status == PASS else False
+        phase["deploygate"] = block
+        version = data.get("state_version")
+        valid = isinstance(version, int) and not isinstance(version, bool) and version > 0
+        data["state_version"] = (version if valid else 0) + 1
+
+    try:
+        update_json(state_path, change)
+    except TypeError as exc:
+        from pytest_deploygate.gate.writeback import WriteBackError
+
+        raise WriteBackError(f"{state_path}: {exc}") from None
+
+
+def project_relative(root: Path, path: Path) -> str:
+    """``gate-records/13-production.xml``: a path as the project sees it."""
+    return Path(os.path.relpath(path, root)).as_posix()
+
+
+def write_validation_record(project: Project, plan: GatePlan, content: RecordContent) -> Path:
+    """Write the framework's validation record for this gate and return its path."""
+    spec = plan.spec
+    assert spec is not None
+    if plan.spec_file.key:
+        return _write_validation_record_today(project, plan, content)
+    suffix = spec.phase.split("-", 1)[1] if "-" in spec.phase else spec.phase
+    path = project.root / "docs" / ".validations" / f"gate-{spec.gate:02d}-{suffix}.json"
+    checklist = []
+    artifacts = []
+    for item in content.items:
+        entry = _entry(item)
+        checklist.append(entry)
+        if item.criterion.role == "artifact":
+            files = [e for e in entry["evidence"] if e.get("kind") == "file"]
+            artifacts.append({"id": item.criterion.id, "name": item.criterion.artifact.name
+                              if item.criterion.artifact else item.text,
+                              "outcome": item.verdict, "files": files})
+    document = {
+        "gate": spec.id,
+        "phase": spec.phase,
+        "status": "passed" if content.decision.status == PASS else
+        content.decision.status.lower(),
+        "decision": content.decision.label,
+        "stage": plan.stage,
+        "validated_at": format_instant(content.evaluated_at),
+        "validated_by": "pytest-deploygate",
+        "checklist": checklist,
+        "constitutional_validation": project.state.get(
+            f"phases.{spec.phase}.constitutional_validation"),
+        "artifacts": artifacts,
+    }
+    write_atomic(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode())
+    return path
+
+
+def _entry(item: RecordItem) -> dict[str, Any]:
+    """One item of a validation record's checklist."""
+    outcome = item.outcome
+    return {
+        "id": item.criterion.id,
+        "text": item.text,
+        "section": item.criterion.section_title,
+        "stage": item.criterion.stage,
+        "outcome": item.verdict,
+        "message": outcome.message if outcome else "not run",
+        "evidence": outcome.evidence if outcome else [],
+    }
+
+
+def _write_validation_record_today(project: Project, plan: GatePlan, content: RecordContent
+                                   ) -> Path:
+    key = plan.spec_file.key
+    assert key is not None and plan.spec is not None
+    path = project.root / "docs" / ".validations" / f"gate-{key}.json"
+    checklist = []
+    artifacts = []
+    for item in content.items:
+        entry = {"status": FRAMEWORK_ITEM_STATUS.get(item.verdict, "fail"), **_entry(item)}
+        checklist.append(entry)
+        if item.criterion.role == "artifact":
+            files = [e.get("ref") for e in entry["evidence"] if e.get("kind") in ("file",
+                                                                                "directory")]
+            artifacts.append({"id": item.criterion.id, "name": item.criterion.artifact.name
+                              if item.criterion.artifact else item.text,
+                              "status": entry["status"], "paths": files})
+    document = {
+        "gate": key,
+        "phase": key,
+        "status": framework_status(content.decision.status),
+        "decision": content.decision.status,
+        "stage": plan.stage,
+        "validated_at": format_instant(content.evaluated_at),
+        "validated_by": "pytest-deploygate",
+        "record": project_relative(project.root, plan.record_dir / f"{plan.file_stem}.xml"),
+        "checklist": checklist,
+        "constitutional_validation": project.state.get(
+            f"phases.{key}.constitutional_validation"),
+        "artifacts": artifacts,
+    }
+    write_atomic(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode())
+    return path

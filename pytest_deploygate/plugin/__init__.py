@@ -1,0 +1,88 @@
+"""pytest entry point (``pytest11``: ``deploygate``; disable with ``-p no:deploygate``).
+
+Kept tiny on purpose: without ``--gate`` it registers options, the ``gate`` marker and the
+fixtures, and imports nothing else (no YAML, no jsonschema, no network). The real work lives in
+:mod:`pytest_deploygate.plugin.session`, registered only for a gate run.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pytest_deploygate.plugin.options import add_options
+
+RUN_PLUGIN_NAME = "deploygate-run"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Options of the ``deploygate`` group."""
+    add_options(parser)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    """Make :mod:`pytest_deploygate.plugin.hookspecs` available to other plugins."""
+    from pytest_deploygate.plugin import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker; start a gate run when ``--gate`` is given."""
+    config.addinivalue_line(
+        "markers",
+        "gate(number, section=None, id=None, stage=None): make this test a criterion of a "
+        "deployment gate (pytest-deploygate); it joins the gate's record and decision.",
+    )
+    if config.getoption("gate", None):
+        from pytest_deploygate.gate.settings import read_settings
+        from pytest_deploygate.plugin.session import DeployGatePlugin
+
+        config.pluginmanager.register(DeployGatePlugin(config, read_settings(config)),
+                                      RUN_PLUGIN_NAME)
+
+
+def pytest_deploygate_check_kinds(config: pytest.Config) -> list[Any]:
+    """The built-in check kinds."""
+    from pytest_deploygate.checks import builtin_kinds
+
+    return builtin_kinds()
+
+
+@pytest.fixture
+def gate_spec(request: pytest.FixtureRequest) -> Any:
+    """The :class:`~pytest_deploygate.spec.model.GateSpec` of the test's gate."""
+    from pytest_deploygate.plugin.fixtures import plan_for_request
+
+    return plan_for_request(request).spec
+
+
+@pytest.fixture
+def gate_state(request: pytest.FixtureRequest) -> Any:
+    """The gated project's state.json, read-only, with ``gate_state["a.b.c"]`` lookups."""
+    from pytest_deploygate.plugin.fixtures import StateView, plan_for_request
+
+    plan = plan_for_request(request)
+    assert plan.project is not None
+    return StateView(plan.project.state)
+
+
+@pytest.fixture
+def gate_artifacts(request: pytest.FixtureRequest) -> Any:
+    """Artifact paths of the test's gate: ``gate_artifacts["release-notes"]`` is a Path."""
+    from pytest_deploygate.plugin.fixtures import ArtifactPaths, plan_for_request
+
+    plan = plan_for_request(request)
+    assert plan.project is not None and plan.spec is not None
+    return ArtifactPaths(plan.project.root, plan.spec)
+
+
+@pytest.fixture
+def rollback_thresholds(request: pytest.FixtureRequest) -> dict[str, float]:
+    """The gate's named thresholds after deploygate.yaml and --gate-threshold overrides."""
+    from pytest_deploygate.plugin.fixtures import plan_for_request
+
+    return dict(plan_for_request(request).thresholds)

@@ -1,0 +1,135 @@
+"""Users' own Python criteria: tests marked ``@pytest.mark.gate(12, section=...)``.
+
+The marker names its gate by number or phase key (``@pytest.mark.gate("13-production")``);
+on today's layout a number two phases share (02, 12, 15) is a collection error naming them.
+
+A marked test joins the gate's record like a spec criterion: its section decides its stage and
+Gate Decision row, its id is ``id=`` or the test's node id, and an unmet prerequisite skips it
+with the gate. A test of a section outside the stage being run is deselected (it checks a
+moment the stage is not about).
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from pytest_deploygate.gate.plan import GatePlan
+from pytest_deploygate.isdlc.gate_names import ambiguity, names_selected
+from pytest_deploygate.spec.model import OTHER_ROW_ID, Criterion
+
+
+@dataclass
+class UserMember:
+    """A gate-marked test, its record and its criterion."""
+
+    record: str
+    criterion: Criterion
+    problem: str | None = None
+
+
+def join_user_items(items: list[pytest.Item], plans: list[GatePlan],
+                    members: dict[str, UserMember], criteria: dict[str, list[Criterion]]
+                    ) -> tuple[list[pytest.Item], list[pytest.Item], list[tuple[pytest.Item, str]]]:
+    """Register gate-marked items with their plans; return (kept, deselected) items and the
+    items whose marker names no one gate (an ambiguous number), with why: collection errors."""
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    refused: list[tuple[pytest.Item, str]] = []
+    for item in items:
+        marker = item.get_closest_marker("gate")
+        unclear = _ambiguous_marker(marker, plans) if marker else None
+        if unclear:
+            refused.append((item, unclear))
+            continue
+        plan = _plan_for_marker(marker, plans) if marker else None
+        if plan is None or plan.spec is None:
+            kept.append(item)
+            continue
+        criterion, problem = _criterion(item, marker, plan)
+        if plan.stage != "all" and criterion.stage not in (plan.stage, None) and not problem:
+            dropped.append(item)
+            continue
+        members[item.nodeid] = UserMember(plan.record_name, criterion, problem)
+        criteria.setdefault(plan.record_name, []).append(criterion)
+        kept.append(item)
+    return kept, dropped, refused
+
+
+def _plan_for_marker(marker: pytest.Mark, plans: list[GatePlan]) -> GatePlan | None:
+    if not marker.args:
+        return None
+    return next((p for p in plans if names_plan(marker.args[0], p)), None)
+
+
+def names_plan(named: object, plan: GatePlan) -> bool:
+    """True when a ``gate`` marker's argument (number or phase key) names this plan's gate."""
+    spec_file = plan.spec_file
+    return names_selected(named, plan.slot.layout, number=spec_file.gate, slug=spec_file.slug,
+                          key=spec_file.key)
+
+
+def _ambiguous_marker(marker: pytest.Mark, plans: list[GatePlan]) -> str | None:
+    """Why a marker's number names no one gate on today's layout (None when it is clear)."""
+    if not marker.args or not isinstance(marker.args[0], (int, str)):
+        return None
+    named = marker.args[0]
+    for plan in plans:
+        layout = plan.slot.layout
+        if layout is None or not layout.current:
+            continue
+        keys = ambiguity(named, layout, [p.spec_file.key for p in plans if p.spec_file.key])
+        if keys:
+            return (f"@pytest.mark.gate({named!r}): {named!r} is ambiguous in the "
+                    f"{layout.name} layout: {', '.join(keys)}; name the phase, e.g. "
+                    f"@pytest.mark.gate({keys[0]!r})")
+    return None
+
+
+def _criterion(item: pytest.Item, marker: pytest.Mark, plan: GatePlan
+               ) -> tuple[Criterion, str | None]:
+    assert plan.spec is not None
+    sections = {c.section_id: c for c in plan.spec.items}
+    section_id = marker.kwargs.get("section")
+    problem = None
+    stage = marker.kwargs.get("stage") or plan.stage
+    title, decision = "Python criteria", OTHER_ROW_ID
+    if section_id is not None:
+        known = sections.get(section_id)
+        if known is None:
+            problem = (f"@pytest.mark.gate({marker.args[0]}, section={section_id!r}): "
+                       f"{plan.gate_id} has no such section; sections: "
+                       + ", ".join(dict.fromkeys(sections)))
+        else:
+            stage, title, decision = known.stage, known.section_title, known.decision
+    doc = (getattr(getattr(item, "obj", None), "__doc__", None) or "").strip()
+    text = doc.splitlines()[0] if doc else item.name
+    criterion = Criterion(
+        id=str(marker.kwargs.get("id") or item.nodeid),
+        text=text,
+        role="user",
+        section_id=section_id or "python-criteria",
+        section_title=title,
+        stage=stage if stage in ("pre", "post") else plan.stage,  # type: ignore[arg-type]
+        decision=decision,
+        check=None,
+        waivable=bool(marker.kwargs.get("waivable", True)),
+    )
+    return criterion, problem
+
+
+_FIELDS = ("id", "text", "section_id", "section_title", "stage", "decision", "waivable")
+
+
+def criterion_fields(criterion: Criterion) -> dict[str, Any]:
+    """The fields of a user criterion, JSON-friendly (they travel on pytest-xdist reports)."""
+    return {name: getattr(criterion, name) for name in _FIELDS}
+
+
+def criterion_from_fields(fields: dict[str, Any]) -> Criterion:
+    """Rebuild a user criterion on the controller of a pytest-xdist run."""
+    return Criterion(role="user", check=None, **{k: fields[k] for k in _FIELDS if k in fields})

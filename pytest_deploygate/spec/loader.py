@@ -1,0 +1,394 @@
+"""Loading a gate spec: YAML with line numbers, the JSON Schema, then the rules a schema can't say.
+
+The rules beyond the schema: criterion ids unique within the gate, check kinds known (and their
+parameters valid for the kind), thresholds referenced by checks and texts defined, decision
+rows referenced by sections defined. Every problem is one line with file, line and the path
+inside the document.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from pytest_deploygate.core.documents import format_path, read_yaml_document, schema_problems
+from pytest_deploygate.core.errors import SpecError
+from pytest_deploygate.core.yaml_lines import LoadedYaml
+from pytest_deploygate.spec.model import (
+    OTHER_ROW_ID,
+    ArtifactSpec,
+    Branch,
+    Check,
+    Criterion,
+    DecisionRow,
+    GateSpec,
+    NextPhase,
+    placeholder_names,
+)
+
+SPEC_SCHEMA = "gate-spec.schema.json"
+DEFAULT_ARTIFACT_DIRS = ("docs/deployment/production", "docs/deployment",
+                         ".isdlc/phases/{phase}/artifacts", ".")
+
+
+class KindSchema(Protocol):
+    """What the loader needs of a check kind: the JSON Schema of its parameters (a
+    :class:`~pytest_deploygate.checks.context.CheckKind` is one)."""
+
+    @property
+    def params_schema(self) -> Mapping[str, Any]:
+        """The schema a check of this kind must satisfy, ``kind`` included."""
+        ...
+
+
+def load_spec(path: Path, kinds: Mapping[str, KindSchema],
+              valid_marks: Path | None = None) -> GateSpec:
+    """Load and validate one gate spec file; raise :class:`SpecError` listing every problem.
+
+    ``valid_marks``: a directory remembering the content hashes of specs that passed the
+    schema, so an unchanged spec is schema-checked once, not on every run (the rules beyond
+    the schema always run).
+    """
+    loaded = read_yaml_document(path)
+    mark = _valid_mark(path, valid_marks)
+    if mark is None or not mark.exists():
+        problems = schema_problems(loaded, path, SPEC_SCHEMA)
+        if problems:
+            raise SpecError(problems)
+        if mark is not None:
+            try:
+                mark.parent.mkdir(parents=True, exist_ok=True)
+                mark.touch()
+            except OSError:
+                pass  # a read-only cache only costs the next run a validation
+    builder = _Builder(path, loaded, kinds)
+    spec = builder.build()
+    if builder.problems:
+        raise SpecError(sorted(builder.problems, key=_line_key))
+    return spec
+
+
+def _valid_mark(path: Path, directory: Path | None) -> Path | None:
+    if directory is None:
+        return None
+    from pytest_deploygate.core.documents import schema
+    from pytest_deploygate.core.version import __version__
+
+    digest = hashlib.sha256(path.read_bytes())
+    digest.update(repr(sorted(schema(SPEC_SCHEMA).items())).encode())
+    digest.update(__version__.encode())
+    return directory / "schema-valid" / digest.hexdigest()
+
+
+def _line_key(problem: str) -> tuple[int, str]:
+    parts = problem.split(":")
+    try:
+        return int(parts[1]), problem
+    except (IndexError, ValueError):
+        return 0, problem
+
+
+class _Builder:
+    def __init__(self, path: Path, loaded: LoadedYaml, kinds: Mapping[str, KindSchema]) -> None:
+        self.path = path
+        self.loaded = loaded
+        self.doc: dict[str, Any] = loaded.data
+        self.kinds = kinds
+        self.problems: list[str] = []
+        self.thresholds: dict[str, float] = dict(self.doc.get("thresholds") or {})
+        self.rows = {row["id"]: row["title"] for row in self.doc["decision"]}
+        self.seen_ids: dict[str, tuple[str | int, ...]] = {}
+        self.valid_checks: set[tuple[str, str]] = set()
+
+    def problem(self, at: tuple[str | int, ...], message: str) -> None:
+        line = self.loaded.line_of(at)
+        self.problems.append(f"{self.path}:{line}: {format_path(at)}: {message}")
+
+    def build(self) -> GateSpec:
+        doc = self.doc
+        self._check_rows()
+        artifacts = {a["id"]: self._artifact(a, ("artifacts", i))
+                     for i, a in enumerate(doc.get("artifacts") or [])}
+        items = [*self._prerequisites(), *self._artifact_items(artifacts),
+                 *self._sections(), *self._triggers()]
+        raw_next = doc.get("next")
+        slug = doc.get("slug") or self.path.stem
+        return GateSpec(
+            gate=doc["gate"],
+            id=doc["id"],
+            slug=slug,
+            title=doc["title"],
+            phase=doc["phase"],
+            source=self.path,
+            sha256=hashlib.sha256(self.path.read_bytes()).hexdigest(),
+            items=tuple(items),
+            decision_rows=tuple(DecisionRow(k, v) for k, v in self.rows.items()),
+            thresholds=self.thresholds,
+            artifact_dirs=tuple(doc.get("artifact_dirs") or DEFAULT_ARTIFACT_DIRS),
+            next=NextPhase(**raw_next) if raw_next else None,
+            primary_agent=doc.get("primary_agent"),
+            artifacts=artifacts,
+            branches=tuple(self._branches()),
+        )
+
+    # -- parts of the document -------------------------------------------------------------
+
+    def _branches(self) -> Iterator[Branch]:
+        for index, raw in enumerate(self.doc.get("branches") or []):
+            at = ("branches", index)
+            nxt = raw.get("next")
+            if not nxt and not raw.get("outcome"):
+                self.problem(at, "a branch needs next or outcome")
+            yield Branch(self._check(raw["when"], (*at, "when")),
+                         NextPhase(**nxt) if nxt else None, raw.get("outcome"))
+
+    def _check_rows(self) -> None:
+        seen: set[str] = set()
+        for index, row in enumerate(self.doc["decision"]):
+            if row["id"] == OTHER_ROW_ID:
+                self.problem(("decision", index, "id"),
+                             f"'{OTHER_ROW_ID}' is reserved for the Other criteria row")
+            if row["id"] in seen:
+                self.problem(("decision", index, "id"),
+                             f"decision row '{row['id']}' is defined twice")
+            seen.add(row["id"])
+
+    def _prerequisites(self) -> Iterator[Criterion]:
+        for index, raw in enumerate(self.doc.get("prerequisites") or []):
+            at = ("prerequisites", index)
+            yield Criterion(
+                id=self._unique_id(raw["id"], at),
+                text=self._text(raw["text"], at),
+                role="prerequisite",
+                section_id="prerequisites",
+                section_title="Prerequisites",
+                stage="pre",
+                decision=self._row(raw.get("decision"), at),
+                check=self._check(raw["check"], (*at, "check")),
+                waivable=False,
+                line=self.loaded.line_of(at),
+                note=raw.get("note") or raw.get("description"),
+            )
+
+    def _artifact(self, raw: Mapping[str, Any], at: tuple[str | int, ...]) -> ArtifactSpec:
+        path = raw.get("path") or []
+        if not path and "check" not in raw:
+            self.problem(at, "an artifact without a path needs a check (e.g. a sign-off)")
+        required = raw.get("required", True)
+        if isinstance(required, Mapping):
+            required = self._check(required, (*at, "required"))
+        return ArtifactSpec(
+            id=raw["id"],
+            name=raw["name"],
+            paths=(path,) if isinstance(path, str) else tuple(path),
+            required=required,
+            contains=tuple(raw.get("contains") or ()),
+            max_age_days=raw.get("max_age_days"),
+            names_version=bool(raw.get("names_version", False)),
+        )
+
+    def _artifact_items(self, artifacts: Mapping[str, ArtifactSpec]) -> Iterator[Criterion]:
+        for index, raw in enumerate(self.doc.get("artifacts") or []):
+            at = ("artifacts", index)
+            for pattern_index, pattern in enumerate(raw.get("contains") or ()):
+                self._check_regex(pattern, (*at, "contains", pattern_index))
+            check = (self._check(raw["check"], (*at, "check")) if "check" in raw else
+                     Check("artifact", {"kind": "artifact", "artifact": raw["id"]},
+                           self.loaded.line_of(at)))
+            yield Criterion(
+                id=self._unique_id(raw["id"], at),
+                text=f"{raw['name']} present",
+                role="artifact",
+                section_id="artifacts",
+                section_title="Required Artifacts",
+                stage=raw.get("stage", "pre"),
+                decision=self._row(raw.get("decision"), at),
+                check=check,
+                waivable=raw.get("waivable", True),
+                line=self.loaded.line_of(at),
+                artifact=artifacts[raw["id"]],
+            )
+
+    def _sections(self) -> Iterator[Criterion]:
+        for s_index, section in enumerate(self.doc.get("sections") or []):
+            s_at = ("sections", s_index)
+            self._unique_id(section["id"], s_at, kind="section")
+            row = self._row(section.get("decision"), s_at)
+            section_when = self._when(section.get("when"), (*s_at, "when"))
+            number = section.get("number")
+            title = f"{number}. {section['title']}" if number is not None else section["title"]
+            for c_index, raw in enumerate(section["criteria"]):
+                at = (*s_at, "criteria", c_index)
+                yield self._criterion(raw, at, "criterion", section["id"], title,
+                                      section["stage"], row, section_when,
+                                      section.get("waivable", True))
+
+    def _triggers(self) -> Iterator[Criterion]:
+        rollback = self.doc.get("rollback")
+        if not rollback:
+            return
+        section_id = rollback.get("id", "rollback")
+        self._unique_id(section_id, ("rollback",), kind="section")
+        row = self._row(rollback.get("decision"), ("rollback",))
+        title = rollback.get("title", "Rollback Criteria")
+        for index, raw in enumerate(rollback["triggers"]):
+            at = ("rollback", "triggers", index)
+            if raw.get("waivable"):
+                self.problem((*at, "waivable"), "rollback triggers are never waivable")
+            yield self._criterion(raw, at, "trigger", section_id, title,
+                                  rollback.get("stage", "post"), row, (), False)
+
+    def _criterion(self, raw: Mapping[str, Any], at: tuple[str | int, ...], role: Any,
+                   section_id: str, section_title: str, stage: Any, row: str,
+                   section_when: tuple[Check, ...], section_waivable: bool) -> Criterion:
+        check = self._check(raw["check"], (*at, "check")) if "check" in raw else None
+        if check is None:
+            # A criterion nobody can check automatically needs a recorded sign-off.
+            check = Check("attestation", {"kind": "attestation"}, self.loaded.line_of(at))
+        waivable = bool(raw.get("waivable", True)) and section_waivable and role != "trigger"
+        return Criterion(
+            id=self._unique_id(raw["id"], at),
+            text=self._text(raw["text"], at),
+            role=role,
+            section_id=section_id,
+            section_title=section_title,
+            stage=stage,
+            decision=row,
+            check=check,
+            when=section_when + self._when(raw.get("when"), (*at, "when")),
+            waivable=waivable,
+            line=self.loaded.line_of(at),
+            note=raw.get("note"),
+            source_line=raw.get("source_line"),
+        )
+
+    # -- shared rules -----------------------------------------------------------------------
+
+    def _unique_id(self, item_id: str, at: tuple[str | int, ...], kind: str = "criterion") -> str:
+        key = f"{kind}:{item_id}"
+        if key in self.seen_ids:
+            first = self.loaded.line_of(self.seen_ids[key])
+            self.problem((*at, "id"),
+                         f"duplicate {kind} id '{item_id}' (first used on line {first})")
+        else:
+            self.seen_ids[key] = at
+        return item_id
+
+    def _row(self, row: str | None, at: tuple[str | int, ...]) -> str:
+        if row is None:
+            return OTHER_ROW_ID
+        if row not in self.rows:
+            known = ", ".join(self.rows)
+            self.problem((*at, "decision"), f"unknown decision row '{row}' (rows: {known})")
+        return row
+
+    def _text(self, text: str, at: tuple[str | int, ...]) -> str:
+        for name in placeholder_names(text):
+            if name not in self.thresholds:
+                self.problem((*at, "text"), f"unknown threshold '{name}' in text; "
+                             f"define it under thresholds")
+        return text
+
+    def _when(self, raw: Mapping[str, Any] | list[Any] | None, at: tuple[str | int, ...]
+              ) -> tuple[Check, ...]:
+        if isinstance(raw, list):  # every condition must hold
+            return tuple(self._check(check, (*at, index)) for index, check in enumerate(raw))
+        return (self._check(raw, at),) if raw else ()
+
+    def _check(self, raw: Mapping[str, Any], at: tuple[str | int, ...]) -> Check:
+        kind_name = raw["kind"]
+        kind = self.kinds.get(kind_name)
+        if kind is None:
+            known = ", ".join(sorted(self.kinds))
+            self.problem(at, f"unknown kind '{kind_name}' (known kinds: {known})")
+        else:
+            # Identical checks (hundreds of "attestation by qa") are validated once.
+            signature = (kind_name, repr(sorted(raw.items(), key=lambda kv: kv[0])))
+            if signature not in self.valid_checks:
+                errors = list(_kind_validator(kind).iter_errors(raw))
+                for error in errors:
+                    where = (*at, *error.absolute_path)
+                    self.problem(where, f"{kind_name}: {error.message}")
+                if not errors:
+                    self.valid_checks.add(signature)
+        for ref_at, name in _threshold_refs(raw, at):
+            if name not in self.thresholds:
+                self.problem(ref_at, f"unknown threshold '{name}'; define it under thresholds")
+        return Check(kind_name, dict(raw), self.loaded.line_of(at))
+
+    def _check_regex(self, pattern: str, at: tuple[str | int, ...]) -> None:
+        import re
+
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            self.problem(at, f"not a valid regular expression: {exc}")
+
+
+def _threshold_refs(value: Any, at: tuple[str | int, ...]) -> Iterator[tuple[tuple, str]]:
+    if isinstance(value, Mapping):
+        if set(value) == {"threshold"} and isinstance(value["threshold"], str):
+            yield at, value["threshold"]
+            return
+        for key, item in value.items():
+            yield from _threshold_refs(item, (*at, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _threshold_refs(item, (*at, index))
+
+
+_KIND_VALIDATORS: dict[int, Any] = {}
+
+
+def _kind_validator(kind: KindSchema) -> Any:
+    validator = _KIND_VALIDATORS.get(id(kind))
+    if validator is None:
+        import jsonschema
+
+        cls = jsonschema.validators.validator_for(kind.params_schema)
+        validator = _KIND_VALIDATORS[id(kind)] = cls(kind.params_schema)
+    return validator
+
+
+def apply_overrides(spec: GateSpec, config: Any, kinds: Mapping[str, KindSchema]
+                    ) -> tuple[Criterion, ...]:
+    """The spec's items with ``evidence:`` overrides of deploygate.yaml applied.
+
+    An override replaces a criterion's check (answer ``error-rate-above-threshold`` from
+    ``metrics_file`` instead of ``prometheus``) without copying the spec; it is validated like
+    a check in a spec, with the config file's line numbers.
+    """
+    import dataclasses
+
+    overrides = config.evidence
+    if not overrides:
+        return spec.items
+    problems = []
+    items = []
+    source = config.display_name
+    for item in spec.items:
+        raw = overrides.get(item.id)
+        if raw is None or item.role == "artifact":
+            items.append(item)
+            continue
+        line = config.evidence_lines.get(item.id, 1)
+        kind = kinds.get(raw["kind"])
+        if kind is None:
+            problems.append(f"{source}:{line}: evidence.{item.id}: unknown kind "
+                            f"'{raw['kind']}' (known kinds: {', '.join(sorted(kinds))})")
+            continue
+        for error in _kind_validator(kind).iter_errors(raw):
+            where = format_path(("evidence", item.id, *error.absolute_path))
+            problems.append(f"{source}:{line}: {where}: {raw['kind']}: {error.message}")
+        for _, name in _threshold_refs(raw, ()):
+            if name not in spec.thresholds:
+                problems.append(f"{source}:{line}: evidence.{item.id}: unknown threshold "
+                                f"'{name}'")
+        items.append(dataclasses.replace(item, check=Check(raw["kind"], dict(raw), line)))
+    if problems:
+        raise SpecError(problems)
+    return tuple(items)

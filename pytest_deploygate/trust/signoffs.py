@@ -1,0 +1,294 @@
+"""The attestation log and the approvers file.
+
+Formats (documented in docs/attestations.md, each with a shipped JSON Schema):
+
+- the log, ``.deploygate/attestations.jsonl``: JSON Lines, one sign-off per line, appended and
+  never rewritten, so git attributes every line to the commit (and author) that added it;
+- the approvers, ``.deploygate/approvers.yaml``: who holds which roles; kept under review.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_deploygate.core.documents import load_checked_yaml
+from pytest_deploygate.core.errors import SpecError
+from pytest_deploygate.core.paths import OutsideRoot, inside_root
+from pytest_deploygate.core.timeutil import parse_instant
+from pytest_deploygate.core.trust_rules import (
+    UntrustedIdentity,
+    effective_time,
+    future_commit_problem,
+    identity,
+    openpgp_fingerprint,
+    same_identity,
+    signature_problem,
+    ssh_key_fingerprint,
+)
+from pytest_deploygate.evidence.config import ProjectConfig
+from pytest_deploygate.evidence.git import LineOrigin, commit_signature
+from pytest_deploygate.evidence.release import gated_release_authors
+from pytest_deploygate.isdlc.gate_names import names_gate
+from pytest_deploygate.trust.jsonl_log import read_jsonl
+
+if TYPE_CHECKING:
+    from pytest_deploygate.isdlc.layout import Layout
+    from pytest_deploygate.spec.model import GateSpec
+
+ATTESTATION_SCHEMA = "attestation.schema.json"
+APPROVERS_SCHEMA = "approvers.schema.json"
+#: The sign-off that names the reviewer of a gate record (not a criterion of any spec).
+REVIEW_CRITERION = "gate-review"
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """One parsed sign-off line.
+
+    ``at`` is when the line counts as made: with authorship verified, the earliest of its
+    commit's times and the clock (git's answer, never the line's own ``at``); without, the
+    line's claim, and the evidence says authorship=not-verified.
+    """
+
+    gate: int | str
+    criterion: str
+    signer: str
+    role: str
+    at: datetime
+    line: int
+    expires: datetime | None = None
+    evidence: str | None = None
+    note: str | None = None
+    present: bool = False
+    origin: LineOrigin | None = None
+    claimed_at: datetime | None = None
+
+    def matches_gate(self, spec: GateSpec, layout: Layout) -> bool:
+        """True when the line names this gate (by number or id on the 13-phase layout, by
+        phase key, or by a number only one phase of today's layout has: see gate_names)."""
+        return names_gate(self.gate, layout, number=spec.gate, gate_id=spec.id,
+                          phase=spec.phase)
+
+
+@dataclass
+class AttestationStore:
+    """Parsed log, approvers, git attribution, and the problems met reading them."""
+
+    log_name: str
+    approvers_name: str
+    root: Path
+    verify_authorship: bool = True
+    require_signed: bool = False
+    forbid_self_approval: bool = False
+    entries: list[Attestation] = field(default_factory=list)
+    roles_by_signer: dict[str, frozenset[str]] = field(default_factory=dict)
+    keys_by_signer: dict[str, ApproverKeys] = field(default_factory=dict)
+    log_problem: str | None = None
+    approvers_problem: str | None = None
+    line_problems: list[str] = field(default_factory=list)
+    _signed: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    _by_criterion: dict[str, list[Attestation]] | None = None
+    _release_authors: dict[datetime | None, frozenset[str] | None] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, root: Path, config: ProjectConfig) -> AttestationStore:
+        """Read both files; problems are kept, not raised, so each criterion can report them."""
+        store = cls(config.attestation_log, config.approvers, root,
+                    config.verify_authorship, config.require_signed_commits,
+                    config.forbid_self_approval)
+        store._read_approvers(root, config.approvers)
+        store._read_log(root, config.attestation_log)
+        return store
+
+    @classmethod
+    def approvers_only(cls, root: Path, config: ProjectConfig) -> AttestationStore:
+        """Only the approvers file (roles and signing keys), for approvals outside the log."""
+        store = cls(config.attestation_log, config.approvers, root,
+                    require_signed=config.require_signed_commits)
+        store._read_approvers(root, config.approvers)
+        return store
+
+    def for_criterion(self, spec: GateSpec, layout: Layout, criterion: str
+                      ) -> list[Attestation]:
+        """Sign-offs naming this gate and criterion, in log order."""
+        if self._by_criterion is None:
+            self._by_criterion = {}
+            for entry in self.entries:
+                self._by_criterion.setdefault(entry.criterion, []).append(entry)
+        return [e for e in self._by_criterion.get(criterion, ())
+                if e.matches_gate(spec, layout)]
+
+    def authorship_problem(self, entry: Attestation) -> str | None:
+        """Why git does not show this signer adding this line (None when it does)."""
+        if not self.verify_authorship:
+            return None
+        origin = entry.origin
+        if origin is None or not origin.committed:
+            return "line is not committed: commit it so git records who added it"
+        try:
+            identity(origin.author_email)
+        except UntrustedIdentity as exc:
+            return f"commit {origin.commit[:12]} has an author address that is refused: {exc}"
+        if not same_identity(entry.signer, origin.author_email):
+            return (f"line was added by {origin.author_email or 'unknown'} in "
+                    f"{origin.commit[:12]}, not by the signer")
+        if self.require_signed:
+            unsigned = self.signature_problem(entry.signer, origin.commit)
+            if unsigned:
+                return f"commit {origin.commit[:12]} {unsigned}"
+        return None
+
+    def time_problem(self, entry: Attestation, clock: datetime) -> str | None:
+        """A sign-off whose commit is dated after the evaluation clock is refused."""
+        origin = entry.origin
+        if not self.verify_authorship or origin is None or not origin.committed:
+            return None
+        if origin.authored is None or origin.committed_at is None:
+            return f"git shows no date for commit {origin.commit[:12]}"
+        return future_commit_problem(origin.authored, origin.committed_at, clock)
+
+    def signed_at(self, entry: Attestation, clock: datetime) -> datetime:
+        """When the sign-off counts as made (see Attestation)."""
+        origin = entry.origin
+        if (self.verify_authorship and origin is not None and origin.committed
+                and origin.authored is not None and origin.committed_at is not None):
+            return effective_time(origin.authored, origin.committed_at, clock)
+        return min(entry.at, clock)
+
+    def self_approval(self, entry: Attestation, started: datetime | None = None) -> str | None:
+        """Why the signer may not approve this release (None when they may, or when
+        self-approval is allowed). ``started`` is the phase start: every author and committer
+        of the release's commits since then (``gated_release_authors``) is its author."""
+        if not self.forbid_self_approval:
+            return None
+        if started not in self._release_authors:
+            self._release_authors[started] = gated_release_authors(self.root, started)
+        authors = self._release_authors[started]
+        if authors is None:  # fail closed: nobody can be shown not to be an author
+            return ("git cannot show who authored the release, so self-approval cannot be "
+                    "ruled out (self-approval is forbidden)")
+        if any(same_identity(entry.signer, author) for author in authors):
+            return "the signer authored the release being gated (self-approval is forbidden)"
+        return None
+
+    def signature_problem(self, signer: str, commit: str) -> str | None:
+        """Why ``commit`` is not signed by a key listed for ``signer`` (None when it is)."""
+        cache_key = (signer, commit)
+        if cache_key not in self._signed:
+            keys = self.keys_by_signer.get(signer, ApproverKeys())
+            if keys.fingerprints:
+                signature = commit_signature(self.root, commit, self.allowed_signers(),
+                                             self.openpgp_keys())
+                status, found = signature.status, signature.fingerprints
+            else:
+                status, found = "N", ()
+            self._signed[cache_key] = signature_problem(status, found, keys.fingerprints)
+        return self._signed[cache_key]
+
+    def allowed_signers(self) -> str:
+        """An allowed-signers file of every approver's SSH keys, for this run only."""
+        return "".join(f'{email} namespaces="git" {key}\n'
+                       for email, keys in sorted(self.keys_by_signer.items())
+                       for key in keys.ssh_keys)
+
+    def openpgp_keys(self) -> str:
+        """Every approver's armored OpenPGP public keys, for a keyring of this run only."""
+        return "\n".join(keys.openpgp_armored for keys in self.keys_by_signer.values()
+                         if keys.openpgp_armored)
+
+    def _read_approvers(self, root: Path, relative: str) -> None:
+        try:
+            path = inside_root(root, relative)
+        except OutsideRoot as exc:
+            self.approvers_problem = f"approvers file {exc}"
+            return
+        if not path.is_file():
+            self.approvers_problem = (f"no approvers file at {relative}; create it listing who "
+                                      "holds which role (see docs/attestations.md)")
+            return
+        try:
+            data: Mapping[str, Any] = load_checked_yaml(path, APPROVERS_SCHEMA).data
+        except SpecError as exc:
+            self.approvers_problem = str(exc).replace(str(path), relative)
+            return
+        for index, approver in enumerate(data["approvers"]):
+            where = f"{relative}: approvers[{index}]"
+            try:
+                email = identity(approver["email"])
+                keys = ApproverKeys.from_entry(approver)
+            except (UntrustedIdentity, ValueError) as exc:
+                self.approvers_problem = f"{where}: {exc}"
+                self.roles_by_signer.clear()
+                return
+            self.roles_by_signer[email] = self.roles_by_signer.get(email, frozenset()) | frozenset(
+                approver["roles"])
+            self.keys_by_signer[email] = self.keys_by_signer.get(email, ApproverKeys()) | keys
+
+    def _read_log(self, root: Path, relative: str) -> None:
+        log = read_jsonl(root, relative, ATTESTATION_SCHEMA, self.verify_authorship)
+        if log.problem:
+            self.log_problem = f"attestation log {log.problem}"
+            return
+        if not log.exists:
+            self.log_problem = f"no attestation log at {relative}"
+            return
+        if log.git_problem:
+            self.log_problem = log.git_problem
+            return
+        self.line_problems = log.line_problems
+        for line in log.lines:
+            data = line.data
+            try:
+                at = parse_instant(data["at"])
+                expires = parse_instant(data["expires"]) if "expires" in data else None
+                signer = identity(data["signer"])
+            except ValueError as exc:  # UntrustedIdentity included
+                self.line_problems.append(f"{relative}:{line.number}: {exc}")
+                continue
+            self.entries.append(Attestation(
+                gate=data["gate"], criterion=data["criterion"], signer=signer,
+                role=data["role"], at=at, line=line.number, expires=expires,
+                evidence=data.get("evidence"), note=data.get("note"),
+                present=bool(data.get("present", False)), origin=line.origin, claimed_at=at,
+            ))
+
+
+@dataclass(frozen=True)
+class ApproverKeys:
+    """The signing keys the approvers file lists for one approver."""
+
+    ssh_keys: tuple[str, ...] = ()
+    openpgp_armored: str = ""
+    fingerprints: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_entry(cls, approver: Mapping[str, Any]) -> ApproverKeys:
+        """Read ``ssh_keys``, ``openpgp_fingerprints`` and ``openpgp_public_keys``; raises
+        ValueError naming the bad key."""
+        ssh_keys: list[str] = []
+        fingerprints: set[str] = set()
+        for index, key in enumerate(approver.get("ssh_keys", ())):
+            try:
+                fingerprints.add(ssh_key_fingerprint(key))
+            except ValueError as exc:
+                raise ValueError(f"ssh_keys[{index}]: {exc}") from None
+            ssh_keys.append(" ".join(key.split()[:2]))  # type and key: no comment, no options
+        for index, text in enumerate(approver.get("openpgp_fingerprints", ())):
+            try:
+                fingerprints.add(openpgp_fingerprint(text))
+            except ValueError as exc:
+                raise ValueError(f"openpgp_fingerprints[{index}]: {exc}") from None
+        return cls(tuple(ssh_keys), approver.get("openpgp_public_keys", ""),
+                   frozenset(fingerprints))
+
+    def __or__(self, other: ApproverKeys) -> ApproverKeys:
+        armored = "\n".join(a for a in (self.openpgp_armored, other.openpgp_armored) if a)
+        return ApproverKeys(self.ssh_keys + other.ssh_keys, armored,
+                            self.fingerprints | other.fingerprints)
+

@@ -1,0 +1,195 @@
+"""Waivers: governed, expiring, explicit exceptions to a criterion (InSpec's model, with its
+known traps fixed).
+
+Off unless the project enables them (the framework's Article IX: gate failures are fixed, not
+waived). A waiver names its criterion, a justification, an expiry with a timezone and an
+explicit ``run`` (no default): ``run: false`` does not evaluate the criterion, ``run: true``
+evaluates and reports it but a failure does not fail the gate. An expired waiver evaluates the
+criterion normally and says so. The approver is the author of the commit that added the line,
+as git records it with any .mailmap disabled; an uncommitted line waives nothing. ``max_days``
+runs from the earlier of that commit's times and the clock, never from the line's own ``at``,
+and a commit dated after the clock waives nothing (trust_rules). Prerequisites, rollback
+triggers and anything the spec marks ``waivable: false`` can never be waived.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from pytest_deploygate.core.timeutil import format_instant, parse_instant
+from pytest_deploygate.core.trust_rules import (
+    UntrustedIdentity,
+    effective_time,
+    future_commit_problem,
+    identity,
+)
+from pytest_deploygate.evidence.config import ProjectConfig
+from pytest_deploygate.evidence.git import LineOrigin
+from pytest_deploygate.isdlc.gate_names import names_gate
+from pytest_deploygate.isdlc.layout import Layout
+from pytest_deploygate.spec.model import Criterion, GateSpec
+from pytest_deploygate.trust.jsonl_log import read_jsonl
+
+WAIVER_SCHEMA = "waiver.schema.json"
+EXPIRY_WARNING = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """One parsed waiver line."""
+
+    gate: int | str
+    criterion: str
+    justification: str
+    expires: datetime
+    run: bool
+    line: int
+    approver: str | None
+    at: datetime | None = None
+    origin: LineOrigin | None = None
+    approver_problem: str | None = None
+
+    def describe(self) -> str:
+        """``WAIVED: <justification>; approved by <who>; expires <when>``."""
+        return (f"WAIVED: {self.justification}; approved by {self.approver}; expires "
+                f"{format_instant(self.expires)}")
+
+
+@dataclass(frozen=True)
+class WaiverDecision:
+    """What a waiver means for one item at the evaluation time."""
+
+    waiver: Waiver | None
+    applies: bool
+    note: str = ""
+
+
+@dataclass
+class WaiverStore:
+    """The waivers of a project, and what was wrong reading them."""
+
+    name: str
+    enabled: bool
+    entries: list[Waiver] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    max_days: int = 90
+    approver_roles: tuple[str, ...] = ()
+    roles_by_approver: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: With require_signed_commits, why a commit is not signed by its approver's listed key.
+    signature_problem: Callable[[str, str], str | None] | None = None
+
+    @classmethod
+    def load(cls, root: Path, config: ProjectConfig, disabled: bool,
+             roles_by_approver: dict[str, frozenset[str]] | None = None) -> WaiverStore:
+        """Read the waivers file when waivers are enabled and not switched off."""
+        store = cls(config.waivers_file, config.waivers_enabled and not disabled,
+                    max_days=config.waiver_max_days,
+                    approver_roles=config.waiver_approver_roles,
+                    roles_by_approver=dict(roles_by_approver or {}))
+        if not store.enabled:
+            return store
+        if config.require_signed_commits:
+            store.signature_problem = _signature_checker(root, config)
+        log = read_jsonl(root, config.waivers_file, WAIVER_SCHEMA, with_origins=True)
+        if log.problem:
+            store.problems.append(log.problem)
+            return store
+        if log.git_problem:  # every waiver then lacks an approver and waives nothing
+            store.problems.append(f"{config.waivers_file}: {log.git_problem}")
+        store.problems += log.line_problems
+        for line in log.lines:
+            data = line.data
+            try:
+                expires = parse_instant(data["expires"])
+                at = parse_instant(data["at"]) if "at" in data else None
+            except ValueError as exc:
+                store.problems.append(f"{config.waivers_file}:{line.number}: {exc}")
+                continue
+            origin = line.origin if line.origin and line.origin.committed else None
+            approver, problem = _approver(origin)
+            store.entries.append(Waiver(data["gate"], data["criterion"], data["justification"],
+                                        expires, data["run"], line.number, approver, at,
+                                        origin, problem))
+        return store
+
+    def decide(self, spec: GateSpec, layout: Layout, item: Criterion, now: datetime
+               ) -> WaiverDecision:
+        """The waiver that governs ``item`` of gate ``spec`` now, if any, and how. A waiver
+        names its gate as a sign-off does (see gate_names)."""
+        if not self.enabled:
+            return WaiverDecision(None, False)
+        mine = [w for w in self.entries
+                if w.criterion == item.id and names_gate(w.gate, layout, number=spec.gate,
+                                                         gate_id=spec.id, phase=spec.phase)]
+        if not mine:
+            return WaiverDecision(None, False)
+        waiver = max(mine, key=lambda w: w.expires)
+        where = f"{self.name}:{waiver.line}"
+        if not item.waivable:
+            return WaiverDecision(waiver, False, f"waiver at {where} ignored: {item.id} is not "
+                                                 "waivable")
+        if waiver.approver_problem:
+            return WaiverDecision(waiver, False, f"waiver at {where} ignored: "
+                                                 f"{waiver.approver_problem}")
+        if waiver.approver is None or waiver.origin is None:
+            return WaiverDecision(waiver, False, f"waiver at {where} ignored: the line is not "
+                                                 "committed, so it has no approver")
+        authored, committed = waiver.origin.authored, waiver.origin.committed_at
+        if authored is None or committed is None:
+            return WaiverDecision(waiver, False, f"waiver at {where} ignored: git shows no date "
+                                                 "for the commit that added it")
+        future = future_commit_problem(authored, committed, now)
+        if future:
+            return WaiverDecision(waiver, False, f"waiver at {where} ignored: {future}")
+        unsigned = (self.signature_problem(waiver.approver, waiver.origin.commit)
+                    if self.signature_problem else None)
+        if unsigned:
+            return WaiverDecision(waiver, False, f"waiver at {where} ignored: its commit "
+                                                 f"{waiver.origin.commit[:12]} {unsigned}")
+        held = self.roles_by_approver.get(waiver.approver, frozenset())
+        if self.approver_roles and not held & set(self.approver_roles):
+            return WaiverDecision(waiver, False, f"waiver at {where} ignored: its approver "
+                                                 f"{waiver.approver} holds none of the roles "
+                                                 f"{', '.join(self.approver_roles)}")
+        start = effective_time(authored, committed, now)
+        if waiver.expires - start > timedelta(days=self.max_days):
+            return WaiverDecision(waiver, False, f"waiver at {where} ignored: expires more than "
+                                                 f"{self.max_days} days after it was written")
+        if waiver.expires <= now:
+            return WaiverDecision(waiver, False, f"waiver at {where} expired at "
+                                                 f"{format_instant(waiver.expires)}; evaluated "
+                                                 "normally")
+        return WaiverDecision(waiver, True)
+
+    def expiring_soon(self, now: datetime) -> list[Waiver]:
+        """Waivers still in force that expire within a week."""
+        return [w for w in self.entries if now < w.expires <= now + EXPIRY_WARNING]
+
+
+def _approver(origin: LineOrigin | None) -> tuple[str | None, str | None]:
+    """The approver git records for a line, or why there is none that can be trusted."""
+    if origin is None:
+        return None, None
+    try:
+        return identity(origin.author_email), None
+    except UntrustedIdentity as exc:
+        return None, f"its commit {origin.commit[:12]} has an author address that is refused: {exc}"
+
+
+def _signature_checker(root: Path, config: ProjectConfig) -> Callable[[str, str], str | None]:
+    """An approval needs the same signature as a sign-off: by a key listed for the approver."""
+    from pytest_deploygate.trust.signoffs import AttestationStore
+
+    keys = AttestationStore.approvers_only(root, config)
+
+    def check(approver: str, commit: str) -> str | None:
+        if keys.approvers_problem:
+            return f"cannot be checked: {keys.approvers_problem}"
+        return keys.signature_problem(approver, commit)
+
+    return check
