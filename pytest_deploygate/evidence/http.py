@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import functools
 import http.client
+import os
 import re
 import socket
 import ssl
@@ -140,9 +141,21 @@ def _get(url: str, timeout: float, headers: dict[str, str] | None, verify_tls: b
                           error=f"{type(exc).__name__}: {exc}".rstrip(": "))
 
 
-@functools.lru_cache(maxsize=8)
 def _tls_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
-    # Loading the CA store costs tens of milliseconds: once per setting, not per request.
+    # Loading the CA store costs tens of milliseconds: once per setting and version of the
+    # CA file, not per request (a CA file replaced between two runs in one process is read
+    # again).
+    try:
+        stat = os.stat(ca_file) if ca_file else None
+    except OSError:
+        stat = None
+    version = (stat.st_ino, stat.st_mtime_ns, stat.st_size) if stat else None
+    return _tls_context_of(verify, ca_file, version)
+
+
+@functools.lru_cache(maxsize=8)
+def _tls_context_of(verify: bool, ca_file: str | None,
+                    version: tuple[int, int, int] | None) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=ca_file)
     if not verify:
         context.check_hostname = False
