@@ -7,11 +7,27 @@ files as they are now, not what the first run set or read.
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
+
+import pytest
 
 from conftest import GateProject
 
 NOW = "--gate-now=2026-02-10T00:00:00Z"
+
+
+@pytest.fixture(autouse=True)
+def _long_lived_process() -> None:
+    """Import every module of the plugin in this process first, as a process that keeps the
+    interpreter between runs has. (pytester drops a module first imported during an inline
+    run when the run ends, which would hide state kept by modules between runs.)"""
+    import pytest_deploygate
+
+    for module in pkgutil.walk_packages(pytest_deploygate.__path__, "pytest_deploygate."):
+        if not module.name.endswith("__main__"):  # that one runs the command
+            importlib.import_module(module.name)
 
 
 def test_a_runs_size_limit_does_not_outlive_it(example: GateProject) -> None:
