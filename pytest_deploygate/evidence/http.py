@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import http.client
-import os
 import re
 import socket
 import ssl
@@ -20,6 +20,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from pytest_deploygate.core.redaction import (
     ambiguous_userinfo,
@@ -142,20 +143,17 @@ def _get(url: str, timeout: float, headers: dict[str, str] | None, verify_tls: b
 
 
 def _tls_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
-    # Loading the CA store costs tens of milliseconds: once per setting and version of the
-    # CA file, not per request (a CA file replaced between two runs in one process is read
-    # again).
+    # Loading the CA store costs tens of milliseconds: once per setting and content of the
+    # CA file, not per request (a CA file replaced between two runs in one process counts).
     try:
-        stat = os.stat(ca_file) if ca_file else None
+        content = hashlib.sha256(Path(ca_file).read_bytes()).hexdigest() if ca_file else None
     except OSError:
-        stat = None
-    version = (stat.st_ino, stat.st_mtime_ns, stat.st_size) if stat else None
-    return _tls_context_of(verify, ca_file, version)
+        content = None  # loading it below raises the error a request reports
+    return _tls_context_of(verify, ca_file, content)
 
 
 @functools.lru_cache(maxsize=8)
-def _tls_context_of(verify: bool, ca_file: str | None,
-                    version: tuple[int, int, int] | None) -> ssl.SSLContext:
+def _tls_context_of(verify: bool, ca_file: str | None, content: str | None) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=ca_file)
     if not verify:
         context.check_hostname = False
