@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from pytest_deploygate.cli.logwrite import append_line
 from pytest_deploygate.cli.workspace import Refusal, Workspace, say
-from pytest_deploygate.core.paths import OutsideRoot, inside_root
 from pytest_deploygate.core.timeutil import format_instant, now_utc, parse_instant
 from pytest_deploygate.core.trust_rules import UntrustedIdentity, identity
 from pytest_deploygate.spec.model import GateSpec
@@ -53,11 +51,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     _check_role(args.role, signer, roles, f"{spec.id} {args.criterion}", workspace)
     entry = _entry(args, workspace.log_gate(spec), signer)
     config = workspace.config
-    try:
-        path = inside_root(workspace.root, config.attestation_log)
-    except OutsideRoot as exc:
-        raise Refusal(f"attestation log {exc}") from None
-    number = append_line(path, entry)
+    number = workspace.append_to_log(config.attestation_log, "attestation log", entry)
     say(f"recorded {spec.id} {args.criterion} by {signer} ({args.role}) at "
         f"{config.attestation_log}:{number}")
     if args.commit:
