@@ -128,7 +128,7 @@ def _inspect(artifact: ArtifactSpec, relative: str, path: Path, ctx: EvalContext
                                        f"{limit} byte limit")
         # Several criteria read the same artifact (release notes: the artifact item and
         # "release notes published"): read and hash it once per version of the file in a run.
-        hashed = ctx.project.scope.cache("artifacts")
+        hashed = ctx.services.scope.cache("artifacts")
         key = (path, stat.st_mtime_ns, stat.st_size)
         if key not in hashed:
             hashed[key] = _read_hashed(path)

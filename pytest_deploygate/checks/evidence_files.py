@@ -93,7 +93,7 @@ def gather(params: Mapping[str, Any], ctx: Any, default_report: str | None = Non
             seen.add(resolved)
             if len(seen) > MAX_FILES:
                 return CheckResult.missing(f"more than {MAX_FILES} files match {patterns}")
-            loaded = _read(relative, resolved, ctx.project.scope)
+            loaded = _read(relative, resolved, ctx.services.scope)
             if isinstance(loaded, CheckResult):
                 return loaded
             found.files.append(loaded)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,19 +47,20 @@ class Project:
     watch_seconds: float = 0.0
     #: Where this project's gate records go (bookkeeping: never release content).
     record_dir: Path | None = None
-    #: The run's limits and caches; a project built alone gets its own.
-    scope: RunScope = field(default_factory=RunScope, repr=False)
+    #: The run's limits and caches, handed to the services (a project built alone gets its
+    #: own).
+    scope: InitVar[RunScope | None] = None
     #: What reads this project's evidence (built from the fields above).
     services: EvidenceServices = field(init=False, repr=False)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, scope: RunScope | None) -> None:
         object.__setattr__(self, "services", EvidenceServices(
-            self.root, self.config, self.waivers_disabled, self.scope))
+            self.root, self.config, self.waivers_disabled, scope))
 
     @property
     def limits(self) -> Limits:
         """The run's size limits on files read."""
-        return self.scope.limits
+        return self.services.scope.limits
 
     @property
     def prometheus_url(self) -> str | None:
