@@ -298,6 +298,29 @@ def test_phases_not_required_by_the_workflow_are_not_asked_for(example: GateProj
     assert "GATE-04 not required by workflow.phases_required" in case["text"]
 
 
+def test_a_skipped_phase_counts_only_where_allowed(example: GateProject) -> None:
+    from conftest import custom_gate
+
+    custom_gate(example, criteria="""
+- {id: design-skipped-ok, text: Design, check: {kind: gate_passed, gate: 3, allow_skipped: true}}
+- {id: design-skipped, text: Design, check: {kind: gate_passed, gate: 3}}
+- {id: design-odd, text: Design, check: {kind: gate_passed, gate: 4}}
+""")
+    data = example.state()
+    data["phases"]["03-design"]["status"] = "skipped"
+    data["phases"]["04-test-strategy"] = "done"
+    example.set_state(data)
+    example.run("--gate=12")
+    record = example.record()
+    assert record.case("design-skipped-ok")["outcome"] == "passed"
+    assert "GATE-03 skipped (allowed)" in record.case("design-skipped-ok")["text"]
+    assert record.case("design-skipped")["type"] == "not-met"
+    assert "phases.03-design.status is 'skipped'" in record.case("design-skipped")["message"]
+    assert record.case("design-odd")["type"] == "evidence-missing"
+    assert "GATE-04: phases.04-test-strategy is not an object in state.json" in (
+        record.case("design-odd")["message"])
+
+
 def test_true_is_not_one(example: GateProject) -> None:
     example.edit_state("cloud_configuration.deployment.production_enabled", 1)
     example.run("--gate=12")

@@ -204,6 +204,8 @@ def test_reviewer_fills_the_markdown_record(verified: GateProject) -> None:
      "--present is for rollback triggers"),
     (("12", "security-sign-off", "--role", "security-officer", "--expires", "2030-01-01T00:00"),
      "--expires: '2030-01-01T00:00' has no timezone"),
+    (("12", "security-sign-off", "--role", "security-officer", "--expires",
+      "2020-01-01T00:00:00Z"), "--expires 2020-01-01T00:00:00Z is not in the future"),
 ])
 def test_attest_refusals_leave_the_log_untouched(verified: GateProject, args: tuple,
                                                  said: str) -> None:
@@ -214,6 +216,17 @@ def test_attest_refusals_leave_the_log_untouched(verified: GateProject, args: tu
     assert len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr
     assert (verified.root / ".deploygate" / "attestations.jsonl").read_bytes() == before
+
+
+def test_attest_in_a_role_the_criterion_does_not_take(verified: GateProject) -> None:
+    log = verified.root / ".deploygate" / "attestations.jsonl"
+    before = log.read_bytes()
+    done = run_cli(verified, "attest", "12", "security-sign-off", "--role", "release-manager",
+                   who="maria")
+    assert done.returncode == 2
+    assert ("GATE-12 security-sign-off needs a sign-off by security-officer, not "
+            "release-manager") in done.stderr
+    assert log.read_bytes() == before
 
 
 def test_attest_signer_not_an_approver(verified: GateProject) -> None:

@@ -10,7 +10,6 @@ project root, be a regular non-empty file, match its content rules and be fresh 
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 from collections.abc import Mapping
@@ -20,7 +19,6 @@ from typing import Any
 
 from pytest_deploygate.checks.base import params_schema
 from pytest_deploygate.checks.context import CheckKind, EvalContext
-from pytest_deploygate.core import limits
 from pytest_deploygate.core.paths import OutsideRoot, inside_root
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.timeutil import format_instant
@@ -124,10 +122,17 @@ def _inspect(artifact: ArtifactSpec, relative: str, path: Path, ctx: EvalContext
         return CheckResult.not_met(f"{relative} is {kind}")
     try:
         stat = path.stat()
-        if stat.st_size > limits.MAX_EVIDENCE_BYTES:
+        limit = ctx.project.limits.evidence_bytes
+        if stat.st_size > limit:
             return CheckResult.missing(f"{relative} is {stat.st_size} bytes, over the "
-                                       f"{limits.MAX_EVIDENCE_BYTES} byte limit")
-        data, digest = _read_hashed(path, stat.st_mtime_ns, stat.st_size)
+                                       f"{limit} byte limit")
+        # Several criteria read the same artifact (release notes: the artifact item and
+        # "release notes published"): read and hash it once per version of the file in a run.
+        hashed = ctx.services.scope.cache("artifacts")
+        key = (path, stat.st_mtime_ns, stat.st_size)
+        if key not in hashed:
+            hashed[key] = _read_hashed(path)
+        data, digest = hashed[key]
     except OSError as exc:
         return CheckResult.missing(f"{relative} cannot be read: {exc.strerror or exc}")
     modified = datetime.fromtimestamp(stat.st_mtime, UTC)
@@ -158,10 +163,7 @@ def _inspect(artifact: ArtifactSpec, relative: str, path: Path, ctx: EvalContext
     return CheckResult.met(f"{relative} present ({stat.st_size} bytes)", evidence)
 
 
-@functools.lru_cache(maxsize=256)
-def _read_hashed(path: Path, mtime_ns: int, size: int) -> tuple[bytes, str]:
-    # Several criteria read the same artifact (release notes: the artifact item and
-    # "release notes published"): read and hash it once per version of the file.
+def _read_hashed(path: Path) -> tuple[bytes, str]:
     data = path.read_bytes()
     return data, hashlib.sha256(data).hexdigest()
 

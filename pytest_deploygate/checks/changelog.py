@@ -16,7 +16,6 @@ from typing import Any
 
 from pytest_deploygate.checks.base import params_schema
 from pytest_deploygate.checks.context import CheckKind, EvalContext
-from pytest_deploygate.core import limits
 from pytest_deploygate.core.paths import OutsideRoot, inside_root
 from pytest_deploygate.core.results import CheckResult, Evidence
 
@@ -35,8 +34,9 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     if not path.is_file():
         return CheckResult.not_met(f"{relative} not found")
     try:
-        if path.stat().st_size > limits.MAX_EVIDENCE_BYTES:
-            return CheckResult.missing(f"{relative} is over the {limits.MAX_EVIDENCE_BYTES} "
+        limit = ctx.project.limits.evidence_bytes
+        if path.stat().st_size > limit:
+            return CheckResult.missing(f"{relative} is over the {limit} "
                                        "byte limit")
         data = path.read_bytes()
     except OSError as exc:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_deploygate.checks.project import Project
+from pytest_deploygate.checks.services import EvidenceServices
 from pytest_deploygate.core.results import CheckResult
 from pytest_deploygate.spec.model import Check, Criterion, GateSpec
 
@@ -28,6 +29,12 @@ class EvalContext:
     criterion: Criterion
     thresholds: Mapping[str, float]
     kinds: Mapping[str, CheckKind]
+
+    @property
+    def services(self) -> EvidenceServices:
+        """What reads the project's evidence (git, network, progress, stores, the run's
+        limits and caches); ``project`` keeps the same services under their old names."""
+        return self.project.services
 
     def number(self, value: Any) -> float:
         """A literal number, or the value of ``{threshold: name}``."""

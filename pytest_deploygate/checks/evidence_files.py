@@ -9,7 +9,6 @@ week's report is visible in the record, or refused.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,9 +17,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pytest_deploygate.checks.base import NUMBER_OR_THRESHOLD
-from pytest_deploygate.core import limits
 from pytest_deploygate.core.paths import OutsideRoot, inside_root
 from pytest_deploygate.core.results import CheckResult, Evidence
+from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.timeutil import format_instant
 
 MAX_FILES = 500
@@ -94,7 +93,7 @@ def gather(params: Mapping[str, Any], ctx: Any, default_report: str | None = Non
             seen.add(resolved)
             if len(seen) > MAX_FILES:
                 return CheckResult.missing(f"more than {MAX_FILES} files match {patterns}")
-            loaded = _read(relative, resolved)
+            loaded = _read(relative, resolved, ctx.services.scope)
             if isinstance(loaded, CheckResult):
                 return loaded
             found.files.append(loaded)
@@ -110,21 +109,26 @@ def gather(params: Mapping[str, Any], ctx: Any, default_report: str | None = Non
     return found
 
 
-def _read(relative: str, path: Path) -> EvidenceFile | CheckResult:
+def _read(relative: str, path: Path, scope: RunScope) -> EvidenceFile | CheckResult:
     try:
         stat = path.stat()
-        if stat.st_size > limits.MAX_EVIDENCE_BYTES:
+        limit = scope.limits.evidence_bytes
+        if stat.st_size > limit:
             return CheckResult.missing(f"{relative} is {stat.st_size} bytes, over the "
-                                       f"{limits.MAX_EVIDENCE_BYTES} byte limit "
+                                       f"{limit} byte limit "
                                        "(ini deploygate_max_evidence_size)")
-        return _read_version(relative, path, stat.st_mtime_ns, stat.st_size)
+        # One read and hash per version of a file in a run, however many criteria (or
+        # projects) use it.
+        versions = scope.cache("evidence-files")
+        key = (relative, path, stat.st_mtime_ns, stat.st_size)
+        if key not in versions:
+            versions[key] = _read_version(relative, path, stat.st_mtime_ns)
+        return versions[key]
     except OSError as exc:
         return CheckResult.missing(f"{relative} cannot be read: {exc.strerror or exc}")
 
 
-@functools.lru_cache(maxsize=128)
-def _read_version(relative: str, path: Path, mtime_ns: int, size: int) -> EvidenceFile:
-    # One read and hash per version of a file, however many criteria (or projects) use it.
+def _read_version(relative: str, path: Path, mtime_ns: int) -> EvidenceFile:
     data = path.read_bytes()
     modified = datetime.fromtimestamp(mtime_ns / 1e9, UTC)
     evidence = Evidence("file", relative, sha256=hashlib.sha256(data).hexdigest(),

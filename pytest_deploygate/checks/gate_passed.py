@@ -19,13 +19,14 @@ through its gate). ``gate_passed: false`` is never a pass.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_deploygate.checks.base import params_schema
 from pytest_deploygate.checks.context import CheckKind, EvalContext
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.isdlc.layout import CURRENT_TO_LEGACY, LEGACY_TO_CURRENT, Layout, layout_of
-from pytest_deploygate.isdlc.state import type_name
+from pytest_deploygate.isdlc.state import StateDoc, type_name
 
 
 def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
@@ -38,47 +39,63 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
         return CheckResult.missing(shown)
     layout = layout_of(ctx.project)
     required = state.get("workflow.phases_required")
-    failures: list[str] = []
-    missing: list[str] = []
-    passed: list[str] = []
-    evidence: list[Evidence] = []
+    verdicts = _Verdicts()
     for label, key, problem in _wanted(params, ctx, layout, phases.value):
         if key is None:
-            missing.append(problem)
-            continue
-        if params.get("only_required") and isinstance(required, list) and key not in required:
-            passed.append(f"{label} not required by workflow.phases_required")
-            continue
-        if layout.current:
-            _judge_today(label, key, params, state.data, failures, missing, passed, evidence)
-            continue
-        phase = state.get(f"phases.{key}")
-        if not isinstance(phase, Mapping):
-            missing.append(f"{label}: phases.{key} is not an object in state.json")
-            continue
-        status, flag, gate_status = phase.get("status"), phase.get("gate_passed"), phase.get(
-            "gate_status")
-        evidence.append(Evidence("state", f"phases.{key}",
-                                 detail=f"gate_passed={_j(flag)} status={_j(status)}"))
-        if status == "skipped":
-            if params.get("allow_skipped"):
-                passed.append(f"{label} skipped (allowed)")
-            else:
-                failures.append(f"{label} not passed: phases.{key}.status is 'skipped'")
-        elif flag is True and gate_status == "conditional_pass" and not params.get(
-                "allow_conditional"):
-            failures.append(f"{label} only conditionally passed: phases.{key}.gate_status is "
-                            "'conditional_pass'")
-        elif flag is True:
-            passed.append(f"{label} passed")
+            verdicts.missing.append(problem)
+        elif params.get("only_required") and isinstance(required, list) and \
+                key not in required:
+            verdicts.passed.append(f"{label} not required by workflow.phases_required")
+        elif layout.current:
+            _judge_today(label, key, params, state.data, verdicts)
         else:
-            failures.append(f"{label} not passed: phases.{key}.gate_passed is {_j(flag)} "
-                            f"(status {_j(status)})")
-    if failures:
-        return CheckResult.not_met("; ".join(failures + missing), *evidence)
-    if missing:
-        return CheckResult.missing("; ".join(missing), *evidence)
-    return CheckResult.met("; ".join(passed), *evidence)
+            _judge_legacy(label, key, params, state, verdicts)
+    return verdicts.result()
+
+
+@dataclass
+class _Verdicts:
+    """What was found about each phase asked about, gathered into one result."""
+
+    failures: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    passed: list[str] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+
+    def result(self) -> CheckResult:
+        """Not met when any phase did not pass, missing when any is unknown, else met."""
+        if self.failures:
+            return CheckResult.not_met("; ".join(self.failures + self.missing), *self.evidence)
+        if self.missing:
+            return CheckResult.missing("; ".join(self.missing), *self.evidence)
+        return CheckResult.met("; ".join(self.passed), *self.evidence)
+
+
+def _judge_legacy(label: str, key: str, params: Mapping[str, Any], state: StateDoc,
+                  verdicts: _Verdicts) -> None:
+    """The 13-phase layout: ``phases.<key>.gate_passed`` is true, and nothing else."""
+    phase = state.get(f"phases.{key}")
+    if not isinstance(phase, Mapping):
+        verdicts.missing.append(f"{label}: phases.{key} is not an object in state.json")
+        return
+    status, flag, gate_status = phase.get("status"), phase.get("gate_passed"), phase.get(
+        "gate_status")
+    verdicts.evidence.append(Evidence("state", f"phases.{key}",
+                                      detail=f"gate_passed={_j(flag)} status={_j(status)}"))
+    if status == "skipped":
+        if params.get("allow_skipped"):
+            verdicts.passed.append(f"{label} skipped (allowed)")
+        else:
+            verdicts.failures.append(f"{label} not passed: phases.{key}.status is 'skipped'")
+    elif flag is True and gate_status == "conditional_pass" and not params.get(
+            "allow_conditional"):
+        verdicts.failures.append(f"{label} only conditionally passed: phases.{key}.gate_status "
+                                 "is 'conditional_pass'")
+    elif flag is True:
+        verdicts.passed.append(f"{label} passed")
+    else:
+        verdicts.failures.append(f"{label} not passed: phases.{key}.gate_passed is {_j(flag)} "
+                                 f"(status {_j(status)})")
 
 
 def _wanted(params: Mapping[str, Any], ctx: EvalContext, layout: Layout,
@@ -146,8 +163,9 @@ def _workflow(state: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 
 def _judge_today(label: str, key: str, params: Mapping[str, Any], state: Mapping[str, Any],
-                 failures: list[str], missing: list[str], passed: list[str],
-                 evidence: list[Evidence]) -> None:
+                 verdicts: _Verdicts) -> None:
+    """Today's layout: a true or timestamp ``gate_passed``, or a phase the framework completed."""
+    failures, missing, passed = verdicts.failures, verdicts.missing, verdicts.passed
     phases = state.get("phases")
     phase = phases.get(key) if isinstance(phases, Mapping) else None
     workflow = _workflow(state)
@@ -158,7 +176,7 @@ def _judge_today(label: str, key: str, params: Mapping[str, Any], state: Mapping
         return
     phase = phase if isinstance(phase, Mapping) else {}
     flag, status = phase.get("gate_passed"), phase.get("status")
-    evidence.append(Evidence("state", f"phases.{key}", detail=(
+    verdicts.evidence.append(Evidence("state", f"phases.{key}", detail=(
         f"gate_passed={_j(flag)} status={_j(status)} workflow phase_status={_j(in_workflow)}")))
     if "skipped" in (status, in_workflow):
         if params.get("allow_skipped"):

@@ -24,7 +24,6 @@ from typing import Any
 from pytest_deploygate.checks.base import NUMBER_OR_THRESHOLD, params_schema
 from pytest_deploygate.checks.constitution import tier_of
 from pytest_deploygate.checks.context import CheckKind, EvalContext
-from pytest_deploygate.core import limits as size_limits
 from pytest_deploygate.core.results import CheckResult, Evidence
 
 CONFIG = ".isdlc/config/iteration-requirements.json"
@@ -102,8 +101,9 @@ def _configured_limit(ctx: EvalContext) -> tuple[tuple[int, str] | None, str | N
     if not file.is_file():
         return None, None
     try:
-        if file.stat().st_size > size_limits.MAX_EVIDENCE_BYTES:
-            return None, f"{CONFIG}: over the {size_limits.MAX_EVIDENCE_BYTES} byte limit"
+        limit = ctx.project.limits.evidence_bytes
+        if file.stat().st_size > limit:
+            return None, f"{CONFIG}: over the {limit} byte limit"
         data = json.loads(file.read_text("utf-8-sig"))
     except (OSError, ValueError) as exc:
         return None, f"{CONFIG}: unreadable: {exc}"

@@ -1,7 +1,9 @@
 """The gated project: its root, state, config, evaluation clock, release and version.
 
 Built once per session and shared by every gate evaluated in it, so state.json is read once
-and git is asked once.
+and git is asked once. What the project *is* is frozen here; what reads its evidence (git,
+network, progress lines, the run's limits and caches, sign-off and waiver stores) is its
+:class:`~pytest_deploygate.checks.services.EvidenceServices`, reached as ``services``.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -9,16 +11,16 @@ and git is asked once.
 from __future__ import annotations
 
 import functools
-import queue
-import subprocess
 import threading
 from collections.abc import Callable, Hashable
-from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_deploygate.checks.services import EvidenceServices
+from pytest_deploygate.core.limits import Limits
+from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.evidence.config import ProjectConfig
 from pytest_deploygate.evidence.network import NetworkPool
 from pytest_deploygate.evidence.release import ReleaseIdentity, manifest_version, release_identity
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     from pytest_deploygate.trust.waivers import WaiverStore
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Project:
     """Everything about the gated project that checks may read."""
 
@@ -45,42 +47,20 @@ class Project:
     watch_seconds: float = 0.0
     #: Where this project's gate records go (bookkeeping: never release content).
     record_dir: Path | None = None
-    network: NetworkPool = field(default_factory=NetworkPool, repr=False)
-    #: Where progress lines of long measurements (watch windows) are shown; called on the
-    #: main thread only, from :meth:`wait_for`.
-    show_progress: Callable[[str], None] | None = field(default=None, repr=False)
-    _progress: queue.SimpleQueue[str] = field(default_factory=queue.SimpleQueue, repr=False)
-    #: Set when a watched rollback trigger fires: the other watches end (ROLLBACK is decided).
-    rollback_fired: threading.Event = field(default_factory=threading.Event, repr=False)
-    #: Per-run memo for checks that would otherwise repeat file-system work per criterion.
-    memo: dict[Any, Any] = field(default_factory=dict, repr=False)
+    #: The run's limits and caches, handed to the services (a project built alone gets its
+    #: own).
+    scope: InitVar[RunScope | None] = None
+    #: What reads this project's evidence (built from the fields above).
+    services: EvidenceServices = field(init=False, repr=False)
+
+    def __post_init__(self, scope: RunScope | None) -> None:
+        object.__setattr__(self, "services", EvidenceServices(
+            self.root, self.config, self.waivers_disabled, scope))
 
     @property
-    def progress(self) -> Callable[[str], None] | None:
-        """A thread-safe sink for progress lines, when someone shows them."""
-        return self._progress.put if self.show_progress else None
-
-    def wait_for(self, key: Hashable, work: Callable[[], Any]) -> Any:
-        """The network result for ``key``, showing queued progress lines while waiting."""
-        future = self.network.submit(key, work)
-        while True:
-            try:
-                result = future.result(timeout=0.2)
-            except FutureTimeout:
-                self._drain()
-                continue
-            self._drain()
-            return result
-
-    def _drain(self) -> None:
-        while self.show_progress is not None:
-            try:
-                line = self._progress.get_nowait()
-            except queue.Empty:
-                return
-            self.show_progress(line)
-    _attestations: AttestationStore | None = field(default=None, repr=False)
-    _store_owner: Project | None = field(default=None, repr=False)
+    def limits(self) -> Limits:
+        """The run's size limits on files read."""
+        return self.services.scope.limits
 
     @property
     def prometheus_url(self) -> str | None:
@@ -91,15 +71,6 @@ class Project:
     def health_urls(self) -> tuple[str, ...]:
         """health_urls of deploygate.yaml plus every --gate-health-url."""
         return tuple(dict.fromkeys((*self.config.health_urls, *self.extra_health_urls)))
-
-    def git(self, *args: str) -> tuple[int, str]:
-        """Run git in the project root: (exit code, stdout); 128 when git cannot run."""
-        try:
-            result = subprocess.run(["git", "-C", str(self.root), *args], capture_output=True,
-                                    text=True, timeout=20, check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            return 128, ""
-        return result.returncode, result.stdout.strip()
 
     @functools.cached_property
     def release(self) -> ReleaseIdentity:
@@ -121,33 +92,52 @@ class Project:
         """The release version: --gate-version, deploygate.yaml, pyproject.toml, package.json."""
         return self.version_override or self.config.version or manifest_version(self.root)
 
-    @functools.cached_property
-    def waivers(self) -> WaiverStore:
-        """The project's waivers (none unless enabled in deploygate.yaml)."""
-        from pytest_deploygate.trust.waivers import WaiverStore
-
-        roles = self.attestations.roles_by_signer if self.config.waiver_approver_roles else {}
-        return WaiverStore.load(self.root, self.config, self.waivers_disabled, roles)
-
-    def share_attestations(self, other: Project) -> None:
-        """Use ``other``'s sign-off store (same root and settings): read it once."""
-        self._store_owner = other
-
-    @property
-    def attestations(self) -> AttestationStore:
-        """The attestation log and approvers, read on first use."""
-        if self._store_owner is not None:
-            return self._store_owner.attestations
-        if self._attestations is None:
-            from pytest_deploygate.trust.signoffs import AttestationStore
-
-            self._attestations = AttestationStore.load(self.root, self.config)
-        return self._attestations
-
     @property
     def name(self) -> str:
         """The project's name from state.json, else its directory name."""
         name = self.state.get("project.name")
         return name if isinstance(name, str) and name else self.root.name
 
+    # The services, under the names check kinds have always used.
 
+    def git(self, *args: str) -> tuple[int, str]:
+        """Run git in the project root: (exit code, stdout); 128 when git cannot run."""
+        return self.services.git(*args)
+
+    @property
+    def network(self) -> NetworkPool:
+        """The run's pool of network requests, each made once."""
+        return self.services.network
+
+    def wait_for(self, key: Hashable, work: Callable[[], Any]) -> Any:
+        """The network result for ``key``, showing queued progress lines while waiting."""
+        return self.services.wait_for(key, work)
+
+    @property
+    def progress(self) -> Callable[[str], None] | None:
+        """A thread-safe sink for progress lines, when someone shows them."""
+        return self.services.progress.sink
+
+    @property
+    def rollback_fired(self) -> threading.Event:
+        """Set when a watched rollback trigger fires: the other watches end."""
+        return self.services.rollback_fired
+
+    @property
+    def memo(self) -> dict[Any, Any]:
+        """Per-project memo for checks that would otherwise repeat file-system work."""
+        return self.services.memo
+
+    @property
+    def attestations(self) -> AttestationStore:
+        """The attestation log and approvers, read on first use."""
+        return self.services.stores.attestations
+
+    @property
+    def waivers(self) -> WaiverStore:
+        """The project's waivers (none unless enabled in deploygate.yaml)."""
+        return self.services.stores.waivers
+
+    def share_attestations(self, other: Project) -> None:
+        """Use ``other``'s sign-off store (same root and settings): read it once."""
+        self.services.stores.share(other.services.stores)

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import argparse
 
-from pytest_deploygate.cli.logwrite import append_line
 from pytest_deploygate.cli.workspace import Refusal, Workspace, say
-from pytest_deploygate.core.paths import OutsideRoot, inside_root
 from pytest_deploygate.core.timeutil import format_instant, now_utc, parse_instant
 from pytest_deploygate.core.trust_rules import UntrustedIdentity, identity
+from pytest_deploygate.spec.model import GateSpec
 from pytest_deploygate.trust.signoffs import REVIEW_CRITERION, AttestationStore
 
 REVIEW_ROLE = "release-manager"
@@ -44,48 +43,74 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
     """Validate, append, optionally commit."""
     spec = workspace.gate(args.gate)
-    config = workspace.config
-    roles: list[str] = []
-    trigger = False
-    if args.criterion == REVIEW_CRITERION:
-        roles = [REVIEW_ROLE]
-    else:
-        items = {item.id: item for item in workspace.items(spec)}
-        item = items.get(args.criterion)
-        if item is None:
-            raise Refusal(f"{spec.id} has no criterion {args.criterion!r}; see "
-                          f"'deploygate show {spec.gate}'")
-        if item.check is None or item.check.kind != "attestation":
-            kind = item.check.kind if item.check else "nothing"
-            raise Refusal(f"{spec.id} {item.id} is answered by '{kind}' evidence, not by a "
-                          "sign-off")
-        roles = list(item.check.params.get("roles") or [])
-        trigger = item.role == "trigger"
+    roles, trigger = _accepted_roles(args.criterion, spec, workspace)
     if args.present and not trigger:
         raise Refusal("--present is for rollback triggers judged by people; "
                       f"{args.criterion} is not one")
+    signer = _signer(workspace)
+    _check_role(args.role, signer, roles, f"{spec.id} {args.criterion}", workspace)
+    entry = _entry(args, workspace.log_gate(spec), signer)
+    config = workspace.config
+    number = workspace.append_to_log(config.attestation_log, "attestation log", entry)
+    say(f"recorded {spec.id} {args.criterion} by {signer} ({args.role}) at "
+        f"{config.attestation_log}:{number}")
+    if args.commit:
+        _commit(workspace, f"attest: {spec.id} {args.criterion} ({args.role})")
+    else:
+        say(f"commit it so git records who signed: git add {config.attestation_log} && "
+            "git commit")
+    return 0
+
+
+def _accepted_roles(criterion: str, spec: GateSpec, workspace: Workspace
+                    ) -> tuple[list[str], bool]:
+    """The roles that may sign ``criterion`` (empty: any), and whether it is a trigger."""
+    if criterion == REVIEW_CRITERION:
+        return [REVIEW_ROLE], False
+    item = {item.id: item for item in workspace.items(spec)}.get(criterion)
+    if item is None:
+        raise Refusal(f"{spec.id} has no criterion {criterion!r}; see "
+                      f"'deploygate show {spec.gate}'")
+    if item.check is None or item.check.kind != "attestation":
+        kind = item.check.kind if item.check else "nothing"
+        raise Refusal(f"{spec.id} {item.id} is answered by '{kind}' evidence, not by a "
+                      "sign-off")
+    return list(item.check.params.get("roles") or []), item.role == "trigger"
+
+
+def _signer(workspace: Workspace) -> str:
+    """Who signs: git's user.email in the gated project, as the gate would read it."""
     code, signer = workspace.git("config", "user.email")
     if code != 0 or not signer:
         raise Refusal("git user.email is not set in the gated project: the signer is who git "
                       "says you are (git config user.email you@example.com)")
     try:
-        signer = identity(signer)
+        return identity(signer)
     except UntrustedIdentity as exc:
         raise Refusal(f"git user.email {exc}: the gate would refuse this sign-off") from None
+
+
+def _check_role(role: str, signer: str, roles: list[str], what: str,
+                workspace: Workspace) -> None:
+    """Refuse unless the approvers file gives ``signer`` the ``role`` the criterion needs."""
+    config = workspace.config
     store = AttestationStore.load(workspace.root, config)
     if store.approvers_problem:
         raise Refusal(store.approvers_problem)
     held = store.roles_by_signer.get(signer)
     if held is None:
         raise Refusal(f"{signer} is not in {config.approvers}")
-    if args.role not in held:
-        raise Refusal(f"{signer} does not hold role {args.role!r} in {config.approvers} "
+    if role not in held:
+        raise Refusal(f"{signer} does not hold role {role!r} in {config.approvers} "
                       f"(holds: {', '.join(sorted(held))})")
-    if roles and args.role not in roles:
-        raise Refusal(f"{spec.id} {args.criterion} needs a sign-off by "
-                      f"{' or '.join(roles)}, not {args.role}")
+    if roles and role not in roles:
+        raise Refusal(f"{what} needs a sign-off by {' or '.join(roles)}, not {role}")
+
+
+def _entry(args: argparse.Namespace, gate: int | str, signer: str) -> dict[str, object]:
+    """The log line: who signed what, when, and the optional expiry, evidence and note."""
     now = now_utc()
-    entry: dict[str, object] = {"gate": workspace.log_gate(spec), "criterion": args.criterion,
+    entry: dict[str, object] = {"gate": gate, "criterion": args.criterion,
                                 "signer": signer, "role": args.role, "at": format_instant(now)}
     if args.expires:
         try:
@@ -100,22 +125,14 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
             entry[key] = getattr(args, key)
     if args.present:
         entry["present"] = True
-    try:
-        path = inside_root(workspace.root, config.attestation_log)
-    except OutsideRoot as exc:
-        raise Refusal(f"attestation log {exc}") from None
-    number = append_line(path, entry)
-    say(f"recorded {spec.id} {args.criterion} by {signer} ({args.role}) at "
-        f"{config.attestation_log}:{number}")
-    if args.commit:
-        for command in (["add", "--", config.attestation_log],
-                        ["commit", "-q", "-m", f"attest: {spec.id} {args.criterion} "
-                                               f"({args.role})", "--", config.attestation_log]):
-            code, out = workspace.git(*command)
-            if code != 0:
-                raise Refusal(f"git {command[0]} failed: {out}")
-        say("committed")
-    else:
-        say(f"commit it so git records who signed: git add {config.attestation_log} && "
-            "git commit")
-    return 0
+    return entry
+
+
+def _commit(workspace: Workspace, message: str) -> None:
+    """git add and commit the attestation log, as the signer."""
+    log = workspace.config.attestation_log
+    for command in (["add", "--", log], ["commit", "-q", "-m", message, "--", log]):
+        code, out = workspace.git(*command)
+        if code != 0:
+            raise Refusal(f"git {command[0]} failed: {out}")
+    say("committed")

@@ -8,9 +8,7 @@ from __future__ import annotations
 import argparse
 from datetime import timedelta
 
-from pytest_deploygate.cli.logwrite import append_line
 from pytest_deploygate.cli.workspace import Refusal, Workspace, say
-from pytest_deploygate.core.paths import OutsideRoot, inside_root
 from pytest_deploygate.core.timeutil import format_instant, now_utc, parse_instant
 
 
@@ -71,11 +69,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
                                 "at": format_instant(now)}
     if args.ticket:
         entry["ticket"] = args.ticket
-    try:
-        path = inside_root(workspace.root, config.waivers_file)
-    except OutsideRoot as exc:
-        raise Refusal(f"waivers file {exc}") from None
-    number = append_line(path, entry)
+    number = workspace.append_to_log(config.waivers_file, "waivers file", entry)
     say(f"waiver of {spec.id} {item.id} recorded at {config.waivers_file}:{number} (run: "
         f"{str(args.run_check).lower()}, expires {format_instant(expires)}); commit it: the "
         "commit's author is its approver")

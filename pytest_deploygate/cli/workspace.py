@@ -151,6 +151,17 @@ class Workspace:
         """The gate's items with this project's evidence overrides applied."""
         return self._with_all_kinds(lambda: apply_overrides(spec, self.config, self.kinds))
 
+    def append_to_log(self, relative: str, what: str, entry: dict[str, object]) -> int:
+        """Append ``entry`` to the log at ``relative`` (inside the root); its line number."""
+        from pytest_deploygate.cli.logwrite import append_line
+        from pytest_deploygate.core.paths import OutsideRoot, inside_root
+
+        try:
+            path = inside_root(self.root, relative)
+        except OutsideRoot as exc:
+            raise Refusal(f"{what} {exc}") from None
+        return append_line(path, entry)
+
     def git(self, *args: str) -> tuple[int, str]:
         """Run git in the project root."""
         try:

@@ -16,8 +16,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pytest_deploygate.core import limits
 from pytest_deploygate.core.errors import SpecError
+from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
+from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.yaml_lines import LoadedYaml, YamlSyntaxError, load_yaml
 
 
@@ -51,7 +52,7 @@ def format_path(path: Iterable[str | int]) -> str:
 def read_yaml_document(path: Path, max_bytes: int | None = None) -> LoadedYaml:
     """Read and parse a YAML file, raising :class:`SpecError` with file and line."""
     # A 50 MB spec is an attack, not a gate.
-    max_bytes = max_bytes or limits.MAX_DOCUMENT_BYTES
+    max_bytes = max_bytes or DEFAULT_DOCUMENT_BYTES
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -129,38 +130,37 @@ def schema_problems(
     return problems
 
 
-def load_checked_yaml(path: Path, schema_name: str) -> LoadedYaml:
+def load_checked_yaml(path: Path, schema_name: str, scope: RunScope | None = None) -> LoadedYaml:
     """Read a YAML file and validate it, raising :class:`SpecError` listing every problem.
 
-    Results are kept per file version: a monorepo's projects share one deploygate.yaml and
-    one approvers file, which are then read and validated once. Callers must not mutate the
-    returned data.
+    Within a run (``scope``), results are kept per file version: a monorepo's projects share
+    one deploygate.yaml and one approvers file, which are then read and validated once.
+    Callers must not mutate the returned data.
     """
+    scope = scope or RunScope()
+    checked = scope.cache("checked-yaml")
     try:
         stat = path.stat()
         key = (str(path), stat.st_mtime_ns, stat.st_size, schema_name)
     except OSError:
         key = None
-    if key is not None and key in _CHECKED:
-        cached = _CHECKED[key]
+    if key is not None and key in checked:
+        cached = checked[key]
         if isinstance(cached, SpecError):
             raise cached
         return cached
     try:
-        loaded = read_yaml_document(path)
+        loaded = read_yaml_document(path, scope.limits.document_bytes)
         problems = schema_problems(loaded, path, schema_name)
         if problems:
             raise SpecError(problems)
     except SpecError as exc:
         if key is not None:
-            _CHECKED[key] = exc
+            checked[key] = exc
         raise
     if key is not None:
-        _CHECKED[key] = loaded
+        checked[key] = loaded
     return loaded
-
-
-_CHECKED: dict[tuple[str, int, int, str], LoadedYaml | SpecError] = {}
 
 
 def _unknown_keys(error: Any) -> list[str]:

@@ -1,24 +1,38 @@
-"""Size limits on every file the plugin reads, set once per run (ini settings).
+"""Size limits on every file the plugin reads, chosen per run (ini settings).
 
 Reviewed inputs (specs, deploygate.yaml, approvers) are small documents; evidence (reports,
 scans, captured metrics, logs, state.json, records) can be large but not unbounded. A file
 over its limit is an error naming the file and the limit, never a pass.
+
+The limits are a value the run holds and hands to its readers, never module state: a second
+run in the same process (pytester, an IDE) gets its own ini settings, not the last run's.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 #: Gate specs, deploygate.yaml, the approvers file.
-MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
+DEFAULT_DOCUMENT_BYTES = 2 * 1024 * 1024
 #: Evidence, state.json, sign-off and waiver logs, gate records.
-MAX_EVIDENCE_BYTES = 64 * 1024 * 1024
+DEFAULT_EVIDENCE_BYTES = 64 * 1024 * 1024
 
 
-def configure(document_bytes: int | None, evidence_bytes: int | None) -> None:
-    """Apply the ini settings (None keeps the default)."""
-    global MAX_DOCUMENT_BYTES, MAX_EVIDENCE_BYTES
-    if document_bytes:
-        MAX_DOCUMENT_BYTES = document_bytes
-    if evidence_bytes:
-        MAX_EVIDENCE_BYTES = evidence_bytes
+@dataclass(frozen=True)
+class Limits:
+    """The byte limits of one run."""
+
+    document_bytes: int = DEFAULT_DOCUMENT_BYTES
+    evidence_bytes: int = DEFAULT_EVIDENCE_BYTES
+
+    @classmethod
+    def of(cls, document_bytes: int | None, evidence_bytes: int | None) -> Limits:
+        """The ini settings applied over the defaults (None keeps a default)."""
+        return cls(document_bytes or DEFAULT_DOCUMENT_BYTES,
+                   evidence_bytes or DEFAULT_EVIDENCE_BYTES)
+
+
+#: What a reader uses when no run hands it limits (the ``deploygate`` commands).
+DEFAULT_LIMITS = Limits()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_deploygate.core.documents import load_checked_yaml
+from pytest_deploygate.core.run_scope import RunScope
 
 CONFIG_FILE = "deploygate.yaml"
 CONFIG_SCHEMA = "project-config.schema.json"
@@ -58,12 +59,12 @@ class ProjectConfig:
         return str(self.source) if self.source else CONFIG_FILE
 
 
-def load_config(root: Path) -> ProjectConfig:
+def load_config(root: Path, scope: RunScope | None = None) -> ProjectConfig:
     """Load ``<root>/deploygate.yaml`` if present; raise SpecError if it is malformed."""
     path = root / CONFIG_FILE
     if not path.exists():
         return ProjectConfig(source=None)
-    loaded = load_checked_yaml(path, CONFIG_SCHEMA)
+    loaded = load_checked_yaml(path, CONFIG_SCHEMA, scope)
     data: Mapping[str, Any] = loaded.data or {}
     attestations = data.get("attestations") or {}
     evidence = dict(data.get("evidence") or {})

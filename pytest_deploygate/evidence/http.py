@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import http.client
 import re
 import socket
@@ -19,6 +20,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from pytest_deploygate.core.redaction import (
     ambiguous_userinfo,
@@ -140,9 +142,18 @@ def _get(url: str, timeout: float, headers: dict[str, str] | None, verify_tls: b
                           error=f"{type(exc).__name__}: {exc}".rstrip(": "))
 
 
-@functools.lru_cache(maxsize=8)
 def _tls_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
-    # Loading the CA store costs tens of milliseconds: once per setting, not per request.
+    # Loading the CA store costs tens of milliseconds: once per setting and content of the
+    # CA file, not per request (a CA file replaced between two runs in one process counts).
+    try:
+        content = hashlib.sha256(Path(ca_file).read_bytes()).hexdigest() if ca_file else None
+    except OSError:
+        content = None  # loading it below raises the error a request reports
+    return _tls_context_of(verify, ca_file, content)
+
+
+@functools.lru_cache(maxsize=8)
+def _tls_context_of(verify: bool, ca_file: str | None, content: str | None) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=ca_file)
     if not verify:
         context.check_hostname = False

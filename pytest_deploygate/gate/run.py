@@ -16,6 +16,7 @@ from pytest_deploygate.checks.context import CheckKind, EvalContext, evaluate_it
 from pytest_deploygate.checks.project import Project
 from pytest_deploygate.core.errors import DeployGateError, SelectionError, StateError
 from pytest_deploygate.core.results import CheckResult
+from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.evidence.config import load_config
 from pytest_deploygate.gate.plan import ConfigError, GatePlan, ProjectSlot
 from pytest_deploygate.gate.settings import Settings
@@ -26,7 +27,7 @@ from pytest_deploygate.spec.loader import apply_overrides, load_spec
 from pytest_deploygate.spec.model import OTHER_ROW_ID, Check, Criterion, GateSpec
 from pytest_deploygate.spec.record_rules import binding_item, may_be_not_applicable, stage_items
 
-_SPEC_CACHE: dict[tuple[str, int, int, str], GateSpec] = {}
+_SPEC_CACHE: dict[tuple[str, int, int, str, int], GateSpec] = {}
 
 
 
@@ -44,6 +45,8 @@ class GateRun:
         self.slots: list[ProjectSlot] = []
         self.plans: list[GatePlan] = []
         self.warnings: list[str] = []
+        #: What this run owns: its size limits and what it has read (never the next run's).
+        self.scope = RunScope(settings.limits)
 
     @property
     def project(self) -> Project | None:
@@ -148,14 +151,15 @@ class GateRun:
         try:
             if slot.state_path.is_relative_to(settings.root):
                 _refuse_escape(settings.root, slot.state_path)
-            state = load_state(slot.state_path)
+            state = load_state(slot.state_path, settings.limits.evidence_bytes)
             slot.root = _project_root(settings.root, slot, state)
         except DeployGateError as exc:
             slot.error = str(exc)
             return slot
         try:
-            config = load_config(slot.root) if (slot.root / "deploygate.yaml").is_file() \
-                else load_config(settings.root)
+            config_root = slot.root if (slot.root / "deploygate.yaml").is_file() \
+                else settings.root
+            config = load_config(config_root, self.scope)
         except DeployGateError as exc:
             # Not a gate outcome: the run stops before anything is evaluated or recorded.
             raise ConfigError(str(exc)) from None
@@ -165,7 +169,8 @@ class GateRun:
                                allow_commands=settings.allow_commands,
                                waivers_disabled=settings.no_waivers,
                                watch_seconds=settings.watch_seconds,
-                               record_dir=_record_dir(settings, slot))
+                               record_dir=_record_dir(settings, slot),
+                               scope=self.scope)
         return slot
 
     def _check_override_names(self) -> None:
@@ -231,12 +236,14 @@ class GateRun:
 
     def _spec(self, spec_file: SpecFile) -> GateSpec:
         # Parsed and validated once per process, however many plans or projects use it.
+        limit = self.settings.limits.document_bytes
         key = (str(spec_file.path), spec_file.path.stat().st_mtime_ns, id(self.kinds),
-               spec_file.layout)
+               spec_file.layout, limit)
         cached = _SPEC_CACHE.get(key)
         if cached is None:
             path = spec_path(spec_file, self.settings.cache_dir)
-            cached = _SPEC_CACHE[key] = load_spec(path, self.kinds, self.settings.cache_dir)
+            cached = _SPEC_CACHE[key] = load_spec(path, self.kinds, self.settings.cache_dir,
+                                                  limit)
         return cached
 
     def _check_threshold_names(self, selected: list[SpecFile]) -> None:

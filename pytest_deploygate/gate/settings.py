@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_deploygate.core.limits import DEFAULT_LIMITS, Limits
 from pytest_deploygate.signing.options import signing_paths
 
 
@@ -47,15 +48,16 @@ class Settings:
     sign_key: Path | None = None
     #: The post stage's allowed signers (--gate-allowed-signers).
     allowed_signers: Path | None = None
+    #: The byte limits on files read (ini deploygate_max_spec_size / _evidence_size).
+    limits: Limits = DEFAULT_LIMITS
 
 
 def read_settings(config: pytest.Config) -> Settings:
     """Read options into :class:`Settings`; bad values raise ``pytest.UsageError``."""
-    from pytest_deploygate.core import limits
     from pytest_deploygate.core.timeutil import now_utc, parse_duration, parse_instant
 
-    limits.configure(_size(config, "deploygate_max_spec_size"),
-                     _size(config, "deploygate_max_evidence_size"))
+    limits = Limits.of(_size(config, "deploygate_max_spec_size"),
+                       _size(config, "deploygate_max_evidence_size"))
 
     rootdir = Path(config.rootpath)
     root = _path(config.getoption("gate_root"), Path.cwd()) or rootdir
@@ -111,6 +113,7 @@ def read_settings(config: pytest.Config) -> Settings:
         replay=bool(raw_now),
         sign_key=sign_key,
         allowed_signers=allowed_signers,
+        limits=limits,
     )
 
 

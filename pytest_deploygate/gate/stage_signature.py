@@ -70,7 +70,8 @@ def check_signed_pre_record(settings: Settings, plan: GatePlan, project: Project
     attestation = envelope_path(record_path)
     try:
         verifier = post_stage_verifier(settings, project)
-        verified = verify_attestation(attestation, verifier, settings.now)
+        verified = verify_attestation(attestation, verifier, settings.now,
+                                      settings.limits.evidence_bytes)
     except SigningError as exc:
         return CheckResult.missing(f"the pre stage is not bound: {exc}; the post stage "
                                    "accepts only a signed pre-stage attestation")
@@ -94,7 +95,8 @@ def check_signed_pre_record(settings: Settings, plan: GatePlan, project: Project
     except SigningError as exc:
         problems.append(str(exc))
     try:
-        check_record(verified, record_path, read_record(record_path))
+        check_record(verified, record_path,
+                     read_record(record_path, settings.limits.evidence_bytes))
     except (SigningError, RecordError) as exc:
         problems.append(str(exc))
     if problems:

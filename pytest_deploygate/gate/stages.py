@@ -43,7 +43,7 @@ def check_pre_record(settings: Settings, plan: GatePlan, project: Project) -> Ch
     if signing_configured(settings, project):
         return check_signed_pre_record(settings, plan, project, path)
     try:
-        record = read_record(path)
+        record = read_record(path, settings.limits.evidence_bytes)
     except RecordError as exc:
         return CheckResult.missing(f"no pre-stage record: {exc}; run --gate-stage=pre first "
                                    "or pass --gate-pre-record=PATH")

@@ -337,18 +337,21 @@ class _Builder:
 
     def _map_rows(self, rows: list[dict[str, Any]], sections: list[dict[str, Any]],
                   rollback: dict[str, Any] | None, artifacts: list[dict[str, Any]]) -> None:
+        """Give each section, artifact and the rollback block its Gate Decision row."""
         claimed: dict[str, tuple[float, str]] = {}
-        for row in rows:
-            words = row["words"]
-            if not words:
-                continue
-            scores = [(len(words & s["_words"]) / len(words), s) for s in sections]
-            best = max((score for score, _ in scores), default=0.0)
-            if best >= 0.5:
-                for score, section in scores:
-                    if score == best:
-                        _claim(claimed, section["id"], best, row["id"])
-                row["mapped"] = True
+        _claim_by_section_words(rows, sections, claimed)
+        self._claim_by_heading_words(rows, sections, claimed)
+        for section in sections:
+            if section["id"] in claimed:
+                section["decision"] = claimed[section["id"]][1]
+        _map_named_rows(rows, rollback, artifacts)
+        _drop_working_keys(rows, sections, rollback)
+
+    def _claim_by_heading_words(self, rows: list[dict[str, Any]],
+                                sections: list[dict[str, Any]],
+                                claimed: dict[str, tuple[float, str]]) -> None:
+        # A row not like any section may be like a whole part (H2) of the checklist: it then
+        # claims that part's sections nobody claimed, at a lower score than a direct match.
         for row in rows:
             if row.get("mapped") or not row["words"]:
                 continue
@@ -359,34 +362,52 @@ class _Builder:
                         if section["_h2"] == h2 and section["id"] not in claimed:
                             _claim(claimed, section["id"], 0.4, row["id"])
                             row["mapped"] = True
-        for section in sections:
-            if section["id"] in claimed:
-                section["decision"] = claimed[section["id"]][1]
-            for key in ("_h2", "_h3", "_words"):
-                section.pop(key)
-        for row in rows:
-            lowered = row["title"].lower()
-            if "artifact" in lowered:
-                for artifact in artifacts:
-                    artifact["decision"] = row["id"]
-            if "rollback" in lowered and rollback is not None:
-                rollback["decision"] = row["id"]
-        if rollback is not None:
-            rollback.pop("h2", None)
-        ordered = []
-        for section in sections:
-            ordered.append({k: section[k] for k in ("id", "number", "title", "stage", "decision",
-                                                   "when", "waivable", "criteria")
-                            if k in section})
-        sections[:] = ordered
-        if rollback is not None:
-            keys = ("id", "title", "stage", "decision", "triggers")
-            rollback_ordered = {k: rollback[k] for k in keys if k in rollback}
-            rollback.clear()
-            rollback.update(rollback_ordered)
-        for row in rows:
-            for key in ("line", "words", "mapped"):
-                row.pop(key, None)
+
+
+def _claim_by_section_words(rows: list[dict[str, Any]], sections: list[dict[str, Any]],
+                            claimed: dict[str, tuple[float, str]]) -> None:
+    """A row claims the sections most like it (at least half its words in the section's)."""
+    for row in rows:
+        words = row["words"]
+        if not words:
+            continue
+        scores = [(len(words & s["_words"]) / len(words), s) for s in sections]
+        best = max((score for score, _ in scores), default=0.0)
+        if best >= 0.5:
+            for score, section in scores:
+                if score == best:
+                    _claim(claimed, section["id"], best, row["id"])
+            row["mapped"] = True
+
+
+def _map_named_rows(rows: list[dict[str, Any]], rollback: dict[str, Any] | None,
+                    artifacts: list[dict[str, Any]]) -> None:
+    """Rows naming artifacts or rollback decide the artifacts and the rollback block."""
+    for row in rows:
+        lowered = row["title"].lower()
+        if "artifact" in lowered:
+            for artifact in artifacts:
+                artifact["decision"] = row["id"]
+        if "rollback" in lowered and rollback is not None:
+            rollback["decision"] = row["id"]
+
+
+_SECTION_KEYS = ("id", "number", "title", "stage", "decision", "when", "waivable", "criteria")
+_ROLLBACK_KEYS = ("id", "title", "stage", "decision", "triggers")
+
+
+def _drop_working_keys(rows: list[dict[str, Any]], sections: list[dict[str, Any]],
+                       rollback: dict[str, Any] | None) -> None:
+    """Remove the matching aids and put the spec's keys in their documented order."""
+    sections[:] = [{k: section[k] for k in _SECTION_KEYS if k in section}
+                   for section in sections]
+    if rollback is not None:
+        rollback_ordered = {k: rollback[k] for k in _ROLLBACK_KEYS if k in rollback}
+        rollback.clear()
+        rollback.update(rollback_ordered)
+    for row in rows:
+        for key in ("line", "words", "mapped"):
+            row.pop(key, None)
 
 
 def _claim(claimed: dict[str, tuple[float, str]], section: str, score: float, row: str) -> None:

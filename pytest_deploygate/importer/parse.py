@@ -57,63 +57,93 @@ class Outline:
 def parse(text: str) -> Outline:
     """The outline of a checklist."""
     tokens = MarkdownIt("commonmark").enable("table").parse(text)
-    outline = Outline()
-    h2, h2_line = "", 0
-    h3: str | None = None
-    h3_line: int | None = None
-    sub: str | None = None
-    last_table: str | None = None
-    index = 0
-    while index < len(tokens):
-        token = tokens[index]
-        line = (token.map[0] + 1) if token.map else 0
-        if token.type == "heading_open":
-            title = _inline_text(tokens[index + 1])
-            level = int(token.tag[1])
-            if level == 1:
-                outline.title = title
-            elif level == 2:
-                h2, h2_line, h3, h3_line, sub, last_table = title, line, None, None, None, None
-                outline.h2_titles.append((title, line))
-            elif level == 3:
-                h3, h3_line, sub = title, line, None
-            else:
-                sub = title
-            index += 3
-            continue
-        if token.type == "table_open":
-            end = _matching(tokens, index, "table_close")
-            kind, rows = _table(tokens[index:end + 1])
-            if kind:
-                outline.tables.setdefault(kind, []).extend(rows)
-                last_table = kind
-            index = end + 1
-            continue
-        if token.type == "paragraph_open" and token.level == 0:
-            content = tokens[index + 1].content
-            bold = _BOLD_LINE.match(content.strip())
-            if content.lstrip().startswith("|") and last_table:
-                # A table row cut off from its table by a blank line still belongs to it.
-                outline.tables[last_table].extend(_loose_rows(content, line))
-            elif bold and "\n" not in content.strip() and ":" not in bold.group(1)[-1:]:
-                sub = bold.group(1).strip()
-            elif h2.lower().startswith("next phase"):
-                outline.next_lines += [ln.strip() for ln in content.splitlines()]
-            else:
-                _fields(content, outline)
-            index = _matching(tokens, index, "paragraph_close") + 1
-            continue
-        if token.type == "list_item_open":
-            inline = tokens[index + 2] if index + 2 < len(tokens) else None
-            if inline is not None and inline.type == "inline":
-                match = _CHECKBOX.match(inline.content.strip())
-                if match:
-                    outline.items.append(Item(" ".join(match.group(2).split()), line, h2, h3,
-                                              sub, h2_line, h3_line))
-                elif h2.lower().startswith("next phase"):
-                    outline.next_lines.append(inline.content.strip())
-        index += 1
-    return outline
+    return _Reader(tokens).read()
+
+
+class _Reader:
+    """One walk over a checklist's tokens, keeping the headings the current token is under."""
+
+    def __init__(self, tokens: list[Token]) -> None:
+        self.tokens = tokens
+        self.outline = Outline()
+        self.h2, self.h2_line = "", 0
+        self.h3: str | None = None
+        self.h3_line: int | None = None
+        self.sub: str | None = None  # an H4 or a bold pseudo-heading
+        self.last_table: str | None = None
+
+    def read(self) -> Outline:
+        """Walk every token; each step returns where the next one starts."""
+        steps = {"heading_open": self._heading, "table_open": self._table,
+                 "paragraph_open": self._paragraph, "list_item_open": self._list_item}
+        index = 0
+        while index < len(self.tokens):
+            step = steps.get(self.tokens[index].type)
+            index = step(index) if step is not None else index + 1
+        return self.outline
+
+    @property
+    def _in_next_phase(self) -> bool:
+        return self.h2.lower().startswith("next phase")
+
+    def _heading(self, index: int) -> int:
+        token = self.tokens[index]
+        line = _line(token)
+        title = _inline_text(self.tokens[index + 1])
+        level = int(token.tag[1])
+        if level == 1:
+            self.outline.title = title
+        elif level == 2:
+            self.h2, self.h2_line, self.h3, self.h3_line = title, line, None, None
+            self.sub, self.last_table = None, None
+            self.outline.h2_titles.append((title, line))
+        elif level == 3:
+            self.h3, self.h3_line, self.sub = title, line, None
+        else:
+            self.sub = title
+        return index + 3
+
+    def _table(self, index: int) -> int:
+        end = _matching(self.tokens, index, "table_close")
+        kind, rows = _table(self.tokens[index:end + 1])
+        if kind:
+            self.outline.tables.setdefault(kind, []).extend(rows)
+            self.last_table = kind
+        return end + 1
+
+    def _paragraph(self, index: int) -> int:
+        token = self.tokens[index]
+        if token.level != 0:
+            return index + 1
+        content = self.tokens[index + 1].content
+        bold = _BOLD_LINE.match(content.strip())
+        if content.lstrip().startswith("|") and self.last_table:
+            # A table row cut off from its table by a blank line still belongs to it.
+            self.outline.tables[self.last_table].extend(_loose_rows(content, _line(token)))
+        elif bold and "\n" not in content.strip() and ":" not in bold.group(1)[-1:]:
+            self.sub = bold.group(1).strip()
+        elif self._in_next_phase:
+            self.outline.next_lines += [ln.strip() for ln in content.splitlines()]
+        else:
+            _fields(content, self.outline)
+        return _matching(self.tokens, index, "paragraph_close") + 1
+
+    def _list_item(self, index: int) -> int:
+        inline = self.tokens[index + 2] if index + 2 < len(self.tokens) else None
+        if inline is not None and inline.type == "inline":
+            match = _CHECKBOX.match(inline.content.strip())
+            if match:
+                self.outline.items.append(Item(" ".join(match.group(2).split()),
+                                               _line(self.tokens[index]), self.h2, self.h3,
+                                               self.sub, self.h2_line, self.h3_line))
+            elif self._in_next_phase:
+                self.outline.next_lines.append(inline.content.strip())
+        return index + 1
+
+
+def _line(token: Token) -> int:
+    """The 1-based source line a token starts on (0 when markdown-it gives none)."""
+    return (token.map[0] + 1) if token.map else 0
 
 
 def _matching(tokens: list[Token], start: int, closing: str) -> int:

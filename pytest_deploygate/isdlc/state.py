@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_deploygate.core import limits
 from pytest_deploygate.core.errors import StateError
+from pytest_deploygate.core.limits import DEFAULT_EVIDENCE_BYTES
 
 _MISSING = object()
 
@@ -83,13 +83,13 @@ class StateDoc:
         return matches[0] if len(matches) == 1 else None
 
 
-def load_state(path: Path) -> StateDoc:
+def load_state(path: Path, max_bytes: int = DEFAULT_EVIDENCE_BYTES) -> StateDoc:
     """Read and parse state.json, or raise :class:`StateError` with one clear line."""
     try:
         size = path.stat().st_size
-        if size > limits.MAX_EVIDENCE_BYTES:
+        if size > max_bytes:
             raise StateError(
-                f"{path}: state file is {size} bytes, over the {limits.MAX_EVIDENCE_BYTES} "
+                f"{path}: state file is {size} bytes, over the {max_bytes} "
                 "byte limit")
         raw = path.read_bytes()
     except FileNotFoundError:

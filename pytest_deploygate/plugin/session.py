@@ -179,7 +179,7 @@ class DeployGatePlugin:
             return
         for slot in self.run.slots:
             if slot.project is not None:
-                slot.project.show_progress = self._show_progress
+                slot.project.services.progress.show = self._show_progress
         if any(plan.deferred for plan in self.run.plans):
             # Other plugins may have reordered the items since collection (randomisers).
             session.items[:] = self._gate_order(session.items)

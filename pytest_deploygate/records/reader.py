@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_deploygate.core import limits
+from pytest_deploygate.core.limits import DEFAULT_EVIDENCE_BYTES
 
 
 class RecordError(ValueError):
@@ -45,14 +45,14 @@ class GateRecord:
     oddities: list[str] = field(default_factory=list)
 
 
-def read_record(path: Path) -> GateRecord:
+def read_record(path: Path, max_bytes: int = DEFAULT_EVIDENCE_BYTES) -> GateRecord:
     """Parse a gate record; raise :class:`RecordError` with one clear line."""
     import defusedxml.ElementTree as SafeET
     from defusedxml import DefusedXmlException
 
     try:
-        if path.stat().st_size > limits.MAX_EVIDENCE_BYTES:
-            raise RecordError(f"{path}: over the {limits.MAX_EVIDENCE_BYTES} byte limit")
+        if path.stat().st_size > max_bytes:
+            raise RecordError(f"{path}: over the {max_bytes} byte limit")
         root = SafeET.parse(path).getroot()
     except FileNotFoundError:
         raise RecordError(f"{path}: not found") from None

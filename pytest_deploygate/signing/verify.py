@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from pytest_deploygate.core import limits
+from pytest_deploygate.core.limits import DEFAULT_EVIDENCE_BYTES
 from pytest_deploygate.core.timeutil import parse_instant
 from pytest_deploygate.evidence.release import ReleaseIdentity
 from pytest_deploygate.records.reader import GateRecord
@@ -77,11 +77,12 @@ class Verified:
         return f"signed by {self.signer.principals} ({self.signer.key.keyid})"
 
 
-def verify_attestation(path: Path, verifier: Verifier, now: datetime) -> Verified:
+def verify_attestation(path: Path, verifier: Verifier, now: datetime,
+                       max_bytes: int = DEFAULT_EVIDENCE_BYTES) -> Verified:
     """Read the envelope at ``path`` and check its signature, statement and signer validity."""
     try:
-        if path.stat().st_size > limits.MAX_EVIDENCE_BYTES:
-            raise SigningError(f"{path}: over the {limits.MAX_EVIDENCE_BYTES} byte limit")
+        if path.stat().st_size > max_bytes:
+            raise SigningError(f"{path}: over the {max_bytes} byte limit")
         require_regular_file(path, "DSSE envelope")
         data = path.read_bytes()
     except FileNotFoundError:

@@ -46,14 +46,14 @@ class KindSchema(Protocol):
 
 
 def load_spec(path: Path, kinds: Mapping[str, KindSchema],
-              valid_marks: Path | None = None) -> GateSpec:
+              valid_marks: Path | None = None, max_bytes: int | None = None) -> GateSpec:
     """Load and validate one gate spec file; raise :class:`SpecError` listing every problem.
 
     ``valid_marks``: a directory remembering the content hashes of specs that passed the
     schema, so an unchanged spec is schema-checked once, not on every run (the rules beyond
-    the schema always run).
+    the schema always run). ``max_bytes``: the run's spec size limit (default: the default).
     """
-    loaded = read_yaml_document(path)
+    loaded = read_yaml_document(path, max_bytes)
     mark = _valid_mark(path, valid_marks)
     if mark is None or not mark.exists():
         problems = schema_problems(loaded, path, SPEC_SCHEMA)

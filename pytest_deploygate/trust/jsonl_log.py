@@ -12,13 +12,12 @@ with file and line and skipped; it never stops the rest of the log.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_deploygate.core import limits
 from pytest_deploygate.core.paths import OutsideRoot, inside_root
+from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.trust_rules import (
     line_text_problem,
     split_git_lines,
@@ -48,34 +47,42 @@ class JsonlLog:
     git_problem: str | None = None
 
 
-def read_jsonl(root: Path, relative: str, schema_name: str, with_origins: bool) -> JsonlLog:
+def read_jsonl(root: Path, relative: str, schema_name: str, with_origins: bool,
+               scope: RunScope | None = None) -> JsonlLog:
     """Read ``relative`` under ``root``; problems are kept on the result, not raised.
 
-    Kept per file version (a monorepo's projects share one log): callers must not mutate it.
+    Within a run (``scope``) kept per file version (a monorepo's projects share one log):
+    callers must not mutate it.
     """
+    scope = scope or RunScope()
     path = root / relative
     try:
         stat = path.stat()
-        key = (str(root), relative, schema_name, with_origins, stat.st_mtime_ns, stat.st_size,
-               _git_state(root) if with_origins else None)
+        git_state = _git_state(root) if with_origins else None
     except OSError:
-        return _read_jsonl(root, relative, schema_name, with_origins)
-    cached = _LOGS.get(key)
+        return _read_jsonl(root, relative, schema_name, with_origins, scope)
+    if git_state is _UNCACHEABLE:
+        return _read_jsonl(root, relative, schema_name, with_origins, scope)
+    key = (str(root), relative, schema_name, with_origins, stat.st_mtime_ns, stat.st_size,
+           git_state)
+    logs = scope.cache("jsonl-logs")
+    cached = logs.get(key)
     if cached is None:
-        cached = _LOGS[key] = _read_jsonl(root, relative, schema_name, with_origins)
+        cached = logs[key] = _read_jsonl(root, relative, schema_name, with_origins, scope)
     return cached
 
 
-_LOGS: dict[tuple, JsonlLog] = {}
+#: A repository whose state cannot be stamped (a linked worktree, a submodule).
+_UNCACHEABLE = ("uncacheable",)
 
 
-def _git_state(root: Path) -> tuple[int, ...]:
+def _git_state(root: Path) -> tuple[int, ...] | tuple[str]:
     # Attribution changes with every commit although the file does not: key the cache on
     # the repository's index and HEAD too.
     for folder in (root.resolve(), *root.resolve().parents):
         dot_git = folder / ".git"
         if dot_git.is_file():  # a linked worktree or submodule: do not cache
-            return (id(object()), os.getpid(), len(_LOGS))
+            return _UNCACHEABLE
         if dot_git.exists():
             stamps: list[int] = []
             for name in ("index", "HEAD", "logs/HEAD"):
@@ -87,7 +94,8 @@ def _git_state(root: Path) -> tuple[int, ...]:
     return ()
 
 
-def _read_jsonl(root: Path, relative: str, schema_name: str, with_origins: bool) -> JsonlLog:
+def _read_jsonl(root: Path, relative: str, schema_name: str, with_origins: bool,
+                scope: RunScope) -> JsonlLog:
     log = JsonlLog(relative)
     try:
         path = inside_root(root, relative)
@@ -98,8 +106,8 @@ def _read_jsonl(root: Path, relative: str, schema_name: str, with_origins: bool)
         return log
     log.exists = True
     try:
-        if path.stat().st_size > limits.MAX_EVIDENCE_BYTES:
-            log.problem = f"{relative} is over the {limits.MAX_EVIDENCE_BYTES} byte limit"
+        if path.stat().st_size > scope.limits.evidence_bytes:
+            log.problem = f"{relative} is over the {scope.limits.evidence_bytes} byte limit"
             return log
         data = path.read_bytes()
     except OSError as exc:

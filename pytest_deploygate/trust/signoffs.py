@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_deploygate.core.documents import load_checked_yaml
 from pytest_deploygate.core.errors import SpecError
 from pytest_deploygate.core.paths import OutsideRoot, inside_root
+from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.timeutil import parse_instant
 from pytest_deploygate.core.trust_rules import (
     UntrustedIdentity,
@@ -97,21 +98,24 @@ class AttestationStore:
     _release_authors: dict[datetime | None, frozenset[str] | None] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, root: Path, config: ProjectConfig) -> AttestationStore:
+    def load(cls, root: Path, config: ProjectConfig, scope: RunScope | None = None
+             ) -> AttestationStore:
         """Read both files; problems are kept, not raised, so each criterion can report them."""
         store = cls(config.attestation_log, config.approvers, root,
                     config.verify_authorship, config.require_signed_commits,
                     config.forbid_self_approval)
-        store._read_approvers(root, config.approvers)
-        store._read_log(root, config.attestation_log)
+        scope = scope or RunScope()
+        store._read_approvers(root, config.approvers, scope)
+        store._read_log(root, config.attestation_log, scope)
         return store
 
     @classmethod
-    def approvers_only(cls, root: Path, config: ProjectConfig) -> AttestationStore:
+    def approvers_only(cls, root: Path, config: ProjectConfig, scope: RunScope | None = None
+                       ) -> AttestationStore:
         """Only the approvers file (roles and signing keys), for approvals outside the log."""
         store = cls(config.attestation_log, config.approvers, root,
                     require_signed=config.require_signed_commits)
-        store._read_approvers(root, config.approvers)
+        store._read_approvers(root, config.approvers, scope or RunScope())
         return store
 
     def for_criterion(self, spec: GateSpec, layout: Layout, criterion: str
@@ -202,7 +206,7 @@ class AttestationStore:
         return "\n".join(keys.openpgp_armored for keys in self.keys_by_signer.values()
                          if keys.openpgp_armored)
 
-    def _read_approvers(self, root: Path, relative: str) -> None:
+    def _read_approvers(self, root: Path, relative: str, scope: RunScope) -> None:
         try:
             path = inside_root(root, relative)
         except OutsideRoot as exc:
@@ -213,7 +217,7 @@ class AttestationStore:
                                       "holds which role (see docs/attestations.md)")
             return
         try:
-            data: Mapping[str, Any] = load_checked_yaml(path, APPROVERS_SCHEMA).data
+            data: Mapping[str, Any] = load_checked_yaml(path, APPROVERS_SCHEMA, scope).data
         except SpecError as exc:
             self.approvers_problem = str(exc).replace(str(path), relative)
             return
@@ -230,8 +234,8 @@ class AttestationStore:
                 approver["roles"])
             self.keys_by_signer[email] = self.keys_by_signer.get(email, ApproverKeys()) | keys
 
-    def _read_log(self, root: Path, relative: str) -> None:
-        log = read_jsonl(root, relative, ATTESTATION_SCHEMA, self.verify_authorship)
+    def _read_log(self, root: Path, relative: str, scope: RunScope) -> None:
+        log = read_jsonl(root, relative, ATTESTATION_SCHEMA, self.verify_authorship, scope)
         if log.problem:
             self.log_problem = f"attestation log {log.problem}"
             return

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.timeutil import format_instant, parse_instant
 from pytest_deploygate.core.trust_rules import (
     UntrustedIdentity,
@@ -85,7 +86,8 @@ class WaiverStore:
 
     @classmethod
     def load(cls, root: Path, config: ProjectConfig, disabled: bool,
-             roles_by_approver: dict[str, frozenset[str]] | None = None) -> WaiverStore:
+             roles_by_approver: dict[str, frozenset[str]] | None = None,
+             scope: RunScope | None = None) -> WaiverStore:
         """Read the waivers file when waivers are enabled and not switched off."""
         store = cls(config.waivers_file, config.waivers_enabled and not disabled,
                     max_days=config.waiver_max_days,
@@ -94,8 +96,9 @@ class WaiverStore:
         if not store.enabled:
             return store
         if config.require_signed_commits:
-            store.signature_problem = _signature_checker(root, config)
-        log = read_jsonl(root, config.waivers_file, WAIVER_SCHEMA, with_origins=True)
+            store.signature_problem = _signature_checker(root, config, scope)
+        log = read_jsonl(root, config.waivers_file, WAIVER_SCHEMA, with_origins=True,
+                         scope=scope)
         if log.problem:
             store.problems.append(log.problem)
             return store
@@ -181,11 +184,12 @@ def _approver(origin: LineOrigin | None) -> tuple[str | None, str | None]:
         return None, f"its commit {origin.commit[:12]} has an author address that is refused: {exc}"
 
 
-def _signature_checker(root: Path, config: ProjectConfig) -> Callable[[str, str], str | None]:
+def _signature_checker(root: Path, config: ProjectConfig, scope: RunScope | None
+                       ) -> Callable[[str, str], str | None]:
     """An approval needs the same signature as a sign-off: by a key listed for the approver."""
     from pytest_deploygate.trust.signoffs import AttestationStore
 
-    keys = AttestationStore.approvers_only(root, config)
+    keys = AttestationStore.approvers_only(root, config, scope)
 
     def check(approver: str, commit: str) -> str | None:
         if keys.approvers_problem:
