@@ -81,6 +81,10 @@ class GateRun:
         run._check_override_names()
         return run
 
+    def plan_for(self, record_name: str) -> GatePlan | None:
+        """The plan whose record has this name."""
+        return next((p for p in self.plans if p.record_name == record_name), None)
+
     def _defer_same_run_prerequisites(self, slot: ProjectSlot) -> None:
         plans = [p for p in self.plans if p.slot is slot and p.spec is not None]
         if not self.settings.same_run_prerequisites:
