@@ -91,9 +91,9 @@ class RunController:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Record each item's outcome, worst phase wins."""
-        data = getattr(report, REPORT_KEY, None)
-        if data:
-            self.book.add(data["record"], data["id"], data, report.duration)
+        reported = getattr(report, REPORT_KEY, None)
+        if reported is not None:
+            self.book.add(reported, report.duration)
             # The book holds it now; pytest keeps every report until the end of the session.
             delattr(report, REPORT_KEY)
 
@@ -142,7 +142,7 @@ class RunController:
         fed = {i.decision for i in plan.spec.items} | {c.decision for c in criteria} \
             if plan.spec else None
         error = plan.error or self._expected_set_missing()
-        decision = decide(criteria, outcomes, rows, plan.skip_reason,
+        decision = decide(criteria, outcomes, rows, self.run.skip_reason(plan),
                           [error] if error else [], fed)
         if error:
             decision = Decision(INCOMPLETE, decision.rows, decision.reasons, decision.counts)

@@ -1,67 +1,61 @@
-"""The outcome an item's report carries (``report.deploygate``): a small dict, serialised
-across pytest-xdist workers with the report, read back by the controller's outcome book.
+"""The outcome an item's report carries (``report.deploygate``, an
+:class:`~pytest_deploygate.decision.outcomes.ItemOutcome`), read by the outcome book of the
+process that decides.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from pytest_deploygate.gate.plan import GatePlan
+from pytest_deploygate.core.results import Status
+from pytest_deploygate.decision.outcomes import Outcome
 from pytest_deploygate.plugin.items import GateItem
 
 REPORT_KEY = "deploygate"
 
 
 def gate_item_data(item: GateItem, call: pytest.CallInfo[None], report: pytest.TestReport
-                   ) -> dict[str, Any] | None:
+                   ) -> Outcome | None:
     """The outcome of a gate item's phase, or None when the phase says nothing."""
     if report.when == "setup":
         if report.skipped:
-            plan = item.gate_collector.plan
-            status = "skipped_prereq" if plan.skip_reason else "skipped"
-            return {"status": status, "message": _skip_reason(report), "evidence": []}
+            gate = item.gate_collector
+            prereq = gate.run.skip_reason(gate.plan) is not None
+            return Outcome(Status.SKIPPED_PREREQ if prereq else Status.SKIPPED,
+                           _skip_reason(report))
         if report.failed:
-            return {"status": "error", "message": _exc_line(call), "evidence": []}
+            return Outcome(Status.ERROR, _exc_line(call))
         return None
     if report.when == "teardown":
-        return ({"status": "error", "message": _exc_line(call), "evidence": []}
-                if report.failed else None)
+        return Outcome(Status.ERROR, _exc_line(call)) if report.failed else None
     result = item.result
     if result is None:
-        return {"status": "error", "message": _exc_line(call), "evidence": []}
-    data = {"status": result.status, "message": result.message,
-            "evidence": [e.to_dict() for e in result.evidence]}
-    if result.measurement is not None:
-        data["measurement"] = result.measurement.to_dict()
-    return data
+        return Outcome(Status.ERROR, _exc_line(call))
+    return Outcome.of(result)
 
 
 def user_item_data(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport,
-                   plan: GatePlan | None) -> dict[str, Any] | None:
+                   prerequisite_unmet: bool) -> Outcome | None:
     """The outcome of a gate-marked user test's phase, or None when it says nothing."""
     message = ""
     if report.when == "call":
         if report.passed:
-            status, message = "met", "the test passed"
+            status, message = Status.MET, "the test passed"
         elif report.skipped:
-            status = "skipped"
+            status = Status.SKIPPED
             message = "skipped by the test itself: " + _skip_reason(report)
         else:
-            status, message = "not_met", _exc_line(call)
+            status, message = Status.NOT_MET, _exc_line(call)
     elif report.failed:
-        status, message = "error", _exc_line(call)
+        status, message = Status.ERROR, _exc_line(call)
     elif report.when == "setup" and report.skipped:
-        prereq = plan is not None and plan.skip_reason is not None
-        status = "skipped_prereq" if prereq else "skipped"
+        status = Status.SKIPPED_PREREQ if prerequisite_unmet else Status.SKIPPED
         message = _skip_reason(report)
     else:
         return None
-    return {"status": status, "message": message, "evidence": [
-        {"kind": "test", "ref": item.nodeid}]}
+    return Outcome(status, message, [{"kind": "test", "ref": item.nodeid}])
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Generator
 
 import pytest
 
+from pytest_deploygate.decision.outcomes import ItemOutcome
 from pytest_deploygate.gate.plan import GatePlan
 from pytest_deploygate.gate.run import GateRun
 from pytest_deploygate.plugin.items import GateCollector, GateItem
@@ -50,6 +51,11 @@ class ItemRunner:
         member = self.user_members.get(item.nodeid)
         return self.run.plan_for(member.record) if member else None
 
+    def _skip_reason(self, item: pytest.Item) -> str | None:
+        """Why the item is skipped with its gate (an unmet prerequisite), if it is."""
+        plan = self.plan_of(item)
+        return self.run.skip_reason(plan) if plan is not None else None
+
     # -- collection -------------------------------------------------------------------------
 
     @pytest.hookimpl(tryfirst=True)
@@ -78,9 +84,9 @@ class ItemRunner:
             config.hook.pytest_deselected(items=dropped)
         items[:] = self._gate_order(gate_items + kept)
         for item in items:
-            plan = self.plan_of(item)
-            if plan is not None and plan.skip_reason:
-                item.add_marker(pytest.mark.skip(reason=plan.skip_reason))
+            reason = self._skip_reason(item)
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=reason))
         workeroutput = getattr(config, "workeroutput", None)
         if workeroutput is not None:
             workeroutput[EXPECTED_KEY] = {
@@ -134,31 +140,33 @@ class ItemRunner:
         plan = self.plan_of(item)
         if plan is not None and plan.deferred and self.decision_of is not None:
             self.run.resolve_deferred(plan, self.decision_of)
-        if plan is not None and plan.skip_reason and not item.get_closest_marker("skip"):
-            pytest.skip(plan.skip_reason)
+        reason = self._skip_reason(item)
+        if reason and not item.get_closest_marker("skip"):
+            pytest.skip(reason)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]
                                   ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         """Attach the item's outcome (status, message, evidence) to its report."""
         report = yield
-        data = None
+        reported = None
         if isinstance(item, GateItem):
             if report.skipped and isinstance(report.longrepr, tuple):
                 # An N/A criterion points at its line in the spec, not at plugin code.
                 path, line, _ = item.location
                 report.longrepr = (path, (line or 0) + 1, report.longrepr[2])
-            data = gate_item_data(item, call, report)
+            outcome = gate_item_data(item, call, report)
             if report.when == "call":
-                item.result = None  # copied into the report's data: free it (big gates)
-            if data is not None:
-                data.update(record=item.gate_collector.plan.record_name, id=item.criterion.id)
+                item.result = None  # copied into the report's outcome: free it (big gates)
+            if outcome is not None:
+                reported = ItemOutcome(item.gate_collector.plan.record_name, item.criterion.id,
+                                       outcome)
         elif item.nodeid in self.user_members:
             member = self.user_members[item.nodeid]
-            data = user_item_data(item, call, report, self.plan_of(item))
-            if data is not None:
-                data.update(record=member.record, id=member.criterion.id,
-                            criterion=criterion_fields(member.criterion))
-        if data is not None:
-            setattr(report, REPORT_KEY, data)
+            outcome = user_item_data(item, call, report, self._skip_reason(item) is not None)
+            if outcome is not None:
+                reported = ItemOutcome(member.record, member.criterion.id, outcome,
+                                       criterion_fields(member.criterion))
+        if reported is not None:
+            setattr(report, REPORT_KEY, reported)
         return report

@@ -22,7 +22,7 @@ import pytest
 
 from pytest_deploygate.checks import build_registry
 from pytest_deploygate.core.errors import SelectionError
-from pytest_deploygate.decision.outcomes import OutcomeBook
+from pytest_deploygate.decision.outcomes import ItemOutcome, OutcomeBook
 from pytest_deploygate.gate.plan import ConfigError
 from pytest_deploygate.gate.run import GateRun
 from pytest_deploygate.gate.settings import Settings
@@ -68,8 +68,9 @@ class GateSession:
     def pytest_report_to_serializable(self, report: Any) -> Generator[None, Any, Any]:
         """Carry the outcome across pytest-xdist (workers to controller)."""
         data = yield
-        if data is not None and hasattr(report, REPORT_KEY):
-            data[REPORT_KEY] = getattr(report, REPORT_KEY)
+        reported = getattr(report, REPORT_KEY, None)
+        if data is not None and isinstance(reported, ItemOutcome):
+            data[REPORT_KEY] = reported.to_dict()
         return data
 
     @pytest.hookimpl(wrapper=True)
@@ -77,7 +78,7 @@ class GateSession:
         """Restore the outcome on the controller."""
         report = yield
         if report is not None and isinstance(data, dict) and REPORT_KEY in data:
-            setattr(report, REPORT_KEY, data[REPORT_KEY])
+            setattr(report, REPORT_KEY, ItemOutcome.from_dict(data[REPORT_KEY]))
         return report
 
     @pytest.hookimpl(trylast=True)
