@@ -81,9 +81,9 @@ class GateSession:
             setattr(report, REPORT_KEY, ItemOutcome.from_dict(data[REPORT_KEY]))
         return report
 
-    @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Stop the network evidence threads of every project."""
+        """Stop the network evidence threads of every project (before the controller's
+        ``trylast`` decision, as before: records never wait on the network)."""
         run = self.config.stash.get(RUN_KEY, None)
         for slot in run.slots if run is not None else []:
             if slot.project is not None:
