@@ -1,18 +1,20 @@
 """What happened to each gate item, gathered from pytest's reports.
 
-Reports carry a small ``deploygate`` dict (set by the item, serialised across pytest-xdist
-workers), so the controller can tell "not met" from "evidence missing" from "N/A" without
-parsing failure text.
+Reports carry an :class:`ItemOutcome` (set by the item, serialised across pytest-xdist
+workers by its own ``to_dict``/``from_dict``), so the controller can tell "not met" from
+"evidence missing" from "N/A" without parsing failure text.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_deploygate.core.results import STATUS_RANK, Status
+from pytest_deploygate.core.results import STATUS_RANK, CheckResult, Status
 
 #: How a record writes each status: (JUnit element, its ``type``); None is a passing testcase.
 JUNIT_FORMS: dict[Status, tuple[str | None, str | None]] = {
@@ -67,7 +69,8 @@ def status_from_junit(element: str | None, kind: str | None, role: str) -> Statu
 
 @dataclass
 class Outcome:
-    """The outcome of one item."""
+    """The outcome of one item: what decision and records read, built from a check's
+    :class:`~pytest_deploygate.core.results.CheckResult` or from pytest's report of a test."""
 
     status: Status
     message: str = ""
@@ -76,10 +79,53 @@ class Outcome:
     #: What a metric check measured (``Measurement.to_dict()``), for the record's charts.
     measurement: dict[str, Any] | None = None
 
+    @classmethod
+    def of(cls, result: CheckResult) -> Outcome:
+        """The outcome of an evaluated check."""
+        return cls(as_status(result.status), result.message,
+                   [e.to_dict() for e in result.evidence],
+                   measurement=result.measurement.to_dict() if result.measurement else None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (how it travels from a pytest-xdist worker)."""
+        data = {"status": str(self.status), "message": self.message,
+                "evidence": self.evidence, "duration": self.duration}
+        if self.measurement is not None:
+            data["measurement"] = self.measurement
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Outcome:
+        """The inverse of :meth:`to_dict`; a status outside the vocabulary is an error."""
+        return cls(as_status(str(data.get("status"))), str(data.get("message", "")),
+                   list(data.get("evidence", [])), float(data.get("duration", 0.0)),
+                   data.get("measurement"))
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    """What one report of a gate item says: whose item, and its outcome. Carried on
+    pytest's report (and across pytest-xdist) to the controller's :class:`OutcomeBook`."""
+
+    record: str
+    item_id: str
+    outcome: Outcome
+    #: A user's gate-marked test: its criterion's fields (the xdist controller collects
+    #: nothing, so this is how it learns the criterion).
+    criterion: Mapping[str, Any] | None = None
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
-        return {"status": self.status, "message": self.message, "evidence": self.evidence,
-                "duration": self.duration}
+        data = {"record": self.record, "id": self.item_id, **self.outcome.to_dict()}
+        if self.criterion is not None:
+            data["criterion"] = dict(self.criterion)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ItemOutcome:
+        """The inverse of :meth:`to_dict`."""
+        return cls(str(data["record"]), str(data["id"]), Outcome.from_dict(data),
+                   data.get("criterion"))
 
 
 class OutcomeBook:
@@ -87,14 +133,14 @@ class OutcomeBook:
 
     def __init__(self) -> None:
         self._outcomes: dict[tuple[str, str], Outcome] = {}
-        self._user_meta: dict[str, dict[str, dict[str, Any]]] = {}
+        self._user_meta: dict[str, dict[str, Mapping[str, Any]]] = {}
 
-    def add(self, record: str, item_id: str, data: dict[str, Any], duration: float) -> None:
+    def add(self, reported: ItemOutcome, duration: float) -> None:
         """Merge one report's outcome for an item."""
-        new = Outcome(as_status(data["status"]), data.get("message", ""),
-                      list(data.get("evidence", [])), measurement=data.get("measurement"))
-        if "criterion" in data:
-            self._user_meta.setdefault(record, {}).setdefault(item_id, data["criterion"])
+        record, item_id = reported.record, reported.item_id
+        new = dataclasses.replace(reported.outcome, duration=0.0)
+        if reported.criterion is not None:
+            self._user_meta.setdefault(record, {}).setdefault(item_id, reported.criterion)
         key = (record, item_id)
         old = self._outcomes.get(key)
         if old is None or STATUS_RANK.get(new.status, 0) < STATUS_RANK.get(old.status, 0):
@@ -103,7 +149,7 @@ class OutcomeBook:
         else:
             old.duration += duration
 
-    def user_criteria(self, record: str) -> dict[str, dict[str, Any]]:
+    def user_criteria(self, record: str) -> dict[str, Mapping[str, Any]]:
         """Users' gate-marked tests seen in reports of this record (id -> criterion fields).
 
         Under pytest-xdist the controller collects nothing, so this is how it learns them.

@@ -5,8 +5,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 from pytest_deploygate.checks.project import Project
 from pytest_deploygate.core.errors import DeployGateError
@@ -14,6 +17,11 @@ from pytest_deploygate.core.results import CheckResult
 from pytest_deploygate.isdlc.layout import Layout
 from pytest_deploygate.spec.library import Library, SpecFile
 from pytest_deploygate.spec.model import Criterion, GateSpec
+
+
+def _empty() -> Mapping[Any, Any]:
+    """A read-only empty mapping: a frozen plan's mappings cannot be changed through it."""
+    return MappingProxyType({})
 
 
 class ConfigError(DeployGateError):
@@ -38,10 +46,11 @@ class ProjectSlot:
         return self.library.layout if self.library else None
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class GatePlan:
     """One gate (and stage) of one project in this run: its items and what decides whether
-    they run."""
+    they run. Frozen once prepared: what a run learns later (same-run prerequisites) is kept
+    by :class:`~pytest_deploygate.gate.prerequisites.SameRunPrerequisites`."""
 
     spec_file: SpecFile
     stage: str
@@ -49,15 +58,18 @@ class GatePlan:
     record_dir: Path
     spec: GateSpec | None = None
     error: str | None = None
-    thresholds: dict[str, float] = field(default_factory=dict)
-    items: list[Criterion] = field(default_factory=list)
+    thresholds: Mapping[str, float] = field(default_factory=_empty)
+    items: tuple[Criterion, ...] = ()
     #: Every item of the spec, all stages, with the project's evidence overrides applied.
     spec_items: tuple[Criterion, ...] = ()
-    prerequisite_results: dict[str, CheckResult] = field(default_factory=dict)
-    unmet: list[str] = field(default_factory=list)
-    #: Prerequisites "GATE-M passed" where gate M runs earlier in this same invocation: they
-    #: are decided by that run's outcome, just before this gate's first item.
-    deferred: dict[str, GatePlan] = field(default_factory=dict)
+    #: Prerequisites evaluated when the run was prepared (same-run ones are not: see deferred).
+    prerequisite_results: Mapping[str, CheckResult] = field(default_factory=_empty)
+    #: Why those prerequisites are unmet, in spec order.
+    unmet: tuple[str, ...] = ()
+    #: Prerequisites "GATE-M passed" where gate M runs earlier in this same invocation
+    #: (item id -> the earlier gate's record name): decided by that run's outcome, just
+    #: before this gate's first item.
+    deferred: Mapping[str, str] = field(default_factory=_empty)
 
     @property
     def project(self) -> Project | None:
@@ -88,9 +100,8 @@ class GatePlan:
         the record, not in the node id."""
         return self.gate_id + (f"@{self.slot.id}" if self.slot.id else "")
 
-    @property
-    def skip_reason(self) -> str | None:
-        """Why every item is skipped, when a prerequisite is unmet."""
-        if not self.unmet:
+    def skip_reason(self, unmet: tuple[str, ...]) -> str | None:
+        """Why every item is skipped, given the prerequisites unmet so far."""
+        if not unmet:
             return None
-        return f"{self.gate_id} skipped, prerequisite unmet: " + " | ".join(self.unmet)
+        return f"{self.gate_id} skipped, prerequisite unmet: " + " | ".join(unmet)

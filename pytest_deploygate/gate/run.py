@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 from pytest_deploygate.checks.context import CheckKind, EvalContext, evaluate_item
 from pytest_deploygate.checks.project import Project
@@ -19,6 +20,12 @@ from pytest_deploygate.core.results import CheckResult
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.evidence.config import load_config
 from pytest_deploygate.gate.plan import ConfigError, GatePlan, ProjectSlot
+from pytest_deploygate.gate.prerequisites import (
+    SameRunPrerequisites,
+    same_run_targets,
+    unmet_line,
+    xdist_warnings,
+)
 from pytest_deploygate.gate.settings import Settings
 from pytest_deploygate.isdlc.layout import layout_of, remember_layout
 from pytest_deploygate.isdlc.state import StateDoc, load_state
@@ -47,6 +54,8 @@ class GateRun:
         self.warnings: list[str] = []
         #: What this run owns: its size limits and what it has read (never the next run's).
         self.scope = RunScope(settings.limits)
+        #: What the run learns of same-run prerequisites while it goes on (plans are frozen).
+        self.prerequisites = SameRunPrerequisites()
 
     @property
     def project(self) -> Project | None:
@@ -84,50 +93,38 @@ class GateRun:
         run._check_override_names()
         return run
 
+    def plan_for(self, record_name: str) -> GatePlan | None:
+        """The plan whose record has this name."""
+        return next((p for p in self.plans if p.record_name == record_name), None)
+
     def _defer_same_run_prerequisites(self, slot: ProjectSlot) -> None:
+        """Prerequisites an earlier gate of this run decides wait for that gate's decision
+        (each plan is replaced by one that defers them); under pytest-xdist, a warning."""
         plans = [p for p in self.plans if p.slot is slot and p.spec is not None]
         if not self.settings.same_run_prerequisites:
-            # Under pytest-xdist another worker runs gate M, in no set order: state.json
-            # decides, as if the gates ran in separate invocations. Say so.
-            numbers = {_identity(p) for p in plans}
-            for plan in plans:
-                for item in plan.spec.items if plan.spec else ():
-                    if item.role == "prerequisite" and item.check is not None and \
-                            item.check.kind == "gate_passed" and \
-                            _target(slot, item.check) in numbers - {_identity(plan)}:
-                        self.warnings.append(
-                            f"{plan.record_name}: {item.id} is decided from state.json, not "
-                            "from this run (pytest-xdist); run the gates serially for that")
+            self.warnings.extend(xdist_warnings(plans))
             return
         for position, plan in enumerate(plans):
-            earlier = {_identity(p): p for p in plans[:position]}
-            for item in plan.spec.items if plan.spec else ():
-                check = item.check
-                if item.role != "prerequisite" or check is None or check.kind != "gate_passed":
-                    continue
-                gate = _target(slot, check)
-                if gate in earlier:
-                    plan.deferred[item.id] = earlier[gate]
-                    result = plan.prerequisite_results.pop(item.id, None)
-                    if result is not None and result.status != "met":
-                        note = f"; {item.note}" if item.note else ""
-                        plan.unmet.remove(result.message + note)
+            deferred = same_run_targets(plan, plans[:position])
+            if deferred:
+                self.plans[self.plans.index(plan)] = plans[position] = _deferring(plan, deferred)
+
+    def skip_reason(self, plan: GatePlan) -> str | None:
+        """Why every item of the plan is skipped, when a prerequisite is unmet so far."""
+        return plan.skip_reason(self.prerequisites.unmet(plan))
+
+    def prerequisites_pending(self, plan: GatePlan) -> bool:
+        """True while a same-run prerequisite of the plan waits for an earlier gate."""
+        return self.prerequisites.pending(plan)
 
     def resolve_deferred(self, plan: GatePlan, decision_of: Callable[[GatePlan], str]) -> None:
         """Decide deferred prerequisites from this run's decisions of the earlier gates."""
-        assert plan.spec is not None
-        for item_id, earlier in list(plan.deferred.items()):
-            item = plan.spec.item(item_id)
-            status = decision_of(earlier)
-            if status == "PASS":
-                result = CheckResult.met(f"{earlier.gate_id} passed in this run")
-            else:
-                note = f"; {item.note}" if item.note else ""
-                result = CheckResult.not_met(f"{earlier.gate_id} not passed in this run: "
-                                             f"its decision is {status}")
-                plan.unmet.append(result.message + note)
-            plan.prerequisite_results[item_id] = result
-            del plan.deferred[item_id]
+        self.prerequisites.resolve(plan, self._plan_named, decision_of)
+
+    def _plan_named(self, record_name: str) -> GatePlan:
+        plan = self.plan_for(record_name)
+        assert plan is not None, record_name
+        return plan
 
     def _share_attestation_stores(self) -> None:
         # A monorepo's projects usually share the root's sign-off log and approvers: one
@@ -190,49 +187,46 @@ class GateRun:
                     self.warnings.append(message)
 
     def _plan(self, spec_file: SpecFile, slot: ProjectSlot, record_dir: Path) -> GatePlan:
+        """The frozen plan of one gate: its spec, items and prerequisites evaluated now (or
+        the one error that keeps it from running)."""
         plan = GatePlan(spec_file, self.settings.stage, slot, record_dir)
         try:
-            plan.spec = self._spec(spec_file)
+            spec = self._spec(spec_file)
         except (DeployGateError, ValueError) as exc:
-            plan.error = str(exc)
-            return plan
+            return dataclasses.replace(plan, error=str(exc))
         if spec_file.key and slot.layout is not None:
             # Today's layout: the file name selects the phase; the spec must be about it.
-            phase = slot.layout.canonical(plan.spec.phase)
+            phase = slot.layout.canonical(spec.phase)
             if phase != spec_file.key:
-                plan.error = (f"{plan.spec.source}: phase {plan.spec.phase!r} is not the phase "
-                              f"{spec_file.key} its file name selects; name the file after "
-                              "its phase key")
-                return plan
-            if phase != plan.spec.phase:
-                plan.spec = dataclasses.replace(plan.spec, phase=phase)
+                return dataclasses.replace(plan, spec=spec, error=(
+                    f"{spec.source}: phase {spec.phase!r} is not the phase {spec_file.key} its "
+                    "file name selects; name the file after its phase key"))
+            if phase != spec.phase:
+                spec = dataclasses.replace(spec, phase=phase)
         project = slot.project
         if project is None:
-            plan.error = slot.error
-            return plan
-        spec = plan.spec
-        plan.thresholds = {**spec.thresholds,
-                           **{k: v for k, v in project.config.thresholds.items()
-                              if k in spec.thresholds},
-                           **{k: v for k, v in self.settings.thresholds.items()
-                              if k in spec.thresholds}}
+            return dataclasses.replace(plan, spec=spec, error=slot.error)
+        thresholds = {**spec.thresholds,
+                      **{k: v for k, v in project.config.thresholds.items()
+                         if k in spec.thresholds},
+                      **{k: v for k, v in self.settings.thresholds.items()
+                         if k in spec.thresholds}}
         try:
             items = apply_overrides(spec, project.config, self.kinds)
         except DeployGateError as exc:
             raise ConfigError(str(exc)) from None  # deploygate.yaml's evidence: is broken
         stage = self.settings.stage
-        plan.spec_items = tuple(items)
-        plan.items = stage_items(items, stage)
+        staged = tuple(stage_items(items, stage))
         if stage == "post":
-            plan.items.append(binding_item(spec))
-        for item in items:
-            if item.role == "prerequisite":
-                result = self.evaluate(plan, item)
-                plan.prerequisite_results[item.id] = result
-                if result.status != "met":
-                    note = f"; {item.note}" if item.note else ""
-                    plan.unmet.append(result.message + note)
-        return plan
+            staged += (binding_item(spec),)
+        plan = dataclasses.replace(plan, spec=spec, thresholds=MappingProxyType(thresholds),
+                                   spec_items=tuple(items), items=staged)
+        results = {item.id: self.evaluate(plan, item)
+                   for item in items if item.role == "prerequisite"}
+        unmet = tuple(unmet_line(item, results[item.id]) for item in items
+                      if item.role == "prerequisite" and results[item.id].status != "met")
+        return dataclasses.replace(plan, prerequisite_results=MappingProxyType(results),
+                                   unmet=unmet)
 
     def _spec(self, spec_file: SpecFile) -> GateSpec:
         # Parsed and validated once per process, however many plans or projects use it.
@@ -267,7 +261,8 @@ class GateRun:
 
     def prefetch(self, plan: GatePlan, item: Criterion) -> None:
         """Start the item's network evidence in the background (no-op for other kinds)."""
-        if plan.project is None or plan.spec is None or item.check is None or plan.unmet:
+        if plan.project is None or plan.spec is None or item.check is None or \
+                self.skip_reason(plan):
             return
         kind = self.kinds.get(item.check.kind)
         if kind is None or kind.prefetch is None:
@@ -338,8 +333,10 @@ class GateRun:
 
     def _evaluate(self, plan: GatePlan, item: Criterion) -> CheckResult:
         """Evaluate one item; an exception inside a check kind is missing evidence, never a pass."""
-        if item.role == "prerequisite" and item.id in plan.prerequisite_results:
-            return plan.prerequisite_results[item.id]
+        known = self.prerequisites.result(plan, item.id) \
+            if item.role == "prerequisite" else None
+        if known is not None:
+            return known
         assert plan.spec is not None and plan.project is not None
         if item.role == "binding":
             from pytest_deploygate.gate.stages import check_pre_record
@@ -361,17 +358,15 @@ class GateRun:
         return result
 
 
-def _identity(plan: GatePlan) -> int | str:
-    """What a prerequisite names a gate by: its phase key (today's layout) or number."""
-    return plan.spec_file.key or plan.spec_file.gate
-
-
-def _target(slot: ProjectSlot, check: Check) -> int | str | None:
-    """The gate a ``gate_passed`` prerequisite waits for: one phase key, or one number."""
-    phases = check.params.get("phases")
-    if isinstance(phases, list) and len(phases) == 1 and slot.layout is not None:
-        return slot.layout.canonical(str(phases[0]))
-    return check.params.get("gate")
+def _deferring(plan: GatePlan, deferred: dict[str, str]) -> GatePlan:
+    """The plan with these prerequisites left to the earlier gates of this run: their
+    results from state.json no longer count."""
+    kept = {k: v for k, v in plan.prerequisite_results.items() if k not in deferred}
+    items = {item.id: item for item in plan.spec_items}
+    unmet = tuple(unmet_line(items[item_id], result)
+                  for item_id, result in kept.items() if result.status != "met")
+    return dataclasses.replace(plan, prerequisite_results=MappingProxyType(kept), unmet=unmet,
+                               deferred=MappingProxyType(deferred))
 
 
 def project_slots(settings: Settings) -> list[ProjectSlot]:

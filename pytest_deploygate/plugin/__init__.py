@@ -2,7 +2,7 @@
 
 Kept tiny on purpose: without ``--gate`` it registers options, the ``gate`` marker and the
 fixtures, and imports nothing else (no YAML, no jsonschema, no network). The real work lives in
-:mod:`pytest_deploygate.plugin.session`, registered only for a gate run.
+:mod:`pytest_deploygate.plugin.session`, started only for a gate run.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -14,8 +14,6 @@ from typing import Any
 import pytest
 
 from pytest_deploygate.plugin.options import add_options
-
-RUN_PLUGIN_NAME = "deploygate-run"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,10 +37,9 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if config.getoption("gate", None):
         from pytest_deploygate.gate.settings import read_settings
-        from pytest_deploygate.plugin.session import DeployGatePlugin
+        from pytest_deploygate.plugin.session import start_gate_run
 
-        config.pluginmanager.register(DeployGatePlugin(config, read_settings(config)),
-                                      RUN_PLUGIN_NAME)
+        start_gate_run(config, read_settings(config))
 
 
 def pytest_deploygate_check_kinds(config: pytest.Config) -> list[Any]:

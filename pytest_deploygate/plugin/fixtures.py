@@ -15,17 +15,18 @@ from pytest_deploygate.core.paths import OutsideRoot, inside_root
 from pytest_deploygate.gate.plan import GatePlan
 from pytest_deploygate.gate.run import GateRun
 from pytest_deploygate.isdlc.state import StateDoc
+from pytest_deploygate.plugin.stash import gate_run
 from pytest_deploygate.plugin.user_items import names_plan
 from pytest_deploygate.spec.model import GateSpec
 
 
 def run_for_request(request: pytest.FixtureRequest) -> GateRun:
     """The active gate run, or a clear failure when the session is not a gate run."""
-    plugin = request.config.pluginmanager.get_plugin("deploygate-run")
-    if plugin is None or plugin.run is None:
+    run = gate_run(request.config)
+    if run is None:
         pytest.fail(f"fixture {request.fixturename!r} needs a gate run: pytest --gate=N",
                     pytrace=False)
-    return plugin.run
+    return run
 
 
 def plan_for_request(request: pytest.FixtureRequest) -> GatePlan:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pytest_deploygate.core.results import CheckResult
+from pytest_deploygate.core.results import CheckResult, Status
 from pytest_deploygate.gate.plan import GatePlan
 from pytest_deploygate.gate.run import GateRun
 from pytest_deploygate.spec.model import Criterion
@@ -87,9 +87,9 @@ class GateItem(pytest.Item):
         """Evaluate the check; N/A skips, anything but met fails with the reason."""
         gate = self.gate_collector
         self.result = result = gate.run.evaluate(gate.plan, self.criterion)
-        if result.status == "met":
+        if result.status == Status.MET:
             return
-        if result.status in ("not_applicable", "waived"):
+        if result.status in (Status.NOT_APPLICABLE, Status.WAIVED):
             pytest.skip(result.message)
         raise CriterionFailed(result)
 
@@ -98,9 +98,9 @@ class GateItem(pytest.Item):
         """The reason and the evidence, not a traceback."""
         if isinstance(excinfo.value, CriterionFailed):
             result = excinfo.value.result
-            label = {"not_met": "NOT MET", "missing": "EVIDENCE MISSING"}.get(result.status,
-                                                                              result.status)
-            if self.criterion.role == "trigger" and result.status == "not_met":
+            label = {Status.NOT_MET: "NOT MET",
+                     Status.MISSING: "EVIDENCE MISSING"}.get(result.status, result.status)
+            if self.criterion.role == "trigger" and result.status == Status.NOT_MET:
                 label = "ROLLBACK TRIGGERED"
             lines = [f"{label}: [{self.gate_collector.plan.gate_id}][{self.criterion.id}] "
                      f"{self.text}", f"  {result.message}"]

@@ -14,6 +14,7 @@ adds its own label).
 
 from __future__ import annotations
 
+from pytest_deploygate.core.results import Status
 from pytest_deploygate.decision.decide import (
     FAIL,
     INCOMPLETE,
@@ -27,14 +28,14 @@ from pytest_deploygate.records.content import RecordContent, RecordItem
 
 #: The word each outcome status leads with.
 OUTCOME_WORDS = {
-    "met": "MET",
-    "not_met": "NOT MET",
-    "missing": "EVIDENCE MISSING",
-    "error": "CHECK ERROR",
-    "skipped": "NOT EVALUATED",
-    "skipped_prereq": "SKIPPED",
-    "waived": "WAIVED",
-    "not_applicable": "N/A",
+    Status.MET: "MET",
+    Status.NOT_MET: "NOT MET",
+    Status.MISSING: "EVIDENCE MISSING",
+    Status.ERROR: "CHECK ERROR",
+    Status.SKIPPED: "NOT EVALUATED",
+    Status.SKIPPED_PREREQ: "SKIPPED",
+    Status.WAIVED: "WAIVED",
+    Status.NOT_APPLICABLE: "N/A",
 }
 TRIGGERED = "ROLLBACK TRIGGERED"
 NOT_RUN = "NOT RUN"
@@ -48,7 +49,7 @@ def outcome_word(item: RecordItem) -> str:
     outcome = item.outcome
     if outcome is None:
         return NOT_RUN
-    if item.criterion.role == "trigger" and outcome.status == "not_met":
+    if item.criterion.role == "trigger" and outcome.status == Status.NOT_MET:
         return TRIGGERED
     return OUTCOME_WORDS.get(outcome.status, "CHECK ERROR")
 
@@ -79,7 +80,7 @@ def item_message(item: RecordItem, gate_id: str) -> str:
         return lead(NOT_RUN, f"deselected, stopped early or interrupted: the gate is "
                              f"{INCOMPLETE}")
     message = item.outcome.message
-    if item.outcome.status == "skipped_prereq":
+    if item.outcome.status == Status.SKIPPED_PREREQ:
         # "GATE-12 skipped, prerequisite unmet: ..." says SKIPPED twice before the reason.
         message = message.removeprefix(f"{gate_id} skipped, ")
     return lead(outcome_word(item), message)

@@ -1,0 +1,93 @@
+"""Writing a decided gate: its record files (signed when a key is given), the write-back
+into the framework's files, and what the run's waivers say for the summary.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytest_deploygate.core.atomic import write_atomic
+from pytest_deploygate.core.timeutil import format_instant
+from pytest_deploygate.decision.decide import INCOMPLETE
+from pytest_deploygate.gate.plan import GatePlan
+from pytest_deploygate.gate.run import GateRun
+from pytest_deploygate.gate.settings import Settings
+from pytest_deploygate.gate.sign_records import RecordSigner
+from pytest_deploygate.isdlc.layout import layout_of
+from pytest_deploygate.records.content import RecordContent
+from pytest_deploygate.records.junit import render_junit
+from pytest_deploygate.records.markdown import render_markdown
+from pytest_deploygate.signing import SigningError
+
+
+def write_records(plan: GatePlan, content: RecordContent, signer: RecordSigner
+                  ) -> tuple[list[Path], str | None]:
+    """Write the XML, markdown and HTML records (and the attestation when signing): the
+    paths written, and the problem that keeps the gate from a (signed) record."""
+    from pytest_deploygate.records.html import render_html
+
+    base = plan.record_dir / plan.file_stem
+    paths = [base.with_suffix(".xml"), base.with_suffix(".md"), base.with_suffix(".html")]
+    try:
+        write_atomic(paths[0], render_junit(content))
+        write_atomic(paths[1], render_markdown(content, content.reviewer))
+        write_atomic(paths[2], render_html(content))
+        envelope = signer.sign(plan, content, paths[0])
+        if envelope is not None:
+            paths.append(envelope)
+    except SigningError as exc:
+        return paths, f"cannot sign gate record {base}: {exc}"
+    except OSError as exc:
+        # A gate whose record cannot be written has no record: say so and fail the run.
+        return [], f"cannot write gate record {base}: {exc.strerror or exc}"
+    return paths, None
+
+
+def write_back(settings: Settings, plan: GatePlan, content: RecordContent, paths: list[Path]
+               ) -> str | None:
+    """--gate-update-state and --gate-validation-record, after a decision was reached."""
+    if not (settings.update_state or settings.validation_record):
+        return None
+    if plan.spec is None or content.decision.status == INCOMPLETE or not paths:
+        return None
+    from pytest_deploygate.gate.state_writeback import update_state, write_validation_record
+    from pytest_deploygate.gate.writeback import WriteBackError
+
+    project = plan.project
+    assert project is not None
+    try:
+        if settings.update_state:
+            update_state(plan.slot.state_path, plan, content, paths[0])
+        if settings.validation_record:
+            written = write_validation_record(project, plan, content)
+            paths.append(written)
+    except (WriteBackError, OSError) as exc:
+        return f"write-back of {plan.record_name}: {exc}"
+    return None
+
+
+def waiver_notes(run: GateRun) -> tuple[list[str], list[str]]:
+    """Waivers that were ignored or unreadable (errors of the summary), and those about to
+    expire (warnings)."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    for slot in run.slots:
+        project = slot.project
+        if project is None or not project.waivers.enabled:
+            continue
+        store = project.waivers
+        errors += [f"waivers: {problem}" for problem in store.problems]
+        for plan in run.plans:
+            if plan.slot is not slot or plan.spec is None:
+                continue
+            for item in plan.items:
+                ruling = store.decide(plan.spec, layout_of(project), item, project.now)
+                if ruling.note and "ignored" in ruling.note:
+                    errors.append(f"{plan.record_name}: {ruling.note}")
+        for waiver in store.expiring_soon(project.now):
+            warnings.append(
+                f"waiver of {waiver.criterion} ({store.name}:{waiver.line}) expires "
+                f"{format_instant(waiver.expires)}, within 7 days")
+    return errors, warnings

@@ -1,0 +1,27 @@
+"""Run-time facts of a gate run, kept in ``config.stash`` (not found by plugin name).
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from pytest_deploygate.decision.outcomes import OutcomeBook
+    from pytest_deploygate.gate.run import GateRun
+    from pytest_deploygate.gate.settings import Settings
+
+#: The checked options of the run (set when ``--gate`` is given).
+SETTINGS_KEY: pytest.StashKey[Settings] = pytest.StashKey()
+#: The prepared run: projects, plans, prerequisites (set at session start).
+RUN_KEY: pytest.StashKey[GateRun] = pytest.StashKey()
+#: The outcomes gathered from reports (on the process that decides: not on xdist workers).
+BOOK_KEY: pytest.StashKey[OutcomeBook] = pytest.StashKey()
+
+
+def gate_run(config: pytest.Config) -> GateRun | None:
+    """The session's gate run, or None when the session is not one (or it failed to start)."""
+    return config.stash.get(RUN_KEY, None)

@@ -1,0 +1,52 @@
+"""The plain objects under the plugin's hooks: a frozen plan, and the one outcome type that
+travels from a pytest-xdist worker to the controller unchanged."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from pytest_deploygate.core.results import CheckResult, Evidence, Status
+from pytest_deploygate.decision.outcomes import ItemOutcome, Outcome, OutcomeBook
+from pytest_deploygate.gate.plan import GatePlan, ProjectSlot
+from pytest_deploygate.spec.library import SpecFile
+
+
+def test_a_plan_cannot_change_once_built(tmp_path: Path) -> None:
+    slot = ProjectSlot(None, tmp_path / "state.json", tmp_path)
+    spec_file = SpecFile(12, "production", tmp_path / "12-production.yaml", "builtin")
+    plan = GatePlan(spec_file, "all", slot, tmp_path)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.unmet = ("late",)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        plan.deferred["up"] = "GATE-11"  # type: ignore[index]
+    assert plan.skip_reason(()) is None
+    assert plan.skip_reason(("a", "b")) == "GATE-12 skipped, prerequisite unmet: a | b"
+
+
+def test_an_outcome_survives_the_trip_from_a_worker() -> None:
+    result = CheckResult("not_met", "p99 1800 ms > 1500 ms",
+                         (Evidence("prometheus", "http://prom/q", detail="p99"),))
+    sent = ItemOutcome("GATE-12-post", "latency", Outcome.of(result), {"id": "latency"})
+    received = ItemOutcome.from_dict(sent.to_dict())
+    assert received == sent
+    assert received.outcome.status is Status.NOT_MET
+    measured = Outcome(Status.MET, "ok", measurement={"kind": "value", "value": 3.0})
+    assert Outcome.from_dict(measured.to_dict()) == measured
+
+
+def test_an_unknown_status_is_an_error_never_a_pass() -> None:
+    received = ItemOutcome.from_dict({"record": "GATE-12", "id": "x", "status": "fine"})
+    assert received.outcome.status is Status.ERROR
+
+
+def test_the_worst_phase_wins_and_durations_add() -> None:
+    book = OutcomeBook()
+    book.add(ItemOutcome("GATE-12", "x", Outcome(Status.MET, "call")), 1.0)
+    book.add(ItemOutcome("GATE-12", "x", Outcome(Status.ERROR, "teardown")), 0.5)
+    book.add(ItemOutcome("GATE-12", "x", Outcome(Status.MET, "late")), 0.25)
+    outcome = book.get("GATE-12", "x")
+    assert outcome is not None
+    assert (outcome.status, outcome.message, outcome.duration) == (Status.ERROR, "teardown", 1.75)
