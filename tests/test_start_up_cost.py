@@ -124,23 +124,27 @@ def test_the_help_still_lists_every_command(example: GateProject) -> None:
 
 
 def test_a_schema_mark_is_trusted_only_in_a_folder_no_one_else_can_write(
-        example: GateProject) -> None:
+        example: GateProject, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import tempfile
+
+    from pytest_deploygate.core.documents import read_yaml_document
     from pytest_deploygate.spec.loader import _valid_mark
 
     custom_gate(example)
     spec = example.root / "gate_specs" / "12-production.yaml"
     spec.write_text(spec.read_text() + "bogus_key: 1\n")  # a schema error the builder ignores
-    cache = example.root / ".pytest_cache" / "d" / "deploygate"
-    args = ("-p", "no:hypothesispytest", "-p", "no:benchmark", "--gate=12")  # cache enabled
+    tmp = example.root / "machine-tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    cache = tmp / f"pytest-deploygate-{os.getuid()}"  # this user's folder, outside the checkout
+    args = ("-p", "no:hypothesispytest", "-p", "no:benchmark", "--gate=12")
     example.pytester.runpytest(*args).stdout.fnmatch_lines(["*unknown key 'bogus_key'*"])
-    mark = _valid_mark(spec, cache)
+    mark = _valid_mark(read_yaml_document(spec), cache)
     assert mark is not None
     mark.touch()  # what someone who can write the folder could plant
     # The folder is this user's alone: a mark in it was written by one of this user's runs.
     assert "bogus_key" not in example.pytester.runpytest(*args).stdout.str()
     cache.chmod(0o777)
-    try:
-        refused = example.pytester.runpytest(*args)
-    finally:
-        cache.chmod(0o755)
+    refused = example.pytester.runpytest(*args)
     refused.stdout.fnmatch_lines(["*unknown key 'bogus_key'*"])

@@ -11,14 +11,13 @@ inside the document.
 from __future__ import annotations
 
 import hashlib
-import os
-import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 from pytest_deploygate.core.documents import format_path, read_yaml_document, schema_problems
 from pytest_deploygate.core.errors import SpecError
+from pytest_deploygate.core.private_cache import written_only_by_me
 from pytest_deploygate.core.yaml_lines import LoadedYaml
 from pytest_deploygate.spec.model import (
     OTHER_ROW_ID,
@@ -56,7 +55,7 @@ def load_spec(path: Path, kinds: Mapping[str, KindSchema],
     the schema always run).
     """
     loaded = read_yaml_document(path)
-    mark = _valid_mark(path, valid_marks)
+    mark = _valid_mark(loaded, valid_marks)
     if mark is None or not mark.exists():
         problems = schema_problems(loaded, path, SPEC_SCHEMA)
         if problems:
@@ -74,7 +73,7 @@ def load_spec(path: Path, kinds: Mapping[str, KindSchema],
     return spec
 
 
-def _valid_mark(path: Path, directory: Path | None) -> Path | None:
+def _valid_mark(loaded: LoadedYaml, directory: Path | None) -> Path | None:
     """Where the mark "this content passed the schema" lives; None (validate, remember
     nothing) unless only this user can write there: a mark someone else could plant would let
     a spec skip its schema check."""
@@ -88,25 +87,14 @@ def _valid_mark(path: Path, directory: Path | None) -> Path | None:
         marks.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError:
         return None
-    if not (_written_only_by_me(directory) and _written_only_by_me(marks)):
+    if not (written_only_by_me(directory) and written_only_by_me(marks)):
         return None
-    digest = hashlib.sha256(path.read_bytes())
+    # The mark names what was validated, the parsed document, not a second read of the file
+    # (which may have changed in between).
+    digest = hashlib.sha256(repr(loaded.data).encode())
     digest.update(repr(sorted(schema(SPEC_SCHEMA).items())).encode())
     digest.update(__version__.encode())
     return marks / digest.hexdigest()
-
-
-def _written_only_by_me(folder: Path) -> bool:
-    """A real directory (not a symlink) of this user that no group or other may write."""
-    getuid = getattr(os, "getuid", None)
-    if getuid is None:  # no owners to compare: remember nothing
-        return False
-    try:
-        info = folder.lstat()
-    except OSError:
-        return False
-    return (stat.S_ISDIR(info.st_mode) and info.st_uid == getuid()
-            and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
 
 
 def _signature(kind_name: str, raw: Mapping[str, Any]) -> tuple[str, str]:
