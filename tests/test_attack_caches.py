@@ -86,3 +86,20 @@ def test_a_schema_mark_planted_in_the_checkout_does_not_skip_the_schema(
     planted.touch()
     example.pytester.runpytest(*WITH_CACHE, "--gate=12").stdout.fnmatch_lines(
         ["*unknown key 'bogus_key'*"])
+
+
+def test_a_spec_rewritten_with_its_old_mtime_is_read_again_in_the_same_process(
+        example: GateProject) -> None:
+    # pytester inline runs, an IDE: the process remembers parsed specs. A spec changed in
+    # place (git checkout, an editor, os.utime) can keep its modification time.
+    custom_gate(example)
+    spec = example.root / "gate_specs" / "12-production.yaml"
+    example.run("--gate=12", NOW)
+    assert example.record().properties["deploygate.decision"] == "PASS"
+    before = spec.stat()
+    custom_gate(example, "- {id: placeholder, text: Placeholder, check: {kind: state, path: "
+                         "phases}}\n- {id: deployed, text: Deployed, check: {kind: state, "
+                         "path: nowhere.to.be.found}}")
+    os.utime(spec, ns=(before.st_atime_ns, before.st_mtime_ns))
+    example.run("--gate=12", NOW)
+    assert example.record().properties["deploygate.decision"] != "PASS"
