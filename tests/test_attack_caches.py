@@ -103,3 +103,14 @@ def test_a_spec_rewritten_with_its_old_mtime_is_read_again_in_the_same_process(
     os.utime(spec, ns=(before.st_atime_ns, before.st_mtime_ns))
     example.run("--gate=12", NOW)
     assert example.record().properties["deploygate.decision"] != "PASS"
+
+
+def test_a_raised_size_limit_does_not_outlive_its_run(example: GateProject) -> None:
+    # Run 1 raises the document limit for a big deploygate.yaml; run 2, in the same process
+    # and without the setting, must apply the default again (and not reuse run 1's reading).
+    config = example.root / "deploygate.yaml"
+    config.write_text(config.read_text() + "#" + "x" * (2 * 1024 * 1024) + "\n")
+    example.run("--gate=12", NOW, "-o", "deploygate_max_spec_size=16777216").assert_outcomes(
+        passed=66, skipped=2)
+    refused = example.run("--gate=12", NOW)
+    assert "over the 2097152 byte limit" in refused.stdout.str() + refused.stderr.str()

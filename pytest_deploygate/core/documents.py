@@ -145,7 +145,10 @@ def load_checked_yaml(path: Path, schema_name: str) -> LoadedYaml:
     """
     try:
         stat = path.stat()
-        key = (str(path), stat.st_mtime_ns, stat.st_size, schema_name)
+        # The limit too: a document refused (or accepted) under another run's limit is
+        # judged again under this one.
+        key = (str(path), stat.st_mtime_ns, stat.st_size, schema_name,
+               limits.MAX_DOCUMENT_BYTES)
     except OSError:
         key = None
     if key is not None and key in _CHECKED:
@@ -167,7 +170,7 @@ def load_checked_yaml(path: Path, schema_name: str) -> LoadedYaml:
     return loaded
 
 
-_CHECKED: dict[tuple[str, int, int, str], LoadedYaml | SpecError] = {}
+_CHECKED: dict[tuple[str, int, int, str, int], LoadedYaml | SpecError] = {}
 
 
 def _unknown_keys(error: Any) -> list[str]:
