@@ -114,3 +114,24 @@ def test_a_raised_size_limit_does_not_outlive_its_run(example: GateProject) -> N
         passed=66, skipped=2)
     refused = example.run("--gate=12", NOW)
     assert "over the 2097152 byte limit" in refused.stdout.str() + refused.stderr.str()
+
+
+def test_a_temp_folder_inside_a_checkout_is_never_trusted(
+        checklist_project: GateProject, monkeypatch: pytest.MonkeyPatch) -> None:
+    # CI often sets TMPDIR inside the build's checkout: a commit can then hold
+    # tmp/pytest-deploygate-<uid>/ with a "cached" import, created by git as this user's own.
+    machine_tmp = checklist_project.root.parent / "machine-tmp"
+    machine_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(machine_tmp))
+    checklist_project.run("--gate=13-production", NOW)
+    honest = decision(checklist_project)
+    assert honest != "PASS"
+    folder = f"pytest-deploygate-{os.getuid()}"
+    committed = checklist_project.root / "tmp" / folder
+    committed.mkdir(parents=True, mode=0o755)
+    for made in (machine_tmp / folder).glob("*.yaml"):  # the names a commit would use
+        (committed / made.name).write_text(LENIENT)
+    checklist_project.git_init()
+    monkeypatch.setattr(tempfile, "tempdir", str(committed.parent))
+    checklist_project.run("--gate=13-production", NOW)
+    assert decision(checklist_project) == honest

@@ -44,9 +44,16 @@ def private_cache_dir() -> Path:
         shared = Path(tempfile.gettempdir()) / f"pytest-deploygate-{getuid()}"
         with contextlib.suppress(OSError):
             shared.mkdir(mode=0o700, exist_ok=True)
-        if written_only_by_me(shared):
+        if written_only_by_me(shared) and not _in_a_checkout(shared):
             return shared
     return _fresh_for_this_process()
+
+
+def _in_a_checkout(folder: Path) -> bool:
+    # TMPDIR may point into the build's checkout (CI's "$PROJECT_DIR/tmp"): git would create a
+    # committed pytest-deploygate-<uid>/ there as this user's own, so a checkout never counts.
+    resolved = folder.resolve()
+    return any((parent / ".git").exists() for parent in (resolved, *resolved.parents))
 
 
 @functools.cache
