@@ -11,6 +11,7 @@ project root, be a regular non-empty file, match its content rules and be fresh 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -83,10 +84,15 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
         if not required:
             return CheckResult.not_applicable(f"N/A: optional, not present (tried {listing})")
         return CheckResult.not_met(f"{artifact.name} not found; tried: {listing}")
-    try:
-        path = inside_root(root, found)
-    except OutsideRoot as exc:
-        return CheckResult.not_met(f"{artifact.name}: {exc}")
+    resolved_key = ("artifact-resolved", root, found)
+    if resolved_key not in ctx.project.memo:  # resolved once per run, like the search above
+        try:
+            ctx.project.memo[resolved_key] = inside_root(root, found)
+        except OutsideRoot as exc:
+            ctx.project.memo[resolved_key] = exc
+    path = ctx.project.memo[resolved_key]
+    if isinstance(path, OutsideRoot):
+        return CheckResult.not_met(f"{artifact.name}: {path}")
     return _inspect(artifact, found, path, ctx)
 
 
@@ -126,15 +132,21 @@ def _inspect(artifact: ArtifactSpec, relative: str, path: Path, ctx: EvalContext
         if stat.st_size > limit:
             return CheckResult.missing(f"{relative} is {stat.st_size} bytes, over the "
                                        f"{limit} byte limit")
-        # Several criteria read the same artifact (release notes: the artifact item and
-        # "release notes published"): read and hash it once per version of the file in a run.
-        hashed = ctx.services.scope.cache("artifacts")
-        key = (path, stat.st_mtime_ns, stat.st_size)
-        if key not in hashed:
-            hashed[key] = _read_hashed(path)
-        data, digest = hashed[key]
+        data, digest = _read_hashed(path, stat, ctx.services.scope.cache("artifacts"))
     except OSError as exc:
         return CheckResult.missing(f"{relative} cannot be read: {exc.strerror or exc}")
+    # The verdict is a function of the artifact's content (and the run's spec, version and
+    # clock): criteria naming the same artifact share it, keyed by the content's hash.
+    verdict_key = ("artifact-verdict", ctx.spec.id, artifact.id, relative, digest,
+                   stat.st_mtime_ns)
+    if verdict_key not in ctx.project.memo:
+        ctx.project.memo[verdict_key] = _judge(artifact, relative, data, digest, stat, ctx)
+    result: CheckResult = ctx.project.memo[verdict_key]
+    return result
+
+
+def _judge(artifact: ArtifactSpec, relative: str, data: bytes, digest: str,
+           stat: os.stat_result, ctx: EvalContext) -> CheckResult:
     modified = datetime.fromtimestamp(stat.st_mtime, UTC)
     evidence = Evidence("file", relative, sha256=digest, modified=format_instant(modified))
     if not data.strip():
@@ -163,9 +175,17 @@ def _inspect(artifact: ArtifactSpec, relative: str, path: Path, ctx: EvalContext
     return CheckResult.met(f"{relative} present ({stat.st_size} bytes)", evidence)
 
 
-def _read_hashed(path: Path) -> tuple[bytes, str]:
-    data = path.read_bytes()
-    return data, hashlib.sha256(data).hexdigest()
+def _read_hashed(path: Path, stat: os.stat_result, memo: dict[Any, Any]
+                 ) -> tuple[bytes, str]:
+    # Several criteria read the same artifact (release notes: the artifact item and
+    # "release notes published"): read and hash it once per version of the file, in a cache
+    # the run owns (a later run, in the same process or not, reads the file again).
+    key = ("artifact-bytes", path, stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    if key not in memo:
+        data = path.read_bytes()
+        memo[key] = (data, hashlib.sha256(data).hexdigest())
+    read: tuple[bytes, str] = memo[key]
+    return read
 
 
 def _inspect_directory(relative: str, path: Path) -> CheckResult:

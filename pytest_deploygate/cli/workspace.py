@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,7 +99,9 @@ class Workspace:
             raise Refusal(str(exc).replace("--gate: ", "").replace("--gate", "gate")) from None
         if len(chosen) != 1:
             raise Refusal(f"{expression!r} names {len(chosen)} gates; name one")
-        cache = Path(tempfile.gettempdir()) / f"pytest-deploygate-{os.getuid()}"
+        from pytest_deploygate.core.private_cache import private_cache_dir
+
+        cache = private_cache_dir()  # never a folder the repository or another user can fill
         return self._with_all_kinds(lambda: load_spec(spec_path(chosen[0], cache), self.kinds))
 
     def log_gate(self, spec: GateSpec) -> int | str:

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -39,7 +38,8 @@ class Settings:
     no_waivers: bool = False
     projects: tuple[str, ...] = ()
     same_run_prerequisites: bool = True
-    cache_dir: Path = Path(tempfile.gettempdir()) / "pytest-deploygate"
+    #: What runs remember (imported checklists, schema-valid marks): see core/private_cache.
+    cache_dir: Path = field(default_factory=lambda: _cache_dir(None))
     update_state: bool = False
     validation_record: bool = False
     #: --gate-now was given: the run evaluates the past, and its records say so.
@@ -156,12 +156,12 @@ def _distributed(config: pytest.Config) -> bool:
     return bool(workers) and workers != "0"
 
 
-def _cache_dir(config: pytest.Config) -> Path:
-    # Imported checklists are cached by content hash in pytest's cache when it is enabled.
-    cache = getattr(config, "cache", None)
-    if cache is not None:
-        return Path(cache.mkdir("deploygate"))
-    return Path(tempfile.gettempdir()) / f"pytest-deploygate-{os.getuid()}"
+def _cache_dir(config: pytest.Config | None) -> Path:
+    # Never pytest's cache: it lives in (or is chosen by) the checkout, which a pull request
+    # can fill with a "cached" import of the checklist (see core/private_cache).
+    from pytest_deploygate.core.private_cache import private_cache_dir
+
+    return private_cache_dir()
 
 
 def _path(value: object, base: Path) -> Path | None:
