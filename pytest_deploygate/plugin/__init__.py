@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from pytest_deploygate.plugin import plain_import
 from pytest_deploygate.plugin.options import add_options
 
 
@@ -30,6 +31,9 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register the marker; start a gate run when ``--gate`` is given."""
+    # Before anything below imports the package's modules: pytest's assertion rewriter would
+    # parse and compile each of them on every run (see plain_import).
+    config.add_cleanup(plain_import.install())
     config.addinivalue_line(
         "markers",
         "gate(number, section=None, id=None, stage=None): make this test a criterion of a "

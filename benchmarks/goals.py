@@ -1,0 +1,283 @@
+"""Issue 15's goals, each a ratio measured side by side, with bytecode writing off and on.
+
+    python benchmarks/goals.py [--rounds 5] [--quick] [--only NAME ...] [--bytecode off|on|both]
+
+Every goal runs its sides alternately (A B A B ...) in fresh processes, --rounds times, and
+prints the ratio of each round's pair as min / median / max. Sequential runs are compared by
+CPU time (user + system of the process and the children it waited for, from ``wait4``), the
+parallel row by wall time (CPU time cannot show what two workers gain). Peak memory is the
+process's peak resident set (``ru_maxrss``).
+
+Bytecode off is ``PYTHONDONTWRITEBYTECODE=1`` (how these machines run: no ``.pyc`` is written
+for the project's own modules, every import of them compiles). Bytecode on points
+``PYTHONPYCACHEPREFIX`` at a fresh directory and warms it with one unmeasured run of each
+side, so the repository is left without ``__pycache__`` and an "off" run never reads a
+``.pyc`` an "on" run wrote.
+
+Goals (issue 15):
+
+- ``yaml``: gate of 5,000 criteria / 5,000 items of pytest's YAML example (<= 1.0, CPU);
+- ``gate12``: gate 12 on the bundled example (a git repository) minus an empty pytest run
+  (<= +0.1 s CPU);
+- ``linear``: marginal CPU per criterion 5,000 -> 50,000 over 500 -> 5,000 (<= 1.1), and peak
+  memory per criterion 500 -> 5,000, gate over YAML example (<= 1.0);
+- ``verdict``: ``deploygate verdict`` of the example's record minus ``python -c pass``
+  (<= +0.06 s CPU), and with ``--allowed-signers`` (<= +0.1 s);
+- ``idle``: 5,000 plain tests, plugin installed without --gate / ``-p no:deploygate``
+  (<= 1.01, CPU);
+- ``xdist``: (-n 2 / serial wall) of the 200-project monorepo over the same for as many plain
+  test functions (<= 1.0: the gate gains from -n 2 at least what plain functions gain).
+
+Only public tools: the interpreter, the stdlib, ``git`` and ``ssh-keygen``. Nothing in CI runs
+this or fails on a number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from run import BASE, REPO, big_gate, monorepo, plain_tests, yaml_items
+from signing import git_repository
+
+EXAMPLE = REPO / "examples" / "acme-api"
+DEPLOYGATE = [str(Path(sys.executable).with_name("deploygate"))]
+#: Exit codes a measured run may end with: pytest's 0/1/5 (5: no tests, the empty run);
+#: verdict's decision codes 0-3 and 5 (4, "not trusted", means the setup is wrong).
+ACCEPTED = {0, 1, 2, 3, 5}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One process to measure: its command line and where it runs."""
+
+    command: Sequence[str]
+    cwd: Path
+
+
+@dataclass(frozen=True)
+class Measured:
+    cpu: float
+    wall: float
+    peak_kib: int
+
+
+def measure(run: Run, env: dict[str, str]) -> Measured:
+    """CPU (user + system, the process and its waited-for children), wall and peak RSS."""
+    start = time.perf_counter()
+    process = subprocess.Popen(list(run.command), cwd=run.cwd, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    stderr = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    if process.returncode not in ACCEPTED:
+        raise SystemExit(f"{' '.join(run.command)} (in {run.cwd}) exited "
+                         f"{process.returncode}:\n{stderr.decode()[-3000:]}")
+    return Measured(usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss)
+
+
+@dataclass
+class Goal:
+    """Sides measured alternately; ``score`` turns one round's measurements into a number."""
+
+    name: str
+    label: str
+    target: str
+    sides: dict[str, Run]
+    score: Callable[[dict[str, Measured]], float]
+    unit: str = ""
+    scores: dict[str, list[float]] = field(default_factory=dict)
+
+
+def environment(mode: str, cache: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
+    if mode == "off":
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    else:
+        env["PYTHONPYCACHEPREFIX"] = str(cache)
+    return env
+
+
+def run_goal(goal: Goal, mode: str, rounds: int, cache: Path) -> None:
+    env = environment(mode, cache)
+    if mode == "on":  # warm the bytecode cache: the measured runs read what this one wrote
+        for side in goal.sides.values():
+            measure(side, env)
+    scores = goal.scores.setdefault(mode, [])
+    for index in range(rounds):
+        order = list(goal.sides.items())
+        if index % 2:  # alternate which side goes first, so drift hits both alike
+            order.reverse()
+        results = {name: measure(side, env) for name, side in order}
+        scores.append(goal.score(results))
+
+
+def cpu_ratio(a: str, b: str) -> Callable[[dict[str, Measured]], float]:
+    return lambda m: m[a].cpu / m[b].cpu
+
+
+def cpu_extra(a: str, b: str) -> Callable[[dict[str, Measured]], float]:
+    return lambda m: m[a].cpu - m[b].cpu
+
+
+# -- workloads ---------------------------------------------------------------------------------
+
+def example_repository(root: Path, name: str) -> Path:
+    """A copy of the bundled example as a git repository (the release a gate run reads)."""
+    example = root / name
+    shutil.copytree(EXAMPLE, example, ignore=shutil.ignore_patterns("gate-records"))
+    git_repository(example)
+    return example
+
+
+def example_with_records(root: Path) -> tuple[Path, Path]:
+    """The example with gate 12 run once signed, and its allowed signers file: what
+    ``deploygate verdict`` reads in a deploy job."""
+    example = example_repository(root, "acme-api-signed")
+    key = root / "gate-signing-key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
+                   check=True, capture_output=True)
+    public = key.with_suffix(".pub").read_text().split()
+    allowed = root / "allowed_signers"
+    allowed.write_text(f'ci@bench.example namespaces="deploygate" {public[0]} {public[1]}\n')
+    subprocess.run([*BASE, "--gate=12", f"--gate-sign-key={key}"], cwd=example,
+                   capture_output=True)
+    record = example / "gate-records" / "GATE-12.xml"
+    if not record.is_file():
+        raise SystemExit(f"gate 12 wrote no record in {example}")
+    return example, allowed
+
+
+def goals(root: Path, quick: bool, wanted: set[str]) -> list[Goal]:
+    size = 1000 if quick else 5000
+    found: list[Goal] = []
+
+    def want(name: str) -> bool:
+        return not wanted or name in wanted
+
+    if want("yaml"):
+        gate, yaml_dir = big_gate(root, size), yaml_items(root, size)
+        found.append(Goal("yaml", f"gate {size} criteria / {size} YAML-example items (CPU)",
+                          "<= 1.0", {"gate": Run([*BASE, "--gate=20"], gate),
+                                     "yaml": Run(BASE, yaml_dir)}, cpu_ratio("gate", "yaml")))
+    if want("gate12") or want("verdict"):
+        example, allowed = example_with_records(root)
+        record = str(example / "gate-records" / "GATE-12.xml")
+        empty = root / "empty"
+        empty.mkdir()
+        (empty / "pytest.ini").write_text("[pytest]\n")
+        if want("gate12"):
+            found.append(Goal("gate12", "gate 12 on the example - empty pytest run (CPU s)",
+                              "<= +0.10", {"gate": Run([*BASE, "--gate=12"],
+                                                       example_repository(root, "acme-api")),
+                                           "empty": Run(BASE, empty)},
+                              cpu_extra("gate", "empty"), unit="s"))
+        if want("verdict"):
+            bare = Run([sys.executable, "-c", "pass"], example)
+            found.append(Goal("verdict", "deploygate verdict - python -c pass (CPU s)",
+                              "<= +0.06", {"verdict": Run([*DEPLOYGATE, "verdict", record],
+                                                          example), "bare": bare},
+                              cpu_extra("verdict", "bare"), unit="s"))
+            found.append(Goal("verdict-signed", "verdict --allowed-signers - python -c pass "
+                              "(CPU s)", "<= +0.10",
+                              {"verdict": Run([*DEPLOYGATE, "verdict", record,
+                                               "--allowed-signers", str(allowed)], example),
+                               "bare": bare}, cpu_extra("verdict", "bare"), unit="s"))
+    if want("linear"):
+        small, large = size // 10, size * 10
+        gates = {n: big_gate(root / "linear", n) for n in (small, size, large)}
+        (gates[large] / "pytest.ini").write_text(
+            "[pytest]\ndeploygate_max_spec_size = 16000000\n")
+        yamls = {n: yaml_items(root / "linear", n) for n in (small, size)}
+
+        def marginal(m: dict[str, Measured]) -> float:
+            first = (m[f"gate{size}"].cpu - m[f"gate{small}"].cpu) / (size - small)
+            second = (m[f"gate{large}"].cpu - m[f"gate{size}"].cpu) / (large - size)
+            return second / first
+
+        def memory(m: dict[str, Measured]) -> float:
+            gate = m[f"gate{size}"].peak_kib - m[f"gate{small}"].peak_kib
+            yaml = m[f"yaml{size}"].peak_kib - m[f"yaml{small}"].peak_kib
+            return gate / yaml
+
+        sides = {f"gate{n}": Run([*BASE, "--gate=20"], path) for n, path in gates.items()}
+        sides.update({f"yaml{n}": Run(BASE, path) for n, path in yamls.items()})
+        found.append(Goal("linear", f"CPU/criterion {size}->{large} over {small}->{size}",
+                          "<= 1.10", sides, marginal))
+        found.append(Goal("memory", f"peak memory/criterion {small}->{size}, gate / YAML "
+                          "example", "<= 1.0", {k: v for k, v in sides.items()
+                                                 if k != f"gate{large}"}, memory))
+    if want("idle"):
+        plain = plain_tests(root, size)
+        found.append(Goal("idle", f"{size} plain tests, installed idle / -p no:deploygate "
+                          "(CPU)", "<= 1.01",
+                          {"idle": Run(BASE, plain),
+                           "off": Run([*BASE, "-p", "no:deploygate"], plain)},
+                          cpu_ratio("idle", "off")))
+    if want("xdist"):
+        projects = 20 if quick else 200
+        mono = monorepo(root, projects)
+        items = plain_tests(root / "xdist", (projects * 68 // 500 + 1) * 500)
+        gate = [*BASE, "--gate=12", "--gate-project=all"]
+
+        def parallel_gain(m: dict[str, Measured]) -> float:
+            return (m["gate-n2"].wall / m["gate"].wall) / (m["plain-n2"].wall / m["plain"].wall)
+
+        found.append(Goal("xdist", f"(-n 2 / serial) {projects}-project monorepo over the "
+                          "same for plain tests (wall)", "<= 1.0",
+                          {"gate": Run(gate, mono), "gate-n2": Run([*gate, "-n", "2"], mono),
+                           "plain": Run(BASE, items),
+                           "plain-n2": Run([*BASE, "-n", "2"], items)}, parallel_gain))
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="smaller workloads, 2 rounds")
+    parser.add_argument("--only", nargs="*", default=[],
+                        help="yaml gate12 verdict linear idle xdist")
+    parser.add_argument("--bytecode", choices=("off", "on", "both"), default="both")
+    args = parser.parse_args()
+    rounds = 2 if args.quick else args.rounds
+    modes = ["off", "on"] if args.bytecode == "both" else [args.bytecode]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "linear").mkdir()
+        (root / "xdist").mkdir()
+        found = goals(root, args.quick, set(args.only))
+        for mode in modes:  # all "off" runs first: no .pyc of an "on" run exists yet
+            cache = root / f"pycache-{mode}"
+            for goal in found:
+                run_goal(goal, mode, rounds, cache)
+                print(f"  measured {goal.name} (bytecode {mode})", file=sys.stderr, flush=True)
+    print(f"{os.uname().nodename}, Python {sys.version.split()[0]}, {rounds} rounds, "
+          f"load {os.getloadavg()[0]:.2f} at the end")
+    width = max(len(goal.label) for goal in found)
+    print(f"{'goal':<{width}}  {'target':<9}" + "".join(
+        f"  {'bytecode ' + mode + ': min / median / max':<34}" for mode in modes))
+    for goal in found:
+        cells = []
+        for mode in modes:
+            values = goal.scores[mode]
+            low, mid, high = min(values), statistics.median(values), max(values)
+            form = "{:+.3f}" if goal.unit else "{:.3f}"
+            cells.append(" / ".join(form.format(v) for v in (low, mid, high)))
+        print(f"{goal.label:<{width}}  {goal.target:<9}" + "".join(f"  {c:<34}" for c in cells))
+
+
+if __name__ == "__main__":
+    main()

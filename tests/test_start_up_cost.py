@@ -1,0 +1,62 @@
+"""What a gate run loads, and how: the plugin's own modules are imported by Python's ordinary
+loader, never parsed and compiled again by pytest's assertion rewriter (issue 15)."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from conftest import GateProject
+
+#: A conftest that writes, at the end of the session, every module of the plugin loaded after
+#: start-up (after the conftest itself) and the type of the loader that imported it.
+LOADERS = '''
+import sys
+
+EARLY = set(sys.modules)
+
+def pytest_unconfigure(config):
+    with open("loaders.txt", "w") as out:
+        for name, module in sorted(sys.modules.items()):
+            if name.startswith("pytest_deploygate.") and name not in EARLY:
+                out.write(f"{name} {type(module.__loader__).__name__}\\n")
+'''
+
+
+def loaders(project: GateProject) -> dict[str, str]:
+    lines = (project.root / "loaders.txt").read_text().splitlines()
+    return dict(line.split(" ", 1) for line in lines)
+
+
+def test_a_gate_run_imports_the_plugin_without_the_assertion_rewriter(
+        example: GateProject) -> None:
+    example.pytester.makeconftest(LOADERS)
+    result = example.run_subprocess("--gate=12")
+    result.assert_outcomes(passed=66, skipped=2)
+    seen = loaders(example)
+    # The run imported the machinery of a gate (specs, checks, records) ...
+    assert {"pytest_deploygate.plugin.session", "pytest_deploygate.spec.loader",
+            "pytest_deploygate.records.junit"} <= set(seen)
+    # ... and every one came through the ordinary source loader.
+    rewritten = sorted(name for name, loader in seen.items() if loader != "SourceFileLoader")
+    assert rewritten == []
+
+
+def test_the_finder_is_gone_after_the_session(example: GateProject) -> None:
+    example.run("--gate=12", "--gate-stage=pre")
+    leftover = [type(finder).__name__ for finder in sys.meta_path
+                if type(finder).__name__ == "PlainImportFinder"]
+    # The outer session (this test run) has its own finder; the inner run removed its own.
+    assert len(leftover) <= 1
+
+
+def test_a_module_named_like_a_test_file_is_not_rewritten(pytester: pytest.Pytester) -> None:
+    # python_files matches test_*.py: a plugin module with such a name would be compiled as a
+    # test file by pytest's hook; through the plain finder it is an ordinary module.
+    pytester.makeconftest(LOADERS)
+    pytester.makeini("[pytest]\npython_files = *.py\n")
+    pytester.makepyfile(test_one="def test_one():\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert "AssertionRewritingHook" not in (pytester.path / "loaders.txt").read_text()
