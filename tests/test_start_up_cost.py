@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import GateProject
+from conftest import GateProject, custom_gate
 
 #: A conftest that writes, at the end of the session, every module of the plugin loaded after
 #: start-up (after the conftest itself) and the type of the loader that imported it.
@@ -60,3 +60,27 @@ def test_a_module_named_like_a_test_file_is_not_rewritten(pytester: pytest.Pytes
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert "AssertionRewritingHook" not in (pytester.path / "loaders.txt").read_text()
+
+
+def big_criteria(count: int) -> str:
+    return "\n".join(f"- {{id: c-{n}, text: Criterion number {n} of a very large gate, check: "
+                     f"{{kind: state, path: phases}}}}" for n in range(count))
+
+
+def test_a_spec_over_the_default_limit_is_refused_with_how_to_raise_it(
+        example: GateProject) -> None:
+    custom_gate(example, big_criteria(30_000))
+    assert (example.root / "gate_specs" / "12-production.yaml").stat().st_size > 2 * 1024 * 1024
+    result = example.run("--gate=12")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*12-production.yaml:1: file is * bytes, over the 2097152 byte "
+                                 "limit; *deploygate_max_spec_size*"])
+
+
+def test_the_limit_the_message_names_is_the_one_that_raises_it(example: GateProject) -> None:
+    custom_gate(example, big_criteria(40))
+    refused = example.run("--gate=12", "-o", "deploygate_max_spec_size=2000")
+    refused.stdout.fnmatch_lines(["*over the 2000 byte limit; to allow a bigger file, raise the "
+                                  "pytest ini setting deploygate_max_spec_size (bytes)*"])
+    allowed = example.run("--gate=12", "-o", "deploygate_max_spec_size=16777216")
+    allowed.assert_outcomes(passed=40)

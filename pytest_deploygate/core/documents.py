@@ -49,6 +49,12 @@ def format_path(path: Iterable[str | int]) -> str:
     return out or "(top level)"
 
 
+#: How to read a bigger reviewed document: the refusal says it, so nobody has to search.
+RAISE_DOCUMENT_LIMIT = ("to allow a bigger file, raise the pytest ini setting "
+                        "deploygate_max_spec_size (bytes), e.g. -o "
+                        "deploygate_max_spec_size=16777216")
+
+
 def read_yaml_document(path: Path, max_bytes: int | None = None) -> LoadedYaml:
     """Read and parse a YAML file, raising :class:`SpecError` with file and line."""
     # A 50 MB spec is an attack, not a gate.
@@ -56,7 +62,8 @@ def read_yaml_document(path: Path, max_bytes: int | None = None) -> LoadedYaml:
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise SpecError([f"{path}:1: file is {size} bytes, over the {max_bytes} byte limit"])
+            raise SpecError([f"{path}:1: file is {size} bytes, over the {max_bytes} byte limit; "
+                             f"{RAISE_DOCUMENT_LIMIT}"])
         text = path.read_bytes().decode("utf-8-sig")
     except SpecError:
         raise
