@@ -11,6 +11,7 @@ project root, be a regular non-empty file, match its content rules and be fresh 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -83,10 +84,15 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
         if not required:
             return CheckResult.not_applicable(f"N/A: optional, not present (tried {listing})")
         return CheckResult.not_met(f"{artifact.name} not found; tried: {listing}")
-    try:
-        path = inside_root(root, found)
-    except OutsideRoot as exc:
-        return CheckResult.not_met(f"{artifact.name}: {exc}")
+    resolved_key = ("artifact-resolved", root, found)
+    if resolved_key not in ctx.project.memo:  # resolved once per run, like the search above
+        try:
+            ctx.project.memo[resolved_key] = inside_root(root, found)
+        except OutsideRoot as exc:
+            ctx.project.memo[resolved_key] = exc
+    path = ctx.project.memo[resolved_key]
+    if isinstance(path, OutsideRoot):
+        return CheckResult.not_met(f"{artifact.name}: {path}")
     return _inspect(artifact, found, path, ctx)
 
 
@@ -135,6 +141,18 @@ def _inspect(artifact: ArtifactSpec, relative: str, path: Path, ctx: EvalContext
         data, digest = hashed[key]
     except OSError as exc:
         return CheckResult.missing(f"{relative} cannot be read: {exc.strerror or exc}")
+    # The verdict is a function of the artifact's content (and the run's spec, version and
+    # clock): criteria naming the same artifact share it, keyed by the content's hash.
+    verdict_key = ("artifact-verdict", ctx.spec.id, artifact.id, relative, digest,
+                   stat.st_mtime_ns)
+    if verdict_key not in ctx.project.memo:
+        ctx.project.memo[verdict_key] = _judge(artifact, relative, data, digest, stat, ctx)
+    result: CheckResult = ctx.project.memo[verdict_key]
+    return result
+
+
+def _judge(artifact: ArtifactSpec, relative: str, data: bytes, digest: str,
+           stat: os.stat_result, ctx: EvalContext) -> CheckResult:
     modified = datetime.fromtimestamp(stat.st_mtime, UTC)
     evidence = Evidence("file", relative, sha256=digest, modified=format_instant(modified))
     if not data.strip():

@@ -11,39 +11,74 @@ line); ``verdict`` exits with the record's decision (0 PASS, 1 FAIL, 2 ROLLBACK,
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 
-from pytest_deploygate.cli import attest, hook, importing, show, validate, verdict, waive
 from pytest_deploygate.cli.workspace import Refusal, Workspace, complain
 from pytest_deploygate.core.version import __version__
 
 REFUSED = 2
+#: Each subcommand and the module of ``pytest_deploygate.cli`` that implements it, in the
+#: order the help lists them. Only the module of the command given is imported: deploy jobs
+#: call ``deploygate verdict`` often, and importing every command (pytest, a markdown parser,
+#: the sign-off machinery) cost more than the verdict itself.
+COMMANDS = {"attest": "attest", "waive": "waive", "show": "show", "validate": "validate",
+            "verdict": "verdict", "import": "importing", "hook": "hook"}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
+class _NotParsed(Exception):
+    """The first look at the command line could not parse it (the full parser will say why)."""
+
+
+class _FirstLook(argparse.ArgumentParser):
+    def error(self, message: str) -> typing.NoReturn:
+        raise _NotParsed(message)
+
+
+def command_given(argv: Sequence[str] | None) -> str | None:
+    """The subcommand on the command line, parsed with the real global options (so their
+    abbreviations and values count as they will), or None when there is none to trust."""
+    first = _FirstLook(add_help=False, allow_abbrev=True)
+    _add_global_options(first)
+    first.add_argument("command", nargs="?")
+    try:
+        known, _ = first.parse_known_args(argv)
+    except _NotParsed:
+        return None
+    return known.command if known.command in COMMANDS else None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser: with only the subcommand ``argv`` names, else with every one."""
     parser = argparse.ArgumentParser(
         prog="deploygate", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _add_global_options(parser)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chosen = command_given(sys.argv[1:] if argv is None else argv)
+    for name, module in COMMANDS.items():
+        if chosen in (None, name):
+            importlib.import_module(f"pytest_deploygate.cli.{module}").add_parser(sub)
+    return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", type=Path, default=Path("."),
                         help="the gated project's root (default: the current directory)")
     parser.add_argument("--specs", type=Path, default=None,
                         help="your own gate spec directory (default: <root>/gate_specs)")
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                         help="import MODULE for its check kinds (repeatable)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (attest, waive, show, validate, verdict, importing, hook):
-        module.add_parser(sub)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script and of ``python -m pytest_deploygate``."""
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     root = args.root.resolve()
     if not root.is_dir():
         complain(f"--root {args.root}: not a directory")

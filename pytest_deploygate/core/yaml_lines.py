@@ -9,7 +9,6 @@ safe loader is used: no YAML tag is ever evaluated.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,36 +122,39 @@ def _one_line(text: str) -> str:
 
 
 def _map_lines(root: yaml.Node, loaded: LoadedYaml) -> None:
+    # One iterative pass (deep documents cannot overflow the stack), in document order. A node
+    # reached again through an alias gets its line at every path but its children are walked
+    # once, so a document costs its own size, not its expansion.
+    lines, key_lines, duplicates = loaded.lines, loaded.key_lines, loaded.duplicate_keys
     seen: set[int] = set()
     budget = MAX_NODES
-    for path, node in _walk(root, (), seen):
+    stack: list[tuple[Path, yaml.Node]] = [((), root)]
+    while stack:
+        path, node = stack.pop()
         budget -= 1
         if budget <= 0:
             return
-        loaded.lines.setdefault(path, node.start_mark.line + 1)
+        if path not in lines:
+            lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             keys: set[Any] = set()
-            for key_node, _ in node.value:
+            children: list[tuple[Path, yaml.Node]] = []
+            for key_node, value_node in node.value:
                 key = key_node.value
-                loaded.key_lines.setdefault((*path, key), key_node.start_mark.line + 1)
+                key_path = (*path, key)
+                line = key_node.start_mark.line + 1
+                if key_path not in key_lines:
+                    key_lines[key_path] = line
                 if key in keys:
-                    loaded.duplicate_keys.append(((*path, key), key_node.start_mark.line + 1))
+                    duplicates.append((key_path, line))
                 keys.add(key)
-
-
-def _walk(node: yaml.Node, path: Path, seen: set[int]) -> Iterator[tuple[Path, yaml.Node]]:
-    # Iterative, so deep documents cannot overflow the stack.
-    stack: list[tuple[Path, yaml.Node]] = [(path, node)]
-    while stack:
-        current_path, current = stack.pop()
-        yield current_path, current
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, yaml.MappingNode):
-            for key_node, value_node in reversed(current.value):
                 if isinstance(key_node, yaml.ScalarNode):
-                    stack.append(((*current_path, key_node.value), value_node))
-        elif isinstance(current, yaml.SequenceNode):
-            for index in range(len(current.value) - 1, -1, -1):
-                stack.append(((*current_path, index), current.value[index]))
+                    children.append((key_path, value_node))
+            if id(node) not in seen:
+                seen.add(id(node))
+                stack.extend(reversed(children))
+        elif isinstance(node, yaml.SequenceNode) and id(node) not in seen:
+            seen.add(id(node))
+            values = node.value
+            stack.extend(((*path, index), values[index])
+                         for index in range(len(values) - 1, -1, -1))
