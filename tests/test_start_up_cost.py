@@ -3,7 +3,9 @@ loader, never parsed and compiled again by pytest's assertion rewriter (issue 15
 
 from __future__ import annotations
 
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +14,9 @@ from conftest import GateProject, custom_gate
 #: A conftest that writes, at the end of the session, every module of the plugin loaded after
 #: start-up (after the conftest itself) and the type of the loader that imported it.
 LOADERS = '''
+import subprocess
 import sys
+from pathlib import Path
 
 EARLY = set(sys.modules)
 
@@ -84,3 +88,36 @@ def test_the_limit_the_message_names_is_the_one_that_raises_it(example: GateProj
                                   "pytest ini setting deploygate_max_spec_size (bytes)*"])
     allowed = example.run("--gate=12", "-o", "deploygate_max_spec_size=16777216")
     allowed.assert_outcomes(passed=40)
+
+
+def imported_by(command: list[str], cwd: Path) -> set[str]:
+    """The top-level packages a command imports (``python -X importtime``)."""
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "pytest_deploygate",
+                           *command], cwd=cwd, capture_output=True, text=True)
+    names = set()
+    for line in done.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return names
+
+
+def test_verdict_imports_neither_pytest_nor_the_other_commands(example: GateProject) -> None:
+    example.git_init()
+    example.run("--gate=12").assert_outcomes(passed=66, skipped=2)
+    record = str(example.root / "gate-records" / "GATE-12.xml")
+    loaded = imported_by(["verdict", record], example.root)
+    assert "pytest_deploygate" in loaded
+    assert not {"pytest", "_pytest", "markdown_it"} & loaded
+    # The global options still come first and are still parsed (here: --root).
+    elsewhere = imported_by(["--root", str(example.root), "verdict", record], example.root.parent)
+    assert not {"pytest", "_pytest"} & elsewhere
+
+
+def test_the_help_still_lists_every_command(example: GateProject) -> None:
+    done = subprocess.run([sys.executable, "-m", "pytest_deploygate", "--help"],
+                          capture_output=True, text=True, check=True)
+    for command in ("attest", "waive", "show", "validate", "verdict", "import", "hook"):
+        assert command in done.stdout
+    wrong = subprocess.run([sys.executable, "-m", "pytest_deploygate", "verdcit"],
+                           capture_output=True, text=True)
+    assert wrong.returncode == 2 and "invalid choice: 'verdcit'" in wrong.stderr
