@@ -1,6 +1,7 @@
 """Issue 15's goals, each a ratio measured side by side, with bytecode writing off and on.
 
     python benchmarks/goals.py [--rounds 5] [--quick] [--only NAME ...] [--bytecode off|on|both]
+                               [--before OTHER_VENV/bin/python]
 
 Every goal runs its sides alternately (A B A B ...) in fresh processes, --rounds times, and
 prints the ratio of each round's pair as min / median / max. Sequential runs are compared by
@@ -27,6 +28,10 @@ Goals (issue 15):
   (<= 1.01, CPU);
 - ``xdist``: (-n 2 / serial wall) of the 200-project monorepo over the same for as many plain
   test functions (<= 1.0: the gate gains from -n 2 at least what plain functions gain).
+
+``--before PYTHON``: the same goals also with another interpreter (a venv with an earlier
+version of the plugin installed), its runs interleaved with this one's, so that a before / after
+comparison sees the same load.
 
 Only public tools: the interpreter, the stdlib, ``git`` and ``ssh-keygen``. Nothing in CI runs
 this or fails on a number.
@@ -97,6 +102,8 @@ class Goal:
     sides: dict[str, Run]
     score: Callable[[dict[str, Measured]], float]
     unit: str = ""
+    #: Rounds at most (the 50,000-criterion and monorepo goals are long).
+    max_rounds: int = 99
     scores: dict[str, list[float]] = field(default_factory=dict)
 
 
@@ -110,18 +117,32 @@ def environment(mode: str, cache: Path) -> dict[str, str]:
     return env
 
 
-def run_goal(goal: Goal, mode: str, rounds: int, cache: Path) -> None:
+def with_python(run: Run, python: str) -> Run:
+    """``run`` with another interpreter (and the ``deploygate`` script beside it)."""
+    first = run.command[0]
+    if first == sys.executable:
+        return Run([python, *run.command[1:]], run.cwd)
+    if first == DEPLOYGATE[0]:
+        return Run([str(Path(python).with_name("deploygate")), *run.command[1:]], run.cwd)
+    return run
+
+
+def run_goal(goal: Goal, mode: str, rounds: int, cache: Path, before: str | None) -> None:
     env = environment(mode, cache)
+    versions = {"after": goal.sides}
+    if before:
+        versions["before"] = {name: with_python(run, before) for name, run in goal.sides.items()}
     if mode == "on":  # warm the bytecode cache: the measured runs read what this one wrote
-        for side in goal.sides.values():
-            measure(side, env)
-    scores = goal.scores.setdefault(mode, [])
-    for index in range(rounds):
-        order = list(goal.sides.items())
-        if index % 2:  # alternate which side goes first, so drift hits both alike
-            order.reverse()
-        results = {name: measure(side, env) for name, side in order}
-        scores.append(goal.score(results))
+        for sides in versions.values():
+            for side in sides.values():
+                measure(side, env)
+    for index in range(min(rounds, goal.max_rounds)):
+        for version, sides in versions.items():
+            order = list(sides.items())
+            if index % 2:  # alternate which side goes first, so drift hits both alike
+                order.reverse()
+            results = {name: measure(side, env) for name, side in order}
+            goal.scores.setdefault(f"{version} {mode}", []).append(goal.score(results))
 
 
 def cpu_ratio(a: str, b: str) -> Callable[[dict[str, Measured]], float]:
@@ -215,10 +236,10 @@ def goals(root: Path, quick: bool, wanted: set[str]) -> list[Goal]:
         sides = {f"gate{n}": Run([*BASE, "--gate=20"], path) for n, path in gates.items()}
         sides.update({f"yaml{n}": Run(BASE, path) for n, path in yamls.items()})
         found.append(Goal("linear", f"CPU/criterion {size}->{large} over {small}->{size}",
-                          "<= 1.10", sides, marginal))
+                          "<= 1.10", sides, marginal, max_rounds=3))
         found.append(Goal("memory", f"peak memory/criterion {small}->{size}, gate / YAML "
                           "example", "<= 1.0", {k: v for k, v in sides.items()
-                                                 if k != f"gate{large}"}, memory))
+                                                 if k != f"gate{large}"}, memory, max_rounds=3))
     if want("idle"):
         plain = plain_tests(root, size)
         found.append(Goal("idle", f"{size} plain tests, installed idle / -p no:deploygate "
@@ -239,7 +260,8 @@ def goals(root: Path, quick: bool, wanted: set[str]) -> list[Goal]:
                           "same for plain tests (wall)", "<= 1.0",
                           {"gate": Run(gate, mono), "gate-n2": Run([*gate, "-n", "2"], mono),
                            "plain": Run(BASE, items),
-                           "plain-n2": Run([*BASE, "-n", "2"], items)}, parallel_gain))
+                           "plain-n2": Run([*BASE, "-n", "2"], items)}, parallel_gain,
+                          max_rounds=3))
     return found
 
 
@@ -251,6 +273,8 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=[],
                         help="yaml gate12 verdict linear idle xdist")
     parser.add_argument("--bytecode", choices=("off", "on", "both"), default="both")
+    parser.add_argument("--before", default=None, metavar="PYTHON",
+                        help="also measure with this interpreter, interleaved (before / after)")
     args = parser.parse_args()
     rounds = 2 if args.quick else args.rounds
     modes = ["off", "on"] if args.bytecode == "both" else [args.bytecode]
@@ -262,21 +286,25 @@ def main() -> None:
         for mode in modes:  # all "off" runs first: no .pyc of an "on" run exists yet
             cache = root / f"pycache-{mode}"
             for goal in found:
-                run_goal(goal, mode, rounds, cache)
+                run_goal(goal, mode, rounds, cache, args.before)
                 print(f"  measured {goal.name} (bytecode {mode})", file=sys.stderr, flush=True)
-    print(f"{os.uname().nodename}, Python {sys.version.split()[0]}, {rounds} rounds, "
+    columns = [f"{version} {mode}" for mode in modes
+               for version in (("before", "after") if args.before else ("after",))]
+    print(f"{os.uname().nodename}, Python {sys.version.split()[0]}, up to {rounds} rounds, "
           f"load {os.getloadavg()[0]:.2f} at the end")
     width = max(len(goal.label) for goal in found)
     print(f"{'goal':<{width}}  {'target':<9}" + "".join(
-        f"  {'bytecode ' + mode + ': min / median / max':<34}" for mode in modes))
+        f"  {column.replace(' ', ', bytecode '):<24}"
+        for column in columns))
     for goal in found:
         cells = []
-        for mode in modes:
-            values = goal.scores[mode]
+        for column in columns:
+            values = goal.scores[column]
             low, mid, high = min(values), statistics.median(values), max(values)
             form = "{:+.3f}" if goal.unit else "{:.3f}"
             cells.append(" / ".join(form.format(v) for v in (low, mid, high)))
-        print(f"{goal.label:<{width}}  {goal.target:<9}" + "".join(f"  {c:<34}" for c in cells))
+        print(f"{goal.label:<{width}}  {goal.target:<9}" + "".join(f"  {c:<24}" for c in cells))
+    print("each cell: min / median / max over the rounds")
 
 
 if __name__ == "__main__":
