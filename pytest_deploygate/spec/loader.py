@@ -84,6 +84,11 @@ def _valid_mark(path: Path, directory: Path | None) -> Path | None:
     return directory / "schema-valid" / digest.hexdigest()
 
 
+def _signature(kind_name: str, raw: Mapping[str, Any]) -> tuple[str, str]:
+    """Equal for checks written alike (the same kind and parameters, keys in any order)."""
+    return kind_name, repr(sorted(raw.items(), key=lambda kv: kv[0]))
+
+
 def _line_key(problem: str) -> tuple[int, str]:
     parts = problem.split(":")
     try:
@@ -103,6 +108,10 @@ class _Builder:
         self.rows = {row["id"]: row["title"] for row in self.doc["decision"]}
         self.seen_ids: dict[str, tuple[str | int, ...]] = {}
         self.valid_checks: set[tuple[str, str]] = set()
+        #: One parameter mapping per distinct check, shared by the checks written alike
+        #: (hundreds of "attestation by qa"): a copy per criterion was memory for nothing.
+        #: Nothing mutates a check's parameters; evaluators copy what they change.
+        self.shared_params: dict[tuple[str, str], dict[str, Any]] = {}
 
     def problem(self, at: tuple[str | int, ...], message: str) -> None:
         line = self.loaded.line_of(at)
@@ -248,7 +257,8 @@ class _Builder:
         check = self._check(raw["check"], (*at, "check")) if "check" in raw else None
         if check is None:
             # A criterion nobody can check automatically needs a recorded sign-off.
-            check = Check("attestation", {"kind": "attestation"}, self.loaded.line_of(at))
+            check = Check("attestation", self._params("attestation", {"kind": "attestation"}),
+                          self.loaded.line_of(at))
         waivable = bool(raw.get("waivable", True)) and section_waivable and role != "trigger"
         return Criterion(
             id=self._unique_id(raw["id"], at),
@@ -302,12 +312,12 @@ class _Builder:
     def _check(self, raw: Mapping[str, Any], at: tuple[str | int, ...]) -> Check:
         kind_name = raw["kind"]
         kind = self.kinds.get(kind_name)
+        signature = _signature(kind_name, raw)
         if kind is None:
             known = ", ".join(sorted(self.kinds))
             self.problem(at, f"unknown kind '{kind_name}' (known kinds: {known})")
         else:
             # Identical checks (hundreds of "attestation by qa") are validated once.
-            signature = (kind_name, repr(sorted(raw.items(), key=lambda kv: kv[0])))
             if signature not in self.valid_checks:
                 errors = list(_kind_validator(kind).iter_errors(raw))
                 for error in errors:
@@ -318,7 +328,15 @@ class _Builder:
         for ref_at, name in _threshold_refs(raw, at):
             if name not in self.thresholds:
                 self.problem(ref_at, f"unknown threshold '{name}'; define it under thresholds")
-        return Check(kind_name, dict(raw), self.loaded.line_of(at))
+        return Check(kind_name, self._params(kind_name, raw, signature), self.loaded.line_of(at))
+
+    def _params(self, kind_name: str, raw: Mapping[str, Any],
+                signature: tuple[str, str] | None = None) -> dict[str, Any]:
+        key = signature or _signature(kind_name, raw)
+        shared = self.shared_params.get(key)
+        if shared is None:
+            shared = self.shared_params[key] = dict(raw)
+        return shared
 
     def _check_regex(self, pattern: str, at: tuple[str | int, ...]) -> None:
         import re
