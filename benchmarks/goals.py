@@ -3,7 +3,8 @@
     python benchmarks/goals.py [--rounds 5] [--quick] [--only NAME ...] [--bytecode off|on|both]
                                [--before OTHER_VENV/bin/python]
 
-Every goal runs its sides alternately (A B A B ...) in fresh processes, --rounds times, and
+Every goal runs its sides alternately (A B A B ...) in fresh processes, --rounds times (the
+50,000-criterion and monorepo goals at most twice: they are long), and
 prints the ratio of each round's pair as min / median / max. Sequential runs are compared by
 CPU time (user + system of the process and the children it waited for, from ``wait4``), the
 parallel row by wall time (CPU time cannot show what two workers gain). Peak memory is the
@@ -104,6 +105,8 @@ class Goal:
     unit: str = ""
     #: Rounds at most (the 50,000-criterion and monorepo goals are long).
     max_rounds: int = 99
+    #: Goals scored from this goal's runs (not run by themselves).
+    companions: list[Goal] = field(default_factory=list)
     scores: dict[str, list[float]] = field(default_factory=dict)
 
 
@@ -142,7 +145,8 @@ def run_goal(goal: Goal, mode: str, rounds: int, cache: Path, before: str | None
             if index % 2:  # alternate which side goes first, so drift hits both alike
                 order.reverse()
             results = {name: measure(side, env) for name, side in order}
-            goal.scores.setdefault(f"{version} {mode}", []).append(goal.score(results))
+            for scored in (goal, *goal.companions):
+                scored.scores.setdefault(f"{version} {mode}", []).append(scored.score(results))
 
 
 def cpu_ratio(a: str, b: str) -> Callable[[dict[str, Measured]], float]:
@@ -235,11 +239,11 @@ def goals(root: Path, quick: bool, wanted: set[str]) -> list[Goal]:
 
         sides = {f"gate{n}": Run([*BASE, "--gate=20"], path) for n, path in gates.items()}
         sides.update({f"yaml{n}": Run(BASE, path) for n, path in yamls.items()})
-        found.append(Goal("linear", f"CPU/criterion {size}->{large} over {small}->{size}",
-                          "<= 1.10", sides, marginal, max_rounds=3))
-        found.append(Goal("memory", f"peak memory/criterion {small}->{size}, gate / YAML "
-                          "example", "<= 1.0", {k: v for k, v in sides.items()
-                                                 if k != f"gate{large}"}, memory, max_rounds=3))
+        linear = Goal("linear", f"CPU/criterion {size}->{large} over {small}->{size}",
+                      "<= 1.10", sides, marginal, max_rounds=2)
+        linear.companions.append(Goal("memory", f"peak memory/criterion {small}->{size}, "
+                                      "gate / YAML example", "<= 1.0", {}, memory))
+        found.append(linear)
     if want("idle"):
         plain = plain_tests(root, size)
         found.append(Goal("idle", f"{size} plain tests, installed idle / -p no:deploygate "
@@ -261,7 +265,7 @@ def goals(root: Path, quick: bool, wanted: set[str]) -> list[Goal]:
                           {"gate": Run(gate, mono), "gate-n2": Run([*gate, "-n", "2"], mono),
                            "plain": Run(BASE, items),
                            "plain-n2": Run([*BASE, "-n", "2"], items)}, parallel_gain,
-                          max_rounds=3))
+                          max_rounds=2))
     return found
 
 
@@ -288,6 +292,7 @@ def main() -> None:
             for goal in found:
                 run_goal(goal, mode, rounds, cache, args.before)
                 print(f"  measured {goal.name} (bytecode {mode})", file=sys.stderr, flush=True)
+    found = [scored for goal in found for scored in (goal, *goal.companions)]
     columns = [f"{version} {mode}" for mode in modes
                for version in (("before", "after") if args.before else ("after",))]
     print(f"{os.uname().nodename}, Python {sys.version.split()[0]}, up to {rounds} rounds, "
