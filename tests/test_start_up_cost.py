@@ -121,3 +121,26 @@ def test_the_help_still_lists_every_command(example: GateProject) -> None:
     wrong = subprocess.run([sys.executable, "-m", "pytest_deploygate", "verdcit"],
                            capture_output=True, text=True)
     assert wrong.returncode == 2 and "invalid choice: 'verdcit'" in wrong.stderr
+
+
+def test_a_schema_mark_is_trusted_only_in_a_folder_no_one_else_can_write(
+        example: GateProject) -> None:
+    from pytest_deploygate.spec.loader import _valid_mark
+
+    custom_gate(example)
+    spec = example.root / "gate_specs" / "12-production.yaml"
+    spec.write_text(spec.read_text() + "bogus_key: 1\n")  # a schema error the builder ignores
+    cache = example.root / ".pytest_cache" / "d" / "deploygate"
+    args = ("-p", "no:hypothesispytest", "-p", "no:benchmark", "--gate=12")  # cache enabled
+    example.pytester.runpytest(*args).stdout.fnmatch_lines(["*unknown key 'bogus_key'*"])
+    mark = _valid_mark(spec, cache)
+    assert mark is not None
+    mark.touch()  # what someone who can write the folder could plant
+    # The folder is this user's alone: a mark in it was written by one of this user's runs.
+    assert "bogus_key" not in example.pytester.runpytest(*args).stdout.str()
+    cache.chmod(0o777)
+    try:
+        refused = example.pytester.runpytest(*args)
+    finally:
+        cache.chmod(0o755)
+    refused.stdout.fnmatch_lines(["*unknown key 'bogus_key'*"])

@@ -11,6 +11,8 @@ inside the document.
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -73,15 +75,38 @@ def load_spec(path: Path, kinds: Mapping[str, KindSchema],
 
 
 def _valid_mark(path: Path, directory: Path | None) -> Path | None:
+    """Where the mark "this content passed the schema" lives; None (validate, remember
+    nothing) unless only this user can write there: a mark someone else could plant would let
+    a spec skip its schema check."""
     if directory is None:
         return None
     from pytest_deploygate.core.documents import schema
     from pytest_deploygate.core.version import __version__
 
+    marks = directory / "schema-valid"
+    try:
+        marks.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:
+        return None
+    if not (_written_only_by_me(directory) and _written_only_by_me(marks)):
+        return None
     digest = hashlib.sha256(path.read_bytes())
     digest.update(repr(sorted(schema(SPEC_SCHEMA).items())).encode())
     digest.update(__version__.encode())
-    return directory / "schema-valid" / digest.hexdigest()
+    return marks / digest.hexdigest()
+
+
+def _written_only_by_me(folder: Path) -> bool:
+    """A real directory (not a symlink) of this user that no group or other may write."""
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:  # no owners to compare: remember nothing
+        return False
+    try:
+        info = folder.lstat()
+    except OSError:
+        return False
+    return (stat.S_ISDIR(info.st_mode) and info.st_uid == getuid()
+            and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
 
 
 def _signature(kind_name: str, raw: Mapping[str, Any]) -> tuple[str, str]:
