@@ -185,7 +185,7 @@ def example_with_records(root: Path) -> tuple[Path, Path]:
     return example, allowed
 
 
-def goals(root: Path, quick: bool, wanted: set[str]) -> list[Goal]:
+def goals(root: Path, quick: bool, wanted: set[str], projects: int) -> list[Goal]:
     size = 1000 if quick else 5000
     found: list[Goal] = []
 
@@ -252,7 +252,7 @@ def goals(root: Path, quick: bool, wanted: set[str]) -> list[Goal]:
                            "off": Run([*BASE, "-p", "no:deploygate"], plain)},
                           cpu_ratio("idle", "off")))
     if want("xdist"):
-        projects = 20 if quick else 200
+        projects = 20 if quick else projects
         mono = monorepo(root, projects)
         items = plain_tests(root / "xdist", (projects * 68 // 500 + 1) * 500)
         gate = [*BASE, "--gate=12", "--gate-project=all"]
@@ -277,6 +277,8 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=[],
                         help="yaml gate12 verdict linear idle xdist")
     parser.add_argument("--bytecode", choices=("off", "on", "both"), default="both")
+    parser.add_argument("--projects", type=int, default=200,
+                        help="monorepo projects of the xdist goal (default 200)")
     parser.add_argument("--before", default=None, metavar="PYTHON",
                         help="also measure with this interpreter, interleaved (before / after)")
     args = parser.parse_args()
@@ -286,7 +288,7 @@ def main() -> None:
         root = Path(tmp)
         (root / "linear").mkdir()
         (root / "xdist").mkdir()
-        found = goals(root, args.quick, set(args.only))
+        found = goals(root, args.quick, set(args.only), args.projects)
         for mode in modes:  # all "off" runs first: no .pyc of an "on" run exists yet
             cache = root / f"pycache-{mode}"
             for goal in found:
