@@ -79,3 +79,21 @@ def test_a_sign_off_log_rewritten_between_runs_is_read_again(example: GateProjec
 
     example.run("--gate=12", NOW)
     assert example.record().decision != "PASS"
+
+
+def test_a_kind_validator_is_never_reused_for_another_kind_at_the_same_id() -> None:
+    """A kind object's id can be reused once it is gone: the validator cache must notice."""
+    from pytest_deploygate import CheckKind, CheckResult, params_schema
+    from pytest_deploygate.spec import loader
+
+    def evaluate(params: object, ctx: object) -> CheckResult:
+        return CheckResult.met("ok")
+
+    strict = CheckKind("probe", "nothing", params_schema({"n": {"type": "integer"}}, ["n"]),
+                       evaluate)
+    lenient = CheckKind("probe", "nothing", params_schema({}), evaluate)
+    assert not loader._kind_validator(strict).is_valid({"kind": "probe"})
+    # What a reused id looks like to the cache: the strict kind's validator under the
+    # lenient kind's id.
+    loader._KIND_VALIDATORS[id(lenient)] = loader._KIND_VALIDATORS[id(strict)]
+    assert loader._kind_validator(lenient).is_valid({"kind": "probe"})

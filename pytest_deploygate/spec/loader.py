@@ -372,17 +372,20 @@ def _threshold_refs(value: Any, at: tuple[str | int, ...]) -> Iterator[tuple[tup
             yield from _threshold_refs(item, (*at, index))
 
 
-_KIND_VALIDATORS: dict[int, Any] = {}
+#: A compiled validator per kind object. The kind is kept beside its validator and compared by
+#: identity: an id alone could be reused by another kind once the first is gone, which would
+#: check that kind's parameters against the wrong schema.
+_KIND_VALIDATORS: dict[int, tuple[KindSchema, Any]] = {}
 
 
 def _kind_validator(kind: KindSchema) -> Any:
-    validator = _KIND_VALIDATORS.get(id(kind))
-    if validator is None:
+    cached = _KIND_VALIDATORS.get(id(kind))
+    if cached is None or cached[0] is not kind:
         import jsonschema
 
         cls = jsonschema.validators.validator_for(kind.params_schema)
-        validator = _KIND_VALIDATORS[id(kind)] = cls(kind.params_schema)
-    return validator
+        cached = _KIND_VALIDATORS[id(kind)] = (kind, cls(kind.params_schema))
+    return cached[1]
 
 
 def apply_overrides(spec: GateSpec, config: Any, kinds: Mapping[str, KindSchema]
