@@ -65,7 +65,7 @@ exit 2
 """
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``hook install`` and ``hook run``."""
     parser = sub.add_parser(
         "hook", help="make today's iSDLC framework run the gate before it advances a phase",
