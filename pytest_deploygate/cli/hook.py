@@ -132,7 +132,8 @@ def _watch_seconds(args: argparse.Namespace) -> float:
 def _budget(args: argparse.Namespace) -> float:
     if args.timeout <= 0:
         raise Refusal("--timeout must be a positive number of seconds")
-    return args.timeout + _watch_seconds(args)
+    timeout: float = args.timeout
+    return timeout + _watch_seconds(args)
 
 
 def run_install(args: argparse.Namespace, workspace: Workspace) -> int:

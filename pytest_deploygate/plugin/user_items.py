@@ -47,7 +47,7 @@ def join_user_items(items: list[pytest.Item], plans: list[GatePlan],
             refused.append((item, unclear))
             continue
         plan = _plan_for_marker(marker, plans) if marker else None
-        if plan is None or plan.spec is None:
+        if marker is None or plan is None or plan.spec is None:
             kept.append(item)
             continue
         criterion, problem = _criterion(item, marker, plan)
@@ -114,7 +114,7 @@ def _criterion(item: pytest.Item, marker: pytest.Mark, plan: GatePlan
         role="user",
         section_id=section_id or "python-criteria",
         section_title=title,
-        stage=stage if stage in ("pre", "post") else plan.stage,  # type: ignore[arg-type]
+        stage=stage if stage in ("pre", "post") else plan.stage,
         decision=decision,
         check=None,
         waivable=bool(marker.kwargs.get("waivable", True)),
