@@ -48,7 +48,8 @@ def _reply(handler: BaseHTTPRequestHandler, status: int, body: bytes) -> None:
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 class Service:
@@ -185,7 +186,8 @@ class Prometheus:
     def _get(self, path: str) -> bytes | None:
         try:
             with urllib.request.urlopen(f"{self.url}{path}", timeout=2) as response:
-                return response.read()
+                body: bytes = response.read()
+                return body
         except (urllib.error.URLError, OSError):
             return None
 
