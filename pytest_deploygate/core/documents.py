@@ -163,7 +163,8 @@ def load_checked_yaml(path: Path, schema_name: str, scope: RunScope | None = Non
         cached = checked[key]
         if isinstance(cached, SpecError):
             raise cached
-        return cached
+        if isinstance(cached, LoadedYaml):  # the cache holds nothing else
+            return cached
     try:
         loaded = read_yaml_document(path, scope.limits.document_bytes)
         problems = schema_problems(loaded, path, schema_name)

@@ -13,6 +13,7 @@ moment the stage is not about).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,6 +131,6 @@ def criterion_fields(criterion: Criterion) -> dict[str, Any]:
     return {name: getattr(criterion, name) for name in _FIELDS}
 
 
-def criterion_from_fields(fields: dict[str, Any]) -> Criterion:
+def criterion_from_fields(fields: Mapping[str, Any]) -> Criterion:
     """Rebuild a user criterion on the controller of a pytest-xdist run."""
     return Criterion(role="user", check=None, **{k: fields[k] for k in _FIELDS if k in fields})
