@@ -91,7 +91,7 @@ def parse_record(path: Path) -> Record:
     root = ET.parse(path).getroot()
     suite = root if root.tag == "testsuite" else root.find("testsuite")
     assert suite is not None
-    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    props = {p.get("name", ""): p.get("value", "") for p in suite.iter("property")}
     record = Record(props, path=path)
     for case in suite.findall("testcase"):
         entry: dict[str, Any] = {"name": case.get("name"), "classname": case.get("classname"),
@@ -129,7 +129,8 @@ class GateProject:
 
     def state(self) -> dict[str, Any]:
         """The current state.json."""
-        return json.loads(self.state_path.read_text())
+        state: dict[str, Any] = json.loads(self.state_path.read_text())
+        return state
 
     def set_state(self, data: dict[str, Any]) -> None:
         """Replace state.json."""
@@ -290,7 +291,7 @@ def framework(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_node(framework: Path, script: str, *args: str, project: Path | None = None,
-             stdin: str | None = None) -> subprocess.CompletedProcess:
+             stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run one of the framework's own scripts under Node (as its hooks run: the project is
     CLAUDE_PROJECT_DIR)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ISDLC_", "CLAUDE_"))}
@@ -319,7 +320,8 @@ def template_state(framework: Path, tmp_path_factory: pytest.TempPathFactory) ->
     done = subprocess.run(["node", str(script)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert re.search(r"active_workflow", done.stdout)
-    return json.loads(done.stdout)
+    state: dict[str, Any] = json.loads(done.stdout)
+    return state
 
 
 #: The evaluation clock of gate runs on today's layout.
@@ -330,7 +332,7 @@ def today_state(template: dict[str, Any], phase: str, *, workflow: str = "build"
                 phases: list[str] | None = None, folder: str = "REQ-0001-demo"
                 ) -> dict[str, Any]:
     """The template state with an active workflow standing at ``phase``."""
-    state = json.loads(json.dumps(template))  # a deep copy
+    state: dict[str, Any] = json.loads(json.dumps(template))  # a deep copy
     order = phases or [phase]
     at = order.index(phase)
     state["active_workflow"] = {

@@ -44,6 +44,11 @@ def test_wheel_ships_specs_schemas_and_entry_point(wheel: Path) -> None:
     assert "Classifier: Framework :: Pytest" in metadata
 
 
+def test_wheel_ships_the_typed_marker(wheel: Path) -> None:
+    """PEP 561: without py.typed a user's type checker ignores the package's annotations."""
+    assert "pytest_deploygate/py.typed" in zipfile.ZipFile(wheel).namelist()
+
+
 def runtime_closure(wheel: Path) -> list[metadata.Distribution]:
     """The installed distributions the wheel needs at run time: its Requires-Dist (no extras),
     followed transitively through this environment's metadata."""

@@ -121,9 +121,10 @@ def _read(relative: str, path: Path, scope: RunScope) -> EvidenceFile | CheckRes
         # projects) use it.
         versions = scope.cache("evidence-files")
         key = (relative, path, stat.st_mtime_ns, stat.st_size)
-        if key not in versions:
-            versions[key] = _read_version(relative, path, stat.st_mtime_ns)
-        return versions[key]
+        found = versions.get(key)
+        if not isinstance(found, EvidenceFile):  # the cache holds nothing else
+            found = versions[key] = _read_version(relative, path, stat.st_mtime_ns)
+        return found
     except OSError as exc:
         return CheckResult.missing(f"{relative} cannot be read: {exc.strerror or exc}")
 

@@ -18,9 +18,10 @@ userinfo, no query values), see :mod:`pytest_deploygate.core.redaction`.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from pytest_deploygate.checks.base import params_schema
@@ -107,19 +108,25 @@ def _key(url: str, params: Mapping[str, Any], watch: float) -> tuple[Any, ...]:
     return ("http", url, relevant, watch)
 
 
-def _jobs(params: Mapping[str, Any], ctx: EvalContext) -> list[tuple[str, Any, Any]] | CheckResult:
+#: One URL's probing: the URL, its key in the run's network results, and the work (a series of
+#: answers for a trigger, else the last answer and how many attempts it took).
+_Job = tuple[str, Hashable, Callable[[], list[HttpAnswer] | tuple[HttpAnswer, int]]]
+
+
+def _jobs(params: Mapping[str, Any], ctx: EvalContext) -> list[_Job] | CheckResult:
     urls = _urls(params, ctx)
     if isinstance(urls, CheckResult):
         return urls
     series = "consecutive_failures" in params
     watch = ctx.project.watch_seconds if series and ctx.criterion.role == "trigger" else 0.0
-    jobs = []
+    jobs: list[_Job] = []
     for url in urls:
         if series:
             jobs.append((url, _key(url, params, watch),
-                         lambda u=url: _probe_series(u, params, watch)))
+                         functools.partial(_probe_series, url, params, watch)))
         else:
-            jobs.append((url, _key(url, params, 0.0), lambda u=url: _probe_with_retries(u, params)))
+            jobs.append((url, _key(url, params, 0.0),
+                         functools.partial(_probe_with_retries, url, params)))
     return jobs
 
 
@@ -137,8 +144,8 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     if isinstance(jobs, CheckResult):
         return jobs
     evidence = []
-    bad = []
-    good = []
+    bad: list[str] = []
+    good: list[str] = []
     for url, key, work in jobs:
         result = ctx.project.wait_for(key, work)
         url = redact_url(url)  # what is shown from here on

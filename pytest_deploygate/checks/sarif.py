@@ -23,8 +23,8 @@ low.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeGuard
 
 from pytest_deploygate.checks.base import params_schema
 from pytest_deploygate.checks.context import CheckKind, EvalContext
@@ -201,11 +201,11 @@ def _result_rules(result: dict[str, Any], components: list[list[dict[str, Any]]]
     return found
 
 
-def _is_index(value: Any) -> bool:
+def _is_index(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _worst(severities: Any) -> str:
+def _worst(severities: Iterable[str]) -> str:
     """The highest rank, or the first sentence saying a value is impossible."""
     ranked = []
     for severity in severities:

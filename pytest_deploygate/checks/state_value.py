@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from collections.abc import Mapping
 from typing import Any
 
@@ -56,7 +57,7 @@ def _compare(params: Mapping[str, Any], value: Any, ctx: EvalContext) -> list[st
         out.append("expected one of " + ", ".join(_show(o) for o in params["in"]))
     if params.get("truthy") is True and not value:
         out.append("expected a true or non-empty value")
-    for bound, ok in (("min", lambda v, b: v >= b), ("max", lambda v, b: v <= b)):
+    for bound, ok in (("min", operator.ge), ("max", operator.le)):
         if bound in params:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 out.append(f"expected a number for {bound} {ctx.describe_number(params[bound])}")

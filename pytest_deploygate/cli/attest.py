@@ -16,7 +16,7 @@ from pytest_deploygate.trust.signoffs import REVIEW_CRITERION, AttestationStore
 REVIEW_ROLE = "release-manager"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the subcommand."""
     parser = sub.add_parser(
         "attest", help="record a sign-off on a criterion",

@@ -65,7 +65,7 @@ exit 2
 """
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``hook install`` and ``hook run``."""
     parser = sub.add_parser(
         "hook", help="make today's iSDLC framework run the gate before it advances a phase",
@@ -132,7 +132,8 @@ def _watch_seconds(args: argparse.Namespace) -> float:
 def _budget(args: argparse.Namespace) -> float:
     if args.timeout <= 0:
         raise Refusal("--timeout must be a positive number of seconds")
-    return args.timeout + _watch_seconds(args)
+    timeout: float = args.timeout
+    return timeout + _watch_seconds(args)
 
 
 def run_install(args: argparse.Namespace, workspace: Workspace) -> int:

@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from pytest_deploygate.cli.workspace import Refusal, Workspace, complain, say
 from pytest_deploygate.core.documents import schema_problems
@@ -18,7 +20,7 @@ from pytest_deploygate.isdlc.layout import CURRENT, LEGACY, checklist_layout
 from pytest_deploygate.spec.loader import load_spec
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the subcommand."""
     parser = sub.add_parser(
         "import", help="turn gate checklists into gate specs",
@@ -38,10 +40,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+#: A checklist, the spec imported from it and that spec's YAML text.
+_Imported = tuple[Path, dict[str, Any], str]
+
+
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
     """Import each checklist (all are checked before anything is written)."""
     out_dir = args.output or workspace.spec_dir
-    results = []
+    results: list[_Imported] = []
     layout = args.layout or _batch_layout(args.checklists)
     for path in args.checklists:
         try:
@@ -74,13 +80,13 @@ def _batch_layout(paths: list[Path]) -> str:
     return CURRENT if any(checklist_layout(name) == CURRENT for name in names) else LEGACY
 
 
-def _count(spec: dict) -> int:
+def _count(spec: Mapping[str, Any]) -> int:
     return (len(spec.get("prerequisites", [])) + len(spec.get("artifacts", []))
             + sum(len(s["criteria"]) for s in spec["sections"])
             + len((spec.get("rollback") or {}).get("triggers", [])))
 
 
-def _check(results: list, out_dir: Path, workspace: Workspace) -> int:
+def _check(results: list[_Imported], out_dir: Path, workspace: Workspace) -> int:
     drift = 0
     for path, spec, _ in results:
         target = out_dir / f"{spec['slug']}.yaml"
@@ -113,7 +119,7 @@ def _check(results: list, out_dir: Path, workspace: Workspace) -> int:
     return 1 if drift else 0
 
 
-def _items(spec: dict) -> dict[str, tuple[str, int]]:
+def _items(spec: Mapping[str, Any]) -> dict[str, tuple[str, int]]:
     out: dict[str, tuple[str, int]] = {}
     for prerequisite in spec.get("prerequisites", []):
         out[prerequisite["id"]] = (prerequisite["text"], prerequisite["source_line"])

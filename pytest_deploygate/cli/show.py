@@ -12,7 +12,7 @@ from pytest_deploygate.spec.library import builtin_spec_dir
 from pytest_deploygate.spec.model import Criterion
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the subcommand."""
     parser = sub.add_parser(
         "show", help="show a gate's criteria",

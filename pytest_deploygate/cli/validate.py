@@ -18,13 +18,13 @@ from pytest_deploygate.core.timeutil import parse_instant
 from pytest_deploygate.evidence.config import CONFIG_FILE, ProjectConfig
 from pytest_deploygate.spec.library import scan
 from pytest_deploygate.spec.loader import load_spec
-from pytest_deploygate.spec.model import GateSpec
+from pytest_deploygate.spec.model import Criterion, GateSpec
 from pytest_deploygate.trust.jsonl_log import read_jsonl
 from pytest_deploygate.trust.signoffs import APPROVERS_SCHEMA, ATTESTATION_SCHEMA, REVIEW_CRITERION
 from pytest_deploygate.trust.waivers import WAIVER_SCHEMA
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the subcommand."""
     parser = sub.add_parser(
         "validate", help="check specs, config, sign-offs, approvers and waivers",
@@ -143,7 +143,7 @@ def _spec_for(gate: int | str, cache: dict[str, tuple[GateSpec | None, str]],
     return cache[name]
 
 
-def _items(spec: GateSpec, workspace: Workspace) -> tuple:
+def _items(spec: GateSpec, workspace: Workspace) -> tuple[Criterion, ...]:
     try:
         return workspace.items(spec)
     except Refusal:

@@ -42,7 +42,7 @@ _NAME_PREFIX = "deploygate.row."
 #: ``GATE-12.xml``, ``GATE-12-pre.xml``, ``GATE-12-post.xml``: what the plugin names records.
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the subcommand."""
     parser = sub.add_parser(
         "verdict", help="verify a gate record of the release being deployed and exit with "

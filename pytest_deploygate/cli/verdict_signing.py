@@ -12,8 +12,9 @@ its release subject is the release being deployed (the project ``deploygate`` ru
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pytest_deploygate.signing import SigningError
 
@@ -44,7 +45,8 @@ def add_signing_arguments(parser: argparse.ArgumentParser) -> None:
 def signature_problem(args: argparse.Namespace, record: GateRecord, workspace: Workspace,
                       release: ReleaseIdentity) -> str | None:
     """None when no verifier is asked for or the attestation checks out; else one line."""
-    allowed, key = getattr(args, "allowed_signers", None), getattr(args, "key", None)
+    allowed: Path | None = getattr(args, "allowed_signers", None)
+    key: Path | None = getattr(args, "key", None)
     if allowed is None and key is None:
         return None
     from pytest_deploygate.core.timeutil import now_utc
@@ -59,8 +61,11 @@ def signature_problem(args: argparse.Namespace, record: GateRecord, workspace: W
     path: Path = args.record
     attestation = args.attestation or envelope_path(path)
     try:
-        verifier = (Verifier.from_allowed_signers(allowed) if allowed is not None
-                    else Verifier.from_public_key(key))
+        if allowed is not None:
+            verifier = Verifier.from_allowed_signers(allowed)
+        else:
+            assert key is not None  # one of the two was given (checked above)
+            verifier = Verifier.from_public_key(key)
     except SigningError as exc:
         return f"cannot verify: {exc}"
     try:
@@ -115,7 +120,7 @@ def _check_pre_stage_chain(verified: Verified, path: Path, verifier: Verifier) -
             from None
 
 
-def _check_name(predicate: dict, path: Path, args: argparse.Namespace) -> None:
+def _check_name(predicate: Mapping[str, Any], path: Path, args: argparse.Namespace) -> None:
     from pytest_deploygate.records.verify import RECORD_NAME
 
     match = RECORD_NAME.fullmatch(path.name)

@@ -12,7 +12,7 @@ from pytest_deploygate.cli.workspace import Refusal, Workspace, say
 from pytest_deploygate.core.timeutil import format_instant, now_utc, parse_instant
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the subcommand."""
     parser = sub.add_parser(
         "waive", help="waive a criterion until a date",

@@ -14,23 +14,28 @@ import math
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_deploygate.core.errors import SpecError
 from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.yaml_lines import LoadedYaml, YamlSyntaxError, load_yaml
 
+if TYPE_CHECKING:  # jsonschema is imported only when a document is validated
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
+
 
 @functools.cache
 def schema(name: str) -> dict[str, Any]:
     """A JSON Schema shipped in ``pytest_deploygate/schemas``."""
     text = resources.files("pytest_deploygate").joinpath("schemas", name).read_text("utf-8")
-    return json.loads(text)
+    document: dict[str, Any] = json.loads(text)  # our own schema files: each one an object
+    return document
 
 
 @functools.cache
-def _validator(name: str) -> Any:
+def _validator(name: str) -> Validator:
     import jsonschema
 
     document = schema(name)
@@ -124,7 +129,7 @@ def schema_problems(
         unknown = _unknown_keys(error)
         if unknown:
             # Each unknown key at its own line, so an editor jumps to the typo.
-            allowed = ", ".join(sorted(error.schema.get("properties", {})))
+            allowed = ", ".join(sorted(_schema_of(error).get("properties", {})))
             for key in unknown:
                 line = loaded.key_lines.get((*path, key)) or loaded.line_of((*path, key))
                 problems.append(f"{source}:{line}: "
@@ -158,7 +163,8 @@ def load_checked_yaml(path: Path, schema_name: str, scope: RunScope | None = Non
         cached = checked[key]
         if isinstance(cached, SpecError):
             raise cached
-        return cached
+        if isinstance(cached, LoadedYaml):  # the cache holds nothing else
+            return cached
     try:
         loaded = read_yaml_document(path, scope.limits.document_bytes)
         problems = schema_problems(loaded, path, schema_name)
@@ -173,22 +179,27 @@ def load_checked_yaml(path: Path, schema_name: str, scope: RunScope | None = Non
     return loaded
 
 
-def _unknown_keys(error: Any) -> list[str]:
+def _schema_of(error: ValidationError) -> Mapping[str, Any]:
+    """The subschema an error is about (``true``/``false`` schemas have no keywords)."""
+    return error.schema if isinstance(error.schema, Mapping) else {}
+
+
+def _unknown_keys(error: ValidationError) -> list[str]:
     """The keys an ``additionalProperties: false`` error is about (empty for other errors)."""
     if error.validator != "additionalProperties" or error.validator_value is not False or \
             not isinstance(error.instance, Mapping):
         return []
     import re
 
-    known = error.schema.get("properties", {})
-    patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
+    known = _schema_of(error).get("properties", {})
+    patterns = [re.compile(p) for p in _schema_of(error).get("patternProperties", {})]
     return [str(k) for k in error.instance
             if k not in known and not any(p.search(str(k)) for p in patterns)]
 
 
-def _explain(error: Any) -> str:
+def _explain(error: ValidationError) -> str:
     if error.validator == "not":
-        description = error.schema.get("description") or _parent_description(error)
+        description = _schema_of(error).get("description") or _parent_description(error)
         return f"{error.instance!r} is not allowed" + (f": {description}" if description else "")
     if error.validator in ("anyOf", "oneOf") and error.context:
         import jsonschema
@@ -196,18 +207,19 @@ def _explain(error: Any) -> str:
         best = jsonschema.exceptions.best_match(error.context)
         if best.validator == "not":
             return _explain(best)
-        described = error.schema.get("description")
+        described = _schema_of(error).get("description")
         return f"{_short(error.instance)} does not fit: {described or best.message}"
     if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
-        allowed = sorted(error.schema.get("properties", {}))
+        allowed = sorted(_schema_of(error).get("properties", {}))
         return f"{error.message}; allowed here: {', '.join(allowed)}"
     return error.message
 
 
-def _parent_description(error: Any) -> str:
+def _parent_description(error: ValidationError) -> str:
     for candidate in (error.parent,):
         if candidate is not None and isinstance(candidate.schema, Mapping):
-            return candidate.schema.get("description", "")
+            description = candidate.schema.get("description", "")
+            return description if isinstance(description, str) else ""
     return ""
 
 

@@ -60,7 +60,7 @@ class Decision:
     status: Verdict
     rows: tuple[RowResult, ...]
     reasons: tuple[str, ...] = ()
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[Verdict, int] = field(default_factory=dict)
 
     @property
     def waivers(self) -> int:
@@ -148,7 +148,7 @@ def decide(items: Sequence[Criterion], outcomes: Sequence[Outcome | None],
     return Decision(status, tuple(row_results), tuple(reasons), counts)
 
 
-def _row(row: DecisionRow, mine: list[tuple[Criterion, str]], skipped: bool) -> RowResult:
+def _row(row: DecisionRow, mine: list[tuple[Criterion, Verdict]], skipped: bool) -> RowResult:
     if not mine:
         return RowResult(row.id, row.title, NOT_IN_STAGE)
     if skipped:

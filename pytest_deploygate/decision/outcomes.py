@@ -16,8 +16,11 @@ from typing import Any
 
 from pytest_deploygate.core.results import STATUS_RANK, CheckResult, Status
 
-#: How a record writes each status: (JUnit element, its ``type``); None is a passing testcase.
-JUNIT_FORMS: dict[Status, tuple[str | None, str | None]] = {
+#: (JUnit element, its ``type``), or (None, None) for a passing testcase: never one of the two.
+JunitForm = tuple[str, str] | tuple[None, None]
+
+#: How a record writes each status.
+JUNIT_FORMS: dict[Status, JunitForm] = {
     Status.MET: (None, None),
     Status.NOT_APPLICABLE: ("skipped", "not-applicable"),
     Status.WAIVED: ("skipped", "waived"),
@@ -28,18 +31,18 @@ JUNIT_FORMS: dict[Status, tuple[str | None, str | None]] = {
     Status.ERROR: ("error", "check-error"),
 }
 #: The form of an item that got no outcome (deselected, stopped early, interrupted).
-NOT_RUN_FORM = ("skipped", "not-run")
+NOT_RUN_FORM: tuple[str, str] = ("skipped", "not-run")
 ROLLBACK_TYPE = "rollback-triggered"
 
 
-def junit_form(status: str | None, role: str) -> tuple[str | None, str | None]:
+def junit_form(status: str | None, role: str) -> JunitForm:
     """The (element, type) a record writes for an item of ``role`` with this status."""
     if status is None:
         return NOT_RUN_FORM
-    element, kind = JUNIT_FORMS.get(Status(status), ("error", "unknown-outcome"))
-    if role == "trigger" and status == Status.NOT_MET:
-        kind = ROLLBACK_TYPE
-    return element, kind
+    form = JUNIT_FORMS.get(Status(status), ("error", "unknown-outcome"))
+    if role == "trigger" and status == Status.NOT_MET and form[0] is not None:
+        return form[0], ROLLBACK_TYPE
+    return form
 
 
 def as_status(value: str) -> Status:

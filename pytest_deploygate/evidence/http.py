@@ -21,6 +21,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 from pytest_deploygate.core.redaction import (
     ambiguous_userinfo,
@@ -123,8 +124,8 @@ def _get(url: str, timeout: float, headers: dict[str, str] | None, verify_tls: b
         except (OSError, TimeoutError):
             body = b""
         location = exc.headers.get("Location") if exc.headers else None
-        redirected = location and 300 <= exc.code < 400
-        error = f"redirected to {redact_url(location)} (not followed)" if redirected else None
+        error = (f"redirected to {redact_url(location)} (not followed)"
+                 if location and 300 <= exc.code < 400 else None)
         return HttpAnswer(url, exc.code, body, time.monotonic() - start, error)
     except TimeoutError:
         return HttpAnswer(url, None, elapsed=time.monotonic() - start,
@@ -161,8 +162,14 @@ def _tls_context_of(verify: bool, ca_file: str | None, content: str | None) -> s
     return context
 
 
-def _read(response: object, start: float, timeout: float) -> bytes:
-    data = response.read(MAX_BODY_BYTES + 1)  # type: ignore[attr-defined]
+class _Readable(Protocol):
+    """An HTTP answer's body: a response, or the HTTPError that stands for one."""
+
+    def read(self, amt: int, /) -> bytes: ...
+
+
+def _read(response: _Readable, start: float, timeout: float) -> bytes:
+    data = response.read(MAX_BODY_BYTES + 1)
     if time.monotonic() - start > timeout * 4:
         raise TimeoutError
     return data[:MAX_BODY_BYTES]

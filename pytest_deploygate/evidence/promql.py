@@ -100,7 +100,7 @@ def endpoint_from(url: str, settings: Mapping[str, Any]) -> Endpoint:
 
 def render_query(name_or_expr: str, settings: Mapping[str, Any]) -> str:
     """A named query (config override, else default) or a literal expression, filled in."""
-    queries = {**DEFAULT_QUERIES, **(settings.get("queries") or {})}
+    queries: dict[str, str] = {**DEFAULT_QUERIES, **(settings.get("queries") or {})}
     template = queries.get(name_or_expr, name_or_expr)
     job = settings.get("job")
     selector = f'job="{job}"' if job else ""

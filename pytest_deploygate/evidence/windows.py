@@ -109,7 +109,7 @@ def observe(window: Mapping[str, Any], measure: Callable[[float], Sample],
     for index in range(count):
         due = start + index * interval
         delay = due - time.monotonic()
-        if delay > 0 and (stop.wait(delay) if stop is not None else time.sleep(delay)):
+        if delay > 0 and _stopped_while_waiting(stop, delay):
             return WindowResult(tuple(samples), count, failure_limit, inconclusive_limit,
                                 stopped=True)
         elapsed = time.monotonic() - start
@@ -123,3 +123,11 @@ def observe(window: Mapping[str, Any], measure: Callable[[float], Sample],
                 stop.set()
             return result
     return WindowResult(tuple(samples), count, failure_limit, inconclusive_limit)
+
+
+def _stopped_while_waiting(stop: threading.Event | None, seconds: float) -> bool:
+    """Wait ``seconds``; True when ``stop`` was set meanwhile (never, without one)."""
+    if stop is None:
+        time.sleep(seconds)
+        return False
+    return stop.wait(seconds)

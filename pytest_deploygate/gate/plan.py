@@ -16,7 +16,7 @@ from pytest_deploygate.core.errors import DeployGateError
 from pytest_deploygate.core.results import CheckResult
 from pytest_deploygate.isdlc.layout import Layout
 from pytest_deploygate.spec.library import Library, SpecFile
-from pytest_deploygate.spec.model import Criterion, GateSpec
+from pytest_deploygate.spec.model import Criterion, GateSpec, RunStage
 
 
 def _empty() -> Mapping[Any, Any]:
@@ -53,7 +53,7 @@ class GatePlan:
     by :class:`~pytest_deploygate.gate.prerequisites.SameRunPrerequisites`."""
 
     spec_file: SpecFile
-    stage: str
+    stage: RunStage
     slot: ProjectSlot
     record_dir: Path
     spec: GateSpec | None = None

@@ -131,7 +131,7 @@ class GateRun:
     def _share_attestation_stores(self) -> None:
         # A monorepo's projects usually share the root's sign-off log and approvers: one
         # parsed store serves every project that reads the same files the same way.
-        shared: dict[tuple, Project] = {}
+        shared: dict[tuple[Path, str, str, bool, bool, bool], Project] = {}
         for slot in self.slots:
             project = slot.project
             if project is None:

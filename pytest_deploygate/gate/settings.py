@@ -10,11 +10,15 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_deploygate.core.limits import DEFAULT_LIMITS, Limits
 from pytest_deploygate.signing.options import signing_paths
+
+if TYPE_CHECKING:
+    from pytest_deploygate.spec.model import RunStage
 
 
 @dataclass(frozen=True)
@@ -22,7 +26,7 @@ class Settings:
     """The checked options of one gate run."""
 
     expression: str
-    stage: str
+    stage: RunStage
     root: Path
     state_path: Path
     spec_dir: Path

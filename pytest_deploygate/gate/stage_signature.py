@@ -102,5 +102,6 @@ def check_signed_pre_record(settings: Settings, plan: GatePlan, project: Project
     if problems:
         return CheckResult.not_met(f"signed pre-stage attestation {attestation} does not bind: "
                                    + "; ".join(problems), evidence)
+    assert release.commit is not None  # check_release refused an unknown release
     return CheckResult.met(f"pre stage PASS attested for commit {release.commit[:12]} "
                            f"version {release.version}, {verified.describe()}", evidence)

@@ -60,10 +60,13 @@ def check_pre_record(settings: Settings, plan: GatePlan, project: Project) -> Ch
         problems.append(f"its decision is {props.get('deploygate.decision')!r}, not PASS")
     problems += binding_problems(props, release)
     # The verification of `deploygate verdict`: a flipped or hand-written record does not bind.
-    problems += verify_record(record, plan.spec, plan.spec_items,  # type: ignore[arg-type]
-                              Expected(allow_replay=settings.replay),
-                              waivers_enabled=project.waivers.enabled,
-                              conditions=project.config.conditions).problems
+    if plan.spec is None:  # no gate runs without its spec; were it so, nothing would bind
+        problems.append("the gate's spec is not loaded, so the record cannot be checked")
+    else:
+        problems += verify_record(record, plan.spec, plan.spec_items,
+                                  Expected(allow_replay=settings.replay),
+                                  waivers_enabled=project.waivers.enabled,
+                                  conditions=project.config.conditions).problems
     if problems:
         return CheckResult.not_met(f"pre-stage record {path} does not bind: "
                                    + "; ".join(problems), evidence)

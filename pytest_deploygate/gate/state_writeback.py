@@ -40,11 +40,11 @@ if TYPE_CHECKING:
 
 
 #: The framework's status words for a gate decision (its gate_validation says "blocked").
-FRAMEWORK_STATUS = {PASS: "passed", SKIPPED: "skipped"}
+FRAMEWORK_STATUS: dict[str, str] = {PASS: "passed", SKIPPED: "skipped"}
 #: Per item: the words the framework's agents use in their own checklists.
-FRAMEWORK_ITEM_STATUS = {PASS: "pass", FAIL: "fail", ROLLBACK: "fail", SKIPPED: "skipped",
-                         NOT_APPLICABLE: "not_applicable", WAIVED: "waived",
-                         INCOMPLETE: "not_run"}
+FRAMEWORK_ITEM_STATUS: dict[str, str] = {
+    PASS: "pass", FAIL: "fail", ROLLBACK: "fail", SKIPPED: "skipped",
+    NOT_APPLICABLE: "not_applicable", WAIVED: "waived", INCOMPLETE: "not_run"}
 
 
 def framework_status(status: str) -> str:
@@ -111,8 +111,9 @@ def _update_state_today(state_path: Path, plan: GatePlan, content: RecordContent
             phase["gate_passed"] = validated_at if decision.status == PASS else False
         phase["deploygate"] = block
         version = data.get("state_version")
-        valid = isinstance(version, int) and not isinstance(version, bool) and version > 0
-        data["state_version"] = (version if valid else 0) + 1
+        if not isinstance(version, int) or isinstance(version, bool) or version <= 0:
+            version = 0  # missing or not a count: start again
+        data["state_version"] = version + 1
 
     try:
         update_json(state_path, change)

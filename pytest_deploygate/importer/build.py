@@ -230,7 +230,7 @@ class _Builder:
                                                 "Optional, 'Yes (if ...)' or 'If ...'")
 
     def _decision_rows(self) -> list[dict[str, Any]]:
-        rows = []
+        rows: list[dict[str, Any]] = []
         for row in self.outline.tables.get("decision", []):
             title = plain(row.cells[0]) if row.cells else ""
             if not title:
@@ -245,7 +245,7 @@ class _Builder:
     # -- criteria ------------------------------------------------------------------------------
 
     def _sections(self) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        sections: dict[tuple, dict[str, Any]] = {}
+        sections: dict[tuple[str, str | None, str | None], dict[str, Any]] = {}
         rollback: dict[str, Any] | None = None
         for item in self.outline.items:
             if item.h3 is None and item.sub is None and "rollback" in item.h2.lower():
@@ -274,7 +274,8 @@ class _Builder:
                                    "stage": _stage(item.h2)}
         if number is not None:
             section["number"] = number
-        conditions = [c for c in ((title, condition), (full, sub_condition)) if c[1]]
+        conditions = [(name, phrase) for name, phrase in ((title, condition), (full, sub_condition))
+                      if phrase]
         if conditions:
             base, phrase = conditions[-1]
             section["when"] = {"kind": "condition", "name": condition_name(base, phrase)}

@@ -23,7 +23,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from pytest_deploygate.isdlc.state import StateDoc
 
 LEGACY = "13-phase"
 CURRENT = "21-phase"
@@ -220,15 +223,28 @@ def legacy_gate_key(number: int) -> str | None:
 _MEMO_KEY = ("deploygate", "layout")
 
 
-def layout_of(project: Any) -> Layout:
+class _MemoProject(Protocol):
+    """What of a :class:`~pytest_deploygate.checks.project.Project` the layout needs (this module
+    sits below the project and must not import it)."""
+
+    @property
+    def root(self) -> Path: ...
+    @property
+    def state(self) -> StateDoc: ...
+    @property
+    def memo(self) -> dict[Any, Any]: ...
+
+
+def layout_of(project: _MemoProject) -> Layout:
     """The layout of a :class:`~pytest_deploygate.checks.project.Project` (set by the gate run that
     selected its gates, else detected from its state.json and checklists)."""
-    if _MEMO_KEY not in project.memo:
-        project.memo[_MEMO_KEY] = detect(project.state.data,
-                                         project.root / ".isdlc" / "checklists")
-    return project.memo[_MEMO_KEY]
+    known = project.memo.get(_MEMO_KEY)
+    if not isinstance(known, Layout):
+        known = project.memo[_MEMO_KEY] = detect(project.state.data,
+                                                 project.root / ".isdlc" / "checklists")
+    return known
 
 
-def remember_layout(project: Any, layout: Layout) -> None:
+def remember_layout(project: _MemoProject, layout: Layout) -> None:
     """Make checks of this project use the layout its gates were selected in."""
     project.memo[_MEMO_KEY] = layout

@@ -87,9 +87,10 @@ class GateItem(pytest.Item):
         """Evaluate the check; N/A skips, anything but met fails with the reason."""
         gate = self.gate_collector
         self.result = result = gate.run.evaluate(gate.plan, self.criterion)
-        if result.status == Status.MET:
+        # A check speaks CheckStatus, the plain strings of those Status members.
+        if result.status == "met":
             return
-        if result.status in (Status.NOT_APPLICABLE, Status.WAIVED):
+        if result.status in ("not_applicable", "waived"):
             pytest.skip(result.message)
         raise CriterionFailed(result)
 
@@ -98,9 +99,9 @@ class GateItem(pytest.Item):
         """The reason and the evidence, not a traceback."""
         if isinstance(excinfo.value, CriterionFailed):
             result = excinfo.value.result
-            label = {Status.NOT_MET: "NOT MET",
-                     Status.MISSING: "EVIDENCE MISSING"}.get(result.status, result.status)
-            if self.criterion.role == "trigger" and result.status == Status.NOT_MET:
+            labels: dict[str, str] = {Status.NOT_MET: "NOT MET", Status.MISSING: "EVIDENCE MISSING"}
+            label = labels.get(result.status, result.status)
+            if self.criterion.role == "trigger" and result.status == "not_met":
                 label = "ROLLBACK TRIGGERED"
             lines = [f"{label}: [{self.gate_collector.plan.gate_id}][{self.criterion.id}] "
                      f"{self.text}", f"  {result.message}"]

@@ -13,6 +13,7 @@ moment the stage is not about).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +48,7 @@ def join_user_items(items: list[pytest.Item], plans: list[GatePlan],
             refused.append((item, unclear))
             continue
         plan = _plan_for_marker(marker, plans) if marker else None
-        if plan is None or plan.spec is None:
+        if marker is None or plan is None or plan.spec is None:
             kept.append(item)
             continue
         criterion, problem = _criterion(item, marker, plan)
@@ -114,7 +115,7 @@ def _criterion(item: pytest.Item, marker: pytest.Mark, plan: GatePlan
         role="user",
         section_id=section_id or "python-criteria",
         section_title=title,
-        stage=stage if stage in ("pre", "post") else plan.stage,  # type: ignore[arg-type]
+        stage=stage if stage in ("pre", "post") else plan.stage,
         decision=decision,
         check=None,
         waivable=bool(marker.kwargs.get("waivable", True)),
@@ -130,6 +131,6 @@ def criterion_fields(criterion: Criterion) -> dict[str, Any]:
     return {name: getattr(criterion, name) for name in _FIELDS}
 
 
-def criterion_from_fields(fields: dict[str, Any]) -> Criterion:
+def criterion_from_fields(fields: Mapping[str, Any]) -> Criterion:
     """Rebuild a user criterion on the controller of a pytest-xdist run."""
     return Criterion(role="user", check=None, **{k: fields[k] for k in _FIELDS if k in fields})

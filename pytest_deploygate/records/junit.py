@@ -77,7 +77,8 @@ def render_junit(content: RecordContent) -> bytes:
     root = ET.Element("testsuites", {"name": "deploygate"})
     root.append(suite)
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document + b"\n"
 
 
 def _testcase(suite: ET.Element, content: RecordContent, item: RecordItem) -> str | None:
@@ -94,13 +95,14 @@ def _testcase(suite: ET.Element, content: RecordContent, item: RecordItem) -> st
     if outcome is None:
         _child(case, *NOT_RUN_FORM, message, [], trailer=where)
         return "skipped"
-    element, kind = junit_form(outcome.status, criterion.role)
+    form = junit_form(outcome.status, criterion.role)
     evidence = [Evidence.from_dict(e).describe() for e in outcome.evidence]
-    if element is None:
+    if form[0] is None:
         # GitLab shows nothing of a passing case but its name; others show system-out.
         out = ET.SubElement(case, "system-out")
         out.text = _clean("\n".join([message, *_evidence_block(evidence), *where]))
         return None
+    element, kind = form
     _child(case, element, kind, message, evidence, trailer=where)
     return element
 

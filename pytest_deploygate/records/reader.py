@@ -62,6 +62,8 @@ def read_record(path: Path, max_bytes: int = DEFAULT_EVIDENCE_BYTES) -> GateReco
         raise RecordError(f"{path}: refused unsafe XML: {type(exc).__name__}") from None
     except SafeET.ParseError as exc:
         raise RecordError(f"{path}: not well-formed XML: {exc}") from None
+    if root is None:  # the parser refuses a document without one; the types cannot tell
+        raise RecordError(f"{path}: not a gate record (no root element)")
     suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
     if root.tag not in ("testsuite", "testsuites") or len(suites) != 1:
         raise RecordError(f"{path}: not a gate record (expected one <testsuite>)")

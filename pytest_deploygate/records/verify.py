@@ -212,7 +212,8 @@ def _outcome(case: RecordTestcase, criterion: Criterion, rules: _Rules, problems
         problems.append(f"{label}: {exc}")
         return Outcome(Status.ERROR, case.message)
     if status not in rules.allowed(criterion):
-        why = {Status.NOT_APPLICABLE: "neither the spec nor the project's conditions let it "
+        why = {None: "",
+               Status.NOT_APPLICABLE: "neither the spec nor the project's conditions let it "
                                       "be N/A",
                Status.WAIVED: "waivers are not enabled for it"}.get(status, "")
         problems.append(f"{label} is {status.value if status else 'not run'}, which its spec "

@@ -108,7 +108,7 @@ def _parse_line(line: str, where: str) -> AllowedSigner:
 
 def _token(text: str, where: str) -> tuple[str, str]:
     """The first whitespace-separated token (double quotes group), and the rest."""
-    out = []
+    out: list[str] = []
     quoted = False
     for position, char in enumerate(text):
         if char == '"':
@@ -139,7 +139,9 @@ def _options(text: str, where: str) -> dict[str, str | None]:
 
 
 def _split_outside_quotes(text: str) -> list[str]:
-    parts, current, quoted = [], [], False
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
     for char in text:
         if char == '"':
             quoted = not quoted

@@ -16,9 +16,23 @@ import base64
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pytest_deploygate.signing import SigningError
+
+if TYPE_CHECKING:  # cryptography is imported only when a run signs or a verdict verifies
+    from cryptography.hazmat.primitives.asymmetric.ec import (
+        EllipticCurvePrivateKey,
+        EllipticCurvePublicKey,
+    )
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+    from cryptography.hazmat.primitives.asymmetric.types import (
+        PrivateKeyTypes,
+        PublicKeyTypes,
+    )
 
 #: OpenSSH key type names this module can verify.
 SUPPORTED_SSH_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256")
@@ -30,7 +44,7 @@ _WHAT_TO_USE = "use an Ed25519 or ECDSA P-256 key (ssh-keygen -t ed25519)"
 class PublicKey:
     """A public key that can check signatures."""
 
-    key: Any  # cryptography's Ed25519PublicKey or EllipticCurvePublicKey
+    key: Ed25519PublicKey | EllipticCurvePublicKey  # a P-256 one when ECDSA
     ssh_type: str
 
     @property
@@ -52,10 +66,10 @@ class PublicKey:
         """True when ``signature`` is this key's signature of ``message``."""
         from cryptography.exceptions import InvalidSignature
         from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
         try:
-            if self.ssh_type == "ssh-ed25519":
+            if isinstance(self.key, ed25519.Ed25519PublicKey):
                 self.key.verify(signature, message)
             else:
                 self.key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
@@ -68,16 +82,16 @@ class PublicKey:
 class PrivateKey:
     """A key that signs, and its public half."""
 
-    key: Any
+    key: Ed25519PrivateKey | EllipticCurvePrivateKey
     public: PublicKey
     source: Path
 
     def sign(self, message: bytes) -> bytes:
         """The signature of ``message`` (raw Ed25519, DER ECDSA over SHA-256)."""
         from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-        if self.public.ssh_type == "ssh-ed25519":
+        if isinstance(self.key, ed25519.Ed25519PrivateKey):
             return self.key.sign(message)
         return self.key.sign(message, ec.ECDSA(hashes.SHA256()))
 
@@ -87,6 +101,7 @@ def load_private_key(path: Path) -> PrivateKey:
     from cryptography.hazmat.primitives import serialization
 
     data = read_limited(path, "signing key")
+    key: PrivateKeyTypes
     try:
         if b"-----BEGIN OPENSSH PRIVATE KEY-----" in data:
             key = serialization.load_ssh_private_key(data, password=None)
@@ -103,7 +118,11 @@ def load_private_key(path: Path) -> PrivateKey:
     except Exception as exc:  # UnsupportedAlgorithm and friends
         raise SigningError(f"{path}: unsupported private key: {_reason(exc)}; "
                            f"{_WHAT_TO_USE}") from None
-    return PrivateKey(key, _public_of(key.public_key(), path), path)
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+    public = _public_of(key.public_key(), path)  # refuses the kinds gates do not sign with
+    assert isinstance(key, ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey)
+    return PrivateKey(key, public, path)
 
 
 def load_public_key(path: Path) -> PublicKey:
@@ -143,7 +162,7 @@ def parse_openssh_public(ssh_type: str, blob: str, where: str) -> PublicKey:
     return _public_of(key, where)
 
 
-def _public_of(key: Any, where: Path | str) -> PublicKey:
+def _public_of(key: PublicKeyTypes, where: Path | str) -> PublicKey:
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
     if isinstance(key, ed25519.Ed25519PublicKey):

@@ -14,7 +14,7 @@ import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_deploygate.core.results import Evidence
 from pytest_deploygate.core.timeutil import format_instant
@@ -24,6 +24,9 @@ from pytest_deploygate.records.content import RecordContent
 from pytest_deploygate.records.reader import RecordTestcase
 from pytest_deploygate.signing import SigningError
 from pytest_deploygate.signing.dsse import load_json_strict
+
+if TYPE_CHECKING:  # jsonschema is imported only when a statement is checked
+    from jsonschema.protocols import Validator
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://pytest-deploygate.invalid/attestations/gate-decision/v1"
@@ -143,11 +146,13 @@ def parse_statement(payload: bytes, where: str) -> Statement:
         path = ".".join(str(p) for p in errors[0].absolute_path) or "(top level)"
         raise SigningError(f"{where}: the predicate does not match its schema at {path}: "
                            f"{errors[0].message[:200]}")
+    if not isinstance(predicate, dict):  # the schema already asks for one; this names the type
+        raise SigningError(f"{where}: the predicate is not an object")
     return Statement(tuple(subjects), predicate)
 
 
 @functools.cache
-def _validator() -> Any:
+def _validator() -> Validator:
     import jsonschema
 
     from pytest_deploygate.core.documents import schema

@@ -9,9 +9,11 @@ Each check raises :class:`SigningError` with one line saying which check failed,
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pytest_deploygate.core.limits import DEFAULT_EVIDENCE_BYTES
 from pytest_deploygate.core.timeutil import parse_instant
@@ -68,7 +70,7 @@ class Verified:
     envelope_sha256: str
 
     @property
-    def predicate(self) -> dict:
+    def predicate(self) -> dict[str, Any]:
         """The signed predicate."""
         return dict(self.statement.predicate)
 
@@ -134,7 +136,7 @@ def check_record(verified: Verified, record_path: Path, record: GateRecord) -> N
                        f"{_difference(predicate, record)}")
 
 
-def _difference(predicate: dict, record: GateRecord) -> str:
+def _difference(predicate: Mapping[str, Any], record: GateRecord) -> str:
     props = record.properties
     for key in ("gate", "stage", "decision"):
         if props.get(f"deploygate.{key}") != predicate[key]:

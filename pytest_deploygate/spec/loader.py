@@ -360,7 +360,8 @@ class _Builder:
             self.problem(at, f"not a valid regular expression: {exc}")
 
 
-def _threshold_refs(value: Any, at: tuple[str | int, ...]) -> Iterator[tuple[tuple, str]]:
+def _threshold_refs(value: Any, at: tuple[str | int, ...]
+                    ) -> Iterator[tuple[tuple[str | int, ...], str]]:
     if isinstance(value, Mapping):
         if set(value) == {"threshold"} and isinstance(value["threshold"], str):
             yield at, value["threshold"]

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 Stage = Literal["pre", "post"]
+#: What a run evaluates: one stage, or the whole gate.
+RunStage = Literal["pre", "post", "all"]
 Role = Literal["prerequisite", "artifact", "criterion", "trigger", "binding", "user"]
 
 #: Row that collects items feeding none of the checklist's Gate Decision rows.
@@ -56,7 +58,9 @@ class Criterion:
     role: Role
     section_id: str
     section_title: str
-    stage: Stage
+    #: A spec's items are of one stage; a Python criterion of no section belongs to every
+    #: stage, so in a whole-gate run it is "all".
+    stage: RunStage
     decision: str
     check: Check | None
     when: tuple[Check, ...] = ()
