@@ -34,16 +34,6 @@ from pytest_deploygate.spec.loader import apply_overrides, load_spec
 from pytest_deploygate.spec.model import OTHER_ROW_ID, Check, Criterion, GateSpec
 from pytest_deploygate.spec.record_rules import binding_item, may_be_not_applicable, stage_items
 
-#: Parsed specs of this process, by file version and kind registry. The registry is kept in
-#: the value: its id alone could be reused by a later run's registry once this one is gone.
-_SPEC_CACHE: dict[tuple[object, ...], tuple[Mapping[str, CheckKind], GateSpec]] = {}
-
-
-
-
-
-
-
 
 class GateRun:
     """Everything one pytest session knows about the gates it runs."""
@@ -231,18 +221,21 @@ class GateRun:
                                    unmet=unmet)
 
     def _spec(self, spec_file: SpecFile) -> GateSpec:
-        # Parsed and validated once per process, however many plans or projects use it.
+        # Parsed and validated once per run, however many plans or projects use it.
         limit = self.settings.limits.document_bytes
         info = spec_file.path.stat()
         # The change time too: a rewrite can keep its modification time (os.utime, a checkout),
         # never its ctime, so changed content is parsed and validated again.
         key = (str(spec_file.path), info.st_mtime_ns, info.st_ctime_ns, info.st_size,
                info.st_ino, id(self.kinds), spec_file.layout, limit)
-        cached = _SPEC_CACHE.get(key)
+        # The run's cache: a later run (pytester, an IDE) parses again under its own kinds.
+        specs: dict[tuple[object, ...], tuple[Mapping[str, CheckKind], GateSpec]] = \
+            self.scope.cache("specs")
+        cached = specs.get(key)
         if cached is None or cached[0] is not self.kinds:
             path = spec_path(spec_file, self.settings.cache_dir)
-            cached = _SPEC_CACHE[key] = (self.kinds, load_spec(path, self.kinds,
-                                                               self.settings.cache_dir, limit))
+            cached = specs[key] = (self.kinds, load_spec(path, self.kinds,
+                                                         self.settings.cache_dir, limit))
         return cached[1]
 
     def _check_threshold_names(self, selected: list[SpecFile]) -> None:
