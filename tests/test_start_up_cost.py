@@ -113,6 +113,57 @@ def test_verdict_imports_neither_pytest_nor_the_other_commands(example: GateProj
     assert not {"pytest", "_pytest"} & elsewhere
 
 
+#: Runs ``python -m pytest_deploygate ARGS`` and prints every module loaded by its end on
+#: stderr (``-X importtime`` misses what ``importlib.import_module`` loads).
+MODULES_AT_EXIT = """
+import atexit, runpy, sys
+atexit.register(lambda: print("MODULES", *sorted(sys.modules), file=sys.stderr))
+sys.argv[0] = "deploygate"
+runpy.run_module("pytest_deploygate", run_name="__main__")
+"""
+
+
+def imported_modules(command: list[str], cwd: Path) -> set[str]:
+    """Every module a ``deploygate`` command has loaded by its end, by full name."""
+    done = subprocess.run([sys.executable, "-c", MODULES_AT_EXIT, *command], cwd=cwd,
+                          capture_output=True, text=True)
+    line = next(line for line in done.stderr.splitlines() if line.startswith("MODULES "))
+    return set(line.split()[1:])
+
+
+#: What reads evidence over the network, and the sign-off machinery: a verdict reads a record.
+EVIDENCE_READERS = {"ssl", "http.client", "urllib.request", "concurrent.futures",
+                    "pytest_deploygate.trust.signoffs", "pytest_deploygate.checks.project",
+                    "pytest_deploygate.checks.services", "pytest_deploygate.evidence.network"}
+
+
+def test_verdict_loads_no_evidence_reader(example: GateProject) -> None:
+    # Gate 12's spec names http and prometheus checks: verdict loads their parameter schemas
+    # (to check the spec) but not what they would read evidence with.
+    example.git_init()
+    example.run("--gate=12").assert_outcomes(passed=66, skipped=2)
+    record = str(example.root / "gate-records" / "GATE-12.xml")
+    loaded = imported_modules(["verdict", record], example.root)
+    assert "pytest_deploygate.checks.http_check" in loaded  # the spec was checked
+    assert not EVIDENCE_READERS & loaded, EVIDENCE_READERS & loaded
+
+
+def test_a_gate_loads_only_the_check_kinds_its_spec_names(example: GateProject) -> None:
+    custom_gate(example, "- {id: only-state, text: Phases recorded, "
+                         "check: {kind: state, path: phases}}")
+    (example.root / "deploygate.yaml").write_text("attestations: {verify_authorship: false}\n")
+    example.pytester.makeconftest(LOADERS)
+    example.run_subprocess("--gate=12").assert_outcomes(passed=1)
+    seen = set(loaders(example))
+    assert "pytest_deploygate.checks.state_value" in seen
+    kinds = {name for name in seen if name.startswith("pytest_deploygate.checks.")}
+    # (attestation is loaded too: every gate looks for its release manager's review)
+    assert not {"pytest_deploygate.checks.http_check", "pytest_deploygate.checks.prometheus",
+                "pytest_deploygate.checks.sarif", "pytest_deploygate.checks.command",
+                "pytest_deploygate.checks.metrics_file"} & kinds, kinds
+    assert "pytest_deploygate.evidence.http" not in seen
+
+
 def test_the_help_still_lists_every_command(example: GateProject) -> None:
     done = subprocess.run([sys.executable, "-m", "pytest_deploygate", "--help"],
                           capture_output=True, text=True, check=True)

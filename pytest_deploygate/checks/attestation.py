@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_deploygate.checks.base import params_schema
 from pytest_deploygate.checks.context import CheckKind, EvalContext
@@ -24,7 +24,9 @@ from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.timeutil import format_instant, parse_instant
 from pytest_deploygate.core.trust_rules import trigger_present
 from pytest_deploygate.isdlc.layout import layout_of
-from pytest_deploygate.trust.signoffs import Attestation, AttestationStore
+
+if TYPE_CHECKING:  # the store comes from the run; loading a spec need not import it
+    from pytest_deploygate.trust.signoffs import Attestation, AttestationStore
 
 
 def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:

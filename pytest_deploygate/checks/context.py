@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pytest_deploygate.checks.project import Project
-from pytest_deploygate.checks.services import EvidenceServices
 from pytest_deploygate.core.results import CheckResult
-from pytest_deploygate.spec.model import Check, Criterion, GateSpec
+
+if TYPE_CHECKING:  # annotations only: a kind's module (and verdict) need not load them
+    from pytest_deploygate.checks.project import Project
+    from pytest_deploygate.checks.services import EvidenceServices
+    from pytest_deploygate.spec.model import Check, Criterion, GateSpec
 
 
 @dataclass

@@ -97,7 +97,8 @@ def _check_pre_stage_chain(verified: Verified, path: Path, verifier: Verifier) -
     import hashlib
 
     from pytest_deploygate.core.timeutil import now_utc
-    from pytest_deploygate.signing.verify import envelope_path, verify_attestation
+    from pytest_deploygate.signing import envelope_path
+    from pytest_deploygate.signing.verify import verify_attestation
 
     predicate = verified.predicate
     binding = next((c for c in predicate["criteria"] if c["id"] == "pre-stage-record"), None)

@@ -3,6 +3,10 @@
 Redirects are reported, not followed: a health endpoint that answers 302 to a login page (or
 to another host) has not answered healthy.
 
+urllib's opener, ``http.client`` and ``ssl`` are imported by the first request, not with this
+module: a spec that names an HTTP check is loaded (and ``deploygate verdict`` reads it) without
+them, and a run whose endpoints are all overridden never pays for them.
+
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
@@ -11,17 +15,12 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import http.client
 import re
-import socket
-import ssl
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pytest_deploygate.core.redaction import (
     ambiguous_userinfo,
@@ -29,6 +28,10 @@ from pytest_deploygate.core.redaction import (
     redact_url,
     url_secrets,
 )
+
+if TYPE_CHECKING:
+    import ssl
+    import urllib.request
 
 #: Bodies larger than this are cut: evidence is a status and a small document.
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -54,9 +57,15 @@ class HttpAnswer:
 _UNSENDABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
+@functools.cache
+def _no_redirect() -> type[urllib.request.HTTPRedirectHandler]:
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    return NoRedirect
 
 
 def http_get(url: str, timeout: float, headers: dict[str, str] | None = None,
@@ -90,6 +99,11 @@ def _split_userinfo(url: str, headers: dict[str, str]) -> tuple[str, dict[str, s
 
 def _get(url: str, timeout: float, headers: dict[str, str] | None, verify_tls: bool,
          ca_file: str | None) -> HttpAnswer:
+    import http.client
+    import socket
+    import urllib.error
+    import urllib.request
+
     if not url.startswith(("http://", "https://")):
         return HttpAnswer(url, None, error="only http:// and https:// URLs are allowed")
     if ambiguous_userinfo(url) is not None:
@@ -105,7 +119,8 @@ def _get(url: str, timeout: float, headers: dict[str, str] | None, verify_tls: b
         url, headers = _split_userinfo(url, dict(headers or {}))
     except ValueError as exc:
         return HttpAnswer(url, None, error=f"not a usable URL: {exc}")
-    handlers: list[urllib.request.BaseHandler] = [_NoRedirect(), urllib.request.ProxyHandler({})]
+    handlers: list[urllib.request.BaseHandler] = [_no_redirect()(),
+                                                  urllib.request.ProxyHandler({})]
     if url.startswith("https://"):
         handlers.append(urllib.request.HTTPSHandler(context=_tls_context(verify_tls, ca_file)))
     opener = urllib.request.build_opener(*handlers)
@@ -155,6 +170,8 @@ def _tls_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
 
 @functools.lru_cache(maxsize=8)
 def _tls_context_of(verify: bool, ca_file: str | None, content: str | None) -> ssl.SSLContext:
+    import ssl
+
     context = ssl.create_default_context(cafile=ca_file)
     if not verify:
         context.check_hostname = False

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_deploygate.signing import SigningError
+from pytest_deploygate.signing import SigningError, envelope_path
 
 if TYPE_CHECKING:
     from pytest_deploygate.gate.plan import GatePlan
@@ -55,15 +55,11 @@ class RecordSigner:
         except SigningError as exc:
             self._prepared[plan.record_name] = exc
             return f"{UNSIGNED}: {exc}"
-        from pytest_deploygate.signing.verify import envelope_path
-
         name = envelope_path(plan.record_dir / f"{plan.file_stem}.xml").name
         return f"in-toto DSSE {name} key {self.key.public.keyid}"
 
     def sign(self, plan: GatePlan, content: RecordContent, record_path: Path) -> Path | None:
         """Write the attestation of the record at ``record_path``; None when unsigned."""
-        from pytest_deploygate.signing.verify import envelope_path
-
         target = envelope_path(record_path)
         if self.key is None:
             with contextlib.suppress(FileNotFoundError):

@@ -9,6 +9,7 @@ fixtures, and imports nothing else (no YAML, no jsonschema, no network). The rea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -46,8 +47,8 @@ def pytest_configure(config: pytest.Config) -> None:
         start_gate_run(config, read_settings(config))
 
 
-def pytest_deploygate_check_kinds(config: pytest.Config) -> list[Any]:
-    """The built-in check kinds."""
+def pytest_deploygate_check_kinds(config: pytest.Config) -> Sequence[Any]:
+    """The built-in check kinds (each kind's module is imported when a spec names it)."""
     from pytest_deploygate.checks import builtin_kinds
 
     return builtin_kinds()

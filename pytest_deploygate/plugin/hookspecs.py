@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import pytest
 
     from pytest_deploygate.checks.context import CheckKind
@@ -22,7 +24,7 @@ hookspec = pluggy.HookspecMarker("pytest")
 
 
 @hookspec
-def pytest_deploygate_check_kinds(config: pytest.Config) -> list[CheckKind]:
+def pytest_deploygate_check_kinds(config: pytest.Config) -> Sequence[CheckKind]:
     """Return check kinds to make available to gate specs.
 
     Called once per gate run. Kind names must be unique across all plugins; a clash is an

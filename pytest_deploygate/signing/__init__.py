@@ -16,6 +16,18 @@ verifies through :mod:`pytest_deploygate.cli.verdict_signing`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+#: What an attestation file is called beside its record.
+ENVELOPE_SUFFIX = ".intoto.json"
+
 
 class SigningError(ValueError):
     """A key, envelope, statement or allowed-signers file that cannot be used: one clear line."""
+
+
+def envelope_path(record: Path) -> Path:
+    """``GATE-12-pre.xml`` -> ``GATE-12-pre.intoto.json`` beside it (here, not in
+    :mod:`.verify`, so that an unsigned run removes a stale one without loading the verifier)."""
+    name = record.name.removesuffix(".xml")
+    return record.with_name(name + ENVELOPE_SUFFIX)

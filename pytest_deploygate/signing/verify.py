@@ -19,7 +19,9 @@ from pytest_deploygate.core.limits import DEFAULT_EVIDENCE_BYTES
 from pytest_deploygate.core.timeutil import parse_instant
 from pytest_deploygate.evidence.release import ReleaseIdentity
 from pytest_deploygate.records.reader import GateRecord
+from pytest_deploygate.signing import ENVELOPE_SUFFIX as ENVELOPE_SUFFIX  # re-exported
 from pytest_deploygate.signing import SigningError
+from pytest_deploygate.signing import envelope_path as envelope_path  # re-exported
 from pytest_deploygate.signing.allowed_signers import (
     NAMESPACE,
     AllowedSigner,
@@ -28,14 +30,6 @@ from pytest_deploygate.signing.allowed_signers import (
 from pytest_deploygate.signing.dsse import IN_TOTO_PAYLOAD_TYPE, parse_envelope
 from pytest_deploygate.signing.keys import PublicKey, load_public_key, require_regular_file
 from pytest_deploygate.signing.statement import Statement, parse_statement
-
-ENVELOPE_SUFFIX = ".intoto.json"
-
-
-def envelope_path(record: Path) -> Path:
-    """``GATE-12-pre.xml`` -> ``GATE-12-pre.intoto.json`` beside it."""
-    name = record.name.removesuffix(".xml")
-    return record.with_name(name + ENVELOPE_SUFFIX)
 
 
 @dataclass(frozen=True)
