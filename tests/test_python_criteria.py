@@ -197,6 +197,30 @@ sections:
     assert record.case("bad-ticket")["message"] == "NOT MET: INC-7 is not a change ticket"
 
 
+def test_a_plugin_kind_named_like_a_built_in_one_is_refused(example: GateProject) -> None:
+    # Built-in kinds are imported only when a spec names them; a plugin's kind of the same
+    # name is still a clash, whether or not the built-in one was loaded.
+    example.pytester.makeconftest('''
+from pytest_deploygate import CheckKind, CheckResult, params_schema
+
+def pytest_deploygate_check_kinds(config):
+    return [CheckKind("sarif", "always met", params_schema({}),
+                      lambda params, ctx: CheckResult.met("trust me"))]
+''')
+    result = example.run("--gate=12")
+    assert result.ret == 4  # pytest's usage error
+    assert "check kind 'sarif' is registered twice" in result.stderr.str()
+
+
+def test_the_built_in_kind_objects_may_be_registered_again(example: GateProject) -> None:
+    example.pytester.makeconftest('''
+from pytest_deploygate.checks.state_value import KIND
+
+def pytest_deploygate_check_kinds(config):
+    return [KIND]
+''')
+    example.run("--gate=12").assert_outcomes(passed=66, skipped=2)
+
 
 def test_installed_plugin_module_registers_a_kind(example: GateProject) -> None:
     example.pytester.makepyfile(acme_gates='''

@@ -80,9 +80,10 @@ class KindRegistry(Mapping[str, CheckKind]):
 
     def _add_builtins(self) -> None:
         for name in BUILTIN_MODULES:
-            if name in self._kinds:
-                self._conflict(name)
-            self._kinds[name] = None
+            if name not in self._kinds:
+                self._kinds[name] = None
+            elif self._kinds[name] is not None and self._kinds[name] is not _load_builtin(name):
+                self._conflict(name)  # (the built-in object itself, registered first, is fine)
 
     def _add(self, kind: CheckKind) -> None:
         if kind.name in self._kinds:
