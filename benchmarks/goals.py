@@ -1,7 +1,15 @@
 """Issue 15's goals, each a ratio measured side by side, with bytecode writing off and on.
 
     python benchmarks/goals.py [--rounds 5] [--quick] [--only NAME ...] [--bytecode off|on|both]
-                               [--before OTHER_VENV/bin/python]
+                               [--before GIT_REF | --before OTHER_VENV/bin/python]
+                               [--python VENV/bin/python]
+
+Each version is measured as users run it: by default the working tree is installed into a
+fresh virtual environment (``pip install .`` builds a wheel; pip compiles the bytecode at
+install, as it does for every user, with or without ``PYTHONDONTWRITEBYTECODE``) together with
+pytest-xdist and nothing else, so no other pytest plugin of the developer's environment (and
+no editable install without bytecode) is measured on either side. ``--python`` measures an
+existing interpreter instead (a developer's editable install, say).
 
 Every goal runs its sides alternately (A B A B ...) in fresh processes, --rounds times (the
 50,000-criterion and monorepo goals at most twice: they are long), and
@@ -30,9 +38,9 @@ Goals (issue 15):
 - ``xdist``: (-n 2 / serial wall) of the 200-project monorepo over the same for as many plain
   test functions (<= 1.0: the gate gains from -n 2 at least what plain functions gain).
 
-``--before PYTHON``: the same goals also with another interpreter (a venv with an earlier
-version of the plugin installed), its runs interleaved with this one's, so that a before / after
-comparison sees the same load.
+``--before REF``: the same goals also with the plugin at git revision REF (installed the same
+way into its own fresh venv; or give that venv's python), its runs interleaved with this one's,
+so that a before / after comparison sees the same load.
 
 Only public tools: the interpreter, the stdlib, ``git`` and ``ssh-keygen``. Nothing in CI runs
 this or fails on a number.
@@ -130,9 +138,41 @@ def with_python(run: Run, python: str) -> Run:
     return run
 
 
-def run_goal(goal: Goal, mode: str, rounds: int, cache: Path, before: str | None) -> None:
+def fresh_install(root: Path, name: str, source: Path) -> str:
+    """A new venv with ``source`` and pytest-xdist installed by pip; its interpreter."""
+    venv = root / f"venv-{name}"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                    str(source), "pytest-xdist"], check=True)
+    return python
+
+
+def source_at(root: Path, ref: str) -> Path:
+    """The repository's files at git revision ``ref`` (``git archive``), for installing."""
+    target = root / f"source-{ref.replace('/', '-')}"
+    target.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
+
+
+def interpreter(root: Path, name: str, given: str | None) -> str:
+    """``given`` when it is an interpreter, else a fresh install of the working tree
+    (``given`` None) or of the git revision ``given``."""
+    if given and Path(given).is_file() and os.access(given, os.X_OK):
+        return given
+    source = REPO if given is None else source_at(root, given)
+    print(f"  installing {name} ({given or 'working tree'}) into a fresh venv", file=sys.stderr,
+          flush=True)
+    return fresh_install(root, name, source)
+
+
+def run_goal(goal: Goal, mode: str, rounds: int, cache: Path, after: str,
+             before: str | None) -> None:
     env = environment(mode, cache)
-    versions = {"after": goal.sides}
+    versions = {"after": {name: with_python(run, after) for name, run in goal.sides.items()}}
     if before:
         versions["before"] = {name: with_python(run, before) for name, run in goal.sides.items()}
     if mode == "on":  # warm the bytecode cache: the measured runs read what this one wrote
@@ -167,7 +207,7 @@ def example_repository(root: Path, name: str) -> Path:
     return example
 
 
-def example_with_records(root: Path) -> tuple[Path, Path]:
+def example_with_records(root: Path, python: str) -> tuple[Path, Path]:
     """The example with gate 12 run once signed, and its allowed signers file: what
     ``deploygate verdict`` reads in a deploy job."""
     example = example_repository(root, "acme-api-signed")
@@ -177,7 +217,7 @@ def example_with_records(root: Path) -> tuple[Path, Path]:
     public = key.with_suffix(".pub").read_text().split()
     allowed = root / "allowed_signers"
     allowed.write_text(f'ci@bench.example namespaces="deploygate" {public[0]} {public[1]}\n')
-    subprocess.run([*BASE, "--gate=12", f"--gate-sign-key={key}"], cwd=example,
+    subprocess.run([python, *BASE[1:], "--gate=12", f"--gate-sign-key={key}"], cwd=example,
                    capture_output=True)
     record = example / "gate-records" / "GATE-12.xml"
     if not record.is_file():
@@ -185,7 +225,8 @@ def example_with_records(root: Path) -> tuple[Path, Path]:
     return example, allowed
 
 
-def goals(root: Path, quick: bool, wanted: set[str], projects: int) -> list[Goal]:
+def goals(root: Path, quick: bool, wanted: set[str], projects: int, python: str
+          ) -> list[Goal]:
     size = 1000 if quick else 5000
     found: list[Goal] = []
 
@@ -198,7 +239,7 @@ def goals(root: Path, quick: bool, wanted: set[str], projects: int) -> list[Goal
                           "<= 1.0", {"gate": Run([*BASE, "--gate=20"], gate),
                                      "yaml": Run(BASE, yaml_dir)}, cpu_ratio("gate", "yaml")))
     if want("gate12") or want("verdict"):
-        example, allowed = example_with_records(root)
+        example, allowed = example_with_records(root, python)
         record = str(example / "gate-records" / "GATE-12.xml")
         empty = root / "empty"
         empty.mkdir()
@@ -255,14 +296,15 @@ def goals(root: Path, quick: bool, wanted: set[str], projects: int) -> list[Goal
         projects = 20 if quick else projects
         mono = monorepo(root, projects)
         items = plain_tests(root / "xdist", (projects * 68 // 500 + 1) * 500)
-        gate = [*BASE, "--gate=12", "--gate-project=all"]
+        monorepo_gate = [*BASE, "--gate=12", "--gate-project=all"]
 
         def parallel_gain(m: dict[str, Measured]) -> float:
             return (m["gate-n2"].wall / m["gate"].wall) / (m["plain-n2"].wall / m["plain"].wall)
 
         found.append(Goal("xdist", f"(-n 2 / serial) {projects}-project monorepo over the "
                           "same for plain tests (wall)", "<= 1.0",
-                          {"gate": Run(gate, mono), "gate-n2": Run([*gate, "-n", "2"], mono),
+                          {"gate": Run(monorepo_gate, mono),
+                           "gate-n2": Run([*monorepo_gate, "-n", "2"], mono),
                            "plain": Run(BASE, items),
                            "plain-n2": Run([*BASE, "-n", "2"], items)}, parallel_gain,
                           max_rounds=2))
@@ -279,8 +321,11 @@ def main() -> None:
     parser.add_argument("--bytecode", choices=("off", "on", "both"), default="both")
     parser.add_argument("--projects", type=int, default=200,
                         help="monorepo projects of the xdist goal (default 200)")
-    parser.add_argument("--before", default=None, metavar="PYTHON",
-                        help="also measure with this interpreter, interleaved (before / after)")
+    parser.add_argument("--before", default=None, metavar="REF_OR_PYTHON",
+                        help="also measure the plugin at this git revision (or this venv's "
+                             "python), interleaved (before / after)")
+    parser.add_argument("--python", default=None, metavar="PYTHON",
+                        help="measure this interpreter's install instead of a fresh venv")
     args = parser.parse_args()
     rounds = 2 if args.quick else args.rounds
     modes = ["off", "on"] if args.bytecode == "both" else [args.bytecode]
@@ -288,17 +333,20 @@ def main() -> None:
         root = Path(tmp)
         (root / "linear").mkdir()
         (root / "xdist").mkdir()
-        found = goals(root, args.quick, set(args.only), args.projects)
+        after = interpreter(root, "after", args.python)
+        before = interpreter(root, "before", args.before) if args.before else None
+        found = goals(root, args.quick, set(args.only), args.projects, after)
         for mode in modes:  # all "off" runs first: no .pyc of an "on" run exists yet
             cache = root / f"pycache-{mode}"
             for goal in found:
-                run_goal(goal, mode, rounds, cache, args.before)
+                run_goal(goal, mode, rounds, cache, after, before)
                 print(f"  measured {goal.name} (bytecode {mode})", file=sys.stderr, flush=True)
     found = [scored for goal in found for scored in (goal, *goal.companions)]
     columns = [f"{version} {mode}" for mode in modes
                for version in (("before", "after") if args.before else ("after",))]
     print(f"{os.uname().nodename}, Python {sys.version.split()[0]}, up to {rounds} rounds, "
-          f"load {os.getloadavg()[0]:.2f} at the end")
+          f"load {os.getloadavg()[0]:.2f} at the end; after: "
+          f"{args.python or 'working tree, fresh venv'}; before: {args.before or '-'}")
     width = max(len(goal.label) for goal in found)
     print(f"{'goal':<{width}}  {'target':<9}" + "".join(
         f"  {column.replace(' ', ', bytecode '):<24}"

@@ -134,15 +134,19 @@ def release_identity(root: Path, *, record_dir: Path | None, version: str | None
                      ) -> ReleaseIdentity:
     """The release identity of the project at ``root`` (never raises)."""
     git = _Git(root)
-    code, inside = git("rev-parse", "--is-inside-work-tree")
-    if code != 0 or inside.strip() != "true":
+    # One git process for three answers, a line each (a git process is most of this
+    # function's cost): inside a work tree?, the root's path in it, where shallow is kept.
+    code, answers = git("rev-parse", "--is-inside-work-tree", "--show-prefix", "--git-path",
+                        "shallow")
+    lines = answers.split("\n")
+    if code != 0 or len(lines) < 3 or lines[0].strip() != "true":
         return ReleaseIdentity(None, None, version, False,
                                f"{root} is not in a git repository, so there is no release "
                                "commit or tree")
+    prefix, shallow_path = lines[1].strip(), lines[2].strip()
     if git("rev-parse", "--verify", "-q", "HEAD")[0] != 0:
         return ReleaseIdentity(None, None, version, False,
                                f"the git repository at {root} has no commit yet")
-    prefix = git("rev-parse", "--show-prefix")[1].strip()
     bookkeeping = bookkeeping_paths(root, record_dir)
     code, out = git("log", "-1", "--format=%H %cI", "HEAD", *_pathspecs(bookkeeping))
     if code != 0:
@@ -152,7 +156,7 @@ def release_identity(root: Path, *, record_dir: Path | None, version: str | None
                                "no commit holds any release content (only bookkeeping files "
                                "are committed)")
     commit, _, stamp = out.strip().partition(" ")
-    if commit in _shallow_boundary(git):
+    if commit in _shallow_boundary(root, shallow_path):
         return ReleaseIdentity(None, None, version, False,
                                "the repository is a shallow clone cut off at the newest "
                                "release-content commit, so which commit made the release "
@@ -169,13 +173,14 @@ def release_identity(root: Path, *, record_dir: Path | None, version: str | None
                            prefix=prefix)
 
 
-def _shallow_boundary(git: _Git) -> set[str]:
-    code, path = git("rev-parse", "--git-path", "shallow")
-    if code != 0 or not path.strip():
+def _shallow_boundary(root: Path, path: str) -> set[str]:
+    """The commits a shallow clone is cut off at (``path``: ``git rev-parse --git-path
+    shallow``, relative to ``root`` unless absolute)."""
+    if not path:
         return set()
-    shallow = Path(path.strip())
+    shallow = Path(path)
     if not shallow.is_absolute():
-        shallow = git.root / shallow
+        shallow = root / shallow
     try:
         return set(shallow.read_text().split())
     except OSError:
