@@ -322,3 +322,18 @@ def test_a_broken_config_stops_the_run_and_keeps_the_record(release: GateProject
                               cwd=release.root, capture_output=True, text=True, check=False)
         assert done.returncode == 1, done.stderr
         assert expected in done.stderr
+
+
+def test_a_shallow_clone_cut_at_the_release_commit_has_no_release(
+        release: GateProject, tmp_path: Path) -> None:
+    # Which commit made the release cannot be told when history stops at it: the gate says
+    # so in its record instead of naming a commit.
+    clone = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{release.root}", str(clone)],
+                   check=True, capture_output=True)
+    done = subprocess.run([sys.executable, "-m", "pytest", *INNER_ARGS, "--gate=12"],
+                          cwd=clone, capture_output=True, text=True, check=False)
+    assert done.returncode != 0
+    record = (clone / "gate-records" / "GATE-12.xml").read_text()
+    assert "shallow clone cut off at the newest release-content commit" in record
+    assert '<property name="deploygate.commit" value="unknown" />' in record
