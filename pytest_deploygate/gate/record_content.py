@@ -13,8 +13,7 @@ from pytest_deploygate.decision.outcomes import Outcome
 from pytest_deploygate.gate.plan import GatePlan
 from pytest_deploygate.gate.run import GateRun
 from pytest_deploygate.gate.sign_records import RecordSigner
-from pytest_deploygate.records.content import RecordContent, RecordItem
-from pytest_deploygate.records.verify import REPLAY_PROPERTY
+from pytest_deploygate.records.content import REPLAY_PROPERTY, RecordContent, RecordItem
 from pytest_deploygate.spec.model import Criterion
 
 

@@ -17,8 +17,6 @@ from pytest_deploygate.checks.project import Project
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.evidence.release import binding_problems
 from pytest_deploygate.gate.settings import Settings
-from pytest_deploygate.records.reader import RecordError, read_record
-from pytest_deploygate.records.verify import Expected, verify_record
 
 if TYPE_CHECKING:
     from pytest_deploygate.gate.plan import GatePlan
@@ -38,7 +36,10 @@ def check_pre_record(settings: Settings, plan: GatePlan, project: Project) -> Ch
         return CheckResult.missing(f"the post stage is bound to the pre stage by the release "
                                    f"(commit, tree, version), and there is none: "
                                    f"{release.problem}")
+    # Only a post stage reads a record back: a pre or whole-gate run does not load the reader.
     from pytest_deploygate.gate.stage_signature import check_signed_pre_record, signing_configured
+    from pytest_deploygate.records.reader import RecordError, read_record
+    from pytest_deploygate.records.verify import Expected, verify_record
 
     if signing_configured(settings, project):
         return check_signed_pre_record(settings, plan, project, path)
