@@ -202,6 +202,20 @@ def example(pytester: pytest.Pytester) -> GateProject:
     return GateProject(pytester).from_example()
 
 
+@pytest.fixture
+def repo(example: GateProject) -> GateProject:
+    """The bundled example as a git repository (its release is a commit). Modules with a
+    repository of their own (more files committed) define their own ``repo``."""
+    example.git_init()
+    return example
+
+
+@pytest.fixture
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory for signing keys, outside the gated repository."""
+    return tmp_path_factory.mktemp("keys")
+
+
 @pytest.fixture(scope="session")
 def junit_schema() -> Any:
     """The Jenkins JUnit schema, compiled. Only schema-validity tests ask for it: every other

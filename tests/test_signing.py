@@ -74,17 +74,6 @@ KEY_MAKERS = {"ssh-ed25519": (ssh_key, "ed25519"), "ssh-ecdsa": (ssh_key, "ecdsa
               "pem-ed25519": (pem_key, "ed25519"), "pem-ecdsa": (pem_key, "ecdsa")}
 
 
-@pytest.fixture
-def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("keys")
-
-
-@pytest.fixture
-def repo(example: GateProject) -> GateProject:
-    example.git_init()
-    return example
-
-
 def write_allowed(project: GateProject, *lines: str, name: str = "allowed_signers") -> Path:
     path = project.root / ".deploygate" / name
     path.parent.mkdir(exist_ok=True)

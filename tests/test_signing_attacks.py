@@ -22,17 +22,6 @@ from test_signing import (
 from conftest import GateProject, parse_record
 
 
-@pytest.fixture
-def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("keys")
-
-
-@pytest.fixture
-def repo(example: GateProject) -> GateProject:
-    example.git_init()
-    return example
-
-
 def make_monorepo(project: GateProject, ids: tuple[str, ...]) -> None:
     base = project.state()
     for pid in ids:
