@@ -197,6 +197,32 @@ def release_tree(root: Path, revision: str, *, bookkeeping: tuple[str, ...],
     git = _Git(root)
     if prefix is None:
         prefix = git("rev-parse", "--show-prefix")[1].strip()
+    if all("/" not in path for path in bookkeeping):
+        return _tree_without_top_level(git, revision, bookkeeping, prefix)
+    return _tree_by_index(git, revision, bookkeeping, prefix)
+
+
+def _tree_without_top_level(git: _Git, revision: str, bookkeeping: tuple[str, ...],
+                            prefix: str) -> str | None:
+    """The tree at ``revision`` (under ``prefix``) less top-level bookkeeping entries, made
+    with ``git mktree`` from the top-level listing: two small git processes, however large
+    the repository. Git trees are canonical, so this is the same tree :func:`_tree_by_index`
+    builds from every path."""
+    # A trailing "/" is how rev-parse spells a prefix; "<rev>:<dir>" names the subtree.
+    code, listing = git("ls-tree", "-z", f"{revision}:{prefix.rstrip('/')}")
+    if code != 0:
+        return None
+    kept = [entry for entry in listing.split("\0")
+            if entry and entry.partition("\t")[2] not in bookkeeping]
+    code, tree = git("mktree", "-z", stdin="".join(entry + "\0" for entry in kept))
+    return tree.strip() if code == 0 and tree.strip() else None
+
+
+def _tree_by_index(git: _Git, revision: str, bookkeeping: tuple[str, ...],
+                   prefix: str) -> str | None:
+    """The general way (a bookkeeping path below the top level): every path, filtered, into
+    a temporary index, and the index written as a tree."""
+    root = git.root
     code, listing = git("ls-tree", "-r", "-z", "--full-tree", revision)
     if code != 0:
         return None

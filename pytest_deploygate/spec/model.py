@@ -148,6 +148,8 @@ class GateSpec:
 
 def render_placeholders(text: str, values: Mapping[str, float]) -> str:
     """Replace ``{name}`` and ``{name:format}`` with values; unknown names are left as is."""
+    if "{" not in text:  # most criteria name no threshold
+        return text
 
     def substitute(match: re.Match[str]) -> str:
         name, fmt = match.group(1), match.group(2)

@@ -1,0 +1,93 @@
+"""The release tree (release content: the project's files less its bookkeeping) is the same
+git tree however it is computed: the fast way (the top-level listing less bookkeeping entries,
+through ``git mktree``) and the general way (every path through a temporary index) must agree
+on every kind of entry git stores, or a release would change identity between versions."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pytest_deploygate.evidence.release import (
+    _Git,
+    _tree_by_index,
+    _tree_without_top_level,
+    release_tree,
+)
+
+BOOKKEEPING = (".deploygate", ".isdlc", "gate-records")
+
+
+def run_git(root: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Jo", "GIT_AUTHOR_EMAIL": "jo@acme.example",
+           "GIT_COMMITTER_NAME": "Jo", "GIT_COMMITTER_EMAIL": "jo@acme.example"}
+    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True,
+                          text=True, env=env).stdout
+
+
+@pytest.fixture
+def repository(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    (root / "service" / "src" / "deep").mkdir(parents=True)
+    run_git(root, "init", "-q")
+    files = {
+        "README.md": "top\n",
+        "service/app.py": "print('hi')\n",
+        "service/src/deep/data.bin": "\x00\x01",
+        "service/name with spaces.txt": "x\n",
+        "service/ünïcode-ñame.txt": "y\n",
+        "service/line\nbreak.txt": "z\n",
+        "service/.deploygate/attestations.jsonl": "{}\n",
+        "service/gate-records/GATE-12.xml": "<x/>\n",
+        "service/.isdlc/state.json": "{}\n",
+        "service/.deploygatex/not-bookkeeping.txt": "kept\n",
+        ".deploygate/top.jsonl": "{}\n",
+        "gate-records/GATE-01.xml": "<x/>\n",
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    (root / "service" / "run.sh").write_text("#!/bin/sh\n")
+    (root / "service" / "run.sh").chmod(0o755)
+    (root / "service" / "link").symlink_to("app.py")
+    run_git(root, "add", "-A")
+    # A submodule as git stores it in the tree: a gitlink (mode 160000) to another commit.
+    run_git(root, "update-index", "--add", "--cacheinfo",
+            "160000,1234567890123456789012345678901234567890,service/vendored")
+    run_git(root, "commit", "-q", "-m", "release")
+    return root
+
+
+@pytest.mark.parametrize("prefix", ["", "service/"])
+def test_both_ways_give_the_same_tree(repository: Path, prefix: str) -> None:
+    git = _Git(repository)
+    fast = _tree_without_top_level(git, "HEAD", BOOKKEEPING, prefix)
+    general = _tree_by_index(git, "HEAD", BOOKKEEPING, prefix)
+    assert fast is not None and fast == general
+    listed = run_git(repository, "ls-tree", "--name-only", "-z", fast).split("\0")
+    assert not set(BOOKKEEPING) & set(listed)
+    if prefix:
+        assert {"app.py", "run.sh", "link", "vendored", ".deploygatex"} <= set(listed)
+
+
+def test_a_nested_bookkeeping_path_takes_the_general_way(repository: Path) -> None:
+    # A record directory below the top level (reports/gate) cannot be dropped from the
+    # top-level listing: the tree is built from every path instead.
+    (repository / "service" / "reports" / "gate").mkdir(parents=True)
+    (repository / "service" / "reports" / "gate" / "GATE-12.xml").write_text("<x/>\n")
+    (repository / "service" / "reports" / "kept.txt").write_text("kept\n")
+    run_git(repository, "add", "-A")
+    run_git(repository, "commit", "-q", "-m", "records")
+    nested = (*BOOKKEEPING, "reports/gate")
+    tree = release_tree(repository, "HEAD", bookkeeping=nested, prefix="service/")
+    assert tree == _tree_by_index(_Git(repository), "HEAD", nested, "service/")
+    assert tree != release_tree(repository, "HEAD", bookkeeping=BOOKKEEPING, prefix="service/")
+
+
+def test_a_revision_without_the_project_directory_has_no_release_tree(
+        repository: Path) -> None:
+    first = run_git(repository, "rev-list", "--max-parents=0", "HEAD").strip()
+    assert release_tree(repository, first, bookkeeping=BOOKKEEPING, prefix="elsewhere/") is None
