@@ -27,7 +27,6 @@ import json
 import re
 import subprocess
 import tempfile
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -403,6 +402,8 @@ def manifest_version(root: Path) -> str | None:
     """The version in pyproject.toml, else package.json (None when neither has one)."""
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
+        import tomllib  # only when deploygate.yaml names no version
+
         try:
             version = tomllib.loads(pyproject.read_text("utf-8")).get("project", {}).get("version")
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
