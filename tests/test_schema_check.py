@@ -25,13 +25,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import GateProject, custom_gate
 from pytest_deploygate.checks import builtin_kinds
-from pytest_deploygate.core import schema_check
 from pytest_deploygate.core.compiled_schemas import VALIDATORS
 from pytest_deploygate.core.documents import schema
 from pytest_deploygate.core.schema_check import Checker, checker_for, schema_digest
 from pytest_deploygate.core.yaml_lines import load_yaml
+
+from conftest import GateProject, custom_gate
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA_FILES = sorted(p.name for p in (REPO / "pytest_deploygate" / "schemas").glob("*.json"))
@@ -343,10 +343,9 @@ def test_both_agree_on_mutated_documents(data: st.DataObject) -> None:
     agree(name, document)
 
 
-@pytest.mark.parametrize("name", sorted(KINDS) + ["attestation.schema.json",
-                                                  "waiver.schema.json",
-                                                  "project-config.schema.json",
-                                                  "approvers.schema.json"])
+@pytest.mark.parametrize("name", [*sorted(KINDS), "attestation.schema.json",
+                                  "waiver.schema.json", "project-config.schema.json",
+                                  "approvers.schema.json"])
 def test_both_agree_on_every_single_mutation_of_the_small_documents(name: str) -> None:
     documents = [d for n, d in CORPUS if n == name][:3]
     for document in documents:
