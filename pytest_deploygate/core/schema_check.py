@@ -37,14 +37,18 @@ __all__ = ["Checker", "ValidationError", "best_match", "checker_for", "schema_di
 FastValidator = Callable[[Any], Any]
 
 
+def _canonical(schema: Any) -> str | None:
+    try:
+        return json.dumps(schema, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+
+
 def schema_digest(schema: Any) -> str | None:
     """SHA-256 of the schema's canonical JSON, the key of the precompiled table (None: the
     schema is not JSON, so nothing can have been precompiled for it)."""
-    try:
-        text = json.dumps(schema, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError):
-        return None
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    text = _canonical(schema)
+    return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class Checker:
@@ -105,8 +109,12 @@ def checker_for(schema: Mapping[str, Any]) -> Checker:
         return cached[1]
     from pytest_deploygate.core.compiled_schemas import VALIDATORS
 
-    digest = schema_digest(schema)
-    checker = Checker(schema, VALIDATORS.get(digest) if digest else None)
+    text = _canonical(schema)
+    fast = None if text is None else \
+        VALIDATORS.get(hashlib.sha256(text.encode("utf-8")).hexdigest())
+    # With a precompiled validator, jsonschema gets the very content that was hashed, so the
+    # two judge the same schema even if the caller's object is changed later.
+    checker = Checker(schema if fast is None or text is None else json.loads(text), fast)
     _CHECKERS[id(schema)] = (schema, checker)
     return checker
 
