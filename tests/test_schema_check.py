@@ -103,6 +103,19 @@ def test_the_generator_refuses_constructs_whose_meaning_could_differ() -> None:
     assert safe == {"type": "string", "pattern": "^a$"}
 
 
+def test_only_the_checker_imports_jsonschema() -> None:
+    import ast
+
+    importers = set()
+    for path in sorted((REPO / "pytest_deploygate").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(n.split(".")[0] in ("jsonschema", "fastjsonschema") for n in names):
+                importers.add(str(path.relative_to(REPO)))
+    assert importers == {"pytest_deploygate/core/schema_check.py"}
+
+
 # --- the checker's rule ---------------------------------------------------------------------
 
 def refusing(message: str) -> Any:
