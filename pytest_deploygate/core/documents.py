@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 from pytest_deploygate.core.errors import SpecError
 from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
 from pytest_deploygate.core.run_scope import RunScope
+from pytest_deploygate.core.schema_check import Checker, best_match, checker_for
 from pytest_deploygate.core.yaml_lines import LoadedYaml, YamlSyntaxError, load_yaml
 
-if TYPE_CHECKING:  # jsonschema is imported only when a document is validated
-    from jsonschema.exceptions import ValidationError
-    from jsonschema.protocols import Validator
+if TYPE_CHECKING:
+    from pytest_deploygate.core.schema_check import ValidationError
 
 
 @functools.cache
@@ -34,13 +34,9 @@ def schema(name: str) -> dict[str, Any]:
     return document
 
 
-@functools.cache
-def _validator(name: str) -> Validator:
-    import jsonschema
-
-    document = schema(name)
-    cls = jsonschema.validators.validator_for(document)
-    return cls(document)
+def _validator(name: str) -> Checker:
+    # Precompiled for the shipped schemas: jsonschema loads only for a refused document.
+    return checker_for(schema(name))
 
 
 def format_path(path: Iterable[str | int]) -> str:
@@ -202,9 +198,7 @@ def _explain(error: ValidationError) -> str:
         description = _schema_of(error).get("description") or _parent_description(error)
         return f"{error.instance!r} is not allowed" + (f": {description}" if description else "")
     if error.validator in ("anyOf", "oneOf") and error.context:
-        import jsonschema
-
-        best = jsonschema.exceptions.best_match(error.context)
+        best = best_match(error.context)
         if best.validator == "not":
             return _explain(best)
         described = _schema_of(error).get("description")

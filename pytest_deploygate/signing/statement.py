@@ -10,7 +10,6 @@ digest), so artefact-based verifiers match too. The predicate is documented by
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,8 +24,8 @@ from pytest_deploygate.records.reader import RecordTestcase
 from pytest_deploygate.signing import SigningError
 from pytest_deploygate.signing.dsse import load_json_strict
 
-if TYPE_CHECKING:  # jsonschema is imported only when a statement is checked
-    from jsonschema.protocols import Validator
+if TYPE_CHECKING:
+    from pytest_deploygate.core.schema_check import Checker
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://pytest-deploygate.invalid/attestations/gate-decision/v1"
@@ -151,11 +150,8 @@ def parse_statement(payload: bytes, where: str) -> Statement:
     return Statement(tuple(subjects), predicate)
 
 
-@functools.cache
-def _validator() -> Validator:
-    import jsonschema
-
+def _validator() -> Checker:
     from pytest_deploygate.core.documents import schema
+    from pytest_deploygate.core.schema_check import checker_for
 
-    document = schema(PREDICATE_SCHEMA)
-    return jsonschema.validators.validator_for(document)(document)
+    return checker_for(schema(PREDICATE_SCHEMA))

@@ -382,10 +382,10 @@ _KIND_VALIDATORS: dict[int, tuple[KindSchema, Any]] = {}
 def _kind_validator(kind: KindSchema) -> Any:
     cached = _KIND_VALIDATORS.get(id(kind))
     if cached is None or cached[0] is not kind:
-        import jsonschema
+        from pytest_deploygate.core.schema_check import checker_for
 
-        cls = jsonschema.validators.validator_for(kind.params_schema)
-        cached = _KIND_VALIDATORS[id(kind)] = (kind, cls(kind.params_schema))
+        # Precompiled for the built-in kinds; a third-party kind's goes to jsonschema.
+        cached = _KIND_VALIDATORS[id(kind)] = (kind, checker_for(kind.params_schema))
     return cached[1]
 
 
