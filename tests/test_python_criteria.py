@@ -222,6 +222,51 @@ def pytest_deploygate_check_kinds(config):
     example.run("--gate=12").assert_outcomes(passed=66, skipped=2)
 
 
+def test_a_kind_cannot_write_into_parameters_shared_by_checks_written_alike(
+        example: GateProject) -> None:
+    # Checks written alike share one parameter mapping: a kind that wrote into its parameters
+    # would change the other criteria's checks. The mapping is read-only; the write is an
+    # error of that criterion (never a pass), and the other criterion is judged as written.
+    example.pytester.makeconftest('''
+from pytest_deploygate import CheckKind, CheckResult, params_schema
+
+def _ticket(params, ctx):
+    if ctx.criterion.id == "first":
+        params["ticket"] = "CHG-1"   # tries to approve the second criterion too
+    if params["ticket"].startswith("CHG-"):
+        return CheckResult.met(f"change ticket {params['ticket']} approved")
+    return CheckResult.not_met(f"{params['ticket']} is not a change ticket")
+
+def pytest_deploygate_check_kinds(config):
+    return [CheckKind("ticket", "a change ticket", params_schema(
+        {"ticket": {"type": "string"}}, required=["ticket"]), _ticket)]
+''')
+    spec_dir = example.root / "gate_specs"
+    spec_dir.mkdir()
+    (spec_dir / "12-production.yaml").write_text('''
+spec_version: 1
+gate: 12
+id: GATE-12
+title: Shared parameters
+phase: 12-production
+decision: [{id: approvals, title: Approvals obtained}]
+sections:
+  - id: approvals
+    title: Approvals
+    stage: pre
+    decision: approvals
+    criteria:
+      - {id: first, text: First ticket, check: {kind: ticket, ticket: INC-7}}
+      - {id: second, text: Second ticket, check: {kind: ticket, ticket: INC-7}}
+''')
+    result = example.run("--gate=12")
+    assert result.ret == 1
+    record = example.record()
+    assert record.case("first")["outcome"] != "passed"
+    assert "does not support item assignment" in record.case("first")["message"]
+    assert record.case("second")["message"] == "NOT MET: INC-7 is not a change ticket"
+
+
 def test_installed_plugin_module_registers_a_kind(example: GateProject) -> None:
     example.pytester.makepyfile(acme_gates='''
 from pytest_deploygate import CheckKind, CheckResult, Evidence, params_schema

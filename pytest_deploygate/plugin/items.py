@@ -70,18 +70,19 @@ class GateItem(pytest.Item):
         super().__init__(**kwargs)
         self.criterion = criterion
         self.result: CheckResult | None = None
-        gate = self.gate_collector
-        self.text = criterion.render_text(gate.plan.thresholds)
+        node = self.parent
+        while not isinstance(node, GateCollector):
+            assert node is not None
+            node = node.parent
+        # Found once: every hook of every phase of the item asks for it.
+        self._gate: GateCollector = node
+        self.text = criterion.render_text(node.plan.thresholds)
         self.extra_keyword_matches.update({criterion.role, criterion.stage})
 
     @property
     def gate_collector(self) -> GateCollector:
         """The gate this item belongs to."""
-        node = self.parent
-        while not isinstance(node, GateCollector):
-            assert node is not None
-            node = node.parent
-        return node
+        return self._gate
 
     def runtest(self) -> None:
         """Evaluate the check; N/A skips, anything but met fails with the reason."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from pytest_deploygate.core.documents import format_path, read_yaml_document, schema_problems
@@ -124,7 +125,7 @@ class _Builder:
         #: One parameter mapping per distinct check, shared by the checks written alike
         #: (hundreds of "attestation by qa"): a copy per criterion was memory for nothing.
         #: Nothing mutates a check's parameters; evaluators copy what they change.
-        self.shared_params: dict[tuple[str, str], dict[str, Any]] = {}
+        self.shared_params: dict[tuple[str, str], Mapping[str, Any]] = {}
 
     def problem(self, at: tuple[str | int, ...], message: str) -> None:
         line = self.loaded.line_of(at)
@@ -344,11 +345,13 @@ class _Builder:
         return Check(kind_name, self._params(kind_name, raw, signature), self.loaded.line_of(at))
 
     def _params(self, kind_name: str, raw: Mapping[str, Any],
-                signature: tuple[str, str] | None = None) -> dict[str, Any]:
+                signature: tuple[str, str] | None = None) -> Mapping[str, Any]:
         key = signature or _signature(kind_name, raw)
         shared = self.shared_params.get(key)
         if shared is None:
-            shared = self.shared_params[key] = dict(raw)
+            # Read-only: checks written alike share this one mapping, so a kind that wrote
+            # into its parameters would change every other criterion's check.
+            shared = self.shared_params[key] = MappingProxyType(dict(raw))
         return shared
 
     def _check_regex(self, pattern: str, at: tuple[str | int, ...]) -> None:
