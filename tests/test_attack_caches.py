@@ -135,3 +135,32 @@ def test_a_temp_folder_inside_a_checkout_is_never_trusted(
     monkeypatch.setattr(tempfile, "tempdir", str(committed.parent))
     checklist_project.run("--gate=13-production", NOW)
     assert decision(checklist_project) == honest
+
+
+def test_a_mark_made_by_validators_since_fixed_does_not_skip_the_schema(
+        example: GateProject, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A spec the validators of an earlier build accepted wrongly (a fail-open since fixed)
+    # left its mark. The fixed code must judge the spec again, even when the package version
+    # did not change (an editable install, two checkouts sharing this user's cache).
+    from pytest_deploygate.core import schema_check
+    from pytest_deploygate.core.private_cache import private_cache_dir
+
+    custom_gate(example)
+    spec = example.root / "gate_specs" / "12-production.yaml"
+    spec.write_text(spec.read_text() + "bogus_key: 1\n")  # a schema error the builder ignores
+    real_code = schema_check.validator_code_digest()
+    with monkeypatch.context() as patched:
+        patched.setattr(schema_check, "validator_code_digest", lambda: "the code before a fix")
+        stale = _valid_mark(read_yaml_document(spec), private_cache_dir())
+    current = _valid_mark(read_yaml_document(spec), private_cache_dir())
+    assert stale is not None and current is not None and current != stale
+    assert schema_check.validator_code_digest() == real_code
+    try:
+        stale.touch()
+        example.run("--gate=12").stdout.fnmatch_lines(["*unknown key 'bogus_key'*"])
+        # A mark made by this very code is still honoured (the marks work at all).
+        current.touch()
+        assert "unknown key 'bogus_key'" not in example.run("--gate=12").stdout.str()
+    finally:
+        current.unlink(missing_ok=True)
+        stale.unlink(missing_ok=True)

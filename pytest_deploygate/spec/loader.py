@@ -81,6 +81,7 @@ def _valid_mark(loaded: LoadedYaml, directory: Path | None) -> Path | None:
     if directory is None:
         return None
     from pytest_deploygate.core.documents import schema
+    from pytest_deploygate.core.schema_check import validator_code_digest
     from pytest_deploygate.core.version import __version__
 
     marks = directory / "schema-valid"
@@ -95,6 +96,8 @@ def _valid_mark(loaded: LoadedYaml, directory: Path | None) -> Path | None:
     digest = hashlib.sha256(repr(loaded.data).encode())
     digest.update(repr(sorted(schema(SPEC_SCHEMA).items())).encode())
     digest.update(__version__.encode())
+    # ... and the code that judged it: a mark made by validators since fixed must not count.
+    digest.update(validator_code_digest().encode())
     return marks / digest.hexdigest()
 
 
