@@ -159,37 +159,49 @@ def test_options_are_grouped_in_help(pytester) -> None:
     ])
 
 
-def test_plugin_registers_check_kinds(example: GateProject) -> None:
-    example.pytester.makeconftest('''
+#: A plugin kind: a change ticket is approved when its name starts with CHG- (``{extra}``: a
+#: line of the kind's function before it judges).
+TICKET_PLUGIN = '''
 from pytest_deploygate import CheckKind, CheckResult, params_schema
 
 def _ticket(params, ctx):
+    {extra}
     if params["ticket"].startswith("CHG-"):
-        return CheckResult.met(f"change ticket {params['ticket']} approved")
-    return CheckResult.not_met(f"{params['ticket']} is not a change ticket")
+        return CheckResult.met(f"change ticket {{params['ticket']}} approved")
+    return CheckResult.not_met(f"{{params['ticket']}} is not a change ticket")
 
 def pytest_deploygate_check_kinds(config):
     return [CheckKind("ticket", "a change ticket", params_schema(
-        {"ticket": {"type": "string"}}, required=["ticket"]), _ticket)]
-''')
+        {{"ticket": {{"type": "string"}}}}, required=["ticket"]), _ticket)]
+'''
+
+
+def ticket_gate(example: GateProject, title: str, criteria: str, extra: str = "pass") -> None:
+    """Gate 12 as one section of ``criteria`` (YAML list items) checked by the ticket kind."""
+    example.pytester.makeconftest(TICKET_PLUGIN.format(extra=extra))
     spec_dir = example.root / "gate_specs"
     spec_dir.mkdir()
-    (spec_dir / "12-production.yaml").write_text('''
+    (spec_dir / "12-production.yaml").write_text(f'''
 spec_version: 1
 gate: 12
 id: GATE-12
-title: With a plugin kind
+title: {title}
 phase: 12-production
-decision: [{id: approvals, title: Approvals obtained}]
+decision: [{{id: approvals, title: Approvals obtained}}]
 sections:
   - id: approvals
     title: Approvals
     stage: pre
     decision: approvals
     criteria:
-      - {id: change-ticket, text: Change ticket approved, check: {kind: ticket, ticket: CHG-7}}
-      - {id: bad-ticket, text: Bad ticket, check: {kind: ticket, ticket: INC-7}}
+{criteria}
 ''')
+
+
+def test_plugin_registers_check_kinds(example: GateProject) -> None:
+    ticket_gate(example, "With a plugin kind", """\
+      - {id: change-ticket, text: Change ticket approved, check: {kind: ticket, ticket: CHG-7}}
+      - {id: bad-ticket, text: Bad ticket, check: {kind: ticket, ticket: INC-7}}""")
     result = example.run("--gate=12")
     assert result.ret == 1
     record = example.record()
@@ -227,38 +239,10 @@ def test_a_kind_cannot_write_into_parameters_shared_by_checks_written_alike(
     # Checks written alike share one parameter mapping: a kind that wrote into its parameters
     # would change the other criteria's checks. The mapping is read-only; the write is an
     # error of that criterion (never a pass), and the other criterion is judged as written.
-    example.pytester.makeconftest('''
-from pytest_deploygate import CheckKind, CheckResult, params_schema
-
-def _ticket(params, ctx):
-    if ctx.criterion.id == "first":
-        params["ticket"] = "CHG-1"   # tries to approve the second criterion too
-    if params["ticket"].startswith("CHG-"):
-        return CheckResult.met(f"change ticket {params['ticket']} approved")
-    return CheckResult.not_met(f"{params['ticket']} is not a change ticket")
-
-def pytest_deploygate_check_kinds(config):
-    return [CheckKind("ticket", "a change ticket", params_schema(
-        {"ticket": {"type": "string"}}, required=["ticket"]), _ticket)]
-''')
-    spec_dir = example.root / "gate_specs"
-    spec_dir.mkdir()
-    (spec_dir / "12-production.yaml").write_text('''
-spec_version: 1
-gate: 12
-id: GATE-12
-title: Shared parameters
-phase: 12-production
-decision: [{id: approvals, title: Approvals obtained}]
-sections:
-  - id: approvals
-    title: Approvals
-    stage: pre
-    decision: approvals
-    criteria:
+    ticket_gate(example, "Shared parameters", """\
       - {id: first, text: First ticket, check: {kind: ticket, ticket: INC-7}}
-      - {id: second, text: Second ticket, check: {kind: ticket, ticket: INC-7}}
-''')
+      - {id: second, text: Second ticket, check: {kind: ticket, ticket: INC-7}}""",
+                extra='if ctx.criterion.id == "first": params["ticket"] = "CHG-1"')
     result = example.run("--gate=12")
     assert result.ret == 1
     record = example.record()
