@@ -65,6 +65,10 @@ class BuiltinKinds(Sequence[CheckKind]):
     def __len__(self) -> int:
         return len(BUILTIN_MODULES)
 
+    def __iter__(self) -> Iterator[CheckKind]:
+        # (Sequence's own __iter__ would index one by one, building the list each time.)
+        return (_load_builtin(name) for name in BUILTIN_MODULES)
+
 
 def builtin_kinds() -> BuiltinKinds:
     """The kinds shipped with the plugin."""
