@@ -63,7 +63,7 @@ def repository(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("prefix", ["", "service/"])
 def test_both_ways_give_the_same_tree(repository: Path, prefix: str) -> None:
-    git = _Git(repository)
+    git = _Git(repository / prefix)  # git runs in the project's root, as the gate runs it
     fast = _tree_without_top_level(git, "HEAD", BOOKKEEPING, prefix)
     general = _tree_by_index(git, "HEAD", BOOKKEEPING, prefix)
     assert fast is not None and fast == general
@@ -91,3 +91,34 @@ def test_a_revision_without_the_project_directory_has_no_release_tree(
         repository: Path) -> None:
     first = run_git(repository, "rev-list", "--max-parents=0", "HEAD").strip()
     assert release_tree(repository, first, bookkeeping=BOOKKEEPING, prefix="elsewhere/") is None
+
+
+def test_a_project_directory_with_a_line_break_is_gated_by_its_own_content(
+        repository: Path) -> None:
+    # git answers several questions a line each: a line break in the project's path must not
+    # shift the answers (here it would name the sibling directory "service").
+    from pytest_deploygate.evidence.release import release_identity
+
+    project = repository / "service\nnext"
+    project.mkdir()
+    (project / "app.py").write_text("print('the gated project')\n")
+    run_git(repository, "add", "-A")
+    run_git(repository, "commit", "-q", "-m", "odd name")
+    identity = release_identity(project, record_dir=None, version="1.0.0")
+    assert identity.prefix == "service\nnext/"
+    assert identity.tree == _tree_by_index(_Git(repository), "HEAD", BOOKKEEPING,
+                                           "service\nnext/")
+    assert identity.tree != release_tree(repository, "HEAD", bookkeeping=BOOKKEEPING,
+                                         prefix="service/")
+
+
+def test_a_change_in_a_project_below_the_top_changes_its_release(repository: Path) -> None:
+    from pytest_deploygate.evidence.release import release_identity
+
+    project = repository / "service"
+    before = release_identity(project, record_dir=None, version="1.0.0").tree
+    (project / "app.py").write_text("print('changed')\n")
+    run_git(repository, "commit", "-q", "-am", "change")
+    after = release_identity(project, record_dir=None, version="1.0.0").tree
+    assert before and after and before != after
+    assert after != "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # not the empty tree

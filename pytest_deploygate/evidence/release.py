@@ -137,8 +137,13 @@ def release_identity(root: Path, *, record_dir: Path | None, version: str | None
     # function's cost): inside a work tree?, the root's path in it, where shallow is kept.
     code, answers = git("rev-parse", "--is-inside-work-tree", "--show-prefix", "--git-path",
                         "shallow")
-    lines = answers.split("\n")
-    if code != 0 or len(lines) < 3 or lines[0].strip() != "true":
+    lines = answers.removesuffix("\n").split("\n")
+    if code == 0 and len(lines) != 3:
+        # A path with a line break in it: ask one question at a time, as lines cannot tell.
+        lines = [git("rev-parse", option)[1].removesuffix("\n")
+                 for option in ("--is-inside-work-tree", "--show-prefix")]
+        lines.append(git("rev-parse", "--git-path", "shallow")[1].removesuffix("\n"))
+    if code != 0 or lines[0].strip() != "true":
         return ReleaseIdentity(None, None, version, False,
                                f"{root} is not in a git repository, so there is no release "
                                "commit or tree")
@@ -208,7 +213,9 @@ def _tree_without_top_level(git: _Git, revision: str, bookkeeping: tuple[str, ..
     the repository. Git trees are canonical, so this is the same tree :func:`_tree_by_index`
     builds from every path."""
     # A trailing "/" is how rev-parse spells a prefix; "<rev>:<dir>" names the subtree.
-    code, listing = git("ls-tree", "-z", f"{revision}:{prefix.rstrip('/')}")
+    # --full-tree: run from a subdirectory (the project's root), ls-tree would list only the
+    # entries under that directory's path *inside* the named tree, which is nothing.
+    code, listing = git("ls-tree", "-z", "--full-tree", f"{revision}:{prefix.rstrip('/')}")
     if code != 0:
         return None
     kept = [entry for entry in listing.split("\0")
