@@ -147,7 +147,8 @@ def release_identity(root: Path, *, record_dir: Path | None, version: str | None
         return ReleaseIdentity(None, None, version, False,
                                f"{root} is not in a git repository, so there is no release "
                                "commit or tree")
-    prefix, shallow_path = lines[1].strip(), lines[2].strip()
+    # Raw, never stripped: " svc/" and "svc/" are different directories.
+    prefix, shallow_path = lines[1], lines[2]
     if git("rev-parse", "--verify", "-q", "HEAD")[0] != 0:
         return ReleaseIdentity(None, None, version, False,
                                f"the git repository at {root} has no commit yet")
@@ -200,7 +201,7 @@ def release_tree(root: Path, revision: str, *, bookkeeping: tuple[str, ...],
     """
     git = _Git(root)
     if prefix is None:
-        prefix = git("rev-parse", "--show-prefix")[1].strip()
+        prefix = git("rev-parse", "--show-prefix")[1].removesuffix("\n")
     if all("/" not in path for path in bookkeeping):
         return _tree_without_top_level(git, revision, bookkeeping, prefix)
     return _tree_by_index(git, revision, bookkeeping, prefix)
@@ -215,7 +216,7 @@ def _tree_without_top_level(git: _Git, revision: str, bookkeeping: tuple[str, ..
     # A trailing "/" is how rev-parse spells a prefix; "<rev>:<dir>" names the subtree.
     # --full-tree: run from a subdirectory (the project's root), ls-tree would list only the
     # entries under that directory's path *inside* the named tree, which is nothing.
-    code, listing = git("ls-tree", "-z", "--full-tree", f"{revision}:{prefix.rstrip('/')}")
+    code, listing = git("ls-tree", "-z", "--full-tree", f"{revision}:{prefix.removesuffix('/')}")
     if code != 0:
         return None
     kept = [entry for entry in listing.split("\0")
