@@ -26,7 +26,6 @@ import itertools
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,6 +35,7 @@ from pytest_deploygate.checks.evidence_files import FILE_PARAMS, EvidenceFile, g
 from pytest_deploygate.core.measurements import single
 from pytest_deploygate.core.results import CheckResult, Status
 from pytest_deploygate.core.timeutil import format_instant
+from pytest_deploygate.core.value_class import value_class
 
 METRICS = ("error_ratio", "p99_ms", "sample_age_s", "series")
 
@@ -51,7 +51,7 @@ FUTURE_SKEW = timedelta(minutes=5)
 _COUNTER_SUFFIXES = ("_total", "_bucket", "_count", "_created")
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Capture:
     """The samples of a capture and the oldest and newest sample timestamp, if any."""
 

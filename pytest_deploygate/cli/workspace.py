@@ -10,13 +10,13 @@ import importlib
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
 from pytest_deploygate.checks import build_registry, builtin_kinds
 from pytest_deploygate.checks.context import CheckKind
 from pytest_deploygate.core.errors import DeployGateError
+from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.evidence.config import ProjectConfig, load_config
 from pytest_deploygate.isdlc.gate_names import log_name
 from pytest_deploygate.isdlc.state import load_state
@@ -38,7 +38,7 @@ class Refusal(Exception):
     """The command refuses: one clear line, exit code 2."""
 
 
-@dataclass
+@value_class
 class Workspace:
     """Root, config, spec directory and check kinds of the gated project."""
 

@@ -6,9 +6,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 
+from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.decision.decide import Decision
 from pytest_deploygate.decision.outcomes import Outcome
 from pytest_deploygate.spec.model import Criterion
@@ -17,7 +17,7 @@ from pytest_deploygate.spec.model import Criterion
 REPLAY_PROPERTY = "deploygate.replay"
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class RecordItem:
     """An item as recorded: the criterion, its rendered text and its outcome."""
 
@@ -27,7 +27,7 @@ class RecordItem:
     verdict: str
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class RecordContent:
     """Everything a record says about one gate (and stage)."""
 
