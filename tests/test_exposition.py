@@ -1,6 +1,6 @@
 """The metrics capture reader: the grammar Prometheus reads ``/metrics`` with, never laxer than
-prometheus_client's parser (which it replaced), and an end-to-end gate that reads a capture
-without importing prometheus_client."""
+prometheus_client's parser (which it replaced). That a gate reading a capture does not import
+prometheus_client is in test_start_up_cost.py."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from pytest_deploygate.evidence.exposition import ExpositionError, parse_exposition
-
-from conftest import GateProject
 
 Row = tuple[str, tuple[tuple[str, str], ...], float, float | None]
 
@@ -177,28 +175,7 @@ def test_quoted_names_and_blanks_as_prometheus_allows() -> None:
         ("service.up", (("zone", "eu"),), 1), ("x", (("a", "b"),), 2), ("y", (), 3)]
 
 
-# -- end to end ----------------------------------------------------------------------------------
-
-MODULES = '''
-import sys
-
-def pytest_unconfigure(config):
-    with open("modules.txt", "w") as out:
-        out.write("\\n".join(sorted(sys.modules)))
-'''
-
-
-def test_a_gate_reading_a_capture_does_not_import_prometheus_client(
-        example: GateProject) -> None:
-    example.pytester.makeconftest(MODULES)
-    result = example.run_subprocess("--gate=12")
-    result.assert_outcomes(passed=66, skipped=2)
-    record = example.record()
-    assert record.case("monitoring-configured")["outcome"] == "passed"  # read from the capture
-    loaded = set((example.root / "modules.txt").read_text().split())
-    assert "pytest_deploygate.evidence.exposition" in loaded
-    assert not {name for name in loaded if name.startswith("prometheus_client")}
-
+# -- packaging -----------------------------------------------------------------------------------
 
 def test_prometheus_client_is_not_a_dependency_of_the_package() -> None:
     project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
