@@ -113,6 +113,18 @@ def test_one_bucket_bound_spelled_twice_is_refused(files: GateProject, spelling:
     refused(files, capture, P99)
 
 
+@pytest.mark.parametrize("bound", [" 1.1", "1.1 ", "1_1e-1", "\u0661.\u0661"])
+def test_a_bound_prometheus_cannot_read_is_not_a_bucket(files: GateProject, bound: str) -> None:
+    # histogram_quantile skips a bucket whose le ParseFloat refuses; Python's float() read
+    # these as 1.1 and added a bucket that pulls the p99 from 2000 ms to 1100 ms.
+    capture = EXPOSITION.replace(
+        'http_request_duration_seconds_bucket{le="2.5"}',
+        f'http_request_duration_seconds_bucket{{le="{bound}"}} 990\n'
+        'http_request_duration_seconds_bucket{le="2.5"}')
+    case = refused(files, capture, "{kind: metrics_file, metric: p99_ms, max: 1500}")
+    assert "is not a number" in case["message"]
+
+
 # -- what other readers and a reviewer see as a line of its own -------------------------------
 
 HIDDEN = [

@@ -39,7 +39,11 @@ from pytest_deploygate.core.measurements import single
 from pytest_deploygate.core.results import CheckResult, Status
 from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.core.value_class import value_class
-from pytest_deploygate.evidence.exposition import ExpositionError, parse_exposition
+from pytest_deploygate.evidence.exposition import (
+    ExpositionError,
+    parse_exposition,
+    read_number,
+)
 
 METRICS = ("error_ratio", "p99_ms", "sample_age_s", "series")
 
@@ -188,9 +192,8 @@ def _p99_ms(samples: Sequence[tuple[str, tuple[tuple[str, str], ...], float]]) -
         named = dict(labels)
         if "le" not in named:
             return "an http_request_duration_seconds_bucket sample has no 'le' label"
-        try:
-            upper = float(named["le"])
-        except ValueError:
+        upper = read_number(named["le"])
+        if upper is None:
             return f"le={named['le']!r} is not a number"
         if math.isnan(upper):
             return "le=NaN is not a bucket bound"

@@ -18,7 +18,7 @@ import unicodedata
 
 from pytest_deploygate.core.value_class import value_class
 
-__all__ = ["ExposedSample", "ExpositionError", "parse_exposition"]
+__all__ = ["ExposedSample", "ExpositionError", "parse_exposition", "read_number"]
 
 #: The metric types each format declares with ``# TYPE``.
 TYPES = frozenset({"counter", "gauge", "histogram", "summary", "untyped",
@@ -92,6 +92,13 @@ def parse_exposition(text: str) -> list[ExposedSample]:
         parsed.append((number, name, labels, value, stamp))
     return [ExposedSample(name, labels, value, stamp, _family_type(name, types))
             for _, name, labels, value, stamp in parsed]
+
+
+def read_number(text: str) -> float | None:
+    """A number written in a label value (a bucket's ``le``) by the format's own grammar, or
+    None: Python's float() also reads " 1.1", "1_1" and Arabic-Indic digits, which Prometheus's
+    ``histogram_quantile`` cannot read and skips."""
+    return float(text) if _NUMBER.fullmatch(text) else None
 
 
 def _refuse_unseen(text: str) -> None:
