@@ -5,34 +5,18 @@ shared by checks written alike must stay read-only however deep the write goes."
 from __future__ import annotations
 
 import pytest
+from test_python_criteria import ticket_gate
 
 from conftest import GateProject
 
 SECRET = "s3cr3t-pw"
 URL = f"https://deploy:{SECRET}@metrics.internal/x?token={SECRET}"
 
-SPEC = '''
-spec_version: 1
-gate: 12
-id: GATE-12
-title: Plugin kinds
-phase: 12-production
-decision: [{{id: approvals, title: Approvals obtained}}]
-sections:
-  - id: approvals
-    title: Approvals
-    stage: pre
-    decision: approvals
-    criteria:
-{criteria}
-'''
-
 
 def plugin_gate(example: GateProject, plugin: str, criteria: str) -> pytest.RunResult:
+    """Gate 12 of ``criteria`` (YAML list items) with ``plugin`` as the project's conftest."""
+    ticket_gate(example, "Plugin kinds", criteria)
     example.pytester.makeconftest(plugin)
-    spec_dir = example.root / "gate_specs"
-    spec_dir.mkdir()
-    (spec_dir / "12-production.yaml").write_text(SPEC.format(criteria=criteria))
     return example.run("--gate=12")
 
 
