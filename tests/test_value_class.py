@@ -175,3 +175,32 @@ def test_methods_the_class_writes_itself_stay() -> None:
 
     assert repr(Shown("x")) == "custom"
     assert Shown("x") == Shown("x")
+
+
+# -- red team: a value meant to be frozen or per-instance must be so, or refused (as dataclasses) --
+
+@BOTH
+def test_a_mutable_class_default_is_refused(make: Decorate, field: Decorate, replace: Decorate,
+                                            frozen_error: type) -> None:
+    # One list shared by every instance: what one criterion's result appends shows in the
+    # next one's. dataclasses refuses it; value_class accepted it.
+    for default in ([], {}, set()):
+        with pytest.raises(ValueError, match="default_factory"):
+            @make(frozen=True)
+            class Shared:
+                reasons: Any = default
+
+
+@BOTH
+def test_a_frozen_class_cannot_keep_its_own_setattr(make: Decorate, field: Decorate,
+                                                    replace: Decorate,
+                                                    frozen_error: type) -> None:
+    # Declared frozen, mutable in fact: dataclasses refuses the class; value_class kept the
+    # class's own __setattr__ and the value changed.
+    with pytest.raises(TypeError, match="__setattr__"):
+        @make(frozen=True)
+        class Leaky:
+            status: str
+
+            def __setattr__(self, name: str, value: object) -> None:
+                object.__setattr__(self, name, value)

@@ -11,8 +11,10 @@ usable samples in the file), ``min`` / ``max``, and the file parameters (``paths
 ``metrics_file`` of the config; ``not_before``; ``max_age_days``, default 1 day).
 
 Impossible or unusable evidence is missing evidence, never 0: a counter that is NaN, infinite
-or negative, a series twice, histogram buckets that are not cumulative, ``http_requests_total``
-series without a ``code`` label (``status=`` instead), no requests at all, a capture older
+or negative, a series twice (a label with an empty value is no label), histogram buckets that
+are not cumulative or give one bound twice (``le="0.1"``, ``le="0.10"``), ``http_requests_total``
+series without a ``code`` label (``status=`` instead) or with a code that is not an HTTP status
+(``5xx`` is one), counts that add up past a float's range, no requests at all, a capture older
 than ``max_age_days`` by file time or by any sample's timestamp, or a sample timestamped after
 the evaluation clock (``--gate-now``).
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -36,7 +39,11 @@ from pytest_deploygate.core.measurements import single
 from pytest_deploygate.core.results import CheckResult, Status
 from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.core.value_class import value_class
-from pytest_deploygate.evidence.exposition import ExpositionError, parse_exposition
+from pytest_deploygate.evidence.exposition import (
+    ExpositionError,
+    parse_exposition,
+    read_number,
+)
 
 METRICS = ("error_ratio", "p99_ms", "sample_age_s", "series")
 
@@ -50,6 +57,9 @@ FUTURE_SKEW = timedelta(minutes=5)
 #: Names that are counters by convention (and by the text format's histogram rules): their
 #: samples must be finite and non-negative.
 _COUNTER_SUFFIXES = ("_total", "_bucket", "_count", "_created")
+#: An HTTP status as exporters label it: "503", or a class such as "5xx". ASCII digits only: a
+#: fullwidth or Arabic-Indic "503" reads as an error and would count as a success.
+_STATUS_CODE = re.compile(r"[1-5](?:[0-9]{2}|xx)")
 
 
 @value_class(frozen=True)
@@ -93,6 +103,9 @@ def _judge(params: Mapping[str, Any], ctx: EvalContext, capture: EvidenceFile,
     if stale:
         return CheckResult.missing(f"inconclusive: {capture.relative}: {stale}", *evidence)
     value = _metric(params["metric"], capture, parsed, ctx)
+    if not isinstance(value, str) and not math.isfinite(value):
+        # NaN breaches no bound (every comparison is false): it would be met.
+        value = f"{params['metric']} is {value} (counts past a float's range?)"
     if isinstance(value, str):
         return CheckResult.missing(f"inconclusive: {capture.relative}: {value}", *evidence)
     low = ctx.number(params["min"]) if "min" in params else None
@@ -157,7 +170,14 @@ def _error_ratio(samples: Sequence[tuple[str, tuple[tuple[str, str], ...], float
         seen = sorted({name for labels in unlabelled for name in labels}) or ["none"]
         return (f"{len(unlabelled)} http_requests_total series have no 'code' label (labels: "
                 f"{', '.join(seen)}); cannot tell errors from successes")
+    unclassified = sorted({labels["code"] for labels, _ in requests
+                           if not _STATUS_CODE.fullmatch(labels["code"])})
+    if unclassified:
+        return (f"http_requests_total has code labels that are not HTTP statuses "
+                f"({', '.join(map(repr, unclassified))}); cannot tell errors from successes")
     total = sum(value for _, value in requests)
+    if not math.isfinite(total):
+        return "http_requests_total adds up past a float's range"
     if total <= 0:
         return "http_requests_total counts no requests"
     errors = sum(value for labels, value in requests if labels["code"].startswith("5"))
@@ -172,9 +192,8 @@ def _p99_ms(samples: Sequence[tuple[str, tuple[tuple[str, str], ...], float]]) -
         named = dict(labels)
         if "le" not in named:
             return "an http_request_duration_seconds_bucket sample has no 'le' label"
-        try:
-            upper = float(named["le"])
-        except ValueError:
+        upper = read_number(named["le"])
+        if upper is None:
             return f"le={named['le']!r} is not a number"
         if math.isnan(upper):
             return "le=NaN is not a bucket bound"
@@ -182,6 +201,13 @@ def _p99_ms(samples: Sequence[tuple[str, tuple[tuple[str, str], ...], float]]) -
     buckets: dict[float, float] = defaultdict(float)
     for labels, counts in series.items():
         ordered = sorted(counts)
+        twice = next((earlier[0] for earlier, later in itertools.pairwise(ordered)
+                      if earlier[0] == later[0]), None)
+        if twice is not None:
+            # le="0.1" and le="0.10" are two series but one bucket: added up, they would
+            # move requests below the bound.
+            return (f"histogram {_series('http_request_duration_seconds_bucket', labels)} has "
+                    f"two buckets with the bound le={twice:g}")
         if any(later[1] < earlier[1] for earlier, later in itertools.pairwise(ordered)):
             return (f"histogram {_series('http_request_duration_seconds_bucket', labels)} is "
                     "not cumulative (a count falls as le grows): impossible")
@@ -204,7 +230,9 @@ def _parse(data: bytes) -> Capture | str:
     except (UnicodeDecodeError, ExpositionError) as exc:
         return f"not a Prometheus text exposition: {exc}"
     for sample in exposed:
-        labels = tuple(sorted(sample.labels))
+        # A label with an empty value is no label (Prometheus's data model): {code="200",
+        # pod=""} is {code="200"} again, and code="" is no code.
+        labels = tuple(sorted((name, value) for name, value in sample.labels if value))
         key = (sample.name, labels)
         if key in seen:
             return f"series {_series(sample.name, labels)} appears twice"

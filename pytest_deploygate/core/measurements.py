@@ -41,6 +41,12 @@ class Measurement:
     #: A watch or window ran (values over time), rather than a single reading.
     windowed: bool = False
 
+    def __post_init__(self) -> None:
+        # The label is charted in the HTML record: a URL in it is shown redacted.
+        from pytest_deploygate.core.redaction import redact_text
+
+        object.__setattr__(self, "label", redact_text(self.label))
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly form."""
         return {"label": self.label, "low": self.low, "high": self.high,

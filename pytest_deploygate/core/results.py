@@ -60,7 +60,8 @@ class Evidence:
 
     def __post_init__(self) -> None:
         # Everything a check shows passes here: no URL secret reaches a record or terminal.
-        for name in ("ref", "detail"):
+        # Every field, not only ref and detail: a kind may name its evidence by its URL.
+        for name in ("kind", "ref", "sha256", "modified", "detail"):
             value = getattr(self, name)
             if value:
                 object.__setattr__(self, name, redact_text(value))

@@ -118,6 +118,11 @@ def _declared(cls: type) -> list[_Field]:
             continue
         declared = cls.__dict__.get(name, _MISSING)
         one = declared if isinstance(declared, _Field) else _Field(declared)
+        if one.default is not _MISSING and type(one.default).__hash__ is None:
+            # As dataclasses: an unhashable default (list, dict, set) would be one object
+            # shared by every instance.
+            raise ValueError(f"{cls.__name__}: mutable default {type(one.default).__name__} "
+                             f"for field {name!r}: use default_factory")
         one.name = name
         one.init_only = text.startswith(_INIT_ONLY)
         if isinstance(declared, _Field):  # the class attribute becomes the default, or nothing
@@ -142,6 +147,9 @@ def _process(cls: type[_T], *, frozen: bool, eq: bool) -> type[_T]:
         # As dataclasses: a frozen value hashes by its fields; a mutable one must not hash.
         methods["__hash__"] = _hash_of(stored) if frozen else None
     if frozen:
+        for name in ("__setattr__", "__delattr__"):
+            if name in cls.__dict__:  # as dataclasses: declared frozen is frozen
+                raise TypeError(f"{cls.__name__}: a frozen value class cannot define {name}")
         methods["__setattr__"] = _refuse_assignment
         methods["__delattr__"] = _refuse_deletion
     own = cls.__dict__

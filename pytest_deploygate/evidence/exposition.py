@@ -14,10 +14,11 @@ a capture it cannot read is missing evidence, never a pass.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from pytest_deploygate.core.value_class import value_class
 
-__all__ = ["ExposedSample", "ExpositionError", "parse_exposition"]
+__all__ = ["ExposedSample", "ExpositionError", "parse_exposition", "read_number"]
 
 #: The metric types each format declares with ``# TYPE``.
 TYPES = frozenset({"counter", "gauge", "histogram", "summary", "untyped",
@@ -41,6 +42,12 @@ _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?
                      r"|[+-]?(?:[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)|[nN][aA][nN]")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _BLANK = re.compile(r"[ \t]+")
+#: Characters that may be invisible or break a line (for a terminal, a text editor, Python's
+#: ``splitlines`` or text-mode ``open``) but not for this reader: whatever follows them is a
+#: line of its own, or a name or code it is not, to anyone who reads the capture otherwise.
+#: ``\r`` is allowed only as part of a CRLF line end.
+_UNUSUAL = re.compile(r"\r(?!\n)|[^\t\n\r\x20-\x7e]")
+_UNSEEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 
 
 class ExpositionError(ValueError):
@@ -67,6 +74,7 @@ class ExposedSample:
 def parse_exposition(text: str) -> list[ExposedSample]:
     """Every sample of ``text``; :class:`ExpositionError` for the first line that breaks the
     grammar."""
+    _refuse_unseen(text)
     lines = text.split("\n")
     stripped = [line.strip() for line in lines]
     openmetrics = _EOF in stripped
@@ -84,6 +92,24 @@ def parse_exposition(text: str) -> list[ExposedSample]:
         parsed.append((number, name, labels, value, stamp))
     return [ExposedSample(name, labels, value, stamp, _family_type(name, types))
             for _, name, labels, value, stamp in parsed]
+
+
+def read_number(text: str) -> float | None:
+    """A number written in a label value (a bucket's ``le``) by the format's own grammar, or
+    None: Python's float() also reads " 1.1", "1_1" and Arabic-Indic digits, which Prometheus's
+    ``histogram_quantile`` cannot read and skips."""
+    return float(text) if _NUMBER.fullmatch(text) else None
+
+
+def _refuse_unseen(text: str) -> None:
+    # Before the grammar: a comment ending in "\r" followed by a sample is one comment here
+    # and a comment plus a sample on a reviewer's screen (and to universal-newline readers).
+    for match in _UNUSUAL.finditer(text):
+        char = match.group(0)
+        if char == "\r" or unicodedata.category(char) in _UNSEEN:
+            raise ExpositionError(text.count("\n", 0, match.start()) + 1,
+                                  f"an invisible or line-breaking character U+{ord(char):04X} "
+                                  "(other readers may see another line, name or value)")
 
 
 def _comment(line: str, number: int, types: dict[str, str]) -> None:
@@ -247,18 +273,26 @@ class _SampleLine:
             raise self.fail(f"a {what} is expected after the metric name and labels")
         token = self._token()
         if not _NUMBER.fullmatch(token):
-            raise self.fail(f"{token!r} is not a number")
-        return int(token) if _INTEGER.fullmatch(token) else float(token)
+            raise self.fail(f"{_shown(token)} is not a number")
+        try:
+            number = int(token) if _INTEGER.fullmatch(token) else float(token)
+            float(number)  # an integer no float holds is no sample value
+        except (ValueError, OverflowError):  # past int()'s digit limit or float's range
+            raise self.fail(f"the {what} {_shown(token)} is out of range") from None
+        return number
 
     def _timestamp(self, openmetrics: bool) -> float:
         token = self._token()
         if openmetrics:
             if not _NUMBER.fullmatch(token):
-                raise self.fail(f"{token!r} is not a timestamp in seconds")
+                raise self.fail(f"{_shown(token)} is not a timestamp in seconds")
             return float(token)
         if not _INTEGER.fullmatch(token):
-            raise self.fail(f"{token!r} is not a timestamp in milliseconds")
-        return int(token) / 1000
+            raise self.fail(f"{_shown(token)} is not a timestamp in milliseconds")
+        try:
+            return int(token) / 1000
+        except (ValueError, OverflowError):
+            raise self.fail(f"the timestamp {_shown(token)} is out of range") from None
 
     def _exemplar(self, openmetrics: bool) -> None:
         # OpenMetrics only: "# {trace_id="..."} value [timestamp]", which says nothing about
@@ -273,3 +307,8 @@ class _SampleLine:
         self._number("exemplar value")
         if self._blank() and self.at < len(self.line):
             self._timestamp(openmetrics)
+
+
+def _shown(token: str) -> str:
+    """A token as quoted in a message: a 5000-digit number is shown by its start."""
+    return repr(token) if len(token) <= 40 else f"{token[:20]!r}... ({len(token)} characters)"
