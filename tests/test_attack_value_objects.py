@@ -44,10 +44,6 @@ def pytest_deploygate_check_kinds(config):
         assert SECRET not in text, text[-2000:]
 
 
-@pytest.mark.xfail(strict=True, reason="spec/loader.py freezes a check's parameters one level "
-                   "deep (MappingProxyType(dict(raw))): lists and mappings inside stay shared and "
-                   "writable; fix: freeze recursively (tuples, read-only mappings) after "
-                   "validation, checking the kinds that test isinstance(..., list/dict)")
 def test_nested_parameters_shared_by_checks_written_alike_are_read_only(
         example: GateProject) -> None:
     # The shared mapping is read-only, its lists were not: the first criterion's kind rewrote

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from pytest_deploygate.core.documents import format_path, read_yaml_document, schema_problems
 from pytest_deploygate.core.errors import SpecError
+from pytest_deploygate.core.frozen_data import freeze
 from pytest_deploygate.core.private_cache import written_only_by_me
 from pytest_deploygate.core.yaml_lines import LoadedYaml
 from pytest_deploygate.spec.model import (
@@ -352,9 +353,9 @@ class _Builder:
         key = signature or _signature(kind_name, raw)
         shared = self.shared_params.get(key)
         if shared is None:
-            # Read-only: checks written alike share this one mapping, so a kind that wrote
-            # into its parameters would change every other criterion's check.
-            shared = self.shared_params[key] = MappingProxyType(dict(raw))
+            # Read-only at every depth: checks written alike share this one mapping, so a
+            # kind that wrote into its parameters would change every other criterion's check.
+            shared = self.shared_params[key] = MappingProxyType(freeze(raw))
         return shared
 
     def _check_regex(self, pattern: str, at: tuple[str | int, ...]) -> None:
