@@ -18,13 +18,14 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+from pytest_deploygate.cli.verdict_inputs import gate_inputs, project_settings
 from pytest_deploygate.cli.verdict_signing import add_signing_arguments, signature_problem
 from pytest_deploygate.cli.workspace import Refusal, Workspace, complain, say
 from pytest_deploygate.decision.decide import EXIT_CODES
 from pytest_deploygate.evidence.release import (
     ReleaseIdentity,
     bookkeeping_paths,
-    project_version,
+    manifest_version,
     release_identity,
     release_tree,
 )
@@ -102,24 +103,22 @@ def _verify(args: argparse.Namespace, record: GateRecord, workspace: Workspace,
         return Verification([f"the file name {args.record.name!r} does not say which gate and "
                              "stage it is (GATE-NN[-pre|-post].xml): pass --gate and --stage"])
     try:
-        spec = workspace.gate(gate)
-        items = workspace.items(spec)
-        waivers_enabled = workspace.config.waivers_enabled
-        conditions = workspace.config.conditions
+        spec, items = gate_inputs(workspace, gate)
+        settings = project_settings(workspace)
     except Refusal as exc:
         return Verification([f"no spec to verify it against: {exc}"])
     expected = Expected(gate_id=spec.id, stage=stage, release=release,
                         allow_replay=args.allow_replay)
-    return verify_record(record, spec, items, expected, waivers_enabled=waivers_enabled,
-                         conditions=conditions)
+    return verify_record(record, spec, items, expected,
+                         waivers_enabled=settings.waivers_enabled,
+                         conditions=settings.conditions)
 
 
 def _release(args: argparse.Namespace, workspace: Workspace, record: GateRecord
              ) -> ReleaseIdentity:
     """What is being deployed: --commit / --version, else this project's release."""
     identity = release_identity(workspace.root, record_dir=record.path.parent,
-                                version=args.release_version
-                                or project_version(workspace.root))
+                                version=args.release_version or _project_version(workspace))
     if args.commit is None:
         return identity
     code, resolved = workspace.git("rev-parse", "--verify", "--quiet",
@@ -131,6 +130,16 @@ def _release(args: argparse.Namespace, workspace: Workspace, record: GateRecord
                         prefix=identity.prefix or None)
     return replace(identity, commit=commit, tree=tree, dirty=False, changed=(),
                    problem=None if tree else f"git knows no commit {args.commit!r}")
+
+
+def _project_version(workspace: Workspace) -> str | None:
+    """deploygate.yaml's version, else the manifest's (as :func:`project_version`: a
+    deploygate.yaml that cannot be read names none here; verifying the record refuses it)."""
+    try:
+        declared = project_settings(workspace).version
+    except Refusal:
+        declared = None
+    return declared or manifest_version(workspace.root)
 
 
 def _show(record: GateRecord) -> None:

@@ -62,3 +62,41 @@ def _fresh_for_this_process() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="pytest-deploygate-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
+
+
+def read_entry(namespace: str, key: str) -> bytes | None:
+    """What :func:`write_entry` stored under ``key`` (a digest of everything it was derived
+    from), or None: absent, unreadable, or in a file or folder someone else could have
+    written (then it is not trusted, and the caller recomputes)."""
+    folder = private_cache_dir() / namespace
+    path = folder / key
+    getuid = getattr(os, "getuid", None)
+    try:
+        if getuid is None or not written_only_by_me(folder):
+            return None
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != getuid() or \
+                info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def write_entry(namespace: str, key: str, data: bytes) -> None:
+    """Store ``data`` under ``key`` in a folder only this user can write (owner-only file,
+    written atomically); a cache that cannot be written only costs the next run the work."""
+    from pytest_deploygate.core.atomic import write_atomic
+
+    folder = private_cache_dir() / namespace
+    with contextlib.suppress(OSError):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        if written_only_by_me(folder):
+            write_atomic(folder / key, data, mode=0o600)
