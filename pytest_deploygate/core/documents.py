@@ -19,10 +19,11 @@ from pytest_deploygate.core.errors import SpecError
 from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.schema_check import Checker, best_match, checker_for
-from pytest_deploygate.core.yaml_lines import LoadedYaml, YamlSyntaxError, load_yaml
 
 if TYPE_CHECKING:
+    # (YAML is imported when a YAML document is read: a signature check reads only JSON.)
     from pytest_deploygate.core.schema_check import ValidationError
+    from pytest_deploygate.core.yaml_lines import LoadedYaml
 
 
 @functools.cache
@@ -73,6 +74,8 @@ def read_yaml_document(path: Path, max_bytes: int | None = None) -> LoadedYaml:
         raise SpecError([f"{path}:1: not UTF-8 text (byte {exc.start})"]) from None
     except OSError as exc:
         raise SpecError([f"{path}:1: cannot read: {exc.strerror or exc}"]) from None
+    from pytest_deploygate.core.yaml_lines import YamlSyntaxError, load_yaml
+
     try:
         loaded = load_yaml(text)
     except YamlSyntaxError as exc:
@@ -146,6 +149,8 @@ def load_checked_yaml(path: Path, schema_name: str, scope: RunScope | None = Non
     one deploygate.yaml and one approvers file, which are then read and validated once.
     Callers must not mutate the returned data.
     """
+    from pytest_deploygate.core.yaml_lines import LoadedYaml
+
     scope = scope or RunScope()
     checked = scope.cache("checked-yaml")
     try:

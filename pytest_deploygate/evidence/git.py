@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pytest_deploygate.core.trust_rules import ascii_lower, split_git_lines
-
 #: Paths whose commits are sign-off bookkeeping (the phase-start rule of authors_since).
 BOOKKEEPING_PREFIX = ".deploygate/"
 #: Configuration given on every git command line: whatever the repository, the user or the
@@ -184,6 +182,10 @@ def porcelain_paths(output: bytes) -> dict[int, str]:
 
 
 def _porcelain(output: bytes) -> dict[int, tuple[str, bytes, str]]:
+    # (Imported here: the release identity, all deploygate verdict needs of this module,
+    # reads no authors.)
+    from pytest_deploygate.core.trust_rules import split_git_lines
+
     blamed: dict[int, tuple[str, bytes, str]] = {}
     filenames: dict[str, str] = {}
     commit = ""
@@ -321,6 +323,8 @@ def authors_since(root: Path, since: datetime | None) -> frozenset[str] | None:
                   "--format=%x00%ae %ce %at %ct", "--name-only")
     if result.returncode != 0:
         return None
+    from pytest_deploygate.core.trust_rules import ascii_lower
+
     commits: list[tuple[frozenset[str], int, bool]] = []
     for block in result.stdout.split("\x00"):
         lines = [line for line in block.splitlines() if line.strip()]

@@ -20,7 +20,6 @@ Nothing names a path that does not exist in the project.
 from __future__ import annotations
 
 import re
-import socket
 import xml.etree.ElementTree as ET
 
 from pytest_deploygate.core.results import Evidence
@@ -49,6 +48,8 @@ def testcase_name(gate_id: str, item_id: str, text: str) -> str:
 
 def render_junit(content: RecordContent) -> bytes:
     """The record as XML bytes."""
+    import socket  # here, not at the top: deploygate verdict reads records, never writes one
+
     suite = ET.Element("testsuite", {
         "name": content.name,
         "timestamp": format_instant(content.evaluated_at),
