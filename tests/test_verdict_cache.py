@@ -202,3 +202,38 @@ def test_the_code_digest_changes_with_any_byte_of_the_package(
     assert changed != first
     (package / "sub" / "c.py").write_text("")
     assert digest() not in (first, changed)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "gate_specs").rglob("*.yaml")),
+                         ids=lambda path: str(path.relative_to(REPO / "gate_specs")))
+def test_every_built_in_spec_comes_back_from_the_cache_exactly(path: Path) -> None:
+    import json
+
+    from pytest_deploygate.checks import build_registry, builtin_kinds
+    from pytest_deploygate.evidence.config import load_config
+    from pytest_deploygate.spec.loader import apply_overrides, load_spec
+    from pytest_deploygate.spec.stored import from_data, to_data
+
+    kinds = build_registry([builtin_kinds()])
+    spec = load_spec(path, kinds)
+    items = apply_overrides(spec, load_config(EXAMPLE), kinds) if spec.gate == 12 \
+        else spec.items
+    data = to_data(spec, items)
+    assert data is not None
+    assert from_data(json.loads(json.dumps(data))) == (spec, items)
+
+
+def test_what_json_cannot_give_back_is_not_stored() -> None:
+    from dataclasses import replace
+
+    from pytest_deploygate.checks import build_registry, builtin_kinds
+    from pytest_deploygate.spec.loader import load_spec
+    from pytest_deploygate.spec.model import Check
+    from pytest_deploygate.spec.stored import to_data
+
+    spec = load_spec(REPO / "gate_specs" / "12-production.yaml",
+                     build_registry([builtin_kinds()]))
+    for params in ({"kind": "x", 1: "int key"}, {"kind": "x", "v": (1, 2)},
+                   {"kind": "x", "v": float("nan")}, {"kind": "x", "v": {b"bytes"}}):
+        odd = replace(spec.items[0], check=Check("x", params))
+        assert to_data(spec, (odd, *spec.items[1:])) is None

@@ -32,8 +32,9 @@ def package_code_digest() -> str:
     metadata = _metadata_digest(files)
     if metadata is not None:
         remembered = read_entry(_NAMESPACE, metadata)
-        if remembered is not None and len(remembered) == 64:
-            return remembered.decode("ascii", "replace")
+        if remembered is not None and len(remembered) == 64 and \
+                not remembered.strip(b"0123456789abcdef"):
+            return remembered.decode("ascii")
     digest = _content_digest(files)
     # Remembered only when no file changed while it was read.
     if metadata is not None and metadata == _metadata_digest(_package_files()):
@@ -55,7 +56,7 @@ def _metadata_digest(files: list[str]) -> str | None:
     try:
         for path in files:
             info = os.lstat(path)
-            digest.update(f"{os.path.relpath(path, _PACKAGE)}\0{info.st_size}\0{info.st_ino}\0"
+            digest.update(f"{path}\0{info.st_size}\0{info.st_ino}\0"
                           f"{info.st_dev}\0{info.st_mtime_ns}\0{info.st_ctime_ns}\0"
                           f"{info.st_mode}\n".encode("utf-8", "surrogateescape"))
     except OSError:
@@ -66,7 +67,7 @@ def _metadata_digest(files: list[str]) -> str | None:
 def _content_digest(files: list[str]) -> str:
     digest = hashlib.sha256()
     for path in files:
-        digest.update(os.path.relpath(path, _PACKAGE).encode("utf-8", "surrogateescape"))
+        digest.update(path[len(_PACKAGE):].encode("utf-8", "surrogateescape"))
         try:
             with open(path, "rb") as handle:
                 content = handle.read()

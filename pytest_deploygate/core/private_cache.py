@@ -91,12 +91,22 @@ def read_entry(namespace: str, key: str) -> bytes | None:
 
 
 def write_entry(namespace: str, key: str, data: bytes) -> None:
-    """Store ``data`` under ``key`` in a folder only this user can write (owner-only file,
-    written atomically); a cache that cannot be written only costs the next run the work."""
-    from pytest_deploygate.core.atomic import write_atomic
-
+    """Store ``data`` under ``key`` in a folder only this user can write (an owner-only file,
+    renamed into place so no reader sees half of it); a cache that cannot be written only
+    costs the next run the work. Not synced to disk: an entry a crash garbles is one the
+    reader cannot use, so it recomputes."""
     folder = private_cache_dir() / namespace
-    with contextlib.suppress(OSError):
+    try:
         folder.mkdir(mode=0o700, exist_ok=True)
-        if written_only_by_me(folder):
-            write_atomic(folder / key, data, mode=0o600)
+        if not written_only_by_me(folder):
+            return
+        fd, temp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=folder)  # 0600
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temp, folder / key)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)

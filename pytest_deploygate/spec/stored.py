@@ -1,15 +1,15 @@
 """A loaded gate spec as plain JSON data, and back: what a cache of loaded specs stores.
 
-:func:`to_data` refuses (returns None) whatever JSON would not give back exactly (a key that
-is not a string, a date, a tuple where the spec has a list): the round trip is compared with
-the original, so a stored spec is always the one the loader built.
+:func:`to_data` refuses (returns None) whatever JSON would not give back exactly: a parameter
+value that is not a JSON value (a date, a tuple, a key that is not a string, a NaN), and any
+model class with a field this module does not know (one added since it was written would be
+lost on the way, so nothing is stored until it is taught here).
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -25,20 +25,55 @@ from pytest_deploygate.spec.model import (
     NextPhase,
 )
 
+#: The fields each model class has, all of which the functions below carry.
+_KNOWN_FIELDS = {
+    GateSpec: {"gate", "id", "slug", "title", "phase", "source", "sha256", "items",
+               "decision_rows", "thresholds", "artifact_dirs", "next", "primary_agent",
+               "artifacts", "branches"},
+    Criterion: {"id", "text", "role", "section_id", "section_title", "stage", "decision",
+                "check", "when", "waivable", "line", "note", "artifact", "source_line"},
+    Check: {"kind", "params", "line"},
+    ArtifactSpec: {"id", "name", "paths", "required", "contains", "max_age_days",
+                   "names_version"},
+    DecisionRow: {"id", "title"},
+    NextPhase: {"gate", "title", "agent", "handler"},
+    Branch: {"when", "next", "outcome"},
+}
+
 
 def to_data(spec: GateSpec, items: Sequence[Criterion]) -> dict[str, Any] | None:
     """``spec`` and its ``items`` (overrides applied) as JSON data; None when JSON cannot
-    hold them exactly."""
+    hold them exactly (see the module docstring)."""
+    if any(set(_fields(cls)) != known for cls, known in _KNOWN_FIELDS.items()):
+        return None
     data = {"spec": _spec(spec), "items": [_criterion(item) for item in items]}
-    try:
-        text = json.dumps(data, allow_nan=False)
-        back_spec, back_items = from_data(json.loads(text))
-    except (TypeError, ValueError, KeyError):
-        return None
-    if back_spec != spec or back_items != tuple(items):
-        return None
-    result: dict[str, Any] = json.loads(text)
-    return result
+    return data if _json_exact(data) else None
+
+
+def _fields(cls: type) -> list[str]:
+    names: list[str] = []
+    for klass in reversed(cls.__mro__):
+        names += [name for name in getattr(klass, "__annotations__", {}) if name not in names]
+    return names
+
+
+def _json_exact(value: Any) -> bool:
+    """True when JSON gives ``value`` back as it is (same types, same keys)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if not all(type(key) is str for key in item):
+                return False
+            stack.extend(item.values())
+        elif type(item) is list:
+            stack.extend(item)
+        elif type(item) is float:
+            if item != item or item in (float("inf"), float("-inf")):
+                return False
+        elif not (item is None or type(item) in (str, int, bool)):
+            return False
+    return True
 
 
 def from_data(data: Mapping[str, Any]) -> tuple[GateSpec, tuple[Criterion, ...]]:
