@@ -36,8 +36,9 @@ def package_code_digest() -> str:
                 not remembered.strip(b"0123456789abcdef"):
             return remembered.decode("ascii")
     digest = _content_digest(files)
-    # Remembered only when no file changed while it was read.
-    if metadata is not None and metadata == _metadata_digest(_package_files()):
+    # Remembered only when no file changed while it was read (a file added meanwhile is in
+    # neither digest: the next run's listing names it, so a new entry).
+    if metadata is not None and metadata == _metadata_digest(files):
         write_entry(_NAMESPACE, metadata, digest.encode("ascii"))
     return digest
 

@@ -49,7 +49,9 @@ def private_cache_dir() -> Path:
     return _fresh_for_this_process()
 
 
+@functools.lru_cache(maxsize=8)
 def _in_a_checkout(folder: Path) -> bool:
+    # (Asked once per folder and process: commands read and write several entries.)
     # TMPDIR may point into the build's checkout (CI's "$PROJECT_DIR/tmp"): git would create a
     # committed pytest-deploygate-<uid>/ there as this user's own, so a checkout never counts.
     resolved = folder.resolve()
