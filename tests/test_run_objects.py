@@ -3,12 +3,12 @@ travels from a pytest-xdist worker to the controller unchanged."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
 
 from pytest_deploygate.core.results import CheckResult, Evidence, Status
+from pytest_deploygate.core.value_class import FrozenInstanceError
 from pytest_deploygate.decision.outcomes import ItemOutcome, Outcome, OutcomeBook
 from pytest_deploygate.gate.plan import GatePlan, ProjectSlot
 from pytest_deploygate.spec.library import SpecFile
@@ -18,7 +18,7 @@ def test_a_plan_cannot_change_once_built(tmp_path: Path) -> None:
     slot = ProjectSlot(None, tmp_path / "state.json", tmp_path)
     spec_file = SpecFile(12, "production", tmp_path / "12-production.yaml", "builtin")
     plan = GatePlan(spec_file, "all", slot, tmp_path)
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(FrozenInstanceError):
         plan.unmet = ("late",)  # type: ignore[misc]
     with pytest.raises(TypeError):
         plan.deferred["up"] = "GATE-11"  # type: ignore[index]

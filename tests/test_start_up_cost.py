@@ -164,6 +164,28 @@ def test_a_gate_loads_only_the_check_kinds_its_spec_names(example: GateProject) 
     assert "pytest_deploygate.evidence.http" not in seen
 
 
+#: A conftest that writes every module loaded by the end of the session.
+MODULES_AT_UNCONFIGURE = '''
+import sys
+
+def pytest_unconfigure(config):
+    with open("modules.txt", "w") as out:
+        out.write("\\n".join(sorted(sys.modules)))
+'''
+
+
+def test_a_gate_loads_no_reader_its_evidence_does_not_need(example: GateProject) -> None:
+    # The example reads a metrics capture (its own parser, not prometheus_client's package
+    # with its HTTP server) and has no network evidence configured (no thread pool).
+    example.pytester.makeconftest(MODULES_AT_UNCONFIGURE)
+    example.run_subprocess("--gate=12").assert_outcomes(passed=66, skipped=2)
+    assert example.record().case("monitoring-configured")["outcome"] == "passed"
+    loaded = set((example.root / "modules.txt").read_text().split())
+    assert "pytest_deploygate.evidence.exposition" in loaded  # the capture was read
+    assert not {name for name in loaded if name.startswith("prometheus_client")}
+    assert "concurrent.futures" not in loaded
+
+
 def test_the_help_still_lists_every_command(example: GateProject) -> None:
     done = subprocess.run([sys.executable, "-m", "pytest_deploygate", "--help"],
                           capture_output=True, text=True, check=True)

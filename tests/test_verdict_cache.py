@@ -224,9 +224,8 @@ def test_every_built_in_spec_comes_back_from_the_cache_exactly(path: Path) -> No
 
 
 def test_what_json_cannot_give_back_is_not_stored() -> None:
-    from dataclasses import replace
-
     from pytest_deploygate.checks import build_registry, builtin_kinds
+    from pytest_deploygate.core.value_class import replace
     from pytest_deploygate.spec.loader import load_spec
     from pytest_deploygate.spec.model import Check
     from pytest_deploygate.spec.stored import to_data

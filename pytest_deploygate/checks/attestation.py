@@ -14,7 +14,6 @@ fires the trigger, whatever "absent" sign-offs say or when; otherwise they attes
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,7 @@ from pytest_deploygate.checks.context import CheckKind, EvalContext
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.timeutil import format_instant, parse_instant
 from pytest_deploygate.core.trust_rules import trigger_present
+from pytest_deploygate.core.value_class import replace
 from pytest_deploygate.isdlc.layout import layout_of
 
 if TYPE_CHECKING:  # the store comes from the run; loading a spec need not import it

@@ -11,10 +11,10 @@ pytest-xdist, or from the ``deploygate`` command.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pytest_deploygate.core.results import CheckResult
+from pytest_deploygate.core.value_class import value_class
 
 if TYPE_CHECKING:  # annotations only: a kind's module (and verdict) need not load them
     from pytest_deploygate.checks.project import Project
@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # annotations only: a kind's module (and verdict) need not lo
     from pytest_deploygate.spec.model import Check, Criterion, GateSpec
 
 
-@dataclass
+@value_class
 class EvalContext:
     """What a check kind may read while evaluating one item."""
 
@@ -81,7 +81,7 @@ Evaluate = Callable[[Mapping[str, Any], "EvalContext"], CheckResult]
 Prefetch = Callable[[Mapping[str, Any], "EvalContext"], None]
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class CheckKind:
     """A registered check kind.
 

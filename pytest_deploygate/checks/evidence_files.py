@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -21,6 +20,7 @@ from pytest_deploygate.core.paths import OutsideRoot, inside_root
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.timeutil import format_instant
+from pytest_deploygate.core.value_class import field, value_class
 
 MAX_FILES = 500
 
@@ -34,7 +34,7 @@ FILE_PARAMS: dict[str, Any] = {
 }
 
 
-@dataclass
+@value_class
 class EvidenceFile:
     """One file read as evidence."""
 
@@ -44,7 +44,7 @@ class EvidenceFile:
     evidence: Evidence
 
 
-@dataclass
+@value_class
 class FileSet:
     """The files a check reads, and what was wrong on the way."""
 

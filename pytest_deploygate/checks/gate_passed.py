@@ -19,12 +19,12 @@ through its gate). ``gate_passed: false`` is never a pass.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_deploygate.checks.base import params_schema
 from pytest_deploygate.checks.context import CheckKind, EvalContext
 from pytest_deploygate.core.results import CheckResult, Evidence
+from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.isdlc.layout import CURRENT_TO_LEGACY, LEGACY_TO_CURRENT, Layout, layout_of
 from pytest_deploygate.isdlc.state import StateDoc, type_name
 
@@ -53,7 +53,7 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     return verdicts.result()
 
 
-@dataclass
+@value_class
 class _Verdicts:
     """What was found about each phase asked about, gathered into one result."""
 

@@ -1,14 +1,14 @@
 """``metrics_file``: error ratio, p99 and freshness from a captured metrics exposition.
 
 For teams without a Prometheus reachable from CI: the service's ``/metrics`` text (Prometheus
-or OpenMetrics format), captured after the smoke run and kept as an artifact, parsed with
-prometheus_client's parser. Parameters: ``metric`` (``error_ratio``: 5xx over all of
-``http_requests_total``, cumulative since the process started; ``p99_ms``: from
-``http_request_duration_seconds_bucket`` the way ``histogram_quantile`` computes it;
-``sample_age_s``: age of the capture at the evaluation time, from the file time and the
-samples' own timestamps, whichever is older; ``series``: usable samples in the file),
-``min`` / ``max``, and the file parameters (``paths``, default ``metrics_file`` of the config;
-``not_before``; ``max_age_days``, default 1 day).
+or OpenMetrics format), captured after the smoke run and kept as an artifact, read by the
+format's grammar (:mod:`pytest_deploygate.evidence.exposition`). Parameters: ``metric``
+(``error_ratio``: 5xx over all of ``http_requests_total``, cumulative since the process
+started; ``p99_ms``: from ``http_request_duration_seconds_bucket`` the way
+``histogram_quantile`` computes it; ``sample_age_s``: age of the capture at the evaluation
+time, from the file time and the samples' own timestamps, whichever is older; ``series``:
+usable samples in the file), ``min`` / ``max``, and the file parameters (``paths``, default
+``metrics_file`` of the config; ``not_before``; ``max_age_days``, default 1 day).
 
 Impossible or unusable evidence is missing evidence, never 0: a counter that is NaN, infinite
 or negative, a series twice, histogram buckets that are not cumulative, ``http_requests_total``
@@ -26,7 +26,6 @@ import itertools
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,6 +35,8 @@ from pytest_deploygate.checks.evidence_files import FILE_PARAMS, EvidenceFile, g
 from pytest_deploygate.core.measurements import single
 from pytest_deploygate.core.results import CheckResult, Status
 from pytest_deploygate.core.timeutil import format_instant
+from pytest_deploygate.core.value_class import value_class
+from pytest_deploygate.evidence.exposition import ExpositionError, parse_exposition
 
 METRICS = ("error_ratio", "p99_ms", "sample_age_s", "series")
 
@@ -51,7 +52,7 @@ FUTURE_SKEW = timedelta(minutes=5)
 _COUNTER_SUFFIXES = ("_total", "_bucket", "_count", "_created")
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Capture:
     """The samples of a capture and the oldest and newest sample timestamp, if any."""
 
@@ -195,39 +196,34 @@ def _p99_ms(samples: Sequence[tuple[str, tuple[tuple[str, str], ...], float]]) -
 @functools.lru_cache(maxsize=32)
 def _parse(data: bytes) -> Capture | str:
     # Several criteria read the same capture: it is parsed once.
-    from prometheus_client.parser import text_string_to_metric_families
-
     samples = []
     stamps = []
     seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
     try:
-        text = data.decode("utf-8")
-        for family in text_string_to_metric_families(text):
-            # A histogram's _sum may be negative (negative observations): only its buckets and
-            # count are counters, which the suffixes cover.
-            counter_family = family.type == "counter"
-            for sample in family.samples:
-                value = float(sample.value)
-                labels = tuple(sorted((str(k), str(v)) for k, v in sample.labels.items()))
-                key = (sample.name, labels)
-                if key in seen:
-                    return f"series {_series(sample.name, labels)} appears twice"
-                seen.add(key)
-                counter = counter_family or sample.name.endswith(_COUNTER_SUFFIXES)
-                if counter and not (math.isfinite(value) and value >= 0):
-                    return (f"counter {_series(sample.name, labels)} is {sample.value}: a "
-                            "counter is a finite, non-negative number")
-                if not math.isfinite(value):
-                    continue  # a gauge or quantile without data: not a sample we can use
-                if sample.timestamp is not None:
-                    stamp = float(sample.timestamp)
-                    if not math.isfinite(stamp) or abs(stamp) > _MAX_TIMESTAMP:
-                        return f"series {_series(sample.name, labels)} has timestamp {stamp}"
-                    stamps.append(stamp)
-                samples.append((sample.name, labels, value))
-    except (UnicodeDecodeError, ValueError, TypeError, IndexError, KeyError,
-            AttributeError) as exc:
+        exposed = parse_exposition(data.decode("utf-8"))
+    except (UnicodeDecodeError, ExpositionError) as exc:
         return f"not a Prometheus text exposition: {exc}"
+    for sample in exposed:
+        labels = tuple(sorted(sample.labels))
+        key = (sample.name, labels)
+        if key in seen:
+            return f"series {_series(sample.name, labels)} appears twice"
+        seen.add(key)
+        value = float(sample.value)
+        # A histogram's _sum may be negative (negative observations): only its buckets and
+        # count are counters, which the suffixes cover.
+        counter = sample.family_type == "counter" or sample.name.endswith(_COUNTER_SUFFIXES)
+        if counter and not (math.isfinite(value) and value >= 0):
+            return (f"counter {_series(sample.name, labels)} is {sample.value}: a "
+                    "counter is a finite, non-negative number")
+        if not math.isfinite(value):
+            continue  # a gauge or quantile without data: not a sample we can use
+        if sample.timestamp is not None:
+            stamp = sample.timestamp
+            if not math.isfinite(stamp) or abs(stamp) > _MAX_TIMESTAMP:
+                return f"series {_series(sample.name, labels)} has timestamp {stamp}"
+            stamps.append(stamp)
+        samples.append((sample.name, labels, value))
     if not samples:
         return "no samples"
     return Capture(tuple(samples),

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Hashable
-from dataclasses import InitVar, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,17 +20,20 @@ from typing import TYPE_CHECKING, Any
 from pytest_deploygate.checks.services import EvidenceServices
 from pytest_deploygate.core.limits import Limits
 from pytest_deploygate.core.run_scope import RunScope
+from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.evidence.config import ProjectConfig
 from pytest_deploygate.evidence.network import NetworkPool
 from pytest_deploygate.evidence.release import ReleaseIdentity, manifest_version, release_identity
 from pytest_deploygate.isdlc.state import StateDoc
 
 if TYPE_CHECKING:
+    from dataclasses import InitVar
+
     from pytest_deploygate.trust.signoffs import AttestationStore
     from pytest_deploygate.trust.waivers import WaiverStore
 
 
-@dataclass(frozen=True, eq=False)
+@value_class(frozen=True, eq=False)
 class Project:
     """Everything about the gated project that checks may read."""
 

@@ -15,7 +15,6 @@ import queue
 import subprocess
 import threading
 from collections.abc import Callable, Hashable
-from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -127,6 +126,9 @@ class EvidenceServices:
 
     def wait_for(self, key: Hashable, work: Callable[[], Any]) -> Any:
         """The network result for ``key``, showing queued progress lines while waiting."""
+        # concurrent.futures loads with the first network request, not with every gate.
+        from concurrent.futures import TimeoutError as FutureTimeout
+
         future = self.network.submit(key, work)
         while True:
             try:

@@ -15,12 +15,12 @@ stage applies to its pre record; the decision is recomputed by the plugin's own 
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from pathlib import Path
 
 from pytest_deploygate.cli.verdict_inputs import gate_inputs, project_settings
 from pytest_deploygate.cli.verdict_signing import add_signing_arguments, signature_problem
 from pytest_deploygate.cli.workspace import Refusal, Workspace, complain, say
+from pytest_deploygate.core.value_class import replace
 from pytest_deploygate.decision.decide import EXIT_CODES
 from pytest_deploygate.evidence.release import (
     ReleaseIdentity,

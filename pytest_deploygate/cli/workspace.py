@@ -9,11 +9,11 @@ import contextlib
 import importlib
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from pytest_deploygate.core.errors import DeployGateError
+from pytest_deploygate.core.value_class import field, value_class
 
 if TYPE_CHECKING:  # what a command needs is imported when it needs it: verdict reads
     # its spec from a cache when it can, and must not pay for YAML, schemas or check kinds
@@ -29,7 +29,7 @@ class Refusal(Exception):
     """The command refuses: one clear line, exit code 2."""
 
 
-@dataclass
+@value_class
 class Workspace:
     """Root, config, spec directory and check kinds of the gated project."""
 

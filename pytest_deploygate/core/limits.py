@@ -12,7 +12,7 @@ run in the same process (pytester, an IDE) gets its own ini settings, not the la
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pytest_deploygate.core.value_class import value_class
 
 #: Gate specs, deploygate.yaml, the approvers file.
 DEFAULT_DOCUMENT_BYTES = 2 * 1024 * 1024
@@ -20,7 +20,7 @@ DEFAULT_DOCUMENT_BYTES = 2 * 1024 * 1024
 DEFAULT_EVIDENCE_BYTES = 64 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Limits:
     """The byte limits of one run."""
 

@@ -11,14 +11,15 @@ record's charts.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
+
+from pytest_deploygate.core.value_class import value_class
 
 #: Samples kept per measurement: a long watch is thinned, keeping the first, breaches and last.
 MAX_POINTS = 600
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Point:
     """One measurement: seconds after the first one, the value (None: inconclusive)."""
 
@@ -27,7 +28,7 @@ class Point:
     breached: bool = False
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Measurement:
     """Values of one metric against its bounds."""
 

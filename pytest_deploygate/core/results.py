@@ -10,12 +10,11 @@ speak :class:`Status`.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
 from pytest_deploygate.core.redaction import redact_text
+from pytest_deploygate.core.value_class import replace, value_class
 
 if TYPE_CHECKING:
     from pytest_deploygate.core.measurements import Measurement
@@ -49,7 +48,7 @@ PASSING = frozenset({Status.MET, Status.NOT_APPLICABLE, Status.WAIVED})
 CheckStatus = Literal["met", "not_met", "missing", "not_applicable", "waived"]
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Evidence:
     """One piece of evidence a check read: a file, a state path, a sign-off, a URL."""
 
@@ -89,7 +88,7 @@ class Evidence:
                    detail=data.get("detail"))
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class CheckResult:
     """The outcome of evaluating one check."""
 
@@ -101,7 +100,7 @@ class CheckResult:
 
     def measured(self, measurement: Measurement | None) -> CheckResult:
         """The same result carrying what was measured."""
-        return dataclasses.replace(self, measurement=measurement)
+        return replace(self, measurement=measurement)
 
     def __post_init__(self) -> None:
         # Built-in and third-party kinds alike: a URL in a message is shown redacted.

@@ -9,10 +9,11 @@ safe loader is used: no YAML tag is ever evaluated.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+
+from pytest_deploygate.core.value_class import field, value_class
 
 Path = tuple[str | int, ...]
 
@@ -25,7 +26,7 @@ MAX_NODES = 1_000_000
 MAX_EXPANDED_VALUES = 2_000_000
 
 
-@dataclass
+@value_class
 class LoadedYaml:
     """A parsed YAML document with the line of every value."""
 

@@ -10,10 +10,10 @@ no outcome: deselected, stopped early, interrupted) > FAIL > PASS.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pytest_deploygate.core.results import PASSING, Status
+from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.decision.outcomes import Outcome
 from pytest_deploygate.spec.model import Criterion, DecisionRow
 
@@ -43,7 +43,7 @@ WAIVED = Verdict.WAIVED
 EXIT_CODES = {PASS: 0, FAIL: 1, ROLLBACK: 2, SKIPPED: 3, INCOMPLETE: 5}
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class RowResult:
     """One Gate Decision row."""
 
@@ -53,7 +53,7 @@ class RowResult:
     failing: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Decision:
     """The decision of one gate record."""
 

@@ -9,12 +9,11 @@ workers by its own ``to_dict``/``from_dict``), so the controller can tell "not m
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_deploygate.core.results import STATUS_RANK, CheckResult, Status
+from pytest_deploygate.core.value_class import field, replace, value_class
 
 #: (JUnit element, its ``type``), or (None, None) for a passing testcase: never one of the two.
 JunitForm = tuple[str, str] | tuple[None, None]
@@ -70,7 +69,7 @@ def status_from_junit(element: str | None, kind: str | None, role: str) -> Statu
     raise NoSuchForm(f"<{element or 'testcase'} type={kind!r}> is no outcome of a {role}")
 
 
-@dataclass
+@value_class
 class Outcome:
     """The outcome of one item: what decision and records read, built from a check's
     :class:`~pytest_deploygate.core.results.CheckResult` or from pytest's report of a test."""
@@ -105,7 +104,7 @@ class Outcome:
                    data.get("measurement"))
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class ItemOutcome:
     """What one report of a gate item says: whose item, and its outcome. Carried on
     pytest's report (and across pytest-xdist) to the controller's :class:`OutcomeBook`."""
@@ -141,7 +140,7 @@ class OutcomeBook:
     def add(self, reported: ItemOutcome, duration: float) -> None:
         """Merge one report's outcome for an item."""
         record, item_id = reported.record, reported.item_id
-        new = dataclasses.replace(reported.outcome, duration=0.0)
+        new = replace(reported.outcome, duration=0.0)
         if reported.criterion is not None:
             self._user_meta.setdefault(record, {}).setdefault(item_id, reported.criterion)
         key = (record, item_id)

@@ -9,12 +9,12 @@ item that needs it (fail closed), never a silent default.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pytest_deploygate.core.documents import load_checked_yaml
 from pytest_deploygate.core.run_scope import RunScope
+from pytest_deploygate.core.value_class import field, value_class
 
 CONFIG_FILE = "deploygate.yaml"
 CONFIG_SCHEMA = "project-config.schema.json"
@@ -23,7 +23,7 @@ DEFAULT_APPROVERS = ".deploygate/approvers.yaml"
 DEFAULT_WAIVERS = ".deploygate/waivers.jsonl"
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class ProjectConfig:
     """Validated contents of deploygate.yaml (all optional)."""
 

@@ -18,9 +18,10 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from pytest_deploygate.core.value_class import value_class
 
 #: Paths whose commits are sign-off bookkeeping (the phase-start rule of authors_since).
 BOOKKEEPING_PREFIX = ".deploygate/"
@@ -36,7 +37,7 @@ _ATTRIBUTION_CONFIG = ("mailmap.file=", "mailmap.blob=", "log.mailmap=false",
                        "core.fsmonitor=false")
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class LineOrigin:
     """The commit that added one line, its author, and the commit's (claimed) times."""
 
@@ -51,7 +52,7 @@ class LineOrigin:
         return not _is_uncommitted(self.commit)
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class BlamedLine:
     """git blame's answer for one line: where it came from and the bytes git saw."""
 
@@ -272,7 +273,7 @@ def _time(raw: bytes | None) -> datetime | None:
         return None
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Signature:
     """What git says about a commit's signature when given only the approvers' keys."""
 

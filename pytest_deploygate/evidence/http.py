@@ -18,7 +18,6 @@ import hashlib
 import re
 import time
 import urllib.parse
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -28,6 +27,7 @@ from pytest_deploygate.core.redaction import (
     redact_url,
     url_secrets,
 )
+from pytest_deploygate.core.value_class import replace, value_class
 
 if TYPE_CHECKING:
     import ssl
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class HttpAnswer:
     """What the server answered (any status), or why nothing usable came back."""
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 MAX_WORKERS = 64
 
@@ -33,6 +35,9 @@ class NetworkPool:
             future = self._futures.get(key)
             if future is None:
                 if self._executor is None:
+                    # Imported here: a gate without network evidence never needs the pool.
+                    from concurrent.futures import ThreadPoolExecutor
+
                     self._executor = ThreadPoolExecutor(self._max_workers,
                                                         thread_name_prefix="deploygate-net")
                 future = self._futures[key] = self._executor.submit(work)

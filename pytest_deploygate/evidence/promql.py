@@ -16,11 +16,11 @@ import math
 import os
 import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pytest_deploygate.core.redaction import redact_text, redact_url
+from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.http import http_get
 
 DEFAULT_QUERIES = {
@@ -33,7 +33,7 @@ DEFAULT_QUERIES = {
 }
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Endpoint:
     """A Prometheus server and how to authenticate (secrets stay in the environment)."""
 
@@ -77,7 +77,7 @@ class Endpoint:
         return headers
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Measurement:
     """A value, or why there is none."""
 

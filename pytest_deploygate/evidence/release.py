@@ -28,10 +28,10 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.git import authors_since, git_command, git_environment
 
 #: Bookkeeping directories relative to the project root (plus the record directory).
@@ -47,7 +47,7 @@ _SHOWN = 5
 _VERSION_TAG = re.compile(r"^v?\d+(\.\d+)*([.+-].*)?$")
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class ReleaseIdentity:
     """Commit, tree and version of the gated release; ``problem`` says why there is none."""
 

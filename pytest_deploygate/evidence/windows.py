@@ -10,15 +10,14 @@ watch (``--gate-watch``) extends the count to cover its duration.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from pytest_deploygate.core.timeutil import parse_duration
+from pytest_deploygate.core.value_class import replace, value_class
 
 WINDOW_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -34,7 +33,7 @@ WINDOW_SCHEMA: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Sample:
     """One measurement: breached or not, or inconclusive (``problem`` set)."""
 
@@ -47,7 +46,7 @@ class Sample:
     at: float = 0.0
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class WindowResult:
     """The samples of a window and how they are judged."""
 
@@ -114,7 +113,7 @@ def observe(window: Mapping[str, Any], measure: Callable[[float], Sample],
                                 stopped=True)
         elapsed = time.monotonic() - start
         sample = measure(elapsed)
-        samples.append(sample if sample.at else dataclasses.replace(sample, at=elapsed))
+        samples.append(sample if sample.at else replace(sample, at=elapsed))
         result = WindowResult(tuple(samples), count, failure_limit, inconclusive_limit)
         if progress is not None:
             progress(f"{index + 1}/{count}: {samples[-1].problem or samples[-1].shown}")

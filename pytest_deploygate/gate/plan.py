@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from pytest_deploygate.checks.project import Project
 from pytest_deploygate.core.errors import DeployGateError
 from pytest_deploygate.core.results import CheckResult
+from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.isdlc.layout import Layout
 from pytest_deploygate.spec.library import Library, SpecFile
 from pytest_deploygate.spec.model import Criterion, GateSpec, RunStage
@@ -28,7 +28,7 @@ class ConfigError(DeployGateError):
     """deploygate.yaml is broken: the run stops (exit 2) and no record is written."""
 
 
-@dataclass
+@value_class
 class ProjectSlot:
     """One gated project: the single project of a repository, or one of a monorepo's."""
 
@@ -46,7 +46,7 @@ class ProjectSlot:
         return self.library.layout if self.library else None
 
 
-@dataclass(frozen=True, eq=False)
+@value_class(frozen=True, eq=False)
 class GatePlan:
     """One gate (and stage) of one project in this run: its items and what decides whether
     they run. Frozen once prepared: what a run learns later (same-run prerequisites) is kept

@@ -8,7 +8,6 @@ records written by the controller and the items run by workers come from the sam
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -18,6 +17,7 @@ from pytest_deploygate.checks.project import Project
 from pytest_deploygate.core.errors import DeployGateError, SelectionError, StateError
 from pytest_deploygate.core.results import CheckResult
 from pytest_deploygate.core.run_scope import RunScope
+from pytest_deploygate.core.value_class import replace
 from pytest_deploygate.evidence.config import load_config
 from pytest_deploygate.gate.plan import ConfigError, GatePlan, ProjectSlot
 from pytest_deploygate.gate.prerequisites import (
@@ -185,19 +185,19 @@ class GateRun:
         try:
             spec = self._spec(spec_file)
         except (DeployGateError, ValueError) as exc:
-            return dataclasses.replace(plan, error=str(exc))
+            return replace(plan, error=str(exc))
         if spec_file.key and slot.layout is not None:
             # Today's layout: the file name selects the phase; the spec must be about it.
             phase = slot.layout.canonical(spec.phase)
             if phase != spec_file.key:
-                return dataclasses.replace(plan, spec=spec, error=(
+                return replace(plan, spec=spec, error=(
                     f"{spec.source}: phase {spec.phase!r} is not the phase {spec_file.key} its "
                     "file name selects; name the file after its phase key"))
             if phase != spec.phase:
-                spec = dataclasses.replace(spec, phase=phase)
+                spec = replace(spec, phase=phase)
         project = slot.project
         if project is None:
-            return dataclasses.replace(plan, spec=spec, error=slot.error)
+            return replace(plan, spec=spec, error=slot.error)
         thresholds = {**spec.thresholds,
                       **{k: v for k, v in project.config.thresholds.items()
                          if k in spec.thresholds},
@@ -211,13 +211,13 @@ class GateRun:
         staged = tuple(stage_items(items, stage))
         if stage == "post":
             staged += (binding_item(spec),)
-        plan = dataclasses.replace(plan, spec=spec, thresholds=MappingProxyType(thresholds),
+        plan = replace(plan, spec=spec, thresholds=MappingProxyType(thresholds),
                                    spec_items=tuple(items), items=staged)
         results = {item.id: self.evaluate(plan, item)
                    for item in items if item.role == "prerequisite"}
         unmet = tuple(unmet_line(item, results[item.id]) for item in items
                       if item.role == "prerequisite" and results[item.id].status != "met")
-        return dataclasses.replace(plan, prerequisite_results=MappingProxyType(results),
+        return replace(plan, prerequisite_results=MappingProxyType(results),
                                    unmet=unmet)
 
     def _spec(self, spec_file: SpecFile) -> GateSpec:
@@ -363,7 +363,7 @@ def _deferring(plan: GatePlan, deferred: dict[str, str]) -> GatePlan:
     items = {item.id: item for item in plan.spec_items}
     unmet = tuple(unmet_line(items[item_id], result)
                   for item_id, result in kept.items() if result.status != "met")
-    return dataclasses.replace(plan, prerequisite_results=MappingProxyType(kept), unmet=unmet,
+    return replace(plan, prerequisite_results=MappingProxyType(kept), unmet=unmet,
                                deferred=MappingProxyType(deferred))
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,13 +14,14 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_deploygate.core.limits import DEFAULT_LIMITS, Limits
+from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.signing.options import signing_paths
 
 if TYPE_CHECKING:
     from pytest_deploygate.spec.model import RunStage
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Settings:
     """The checked options of one gate run."""
 

@@ -10,10 +10,11 @@ with the source line it came from. Checkboxes inside tables and bold lines are n
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+
+from pytest_deploygate.core.value_class import field, value_class
 
 _CHECKBOX = re.compile(r"^\[([ xX])\]\s+(.*)$", re.S)
 _BOLD_LINE = re.compile(r"^\*\*(.+?)\*\*:?\s*$")
@@ -21,7 +22,7 @@ _TABLE_KINDS = {"artifact": "artifacts", "prerequisite": "prerequisites",
                 "criteria": "decision", "criterion": "decision"}
 
 
-@dataclass
+@value_class
 class Row:
     """One table row: its cells (inline markdown) and line."""
 
@@ -29,7 +30,7 @@ class Row:
     line: int
 
 
-@dataclass
+@value_class
 class Item:
     """A checkbox criterion and the headings above it."""
 
@@ -42,7 +43,7 @@ class Item:
     h3_line: int | None
 
 
-@dataclass
+@value_class
 class Outline:
     """Everything the importer reads from one checklist."""
 

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+from pytest_deploygate.core.value_class import value_class
 
 if TYPE_CHECKING:
     from pytest_deploygate.isdlc.state import StateDoc
@@ -110,7 +111,7 @@ CURRENT_ARTIFACT_DIRS: Mapping[str, tuple[str, ...]] = {
 _KEY = re.compile(r"^(?P<number>[0-9]{2,3})-(?P<name>[a-z0-9][a-z0-9-]*)$")
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Layout:
     """A phase layout and why it was chosen (for the report header)."""
 

@@ -12,17 +12,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pytest_deploygate.core.errors import StateError
 from pytest_deploygate.core.limits import DEFAULT_EVIDENCE_BYTES
+from pytest_deploygate.core.value_class import value_class
 
 _MISSING = object()
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Lookup:
     """The result of a dotted-path lookup."""
 

@@ -15,7 +15,12 @@ from typing import Any
 import pytest
 
 from pytest_deploygate.plugin import plain_import
-from pytest_deploygate.plugin.options import add_options
+
+# Before the imports below: pytest imports this entry point, and everything it imports, through
+# its assertion rewriter (see plain_import). The session's cleanup removes the finder.
+plain_import.install()
+
+from pytest_deploygate.plugin.options import add_options  # noqa: E402
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,8 +37,8 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register the marker; start a gate run when ``--gate`` is given."""
-    # Before anything below imports the package's modules: pytest's assertion rewriter would
-    # parse and compile each of them on every run (see plain_import).
+    # Installed when this module was imported (or again for a later session in the same
+    # process); removed when this session ends.
     config.add_cleanup(plain_import.install())
     config.addinivalue_line(
         "markers",

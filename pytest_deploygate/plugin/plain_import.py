@@ -44,9 +44,13 @@ class PlainImportFinder(importlib.abc.MetaPathFinder):
 
 
 def install(package: str = PACKAGE) -> Callable[[], None]:
-    """Put a finder for ``package`` first on ``sys.meta_path``; return what removes it."""
-    finder = PlainImportFinder(package)
-    sys.meta_path.insert(0, finder)
+    """Put a finder for ``package`` first on ``sys.meta_path`` unless one is there already;
+    return what removes it."""
+    finder = next((f for f in sys.meta_path if isinstance(f, PlainImportFinder)
+                   and f.prefix == package + "."), None)
+    if finder is None:
+        finder = PlainImportFinder(package)
+        sys.meta_path.insert(0, finder)
 
     def remove() -> None:
         if finder in sys.meta_path:

@@ -14,17 +14,17 @@ moment the stage is not about).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.gate.plan import GatePlan
 from pytest_deploygate.isdlc.gate_names import ambiguity, names_selected
 from pytest_deploygate.spec.model import OTHER_ROW_ID, Criterion
 
 
-@dataclass
+@value_class
 class UserMember:
     """A gate-marked test, its record and its criterion."""
 

@@ -6,16 +6,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 
+from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.decision.decide import Decision
 from pytest_deploygate.decision.outcomes import Outcome
 from pytest_deploygate.records.names import REPLAY_PROPERTY as REPLAY_PROPERTY  # re-exported
 from pytest_deploygate.spec.model import Criterion
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class RecordItem:
     """An item as recorded: the criterion, its rendered text and its outcome."""
 
@@ -25,7 +25,7 @@ class RecordItem:
     verdict: str
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class RecordContent:
     """Everything a record says about one gate (and stage)."""
 

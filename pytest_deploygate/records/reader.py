@@ -8,18 +8,18 @@ could have replaced, so entity expansion and external entities are refused.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pytest_deploygate.core.limits import DEFAULT_EVIDENCE_BYTES
+from pytest_deploygate.core.value_class import field, value_class
 
 
 class RecordError(ValueError):
     """The file is not a readable gate record."""
 
 
-@dataclass
+@value_class
 class RecordTestcase:
     """One testcase of a record."""
 
@@ -33,7 +33,7 @@ class RecordTestcase:
     outcome_elements: int = 0
 
 
-@dataclass
+@value_class
 class GateRecord:
     """Suite properties and testcases of a gate record."""
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
 from pytest_deploygate.core.results import Status
+from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.decision.decide import EXIT_CODES, PASS, SKIPPED, Decision, decide
 from pytest_deploygate.decision.outcomes import NoSuchForm, Outcome, status_from_junit
 from pytest_deploygate.evidence.release import ReleaseIdentity, binding_problems
@@ -51,7 +51,7 @@ RECORD_NAME = re.compile(r"(?P<gate>GATE-[0-9]+|[0-9]{2}-[a-z][a-z0-9-]*?)"
 
 # -- the verification -------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Expected:
     """What the record must be about; None fields are not checked here (the caller does)."""
 
@@ -61,7 +61,7 @@ class Expected:
     allow_replay: bool = False
 
 
-@dataclass
+@value_class
 class Verification:
     """The problems found (empty: faithful) and the decision recomputed from the testcases."""
 
@@ -132,7 +132,7 @@ def _release_problems(props: dict[str, str], release: ReleaseIdentity) -> list[s
     return problems
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class _Rules:
     spec: GateSpec
     waivers_enabled: bool

@@ -13,10 +13,10 @@ with the file and line: silently ignoring an option could widen what a key is tr
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.signing import SigningError
 from pytest_deploygate.signing.keys import PublicKey, parse_openssh_public, read_limited
 
@@ -26,7 +26,7 @@ _MAX_BYTES = 1024 * 1024
 _KEY_TYPES = ("ssh-", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-", "rsa-sha2-")
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class AllowedSigner:
     """One line of the file."""
 

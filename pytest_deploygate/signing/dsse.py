@@ -14,9 +14,9 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.signing import SigningError
 from pytest_deploygate.signing.keys import PrivateKey, PublicKey
 
@@ -31,7 +31,7 @@ def pae(payload_type: str, payload: bytes) -> bytes:
     return b"DSSEv1 %d %b %d %b" % (len(kind), kind, len(payload), payload)
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Signature:
     """One signature of an envelope; ``keyid`` is a hint, never trusted."""
 
@@ -39,7 +39,7 @@ class Signature:
     sig: bytes
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Envelope:
     """A parsed envelope."""
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.signing import SigningError
 
 if TYPE_CHECKING:  # cryptography is imported only when a run signs or a verdict verifies
@@ -40,7 +40,7 @@ _MAX_KEY_BYTES = 64 * 1024
 _WHAT_TO_USE = "use an Ed25519 or ECDSA P-256 key (ssh-keygen -t ed25519)"
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class PublicKey:
     """A public key that can check signatures."""
 
@@ -85,7 +85,7 @@ class PublicKey:
         return True
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class PrivateKey:
     """A key that signs, and its public half."""
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pytest_deploygate.core.results import Evidence
 from pytest_deploygate.core.timeutil import format_instant
+from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.core.version import __version__
 from pytest_deploygate.evidence.release import ReleaseIdentity
 from pytest_deploygate.records.content import RecordContent
@@ -32,7 +32,7 @@ PREDICATE_TYPE = "https://pytest-deploygate.invalid/attestations/gate-decision/v
 PREDICATE_SCHEMA = "gate-decision-predicate.schema.json"
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Subject:
     """One in-toto subject: a name and its digests."""
 
@@ -113,7 +113,7 @@ def statement_bytes(subjects: Sequence[Subject], predicate: Mapping[str, Any]) -
                       ensure_ascii=False).encode("utf-8")
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Statement:
     """A statement read back from a verified payload."""
 

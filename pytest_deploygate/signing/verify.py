@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pytest_deploygate.core.limits import DEFAULT_EVIDENCE_BYTES
 from pytest_deploygate.core.timeutil import parse_instant
+from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.release import ReleaseIdentity
 from pytest_deploygate.records.reader import GateRecord
 from pytest_deploygate.signing import ENVELOPE_SUFFIX as ENVELOPE_SUFFIX  # re-exported
@@ -32,7 +32,7 @@ from pytest_deploygate.signing.keys import PublicKey, load_public_key, require_r
 from pytest_deploygate.signing.statement import Statement, parse_statement
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Verifier:
     """The keys whose signatures are accepted, and where they were listed."""
 
@@ -55,7 +55,7 @@ class Verifier:
         return cls((AllowedSigner(source, key, None, None, None, source),), source)
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Verified:
     """An attestation whose signature and statement checked out."""
 

@@ -20,11 +20,11 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pytest_deploygate.core.errors import SelectionError
+from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.isdlc.layout import (
     CURRENT,
     LEGACY,
@@ -40,7 +40,7 @@ _CHECKLIST_NAME = re.compile(r"^(?P<number>[0-9]{2,3})-(?P<slug>[a-z0-9][a-z0-9-
 _ORIGIN_WORDS = {"user": "user spec", "checklist": "project checklist", "builtin": "built-in"}
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class SpecFile:
     """A gate spec (or checklist) on disk, before it is parsed."""
 
@@ -114,7 +114,7 @@ def available(user_dir: Path | None, checklist_dir: Path | None = None
     return by_gate
 
 
-@dataclass
+@value_class
 class Library:
     """The gates available to one project, in its layout."""
 

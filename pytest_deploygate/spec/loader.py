@@ -403,7 +403,7 @@ def apply_overrides(spec: GateSpec, config: Any, kinds: Mapping[str, KindSchema]
     ``metrics_file`` instead of ``prometheus``) without copying the spec; it is validated like
     a check in a spec, with the config file's line numbers.
     """
-    import dataclasses
+    from pytest_deploygate.core.value_class import replace
 
     overrides = config.evidence
     if not overrides:
@@ -429,7 +429,7 @@ def apply_overrides(spec: GateSpec, config: Any, kinds: Mapping[str, KindSchema]
             if name not in spec.thresholds:
                 problems.append(f"{source}:{line}: evidence.{item.id}: unknown threshold "
                                 f"'{name}'")
-        items.append(dataclasses.replace(item, check=Check(raw["kind"], dict(raw), line)))
+        items.append(replace(item, check=Check(raw["kind"], dict(raw), line)))
     if problems:
         raise SpecError(problems)
     return tuple(items)

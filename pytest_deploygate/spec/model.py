@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from pytest_deploygate.core.value_class import field, value_class
 
 Stage = Literal["pre", "post"]
 #: What a run evaluates: one stage, or the whole gate.
@@ -27,7 +28,7 @@ OTHER_ROW_TITLE = "Other criteria"
 _PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)(?::([^{}]*))?\}")
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Check:
     """A check kind with its parameters, as written in the spec."""
 
@@ -36,7 +37,7 @@ class Check:
     line: int = 0
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class ArtifactSpec:
     """A required (or conditional) file of the gate."""
 
@@ -49,7 +50,7 @@ class ArtifactSpec:
     names_version: bool = False
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Criterion:
     """One item of the gate: a prerequisite, artifact, criterion or rollback trigger."""
 
@@ -80,7 +81,7 @@ class Criterion:
         return redact_text(render_placeholders(self.text, thresholds))
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class DecisionRow:
     """One row of the checklist's Gate Decision table."""
 
@@ -88,7 +89,7 @@ class DecisionRow:
     title: str
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class NextPhase:
     """Where the workflow goes when the gate passes."""
 
@@ -98,7 +99,7 @@ class NextPhase:
     handler: str | None = None
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Branch:
     """A conditional continuation after a PASS (gate 10: by cloud provider)."""
 
@@ -114,7 +115,7 @@ class Branch:
         return self.outcome or ""
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class GateSpec:
     """A validated gate spec."""
 

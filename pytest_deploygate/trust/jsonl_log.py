@@ -12,7 +12,6 @@ with file and line and skipped; it never stops the rest of the log.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +22,11 @@ from pytest_deploygate.core.trust_rules import (
     split_git_lines,
     value_text_problem,
 )
+from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.evidence.git import GitError, LineOrigin, blame_lines, top_relative
 
 
-@dataclass
+@value_class
 class LogLine:
     """A schema-valid line."""
 
@@ -35,7 +35,7 @@ class LogLine:
     origin: LineOrigin | None = None
 
 
-@dataclass
+@value_class
 class JsonlLog:
     """A read log: its valid lines and what was wrong."""
 

@@ -12,7 +12,6 @@ Formats (documented in docs/attestations.md, each with a shipped JSON Schema):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +31,7 @@ from pytest_deploygate.core.trust_rules import (
     signature_problem,
     ssh_key_fingerprint,
 )
+from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.evidence.config import ProjectConfig
 from pytest_deploygate.evidence.git import LineOrigin, commit_signature
 from pytest_deploygate.evidence.release import gated_release_authors
@@ -48,7 +48,7 @@ APPROVERS_SCHEMA = "approvers.schema.json"
 REVIEW_CRITERION = "gate-review"
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Attestation:
     """One parsed sign-off line.
 
@@ -77,7 +77,7 @@ class Attestation:
                           phase=spec.phase)
 
 
-@dataclass
+@value_class
 class AttestationStore:
     """Parsed log, approvers, git attribution, and the problems met reading them."""
 
@@ -263,7 +263,7 @@ class AttestationStore:
             ))
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class ApproverKeys:
     """The signing keys the approvers file lists for one approver."""
 

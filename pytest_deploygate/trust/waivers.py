@@ -17,7 +17,6 @@ triggers and anything the spec marks ``waivable: false`` can never be waived.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from pytest_deploygate.core.trust_rules import (
     future_commit_problem,
     identity,
 )
+from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.evidence.config import ProjectConfig
 from pytest_deploygate.evidence.git import LineOrigin
 from pytest_deploygate.isdlc.gate_names import names_gate
@@ -40,7 +40,7 @@ WAIVER_SCHEMA = "waiver.schema.json"
 EXPIRY_WARNING = timedelta(days=7)
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Waiver:
     """One parsed waiver line."""
 
@@ -61,7 +61,7 @@ class Waiver:
                 f"{format_instant(self.expires)}")
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class WaiverDecision:
     """What a waiver means for one item at the evaluation time."""
 
@@ -70,7 +70,7 @@ class WaiverDecision:
     note: str = ""
 
 
-@dataclass
+@value_class
 class WaiverStore:
     """The waivers of a project, and what was wrong reading them."""
 
