@@ -2,8 +2,8 @@
 
 Anything remembered between runs (a spec loaded and validated, say) was made by this code; a
 fix of the code must not be outlived by what the unfixed code derived. The digest covers every
-file of the installed package (sources and shipped schemas; ``__pycache__`` aside), path and
-content.
+file of the installed package (sources and shipped schemas; ``__pycache__`` and the built-in
+gate specs aside: a spec is an input of its own), path and content.
 
 Hashing the whole package costs more than the verdict it serves, so the digest is remembered
 too, in the private cache, under the exact metadata of every file (path, size, inode, and the
@@ -21,6 +21,9 @@ import os
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _NAMESPACE = "code-digest"
+#: Folders of the package that hold no code: compiled bytecode (derived from the sources),
+#: and the built-in gate specs (data: whatever is derived from a spec names its bytes).
+_NOT_CODE = ("__pycache__", "gate_specs")
 
 
 @functools.cache
@@ -46,7 +49,7 @@ def package_code_digest() -> str:
 def _package_files() -> list[str]:
     found = []
     for folder, subfolders, names in os.walk(_PACKAGE):
-        subfolders[:] = sorted(name for name in subfolders if name != "__pycache__")
+        subfolders[:] = sorted(name for name in subfolders if name not in _NOT_CODE)
         found += [os.path.join(folder, name) for name in sorted(names)
                   if not name.endswith((".pyc", ".pyo"))]
     return found
