@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
 
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 _FORMAT = "deploygate verdict inputs 1"
 _NAMESPACE = "verdict-inputs"
 _CONFIG_FILE = "deploygate.yaml"
+T = TypeVar("T")
 
 
 class Settings(NamedTuple):
@@ -50,12 +51,9 @@ def project_settings(workspace: Workspace) -> Settings:
     workspace's refusal, as for every command)."""
     config_path = workspace.root / _CONFIG_FILE
     key = _key(workspace, ("settings", config_path))
-    stored = _read(key)
+    stored = _read(key, _settings_from)
     if stored is not None:
-        try:
-            return _settings_from(stored)
-        except (KeyError, TypeError, ValueError):
-            pass
+        return stored
     config = workspace.config
     settings = Settings(config.version, config.waivers_enabled, dict(config.conditions))
     data = {"version": settings.version, "waivers_enabled": settings.waivers_enabled,
@@ -72,14 +70,11 @@ def gate_inputs(workspace: Workspace, expression: str
     path = workspace.gate_path(expression)
     inputs = ("spec", path, workspace.root / _CONFIG_FILE)
     key = _key(workspace, inputs)
-    stored = _read(key)
-    if stored is not None:
-        from pytest_deploygate.spec.stored import from_data
+    from pytest_deploygate.spec.stored import from_data
 
-        try:
-            return from_data(stored)
-        except (KeyError, TypeError, ValueError):
-            pass
+    found = _read(key, from_data)
+    if found is not None:
+        return found
     spec = workspace.load_gate(path)
     items = workspace.items(spec)
     if key is not None and _builtin_kinds_only(workspace):
@@ -128,7 +123,9 @@ def _digest(path: Path) -> str | None:
     return hashlib.sha256(data).hexdigest()
 
 
-def _read(key: str | None) -> dict[str, Any] | None:
+def _read(key: str | None, parse: Callable[[dict[str, Any]], T]) -> T | None:
+    """The entry stored under ``key``, parsed; None when there is none or it is not what
+    this module writes."""
     if key is None:
         return None
     from pytest_deploygate.core.private_cache import read_entry
@@ -138,9 +135,9 @@ def _read(key: str | None) -> dict[str, Any] | None:
         return None
     try:
         data = json.loads(raw)
-    except ValueError:
+        return parse(data) if isinstance(data, dict) else None
+    except (KeyError, TypeError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
 
 
 def _store(key: str | None, data: Mapping[str, Any], workspace: Workspace,
