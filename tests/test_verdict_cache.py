@@ -236,3 +236,33 @@ def test_what_json_cannot_give_back_is_not_stored() -> None:
                    {"kind": "x", "v": float("nan")}, {"kind": "x", "v": {b"bytes"}}):
         odd = replace(spec.items[0], check=Check("x", params))
         assert to_data(spec, (odd, *spec.items[1:])) is None
+
+
+def test_a_deploygate_yaml_changed_during_a_verdict_is_not_remembered_for_its_new_bytes(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # One run loads deploygate.yaml for its settings, the file changes, then the same run
+    # derives the items: those came from the old bytes and must not be stored as the new's.
+    import tempfile
+
+    from pytest_deploygate.cli.verdict_inputs import gate_inputs, project_settings
+    from pytest_deploygate.cli.workspace import Workspace
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "machine-tmp"))
+    (tmp_path / "machine-tmp").mkdir()
+    config = project / "deploygate.yaml"
+    override = "alerting-configured: {kind: attestation, roles: [sre]}"
+    assert override in config.read_text()
+
+    def workspace() -> Workspace:
+        return Workspace(project, project / "gate_specs", [])
+
+    racing = workspace()
+    project_settings(racing)
+    config.write_text(config.read_text().replace(override, override.replace("sre", "qa-lead")))
+    _, stale_items = gate_inputs(racing, "12")
+    fresh = workspace()
+    _, items = gate_inputs(fresh, "12")
+    expected = fresh.items(fresh.load_gate(fresh.gate_path("12")))
+    assert items == expected != stale_items
+    assert dict(next(i for i in items if i.id == "alerting-configured").check.params)[
+        "roles"] == ["qa-lead"]

@@ -30,6 +30,7 @@ from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
 
 if TYPE_CHECKING:
     from pytest_deploygate.cli.workspace import Workspace
+    from pytest_deploygate.evidence.config import ProjectConfig
     from pytest_deploygate.spec.model import Criterion, GateSpec
 
 _FORMAT = "deploygate verdict inputs 1"
@@ -54,7 +55,7 @@ def project_settings(workspace: Workspace) -> Settings:
     stored = _read(key, _settings_from)
     if stored is not None:
         return stored
-    config = workspace.config
+    config = _config(workspace)
     settings = Settings(config.version, config.waivers_enabled, dict(config.conditions))
     data = {"version": settings.version, "waivers_enabled": settings.waivers_enabled,
             "conditions": dict(settings.conditions)}
@@ -76,6 +77,7 @@ def gate_inputs(workspace: Workspace, expression: str
     if found is not None:
         return found
     spec = workspace.load_gate(path)
+    _config(workspace)  # (loaded here, so that what it was loaded from is known)
     items = workspace.items(spec)
     if key is not None and _builtin_kinds_only(workspace):
         from pytest_deploygate.spec.stored import to_data
@@ -88,6 +90,24 @@ def gate_inputs(workspace: Workspace, expression: str
 
 
 # -- the cache ----------------------------------------------------------------------------------
+
+#: The SHA-256 of the deploygate.yaml each workspace loaded (None: it changed while it was
+#: loaded), beside the workspace itself (compared by identity: an id may be reused).
+_LOADED_CONFIG: dict[int, tuple[Workspace, str | None]] = {}
+
+
+def _config(workspace: Workspace) -> ProjectConfig:
+    """The workspace's deploygate.yaml, remembering which bytes it was loaded from: an entry
+    is stored only under the digest of the deploygate.yaml its content came from (the file
+    may change between two loads of one run)."""
+    known = _LOADED_CONFIG.get(id(workspace))
+    if known is None or known[0] is not workspace:
+        path = workspace.root / _CONFIG_FILE
+        before = _digest(path)
+        workspace.config  # noqa: B018 (loads it, or raises the refusal)
+        after = _digest(path)
+        _LOADED_CONFIG[id(workspace)] = (workspace, before if before == after else None)
+    return workspace.config
 
 def _key(workspace: Workspace, inputs: tuple[Any, ...]) -> str | None:
     """The SHA-256 naming an entry derived from ``inputs`` (the files among them by path and
@@ -142,8 +162,12 @@ def _read(key: str | None, parse: Callable[[dict[str, Any]], T]) -> T | None:
 
 def _store(key: str | None, data: Mapping[str, Any], workspace: Workspace,
            inputs: tuple[Any, ...]) -> None:
-    # Kept only when the inputs are still the ones the key names (none changed meanwhile).
-    if key is None or _key(workspace, inputs) != key:
+    # Kept only when the inputs are still the ones the key names (none changed meanwhile),
+    # and the deploygate.yaml loaded is the one the key names.
+    known = _LOADED_CONFIG.get(id(workspace))
+    loaded = known[1] if known is not None and known[0] is workspace else None
+    if key is None or loaded is None or loaded != _digest(workspace.root / _CONFIG_FILE) or \
+            _key(workspace, inputs) != key:
         return
     from pytest_deploygate.core.private_cache import write_entry
 
