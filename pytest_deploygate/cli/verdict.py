@@ -8,6 +8,9 @@ on it: only 0 means deploy.
 
 The verification is :func:`pytest_deploygate.records.verify.verify_record`, the one the post
 stage applies to its pre record; the decision is recomputed by the plugin's own function.
+The spec it verifies against is loaded and validated as every command loads it, or taken
+from what an earlier verdict derived from the very same spec, deploygate.yaml and package
+code (:mod:`pytest_deploygate.cli.verdict_inputs`): never from a refused load.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
