@@ -122,3 +122,60 @@ def test_a_change_in_a_project_below_the_top_changes_its_release(repository: Pat
     after = release_identity(project, record_dir=None, version="1.0.0").tree
     assert before and after and before != after
     assert after != "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # not the empty tree
+
+
+# -- the tree hashed here, not by git mktree (issue 15: one git process less per verdict) -------
+
+@pytest.mark.parametrize("prefix", ["", "service/"])
+def test_the_tree_hashed_here_is_the_one_git_builds(repository: Path, prefix: str) -> None:
+    from pytest_deploygate.evidence.release import release_identity
+
+    # A name that is not UTF-8, and names that sort differently as blob and as tree.
+    (repository / "service" / "a.b").write_text("blob\n")
+    (repository / "service" / "a").mkdir()
+    (repository / "service" / "a" / "inner").write_text("tree\n")
+    (repository / os.fsdecode(b"service/\xff-latin1.txt")).write_text("bytes\n")
+    run_git(repository, "add", "-A")
+    run_git(repository, "commit", "-q", "-m", "more names")
+    records = repository / prefix / "gate-records"
+    identity = release_identity(repository / prefix, record_dir=records, version="1.0.0")
+    assert identity.tree == _tree_by_index(_Git(repository / prefix), "HEAD", BOOKKEEPING,
+                                           prefix)
+    assert identity.tree == _tree_without_top_level(_Git(repository / prefix), "HEAD",
+                                                    BOOKKEEPING, prefix)
+    # ... and it was hashed here (git mktree is only the fallback).
+    from pytest_deploygate.evidence.git_tree import tree_id
+
+    listing = subprocess.run(["git", "-C", str(repository), "ls-tree", "-z", "--full-tree",
+                              f"HEAD:{prefix.removesuffix('/')}"], check=True,
+                             capture_output=True).stdout.decode("utf-8", "surrogateescape")
+    kept = [e for e in listing.split("\0") if e and e.partition("\t")[2] not in BOOKKEEPING]
+    assert tree_id(kept, "sha1") == identity.tree
+
+
+def test_a_sha256_repository_gets_its_own_tree_ids(tmp_path: Path) -> None:
+    from pytest_deploygate.evidence.release import release_identity
+
+    root = tmp_path / "sha256"
+    root.mkdir()
+    run_git(root, "init", "-q", "--object-format=sha256")
+    (root / "app.py").write_text("print('hi')\n")
+    (root / ".deploygate").mkdir()
+    (root / ".deploygate" / "log.jsonl").write_text("{}\n")
+    run_git(root, "add", "-A")
+    run_git(root, "commit", "-q", "-m", "release")
+    identity = release_identity(root, record_dir=root / "gate-records", version="1.0.0")
+    assert identity.tree is not None and len(identity.tree) == 64
+    assert identity.tree == _tree_by_index(_Git(root), "HEAD", BOOKKEEPING, "")
+
+
+def test_entries_the_hash_does_not_know_are_left_to_git() -> None:
+    from pytest_deploygate.evidence.git_tree import tree_id
+
+    blob = "100644 blob " + "a" * 40 + "\t"
+    assert tree_id([blob + "x"], "sha1") is not None
+    assert tree_id([blob + "x"], "sha512") is None  # no such object format
+    assert tree_id(["100644 blob " + "a" * 64 + "\tx"], "sha1") is None  # wrong id length
+    assert tree_id(["040000 blob " + "a" * 40 + "\tx"], "sha1") is None  # mode and type differ
+    assert tree_id([blob + "x", blob + "x"], "sha1") is None  # a name twice
+    assert tree_id([blob + "x/y"], "sha1") is None  # not one level

@@ -8,6 +8,9 @@ on it: only 0 means deploy.
 
 The verification is :func:`pytest_deploygate.records.verify.verify_record`, the one the post
 stage applies to its pre record; the decision is recomputed by the plugin's own function.
+The spec it verifies against is loaded and validated as every command loads it, or taken
+from what an earlier verdict derived from the very same spec, deploygate.yaml and package
+code (:mod:`pytest_deploygate.cli.verdict_inputs`): never from a refused load.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pytest_deploygate.cli.verdict_inputs import gate_inputs, project_settings
 from pytest_deploygate.cli.verdict_signing import add_signing_arguments, signature_problem
 from pytest_deploygate.cli.workspace import Refusal, Workspace, complain, say
 from pytest_deploygate.core.value_class import replace
@@ -24,7 +28,7 @@ from pytest_deploygate.decision.decide import EXIT_CODES
 from pytest_deploygate.evidence.release import (
     ReleaseIdentity,
     bookkeeping_paths,
-    project_version,
+    manifest_version,
     release_identity,
     release_tree,
 )
@@ -102,24 +106,22 @@ def _verify(args: argparse.Namespace, record: GateRecord, workspace: Workspace,
         return Verification([f"the file name {args.record.name!r} does not say which gate and "
                              "stage it is (GATE-NN[-pre|-post].xml): pass --gate and --stage"])
     try:
-        spec = workspace.gate(gate)
-        items = workspace.items(spec)
-        waivers_enabled = workspace.config.waivers_enabled
-        conditions = workspace.config.conditions
+        spec, items = gate_inputs(workspace, gate)
+        settings = project_settings(workspace)
     except Refusal as exc:
         return Verification([f"no spec to verify it against: {exc}"])
     expected = Expected(gate_id=spec.id, stage=stage, release=release,
                         allow_replay=args.allow_replay)
-    return verify_record(record, spec, items, expected, waivers_enabled=waivers_enabled,
-                         conditions=conditions)
+    return verify_record(record, spec, items, expected,
+                         waivers_enabled=settings.waivers_enabled,
+                         conditions=settings.conditions)
 
 
 def _release(args: argparse.Namespace, workspace: Workspace, record: GateRecord
              ) -> ReleaseIdentity:
     """What is being deployed: --commit / --version, else this project's release."""
     identity = release_identity(workspace.root, record_dir=record.path.parent,
-                                version=args.release_version
-                                or project_version(workspace.root))
+                                version=args.release_version or _project_version(workspace))
     if args.commit is None:
         return identity
     code, resolved = workspace.git("rev-parse", "--verify", "--quiet",
@@ -131,6 +133,16 @@ def _release(args: argparse.Namespace, workspace: Workspace, record: GateRecord
                         prefix=identity.prefix or None)
     return replace(identity, commit=commit, tree=tree, dirty=False, changed=(),
                    problem=None if tree else f"git knows no commit {args.commit!r}")
+
+
+def _project_version(workspace: Workspace) -> str | None:
+    """deploygate.yaml's version, else the manifest's (as :func:`project_version`: a
+    deploygate.yaml that cannot be read names none here; verifying the record refuses it)."""
+    try:
+        declared = project_settings(workspace).version
+    except Refusal:
+        declared = None
+    return declared or manifest_version(workspace.root)
 
 
 def _show(record: GateRecord) -> None:

@@ -7,29 +7,20 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from pytest_deploygate.checks import build_registry, builtin_kinds
-from pytest_deploygate.checks.context import CheckKind
 from pytest_deploygate.core.errors import DeployGateError
 from pytest_deploygate.core.value_class import field, value_class
-from pytest_deploygate.evidence.config import ProjectConfig, load_config
-from pytest_deploygate.isdlc.gate_names import log_name
-from pytest_deploygate.isdlc.state import load_state
-from pytest_deploygate.spec.library import (
-    Library,
-    SpecFile,
-    available,
-    open_library,
-    select,
-    spec_path,
-)
-from pytest_deploygate.spec.loader import apply_overrides, load_spec
-from pytest_deploygate.spec.model import Criterion, GateSpec
+
+if TYPE_CHECKING:  # what a command needs is imported when it needs it: verdict reads
+    # its spec from a cache when it can, and must not pay for YAML, schemas or check kinds
+    from pytest_deploygate.checks.context import CheckKind
+    from pytest_deploygate.evidence.config import ProjectConfig
+    from pytest_deploygate.spec.library import Library, SpecFile
+    from pytest_deploygate.spec.model import Criterion, GateSpec
 
 T = TypeVar("T")
 
@@ -52,6 +43,8 @@ class Workspace:
     def config(self) -> ProjectConfig:
         """deploygate.yaml (a malformed one is a refusal naming file and line)."""
         if self._config is None:
+            from pytest_deploygate.evidence.config import load_config
+
             try:
                 self._config = load_config(self.root)
             except DeployGateError as exc:
@@ -63,7 +56,9 @@ class Workspace:
         """Built-in kinds plus those of ``--plugin`` modules (and, once a spec names a kind
         nobody registered, those of installed pytest plugins: see :meth:`gate`)."""
         if self._kinds is None:
-            groups = [builtin_kinds()]
+            from pytest_deploygate.checks import build_registry, builtin_kinds
+
+            groups: list[Iterable[CheckKind]] = [builtin_kinds()]
             for name in self.plugins:
                 try:
                     module = importlib.import_module(name)
@@ -78,10 +73,15 @@ class Workspace:
 
     def spec_files(self) -> dict[int, list[SpecFile]]:
         """Every gate spec available to this project (its own checklists included)."""
+        from pytest_deploygate.spec.library import available
+
         return available(self.spec_dir, self.root / ".isdlc" / "checklists")
 
     def library(self) -> Library:
         """The project's gates in its layout (read from state.json and its checklists)."""
+        from pytest_deploygate.isdlc.state import load_state
+        from pytest_deploygate.spec.library import open_library
+
         state = None
         with contextlib.suppress(DeployGateError):  # unreadable: the checklists decide
             state = load_state(self.root / ".isdlc" / "state.json")
@@ -91,6 +91,18 @@ class Workspace:
     def gate(self, expression: str) -> GateSpec:
         """Load the one gate ``expression`` names (``12``, ``GATE-12``, ``12-production``;
         ``13-production`` in today's layout)."""
+        return self.load_gate(self.gate_path(expression))
+
+    def load_gate(self, path: Path) -> GateSpec:
+        """Load and validate the gate spec at ``path`` (a refusal when it is not valid)."""
+        from pytest_deploygate.spec.loader import load_spec
+
+        return self._with_all_kinds(lambda: load_spec(path, self.kinds))
+
+    def gate_path(self, expression: str) -> Path:
+        """The YAML spec of the one gate ``expression`` names (a checklist is imported)."""
+        from pytest_deploygate.spec.library import select, spec_path
+
         try:
             library = self.library()
             chosen = (library.select(expression, None) if library.layout.current
@@ -102,11 +114,16 @@ class Workspace:
         from pytest_deploygate.core.private_cache import private_cache_dir
 
         cache = private_cache_dir()  # never a folder the repository or another user can fill
-        return self._with_all_kinds(lambda: load_spec(spec_path(chosen[0], cache), self.kinds))
+        try:
+            return spec_path(chosen[0], cache)
+        except DeployGateError as exc:
+            raise Refusal(str(exc)) from None
 
     def log_gate(self, spec: GateSpec) -> int | str:
         """What a new sign-off or waiver names ``spec`` by: its phase key on today's layout
         (a number is ambiguous there), its number on the 13-phase layout."""
+        from pytest_deploygate.isdlc.gate_names import log_name
+
         return log_name(spec.phase, spec.gate, self.library().layout)
 
     def _with_all_kinds(self, work: Callable[[], T]) -> T:
@@ -127,6 +144,8 @@ class Workspace:
         implement the hook, as pytest would; True when any were added. Only done on demand:
         importing every installed pytest plugin is slow and rarely needed."""
         from importlib.metadata import entry_points
+
+        from pytest_deploygate.checks import build_registry
 
         groups = [list(self.kinds.values())]
         for entry in entry_points(group="pytest11"):
@@ -149,6 +168,8 @@ class Workspace:
 
     def items(self, spec: GateSpec) -> tuple[Criterion, ...]:
         """The gate's items with this project's evidence overrides applied."""
+        from pytest_deploygate.spec.loader import apply_overrides
+
         return self._with_all_kinds(lambda: apply_overrides(spec, self.config, self.kinds))
 
     def append_to_log(self, relative: str, what: str, entry: dict[str, object]) -> int:
@@ -164,6 +185,8 @@ class Workspace:
 
     def git(self, *args: str) -> tuple[int, str]:
         """Run git in the project root."""
+        import subprocess
+
         try:
             done = subprocess.run(["git", "-C", str(self.root), *args], capture_output=True,
                                   text=True, timeout=30, check=False)

@@ -12,7 +12,6 @@ import functools
 import json
 import math
 from collections.abc import Iterable, Mapping
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,16 +19,19 @@ from pytest_deploygate.core.errors import SpecError
 from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.schema_check import Checker, best_match, checker_for
-from pytest_deploygate.core.yaml_lines import LoadedYaml, YamlSyntaxError, load_yaml
 
 if TYPE_CHECKING:
+    # (YAML is imported when a YAML document is read: a signature check reads only JSON.)
     from pytest_deploygate.core.schema_check import ValidationError
+    from pytest_deploygate.core.yaml_lines import LoadedYaml
 
 
 @functools.cache
 def schema(name: str) -> dict[str, Any]:
     """A JSON Schema shipped in ``pytest_deploygate/schemas``."""
-    text = resources.files("pytest_deploygate").joinpath("schemas", name).read_text("utf-8")
+    # The package's own folder (what importlib.resources gives for an installed package, which
+    # costs more to import than reading the file).
+    text = (Path(__file__).resolve().parents[1] / "schemas" / name).read_text("utf-8")
     document: dict[str, Any] = json.loads(text)  # our own schema files: each one an object
     return document
 
@@ -72,6 +74,8 @@ def read_yaml_document(path: Path, max_bytes: int | None = None) -> LoadedYaml:
         raise SpecError([f"{path}:1: not UTF-8 text (byte {exc.start})"]) from None
     except OSError as exc:
         raise SpecError([f"{path}:1: cannot read: {exc.strerror or exc}"]) from None
+    from pytest_deploygate.core.yaml_lines import YamlSyntaxError, load_yaml
+
     try:
         loaded = load_yaml(text)
     except YamlSyntaxError as exc:
@@ -145,6 +149,8 @@ def load_checked_yaml(path: Path, schema_name: str, scope: RunScope | None = Non
     one deploygate.yaml and one approvers file, which are then read and validated once.
     Callers must not mutate the returned data.
     """
+    from pytest_deploygate.core.yaml_lines import LoadedYaml
+
     scope = scope or RunScope()
     checked = scope.cache("checked-yaml")
     try:

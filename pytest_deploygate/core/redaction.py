@@ -26,7 +26,6 @@ an error or a summary. The rule is structural, not a deny-list of "credential-li
 from __future__ import annotations
 
 import re
-import shlex
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -152,6 +151,8 @@ def command_secrets(command: str | Sequence[str]) -> set[str]:
 
 
 def _redact_command(command: str | Sequence[str]) -> tuple[str, set[str]]:
+    import shlex  # only commands need it (deploygate verdict redacts none)
+
     hidden: set[str] = set()
     if isinstance(command, str):
         try:

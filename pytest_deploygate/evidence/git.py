@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pytest_deploygate.core.trust_rules import ascii_lower, split_git_lines
 from pytest_deploygate.core.value_class import value_class
 
 #: Paths whose commits are sign-off bookkeeping (the phase-start rule of authors_since).
@@ -184,6 +183,10 @@ def porcelain_paths(output: bytes) -> dict[int, str]:
 
 
 def _porcelain(output: bytes) -> dict[int, tuple[str, bytes, str]]:
+    # (Imported here: the release identity, all deploygate verdict needs of this module,
+    # reads no authors.)
+    from pytest_deploygate.core.trust_rules import split_git_lines
+
     blamed: dict[int, tuple[str, bytes, str]] = {}
     filenames: dict[str, str] = {}
     commit = ""
@@ -321,6 +324,8 @@ def authors_since(root: Path, since: datetime | None) -> frozenset[str] | None:
                   "--format=%x00%ae %ce %at %ct", "--name-only")
     if result.returncode != 0:
         return None
+    from pytest_deploygate.core.trust_rules import ascii_lower
+
     commits: list[tuple[frozenset[str], int, bool]] = []
     for block in result.stdout.split("\x00"):
         lines = [line for line in block.splitlines() if line.strip()]

@@ -133,8 +133,14 @@ def release_identity(root: Path, *, record_dir: Path | None, version: str | None
                      ) -> ReleaseIdentity:
     """The release identity of the project at ``root`` (never raises)."""
     git = _Git(root)
-    # One git process for three answers, a line each (a git process is most of this
-    # function's cost): inside a work tree?, the root's path in it, where shallow is kept.
+    # One git process for five answers, a line each (a git process is most of this
+    # function's cost): inside a work tree?, the root's path in it, where shallow is kept, the
+    # object format, and HEAD's commit (this last one fails in a repository without commits).
+    code, answers = git("rev-parse", "--is-inside-work-tree", "--show-prefix", "--git-path",
+                        "shallow", "--show-object-format", "--verify", "-q", "HEAD")
+    lines = answers.removesuffix("\n").split("\n")
+    if code == 0 and len(lines) == 5 and lines[0].strip() == "true":
+        return _identity(git, root, record_dir, version, *lines[1:4])
     code, answers = git("rev-parse", "--is-inside-work-tree", "--show-prefix", "--git-path",
                         "shallow")
     lines = answers.removesuffix("\n").split("\n")
@@ -152,6 +158,12 @@ def release_identity(root: Path, *, record_dir: Path | None, version: str | None
     if git("rev-parse", "--verify", "-q", "HEAD")[0] != 0:
         return ReleaseIdentity(None, None, version, False,
                                f"the git repository at {root} has no commit yet")
+    return _identity(git, root, record_dir, version, prefix, shallow_path, None)
+
+
+def _identity(git: _Git, root: Path, record_dir: Path | None, version: str | None,
+              prefix: str, shallow_path: str, object_format: str | None) -> ReleaseIdentity:
+    """The identity of a work tree with commits (``prefix``: the root's path in it, raw)."""
     bookkeeping = bookkeeping_paths(root, record_dir)
     code, out = git("log", "-1", "--format=%H %cI", "HEAD", *_pathspecs(bookkeeping))
     if code != 0:
@@ -167,7 +179,8 @@ def release_identity(root: Path, *, record_dir: Path | None, version: str | None
                                "release-content commit, so which commit made the release "
                                "cannot be told: run 'git fetch --tags --unshallow' before "
                                "the gate")
-    tree = release_tree(root, "HEAD", bookkeeping=bookkeeping, prefix=prefix)
+    tree = release_tree(root, "HEAD", bookkeeping=bookkeeping, prefix=prefix,
+                        object_format=object_format)
     if tree is None:
         return ReleaseIdentity(None, None, version, False,
                                f"git could not build the release tree in {root}")
@@ -193,22 +206,24 @@ def _shallow_boundary(root: Path, path: str) -> set[str]:
 
 
 def release_tree(root: Path, revision: str, *, bookkeeping: tuple[str, ...],
-                 prefix: str | None = None) -> str | None:
+                 prefix: str | None = None, object_format: str | None = None) -> str | None:
     """The git tree of the release content at ``revision`` (None when git cannot say).
 
     Built in a temporary index from ``git ls-tree``, with bookkeeping paths left out: the
-    user's index and work tree are never touched.
+    user's index and work tree are never touched. ``object_format`` (``sha1``, ``sha256``:
+    ``git rev-parse --show-object-format``), when known, lets the usual case hash the tree
+    here instead of asking ``git mktree``.
     """
     git = _Git(root)
     if prefix is None:
         prefix = git("rev-parse", "--show-prefix")[1].removesuffix("\n")
     if all("/" not in path for path in bookkeeping):
-        return _tree_without_top_level(git, revision, bookkeeping, prefix)
+        return _tree_without_top_level(git, revision, bookkeeping, prefix, object_format)
     return _tree_by_index(git, revision, bookkeeping, prefix)
 
 
 def _tree_without_top_level(git: _Git, revision: str, bookkeeping: tuple[str, ...],
-                            prefix: str) -> str | None:
+                            prefix: str, object_format: str | None = None) -> str | None:
     """The tree at ``revision`` (under ``prefix``) less top-level bookkeeping entries, made
     with ``git mktree`` from the top-level listing: two small git processes, however large
     the repository. Git trees are canonical, so this is the same tree :func:`_tree_by_index`
@@ -221,6 +236,12 @@ def _tree_without_top_level(git: _Git, revision: str, bookkeeping: tuple[str, ..
         return None
     kept = [entry for entry in listing.split("\0")
             if entry and entry.partition("\t")[2] not in bookkeeping]
+    if object_format is not None:
+        from pytest_deploygate.evidence.git_tree import tree_id
+
+        computed = tree_id(kept, object_format)
+        if computed is not None:
+            return computed
     code, tree = git("mktree", "-z", stdin="".join(entry + "\0" for entry in kept))
     return tree.strip() if code == 0 and tree.strip() else None
 

@@ -11,10 +11,8 @@ from datetime import datetime
 from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.decision.decide import Decision
 from pytest_deploygate.decision.outcomes import Outcome
+from pytest_deploygate.records.names import REPLAY_PROPERTY as REPLAY_PROPERTY  # re-exported
 from pytest_deploygate.spec.model import Criterion
-
-#: The record property that marks a replay (``--gate-now``): never a record to deploy on.
-REPLAY_PROPERTY = "deploygate.replay"
 
 
 @value_class(frozen=True)

@@ -20,7 +20,6 @@ Nothing names a path that does not exist in the project.
 from __future__ import annotations
 
 import re
-import socket
 import xml.etree.ElementTree as ET
 
 from pytest_deploygate.core.results import Evidence
@@ -28,27 +27,18 @@ from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.decision.decide import PASS, SKIPPED
 from pytest_deploygate.decision.outcomes import NOT_RUN_FORM, junit_form
 from pytest_deploygate.records.content import RecordContent, RecordItem
+from pytest_deploygate.records.names import DECISION_ID as DECISION_ID  # re-exported
+from pytest_deploygate.records.names import testcase_name as testcase_name  # re-exported
 from pytest_deploygate.records.wording import breakdown, headline, item_message
 
-DECISION_ID = "gate-decision"
 _MESSAGE_LIMIT = 2000
 # Characters XML 1.0 cannot carry; evidence may contain anything a file or server sent.
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
-def testcase_name(gate_id: str, item_id: str, text: str) -> str:
-    """``[GATE-12][security-sign-off] Security sign-off obtained``.
-
-    ``text`` is the checklist text as written (``p99 > {p99_ms}ms``), not the rendered one:
-    a name must not change when a threshold does.
-    """
-    from pytest_deploygate.core.redaction import redact_text
-
-    # The text as written may hold a URL: a record shows it redacted, like every other text.
-    return f"[{gate_id}][{item_id}] {redact_text(text)}"
-
-
 def render_junit(content: RecordContent) -> bytes:
     """The record as XML bytes."""
+    import socket  # here, not at the top: deploygate verdict reads records, never writes one
+
     suite = ET.Element("testsuite", {
         "name": content.name,
         "timestamp": format_instant(content.evaluated_at),

@@ -22,8 +22,7 @@ from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.decision.decide import EXIT_CODES, PASS, SKIPPED, Decision, decide
 from pytest_deploygate.decision.outcomes import NoSuchForm, Outcome, status_from_junit
 from pytest_deploygate.evidence.release import ReleaseIdentity, binding_problems
-from pytest_deploygate.records.content import REPLAY_PROPERTY
-from pytest_deploygate.records.junit import DECISION_ID, testcase_name
+from pytest_deploygate.records.names import DECISION_ID, REPLAY_PROPERTY, testcase_name
 from pytest_deploygate.records.reader import GateRecord, RecordTestcase
 from pytest_deploygate.spec.model import OTHER_ROW_ID, Criterion, GateSpec
 from pytest_deploygate.spec.record_rules import allowed_statuses, binding_item, stage_items

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +79,9 @@ class SpecFile:
 def builtin_spec_dir(layout: str = LEGACY) -> Path:
     """The built-in library: inside the installed package, or the repository's gate_specs/;
     today's layout has its own subfolder."""
-    packaged = Path(str(resources.files("pytest_deploygate").joinpath("gate_specs")))
+    # (The package's own folder, as importlib.resources would give it for an installed
+    # package, without importing importlib.resources: deploygate verdict calls this.)
+    packaged = Path(__file__).resolve().parents[1] / "gate_specs"
     base = packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "gate_specs"
     return base / CURRENT if layout == CURRENT else base
 

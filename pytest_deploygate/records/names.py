@@ -1,0 +1,25 @@
+"""How a gate record names its testcases: what writing a record and verifying one share.
+
+(Here, not in :mod:`.junit`: ``deploygate verdict`` reads records and need not load what
+writes them.)
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+DECISION_ID = "gate-decision"
+#: The record property that marks a replay (``--gate-now``): never a record to deploy on.
+REPLAY_PROPERTY = "deploygate.replay"
+
+
+def testcase_name(gate_id: str, item_id: str, text: str) -> str:
+    """``[GATE-12][security-sign-off] Security sign-off obtained``.
+
+    ``text`` is the checklist text as written (``p99 > {p99_ms}ms``), not the rendered one:
+    a name must not change when a threshold does.
+    """
+    from pytest_deploygate.core.redaction import redact_text
+
+    # The text as written may hold a URL: a record shows it redacted, like every other text.
+    return f"[{gate_id}][{item_id}] {redact_text(text)}"
