@@ -15,6 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from pytest_deploygate.core.frozen_data import FrozenList, freeze
 from pytest_deploygate.spec.model import (
     ArtifactSpec,
     Branch,
@@ -66,7 +67,7 @@ def _json_exact(value: Any) -> bool:
             if not all(type(key) is str for key in item):
                 return False
             stack.extend(item.values())
-        elif type(item) is list:
+        elif type(item) in (list, FrozenList):
             stack.extend(item)
         elif type(item) is float:
             if item != item or item in (float("inf"), float("-inf")):
@@ -122,8 +123,9 @@ def _check(check: Check) -> dict[str, Any]:
 
 
 def _check_from(raw: Mapping[str, Any]) -> Check:
-    # Read-only, as the loader makes them: nothing may write into a check's parameters.
-    return Check(raw["kind"], MappingProxyType(raw["params"]), raw["line"])
+    # Read-only at every depth, as the loader makes them: nothing may write into a check's
+    # parameters.
+    return Check(raw["kind"], MappingProxyType(freeze(raw["params"])), raw["line"])
 
 
 def _artifact(artifact: ArtifactSpec) -> dict[str, Any]:
