@@ -5,23 +5,25 @@ bundled example and its record from a real gate run at a fixed clock)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
-
-from conftest import INNER_ARGS, REPO
 from test_verdict_cache import (  # noqa: F401 (fixtures)
     NOW,
-    LOADING,
     entries,
     machine_tmp,
     project,
     released,
     verdict,
 )
+
+from conftest import INNER_ARGS, REPO
 
 BUILTIN_SPEC = REPO / "gate_specs" / "12-production.yaml"
 
@@ -72,3 +74,98 @@ def test_a_cache_entry_forged_by_the_same_user_does_not_decide_the_verdict(
     again = verdict(project, machine_tmp)
     assert again.code == 4, again.stdout + again.stderr
     assert "it was made by a spec with sha256" in again.stderr
+
+
+
+class SwapOnRead:
+    """A same-user process racing the reads of one file: after its n-th read (each close of
+    it as a reader, told by inotify) the file is atomically replaced by ``contents[n]``."""
+
+    _IN_CLOSE_NOWRITE = 0x10
+
+    def __init__(self, path: Path, contents: list[bytes]) -> None:
+        import ctypes
+
+        self.path, self.contents, self.reads = path, contents, 0
+        if path.read_bytes() != contents[0]:  # (before the watch: this read is not counted)
+            path.write_bytes(contents[0])
+        libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = libc.inotify_init1(os.O_NONBLOCK)
+        assert self.fd >= 0
+        assert libc.inotify_add_watch(self.fd, str(path.parent).encode(),
+                                      self._IN_CLOSE_NOWRITE) >= 0
+        self.stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        import select
+        import struct
+
+        while not self.stop:
+            if not select.select([self.fd], [], [], 0.05)[0]:
+                continue
+            data = os.read(self.fd, 65536)
+            while data:
+                _, _, _, size = struct.unpack_from("iIII", data)
+                name = data[16:16 + size].rstrip(b"\0")
+                data = data[16 + size:]
+                if name == self.path.name.encode():
+                    self.reads += 1
+                    if self.reads < len(self.contents):
+                        temp = self.path.with_name(".swap")
+                        temp.write_bytes(self.contents[self.reads])
+                        os.replace(temp, self.path)
+
+    def close(self) -> None:
+        self.stop = True
+        self.thread.join(5)
+        os.close(self.fd)
+
+
+def test_a_spec_swapped_between_the_loaders_reads_is_not_remembered_for_the_released_bytes(
+        project: Path, machine_tmp: Path, tmp_path: Path) -> None:  # noqa: F811
+    # The loader parsed one read of the spec and hashed another: a same-user process that
+    # swaps the file between them (and back) makes one verdict store the swapped-in spec's
+    # items under the released spec's key, for every later verdict to use.
+    released_spec = BUILTIN_SPEC.read_bytes()
+    runbooks = (b"      - id: runbooks-ready\n        text: Runbooks ready\n"
+                b"        check: {kind: attestation, roles: [sre]}\n")
+    weaker = released_spec.replace(runbooks, b"")
+    assert weaker != released_spec
+    spec = project / "gate_specs" / BUILTIN_SPEC.name
+    spec.parent.mkdir()
+    spec.write_bytes(released_spec)
+    # (An old modification time: git's status then trusts the index, and never reads it.)
+    os.utime(spec, (1_600_000_000, 1_600_000_000))
+    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
+    subprocess.run(["git", "-c", "user.name=dev", "-c", "user.email=dev@acme.example", "commit",
+                    "-qm", "the project's own spec"], cwd=project, check=True)
+    # A record of this release by the weaker spec, claiming the released spec's sha256.
+    weak = tmp_path / "weak-specs"
+    weak.mkdir()
+    (weak / BUILTIN_SPEC.name).write_bytes(weaker)
+    gate_run(project, "-o", f"deploygate_specs={weak}")
+    record = project / "gate-records" / "GATE-12.xml"
+    record.write_text(record.read_text().replace(
+        record_sha(project), hashlib.sha256(released_spec).hexdigest()))
+    elsewhere = tmp_path / "elsewhere"  # (a cache of its own: this one stays empty)
+    elsewhere.mkdir()
+    honest = verdict(project, elsewhere)
+    assert honest.code == 4 and "runbooks-ready" in honest.stderr, honest.stderr
+    # The racing runs (the key's read, then the loader's two reads, then the checks').
+    for _ in range(5):
+        # (The index told the file's new inode first, so the release's git diff reads none.)
+        subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=project)
+        racer = SwapOnRead(spec, [released_spec, weaker, released_spec])
+        try:
+            verdict(project, machine_tmp)
+        finally:
+            racer.close()
+        assert spec.read_bytes() == released_spec
+        if any(b"runbooks-ready" not in entry.read_bytes()
+               for entry in entries(machine_tmp) if b'"items"' in entry.read_bytes()):
+            break
+    deploy = verdict(project, machine_tmp)
+    assert deploy.code == 4, deploy.stdout + deploy.stderr
+    assert "runbooks-ready" in deploy.stderr

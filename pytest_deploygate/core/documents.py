@@ -9,6 +9,7 @@ so every one of them reports problems the same way: ``file:line: path.in[doc]: w
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -67,7 +68,8 @@ def read_yaml_document(path: Path, max_bytes: int | None = None) -> LoadedYaml:
         if size > max_bytes:
             raise SpecError([f"{path}:1: file is {size} bytes, over the {max_bytes} byte limit; "
                              f"{RAISE_DOCUMENT_LIMIT}"])
-        text = path.read_bytes().decode("utf-8-sig")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8-sig")
     except SpecError:
         raise
     except UnicodeDecodeError as exc:
@@ -90,6 +92,7 @@ def read_yaml_document(path: Path, max_bytes: int | None = None) -> LoadedYaml:
     infinite = non_finite_numbers(loaded, path)
     if infinite:
         raise SpecError(infinite)
+    loaded.source_sha256 = hashlib.sha256(raw).hexdigest()
     return loaded
 
 

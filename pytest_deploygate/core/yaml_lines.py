@@ -35,6 +35,9 @@ class LoadedYaml:
     duplicate_keys: list[tuple[Path, int]] = field(default_factory=list)
     #: The line of each mapping key (a value may start on a later line than its key).
     key_lines: dict[Path, int] = field(default_factory=dict)
+    #: SHA-256 of the bytes parsed (set by the file reader): what a spec's sha256 must name,
+    #: never a second read of the file, which may have changed meanwhile.
+    source_sha256: str = ""
 
     def line_of(self, path: Path) -> int:
         """Line of the deepest known prefix of ``path`` (1 when nothing matches)."""

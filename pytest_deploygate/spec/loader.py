@@ -151,7 +151,7 @@ class _Builder:
             title=doc["title"],
             phase=doc["phase"],
             source=self.path,
-            sha256=hashlib.sha256(self.path.read_bytes()).hexdigest(),
+            sha256=self.loaded.source_sha256,  # (of the bytes parsed, not a re-read)
             items=tuple(items),
             decision_rows=tuple(DecisionRow(k, v) for k, v in self.rows.items()),
             thresholds=self.thresholds,
