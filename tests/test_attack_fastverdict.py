@@ -169,3 +169,45 @@ def test_a_spec_swapped_between_the_loaders_reads_is_not_remembered_for_the_rele
     deploy = verdict(project, machine_tmp)
     assert deploy.code == 4, deploy.stdout + deploy.stderr
     assert "runbooks-ready" in deploy.stderr
+
+
+def test_a_deploygate_yaml_swapped_during_its_load_is_not_remembered_for_the_released_bytes(
+        project: Path, machine_tmp: Path, tmp_path: Path) -> None:  # noqa: F811
+    # The settings were kept when deploygate.yaml had the same bytes before and after its
+    # load: a same-user process that swaps it during the load (and back) makes one verdict
+    # remember another file's conditions under the released file's key.
+    config = project / "deploygate.yaml"
+    released_config = config.read_bytes()
+    required = b"change_management_required: true"
+    assert required in released_config
+    not_required = released_config.replace(required, b"change_management_required: false")
+    # A record of this release made where change management was not required (the gate ran
+    # with the edited file, and the record was told its work tree was clean).
+    config.write_bytes(not_required)
+    gate_run(project)
+    config.write_bytes(released_config)
+    record = project / "gate-records" / "GATE-12.xml"
+    text = record.read_text()
+    assert 'name="deploygate.dirty" value="true"' in text
+    record.write_text(text.replace('name="deploygate.dirty" value="true"',
+                                   'name="deploygate.dirty" value="false"'))
+    elsewhere = tmp_path / "elsewhere"  # (a cache of its own: this one stays empty)
+    elsewhere.mkdir()
+    honest = verdict(project, elsewhere)
+    assert honest.code == 4, honest.stderr
+    # The racing runs: the key's read and the digest before the load, the load, then after.
+    for _ in range(5):
+        subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=project)
+        racer = SwapOnRead(config, [released_config, released_config, not_required,
+                                    released_config])
+        try:
+            verdict(project, machine_tmp)
+        finally:
+            racer.close()
+        assert config.read_bytes() == released_config
+        if any(b"change_management_required\": false" in entry.read_bytes()
+               for entry in entries(machine_tmp)):
+            break
+    subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=project)
+    deploy = verdict(project, machine_tmp)
+    assert deploy.code == 4, deploy.stdout + deploy.stderr
