@@ -91,8 +91,8 @@ def gate_inputs(workspace: Workspace, expression: str
 
 # -- the cache ----------------------------------------------------------------------------------
 
-#: The SHA-256 of the deploygate.yaml each workspace loaded (None: it changed while it was
-#: loaded), beside the workspace itself (compared by identity: an id may be reused).
+#: The SHA-256 of the bytes of deploygate.yaml each workspace parsed (None: not known),
+#: beside the workspace itself (compared by identity: an id may be reused).
 _LOADED_CONFIG: dict[int, tuple[Workspace, str | None]] = {}
 
 
@@ -102,11 +102,11 @@ def _config(workspace: Workspace) -> ProjectConfig:
     may change between two loads of one run)."""
     known = _LOADED_CONFIG.get(id(workspace))
     if known is None or known[0] is not workspace:
-        path = workspace.root / _CONFIG_FILE
-        before = _digest(path)
-        workspace.config  # noqa: B018 (loads it, or raises the refusal)
-        after = _digest(path)
-        _LOADED_CONFIG[id(workspace)] = (workspace, before if before == after else None)
+        config = workspace.config  # (loads it, or raises the refusal)
+        # The digest of the bytes the loader parsed: the same digest before and after the
+        # load does not say those bytes were parsed (a file swapped there and back).
+        loaded = "absent" if config.source is None else config.source_sha256
+        _LOADED_CONFIG[id(workspace)] = (workspace, loaded)
     return workspace.config
 
 def _key(workspace: Workspace, inputs: tuple[Any, ...]) -> str | None:
