@@ -77,6 +77,17 @@ def test_a_cache_entry_forged_by_the_same_user_does_not_decide_the_verdict(
 
 
 
+def forget(cache_tmp: Path) -> None:
+    """Remove every remembered spec and settings entry."""
+    folder = cache_tmp / f"pytest-deploygate-{os.getuid()}" / "verdict-inputs"
+    for entry in folder.glob("*") if folder.is_dir() else ():
+        entry.unlink()
+
+
+#: The racing process watches the file's reads with inotify.
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify")
+
+
 class SwapOnRead:
     """A same-user process racing the reads of one file: after its n-th read (each close of
     it as a reader, told by inotify) the file is atomically replaced by ``contents[n]``."""
@@ -123,6 +134,7 @@ class SwapOnRead:
         os.close(self.fd)
 
 
+@linux_only
 def test_a_spec_swapped_between_the_loaders_reads_is_not_remembered_for_the_released_bytes(
         project: Path, machine_tmp: Path, tmp_path: Path) -> None:  # noqa: F811
     # The loader parsed one read of the spec and hashed another: a same-user process that
@@ -156,6 +168,7 @@ def test_a_spec_swapped_between_the_loaders_reads_is_not_remembered_for_the_rele
     # The racing runs (the key's read, then the loader's two reads, then the checks').
     for _ in range(5):
         # (The index told the file's new inode first, so the release's git diff reads none.)
+        forget(machine_tmp)  # (a lost race's entry would answer the next attempt)
         subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=project)
         racer = SwapOnRead(spec, [released_spec, weaker, released_spec])
         try:
@@ -171,6 +184,7 @@ def test_a_spec_swapped_between_the_loaders_reads_is_not_remembered_for_the_rele
     assert "runbooks-ready" in deploy.stderr
 
 
+@linux_only
 def test_a_deploygate_yaml_swapped_during_its_load_is_not_remembered_for_the_released_bytes(
         project: Path, machine_tmp: Path, tmp_path: Path) -> None:  # noqa: F811
     # The settings were kept when deploygate.yaml had the same bytes before and after its
@@ -197,6 +211,7 @@ def test_a_deploygate_yaml_swapped_during_its_load_is_not_remembered_for_the_rel
     assert honest.code == 4, honest.stderr
     # The racing runs: the key's read and the digest before the load, the load, then after.
     for _ in range(5):
+        forget(machine_tmp)  # (a lost race's entry would answer the next attempt)
         subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=project)
         racer = SwapOnRead(config, [released_config, released_config, not_required,
                                     released_config])
