@@ -39,7 +39,10 @@ class LoadedYaml:
 
     def line_of(self, path: YamlPath) -> int:
         """Line of the deepest known prefix of ``path`` (1 when nothing matches)."""
-        for end in range(len(path), -1, -1):
+        line = self.lines.get(tuple(path))  # the usual case: the path itself is mapped
+        if line is not None:
+            return line
+        for end in range(len(path) - 1, -1, -1):
             line = self.lines.get(tuple(path[:end]))
             if line is not None:
                 return line
