@@ -28,7 +28,6 @@ from pytest_deploygate.core.yaml_model import (
     YamlSyntaxError,
     one_line,
 )
-from pytest_deploygate.core.yaml_nodes import load_nodes
 
 __all__ = ["MAX_DEPTH", "MAX_EXPANDED_VALUES", "MAX_NODES", "LoadedYaml", "Path", "YamlPath",
            "YamlSyntaxError", "load_yaml"]
@@ -51,6 +50,9 @@ def load_yaml(text: str, loader_class: type[Any] | None = None) -> LoadedYaml:
     try:
         return _load(text, loader_class, build)
     except NeedsNodes:
+        # Rare (merge keys, !!set and the like): the node path loads only for them.
+        from pytest_deploygate.core.yaml_nodes import load_nodes
+
         return _load(text, loader_class, load_nodes)
 
 
