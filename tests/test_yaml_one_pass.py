@@ -20,13 +20,8 @@ import yaml
 
 from pytest_deploygate.core import yaml_lines
 from pytest_deploygate.core.yaml_events import build
-from pytest_deploygate.core.yaml_lines import (
-    MAX_DEPTH,
-    MAX_EXPANDED_VALUES,
-    LoadedYaml,
-    YamlSyntaxError,
-    load_yaml,
-)
+from pytest_deploygate.core.yaml_lines import LoadedYaml, YamlSyntaxError, load_yaml
+from pytest_deploygate.core.yaml_model import MAX_DEPTH, MAX_EXPANDED_VALUES
 from pytest_deploygate.core.yaml_nodes import load_nodes
 
 from conftest import REPO

@@ -19,18 +19,9 @@ from typing import Any
 import yaml
 
 from pytest_deploygate.core.yaml_events import NeedsNodes, build
-from pytest_deploygate.core.yaml_model import (
-    MAX_DEPTH,
-    MAX_EXPANDED_VALUES,
-    MAX_NODES,
-    LoadedYaml,
-    YamlPath,
-    YamlSyntaxError,
-    one_line,
-)
+from pytest_deploygate.core.yaml_model import LoadedYaml, YamlPath, YamlSyntaxError, one_line
 
-__all__ = ["MAX_DEPTH", "MAX_EXPANDED_VALUES", "MAX_NODES", "LoadedYaml", "Path", "YamlPath",
-           "YamlSyntaxError", "load_yaml"]
+__all__ = ["LoadedYaml", "Path", "YamlPath", "YamlSyntaxError", "load_yaml"]
 
 #: The old name of a value's path inside a document.
 Path = YamlPath
