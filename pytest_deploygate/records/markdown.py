@@ -62,7 +62,15 @@ def render_markdown(content: RecordContent, reviewer: str | None = None) -> byte
     if decision.status == PASS and content.next_phase:
         lines += ["## Next Phase", "", content.next_phase, ""]
     lines += _criteria(content.items, content.gate_id)
-    return ("\n".join(lines).rstrip() + "\n").encode("utf-8")
+    # The text's trailing whitespace removed line by line, then joined and encoded once: a
+    # big gate's page was copied three times over (rstrip, the newline, the encoding).
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        return b"\n"
+    lines[-1] = lines[-1].rstrip()
+    lines.append("")
+    return "\n".join(lines).encode("utf-8")
 
 
 def _criteria(items: tuple[RecordItem, ...], gate_id: str) -> list[str]:

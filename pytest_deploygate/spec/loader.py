@@ -130,6 +130,8 @@ class _Builder:
         #: (hundreds of "attestation by qa"): a copy per criterion was memory for nothing.
         #: Nothing mutates a check's parameters; evaluators copy what they change.
         self.shared_params: dict[tuple[str, str], Mapping[str, Any]] = {}
+        self.threshold_refs: dict[tuple[str, str],
+                                  tuple[tuple[tuple[str | int, ...], str], ...]] = {}
 
     def problem(self, at: tuple[str | int, ...], message: str) -> None:
         line = self.loaded.line_of(at)
@@ -343,9 +345,13 @@ class _Builder:
                     self.problem(where, f"{kind_name}: {error.message}")
                 if not errors:
                     self.valid_checks.add(signature)
-        for ref_at, name in _threshold_refs(raw, at):
+        refs = self.threshold_refs.get(signature)
+        if refs is None:  # checks written alike name the same thresholds at the same places
+            refs = self.threshold_refs[signature] = tuple(_threshold_refs(raw, ()))
+        for ref_at, name in refs:
             if name not in self.thresholds:
-                self.problem(ref_at, f"unknown threshold '{name}'; define it under thresholds")
+                self.problem((*at, *ref_at), f"unknown threshold '{name}'; define it under "
+                             "thresholds")
         return Check(kind_name, self._params(kind_name, raw, signature), self.loaded.line_of(at))
 
     def _params(self, kind_name: str, raw: Mapping[str, Any],

@@ -1,0 +1,160 @@
+"""YAML through PyYAML's node tree, for the documents the one pass leaves to it.
+
+Merge keys (``<<``) and the collection tags ``!!set``, ``!!omap`` and ``!!pairs`` are rare in
+a reviewed document and PyYAML gives them subtle semantics (a merge reorders the mapping's
+keys, its precedence depends on the order of the merged maps): such a document is composed
+into nodes, checked, constructed and then mapped here, exactly as before the one pass.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from pytest_deploygate.core.yaml_model import (
+    CONSTRUCTOR_CRASHES,
+    MAX_DEPTH,
+    MAX_EXPANDED_VALUES,
+    MAX_NODES,
+    LoadedYaml,
+    YamlPath,
+    YamlSyntaxError,
+    expansion_problem,
+    unreadable_value,
+)
+
+
+def load_nodes(loader: Any, check_expansion: bool) -> LoadedYaml:
+    """Compose, check, construct and map the single document of ``loader``'s stream."""
+    node = loader.get_single_node()
+    if node is not None:
+        _check_depth(node)
+        if check_expansion:  # without anchors nothing can expand
+            _check_expansion(node)
+    try:
+        data = loader.construct_document(node) if node is not None else None
+    except CONSTRUCTOR_CRASHES:
+        raise _unreadable(loader, node) from None
+    loaded = LoadedYaml(data)
+    if node is not None:
+        map_lines(node, loaded)
+    return loaded
+
+
+def _unreadable(loader: Any, root: yaml.Node) -> YamlSyntaxError:
+    """The first tagged scalar PyYAML's constructor crashed on (``!!int x``), as a refusal."""
+    loader.recursive_objects.clear()  # left behind by the crash
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                loader.construct_object(node, deep=True)
+            except CONSTRUCTOR_CRASHES:
+                return YamlSyntaxError(node.start_mark.line + 1,
+                                       unreadable_value(node.value, node.tag))
+            except yaml.YAMLError:
+                pass
+        stack.extend(reversed(_children(node)))
+    return YamlSyntaxError(1, "a value cannot be read as its tag says")
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _post_order(root: yaml.Node, measure: Any, on_cycle: str) -> dict[int, int]:
+    """``measure(node, children's results)`` of every node, each node once."""
+    results: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            results[key] = measure(node, [results[id(child)] for child in _children(node)])
+            continue
+        if key in results:
+            continue
+        if key in on_path:
+            raise YamlSyntaxError(node.start_mark.line + 1, on_cycle)
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in results)
+    return results
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    def size(node: yaml.Node, children: list[int]) -> int:
+        total = 1 + sum(children)
+        if total > MAX_EXPANDED_VALUES:
+            raise YamlSyntaxError(node.start_mark.line + 1, expansion_problem())
+        return total
+
+    _post_order(root, size, "an anchor refers to itself")
+
+
+def _check_depth(root: yaml.Node) -> None:
+    heights = _post_order(root, lambda node, children: int(isinstance(
+        node, yaml.CollectionNode)) + max(children, default=0), "an anchor refers to itself")
+    if heights[id(root)] <= MAX_DEPTH:
+        return
+    node, level = root, 1  # the first collection nested one level too deep
+    while level <= MAX_DEPTH:
+        node = next(child for child in _children(node)
+                    if heights[id(child)] > MAX_DEPTH - level)
+        level += 1
+    raise YamlSyntaxError(node.start_mark.line + 1, f"the document nests more than "
+                                                    f"{MAX_DEPTH} levels deep; flatten it")
+
+
+def map_lines(root: yaml.Node, loaded: LoadedYaml) -> None:
+    """Fill ``loaded``'s line map from a constructed node tree."""
+    # One iterative pass (deep documents cannot overflow the stack), in document order. A node
+    # reached again through an alias gets its line at every path but its children are walked
+    # once, so a document costs its own size, not its expansion.
+    lines, key_lines, duplicates = loaded.lines, loaded.key_lines, loaded.duplicate_keys
+    seen: set[int] = set()
+    budget = MAX_NODES
+    stack: list[tuple[YamlPath, yaml.Node]] = [((), root)]
+    while stack:
+        path, node = stack.pop()
+        budget -= 1
+        if budget <= 0:
+            return
+        if path not in lines:
+            lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            keys: set[Any] = set()
+            children: list[tuple[YamlPath, yaml.Node]] = []
+            for key_node, value_node in node.value:
+                key = key_node.value
+                key_path = (*path, key)
+                line = key_node.start_mark.line + 1
+                if key_path not in key_lines:
+                    key_lines[key_path] = line
+                if key in keys:
+                    duplicates.append((key_path, line))
+                keys.add(key)
+                if isinstance(key_node, yaml.ScalarNode):
+                    children.append((key_path, value_node))
+            if id(node) not in seen:
+                seen.add(id(node))
+                stack.extend(reversed(children))
+        elif isinstance(node, yaml.SequenceNode) and id(node) not in seen:
+            seen.add(id(node))
+            values = node.value
+            stack.extend(((*path, index), values[index])
+                         for index in range(len(values) - 1, -1, -1))
