@@ -226,3 +226,46 @@ def test_a_deploygate_yaml_swapped_during_its_load_is_not_remembered_for_the_rel
     subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=project)
     deploy = verdict(project, machine_tmp)
     assert deploy.code == 4, deploy.stdout + deploy.stderr
+
+
+# -- 2. the release tree hashed here --------------------------------------------------------------
+
+@pytest.mark.parametrize("object_format", ["sha1", "sha256"])
+def test_the_release_tree_hashed_here_is_gits_own_for_odd_names_and_modes(
+        tmp_path: Path, object_format: str) -> None:
+    # Every mode (file, executable, symlink, directory, submodule) and names that sort
+    # differently as trees, need no quoting with -z but would with core.quotePath, are not
+    # UTF-8, or differ only in Unicode normalisation: with no bookkeeping entry at the top, the
+    # release tree is the commit's own tree.
+    from pytest_deploygate.evidence.release import release_identity
+
+    root = tmp_path / "odd"
+    root.mkdir()
+    git = ["git", "-c", "user.name=dev", "-c", "user.email=dev@acme.example"]
+    subprocess.run([*git, "init", "-q", f"--object-format={object_format}"], cwd=root,
+                   check=True)
+    names = [b"a.b", b"a-", b"a0", b"-n", b"x\ny", b"t\tab", b"\xff\xfe",
+             "caf\u00e9".encode(), "cafe\u0301".encode(), b"sp ace", b"back\\slash", b'"q"']
+    for name in names:
+        (root / os.fsdecode(name)).write_bytes(b"content of " + name)
+    for folder in ("a", "a.d", "ab"):
+        (root / folder / "x").mkdir(parents=True)
+        (root / folder / "x" / "f").write_text(folder)
+    (root / "link").symlink_to("a.b")
+    (root / "exe").write_text("#!/bin/sh\n")
+    (root / "exe").chmod(0o755)
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
+    gitlink = "1" * (40 if object_format == "sha1" else 64)
+    subprocess.run([*git, "update-index", "--add", "--cacheinfo", f"160000,{gitlink},sub"],
+                   cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "odd names"], cwd=root, check=True)
+    identity = release_identity(root, record_dir=tmp_path / "records", version="1.0.0")
+    own = subprocess.run(["git", "rev-parse", "HEAD^{tree}"], cwd=root, check=True,
+                         capture_output=True, text=True).stdout.strip()
+    assert identity.tree == own
+    # ... hashed here, not left to git mktree.
+    from pytest_deploygate.evidence.git_tree import tree_id
+
+    listing = subprocess.run(["git", "ls-tree", "-z", "HEAD"], cwd=root, check=True,
+                             capture_output=True).stdout.decode("utf-8", "surrogateescape")
+    assert tree_id([entry for entry in listing.split("\0") if entry], object_format) == own
