@@ -269,3 +269,54 @@ def test_the_release_tree_hashed_here_is_gits_own_for_odd_names_and_modes(
     listing = subprocess.run(["git", "ls-tree", "-z", "HEAD"], cwd=root, check=True,
                              capture_output=True).stdout.decode("utf-8", "surrogateescape")
     assert tree_id([entry for entry in listing.split("\0") if entry], object_format) == own
+
+
+# -- 3. the exact ssh-ed25519 reader ---------------------------------------------------------------
+
+def _ssh_string(data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + data
+
+
+@pytest.mark.parametrize("variant", [
+    "as is", "extra padding", "double padding", "padding inside", "line break inside",
+    "trailing data", "short key", "long key", "length says 31", "other type inside",
+    "type without length", "two keys"])
+def test_an_ed25519_key_line_reads_as_cryptography_reads_it(variant: str) -> None:
+    # The exact reader must never accept a line cryptography's OpenSSH parser refuses, nor
+    # read a key other than the one it reads: an allowed-signers line means one key.
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from pytest_deploygate.signing import SigningError
+    from pytest_deploygate.signing.keys import parse_openssh_public
+
+    raw = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes_raw()
+    other = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes_raw()
+    name = _ssh_string(b"ssh-ed25519")
+    blobs = {
+        "short key": name + _ssh_string(raw[:31]), "long key": name + _ssh_string(raw + b"\0"),
+        "length says 31": name + (31).to_bytes(4, "big") + raw,
+        "other type inside": _ssh_string(b"ssh-ed25518") + _ssh_string(raw),
+        "type without length": b"ssh-ed25519" + _ssh_string(raw),
+        "two keys": name + _ssh_string(raw) + _ssh_string(other),
+        "trailing data": name + _ssh_string(raw) + b"\0",
+    }
+    text = base64.b64encode(blobs.get(variant, name + _ssh_string(raw))).decode()
+    text = {"extra padding": text + "=", "double padding": text + "==",
+            "padding inside": text[:40] + "=" + text[40:],
+            "line break inside": text[:40] + "\n" + text[40:]}.get(variant, text)
+    try:
+        theirs: bytes | None = serialization.load_ssh_public_key(
+            f"ssh-ed25519 {text}".encode()).public_bytes_raw()  # type: ignore[union-attr]
+    except Exception:
+        theirs = None
+    try:
+        ours: bytes | None = parse_openssh_public("ssh-ed25519", text, "allowed_signers:1") \
+            .key.public_bytes_raw()  # type: ignore[union-attr]
+    except SigningError:
+        ours = None
+    # (Refusing a line cryptography would read is safe: "padding inside" is refused so.)
+    assert ours is None or ours == theirs
+    assert (ours is not None) == (variant in ("as is", "extra padding", "double padding"))
