@@ -49,9 +49,7 @@ def private_cache_dir() -> Path:
     return _fresh_for_this_process()
 
 
-@functools.lru_cache(maxsize=8)
 def _in_a_checkout(folder: Path) -> bool:
-    # (Asked once per folder and process: commands read and write several entries.)
     # TMPDIR may point into the build's checkout (CI's "$PROJECT_DIR/tmp"): git would create a
     # committed pytest-deploygate-<uid>/ there as this user's own, so a checkout never counts.
     resolved = folder.resolve()
@@ -64,51 +62,3 @@ def _fresh_for_this_process() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="pytest-deploygate-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
-
-
-def read_entry(namespace: str, key: str) -> bytes | None:
-    """What :func:`write_entry` stored under ``key`` (a digest of everything it was derived
-    from), or None: absent, unreadable, or in a file or folder someone else could have
-    written (then it is not trusted, and the caller recomputes)."""
-    folder = private_cache_dir() / namespace
-    path = folder / key
-    getuid = getattr(os, "getuid", None)
-    try:
-        if getuid is None or not written_only_by_me(folder):
-            return None
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_uid != getuid() or \
-                info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read()
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-
-
-def write_entry(namespace: str, key: str, data: bytes) -> None:
-    """Store ``data`` under ``key`` in a folder only this user can write (an owner-only file,
-    renamed into place so no reader sees half of it); a cache that cannot be written only
-    costs the next run the work. Not synced to disk: an entry a crash garbles is one the
-    reader cannot use, so it recomputes."""
-    folder = private_cache_dir() / namespace
-    try:
-        folder.mkdir(mode=0o700, exist_ok=True)
-        if not written_only_by_me(folder):
-            return
-        fd, temp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=folder)  # 0600
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(temp, folder / key)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)

@@ -52,9 +52,6 @@ class ProjectConfig:
     signing_allowed_signers: str | None = None
     #: signing.subjects: deployed artefacts named as extra subjects of each attestation.
     signing_subjects: tuple[Mapping[str, str], ...] = ()
-    #: SHA-256 of the bytes this was loaded from (None: no file): what anything derived from
-    #: it names, never a second read of a file that may have changed meanwhile.
-    source_sha256: str | None = None
 
     @property
     def display_name(self) -> str:
@@ -96,5 +93,4 @@ def load_config(root: Path, scope: RunScope | None = None) -> ProjectConfig:
         waiver_approver_roles=tuple(waivers.get("approver_roles") or ()),
         signing_allowed_signers=(data.get("signing") or {}).get("allowed_signers"),
         signing_subjects=tuple((data.get("signing") or {}).get("subjects") or ()),
-        source_sha256=loaded.source_sha256 or None,
     )
