@@ -1,0 +1,87 @@
+"""Red team on the YAML loader: documents a release engineer writes so that the reviewer
+reads one thing and the gate uses another.
+
+The one-pass loader (``core/yaml_events``) and the node path it falls back to
+(``core/yaml_nodes``) agree with each other and with PyYAML on every tricky document tried
+(aliased, tagged, null and complex keys, merge keys, ``%TAG`` prefixes, several documents,
+self-references, expansion); what is left here are holes both paths shared.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pytest_deploygate.core import yaml_events, yaml_nodes
+from pytest_deploygate.core.documents import read_yaml_document
+from pytest_deploygate.core.errors import SpecError
+from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
+from pytest_deploygate.core.yaml_lines import load_yaml
+
+LOADERS = [yaml.SafeLoader] + ([yaml.CSafeLoader] if hasattr(yaml, "CSafeLoader") else [])
+LOADER_IDS = [loader.__name__ for loader in LOADERS]
+
+#: Forces the node path (a merge key) without changing the data that matters.
+NODE_PATH = "base: &base {x: 1}\nmerged: {<<: *base}\n"
+
+
+# -- a repeated key after the line map's budget -----------------------------------------------
+
+def _padded(values: int, tail: str) -> str:
+    """``values`` values in a flow list (2 bytes each), then ``tail``."""
+    return "pad: [" + ",".join(["0"] * values) + "]\n" + tail
+
+
+def test_a_repeated_key_past_a_million_values_is_refused_at_the_default_size_limit(
+        tmp_path: Path) -> None:
+    """A million values fit in the default 2 MiB (two bytes each): the line map stops there,
+    and so did the duplicate-key check, so a mapping opened after the padding could say
+    ``check`` twice, the reviewer reading the first and the gate using the second."""
+    text = _padded(1_000_000, "late: {max_error_rate: 0.01, max_error_rate: 0.5}\n")
+    assert len(text.encode()) < DEFAULT_DOCUMENT_BYTES  # the attack needs no bigger limit
+    path = tmp_path / "spec.yaml"
+    path.write_text(text)
+    with pytest.raises(SpecError) as refused:
+        read_yaml_document(path)
+    assert "late.max_error_rate: key appears twice" in str(refused.value)
+
+
+@pytest.mark.parametrize("loader", LOADERS, ids=LOADER_IDS)
+@pytest.mark.parametrize("prefix", ["", NODE_PATH], ids=["one-pass", "node-path"])
+@pytest.mark.parametrize(("tail", "key"), [
+    ("late: {k: strict, k: loose}\n", "k"),
+    ("late:\n  - {id: a, check: strict}\n  - {id: b, check: x, check: loose}\n", "check"),
+    ("anchored: &m {k: strict, k: loose}\nagain: *m\n", "k"),
+], ids=["flow-map", "in-a-list", "anchored"])
+def test_a_repeated_key_past_the_line_budget_is_still_found(
+        monkeypatch: pytest.MonkeyPatch, loader: type[Any], prefix: str, tail: str,
+        key: str) -> None:
+    """The budget bounds the line map (a "billion laughs" of aliased keys), never the
+    duplicate-key check: every mapping of the document is checked once."""
+    monkeypatch.setattr(yaml_events, "MAX_NODES", 50)
+    monkeypatch.setattr(yaml_nodes, "MAX_NODES", 50)
+    loaded = load_yaml(prefix + _padded(60, tail), loader)
+    assert loaded.duplicate_keys, "a repeated key past the budget went unnoticed"
+    assert loaded.duplicate_keys[0][0][-1] == key
+
+
+# -- keys that differ in text but not in value -------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason=(
+    "duplicate keys are compared by their text (PyYAML's node value), in both paths: two "
+    "keys that construct to one value (1 and 0x1, true and yes, ~ and null, 1 and 1.0) "
+    "collapse silently into the later one. Fix: compare the constructed key too (in the "
+    "one pass: `key in frame.data` before storing; in map_lines: the constructed mapping)"))
+@pytest.mark.parametrize("loader", LOADERS, ids=LOADER_IDS)
+@pytest.mark.parametrize("pair", [("1", "0x1"), ("true", "yes"), ("~", "null"),
+                                  ("1", "1.0"), ("1", "true")])
+def test_keys_equal_once_read_are_duplicates(loader: type[Any], pair: tuple[str, str]) -> None:
+    """Under ``reports`` or ``prometheus.queries`` of deploygate.yaml (any key allowed) the
+    reviewer sees two entries and the gate keeps one."""
+    first, second = pair
+    loaded = load_yaml(f"queries:\n  {first}: strict\n  {second}: loose\n", loader)
+    assert len(loaded.data["queries"]) == 1  # what the gate gets
+    assert loaded.duplicate_keys, f"{first!r} and {second!r} collapsed without a refusal"
