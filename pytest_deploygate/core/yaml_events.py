@@ -339,12 +339,13 @@ class _OnePass:
     def _key(self, frame: _Frame, raw: Any, line: int) -> None:
         if frame.key_log is not None:
             frame.key_log.append((raw, line))
-        if not frame.mapped:
-            return
         key_path = (*frame.path, raw)
-        key_lines = self.loaded.key_lines
-        if key_path not in key_lines:
-            key_lines[key_path] = line
+        if frame.mapped:
+            key_lines = self.loaded.key_lines
+            if key_path not in key_lines:
+                key_lines[key_path] = line
+        # Past the line map's budget too: the budget bounds the map, never this check (a
+        # million padding values fit in the default size limit, then a key said twice).
         if raw in frame.raw_keys:
             # Reported as the tree walk did: a mapping's repeats when it is visited, before
             # anything inside it.

@@ -132,9 +132,13 @@ def map_lines(root: yaml.Node, loaded: LoadedYaml) -> None:
     while stack:
         path, node = stack.pop()
         budget -= 1
-        if budget <= 0:
-            return
-        if path not in lines:
+        mapped = budget > 0
+        if not mapped and id(node) in seen:
+            # Past the budget only the duplicate-key check goes on, each mapping once (its
+            # keys were checked where it was defined): a million padding values must not
+            # hide a key said twice after them.
+            continue
+        if mapped and path not in lines:
             lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             keys: set[Any] = set()
@@ -143,7 +147,7 @@ def map_lines(root: yaml.Node, loaded: LoadedYaml) -> None:
                 key = key_node.value
                 key_path = (*path, key)
                 line = key_node.start_mark.line + 1
-                if key_path not in key_lines:
+                if mapped and key_path not in key_lines:
                     key_lines[key_path] = line
                 if key in keys:
                     duplicates.append((key_path, line))
