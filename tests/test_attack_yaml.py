@@ -21,6 +21,8 @@ from pytest_deploygate.core.errors import SpecError
 from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
 from pytest_deploygate.core.yaml_lines import load_yaml
 
+from conftest import GateProject
+
 LOADERS = [yaml.SafeLoader] + ([yaml.CSafeLoader] if hasattr(yaml, "CSafeLoader") else [])
 LOADER_IDS = [loader.__name__ for loader in LOADERS]
 
@@ -85,3 +87,48 @@ def test_keys_equal_once_read_are_duplicates(loader: type[Any], pair: tuple[str,
     loaded = load_yaml(f"queries:\n  {first}: strict\n  {second}: loose\n", loader)
     assert len(loaded.data["queries"]) == 1  # what the gate gets
     assert loaded.duplicate_keys, f"{first!r} and {second!r} collapsed without a refusal"
+
+
+# -- a number too large for a float -------------------------------------------------------------
+
+HUGE_NUMBERS = {
+    "digits": "1" + "0" * 400,  # under Python's 4300-digit parsing limit, over a float's
+    "base-60": "1" + ":0" * 3000,  # YAML 1.1 sexagesimal: built by multiplying, no limit
+}
+
+
+@pytest.mark.parametrize("number", HUGE_NUMBERS.values(), ids=HUGE_NUMBERS.keys())
+def test_an_integer_too_large_for_a_float_is_refused_with_its_line(
+        tmp_path: Path, number: str) -> None:
+    path = tmp_path / "deploygate.yaml"
+    path.write_text(f"version: 1.4.0\nthresholds:\n  error_rate: {number}\n")
+    with pytest.raises(SpecError) as refused:
+        read_yaml_document(path)
+    assert f"{path}:3: thresholds.error_rate: a number of" in str(refused.value)
+
+
+def test_an_integer_a_float_holds_is_read(tmp_path: Path) -> None:
+    # The control: the largest integer a float holds (and its negative) is a number.
+    largest = int(__import__("sys").float_info.max)
+    path = tmp_path / "deploygate.yaml"
+    path.write_text(f"a: {largest}\nb: -{largest}\nc: true\n")
+    assert read_yaml_document(path).data == {"a": largest, "b": -largest, "c": True}
+
+
+@pytest.mark.parametrize("number", HUGE_NUMBERS.values(), ids=HUGE_NUMBERS.keys())
+def test_a_gate_given_a_huge_threshold_refuses_it_without_a_traceback(
+        example: GateProject, number: str) -> None:
+    """The error-rate bound of deploygate.yaml set to 60**3000: the gate crashed with an
+    OverflowError traceback (rendering "{error_rate}" in the criterion's text) after
+    comparing every rate against a bound nothing exceeds."""
+    config = example.root / "deploygate.yaml"
+    text = config.read_text()
+    assert "\nmetrics_file:" in text
+    config.write_text(text.replace("\nmetrics_file:",
+                                   f"\nthresholds: {{error_rate: {number}}}\nmetrics_file:", 1))
+    line = config.read_text().splitlines().index(f"thresholds: {{error_rate: {number}}}") + 1
+    result = example.run("--gate=12")
+    out = result.stdout.str() + result.stderr.str()
+    assert result.ret != 0
+    assert "Traceback" not in out and "OverflowError" not in out
+    assert f"deploygate.yaml:{line}: thresholds.error_rate: a number of" in out
