@@ -72,19 +72,18 @@ def test_a_repeated_key_past_the_line_budget_is_still_found(
 
 # -- keys that differ in text but not in value -------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "duplicate keys are compared by their text (PyYAML's node value), in both paths: two "
-    "keys that construct to one value (1 and 0x1, true and yes, ~ and null, 1 and 1.0) "
-    "collapse silently into the later one. Fix: compare the constructed key too (in the "
-    "one pass: `key in frame.data` before storing; in map_lines: the constructed mapping)"))
 @pytest.mark.parametrize("loader", LOADERS, ids=LOADER_IDS)
 @pytest.mark.parametrize("pair", [("1", "0x1"), ("true", "yes"), ("~", "null"),
-                                  ("1", "1.0"), ("1", "true")])
-def test_keys_equal_once_read_are_duplicates(loader: type[Any], pair: tuple[str, str]) -> None:
+                                  ("1", "1.0"), ("1", "true"), (".nan", ".NaN"),
+                                  ("2001-12-14", "!!timestamp 2001-12-14")])
+@pytest.mark.parametrize("prefix", ["", NODE_PATH], ids=["one-pass", "node-path"])
+def test_keys_equal_once_read_are_duplicates(loader: type[Any], pair: tuple[str, str],
+                                             prefix: str) -> None:
     """Under ``reports`` or ``prometheus.queries`` of deploygate.yaml (any key allowed) the
-    reviewer sees two entries and the gate keeps one."""
+    reviewer sees two entries and the gate keeps one. Both paths compared keys by their text
+    only (PyYAML's node value)."""
     first, second = pair
-    loaded = load_yaml(f"queries:\n  {first}: strict\n  {second}: loose\n", loader)
+    loaded = load_yaml(f"{prefix}queries:\n  {first}: strict\n  {second}: loose\n", loader)
     assert len(loaded.data["queries"]) == 1  # what the gate gets
     assert loaded.duplicate_keys, f"{first!r} and {second!r} collapsed without a refusal"
 

@@ -10,6 +10,7 @@ into nodes, checked, constructed and then mapped here, exactly as before the one
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -26,6 +27,8 @@ from pytest_deploygate.core.yaml_model import (
     unreadable_value,
 )
 
+_STR = "tag:yaml.org,2002:str"
+
 
 def load_nodes(loader: Any, check_expansion: bool) -> LoadedYaml:
     """Compose, check, construct and map the single document of ``loader``'s stream."""
@@ -40,8 +43,17 @@ def load_nodes(loader: Any, check_expansion: bool) -> LoadedYaml:
         raise _unreadable(loader, node) from None
     loaded = LoadedYaml(data)
     if node is not None:
-        map_lines(node, loaded)
+        map_lines(node, loaded, lambda key_node: _key_value(loader, key_node))
     return loaded
+
+
+def _key_value(loader: Any, key_node: yaml.ScalarNode) -> Any:
+    """A scalar key as constructed (its data is built already: constructing it again cannot
+    fail)."""
+    try:
+        return loader.construct_object(key_node, deep=True)
+    finally:
+        loader.constructed_objects.clear()
 
 
 def _unreadable(loader: Any, root: yaml.Node) -> YamlSyntaxError:
@@ -120,8 +132,13 @@ def _check_depth(root: yaml.Node) -> None:
                                                     f"{MAX_DEPTH} levels deep; flatten it")
 
 
-def map_lines(root: yaml.Node, loaded: LoadedYaml) -> None:
-    """Fill ``loaded``'s line map from a constructed node tree."""
+def map_lines(root: yaml.Node, loaded: LoadedYaml,
+              key_value: Callable[[yaml.ScalarNode], Any] | None = None) -> None:
+    """Fill ``loaded``'s line map from a constructed node tree.
+
+    ``key_value``: a scalar key's constructed value, so that keys said twice in their value
+    but not their text (1 and 0x1, true and yes, ~ and null) are duplicates too.
+    """
     # One iterative pass (deep documents cannot overflow the stack), in document order. A node
     # reached again through an alias gets its line at every path but its children are walked
     # once, so a document costs its own size, not its expansion.
@@ -142,6 +159,7 @@ def map_lines(root: yaml.Node, loaded: LoadedYaml) -> None:
             lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             keys: set[Any] = set()
+            values: set[Any] = set()  # the constructed non-string keys
             children: list[tuple[YamlPath, yaml.Node]] = []
             for key_node, value_node in node.value:
                 key = key_node.value
@@ -149,7 +167,13 @@ def map_lines(root: yaml.Node, loaded: LoadedYaml) -> None:
                 line = key_node.start_mark.line + 1
                 if mapped and key_path not in key_lines:
                     key_lines[key_path] = line
-                if key in keys:
+                repeated = key in keys
+                if key_value is not None and isinstance(key_node, yaml.ScalarNode) and \
+                        key_node.tag != _STR:  # strings are equal only if their texts are
+                    value = key_value(key_node)
+                    repeated = repeated or value in values
+                    values.add(value)
+                if repeated:
                     duplicates.append((key_path, line))
                 keys.add(key)
                 if isinstance(key_node, yaml.ScalarNode):
