@@ -44,6 +44,7 @@ from pytest_deploygate.core.yaml_model import (
     LoadedYaml,
     YamlPath,
     YamlSyntaxError,
+    base_60_problem,
     expansion_problem,
     one_line,
     unreadable_value,
@@ -194,7 +195,13 @@ class _OnePass:
         is_key = self._at_key()
         if is_key and tag in _REWRITING_KEY_TAGS:
             raise NeedsNodes
-        data = value if tag == _STR else self._construct(event, tag, line)
+        if tag == _STR:
+            data = value
+        elif (problem := base_60_problem(value, tag)) is not None:
+            self._construction_failed(line, problem)
+            data = None
+        else:
+            data = self._construct(event, tag, line)
         if event.anchor is not None:
             self._anchor(event, _Anchor(data, line, 1, value, None))
         return self._place(data, value, line, 1, is_key, None)

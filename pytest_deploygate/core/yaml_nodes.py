@@ -23,6 +23,7 @@ from pytest_deploygate.core.yaml_model import (
     LoadedYaml,
     YamlPath,
     YamlSyntaxError,
+    base_60_problem,
     expansion_problem,
     unreadable_value,
 )
@@ -37,6 +38,7 @@ def load_nodes(loader: Any, check_expansion: bool) -> LoadedYaml:
         _check_depth(node)
         if check_expansion:  # without anchors nothing can expand
             _check_expansion(node)
+        _check_base_60(node)
     try:
         data = loader.construct_document(node) if node is not None else None
     except CONSTRUCTOR_CRASHES:
@@ -45,6 +47,22 @@ def load_nodes(loader: Any, check_expansion: bool) -> LoadedYaml:
     if node is not None:
         map_lines(node, loaded, lambda key_node: _key_value(loader, key_node))
     return loaded
+
+
+def _check_base_60(root: yaml.Node) -> None:
+    """The first number of too many base-60 parts, refused before PyYAML builds it."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            problem = base_60_problem(node.value, node.tag)
+            if problem is not None:
+                raise YamlSyntaxError(node.start_mark.line + 1, problem)
+        stack.extend(reversed(_children(node)))
 
 
 def _key_value(loader: Any, key_node: yaml.ScalarNode) -> Any:
