@@ -10,7 +10,7 @@ into nodes, checked, constructed and then mapped here, exactly as before the one
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import yaml
@@ -51,6 +51,14 @@ def load_nodes(loader: Any, check_expansion: bool) -> LoadedYaml:
 
 def _check_base_60(root: yaml.Node) -> None:
     """The first number of too many base-60 parts, refused before PyYAML builds it."""
+    for node in _scalars(root):
+        problem = base_60_problem(node.value, node.tag)
+        if problem is not None:
+            raise YamlSyntaxError(node.start_mark.line + 1, problem)
+
+
+def _scalars(root: yaml.Node) -> Iterator[yaml.ScalarNode]:
+    """Each scalar node once, in document order."""
     seen: set[int] = set()
     stack = [root]
     while stack:
@@ -59,9 +67,7 @@ def _check_base_60(root: yaml.Node) -> None:
             continue
         seen.add(id(node))
         if isinstance(node, yaml.ScalarNode):
-            problem = base_60_problem(node.value, node.tag)
-            if problem is not None:
-                raise YamlSyntaxError(node.start_mark.line + 1, problem)
+            yield node
         stack.extend(reversed(_children(node)))
 
 
@@ -77,22 +83,14 @@ def _key_value(loader: Any, key_node: yaml.ScalarNode) -> Any:
 def _unreadable(loader: Any, root: yaml.Node) -> YamlSyntaxError:
     """The first tagged scalar PyYAML's constructor crashed on (``!!int x``), as a refusal."""
     loader.recursive_objects.clear()  # left behind by the crash
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.ScalarNode):
-            try:
-                loader.construct_object(node, deep=True)
-            except CONSTRUCTOR_CRASHES:
-                return YamlSyntaxError(node.start_mark.line + 1,
-                                       unreadable_value(node.value, node.tag))
-            except yaml.YAMLError:
-                pass
-        stack.extend(reversed(_children(node)))
+    for node in _scalars(root):
+        try:
+            loader.construct_object(node, deep=True)
+        except CONSTRUCTOR_CRASHES:
+            return YamlSyntaxError(node.start_mark.line + 1,
+                                   unreadable_value(node.value, node.tag))
+        except yaml.YAMLError:
+            pass
     return YamlSyntaxError(1, "a value cannot be read as its tag says")
 
 
