@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 import math
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,8 +97,13 @@ def read_yaml_document(path: Path, max_bytes: int | None = None) -> LoadedYaml:
     return loaded
 
 
+#: The largest integer a float holds: a bigger one overflows when read as a number.
+_LARGEST_FLOAT = int(sys.float_info.max)
+
+
 def non_finite_numbers(loaded: LoadedYaml, source: Path, limit: int = 20) -> list[str]:
-    """``file:line: path: .nan is not a finite number`` for every NaN or infinity.
+    """``file:line: path: .nan is not a finite number`` for every NaN or infinity (and every
+    integer too large for a float).
 
     No reviewed input has a use for them, and a NaN threshold never breaches (every comparison
     with NaN is false), so a 43% error rate would pass a NaN bound: refused at load.
@@ -111,6 +117,14 @@ def non_finite_numbers(loaded: LoadedYaml, source: Path, limit: int = 20) -> lis
             line = loaded.line_of(at)
             problems.append((line, f"{source}:{line}: {format_path(at)}: {value} is not a "
                                    "finite number; give a number"))
+        elif type(value) is int and not -_LARGEST_FLOAT <= value <= _LARGEST_FLOAT:
+            # An integer no float holds (1 and 400 zeros, or YAML 1.1's base 60, 1:0:0:...,
+            # which builds one past Python's 4300-digit parsing limit) crashes every reader
+            # that formats or divides it; never printed here (str() refuses it).
+            line = loaded.line_of(at)
+            problems.append((line, f"{source}:{line}: {format_path(at)}: a number of "
+                                   f"{value.bit_length()} bits is too large; give a number "
+                                   "a float can hold"))
         elif isinstance(value, dict | list) and id(value) not in seen:
             seen.add(id(value))  # an alias is walked once
             items = value.items() if isinstance(value, dict) else enumerate(value)

@@ -44,6 +44,7 @@ from pytest_deploygate.core.yaml_model import (
     LoadedYaml,
     YamlPath,
     YamlSyntaxError,
+    base_60_problem,
     expansion_problem,
     one_line,
     unreadable_value,
@@ -75,8 +76,9 @@ class _Anchor:
         self.size = size
         #: A scalar's text (a mapping key is mapped by its text, as PyYAML's node has it).
         self.raw = raw
-        #: A mapping's own keys (text, line): an alias of it maps them at its own path.
-        self.keys: list[tuple[Any, int]] | None = None
+        #: A mapping's own keys (text, line, said before): an alias of it maps them at its own
+        #: path and repeats its duplicates there.
+        self.keys: list[tuple[Any, int, bool]] | None = None
         #: Set while the anchored collection is still open: an alias then is a cycle.
         self.frame = frame
         #: Levels of nesting it brings wherever an alias puts it (0 for a scalar).
@@ -116,7 +118,7 @@ class _Frame:
         self.raw_key: Any = None
         self.has_key = False
         self.raw_keys: set[Any] = set()
-        self.key_log: list[tuple[Any, int]] | None = [] if anchor is not None else None
+        self.key_log: list[tuple[Any, int, bool]] | None = [] if anchor is not None else None
         self.index = 0
         #: Within the line-map budget (PyYAML-tree walk's MAX_NODES): its keys are mapped.
         self.mapped = mapped
@@ -193,7 +195,13 @@ class _OnePass:
         is_key = self._at_key()
         if is_key and tag in _REWRITING_KEY_TAGS:
             raise NeedsNodes
-        data = value if tag == _STR else self._construct(event, tag, line)
+        if tag == _STR:
+            data = value
+        elif (problem := base_60_problem(value, tag)) is not None:
+            self._construction_failed(line, problem)
+            data = None
+        else:
+            data = self._construct(event, tag, line)
         if event.anchor is not None:
             self._anchor(event, _Anchor(data, line, 1, value, None))
         return self._place(data, value, line, 1, is_key, None)
@@ -278,7 +286,7 @@ class _OnePass:
         return top.is_map and not top.has_key
 
     def _place(self, data: Any, raw: Any, line: int, size: int, is_key: bool,
-               alias_keys: list[tuple[Any, int]] | None) -> Any:
+               alias_keys: list[tuple[Any, int, bool]] | None) -> Any:
         """Put a finished scalar or alias into the open collection (or make it the root)."""
         stack = self.stack
         if not stack:
@@ -291,7 +299,7 @@ class _OnePass:
         self._grow(top, size)
         if is_key:
             top.key, top.raw_key, top.has_key = data, raw, True
-            self._key(top, raw, line)
+            self._key(top, data, raw, line)
             return data
         if top.is_map:
             path: YamlPath = (*top.path, top.raw_key)
@@ -336,33 +344,35 @@ class _OnePass:
                 lines[path] = line
         return path, mapped
 
-    def _key(self, frame: _Frame, raw: Any, line: int) -> None:
+    def _key(self, frame: _Frame, key: Any, raw: Any, line: int) -> None:
+        # A key said twice, in its text or in its value (1 and 0x1, true and yes, ~ and
+        # null: PyYAML keeps the later one, the reviewer reads two entries).
+        repeated = raw in frame.raw_keys or (key is not _NO_KEY and key in frame.data)
         if frame.key_log is not None:
-            frame.key_log.append((raw, line))
-        if not frame.mapped:
-            return
+            frame.key_log.append((raw, line, repeated))
         key_path = (*frame.path, raw)
-        key_lines = self.loaded.key_lines
-        if key_path not in key_lines:
-            key_lines[key_path] = line
-        if raw in frame.raw_keys:
+        if frame.mapped:
+            key_lines = self.loaded.key_lines
+            if key_path not in key_lines:
+                key_lines[key_path] = line
+        # Past the line map's budget too: the budget bounds the map, never this check (a
+        # million padding values fit in the default size limit, then a key said twice).
+        if repeated:
             # Reported as the tree walk did: a mapping's repeats when it is visited, before
             # anything inside it.
             self.duplicates.append((frame.order * 2, key_path, line))
         frame.raw_keys.add(raw)
 
-    def _alias_keys(self, path: YamlPath, keys: list[tuple[Any, int]]) -> None:
+    def _alias_keys(self, path: YamlPath, keys: list[tuple[Any, int, bool]]) -> None:
         """An alias of a mapping maps its target's keys (not their values) at its own path."""
         key_lines = self.loaded.key_lines
-        seen: set[Any] = set()
         order = self.order * 2 + 1  # visited after the last collection opened before it
-        for raw, line in keys:
+        for raw, line, repeated in keys:
             key_path = (*path, raw)
             if key_path not in key_lines:
                 key_lines[key_path] = line
-            if raw in seen:
+            if repeated:
                 self.duplicates.append((order, key_path, line))
-            seen.add(raw)
 
     def _take_budget(self) -> bool:
         # PyYAML-tree walk: a node visited past the budget was neither mapped nor descended.

@@ -76,6 +76,20 @@ def one_line(text: str) -> str:
 CONSTRUCTOR_CRASHES = (ValueError, TypeError, KeyError, AttributeError, OverflowError)
 
 
+#: Parts of a YAML 1.1 base-60 number (``1:30:00``). PyYAML builds one by multiplying once
+#: per part, in time quadratic in its length: a 2 MiB ``1:0:0:...`` would take minutes.
+MAX_BASE_60_PARTS = 8
+_NUMBER_TAGS = frozenset(("tag:yaml.org,2002:int", "tag:yaml.org,2002:float"))
+
+
+def base_60_problem(value: str, tag: str) -> str | None:
+    """Why a number of too many base-60 parts is refused before it is built (else None)."""
+    if tag in _NUMBER_TAGS and value.count(":") >= MAX_BASE_60_PARTS:
+        return (f"a base-60 number of {value.count(':') + 1} parts; give at most "
+                f"{MAX_BASE_60_PARTS} (or a plain number)")
+    return None
+
+
 def unreadable_value(value: str, tag: str) -> str:
     """Why a tagged scalar is refused (``'x' is not a valid !!int value``)."""
     return f"{value!r} is not a valid {tag.replace('tag:yaml.org,2002:', '!!')} value"

@@ -10,6 +10,7 @@ into nodes, checked, constructed and then mapped here, exactly as before the one
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import yaml
@@ -22,9 +23,12 @@ from pytest_deploygate.core.yaml_model import (
     LoadedYaml,
     YamlPath,
     YamlSyntaxError,
+    base_60_problem,
     expansion_problem,
     unreadable_value,
 )
+
+_STR = "tag:yaml.org,2002:str"
 
 
 def load_nodes(loader: Any, check_expansion: bool) -> LoadedYaml:
@@ -34,19 +38,27 @@ def load_nodes(loader: Any, check_expansion: bool) -> LoadedYaml:
         _check_depth(node)
         if check_expansion:  # without anchors nothing can expand
             _check_expansion(node)
+        _check_base_60(node)
     try:
         data = loader.construct_document(node) if node is not None else None
     except CONSTRUCTOR_CRASHES:
         raise _unreadable(loader, node) from None
     loaded = LoadedYaml(data)
     if node is not None:
-        map_lines(node, loaded)
+        map_lines(node, loaded, lambda key_node: _key_value(loader, key_node))
     return loaded
 
 
-def _unreadable(loader: Any, root: yaml.Node) -> YamlSyntaxError:
-    """The first tagged scalar PyYAML's constructor crashed on (``!!int x``), as a refusal."""
-    loader.recursive_objects.clear()  # left behind by the crash
+def _check_base_60(root: yaml.Node) -> None:
+    """The first number of too many base-60 parts, refused before PyYAML builds it."""
+    for node in _scalars(root):
+        problem = base_60_problem(node.value, node.tag)
+        if problem is not None:
+            raise YamlSyntaxError(node.start_mark.line + 1, problem)
+
+
+def _scalars(root: yaml.Node) -> Iterator[yaml.ScalarNode]:
+    """Each scalar node once, in document order."""
     seen: set[int] = set()
     stack = [root]
     while stack:
@@ -55,14 +67,30 @@ def _unreadable(loader: Any, root: yaml.Node) -> YamlSyntaxError:
             continue
         seen.add(id(node))
         if isinstance(node, yaml.ScalarNode):
-            try:
-                loader.construct_object(node, deep=True)
-            except CONSTRUCTOR_CRASHES:
-                return YamlSyntaxError(node.start_mark.line + 1,
-                                       unreadable_value(node.value, node.tag))
-            except yaml.YAMLError:
-                pass
+            yield node
         stack.extend(reversed(_children(node)))
+
+
+def _key_value(loader: Any, key_node: yaml.ScalarNode) -> Any:
+    """A scalar key as constructed (its data is built already: constructing it again cannot
+    fail)."""
+    try:
+        return loader.construct_object(key_node, deep=True)
+    finally:
+        loader.constructed_objects.clear()
+
+
+def _unreadable(loader: Any, root: yaml.Node) -> YamlSyntaxError:
+    """The first tagged scalar PyYAML's constructor crashed on (``!!int x``), as a refusal."""
+    loader.recursive_objects.clear()  # left behind by the crash
+    for node in _scalars(root):
+        try:
+            loader.construct_object(node, deep=True)
+        except CONSTRUCTOR_CRASHES:
+            return YamlSyntaxError(node.start_mark.line + 1,
+                                   unreadable_value(node.value, node.tag))
+        except yaml.YAMLError:
+            pass
     return YamlSyntaxError(1, "a value cannot be read as its tag says")
 
 
@@ -120,8 +148,13 @@ def _check_depth(root: yaml.Node) -> None:
                                                     f"{MAX_DEPTH} levels deep; flatten it")
 
 
-def map_lines(root: yaml.Node, loaded: LoadedYaml) -> None:
-    """Fill ``loaded``'s line map from a constructed node tree."""
+def map_lines(root: yaml.Node, loaded: LoadedYaml,
+              key_value: Callable[[yaml.ScalarNode], Any] | None = None) -> None:
+    """Fill ``loaded``'s line map from a constructed node tree.
+
+    ``key_value``: a scalar key's constructed value, so that keys said twice in their value
+    but not their text (1 and 0x1, true and yes, ~ and null) are duplicates too.
+    """
     # One iterative pass (deep documents cannot overflow the stack), in document order. A node
     # reached again through an alias gets its line at every path but its children are walked
     # once, so a document costs its own size, not its expansion.
@@ -132,20 +165,31 @@ def map_lines(root: yaml.Node, loaded: LoadedYaml) -> None:
     while stack:
         path, node = stack.pop()
         budget -= 1
-        if budget <= 0:
-            return
-        if path not in lines:
+        mapped = budget > 0
+        if not mapped and id(node) in seen:
+            # Past the budget only the duplicate-key check goes on, each mapping once (its
+            # keys were checked where it was defined): a million padding values must not
+            # hide a key said twice after them.
+            continue
+        if mapped and path not in lines:
             lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             keys: set[Any] = set()
+            values: set[Any] = set()  # the constructed non-string keys
             children: list[tuple[YamlPath, yaml.Node]] = []
             for key_node, value_node in node.value:
                 key = key_node.value
                 key_path = (*path, key)
                 line = key_node.start_mark.line + 1
-                if key_path not in key_lines:
+                if mapped and key_path not in key_lines:
                     key_lines[key_path] = line
-                if key in keys:
+                repeated = key in keys
+                if key_value is not None and isinstance(key_node, yaml.ScalarNode) and \
+                        key_node.tag != _STR:  # strings are equal only if their texts are
+                    value = key_value(key_node)
+                    repeated = repeated or value in values
+                    values.add(value)
+                if repeated:
                     duplicates.append((key_path, line))
                 keys.add(key)
                 if isinstance(key_node, yaml.ScalarNode):
