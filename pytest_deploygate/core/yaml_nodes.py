@@ -199,6 +199,6 @@ def map_lines(root: yaml.Node, loaded: LoadedYaml,
                 stack.extend(reversed(children))
         elif isinstance(node, yaml.SequenceNode) and id(node) not in seen:
             seen.add(id(node))
-            values = node.value
-            stack.extend(((*path, index), values[index])
-                         for index in range(len(values) - 1, -1, -1))
+            members = node.value
+            stack.extend(((*path, index), members[index])
+                         for index in range(len(members) - 1, -1, -1))
