@@ -1,6 +1,6 @@
 """`deploygate verdict` reads the spec and deploygate.yaml afresh every time: a change is seen
 at once, a refusal is made every time, nothing is left in the private cache (an entry there
-was forged by the red team: see cli/verdict_inputs.py). Every run here is the real command on
+was forged by the red team: see cli/verdict.py). Every run here is the real command on
 a real release (a git repository of the bundled example, its record from a real gate run at a
 fixed clock)."""
 
@@ -79,7 +79,7 @@ def verdict(root: Path, machine_tmp: Path, *options: str) -> Verdict:
 
 def entries(machine_tmp: Path) -> list[Path]:
     """What verdict left in this test's private cache folder (nothing, since it remembers
-    nothing: see cli/verdict_inputs.py)."""
+    nothing: see cli/verdict.py)."""
     folder = machine_tmp / f"pytest-deploygate-{os.getuid()}" / "verdict-inputs"
     return sorted(folder.iterdir()) if folder.is_dir() else []
 

@@ -8,9 +8,10 @@ on it: only 0 means deploy.
 
 The verification is :func:`pytest_deploygate.records.verify.verify_record`, the one the post
 stage applies to its pre record; the decision is recomputed by the plugin's own function.
-The spec it verifies against is loaded and validated as every command loads it, or taken
-from what an earlier verdict derived from the very same spec, deploygate.yaml and package
-code (:mod:`pytest_deploygate.cli.verdict_inputs`): never from a refused load.
+The spec it verifies against, and deploygate.yaml, are loaded and validated afresh by every
+verdict, as every command loads them. Nothing is remembered between verdicts: a cache in the
+private cache folder was forged by the red team as the deploying job's own user (a record of
+another spec then passed; tests/test_attack_fastverdict.py).
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -20,7 +21,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pytest_deploygate.cli.verdict_inputs import gate_inputs, project_settings
 from pytest_deploygate.cli.verdict_signing import add_signing_arguments, signature_problem
 from pytest_deploygate.cli.workspace import Refusal, Workspace, complain, say
 from pytest_deploygate.core.value_class import replace
@@ -106,15 +106,18 @@ def _verify(args: argparse.Namespace, record: GateRecord, workspace: Workspace,
         return Verification([f"the file name {args.record.name!r} does not say which gate and "
                              "stage it is (GATE-NN[-pre|-post].xml): pass --gate and --stage"])
     try:
-        spec, items = gate_inputs(workspace, gate)
-        settings = project_settings(workspace)
+        # Read afresh by every verdict: nothing that decides a deploy is remembered in a folder
+        # the deploying job's own user can write (the red team forged such an entry).
+        spec = workspace.gate(gate)
+        items = workspace.items(spec)
+        config = workspace.config
     except Refusal as exc:
         return Verification([f"no spec to verify it against: {exc}"])
     expected = Expected(gate_id=spec.id, stage=stage, release=release,
                         allow_replay=args.allow_replay)
     return verify_record(record, spec, items, expected,
-                         waivers_enabled=settings.waivers_enabled,
-                         conditions=settings.conditions)
+                         waivers_enabled=config.waivers_enabled,
+                         conditions=config.conditions)
 
 
 def _release(args: argparse.Namespace, workspace: Workspace, record: GateRecord
@@ -139,7 +142,7 @@ def _project_version(workspace: Workspace) -> str | None:
     """deploygate.yaml's version, else the manifest's (as :func:`project_version`: a
     deploygate.yaml that cannot be read names none here; verifying the record refuses it)."""
     try:
-        declared = project_settings(workspace).version
+        declared = workspace.config.version
     except Refusal:
         declared = None
     return declared or manifest_version(workspace.root)
