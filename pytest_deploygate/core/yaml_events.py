@@ -24,18 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from yaml.error import MarkedYAMLError
-from yaml.events import (
-    AliasEvent,
-    MappingEndEvent,
-    MappingStartEvent,
-    ScalarEvent,
-    SequenceEndEvent,
-    SequenceStartEvent,
-    StreamEndEvent,
-)
-from yaml.nodes import ScalarNode
-
+from pytest_deploygate.core.pyyaml import yaml
 from pytest_deploygate.core.yaml_model import (
     CONSTRUCTOR_CRASHES,
     MAX_DEPTH,
@@ -49,6 +38,12 @@ from pytest_deploygate.core.yaml_model import (
     one_line,
     unreadable_value,
 )
+
+MarkedYAMLError = yaml.MarkedYAMLError
+AliasEvent, ScalarEvent, StreamEndEvent = yaml.AliasEvent, yaml.ScalarEvent, yaml.StreamEndEvent
+MappingStartEvent, MappingEndEvent = yaml.MappingStartEvent, yaml.MappingEndEvent
+SequenceStartEvent, SequenceEndEvent = yaml.SequenceStartEvent, yaml.SequenceEndEvent
+ScalarNode = yaml.ScalarNode
 
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"

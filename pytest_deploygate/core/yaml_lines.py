@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
+from pytest_deploygate.core.pyyaml import yaml
 from pytest_deploygate.core.yaml_events import NeedsNodes, build
 from pytest_deploygate.core.yaml_model import LoadedYaml, YamlPath, YamlSyntaxError, one_line
 
@@ -48,17 +47,25 @@ def load_yaml(text: str, loader_class: type[Any] | None = None) -> LoadedYaml:
 
 
 def _load(text: str, loader_class: type[Any], reader: Any) -> LoadedYaml:
-    loader = loader_class(text)
+    loader = None
     try:
+        # (Inside the try: PyYAML's pure-Python reader refuses a non-printable character
+        # as soon as it is given the text.)
+        loader = loader_class(text)
         loaded: LoadedYaml = reader(loader, "&" in text)
         return loaded
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         raise YamlSyntaxError(line, one_line(exc.problem or exc.context or str(exc))) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        raise YamlSyntaxError(line, one_line(f"character {exc.character:#06x} is not allowed "
+                                             "in YAML: remove it")) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(1, one_line(str(exc))) from None
     except RecursionError:
         raise YamlSyntaxError(1, "document nests too deeply") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()

@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import yaml
-
+from pytest_deploygate.core.pyyaml import yaml
 from pytest_deploygate.core.yaml_model import (
     CONSTRUCTOR_CRASHES,
     MAX_DEPTH,

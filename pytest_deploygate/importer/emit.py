@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
+from pytest_deploygate.core.pyyaml import yaml
 
 HEADER = """\
 # yaml-language-server: $schema=https://pytest-deploygate.invalid/schemas/gate-spec.schema.json
