@@ -4,8 +4,9 @@
 ``__hash__``, ``__setattr__``, ``__delattr__``) from source for every class when its module is
 imported: about 1.5 ms a frozen class on a CI machine. The package declares some sixty of them,
 and a gate run or a ``deploygate verdict`` paid 55-75 ms for the ones it imported. Here only
-``__init__`` is compiled (it runs once per instance, so it stays as fast as dataclasses' own);
-equality, hashing, repr and freezing are shared functions that read the class's field names.
+``__init__`` is compiled (it runs once per instance, so it stays as fast as dataclasses' own),
+and only when the class is first instantiated; equality, hashing, repr and freezing are
+shared functions that read the class's field names.
 
 The declaration reads as a dataclass's, and type checkers treat it as one (PEP 681)::
 
@@ -140,7 +141,7 @@ def _process(cls: type[_T], *, frozen: bool, eq: bool) -> type[_T]:
     setattr(cls, _FIELDS, tuple(fields))
     stored = tuple(one.name for one in fields if not one.init_only)
     shown = tuple(one.name for one in fields if one.repr and not one.init_only)
-    methods: dict[str, object] = {"__init__": _init(cls, fields, frozen),
+    methods: dict[str, object] = {"__init__": _compiled_on_first_use(cls, fields, frozen),
                                   "__repr__": _repr_of(shown)}
     if eq:
         methods["__eq__"] = _eq_of(stored)
@@ -170,6 +171,22 @@ def _check_order(cls: type, fields: list[_Field]) -> None:
         elif defaulted:
             raise TypeError(f"{cls.__name__}: non-default field {one.name!r} follows default "
                             f"field {defaulted!r}")
+
+
+def _compiled_on_first_use(cls: type, fields: list[_Field], frozen: bool
+                           ) -> Callable[..., None]:
+    """A stand-in ``__init__`` that compiles the real one when the class is first
+    instantiated and puts it in its place. Compiling costs ~0.3 ms a class, and most classes a
+    module declares are never instantiated in a given run (a verdict imports some forty)."""
+    def __init__(self: object, *args: Any, **kwargs: Any) -> None:
+        compiled = _init(cls, fields, frozen)
+        if cls.__dict__.get("__init__") is __init__:
+            type.__setattr__(cls, "__init__", compiled)
+        compiled(self, *args, **kwargs)
+
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    __init__.__module__ = cls.__module__
+    return __init__
 
 
 def _init(cls: type, fields: list[_Field], frozen: bool) -> Callable[..., None]:
