@@ -84,6 +84,8 @@ def fresh_kinds(monkeypatch: pytest.MonkeyPatch) -> None:
 ])
 def test_a_module_that_disagrees_with_its_declaration_never_evaluates(
         monkeypatch: pytest.MonkeyPatch, fresh_kinds: None, change: dict[str, Any]) -> None:
+    import pytest_deploygate.checks.changelog  # noqa: F401 (built from the true declaration)
+
     wrong: Declaration = replace(DECLARED["changelog"], **change)
     monkeypatch.setitem(DECLARED, "changelog", wrong)  # type: ignore[arg-type]
     kind = declared_kind("changelog")
