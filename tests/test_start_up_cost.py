@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GateProject, custom_gate
+from conftest import REPO, GateProject, custom_gate
 
 #: A conftest that writes, at the end of the session, every module of the plugin loaded after
 #: start-up (after the conftest itself) and the type of the loader that imported it.
@@ -143,17 +143,47 @@ NOT_FOR_VERDICT = {"jsonschema", "socket", "pytest_deploygate.records.junit",
                    "pytest_deploygate.records.html"}
 
 
+#: What reads evidence from files and captures, and does the arithmetic on it: a verdict
+#: neither, and every built-in kind's module (its evaluation code) with them.
+EVIDENCE_PARSERS = {"pytest_deploygate.evidence.exposition", "pytest_deploygate.evidence.windows",
+                    "pytest_deploygate.evidence.promql", "pytest_deploygate.evidence.http",
+                    "pytest_deploygate.checks.evidence_files",
+                    "pytest_deploygate.core.measurements"}
+
+
+def kind_modules() -> set[str]:
+    from pytest_deploygate.checks import BUILTIN_MODULES
+
+    return {f"pytest_deploygate.checks.{module}" for module in BUILTIN_MODULES.values()}
+
+
 def test_verdict_loads_no_evidence_reader_nor_the_record_writer(example: GateProject) -> None:
-    # Gate 12's spec names http and prometheus checks: verdict loads their parameter schemas
-    # (to check the spec, read afresh) but not what they would read evidence with.
+    # Gate 12's spec names http, prometheus, sarif, junit, ... checks, and deploygate.yaml
+    # overrides some with metrics_file: verdict checks every one's parameters (the spec is
+    # read afresh) from the kinds' declared schemas, and loads neither their evaluation code
+    # nor what that would read evidence with.
     example.git_init()
     example.run("--gate=12").assert_outcomes(passed=66, skipped=2)
+    spec = (REPO / "gate_specs" / "12-production.yaml").read_text()  # (the bundled one)
+    for kind in ("http", "prometheus", "sarif", "junit", "attestation"):
+        assert f"kind: {kind}" in spec
     record = str(example.root / "gate-records" / "GATE-12.xml")
     loaded = imported_modules(["verdict", record], example.root)
-    assert "pytest_deploygate.checks.http_check" in loaded  # the spec was checked
-    assert "pytest_deploygate.records.verify" in loaded  # the record was verified
-    assert not (EVIDENCE_READERS | NOT_FOR_VERDICT) & loaded, (
-        (EVIDENCE_READERS | NOT_FOR_VERDICT) & loaded)
+    assert {"pytest_deploygate.spec.loader",  # the spec was checked ...
+            "pytest_deploygate.checks.declared",  # ... against the kinds' schemas
+            "pytest_deploygate.records.verify"} <= loaded  # and the record verified
+    unwanted = EVIDENCE_READERS | EVIDENCE_PARSERS | NOT_FOR_VERDICT | kind_modules()
+    assert not unwanted & loaded, sorted(unwanted & loaded)
+
+
+def test_show_and_validate_load_no_kind_module(example: GateProject) -> None:
+    # Showing and validating a spec needs each kind's schema and ``reads`` text, never its
+    # evaluation code. (validate also checks the sign-off logs: trust.signoffs is its own.)
+    for command in (["show", "12"], ["validate"]):
+        loaded = imported_modules(command, example.root)
+        assert "pytest_deploygate.checks.declared" in loaded, command
+        unwanted = EVIDENCE_PARSERS | kind_modules() | {"ssl", "http.client", "urllib.request"}
+        assert not unwanted & loaded, (command, sorted(unwanted & loaded))
 
 
 def test_a_gate_loads_only_the_check_kinds_its_spec_names(example: GateProject) -> None:

@@ -1,57 +1,94 @@
 """Built-in check kinds, and the registry that merges them with plugins' kinds.
 
+A built-in kind is known by its declaration (:mod:`pytest_deploygate.checks.declared`: name,
+``reads``, parameter schema): loading, validating and showing a spec need nothing else. The
+kind's module (its evaluation code, and what that reads evidence with: HTTP and TLS,
+Prometheus, exposition parsers, sign-off logs) is imported when a check of the kind is
+evaluated or prefetched, so ``deploygate verdict``, ``show`` and ``validate`` never load it.
+
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Final, overload
+from types import ModuleType
+from typing import Any, Final, overload
 
-from pytest_deploygate.checks.context import CheckKind
+from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.checks.declared import DECLARED
 from pytest_deploygate.core.results import CheckResult, Evidence
 
 #: Each built-in kind's name and the module (in this package) that defines it as ``KIND``.
-#: A kind's module, and what it reads evidence with (HTTP and TLS, Prometheus, sign-off logs),
-#: is imported only when a spec names the kind: a gate of state and sign-off checks, or
-#: ``deploygate verdict``, never loads the network stack.
-BUILTIN_MODULES: Final[Mapping[str, str]] = {
-    "state": "state_value",
-    "gate_passed": "gate_passed",
-    "artifact": "artifact",
-    "constitution": "constitution",
-    "attestation": "attestation",
-    "condition": "condition",
-    "prometheus": "prometheus",
-    "prometheus_rules": "prometheus_rules",
-    "metrics_file": "metrics_file",
-    "http": "http_check",
-    "junit": "junit_reports",
-    "sarif": "sarif",
-    "git_tag": "git_tag",
-    "changelog": "changelog",
-    "command": "command",
-    "scope": "scope",
-    "test_iteration": "iteration",
-    "coverage": "coverage",
-}
+BUILTIN_MODULES: Final[Mapping[str, str]] = {name: d.module for name, d in DECLARED.items()}
+
+#: The built-in kinds whose module was imported (and checked against its declaration).
+_LOADED: dict[str, tuple[ModuleType, CheckKind]] = {}
+#: One declared kind object per name, so that registering it twice is recognised as the same
+#: kind and the loader's validator cache (by object) holds one entry per kind.
+_DECLARED_KINDS: dict[str, CheckKind] = {}
 
 
 def _load_builtin(name: str) -> CheckKind:
-    module = importlib.import_module(f"{__name__}.{BUILTIN_MODULES[name]}")
+    """The built-in kind's ``KIND``, its module imported on first use."""
+    declared = DECLARED[name]
+    module_name = f"{__name__}.{declared.module}"
+    loaded = _LOADED.get(name)
+    # (Checked against the module in sys.modules: a test harness that restores sys.modules
+    # imports the module again, with a new KIND.)
+    if loaded is not None and sys.modules.get(module_name) is loaded[0]:
+        return loaded[1]
+    module = importlib.import_module(module_name)
     kind: CheckKind = module.KIND
-    if kind.name != name:  # the table above and the module disagree: a packaging mistake
-        raise RuntimeError(f"{module.__name__} defines kind {kind.name!r}, not {name!r}")
+    # Checks of this kind were validated by the declared schema: only a kind built from that
+    # very schema (checks.declared.builtin_kind) may evaluate them. Anything else is a
+    # packaging mistake (the table and the module disagree), refused rather than evaluated.
+    if kind.name != name or kind.params_schema is not declared.params_schema or \
+            kind.reads != declared.reads or (kind.prefetch is not None) != declared.prefetches:
+        raise RuntimeError(f"{module.__name__} defines kind {kind.name!r}, not the {name!r} "
+                           "declared in pytest_deploygate.checks.declared (name, reads, schema "
+                           "or prefetch differ)")
+    _LOADED[name] = (module, kind)
     return kind
 
 
-class BuiltinKinds(Sequence[CheckKind]):
-    """The built-in kinds as a sequence; :func:`build_registry` keeps them unloaded until a
-    spec names one. Indexing or iterating loads them all (``deploygate show``, tests)."""
+def declared_kind(name: str) -> CheckKind:
+    """The built-in kind ``name`` as a spec sees it: its declared ``reads`` and schema, and an
+    ``evaluate`` (and ``prefetch``) that import the kind's module on first use."""
+    kind = _DECLARED_KINDS.get(name)
+    if kind is not None:
+        return kind
+    declared = DECLARED[name]
 
-    def _all(self) -> list[CheckKind]:
-        return [_load_builtin(name) for name in BUILTIN_MODULES]
+    def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
+        return _load_builtin(name).evaluate(params, ctx)
+
+    def prefetch(params: Mapping[str, Any], ctx: EvalContext) -> None:
+        loaded = _load_builtin(name).prefetch
+        if loaded is not None:  # (always, for a kind declared as prefetching: checked on load)
+            loaded(params, ctx)
+
+    kind = _DECLARED_KINDS[name] = CheckKind(
+        name=name, reads=declared.reads, params_schema=declared.params_schema,
+        evaluate=evaluate, prefetch=prefetch if declared.prefetches else None)
+    return kind
+
+
+def _is_builtin(kind: CheckKind, name: str) -> bool:
+    """Whether ``kind`` is the built-in kind ``name`` (declared, or its module's ``KIND``)."""
+    if name not in DECLARED:
+        return False
+    if kind is _DECLARED_KINDS.get(name):
+        return True
+    # Another object under a built-in's name: the built-in's own KIND registered again (fine),
+    # or a different kind (a clash). Only then is the module imported to tell which.
+    return kind is _load_builtin(name)
+
+
+class BuiltinKinds(Sequence[CheckKind]):
+    """The built-in kinds as a sequence of declared kinds (none of their modules imported)."""
 
     @overload
     def __getitem__(self, index: int) -> CheckKind: ...
@@ -60,14 +97,16 @@ class BuiltinKinds(Sequence[CheckKind]):
     def __getitem__(self, index: slice) -> Sequence[CheckKind]: ...
 
     def __getitem__(self, index: int | slice) -> CheckKind | Sequence[CheckKind]:
-        return self._all()[index]
+        names = list(DECLARED)
+        if isinstance(index, slice):
+            return [declared_kind(name) for name in names[index]]
+        return declared_kind(names[index])
 
     def __len__(self) -> int:
-        return len(BUILTIN_MODULES)
+        return len(DECLARED)
 
     def __iter__(self) -> Iterator[CheckKind]:
-        # (Sequence's own __iter__ would index one by one, building the list each time.)
-        return (_load_builtin(name) for name in BUILTIN_MODULES)
+        return (declared_kind(name) for name in DECLARED)
 
 
 def builtin_kinds() -> BuiltinKinds:
@@ -76,37 +115,34 @@ def builtin_kinds() -> BuiltinKinds:
 
 
 class KindRegistry(Mapping[str, CheckKind]):
-    """Kinds by name. Built-in kinds are imported on first use; others are registered as
-    objects. Read-only once built."""
+    """Kinds by name: the built-in kinds (declared, their modules imported on first
+    evaluation) and others registered as objects. Read-only once built."""
 
     def __init__(self) -> None:
-        self._kinds: dict[str, CheckKind | None] = {}  # None: a built-in not loaded yet
+        self._kinds: dict[str, CheckKind] = {}
 
     def _add_builtins(self) -> None:
-        for name in BUILTIN_MODULES:
-            if name not in self._kinds:
-                self._kinds[name] = None
-            elif self._kinds[name] is not None and self._kinds[name] is not _load_builtin(name):
-                self._conflict(name)  # (the built-in object itself, registered first, is fine)
+        for name in DECLARED:
+            known = self._kinds.get(name)
+            if known is None:
+                self._kinds[name] = declared_kind(name)
+            elif not _is_builtin(known, name):  # (the built-in registered first is fine)
+                self._conflict(name)
 
     def _add(self, kind: CheckKind) -> None:
-        if kind.name in self._kinds:
-            known = self._kinds[kind.name]
-            if known is None and kind.name in BUILTIN_MODULES:
-                known = self[kind.name]  # the same built-in object registered again is fine
-            if known is not kind:
-                self._conflict(kind.name)
-        self._kinds[kind.name] = kind
+        known = self._kinds.get(kind.name)
+        if known is None:
+            self._kinds[kind.name] = kind
+        elif known is not kind and not (_is_builtin(known, kind.name)
+                                        and _is_builtin(kind, kind.name)):
+            self._conflict(kind.name)  # (the same built-in kind registered again is fine)
 
     @staticmethod
     def _conflict(name: str) -> None:
         raise ValueError(f"check kind '{name}' is registered twice")
 
     def __getitem__(self, name: str) -> CheckKind:
-        kind = self._kinds[name]
-        if kind is None:
-            kind = self._kinds[name] = _load_builtin(name)
-        return kind
+        return self._kinds[name]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._kinds)
@@ -131,4 +167,4 @@ def build_registry(groups: Iterable[Iterable[CheckKind]]) -> Mapping[str, CheckK
 
 
 __all__ = ["BUILTIN_MODULES", "BuiltinKinds", "CheckKind", "CheckResult", "Evidence",
-           "KindRegistry", "build_registry", "builtin_kinds"]
+           "KindRegistry", "build_registry", "builtin_kinds", "declared_kind"]

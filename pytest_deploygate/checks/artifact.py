@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pytest_deploygate.checks.base import params_schema
-from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.checks.context import EvalContext
+from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.core.paths import OutsideRoot, inside_root
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.timeutil import format_instant
@@ -204,9 +204,4 @@ def _inspect_directory(relative: str, path: Path) -> CheckResult:
     return CheckResult.met(f"{relative} holds {len(files)} file(s)", evidence)
 
 
-KIND = CheckKind(
-    name="artifact",
-    reads="a file under the project root",
-    params_schema=params_schema({"artifact": {"type": "string"}}, required=["artifact"]),
-    evaluate=evaluate,
-)
+KIND = builtin_kind("artifact", evaluate)

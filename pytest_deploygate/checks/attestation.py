@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pytest_deploygate.checks.base import params_schema
-from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.checks.context import EvalContext
+from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.timeutil import format_instant, parse_instant
 from pytest_deploygate.core.trust_rules import trigger_present
@@ -141,15 +141,4 @@ def _evidence(store: AttestationStore, entry: Attestation) -> Evidence:
     return Evidence("attestation", f"{store.log_name}:{entry.line}", detail=detail)
 
 
-KIND = CheckKind(
-    name="attestation",
-    reads="a sign-off in the attestation log",
-    params_schema=params_schema(
-        {
-            "roles": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-            "criterion": {"type": "string"},
-            "max_age_days": {"type": "number", "exclusiveMinimum": 0},
-        }
-    ),
-    evaluate=evaluate,
-)
+KIND = builtin_kind("attestation", evaluate)

@@ -14,8 +14,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate.checks.base import params_schema
-from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.checks.context import EvalContext
+from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.core.paths import OutsideRoot, inside_root
 from pytest_deploygate.core.results import CheckResult, Evidence
 
@@ -62,9 +62,4 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     return CheckResult.not_met(f"{relative} has no entry for {version}", evidence)
 
 
-KIND = CheckKind(
-    name="changelog",
-    reads="CHANGELOG.md of the gated project",
-    params_schema=params_schema({"path": {"type": "string", "minLength": 1}}),
-    evaluate=evaluate,
-)
+KIND = builtin_kind("changelog", evaluate)

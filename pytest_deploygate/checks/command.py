@@ -13,8 +13,8 @@ import subprocess
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate.checks.base import params_schema
-from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.checks.context import EvalContext
+from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.core.redaction import command_secrets, redact_command, redact_text
 from pytest_deploygate.core.results import CheckResult, Evidence
 
@@ -50,14 +50,4 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     return CheckResult.not_met(f"{shown!r} exited {done.returncode}: {tail}", evidence)
 
 
-KIND = CheckKind(
-    name="command",
-    reads="a command's exit status (opt-in: --gate-allow-commands)",
-    params_schema=params_schema({
-        "run": {"anyOf": [{"type": "string", "minLength": 1},
-                          {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
-        "shell": {"type": "boolean"},
-        "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
-    }, required=["run"]),
-    evaluate=evaluate,
-)
+KIND = builtin_kind("command", evaluate)

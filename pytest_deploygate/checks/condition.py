@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate.checks.base import params_schema
-from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.checks.context import EvalContext
+from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.core.results import CheckResult, Evidence
 
 
@@ -32,11 +32,4 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     return CheckResult.not_met(f"conditions.{name} is false", evidence)
 
 
-KIND = CheckKind(
-    name="condition",
-    reads="a named condition in deploygate.yaml",
-    params_schema=params_schema(
-        {"name": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}}, required=["name"]
-    ),
-    evaluate=evaluate,
-)
+KIND = builtin_kind("condition", evaluate)

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate.checks.base import NUMBER_OR_THRESHOLD, params_schema
-from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.checks.context import EvalContext
+from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.core.results import CheckResult, Evidence
 
 DEFAULT_LIMITS = {"quick": 3, "standard": 5, "enterprise": 7}
@@ -170,21 +170,4 @@ _RULES = {
     "escalation_documented": _escalation_documented,
 }
 
-KIND = CheckKind(
-    name="constitution",
-    reads="phases.<key>.constitutional_validation in state.json",
-    params_schema=params_schema(
-        {
-            "criterion": {"enum": sorted(_RULES)},
-            "articles": {"type": "array", "items": {"type": "string"}},
-            "limits": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {t: NUMBER_OR_THRESHOLD for t in DEFAULT_LIMITS},
-            },
-            "phase": {"type": "string"},
-        },
-        required=["criterion"],
-    ),
-    evaluate=evaluate,
-)
+KIND = builtin_kind("constitution", evaluate)

@@ -17,9 +17,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate.checks.base import NUMBER_OR_THRESHOLD, params_schema
-from pytest_deploygate.checks.context import CheckKind, EvalContext
-from pytest_deploygate.checks.evidence_files import FILE_PARAMS, EvidenceFile, gather
+from pytest_deploygate.checks.context import EvalContext
+from pytest_deploygate.checks.declared import builtin_kind
+from pytest_deploygate.checks.evidence_files import EvidenceFile, gather
 from pytest_deploygate.core.results import CheckResult
 
 
@@ -75,9 +75,4 @@ def _percent(report: EvidenceFile) -> float | str:
     return rate * 100
 
 
-KIND = CheckKind(
-    name="coverage",
-    reads="line coverage from Cobertura XML or coverage.py JSON reports",
-    params_schema=params_schema({**FILE_PARAMS, "min": NUMBER_OR_THRESHOLD}, required=["min"]),
-    evaluate=evaluate,
-)
+KIND = builtin_kind("coverage", evaluate)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pytest_deploygate.checks.base import NUMBER_OR_THRESHOLD
+from pytest_deploygate.checks.declared import FILE_PARAMS as FILE_PARAMS  # (declared there)
 from pytest_deploygate.core.paths import OutsideRoot, inside_root
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.run_scope import RunScope
@@ -23,15 +23,6 @@ from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.core.value_class import field, value_class
 
 MAX_FILES = 500
-
-#: Parameters every file-based kind accepts.
-FILE_PARAMS: dict[str, Any] = {
-    "paths": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
-    "report": {"type": "string", "description": "A named set of globs under reports: in "
-                                                "deploygate.yaml."},
-    "not_before": {"enum": ["commit"]},
-    "max_age_days": NUMBER_OR_THRESHOLD,
-}
 
 
 @value_class

@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate.checks.base import params_schema
-from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.checks.context import EvalContext
+from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.isdlc.layout import CURRENT_TO_LEGACY, LEGACY_TO_CURRENT, Layout, layout_of
@@ -217,23 +217,4 @@ def _j(value: Any) -> str:
     return f"'{value}'" if isinstance(value, str) else str(value)
 
 
-KIND = CheckKind(
-    name="gate_passed",
-    reads="phases.<key>.gate_passed of earlier gates in state.json",
-    params_schema=params_schema(
-        {
-            "gate": {"type": "integer", "minimum": 0},
-            "gates": {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 0}},
-            "phases": {"type": "array", "minItems": 1,
-                       "items": {"type": "string", "pattern": "^[0-9]{2,3}-[a-z0-9-]+$"}},
-            "previous": {"const": True},
-            "phase": {"type": "string"},
-            "allow_skipped": {"type": "boolean"},
-            "allow_conditional": {"type": "boolean"},
-            "only_required": {"type": "boolean"},
-        },
-        oneOf=[{"required": ["gate"]}, {"required": ["gates"]}, {"required": ["phases"]},
-               {"required": ["previous"]}],
-    ),
-    evaluate=evaluate,
-)
+KIND = builtin_kind("gate_passed", evaluate)

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate.checks.base import params_schema
-from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.checks.context import EvalContext
+from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.evidence.release import tag_release
 
@@ -52,12 +52,4 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     return CheckResult.not_met(f"no tag {' or '.join(names)} in the repository")
 
 
-KIND = CheckKind(
-    name="git_tag",
-    reads="tags of the gated project's git repository",
-    params_schema=params_schema({
-        "at_commit": {"type": "boolean"},
-        "prefixes": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-    }),
-    evaluate=evaluate,
-)
+KIND = builtin_kind("git_tag", evaluate)

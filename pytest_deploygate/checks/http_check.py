@@ -24,15 +24,12 @@ import time
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
-from pytest_deploygate.checks.base import params_schema
-from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.checks.context import EvalContext
+from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.core.redaction import redact_url
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.timeutil import parse_duration
 from pytest_deploygate.evidence.http import HttpAnswer, http_get
-
-DURATION = {"anyOf": [{"type": "number", "minimum": 0},
-                      {"type": "string", "pattern": "^[0-9.]+(ms|s|m)$"}]}
 
 
 def _urls(params: Mapping[str, Any], ctx: EvalContext) -> list[str] | CheckResult:
@@ -182,25 +179,4 @@ def _longest_run(answers: list[HttpAnswer], expect: list[int] | None) -> int:
     return longest
 
 
-KIND = CheckKind(
-    name="http",
-    reads="HTTP GET of health or integration endpoints",
-    params_schema=params_schema({
-        "url": {"type": "string", "pattern": "^https?://"},
-        "urls": {"type": "array", "items": {"type": "string", "pattern": "^https?://"},
-                 "minItems": 1},
-        "urls_from": {"enum": ["health_urls", "integration_urls"]},
-        "expect": {"type": "array", "items": {"type": "integer", "minimum": 100,
-                                              "maximum": 599}, "minItems": 1},
-        "timeout": DURATION,
-        "retries": {"type": "integer", "minimum": 0, "maximum": 10},
-        "backoff": DURATION,
-        "consecutive_failures": {"type": "integer", "minimum": 1},
-        "probes": {"type": "integer", "minimum": 1, "maximum": 10000},
-        "interval": DURATION,
-        "verify_tls": {"type": "boolean"},
-        "ca_file": {"type": "string"},
-    }),
-    evaluate=evaluate,
-    prefetch=prefetch,
-)
+KIND = builtin_kind("http", evaluate, prefetch)

@@ -21,9 +21,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate.checks.base import NUMBER_OR_THRESHOLD, params_schema
 from pytest_deploygate.checks.constitution import tier_of
-from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.checks.context import EvalContext
+from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.core.results import CheckResult, Evidence
 
 CONFIG = ".isdlc/config/iteration-requirements.json"
@@ -174,21 +174,4 @@ _RULES = {
     "no_repeated_failures": _no_repeated_failures,
 }
 
-KIND = CheckKind(
-    name="test_iteration",
-    reads="phases.<key>.iteration_requirements.test_iteration in state.json",
-    params_schema=params_schema(
-        {
-            "criterion": {"enum": sorted(_RULES)},
-            "limits": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {t: NUMBER_OR_THRESHOLD
-                               for t in ("quick", "standard", "enterprise")},
-            },
-            "limit": NUMBER_OR_THRESHOLD,
-        },
-        required=["criterion"],
-    ),
-    evaluate=evaluate,
-)
+KIND = builtin_kind("test_iteration", evaluate)

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate.checks.base import params_schema
-from pytest_deploygate.checks.context import CheckKind, EvalContext
-from pytest_deploygate.checks.evidence_files import FILE_PARAMS, EvidenceFile, gather
+from pytest_deploygate.checks.context import EvalContext
+from pytest_deploygate.checks.declared import builtin_kind
+from pytest_deploygate.checks.evidence_files import EvidenceFile, gather
 from pytest_deploygate.core.results import CheckResult
 
 _SHOWN = 5
@@ -146,13 +146,4 @@ def _counted(suite: Any) -> dict[str, int]:
     return counted
 
 
-KIND = CheckKind(
-    name="junit",
-    reads="JUnit XML test reports (glob)",
-    params_schema=params_schema({
-        **FILE_PARAMS,
-        "min_tests": {"type": "integer", "minimum": 1},
-        "allow_skipped": {"type": "boolean"},
-    }),
-    evaluate=evaluate,
-)
+KIND = builtin_kind("junit", evaluate)

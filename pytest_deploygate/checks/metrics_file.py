@@ -32,9 +32,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pytest_deploygate.checks.base import NUMBER_OR_THRESHOLD, params_schema
-from pytest_deploygate.checks.context import CheckKind, EvalContext
-from pytest_deploygate.checks.evidence_files import FILE_PARAMS, EvidenceFile, gather
+from pytest_deploygate.checks.context import EvalContext
+from pytest_deploygate.checks.declared import CAPTURED_METRICS, builtin_kind
+from pytest_deploygate.checks.evidence_files import EvidenceFile, gather
 from pytest_deploygate.core.measurements import single
 from pytest_deploygate.core.results import CheckResult, Status
 from pytest_deploygate.core.timeutil import format_instant
@@ -45,7 +45,8 @@ from pytest_deploygate.evidence.exposition import (
     read_number,
 )
 
-METRICS = ("error_ratio", "p99_ms", "sample_age_s", "series")
+#: The metrics a capture answers (the schema's ``metric`` enum, declared in checks/declared.py).
+METRICS = CAPTURED_METRICS
 
 
 #: Captured metrics older than this (file time or any sample's own timestamp) are stale:
@@ -290,14 +291,4 @@ def histogram_quantile(q: float, buckets: Mapping[float, float]) -> float | None
     return lower + (upper - lower) * ((rank - below) / in_bucket)
 
 
-KIND = CheckKind(
-    name="metrics_file",
-    reads="a captured Prometheus/OpenMetrics text exposition",
-    params_schema=params_schema({
-        **FILE_PARAMS,
-        "metric": {"enum": list(METRICS)},
-        "min": NUMBER_OR_THRESHOLD,
-        "max": NUMBER_OR_THRESHOLD,
-    }, required=["metric"], anyOf=[{"required": ["min"]}, {"required": ["max"]}]),
-    evaluate=evaluate,
-)
+KIND = builtin_kind("metrics_file", evaluate)

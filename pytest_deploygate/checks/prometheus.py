@@ -20,13 +20,13 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from pytest_deploygate.checks.base import NUMBER_OR_THRESHOLD, params_schema
-from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.checks.context import EvalContext
+from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.core.measurements import Measurement, Point, thin
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.timeutil import format_instant, parse_duration
 from pytest_deploygate.evidence import promql
-from pytest_deploygate.evidence.windows import WINDOW_SCHEMA, Sample, WindowResult, observe
+from pytest_deploygate.evidence.windows import Sample, WindowResult, observe
 
 
 def endpoint(ctx: EvalContext) -> promql.Endpoint | CheckResult:
@@ -172,21 +172,4 @@ def _describe_bounds(params: Mapping[str, Any], ctx: EvalContext) -> str:
     return " and ".join(parts) or "any value"
 
 
-KIND = CheckKind(
-    name="prometheus",
-    reads="a PromQL instant query against the Prometheus HTTP API",
-    params_schema=params_schema({
-        "query": {"type": "string", "minLength": 1},
-        "min": NUMBER_OR_THRESHOLD,
-        "max": NUMBER_OR_THRESHOLD,
-        "compare": {
-            "type": "object", "additionalProperties": False,
-            "required": ["offset", "max_factor"],
-            "properties": {"offset": {"type": "string", "pattern": "^[0-9]+(s|m|h|d)$"},
-                           "max_factor": NUMBER_OR_THRESHOLD, "floor": NUMBER_OR_THRESHOLD},
-        },
-        "window": WINDOW_SCHEMA,
-    }, required=["query"], anyOf=[{"required": ["min"]}, {"required": ["max"]}]),
-    evaluate=evaluate,
-    prefetch=prefetch,
-)
+KIND = builtin_kind("prometheus", evaluate, prefetch)

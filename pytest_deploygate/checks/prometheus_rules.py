@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate.checks.base import params_schema
-from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.checks.context import EvalContext
+from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.checks.prometheus import endpoint
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.evidence import promql
@@ -50,10 +50,4 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
                            + ", ".join(healthy[:8]), evidence)
 
 
-KIND = CheckKind(
-    name="prometheus_rules",
-    reads="alerting rules of the Prometheus HTTP API",
-    params_schema=params_schema({"min_rules": {"type": "integer", "minimum": 1}}),
-    evaluate=evaluate,
-    prefetch=prefetch,
-)
+KIND = builtin_kind("prometheus_rules", evaluate, prefetch)

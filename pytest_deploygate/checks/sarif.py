@@ -26,9 +26,9 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeGuard
 
-from pytest_deploygate.checks.base import params_schema
-from pytest_deploygate.checks.context import CheckKind, EvalContext
-from pytest_deploygate.checks.evidence_files import FILE_PARAMS, EvidenceFile, gather
+from pytest_deploygate.checks.context import EvalContext
+from pytest_deploygate.checks.declared import builtin_kind
+from pytest_deploygate.checks.evidence_files import EvidenceFile, gather
 from pytest_deploygate.core.results import CheckResult
 
 RANKS = {"low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -261,10 +261,4 @@ def _where(result: dict[str, Any]) -> str:
     return "no location"
 
 
-KIND = CheckKind(
-    name="sarif",
-    reads="SARIF 2.1.0 scan results (glob)",
-    params_schema=params_schema({**FILE_PARAMS, "severity": {"enum": sorted(RANKS)},
-                                "baseline_state": {"enum": ["new"]}}),
-    evaluate=evaluate,
-)
+KIND = builtin_kind("sarif", evaluate)

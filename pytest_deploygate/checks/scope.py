@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate.checks.base import params_schema
-from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.checks.context import EvalContext
+from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.core.results import CheckResult, Evidence
 
 
@@ -57,12 +57,4 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
                                f"{scope!r} ({where})", evidence)
 
 
-KIND = CheckKind(
-    name="scope",
-    reads="the workflow scope of the active work item in state.json",
-    params_schema=params_schema(
-        {"is": {"type": "string", "minLength": 1}, "not": {"type": "string", "minLength": 1}},
-        oneOf=[{"required": ["is"]}, {"required": ["not"]}],
-    ),
-    evaluate=evaluate,
-)
+KIND = builtin_kind("scope", evaluate)

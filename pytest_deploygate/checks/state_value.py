@@ -16,8 +16,8 @@ import operator
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate.checks.base import NUMBER_OR_THRESHOLD, params_schema
-from pytest_deploygate.checks.context import CheckKind, EvalContext
+from pytest_deploygate.checks.context import EvalContext
+from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.core.results import CheckResult, Evidence
 
 
@@ -80,21 +80,4 @@ def _show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-KIND = CheckKind(
-    name="state",
-    reads="a dotted path in state.json",
-    params_schema=params_schema(
-        {
-            "path": {"type": "string", "minLength": 1},
-            "equals": {},
-            "not_equals": {},
-            "in": {"type": "array", "minItems": 1},
-            "truthy": {"const": True},
-            "exists": {"type": "boolean"},
-            "min": NUMBER_OR_THRESHOLD,
-            "max": NUMBER_OR_THRESHOLD,
-        },
-        required=["path"],
-    ),
-    evaluate=evaluate,
-)
+KIND = builtin_kind("state", evaluate)

@@ -40,6 +40,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     """Check every file; print problems; exit 1 on any."""
     problems: list[str] = []
     checked = 0
+    workspace.kinds  # noqa: B018 (kinds that clash refuse the whole command, once, up front)
     for path, kind in _targets(args.paths, workspace):
         checked += 1
         problems += _check(path, kind, workspace)

@@ -68,7 +68,10 @@ class Workspace:
                 if hook is None:
                     raise Refusal(f"--plugin {name}: defines no pytest_deploygate_check_kinds")
                 groups.append(hook(config=None))
-            self._kinds = build_registry(groups)
+            try:
+                self._kinds = build_registry(groups)
+            except ValueError as exc:  # a kind registered twice: one line, not a traceback
+                raise Refusal(str(exc)) from None
         return self._kinds
 
     def spec_files(self) -> dict[int, list[SpecFile]]:

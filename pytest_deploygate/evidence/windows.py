@@ -5,6 +5,8 @@
 and the result is inconclusive when more than ``inconclusive_limit`` could not be taken. A
 watch (``--gate-watch``) extends the count to cover its duration.
 
+The ``window`` parameter's schema is declared with the check kinds' (checks/declared.py).
+
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
@@ -18,19 +20,6 @@ from typing import Any
 
 from pytest_deploygate.core.timeutil import parse_duration
 from pytest_deploygate.core.value_class import replace, value_class
-
-WINDOW_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["count", "interval"],
-    "properties": {
-        "count": {"type": "integer", "minimum": 1, "maximum": 10000},
-        "interval": {"anyOf": [{"type": "number", "minimum": 0},
-                               {"type": "string", "pattern": "^[0-9.]+(ms|s|m|h)$"}]},
-        "failure_limit": {"type": "integer", "minimum": 0},
-        "inconclusive_limit": {"type": "integer", "minimum": 0},
-    },
-}
 
 
 @value_class(frozen=True)
