@@ -21,6 +21,7 @@ from typing import Any
 from pytest_deploygate.checks.context import EvalContext
 from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.core.paths import OutsideRoot, inside_root
+from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.spec.model import ArtifactSpec, GateSpec
@@ -132,7 +133,9 @@ def _inspect(artifact: ArtifactSpec, relative: str, path: Path, ctx: EvalContext
         if stat.st_size > limit:
             return CheckResult.missing(f"{relative} is {stat.st_size} bytes, over the "
                                        f"{limit} byte limit")
-        data, digest = _read_hashed(path, stat, ctx.services.scope.cache("artifacts"))
+        data, digest = _read_hashed(path, stat, limit, ctx.services.scope.cache("artifacts"))
+    except UnusableFile as exc:
+        return CheckResult.missing(f"{relative}: {exc.reason}")
     except OSError as exc:
         return CheckResult.missing(f"{relative} cannot be read: {exc.strerror or exc}")
     # The verdict is a function of the artifact's content (and the run's spec, version and
@@ -175,14 +178,14 @@ def _judge(artifact: ArtifactSpec, relative: str, data: bytes, digest: str,
     return CheckResult.met(f"{relative} present ({stat.st_size} bytes)", evidence)
 
 
-def _read_hashed(path: Path, stat: os.stat_result, memo: dict[Any, Any]
+def _read_hashed(path: Path, stat: os.stat_result, limit: int, memo: dict[Any, Any]
                  ) -> tuple[bytes, str]:
     # Several criteria read the same artifact (release notes: the artifact item and
     # "release notes published"): read and hash it once per version of the file, in a cache
     # the run owns (a later run, in the same process or not, reads the file again).
     key = ("artifact-bytes", path, stat.st_mtime_ns, stat.st_size, stat.st_ino)
     if key not in memo:
-        data = path.read_bytes()
+        data = read_regular_file(path, limit)
         memo[key] = (data, hashlib.sha256(data).hexdigest())
     read: tuple[bytes, str] = memo[key]
     return read

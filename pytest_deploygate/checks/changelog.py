@@ -17,6 +17,7 @@ from typing import Any
 from pytest_deploygate.checks.context import EvalContext
 from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.core.paths import OutsideRoot, inside_root
+from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
 from pytest_deploygate.core.results import CheckResult, Evidence
 
 
@@ -34,11 +35,9 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     if not path.is_file():
         return CheckResult.not_met(f"{relative} not found")
     try:
-        limit = ctx.project.limits.evidence_bytes
-        if path.stat().st_size > limit:
-            return CheckResult.missing(f"{relative} is over the {limit} "
-                                       "byte limit")
-        data = path.read_bytes()
+        data = read_regular_file(path, ctx.project.limits.evidence_bytes)
+    except UnusableFile as exc:
+        return CheckResult.missing(f"{relative}: {exc.reason}")
     except OSError as exc:
         return CheckResult.missing(f"{relative} cannot be read: {exc.strerror or exc}")
     evidence = Evidence("file", relative, sha256=hashlib.sha256(data).hexdigest())

@@ -17,6 +17,7 @@ from typing import Any
 
 from pytest_deploygate.checks.declared import FILE_PARAMS as FILE_PARAMS  # (declared there)
 from pytest_deploygate.core.paths import OutsideRoot, inside_root
+from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.timeutil import format_instant
@@ -114,14 +115,16 @@ def _read(relative: str, path: Path, scope: RunScope) -> EvidenceFile | CheckRes
         key = (relative, path, stat.st_mtime_ns, stat.st_size)
         found = versions.get(key)
         if not isinstance(found, EvidenceFile):  # the cache holds nothing else
-            found = versions[key] = _read_version(relative, path, stat.st_mtime_ns)
+            found = versions[key] = _read_version(relative, path, stat.st_mtime_ns, limit)
         return found
+    except UnusableFile as exc:
+        return CheckResult.missing(f"{relative}: {exc.reason}")
     except OSError as exc:
         return CheckResult.missing(f"{relative} cannot be read: {exc.strerror or exc}")
 
 
-def _read_version(relative: str, path: Path, mtime_ns: int) -> EvidenceFile:
-    data = path.read_bytes()
+def _read_version(relative: str, path: Path, mtime_ns: int, limit: int) -> EvidenceFile:
+    data = read_regular_file(path, limit)
     modified = datetime.fromtimestamp(mtime_ns / 1e9, UTC)
     evidence = Evidence("file", relative, sha256=hashlib.sha256(data).hexdigest(),
                         modified=format_instant(modified))

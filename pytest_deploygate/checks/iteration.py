@@ -24,6 +24,7 @@ from typing import Any
 from pytest_deploygate.checks.constitution import tier_of
 from pytest_deploygate.checks.context import EvalContext
 from pytest_deploygate.checks.declared import builtin_kind
+from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
 from pytest_deploygate.core.results import CheckResult, Evidence
 
 CONFIG = ".isdlc/config/iteration-requirements.json"
@@ -101,10 +102,10 @@ def _configured_limit(ctx: EvalContext) -> tuple[tuple[int, str] | None, str | N
     if not file.is_file():
         return None, None
     try:
-        limit = ctx.project.limits.evidence_bytes
-        if file.stat().st_size > limit:
-            return None, f"{CONFIG}: over the {limit} byte limit"
-        data = json.loads(file.read_text("utf-8-sig"))
+        raw = read_regular_file(file, ctx.project.limits.evidence_bytes)
+        data = json.loads(raw.decode("utf-8-sig"))
+    except UnusableFile as exc:
+        return None, f"{CONFIG}: {exc.reason}"
     except (OSError, ValueError) as exc:
         return None, f"{CONFIG}: unreadable: {exc}"
     phase = ctx.spec.phase

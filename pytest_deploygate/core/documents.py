@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_deploygate.core.errors import SpecError
 from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
+from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.schema_check import Checker, best_match, checker_for
 
@@ -65,14 +66,11 @@ def read_yaml_document(path: Path, max_bytes: int | None = None) -> LoadedYaml:
     # A 50 MB spec is an attack, not a gate.
     max_bytes = max_bytes or DEFAULT_DOCUMENT_BYTES
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise SpecError([f"{path}:1: file is {size} bytes, over the {max_bytes} byte limit; "
-                             f"{RAISE_DOCUMENT_LIMIT}"])
-        raw = path.read_bytes()
+        raw = read_regular_file(path, max_bytes)
         text = raw.decode("utf-8-sig")
-    except SpecError:
-        raise
+    except UnusableFile as exc:
+        hint = f"; {RAISE_DOCUMENT_LIMIT}" if exc.over_limit else ": make it a regular file"
+        raise SpecError([f"{path}:1: {exc.reason}{hint}"]) from None
     except UnicodeDecodeError as exc:
         raise SpecError([f"{path}:1: not UTF-8 text (byte {exc.start})"]) from None
     except OSError as exc:

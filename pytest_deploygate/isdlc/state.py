@@ -17,6 +17,7 @@ from typing import Any
 
 from pytest_deploygate.core.errors import StateError
 from pytest_deploygate.core.limits import DEFAULT_EVIDENCE_BYTES
+from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
 from pytest_deploygate.core.value_class import value_class
 
 _MISSING = object()
@@ -86,12 +87,9 @@ class StateDoc:
 def load_state(path: Path, max_bytes: int = DEFAULT_EVIDENCE_BYTES) -> StateDoc:
     """Read and parse state.json, or raise :class:`StateError` with one clear line."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise StateError(
-                f"{path}: state file is {size} bytes, over the {max_bytes} "
-                "byte limit")
-        raw = path.read_bytes()
+        raw = read_regular_file(path, max_bytes)
+    except UnusableFile as exc:
+        raise StateError(f"{path}: state {exc.reason}") from None
     except FileNotFoundError:
         raise StateError(
             f"{path}: state file not found; run the gate in an iSDLC project "

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_deploygate.core.limits import DEFAULT_EVIDENCE_BYTES
+from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
 from pytest_deploygate.core.value_class import field, value_class
 
 
@@ -51,9 +52,9 @@ def read_record(path: Path, max_bytes: int = DEFAULT_EVIDENCE_BYTES) -> GateReco
     from defusedxml import DefusedXmlException
 
     try:
-        if path.stat().st_size > max_bytes:
-            raise RecordError(f"{path}: over the {max_bytes} byte limit")
-        root = SafeET.parse(path).getroot()
+        root = SafeET.fromstring(read_regular_file(path, max_bytes))
+    except UnusableFile as exc:
+        raise RecordError(f"{path}: {exc.reason}") from None
     except FileNotFoundError:
         raise RecordError(f"{path}: not found") from None
     except OSError as exc:

@@ -17,6 +17,7 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
 from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.signing import SigningError
 
@@ -216,26 +217,16 @@ def _public_of(key: PublicKeyTypes, where: Path | str) -> PublicKey:
 def read_limited(path: Path, what: str, limit: int = _MAX_KEY_BYTES) -> bytes:
     """A small file's bytes, or :class:`SigningError` naming the file and what it should be."""
     try:
-        if path.stat().st_size > limit:
-            raise SigningError(f"{path}: too large to be a {what}")
-        require_regular_file(path, what)
-        return path.read_bytes()
+        return read_regular_file(path, limit)
+    except UnusableFile as exc:
+        kind = f"too large to be a {what}" if exc.over_limit else f"{exc.reason}, so not a {what}"
+        raise SigningError(f"{path}: {kind}") from None
     except FileNotFoundError:
         raise SigningError(f"{path}: {what} not found") from None
     except IsADirectoryError:
         raise SigningError(f"{path}: is a directory, not a {what}") from None
     except OSError as exc:
         raise SigningError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
-
-
-def require_regular_file(path: Path, what: str) -> None:
-    """Refuse a device, pipe or socket: its size says 0 and reading it may never end."""
-    import stat
-
-    if not stat.S_ISREG(path.stat().st_mode):
-        if path.is_dir():
-            raise IsADirectoryError(path)
-        raise SigningError(f"{path}: not a regular file, so not a {what}")
 
 
 def _reason(exc: BaseException) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_deploygate.core.limits import DEFAULT_EVIDENCE_BYTES
+from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
 from pytest_deploygate.core.timeutil import parse_instant
 from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.release import ReleaseIdentity
@@ -28,7 +29,7 @@ from pytest_deploygate.signing.allowed_signers import (
     load_allowed_signers,
 )
 from pytest_deploygate.signing.dsse import IN_TOTO_PAYLOAD_TYPE, parse_envelope
-from pytest_deploygate.signing.keys import PublicKey, load_public_key, require_regular_file
+from pytest_deploygate.signing.keys import PublicKey, load_public_key
 from pytest_deploygate.signing.statement import Statement, parse_statement
 
 
@@ -77,10 +78,9 @@ def verify_attestation(path: Path, verifier: Verifier, now: datetime,
                        max_bytes: int = DEFAULT_EVIDENCE_BYTES) -> Verified:
     """Read the envelope at ``path`` and check its signature, statement and signer validity."""
     try:
-        if path.stat().st_size > max_bytes:
-            raise SigningError(f"{path}: over the {max_bytes} byte limit")
-        require_regular_file(path, "DSSE envelope")
-        data = path.read_bytes()
+        data = read_regular_file(path, max_bytes)
+    except UnusableFile as exc:
+        raise SigningError(f"{path}: {exc.reason}") from None
     except FileNotFoundError:
         raise SigningError(f"unsigned: no attestation {path}") from None
     except OSError as exc:

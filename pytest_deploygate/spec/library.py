@@ -94,7 +94,10 @@ def scan(directory: Path | None, origin: str = "user") -> list[SpecFile]:
     found = []
     for path in sorted(directory.iterdir()):
         match = pattern.match(path.name)
-        if match and path.is_file():
+        # Anything named as a spec but a folder is one, so reading it says what is wrong
+        # (a symlink to a device, a dangling one) instead of the gate quietly using the
+        # built-in spec of that number.
+        if match and not path.is_dir():
             found.append(SpecFile(int(match["number"]), f"{match['number']}-{match['slug']}",
                                   path, origin))
     return found

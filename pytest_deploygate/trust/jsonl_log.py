@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_deploygate.core.paths import OutsideRoot, inside_root
+from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.trust_rules import (
     line_text_problem,
@@ -106,10 +107,10 @@ def _read_jsonl(root: Path, relative: str, schema_name: str, with_origins: bool,
         return log
     log.exists = True
     try:
-        if path.stat().st_size > scope.limits.evidence_bytes:
-            log.problem = f"{relative} is over the {scope.limits.evidence_bytes} byte limit"
-            return log
-        data = path.read_bytes()
+        data = read_regular_file(path, scope.limits.evidence_bytes)
+    except UnusableFile as exc:
+        log.problem = f"{relative}: {exc.reason}"
+        return log
     except OSError as exc:
         log.problem = f"cannot read {relative}: {exc}"
         return log
