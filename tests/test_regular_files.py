@@ -103,3 +103,17 @@ def test_the_limit_is_exact(tmp_path: Path) -> None:
         read_regular_file(tmp_path, 10)
     with pytest.raises(FileNotFoundError):
         read_regular_file(tmp_path / "absent", 10)
+
+
+@pytest.mark.parametrize("make", MAKERS.values(), ids=MAKERS.keys())
+def test_a_project_checklist_that_is_no_regular_file_is_refused(example: GateProject,
+                                                                 make: object) -> None:
+    assert callable(make)
+    checklists = example.root / ".isdlc" / "checklists"
+    checklists.mkdir()
+    make(checklists / "12-production-gate.md")
+    result = _gate(example)
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret not in (0, 1), output
+    assert "Traceback" not in output
+    assert "12-production-gate.md:1: not a regular file" in output, output
