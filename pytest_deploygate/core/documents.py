@@ -93,6 +93,9 @@ def read_yaml_document(path: Path, max_bytes: int | None = None) -> LoadedYaml:
     infinite = non_finite_numbers(loaded, path)
     if infinite:
         raise SpecError(infinite)
+    unprintable = escaped_control_characters(loaded, path)
+    if unprintable:
+        raise SpecError(unprintable)
     loaded.source_sha256 = hashlib.sha256(raw).hexdigest()
     return loaded
 
@@ -126,6 +129,41 @@ def non_finite_numbers(loaded: LoadedYaml, source: Path, limit: int = 20) -> lis
                                    f"{value.bit_length()} bits is too large; give a number "
                                    "a float can hold"))
         elif isinstance(value, dict | list) and id(value) not in seen:
+            seen.add(id(value))  # an alias is walked once
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            stack.extend(((*at, key), item) for key, item in items)
+    return [text for _, text in sorted(problems)]
+
+
+def escaped_control_characters(loaded: LoadedYaml, source: Path, limit: int = 20
+                               ) -> list[str]:
+    """``file:line: path: ... control character`` for every key or string holding a character
+    YAML refuses in a document's text (NUL, ESC, the C0/C1 controls, ...) but builds from an
+    escape in a double-quoted scalar (``"\\e[8m"``).
+
+    Such a character has no use in a reviewed input, and each one is a way to deceive: an ESC
+    sequence in a title hides what a terminal or CI log prints after it (a FAIL reads as the
+    PASS written before it), a NUL makes the XML record unreadable.
+    """
+    import re
+
+    from pytest_deploygate.core.pyyaml import NON_PRINTABLE
+
+    refused = re.compile(NON_PRINTABLE)
+    problems: list[tuple[int, str]] = []
+    seen: set[int] = set()
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), loaded.data)]
+    while stack and len(problems) < limit:
+        at, value = stack.pop()
+        texts = [value] if isinstance(value, str) else \
+            [key for key in value if isinstance(key, str)] if isinstance(value, dict) else []
+        found = next(filter(None, map(refused.search, texts)), None)
+        if found is not None:
+            line = loaded.line_of(at)
+            problems.append((line, f"{source}:{line}: {format_path(at)}: holds control "
+                                   f"character {ord(found.group()):#06x} (an escape in a quoted "
+                                   "string); remove it"))
+        if isinstance(value, dict | list) and id(value) not in seen:
             seen.add(id(value))  # an alias is walked once
             items = value.items() if isinstance(value, dict) else enumerate(value)
             stack.extend(((*at, key), item) for key, item in items)
