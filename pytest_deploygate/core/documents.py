@@ -145,11 +145,9 @@ def escaped_control_characters(loaded: LoadedYaml, source: Path, limit: int = 20
     sequence in a title hides what a terminal or CI log prints after it (a FAIL reads as the
     PASS written before it), a NUL makes the XML record unreadable.
     """
-    import re
+    from pytest_deploygate.core.printable import non_printable
 
-    from pytest_deploygate.core.pyyaml import NON_PRINTABLE
-
-    refused = re.compile(NON_PRINTABLE)
+    refused = non_printable()
     problems: list[tuple[int, str]] = []
     seen: set[int] = set()
     stack: list[tuple[tuple[str | int, ...], Any]] = [((), loaded.data)]

@@ -24,13 +24,14 @@ from __future__ import annotations
 import re
 import sys
 
+# (NON_PRINTABLE: the same characters, as the positive class of what PyYAML's leaves out.)
+from pytest_deploygate.core.printable import NON_PRINTABLE
+
 __all__ = ["NON_PRINTABLE", "PYYAML_NON_PRINTABLE", "yaml"]
 
 #: ``yaml.reader.Reader.NON_PRINTABLE`` as PyYAML writes it (the cache key).
 PYYAML_NON_PRINTABLE = ("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD"
                         "\U00010000-\U0010ffff]")
-#: The same characters: every code point that the class above leaves out of its negation.
-NON_PRINTABLE = "[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uD800-\uDFFF\uFFFE\uFFFF]"
 
 
 _KEY = (str, PYYAML_NON_PRINTABLE, 0)

@@ -72,11 +72,9 @@ def _load(text: str, loader_class: type[Any], reader: Any) -> LoadedYaml:
 def _unprintable(text: str, exc: Any) -> YamlSyntaxError:
     """The refusal of a character YAML does not allow, on its line. The place is found in the
     text: PyYAML's reader gives a character index, libyaml's a byte offset into the UTF-8."""
-    import re
+    from pytest_deploygate.core.printable import non_printable
 
-    from pytest_deploygate.core.pyyaml import NON_PRINTABLE
-
-    found = re.compile(NON_PRINTABLE).search(text)
+    found = non_printable().search(text)
     if found is None:  # (no reader refuses anything else in a str)
         return YamlSyntaxError(1, one_line(str(exc)))
     line = text.count("\n", 0, found.start()) + 1
