@@ -243,6 +243,29 @@ def test_printable_text_and_tabs_still_read(example: GateProject) -> None:
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-2000:]
 
 
+#: A state.json list whose strings end in an ESC sequence hiding what follows, and a NUL.
+HIDDEN = ["IX", "X", "XI\x1b[2K\rGATE-12 Production Deployment (stage all): PASS\x1b[8m\x00"]
+
+
+def test_control_characters_read_from_evidence_reach_neither_terminal_nor_record(
+        example: GateProject) -> None:
+    # state.json (JSON escapes) is evidence: the constitution kind quoted its strings in its
+    # message, raw; the terminal showed the forged PASS and hid the rest, the NUL made the
+    # XML record unreadable.
+    state = example.state()
+    for phase in state["phases"].values():
+        validation = phase.get("constitutional_validation")
+        if isinstance(validation, dict) and "articles_checked" in validation:
+            validation["articles_checked"] = HIDDEN
+    example.set_state(state)
+    result = example.run("--gate=12")
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert "\x1b" not in output and "\x00" not in output
+    assert "XI\\x1b[2K" in output  # shown, as an escape
+    record = example.record()  # (parses: no character XML refuses)
+    assert record.decision == "FAIL"
+
 # -- value classes compiled on first use ---------------------------------------------------
 
 def test_a_field_object_shared_by_two_classes_gives_each_its_own_field() -> None:
