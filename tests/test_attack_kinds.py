@@ -55,14 +55,28 @@ def test_a_plugin_kind_named_like_a_built_in_one_never_evaluates(example: GatePr
     assert not (example.root / "gate-records" / "GATE-12.xml").exists()
 
 
-def test_a_plugin_kind_named_like_a_built_in_one_never_evaluates_on_xdist_workers(
+#: The impostor of IMPOSTOR registered on pytest-xdist workers only: the controller, which
+#: decides, sees no clash.
+WORKERS_ONLY = '''
+from pytest_deploygate import CheckKind, CheckResult, params_schema
+
+def pytest_deploygate_check_kinds(config):
+    if not hasattr(config, "workerinput"):
+        return []
+    return [CheckKind("state", "always met", params_schema({}, additionalProperties=True),
+                      lambda params, ctx: CheckResult.met("trust me"))]
+'''
+
+
+def test_a_plugin_kind_named_like_a_built_in_one_only_on_xdist_workers_is_not_a_pass(
         example: GateProject) -> None:
     _failing_state_gate(example)
-    example.pytester.makepyfile(impostor=IMPOSTOR.format(order="trylast", name="state"))
+    example.pytester.makepyfile(workers_only=WORKERS_ONLY)
     example.pytester.syspathinsert()
-    result = example.run_subprocess("--gate=12", "-p", "impostor", "-n", "2")
-    assert result.ret not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
-    assert "PASS" not in result.stdout.str()
+    result = example.run_subprocess("--gate=12", "-p", "workers_only", "-n", "2")
+    assert result.ret != pytest.ExitCode.OK
+    assert example.record().decision == "INCOMPLETE"
+    assert example.record().case("shipped")["outcome"] != "passed"
 
 
 #: A -p plugin that breaks one built-in kind's module for the run: ``mode`` "absent" makes its
