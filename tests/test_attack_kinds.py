@@ -196,6 +196,32 @@ def test_a_kind_cannot_waive_its_own_criterion(example: GateProject) -> None:
     assert "only a recorded waiver" in case["message"]
 
 
+#: A plugin kind that leaves by one of pytest's outcome exceptions (BaseExceptions: the gate's
+#: "a kind that raises is evidence missing" catches Exception).
+OUTCOME_RAISING = '''
+import pytest
+from pytest_deploygate import CheckKind, params_schema
+
+def _leave(params, ctx):
+    getattr(pytest, params["how"])("left the evaluation")
+
+def pytest_deploygate_check_kinds(config):
+    return [CheckKind("leaving", "leaves", params_schema({"how": {"type": "string"}}), _leave)]
+'''
+
+
+@pytest.mark.parametrize("how", ["skip", "xfail"])
+def test_a_kind_leaving_by_a_pytest_outcome_is_not_a_pass(example: GateProject,
+                                                          how: str) -> None:
+    ticket_gate(example, "Leaving kind",
+                f"      - {{id: c1, text: C1, check: {{kind: leaving, how: {how}}}}}")
+    example.pytester.makeconftest(OUTCOME_RAISING)
+    result = example.run("--gate=12")
+    assert result.ret != pytest.ExitCode.OK, result.stdout.str()[-2000:]
+    record = example.record()
+    assert record.decision == "FAIL"
+    assert record.case("c1")["outcome"] != "passed"
+
 # -- PyYAML through core/pyyaml.py -----------------------------------------------------------
 
 def test_other_code_compiling_pyyamls_pattern_gets_what_it_wrote() -> None:
