@@ -13,7 +13,7 @@ import hashlib
 import json
 import math
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +91,10 @@ def read_yaml_document(path: Path, max_bytes: int | None = None) -> LoadedYaml:
     infinite = non_finite_numbers(loaded, path)
     if infinite:
         raise SpecError(infinite)
+    # (Only an escape builds such a character: the reader refuses one in the text itself.)
+    unprintable = escaped_control_characters(loaded, path) if "\\" in text else []
+    if unprintable:
+        raise SpecError(unprintable)
     loaded.source_sha256 = hashlib.sha256(raw).hexdigest()
     return loaded
 
@@ -107,10 +111,9 @@ def non_finite_numbers(loaded: LoadedYaml, source: Path, limit: int = 20) -> lis
     with NaN is false), so a 43% error rate would pass a NaN bound: refused at load.
     """
     problems: list[tuple[int, str]] = []
-    seen: set[int] = set()
-    stack: list[tuple[tuple[str | int, ...], Any]] = [((), loaded.data)]
-    while stack and len(problems) < limit:
-        at, value = stack.pop()
+    for at, value in _values(loaded.data):
+        if len(problems) >= limit:
+            break
         if isinstance(value, float) and not math.isfinite(value):
             line = loaded.line_of(at)
             problems.append((line, f"{source}:{line}: {format_path(at)}: {value} is not a "
@@ -123,10 +126,48 @@ def non_finite_numbers(loaded: LoadedYaml, source: Path, limit: int = 20) -> lis
             problems.append((line, f"{source}:{line}: {format_path(at)}: a number of "
                                    f"{value.bit_length()} bits is too large; give a number "
                                    "a float can hold"))
-        elif isinstance(value, dict | list) and id(value) not in seen:
-            seen.add(id(value))  # an alias is walked once
+    return [text for _, text in sorted(problems)]
+
+
+def _values(data: Any) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """Every value of a loaded document with its path; a value an alias repeats is walked
+    into once."""
+    seen: set[int] = set()
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), data)]
+    while stack:
+        at, value = stack.pop()
+        yield at, value
+        if isinstance(value, dict | list) and id(value) not in seen:
+            seen.add(id(value))
             items = value.items() if isinstance(value, dict) else enumerate(value)
             stack.extend(((*at, key), item) for key, item in items)
+
+
+def escaped_control_characters(loaded: LoadedYaml, source: Path, limit: int = 20
+                               ) -> list[str]:
+    """``file:line: path: ... control character`` for every key or string holding a character
+    YAML refuses in a document's text (NUL, ESC, the C0/C1 controls, ...) but builds from an
+    escape in a double-quoted scalar (``"\\e[8m"``).
+
+    Such a character has no use in a reviewed input, and each one is a way to deceive: an ESC
+    sequence in a title hides what a terminal or CI log prints after it (a FAIL reads as the
+    PASS written before it), a NUL makes the XML record unreadable.
+    """
+    from pytest_deploygate.core.printable import non_printable
+
+    refused = non_printable()
+    problems: list[tuple[int, str]] = []
+    for at, value in _values(loaded.data):
+        if len(problems) >= limit:
+            break
+        texts = [value] if isinstance(value, str) else \
+            [key for key in value if isinstance(key, str)] if isinstance(value, dict) else []
+        found = next(filter(None, map(refused.search, texts)), None)
+        if found is not None:
+            line = loaded.line_of(at)
+            problems.append((line, f"{source}:{line}: {format_path(at)}: holds control "
+                                   f"character {ord(found.group()):#06x} (an escape in a quoted "
+                                   "string); remove it"))
     return [text for _, text in sorted(problems)]
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
+from pytest_deploygate.core.printable import shown
 from pytest_deploygate.core.redaction import redact_text
 from pytest_deploygate.core.value_class import replace, value_class
 
@@ -59,12 +60,13 @@ class Evidence:
     detail: str | None = None
 
     def __post_init__(self) -> None:
-        # Everything a check shows passes here: no URL secret reaches a record or terminal.
-        # Every field, not only ref and detail: a kind may name its evidence by its URL.
+        # Everything a check shows passes here: no URL secret reaches a record or terminal,
+        # nor a control character. Every field, not only ref and detail: a kind may name its
+        # evidence by its URL.
         for name in ("kind", "ref", "sha256", "modified", "detail"):
             value = getattr(self, name)
             if value:
-                object.__setattr__(self, name, redact_text(value))
+                object.__setattr__(self, name, shown(redact_text(value)))
 
     def describe(self) -> str:
         """One line for records and terminal output."""
@@ -104,8 +106,9 @@ class CheckResult:
         return replace(self, measurement=measurement)
 
     def __post_init__(self) -> None:
-        # Built-in and third-party kinds alike: a URL in a message is shown redacted.
-        object.__setattr__(self, "message", redact_text(self.message))
+        # Built-in and third-party kinds alike: a URL in a message is shown redacted, a control
+        # character read from evidence (an ESC sequence, a NUL) as an escape.
+        object.__setattr__(self, "message", shown(redact_text(self.message)))
 
     @classmethod
     def met(cls, message: str, *evidence: Evidence) -> CheckResult:

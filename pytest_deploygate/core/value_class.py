@@ -118,7 +118,10 @@ def _declared(cls: type) -> list[_Field]:
         if text.startswith(_CLASS_VARIABLE):
             continue
         declared = cls.__dict__.get(name, _MISSING)
-        one = declared if isinstance(declared, _Field) else _Field(declared)
+        # A copy of a field() object: the one object may be declared by several classes (a
+        # shared constant), and __init__ is compiled later, from what each class declared.
+        one = _Field(declared.default, declared.factory, declared.init, declared.repr) \
+            if isinstance(declared, _Field) else _Field(declared)
         if one.default is not _MISSING and type(one.default).__hash__ is None:
             # As dataclasses: an unhashable default (list, dict, set) would be one object
             # shared by every instance.
@@ -178,8 +181,12 @@ def _compiled_on_first_use(cls: type, fields: list[_Field], frozen: bool
     """A stand-in ``__init__`` that compiles the real one when the class is first
     instantiated and puts it in its place. Compiling costs ~0.3 ms a class, and most classes a
     module declares are never instantiated in a given run (a verdict imports some forty)."""
+    # Whether __post_init__ runs is decided now, as an eager compile decided it (a decorator
+    # applied after value_class, adding one, did not change __init__).
+    post_init = hasattr(cls, "__post_init__")
+
     def __init__(self: object, *args: Any, **kwargs: Any) -> None:
-        compiled = _init(cls, fields, frozen)
+        compiled = _init(cls, fields, frozen, post_init)
         if cls.__dict__.get("__init__") is __init__:
             type.__setattr__(cls, "__init__", compiled)
         compiled(self, *args, **kwargs)
@@ -189,7 +196,8 @@ def _compiled_on_first_use(cls: type, fields: list[_Field], frozen: bool
     return __init__
 
 
-def _init(cls: type, fields: list[_Field], frozen: bool) -> Callable[..., None]:
+def _init(cls: type, fields: list[_Field], frozen: bool, post_init: bool
+          ) -> Callable[..., None]:
     # The one compiled method: generic code would cost every instance a loop over the fields.
     namespace: dict[str, Any] = {"_MISSING": _MISSING, "_set": object.__setattr__}
     parameters: list[str] = []
@@ -221,7 +229,7 @@ def _init(cls: type, fields: list[_Field], frozen: bool) -> Callable[..., None]:
             continue
         body.append(f"  _set(self, {one.name!r}, {value})" if frozen
                     else f"  self.{one.name} = {value}")
-    if hasattr(cls, "__post_init__"):
+    if post_init:
         body.append(f"  self.__post_init__({', '.join(init_only)})")
     source = (f"def __init__(self, {', '.join(parameters)}):\n"
               + ("\n".join(body) or "  pass") + "\n")

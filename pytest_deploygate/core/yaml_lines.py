@@ -59,9 +59,7 @@ def _load(text: str, loader_class: type[Any], reader: Any) -> LoadedYaml:
         line = mark.line + 1 if mark else 1
         raise YamlSyntaxError(line, one_line(exc.problem or exc.context or str(exc))) from None
     except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, max(exc.position, 0)) + 1
-        raise YamlSyntaxError(line, one_line(f"character {exc.character:#06x} is not allowed "
-                                             "in YAML: remove it")) from None
+        raise _unprintable(text, exc) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(1, one_line(str(exc))) from None
     except RecursionError:
@@ -69,3 +67,16 @@ def _load(text: str, loader_class: type[Any], reader: Any) -> LoadedYaml:
     finally:
         if loader is not None:
             loader.dispose()
+
+
+def _unprintable(text: str, exc: Any) -> YamlSyntaxError:
+    """The refusal of a character YAML does not allow, on its line. The place is found in the
+    text: PyYAML's reader gives a character index, libyaml's a byte offset into the UTF-8."""
+    from pytest_deploygate.core.printable import non_printable
+
+    found = non_printable().search(text)
+    if found is None:  # (no reader refuses anything else in a str)
+        return YamlSyntaxError(1, one_line(str(exc)))
+    line = text.count("\n", 0, found.start()) + 1
+    return YamlSyntaxError(line, f"character {ord(found.group()):#06x} is not allowed in YAML: "
+                                 "remove it")

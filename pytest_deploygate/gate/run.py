@@ -347,6 +347,12 @@ class GateRun:
         except Exception as exc:  # a broken or third-party kind must not turn into a pass
             kind = item.check.kind if item.check else "?"
             return CheckResult.missing(f"check kind '{kind}' failed: {type(exc).__name__}: {exc}")
+        if result.status not in _KIND_STATUSES:
+            # A waiver is recorded (approver, justification, expiry) and applied above, never
+            # returned by a kind: a third-party kind reporting "waived" passed the gate.
+            kind = item.check.kind if item.check else "?"
+            return CheckResult.missing(f"check kind '{kind}' reported {result.status!r}: only "
+                                       "a recorded waiver waives a criterion", *result.evidence)
         if result.status == "not_applicable" and \
                 not may_be_not_applicable(item, plan.spec, plan.project.config.conditions):
             # The rule `deploygate verdict` applies to records: N/A needs a reason in the spec.
@@ -354,6 +360,10 @@ class GateRun:
                                        f"{item.id} no condition under which it is N/A",
                                        *result.evidence)
         return result
+
+
+#: What a check kind may report (``waived`` is the waiver store's to give).
+_KIND_STATUSES = frozenset({"met", "not_met", "missing", "not_applicable"})
 
 
 def _deferring(plan: GatePlan, deferred: dict[str, str]) -> GatePlan:
