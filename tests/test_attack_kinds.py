@@ -116,6 +116,22 @@ def test_a_kind_module_that_cannot_load_is_evidence_missing_never_a_pass(
         assert "check kind 'metrics_file' failed" in case["message"], case
 
 
+def test_a_plugin_kind_named_like_a_built_in_one_whose_module_is_broken_is_one_line(
+        example: GateProject) -> None:
+    # Telling the impostor from the built-in imports the built-in's module; when that fails,
+    # the clash is still reported in one line, not as a traceback.
+    _failing_state_gate(example)
+    example.pytester.makepyfile(breaker=BREAKER.format(module="state_value", mode="absent",
+                                                       kind="state"),
+                                impostor=IMPOSTOR.format(order="trylast", name="state"))
+    example.pytester.syspathinsert()
+    result = example.run_subprocess("--gate=12", "-p", "breaker", "-p", "impostor")
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, output[-2000:]
+    assert "Traceback" not in output
+    result.stderr.fnmatch_lines(["*check kind 'state' is registered twice*"])
+
+
 def test_the_memory_of_loaded_kinds_does_not_outlive_an_in_process_run(
         example: GateProject) -> None:
     # Run 1 evaluates with a module pytester removes afterwards (a module of another origin
@@ -305,6 +321,23 @@ def test_control_characters_read_from_evidence_reach_neither_terminal_nor_record
     assert "XI\\x1b[2K" in output  # shown, as an escape
     record = example.record()  # (parses: no character XML refuses)
     assert record.decision == "FAIL"
+
+
+def test_bidirectional_controls_read_from_evidence_are_shown_as_escapes(
+        example: GateProject) -> None:
+    # U+202E makes a terminal or a rendered record show what follows backwards ("LIAF"
+    # reads as "FAIL"): printable to YAML and JSON, shown as an escape in evidence.
+    state = example.state()
+    for phase in state["phases"].values():
+        validation = phase.get("constitutional_validation")
+        if isinstance(validation, dict) and "articles_checked" in validation:
+            validation["articles_checked"] = ["IX", "X", "XI \u202eSSAP\u202c"]
+    example.set_state(state)
+    result = example.run("--gate=12")
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert "\u202e" not in output and "\u202c" not in output
+    assert "XI \\u202eSSAP\\u202c" in output
 
 # -- value classes compiled on first use ---------------------------------------------------
 

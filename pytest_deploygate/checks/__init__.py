@@ -83,8 +83,13 @@ def _is_builtin(kind: CheckKind, name: str) -> bool:
     if kind is _DECLARED_KINDS.get(name):
         return True
     # Another object under a built-in's name: the built-in's own KIND registered again (fine),
-    # or a different kind (a clash). Only then is the module imported to tell which.
-    return kind is _load_builtin(name)
+    # or a different kind (a clash). Only then is the module imported to tell which; a module
+    # that cannot be loaded cannot be what was registered, so that is a clash too (reported
+    # in one line, not a traceback).
+    try:
+        return kind is _load_builtin(name)
+    except Exception:
+        return False
 
 
 class BuiltinKinds(Sequence[CheckKind]):

@@ -18,6 +18,10 @@ __all__ = ["NON_PRINTABLE", "non_printable", "shown"]
 
 #: The characters, written as the positive class of the code points YAML leaves out.
 NON_PRINTABLE = "[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uD800-\uDFFF\uFFFE\uFFFF]"
+#: What evidence text shows as escapes: those, and the bidirectional-text controls, which a
+#: document may hold but which reorder what a terminal or a rendered record shows (a message
+#: could be made to read "PASS" backwards over a failure).
+_SHOWN_AS_ESCAPES = NON_PRINTABLE[:-1] + "\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]"
 
 
 @functools.cache
@@ -26,11 +30,17 @@ def non_printable() -> re.Pattern[str]:
     return re.compile(NON_PRINTABLE)
 
 
+@functools.cache
+def _escaped() -> re.Pattern[str]:
+    return re.compile(_SHOWN_AS_ESCAPES)
+
+
 def shown(text: str) -> str:
-    """``text`` with each such character written as an escape (``\\x1b``), for text read from
-    evidence (state.json, scans, sign-off logs, a third-party kind's words)."""
+    """``text`` with each such character, and each bidirectional-text control, written as an
+    escape (``\\x1b``, ``\\u202e``), for text read from evidence (state.json, scans, sign-off
+    logs, a third-party kind's words)."""
     if text.isprintable():  # (the common case: one line of printable text)
         return text
-    return non_printable().sub(lambda found: f"\\x{ord(found.group()):02x}"
+    return _escaped().sub(lambda found: f"\\x{ord(found.group()):02x}"
                                if ord(found.group()) < 0x100
                                else f"\\u{ord(found.group()):04x}", text)
