@@ -22,8 +22,9 @@ from __future__ import annotations
 import io
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 
-from pytest_deploygate.core.results import Evidence
+from pytest_deploygate.core.results import describe_evidence
 from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.decision.decide import PASS, SKIPPED
 from pytest_deploygate.decision.outcomes import NOT_RUN_FORM, junit_form
@@ -38,6 +39,16 @@ _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 
 def render_junit(content: RecordContent) -> bytes:
     """The record as XML bytes."""
+    return b"".join(junit_chunks(content))
+
+
+def junit_chunks(content: RecordContent) -> Iterator[bytes]:
+    """The record as XML, in encoded pieces: the suite around them, then a testcase each.
+
+    Exactly what ``ElementTree`` writes for the whole tree, indented: the suite is written
+    with a placeholder where the items go, and each item's testcase is indented at its depth
+    and written alone, so that a big gate's element tree is never whole in memory.
+    """
     import socket  # here, not at the top: deploygate verdict reads records, never writes one
 
     suite = ET.Element("testsuite", {
@@ -52,11 +63,12 @@ def render_junit(content: RecordContent) -> bytes:
         ET.SubElement(props, "property", {"name": name, "value": _clean(value)})
     counts = {"failure": 0, "error": 0, "skipped": 0}
     total_time = 0.0
-    for item in content.items:
-        element = _testcase(suite, content, item)
+    for item in content.items:  # the suite's counts come first in the file
+        element = _element_of(item)
         total_time += item.outcome.duration if item.outcome else 0.0
         if element:
             counts[element] += 1
+    placeholder = ET.SubElement(suite, _PLACEHOLDER) if content.items else None
     decision_element = _decision_case(suite, content)
     if decision_element in counts:
         counts[decision_element] += 1
@@ -68,18 +80,43 @@ def render_junit(content: RecordContent) -> bytes:
     root = ET.Element("testsuites", {"name": "deploygate"})
     root.append(suite)
     ET.indent(root)
-    # What ET.tostring does, with the final newline written into the same buffer (adding it
-    # to the bytes copied a big gate's whole record once more).
     stream = io.BytesIO()
     ET.ElementTree(root).write(stream, encoding="utf-8", xml_declaration=True)
     stream.write(b"\n")
-    return stream.getvalue()
+    if placeholder is None:
+        yield stream.getvalue()
+        return
+    # The placeholder has no text or attributes and is followed by the decision: written as
+    # ``<name />`` and indented like the testcases (its tail is theirs).
+    head, _, tail = stream.getvalue().partition(f"<{_PLACEHOLDER} />".encode())
+    yield head
+    indentation = placeholder.tail
+    for index, item in enumerate(content.items):
+        case = _testcase(content, item)
+        ET.indent(case, level=2)
+        if index + 1 < len(content.items):
+            case.tail = indentation
+        yield ET.tostring(case, encoding="utf-8", xml_declaration=False)
+    yield tail
 
 
-def _testcase(suite: ET.Element, content: RecordContent, item: RecordItem) -> str | None:
+#: Where the items' testcases go in the written suite (a name no record ever contains: text
+#: and attributes are escaped, so ``<`` never appears in them).
+_PLACEHOLDER = "deploygate-items"
+
+
+def _element_of(item: RecordItem) -> str | None:
+    """The element an item's testcase holds (None for a passing one), as :func:`_testcase`
+    writes it."""
+    if item.outcome is None:
+        return "skipped"
+    return junit_form(item.outcome.status, item.criterion.role)[0]
+
+
+def _testcase(content: RecordContent, item: RecordItem) -> ET.Element:
     criterion = item.criterion
     gate_id = content.gate_id
-    case = ET.SubElement(suite, "testcase", {
+    case = ET.Element("testcase", {
         "classname": f"{gate_id}.{criterion.section_id}",
         "name": testcase_name(gate_id, criterion.id, criterion.text),
         "time": f"{item.outcome.duration:.3f}" if item.outcome else "0.000",
@@ -89,17 +126,17 @@ def _testcase(suite: ET.Element, content: RecordContent, item: RecordItem) -> st
     where = _where(content, item)
     if outcome is None:
         _child(case, *NOT_RUN_FORM, message, [], trailer=where)
-        return "skipped"
+        return case
     form = junit_form(outcome.status, criterion.role)
-    evidence = [Evidence.from_dict(e).describe() for e in outcome.evidence]
+    evidence = [describe_evidence(e) for e in outcome.evidence]
     if form[0] is None:
         # GitLab shows nothing of a passing case but its name; others show system-out.
         out = ET.SubElement(case, "system-out")
         out.text = _clean("\n".join([message, *_evidence_block(evidence), *where]))
-        return None
+        return case
     element, kind = form
     _child(case, element, kind, message, evidence, trailer=where)
-    return element
+    return case
 
 
 def _where(content: RecordContent, item: RecordItem) -> list[str]:
