@@ -64,3 +64,20 @@ def test_a_failure_half_way_keeps_the_old_record(tmp_path: Path) -> None:
         write_atomic(target, pieces())
     assert target.read_bytes() == b"old record"
     assert [p.name for p in tmp_path.iterdir()] == ["GATE-20.xml"]
+
+
+HOSTILE = ["plain", "", "a & b < c > d", 'say "hi"\r\nnext\tcol', "é — ✓ 𝄞", "\x00\x1f\x7f",
+           "\ud800 lone", "]]> <![CDATA[", "x" * 2100]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_a_testcase_child_is_written_as_elementtree_would(text: str) -> None:
+    import xml.etree.ElementTree as ET
+
+    from pytest_deploygate.records import junit
+
+    case = ET.Element("testcase")
+    junit._child(case, "failure", f"kind {text}", text, [text, "b"], trailer=["", text])
+    expected = ET.tostring(case[0], encoding="utf-8", xml_declaration=False)
+    written = junit._child_xml("failure", f"kind {text}", text, [text, "b"], trailer=["", text])
+    assert written.encode("utf-8", "xmlcharrefreplace") == expected

@@ -22,7 +22,7 @@ from __future__ import annotations
 import io
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from pytest_deploygate.core.results import describe_evidence
 from pytest_deploygate.core.timeutil import format_instant
@@ -90,13 +90,9 @@ def junit_chunks(content: RecordContent) -> Iterator[bytes]:
     # ``<name />`` and indented like the testcases (its tail is theirs).
     head, _, tail = stream.getvalue().partition(f"<{_PLACEHOLDER} />".encode())
     yield head
-    indentation = placeholder.tail
+    last = len(content.items) - 1
     for index, item in enumerate(content.items):
-        case = _testcase(content, item)
-        ET.indent(case, level=2)
-        if index + 1 < len(content.items):
-            case.tail = indentation
-        yield ET.tostring(case, encoding="utf-8", xml_declaration=False)
+        yield _testcase(content, item, "" if index == last else _CASE_TAIL)
     yield tail
 
 
@@ -113,30 +109,55 @@ def _element_of(item: RecordItem) -> str | None:
     return junit_form(item.outcome.status, item.criterion.role)[0]
 
 
-def _testcase(content: RecordContent, item: RecordItem) -> ET.Element:
+#: ElementTree's own escaping (a testcase is written as text, exactly as ElementTree would
+#: write its element: building 10,000 elements to serialise them was most of the record's cost).
+_escape_attrib: Callable[[str], str] = ET._escape_attrib  # type: ignore[attr-defined]
+_escape_cdata: Callable[[str], str] = ET._escape_cdata  # type: ignore[attr-defined]
+#: What ``ET.indent`` puts around a testcase's one child and after a testcase (depth 2).
+_CHILD_INDENT = "\n      "
+_CASE_TAIL = "\n    "
+
+
+def _testcase(content: RecordContent, item: RecordItem, tail: str) -> bytes:
+    """One testcase element, indented at its depth in the suite, then ``tail``."""
     criterion = item.criterion
     gate_id = content.gate_id
-    case = ET.Element("testcase", {
-        "classname": f"{gate_id}.{criterion.section_id}",
-        "name": testcase_name(gate_id, criterion.id, criterion.text),
-        "time": f"{item.outcome.duration:.3f}" if item.outcome else "0.000",
-    })
+    opening = (f'<testcase classname="{_escape_attrib(f"{gate_id}.{criterion.section_id}")}" '
+               f'name="{_escape_attrib(testcase_name(gate_id, criterion.id, criterion.text))}" '
+               f'time="{f"{item.outcome.duration:.3f}" if item.outcome else "0.000"}">')
     outcome = item.outcome
     message = item_message(item, gate_id)
     where = _where(content, item)
     if outcome is None:
-        _child(case, *NOT_RUN_FORM, message, [], trailer=where)
-        return case
-    form = junit_form(outcome.status, criterion.role)
-    evidence = [describe_evidence(e) for e in outcome.evidence]
-    if form[0] is None:
-        # GitLab shows nothing of a passing case but its name; others show system-out.
-        out = ET.SubElement(case, "system-out")
-        out.text = _clean("\n".join([message, *_evidence_block(evidence), *where]))
-        return case
-    element, kind = form
-    _child(case, element, kind, message, evidence, trailer=where)
-    return case
+        child = _child_xml(*NOT_RUN_FORM, message, [], trailer=where)
+    else:
+        form = junit_form(outcome.status, criterion.role)
+        evidence = [describe_evidence(e) for e in outcome.evidence]
+        if form[0] is None:
+            # GitLab shows nothing of a passing case but its name; others show system-out.
+            text = _clean("\n".join([message, *_evidence_block(evidence), *where]))
+            child = _element_xml("system-out", "", text)
+        else:
+            child = _child_xml(form[0], form[1], message, evidence, trailer=where)
+    # As ElementTree's utf-8 writer: a character utf-8 cannot carry becomes a reference.
+    return (f"{opening}{_CHILD_INDENT}{child}{_CASE_TAIL}</testcase>{tail}"
+            .encode("utf-8", "xmlcharrefreplace"))
+
+
+def _child_xml(tag: str, kind: str, message: str, details: list[str],
+               trailer: list[str]) -> str:
+    """:func:`_child`'s element, as text."""
+    attributes = (f' type="{_escape_attrib(kind)}" '
+                  f'message="{_escape_attrib(_clean(message)[:_MESSAGE_LIMIT])}"')
+    return _element_xml(tag, attributes, _clean("\n".join(
+        [message, *_evidence_block(details), *trailer])))
+
+
+def _element_xml(tag: str, attributes: str, text: str) -> str:
+    """A childless element as ElementTree writes it (``<tag ... />`` when it has no text)."""
+    if not text:
+        return f"<{tag}{attributes} />"
+    return f"<{tag}{attributes}>{_escape_cdata(text)}</{tag}>"
 
 
 def _where(content: RecordContent, item: RecordItem) -> list[str]:
