@@ -81,3 +81,23 @@ def test_a_testcase_child_is_written_as_elementtree_would(text: str) -> None:
     expected = ET.tostring(case[0], encoding="utf-8", xml_declaration=False)
     written = junit._child_xml("failure", f"kind {text}", text, [text, "b"], trailer=["", text])
     assert written.encode("utf-8", "xmlcharrefreplace") == expected
+
+
+@pytest.mark.parametrize("message", [
+    "", "plain", "NOT MET: p99 high", "not met:  met: MET: done", "N/A: not a service",
+    "  ROLLBACK TRIGGERED:NOT MET: x", "MET", "MET:", "ss: ß: MET: y", "note: MET: z",
+    "EVIDENCE MISSING: no file: see a:b",
+])
+def test_an_outcome_word_is_dropped_as_before(message: str) -> None:
+    from pytest_deploygate.records import wording
+
+    text = message.strip()  # the rule before the shortcut, word by word
+    stripped = True
+    while stripped:
+        stripped = False
+        for known in wording._ALL_WORDS:
+            if text.upper().startswith(known + ":"):
+                text = text[len(known) + 1:].lstrip()
+                stripped = True
+                break
+    assert wording.without_word(message) == text
