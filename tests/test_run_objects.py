@@ -50,3 +50,23 @@ def test_the_worst_phase_wins_and_durations_add() -> None:
     outcome = book.get("GATE-12", "x")
     assert outcome is not None
     assert (outcome.status, outcome.message, outcome.duration) == (Status.ERROR, "teardown", 1.75)
+
+
+def test_a_kind_cannot_change_what_was_booked() -> None:
+    """A kind that keeps its result and tries to change it after booking changes nothing:
+    the result and its evidence are frozen, and the book holds fresh copies of their data."""
+    evidence = Evidence("file", "evidence.md", sha256="ab" * 32)
+    result = CheckResult("met", "present", (evidence,))
+    book = OutcomeBook()
+    book.add(ItemOutcome("GATE-20", "c-1", Outcome.of(result)), 0.5)
+    with pytest.raises(FrozenInstanceError):
+        evidence.ref = "elsewhere.md"  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        result.message = "changed"  # type: ignore[misc]
+    booked = book.get("GATE-20", "c-1")
+    assert booked is not None
+    assert (booked.status, booked.message, booked.duration) == (Status.MET, "present", 0.5)
+    assert booked.evidence == [{"kind": "file", "ref": "evidence.md", "sha256": "ab" * 32}]
+    again = Outcome.of(result)
+    again.evidence[0]["ref"] = "other"  # each outcome has its own copy of the data
+    assert booked.evidence[0]["ref"] == "evidence.md"

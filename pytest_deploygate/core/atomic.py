@@ -8,11 +8,14 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Write ``data`` to a temp file beside ``path``, fsync it, and rename it into place.
+def write_atomic(path: Path, data: bytes | Iterable[bytes], mode: int | None = None) -> None:
+    """Write ``data`` (bytes, or chunks of bytes written as they come: a big gate's record
+    is never whole in memory) to a temp file beside ``path``, fsync it, and rename it into
+    place.
 
     Without ``mode`` the file gets what ``open()`` would give it (0666 less the umask, like
     pytest's own files): mkstemp's 0600 would hide records from a CI uploader running as
@@ -23,7 +26,10 @@ def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
     try:
         os.fchmod(fd, mode if mode is not None else 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            if isinstance(data, bytes):
+                handle.write(data)
+            else:
+                handle.writelines(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)

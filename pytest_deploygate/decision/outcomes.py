@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pytest_deploygate.core.results import STATUS_RANK, CheckResult, Status
-from pytest_deploygate.core.value_class import field, replace, value_class
+from pytest_deploygate.core.value_class import field, value_class
 
 #: (JUnit element, its ``type``), or (None, None) for a passing testcase: never one of the two.
 JunitForm = tuple[str, str] | tuple[None, None]
@@ -48,9 +48,14 @@ def as_status(value: str) -> Status:
     """The status named ``value``; a name outside the vocabulary (a broken third-party kind)
     is an error, never a pass."""
     try:
-        return Status(value)
-    except ValueError:
+        return _STATUS_OF.get(value, Status.ERROR)
+    except TypeError:  # unhashable: no status either
         return Status.ERROR
+
+
+#: Each status by its name (``Status(value)`` goes through the enum machinery: once per
+#: report of every item).
+_STATUS_OF: dict[str, Status] = {status.value: status for status in Status}
 
 
 class NoSuchForm(ValueError):
@@ -140,7 +145,10 @@ class OutcomeBook:
     def add(self, reported: ItemOutcome, duration: float) -> None:
         """Merge one report's outcome for an item."""
         record, item_id = reported.record, reported.item_id
-        new = replace(reported.outcome, duration=0.0)
+        given = reported.outcome
+        # The book's own outcome (its duration is the book's to add up), built directly:
+        # ``replace`` reads the fields generically, on every report of every item.
+        new = Outcome(given.status, given.message, given.evidence, 0.0, given.measurement)
         if reported.criterion is not None:
             self._user_meta.setdefault(record, {}).setdefault(item_id, reported.criterion)
         key = (record, item_id)

@@ -17,8 +17,8 @@ from pytest_deploygate.gate.settings import Settings
 from pytest_deploygate.gate.sign_records import RecordSigner
 from pytest_deploygate.isdlc.layout import layout_of
 from pytest_deploygate.records.content import RecordContent
-from pytest_deploygate.records.junit import render_junit
-from pytest_deploygate.records.markdown import render_markdown
+from pytest_deploygate.records.junit import junit_chunks
+from pytest_deploygate.records.markdown import markdown_chunks
 from pytest_deploygate.signing import SigningError
 
 
@@ -26,14 +26,15 @@ def write_records(plan: GatePlan, content: RecordContent, signer: RecordSigner
                   ) -> tuple[list[Path], str | None]:
     """Write the XML, markdown and HTML records (and the attestation when signing): the
     paths written, and the problem that keeps the gate from a (signed) record."""
-    from pytest_deploygate.records.html import render_html
+    from pytest_deploygate.records.html import html_chunks
 
     base = plan.record_dir / plan.file_stem
     paths = [base.with_suffix(".xml"), base.with_suffix(".md"), base.with_suffix(".html")]
     try:
-        write_atomic(paths[0], render_junit(content))
-        write_atomic(paths[1], render_markdown(content, content.reviewer))
-        write_atomic(paths[2], render_html(content))
+        # Written piece by piece: a big gate's record is never whole in memory.
+        write_atomic(paths[0], junit_chunks(content))
+        write_atomic(paths[1], markdown_chunks(content, content.reviewer))
+        write_atomic(paths[2], html_chunks(content))
         envelope = signer.sign(plan, content, paths[0])
         if envelope is not None:
             paths.append(envelope)

@@ -13,12 +13,12 @@ every status is written as a word and carries a symbol.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from html import escape
 from typing import Any
 
 from pytest_deploygate.core.measurements import Measurement
-from pytest_deploygate.core.results import Evidence
+from pytest_deploygate.core.results import Evidence, describe_evidence
 from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.decision.decide import PASS
 from pytest_deploygate.records.content import RecordContent, RecordItem
@@ -71,6 +71,11 @@ figcaption{font-size:14px;margin-bottom:6px}
 
 def render_html(content: RecordContent) -> bytes:
     """The record as a standalone HTML page."""
+    return b"".join(html_chunks(content))
+
+
+def html_chunks(content: RecordContent) -> Iterator[bytes]:
+    """The page in encoded pieces, a criterion each (written as they come)."""
     decision = content.decision
     status = decision.status
     title = f"{content.gate_id}: {content.title} — {decision.label}"
@@ -91,11 +96,11 @@ def render_html(content: RecordContent) -> bytes:
         _charts(content),
         _signoffs(content),
     ]
-    # The criteria are encoded one by one and the page joined once, as bytes: joining the
-    # text first held two or three copies of a big gate's page at once, in 2-byte characters
-    # (the symbols), the peak of a 5,000-criterion run.
-    return b"".join([("\n".join(parts) + "\n").encode("utf-8"), *_criteria(content),
-                     b"\n</main></body></html>\n"])
+    # The criteria are encoded one by one and written as they come: the page whole, as text
+    # or as bytes, was the peak of a 5,000-criterion run.
+    yield ("\n".join(parts) + "\n").encode("utf-8")
+    yield from _criteria(content)
+    yield b"\n</main></body></html>\n"
 
 
 def _meta(content: RecordContent) -> str:
@@ -141,6 +146,8 @@ def _signoffs(content: RecordContent) -> str:
     rows = []
     for item in content.items:
         for raw in item.outcome.evidence if item.outcome else []:
+            if raw.get("kind") != "attestation":
+                continue  # (redaction never turns another kind into this one)
             evidence = Evidence.from_dict(raw)
             found = _SIGNOFF.search(evidence.detail or "")
             if evidence.kind != "attestation" or not found:
@@ -209,18 +216,18 @@ def _charts(content: RecordContent) -> str:
             f"{''.join(figures)}</div></section>")
 
 
-def _criteria(content: RecordContent) -> list[bytes]:
-    out = [b'<section id="criteria"><h2>Criteria</h2>']
+def _criteria(content: RecordContent) -> Iterator[bytes]:
+    yield b'<section id="criteria"><h2>Criteria</h2>'
     section = None
     for item in content.items:
         if item.criterion.section_title != section:
             section = item.criterion.section_title
-            out.append(f"<h3>{escape(section)}</h3>".encode())
+            yield f"<h3>{escape(section)}</h3>".encode()
         word = outcome_word(item)
         css = _WORD_CLASS.get(word, "bad")
         message = item_message(item, content.gate_id)
         reason = message.split(": ", 1)[1] if ": " in message else ""
-        evidence = [Evidence.from_dict(e).describe() for e in
+        evidence = [describe_evidence(e) for e in
                     (item.outcome.evidence if item.outcome else [])]
         body = [f"<p>{escape(message)}</p>"]
         if evidence:
@@ -230,13 +237,12 @@ def _criteria(content: RecordContent) -> list[bytes]:
             body.append(f"<p><small>criterion: <code>{escape(content.spec_file)}:"
                         f"{item.criterion.line}</code></small></p>")
         opened = " open" if css == "bad" else ""
-        out.append(f'<details class="o-{css}" id="c-{escape(item.criterion.id)}"{opened}>'
-                   f'<summary><span class="word">{escape(word)}</span>'
-                   f"<code>{escape(item.criterion.id)}</code> {escape(item.text)}"
-                   f"{' — ' + escape(reason) if reason else ''}</summary>"
-                   f"{''.join(body)}</details>".encode())
-    out.append(b"</section>")
-    return out
+        yield (f'<details class="o-{css}" id="c-{escape(item.criterion.id)}"{opened}>'
+               f'<summary><span class="word">{escape(word)}</span>'
+               f"<code>{escape(item.criterion.id)}</code> {escape(item.text)}"
+               f"{' — ' + escape(reason) if reason else ''}</summary>"
+               f"{''.join(body)}</details>").encode()
+    yield b"</section>"
 
 
 def _word(item: RecordItem) -> str:

@@ -22,8 +22,9 @@ from __future__ import annotations
 import io
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
 
-from pytest_deploygate.core.results import Evidence
+from pytest_deploygate.core.results import describe_evidence
 from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.decision.decide import PASS, SKIPPED
 from pytest_deploygate.decision.outcomes import NOT_RUN_FORM, junit_form
@@ -38,6 +39,16 @@ _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 
 def render_junit(content: RecordContent) -> bytes:
     """The record as XML bytes."""
+    return b"".join(junit_chunks(content))
+
+
+def junit_chunks(content: RecordContent) -> Iterator[bytes]:
+    """The record as XML, in encoded pieces: the suite around them, then a testcase each.
+
+    Exactly what ``ElementTree`` writes for the whole tree, indented: the suite is written
+    with a placeholder where the items go, and each item's testcase is indented at its depth
+    and written alone, so that a big gate's element tree is never whole in memory.
+    """
     import socket  # here, not at the top: deploygate verdict reads records, never writes one
 
     suite = ET.Element("testsuite", {
@@ -52,11 +63,12 @@ def render_junit(content: RecordContent) -> bytes:
         ET.SubElement(props, "property", {"name": name, "value": _clean(value)})
     counts = {"failure": 0, "error": 0, "skipped": 0}
     total_time = 0.0
-    for item in content.items:
-        element = _testcase(suite, content, item)
+    for item in content.items:  # the suite's counts come first in the file
+        element = _element_of(item)
         total_time += item.outcome.duration if item.outcome else 0.0
         if element:
             counts[element] += 1
+    placeholder = ET.SubElement(suite, _PLACEHOLDER) if content.items else None
     decision_element = _decision_case(suite, content)
     if decision_element in counts:
         counts[decision_element] += 1
@@ -68,38 +80,84 @@ def render_junit(content: RecordContent) -> bytes:
     root = ET.Element("testsuites", {"name": "deploygate"})
     root.append(suite)
     ET.indent(root)
-    # What ET.tostring does, with the final newline written into the same buffer (adding it
-    # to the bytes copied a big gate's whole record once more).
     stream = io.BytesIO()
     ET.ElementTree(root).write(stream, encoding="utf-8", xml_declaration=True)
     stream.write(b"\n")
-    return stream.getvalue()
+    if placeholder is None:
+        yield stream.getvalue()
+        return
+    # The placeholder has no text or attributes and is followed by the decision: written as
+    # ``<name />`` and indented like the testcases (its tail is theirs).
+    head, _, tail = stream.getvalue().partition(f"<{_PLACEHOLDER} />".encode())
+    yield head
+    last = len(content.items) - 1
+    for index, item in enumerate(content.items):
+        yield _testcase(content, item, "" if index == last else _CASE_TAIL)
+    yield tail
 
 
-def _testcase(suite: ET.Element, content: RecordContent, item: RecordItem) -> str | None:
+#: Where the items' testcases go in the written suite (a name no record ever contains: text
+#: and attributes are escaped, so ``<`` never appears in them).
+_PLACEHOLDER = "deploygate-items"
+
+
+def _element_of(item: RecordItem) -> str | None:
+    """The element an item's testcase holds (None for a passing one), as :func:`_testcase`
+    writes it."""
+    if item.outcome is None:
+        return "skipped"
+    return junit_form(item.outcome.status, item.criterion.role)[0]
+
+
+#: ElementTree's own escaping (a testcase is written as text, exactly as ElementTree would
+#: write its element: building 10,000 elements to serialise them was most of the record's cost).
+_escape_attrib: Callable[[str], str] = ET._escape_attrib  # type: ignore[attr-defined]
+_escape_cdata: Callable[[str], str] = ET._escape_cdata  # type: ignore[attr-defined]
+#: What ``ET.indent`` puts around a testcase's one child and after a testcase (depth 2).
+_CHILD_INDENT = "\n      "
+_CASE_TAIL = "\n    "
+
+
+def _testcase(content: RecordContent, item: RecordItem, tail: str) -> bytes:
+    """One testcase element, indented at its depth in the suite, then ``tail``."""
     criterion = item.criterion
     gate_id = content.gate_id
-    case = ET.SubElement(suite, "testcase", {
-        "classname": f"{gate_id}.{criterion.section_id}",
-        "name": testcase_name(gate_id, criterion.id, criterion.text),
-        "time": f"{item.outcome.duration:.3f}" if item.outcome else "0.000",
-    })
+    opening = (f'<testcase classname="{_escape_attrib(f"{gate_id}.{criterion.section_id}")}" '
+               f'name="{_escape_attrib(testcase_name(gate_id, criterion.id, criterion.text))}" '
+               f'time="{f"{item.outcome.duration:.3f}" if item.outcome else "0.000"}">')
     outcome = item.outcome
     message = item_message(item, gate_id)
     where = _where(content, item)
     if outcome is None:
-        _child(case, *NOT_RUN_FORM, message, [], trailer=where)
-        return "skipped"
-    form = junit_form(outcome.status, criterion.role)
-    evidence = [Evidence.from_dict(e).describe() for e in outcome.evidence]
-    if form[0] is None:
-        # GitLab shows nothing of a passing case but its name; others show system-out.
-        out = ET.SubElement(case, "system-out")
-        out.text = _clean("\n".join([message, *_evidence_block(evidence), *where]))
-        return None
-    element, kind = form
-    _child(case, element, kind, message, evidence, trailer=where)
-    return element
+        child = _child_xml(*NOT_RUN_FORM, message, [], trailer=where)
+    else:
+        form = junit_form(outcome.status, criterion.role)
+        evidence = [describe_evidence(e) for e in outcome.evidence]
+        if form[0] is None:
+            # GitLab shows nothing of a passing case but its name; others show system-out.
+            text = _clean("\n".join([message, *_evidence_block(evidence), *where]))
+            child = _element_xml("system-out", "", text)
+        else:
+            child = _child_xml(form[0], form[1], message, evidence, trailer=where)
+    # As ElementTree's utf-8 writer: a character utf-8 cannot carry becomes a reference.
+    return (f"{opening}{_CHILD_INDENT}{child}{_CASE_TAIL}</testcase>{tail}"
+            .encode("utf-8", "xmlcharrefreplace"))
+
+
+def _child_xml(tag: str, kind: str, message: str, details: list[str],
+               trailer: list[str]) -> str:
+    """:func:`_child`'s element, as text."""
+    attributes = (f' type="{_escape_attrib(kind)}" '
+                  f'message="{_escape_attrib(_clean(message)[:_MESSAGE_LIMIT])}"')
+    return _element_xml(tag, attributes, _clean("\n".join(
+        [message, *_evidence_block(details), *trailer])))
+
+
+def _element_xml(tag: str, attributes: str, text: str) -> str:
+    """A childless element as ElementTree writes it (``<tag ... />`` when it has no text)."""
+    if not text:
+        return f"<{tag}{attributes} />"
+    return f"<{tag}{attributes}>{_escape_cdata(text)}</{tag}>"
 
 
 def _where(content: RecordContent, item: RecordItem) -> list[str]:

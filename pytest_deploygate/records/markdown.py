@@ -9,7 +9,10 @@ and evidence, grouped by section in checklist order.
 
 from __future__ import annotations
 
-from pytest_deploygate.core.results import Evidence
+import itertools
+from collections.abc import Iterable, Iterator
+
+from pytest_deploygate.core.results import describe_evidence
 from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.decision.decide import PASS
 from pytest_deploygate.records.content import RecordContent, RecordItem
@@ -20,6 +23,12 @@ _MARK = {"PASS": "[x]", "N/A": "[-]", "SKIPPED": "[-]", "WAIVED": "[~]"}
 
 def render_markdown(content: RecordContent, reviewer: str | None = None) -> bytes:
     """The record as markdown bytes."""
+    return b"".join(markdown_chunks(content, reviewer))
+
+
+def markdown_chunks(content: RecordContent, reviewer: str | None = None) -> Iterator[bytes]:
+    """The record as markdown, encoded line by line (written as it comes: a big gate's
+    page whole, as text and as bytes, was the peak of a 5,000-criterion run)."""
     props = content.properties
     decision = content.decision
     lines = [
@@ -61,32 +70,35 @@ def render_markdown(content: RecordContent, reviewer: str | None = None) -> byte
         lines += [f"> {reason}", ""]
     if decision.status == PASS and content.next_phase:
         lines += ["## Next Phase", "", content.next_phase, ""]
-    lines += _criteria(content.items, content.gate_id)
-    # The text's trailing whitespace removed line by line, then joined and encoded once: a
-    # big gate's page was copied three times over (rstrip, the newline, the encoding).
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if not lines:
-        return b"\n"
-    lines[-1] = lines[-1].rstrip()
-    lines.append("")
-    return "\n".join(lines).encode("utf-8")
+    yield from _trimmed(itertools.chain(lines, _criteria(content.items, content.gate_id)))
 
 
-def _criteria(items: tuple[RecordItem, ...], gate_id: str) -> list[str]:
-    lines = ["## Criteria", ""]
+def _trimmed(lines: Iterable[str]) -> Iterator[bytes]:
+    """Each line and its newline, encoded; the text's trailing whitespace removed (blank
+    lines at the end dropped, the last line right-stripped), and one newline for no text."""
+    held: list[str] = []  # the last non-blank line and the blank ones after it: not yet sure
+    for line in lines:
+        if line.strip():
+            yield from (f"{one}\n".encode() for one in held)
+            held = [line]
+        else:
+            held.append(line)
+    yield f"{held[0].rstrip()}\n".encode() if held and held[0].strip() else b"\n"
+
+
+def _criteria(items: tuple[RecordItem, ...], gate_id: str) -> Iterator[str]:
+    yield from ("## Criteria", "")
     section = None
     for item in items:
         if item.criterion.section_title != section:
             section = item.criterion.section_title
-            lines += ["", f"### {section}", ""]
+            yield from ("", f"### {section}", "")
         mark = _MARK.get(item.verdict, "[ ]")
         # The outcome word once (a check's own "N/A: ..." is not repeated).
-        lines.append(f"- {mark} **{item.criterion.id}** {cell(item.text)} — "
-                     f"{cell(item_message(item, gate_id))}")
+        yield (f"- {mark} **{item.criterion.id}** {cell(item.text)} — "
+               f"{cell(item_message(item, gate_id))}")
         for evidence in item.outcome.evidence if item.outcome else []:
-            lines.append(f"  - evidence: {cell(Evidence.from_dict(evidence).describe())}")
-    return lines
+            yield f"  - evidence: {cell(describe_evidence(evidence))}"
 
 
 def cell(text: str) -> str:

@@ -40,6 +40,7 @@ OUTCOME_WORDS = {
 TRIGGERED = "ROLLBACK TRIGGERED"
 NOT_RUN = "NOT RUN"
 _ALL_WORDS = sorted({*OUTCOME_WORDS.values(), TRIGGERED, NOT_RUN}, key=len, reverse=True)
+_ALL_PREFIXES = tuple(f"{word}:" for word in _ALL_WORDS)
 #: How much of a criterion's message the one-line decision headline quotes.
 _QUOTED = 160
 
@@ -63,12 +64,13 @@ def lead(word: str, message: str) -> str:
 def without_word(message: str) -> str:
     """The message without any outcome words it already starts with."""
     text = message.strip()
-    stripped = True
+    stripped = ":" in text  # (every word is followed by one: most messages have none)
     while stripped:
         stripped = False
-        for known in _ALL_WORDS:
-            if text.upper().startswith(known + ":"):
-                text = text[len(known) + 1:].lstrip()
+        upper = text.upper()
+        for prefix in _ALL_PREFIXES:
+            if upper.startswith(prefix):
+                text = text[len(prefix):].lstrip()
                 stripped = True
                 break
     return text

@@ -1,0 +1,103 @@
+"""Records are written piece by piece (a big gate's record is never whole in memory): the
+pieces make exactly the file the whole text would, and a failure half-way leaves the old
+record in place, never a torn one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_deploygate.core.atomic import write_atomic
+from pytest_deploygate.core.results import Evidence, describe_evidence
+from pytest_deploygate.records.markdown import _trimmed
+
+
+def whole_text(lines: list[str]) -> bytes:
+    """The markdown record's rule, on the whole text: trailing blank lines dropped, the last
+    line right-stripped, a final newline (one newline for no text)."""
+    lines = list(lines)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        return b"\n"
+    lines[-1] = lines[-1].rstrip()
+    return "\n".join([*lines, ""]).encode("utf-8")
+
+
+@pytest.mark.parametrize("lines", [
+    [], [""], ["  ", "\t"], ["a"], ["a  "], ["", "a", "", " ", ""], ["a", "", "b ", "  "],
+    ["# t", "", "x\ny", "", "- é —  ", " ", ""], [" lead", "", "", "mid", "", "end\t", "", ""],
+])
+def test_markdown_pieces_make_the_whole_text(lines: list[str]) -> None:
+    assert b"".join(_trimmed(iter(lines))) == whole_text(lines)
+
+
+@pytest.mark.parametrize("data", [
+    {"kind": "file", "ref": "evidence.md", "sha256": "ab" * 32, "modified": "2026-01-01"},
+    {"kind": "attestation", "ref": "qa", "detail": "signer=a@b role=qa at=2026"},
+    {"kind": "http", "ref": "https://user:pw@example.invalid/x?token=s3cret#a=b"},
+    {"ref": "no kind"}, {"kind": "url", "ref": "", "detail": "see http://u:p@h/p?k=v"},
+    {"kind": "test", "ref": "tests/test_a.py::test_b", "sha256": "", "detail": None},
+])
+def test_evidence_is_described_as_the_value_would_be(data: dict[str, str]) -> None:
+    assert describe_evidence(data) == Evidence.from_dict(data).describe()
+    assert "s3cret" not in describe_evidence(data) and ":pw@" not in describe_evidence(data)
+
+
+def test_pieces_are_written_as_one_file(tmp_path: Path) -> None:
+    target = tmp_path / "GATE-20.xml"
+    write_atomic(target, (f"<piece {n}/>".encode() for n in range(3)))
+    assert target.read_bytes() == b"<piece 0/><piece 1/><piece 2/>"
+
+
+def test_a_failure_half_way_keeps_the_old_record(tmp_path: Path) -> None:
+    target = tmp_path / "GATE-20.xml"
+    target.write_bytes(b"old record")
+
+    def pieces() -> Iterator[bytes]:
+        yield b"<new"
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_atomic(target, pieces())
+    assert target.read_bytes() == b"old record"
+    assert [p.name for p in tmp_path.iterdir()] == ["GATE-20.xml"]
+
+
+HOSTILE = ["plain", "", "a & b < c > d", 'say "hi"\r\nnext\tcol', "é — ✓ 𝄞", "\x00\x1f\x7f",
+           "\ud800 lone", "]]> <![CDATA[", "x" * 2100]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_a_testcase_child_is_written_as_elementtree_would(text: str) -> None:
+    import xml.etree.ElementTree as ET
+
+    from pytest_deploygate.records import junit
+
+    case = ET.Element("testcase")
+    junit._child(case, "failure", f"kind {text}", text, [text, "b"], trailer=["", text])
+    expected = ET.tostring(case[0], encoding="utf-8", xml_declaration=False)
+    written = junit._child_xml("failure", f"kind {text}", text, [text, "b"], trailer=["", text])
+    assert written.encode("utf-8", "xmlcharrefreplace") == expected
+
+
+@pytest.mark.parametrize("message", [
+    "", "plain", "NOT MET: p99 high", "not met:  met: MET: done", "N/A: not a service",
+    "  ROLLBACK TRIGGERED:NOT MET: x", "MET", "MET:", "ss: ß: MET: y", "note: MET: z",
+    "EVIDENCE MISSING: no file: see a:b",
+])
+def test_an_outcome_word_is_dropped_as_before(message: str) -> None:
+    from pytest_deploygate.records import wording
+
+    text = message.strip()  # the rule before the shortcut, word by word
+    stripped = True
+    while stripped:
+        stripped = False
+        for known in wording._ALL_WORDS:
+            if text.upper().startswith(known + ":"):
+                text = text[len(known) + 1:].lstrip()
+                stripped = True
+                break
+    assert wording.without_word(message) == text
