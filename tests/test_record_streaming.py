@@ -40,10 +40,12 @@ def test_markdown_pieces_make_the_whole_text(lines: list[str]) -> None:
     {"kind": "http", "ref": "https://user:pw@example.invalid/x?token=s3cret#a=b"},
     {"ref": "no kind"}, {"kind": "url", "ref": "", "detail": "see http://u:p@h/p?k=v"},
     {"kind": "test", "ref": "tests/test_a.py::test_b", "sha256": "", "detail": None},
+    {"kind": "state", "ref": "x\x1b[8m", "detail": "a\x00b \u202eSSAP"},
 ])
 def test_evidence_is_described_as_the_value_would_be(data: dict[str, str]) -> None:
     assert describe_evidence(data) == Evidence.from_dict(data).describe()
     assert "s3cret" not in describe_evidence(data) and ":pw@" not in describe_evidence(data)
+    assert describe_evidence(data).isprintable()
 
 
 def test_pieces_are_written_as_one_file(tmp_path: Path) -> None:

@@ -67,7 +67,7 @@ class Evidence:
         for name in ("kind", "ref", "sha256", "modified", "detail"):
             value = getattr(self, name)
             if value:
-                object.__setattr__(self, name, shown(redact_text(value)))
+                object.__setattr__(self, name, _cleaned(value))
 
     def describe(self) -> str:
         """One line for records and terminal output."""
@@ -96,12 +96,17 @@ def describe_evidence(data: Mapping[str, str]) -> str:
     """``Evidence.from_dict(data).describe()``, redacted the same way, without building the
     value: each record describes every criterion's evidence (20,000 values at 5,000
     criteria)."""
-    parts = [f"{redact_text(data.get('kind', '?'))} {redact_text(data.get('ref', ''))}"]
-    for name, shown in (("sha256", "sha256="), ("modified", "modified="), ("detail", "")):
+    parts = [f"{_cleaned(data.get('kind', '?'))} {_cleaned(data.get('ref', ''))}"]
+    for name, label in (("sha256", "sha256="), ("modified", "modified="), ("detail", "")):
         value = data.get(name)
         if value:
-            parts.append(shown + redact_text(value))
+            parts.append(label + _cleaned(value))
     return " ".join(parts)
+
+
+def _cleaned(value: str) -> str:
+    """As :class:`Evidence` keeps a field: redacted, control characters as escapes."""
+    return shown(redact_text(value)) if value else value
 
 
 @value_class(frozen=True)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import io
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from pytest_deploygate.core.results import describe_evidence
 from pytest_deploygate.core.timeutil import format_instant
@@ -109,10 +109,30 @@ def _element_of(item: RecordItem) -> str | None:
     return junit_form(item.outcome.status, item.criterion.role)[0]
 
 
-#: ElementTree's own escaping (a testcase is written as text, exactly as ElementTree would
-#: write its element: building 10,000 elements to serialise them was most of the record's cost).
-_escape_attrib: Callable[[str], str] = ET._escape_attrib  # type: ignore[attr-defined]
-_escape_cdata: Callable[[str], str] = ET._escape_cdata  # type: ignore[attr-defined]
+def _escape_cdata(text: str) -> str:
+    """Element text escaped by ElementTree's rules (a testcase is written as text, exactly as
+    ElementTree writes its element: building 10,000 elements to serialise them was most of
+    the record's cost; tests/test_record_streaming.py holds the two to the same output)."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+def _escape_attrib(text: str) -> str:
+    """An attribute value escaped by ElementTree's rules (line breaks and tabs as character
+    references, so that a reader's attribute normalisation keeps them)."""
+    text = _escape_cdata(text)
+    for character, reference in (('"', "&quot;"), ("\r", "&#13;"), ("\n", "&#10;"),
+                                  ("\t", "&#09;")):
+        if character in text:
+            text = text.replace(character, reference)
+    return text
+
+
 #: What ``ET.indent`` puts around a testcase's one child and after a testcase (depth 2).
 _CHILD_INDENT = "\n      "
 _CASE_TAIL = "\n    "
