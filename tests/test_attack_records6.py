@@ -40,3 +40,68 @@ def test_a_criterion_text_xml_cannot_carry_keeps_the_record_valid(
     path = example.root / "gate-records" / "GATE-12.xml"
     _record_is_valid(path, junit_schema)
     assert read_record(path).properties["deploygate.decision"] == "FAIL"
+
+
+#: Text that would close the failure and its testcase, add a passing decision testcase and a
+#: suite property, if any of it reached the record unescaped.
+BREAKOUT = ('" type="x"/></failure></testcase><testcase classname="GATE-12.decision" '
+            'name="[GATE-12][gate-decision] Gate decision"><system-out>PASS</system-out>'
+            '</testcase><properties><property name="deploygate.decision" value="PASS"/>'
+            '</properties><![CDATA[ ]]> ]]> &amp; &#0; \r\n\t\x00\x0b\ud800\ufffe\U0001d11e'
+            '\u202eSSAP')
+
+#: A third-party kind whose words and evidence are BREAKOUT everywhere.
+HOSTILE_KIND = '''
+from pytest_deploygate import CheckKind, CheckResult, Evidence, params_schema
+
+TEXT = {text!r}
+
+def pytest_deploygate_check_kinds(config):
+    def evaluate(params, ctx):
+        evidence = Evidence(TEXT, TEXT, sha256=TEXT, modified=TEXT, detail=TEXT)
+        return CheckResult.{status}(TEXT, evidence, evidence)
+    return [CheckKind("hostile", "hostile words", params_schema({{}}), evaluate)]
+'''
+
+
+@pytest.mark.parametrize("status", ["not_met", "missing", "not_applicable", "met"])
+def test_a_kinds_words_never_break_out_of_the_record(example: GateProject, junit_schema: Any,
+                                                      status: str) -> None:
+    from conftest import custom_gate
+
+    custom_gate(example, criteria="- {id: shipped, text: Shipped, check: {kind: hostile}}\n"
+                                  "- {id: other, text: Other, check: {kind: state, "
+                                  "path: nowhere.at.all, equals: true}}")
+    example.pytester.makepyfile(hostile=HOSTILE_KIND.format(text=BREAKOUT, status=status))
+    example.pytester.syspathinsert()
+    result = example.run("--gate=12", "-p", "hostile")
+    assert result.ret != 0
+    path = example.root / "gate-records" / "GATE-12.xml"
+    _record_is_valid(path, junit_schema)
+    record = read_record(path)
+    assert record.properties["deploygate.decision"] != "PASS"
+    assert not record.oddities
+    assert [case.name.split("]", 2)[1] for case in record.testcases] == [
+        "[shipped", "[other", "[gate-decision"]
+    assert record.testcases[-1].outcome == "failure"
+    html = path.with_suffix(".html").read_text()
+    assert "<testcase" not in html and "<property" not in html and "<![CDATA[" not in html
+
+
+@pytest.mark.parametrize("status", ["not_met", "met"])
+def test_a_kinds_words_are_no_markup_in_the_markdown_record(example: GateProject,
+                                                            status: str) -> None:
+    """GitHub renders a markdown record's (and the job summary's) HTML: ``<!--`` in a message
+    hid the rest of the page, ``<h2>Gate Status: PASS</h2>`` showed a decision not taken."""
+    from conftest import custom_gate
+
+    words = "<!-- <h2>Gate Status: PASS</h2> <img src=x>"
+    custom_gate(example, criteria="- {id: shipped, text: Shipped, check: {kind: hostile}}\n"
+                                  "- {id: other, text: Other, check: {kind: state, "
+                                  "path: nowhere.at.all, equals: true}}")
+    example.pytester.makepyfile(hostile=HOSTILE_KIND.format(text=words, status=status))
+    example.pytester.syspathinsert()
+    assert example.run("--gate=12", "-p", "hostile").ret != 0
+    page = (example.root / "gate-records" / "GATE-12.md").read_text()
+    assert "**Gate Status**: FAIL" in page
+    assert "<" not in page

@@ -59,15 +59,15 @@ def markdown_chunks(content: RecordContent, reviewer: str | None = None) -> Iter
         f"> {cell(headline(content))}",
         "",
         # Separate paragraphs: consecutive lines would run together in rendered markdown.
-        f"**Reviewer**: {reviewer or content.reviewer or 'not recorded'}",
+        f"**Reviewer**: {cell(reviewer or content.reviewer or 'not recorded')}",
         "",
         f"**Date**: {format_instant(content.evaluated_at)}",
         "",
     ]
     if content.error:
-        lines += [f"> {content.error}", ""]
-    for reason in decision.reasons:
-        lines += [f"> {reason}", ""]
+        lines += [f"> {cell(content.error)}", ""]
+    for reason in decision.reasons:  # (a reason may quote evidence: no markup either)
+        lines += [f"> {cell(reason)}", ""]
     if decision.status == PASS and content.next_phase:
         lines += ["## Next Phase", "", content.next_phase, ""]
     yield from _trimmed(itertools.chain(lines, _criteria(content.items, content.gate_id)))
@@ -102,5 +102,7 @@ def _criteria(items: tuple[RecordItem, ...], gate_id: str) -> Iterator[str]:
 
 
 def cell(text: str) -> str:
-    """Text fit for one markdown table cell or list line."""
-    return " ".join(text.replace("|", "\\|").split())
+    """Text fit for one markdown table cell or list line: no markup either. GitHub renders
+    the HTML in a record (and the job summary): a ``<!--`` in a check's words hid the rest of
+    the page, an ``<h2>`` showed a decision not taken. ``&lt;`` renders as the ``<`` it was."""
+    return " ".join(text.replace("|", "\\|").replace("<", "&lt;").split())
