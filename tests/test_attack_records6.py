@@ -105,3 +105,35 @@ def test_a_kinds_words_are_no_markup_in_the_markdown_record(example: GateProject
     page = (example.root / "gate-records" / "GATE-12.md").read_text()
     assert "**Gate Status**: FAIL" in page
     assert "<" not in page
+
+
+#: A kind whose evidence, as booked, is no text: describing it fails half-way through writing
+#: the record.
+ODD_EVIDENCE_KIND = '''
+from pytest_deploygate import CheckKind, CheckResult, Evidence, params_schema
+
+class Odd(Evidence):
+    def to_dict(self):
+        return {{"kind": {value}, "ref": "r"}}
+
+def pytest_deploygate_check_kinds(config):
+    def evaluate(params, ctx):
+        return CheckResult.{status}("fine", Odd("k", "r"))
+    return [CheckKind("hostile", "odd evidence", params_schema({{}}), evaluate)]
+'''
+
+
+@pytest.mark.parametrize("value", ["5", "None", "['x']", "{'a': 1}", "b'x'"])
+def test_evidence_that_is_no_text_is_never_a_passing_record(example: GateProject,
+                                                            value: str) -> None:
+    from conftest import custom_gate
+
+    custom_gate(example, criteria="- {id: shipped, text: Shipped, check: {kind: hostile}}\n"
+                                  "- {id: other, text: Other, check: {kind: state, "
+                                  "path: nowhere.at.all, equals: true}}")
+    example.pytester.makepyfile(hostile=ODD_EVIDENCE_KIND.format(value=value, status="not_met"))
+    example.pytester.syspathinsert()
+    result = example.run("--gate=12", "-p", "hostile")
+    assert result.ret not in (0, pytest.ExitCode.INTERNAL_ERROR), result.stdout.str()[-3000:]
+    record = read_record(example.root / "gate-records" / "GATE-12.xml")
+    assert record.properties["deploygate.decision"] != "PASS"
