@@ -137,3 +137,48 @@ def test_evidence_that_is_no_text_is_never_a_passing_record(example: GateProject
     assert result.ret not in (0, pytest.ExitCode.INTERNAL_ERROR), result.stdout.str()[-3000:]
     record = read_record(example.root / "gate-records" / "GATE-12.xml")
     assert record.properties["deploygate.decision"] != "PASS"
+
+
+@pytest.mark.parametrize("blocked", ["xml", "md", "html"])
+def test_a_record_that_cannot_be_written_leaves_no_earlier_pass_behind(
+        example: GateProject, blocked: str) -> None:
+    """A first run passes; the second fails and one of its record files cannot be written
+    (here: a directory stands where it goes). No record file of the gate may still say
+    PASS: a deploy job reading the old XML, or a reviewer the old page, would see a decision
+    the gate no longer takes."""
+    assert example.run("--gate=12").ret == 0
+    records = example.root / "gate-records"
+    assert read_record(records / "GATE-12.xml").properties["deploygate.decision"] == "PASS"
+    example.drop_attestation("security-sign-off")
+    target = records / f"GATE-12.{blocked}"
+    target.unlink()
+    (target / "occupied").mkdir(parents=True)
+    result = example.run("--gate=12")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*cannot write gate record*"])
+    xml = records / "GATE-12.xml"
+    if xml.is_file():
+        assert read_record(xml).properties["deploygate.decision"] != "PASS"
+    for kind in ("md", "html"):
+        page = records / f"GATE-12.{kind}"
+        if page.is_file():
+            assert "PASS" not in page.read_text().split("Gate Status", 1)[1][:80]
+
+
+def test_a_record_that_cannot_be_written_leaves_no_earlier_signed_pass_behind(
+        repo: GateProject, keys: Path) -> None:
+    """The signed attestation is what a deploy job trusts: an earlier run's PASS must not
+    outlive a run whose record could not be written."""
+    from test_signing import ssh_key
+
+    key = ssh_key(keys, "ed25519", "gate-records6")
+    first = repo.run("--gate=12", "--gate-stage=pre", f"--gate-sign-key={key.private}")
+    assert first.ret == 0, first.stdout.str()[-2000:]
+    records = repo.root / "gate-records"
+    assert (records / "GATE-12-pre.intoto.json").is_file()
+    (records / "GATE-12-pre.xml").unlink()
+    (records / "GATE-12-pre.xml" / "occupied").mkdir(parents=True)
+    second = repo.run("--gate=12", "--gate-stage=pre", f"--gate-sign-key={key.private}")
+    assert second.ret != 0
+    assert not (records / "GATE-12-pre.intoto.json").exists()
+    assert not (records / "GATE-12-pre.md").exists() and not (records / "GATE-12-pre.html").exists()
