@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_verdict_trust import verdict
+
+from pytest_deploygate.records.reader import read_record
 
 from conftest import GateProject
-from pytest_deploygate.records.reader import read_record
 
 #: A user's gate-marked test whose docstring (the criterion's text) holds what XML 1.0 cannot
 #: carry, and what would break out of an attribute.
@@ -113,30 +113,39 @@ ODD_EVIDENCE_KIND = '''
 from pytest_deploygate import CheckKind, CheckResult, Evidence, params_schema
 
 class Odd(Evidence):
+    def __post_init__(self):
+        pass
+
     def to_dict(self):
         return {{"kind": {value}, "ref": "r"}}
 
 def pytest_deploygate_check_kinds(config):
     def evaluate(params, ctx):
-        return CheckResult.{status}("fine", Odd("k", "r"))
-    return [CheckKind("hostile", "odd evidence", params_schema({{}}), evaluate)]
+        if not params.get("plain"):
+            return CheckResult.{status}("fine", Odd("k", "r"), Odd({value}, "r"))
+        return CheckResult.{status}("fine", {{"kind": "k", "ref": {value}}})
+    return [CheckKind("hostile", "odd evidence",
+                      params_schema({{"plain": {{"type": "boolean"}}}}), evaluate)]
 '''
 
 
+@pytest.mark.parametrize("status", ["met", "not_met"])
 @pytest.mark.parametrize("value", ["5", "None", "['x']", "{'a': 1}", "b'x'"])
 def test_evidence_that_is_no_text_is_never_a_passing_record(example: GateProject,
-                                                            value: str) -> None:
+                                                            value: str, status: str) -> None:
     from conftest import custom_gate
 
     custom_gate(example, criteria="- {id: shipped, text: Shipped, check: {kind: hostile}}\n"
-                                  "- {id: other, text: Other, check: {kind: state, "
-                                  "path: nowhere.at.all, equals: true}}")
-    example.pytester.makepyfile(hostile=ODD_EVIDENCE_KIND.format(value=value, status="not_met"))
+                                  "- {id: other, text: Other, check: {kind: hostile, "
+                                  "plain: true}}")
+    example.pytester.makepyfile(hostile=ODD_EVIDENCE_KIND.format(value=value, status=status))
     example.pytester.syspathinsert()
     result = example.run("--gate=12", "-p", "hostile")
     assert result.ret not in (0, pytest.ExitCode.INTERNAL_ERROR), result.stdout.str()[-3000:]
     record = read_record(example.root / "gate-records" / "GATE-12.xml")
     assert record.properties["deploygate.decision"] != "PASS"
+    for case in record.testcases[:2]:
+        assert case.outcome == "error" and "returned evidence that is not text" in case.message
 
 
 @pytest.mark.parametrize("blocked", ["xml", "md", "html"])
@@ -182,3 +191,38 @@ def test_a_record_that_cannot_be_written_leaves_no_earlier_signed_pass_behind(
     assert second.ret != 0
     assert not (records / "GATE-12-pre.intoto.json").exists()
     assert not (records / "GATE-12-pre.md").exists() and not (records / "GATE-12-pre.html").exists()
+
+
+#: A kind that keeps what it handed over and changes it once the item is booked (from a
+#: later item's evaluation): the record must say what was booked.
+MUTATING_KIND = '''
+from pytest_deploygate import CheckKind, CheckResult, Evidence, params_schema
+
+KEPT = []
+
+def pytest_deploygate_check_kinds(config):
+    def evaluate(params, ctx):
+        if params.get("late"):
+            for evidence in KEPT:
+                object.__setattr__(evidence, "ref", "all good")
+            return CheckResult.met("fine")
+        kept = Evidence("probe", "p99 above the threshold")
+        KEPT.append(kept)
+        return CheckResult.not_met("p99 too high", kept)
+    return [CheckKind("mutating", "mutating", params_schema({"late": {"type": "boolean"}}),
+                      evaluate)]
+'''
+
+
+def test_a_kind_cannot_change_its_evidence_after_it_is_booked(example: GateProject) -> None:
+    from conftest import custom_gate
+
+    custom_gate(example, criteria="- {id: first, text: First, check: {kind: mutating}}\n"
+                                  "- {id: later, text: Later, check: {kind: mutating, "
+                                  "late: true}}")
+    example.pytester.makepyfile(mutating=MUTATING_KIND)
+    example.pytester.syspathinsert()
+    assert example.run("--gate=12", "-p", "mutating").ret != 0
+    xml = (example.root / "gate-records" / "GATE-12.xml").read_text()
+    assert "probe p99 above the threshold" in xml and "all good" not in xml
+    assert example.record().decision == "FAIL"

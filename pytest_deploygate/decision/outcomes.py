@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_deploygate.core.results import STATUS_RANK, CheckResult, Evidence, Status
+from pytest_deploygate.core.results import STATUS_RANK, CheckResult, Status
 from pytest_deploygate.core.value_class import field, value_class
 
 #: (JUnit element, its ``type``), or (None, None) for a passing testcase: never one of the two.
@@ -88,18 +88,9 @@ class Outcome:
 
     @classmethod
     def of(cls, result: CheckResult) -> Outcome:
-        """The outcome of an evaluated check; an error when what a (third-party) kind
-        returned is not text where the records need text (a subclass's ``to_dict`` or
-        ``__post_init__`` can hand over anything: a record written half-way then failed, and
-        the run ended in a traceback)."""
-        evidence = [Evidence.to_dict(e) if isinstance(e, Evidence) else e
-                    for e in result.evidence]
-        if not isinstance(result.message, str) or not all(
-                isinstance(e, dict) and all(isinstance(k, str) and isinstance(v, str)
-                                            for k, v in e.items()) for e in evidence):
-            return cls(Status.ERROR, "the check kind returned a message or evidence that is "
-                                     "not text (a bug of the kind)")
-        return cls(as_status(result.status), result.message, evidence,
+        """The outcome of an evaluated check."""
+        return cls(as_status(result.status), result.message,
+                   [e.to_dict() for e in result.evidence],
                    measurement=result.measurement.to_dict() if result.measurement else None)
 
     def to_dict(self) -> dict[str, Any]:
