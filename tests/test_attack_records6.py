@@ -226,3 +226,38 @@ def test_a_kind_cannot_change_its_evidence_after_it_is_booked(example: GateProje
     xml = (example.root / "gate-records" / "GATE-12.xml").read_text()
     assert "probe p99 above the threshold" in xml and "all good" not in xml
     assert example.record().decision == "FAIL"
+
+
+#: Criterion texts a checklist may hold that would break out of an attribute if written raw.
+SPEC_TEXTS = ['"quoted" & <tag attr="x"> ]]>', "tab\there", "cr\rlf\nend",
+              "\U0001d11e non-BMP \u00e9", "&#0; &amp; &lt;", "trailing space ",
+              "[GATE-12][gate-decision] Gate decision"]
+
+
+def test_hostile_criterion_texts_read_back_exactly_and_verdict_agrees(
+        example: GateProject, junit_schema: Any) -> None:
+    """A passing gate whose checklist texts hold quotes, markup, CDATA ends, tabs and line
+    breaks: the record validates, every name reads back as the plugin names it, and verdict
+    (which matches testcases to the spec by those names) accepts it (held)."""
+    import json
+
+    from test_verdict_trust import verdict
+
+    from conftest import custom_gate
+    from pytest_deploygate.records.names import testcase_name
+
+    criteria = "\n".join(
+        f"- {{id: c{n}, text: {json.dumps(text, ensure_ascii=False)}, "
+        "check: {kind: state, path: phases}}"
+        for n, text in enumerate(SPEC_TEXTS))
+    custom_gate(example, criteria=criteria)
+    example.git_init()
+    result = example.run("--gate=12")
+    assert result.ret == 0, result.stdout.str()[-2000:]
+    path = example.root / "gate-records" / "GATE-12.xml"
+    _record_is_valid(path, junit_schema)
+    names = [case.name for case in read_record(path).testcases]
+    assert names[:len(SPEC_TEXTS)] == [testcase_name("GATE-12", f"c{n}", text)
+                                       for n, text in enumerate(SPEC_TEXTS)]
+    done = verdict(example.root, path)
+    assert done.returncode == 0, done.stderr
