@@ -243,8 +243,9 @@ def test_hostile_criterion_texts_read_back_exactly_and_verdict_agrees(
 
     from test_verdict_trust import verdict
 
-    from conftest import custom_gate
     from pytest_deploygate.records.names import testcase_name
+
+    from conftest import custom_gate
 
     criteria = "\n".join(
         f"- {{id: c{n}, text: {json.dumps(text, ensure_ascii=False)}, "
