@@ -47,6 +47,9 @@ def write_records(plan: GatePlan, content: RecordContent, signer: RecordSigner
         # say PASS for the same release, to a deploy job or a reviewer).
         _remove_records([*paths, envelope_path(paths[0])])
         return [], f"cannot write gate record {base}: {exc.strerror or exc}"
+    except BaseException:
+        _remove_records([*paths, envelope_path(paths[0])])  # (a bug: the same, then said)
+        raise
     return paths, None
 
 
