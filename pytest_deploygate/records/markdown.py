@@ -79,17 +79,17 @@ def _trimmed(lines: Iterable[str]) -> Iterator[bytes]:
     held: list[str] = []  # the last non-blank line and the blank ones after it: not yet sure
     for line in lines:
         if line.strip():
-            yield from (f"{one}\n".encode("utf-8", _SHOWN) for one in held)
+            yield from (f"{one}\n".encode("utf-8", UNENCODABLE_AS) for one in held)
             held = [line]
         else:
             held.append(line)
-    yield f"{held[0].rstrip()}\n".encode("utf-8", _SHOWN) if held and held[0].strip() else b"\n"
+    yield f"{held[0].rstrip()}\n".encode("utf-8", UNENCODABLE_AS) if held and held[0].strip() else b"\n"
 
 
 #: How a character utf-8 cannot carry is written: a lone surrogate, which a user's test may
 #: name its criterion by (a docstring), as the escape evidence shows it as (it stopped the
 #: record half-way, leaving the earlier run's pages).
-_SHOWN = "backslashreplace"
+UNENCODABLE_AS = "backslashreplace"
 
 
 def _criteria(items: tuple[RecordItem, ...], gate_id: str) -> Iterator[str]:
