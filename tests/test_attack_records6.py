@@ -30,6 +30,22 @@ def _record_is_valid(path: Path, junit_schema: Any) -> None:
     read_record(path)
 
 
+#: The second criterion's check: one that fails whatever the kind says.
+FAILING = "{kind: state, path: nowhere.at.all, equals: true}"
+
+
+def run_kind(example: GateProject, plugin: str, other_check: str) -> pytest.RunResult:
+    """Gate 12 as criterion ``shipped`` of the kind ``hostile`` (defined by ``plugin``) and
+    criterion ``other`` of ``other_check``, run with the plugin."""
+    from conftest import custom_gate
+
+    custom_gate(example, criteria="- {id: shipped, text: Shipped, check: {kind: hostile}}\n"
+                                  f"- {{id: other, text: Other, check: {other_check}}}")
+    example.pytester.makepyfile(hostile=plugin)
+    example.pytester.syspathinsert()
+    return example.run("--gate=12", "-p", "hostile")
+
+
 @pytest.mark.parametrize("text", ["\\x01 ctl", "\\ud800 lone", "\\ufffe", "\\x1b[8m hidden",
                                   '\\" name=\\"x', "a\\r\\nb\\tc", "\\U0001d11e"])
 def test_a_criterion_text_xml_cannot_carry_keeps_the_record_valid(
@@ -70,14 +86,7 @@ def pytest_deploygate_check_kinds(config):
 @pytest.mark.parametrize("status", ["not_met", "missing", "not_applicable", "met"])
 def test_a_kinds_words_never_break_out_of_the_record(example: GateProject, junit_schema: Any,
                                                       status: str) -> None:
-    from conftest import custom_gate
-
-    custom_gate(example, criteria="- {id: shipped, text: Shipped, check: {kind: hostile}}\n"
-                                  "- {id: other, text: Other, check: {kind: state, "
-                                  "path: nowhere.at.all, equals: true}}")
-    example.pytester.makepyfile(hostile=HOSTILE_KIND.format(text=BREAKOUT, status=status))
-    example.pytester.syspathinsert()
-    result = example.run("--gate=12", "-p", "hostile")
+    result = run_kind(example, HOSTILE_KIND.format(text=BREAKOUT, status=status), FAILING)
     assert result.ret != 0
     path = example.root / "gate-records" / "GATE-12.xml"
     _record_is_valid(path, junit_schema)
@@ -96,15 +105,8 @@ def test_a_kinds_words_are_no_markup_in_the_markdown_record(example: GateProject
                                                             status: str) -> None:
     """GitHub renders a markdown record's (and the job summary's) HTML: ``<!--`` in a message
     hid the rest of the page, ``<h2>Gate Status: PASS</h2>`` showed a decision not taken."""
-    from conftest import custom_gate
-
     words = "<!-- <h2>Gate Status: PASS</h2> <img src=x>"
-    custom_gate(example, criteria="- {id: shipped, text: Shipped, check: {kind: hostile}}\n"
-                                  "- {id: other, text: Other, check: {kind: state, "
-                                  "path: nowhere.at.all, equals: true}}")
-    example.pytester.makepyfile(hostile=HOSTILE_KIND.format(text=words, status=status))
-    example.pytester.syspathinsert()
-    assert example.run("--gate=12", "-p", "hostile").ret != 0
+    assert run_kind(example, HOSTILE_KIND.format(text=words, status=status), FAILING).ret != 0
     page = (example.root / "gate-records" / "GATE-12.md").read_text()
     assert "**Gate Status**: FAIL" in page
     assert "<" not in page
@@ -136,14 +138,8 @@ def pytest_deploygate_check_kinds(config):
 @pytest.mark.parametrize("value", ["5", "None", "['x']", "{'a': 1}", "b'x'"])
 def test_evidence_that_is_no_text_is_never_a_passing_record(example: GateProject,
                                                             value: str, status: str) -> None:
-    from conftest import custom_gate
-
-    custom_gate(example, criteria="- {id: shipped, text: Shipped, check: {kind: hostile}}\n"
-                                  "- {id: other, text: Other, check: {kind: hostile, "
-                                  "plain: true}}")
-    example.pytester.makepyfile(hostile=ODD_EVIDENCE_KIND.format(value=value, status=status))
-    example.pytester.syspathinsert()
-    result = example.run("--gate=12", "-p", "hostile")
+    result = run_kind(example, ODD_EVIDENCE_KIND.format(value=value, status=status),
+                      "{kind: hostile, plain: true}")
     assert result.ret not in (0, pytest.ExitCode.INTERNAL_ERROR), result.stdout.str()[-3000:]
     record = read_record(example.root / "gate-records" / "GATE-12.xml")
     assert record.properties["deploygate.decision"] != "PASS"

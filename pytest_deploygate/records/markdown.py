@@ -83,7 +83,8 @@ def _trimmed(lines: Iterable[str]) -> Iterator[bytes]:
             held = [line]
         else:
             held.append(line)
-    yield f"{held[0].rstrip()}\n".encode("utf-8", UNENCODABLE_AS) if held and held[0].strip() else b"\n"
+    last = f"{held[0].rstrip()}\n" if held and held[0].strip() else "\n"
+    yield last.encode("utf-8", UNENCODABLE_AS)
 
 
 #: How a character utf-8 cannot carry is written: a lone surrogate, which a user's test may
