@@ -261,3 +261,16 @@ def test_hostile_criterion_texts_read_back_exactly_and_verdict_agrees(
                                        for n, text in enumerate(SPEC_TEXTS)]
     done = verdict(example.root, path)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_criterion_text_utf8_cannot_carry_keeps_the_job_summary(
+        example: GateProject, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The GitHub job summary lists what failed, by the text a user's test gave it."""
+    summary = tmp_path / "step-summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    example.pytester.makepyfile(test_release=HOSTILE_DOC.format(
+        text="\\ud800 lone <!-- hidden", verdict="False"))
+    result = example.run("--gate=12")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()[-2000:]
+    text = summary.read_text()
+    assert "FAIL" in text and "\\ud800 lone &lt;!-- hidden" in text
