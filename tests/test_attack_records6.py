@@ -274,3 +274,11 @@ def test_a_criterion_text_utf8_cannot_carry_keeps_the_job_summary(
     assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()[-2000:]
     text = summary.read_text()
     assert "FAIL" in text and "\\ud800 lone &lt;!-- hidden" in text
+
+
+def test_a_user_criterion_id_is_no_markup_in_the_markdown_record(example: GateProject) -> None:
+    example.pytester.makepyfile(test_release=HOSTILE_DOC.format(text="drill", verdict="False")
+                                .replace('id="restore-drill"', 'id="drill<!--\\x1b[8m"'))
+    assert example.run("--gate=12").ret == pytest.ExitCode.TESTS_FAILED
+    page = (example.root / "gate-records" / "GATE-12.md").read_text()
+    assert "**Gate Status**: FAIL" in page and "<" not in page and "\x1b" not in page

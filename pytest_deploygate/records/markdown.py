@@ -102,7 +102,7 @@ def _criteria(items: tuple[RecordItem, ...], gate_id: str) -> Iterator[str]:
             yield from ("", f"### {section}", "")
         mark = _MARK.get(item.verdict, "[ ]")
         # The outcome word once (a check's own "N/A: ..." is not repeated).
-        yield (f"- {mark} **{item.criterion.id}** {cell(item.text)} — "
+        yield (f"- {mark} **{cell(item.criterion.id)}** {cell(item.text)} — "
                f"{cell(item_message(item, gate_id))}")
         for evidence in item.outcome.evidence if item.outcome else []:
             yield f"  - evidence: {cell(describe_evidence(evidence))}"

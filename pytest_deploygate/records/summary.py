@@ -91,7 +91,7 @@ def step_summary(contents: list[RecordContent], paths: list[list[Path]], cwd: Pa
         if failing:
             lines += ["", f"Failing criteria ({len(failing)}):", ""]
             shown = failing[:_MAX_STEP_ITEMS]
-            lines += [f"- **{item.criterion.id}** {cell(item.text)} — "
+            lines += [f"- **{cell(item.criterion.id)}** {cell(item.text)} — "
                       f"{cell(item_message(item, content.gate_id))}" for item in shown]
             if len(failing) > len(shown):
                 lines.append(f"- … and {len(failing) - len(shown)} more (see the records)")
