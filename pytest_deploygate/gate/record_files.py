@@ -6,6 +6,7 @@ into the framework's files, and what the run's waivers say for the summary.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from pytest_deploygate.core.atomic import write_atomic
@@ -19,7 +20,7 @@ from pytest_deploygate.isdlc.layout import layout_of
 from pytest_deploygate.records.content import RecordContent
 from pytest_deploygate.records.junit import junit_chunks
 from pytest_deploygate.records.markdown import markdown_chunks
-from pytest_deploygate.signing import SigningError
+from pytest_deploygate.signing import SigningError, envelope_path
 
 
 def write_records(plan: GatePlan, content: RecordContent, signer: RecordSigner
@@ -41,9 +42,21 @@ def write_records(plan: GatePlan, content: RecordContent, signer: RecordSigner
     except SigningError as exc:
         return paths, f"cannot sign gate record {base}: {exc}"
     except OSError as exc:
-        # A gate whose record cannot be written has no record: say so and fail the run.
+        # A gate whose record cannot be written has no record: say so and fail the run, and
+        # leave none of an earlier run behind (its XML, page or signed attestation could still
+        # say PASS for the same release, to a deploy job or a reviewer).
+        _remove_records([*paths, envelope_path(paths[0])])
         return [], f"cannot write gate record {base}: {exc.strerror or exc}"
+    except BaseException:
+        _remove_records([*paths, envelope_path(paths[0])])  # (a bug: the same, then said)
+        raise
     return paths, None
+
+
+def _remove_records(paths: list[Path]) -> None:
+    for path in paths:
+        with contextlib.suppress(OSError):  # (a directory standing there is no record)
+            path.unlink()
 
 
 def write_back(settings: Settings, plan: GatePlan, content: RecordContent, paths: list[Path]

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from pytest_deploygate.checks.context import CheckKind, EvalContext, evaluate_item
 from pytest_deploygate.checks.project import Project
 from pytest_deploygate.core.errors import DeployGateError, SelectionError, StateError
-from pytest_deploygate.core.results import CheckResult
+from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.value_class import replace
 from pytest_deploygate.evidence.config import load_config
@@ -347,10 +347,14 @@ class GateRun:
         except Exception as exc:  # a broken or third-party kind must not turn into a pass
             kind = item.check.kind if item.check else "?"
             return CheckResult.missing(f"check kind '{kind}' failed: {type(exc).__name__}: {exc}")
+        kind = item.check.kind if item.check else "?"
+        shaped = _booked_copy(result)
+        if isinstance(shaped, str):
+            return CheckResult.missing(f"check kind '{kind}' returned {shaped}")
+        result = shaped
         if result.status not in _KIND_STATUSES:
             # A waiver is recorded (approver, justification, expiry) and applied above, never
             # returned by a kind: a third-party kind reporting "waived" passed the gate.
-            kind = item.check.kind if item.check else "?"
             return CheckResult.missing(f"check kind '{kind}' reported {result.status!r}: only "
                                        "a recorded waiver waives a criterion", *result.evidence)
         if result.status == "not_applicable" and \
@@ -364,6 +368,33 @@ class GateRun:
 
 #: What a check kind may report (``waived`` is the waiver store's to give).
 _KIND_STATUSES = frozenset({"met", "not_met", "missing", "not_applicable"})
+
+
+def _booked_copy(result: object) -> CheckResult | str:
+    """A kind's result rebuilt from its parts, or what is wrong with it. A (third-party)
+    kind's own subclass of the result or of its evidence can hand over anything (a
+    ``to_dict`` of numbers failed half-way through writing the record), and what the kind
+    still holds it could change once the item is booked: the records are written from
+    plain values of text, made here. (Read by their fields, not by class: a kind may have
+    imported the package's classes anew.)"""
+    status, message = getattr(result, "status", None), getattr(result, "message", None)
+    if not isinstance(status, str) or not isinstance(message, str):
+        return "no status and message as text"
+    given = getattr(result, "evidence", None) or ()
+    if not isinstance(given, (tuple, list)):
+        return "evidence that is not text"
+    evidence = []
+    for one in given:
+        fields = [getattr(one, name, None) for name in _EVIDENCE_FIELDS]
+        if not all(isinstance(value, str) for value in fields[:2]) or not all(
+                value is None or isinstance(value, str) for value in fields[2:]):
+            return "evidence that is not text"
+        evidence.append(Evidence(*fields))  # type: ignore[arg-type]  # (checked above)
+    return CheckResult(status, message, tuple(evidence),  # type: ignore[arg-type]
+                       getattr(result, "measurement", None))
+
+
+_EVIDENCE_FIELDS = ("kind", "ref", "sha256", "modified", "detail")
 
 
 def _deferring(plan: GatePlan, deferred: dict[str, str]) -> GatePlan:

@@ -109,9 +109,13 @@ def _criterion(item: pytest.Item, marker: pytest.Mark, plan: GatePlan
             stage, title, decision = known.stage, known.section_title, known.decision
     doc = (getattr(getattr(item, "obj", None), "__doc__", None) or "").strip()
     text = doc.splitlines()[0] if doc else item.name
+    from pytest_deploygate.core.printable import shown
+
+    # Named in Python, not in a reviewed checklist: a control character or a lone surrogate
+    # is shown as an escape (as evidence is), so every record and terminal can carry it.
     criterion = Criterion(
-        id=str(marker.kwargs.get("id") or item.nodeid),
-        text=text,
+        id=shown(str(marker.kwargs.get("id") or item.nodeid)),
+        text=shown(text),
         role="user",
         section_id=section_id or "python-criteria",
         section_title=title,

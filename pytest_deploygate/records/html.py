@@ -22,6 +22,7 @@ from pytest_deploygate.core.results import Evidence, describe_evidence
 from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.decision.decide import PASS
 from pytest_deploygate.records.content import RecordContent, RecordItem
+from pytest_deploygate.records.markdown import UNENCODABLE_AS
 from pytest_deploygate.records.svg import chart
 from pytest_deploygate.records.wording import headline, item_message, outcome_word
 
@@ -98,7 +99,7 @@ def html_chunks(content: RecordContent) -> Iterator[bytes]:
     ]
     # The criteria are encoded one by one and written as they come: the page whole, as text
     # or as bytes, was the peak of a 5,000-criterion run.
-    yield ("\n".join(parts) + "\n").encode("utf-8")
+    yield ("\n".join(parts) + "\n").encode("utf-8", UNENCODABLE_AS)
     yield from _criteria(content)
     yield b"\n</main></body></html>\n"
 
@@ -222,7 +223,7 @@ def _criteria(content: RecordContent) -> Iterator[bytes]:
     for item in content.items:
         if item.criterion.section_title != section:
             section = item.criterion.section_title
-            yield f"<h3>{escape(section)}</h3>".encode()
+            yield f"<h3>{escape(section)}</h3>".encode("utf-8", UNENCODABLE_AS)
         word = outcome_word(item)
         css = _WORD_CLASS.get(word, "bad")
         message = item_message(item, content.gate_id)
@@ -241,7 +242,7 @@ def _criteria(content: RecordContent) -> Iterator[bytes]:
                f'<summary><span class="word">{escape(word)}</span>'
                f"<code>{escape(item.criterion.id)}</code> {escape(item.text)}"
                f"{' — ' + escape(reason) if reason else ''}</summary>"
-               f"{''.join(body)}</details>").encode()
+               f"{''.join(body)}</details>").encode("utf-8", UNENCODABLE_AS)
     yield b"</section>"
 
 

@@ -59,15 +59,15 @@ def markdown_chunks(content: RecordContent, reviewer: str | None = None) -> Iter
         f"> {cell(headline(content))}",
         "",
         # Separate paragraphs: consecutive lines would run together in rendered markdown.
-        f"**Reviewer**: {reviewer or content.reviewer or 'not recorded'}",
+        f"**Reviewer**: {cell(reviewer or content.reviewer or 'not recorded')}",
         "",
         f"**Date**: {format_instant(content.evaluated_at)}",
         "",
     ]
     if content.error:
-        lines += [f"> {content.error}", ""]
-    for reason in decision.reasons:
-        lines += [f"> {reason}", ""]
+        lines += [f"> {cell(content.error)}", ""]
+    for reason in decision.reasons:  # (a reason may quote evidence: no markup either)
+        lines += [f"> {cell(reason)}", ""]
     if decision.status == PASS and content.next_phase:
         lines += ["## Next Phase", "", content.next_phase, ""]
     yield from _trimmed(itertools.chain(lines, _criteria(content.items, content.gate_id)))
@@ -79,11 +79,18 @@ def _trimmed(lines: Iterable[str]) -> Iterator[bytes]:
     held: list[str] = []  # the last non-blank line and the blank ones after it: not yet sure
     for line in lines:
         if line.strip():
-            yield from (f"{one}\n".encode() for one in held)
+            yield from (f"{one}\n".encode("utf-8", UNENCODABLE_AS) for one in held)
             held = [line]
         else:
             held.append(line)
-    yield f"{held[0].rstrip()}\n".encode() if held and held[0].strip() else b"\n"
+    last = f"{held[0].rstrip()}\n" if held and held[0].strip() else "\n"
+    yield last.encode("utf-8", UNENCODABLE_AS)
+
+
+#: How a character utf-8 cannot carry is written: a lone surrogate, which a user's test may
+#: name its criterion by (a docstring), as the escape evidence shows it as (it stopped the
+#: record half-way, leaving the earlier run's pages).
+UNENCODABLE_AS = "backslashreplace"
 
 
 def _criteria(items: tuple[RecordItem, ...], gate_id: str) -> Iterator[str]:
@@ -95,12 +102,14 @@ def _criteria(items: tuple[RecordItem, ...], gate_id: str) -> Iterator[str]:
             yield from ("", f"### {section}", "")
         mark = _MARK.get(item.verdict, "[ ]")
         # The outcome word once (a check's own "N/A: ..." is not repeated).
-        yield (f"- {mark} **{item.criterion.id}** {cell(item.text)} — "
+        yield (f"- {mark} **{cell(item.criterion.id)}** {cell(item.text)} — "
                f"{cell(item_message(item, gate_id))}")
         for evidence in item.outcome.evidence if item.outcome else []:
             yield f"  - evidence: {cell(describe_evidence(evidence))}"
 
 
 def cell(text: str) -> str:
-    """Text fit for one markdown table cell or list line."""
-    return " ".join(text.replace("|", "\\|").split())
+    """Text fit for one markdown table cell or list line: no markup either. GitHub renders
+    the HTML in a record (and the job summary): a ``<!--`` in a check's words hid the rest of
+    the page, an ``<h2>`` showed a decision not taken. ``&lt;`` renders as the ``<`` it was."""
+    return " ".join(text.replace("|", "\\|").replace("<", "&lt;").split())

@@ -19,7 +19,11 @@ def testcase_name(gate_id: str, item_id: str, text: str) -> str:
     ``text`` is the checklist text as written (``p99 > {p99_ms}ms``), not the rendered one:
     a name must not change when a threshold does.
     """
+    from pytest_deploygate.core.printable import shown
     from pytest_deploygate.core.redaction import redact_text
 
     # The text as written may hold a URL: a record shows it redacted, like every other text.
-    return f"[{gate_id}][{item_id}] {redact_text(text)}"
+    # A user's test names its criterion in Python (a docstring, a marker's id), which may hold
+    # what a checklist cannot: a control character, a lone surrogate. XML 1.0 carries none of
+    # them (the record would not parse), so they are shown as escapes, as evidence is.
+    return shown(f"[{gate_id}][{item_id}] {redact_text(text)}")

@@ -91,7 +91,7 @@ def step_summary(contents: list[RecordContent], paths: list[list[Path]], cwd: Pa
         if failing:
             lines += ["", f"Failing criteria ({len(failing)}):", ""]
             shown = failing[:_MAX_STEP_ITEMS]
-            lines += [f"- **{item.criterion.id}** {cell(item.text)} — "
+            lines += [f"- **{cell(item.criterion.id)}** {cell(item.text)} — "
                       f"{cell(item_message(item, content.gate_id))}" for item in shown]
             if len(failing) > len(shown):
                 lines.append(f"- … and {len(failing) - len(shown)} more (see the records)")
@@ -104,7 +104,8 @@ def step_summary(contents: list[RecordContent], paths: list[list[Path]], cwd: Pa
 def append_step_summary(target: str, text: str) -> str | None:
     """Append to the GitHub job summary file; the problem in one line if it cannot."""
     try:
-        with open(target, "a", encoding="utf-8") as handle:
+        # A lone surrogate (a user's test docstring) as an escape, as the records write it.
+        with open(target, "a", encoding="utf-8", errors="backslashreplace") as handle:
             handle.write(text)
     except OSError as exc:
         return f"GITHUB_STEP_SUMMARY {target}: cannot append: {exc.strerror or exc}"
