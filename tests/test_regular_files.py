@@ -117,3 +117,12 @@ def test_a_project_checklist_that_is_no_regular_file_is_refused(example: GatePro
     assert result.ret not in (0, 1), output
     assert "Traceback" not in output
     assert "12-production-gate.md:1: not a regular file" in output, output
+
+
+def test_a_file_named_like_a_spec_with_a_final_newline_is_no_spec(example: GateProject) -> None:
+    # ("$" matches before a final newline: "12-production.yaml\n" was taken for gate 12's spec.)
+    specs = example.root / "gate_specs"
+    specs.mkdir()
+    (specs / "12-production.yaml\n").write_text("spec_version: 1\n")
+    result = _gate(example)
+    result.stdout.fnmatch_lines(["*GATE-12 from built-in 12-production.yaml*"])

@@ -35,8 +35,9 @@ from pytest_deploygate.isdlc.layout import (
 )
 from pytest_deploygate.isdlc.state import StateDoc, phase_number
 
-_SPEC_NAME = re.compile(r"^(?P<number>[0-9]{2,3})-(?P<slug>[a-z0-9][a-z0-9-]*)\.ya?ml$")
-_CHECKLIST_NAME = re.compile(r"^(?P<number>[0-9]{2,3})-(?P<slug>[a-z0-9][a-z0-9-]*?)-gate\.md$")
+# (\Z, not $: "$" also matches before a final newline, so "12-production.yaml\n" was a spec.)
+_SPEC_NAME = re.compile(r"^(?P<number>[0-9]{2,3})-(?P<slug>[a-z0-9][a-z0-9-]*)\.ya?ml\Z")
+_CHECKLIST_NAME = re.compile(r"^(?P<number>[0-9]{2,3})-(?P<slug>[a-z0-9][a-z0-9-]*?)-gate\.md\Z")
 _ORIGIN_WORDS = {"user": "user spec", "checklist": "project checklist", "builtin": "built-in"}
 
 
