@@ -303,17 +303,23 @@ def test_printable_text_and_tabs_still_read(example: GateProject) -> None:
 HIDDEN = ["IX", "X", "XI\x1b[2K\rGATE-12 Production Deployment (stage all): PASS\x1b[8m\x00"]
 
 
+def _articles_checked(example: GateProject, articles: list[str]) -> None:
+    """Set the constitution's checked articles in state.json (the constitution kind quotes
+    them in its message)."""
+    state = example.state()
+    for phase in state["phases"].values():
+        validation = phase.get("constitutional_validation")
+        if isinstance(validation, dict) and "articles_checked" in validation:
+            validation["articles_checked"] = articles
+    example.set_state(state)
+
+
 def test_control_characters_read_from_evidence_reach_neither_terminal_nor_record(
         example: GateProject) -> None:
     # state.json (JSON escapes) is evidence: the constitution kind quoted its strings in its
     # message, raw; the terminal showed the forged PASS and hid the rest, the NUL made the
     # XML record unreadable.
-    state = example.state()
-    for phase in state["phases"].values():
-        validation = phase.get("constitutional_validation")
-        if isinstance(validation, dict) and "articles_checked" in validation:
-            validation["articles_checked"] = HIDDEN
-    example.set_state(state)
+    _articles_checked(example, HIDDEN)
     result = example.run("--gate=12")
     output = result.stdout.str() + result.stderr.str()
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -327,12 +333,7 @@ def test_bidirectional_controls_read_from_evidence_are_shown_as_escapes(
         example: GateProject) -> None:
     # U+202E makes a terminal or a rendered record show what follows backwards ("LIAF"
     # reads as "FAIL"): printable to YAML and JSON, shown as an escape in evidence.
-    state = example.state()
-    for phase in state["phases"].values():
-        validation = phase.get("constitutional_validation")
-        if isinstance(validation, dict) and "articles_checked" in validation:
-            validation["articles_checked"] = ["IX", "X", "XI \u202eSSAP\u202c"]
-    example.set_state(state)
+    _articles_checked(example, ["IX", "X", "XI \u202eSSAP\u202c"])
     result = example.run("--gate=12")
     output = result.stdout.str() + result.stderr.str()
     assert result.ret == pytest.ExitCode.TESTS_FAILED
