@@ -103,9 +103,11 @@ def step_summary(contents: list[RecordContent], paths: list[list[Path]], cwd: Pa
 
 def append_step_summary(target: str, text: str) -> str | None:
     """Append to the GitHub job summary file; the problem in one line if it cannot."""
+    from pytest_deploygate.records.markdown import UNENCODABLE_AS
+
     try:
         # A lone surrogate (a user's test docstring) as an escape, as the records write it.
-        with open(target, "a", encoding="utf-8", errors="backslashreplace") as handle:
+        with open(target, "a", encoding="utf-8", errors=UNENCODABLE_AS) as handle:
             handle.write(text)
     except OSError as exc:
         return f"GITHUB_STEP_SUMMARY {target}: cannot append: {exc.strerror or exc}"
