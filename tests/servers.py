@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -40,9 +41,13 @@ class _Server(ThreadingHTTPServer):
 class _Background:
     """A loopback server run on a daemon thread: ``url`` while running, ``close()`` to stop."""
 
-    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+    def _serve(self, handler: type[BaseHTTPRequestHandler],
+               tls: ssl.SSLContext | None = None) -> None:
         self.server = _Server(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+            self.url = self.url.replace("http://", "https://")
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
@@ -221,6 +226,30 @@ class Prometheus:
                 return
             time.sleep(0.25)
         raise TimeoutError(f"prometheus: not {what} within {timeout}s")
+
+
+class TlsService(_Background):
+    """An HTTPS server on 127.0.0.1 answering 200 "ok", with a self-signed certificate for
+    127.0.0.1 made by ``openssl`` (``certificate``: the PEM a client may trust)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.certificate = directory / "selfsigned.pem"
+        key = directory / "selfsigned.key"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", str(key), "-out", str(self.certificate)],
+                       check=True, capture_output=True)
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                _reply(self, 200, b"ok")
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.certificate, key)
+        self._serve(Handler, context)
 
 
 class AuthProxy(_Background):

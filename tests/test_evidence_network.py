@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import GateProject, custom_gate, need, write_config
-from servers import AuthProxy, Prometheus, Service
+from servers import AuthProxy, Prometheus, Service, TlsService
 
 TRIGGERS = """
 - id: error-rate
@@ -323,28 +322,15 @@ def test_plain_http_only(http_project: GateProject) -> None:
 
 
 def test_tls_is_verified_by_default(http_project: GateProject, tmp_path: Path) -> None:
-    import ssl
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
     need(shutil.which("openssl") is not None, "openssl is not installed")
-    cert = tmp_path / "selfsigned.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-keyout", str(cert), "-out", str(cert)],
-                   check=True, capture_output=True)
-    server = HTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = TlsService(tmp_path)
     try:
-        url = f"https://127.0.0.1:{server.server_address[1]}/"
-        custom_gate(http_project, f"- {{id: tls, text: TLS, check: {{kind: http, url: '{url}', "
-                                  "retries: 0}}")
+        custom_gate(http_project, f"- {{id: tls, text: TLS, check: {{kind: http, "
+                                  f"url: '{server.url}/', retries: 0}}}}")
         http_project.run("--gate=12")
         assert "CERTIFICATE_VERIFY_FAILED" in http_project.record().case("tls")["message"]
     finally:
-        server.shutdown()
+        server.close()
 
 
 # Two measurements 0.1 s apart starting at tenth 0 never breach; extended by a watch, the

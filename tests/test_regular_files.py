@@ -9,6 +9,7 @@ naming the file, and never a pass. (Each run has a timeout, so a regression fail
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,8 @@ import pytest
 
 from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
 
-from conftest import INNER_ARGS, GateProject
+from conftest import INNER_ARGS, GateProject, custom_gate, need
+from servers import TlsService
 
 TIMEOUT = 120
 
@@ -126,3 +128,116 @@ def test_a_file_named_like_a_spec_with_a_final_newline_is_no_spec(example: GateP
     (specs / "12-production.yaml\n").write_text("spec_version: 1\n")
     result = _gate(example)
     result.stdout.fnmatch_lines(["*GATE-12 from built-in 12-production.yaml*"])
+
+
+# -- the other files a gate, a signature or a command reads ----------------------------------
+
+
+@pytest.mark.parametrize("make", MAKERS.values(), ids=MAKERS.keys())
+def test_a_ca_file_that_is_no_regular_file_fails_the_check_at_once(
+        project: GateProject, tmp_path: Path, make: object) -> None:
+    assert callable(make)
+    need(shutil.which("openssl") is not None, "openssl is not installed")
+    server = TlsService(tmp_path)
+    try:
+        ca_file = tmp_path / "ca.pem"
+        make(ca_file)
+        project.set_state({"phases": {}})
+        custom_gate(project, f"- {{id: tls, text: TLS, check: {{kind: http, url: "
+                             f"'{server.url}/', retries: 0, ca_file: '{ca_file}'}}}}")
+        _gate(project)
+        case = project.record().case("tls")
+        # (Refused before any request, like a URL that cannot be sent: no answer, not met.)
+        assert case["outcome"] == "failure", case
+        assert f"CA file {ca_file}: not a regular file" in case["message"]
+    finally:
+        server.close()
+
+
+def test_the_ca_file_read_is_the_one_trusted(project: GateProject, tmp_path: Path) -> None:
+    # (OpenSSL is handed the bytes read, never the path: the two cannot differ.)
+    need(shutil.which("openssl") is not None, "openssl is not installed")
+    server = TlsService(tmp_path)
+    try:
+        project.set_state({"phases": {}})
+        custom_gate(project, f"- {{id: tls, text: TLS, check: {{kind: http, url: "
+                             f"'{server.url}/', retries: 0, ca_file: '{server.certificate}'}}}}")
+        _gate(project)
+        assert project.record().case("tls")["outcome"] == "passed"
+    finally:
+        server.close()
+
+
+def test_a_directory_artifact_holding_a_file_over_the_limit_is_missing_evidence(
+        example: GateProject) -> None:
+    # Each file of a directory artifact is hashed in pieces, within the evidence limit.
+    results = example.root / "test-results"
+    results.mkdir()
+    (results / "small.xml").write_text("<ok/>")
+    (results / "trace.bin").write_bytes(b"x" * 9000)
+    (example.root / "gate_specs").mkdir()
+    (example.root / "gate_specs" / "12-production.yaml").write_text(
+        "spec_version: 1\ngate: 12\nid: GATE-12\ntitle: Directory artifact\n"
+        "phase: 12-production\ndecision: [{id: all, title: All}]\n"
+        "artifacts: [{id: results, name: Test results, path: test-results/}]\n"
+        "sections:\n  - {id: s, title: S, stage: pre, decision: all, criteria: "
+        "[{id: phases, text: Phases, check: {kind: state, path: phases}}]}\n")
+    result = example.pytester.runpytest_subprocess(
+        *INNER_ARGS, "--gate=12", "-o", "deploygate_max_evidence_size=8192", timeout=TIMEOUT)
+    assert result.ret == 1
+    case = example.record().case("results")
+    assert case["type"] == "evidence-missing", case
+    assert "test-results/trace.bin: file is 9000 bytes, over the 8192 byte limit" in \
+        case["message"]
+
+
+@pytest.mark.parametrize("make", MAKERS.values(), ids=MAKERS.keys())
+def test_attest_refuses_a_log_that_is_no_regular_file(example: GateProject,
+                                                      make: object) -> None:
+    assert callable(make)
+    log = example.root / ".deploygate" / "attestations.jsonl"
+    make(log)
+    done = _attest(example)
+    assert done.returncode == 2, done.stdout + done.stderr
+    # (The link is refused for pointing outside the project, the pipe for what it is.)
+    refused = done.stderr.strip()
+    assert "\n" not in refused and "Traceback" not in refused
+    assert refused.startswith(("deploygate: .deploygate/attestations.jsonl: not a regular file",
+                               "deploygate: attestation log '.deploygate/attestations.jsonl' "
+                               "resolves to /dev/zero")), refused
+
+
+def test_attest_numbers_the_new_line_as_git_and_the_gate_do(example: GateProject) -> None:
+    # A carriage return inside an earlier line starts no line of its own (it did for the
+    # command, which then named a line the gate calls by another number).
+    log = example.root / ".deploygate" / "attestations.jsonl"
+    lines = log.read_bytes().split(b"\n")[:-1]
+    log.write_bytes(b"\n".join([*lines, b'{"broken": "a\rb"}']) + b"\n")
+    done = _attest(example)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("recorded GATE-12 security-sign-off") and \
+        f"attestations.jsonl:{len(lines) + 2}\n" in done.stdout, done.stdout
+
+
+def _attest(project: GateProject) -> subprocess.CompletedProcess[str]:
+    # The signer is git's user.email in the project.
+    if not (project.root / ".git").exists():
+        project.git("init", "-q", "-b", "main")
+        project.git("config", "user.email", "sam.okafor@acme.example")
+    return subprocess.run([sys.executable, "-m", "pytest_deploygate", "attest", "12",
+                           "security-sign-off", "--role", "security-officer"],
+                          cwd=project.root, capture_output=True, text=True, timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize(("lines", "version"), [(0, "1.4.0"), (30_000, "")])
+def test_a_manifest_is_read_within_the_document_limit(example: GateProject, lines: int,
+                                                      version: str) -> None:
+    # The release's version, when deploygate.yaml names none, from pyproject.toml: a small
+    # document, never read unbounded (2.4 MB of comments is not a manifest).
+    config = example.root / "deploygate.yaml"
+    config.write_text("\n".join(line for line in config.read_text().splitlines()
+                                if not line.startswith("version:")) + "\n")
+    (example.root / "pyproject.toml").write_text(
+        '[project]\nname = "acme-api"\nversion = "1.4.0"\n' + ("# " + "x" * 78 + "\n") * lines)
+    _gate(example)
+    assert example.record().properties.get("deploygate.version", "") == version

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from pytest_deploygate.evidence.release import release_identity
 
-from conftest import GateProject, parse_record
+from conftest import INNER_ARGS, GateProject, parse_record
 
 DEPLOYGATE = str(Path(sys.executable).parent / "deploygate")
 RECORDS = "gate-records"
@@ -496,6 +497,22 @@ def test_deployed_artefacts_are_subjects(repo: GateProject, keys: Path) -> None:
     signature = repo.record("GATE-12-pre").properties["deploygate.signature"]
     assert signature.startswith("unsigned: deploygate.yaml signing.subjects")
     result.stdout.fnmatch_lines(["*cannot sign gate record*acme_api-1.4.0-py3-none-any.whl*"])
+    assert not (repo.root / RECORDS / "GATE-12-pre.intoto.json").exists()
+
+
+def test_a_subject_that_is_no_regular_file_is_not_signed(repo: GateProject, keys: Path) -> None:
+    # A named pipe as the deployed artefact: hashing it would wait for a writer for ever.
+    key = ssh_key(keys, "ed25519", "gate")
+    (repo.root / "dist").mkdir()
+    os.mkfifo(repo.root / "dist" / "app.whl")
+    with (repo.root / "deploygate.yaml").open("a") as config:
+        config.write("signing:\n  subjects:\n    - {name: app.whl, file: dist/app.whl}\n")
+    result = repo.pytester.runpytest_subprocess(
+        *INNER_ARGS, "--gate=12", "--gate-stage=pre", f"--gate-sign-key={key.private}",
+        timeout=120)
+    assert result.ret == 1
+    signature = repo.record("GATE-12-pre").properties["deploygate.signature"]
+    assert "dist/app.whl: not a regular file" in signature, signature
     assert not (repo.root / RECORDS / "GATE-12-pre.intoto.json").exists()
 
 

@@ -21,7 +21,11 @@ from typing import Any
 from pytest_deploygate.checks.context import EvalContext
 from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.core.paths import OutsideRoot, inside_root
-from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
+from pytest_deploygate.core.regular_files import (
+    UnusableFile,
+    read_regular_file,
+    sha256_of_regular_file,
+)
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.spec.model import ArtifactSpec, GateSpec
@@ -123,7 +127,7 @@ def _required(artifact: ArtifactSpec, ctx: EvalContext) -> bool | CheckResult | 
 
 def _inspect(artifact: ArtifactSpec, relative: str, path: Path, ctx: EvalContext) -> CheckResult:
     if relative.endswith("/") or (path.is_dir() and any(p.endswith("/") for p in artifact.paths)):
-        return _inspect_directory(relative, path)
+        return _inspect_directory(relative, path, ctx.project.limits.evidence_bytes)
     if not path.is_file():
         kind = "a directory" if path.is_dir() else "not a regular file"
         return CheckResult.not_met(f"{relative} is {kind}")
@@ -191,7 +195,7 @@ def _read_hashed(path: Path, stat: os.stat_result, limit: int, memo: dict[Any, A
     return read
 
 
-def _inspect_directory(relative: str, path: Path) -> CheckResult:
+def _inspect_directory(relative: str, path: Path, limit: int) -> CheckResult:
     # A directory artifact (``adrs/``, ``test-results/e2e/``) must hold at least one file.
     if not path.is_dir():
         return CheckResult.not_met(f"{relative} is not a directory")
@@ -200,8 +204,19 @@ def _inspect_directory(relative: str, path: Path) -> CheckResult:
         return CheckResult.not_met(f"{relative} is empty")
     digest = hashlib.sha256()
     for file in files[:1000]:
-        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(file.read_bytes()).digest())
+        name = file.relative_to(path).as_posix()
+        shown = f"{relative.rstrip('/')}/{name}"
+        try:
+            # Read as every judged file is (a file swapped for a pipe or for a link to
+            # /dev/zero after the listing would hang the gate), in pieces: a test-results
+            # folder may hold big files.
+            content = sha256_of_regular_file(file, limit)
+        except UnusableFile as exc:
+            return CheckResult.missing(f"{shown}: {exc.reason}")
+        except OSError as exc:
+            return CheckResult.missing(f"{shown} cannot be read: {exc.strerror or exc}")
+        digest.update(name.encode() + b"\0")
+        digest.update(bytes.fromhex(content))
     evidence = Evidence("directory", relative, sha256=digest.hexdigest(),
                         detail=f"files={len(files)}")
     return CheckResult.met(f"{relative} holds {len(files)} file(s)", evidence)

@@ -55,8 +55,6 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         except ChecklistError as exc:
             raise Refusal(f"{path.parent / str(exc)}" if path.parent != Path(".")
                           else str(exc)) from None
-        except OSError as exc:
-            raise Refusal(f"{path}: cannot read: {exc.strerror or exc}") from None
         text = to_yaml(spec)
         problems = schema_problems(load_yaml(text), Path(spec["slug"] + ".yaml"),
                                    "gate-spec.schema.json")

@@ -94,7 +94,6 @@ def _check_pre_stage_chain(verified: Verified, path: Path, verifier: Verifier) -
     trusts only its allowed signers, so the pre attestation named (by digest) in the signed
     post predicate must be beside the record, unchanged, and signed by one of them.
     """
-    import hashlib
 
     from pytest_deploygate.core.timeutil import now_utc
     from pytest_deploygate.signing import envelope_path
@@ -107,8 +106,13 @@ def _check_pre_stage_chain(verified: Verified, path: Path, verifier: Verifier) -
     wanted = {e["digest"].get("sha256") for e in binding["evidence"]
               if e["kind"] == "attestation"}
     pre = envelope_path(path.with_name(f"{predicate['gate']}-pre.xml"))
+    from pytest_deploygate.core.limits import DEFAULT_EVIDENCE_BYTES
+    from pytest_deploygate.core.regular_files import UnusableFile, sha256_of_regular_file
+
     try:
-        actual = hashlib.sha256(pre.read_bytes()).hexdigest() if pre.is_file() else None
+        actual = sha256_of_regular_file(pre, DEFAULT_EVIDENCE_BYTES) if pre.is_file() else None
+    except UnusableFile as exc:
+        raise SigningError(f"{pre}: {exc.reason}") from None
     except OSError as exc:
         raise SigningError(f"{pre}: cannot read: {exc.strerror or exc}") from None
     if actual is None or actual not in wanted:

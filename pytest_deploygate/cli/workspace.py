@@ -179,12 +179,15 @@ class Workspace:
         """Append ``entry`` to the log at ``relative`` (inside the root); its line number."""
         from pytest_deploygate.cli.logwrite import append_line
         from pytest_deploygate.core.paths import OutsideRoot, inside_root
+        from pytest_deploygate.core.regular_files import UnusableFile
 
         try:
             path = inside_root(self.root, relative)
+            return append_line(path, entry)
         except OutsideRoot as exc:
             raise Refusal(f"{what} {exc}") from None
-        return append_line(path, entry)
+        except UnusableFile as exc:
+            raise Refusal(f"{relative}: {exc.reason}: make it a regular file") from None
 
     def git(self, *args: str) -> tuple[int, str]:
         """Run git in the project root."""

@@ -13,11 +13,13 @@ more than the limit is read.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["UnusableFile", "read_regular_file"]
+__all__ = ["UnusableFile", "open_regular_file", "read_regular_file", "sha256_of_regular_file"]
 
 _CHUNK = 1024 * 1024
 
@@ -33,6 +35,27 @@ class UnusableFile(Exception):
         super().__init__(reason)
 
 
+def open_regular_file(path: Path, flags: int = os.O_RDONLY, mode: int = 0o666
+                      ) -> tuple[int, os.stat_result]:
+    """A descriptor of the regular file at ``path`` (opened with ``flags``, never waiting on
+    a pipe) and its status, read from the descriptor. The caller closes it.
+
+    Raises :class:`UnusableFile` for a device, pipe or socket, ``IsADirectoryError`` for a
+    directory, and ``OSError`` (``FileNotFoundError``...) when the path cannot be opened.
+    """
+    descriptor = os.open(path, flags | os.O_NONBLOCK | os.O_CLOEXEC, mode)
+    try:
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(info.st_mode):
+            raise UnusableFile("not a regular file (a device, a pipe or a socket)")
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor, info
+
+
 def read_regular_file(path: Path, limit: int) -> bytes:
     """The bytes of the regular file at ``path`` (at most ``limit`` of them).
 
@@ -40,27 +63,40 @@ def read_regular_file(path: Path, limit: int) -> bytes:
     (also one that grows past it while read), ``IsADirectoryError`` for a directory, and
     ``OSError`` (``FileNotFoundError``...) when the path cannot be opened.
     """
-    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    return b"".join(_chunks(path, limit))
+
+
+def sha256_of_regular_file(path: Path, limit: int | None = None) -> str:
+    """The SHA-256 of the regular file at ``path``, read in pieces (a release artifact may be
+    large: it is never held whole). Raises as :func:`read_regular_file` does; without a
+    ``limit`` the whole file is hashed, however big (a regular file ends)."""
+    digest = hashlib.sha256()
+    for chunk in _chunks(path, limit):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _chunks(path: Path, limit: int | None) -> Iterator[bytes]:
+    # (A generator: the file is opened at the first piece asked for and closed after the
+    # last, or when the reader stops early.)
+    descriptor, info = open_regular_file(path)
     try:
-        info = os.fstat(descriptor)
-        if stat.S_ISDIR(info.st_mode):
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-        if not stat.S_ISREG(info.st_mode):
-            raise UnusableFile("not a regular file (a device, a pipe or a socket)")
+        if limit is None:
+            while chunk := os.read(descriptor, _CHUNK):
+                yield chunk
+            return
         if info.st_size > limit:
             raise UnusableFile(f"file is {info.st_size} bytes, over the {limit} byte limit",
                                over_limit=True)
-        chunks: list[bytes] = []
         size = 0
         while size <= limit:
             chunk = os.read(descriptor, min(_CHUNK, limit + 1 - size))
             if not chunk:
                 break
-            chunks.append(chunk)
             size += len(chunk)
-        if size > limit:
-            raise UnusableFile(f"file grew past the {limit} byte limit while it was read",
-                               over_limit=True)
-        return b"".join(chunks)
+            if size > limit:
+                raise UnusableFile(f"file grew past the {limit} byte limit while it was "
+                                   "read", over_limit=True)
+            yield chunk
     finally:
         os.close(descriptor)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 import re
 import time
 import urllib.parse
@@ -101,6 +100,7 @@ def _get(url: str, timeout: float, headers: dict[str, str] | None, verify_tls: b
          ca_file: str | None) -> HttpAnswer:
     import http.client
     import socket
+    import ssl
     import urllib.error
     import urllib.request
 
@@ -122,7 +122,11 @@ def _get(url: str, timeout: float, headers: dict[str, str] | None, verify_tls: b
     handlers: list[urllib.request.BaseHandler] = [_no_redirect()(),
                                                   urllib.request.ProxyHandler({})]
     if url.startswith("https://"):
-        handlers.append(urllib.request.HTTPSHandler(context=_tls_context(verify_tls, ca_file)))
+        try:
+            context = _tls_context(verify_tls, ca_file)
+        except (ValueError, ssl.SSLError) as exc:  # (a CA file OpenSSL cannot read)
+            return HttpAnswer(url, None, error=str(exc))
+        handlers.append(urllib.request.HTTPSHandler(context=context))
     opener = urllib.request.build_opener(*handlers)
     try:
         request = urllib.request.Request(url, headers=headers, method="GET")
@@ -159,20 +163,35 @@ def _get(url: str, timeout: float, headers: dict[str, str] | None, verify_tls: b
 
 
 def _tls_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
-    # Loading the CA store costs tens of milliseconds: once per setting and content of the
-    # CA file, not per request (a CA file replaced between two runs in one process counts).
+    """The TLS settings of a request; ``ValueError`` naming the CA file when it is unusable.
+
+    The CA file is read once, as every file the gate is given is (a named pipe or a link to
+    /dev/zero must not hang it), and those very bytes are what OpenSSL trusts: it never
+    opens the path itself, which may have changed in between.
+    """
+    if not ca_file:
+        return _tls_context_of(verify, None)
+    from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
+    from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
+
     try:
-        content = hashlib.sha256(Path(ca_file).read_bytes()).hexdigest() if ca_file else None
-    except OSError:
-        content = None  # loading it below raises the error a request reports
-    return _tls_context_of(verify, ca_file, content)
+        pem = read_regular_file(Path(ca_file), DEFAULT_DOCUMENT_BYTES).decode("ascii")
+    except UnusableFile as exc:
+        raise ValueError(f"CA file {ca_file}: {exc.reason}") from None
+    except OSError as exc:
+        raise ValueError(f"CA file {ca_file}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"CA file {ca_file}: not PEM text") from None
+    return _tls_context_of(verify, pem)
 
 
 @functools.lru_cache(maxsize=8)
-def _tls_context_of(verify: bool, ca_file: str | None, content: str | None) -> ssl.SSLContext:
+def _tls_context_of(verify: bool, pem: str | None) -> ssl.SSLContext:
+    # Loading the CA store costs tens of milliseconds: once per setting and content of the
+    # CA file, not per request (a CA file replaced between two runs in one process counts).
     import ssl
 
-    context = ssl.create_default_context(cafile=ca_file)
+    context = ssl.create_default_context(cadata=pem)
     if not verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE

@@ -429,21 +429,28 @@ def gated_release_authors(root: Path, since: datetime | None = None, *,
 
 def manifest_version(root: Path) -> str | None:
     """The version in pyproject.toml, else package.json (None when neither has one)."""
+    from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
+    from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
+
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
         import tomllib  # only when deploygate.yaml names no version
 
         try:
-            version = tomllib.loads(pyproject.read_text("utf-8")).get("project", {}).get("version")
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            # A manifest is a small document: one swapped for a pipe, or grown to gigabytes,
+            # names no version (and the gate waits for neither).
+            text = read_regular_file(pyproject, DEFAULT_DOCUMENT_BYTES).decode("utf-8")
+            version = tomllib.loads(text).get("project", {}).get("version")
+        except (OSError, UnusableFile, UnicodeDecodeError, tomllib.TOMLDecodeError):
             version = None
         if isinstance(version, str) and version:
             return version
     package = root / "package.json"
     if package.is_file():
         try:
-            version = json.loads(package.read_text("utf-8")).get("version")
-        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+            text = read_regular_file(package, DEFAULT_DOCUMENT_BYTES).decode("utf-8")
+            version = json.loads(text).get("version")
+        except (OSError, UnusableFile, UnicodeDecodeError, ValueError, AttributeError):
             version = None
         if isinstance(version, str) and version:
             return version

@@ -12,7 +12,6 @@ a stale attestation from an earlier run is removed, so it can never sit beside a
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -89,13 +88,12 @@ def _statement(plan: GatePlan, content: RecordContent, record_path: Path,
     from pytest_deploygate.records.reader import RecordError, read_record
     from pytest_deploygate.signing.statement import build_predicate, statement_bytes
 
-    data = record_path.read_bytes()
     try:
-        testcases = read_record(record_path).testcases
+        record = read_record(record_path)  # (its sha256 is of the very bytes parsed)
     except RecordError as exc:
         raise SigningError(f"cannot sign {plan.record_name}: {exc}") from None
-    predicate = build_predicate(content, testcases, subjects[0].name, release,
-                                record_path.name, hashlib.sha256(data).hexdigest())
+    predicate = build_predicate(content, record.testcases, subjects[0].name, release,
+                                record_path.name, record.sha256)
     return statement_bytes(subjects, predicate)
 
 
@@ -119,19 +117,29 @@ def _subjects(plan: GatePlan) -> tuple[list[Subject], Any]:
 
 
 def _artefact_digest(root: Path, entry: Mapping[str, Any]) -> dict[str, str]:
+    from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
     from pytest_deploygate.core.paths import OutsideRoot, inside_root
+    from pytest_deploygate.core.regular_files import (
+        UnusableFile,
+        read_regular_file,
+        sha256_of_regular_file,
+    )
 
     relative = str(entry.get("file") or entry.get("digest_file"))
     where = f"deploygate.yaml signing.subjects {entry.get('name')!r}"
     try:
         path = inside_root(root, relative)
-        data = path.read_bytes()
+        # A release artifact is hashed in pieces, whatever its size; a digest file is a line.
+        # Neither may be a pipe or a link to a device (it would hang the signing).
+        if entry.get("file"):
+            return {"sha256": sha256_of_regular_file(path)}
+        data = read_regular_file(path, DEFAULT_DOCUMENT_BYTES)
     except OutsideRoot as exc:
         raise SigningError(f"{where}: {exc}") from None
+    except UnusableFile as exc:
+        raise SigningError(f"{where}: {relative}: {exc.reason}") from None
     except OSError as exc:
         raise SigningError(f"{where}: {relative}: {exc.strerror or exc}") from None
-    if entry.get("file"):
-        return {"sha256": hashlib.sha256(data).hexdigest()}
     match = _DIGEST.fullmatch(data.decode("ascii", "replace").strip())
     if match is None:
         raise SigningError(f"{where}: {relative} does not hold a sha256 digest "

@@ -49,6 +49,23 @@ class ChecklistError(ValueError):
         super().__init__(f"{source}:{line}: {message}")
 
 
+def read_checklist(path: Path) -> tuple[bytes, str]:
+    """A checklist's bytes and text, read as every reviewed document is (a regular file of
+    at most the document limit, UTF-8); :class:`ChecklistError` on line 1 if it cannot be."""
+    from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
+    from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
+
+    try:
+        data = read_regular_file(path, DEFAULT_DOCUMENT_BYTES)
+        return data, data.decode("utf-8-sig")
+    except UnusableFile as exc:
+        raise ChecklistError(path.name, 1, exc.reason) from None
+    except UnicodeDecodeError as exc:
+        raise ChecklistError(path.name, 1, f"not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ChecklistError(path.name, 1, f"cannot read: {exc.strerror or exc}") from None
+
+
 def import_checklist(path: Path, text: str | None = None, layout: str | None = None
                      ) -> dict[str, Any]:
     """The gate spec (as a dict) for one checklist file; a pure function of its content and
@@ -59,7 +76,7 @@ def import_checklist(path: Path, text: str | None = None, layout: str | None = N
         raise ChecklistError(name, 1, "file name must look like NN-name-gate.md (e.g. "
                                       "12-production-gate.md)")
     if text is None:
-        text = path.read_text("utf-8")
+        text = read_checklist(path)[1]
     try:
         outline = parse(text)
     except RecursionError:

@@ -8,6 +8,7 @@ could have replaced, so entity expansion and external entities are refused.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,9 @@ class GateRecord:
     #: What a faithful record never has: a suite property named twice, testcases nested
     #: deeper than the suite.
     oddities: list[str] = field(default_factory=list)
+    #: SHA-256 of the bytes parsed: what a signature is checked against, never a second
+    #: read of the file, which may have changed in between.
+    sha256: str = ""
 
 
 def read_record(path: Path, max_bytes: int = DEFAULT_EVIDENCE_BYTES) -> GateRecord:
@@ -52,7 +56,8 @@ def read_record(path: Path, max_bytes: int = DEFAULT_EVIDENCE_BYTES) -> GateReco
     from defusedxml import DefusedXmlException
 
     try:
-        root = SafeET.fromstring(read_regular_file(path, max_bytes))
+        data = read_regular_file(path, max_bytes)
+        root = SafeET.fromstring(data)
     except UnusableFile as exc:
         raise RecordError(f"{path}: {exc.reason}") from None
     except FileNotFoundError:
@@ -69,7 +74,7 @@ def read_record(path: Path, max_bytes: int = DEFAULT_EVIDENCE_BYTES) -> GateReco
     if root.tag not in ("testsuite", "testsuites") or len(suites) != 1:
         raise RecordError(f"{path}: not a gate record (expected one <testsuite>)")
     suite = suites[0]
-    record = GateRecord(path)
+    record = GateRecord(path, sha256=hashlib.sha256(data).hexdigest())
     # Only the suite's own properties count: a <properties> inside a testcase is no property
     # of the gate, whatever it says.
     for props in suite.findall("properties"):

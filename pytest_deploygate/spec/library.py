@@ -297,20 +297,10 @@ def spec_path(spec_file: SpecFile, cache_dir: Path) -> Path:
 
 def imported_spec_path(checklist: Path, cache_dir: Path, layout: str = LEGACY) -> Path:
     """Import a project checklist (cached by content hash and layout) and return the spec."""
-    from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
-    from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
-    from pytest_deploygate.importer import ChecklistError, import_checklist
+    from pytest_deploygate.importer import import_checklist, read_checklist
     from pytest_deploygate.importer.emit import to_yaml
 
-    try:
-        data = read_regular_file(checklist, DEFAULT_DOCUMENT_BYTES)
-        text = data.decode("utf-8-sig")
-    except UnusableFile as exc:
-        raise ChecklistError(checklist.name, 1, exc.reason) from None
-    except UnicodeDecodeError as exc:
-        raise ChecklistError(checklist.name, 1, f"not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise ChecklistError(checklist.name, 1, f"cannot read: {exc.strerror or exc}") from None
+    data, text = read_checklist(checklist)
     digest = hashlib.sha256(data + _importer_fingerprint()).hexdigest()[:20]
     suffix = f"-{layout}" if layout != LEGACY else ""
     target = cache_dir / f"{checklist.stem}{suffix}-{digest}.yaml"
