@@ -95,11 +95,13 @@ def html_chunks(content: RecordContent) -> Iterator[bytes]:
         "</header><main>",
         _decision_table(content),
         _charts(content),
-        _signoffs(content),
     ]
-    # The criteria are encoded one by one and written as they come: the page whole, as text
-    # or as bytes, was the peak of a 5,000-criterion run.
+    # The sign-offs and the criteria are encoded one by one and written as they come: the page
+    # whole, as text or as bytes, was the peak of a 5,000-criterion run, and so was then a
+    # table of its 1,667 sign-offs made at once.
     yield ("\n".join(parts) + "\n").encode("utf-8", UNENCODABLE_AS)
+    yield from (piece.encode("utf-8", UNENCODABLE_AS) for piece in _signoffs(content))
+    yield b"\n"
     yield from _criteria(content)
     yield b"\n</main></body></html>\n"
 
@@ -143,8 +145,22 @@ def _status_span(text: str, status: str) -> str:
             f"</span> {escape(text)}</span>")
 
 
-def _signoffs(content: RecordContent) -> str:
-    rows = []
+def _signoffs(content: RecordContent) -> Iterator[str]:
+    """The sign-offs section, a row at a time."""
+    rows = _signoff_rows(content)
+    first = next(rows, None)
+    if first is None:
+        yield ('<section id="sign-offs"><h2>Sign-offs</h2><p>No sign-off was read for '
+               "this gate.</p></section>")
+        return
+    yield ('<section id="sign-offs"><h2>Sign-offs</h2><table><thead><tr><th>Criterion</th>'
+           "<th>Who</th><th>Role</th><th>When</th><th>Outcome</th></tr></thead><tbody>")
+    yield first
+    yield from rows
+    yield "</tbody></table></section>"
+
+
+def _signoff_rows(content: RecordContent) -> Iterator[str]:
     for item in content.items:
         for raw in item.outcome.evidence if item.outcome else []:
             if raw.get("kind") != "attestation":
@@ -153,20 +169,14 @@ def _signoffs(content: RecordContent) -> str:
             found = _SIGNOFF.search(evidence.detail or "")
             if evidence.kind != "attestation" or not found:
                 continue
-            rows.append(f"<tr><td><code>{escape(item.criterion.id)}</code> "
-                        f"{escape(item.text)}</td><td>{escape(found['signer'])}</td>"
-                        f"<td>{escape(found['role'])}</td>"
-                        f"<td class='when'>{escape(found['at'])}</td>"
-                        f"<td>{_word(item)}</td></tr>")
+            yield (f"<tr><td><code>{escape(item.criterion.id)}</code> "
+                   f"{escape(item.text)}</td><td>{escape(found['signer'])}</td>"
+                   f"<td>{escape(found['role'])}</td>"
+                   f"<td class='when'>{escape(found['at'])}</td>"
+                   f"<td>{_word(item)}</td></tr>")
     if content.reviewer:
-        rows.append(f"<tr><td>Gate review</td><td colspan=\"3\">{escape(content.reviewer)}"
-                    "</td><td>reviewer</td></tr>")
-    if not rows:
-        return ('<section id="sign-offs"><h2>Sign-offs</h2><p>No sign-off was read for '
-                "this gate.</p></section>")
-    return ('<section id="sign-offs"><h2>Sign-offs</h2><table><thead><tr><th>Criterion</th>'
-            "<th>Who</th><th>Role</th><th>When</th><th>Outcome</th></tr></thead><tbody>"
-            f"{''.join(rows)}</tbody></table></section>")
+        yield (f"<tr><td>Gate review</td><td colspan=\"3\">{escape(content.reviewer)}"
+               "</td><td>reviewer</td></tr>")
 
 
 def metric_items(content: RecordContent) -> list[tuple[RecordItem, Measurement]]:
