@@ -56,6 +56,8 @@ def line_text_problem(text: str) -> str | None:
     A line separator git does not split on, a control character (tab included: JSON Lines
     need none) or a bidirectional control makes the line unreadable, never attributed.
     """
+    if text.isascii() and text.isprintable():  # (" " to "~" only: the usual sign-off line)
+        return None
     for char in text:
         if char in FOREIGN_LINE_SEPARATORS:
             return (f"holds U+{ord(char):04X}, a line separator git does not split on; "
@@ -70,6 +72,8 @@ def value_text_problem(value: object) -> str | None:
     in a lone surrogate, which no encoder can write to a record or a terminal (None when it
     can be kept). Escaped controls are kept: records and terminals show them escaped."""
     if isinstance(value, str):
+        if value.isascii():  # (no surrogate is ASCII)
+            return None
         bad = next((c for c in value if unicodedata.category(c) == "Cs"), None)
         return (f"a value holds the lone surrogate U+{ord(bad):04X} (a JSON escape)"
                 if bad else None)
