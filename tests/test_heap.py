@@ -1,0 +1,82 @@
+"""A gate's items run over a heap set aside from the cyclic garbage collector (``gc.freeze``),
+handed back when the run is cleaned up: the collector no longer walks a big spec and its items
+again and again, and nothing is hidden from pytest's last collection."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from conftest import INNER_ARGS, GateProject
+
+PROBE = """
+import gc
+
+
+def test_probe():
+    with open("freeze-count", "w") as seen:
+        seen.write(str(gc.get_freeze_count()))
+"""
+
+
+def _seen(project: GateProject) -> int:
+    return int((project.root / "freeze-count").read_text())
+
+
+def test_items_run_over_a_frozen_heap_which_is_handed_back(example: GateProject) -> None:
+    example.pytester.makepyfile(test_probe=PROBE)
+    assert gc.get_freeze_count() == 0
+    assert example.run("--gate=12").ret == 0  # (in this process)
+    assert _seen(example) > 0
+    assert gc.get_freeze_count() == 0
+
+
+def test_without_a_gate_nothing_is_frozen(example: GateProject) -> None:
+    example.pytester.makepyfile(test_probe=PROBE)
+    assert example.run().ret == 0
+    assert _seen(example) == 0
+
+
+def test_a_cycle_frozen_with_the_heap_is_still_found_at_the_end(example: GateProject) -> None:
+    # Made at collection, before the freeze, and dropped while the items run: pytest's last
+    # collection must still find it and report its unraisable exception.
+    example.pytester.makepyfile(test_drop="""
+        class Loud:
+            def __del__(self):
+                raise RuntimeError("unraisable from a frozen cycle")
+
+
+        held = [Loud()]
+        held[0].me = held[0]
+
+
+        def test_drop():
+            held.clear()
+        """)
+    result = example.pytester.runpytest_subprocess(*INNER_ARGS, "--gate=12", timeout=120)
+    assert result.ret == 0
+    assert "unraisable from a frozen cycle" in result.stdout.str() + result.stderr.str()
+
+
+def test_someone_elses_freeze_is_left_to_them(example: GateProject) -> None:
+    example.pytester.makeconftest("""
+        import gc
+
+
+        def pytest_configure(config):
+            gc.freeze()
+        """)
+    example.pytester.makepyfile(test_probe=PROBE)
+    try:
+        assert example.run("--gate=12").ret == 0
+        assert gc.get_freeze_count() > 0  # not unfrozen by the gate: not its freeze
+    finally:
+        gc.unfreeze()
+
+
+@pytest.fixture(autouse=True)
+def _nothing_left_frozen() -> Iterator[None]:
+    yield
+    assert gc.get_freeze_count() == 0
