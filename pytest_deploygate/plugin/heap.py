@@ -5,9 +5,9 @@ full collection walked all of them again (at 5,000 criteria the collector took a
 of the run, against a third of that for as many of the pytest docs' YAML items).
 ``gc.freeze()`` moves every object alive when the items start into a permanent generation
 that collections skip. Objects made while the items run, and everything freed by reference
-counting, are handled as usual. The heap is handed back (``gc.unfreeze()``) when pytest cleans
-up the run, before its own last collection, which looks for unraisable exceptions: nothing
-frozen is hidden from it.
+counting, are handled as usual. The heap is handed back (``gc.unfreeze()``) at the start of
+``pytest_unconfigure``, before pytest's own last collections, which look for unraisable
+exceptions: they see the whole heap, as in a run without the plugin.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -18,12 +18,22 @@ import gc
 
 import pytest
 
+_FROZEN = pytest.StashKey[bool]()
+
 
 def set_aside_while_running(config: pytest.Config) -> None:
-    """Freeze the heap until ``config`` is cleaned up (unless something else froze it: that
-    freeze is its owner's to undo, and an unfreeze here would undo it)."""
+    """Freeze the heap until :func:`hand_back` (unless something else froze it: that freeze
+    is its owner's to undo, and an unfreeze here would undo it)."""
     if gc.get_freeze_count():
         return
     gc.freeze()
-    # (Cleanups run last registered first: this one before pytest's final collection.)
-    config.add_cleanup(gc.unfreeze)
+    config.stash[_FROZEN] = True
+    # (A run that never reaches pytest_unconfigure still hands it back at its clean-up.)
+    config.add_cleanup(lambda: hand_back(config))
+
+
+def hand_back(config: pytest.Config) -> None:
+    """Undo :func:`set_aside_while_running`'s freeze, once."""
+    if config.stash.get(_FROZEN, False):
+        config.stash[_FROZEN] = False
+        gc.unfreeze()
