@@ -5,6 +5,6 @@
 
 import sys
 
-from pytest_deploygate.cli.main import main
+from pytest_deploygate.cli.main import console_main
 
-sys.exit(main())
+sys.exit(console_main())
