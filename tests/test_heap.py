@@ -36,6 +36,11 @@ def test_items_run_over_a_frozen_heap_which_is_handed_back(example: GateProject)
     assert gc.get_freeze_count() == 0
 
 
+def test_a_collect_only_run_hands_the_heap_back(example: GateProject) -> None:
+    assert example.run("--gate=12", "--collect-only").ret == 0
+    assert gc.get_freeze_count() == 0
+
+
 def test_without_a_gate_nothing_is_frozen(example: GateProject) -> None:
     example.pytester.makepyfile(test_probe=PROBE)
     assert example.run().ret == 0

@@ -17,7 +17,7 @@ import pytest
 from pytest_deploygate.decision.outcomes import ItemOutcome
 from pytest_deploygate.gate.plan import GatePlan
 from pytest_deploygate.gate.run import GateRun
-from pytest_deploygate.plugin.heap import hand_back, set_aside_while_running
+from pytest_deploygate.plugin.heap import set_aside
 from pytest_deploygate.plugin.items import GateCollector, GateItem
 from pytest_deploygate.plugin.report_data import REPORT_KEY, gate_item_data, user_item_data
 from pytest_deploygate.plugin.user_items import UserMember, criterion_fields, join_user_items
@@ -125,12 +125,7 @@ class ItemRunner:
         for item in session.items:
             if isinstance(item, GateItem):
                 self.run.prefetch(item.gate_collector.plan, item.criterion)
-        set_aside_while_running(self.config)
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_unconfigure(self, config: pytest.Config) -> None:
-        """The heap back to the garbage collector, before pytest's last collections."""
-        hand_back(config)
+        set_aside(self.config)  # (the items, made since the run was prepared)
 
     def _show_progress(self, line: str) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
