@@ -1,0 +1,204 @@
+"""Attacks on the files a gate, a signature or a command reads (red team of 985416a).
+
+The attacker commits what they like to the gated repository (symlinks, named pipes made in CI
+before the gate runs, huge files) and edits deploygate.yaml and specs; the plugin's code, the
+runner and the keys are out of reach. Each run has a timeout: a hang fails, it never hangs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import INNER_ARGS, GateProject, custom_gate, need
+from servers import TlsService
+
+TIMEOUT = 120
+
+
+def _gate(project: GateProject, *args: str) -> pytest.RunResult:
+    return project.pytester.runpytest_subprocess(*INNER_ARGS, "--gate=12", *args,
+                                                 timeout=TIMEOUT)
+
+
+def _pipe(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    os.mkfifo(path)
+
+
+def _endless(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    path.symlink_to("/dev/zero")
+
+
+MAKERS = {"symlink to /dev/zero": _endless, "named pipe": _pipe}
+
+
+# -- the HTTP kind's CA file ------------------------------------------------------------------
+
+
+def _tls_case(project: GateProject, server: TlsService, ca_file: Path) -> dict[str, str]:
+    project.set_state({"phases": {}})
+    custom_gate(project, f"- {{id: tls, text: TLS, check: {{kind: http, url: "
+                         f"'{server.url}/', retries: 0, ca_file: '{ca_file}'}}}}")
+    _gate(project)
+    return project.record().case("tls")
+
+
+@pytest.mark.parametrize("content", ["", "\n", "   \n\n"], ids=["empty", "newline", "blank"])
+def test_an_empty_ca_file_trusts_nothing_not_the_system_store(
+        project: GateProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        content: str) -> None:
+    # The CA file names what to trust instead of the system store. An empty one (b"" is
+    # falsy: ssl.create_default_context(cadata="") loads the default store) must not fall
+    # back to trusting every system CA. SSL_CERT_FILE plays the system store here.
+    need(shutil.which("openssl") is not None, "openssl is not installed")
+    server = TlsService(tmp_path)
+    try:
+        monkeypatch.setenv("SSL_CERT_FILE", str(server.certificate))
+        ca_file = tmp_path / "ca.pem"
+        ca_file.write_text(content)
+        case = _tls_case(project, server, ca_file)
+        assert case["outcome"] == "failure", case
+        assert f"CA file {ca_file}: " in case["message"], case
+    finally:
+        server.close()
+
+
+def test_a_ca_file_holding_no_certificate_is_one_line_naming_it(
+        project: GateProject, tmp_path: Path) -> None:
+    # OpenSSL's own words ("[X509: NO_CERTIFICATE_OR_CRL_FOUND] ...") name no file.
+    need(shutil.which("openssl") is not None, "openssl is not installed")
+    server = TlsService(tmp_path)
+    try:
+        ca_file = tmp_path / "ca.pem"
+        ca_file.write_text("not a certificate\n")
+        case = _tls_case(project, server, ca_file)
+        assert case["outcome"] == "failure", case
+        assert f"CA file {ca_file}: " in case["message"], case
+    finally:
+        server.close()
+
+
+def test_a_ca_file_of_another_certificate_is_refused(project: GateProject,
+                                                      tmp_path: Path) -> None:
+    # (Held: the bytes handed to OpenSSL are a CA list, not "trust anything".)
+    need(shutil.which("openssl") is not None, "openssl is not installed")
+    other_dir = tmp_path / "other"
+    other_dir.mkdir()
+    other = TlsService(other_dir)
+    other.close()
+    server = TlsService(tmp_path)
+    try:
+        case = _tls_case(project, server, other.certificate)
+        assert case["outcome"] == "failure", case
+        assert "CERTIFICATE_VERIFY_FAILED" in case["message"] or "certificate verify failed" \
+            in case["message"], case
+    finally:
+        server.close()
+
+
+def test_a_real_self_signed_ca_file_still_verifies(project: GateProject, tmp_path: Path) -> None:
+    need(shutil.which("openssl") is not None, "openssl is not installed")
+    server = TlsService(tmp_path)
+    try:
+        # (With CRLF line ends, as a Windows checkout leaves it: still PEM.)
+        ca_file = tmp_path / "ca.pem"
+        ca_file.write_bytes(server.certificate.read_bytes().replace(b"\n", b"\r\n"))
+        assert _tls_case(project, server, ca_file)["outcome"] == "passed"
+    finally:
+        server.close()
+
+
+# -- a directory artifact ----------------------------------------------------------------------
+
+
+def _directory_artifact_spec(project: GateProject) -> None:
+    (project.root / "gate_specs").mkdir(exist_ok=True)
+    (project.root / "gate_specs" / "12-production.yaml").write_text(
+        "spec_version: 1\ngate: 12\nid: GATE-12\ntitle: Directory artifact\n"
+        "phase: 12-production\ndecision: [{id: all, title: All}]\n"
+        "artifacts: [{id: results, name: Test results, path: test-results/}]\n"
+        "sections:\n  - {id: s, title: S, stage: pre, decision: all, criteria: "
+        "[{id: phases, text: Phases, check: {kind: state, path: phases}}]}\n")
+
+
+def test_a_directory_artifact_is_not_satisfied_by_a_link_leading_out_of_the_root(
+        example: GateProject, tmp_path: Path) -> None:
+    # A single-file artifact that resolves outside the root is refused; a folder's files must
+    # be too (they were read and hashed from anywhere on the runner).
+    outside = tmp_path / "elsewhere.xml"
+    outside.write_text("<testsuite/>")
+    results = example.root / "test-results"
+    results.mkdir()
+    (results / "report.xml").symlink_to(outside)
+    _directory_artifact_spec(example)
+    _gate(example)
+    case = example.record().case("results")
+    assert case["outcome"] != "passed", case
+    assert "test-results/report.xml" in case["message"] and "outside the project root" in \
+        case["message"], case
+
+
+def test_a_directory_artifact_digest_is_unchanged_for_ordinary_files(
+        example: GateProject) -> None:
+    # (Held: the folder's digest is name NUL sha256(content) per file, sorted, as before.)
+    results = example.root / "test-results"
+    (results / "e2e").mkdir(parents=True)
+    files = {"a.xml": b"<ok/>", "e2e/b.txt": b"x" * 3_000_000, "z": b""}
+    for name, data in files.items():
+        (results / name).write_bytes(data)
+    (results / "link.xml").symlink_to("a.xml")  # a link inside the folder: still a file
+    files["link.xml"] = files["a.xml"]
+    _directory_artifact_spec(example)
+    _gate(example)
+    expected = hashlib.sha256()
+    for name in sorted(files, key=lambda n: results / n):
+        expected.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    record = (example.root / "gate-records" / "GATE-12.xml").read_text()
+    assert expected.hexdigest() in record
+
+
+# -- --gate-update-state -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make", MAKERS.values(), ids=MAKERS.keys())
+@pytest.mark.parametrize("name", ["state.json", "state.json.lock"])
+def test_update_state_never_waits_on_a_state_file_that_is_no_regular_file(
+        example: GateProject, name: str, make: object) -> None:
+    assert callable(make)
+    make(example.root / ".isdlc" / name)
+    result = _gate(example, "--gate-update-state")
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret != 0, output
+    assert "Traceback" not in output
+    assert name in output, output
+
+
+def test_update_state_still_writes_an_ordinary_state_file(example: GateProject) -> None:
+    result = _gate(example, "--gate-update-state")
+    assert result.ret == 0, result.stdout.str()
+    assert example.state()["phases"]["12-production"]["gate_passed"] is True
+
+
+# -- the record's digest ---------------------------------------------------------------------
+
+
+def test_verdict_checks_the_record_bytes_it_parsed(example: GateProject) -> None:
+    # (Held: GateRecord.sha256 is the SHA-256 of the file's bytes.)
+    from pytest_deploygate.records.reader import read_record
+
+    _gate(example)
+    path = example.root / "gate-records" / "GATE-12.xml"
+    assert read_record(path).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _deploygate(project: GateProject, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest_deploygate", *args], cwd=project.root,
+                          capture_output=True, text=True, timeout=TIMEOUT)
