@@ -202,3 +202,40 @@ def test_verdict_checks_the_record_bytes_it_parsed(example: GateProject) -> None
 def _deploygate(project: GateProject, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pytest_deploygate", *args], cwd=project.root,
                           capture_output=True, text=True, timeout=TIMEOUT)
+
+
+# -- deploygate import ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make", MAKERS.values(), ids=MAKERS.keys())
+def test_import_replaces_a_spec_that_is_no_regular_file_instead_of_writing_into_it(
+        tmp_path: Path, shared_checklists: list[Path], make: object) -> None:
+    # A committed gate_specs/12-production.yaml that is a named pipe blocked the import
+    # waiting for a reader; a link was written through (to wherever it points).
+    assert callable(make)
+    checklist = next(p for p in shared_checklists if p.name == "12-production-gate.md")
+    out = tmp_path / "gate_specs"
+    out.mkdir()
+    target = out / "12-production.yaml"
+    make(target)
+    done = subprocess.run([sys.executable, "-m", "pytest_deploygate", "--root", str(tmp_path),
+                           "import", str(checklist), "-o", str(out)],
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert target.is_file() and not target.is_symlink()
+    assert target.read_text().startswith(("spec_version", "#"))
+
+
+def test_import_never_writes_through_a_link_out_of_the_project(
+        tmp_path: Path, shared_checklists: list[Path]) -> None:
+    checklist = next(p for p in shared_checklists if p.name == "12-production-gate.md")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    out = tmp_path / "project" / "gate_specs"
+    out.mkdir(parents=True)
+    (out / "12-production.yaml").symlink_to(victim)
+    done = subprocess.run([sys.executable, "-m", "pytest_deploygate", "--root",
+                           str(tmp_path / "project"), "import", str(checklist), "-o", str(out)],
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert victim.read_text() == "keep me\n"
