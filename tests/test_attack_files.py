@@ -239,3 +239,29 @@ def test_import_never_writes_through_a_link_out_of_the_project(
                           capture_output=True, text=True, timeout=TIMEOUT)
     assert done.returncode == 0, done.stdout + done.stderr
     assert victim.read_text() == "keep me\n"
+
+
+# -- deploygate hook install --force ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["hook.sh", "hook.yaml"])
+def test_hook_install_replaces_a_committed_pipe_or_link_instead_of_writing_into_it(
+        tmp_path: Path, name: str) -> None:
+    # The hook folder is in the repository: --force wrote into whatever stood there (a named
+    # pipe waited for a reader; a link to ~/.bashrc was overwritten and made executable).
+    root = tmp_path / "project"
+    hooks = root / ".isdlc" / "hooks" / "deploygate"
+    hooks.mkdir(parents=True)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    victim.chmod(0o600)
+    (hooks / name).symlink_to(victim)
+    os.mkfifo(hooks / ("hook.yaml" if name == "hook.sh" else "hook.sh"))
+    done = subprocess.run([sys.executable, "-m", "pytest_deploygate", "--root", str(root),
+                           "hook", "install", "--force"],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert victim.read_text() == "keep me\n" and victim.stat().st_mode & 0o777 == 0o600
+    assert (hooks / "hook.sh").is_file() and not (hooks / "hook.sh").is_symlink()
+    assert (hooks / "hook.sh").stat().st_mode & 0o777 == 0o755
+    assert (hooks / "hook.yaml").read_text().strip()
