@@ -265,3 +265,55 @@ def test_hook_install_replaces_a_committed_pipe_or_link_instead_of_writing_into_
     assert (hooks / "hook.sh").is_file() and not (hooks / "hook.sh").is_symlink()
     assert (hooks / "hook.sh").stat().st_mode & 0o777 == 0o755
     assert (hooks / "hook.yaml").read_text().strip()
+
+
+# -- a signing subject hashed without a limit -------------------------------------------------
+
+_GROWING = """
+import os, sys, threading
+from pathlib import Path
+from pytest_deploygate.core.regular_files import UnusableFile, sha256_of_regular_file
+
+path = Path(sys.argv[1])
+path.write_bytes(b"x" * 3_000_000)
+stop = threading.Event()
+
+def grow() -> None:  # sparse: 64 MiB a millisecond, more than any reader hashes
+    with open(path, "r+b") as handle:
+        while not stop.is_set():
+            try:
+                os.ftruncate(handle.fileno(), os.fstat(handle.fileno()).st_size + 2**26)
+            except OSError:
+                return
+            stop.wait(0.001)
+
+threading.Thread(target=grow, daemon=True).start()
+while os.stat(path).st_size == 3_000_000:
+    pass
+try:
+    print(sha256_of_regular_file(path))
+except UnusableFile as exc:
+    print(exc.reason)
+stop.set()
+"""
+
+
+def test_an_artefact_that_keeps_growing_is_hashed_up_to_its_size_at_opening(
+        tmp_path: Path) -> None:
+    # A release artefact is hashed however big it is: but a file a CI process keeps extending
+    # was read for ever (signing never ended).
+    done = subprocess.run([sys.executable, "-c", _GROWING, str(tmp_path / "release.tar")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "file grew while it was read: it must be complete first", \
+        done.stdout + done.stderr
+
+
+def test_an_artefact_digest_is_the_sha256_of_its_bytes(tmp_path: Path) -> None:
+    # (Held: hashed in pieces, the digest is that of the whole file, over several pieces.)
+    from pytest_deploygate.core.regular_files import sha256_of_regular_file
+
+    artefact = tmp_path / "release.tar"
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    artefact.write_bytes(data)
+    assert sha256_of_regular_file(artefact) == hashlib.sha256(data).hexdigest()
+    assert sha256_of_regular_file(artefact, len(data)) == hashlib.sha256(data).hexdigest()
