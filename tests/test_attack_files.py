@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -317,3 +318,66 @@ def test_an_artefact_digest_is_the_sha256_of_its_bytes(tmp_path: Path) -> None:
     artefact.write_bytes(data)
     assert sha256_of_regular_file(artefact) == hashlib.sha256(data).hexdigest()
     assert sha256_of_regular_file(artefact, len(data)) == hashlib.sha256(data).hexdigest()
+
+
+# -- folder trees deeper than Python's recursion ----------------------------------------------
+
+
+@pytest.fixture
+def deep_trees() -> Iterator[list[Path]]:
+    """Trees to remove after the test with rm (shutil.rmtree recurses too: a tree left
+    behind would break pytest's clean-up of old temp dirs, for every later session)."""
+    made: list[Path] = []
+    yield made
+    for top in made:
+        subprocess.run(["rm", "-rf", str(top)], check=True, timeout=TIMEOUT)
+
+
+def _deep_tree(top: Path, made: list[Path], depth: int = 1200) -> None:
+    # (Made a level at a time: os.makedirs itself recurses.) Git commits such a tree.
+    made.append(top)
+    top.mkdir(parents=True, exist_ok=True)
+    here = os.open(top, os.O_RDONLY)
+    try:
+        for _ in range(depth):
+            os.mkdir("a", dir_fd=here)
+            below = os.open("a", os.O_RDONLY, dir_fd=here)
+            os.close(here)
+            here = below
+        os.close(os.open("deep.xml", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=here))
+    finally:
+        os.close(here)
+
+
+def test_a_directory_artifact_deeper_than_the_recursion_limit_is_still_listed(
+        example: GateProject, deep_trees: list[Path]) -> None:
+    # rglob raised RecursionError ("check kind 'artifact' failed", naming no folder).
+    results = example.root / "test-results"
+    results.mkdir()
+    (results / "report.xml").write_text("<ok/>")
+    _deep_tree(results / "nested", deep_trees)
+    _directory_artifact_spec(example)
+    # (pytest's own collection of the tree also recurses past the limit: not the gate's.)
+    result = _gate(example, "--ignore=test-results")
+    output = result.stdout.str() + result.stderr.str()
+    assert "RecursionError" not in output and "Traceback" not in output, output
+    case = example.record().case("results")
+    assert case["outcome"] == "passed", case
+    record = (example.root / "gate-records" / "GATE-12.xml").read_text()
+    assert "test-results/ holds 2 file(s)" in record
+
+
+def test_a_report_pattern_over_a_tree_deeper_than_the_recursion_limit_is_one_line(
+        example: GateProject, deep_trees: list[Path]) -> None:
+    config = example.root / "deploygate.yaml"
+    config.write_text(config.read_text().replace("junit: [reports/junit/*.xml]",
+                                                 "junit: ['reports/junit/**/*.xml']"))
+    _deep_tree(example.root / "reports" / "junit" / "nested", deep_trees)
+    result = _gate(example, "--ignore=reports")
+    output = result.stdout.str() + result.stderr.str()
+    assert "RecursionError" not in output and "Traceback" not in output, output
+    assert result.ret != 0
+    case = example.record().case("all-tests-passing")
+    assert case["outcome"] != "passed", case
+    assert "'reports/junit/**/*.xml': a folder it searches is nested too deep" in \
+        case["message"], case

@@ -200,7 +200,10 @@ def _inspect_directory(relative: str, path: Path, root: Path, limit: int) -> Che
     # A directory artifact (``adrs/``, ``test-results/e2e/``) must hold at least one file.
     if not path.is_dir():
         return CheckResult.not_met(f"{relative} is not a directory")
-    files = sorted(p for p in path.rglob("*") if p.is_file())
+    try:
+        files = _files_under(path)
+    except OSError as exc:
+        return CheckResult.missing(f"{relative} cannot be listed: {exc.strerror or exc}")
     if not files:
         return CheckResult.not_met(f"{relative} is empty")
     digest = hashlib.sha256()
@@ -228,6 +231,22 @@ def _inspect_directory(relative: str, path: Path, root: Path, limit: int) -> Che
     evidence = Evidence("directory", relative, sha256=digest.hexdigest(),
                         detail=f"files={len(files)}")
     return CheckResult.met(f"{relative} holds {len(files)} file(s)", evidence)
+
+
+def _files_under(folder: Path) -> list[Path]:
+    """The files in ``folder`` and its subfolders, sorted (links to files count, links to
+    folders are not entered, as ``Path.rglob`` did). Walked with a list, not by recursion:
+    a committed tree deeper than Python's recursion limit made ``rglob`` raise."""
+    files: list[Path] = []
+    pending = [folder]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(Path(entry.path))
+                elif entry.is_file():
+                    files.append(Path(entry.path))
+    return sorted(files)
 
 
 KIND = builtin_kind("artifact", evaluate)
