@@ -381,3 +381,53 @@ def test_a_report_pattern_over_a_tree_deeper_than_the_recursion_limit_is_one_lin
     assert case["outcome"] != "passed", case
     assert "'reports/junit/**/*.xml': a folder it searches is nested too deep" in \
         case["message"], case
+
+
+# -- verdict: the pre-stage envelope a post stage is bound to ---------------------------------
+
+_SWAPPER = """
+import os, sys
+pre, first, second = sys.argv[1], open(sys.argv[2], "rb").read(), open(sys.argv[3], "rb").read()
+temp = pre + ".swap"
+while True:
+    for data in (first, second):
+        with open(temp, "wb") as handle:
+            handle.write(data)
+        os.replace(temp, pre)
+"""
+
+
+def test_verdict_checks_the_signature_of_the_pre_envelope_whose_digest_it_compared(
+        repo: GateProject, keys: Path, tmp_path: Path) -> None:
+    # The post stage (CI key) bound the attacker's own pre attestation. The digest was taken
+    # on one read and the signature checked on a second: with the envelope swapped back and
+    # forth between the bound one and an old one the CI key signed, verdict said 0 (about one
+    # run in 25 here: 60 runs catch a regression almost always, and never fail a correct
+    # verdict, which reads once).
+    from test_signing import signed_pre, ssh_key, verdict, write_allowed
+
+    from pytest_deploygate.signing import envelope_path
+
+    ci = ssh_key(keys, "ed25519", "ci")
+    attacker = ssh_key(keys, "ed25519", "attacker")
+    reviewed = write_allowed(repo, ci.allowed(options='namespaces="deploygate"'))
+    write_allowed(repo, attacker.allowed(), name="more_signers")
+    with (repo.root / "deploygate.yaml").open("a") as config:
+        config.write("signing:\n  allowed_signers: .deploygate/more_signers\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "more signers")
+    pre = envelope_path(repo.root / "gate-records" / "GATE-12-pre.xml")
+    assert signed_pre(repo, ci).ret == 0
+    shutil.copy(pre, tmp_path / "ci-signed")
+    assert signed_pre(repo, attacker).ret == 0
+    shutil.copy(pre, tmp_path / "bound")
+    assert repo.run("--gate=12", "--gate-stage=post", f"--gate-sign-key={ci.private}").ret == 0
+    swapper = subprocess.Popen([sys.executable, "-c", _SWAPPER, str(pre),
+                                str(tmp_path / "bound"), str(tmp_path / "ci-signed")])
+    try:
+        codes = [verdict(repo, "GATE-12-post.xml", "--allowed-signers", str(reviewed),
+                         timeout=TIMEOUT).returncode for _ in range(60)]
+    finally:
+        swapper.kill()
+        swapper.wait()
+    assert 0 not in codes, codes
