@@ -404,18 +404,12 @@ def test_verdict_checks_the_signature_of_the_pre_envelope_whose_digest_it_compar
     # forth between the bound one and an old one the CI key signed, verdict said 0 (about one
     # run in 25 here: 60 runs catch a regression almost always, and never fail a correct
     # verdict, which reads once).
-    from test_signing import signed_pre, ssh_key, verdict, write_allowed
+    from test_signing import signed_pre, verdict
+    from test_signing_attacks import ci_and_attacker_signers
 
     from pytest_deploygate.signing import envelope_path
 
-    ci = ssh_key(keys, "ed25519", "ci")
-    attacker = ssh_key(keys, "ed25519", "attacker")
-    reviewed = write_allowed(repo, ci.allowed(options='namespaces="deploygate"'))
-    write_allowed(repo, attacker.allowed(), name="more_signers")
-    with (repo.root / "deploygate.yaml").open("a") as config:
-        config.write("signing:\n  allowed_signers: .deploygate/more_signers\n")
-    repo.git("add", "-A")
-    repo.git("commit", "-q", "-m", "more signers")
+    ci, attacker, reviewed = ci_and_attacker_signers(repo, keys)
     pre = envelope_path(repo.root / "gate-records" / "GATE-12-pre.xml")
     assert signed_pre(repo, ci).ret == 0
     shutil.copy(pre, tmp_path / "ci-signed")
