@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from test_signing import (
     RECORDS,
+    Key,
     one_line,
     signed_pre,
     ssh_key,
@@ -135,10 +136,9 @@ def test_namespace_patterns_match_as_ssh_keygen_does(repo: GateProject, keys: Pa
         assert done.returncode == code, (namespaces, done.stderr)
 
 
-def test_post_stage_bound_to_a_pre_stage_signed_by_another_key_does_not_verify(
-        repo: GateProject, keys: Path) -> None:
-    """deploygate.yaml names an allowed-signers file of the attacker's: the post stage (signed
-    with the CI key) binds to the attacker's pre attestation, so verdict follows the chain."""
+def ci_and_attacker_signers(repo: GateProject, keys: Path) -> tuple[Key, Key, Path]:
+    """The CI key, the attacker's key, and the reviewed allowed-signers file (the CI key
+    only); deploygate.yaml names a file of the attacker's that allows theirs too."""
     ci = ssh_key(keys, "ed25519", "ci")
     attacker = ssh_key(keys, "ed25519", "attacker")
     reviewed = write_allowed(repo, ci.allowed(options='namespaces="deploygate"'))
@@ -147,6 +147,14 @@ def test_post_stage_bound_to_a_pre_stage_signed_by_another_key_does_not_verify(
         config.write("signing:\n  allowed_signers: .deploygate/more_signers\n")
     repo.git("add", "-A")
     repo.git("commit", "-q", "-m", "more signers")
+    return ci, attacker, reviewed
+
+
+def test_post_stage_bound_to_a_pre_stage_signed_by_another_key_does_not_verify(
+        repo: GateProject, keys: Path) -> None:
+    """deploygate.yaml names an allowed-signers file of the attacker's: the post stage (signed
+    with the CI key) binds to the attacker's pre attestation, so verdict follows the chain."""
+    ci, attacker, reviewed = ci_and_attacker_signers(repo, keys)
     assert signed_pre(repo, attacker).ret == 0  # the attacker's own PASS, own key
     post = repo.run("--gate=12", "--gate-stage=post", f"--gate-sign-key={ci.private}")
     assert post.ret == 0  # the project config chooses the post stage's signers (by design)

@@ -127,7 +127,8 @@ def _required(artifact: ArtifactSpec, ctx: EvalContext) -> bool | CheckResult | 
 
 def _inspect(artifact: ArtifactSpec, relative: str, path: Path, ctx: EvalContext) -> CheckResult:
     if relative.endswith("/") or (path.is_dir() and any(p.endswith("/") for p in artifact.paths)):
-        return _inspect_directory(relative, path, ctx.project.limits.evidence_bytes)
+        return _inspect_directory(relative, path, ctx.project.root,
+                                  ctx.project.limits.evidence_bytes)
     if not path.is_file():
         kind = "a directory" if path.is_dir() else "not a regular file"
         return CheckResult.not_met(f"{relative} is {kind}")
@@ -195,22 +196,32 @@ def _read_hashed(path: Path, stat: os.stat_result, limit: int, memo: dict[Any, A
     return read
 
 
-def _inspect_directory(relative: str, path: Path, limit: int) -> CheckResult:
+def _inspect_directory(relative: str, path: Path, root: Path, limit: int) -> CheckResult:
     # A directory artifact (``adrs/``, ``test-results/e2e/``) must hold at least one file.
     if not path.is_dir():
         return CheckResult.not_met(f"{relative} is not a directory")
-    files = sorted(p for p in path.rglob("*") if p.is_file())
+    try:
+        files = _files_under(path)
+    except OSError as exc:
+        return CheckResult.missing(f"{relative} cannot be listed: {exc.strerror or exc}")
     if not files:
         return CheckResult.not_met(f"{relative} is empty")
     digest = hashlib.sha256()
+    real_root = root.resolve()
     for file in files[:1000]:
         name = file.relative_to(path).as_posix()
         shown = f"{relative.rstrip('/')}/{name}"
         try:
+            # A link in the folder is held to the root as the artifact's own path is: a file
+            # from elsewhere on the runner is no evidence of this project.
+            target = inside_root(real_root, file.relative_to(real_root).as_posix())
+        except OutsideRoot:
+            return CheckResult.not_met(f"{shown} resolves outside the project root")
+        try:
             # Read as every judged file is (a file swapped for a pipe or for a link to
             # /dev/zero after the listing would hang the gate), in pieces: a test-results
             # folder may hold big files.
-            content = sha256_of_regular_file(file, limit)
+            content = sha256_of_regular_file(target, limit)
         except UnusableFile as exc:
             return CheckResult.missing(f"{shown}: {exc.reason}")
         except OSError as exc:
@@ -220,6 +231,22 @@ def _inspect_directory(relative: str, path: Path, limit: int) -> CheckResult:
     evidence = Evidence("directory", relative, sha256=digest.hexdigest(),
                         detail=f"files={len(files)}")
     return CheckResult.met(f"{relative} holds {len(files)} file(s)", evidence)
+
+
+def _files_under(folder: Path) -> list[Path]:
+    """The files in ``folder`` and its subfolders, sorted (links to files count, links to
+    folders are not entered, as ``Path.rglob`` did). Walked with a list, not by recursion:
+    a committed tree deeper than Python's recursion limit made ``rglob`` raise."""
+    files: list[Path] = []
+    pending = [folder]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(Path(entry.path))
+                elif entry.is_file():
+                    files.append(Path(entry.path))
+    return sorted(files)
 
 
 KIND = builtin_kind("artifact", evaluate)

@@ -74,7 +74,12 @@ def gather(params: Mapping[str, Any], ctx: Any, default_report: str | None = Non
         pure = PurePosixPath(pattern)
         if pure.is_absolute() or ".." in pure.parts:
             return CheckResult.missing(f"{pattern!r}: paths must stay inside the project root")
-        for match in sorted(root.glob(pattern)):
+        try:
+            matches = sorted(root.glob(pattern))
+        except RecursionError:  # ("**" over a committed tree deeper than Python recurses)
+            return CheckResult.missing(f"{pattern!r}: a folder it searches is nested too deep "
+                                       "to search")
+        for match in matches:
             relative = match.relative_to(root).as_posix()
             try:
                 resolved = inside_root(root, relative)

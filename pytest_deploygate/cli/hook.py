@@ -158,11 +158,16 @@ def run_install(args: argparse.Namespace, workspace: Workspace) -> int:
     if args.gate:
         command += ["--gate", args.gate]
     timeout_ms = int((budget + MARGIN_SECONDS) * 1000)
-    (directory / "hook.yaml").write_text(HOOK_YAML.format(
-        version=__version__, name=args.name, timeout_ms=timeout_ms, records=args.record_dir))
-    script = directory / "hook.sh"
-    script.write_text(HOOK_SH.format(version=__version__, command=shlex.join(command)))
-    script.chmod(0o755)
+    # Replaced, never written into: the folder is in the repository, so --force may find a
+    # committed named pipe there (the write would wait for a reader) or a link to a file
+    # elsewhere (which would be overwritten and made executable).
+    from pytest_deploygate.core.atomic import write_atomic
+
+    write_atomic(directory / "hook.yaml", HOOK_YAML.format(
+        version=__version__, name=args.name, timeout_ms=timeout_ms,
+        records=args.record_dir).encode())
+    write_atomic(directory / "hook.sh", HOOK_SH.format(
+        version=__version__, command=shlex.join(command)).encode(), mode=0o755)
     say(f"installed {directory}/hook.yaml (pre-gate, timeout_ms {timeout_ms}) and hook.sh: "
         "the framework now runs the phase's gate before it advances a phase")
     return 0

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_deploygate.cli.workspace import Refusal, Workspace, complain, say
+from pytest_deploygate.core.atomic import write_atomic
 from pytest_deploygate.core.documents import schema_problems
 from pytest_deploygate.core.errors import DeployGateError
 from pytest_deploygate.core.yaml_lines import load_yaml
@@ -66,7 +67,9 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     for path, spec, text in results:
         target = out_dir / f"{spec['slug']}.yaml"
-        target.write_text(text, encoding="utf-8")
+        # Replaced, never written into: the spec there may be a committed named pipe (the
+        # import would wait for a reader) or a link to a file outside the project.
+        write_atomic(target, text.encode("utf-8"))
         count = _count(spec)
         say(f"{path} -> {target} ({count} items, {len(spec['decision'])} decision rows)")
     return 0

@@ -94,10 +94,13 @@ def _check_pre_stage_chain(verified: Verified, path: Path, verifier: Verifier) -
     trusts only its allowed signers, so the pre attestation named (by digest) in the signed
     post predicate must be beside the record, unchanged, and signed by one of them.
     """
+    import hashlib
 
+    from pytest_deploygate.core.limits import DEFAULT_EVIDENCE_BYTES
+    from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
     from pytest_deploygate.core.timeutil import now_utc
     from pytest_deploygate.signing import envelope_path
-    from pytest_deploygate.signing.verify import verify_attestation
+    from pytest_deploygate.signing.verify import verify_envelope
 
     predicate = verified.predicate
     binding = next((c for c in predicate["criteria"] if c["id"] == "pre-stage-record"), None)
@@ -106,20 +109,20 @@ def _check_pre_stage_chain(verified: Verified, path: Path, verifier: Verifier) -
     wanted = {e["digest"].get("sha256") for e in binding["evidence"]
               if e["kind"] == "attestation"}
     pre = envelope_path(path.with_name(f"{predicate['gate']}-pre.xml"))
-    from pytest_deploygate.core.limits import DEFAULT_EVIDENCE_BYTES
-    from pytest_deploygate.core.regular_files import UnusableFile, sha256_of_regular_file
-
+    # Read once: the digest compared and the signature checked are of the same bytes (with
+    # two reads, the bound envelope and an older one the CI key signed could be swapped in
+    # between, and the chain passed).
     try:
-        actual = sha256_of_regular_file(pre, DEFAULT_EVIDENCE_BYTES) if pre.is_file() else None
+        data = read_regular_file(pre, DEFAULT_EVIDENCE_BYTES) if pre.is_file() else None
     except UnusableFile as exc:
         raise SigningError(f"{pre}: {exc.reason}") from None
     except OSError as exc:
         raise SigningError(f"{pre}: cannot read: {exc.strerror or exc}") from None
-    if actual is None or actual not in wanted:
+    if data is None or hashlib.sha256(data).hexdigest() not in wanted:
         raise SigningError(f"the pre-stage attestation the post stage was bound to is not "
                            f"{pre} (missing or another one): cannot check who signed it")
     try:
-        verify_attestation(pre, verifier, now_utc())
+        verify_envelope(data, pre, verifier, now_utc())
     except SigningError as exc:
         raise SigningError(f"the pre-stage attestation the post stage was bound to: {exc}") \
             from None

@@ -69,7 +69,8 @@ def read_regular_file(path: Path, limit: int) -> bytes:
 def sha256_of_regular_file(path: Path, limit: int | None = None) -> str:
     """The SHA-256 of the regular file at ``path``, read in pieces (a release artifact may be
     large: it is never held whole). Raises as :func:`read_regular_file` does; without a
-    ``limit`` the whole file is hashed, however big (a regular file ends)."""
+    ``limit`` the whole file is hashed, however big, but never more than it held when opened
+    (:class:`UnusableFile` if it grew meanwhile)."""
     digest = hashlib.sha256()
     for chunk in _chunks(path, limit):
         digest.update(chunk)
@@ -81,20 +82,21 @@ def _chunks(path: Path, limit: int | None) -> Iterator[bytes]:
     # last, or when the reader stops early.)
     descriptor, info = open_regular_file(path)
     try:
-        if limit is None:
-            while chunk := os.read(descriptor, _CHUNK):
-                yield chunk
-            return
-        if info.st_size > limit:
+        # Without a limit, the size at opening is the bound: a regular file that a process
+        # keeps extending (a sparse gigabyte per write costs it nothing) never ends.
+        bound = info.st_size if limit is None else limit
+        if info.st_size > bound:
             raise UnusableFile(f"file is {info.st_size} bytes, over the {limit} byte limit",
                                over_limit=True)
         size = 0
-        while size <= limit:
-            chunk = os.read(descriptor, min(_CHUNK, limit + 1 - size))
+        while size <= bound:
+            chunk = os.read(descriptor, min(_CHUNK, bound + 1 - size))
             if not chunk:
                 break
             size += len(chunk)
-            if size > limit:
+            if size > bound and limit is None:
+                raise UnusableFile("file grew while it was read: it must be complete first")
+            if size > bound:
                 raise UnusableFile(f"file grew past the {limit} byte limit while it was "
                                    "read", over_limit=True)
             yield chunk

@@ -182,7 +182,17 @@ def _tls_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
         raise ValueError(f"CA file {ca_file}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise ValueError(f"CA file {ca_file}: not PEM text") from None
-    return _tls_context_of(verify, pem)
+    if not pem.strip():
+        # An empty cadata is no cadata to ssl.create_default_context: it would trust the
+        # system's CAs instead of the one named, so an emptied CA file trusts nothing.
+        raise ValueError(f"CA file {ca_file}: holds no certificate")
+    import ssl
+
+    try:
+        return _tls_context_of(verify, pem)
+    except ssl.SSLError as exc:  # OpenSSL's words name no file ("no start line: cadata ...")
+        raise ValueError(f"CA file {ca_file}: not a PEM certificate ({exc.reason or exc})"
+                         ) from None
 
 
 @functools.lru_cache(maxsize=8)

@@ -10,6 +10,7 @@ atomically (temp file, fsync, rename). Every other key is kept, in its order.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from pytest_deploygate.core.atomic import write_atomic
+from pytest_deploygate.core.limits import DEFAULT_EVIDENCE_BYTES
+from pytest_deploygate.core.regular_files import UnusableFile, open_regular_file, read_regular_file
 
 MAX_ATTEMPTS = 20
 
@@ -30,22 +33,43 @@ class WriteBackError(Exception):
 def update_json(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
     """Apply ``change`` to the JSON object in ``path`` without losing concurrent updates."""
     lock_path = path.with_name(path.name + ".lock")
-    with open(lock_path, "a+") as lock:
+    with os.fdopen(_open_lock(lock_path), "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             for _ in range(MAX_ATTEMPTS):
-                raw = path.read_bytes()
+                raw = _read_state(path)
                 data = _load(path, raw)
                 change(data)
                 indent = _indent_of(raw)
                 payload = (json.dumps(data, indent=indent, ensure_ascii=False) + "\n").encode()
-                if hashlib.sha256(path.read_bytes()).digest() != hashlib.sha256(raw).digest():
+                if hashlib.sha256(_read_state(path)).digest() != hashlib.sha256(raw).digest():
                     continue  # someone outside the lock replaced it meanwhile: start over
                 write_atomic(path, payload, mode=_mode(path))
                 return
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     raise WriteBackError(f"{path} kept changing under us; gave up after {MAX_ATTEMPTS} tries")
+
+
+def _open_lock(lock_path: Path) -> int:
+    # The lock and the state are files of the repository, so either may be a committed link
+    # to a device or a named pipe made before the run: refused in words naming the file, never
+    # waited on, and a link is never followed (it would create a file outside the project).
+    try:
+        descriptor, _ = open_regular_file(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW)
+    except UnusableFile as exc:
+        raise WriteBackError(f"{lock_path}: {exc.reason}: remove it") from None
+    except OSError as exc:
+        reason = "a link, not a lock file" if exc.errno == errno.ELOOP else exc.strerror
+        raise WriteBackError(f"{lock_path}: {reason or exc}: remove it") from None
+    return descriptor
+
+
+def _read_state(path: Path) -> bytes:
+    try:
+        return read_regular_file(path, DEFAULT_EVIDENCE_BYTES)
+    except UnusableFile as exc:
+        raise WriteBackError(f"{path}: {exc.reason}, not written") from None
 
 
 def _load(path: Path, raw: bytes) -> dict[str, Any]:

@@ -85,6 +85,12 @@ def verify_attestation(path: Path, verifier: Verifier, now: datetime,
         raise SigningError(f"unsigned: no attestation {path}") from None
     except OSError as exc:
         raise SigningError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return verify_envelope(data, path, verifier, now)
+
+
+def verify_envelope(data: bytes, path: Path, verifier: Verifier, now: datetime) -> Verified:
+    """Check the envelope ``data`` read from ``path`` (for a caller that must judge the very
+    bytes it read for something else too: a second read may see another file)."""
     envelope = parse_envelope(data, str(path))
     if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE:
         raise SigningError(f"{path}: payloadType {envelope.payload_type!r} is not "
