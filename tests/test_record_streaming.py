@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,7 +14,7 @@ from pytest_deploygate.core.atomic import write_atomic
 from pytest_deploygate.core.results import Evidence, describe_evidence
 from pytest_deploygate.records.markdown import _trimmed
 
-from conftest import GateProject, custom_gate
+from conftest import INNER_ARGS, GateProject, custom_gate
 
 
 def whole_text(lines: list[str]) -> bytes:
@@ -109,12 +108,9 @@ def test_an_outcome_word_is_dropped_as_before(message: str) -> None:
     assert wording.without_word(message) == text
 
 
-def test_no_piece_of_a_big_record_holds_a_whole_table(project: GateProject,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_piece_of_a_big_record_holds_a_whole_table(project: GateProject) -> None:
     # 400 signed criteria: the HTML page's sign-off table was made as one string (1.7 MB at
     # 1,667 sign-offs, the peak of a 5,000-criterion run). Each record's pieces stay small.
-    from pytest_deploygate.gate import record_files
-
     project.set_state({"phases": {"12-production": {"status": "in_progress"}}})
     (project.root / "deploygate.yaml").write_text("attestations: {verify_authorship: false}\n")
     (project.root / ".deploygate").mkdir()
@@ -125,16 +121,31 @@ def test_no_piece_of_a_big_record_holds_a_whole_table(project: GateProject,
                     "role": "qa", "at": "2026-02-01T00:00:00Z"}) + "\n" for n in range(400)))
     custom_gate(project, "".join(f"- {{id: c-{n}, text: Criterion {n}, check: "
                                  "{kind: attestation, roles: [qa]}}\n" for n in range(400)))
-    largest: dict[str, int] = {}
-    write = record_files.write_atomic
+    # (In a process of its own: the writer the controller uses is wrapped, whatever module
+    # objects earlier in-process runs left behind.)
+    project.pytester.makeconftest("""
+        import json
 
-    def measured(path: Path, data: Any, mode: int | None = None) -> None:
-        pieces = [data] if isinstance(data, bytes) else list(data)
-        largest[path.suffix] = max(len(piece) for piece in pieces)
-        write(path, pieces, mode)
 
-    monkeypatch.setattr(record_files, "write_atomic", measured)
-    assert project.run("--gate=12", "--gate-now=2026-02-10T00:00:00Z").ret == 0
+        def pytest_sessionstart(session):
+            from pytest_deploygate.plugin import controller
+
+            names = controller.write_records.__globals__
+            write, largest = names["write_atomic"], {}
+
+            def measured(path, data, mode=None):
+                pieces = [data] if isinstance(data, bytes) else list(data)
+                largest[path.suffix] = max(len(piece) for piece in pieces)
+                write(path, pieces, mode)
+                with open("largest.json", "w") as out:
+                    json.dump(largest, out)
+
+            names["write_atomic"] = measured
+        """)
+    result = project.pytester.runpytest_subprocess(*INNER_ARGS, "--gate=12",
+                                                   "--gate-now=2026-02-10T00:00:00Z", timeout=120)
+    assert result.ret == 0
     assert (project.root / "gate-records" / "GATE-12.html").stat().st_size > 100_000
+    largest = json.loads((project.root / "largest.json").read_text())
     assert set(largest) == {".xml", ".md", ".html"}
     assert max(largest.values()) < 16_000, largest
