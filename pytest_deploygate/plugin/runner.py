@@ -17,7 +17,6 @@ import pytest
 from pytest_deploygate.decision.outcomes import ItemOutcome
 from pytest_deploygate.gate.plan import GatePlan
 from pytest_deploygate.gate.run import GateRun
-from pytest_deploygate.plugin.heap import set_aside
 from pytest_deploygate.plugin.items import GateCollector, GateItem
 from pytest_deploygate.plugin.report_data import REPORT_KEY, gate_item_data, user_item_data
 from pytest_deploygate.plugin.user_items import UserMember, criterion_fields, join_user_items
@@ -112,8 +111,7 @@ class ItemRunner:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> None:
-        """Before the items run, start every selected item's network evidence and set the
-        heap aside from the garbage collector (`plugin/heap.py`)."""
+        """Before the items run, start every selected item's network evidence."""
         if self.config.option.collectonly:
             return
         for slot in self.run.slots:
@@ -125,7 +123,6 @@ class ItemRunner:
         for item in session.items:
             if isinstance(item, GateItem):
                 self.run.prefetch(item.gate_collector.plan, item.criterion)
-        set_aside(self.config)  # (the items, made since the run was prepared)
 
     def _show_progress(self, line: str) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")

@@ -28,7 +28,6 @@ from pytest_deploygate.gate.run import GateRun
 from pytest_deploygate.gate.settings import Settings
 from pytest_deploygate.gate.sign_records import RecordSigner
 from pytest_deploygate.plugin.controller import RunController
-from pytest_deploygate.plugin.heap import hand_back, set_aside
 from pytest_deploygate.plugin.report_data import REPORT_KEY
 from pytest_deploygate.plugin.runner import ItemRunner
 from pytest_deploygate.plugin.stash import BOOK_KEY, RUN_KEY, SETTINGS_KEY
@@ -64,7 +63,6 @@ class GateSession:
             raise pytest.UsageError(f"deploygate: {exc}") from None
         config.stash[RUN_KEY] = run
         _register_roles(config, settings, run, signer)
-        set_aside(config)  # (the prepared run: spec, state, plan)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_report_to_serializable(self, report: Any) -> Generator[None, Any, Any]:
@@ -90,12 +88,6 @@ class GateSession:
         for slot in run.slots if run is not None else []:
             if slot.project is not None:
                 slot.project.network.shutdown()
-
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_unconfigure(self, config: pytest.Config) -> None:
-        """The heap back to the garbage collector, before pytest's last collections."""
-        hand_back(config)
 
 
 def start_gate_run(config: pytest.Config, settings: Settings) -> None:
