@@ -16,30 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hostile_files import MAKERS, TIMEOUT, directory_artifact_spec, gate
 
-from conftest import INNER_ARGS, GateProject, custom_gate, need
+from conftest import GateProject, custom_gate, need
 from servers import TlsService
-
-TIMEOUT = 120
-
-
-def _gate(project: GateProject, *args: str) -> pytest.RunResult:
-    return project.pytester.runpytest_subprocess(*INNER_ARGS, "--gate=12", *args,
-                                                 timeout=TIMEOUT)
-
-
-def _pipe(path: Path) -> None:
-    path.unlink(missing_ok=True)
-    os.mkfifo(path)
-
-
-def _endless(path: Path) -> None:
-    path.unlink(missing_ok=True)
-    path.symlink_to("/dev/zero")
-
-
-MAKERS = {"symlink to /dev/zero": _endless, "named pipe": _pipe}
-
 
 # -- the HTTP kind's CA file ------------------------------------------------------------------
 
@@ -48,7 +28,7 @@ def _tls_case(project: GateProject, server: TlsService, ca_file: Path) -> dict[s
     project.set_state({"phases": {}})
     custom_gate(project, f"- {{id: tls, text: TLS, check: {{kind: http, url: "
                          f"'{server.url}/', retries: 0, ca_file: '{ca_file}'}}}}")
-    _gate(project)
+    gate(project)
     return project.record().case("tls")
 
 
@@ -120,15 +100,6 @@ def test_a_real_self_signed_ca_file_still_verifies(project: GateProject, tmp_pat
 # -- a directory artifact ----------------------------------------------------------------------
 
 
-def _directory_artifact_spec(project: GateProject) -> None:
-    (project.root / "gate_specs").mkdir(exist_ok=True)
-    (project.root / "gate_specs" / "12-production.yaml").write_text(
-        "spec_version: 1\ngate: 12\nid: GATE-12\ntitle: Directory artifact\n"
-        "phase: 12-production\ndecision: [{id: all, title: All}]\n"
-        "artifacts: [{id: results, name: Test results, path: test-results/}]\n"
-        "sections:\n  - {id: s, title: S, stage: pre, decision: all, criteria: "
-        "[{id: phases, text: Phases, check: {kind: state, path: phases}}]}\n")
-
 
 def test_a_directory_artifact_is_not_satisfied_by_a_link_leading_out_of_the_root(
         example: GateProject, tmp_path: Path) -> None:
@@ -139,8 +110,8 @@ def test_a_directory_artifact_is_not_satisfied_by_a_link_leading_out_of_the_root
     results = example.root / "test-results"
     results.mkdir()
     (results / "report.xml").symlink_to(outside)
-    _directory_artifact_spec(example)
-    _gate(example)
+    directory_artifact_spec(example)
+    gate(example)
     case = example.record().case("results")
     assert case["outcome"] != "passed", case
     assert "test-results/report.xml" in case["message"] and "outside the project root" in \
@@ -157,8 +128,8 @@ def test_a_directory_artifact_digest_is_unchanged_for_ordinary_files(
         (results / name).write_bytes(data)
     (results / "link.xml").symlink_to("a.xml")  # a link inside the folder: still a file
     files["link.xml"] = files["a.xml"]
-    _directory_artifact_spec(example)
-    _gate(example)
+    directory_artifact_spec(example)
+    gate(example)
     expected = hashlib.sha256()
     for name in sorted(files, key=lambda n: results / n):
         expected.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
@@ -175,7 +146,7 @@ def test_update_state_never_waits_on_a_state_file_that_is_no_regular_file(
         example: GateProject, name: str, make: object) -> None:
     assert callable(make)
     make(example.root / ".isdlc" / name)
-    result = _gate(example, "--gate-update-state")
+    result = gate(example, "--gate-update-state")
     output = result.stdout.str() + result.stderr.str()
     assert result.ret != 0, output
     assert "Traceback" not in output
@@ -183,7 +154,7 @@ def test_update_state_never_waits_on_a_state_file_that_is_no_regular_file(
 
 
 def test_update_state_still_writes_an_ordinary_state_file(example: GateProject) -> None:
-    result = _gate(example, "--gate-update-state")
+    result = gate(example, "--gate-update-state")
     assert result.ret == 0, result.stdout.str()
     assert example.state()["phases"]["12-production"]["gate_passed"] is True
 
@@ -195,7 +166,7 @@ def test_verdict_checks_the_record_bytes_it_parsed(example: GateProject) -> None
     # (Held: GateRecord.sha256 is the SHA-256 of the file's bytes.)
     from pytest_deploygate.records.reader import read_record
 
-    _gate(example)
+    gate(example)
     path = example.root / "gate-records" / "GATE-12.xml"
     assert read_record(path).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -356,9 +327,9 @@ def test_a_directory_artifact_deeper_than_the_recursion_limit_is_still_listed(
     results.mkdir()
     (results / "report.xml").write_text("<ok/>")
     _deep_tree(results / "nested", deep_trees)
-    _directory_artifact_spec(example)
+    directory_artifact_spec(example)
     # (pytest's own collection of the tree also recurses past the limit: not the gate's.)
-    result = _gate(example, "--ignore=test-results")
+    result = gate(example, "--ignore=test-results")
     output = result.stdout.str() + result.stderr.str()
     assert "RecursionError" not in output and "Traceback" not in output, output
     case = example.record().case("results")
@@ -373,7 +344,7 @@ def test_a_report_pattern_over_a_tree_deeper_than_the_recursion_limit_is_one_lin
     config.write_text(config.read_text().replace("junit: [reports/junit/*.xml]",
                                                  "junit: ['reports/junit/**/*.xml']"))
     _deep_tree(example.root / "reports" / "junit" / "nested", deep_trees)
-    result = _gate(example, "--ignore=reports")
+    result = gate(example, "--ignore=reports")
     output = result.stdout.str() + result.stderr.str()
     assert "RecursionError" not in output and "Traceback" not in output, output
     assert result.ret != 0

@@ -8,37 +8,19 @@ naming the file, and never a pass. (Each run has a timeout, so a regression fail
 
 from __future__ import annotations
 
-import os
+import hashlib
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hostile_files import MAKERS, TIMEOUT, directory_artifact_spec, gate
 
 from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
 
-from conftest import INNER_ARGS, GateProject, custom_gate, need
+from conftest import GateProject, custom_gate, need
 from servers import TlsService
-
-TIMEOUT = 120
-
-
-def _gate(project: GateProject) -> pytest.RunResult:
-    return project.pytester.runpytest_subprocess(*INNER_ARGS, "--gate=12", timeout=TIMEOUT)
-
-
-def _endless(path: Path) -> None:
-    path.unlink(missing_ok=True)
-    path.symlink_to("/dev/zero")
-
-
-def _pipe(path: Path) -> None:
-    path.unlink(missing_ok=True)
-    os.mkfifo(path)
-
-
-MAKERS = {"symlink to /dev/zero": _endless, "named pipe": _pipe}
 
 
 @pytest.mark.parametrize("make", MAKERS.values(), ids=MAKERS.keys())
@@ -49,7 +31,7 @@ def test_an_input_that_is_no_regular_file_fails_the_gate_at_once(
         example: GateProject, relative: str, make: object) -> None:
     assert callable(make)
     make(example.root / relative)
-    result = _gate(example)
+    result = gate(example)
     output = result.stdout.str() + result.stderr.str()
     assert result.ret != 0, output
     assert "Traceback" not in output
@@ -64,7 +46,7 @@ def test_deploygate_yaml_that_is_no_regular_file_is_refused_in_one_line(
         example: GateProject, make: object) -> None:
     assert callable(make)
     make(example.root / "deploygate.yaml")
-    result = _gate(example)
+    result = gate(example)
     result.stdout.fnmatch_lines(["*deploygate.yaml:1: not a regular file (a device, a pipe or "
                                  "a socket): make it a regular file*"])
 
@@ -76,7 +58,7 @@ def test_a_spec_that_is_no_regular_file_is_refused(example: GateProject, make: o
     specs = example.root / "gate_specs"
     specs.mkdir()
     make(specs / "12-production.yaml")
-    result = _gate(example)
+    result = gate(example)
     output = result.stdout.str() + result.stderr.str()
     assert result.ret not in (0, 1), output
     assert "12-production.yaml:1: not a regular file" in output, output
@@ -114,7 +96,7 @@ def test_a_project_checklist_that_is_no_regular_file_is_refused(example: GatePro
     checklists = example.root / ".isdlc" / "checklists"
     checklists.mkdir()
     make(checklists / "12-production-gate.md")
-    result = _gate(example)
+    result = gate(example)
     output = result.stdout.str() + result.stderr.str()
     assert result.ret not in (0, 1), output
     assert "Traceback" not in output
@@ -126,7 +108,7 @@ def test_a_file_named_like_a_spec_with_a_final_newline_is_no_spec(example: GateP
     specs = example.root / "gate_specs"
     specs.mkdir()
     (specs / "12-production.yaml\n").write_text("spec_version: 1\n")
-    result = _gate(example)
+    result = gate(example)
     result.stdout.fnmatch_lines(["*GATE-12 from built-in 12-production.yaml*"])
 
 
@@ -145,7 +127,7 @@ def test_a_ca_file_that_is_no_regular_file_fails_the_check_at_once(
         project.set_state({"phases": {}})
         custom_gate(project, f"- {{id: tls, text: TLS, check: {{kind: http, url: "
                              f"'{server.url}/', retries: 0, ca_file: '{ca_file}'}}}}")
-        _gate(project)
+        gate(project)
         case = project.record().case("tls")
         # (Refused before any request, like a URL that cannot be sent: no answer, not met.)
         assert case["outcome"] == "failure", case
@@ -154,41 +136,41 @@ def test_a_ca_file_that_is_no_regular_file_fails_the_check_at_once(
         server.close()
 
 
-def test_the_ca_file_read_is_the_one_trusted(project: GateProject, tmp_path: Path) -> None:
-    # (OpenSSL is handed the bytes read, never the path: the two cannot differ.)
+@pytest.mark.parametrize("comment", ["", "# Issuer: Tanúsítvány Kiadó (a bundle's UTF-8)\n"])
+def test_the_ca_file_read_is_the_one_trusted(project: GateProject, tmp_path: Path,
+                                             comment: str) -> None:
+    # (OpenSSL is handed the certificates read, never the path: the two cannot differ. Text
+    # around them, which OpenSSL skips in a file, may be any UTF-8.)
     need(shutil.which("openssl") is not None, "openssl is not installed")
     server = TlsService(tmp_path)
     try:
+        ca_file = tmp_path / "bundle.pem"
+        ca_file.write_bytes(comment.encode() + server.certificate.read_bytes())
         project.set_state({"phases": {}})
         custom_gate(project, f"- {{id: tls, text: TLS, check: {{kind: http, url: "
-                             f"'{server.url}/', retries: 0, ca_file: '{server.certificate}'}}}}")
-        _gate(project)
+                             f"'{server.url}/', retries: 0, ca_file: '{ca_file}'}}}}")
+        gate(project)
         assert project.record().case("tls")["outcome"] == "passed"
     finally:
         server.close()
 
 
-def test_a_directory_artifact_holding_a_file_over_the_limit_is_missing_evidence(
-        example: GateProject) -> None:
-    # Each file of a directory artifact is hashed in pieces, within the evidence limit.
+def test_a_directory_artifact_is_hashed_whole_in_pieces(example: GateProject) -> None:
+    # Each file of a directory artifact is hashed in pieces, whatever its size (only the
+    # digest is kept: the evidence limit is for what is parsed), and a backslash in a file's
+    # name is a character of that name, not a separator.
     results = example.root / "test-results"
     results.mkdir()
-    (results / "small.xml").write_text("<ok/>")
-    (results / "trace.bin").write_bytes(b"x" * 9000)
-    (example.root / "gate_specs").mkdir()
-    (example.root / "gate_specs" / "12-production.yaml").write_text(
-        "spec_version: 1\ngate: 12\nid: GATE-12\ntitle: Directory artifact\n"
-        "phase: 12-production\ndecision: [{id: all, title: All}]\n"
-        "artifacts: [{id: results, name: Test results, path: test-results/}]\n"
-        "sections:\n  - {id: s, title: S, stage: pre, decision: all, criteria: "
-        "[{id: phases, text: Phases, check: {kind: state, path: phases}}]}\n")
-    result = example.pytester.runpytest_subprocess(
-        *INNER_ARGS, "--gate=12", "-o", "deploygate_max_evidence_size=8192", timeout=TIMEOUT)
-    assert result.ret == 1
-    case = example.record().case("results")
-    assert case["type"] == "evidence-missing", case
-    assert "test-results/trace.bin: file is 9000 bytes, over the 8192 byte limit" in \
-        case["message"]
+    files = {"report\\index.html": b"<ok/>", "small.xml": b"<ok/>", "trace.bin": b"x" * 9000}
+    for name, content in files.items():
+        (results / name).write_bytes(content)
+    directory_artifact_spec(example)
+    result = gate(example, "-o", "deploygate_max_evidence_size=8192")
+    assert result.ret == 0, result.stdout.str()
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    assert f"sha256={digest.hexdigest()}" in example.record().case("results")["text"]
 
 
 @pytest.mark.parametrize("make", MAKERS.values(), ids=MAKERS.keys())
@@ -239,5 +221,5 @@ def test_a_manifest_is_read_within_the_document_limit(example: GateProject, line
                                 if not line.startswith("version:")) + "\n")
     (example.root / "pyproject.toml").write_text(
         '[project]\nname = "acme-api"\nversion = "1.4.0"\n' + ("# " + "x" * 78 + "\n") * lines)
-    _gate(example)
+    gate(example)
     assert example.record().properties.get("deploygate.version", "") == version

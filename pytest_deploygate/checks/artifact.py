@@ -127,8 +127,7 @@ def _required(artifact: ArtifactSpec, ctx: EvalContext) -> bool | CheckResult | 
 
 def _inspect(artifact: ArtifactSpec, relative: str, path: Path, ctx: EvalContext) -> CheckResult:
     if relative.endswith("/") or (path.is_dir() and any(p.endswith("/") for p in artifact.paths)):
-        return _inspect_directory(relative, path, ctx.project.root,
-                                  ctx.project.limits.evidence_bytes)
+        return _inspect_directory(relative, path, ctx.project.root)
     if not path.is_file():
         kind = "a directory" if path.is_dir() else "not a regular file"
         return CheckResult.not_met(f"{relative} is {kind}")
@@ -196,7 +195,7 @@ def _read_hashed(path: Path, stat: os.stat_result, limit: int, memo: dict[Any, A
     return read
 
 
-def _inspect_directory(relative: str, path: Path, root: Path, limit: int) -> CheckResult:
+def _inspect_directory(relative: str, path: Path, root: Path) -> CheckResult:
     # A directory artifact (``adrs/``, ``test-results/e2e/``) must hold at least one file.
     if not path.is_dir():
         return CheckResult.not_met(f"{relative} is not a directory")
@@ -211,17 +210,18 @@ def _inspect_directory(relative: str, path: Path, root: Path, limit: int) -> Che
     for file in files[:1000]:
         name = file.relative_to(path).as_posix()
         shown = f"{relative.rstrip('/')}/{name}"
-        try:
-            # A link in the folder is held to the root as the artifact's own path is: a file
-            # from elsewhere on the runner is no evidence of this project.
-            target = inside_root(real_root, file.relative_to(real_root).as_posix())
-        except OutsideRoot:
+        # A link in the folder is held to the root as the artifact's own path is: a file from
+        # elsewhere on the runner is no evidence of this project. (The listed file itself is
+        # resolved: its name may hold a backslash, which a configured path would not.)
+        target = file.resolve()
+        if real_root not in target.parents:
             return CheckResult.not_met(f"{shown} resolves outside the project root")
         try:
             # Read as every judged file is (a file swapped for a pipe or for a link to
-            # /dev/zero after the listing would hang the gate), in pieces: a test-results
-            # folder may hold big files.
-            content = sha256_of_regular_file(target, limit)
+            # /dev/zero after the listing would hang the gate), in pieces and whatever its
+            # size (a test-results folder may hold big files; only its digest is kept), up
+            # to the size it had when opened.
+            content = sha256_of_regular_file(target)
         except UnusableFile as exc:
             return CheckResult.missing(f"{shown}: {exc.reason}")
         except OSError as exc:

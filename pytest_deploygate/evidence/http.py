@@ -175,16 +175,17 @@ def _tls_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
     from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
 
     try:
-        pem = read_regular_file(Path(ca_file), DEFAULT_DOCUMENT_BYTES).decode("ascii")
+        text = read_regular_file(Path(ca_file), DEFAULT_DOCUMENT_BYTES).decode("latin-1")
     except UnusableFile as exc:
         raise ValueError(f"CA file {ca_file}: {exc.reason}") from None
     except OSError as exc:
         raise ValueError(f"CA file {ca_file}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"CA file {ca_file}: not PEM text") from None
-    if not pem.strip():
+    # Only the certificates: a bundle's comments between them may be any text (an issuer's
+    # name in UTF-8), which OpenSSL skips in a file but ``cadata`` must not hold.
+    pem = "\n".join(found.group() for found in _PEM_CERTIFICATE.finditer(text))
+    if not pem:
         # An empty cadata is no cadata to ssl.create_default_context: it would trust the
-        # system's CAs instead of the one named, so an emptied CA file trusts nothing.
+        # system's CAs instead of the one named, so a CA file without one trusts nothing.
         raise ValueError(f"CA file {ca_file}: holds no certificate")
     import ssl
 
@@ -193,6 +194,11 @@ def _tls_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
     except ssl.SSLError as exc:  # OpenSSL's words name no file ("no start line: cadata ...")
         raise ValueError(f"CA file {ca_file}: not a PEM certificate ({exc.reason or exc})"
                          ) from None
+
+
+#: A PEM certificate block, as OpenSSL reads one from ``cadata``.
+_PEM_CERTIFICATE = re.compile(r"-----BEGIN (CERTIFICATE|X509 CERTIFICATE|TRUSTED CERTIFICATE)"
+                              r"-----[\s\S]*?-----END \1-----")
 
 
 @functools.lru_cache(maxsize=8)
