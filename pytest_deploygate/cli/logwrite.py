@@ -30,7 +30,9 @@ def append_line(path: Path, entry: dict[str, Any]) -> int:
             handle.seek(size - 1)
             if handle.read(1) != b"\n":
                 prefix = b"\n"  # the last line had no newline: never glue onto it
-        handle.write(prefix + line.encode("utf-8") + b"\n")  # (O_APPEND: at the end)
+        pending = memoryview(prefix + line.encode("utf-8") + b"\n")
+        while pending:  # (O_APPEND: at the end; unbuffered, so a short write is resumed)
+            pending = pending[handle.write(pending) or 0:]
         os.fsync(handle.fileno())
         handle.seek(0)
         # The file now ends with a newline, so its lines are its newlines (split on "\n"
