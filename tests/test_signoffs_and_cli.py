@@ -558,3 +558,16 @@ def test_unusable_files_are_one_line_refusals(verified: GateProject) -> None:
     missing = subprocess.run([DEPLOYGATE, "--root", str(verified.root / "nope"), "show", "12"],
                              capture_output=True, text=True)
     assert missing.returncode == 2 and "not a directory" in missing.stderr
+
+
+def test_a_reader_that_leaves_early_is_no_error(example: GateProject) -> None:
+    # `deploygate show 12 | head -1`: the pipe's reader is gone; the command stops quietly
+    # with 0 (it said "Broken pipe" and exited 2: BrokenPipeError is an OSError).
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        done = subprocess.run([DEPLOYGATE, "--root", str(example.root), "show", "12"],
+                              stdout=writer, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(writer)
+    assert (done.returncode, done.stderr) == (0, "")

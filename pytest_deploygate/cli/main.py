@@ -101,14 +101,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in str(exc).splitlines():
             complain(line)
         return REFUSED
+    except BrokenPipeError:  # e.g. `deploygate show 12 | head`: the reader left, not an error
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+        # (Before OSError, of which it is one: there it was "Broken pipe", exit 2.)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:  # a file the command must write or read is not usable
         where = f"{exc.filename}: " if exc.filename else ""
         complain(f"{where}{exc.strerror or exc}")
         return REFUSED
-    except BrokenPipeError:  # e.g. `deploygate show 12 | head`: the reader left, not an error
-        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
 
 
 if __name__ == "__main__":
