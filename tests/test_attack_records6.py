@@ -282,3 +282,33 @@ def test_a_user_criterion_id_is_no_markup_in_the_markdown_record(example: GatePr
     assert example.run("--gate=12").ret == pytest.ExitCode.TESTS_FAILED
     page = (example.root / "gate-records" / "GATE-12.md").read_text()
     assert "**Gate Status**: FAIL" in page and "<" not in page and "\x1b" not in page
+
+
+#: A kind whose result carries a "measurement" that is none: its to_dict is no dict, or it
+#: has none. It stopped the records half-way with a traceback.
+ODD_MEASUREMENT_KIND = '''
+from pytest_deploygate import CheckKind, CheckResult, params_schema
+
+class Odd:
+    def to_dict(self):
+        return {value}
+
+def pytest_deploygate_check_kinds(config):
+    def evaluate(params, ctx):
+        return CheckResult("met", "fine", (), {measurement})
+    return [CheckKind("hostile", "odd measurement", params_schema({{}}), evaluate)]
+'''
+
+
+@pytest.mark.parametrize("measurement", ["Odd()", "{'label': 'x'}", "5"])
+@pytest.mark.parametrize("value", ["'not a dict'", "{'points': [[1]]}", "None"])
+def test_a_measurement_that_is_none_is_never_a_passing_record(example: GateProject,
+                                                              measurement: str,
+                                                              value: str) -> None:
+    plugin = ODD_MEASUREMENT_KIND.format(value=value, measurement=measurement)
+    result = run_kind(example, plugin, "{kind: state, path: phases}")
+    assert result.ret == 1, result.stdout.str()[-3000:]
+    record = read_record(example.root / "gate-records" / "GATE-12.xml")
+    assert record.properties["deploygate.decision"] != "PASS"
+    shipped = next(case for case in record.testcases if "[shipped]" in case.name)
+    assert "returned a measurement that is not one" in shipped.message

@@ -56,6 +56,8 @@ class Measurement:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Measurement | None:
         """The inverse of :meth:`to_dict`; None for anything malformed (never an error)."""
+        if not isinstance(data, dict):
+            return None
         try:
             points = tuple(Point(float(at), _number(value), bool(breached))
                            for at, value, breached in data.get("points", []))

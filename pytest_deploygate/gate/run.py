@@ -390,8 +390,20 @@ def _booked_copy(result: object) -> CheckResult | str:
                 value is None or isinstance(value, str) for value in fields[2:]):
             return "evidence that is not text"
         evidence.append(Evidence(*fields))  # type: ignore[arg-type]  # (checked above)
+    measured = getattr(result, "measurement", None)
+    if measured is not None:
+        # The same for what a metric kind measured: its plain form, read back (a to_dict of
+        # anything else stopped the records half-way).
+        from pytest_deploygate.core.measurements import Measurement
+
+        try:
+            measured = Measurement.from_dict(measured.to_dict())
+        except Exception:
+            measured = None
+        if measured is None:
+            return "a measurement that is not one"
     return CheckResult(status, message, tuple(evidence),  # type: ignore[arg-type]
-                       getattr(result, "measurement", None))
+                       measured)
 
 
 _EVIDENCE_FIELDS = ("kind", "ref", "sha256", "modified", "detail")
