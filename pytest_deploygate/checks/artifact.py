@@ -226,7 +226,9 @@ def _inspect_directory(relative: str, path: Path, root: Path) -> CheckResult:
             return CheckResult.missing(f"{shown}: {exc.reason}")
         except OSError as exc:
             return CheckResult.missing(f"{shown} cannot be read: {exc.strerror or exc}")
-        digest.update(name.encode() + b"\0")
+        # (As the file system has the name: git commits any bytes as one, and a name that is
+        # no UTF-8 is held in surrogate escapes, which a plain encode() refuses.)
+        digest.update(os.fsencode(name) + b"\0")
         digest.update(bytes.fromhex(content))
     evidence = Evidence("directory", relative, sha256=digest.hexdigest(),
                         detail=f"files={len(files)}")
