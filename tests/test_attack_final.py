@@ -7,8 +7,12 @@ deploygate.yaml and specs; every run has a timeout.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+import pytest
 from hostile_files import directory_artifact_spec, gate
+
+from pytest_deploygate.evidence.release import manifest_version
 
 from conftest import GateProject
 
@@ -26,3 +30,79 @@ def test_a_directory_artifact_file_named_in_no_utf8_is_judged_not_a_crash(
     case = example.record().case("results")
     # (The folder holds a regular file of the project: met, as with any other name.)
     assert case["outcome"] == "passed", case
+
+
+# -- the release version from the manifests ----------------------------------------------------
+
+_NOTES_SPEC = (
+    "spec_version: 1\ngate: 12\nid: GATE-12\ntitle: Release notes\nphase: 12-production\n"
+    "decision: [{id: all, title: All}]\n"
+    "artifacts: [{id: notes, name: Release notes, path: RELEASE_NOTES.md, names_version: true}]\n"
+    "sections:\n  - {id: s, title: S, stage: pre, decision: all, criteria: "
+    "[{id: phases, text: Phases, check: {kind: state, path: phases}}]}\n")
+
+
+def _notes_project(project: GateProject, pyproject: bytes) -> None:
+    # The release is 2.0.0 (pyproject.toml); the notes and package.json still say 1.0.0.
+    project.set_state({"phases": {}})
+    (project.root / "gate_specs").mkdir()
+    (project.root / "gate_specs" / "12-production.yaml").write_text(_NOTES_SPEC)
+    (project.root / "RELEASE_NOTES.md").write_text("# 1.0.0\n\nFirst release.\n")
+    (project.root / "package.json").write_text('{"name": "ui", "version": "1.0.0"}\n')
+    (project.root / "pyproject.toml").write_bytes(pyproject)
+
+
+_PADDED = (b'[project]\nname = "api"\nversion = "2.0.0"\n'
+           + b"# padding\n" * 300_000)  # (3 MB: over the document limit)
+
+
+@pytest.mark.parametrize("pyproject", [
+    _PADDED,
+    b'project = "api"\n',  # no table
+], ids=["over-the-limit", "not-a-table"])
+def test_an_unreadable_pyproject_never_hands_the_version_to_package_json(
+        project: GateProject, pyproject: bytes) -> None:
+    # pyproject.toml names the release; an attacker pads it past the document limit (or
+    # breaks it) so that the version came from package.json, an older release the notes name:
+    # "release notes name the version" was met and the gate passed.
+    _notes_project(project, pyproject)
+    result = gate(project)
+    case = project.record().case("notes")
+    assert case["outcome"] != "passed", case
+    assert "pyproject.toml" in case["message"], case
+    assert result.ret != 0
+
+
+def test_a_pyproject_without_a_version_still_defers_to_package_json(
+        project: GateProject) -> None:
+    # (Held by the fix: a pyproject.toml of tool settings names no version; package.json does.)
+    _notes_project(project, b'[tool.ruff]\nline-length = 99\n')
+    gate(project)
+    assert project.record().case("notes")["outcome"] == "passed"
+
+
+def test_a_pyproject_whose_project_is_no_table_is_one_line_not_a_traceback(
+        project: GateProject) -> None:
+    _notes_project(project, b'project = "api"\n')
+    result = gate(project)
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert result.ret != 0
+
+
+@pytest.mark.parametrize("pyproject", [
+    _PADDED,
+    b'[project]\nname = "api"\nversion = "2.0.0"\ndescription = "caf\xe9"\n',  # latin-1
+    b'[project]\nname = "api"\nversion = "2.0.0"\n[project]\n',  # not TOML
+    b'project = "api"\n',
+    b'[project]\nversion = 2\n',
+], ids=["over-the-limit", "not-utf8", "not-toml", "not-a-table", "not-text"])
+def test_verdict_and_gate_take_no_version_from_package_json_past_a_broken_pyproject(
+        tmp_path: Path, pyproject: bytes) -> None:
+    # (pytest itself refuses a pyproject.toml that is not UTF-8 TOML, but `deploygate verdict`
+    # reads the release version the same way and never runs pytest.)
+    (tmp_path / "package.json").write_text('{"version": "1.0.0"}')
+    (tmp_path / "pyproject.toml").write_bytes(pyproject)
+    assert manifest_version(tmp_path) is None
+    (tmp_path / "pyproject.toml").unlink()
+    os.mkfifo(tmp_path / "pyproject.toml")
+    assert manifest_version(tmp_path) is None

@@ -169,7 +169,8 @@ def _judge(artifact: ArtifactSpec, relative: str, data: bytes, digest: str,
         version = ctx.project.version
         if not version:
             return CheckResult.missing(f"{relative} must name the release version, which is "
-                                       "unknown: pass --gate-version or set version in "
+                                       "unknown (no readable pyproject.toml or package.json "
+                                       "names one): pass --gate-version or set version in "
                                        f"{ctx.project.config.display_name}", evidence)
         if not re.search(rf"(?<![0-9.]){re.escape(version.removeprefix('v'))}(?![0-9])", text):
             return CheckResult.not_met(f"{relative} does not name version {version}", evidence)
