@@ -7,6 +7,8 @@ deploygate.yaml and specs; every run has a timeout.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -106,3 +108,44 @@ def test_verdict_and_gate_take_no_version_from_package_json_past_a_broken_pyproj
     (tmp_path / "pyproject.toml").unlink()
     os.mkfifo(tmp_path / "pyproject.toml")
     assert manifest_version(tmp_path) is None
+
+
+# -- deploygate hook install --force: the folder itself ----------------------------------------
+
+
+@pytest.mark.parametrize("linked", [".isdlc/hooks/deploygate", ".isdlc/hooks", ".isdlc"])
+def test_hook_install_never_writes_through_a_committed_folder_link_out_of_the_project(
+        tmp_path: Path, linked: str) -> None:
+    # The files were replaced rather than written into, but the folder they go in is in the
+    # repository too: a committed link to a folder elsewhere (an autostart folder) received
+    # an executable hook.sh.
+    root = tmp_path / "project"
+    root.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    link = root / linked
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(elsewhere, target_is_directory=True)
+    done = subprocess.run([sys.executable, "-m", "pytest_deploygate", "--root", str(root),
+                           "hook", "install", "--force"],
+                          capture_output=True, text=True, timeout=30)
+    assert list(elsewhere.rglob("*")) == [], done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr and "outside" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("given", [False, True], ids=["default-folder", "dash-o"])
+def test_import_never_writes_through_a_committed_spec_folder_link_out_of_the_project(
+        tmp_path: Path, shared_checklists: list[Path], given: bool) -> None:
+    checklist = next(p for p in shared_checklists if p.name == "12-production-gate.md")
+    root = tmp_path / "project"
+    root.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (root / "gate_specs").symlink_to(elsewhere, target_is_directory=True)
+    output = ["-o", str(root / "gate_specs")] if given else []
+    done = subprocess.run([sys.executable, "-m", "pytest_deploygate", "--root", str(root),
+                           "import", str(checklist), *output],
+                          capture_output=True, text=True, timeout=120, cwd=root)
+    assert list(elsewhere.iterdir()) == [], done.stdout + done.stderr
+    assert done.returncode != 0 and "outside the project root" in done.stderr, done.stderr
