@@ -149,3 +149,31 @@ def test_import_never_writes_through_a_committed_spec_folder_link_out_of_the_pro
                           capture_output=True, text=True, timeout=120, cwd=root)
     assert list(elsewhere.iterdir()) == [], done.stdout + done.stderr
     assert done.returncode != 0 and "outside the project root" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("name,text", [
+    ("package.json", "[" * 200_000 + "]" * 200_000),
+    ("pyproject.toml", "a = " + "[" * 200_000 + "]" * 200_000),
+], ids=["package.json", "pyproject.toml"])
+def test_a_manifest_nested_deeper_than_the_parser_recurses_names_no_version(
+        tmp_path: Path, name: str, text: str) -> None:
+    # json.loads and tomllib raise RecursionError, which neither the gate nor `deploygate
+    # verdict` caught: a bare traceback instead of "version unknown".
+    (tmp_path / name).write_text(text)
+    assert manifest_version(tmp_path) is None
+
+
+def test_verdict_over_a_deeply_nested_package_json_is_no_traceback(example: GateProject
+                                                                     ) -> None:
+    config = example.root / "deploygate.yaml"
+    config.write_text("".join(line for line in config.read_text().splitlines(keepends=True)
+                              if not line.startswith("version:")))
+    (example.root / "pyproject.toml").unlink(missing_ok=True)
+    (example.root / "package.json").write_text("[" * 200_000 + "]" * 200_000)
+    result = gate(example)
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    done = subprocess.run([sys.executable, "-m", "pytest_deploygate", "--root",
+                           str(example.root), "verdict", "--commit", "0" * 40,
+                           str(example.root / "gate-records" / "GATE-12.xml")],
+                          capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in done.stderr and done.returncode != 0, done.stderr

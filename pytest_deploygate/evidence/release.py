@@ -448,7 +448,8 @@ def manifest_version(root: Path) -> str | None:
             # names no version (and the gate waits for neither).
             text = read_regular_file(pyproject, DEFAULT_DOCUMENT_BYTES).decode("utf-8")
             table = tomllib.loads(text).get("project", {})
-        except (OSError, UnusableFile, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        except (OSError, UnusableFile, UnicodeDecodeError, tomllib.TOMLDecodeError,
+                RecursionError):  # (arrays nested deeper than the parser recurses)
             return None
         if not isinstance(table, dict):
             return None
@@ -460,7 +461,8 @@ def manifest_version(root: Path) -> str | None:
         try:
             text = read_regular_file(package, DEFAULT_DOCUMENT_BYTES).decode("utf-8")
             version = json.loads(text).get("version")
-        except (OSError, UnusableFile, UnicodeDecodeError, ValueError, AttributeError):
+        except (OSError, UnusableFile, UnicodeDecodeError, ValueError, AttributeError,
+                RecursionError):
             version = None
         if isinstance(version, str) and version:
             return version
