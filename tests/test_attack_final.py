@@ -16,7 +16,7 @@ from hostile_files import directory_artifact_spec, gate
 
 from pytest_deploygate.evidence.release import manifest_version
 
-from conftest import GateProject
+from conftest import GateProject, custom_gate
 
 
 def test_a_directory_artifact_file_named_in_no_utf8_is_judged_not_a_crash(
@@ -177,3 +177,16 @@ def test_verdict_over_a_deeply_nested_package_json_is_no_traceback(example: Gate
                            str(example.root / "gate-records" / "GATE-12.xml")],
                           capture_output=True, text=True, timeout=120)
     assert "Traceback" not in done.stderr and done.returncode != 0, done.stderr
+
+
+def test_a_coverage_report_nested_deeper_than_json_recurses_is_named_not_a_kind_crash(
+        project: GateProject) -> None:
+    # (Fail-closed before too, but as "check kind 'coverage' failed: RecursionError: ...".)
+    project.set_state({"phases": {}})
+    (project.root / "coverage.json").write_text('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    custom_gate(project, "- {id: cov, text: Coverage, check: {kind: coverage, "
+                         "paths: [coverage.json], min: 80}}")
+    gate(project)
+    case = project.record().case("cov")
+    assert case["outcome"] != "passed", case
+    assert "check kind" not in case["message"] and "coverage.json" in case["message"], case
