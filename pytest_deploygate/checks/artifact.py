@@ -168,7 +168,8 @@ def _judge(artifact: ArtifactSpec, relative: str, data: bytes, digest: str,
         version = ctx.project.version
         if not version:
             return CheckResult.missing(f"{relative} must name the release version, which is "
-                                       "unknown: pass --gate-version or set version in "
+                                       "unknown (no readable pyproject.toml or package.json "
+                                       "names one): pass --gate-version or set version in "
                                        f"{ctx.project.config.display_name}", evidence)
         if not re.search(rf"(?<![0-9.]){re.escape(version.removeprefix('v'))}(?![0-9])", text):
             return CheckResult.not_met(f"{relative} does not name version {version}", evidence)
@@ -225,7 +226,9 @@ def _inspect_directory(relative: str, path: Path, root: Path) -> CheckResult:
             return CheckResult.missing(f"{shown}: {exc.reason}")
         except OSError as exc:
             return CheckResult.missing(f"{shown} cannot be read: {exc.strerror or exc}")
-        digest.update(name.encode() + b"\0")
+        # (As the file system has the name: git commits any bytes as one, and a name that is
+        # no UTF-8 is held in surrogate escapes, which a plain encode() refuses.)
+        digest.update(os.fsencode(name) + b"\0")
         digest.update(bytes.fromhex(content))
     evidence = Evidence("directory", relative, sha256=digest.hexdigest(),
                         detail=f"files={len(files)}")

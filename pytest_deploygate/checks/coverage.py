@@ -53,7 +53,7 @@ def _percent(report: EvidenceFile) -> float | str:
         try:
             totals = json.loads(report.data).get("totals")
             value = float(totals["percent_covered"])
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return "not a coverage.py JSON report (no totals.percent_covered)"
         return value if math.isfinite(value) and 0 <= value <= 100 else \
             f"impossible coverage {value!r}"

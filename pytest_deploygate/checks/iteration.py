@@ -106,7 +106,7 @@ def _configured_limit(ctx: EvalContext) -> tuple[tuple[int, str] | None, str | N
         data = json.loads(raw.decode("utf-8-sig"))
     except UnusableFile as exc:
         return None, f"{CONFIG}: {exc.reason}"
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # (JSON nested too deep: the last)
         return None, f"{CONFIG}: unreadable: {exc}"
     phase = ctx.spec.phase
     requirement = _get(data, "phase_requirements", phase, "test_iteration")

@@ -143,7 +143,15 @@ def run_install(args: argparse.Namespace, workspace: Workspace) -> int:
         raise Refusal(f"--name {args.name!r}: one directory name, not a path")
     if Path(args.record_dir).is_absolute() or ".." in Path(args.record_dir).parts:
         raise Refusal(f"--record-dir {args.record_dir!r}: a directory inside the project")
+    from pytest_deploygate.core.paths import OutsideRoot, inside_root
+
     directory = workspace.root / ".isdlc" / "hooks" / args.name
+    try:
+        # The folder is in the repository as its files are: a committed link (the hook's
+        # folder, hooks/ or .isdlc/) to a folder elsewhere must not receive an executable.
+        inside_root(workspace.root, f".isdlc/hooks/{args.name}")
+    except OutsideRoot as exc:
+        raise Refusal(f"hook folder {exc}") from None
     if directory.exists() and not args.force:
         raise Refusal(f"{directory} exists; pass --force to replace it")
     directory.mkdir(parents=True, exist_ok=True)

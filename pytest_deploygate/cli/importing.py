@@ -45,6 +45,22 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 _Imported = tuple[Path, dict[str, Any], str]
 
 
+def _refuse_a_folder_link_out_of_the_root(out_dir: Path, root: Path) -> None:
+    """A spec folder inside the project (``gate_specs/``) is in the repository: a committed
+    link from it to a folder elsewhere must not receive the specs. (A folder named outside
+    the project with --output is the user's choice.)"""
+    from pytest_deploygate.core.paths import OutsideRoot, inside_root
+
+    if not out_dir.is_absolute():
+        out_dir = Path.cwd() / out_dir
+    if not out_dir.is_relative_to(root.absolute()):
+        return
+    try:
+        inside_root(root, out_dir.relative_to(root.absolute()).as_posix())
+    except OutsideRoot as exc:
+        raise Refusal(f"spec folder {exc}") from None
+
+
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
     """Import each checklist (all are checked before anything is written)."""
     out_dir = args.output or workspace.spec_dir
@@ -64,6 +80,10 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         results.append((path, spec, text))
     if args.check:
         return _check(results, out_dir, workspace)
+    # (The default folder as named, not as resolved: gate_specs may be the link.)
+    _refuse_a_folder_link_out_of_the_root(
+        args.output or getattr(args, "specs", None) or workspace.root / "gate_specs",
+        workspace.root)
     out_dir.mkdir(parents=True, exist_ok=True)
     for path, spec, text in results:
         target = out_dir / f"{spec['slug']}.yaml"

@@ -121,7 +121,7 @@ def get_json(endpoint: Endpoint, path: str, params: Mapping[str, str]) -> Any | 
         return f"{where}: {answer.error}"
     try:
         doc = json.loads(answer.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # (a hostile answer's "[[[[...")
         doc = None
     if not isinstance(doc, dict):
         return f"{where}: HTTP {answer.status}, not a Prometheus API answer"

@@ -428,29 +428,41 @@ def gated_release_authors(root: Path, since: datetime | None = None, *,
 
 
 def manifest_version(root: Path) -> str | None:
-    """The version in pyproject.toml, else package.json (None when neither has one)."""
+    """The version in pyproject.toml, else package.json (None when neither has one).
+
+    Only a pyproject.toml that is read and names no version defers to package.json: one that
+    cannot be read (over the document limit, a pipe, not UTF-8, not TOML, a ``project`` that
+    is no table) gives no version at all. Otherwise a commit that pads or breaks it would make
+    package.json's (an older release's) version the release's, and "the notes name the
+    version" would be judged against it.
+    """
     from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
     from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
 
     pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
+    if pyproject.exists() or pyproject.is_symlink():  # (a pipe, a folder: unreadable)
         import tomllib  # only when deploygate.yaml names no version
 
         try:
             # A manifest is a small document: one swapped for a pipe, or grown to gigabytes,
             # names no version (and the gate waits for neither).
             text = read_regular_file(pyproject, DEFAULT_DOCUMENT_BYTES).decode("utf-8")
-            version = tomllib.loads(text).get("project", {}).get("version")
-        except (OSError, UnusableFile, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            version = None
-        if isinstance(version, str) and version:
-            return version
+            table = tomllib.loads(text).get("project", {})
+        except (OSError, UnusableFile, UnicodeDecodeError, tomllib.TOMLDecodeError,
+                RecursionError):  # (arrays nested deeper than the parser recurses)
+            return None
+        if not isinstance(table, dict):
+            return None
+        version = table.get("version")
+        if version is not None:
+            return version if isinstance(version, str) and version else None
     package = root / "package.json"
     if package.is_file():
         try:
             text = read_regular_file(package, DEFAULT_DOCUMENT_BYTES).decode("utf-8")
             version = json.loads(text).get("version")
-        except (OSError, UnusableFile, UnicodeDecodeError, ValueError, AttributeError):
+        except (OSError, UnusableFile, UnicodeDecodeError, ValueError, AttributeError,
+                RecursionError):
             version = None
         if isinstance(version, str) and version:
             return version
