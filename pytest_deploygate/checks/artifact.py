@@ -20,7 +20,6 @@ from typing import Any
 
 from pytest_deploygate.checks.context import EvalContext
 from pytest_deploygate.checks.declared import builtin_kind
-from pytest_deploygate.core.limits import EVIDENCE_LIMIT_HINT
 from pytest_deploygate.core.paths import OutsideRoot, inside_root
 from pytest_deploygate.core.regular_files import (
     UnusableFile,
@@ -134,11 +133,13 @@ def _inspect(artifact: ArtifactSpec, relative: str, path: Path, ctx: EvalContext
         return CheckResult.not_met(f"{relative} is {kind}")
     try:
         stat = path.stat()
-        data, digest = _read_hashed(path, stat, ctx.project.limits.evidence_bytes,
-                                    ctx.services.scope.cache("artifacts"))
+        limit = ctx.project.limits.evidence_bytes
+        if stat.st_size > limit:
+            return CheckResult.missing(f"{relative} is {stat.st_size} bytes, over the "
+                                       f"{limit} byte limit")
+        data, digest = _read_hashed(path, stat, limit, ctx.services.scope.cache("artifacts"))
     except UnusableFile as exc:
-        hint = f" {EVIDENCE_LIMIT_HINT}" if exc.over_limit else ""
-        return CheckResult.missing(f"{relative}: {exc.reason}{hint}")
+        return CheckResult.missing(f"{relative}: {exc.reason}")
     except OSError as exc:
         return CheckResult.missing(f"{relative} cannot be read: {exc.strerror or exc}")
     # The verdict is a function of the artifact's content (and the run's spec, version and

@@ -16,7 +16,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pytest_deploygate.checks.declared import FILE_PARAMS as FILE_PARAMS  # (declared there)
-from pytest_deploygate.core.limits import EVIDENCE_LIMIT_HINT
 from pytest_deploygate.core.paths import OutsideRoot, inside_root
 from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
 from pytest_deploygate.core.results import CheckResult, Evidence
@@ -111,6 +110,10 @@ def _read(relative: str, path: Path, scope: RunScope) -> EvidenceFile | CheckRes
     try:
         stat = path.stat()
         limit = scope.limits.evidence_bytes
+        if stat.st_size > limit:
+            return CheckResult.missing(f"{relative} is {stat.st_size} bytes, over the "
+                                       f"{limit} byte limit "
+                                       "(ini deploygate_max_evidence_size)")
         # One read and hash per version of a file in a run, however many criteria (or
         # projects) use it.
         versions = scope.cache("evidence-files")
@@ -120,8 +123,7 @@ def _read(relative: str, path: Path, scope: RunScope) -> EvidenceFile | CheckRes
             found = versions[key] = _read_version(relative, path, stat.st_mtime_ns, limit)
         return found
     except UnusableFile as exc:
-        hint = f" {EVIDENCE_LIMIT_HINT}" if exc.over_limit else ""
-        return CheckResult.missing(f"{relative}: {exc.reason}{hint}")
+        return CheckResult.missing(f"{relative}: {exc.reason}")
     except OSError as exc:
         return CheckResult.missing(f"{relative} cannot be read: {exc.strerror or exc}")
 

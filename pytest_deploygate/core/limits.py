@@ -34,9 +34,5 @@ class Limits:
                    evidence_bytes or DEFAULT_EVIDENCE_BYTES)
 
 
-#: Said after an evidence file over its limit: how to allow a bigger one.
-EVIDENCE_LIMIT_HINT = "(ini deploygate_max_evidence_size)"
-
-
 #: What a reader uses when no run hands it limits (the ``deploygate`` commands).
 DEFAULT_LIMITS = Limits()

@@ -94,9 +94,9 @@ def _chunks(path: Path, limit: int | None) -> Iterator[bytes]:
             if not chunk:
                 break
             size += len(chunk)
+            if size > bound and limit is None:
+                raise UnusableFile("file grew while it was read: it must be complete first")
             if size > bound:
-                if limit is None:
-                    raise UnusableFile("file grew while it was read: it must be complete first")
                 raise UnusableFile(f"file grew past the {limit} byte limit while it was "
                                    "read", over_limit=True)
             yield chunk
