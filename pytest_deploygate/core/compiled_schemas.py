@@ -3410,7 +3410,7 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     '0c59c287b5ae8181b8d58adda3bc20ac2172d6a3052592e9d05428cc74045549': _schema_approvers,  # schema approvers.schema.json
     '08324dc8b33c65c2f5703c6d22e5d988101fc3079837511e19dcf589baa76da0': _schema_attestation,  # schema attestation.schema.json
     '7a51f408cef4c39cff9b5371c618129722567967f124b838ce0c06db84a7a532': _schema_gate_decision_predicate,  # schema gate-decision-predicate.schema.json
-    '609dd50cb836334bd32efc04159caff776d2066ec45cf217b7691db097c07e68': _schema_gate_spec,  # schema gate-spec.schema.json
+    'd366b73411f36a21805137da0ea9be5c83a25adcb0f9d671ca17bfc064a5dbba': _schema_gate_spec,  # schema gate-spec.schema.json
     'd2b1b0a8263627c58175317ca1baff7961292cf842f65fb2bfdaa931f6afac44': _schema_project_config,  # schema project-config.schema.json
     '4c7f2fc98cc3724ae188be104c9c21abd7453a68c35766db3cd83d5c55a81c28': _schema_waiver,  # schema waiver.schema.json
     '8be233f6a42acf9f14bab00062e99446c80b81bec1de9ab05c4fba637858feb1': _kind_state,  # kind state

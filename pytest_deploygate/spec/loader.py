@@ -210,6 +210,7 @@ class _Builder:
         required = raw.get("required", True)
         if isinstance(required, Mapping):
             required = self._check(required, (*at, "required"))
+        self._content_rules_on_folder(raw, at)
         return ArtifactSpec(
             id=raw["id"],
             name=raw["name"],
@@ -219,6 +220,23 @@ class _Builder:
             max_age_days=raw.get("max_age_days"),
             names_version=bool(raw.get("names_version", False)),
         )
+
+    def _content_rules_on_folder(self, raw: Mapping[str, Any], at: tuple[str | int, ...]
+                                 ) -> None:
+        # ``contains``, ``names_version`` and ``max_age_days`` judge one file. A folder path
+        # (``adrs/``) is judged by what it holds, so they would be skipped without a word and
+        # the artifact pass on a folder of anything: refused where the spec says it.
+        path = raw.get("path") or []
+        folders = [p for p in ((path,) if isinstance(path, str) else path)
+                   if isinstance(p, str) and p.endswith("/")]
+        rules = [name for name, given in (("contains", bool(raw.get("contains"))),
+                                          ("names_version", bool(raw.get("names_version"))),
+                                          ("max_age_days", raw.get("max_age_days") is not None))
+                 if given]
+        if folders and rules:
+            self.problem((*at, rules[0]),
+                         f"{', '.join(rules)} judge(s) one file, and {folders[0]!r} is a "
+                         "folder: name a file in it, or drop the rule")
 
     def _artifact_items(self, artifacts: Mapping[str, ArtifactSpec]) -> Iterator[Criterion]:
         for index, raw in enumerate(self.doc.get("artifacts") or []):
