@@ -58,6 +58,9 @@ class RunController:
         #: Shown as errors but not failing the run by themselves (the items they concern are
         #: evaluated as if the waiver did not exist).
         self.waiver_errors: list[str] = []
+        #: Why the run did not end as a run (interrupted, pytest's internal error): set once
+        #: pytest is finishing, so same-run prerequisites decided before are not affected.
+        self.stopped: str | None = None
         #: pytest-xdist controller: how many workers sent their expected user criteria.
         self.workers_with_expected_set = 0
 
@@ -102,6 +105,7 @@ class RunController:
         """Decide each gate, write its records, fail the run if needed."""
         if self.config.option.collectonly:
             return  # nothing was evaluated: keep whatever record a real run left
+        self.stopped = _stopped_early(exitstatus)
         errors, warnings = waiver_notes(self.run)
         self.waiver_errors += errors
         self.run.warnings += warnings
@@ -139,7 +143,7 @@ class RunController:
         rows = plan.spec.rows_with_other() if plan.spec else ()
         fed = {i.decision for i in plan.spec.items} | {c.decision for c in criteria} \
             if plan.spec else None
-        error = plan.error or self._expected_set_missing()
+        error = plan.error or self._expected_set_missing() or self.stopped
         decision = decide(criteria, outcomes, rows, self.run.skip_reason(plan),
                           [error] if error else [], fed)
         if error:
@@ -167,3 +171,17 @@ class RunController:
         warnings = self.run.warnings
         write_summary(terminalreporter, self.results,
                       [*self.waiver_errors, *self.write_errors], Path.cwd(), warnings)
+
+
+def _stopped_early(exitstatus: int) -> str | None:
+    """Why a run that pytest ended abnormally decides nothing: a KeyboardInterrupt (or a
+    stop signal pytest turns into one) or pytest's internal error may come after every
+    criterion was judged, in a test no criterion joins, and a PASS record of a run that
+    never finished would be read as a finished gate."""
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        return ("the pytest run was interrupted before it finished (exit 2): nothing it judged "
+                "is a decision; run the gate again")
+    if exitstatus == pytest.ExitCode.INTERNAL_ERROR:
+        return ("pytest stopped with an internal error (exit 3): nothing the run judged is a "
+                "decision; fix the error and run the gate again")
+    return None
