@@ -113,11 +113,20 @@ def _phase_start(ctx: EvalContext) -> datetime | CheckResult | None:
     raw = ctx.project.state.get(path)
     if raw is None:
         return None
+    # Read once per run and text: every sign-off criterion of the gate asks for the same one.
+    key = ("phase-start", path, raw) if isinstance(raw, str) else None
+    memo = ctx.project.memo
+    if key is not None and key in memo:
+        known: datetime | CheckResult = memo[key]
+        return known
     try:
-        return parse_instant(raw)
+        started: datetime | CheckResult = parse_instant(raw)
     except ValueError as exc:
-        return CheckResult.missing(f"{path} is unreadable ({exc}), so a sign-off's age "
-                                   "cannot be checked against the phase start")
+        started = CheckResult.missing(f"{path} is unreadable ({exc}), so a sign-off's age "
+                                      "cannot be checked against the phase start")
+    if key is not None:
+        memo[key] = started
+    return started
 
 
 def _who(entry: Attestation) -> str:
