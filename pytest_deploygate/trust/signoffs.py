@@ -235,7 +235,11 @@ class AttestationStore:
             self.keys_by_signer[email] = self.keys_by_signer.get(email, ApproverKeys()) | keys
 
     def _read_log(self, root: Path, relative: str, scope: RunScope) -> None:
-        log = read_jsonl(root, relative, ATTESTATION_SCHEMA, self.verify_authorship, scope)
+        # Not kept in the run's cache: the store is, with an entry per line (one store serves
+        # every project reading this log the same way), and a big log held twice as lines
+        # and as entries was a megabyte at 1,667 sign-offs.
+        log = read_jsonl(root, relative, ATTESTATION_SCHEMA, self.verify_authorship, scope,
+                         keep=False)
         if log.problem:
             self.log_problem = f"attestation log {log.problem}"
             return
