@@ -108,9 +108,19 @@ def _why_not(entry: Attestation, roles: list[str], store: AttestationStore, ctx:
     if self_approved:
         return self_approved
     # Last: when the signer may not sign at all, signing again on this release is no remedy.
+    if not store.binds_to_release:
+        return None
+    return store.release_problem(entry, ctx.project.release, _bookkeeping(ctx))
+
+
+def _bookkeeping(ctx: EvalContext) -> tuple[str, ...]:
+    # (Paths resolved once per run, not once per sign-off.)
     project = ctx.project
-    return store.release_problem(entry, project.release,
-                                 bookkeeping_paths(project.root, project.record_dir))
+    key = ("bookkeeping", project.root, project.record_dir)
+    if key not in project.memo:
+        project.memo[key] = bookkeeping_paths(project.root, project.record_dir)
+    paths: tuple[str, ...] = project.memo[key]
+    return paths
 
 
 def _phase_start(ctx: EvalContext) -> datetime | CheckResult | None:

@@ -155,6 +155,12 @@ class AttestationStore:
                 return f"commit {origin.commit[:12]} {unsigned}"
         return None
 
+    @property
+    def binds_to_release(self) -> bool:
+        """Whether sign-offs must be made on the gated release content (it takes the
+        line's commit, so authorship must be verified)."""
+        return self.verify_authorship and self.bind_to_release
+
     def release_problem(self, entry: Attestation, release: ReleaseIdentity,
                         bookkeeping: tuple[str, ...]) -> str | None:
         """Why this sign-off was not made on the release being gated (None when it was, or
@@ -165,8 +171,7 @@ class AttestationStore:
         as for the tag and the post stage), and a sign-off of the last release cannot be
         carried over by moving the phase start in state.json."""
         origin = entry.origin
-        if not (self.verify_authorship and self.bind_to_release) or origin is None \
-                or not origin.committed:
+        if not self.binds_to_release or origin is None or not origin.committed:
             return None
         if not release.known:
             return (f"the release being gated is unknown ({release.problem}), so the sign-off "
