@@ -21,7 +21,9 @@ import pytest
 from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.gate.plan import GatePlan
 from pytest_deploygate.isdlc.gate_names import ambiguity, names_selected
+from pytest_deploygate.records.names import DECISION_ID
 from pytest_deploygate.spec.model import OTHER_ROW_ID, Criterion
+from pytest_deploygate.spec.record_rules import BINDING_ID
 
 
 @value_class
@@ -52,6 +54,13 @@ def join_user_items(items: list[pytest.Item], plans: list[GatePlan],
             kept.append(item)
             continue
         criterion, problem = _criterion(item, marker, plan)
+        taken = _id_taken(criterion.id, plan, members)
+        if taken:
+            refused.append((item, f"@pytest.mark.gate({marker.args[0]!r}, "
+                                  f"id={criterion.id!r}): {plan.gate_id} already has a "
+                                  f"criterion {criterion.id!r} ({taken}); a test joins a gate "
+                                  "under an id of its own (leave id= out to use its node id)"))
+            continue
         if plan.stage != "all" and criterion.stage not in (plan.stage, None) and not problem:
             dropped.append(item)
             continue
@@ -59,6 +68,23 @@ def join_user_items(items: list[pytest.Item], plans: list[GatePlan],
         criteria.setdefault(plan.record_name, []).append(criterion)
         kept.append(item)
     return kept, dropped, refused
+
+
+def _id_taken(item_id: str, plan: GatePlan, members: Mapping[str, UserMember]) -> str | None:
+    """Who already holds ``item_id`` in the plan's gate: the spec (any stage), the record
+    itself (the binding item, the decision) or another gate-marked test; None when free.
+
+    Outcomes are booked by id: a test under a spec criterion's id (or a second test under
+    one id) answered for the criterion too, so a deselected criterion, or the post stage's
+    binding to its pre record, took a passing test's outcome and the gate said PASS.
+    """
+    if item_id in (DECISION_ID, BINDING_ID):
+        return "the record's own"
+    if any(c.id == item_id for c in (*plan.spec_items, *plan.items)):
+        return "the spec's"
+    holder = next((node for node, m in members.items()
+                   if m.record == plan.record_name and m.criterion.id == item_id), None)
+    return f"{holder}'s" if holder else None
 
 
 def _plan_for_marker(marker: pytest.Mark, plans: list[GatePlan]) -> GatePlan | None:

@@ -1,0 +1,108 @@
+"""Red team: a gate judged on fewer criteria than its spec asks must never say PASS.
+
+Each test drives the public surface (pytest with --gate, in the project's own test files and
+on the command line; no conftest.py) and fails on the code before its fix.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import GateProject
+
+MARKED = '''
+import pytest
+
+@pytest.mark.gate(12, {marker})
+def test_answers_for_it():
+    """{text}"""
+'''
+
+
+@pytest.mark.parametrize(("marker", "deselect", "taken"), [
+    # A test under a spec criterion's id answered for it: the failing criterion deselected,
+    # the gate said PASS.
+    ('section="approval-requirements", id="security-sign-off"',
+     "GATE-12::approval-requirements::security-sign-off", "security-sign-off"),
+    # The record's own decision testcase: a passing one, read first, beside the real one.
+    ('id="gate-decision"', "GATE-12::nothing", "gate-decision"),
+])
+def test_a_test_under_a_criterion_id_is_refused(example: GateProject, marker: str,
+                                                deselect: str, taken: str) -> None:
+    example.drop_attestation("security-sign-off")
+    example.pytester.makepyfile(test_release=MARKED.format(marker=marker, text="Signed off"))
+    result = example.run("--gate=12", f"--deselect={deselect}")
+    assert result.ret != 0
+    record = example.record()
+    assert record.decision != "PASS"
+    assert [c["outcome"] for c in record.cases if "][gate-decision]" in c["name"]] != ["passed"]
+    assert len([c for c in record.cases if f"][{taken}]" in c["name"]]) == 1
+    result.stdout.fnmatch_lines([f"*GATE-12 already has a criterion '{taken}'*"])
+
+
+def test_a_post_stage_cannot_answer_its_binding_with_a_test(repo: GateProject) -> None:
+    # Without a pre record the post stage's binding fails; a test under its id passed it,
+    # and the post record said PASS for a release whose pre stage never ran.
+    repo.pytester.makepyfile(test_release=MARKED.format(
+        marker='id="pre-stage-record"', text="A PASS pre record of this release exists"))
+    result = repo.run("--gate=12", "--gate-stage=post",
+                      "--deselect=GATE-12::stage-binding::pre-stage-record")
+    assert result.ret != 0
+    assert repo.record("GATE-12-post").decision != "PASS"
+    result.stdout.fnmatch_lines(["*GATE-12 already has a criterion 'pre-stage-record'*"])
+
+
+@pytest.mark.parametrize("tests", [
+    # Two tests under one id: the one deselected took the other's pass.
+    '''
+import pytest
+
+@pytest.mark.gate(12, id="restore-drill")
+def test_drill_passes():
+    pass
+
+@pytest.mark.gate(12, id="restore-drill")
+def test_drill_fails():
+    raise AssertionError("restore took 3 hours")
+''',
+    # A parametrized test with one id for every case.
+    '''
+import pytest
+
+@pytest.mark.gate(12, id="restore-drill")
+@pytest.mark.parametrize("region", ["eu", "us"])
+def test_drill(region):
+    assert region == "eu", "restore took 3 hours"
+''',
+])
+def test_two_tests_under_one_id_are_refused(example: GateProject, tests: str) -> None:
+    example.pytester.makepyfile(test_release=tests)
+    result = example.run("--gate=12", "-k", "not fails and not us")
+    assert result.ret != 0
+    assert example.record().decision != "PASS"
+    result.stdout.fnmatch_lines(["*GATE-12 already has a criterion 'restore-drill' "
+                                 "(test_release.py::*'s)*"])
+
+
+def test_tests_under_ids_of_their_own_still_join(example: GateProject) -> None:
+    example.pytester.makepyfile(test_release='''
+import pytest
+
+@pytest.mark.gate(12, id="restore-drill")
+def test_drill():
+    pass
+
+@pytest.mark.gate(12)
+@pytest.mark.parametrize("region", ["eu", "us"])
+def test_region(region):
+    pass
+''')
+    result = example.run("--gate=12")
+    assert result.ret == 0, result.stdout.str()
+    record = example.record()
+    assert record.decision == "PASS"
+    for item_id in ("restore-drill", "test_release.py::test_region[eu]",
+                    "test_release.py::test_region[us]"):
+        [case] = [c for c in record.cases if f"][{item_id}] " in c["name"]]
+        assert case["outcome"] == "passed"
+
