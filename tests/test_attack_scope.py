@@ -6,9 +6,11 @@ on the command line; no conftest.py) and fails on the code before its fix.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from conftest import GateProject
+from conftest import GateProject, parse_record
 
 MARKED = '''
 import pytest
@@ -127,3 +129,34 @@ def test_never_run():
     assert record.decision == "INCOMPLETE"
     assert f"stopped before it finished (pytest.exit, exit {returncode})" in \
         (example.root / "gate-records" / "GATE-12.xml").read_text()
+
+
+def test_a_post_stage_binds_only_to_its_own_projects_pre_record(
+        example: GateProject, tmp_path_factory: pytest.TempPathFactory) -> None:
+    # A monorepo's projects share one release (commit, tree, version): svc-01's post stage
+    # took svc-00's PASS pre record, and said PASS although svc-01's own pre stage failed.
+    base = example.state()
+    for pid in ("svc-00", "svc-01"):
+        state = json.loads(json.dumps(base))
+        state["project"]["name"] = pid
+        if pid == "svc-01":
+            earlier = next(key for key in state["phases"] if key.startswith("05"))
+            state["phases"][earlier]["gate_passed"] = False  # "all previous gates passed"
+        path = example.root / ".isdlc" / "projects" / pid / "state.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(state))
+    example.state_path.unlink()
+    example.git_init()
+    records = tmp_path_factory.mktemp("records")  # outside the release's tree
+    run = ("--gate=12", f"--gate-record-dir={records}")
+    assert example.run(*run, "--gate-project=svc-00", "--gate-stage=pre").ret == 0
+    assert example.run(*run, "--gate-project=svc-01", "--gate-stage=pre").ret == 1
+    result = example.run(*run, "--gate-project=svc-01", "--gate-stage=post",
+                         f"--gate-pre-record={records / 'svc-00' / 'GATE-12-pre.xml'}")
+    assert result.ret == 1
+    post = parse_record(records / "svc-01" / "GATE-12-post.xml")
+    assert post.decision == "FAIL"
+    assert "it is a record of project 'svc-00', not 'svc-01'" in \
+        post.case("pre-stage-record")["message"]
+    # svc-00's own post stage still binds to it.
+    assert example.run(*run, "--gate-project=svc-00", "--gate-stage=post").ret == 0
