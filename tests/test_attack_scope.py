@@ -7,6 +7,10 @@ on the command line; no conftest.py) and fails on the code before its fix.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -131,22 +135,29 @@ def test_never_run():
         (example.root / "gate-records" / "GATE-12.xml").read_text()
 
 
-def test_a_post_stage_binds_only_to_its_own_projects_pre_record(
-        example: GateProject, tmp_path_factory: pytest.TempPathFactory) -> None:
-    # A monorepo's projects share one release (commit, tree, version): svc-01's post stage
-    # took svc-00's PASS pre record, and said PASS although svc-01's own pre stage failed.
+
+def two_project_monorepo(example: GateProject) -> None:
+    """svc-00 passes gate 12; svc-01 fails its pre stage ("all previous gates passed");
+    both share the example's files, so they share one release (commit, tree, version)."""
     base = example.state()
     for pid in ("svc-00", "svc-01"):
         state = json.loads(json.dumps(base))
         state["project"]["name"] = pid
         if pid == "svc-01":
             earlier = next(key for key in state["phases"] if key.startswith("05"))
-            state["phases"][earlier]["gate_passed"] = False  # "all previous gates passed"
+            state["phases"][earlier]["gate_passed"] = False
         path = example.root / ".isdlc" / "projects" / pid / "state.json"
         path.parent.mkdir(parents=True)
         path.write_text(json.dumps(state))
     example.state_path.unlink()
     example.git_init()
+
+
+def test_a_post_stage_binds_only_to_its_own_projects_pre_record(
+        example: GateProject, tmp_path_factory: pytest.TempPathFactory) -> None:
+    # svc-01's post stage took svc-00's PASS pre record and said PASS although svc-01's own
+    # pre stage failed.
+    two_project_monorepo(example)
     records = tmp_path_factory.mktemp("records")  # outside the release's tree
     run = ("--gate=12", f"--gate-record-dir={records}")
     assert example.run(*run, "--gate-project=svc-00", "--gate-stage=pre").ret == 0
@@ -160,3 +171,35 @@ def test_a_post_stage_binds_only_to_its_own_projects_pre_record(
         post.case("pre-stage-record")["message"]
     # svc-00's own post stage still binds to it.
     assert example.run(*run, "--gate-project=svc-00", "--gate-stage=post").ret == 0
+
+
+def test_verdict_refuses_another_projects_record(
+        example: GateProject, tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Unsigned, verdict read --project not at all: svc-00's PASS record, put where svc-01's
+    # goes (or named with --project svc-01), was exit 0 for svc-01's deploy.
+    two_project_monorepo(example)
+    records = tmp_path_factory.mktemp("records")
+    assert example.run("--gate=12", f"--gate-record-dir={records}", "--gate-project=svc-00",
+                       "--gate-stage=pre").ret == 0
+    own = records / "svc-00" / "GATE-12-pre.xml"
+    copied = records / "svc-01" / "GATE-12-pre.xml"
+    copied.parent.mkdir()
+    shutil.copy(own, copied)
+
+    def verdict(record: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "pytest_deploygate", "--root",
+                               str(example.root), "verdict", str(record), *args],
+                              cwd=example.root, capture_output=True, text=True)
+
+    assert verdict(own).returncode == 0  # the control: its own project's directory
+    assert verdict(own, "--project", "svc-00").returncode == 0
+    for record, args in ((copied, ()), (own, ("--project", "svc-01"))):
+        result = verdict(record, *args)
+        assert result.returncode == 4, result.stderr
+        assert "it is a record of project 'svc-00', not 'svc-01'" in result.stderr
+    outside = tmp_path_factory.mktemp("elsewhere") / "GATE-12-pre.xml"
+    shutil.copy(own, outside)
+    result = verdict(outside)
+    assert result.returncode == 4
+    assert "pass --project svc-00 if it is the one to deploy" in result.stderr
+
