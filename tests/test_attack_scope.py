@@ -203,3 +203,53 @@ def test_verdict_refuses_another_projects_record(
     assert result.returncode == 4
     assert "pass --project svc-00 if it is the one to deploy" in result.stderr
 
+
+CHECKLIST = """# Gate-11 Checklist: Local Testing
+
+## Required Checks
+
+- [ ] Local environment documented
+{stray}
+- [ ] Smoke tests pass locally
+"""
+
+
+@pytest.mark.parametrize(("stray", "line"), [
+    # Each reads as a criterion in the markdown a reviewer approves, and was imported as none.
+    ("  [ ] Security scan clean", 6),  # a second line of the item above
+    ("\nSee below.\n2. [ ] Security scan clean", 8),  # an ordered item cannot break a paragraph
+    ("\n[ ] Security scan clean\n", 7),  # a paragraph
+    ("\n| Check | Done |\n|---|---|\n| Security scan clean | [ ] |\n", 9),  # a table of checks
+    ("\n<details>\n- [ ] Security scan clean\n</details>\n", 8),  # HTML, shown as it is
+])
+def test_a_checkbox_the_importer_cannot_place_is_refused(example: GateProject, stray: str,
+                                                         line: int) -> None:
+    checklists = example.root / ".isdlc" / "checklists"
+    checklists.mkdir()
+    checklist = checklists / "11-local-testing-gate.md"
+    checklist.write_text(CHECKLIST.format(stray=stray))
+    result = example.run_subprocess("--gate=11")
+    assert result.ret != 0
+    assert example.record("GATE-11").decision == "INCOMPLETE"
+    assert f"11-local-testing-gate.md:{line}: a checkbox that is no list item of its own" in \
+        result.stdout.str() + result.stderr.str()
+    done = subprocess.run([sys.executable, "-m", "pytest_deploygate", "import", str(checklist),
+                           "-o", str(example.root / "out")], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert f"11-local-testing-gate.md:{line}: a checkbox that is no list item" in done.stderr
+
+
+def test_checkboxes_as_list_items_still_import(example: GateProject) -> None:
+    checklist = example.root / "11-local-testing-gate.md"
+    checklist.write_text(CHECKLIST.format(stray="- [x] Security scan clean\n  - [ ] Nested")
+                         + "\n| Criteria | Status |\n|---|---|\n"
+                         "| Checks passed | [ ] Pass / [ ] Fail |\n\n"
+                         "**Gate Status**: [ ] PASS / [ ] FAIL\n\n```\n- [ ] an example\n```\n")
+    done = subprocess.run([sys.executable, "-m", "pytest_deploygate", "import", str(checklist),
+                           "-o", str(example.root / "out")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    spec = (example.root / "out" / "11-local-testing.yaml").read_text()
+    for text in ("Local environment documented", "Security scan clean", "Nested",
+                 "Smoke tests pass locally"):
+        assert text in spec
+    assert "an example" not in spec
