@@ -43,6 +43,8 @@ def join_user_items(items: list[pytest.Item], plans: list[GatePlan],
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     refused: list[tuple[pytest.Item, str]] = []
+    #: Per record: the ids already held, and by whom.
+    held: dict[str, dict[str, str]] = {}
     for item in items:
         marker = item.get_closest_marker("gate")
         unclear = _ambiguous_marker(marker, plans) if marker else None
@@ -54,7 +56,9 @@ def join_user_items(items: list[pytest.Item], plans: list[GatePlan],
             kept.append(item)
             continue
         criterion, problem = _criterion(item, marker, plan)
-        taken = _id_taken(criterion.id, plan, members)
+        if plan.record_name not in held:
+            held[plan.record_name] = _held_ids(plan, members)
+        taken = held[plan.record_name].get(criterion.id)
         if taken:
             refused.append((item, f"@pytest.mark.gate({marker.args[0]!r}, "
                                   f"id={criterion.id!r}): {plan.gate_id} already has a "
@@ -65,26 +69,25 @@ def join_user_items(items: list[pytest.Item], plans: list[GatePlan],
             dropped.append(item)
             continue
         members[item.nodeid] = UserMember(plan.record_name, criterion, problem)
+        held[plan.record_name][criterion.id] = f"{item.nodeid}'s"
         criteria.setdefault(plan.record_name, []).append(criterion)
         kept.append(item)
     return kept, dropped, refused
 
 
-def _id_taken(item_id: str, plan: GatePlan, members: Mapping[str, UserMember]) -> str | None:
-    """Who already holds ``item_id`` in the plan's gate: the spec (any stage), the record
-    itself (the binding item, the decision) or another gate-marked test; None when free.
+def _held_ids(plan: GatePlan, members: Mapping[str, UserMember]) -> dict[str, str]:
+    """The ids the plan's gate already holds, and whose: the spec's (any stage), the record's
+    own (the binding item, the decision) and gate-marked tests'.
 
     Outcomes are booked by id: a test under a spec criterion's id (or a second test under
     one id) answered for the criterion too, so a deselected criterion, or the post stage's
     binding to its pre record, took a passing test's outcome and the gate said PASS.
     """
-    if item_id in (DECISION_ID, BINDING_ID):
-        return "the record's own"
-    if any(c.id == item_id for c in (*plan.spec_items, *plan.items)):
-        return "the spec's"
-    holder = next((node for node, m in members.items()
-                   if m.record == plan.record_name and m.criterion.id == item_id), None)
-    return f"{holder}'s" if holder else None
+    held = {c.id: "the spec's" for c in (*plan.spec_items, *plan.items)}
+    held.update({DECISION_ID: "the record's own", BINDING_ID: "the record's own"})
+    held.update({m.criterion.id: f"{node}'s" for node, m in members.items()
+                 if m.record == plan.record_name})
+    return held
 
 
 def _plan_for_marker(marker: pytest.Mark, plans: list[GatePlan]) -> GatePlan | None:
