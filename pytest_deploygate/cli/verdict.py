@@ -23,7 +23,11 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-from pytest_deploygate.cli.verdict_signing import add_signing_arguments, signature_problem
+from pytest_deploygate.cli.verdict_signing import (
+    add_signing_arguments,
+    expected_project,
+    signature_problem,
+)
 from pytest_deploygate.cli.workspace import Refusal, Workspace, complain, say
 from pytest_deploygate.core.value_class import replace
 from pytest_deploygate.decision.decide import EXIT_CODES
@@ -133,9 +137,25 @@ def _verify(args: argparse.Namespace, record: GateRecord, workspace: Workspace,
 
     expected = Expected(gate_id=spec.id, stage=stage, release=release,
                         allow_replay=args.allow_replay, max_age=args.max_age, now=now_utc())
-    return verify_record(record, spec, items, expected,
-                         waivers_enabled=config.waivers_enabled,
-                         conditions=config.conditions)
+    checked = verify_record(record, spec, items, expected,
+                            waivers_enabled=config.waivers_enabled,
+                            conditions=config.conditions)
+    checked.problems += _project_problems(args, record, workspace)
+    return checked
+
+
+def _project_problems(args: argparse.Namespace, record: GateRecord, workspace: Workspace
+                      ) -> list[str]:
+    """A monorepo's projects share commit, tree and version: one project's PASS record must
+    not stand in for another's (``--project`` was read only with a signature before)."""
+    project, _ = expected_project(args.record, workspace.root, getattr(args, "project", None))
+    recorded = record.properties.get("deploygate.project_id")
+    if recorded == project:
+        return []
+    if project is None:
+        return [f"it is a record of monorepo project {recorded!r}, and it is not in a directory "
+                f"of that name: pass --project {recorded} if it is the one to deploy"]
+    return [f"it is a record of project {recorded!r}, not {project!r}"]
 
 
 def _release(args: argparse.Namespace, workspace: Workspace, record: GateRecord

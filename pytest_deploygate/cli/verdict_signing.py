@@ -147,6 +147,15 @@ def _check_name(predicate: Mapping[str, Any], path: Path, args: argparse.Namespa
                            f"for stage {stage!r}")
 
 
+def expected_project(path: Path, root: Path, explicit: str | None) -> tuple[str | None, set[str]]:
+    """The monorepo project a record must be of (``--project``, else the record's directory
+    when it is named after a project of ``.isdlc/projects``; None: no project's), and the
+    monorepo's projects."""
+    base = root / ".isdlc" / "projects"
+    projects = {p.parent.name for p in base.glob("*/state.json")} if base.is_dir() else set()
+    return explicit or (path.parent.name if path.parent.name in projects else None), projects
+
+
 def _check_project(verified: Verified, path: Path, root: Path, explicit: str | None) -> None:
     """A monorepo's projects share commit and tree: the signed project must be this one.
 
@@ -156,9 +165,7 @@ def _check_project(verified: Verified, path: Path, root: Path, explicit: str | N
     """
     from pytest_deploygate.signing.verify import check_project
 
-    base = root / ".isdlc" / "projects"
-    projects = {p.parent.name for p in base.glob("*/state.json")} if base.is_dir() else set()
-    expected = explicit or (path.parent.name if path.parent.name in projects else None)
+    expected, projects = expected_project(path, root, explicit)
     if expected is not None:
         check_project(verified, expected)
         return

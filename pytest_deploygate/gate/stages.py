@@ -59,6 +59,7 @@ def check_pre_record(settings: Settings, plan: GatePlan, project: Project) -> Ch
         problems.append(f"its stage is {props.get('deploygate.stage')!r}, not 'pre'")
     if props.get("deploygate.decision") != "PASS":
         problems.append(f"its decision is {props.get('deploygate.decision')!r}, not PASS")
+    problems += _project_problems(props, plan)
     problems += binding_problems(props, release)
     # The verification of `deploygate verdict`: a flipped or hand-written record does not bind.
     if plan.spec is None:  # no gate runs without its spec; were it so, nothing would bind
@@ -72,3 +73,15 @@ def check_pre_record(settings: Settings, plan: GatePlan, project: Project) -> Ch
         return CheckResult.not_met(f"pre-stage record {path} does not bind: "
                                    + "; ".join(problems), evidence)
     return CheckResult.met(f"pre stage passed for this release: {release.describe()}", evidence)
+
+
+
+def _project_problems(props: dict[str, str], plan: GatePlan) -> list[str]:
+    """Why the pre record is another project's: a monorepo's projects share one release, so
+    a PASS pre record of one bound the post stage of another whose own pre stage failed.
+    (The signed binding checks the same through the attestation's subject. One project's
+    repository holds no other project's release: there the release binding suffices.)"""
+    if props.get("deploygate.project_id") == plan.slot.id:
+        return []
+    return [f"it is a record of project {props.get('deploygate.project_id')!r}, not "
+            f"{plan.slot.id!r}"]

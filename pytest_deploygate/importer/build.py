@@ -106,6 +106,12 @@ class _Builder:
         if not outline.items and not outline.tables:
             raise ChecklistError(self.source, 1, "no checkbox criteria and no tables found: "
                                                  "not a gate checklist")
+        if outline.stray_boxes:
+            # Read as a criterion by whoever reviews the markdown, judged by no one.
+            raise ChecklistError(self.source, outline.stray_boxes[0],
+                                 "a checkbox that is no list item of its own (a second line "
+                                 "of an item, a paragraph, a table of no known kind, HTML) "
+                                 "would be no criterion: write it as a list item '- [ ] ...'")
         spec: dict[str, Any] = {
             "spec_version": 1,
             "gate": self.gate,

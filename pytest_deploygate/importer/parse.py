@@ -17,6 +17,11 @@ from markdown_it.token import Token
 from pytest_deploygate.core.value_class import field, value_class
 
 _CHECKBOX = re.compile(r"^\[([ xX])\]\s+(.*)$", re.S)
+#: A line a reader takes for a checkbox criterion wherever it stands: in a paragraph, under
+#: a list item's first line, in an HTML block (GitHub shows ``<details>`` content as it is).
+_BOX_LINE = re.compile(r"^\s*(?:(?:[-*+]|\d+[.)])\s+)?\[[ xX]\]\s+\S")
+#: A box in a table cell (a table of checks the importer has no kind for).
+_BOX = re.compile(r"\[[ xX]\]")
 _BOLD_LINE = re.compile(r"^\*\*(.+?)\*\*:?\s*$")
 _TABLE_KINDS = {"artifact": "artifacts", "prerequisite": "prerequisites",
                 "criteria": "decision", "criterion": "decision"}
@@ -53,6 +58,10 @@ class Outline:
     items: list[Item] = field(default_factory=list)
     next_lines: list[str] = field(default_factory=list)
     h2_titles: list[tuple[str, int]] = field(default_factory=list)
+    #: Checkboxes that are no criterion (outside a list item's head, in a table of no known
+    #: kind, in an HTML block), with their lines: the importer refuses them, since a reviewer
+    #: of the markdown reads each as a criterion the gate would never judge.
+    stray_boxes: list[int] = field(default_factory=list)
 
 
 def parse(text: str) -> Outline:
@@ -81,7 +90,34 @@ class _Reader:
         while index < len(self.tokens):
             step = steps.get(self.tokens[index].type)
             index = step(index) if step is not None else index + 1
+        self._find_stray_boxes()
         return self.outline
+
+    def _find_stray_boxes(self) -> None:
+        heads = {item.line for item in self.outline.items}
+        strays = self.outline.stray_boxes
+        known_table, row_line = True, 0
+        for index, token in enumerate(self.tokens):
+            if token.type == "table_open":
+                end = _matching(self.tokens, index, "table_close")
+                known_table = _table(self.tokens[index:end + 1])[0] is not None
+            elif token.type == "tr_open":
+                row_line = _line(token)
+            elif token.type == "html_block":
+                strays += [_line(token) + offset
+                           for offset, text in enumerate(token.content.splitlines())
+                           if _BOX_LINE.match(text)]
+            elif token.type == "inline" and token.level > 0 and _in_table(self.tokens, index):
+                if not known_table and _BOX.search(token.content):
+                    strays.append(row_line)
+            elif token.type == "inline":
+                # The first line of a list item's first paragraph is the item's head.
+                opener = self.tokens[index - 2] if index >= 2 else None
+                head = opener is not None and opener.type == "list_item_open" and \
+                    _line(opener) in heads
+                strays += [_line(token) + offset
+                           for offset, text in enumerate(token.content.splitlines())
+                           if _BOX_LINE.match(text) and not (head and offset == 0)]
 
     @property
     def _in_next_phase(self) -> bool:
@@ -140,6 +176,11 @@ class _Reader:
             elif self._in_next_phase:
                 self.outline.next_lines.append(inline.content.strip())
         return index + 1
+
+
+def _in_table(tokens: list[Token], index: int) -> bool:
+    """True for a table cell's inline token (its opener is a th or td)."""
+    return index >= 1 and tokens[index - 1].type in ("th_open", "td_open")
 
 
 def _line(token: Token) -> int:

@@ -61,6 +61,9 @@ class RunController:
         #: Why the run did not end as a run (interrupted, pytest's internal error): set once
         #: pytest is finishing, so same-run prerequisites decided before are not affected.
         self.stopped: str | None = None
+        #: pytest.exit() or an interrupt ended the run (pytest says so through
+        #: ``pytest_keyboard_interrupt``, whatever exit code pytest.exit() asked for).
+        self.interrupted = False
         #: pytest-xdist controller: how many workers sent their expected user criteria.
         self.workers_with_expected_set = 0
 
@@ -98,6 +101,10 @@ class RunController:
         """The status an earlier gate of this run was decided with (same-run prerequisites)."""
         return self._decide(plan)[2].status
 
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """The run was stopped: a KeyboardInterrupt, or pytest.exit() with any exit code."""
+        self.interrupted = True
+
     # -- decision and records ---------------------------------------------------------------
 
     @pytest.hookimpl(trylast=True)
@@ -105,7 +112,7 @@ class RunController:
         """Decide each gate, write its records, fail the run if needed."""
         if self.config.option.collectonly:
             return  # nothing was evaluated: keep whatever record a real run left
-        self.stopped = _stopped_early(exitstatus)
+        self.stopped = _stopped_early(exitstatus, self.interrupted)
         errors, warnings = waiver_notes(self.run)
         self.waiver_errors += errors
         self.run.warnings += warnings
@@ -173,15 +180,19 @@ class RunController:
                       [*self.waiver_errors, *self.write_errors], Path.cwd(), warnings)
 
 
-def _stopped_early(exitstatus: int) -> str | None:
+def _stopped_early(exitstatus: int, interrupted: bool) -> str | None:
     """Why a run that pytest ended abnormally decides nothing: a KeyboardInterrupt (or a
-    stop signal pytest turns into one) or pytest's internal error may come after every
-    criterion was judged, in a test no criterion joins, and a PASS record of a run that
-    never finished would be read as a finished gate."""
+    stop signal pytest turns into one), pytest.exit() or pytest's internal error may come
+    after every criterion was judged, in a test no criterion joins, and a PASS record of a
+    run that never finished would be read as a finished gate. The exit code alone does not
+    tell: a test file may call ``pytest.exit(reason, returncode=0)``."""
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         return ("the pytest run was interrupted before it finished (exit 2): nothing it judged "
                 "is a decision; run the gate again")
     if exitstatus == pytest.ExitCode.INTERNAL_ERROR:
         return ("pytest stopped with an internal error (exit 3): nothing the run judged is a "
                 "decision; fix the error and run the gate again")
+    if interrupted:
+        return (f"the pytest run was stopped before it finished (pytest.exit, exit "
+                f"{int(exitstatus)}): nothing it judged is a decision; run the gate again")
     return None

@@ -21,7 +21,9 @@ import pytest
 from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.gate.plan import GatePlan
 from pytest_deploygate.isdlc.gate_names import ambiguity, names_selected
+from pytest_deploygate.records.names import DECISION_ID
 from pytest_deploygate.spec.model import OTHER_ROW_ID, Criterion
+from pytest_deploygate.spec.record_rules import BINDING_ID
 
 
 @value_class
@@ -41,6 +43,8 @@ def join_user_items(items: list[pytest.Item], plans: list[GatePlan],
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     refused: list[tuple[pytest.Item, str]] = []
+    #: Per record: the ids already held, and by whom.
+    held: dict[str, dict[str, str]] = {}
     for item in items:
         marker = item.get_closest_marker("gate")
         unclear = _ambiguous_marker(marker, plans) if marker else None
@@ -52,13 +56,38 @@ def join_user_items(items: list[pytest.Item], plans: list[GatePlan],
             kept.append(item)
             continue
         criterion, problem = _criterion(item, marker, plan)
+        if plan.record_name not in held:
+            held[plan.record_name] = _held_ids(plan, members)
+        taken = held[plan.record_name].get(criterion.id)
+        if taken:
+            refused.append((item, f"@pytest.mark.gate({marker.args[0]!r}, "
+                                  f"id={criterion.id!r}): {plan.gate_id} already has a "
+                                  f"criterion {criterion.id!r} ({taken}); a test joins a gate "
+                                  "under an id of its own (leave id= out to use its node id)"))
+            continue
         if plan.stage != "all" and criterion.stage not in (plan.stage, None) and not problem:
             dropped.append(item)
             continue
         members[item.nodeid] = UserMember(plan.record_name, criterion, problem)
+        held[plan.record_name][criterion.id] = f"{item.nodeid}'s"
         criteria.setdefault(plan.record_name, []).append(criterion)
         kept.append(item)
     return kept, dropped, refused
+
+
+def _held_ids(plan: GatePlan, members: Mapping[str, UserMember]) -> dict[str, str]:
+    """The ids the plan's gate already holds, and whose: the spec's (any stage), the record's
+    own (the binding item, the decision) and gate-marked tests'.
+
+    Outcomes are booked by id: a test under a spec criterion's id (or a second test under
+    one id) answered for the criterion too, so a deselected criterion, or the post stage's
+    binding to its pre record, took a passing test's outcome and the gate said PASS.
+    """
+    held = {c.id: "the spec's" for c in (*plan.spec_items, *plan.items)}
+    held.update({DECISION_ID: "the record's own", BINDING_ID: "the record's own"})
+    held.update({m.criterion.id: f"{node}'s" for node, m in members.items()
+                 if m.record == plan.record_name})
+    return held
 
 
 def _plan_for_marker(marker: pytest.Mark, plans: list[GatePlan]) -> GatePlan | None:
