@@ -31,7 +31,7 @@ from pytest_deploygate.gate.settings import Settings
 from pytest_deploygate.gate.sign_records import RecordSigner
 from pytest_deploygate.plugin.header import header_lines
 from pytest_deploygate.plugin.report_data import REPORT_KEY
-from pytest_deploygate.plugin.runner import EXPECTED_KEY
+from pytest_deploygate.plugin.runner import EXPECTED_KEY, INTERRUPTED_KEY
 from pytest_deploygate.plugin.user_items import criterion_from_fields
 from pytest_deploygate.records.content import RecordContent
 from pytest_deploygate.records.summary import write_summary
@@ -61,6 +61,9 @@ class RunController:
         #: Why the run did not end as a run (interrupted, pytest's internal error): set once
         #: pytest is finishing, so same-run prerequisites decided before are not affected.
         self.stopped: str | None = None
+        #: pytest interrupted the run (here or on a pytest-xdist worker): a KeyboardInterrupt
+        #: or ``pytest.exit``, whatever return code it was given (``returncode=0`` too).
+        self.interrupted = False
         #: pytest-xdist controller: how many workers sent their expected user criteria.
         self.workers_with_expected_set = 0
 
@@ -74,6 +77,8 @@ class RunController:
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         """pytest-xdist controller: learn the user criteria a worker collected, deselected
         ones included (the controller collects nothing itself)."""
+        if getattr(node, "workeroutput", {}).get(INTERRUPTED_KEY):
+            self.interrupted = True
         expected = getattr(node, "workeroutput", {}).get(EXPECTED_KEY)
         if not isinstance(expected, dict):
             return
@@ -85,6 +90,12 @@ class RunController:
                 if fields["id"] not in ids:
                     known.append(criterion_from_fields(fields))
                     ids.add(fields["id"])
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """pytest calls this for a KeyboardInterrupt and for ``pytest.exit`` alike, before
+        the session finishes; the exit status alone does not tell: ``pytest.exit(msg,
+        returncode=0)`` in a user test ends the run with exit 0."""
+        self.interrupted = True
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Record each item's outcome, worst phase wins."""
@@ -105,7 +116,7 @@ class RunController:
         """Decide each gate, write its records, fail the run if needed."""
         if self.config.option.collectonly:
             return  # nothing was evaluated: keep whatever record a real run left
-        self.stopped = _stopped_early(exitstatus)
+        self.stopped = _stopped_early(exitstatus, self.interrupted)
         errors, warnings = waiver_notes(self.run)
         self.waiver_errors += errors
         self.run.warnings += warnings
@@ -173,14 +184,14 @@ class RunController:
                       [*self.waiver_errors, *self.write_errors], Path.cwd(), warnings)
 
 
-def _stopped_early(exitstatus: int) -> str | None:
+def _stopped_early(exitstatus: int, interrupted: bool = False) -> str | None:
     """Why a run that pytest ended abnormally decides nothing: a KeyboardInterrupt (or a
     stop signal pytest turns into one) or pytest's internal error may come after every
     criterion was judged, in a test no criterion joins, and a PASS record of a run that
     never finished would be read as a finished gate."""
-    if exitstatus == pytest.ExitCode.INTERRUPTED:
-        return ("the pytest run was interrupted before it finished (exit 2): nothing it judged "
-                "is a decision; run the gate again")
+    if interrupted or exitstatus == pytest.ExitCode.INTERRUPTED:
+        return (f"the pytest run was interrupted before it finished (exit {int(exitstatus)}): "
+                "nothing it judged is a decision; run the gate again")
     if exitstatus == pytest.ExitCode.INTERNAL_ERROR:
         return ("pytest stopped with an internal error (exit 3): nothing the run judged is a "
                 "decision; fix the error and run the gate again")
