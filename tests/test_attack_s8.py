@@ -1,10 +1,16 @@
+# ruff: noqa: F811  (the fixture comes from test_signoff_identity)
 """Red team s8: interrupted runs, sign-offs bound to the release, verdict --max-age."""
 
 from __future__ import annotations
 
-import pytest
+import shutil
+from pathlib import Path
 
-from conftest import GateProject
+import pytest
+from test_signoff_identity import DEV, cli, git, signed  # noqa: F401  (signed: the fixture)
+from test_signoff_release_binding import CRITERION
+
+from conftest import GateProject, parse_record
 
 LAST_USER_TEST = "test_zz_last.py"  # (collected after the gate's items)
 REASON = "the pytest run was interrupted before it finished"
@@ -23,3 +29,38 @@ def test_pytest_exit_with_any_return_code_is_incomplete(example: GateProject, re
     assert example.record().decision == "INCOMPLETE", result.stdout.str()
     assert REASON in (example.root / "gate-records" / "GATE-12.xml").read_text()
     assert result.ret != 0
+
+
+# -- sign-offs bound to the release: what counts as bookkeeping ------------------------------------
+
+
+
+def change_source(root: Path) -> None:
+    """A content change after the sign-offs, committed alone (the records stay untracked)."""
+    (root / "src").mkdir(exist_ok=True)
+    (root / "src" / "feature.py").write_text("def late_change():\n    return 'unreviewed'\n")
+    git(root, "add", "src")
+    git(root, "commit", "-q", "-m", "a change after the approvals", email=DEV)
+
+
+def test_a_record_dir_over_release_content_does_not_hide_a_change(signed: GateProject) -> None:
+    """--gate-record-dir=src made src/ bookkeeping: a sign-off of other src/ content counted."""
+    change_source(signed.root)
+    signed.run("--gate=12", f"--gate-record-dir={signed.root / 'src'}")
+    record = parse_record(signed.root / "src" / "GATE-12.xml")
+    assert record.case(CRITERION)["type"] == "evidence-missing"
+    assert record.decision != "PASS"
+
+
+def test_a_linked_record_dir_does_not_hide_a_change(signed: GateProject) -> None:
+    """A build step leaves gate-records/ as a link to src/: its target was bookkeeping, for the
+    gate and for deploygate verdict in the same checkout."""
+    change_source(signed.root)
+    records = signed.root / "gate-records"
+    if records.exists():
+        shutil.rmtree(records)
+    records.symlink_to("src", target_is_directory=True)
+    signed.run("--gate=12")
+    record = signed.record()
+    assert record.case(CRITERION)["type"] == "evidence-missing"
+    assert cli(signed.root, "verdict", "gate-records/GATE-12.xml").returncode != 0
