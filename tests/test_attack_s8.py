@@ -35,19 +35,26 @@ def test_pytest_exit_with_any_return_code_is_incomplete(example: GateProject, re
 
 
 
-def change_source(root: Path) -> None:
+def change_source(root: Path, folder: str = "src") -> None:
     """A content change after the sign-offs, committed alone (the records stay untracked)."""
-    (root / "src").mkdir(exist_ok=True)
-    (root / "src" / "feature.py").write_text("def late_change():\n    return 'unreviewed'\n")
-    git(root, "add", "src")
+    (root / folder).mkdir(parents=True, exist_ok=True)
+    (root / folder / "feature.py").write_text("def late_change():\n    return 'unreviewed'\n")
+    git(root, "add", folder)
     git(root, "commit", "-q", "-m", "a change after the approvals", email=DEV)
 
 
-def test_a_record_dir_over_release_content_does_not_hide_a_change(signed: GateProject) -> None:
-    """--gate-record-dir=src made src/ bookkeeping: a sign-off of other src/ content counted."""
-    change_source(signed.root)
-    signed.run("--gate=12", f"--gate-record-dir={signed.root / 'src'}")
-    record = parse_record(signed.root / "src" / "GATE-12.xml")
+@pytest.mark.parametrize("how", ["option", "ini"])
+@pytest.mark.parametrize("folder", ["src", "src/deep"])  # (top level, and the general way)
+def test_a_record_dir_over_release_content_does_not_hide_a_change(
+        signed: GateProject, folder: str, how: str) -> None:
+    """--gate-record-dir=src (or the ini setting) made src/ bookkeeping: a sign-off made on
+    other src/ content counted."""
+    change_source(signed.root, folder)
+    if how == "option":
+        signed.run("--gate=12", f"--gate-record-dir={signed.root / folder}")
+    else:
+        signed.run("--gate=12", "-o", f"deploygate_record_dir={folder}")
+    record = parse_record(signed.root / folder / "GATE-12.xml")
     assert record.case(CRITERION)["type"] == "evidence-missing"
     assert record.decision != "PASS"
 
