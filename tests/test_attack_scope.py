@@ -113,29 +113,6 @@ def test_region(region):
         assert case["outcome"] == "passed"
 
 
-@pytest.mark.parametrize("returncode", [0, 1, 5])
-def test_pytest_exit_with_any_code_is_a_stopped_run(example: GateProject,
-                                                     returncode: int) -> None:
-    # pytest.exit() in a test file after the gate's items, asking for exit 0: the run never
-    # finished (the tests after it never ran), and the record said PASS.
-    example.pytester.makepyfile(test_zz_last=f'''
-import pytest
-
-def test_stop():
-    pytest.exit("stop here", returncode={returncode})
-
-def test_never_run():
-    pass
-''')
-    result = example.run_subprocess("--gate=12")
-    assert result.ret != 0, result.stdout.str()
-    record = example.record()
-    assert record.decision == "INCOMPLETE"
-    assert f"stopped before it finished (pytest.exit, exit {returncode})" in \
-        (example.root / "gate-records" / "GATE-12.xml").read_text()
-
-
-
 def two_project_monorepo(example: GateProject) -> None:
     """svc-00 passes gate 12; svc-01 fails its pre stage ("all previous gates passed");
     both share the example's files, so they share one release (commit, tree, version)."""

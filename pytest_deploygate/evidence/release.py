@@ -1,8 +1,9 @@
 """The release being gated: what was built and deployed, not whatever HEAD happens to be.
 
 Release content is every file git tracks under the project root except the gate's own
-bookkeeping: ``.deploygate/`` (sign-offs, approvers, waivers), the record directory and
-``.isdlc/`` (the framework's working state, which the gate reads and hashes into the record).
+bookkeeping: ``.deploygate/`` (sign-offs, approvers, waivers), the record files in the record
+directory and ``.isdlc/`` (the framework's working state, which the gate reads and hashes
+into the record).
 Nothing else can be declared bookkeeping: a setting that could exclude ``src/`` would let
 unreviewed code ship under an old gate.
 
@@ -24,18 +25,30 @@ Outside a git repository there is none: ``problem`` says why, and whatever needs
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import tempfile
 from collections.abc import Mapping
 from datetime import datetime
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.git import authors_since, git_command, git_environment
 
-#: Bookkeeping directories relative to the project root (plus the record directory).
+#: Bookkeeping directories relative to the project root (plus the record files).
 BOOKKEEPING_DIRS = (".deploygate", ".isdlc")
+#: The names of the files the gate writes in its record directory (``GATE-12-pre.xml``, its
+#: ``.md``, ``.html`` and ``.intoto.json``; ``13-production.xml`` in today's layout). In the
+#: record directory only these are bookkeeping, never the whole folder: the directory is
+#: whatever --gate-record-dir, the ini setting or a link left by a build step says, and a
+#: folder of release content (``src/``) named there made a change to it no change at all
+#: (a sign-off of other content counted, and the record bound to the changed release).
+RECORD_FILE_GLOBS = tuple(f"{stem}.{suffix}" for stem in ("GATE-[0-9]*", "[0-9][0-9]*-*")
+                          for suffix in ("xml", "md", "html", "intoto.json"))
+#: How a bookkeeping tuple names "the record files in this folder": ``gate-records/*``.
+RECORD_FILES_IN = "/*"
 #: Record properties that carry the identity.
 COMMIT_PROPERTY = "deploygate.commit"
 TREE_PROPERTY = "deploygate.tree"
@@ -110,25 +123,54 @@ class _Git:
 
 
 def bookkeeping_paths(root: Path, record_dir: Path | None) -> tuple[str, ...]:
-    """The bookkeeping directories relative to the project root (the record directory only
-    when it lies inside the root)."""
+    """The bookkeeping directories relative to the project root, and the record files in the
+    record directory (``gate-records/*``, see RECORD_FILE_GLOBS) when it lies inside the root.
+
+    The record directory is taken as named, its last part not followed when it is a link:
+    ``gate-records`` linked to ``src`` keeps the records' names in ``gate-records/``, not
+    ``src/``'s files."""
     paths = list(BOOKKEEPING_DIRS)
     if record_dir is not None:
+        named = Path(os.path.normpath(os.path.abspath(record_dir)))
         try:
-            relative = record_dir.resolve().relative_to(root.resolve()).as_posix()
-        except ValueError:
+            relative = (named.parent.resolve() / named.name).relative_to(
+                root.resolve()).as_posix()
+        except (ValueError, OSError):
             relative = ""
-        if relative and relative != "." and relative not in paths:
-            paths.append(relative)
+        entry = relative + RECORD_FILES_IN
+        if relative and relative != "." and entry not in paths:
+            paths.append(entry)
     return tuple(paths)
 
 
+def _glob_escaped(text: str) -> str:
+    return re.sub(r"([*?\\[\]])", r"\\\1", text)
+
+
 def _pathspecs(bookkeeping: tuple[str, ...]) -> list[str]:
-    return ["--", ".", *(f":(exclude,literal){path}" for path in bookkeeping)]
+    specs = ["--", "."]
+    for path in bookkeeping:
+        if path.endswith(RECORD_FILES_IN):
+            folder = _glob_escaped(path.removesuffix(RECORD_FILES_IN))
+            specs += [f":(exclude,glob){folder}/{name}" for name in RECORD_FILE_GLOBS]
+        else:
+            specs.append(f":(exclude,literal){path}")
+    return specs
+
+
+def _is_record_file(name: str) -> bool:
+    return any(fnmatchcase(name, pattern) for pattern in RECORD_FILE_GLOBS)
 
 
 def _is_bookkeeping(relative: str, bookkeeping: tuple[str, ...]) -> bool:
-    return any(relative == path or relative.startswith(path + "/") for path in bookkeeping)
+    for path in bookkeeping:
+        if path.endswith(RECORD_FILES_IN):
+            folder, _, name = relative.rpartition("/")
+            if folder == path.removesuffix(RECORD_FILES_IN) and _is_record_file(name):
+                return True
+        elif relative == path or relative.startswith(path + "/"):
+            return True
+    return False
 
 
 def release_identity(root: Path, *, record_dir: Path | None, version: str | None
@@ -219,7 +261,7 @@ def release_tree(root: Path, revision: str, *, bookkeeping: tuple[str, ...],
     git = _Git(root)
     if prefix is None:
         prefix = git("rev-parse", "--show-prefix")[1].removesuffix("\n")
-    if all("/" not in path for path in bookkeeping):
+    if all("/" not in path.removesuffix(RECORD_FILES_IN) for path in bookkeeping):
         return _tree_without_top_level(git, revision, bookkeeping, prefix, object_format)
     return _tree_by_index(git, revision, bookkeeping, prefix)
 
@@ -233,18 +275,46 @@ def _tree_without_top_level(git: _Git, revision: str, bookkeeping: tuple[str, ..
     # A trailing "/" is how rev-parse spells a prefix; "<rev>:<dir>" names the subtree.
     # --full-tree: run from a subdirectory (the project's root), ls-tree would list only the
     # entries under that directory's path *inside* the named tree, which is nothing.
-    code, listing = git("ls-tree", "-z", "--full-tree", f"{revision}:{prefix.removesuffix('/')}")
+    top = prefix.removesuffix('/')
+    code, listing = git("ls-tree", "-z", "--full-tree", f"{revision}:{top}")
     if code != 0:
         return None
-    kept = [entry for entry in listing.split("\0")
-            if entry and entry.partition("\t")[2] not in bookkeeping]
+    records = {path.removesuffix(RECORD_FILES_IN) for path in bookkeeping
+               if path.endswith(RECORD_FILES_IN)}
+    kept = []
+    for entry in listing.split("\0"):
+        name = entry.partition("\t")[2]
+        if not entry or name in bookkeeping:
+            continue
+        if name in records and entry.split(" ", 2)[1] == "tree":
+            # The record folder less its record files (one more small listing).
+            inner = f"{top}/{name}" if top else name
+            code, folder = git("ls-tree", "-z", "--full-tree", f"{revision}:{inner}")
+            if code != 0:
+                return None
+            left = [e for e in folder.split("\0")
+                    if e and not (e.split(" ", 2)[1] != "tree"
+                                  and _is_record_file(e.partition("\t")[2]))]
+            if not left:
+                continue  # (git keeps no empty folder in a tree)
+            subtree = _make_tree(git, left, object_format)
+            if subtree is None:
+                return None
+            entry = f"040000 tree {subtree}\t{name}"
+        kept.append(entry)
+    return _make_tree(git, kept, object_format)
+
+
+def _make_tree(git: _Git, entries: list[str], object_format: str | None) -> str | None:
+    """The id of a tree of these ``ls-tree -z`` entries (hashed here when the object format
+    is known, else by ``git mktree``)."""
     if object_format is not None:
         from pytest_deploygate.evidence.git_tree import tree_id
 
-        computed = tree_id(kept, object_format)
+        computed = tree_id(entries, object_format)
         if computed is not None:
             return computed
-    code, tree = git("mktree", "-z", stdin="".join(entry + "\0" for entry in kept))
+    code, tree = git("mktree", "-z", stdin="".join(entry + "\0" for entry in entries))
     return tree.strip() if code == 0 and tree.strip() else None
 
 

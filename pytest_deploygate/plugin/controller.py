@@ -31,7 +31,7 @@ from pytest_deploygate.gate.settings import Settings
 from pytest_deploygate.gate.sign_records import RecordSigner
 from pytest_deploygate.plugin.header import header_lines
 from pytest_deploygate.plugin.report_data import REPORT_KEY
-from pytest_deploygate.plugin.runner import EXPECTED_KEY
+from pytest_deploygate.plugin.runner import EXPECTED_KEY, INTERRUPTED_KEY
 from pytest_deploygate.plugin.user_items import criterion_from_fields
 from pytest_deploygate.records.content import RecordContent
 from pytest_deploygate.records.summary import write_summary
@@ -61,8 +61,8 @@ class RunController:
         #: Why the run did not end as a run (interrupted, pytest's internal error): set once
         #: pytest is finishing, so same-run prerequisites decided before are not affected.
         self.stopped: str | None = None
-        #: pytest.exit() or an interrupt ended the run (pytest says so through
-        #: ``pytest_keyboard_interrupt``, whatever exit code pytest.exit() asked for).
+        #: pytest interrupted the run (here or on a pytest-xdist worker): a KeyboardInterrupt
+        #: or ``pytest.exit``, whatever return code it was given (``returncode=0`` too).
         self.interrupted = False
         #: pytest-xdist controller: how many workers sent their expected user criteria.
         self.workers_with_expected_set = 0
@@ -77,6 +77,8 @@ class RunController:
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         """pytest-xdist controller: learn the user criteria a worker collected, deselected
         ones included (the controller collects nothing itself)."""
+        if getattr(node, "workeroutput", {}).get(INTERRUPTED_KEY):
+            self.interrupted = True
         expected = getattr(node, "workeroutput", {}).get(EXPECTED_KEY)
         if not isinstance(expected, dict):
             return
@@ -89,6 +91,12 @@ class RunController:
                     known.append(criterion_from_fields(fields))
                     ids.add(fields["id"])
 
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """pytest calls this for a KeyboardInterrupt and for ``pytest.exit`` alike, before
+        the session finishes; the exit status alone does not tell: ``pytest.exit(msg,
+        returncode=0)`` in a user test ends the run with exit 0."""
+        self.interrupted = True
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Record each item's outcome, worst phase wins."""
         reported = getattr(report, REPORT_KEY, None)
@@ -100,10 +108,6 @@ class RunController:
     def decision_of(self, plan: GatePlan) -> str:
         """The status an earlier gate of this run was decided with (same-run prerequisites)."""
         return self._decide(plan)[2].status
-
-    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
-        """The run was stopped: a KeyboardInterrupt, or pytest.exit() with any exit code."""
-        self.interrupted = True
 
     # -- decision and records ---------------------------------------------------------------
 
@@ -180,19 +184,16 @@ class RunController:
                       [*self.waiver_errors, *self.write_errors], Path.cwd(), warnings)
 
 
-def _stopped_early(exitstatus: int, interrupted: bool) -> str | None:
+def _stopped_early(exitstatus: int, interrupted: bool = False) -> str | None:
     """Why a run that pytest ended abnormally decides nothing: a KeyboardInterrupt (or a
-    stop signal pytest turns into one), pytest.exit() or pytest's internal error may come
-    after every criterion was judged, in a test no criterion joins, and a PASS record of a
-    run that never finished would be read as a finished gate. The exit code alone does not
-    tell: a test file may call ``pytest.exit(reason, returncode=0)``."""
-    if exitstatus == pytest.ExitCode.INTERRUPTED:
-        return ("the pytest run was interrupted before it finished (exit 2): nothing it judged "
-                "is a decision; run the gate again")
+    stop signal pytest turns into one) or pytest's internal error may come after every
+    criterion was judged, in a test no criterion joins, and a PASS record of a run that
+    never finished would be read as a finished gate. The exit status alone does not tell:
+    ``pytest.exit(reason, returncode=0)`` ends the run with exit 0 (``interrupted``)."""
+    if interrupted or exitstatus == pytest.ExitCode.INTERRUPTED:
+        return (f"the pytest run was interrupted before it finished (exit {int(exitstatus)}): "
+                "nothing it judged is a decision; run the gate again")
     if exitstatus == pytest.ExitCode.INTERNAL_ERROR:
         return ("pytest stopped with an internal error (exit 3): nothing the run judged is a "
                 "decision; fix the error and run the gate again")
-    if interrupted:
-        return (f"the pytest run was stopped before it finished (pytest.exit, exit "
-                f"{int(exitstatus)}): nothing it judged is a decision; run the gate again")
     return None

@@ -25,6 +25,9 @@ from pytest_deploygate.spec.model import Criterion
 #: pytest-xdist: where a worker leaves the user criteria it collected (before ``-k`` and
 #: ``--deselect`` removed any), so the controller knows the full expected set.
 EXPECTED_KEY = "deploygate_user_criteria"
+#: pytest-xdist: set by a worker whose run pytest interrupted (``pytest.exit`` with any return
+#: code included), which the controller cannot tell from the worker's exit status.
+INTERRUPTED_KEY = "deploygate_interrupted"
 
 
 class ItemRunner:
@@ -131,6 +134,12 @@ class ItemRunner:
             return
         with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
             reporter.write_line(f"deploygate: {line}")
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """A worker's run was interrupted: say so to the controller (see RunController)."""
+        workeroutput = getattr(self.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput[INTERRUPTED_KEY] = True
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         """Decide same-run prerequisites before a gate's first item; fail bad markers."""
