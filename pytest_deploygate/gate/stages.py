@@ -27,6 +27,16 @@ def pre_record_path(settings: Settings, plan: GatePlan) -> Path:
     return settings.pre_record or plan.record_dir / f"{plan.gate_id}-pre.xml"
 
 
+def _project_problems(props: dict[str, str], expected: str) -> list[str]:
+    # In a monorepo every project shares the commit, tree, version and (built-in) spec, so
+    # only the project a record names tells one project's pre stage from another's: the
+    # same rule as the signed binding (check_project), applied to the unsigned record.
+    named = props.get("deploygate.project_id") or props.get("deploygate.project")
+    if named != expected:
+        return [f"it is a record of project {named!r}, this is {expected!r}"]
+    return []
+
+
 def check_pre_record(settings: Settings, plan: GatePlan, project: Project) -> CheckResult:
     """Met when a PASS pre-stage record exists for this gate and release (commit, tree and
     version of the release content, committed: no uncommitted changes on either side)."""
@@ -59,6 +69,7 @@ def check_pre_record(settings: Settings, plan: GatePlan, project: Project) -> Ch
         problems.append(f"its stage is {props.get('deploygate.stage')!r}, not 'pre'")
     if props.get("deploygate.decision") != "PASS":
         problems.append(f"its decision is {props.get('deploygate.decision')!r}, not PASS")
+    problems += _project_problems(props, plan.slot.id or project.name)
     problems += binding_problems(props, release)
     # The verification of `deploygate verdict`: a flipped or hand-written record does not bind.
     if plan.spec is None:  # no gate runs without its spec; were it so, nothing would bind
