@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import GateProject
+from conftest import GateProject, today_state
 
 
 def _monorepo(project: GateProject, ids: tuple[str, ...]) -> None:
@@ -45,3 +45,64 @@ def test_post_stage_does_not_bind_to_another_projects_pre_record(example: GatePr
     assert "does not bind" in case["message"]
     assert "it is a record of project 'svc-a', this is 'svc-b'" in case["message"]
     assert json.loads(state_b.read_text())["phases"]["12-production"]["gate_passed"] is False
+
+
+# -- write-back: only a PASS of the whole gate (or of its post stage) is written as passed --------
+
+def test_pre_stage_pass_is_never_written_back_as_a_passed_gate(example: GateProject,
+                                                               fixed_clock: object) -> None:
+    # The pre stage alone is not the gate: the deploy and the post stage are still to come.
+    # A pipeline that stops after the pre stage must not leave the framework's status word
+    # "passed" in state.json's gate_validation or in docs/.validations.
+    example.git_init()
+    assert example.run("--gate=12", "--gate-stage=pre", "--gate-update-state",
+                       "--gate-validation-record").ret == 0
+    block = example.state()["phases"]["12-production"]["gate_validation"]
+    assert (block["decision"], block["stage"]) == ("PASS", "pre")
+    assert block["status"] == "blocked"
+    validation = json.loads((example.root / "docs" / ".validations" /
+                             "gate-12-production.json").read_text())
+    assert (validation["status"], validation["stage"]) == ("blocked", "pre")
+
+
+def test_failing_pre_stage_withdraws_an_earlier_gate_passed(example: GateProject,
+                                                            fixed_clock: object) -> None:
+    # The last release's gate_passed: true must not survive a pre stage that fails for this one.
+    example.edit_state("phases.12-production.gate_passed", True)
+    example.drop_attestation("security-sign-off")
+    example.git_init()
+    assert example.run("--gate=12", "--gate-stage=pre", "--gate-update-state").ret == 1
+    phase = example.state()["phases"]["12-production"]
+    assert phase["gate_validation"]["status"] == "fail"
+    assert phase["gate_passed"] is False
+
+
+def test_today_pre_stage_pass_is_blocked_for_the_framework(project: GateProject,
+                                                           template_state: dict) -> None:
+    state = today_state(template_state, "06-implementation")
+    state["phases"]["06-implementation"] = {"status": "in_progress", "gate_passed": True}
+    project.set_state(state)
+    spec_dir = project.root / "gate_specs"
+    spec_dir.mkdir()
+    (spec_dir / "06-implementation.yaml").write_text(
+        "spec_version: 1\ngate: 6\nid: 06-implementation\ntitle: I\nphase: 06-implementation\n"
+        "decision: [{id: ok, title: OK}]\nsections:\n"
+        "- id: before\n  title: Before\n  stage: pre\n  decision: ok\n  criteria:\n"
+        "  - {id: ready, text: Ready, check: {kind: state, path: project.name}}\n"
+        "- id: after\n  title: After\n  stage: post\n  decision: ok\n  criteria:\n"
+        "  - {id: live, text: Live, check: {kind: state, path: no.such.key}}\n")
+    assert project.run("--gate=06-implementation", "--gate-stage=pre", "--gate-update-state",
+                       "--gate-validation-record").ret == 0
+    phase = project.state()["phases"]["06-implementation"]
+    assert (phase["deploygate"]["decision"], phase["deploygate"]["status"]) == ("PASS",
+                                                                               "blocked")
+    record = json.loads((project.root / "docs" / ".validations" /
+                         "gate-06-implementation.json").read_text())
+    assert record["status"] == "blocked"
+    # A failing pre stage withdraws the phase's earlier pass.
+    (spec_dir / "06-implementation.yaml").write_text(
+        (spec_dir / "06-implementation.yaml").read_text().replace("path: project.name",
+                                                                  "path: no.such.key"))
+    assert project.run("--gate=06-implementation", "--gate-stage=pre",
+                       "--gate-update-state").ret == 1
+    assert project.state()["phases"]["06-implementation"]["gate_passed"] is False
