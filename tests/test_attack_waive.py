@@ -5,6 +5,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from test_signoffs_and_cli import (  # noqa: F401  (verified: a fixture)
+    PEOPLE,
+    commit_as,
+    verified,
+    waive_now,
+)
+
 from conftest import GateProject, today_state
 
 
@@ -106,3 +114,37 @@ def test_today_pre_stage_pass_is_blocked_for_the_framework(project: GateProject,
     assert project.run("--gate=06-implementation", "--gate-stage=pre",
                        "--gate-update-state").ret == 1
     assert project.state()["phases"]["06-implementation"]["gate_passed"] is False
+
+
+# -- waivers: the approver of a waiver is held to the sign-off rules ----------------------------
+
+@pytest.mark.parametrize("maria_wrote_code", [True, False])
+def test_release_author_cannot_waive_what_they_may_not_sign(verified: GateProject,  # noqa: F811
+                                                            maria_wrote_code: bool) -> None:
+    # forbid_self_approval keeps maria, who wrote part of this release, from signing it off;
+    # a waiver is an approval too (of the criterion's failure), so her waiver must not count.
+    # (The example's sign-offs were committed by dev@, so authorship is not verified here:
+    # the waiver's approver is git's author of its line whatever that setting says.)
+    config = verified.root / "deploygate.yaml"
+    config.write_text(config.read_text().replace(
+        "verify_authorship: true", "verify_authorship: false\n  forbid_self_approval: true")
+        + "waivers:\n  enabled: true\n  approver_roles: [release-manager]\n")
+    commit_as(verified, "dev", "forbid self-approval, enable waivers")
+    verified.attest(gate=12, criterion="security-sign-off", signer=PEOPLE["sam"],
+                    role="security-officer", at="2026-02-03T12:00:00Z")
+    verified.drop_attestation("runbooks-ready")
+    commit_as(verified, "dev", "security signed, runbooks not ready")
+    if maria_wrote_code:
+        (verified.root / "hotfix.txt").write_text("maria's change to the release\n")
+        commit_as(verified, "maria", "hotfix by the release manager")
+    waive_now(verified, "runbooks-ready", run=False)
+    result = verified.run("--gate=12")
+    case = verified.record().case("runbooks-ready")
+    if not maria_wrote_code:  # the same waiver by a release manager who wrote none of it
+        assert result.ret == 0, case
+        assert case["type"] == "waived"
+        return
+    assert case["type"] == "evidence-missing", case
+    assert ("waiver at .deploygate/waivers.jsonl:1 ignored: its approver "
+            "maria.lopez@acme.example authored the release being gated (self-approval is "
+            "forbidden)") in case["message"]

@@ -102,7 +102,8 @@ class TrustStores:
             config = self._config
             roles = self.attestations.roles_by_signer if config.waiver_approver_roles else {}
             self._waivers = WaiverStore.load(self._root, config, self._waivers_disabled, roles,
-                                             self._scope)
+                                             self._scope,
+                                             self.attestations.release_author_problem)
         return self._waivers
 
 
