@@ -4,6 +4,9 @@ is an attack by a developer of the gated project who is not (or not only) an app
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+from pathlib import Path
 
 import pytest
 from test_signoffs_and_cli import (  # noqa: F401  (verified: a fixture)
@@ -148,3 +151,59 @@ def test_release_author_cannot_waive_what_they_may_not_sign(verified: GateProjec
     assert ("waiver at .deploygate/waivers.jsonl:1 ignored: its approver "
             "maria.lopez@acme.example authored the release being gated (self-approval is "
             "forbidden)") in case["message"]
+
+
+# -- sign-offs: the phase start bounds them on today's layout too --------------------------------
+
+LAST_RELEASE = "2026-04-01T09:00:00Z"
+PHASE_STARTED = "2026-05-10T09:00:00Z"
+THIS_RELEASE = "2026-05-20T09:00:00Z"
+CHEN = "chen.wei@acme.example"
+
+
+def _commit(root: Path, message: str, email: str, date: str) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": email.split("@")[0], "GIT_AUTHOR_EMAIL": email,
+           "GIT_COMMITTER_NAME": email.split("@")[0], "GIT_COMMITTER_EMAIL": email,
+           "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+    for command in (["add", "-A"], ["commit", "-q", "-m", message]):
+        subprocess.run(["git", *command], cwd=root, check=True, env=env, capture_output=True)
+
+
+@pytest.mark.parametrize("recorded", [
+    {"timing": {"started_at": PHASE_STARTED, "retries": 0}},  # the orchestrator (REQ-0022)
+    {"started_at": PHASE_STARTED},  # the framework's phase loop
+    {"started": PHASE_STARTED},  # the 13-phase layout's field
+])
+@pytest.mark.parametrize("signed_on", [LAST_RELEASE, THIS_RELEASE])
+def test_last_releases_sign_off_does_not_count_on_todays_layout(
+        project: GateProject, template_state: dict, recorded: dict, signed_on: str) -> None:
+    # Today's framework records a phase's start as timing.started_at (or started_at), not as
+    # the older layout's `started`: a sign-off committed for the last release must still not
+    # count for this one.
+    state = today_state(template_state, "13-production")
+    state["phases"]["13-production"] = {"status": "in_progress", **recorded}
+    project.set_state(state)
+    specs = project.root / "gate_specs"
+    specs.mkdir()
+    (specs / "13-production.yaml").write_text(
+        "spec_version: 1\ngate: 13\nid: 13-production\ntitle: P\nphase: 13-production\n"
+        "decision: [{id: ok, title: OK}]\nsections:\n- id: s\n  title: S\n  stage: pre\n"
+        "  criteria:\n  - {id: deployed, text: Deployed, check: {kind: attestation, "
+        "roles: [sre]}}\n")
+    (project.root / ".deploygate").mkdir()
+    (project.root / ".deploygate" / "approvers.yaml").write_text(
+        f"approvers:\n  - email: {CHEN}\n    roles: [sre]\n")
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=project.root, check=True)
+    _commit(project.root, "release 2.0.0", "dev@acme.example", LAST_RELEASE)
+    (project.root / ".deploygate" / "attestations.jsonl").write_text(json.dumps(
+        {"gate": "13-production", "criterion": "deployed", "signer": CHEN, "role": "sre",
+         "at": signed_on}) + "\n")
+    _commit(project.root, "chen signs off", CHEN, signed_on)
+    project.run("--gate=13-production", "--gate-now=2026-06-01T12:00:00Z")
+    case = project.record("13-production").case("deployed")
+    if signed_on == THIS_RELEASE:
+        assert case["outcome"] == "passed", case
+        return
+    assert case["type"] == "evidence-missing", case
+    assert ("before phase 13-production started (2026-05-10T09:00:00Z)"
+            in case["message"]), case["message"]

@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 from pytest_deploygate.checks.context import EvalContext
 from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.core.results import CheckResult, Evidence
-from pytest_deploygate.core.timeutil import format_instant, parse_instant
+from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.core.trust_rules import trigger_present
 from pytest_deploygate.core.value_class import replace
 from pytest_deploygate.isdlc.layout import layout_of
+from pytest_deploygate.isdlc.phase_start import phase_start
 
 if TYPE_CHECKING:  # the store comes from the run; loading a spec need not import it
     from pytest_deploygate.trust.signoffs import Attestation, AttestationStore
@@ -109,15 +110,11 @@ def _why_not(entry: Attestation, roles: list[str], store: AttestationStore, ctx:
 def _phase_start(ctx: EvalContext) -> datetime | CheckResult | None:
     # A start that cannot be read would let last release's sign-offs count: fail closed.
     # (None, when the framework has not recorded a start at all, leaves age unchecked.)
-    path = f"phases.{ctx.spec.phase}.started"
-    raw = ctx.project.state.get(path)
-    if raw is None:
-        return None
     try:
-        return parse_instant(raw)
+        return phase_start(ctx.project.state, ctx.spec.phase)
     except ValueError as exc:
-        return CheckResult.missing(f"{path} is unreadable ({exc}), so a sign-off's age "
-                                   "cannot be checked against the phase start")
+        return CheckResult.missing(f"{exc}, so a sign-off's age cannot be checked against "
+                                   "the phase start")
 
 
 def _who(entry: Attestation) -> str:

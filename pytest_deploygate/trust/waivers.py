@@ -191,11 +191,13 @@ class WaiverStore:
 
 
 def phase_start(state: StateDoc, phase: str) -> datetime | None:
-    """``phases.<phase>.started``; None when absent or unreadable, which makes every commit
-    of the recent history count for who authored the release (the wider, safer answer)."""
-    raw = state.get(f"phases.{phase}.started")
+    """The phase start that bounds who authored the release; None when none is recorded or
+    one is unreadable, which makes every commit of the recent history count (the wider, safer
+    answer)."""
+    from pytest_deploygate.isdlc.phase_start import phase_start as recorded_start
+
     try:
-        return parse_instant(raw) if isinstance(raw, str) else None
+        return recorded_start(state, phase)
     except ValueError:
         return None
 
