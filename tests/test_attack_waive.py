@@ -12,11 +12,12 @@ import pytest
 from test_signoffs_and_cli import (  # noqa: F401  (verified: a fixture)
     PEOPLE,
     commit_as,
+    run_cli,
     verified,
     waive_now,
 )
 
-from conftest import GateProject, today_state
+from conftest import GateProject, today_state, write_config
 
 
 def _monorepo(project: GateProject, ids: tuple[str, ...]) -> None:
@@ -207,3 +208,34 @@ def test_last_releases_sign_off_does_not_count_on_todays_layout(
     assert case["type"] == "evidence-missing", case
     assert ("before phase 13-production started (2026-05-10T09:00:00Z)"
             in case["message"]), case["message"]
+
+
+# -- the command line does not loosen the reviewed gate ------------------------------------------
+
+def test_command_line_threshold_override_is_not_a_deployable_pass(example: GateProject) -> None:
+    # The reviewed deploygate.yaml sets p99_ms to 1 ms, so the captured p99 fires the trigger;
+    # `--gate-threshold p99_ms=5000` (on the command line or in PYTEST_ADDOPTS of the CI job)
+    # turned that into a PASS that `deploygate verdict` deployed and write-back recorded.
+    write_config(example, (example.root / "deploygate.yaml").read_text()
+                 + "thresholds:\n  p99_ms: 1\n")
+    example.git_init()
+    assert example.run("--gate=12").ret != 0
+    assert example.record().decision == "ROLLBACK"
+    assert example.run("--gate=12", "--gate-threshold=p99_ms=5000").ret == 0
+    assert example.record().properties["deploygate.threshold_overrides"] == "p99_ms=5000"
+    done = run_cli(example, "verdict", "gate-records/GATE-12.xml")
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert ("thresholds overridden on the command line (--gate-threshold p99_ms=5000)"
+            in done.stderr), done.stderr
+    before = example.state_path.read_bytes()
+    refused = example.run_subprocess("--gate=12", "--gate-threshold=p99_ms=5000",
+                                     "--gate-update-state")
+    assert refused.ret == 4
+    refused.stderr.fnmatch_lines(["*--gate-threshold*cannot be used with --gate-update-state*"])
+    assert example.state_path.read_bytes() == before
+    # Tightening is never a gain: a ROLLBACK under an override stays a trusted ROLLBACK.
+    write_config(example, (example.root / "deploygate.yaml").read_text().replace(
+        "p99_ms: 1\n", "p99_ms: 5000\n"))
+    example.git("commit", "-qam", "loosen p99 by review")
+    assert example.run("--gate=12", "--gate-threshold=p99_ms=1").ret != 0
+    assert run_cli(example, "verdict", "gate-records/GATE-12.xml").returncode == 2
