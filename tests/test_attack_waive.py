@@ -174,15 +174,19 @@ def _commit(root: Path, message: str, email: str, date: str) -> None:
     {"timing": {"started_at": PHASE_STARTED, "retries": 0}},  # the orchestrator (REQ-0022)
     {"started_at": PHASE_STARTED},  # the framework's phase loop
     {"started": PHASE_STARTED},  # the 13-phase layout's field
+    {"alias": {"timing": {"started_at": PHASE_STARTED}}},  # a workflow that lists 14-production
 ])
 @pytest.mark.parametrize("signed_on", [LAST_RELEASE, THIS_RELEASE])
 def test_last_releases_sign_off_does_not_count_on_todays_layout(
         project: GateProject, template_state: dict, recorded: dict, signed_on: str) -> None:
     # Today's framework records a phase's start as timing.started_at (or started_at), not as
-    # the older layout's `started`: a sign-off committed for the last release must still not
-    # count for this one.
+    # the older layout's `started`, under the key its workflow lists (an alias too): a sign-off
+    # committed for the last release must still not count for this one.
     state = today_state(template_state, "13-production")
-    state["phases"]["13-production"] = {"status": "in_progress", **recorded}
+    if "alias" in recorded:
+        state["phases"]["14-production"] = {"status": "in_progress", **recorded["alias"]}
+    else:
+        state["phases"]["13-production"] = {"status": "in_progress", **recorded}
     project.set_state(state)
     specs = project.root / "gate_specs"
     specs.mkdir()

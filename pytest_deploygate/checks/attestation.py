@@ -111,7 +111,7 @@ def _phase_start(ctx: EvalContext) -> datetime | CheckResult | None:
     # A start that cannot be read would let last release's sign-offs count: fail closed.
     # (None, when the framework has not recorded a start at all, leaves age unchecked.)
     try:
-        return phase_start(ctx.project.state, ctx.spec.phase)
+        return phase_start(ctx.project.state, ctx.spec.phase, layout_of(ctx.project))
     except ValueError as exc:
         return CheckResult.missing(f"{exc}, so a sign-off's age cannot be checked against "
                                    "the phase start")

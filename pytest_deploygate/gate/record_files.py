@@ -99,8 +99,9 @@ def waiver_notes(run: GateRun) -> tuple[list[str], list[str]]:
             if plan.slot is not slot or plan.spec is None:
                 continue
             for item in plan.items:
-                ruling = store.decide(plan.spec, layout_of(project), item, project.now,
-                                      phase_start(project.state, plan.spec.phase))
+                layout = layout_of(project)
+                ruling = store.decide(plan.spec, layout, item, project.now,
+                                      phase_start(project.state, plan.spec.phase, layout))
                 if ruling.note and "ignored" in ruling.note:
                     errors.append(f"{plan.record_name}: {ruling.note}")
         for waiver in store.expiring_soon(project.now):

@@ -278,8 +278,9 @@ class GateRun:
             return self._evaluate(plan, item)
         from pytest_deploygate.trust.waivers import phase_start  # loaded with the store
 
-        ruling = project.waivers.decide(plan.spec, layout_of(project), item, project.now,
-                                        phase_start(project.state, plan.spec.phase))
+        layout = layout_of(project)
+        ruling = project.waivers.decide(plan.spec, layout, item, project.now,
+                                        phase_start(project.state, plan.spec.phase, layout))
         if ruling.waiver is not None and ruling.applies:
             waiver = ruling.waiver
             if not waiver.run:

@@ -18,25 +18,35 @@ from typing import TYPE_CHECKING
 from pytest_deploygate.core.timeutil import parse_instant
 
 if TYPE_CHECKING:
+    from pytest_deploygate.isdlc.layout import Layout
     from pytest_deploygate.isdlc.state import StateDoc
 
 #: Where a phase's start is recorded, relative to ``phases.<key>``.
 START_FIELDS = ("started", "timing.started_at", "started_at")
 
 
-def phase_start(state: StateDoc, phase: str) -> datetime | None:
-    """The latest start recorded for ``phase``; None when none is recorded (null or absent).
-    Raises ValueError naming the path when a recorded start cannot be read."""
+def phase_start(state: StateDoc, phase: str, layout: Layout | None = None) -> datetime | None:
+    """The latest start recorded for ``phase`` (under its key or, with ``layout``, any alias
+    of it: a workflow that lists ``14-production`` has the framework write that key); None
+    when none is recorded (null or absent). Raises ValueError naming the path when a recorded
+    start cannot be read."""
+    keys = [phase]
+    phases = state.get("phases")
+    if layout is not None and isinstance(phases, dict):
+        own = layout.canonical(phase)
+        keys += [k for k in phases if isinstance(k, str) and k != phase
+                 and layout.canonical(k) == own]
     found: list[datetime] = []
-    for field in START_FIELDS:
-        path = f"phases.{phase}.{field}"
-        raw = state.get(path)
-        if raw is None:
-            continue
-        try:
-            if not isinstance(raw, str):
-                raise ValueError(f"not a date-time but {type(raw).__name__}")
-            found.append(parse_instant(raw))
-        except ValueError as exc:
-            raise ValueError(f"{path} is unreadable ({exc})") from None
+    for key in keys:
+        for field in START_FIELDS:
+            path = f"phases.{key}.{field}"
+            raw = state.get(path)
+            if raw is None:
+                continue
+            try:
+                if not isinstance(raw, str):
+                    raise ValueError(f"not a date-time but {type(raw).__name__}")
+                found.append(parse_instant(raw))
+            except ValueError as exc:
+                raise ValueError(f"{path} is unreadable ({exc})") from None
     return max(found, default=None)

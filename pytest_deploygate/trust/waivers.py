@@ -190,14 +190,14 @@ class WaiverStore:
         return [w for w in self.entries if now < w.expires <= now + EXPIRY_WARNING]
 
 
-def phase_start(state: StateDoc, phase: str) -> datetime | None:
+def phase_start(state: StateDoc, phase: str, layout: Layout | None = None) -> datetime | None:
     """The phase start that bounds who authored the release; None when none is recorded or
     one is unreadable, which makes every commit of the recent history count (the wider, safer
     answer)."""
     from pytest_deploygate.isdlc.phase_start import phase_start as recorded_start
 
     try:
-        return recorded_start(state, phase)
+        return recorded_start(state, phase, layout)
     except ValueError:
         return None
 
