@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from test_signing_attacks import make_monorepo
 from test_signoffs_and_cli import (  # noqa: F401  (verified: a fixture)
     PEOPLE,
     commit_as,
@@ -20,17 +21,13 @@ from test_signoffs_and_cli import (  # noqa: F401  (verified: a fixture)
 from conftest import GateProject, today_state, write_config
 
 
-def _monorepo(project: GateProject, ids: tuple[str, ...]) -> None:
-    """The example's state moved into one state per project, committed as one repository."""
-    base = project.state()
-    for pid in ids:
-        state = json.loads(json.dumps(base))
-        state["project"]["name"] = pid
-        path = project.root / ".isdlc" / "projects" / pid / "state.json"
-        path.parent.mkdir(parents=True)
-        path.write_text(json.dumps(state))
-    project.state_path.unlink()
-    project.git_init()
+def _today_spec(project: GateProject, key: str, sections: str) -> None:
+    """A user spec of phase ``key`` (today's layout) with the given sections (YAML)."""
+    specs = project.root / "gate_specs"
+    specs.mkdir(exist_ok=True)
+    (specs / f"{key}.yaml").write_text(
+        f"spec_version: 1\ngate: {int(key[:2])}\nid: {key}\ntitle: {key}\nphase: {key}\n"
+        f"decision: [{{id: ok, title: OK}}]\nsections:\n{sections}")
 
 
 def test_post_stage_does_not_bind_to_another_projects_pre_record(example: GateProject
@@ -38,7 +35,8 @@ def test_post_stage_does_not_bind_to_another_projects_pre_record(example: GatePr
     # svc-b's pre stage fails (its implementation gate did not pass), svc-a's
     # does; the post stage of svc-b pointed at svc-a's PASS pre record must not pass: same
     # gate, commit, tree, version and spec, but another project's decision.
-    _monorepo(example, ("svc-a", "svc-b"))
+    make_monorepo(example, ("svc-a", "svc-b"))
+    example.git_init()
     state_b = example.root / ".isdlc" / "projects" / "svc-b" / "state.json"
     data = json.loads(state_b.read_text())
     data["phases"]["05-implementation"].update(gate_passed=False, status="in_progress")
@@ -94,15 +92,11 @@ def test_today_pre_stage_pass_is_blocked_for_the_framework(project: GateProject,
     state = today_state(template_state, "06-implementation")
     state["phases"]["06-implementation"] = {"status": "in_progress", "gate_passed": True}
     project.set_state(state)
-    spec_dir = project.root / "gate_specs"
-    spec_dir.mkdir()
-    (spec_dir / "06-implementation.yaml").write_text(
-        "spec_version: 1\ngate: 6\nid: 06-implementation\ntitle: I\nphase: 06-implementation\n"
-        "decision: [{id: ok, title: OK}]\nsections:\n"
-        "- id: before\n  title: Before\n  stage: pre\n  decision: ok\n  criteria:\n"
-        "  - {id: ready, text: Ready, check: {kind: state, path: project.name}}\n"
-        "- id: after\n  title: After\n  stage: post\n  decision: ok\n  criteria:\n"
-        "  - {id: live, text: Live, check: {kind: state, path: no.such.key}}\n")
+    _today_spec(project, "06-implementation",
+                "- id: before\n  title: Before\n  stage: pre\n  decision: ok\n  criteria:\n"
+                "  - {id: ready, text: Ready, check: {kind: state, path: project.name}}\n"
+                "- id: after\n  title: After\n  stage: post\n  decision: ok\n  criteria:\n"
+                "  - {id: live, text: Live, check: {kind: state, path: no.such.key}}\n")
     assert project.run("--gate=06-implementation", "--gate-stage=pre", "--gate-update-state",
                        "--gate-validation-record").ret == 0
     phase = project.state()["phases"]["06-implementation"]
@@ -112,9 +106,8 @@ def test_today_pre_stage_pass_is_blocked_for_the_framework(project: GateProject,
                          "gate-06-implementation.json").read_text())
     assert record["status"] == "blocked"
     # A failing pre stage withdraws the phase's earlier pass.
-    (spec_dir / "06-implementation.yaml").write_text(
-        (spec_dir / "06-implementation.yaml").read_text().replace("path: project.name",
-                                                                  "path: no.such.key"))
+    spec = project.root / "gate_specs" / "06-implementation.yaml"
+    spec.write_text(spec.read_text().replace("path: project.name", "path: no.such.key"))
     assert project.run("--gate=06-implementation", "--gate-stage=pre",
                        "--gate-update-state").ret == 1
     assert project.state()["phases"]["06-implementation"]["gate_passed"] is False
@@ -188,13 +181,9 @@ def test_last_releases_sign_off_does_not_count_on_todays_layout(
     else:
         state["phases"]["13-production"] = {"status": "in_progress", **recorded}
     project.set_state(state)
-    specs = project.root / "gate_specs"
-    specs.mkdir()
-    (specs / "13-production.yaml").write_text(
-        "spec_version: 1\ngate: 13\nid: 13-production\ntitle: P\nphase: 13-production\n"
-        "decision: [{id: ok, title: OK}]\nsections:\n- id: s\n  title: S\n  stage: pre\n"
-        "  criteria:\n  - {id: deployed, text: Deployed, check: {kind: attestation, "
-        "roles: [sre]}}\n")
+    _today_spec(project, "13-production",
+                "- id: s\n  title: S\n  stage: pre\n  criteria:\n  - {id: deployed, text: "
+                "Deployed, check: {kind: attestation, roles: [sre]}}\n")
     (project.root / ".deploygate").mkdir()
     (project.root / ".deploygate" / "approvers.yaml").write_text(
         f"approvers:\n  - email: {CHEN}\n    roles: [sre]\n")
