@@ -126,6 +126,38 @@ def test_a_replay_is_not_a_gate_of_the_present(released: Path) -> None:
     assert "(replay)" in done.stdout
 
 
+# -- --max-age: how old a record a deploy accepts -------------------------------------------------
+
+def test_max_age_refuses_an_old_record_and_one_from_the_future(released: Path,
+                                                               tmp_path: Path) -> None:
+    """The genuine records were evaluated at 2026-02-10 (a fixed clock): older than a day,
+    younger than ten years, whenever this runs until 2036."""
+    record = "gate-records/GATE-12.xml"
+    assert verdict(released, record, "--allow-replay", "--max-age", "3650d").returncode == 0
+    done = verdict(released, record, "--allow-replay", "--max-age", "24h")
+    assert done.returncode == 4, done.stderr
+    assert ("it was evaluated at 2026-02-10T00:00:00Z, more than --max-age 1d ago: run the "
+            "gate again") in done.stderr
+    ahead = edited(released, tmp_path, record, lambda xml: xml.replace(
+        'evaluated_at" value="2026-02-10T00:00:00Z"', 'evaluated_at" value="2099-01-01T00:00:00Z"'))
+    done = verdict(released, ahead, "--allow-replay", "--max-age", "3650d")
+    assert done.returncode == 4, done.stderr
+    assert "evaluated at 2099-01-01T00:00:00Z, after this machine's clock" in done.stderr
+    unreadable = edited(released, tmp_path, record, lambda xml: xml.replace(
+        'evaluated_at" value="2026-02-10T00:00:00Z"', 'evaluated_at" value="soon"'))
+    done = verdict(released, unreadable, "--allow-replay", "--max-age", "3650d")
+    assert done.returncode == 4, done.stderr
+    assert "its evaluation time 'soon' cannot be read" in done.stderr
+
+
+@pytest.mark.parametrize("given", ["0h", "12", "1w", "-3d", "1.5h", ""])
+def test_max_age_that_is_no_duration_is_a_usage_error(released: Path, given: str) -> None:
+    done = verdict(released, "gate-records/GATE-12.xml", "--allow-replay", f"--max-age={given}")
+    assert done.returncode == 2, done.stderr
+    assert "is not a duration: give a positive number and a unit" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 # -- forged records: every one exits 4 ----------------------------------------------------------
 
 def drop_failing_lower_count_new_spec(xml: str) -> str:

@@ -23,6 +23,7 @@ from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.core.trust_rules import trigger_present
 from pytest_deploygate.core.value_class import replace
+from pytest_deploygate.evidence.release import bookkeeping_paths
 from pytest_deploygate.isdlc.layout import layout_of
 from pytest_deploygate.isdlc.phase_start import phase_start
 
@@ -104,17 +105,33 @@ def _why_not(entry: Attestation, roles: list[str], store: AttestationStore, ctx:
     max_age = params.get("max_age_days")
     if max_age is not None and (now - signed).total_seconds() > max_age * 86400:
         return f"older than {max_age:g} days"
-    return store.self_approval(entry, started)
+    self_approved = store.self_approval(entry, started)
+    if self_approved:
+        return self_approved
+    # Last: when the signer may not sign at all, signing again on this release is no remedy.
+    project = ctx.project
+    return store.release_problem(entry, project.release,
+                                 bookkeeping_paths(project.root, project.record_dir))
 
 
 def _phase_start(ctx: EvalContext) -> datetime | CheckResult | None:
     # A start that cannot be read would let last release's sign-offs count: fail closed.
     # (None, when the framework has not recorded a start at all, leaves age unchecked.)
+    # Read once per run: every sign-off criterion of the gate asks for the same one (and
+    # state.json is read once a run).
+    key = ("phase-start", ctx.spec.phase)
+    memo = ctx.project.memo
+    if key in memo:
+        known: datetime | CheckResult | None = memo[key]
+        return known
+    started: datetime | CheckResult | None
     try:
-        return phase_start(ctx.project.state, ctx.spec.phase, layout_of(ctx.project))
+        started = phase_start(ctx.project.state, ctx.spec.phase, layout_of(ctx.project))
     except ValueError as exc:
-        return CheckResult.missing(f"{exc}, so a sign-off's age cannot be checked against "
-                                   "the phase start")
+        started = CheckResult.missing(f"{exc}, so a sign-off's age cannot be checked against "
+                                      "the phase start")
+    memo[key] = started
+    return started
 
 
 def _who(entry: Attestation) -> str:
@@ -129,6 +146,8 @@ def _evidence(store: AttestationStore, entry: Attestation) -> Evidence:
     detail = f"signer={entry.signer} role={entry.role} at={format_instant(entry.at)}"
     if entry.origin is not None and entry.origin.committed:
         detail += f" commit={entry.origin.commit[:12]}"
+        if not store.bind_to_release:  # (said, as authorship=not-verified is)
+            detail += " release=not-bound"
     elif not store.verify_authorship:
         detail += " authorship=not-verified"
     if entry.expires:

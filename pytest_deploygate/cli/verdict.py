@@ -19,6 +19,8 @@ another spec then passed; tests/test_attack_fastverdict.py).
 from __future__ import annotations
 
 import argparse
+import re
+from datetime import timedelta
 from pathlib import Path
 
 from pytest_deploygate.cli.verdict_signing import add_signing_arguments, signature_problem
@@ -70,8 +72,22 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--allow-replay", action="store_true", default=False,
                         help="accept a record of a replay (--gate-now): for audits, never "
                              "for a deploy")
+    parser.add_argument("--max-age", type=max_age, default=None, metavar="DURATION",
+                        help="refuse (exit 4) a record evaluated longer ago than this "
+                             "(30m, 12h, 7d; default: any age), or dated ahead of this "
+                             "machine's clock")
     add_signing_arguments(parser)
     parser.set_defaults(run=run)
+
+
+def max_age(text: str) -> timedelta:
+    """``30m``, ``12h``, ``7d`` or ``90s`` as a duration (argparse says what is wrong)."""
+    found = re.fullmatch(r"([0-9]{1,9})([smhd])", text.strip())
+    if found is None or int(found.group(1)) == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration: give a positive number "
+                                         "and a unit, s, m, h or d (e.g. 24h)")
+    unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}[found.group(2)]
+    return timedelta(seconds=int(found.group(1)) * unit)
 
 
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
@@ -113,8 +129,10 @@ def _verify(args: argparse.Namespace, record: GateRecord, workspace: Workspace,
         config = workspace.config
     except Refusal as exc:
         return Verification([f"no spec to verify it against: {exc}"])
+    from pytest_deploygate.core.timeutil import now_utc
+
     expected = Expected(gate_id=spec.id, stage=stage, release=release,
-                        allow_replay=args.allow_replay)
+                        allow_replay=args.allow_replay, max_age=args.max_age, now=now_utc())
     return verify_record(record, spec, items, expected,
                          waivers_enabled=config.waivers_enabled,
                          conditions=config.conditions)

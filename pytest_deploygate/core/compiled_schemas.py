@@ -1442,6 +1442,11 @@ def _schema_project_config(data: Any, custom_formats: Any=None, name_prefix: Any
                     data__attestations__forbidselfapproval = data__attestations['forbid_self_approval']
                     if not isinstance(data__attestations__forbidselfapproval, bool):
                         raise _refusal(name_prefix, '.attestations.forbid_self_approval must be boolean', 'type')
+                if 'bind_to_release' in data__attestations_keys:
+                    data__attestations_keys.remove('bind_to_release')
+                    data__attestations__bindtorelease = data__attestations['bind_to_release']
+                    if not isinstance(data__attestations__bindtorelease, bool):
+                        raise _refusal(name_prefix, '.attestations.bind_to_release must be boolean', 'type')
                 if data__attestations_keys:
                     raise _refusal(name_prefix, '.attestations must not contain ' + str(data__attestations_keys) + ' properties', 'additionalProperties')
         if 'prometheus' in data_keys:
@@ -3411,7 +3416,7 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     '08324dc8b33c65c2f5703c6d22e5d988101fc3079837511e19dcf589baa76da0': _schema_attestation,  # schema attestation.schema.json
     '7a51f408cef4c39cff9b5371c618129722567967f124b838ce0c06db84a7a532': _schema_gate_decision_predicate,  # schema gate-decision-predicate.schema.json
     'd366b73411f36a21805137da0ea9be5c83a25adcb0f9d671ca17bfc064a5dbba': _schema_gate_spec,  # schema gate-spec.schema.json
-    'd2b1b0a8263627c58175317ca1baff7961292cf842f65fb2bfdaa931f6afac44': _schema_project_config,  # schema project-config.schema.json
+    '0e7bcd4a16d2829a81b3d4620de0a04e2c5a3c13a7e587117f3eb1cc4aebd64c': _schema_project_config,  # schema project-config.schema.json
     '4c7f2fc98cc3724ae188be104c9c21abd7453a68c35766db3cd83d5c55a81c28': _schema_waiver,  # schema waiver.schema.json
     '8be233f6a42acf9f14bab00062e99446c80b81bec1de9ab05c4fba637858feb1': _kind_state,  # kind state
     '5a42b46259bcd31c3eb55b52967dd97005a3796c2db61bf9dbc955a982ff1ff6': _kind_gate_passed,  # kind gate_passed

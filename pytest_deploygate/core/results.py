@@ -106,7 +106,9 @@ def describe_evidence(data: Mapping[str, str]) -> str:
 
 def _cleaned(value: str) -> str:
     """As :class:`Evidence` keeps a field: redacted, control characters as escapes."""
-    return shown(redact_text(value)) if value else value
+    if not value or ("://" not in value and value.isprintable()):
+        return value  # (what both would return: no URL to redact, nothing to escape)
+    return shown(redact_text(value))
 
 
 @value_class(frozen=True)

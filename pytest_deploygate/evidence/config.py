@@ -44,6 +44,7 @@ class ProjectConfig:
     verify_authorship: bool = True
     require_signed_commits: bool = False
     forbid_self_approval: bool = False
+    bind_to_release: bool = True
     waivers_enabled: bool = False
     waivers_file: str = DEFAULT_WAIVERS
     waiver_max_days: int = 90
@@ -87,6 +88,7 @@ def load_config(root: Path, scope: RunScope | None = None) -> ProjectConfig:
         verify_authorship=attestations.get("verify_authorship", True),
         require_signed_commits=attestations.get("require_signed_commits", False),
         forbid_self_approval=attestations.get("forbid_self_approval", False),
+        bind_to_release=attestations.get("bind_to_release", True),
         waivers_enabled=waivers.get("enabled", False),
         waivers_file=waivers.get("file", DEFAULT_WAIVERS),
         waiver_max_days=waivers.get("max_days", 90),

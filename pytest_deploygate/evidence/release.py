@@ -62,6 +62,8 @@ class ReleaseIdentity:
     changed: tuple[str, ...] = ()
     #: The path of the project root inside its repository (``""`` at the top).
     prefix: str = ""
+    #: The repository's object format (``sha1``, ``sha256``), when git said.
+    object_format: str | None = None
 
     @property
     def known(self) -> bool:
@@ -188,7 +190,7 @@ def _identity(git: _Git, root: Path, record_dir: Path | None, version: str | Non
     changed = tuple(p for p in diff.split("\0") if p) if code == 0 else ("(git diff failed)",)
     return ReleaseIdentity(commit, tree, version, bool(changed), None,
                            committed_at=datetime.fromisoformat(stamp), changed=changed,
-                           prefix=prefix)
+                           prefix=prefix, object_format=object_format)
 
 
 def _shallow_boundary(root: Path, path: str) -> set[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 
 from pytest_deploygate.core.results import Status
 from pytest_deploygate.core.value_class import field, value_class
@@ -64,6 +65,9 @@ class Expected:
     stage: str | None = None
     release: ReleaseIdentity | None = None
     allow_replay: bool = False
+    #: The oldest evaluation accepted, measured back from ``now`` (None: any age).
+    max_age: timedelta | None = None
+    now: datetime | None = None
 
 
 @value_class
@@ -112,6 +116,9 @@ def verify_record(record: GateRecord, spec: GateSpec, items: Sequence[Criterion]
                         "present")
     if expected.release is not None:
         problems += _release_problems(props, expected.release)
+    if expected.max_age is not None and expected.now is not None:
+        problems += _age_problems(props.get("deploygate.evaluated_at"), expected.max_age,
+                                  expected.now)
     claimed = props.get("deploygate.decision", "")
     if claimed not in EXIT_CODES:
         problems.append(f"unknown decision {claimed!r}")
@@ -133,6 +140,36 @@ def verify_record(record: GateRecord, spec: GateSpec, items: Sequence[Criterion]
         problems.append(f"it passed under thresholds overridden on the command line "
                         f"(--gate-threshold {overrides}), not the reviewed gate's")
     return result
+
+
+#: How far ahead of this machine's clock an evaluation may be dated (clocks of CI runners
+#: differ a little; a record from the future is otherwise a forgery or a broken clock).
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _age_problems(evaluated_at: str | None, max_age: timedelta, now: datetime) -> list[str]:
+    """Why the record's evaluation time is not within ``max_age`` before ``now``."""
+    from pytest_deploygate.core.timeutil import format_instant, parse_instant
+
+    try:
+        evaluated = parse_instant(evaluated_at or "")
+    except ValueError:
+        return [f"its evaluation time {evaluated_at!r} cannot be read, so its age is unknown"]
+    if evaluated > now + CLOCK_SKEW:
+        return [f"it was evaluated at {format_instant(evaluated)}, after this machine's clock "
+                f"({format_instant(now)})"]
+    if now - evaluated > max_age:
+        return [f"it was evaluated at {format_instant(evaluated)}, more than --max-age "
+                f"{_duration(max_age)} ago: run the gate again"]
+    return []
+
+
+def _duration(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0 and seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _release_problems(props: dict[str, str], release: ReleaseIdentity) -> list[str]:

@@ -49,13 +49,16 @@ class JsonlLog:
 
 
 def read_jsonl(root: Path, relative: str, schema_name: str, with_origins: bool,
-               scope: RunScope | None = None) -> JsonlLog:
+               scope: RunScope | None = None, *, keep: bool = True) -> JsonlLog:
     """Read ``relative`` under ``root``; problems are kept on the result, not raised.
 
     Within a run (``scope``) kept per file version (a monorepo's projects share one log):
-    callers must not mutate it.
+    callers must not mutate it. ``keep=False`` reads it without keeping it, for a caller
+    that keeps what it builds from the lines instead (the lines would be held twice).
     """
     scope = scope or RunScope()
+    if not keep:
+        return _read_jsonl(root, relative, schema_name, with_origins, scope)
     path = root / relative
     try:
         stat = path.stat()

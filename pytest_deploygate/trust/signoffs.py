@@ -34,7 +34,11 @@ from pytest_deploygate.core.trust_rules import (
 from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.evidence.config import ProjectConfig
 from pytest_deploygate.evidence.git import LineOrigin, commit_signature
-from pytest_deploygate.evidence.release import gated_release_authors
+from pytest_deploygate.evidence.release import (
+    ReleaseIdentity,
+    gated_release_authors,
+    release_tree,
+)
 from pytest_deploygate.isdlc.gate_names import names_gate
 from pytest_deploygate.trust.jsonl_log import read_jsonl
 
@@ -87,6 +91,7 @@ class AttestationStore:
     verify_authorship: bool = True
     require_signed: bool = False
     forbid_self_approval: bool = False
+    bind_to_release: bool = True
     entries: list[Attestation] = field(default_factory=list)
     roles_by_signer: dict[str, frozenset[str]] = field(default_factory=dict)
     keys_by_signer: dict[str, ApproverKeys] = field(default_factory=dict)
@@ -96,6 +101,8 @@ class AttestationStore:
     _signed: dict[tuple[str, str], str | None] = field(default_factory=dict)
     _by_criterion: dict[str, list[Attestation]] | None = None
     _release_authors: dict[datetime | None, frozenset[str] | None] = field(default_factory=dict)
+    #: The release tree at each sign-off commit (per prefix and bookkeeping), asked once.
+    _trees_at: dict[tuple[str, str, tuple[str, ...]], str | None] = field(default_factory=dict)
 
     @classmethod
     def load(cls, root: Path, config: ProjectConfig, scope: RunScope | None = None
@@ -103,7 +110,7 @@ class AttestationStore:
         """Read both files; problems are kept, not raised, so each criterion can report them."""
         store = cls(config.attestation_log, config.approvers, root,
                     config.verify_authorship, config.require_signed_commits,
-                    config.forbid_self_approval)
+                    config.forbid_self_approval, config.bind_to_release)
         scope = scope or RunScope()
         store._read_approvers(root, config.approvers, scope)
         store._read_log(root, config.attestation_log, scope)
@@ -146,6 +153,38 @@ class AttestationStore:
             unsigned = self.signature_problem(entry.signer, origin.commit)
             if unsigned:
                 return f"commit {origin.commit[:12]} {unsigned}"
+        return None
+
+    def release_problem(self, entry: Attestation, release: ReleaseIdentity,
+                        bookkeeping: tuple[str, ...]) -> str | None:
+        """Why this sign-off was not made on the release being gated (None when it was, or
+        when sign-offs are not bound: ``bind_to_release: false`` or authorship unverified).
+
+        The commit that added the line must hold the gated release content: an approval
+        given before a content change approved other content (the release is the unit,
+        as for the tag and the post stage), and a sign-off of the last release cannot be
+        carried over by moving the phase start in state.json."""
+        origin = entry.origin
+        if not (self.verify_authorship and self.bind_to_release) or origin is None \
+                or not origin.committed:
+            return None
+        if not release.known:
+            return (f"the release being gated is unknown ({release.problem}), so the sign-off "
+                    "cannot be bound to it")
+        key = (origin.commit, release.prefix, bookkeeping)
+        if key not in self._trees_at:
+            self._trees_at[key] = release_tree(self.root, origin.commit,
+                                               bookkeeping=bookkeeping, prefix=release.prefix,
+                                               object_format=release.object_format)
+        tree = self._trees_at[key]
+        if tree is None:
+            return (f"git cannot show the release content at commit {origin.commit[:12]}, so "
+                    "the sign-off cannot be bound to the release")
+        if tree != release.tree:
+            assert release.tree is not None and release.commit is not None  # (known)
+            return (f"made on other release content (commit {origin.commit[:12]} holds tree "
+                    f"{tree[:12]}; the release being gated, {release.commit[:12]}, holds "
+                    f"{release.tree[:12]}): sign off again on this release")
         return None
 
     def time_problem(self, entry: Attestation, clock: datetime) -> str | None:
@@ -241,7 +280,11 @@ class AttestationStore:
             self.keys_by_signer[email] = self.keys_by_signer.get(email, ApproverKeys()) | keys
 
     def _read_log(self, root: Path, relative: str, scope: RunScope) -> None:
-        log = read_jsonl(root, relative, ATTESTATION_SCHEMA, self.verify_authorship, scope)
+        # Not kept in the run's cache: the store is, with an entry per line (one store serves
+        # every project reading this log the same way), and a big log held twice as lines
+        # and as entries was a megabyte at 1,667 sign-offs.
+        log = read_jsonl(root, relative, ATTESTATION_SCHEMA, self.verify_authorship, scope,
+                         keep=False)
         if log.problem:
             self.log_problem = f"attestation log {log.problem}"
             return
