@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 from pytest_deploygate.checks.context import EvalContext
 from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.core.results import CheckResult, Evidence
-from pytest_deploygate.core.timeutil import format_instant, parse_instant
+from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.core.trust_rules import trigger_present
 from pytest_deploygate.core.value_class import replace
 from pytest_deploygate.evidence.release import bookkeeping_paths
 from pytest_deploygate.isdlc.layout import layout_of
+from pytest_deploygate.isdlc.phase_start import phase_start
 
 if TYPE_CHECKING:  # the store comes from the run; loading a spec need not import it
     from pytest_deploygate.trust.signoffs import Attestation, AttestationStore
@@ -126,23 +127,20 @@ def _bookkeeping(ctx: EvalContext) -> tuple[str, ...]:
 def _phase_start(ctx: EvalContext) -> datetime | CheckResult | None:
     # A start that cannot be read would let last release's sign-offs count: fail closed.
     # (None, when the framework has not recorded a start at all, leaves age unchecked.)
-    path = f"phases.{ctx.spec.phase}.started"
-    raw = ctx.project.state.get(path)
-    if raw is None:
-        return None
-    # Read once per run and text: every sign-off criterion of the gate asks for the same one.
-    key = ("phase-start", path, raw) if isinstance(raw, str) else None
+    # Read once per run: every sign-off criterion of the gate asks for the same one (and
+    # state.json is read once a run).
+    key = ("phase-start", ctx.spec.phase)
     memo = ctx.project.memo
-    if key is not None and key in memo:
-        known: datetime | CheckResult = memo[key]
+    if key in memo:
+        known: datetime | CheckResult | None = memo[key]
         return known
+    started: datetime | CheckResult | None
     try:
-        started: datetime | CheckResult = parse_instant(raw)
+        started = phase_start(ctx.project.state, ctx.spec.phase, layout_of(ctx.project))
     except ValueError as exc:
-        started = CheckResult.missing(f"{path} is unreadable ({exc}), so a sign-off's age "
-                                      "cannot be checked against the phase start")
-    if key is not None:
-        memo[key] = started
+        started = CheckResult.missing(f"{exc}, so a sign-off's age cannot be checked against "
+                                      "the phase start")
+    memo[key] = started
     return started
 
 

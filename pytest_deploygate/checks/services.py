@@ -101,8 +101,11 @@ class TrustStores:
 
             config = self._config
             roles = self.attestations.roles_by_signer if config.waiver_approver_roles else {}
+            # (The sign-off store is read for a waiver's approver only when a rule needs it.)
+            authors = (self.attestations.release_author_problem
+                       if config.forbid_self_approval else None)
             self._waivers = WaiverStore.load(self._root, config, self._waivers_disabled, roles,
-                                             self._scope)
+                                             self._scope, authors)
         return self._waivers
 
 

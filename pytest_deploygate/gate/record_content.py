@@ -14,6 +14,7 @@ from pytest_deploygate.gate.plan import GatePlan
 from pytest_deploygate.gate.run import GateRun
 from pytest_deploygate.gate.sign_records import RecordSigner
 from pytest_deploygate.records.content import REPLAY_PROPERTY, RecordContent, RecordItem
+from pytest_deploygate.records.names import THRESHOLD_OVERRIDES_PROPERTY, threshold_overrides
 from pytest_deploygate.spec.model import Criterion
 
 
@@ -54,6 +55,8 @@ def record_properties(run: GateRun, plan: GatePlan, decision: Decision, expected
         "deploygate.waivers": str(decision.waivers),
         "deploygate.evaluated_at": format_instant(run.settings.now),
         **({REPLAY_PROPERTY: "true"} if run.settings.replay else {}),
+        **({THRESHOLD_OVERRIDES_PROPERTY: threshold_overrides(run.settings.thresholds)}
+           if run.settings.thresholds else {}),
         "deploygate.spec_source": plan.spec_file.describe(),
         "deploygate.state_path": str(plan.slot.state_path),
     }

@@ -85,6 +85,8 @@ def write_back(settings: Settings, plan: GatePlan, content: RecordContent, paths
 def waiver_notes(run: GateRun) -> tuple[list[str], list[str]]:
     """Waivers that were ignored or unreadable (errors of the summary), and those about to
     expire (warnings)."""
+    from pytest_deploygate.trust.waivers import phase_start
+
     errors: list[str] = []
     warnings: list[str] = []
     for slot in run.slots:
@@ -97,7 +99,9 @@ def waiver_notes(run: GateRun) -> tuple[list[str], list[str]]:
             if plan.slot is not slot or plan.spec is None:
                 continue
             for item in plan.items:
-                ruling = store.decide(plan.spec, layout_of(project), item, project.now)
+                layout = layout_of(project)
+                ruling = store.decide(plan.spec, layout, item, project.now,
+                                      phase_start(project.state, plan.spec.phase, layout))
                 if ruling.note and "ignored" in ruling.note:
                     errors.append(f"{plan.record_name}: {ruling.note}")
         for waiver in store.expiring_soon(project.now):

@@ -276,7 +276,11 @@ class GateRun:
         assert plan.spec is not None and project is not None
         if item.role in ("prerequisite", "binding"):
             return self._evaluate(plan, item)
-        ruling = project.waivers.decide(plan.spec, layout_of(project), item, project.now)
+        from pytest_deploygate.trust.waivers import phase_start  # loaded with the store
+
+        layout = layout_of(project)
+        ruling = project.waivers.decide(plan.spec, layout, item, project.now,
+                                        phase_start(project.state, plan.spec.phase, layout))
         if ruling.waiver is not None and ruling.applies:
             waiver = ruling.waiver
             if not waiver.run:

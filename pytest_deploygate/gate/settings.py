@@ -71,7 +71,14 @@ def read_settings(config: pytest.Config) -> Settings:
                   or _path(record_ini, rootdir) or root / "gate-records")
     raw_now = config.getoption("gate_now")
     if raw_now:
-        _refuse_replay_effects(config)
+        _refuse_replay_effects(config, "--gate-now replays the past",
+                               "write back and sign only gates evaluated now (drop --gate-now)")
+    if config.getoption("gate_threshold"):
+        # The thresholds are reviewed files' (spec, deploygate.yaml): one changed on the
+        # command line evaluates another gate, which is neither written back nor signed.
+        _refuse_replay_effects(config, "--gate-threshold changes the reviewed gate",
+                               "write back and sign only the gate as reviewed (put the "
+                               "threshold in deploygate.yaml)")
     try:
         now = parse_instant(raw_now) if raw_now else now_utc()
     except ValueError as exc:
@@ -125,8 +132,9 @@ def read_settings(config: pytest.Config) -> Settings:
 SIGNING_KEY_ENV = "DEPLOYGATE_SIGNING_KEY"
 
 
-def _refuse_replay_effects(config: pytest.Config) -> None:
-    """--gate-now evaluates the past: it must not write back or sign as if it were now."""
+def _refuse_replay_effects(config: pytest.Config, what: str, instead: str) -> None:
+    """--gate-now evaluates the past, --gate-threshold another gate: neither may write back
+    or sign as if it were the gate of now."""
     effects = [option for option, name in (("--gate-update-state", "gate_update_state"),
                                            ("--gate-validation-record", "gate_validation_record"),
                                            ("--gate-sign-key", "gate_sign_key"))
@@ -135,8 +143,7 @@ def _refuse_replay_effects(config: pytest.Config) -> None:
         effects.append(f"{SIGNING_KEY_ENV} (set in the environment)")
     if effects:
         raise pytest.UsageError(
-            f"--gate-now replays the past: it cannot be used with {', '.join(effects)}; "
-            "write back and sign only gates evaluated now (drop --gate-now)")
+            f"{what}: it cannot be used with {', '.join(effects)}; {instead}")
 
 
 def _size(config: pytest.Config, name: str) -> int | None:

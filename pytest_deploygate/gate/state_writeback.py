@@ -47,20 +47,48 @@ FRAMEWORK_ITEM_STATUS: dict[str, str] = {
     NOT_APPLICABLE: "not_applicable", WAIVED: "waived", INCOMPLETE: "not_run"}
 
 
-def framework_status(status: str) -> str:
+def passes_gate(status: str, stage: str) -> bool:
+    """Whether a decision passes the gate: a PASS of the whole gate or of its post stage (bound
+    to a PASS pre stage). A pre stage's PASS does not: the deploy and the post stage it gates
+    are still to come, so it is written as ``blocked``, never as ``passed``."""
+    return status == PASS and stage != "pre"
+
+
+def framework_status(status: str, stage: str) -> str:
     """``passed``, ``skipped`` or ``blocked`` (everything else stops the phase)."""
+    if status == PASS and not passes_gate(status, stage):
+        return "blocked"
     return FRAMEWORK_STATUS.get(status, "blocked")
 
 
+def _status_word(status: str, stage: str) -> str:
+    # The 13-phase layout's words: ``passed``, else the decision (``fail``, ``rollback``, ...);
+    # a pre stage's PASS is ``blocked``, as on today's layout.
+    if status == PASS:
+        return framework_status(status, stage)
+    return status.lower()
+
+
+def _write_gate_passed(phase: dict[str, Any], status: str, stage: str, passed: object) -> None:
+    # A pass is written only for the whole gate or the post stage; any stage that does not
+    # pass withdraws an earlier pass (the last release's), so a failing pre stage never
+    # leaves the phase looking passed.
+    if passes_gate(status, stage):
+        phase["gate_passed"] = passed
+    elif status != PASS:
+        phase["gate_passed"] = False
+
+
 def update_state(state_path: Path, plan: GatePlan, content: RecordContent, record: Path) -> None:
-    """Set ``phases.<key>.gate_passed`` (whole gate or post stage) and ``gate_validation``."""
+    """Set ``phases.<key>.gate_passed`` (true only for the whole gate or post stage; false on
+    any decision but PASS) and ``gate_validation``."""
     assert plan.spec is not None
     if plan.spec_file.key:
         _update_state_today(state_path, plan, content, record)
         return
     decision = content.decision
     block = {
-        "status": "passed" if decision.status == PASS else decision.status.lower(),
+        "status": _status_word(decision.status, plan.stage),
         "decision": decision.label,
         "stage": plan.stage,
         "validated_at": format_instant(content.evaluated_at),
@@ -73,8 +101,7 @@ def update_state(state_path: Path, plan: GatePlan, content: RecordContent, recor
         phase = phases.setdefault(phase_key, {})
         if not isinstance(phase, dict):
             raise TypeError(f"phases.{phase_key} is not an object")
-        if plan.stage in ("all", "post"):
-            phase["gate_passed"] = decision.status == PASS
+        _write_gate_passed(phase, decision.status, plan.stage, True)
         phase["gate_validation"] = block
 
     try:
@@ -93,7 +120,7 @@ def _update_state_today(state_path: Path, plan: GatePlan, content: RecordContent
     validated_at = format_instant(content.evaluated_at)
     block = {
         "decision": decision.status,
-        "status": framework_status(decision.status),
+        "status": framework_status(decision.status, plan.stage),
         "stage": plan.stage,
         "validated_at": validated_at,
         "record": project_relative(plan.project.root, record),
@@ -107,8 +134,7 @@ def _update_state_today(state_path: Path, plan: GatePlan, content: RecordContent
         phase = phases.setdefault(key, {})
         if not isinstance(phase, dict):
             raise TypeError(f"phases.{key} is not an object")
-        if plan.stage in ("all", "post"):
-            phase["gate_passed"] = validated_at if decision.status == PASS else False
+        _write_gate_passed(phase, decision.status, plan.stage, validated_at)
         phase["deploygate"] = block
         version = data.get("state_version")
         if not isinstance(version, int) or isinstance(version, bool) or version <= 0:
@@ -149,8 +175,7 @@ def write_validation_record(project: Project, plan: GatePlan, content: RecordCon
     document = {
         "gate": spec.id,
         "phase": spec.phase,
-        "status": "passed" if content.decision.status == PASS else
-        content.decision.status.lower(),
+        "status": _status_word(content.decision.status, plan.stage),
         "decision": content.decision.label,
         "stage": plan.stage,
         "validated_at": format_instant(content.evaluated_at),
@@ -197,7 +222,7 @@ def _write_validation_record_today(project: Project, plan: GatePlan, content: Re
     document = {
         "gate": key,
         "phase": key,
-        "status": framework_status(content.decision.status),
+        "status": framework_status(content.decision.status, plan.stage),
         "decision": content.decision.status,
         "stage": plan.stage,
         "validated_at": format_instant(content.evaluated_at),

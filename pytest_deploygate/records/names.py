@@ -11,6 +11,14 @@ from __future__ import annotations
 DECISION_ID = "gate-decision"
 #: The record property that marks a replay (``--gate-now``): never a record to deploy on.
 REPLAY_PROPERTY = "deploygate.replay"
+#: The record property naming thresholds overridden on the command line (``--gate-threshold``):
+#: a PASS under them is not a PASS of the reviewed gate.
+THRESHOLD_OVERRIDES_PROPERTY = "deploygate.threshold_overrides"
+
+
+def threshold_overrides(thresholds: dict[str, float]) -> str:
+    """``error_rate=0.02,p99_ms=1500``: the command line's overrides, as a record shows them."""
+    return ",".join(f"{name}={value:g}" for name, value in sorted(thresholds.items()))
 
 
 def testcase_name(gate_id: str, item_id: str, text: str) -> str:

@@ -23,7 +23,12 @@ from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.decision.decide import EXIT_CODES, PASS, SKIPPED, Decision, decide
 from pytest_deploygate.decision.outcomes import NoSuchForm, Outcome, status_from_junit
 from pytest_deploygate.evidence.release import ReleaseIdentity, binding_problems
-from pytest_deploygate.records.names import DECISION_ID, REPLAY_PROPERTY, testcase_name
+from pytest_deploygate.records.names import (
+    DECISION_ID,
+    REPLAY_PROPERTY,
+    THRESHOLD_OVERRIDES_PROPERTY,
+    testcase_name,
+)
 from pytest_deploygate.records.reader import GateRecord, RecordTestcase
 from pytest_deploygate.spec.model import OTHER_ROW_ID, Criterion, GateSpec
 from pytest_deploygate.spec.record_rules import allowed_statuses, binding_item, stage_items
@@ -127,6 +132,13 @@ def verify_record(record: GateRecord, spec: GateSpec, items: Sequence[Criterion]
     _check_count(props, len(criteria), problems)
     result.decision = _recompute(criteria, outcomes, spec, props)
     problems += _claims(props, result.decision, cases[-1], spec)
+    overrides = props.get(THRESHOLD_OVERRIDES_PROPERTY)
+    if overrides and result.decision.status == "PASS":
+        # The thresholds are the reviewed spec's and deploygate.yaml's: a PASS under looser
+        # ones given on the command line (or PYTEST_ADDOPTS) is not a PASS of this gate. A
+        # FAIL or ROLLBACK under an override is never a gain, and stays trusted.
+        problems.append(f"it passed under thresholds overridden on the command line "
+                        f"(--gate-threshold {overrides}), not the reviewed gate's")
     return result
 
 

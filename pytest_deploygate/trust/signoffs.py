@@ -213,6 +213,12 @@ class AttestationStore:
         """Why the signer may not approve this release (None when they may, or when
         self-approval is allowed). ``started`` is the phase start: every author and committer
         of the release's commits since then (``gated_release_authors``) is its author."""
+        return self.release_author_problem(entry.signer, started, "the signer")
+
+    def release_author_problem(self, person: str, started: datetime | None, who: str
+                               ) -> str | None:
+        """Why ``person`` (named ``who`` in the answer) may not approve this release, when
+        self-approval is forbidden: a sign-off's signer and a waiver's approver alike."""
         if not self.forbid_self_approval:
             return None
         if started not in self._release_authors:
@@ -221,8 +227,8 @@ class AttestationStore:
         if authors is None:  # fail closed: nobody can be shown not to be an author
             return ("git cannot show who authored the release, so self-approval cannot be "
                     "ruled out (self-approval is forbidden)")
-        if any(same_identity(entry.signer, author) for author in authors):
-            return "the signer authored the release being gated (self-approval is forbidden)"
+        if any(same_identity(person, author) for author in authors):
+            return f"{who} authored the release being gated (self-approval is forbidden)"
         return None
 
     def signature_problem(self, signer: str, commit: str) -> str | None:

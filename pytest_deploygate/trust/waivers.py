@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.timeutil import format_instant, parse_instant
@@ -35,6 +36,9 @@ from pytest_deploygate.isdlc.gate_names import names_gate
 from pytest_deploygate.isdlc.layout import Layout
 from pytest_deploygate.spec.model import Criterion, GateSpec
 from pytest_deploygate.trust.jsonl_log import read_jsonl
+
+if TYPE_CHECKING:
+    from pytest_deploygate.isdlc.state import StateDoc
 
 WAIVER_SCHEMA = "waiver.schema.json"
 EXPIRY_WARNING = timedelta(days=7)
@@ -83,16 +87,23 @@ class WaiverStore:
     roles_by_approver: dict[str, frozenset[str]] = field(default_factory=dict)
     #: With require_signed_commits, why a commit is not signed by its approver's listed key.
     signature_problem: Callable[[str, str], str | None] | None = None
+    #: With forbid_self_approval, why the approver (an author of the release since the phase
+    #: start given) may not approve it: a waiver approves the criterion's failure, so its
+    #: approver is held to the rule a sign-off's signer is.
+    author_problem: Callable[[str, datetime | None, str], str | None] | None = None
 
     @classmethod
     def load(cls, root: Path, config: ProjectConfig, disabled: bool,
              roles_by_approver: dict[str, frozenset[str]] | None = None,
-             scope: RunScope | None = None) -> WaiverStore:
+             scope: RunScope | None = None,
+             author_problem: Callable[[str, datetime | None, str], str | None] | None = None
+             ) -> WaiverStore:
         """Read the waivers file when waivers are enabled and not switched off."""
         store = cls(config.waivers_file, config.waivers_enabled and not disabled,
                     max_days=config.waiver_max_days,
                     approver_roles=config.waiver_approver_roles,
-                    roles_by_approver=dict(roles_by_approver or {}))
+                    roles_by_approver=dict(roles_by_approver or {}),
+                    author_problem=author_problem if config.forbid_self_approval else None)
         if not store.enabled:
             return store
         if config.require_signed_commits:
@@ -120,10 +131,11 @@ class WaiverStore:
                                         origin, problem))
         return store
 
-    def decide(self, spec: GateSpec, layout: Layout, item: Criterion, now: datetime
-               ) -> WaiverDecision:
+    def decide(self, spec: GateSpec, layout: Layout, item: Criterion, now: datetime,
+               started: datetime | None = None) -> WaiverDecision:
         """The waiver that governs ``item`` of gate ``spec`` now, if any, and how. A waiver
-        names its gate as a sign-off does (see gate_names)."""
+        names its gate as a sign-off does (see gate_names). ``started``: the phase start
+        (see :func:`phase_start`), which bounds who authored the release."""
         if not self.enabled:
             return WaiverDecision(None, False)
         mine = [w for w in self.entries
@@ -159,6 +171,10 @@ class WaiverStore:
             return WaiverDecision(waiver, False, f"waiver at {where} ignored: its approver "
                                                  f"{waiver.approver} holds none of the roles "
                                                  f"{', '.join(self.approver_roles)}")
+        own = (self.author_problem(waiver.approver, started, f"its approver {waiver.approver}")
+               if self.author_problem else None)
+        if own:
+            return WaiverDecision(waiver, False, f"waiver at {where} ignored: {own}")
         start = effective_time(authored, committed, now)
         if waiver.expires - start > timedelta(days=self.max_days):
             return WaiverDecision(waiver, False, f"waiver at {where} ignored: expires more than "
@@ -172,6 +188,18 @@ class WaiverStore:
     def expiring_soon(self, now: datetime) -> list[Waiver]:
         """Waivers still in force that expire within a week."""
         return [w for w in self.entries if now < w.expires <= now + EXPIRY_WARNING]
+
+
+def phase_start(state: StateDoc, phase: str, layout: Layout | None = None) -> datetime | None:
+    """The phase start that bounds who authored the release; None when none is recorded or
+    one is unreadable, which makes every commit of the recent history count (the wider, safer
+    answer)."""
+    from pytest_deploygate.isdlc.phase_start import phase_start as recorded_start
+
+    try:
+        return recorded_start(state, phase, layout)
+    except ValueError:
+        return None
 
 
 def _approver(origin: LineOrigin | None) -> tuple[str | None, str | None]:
