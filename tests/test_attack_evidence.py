@@ -6,6 +6,8 @@ it does not. The author controls the evidence files and deploygate.yaml; never c
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
 import pytest
 
@@ -78,3 +80,87 @@ def test_coverage_whose_counts_agree_is_judged_on_its_total(
     _coverage_gate(project, name, text)
     case = _judged(project, "cov")
     assert case["outcome"] == "passed", case
+
+
+# -- freshness of committed evidence: a checkout is not when a file was written ----------------
+
+_JUNIT_PASS = ('<testsuite name="s" tests="2"><testcase classname="a" name="t1"/>'
+               '<testcase classname="a" name="t2"/></testsuite>\n')
+_CAPTURE = ('# TYPE http_requests_total counter\n'
+            'http_requests_total{code="200"} 1000\nhttp_requests_total{code="500"} 1\n')
+
+
+def _commit_all(project: GateProject, when: str) -> None:
+    """Commit every file at ``when`` (author and committer), then check the files out again
+    as a CI runner's fresh clone does: every tracked file is modified *now*."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
+           "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com",
+           "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+    for command in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
+                    ["git", "commit", "-q", "-m", "release 1.4.0"]):
+        subprocess.run(command, cwd=project.root, check=True, env=env, capture_output=True)
+    for path in project.root.rglob("*"):
+        if path.is_file() and ".git" not in path.relative_to(project.root).parts:
+            path.unlink()
+    subprocess.run(["git", "checkout", "-q", "--", "."], cwd=project.root, check=True,
+                   env=env, capture_output=True)
+
+
+def _fresh_gate(project: GateProject, check: str) -> None:
+    project.set_state({"phases": {}})
+    (project.root / "deploygate.yaml").write_text(
+        "version: 1.4.0\nreports:\n  junit: [reports/*.xml]\n")
+    (project.root / "reports").mkdir()
+    (project.root / "reports" / "unit.xml").write_text(_JUNIT_PASS)
+    (project.root / "reports" / "production.prom").write_text(_CAPTURE)
+    custom_gate(project, f"- {{id: fresh, text: Fresh evidence, check: {check}}}")
+
+
+@pytest.mark.parametrize("check, args", [
+    # The report was committed with the release: it is no run of the released code, though
+    # its checkout made it "newer than the release commit".
+    ("{kind: junit, report: junit, not_before: commit}", ()),
+    # Committed two months before the evaluation; checked out today.
+    ("{kind: junit, report: junit, max_age_days: 7}", ("--gate-now=2026-03-01T00:00:00Z",)),
+    ("{kind: metrics_file, paths: [reports/production.prom], metric: error_ratio, max: 0.05}",
+     ("--gate-now=2026-03-01T00:00:00Z",)),
+], ids=["not-before-commit", "max-age-days", "metrics-capture-default-age"])
+def test_committed_evidence_is_as_old_as_its_commit_not_its_checkout(
+        project: GateProject, check: str, args: tuple[str, ...]) -> None:
+    _fresh_gate(project, check)
+    _commit_all(project, "2026-01-01T12:00:00+00:00")
+    case = _judged(project, "fresh", *args)
+    assert case["outcome"] in ("failure", "error"), case
+    assert "reports/" in case["message"], case
+
+
+def test_a_committed_report_rewritten_by_ci_after_the_commit_is_fresh(
+        project: GateProject) -> None:
+    # (Held by the fix: the path is tracked, but CI wrote new content over it after the
+    # commit: its modification time tells.)
+    _fresh_gate(project, "{kind: junit, report: junit, not_before: commit}")
+    _commit_all(project, "2026-01-01T12:00:00+00:00")
+    (project.root / "reports" / "unit.xml").write_text(_JUNIT_PASS.replace("t2", "t3"))
+    case = _judged(project, "fresh")
+    assert case["outcome"] == "passed", case
+
+
+_ARTIFACT_SPEC = (
+    "spec_version: 1\ngate: 12\nid: GATE-12\ntitle: Runbook\nphase: 12-production\n"
+    "decision: [{id: all, title: All}]\n"
+    "artifacts: [{id: runbook, name: Runbook, path: RUNBOOK.md, max_age_days: 30}]\n"
+    "sections:\n  - {id: s, title: S, stage: pre, decision: all, criteria: "
+    "[{id: phases, text: Phases, check: {kind: state, path: phases}}]}\n")
+
+
+def test_a_committed_artifact_is_as_old_as_its_commit(project: GateProject) -> None:
+    # The runbook was last changed two months before the evaluation; a fresh clone writes
+    # it today, and "at most 30 days old" was met.
+    project.set_state({"phases": {}})
+    (project.root / "gate_specs").mkdir()
+    (project.root / "gate_specs" / "12-production.yaml").write_text(_ARTIFACT_SPEC)
+    (project.root / "RUNBOOK.md").write_text("# Runbook\n\nRestart the service.\n")
+    _commit_all(project, "2026-01-01T12:00:00+00:00")
+    case = _judged(project, "runbook", "--gate-now=2026-03-01T00:00:00Z")
+    assert case["outcome"] == "failure", case
+    assert "RUNBOOK.md is 58.5 days old, as committed in" in case["message"], case
