@@ -164,3 +164,83 @@ def test_a_committed_artifact_is_as_old_as_its_commit(project: GateProject) -> N
     case = _judged(project, "runbook", "--gate-now=2026-03-01T00:00:00Z")
     assert case["outcome"] == "failure", case
     assert "RUNBOOK.md is 58.5 days old, as committed in" in case["message"], case
+
+
+# -- the version named: 1.4.0 is not 1.4.0-rc1, 1.4.0.1 or 1.4.0+build -------------------------
+
+def _changelog_gate(project: GateProject, text: str) -> None:
+    project.set_state({"phases": {}})
+    (project.root / "deploygate.yaml").write_text("version: 1.4.0\n")
+    (project.root / "CHANGELOG.md").write_text(text)
+    custom_gate(project, "- {id: changelog, text: CHANGELOG updated, check: {kind: changelog}}")
+
+
+@pytest.mark.parametrize("text", [
+    # Only the release candidate has an entry: the heading "starts with" 1.4.0.
+    "# Changelog\n\n## [1.4.0-rc1] - 2026-01-20\n### Added\n- refunds\n\n## [1.3.0]\n- x\n",
+    "# Changelog\n\n## 1.4.0-rc.2\n- refunds\n",
+    "# Changelog\n\n## v1.4.0.1 (2026-02-01)\n- hotfix\n",
+    # Keep a Changelog's empty template: sub-headings, not one line about the release.
+    "# Changelog\n\n## [1.4.0] - 2026-02-04\n### Added\n### Fixed\n\n## [1.3.0]\n- x\n",
+    "# Changelog\n\n## [1.4.0] - 2026-02-04\n<!-- write the entry here -->\n\n## [1.3.0]\n- x\n",
+], ids=["rc-bracketed", "rc-plain", "four-part", "only-subheadings", "only-a-comment"])
+def test_a_changelog_without_an_entry_of_this_very_release_is_not_met(
+        project: GateProject, text: str) -> None:
+    _changelog_gate(project, text)
+    case = _judged(project, "changelog")
+    assert case["outcome"] == "failure", case
+
+
+@pytest.mark.parametrize("text", [
+    "# Changelog\n\n## [1.4.0] - 2026-02-04\n### Added\n- refunds\n",
+    "# Changelog\n\n## 1.4.0 (2026-02-04)\n- refunds\n",
+    "# Changelog\n\n## v1.4.0: refunds\n- refunds\n",
+    "# Changelog\n\n## [1.4.0]\n\nRefunds.\n\n## [1.4.0-rc1]\n- x\n",
+], ids=["keep-a-changelog", "parenthesised-date", "colon", "rc-below"])
+def test_a_changelog_entry_of_the_release_is_met(project: GateProject, text: str) -> None:
+    # (Held by the fix: the headings the docs promise still count.)
+    _changelog_gate(project, text)
+    case = _judged(project, "changelog")
+    assert case["outcome"] == "passed", case
+
+
+_NOTES_SPEC = (
+    "spec_version: 1\ngate: 12\nid: GATE-12\ntitle: Release notes\nphase: 12-production\n"
+    "decision: [{id: all, title: All}]\n"
+    "artifacts: [{id: notes, name: Release notes, path: RELEASE_NOTES.md, names_version: true}]\n"
+    "sections:\n  - {id: s, title: S, stage: pre, decision: all, criteria: "
+    "[{id: phases, text: Phases, check: {kind: state, path: phases}}]}\n")
+
+
+def _notes(project: GateProject, text: str) -> dict[str, str]:
+    project.set_state({"phases": {}})
+    (project.root / "deploygate.yaml").write_text("version: 1.4.0\n")
+    (project.root / "gate_specs").mkdir()
+    (project.root / "gate_specs" / "12-production.yaml").write_text(_NOTES_SPEC)
+    (project.root / "RELEASE_NOTES.md").write_text(text)
+    return _judged(project, "notes")
+
+
+@pytest.mark.parametrize("text", [
+    "# acme-api 1.4.0-rc1 release notes\n\nRefunds.\n",
+    "# acme-api v1.4.0-beta.2\n\nRefunds.\n",
+    "# acme-api 1.4.0.1 release notes\n\nA hotfix.\n",
+    "# acme-api 1.4.0+build.7\n\nRefunds.\n",
+], ids=["rc", "beta", "four-part", "build-metadata"])
+def test_release_notes_of_another_release_do_not_name_the_version(
+        project: GateProject, text: str) -> None:
+    case = _notes(project, text)
+    assert case["outcome"] == "failure", case
+    assert "does not name version 1.4.0" in case["message"], case
+
+
+@pytest.mark.parametrize("text", [
+    "# acme-api 1.4.0 release notes\n",
+    "Released v1.4.0.\n",
+    "Version: 1.4.0 (2026-02-04)\n",
+    "1.4.0-2026-02-04 is not a version but a date follows; 1.4.0, released.\n",
+], ids=["heading", "end-of-sentence", "parenthesised", "later-mention"])
+def test_release_notes_naming_the_version_are_met(project: GateProject, text: str) -> None:
+    # (Held by the fix.)
+    case = _notes(project, text)
+    assert case["outcome"] == "passed", case

@@ -28,6 +28,7 @@ from pytest_deploygate.core.regular_files import (
 )
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.timeutil import format_instant
+from pytest_deploygate.core.version_text import version_pattern
 from pytest_deploygate.evidence.committed import committed_files
 from pytest_deploygate.spec.model import ArtifactSpec, GateSpec
 
@@ -173,7 +174,7 @@ def _judge(artifact: ArtifactSpec, relative: str, data: bytes, digest: str,
                                        "unknown (no readable pyproject.toml or package.json "
                                        "names one): pass --gate-version or set version in "
                                        f"{ctx.project.config.display_name}", evidence)
-        if not re.search(rf"(?<![0-9.]){re.escape(version.removeprefix('v'))}(?![0-9])", text):
+        if not re.search(version_pattern(version), text):
             return CheckResult.not_met(f"{relative} does not name version {version}", evidence)
     if artifact.max_age_days is not None:
         # A committed artifact is as old as its commit: a checkout writes it "now".
