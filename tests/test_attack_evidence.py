@@ -244,3 +244,46 @@ def test_release_notes_naming_the_version_are_met(project: GateProject, text: st
     # (Held by the fix.)
     case = _notes(project, text)
     assert case["outcome"] == "passed", case
+
+
+# -- junit: tests that did not run -----------------------------------------------------------
+
+def _junit_gate(project: GateProject, text: str) -> None:
+    project.set_state({"phases": {}})
+    (project.root / "deploygate.yaml").write_text("reports:\n  junit: [reports/*.xml]\n")
+    (project.root / "reports").mkdir()
+    (project.root / "reports" / "unit.xml").write_text(text)
+    custom_gate(project, "- {id: tests, text: All tests passing, check: {kind: junit}}")
+
+
+@pytest.mark.parametrize("text", [
+    # googletest: DISABLED_ tests are listed with status="notrun" result="suppressed" and no
+    # <skipped> element; none of them ran.
+    '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites tests="2" failures="0" disabled="2" '
+    'errors="0" name="AllTests"><testsuite name="Refunds" tests="2" failures="0" disabled="2" '
+    'skipped="0" errors="0"><testcase name="DISABLED_Full" status="notrun" result="suppressed" '
+    'classname="Refunds"/><testcase name="DISABLED_Partial" status="notrun" '
+    'result="suppressed" classname="Refunds"/></testsuite></testsuites>\n',
+    # CTest: a test that failed is status="fail" (its <failure> lost in a conversion).
+    '<testsuite name="ctest" tests="1"><testcase name="refunds" classname="refunds" '
+    'status="fail"/></testsuite>\n',
+    # A summary saying every test was skipped, over testcases that lost their <skipped>.
+    '<testsuite name="s" tests="2" skipped="2"><testcase classname="a" name="t1"/>'
+    '<testcase classname="a" name="t2"/></testsuite>\n',
+], ids=["gtest-disabled", "ctest-status-fail", "summary-all-skipped"])
+def test_junit_tests_that_did_not_run_or_failed_by_status_are_not_met(
+        project: GateProject, text: str) -> None:
+    _junit_gate(project, text)
+    case = _judged(project, "tests")
+    assert case["outcome"] in ("failure", "error"), case
+    assert "reports/unit.xml" in case["message"], case
+
+
+def test_junit_status_run_is_a_test_that_ran(project: GateProject) -> None:
+    # (Held by the fix: googletest's tests that ran say status="run" result="completed".)
+    _junit_gate(project, '<testsuites tests="1" failures="0" disabled="0" errors="0">'
+                         '<testsuite name="R" tests="1" failures="0" disabled="0" skipped="0" '
+                         'errors="0"><testcase name="Full" status="run" result="completed" '
+                         'classname="R"/></testsuite></testsuites>\n')
+    case = _judged(project, "tests")
+    assert case["outcome"] == "passed", case
