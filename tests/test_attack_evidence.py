@@ -287,3 +287,32 @@ def test_junit_status_run_is_a_test_that_ran(project: GateProject) -> None:
                          'classname="R"/></testsuite></testsuites>\n')
     case = _judged(project, "tests")
     assert case["outcome"] == "passed", case
+
+
+# -- sarif: a level the run configured -------------------------------------------------------
+
+@pytest.mark.parametrize("rules, descriptor, reference", [
+    ([{"id": "SQLI", "defaultConfiguration": {"level": "note"}}], {"index": 0},
+     {"ruleIndex": 0}),
+    # (No rules listed: the override names the rule by id, as the result does.)
+    ([], {"id": "SQLI"}, {}),
+], ids=["by-index", "by-id"])
+def test_a_sarif_rule_raised_to_error_by_the_runs_configuration_counts_as_error(
+        project: GateProject, rules: list, descriptor: dict, reference: dict) -> None:
+    # SARIF 2.1.0 3.27.10: a result without a level takes the level of the invocation's
+    # ruleConfigurationOverrides for its rule before the rule's defaultConfiguration. The
+    # scan raised the rule to "error"; read as the rule's default "note" (or as "warning")
+    # it was below high.
+    scan = {"version": "2.1.0", "runs": [{
+        "tool": {"driver": {"name": "scanner", "rules": rules}},
+        "invocations": [{"executionSuccessful": True, "ruleConfigurationOverrides": [
+            {"descriptor": descriptor, "configuration": {"level": "error"}}]}],
+        "results": [{"ruleId": "SQLI", **reference, "message": {"text": "injection"}}]}]}
+    project.set_state({"phases": {}})
+    (project.root / "deploygate.yaml").write_text("reports:\n  sarif: [scans/*.sarif]\n")
+    (project.root / "scans").mkdir()
+    (project.root / "scans" / "app.sarif").write_text(json.dumps(scan))
+    custom_gate(project, "- {id: scan, text: Security scan clean, check: {kind: sarif}}")
+    case = _judged(project, "scan")
+    assert case["outcome"] == "failure", case
+    assert "SQLI [high]" in case["message"], case
