@@ -316,3 +316,41 @@ def test_a_sarif_rule_raised_to_error_by_the_runs_configuration_counts_as_error(
     case = _judged(project, "scan")
     assert case["outcome"] == "failure", case
     assert "SQLI [high]" in case["message"], case
+
+
+# -- a report's own run time -----------------------------------------------------------------
+
+_OLD_RUN = {
+    "junit": ("reports/unit.xml",
+              '<testsuite name="s" tests="1" timestamp="2026-01-05T10:00:00">'
+              '<testcase classname="a" name="t"/></testsuite>\n'),
+    "sarif": ("reports/app.sarif", json.dumps({"version": "2.1.0", "runs": [{
+        "tool": {"driver": {"name": "scanner"}}, "results": [],
+        "invocations": [{"executionSuccessful": True,
+                         "startTimeUtc": "2026-01-05T10:00:00Z"}]}]})),
+    "coverage": ("reports/coverage.xml",
+                 '<coverage line-rate="0.9" lines-valid="10" lines-covered="9" '
+                 'timestamp="1767607200000"><packages/></coverage>\n'),  # 2026-01-05T10:00Z
+}
+
+
+@pytest.mark.parametrize("kind", ["junit", "sarif", "coverage"])
+@pytest.mark.parametrize("rule", ["max_age_days: 7", "not_before: commit"])
+def test_a_report_that_says_it_ran_long_ago_is_stale_whatever_its_file_time(
+        project: GateProject, kind: str, rule: str) -> None:
+    # A report downloaded from an earlier pipeline (or restored from a cache) is written
+    # today, but says it ran on 5 January: before the release commit of 1 February, and
+    # eight weeks before the evaluation.
+    path, text = _OLD_RUN[kind]
+    project.set_state({"phases": {}})
+    (project.root / "deploygate.yaml").write_text("version: 1.4.0\n")
+    (project.root / ".gitignore").write_text("reports/\n")
+    _commit_all(project, "2026-02-01T12:00:00+00:00")
+    (project.root / "reports").mkdir()
+    (project.root / path).write_text(text)
+    extra = ", min: 80" if kind == "coverage" else ""
+    custom_gate(project, f"- {{id: fresh, text: Fresh, check: {{kind: {kind}, "
+                         f"paths: [{path}], {rule}{extra}}}}}")
+    case = _judged(project, "fresh", "--gate-now=2026-03-01T00:00:00Z")
+    assert case["outcome"] == "failure", case
+    assert "2026-01-05" in case["message"], case

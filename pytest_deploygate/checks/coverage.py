@@ -22,12 +22,13 @@ from typing import Any
 from pytest_deploygate.checks.context import EvalContext
 from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.checks.evidence_files import EvidenceFile, gather
+from pytest_deploygate.checks.stated_times import coverage_time
 from pytest_deploygate.core.results import CheckResult
 
 
 def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     """The lowest coverage over every report against the bound."""
-    found = gather(params, ctx, default_report="coverage")
+    found = gather(params, ctx, default_report="coverage", stated=coverage_time)
     if isinstance(found, CheckResult):
         return found
     bound = ctx.number(params["min"])

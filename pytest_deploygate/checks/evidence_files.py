@@ -10,7 +10,7 @@ week's report is visible in the record, or refused.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -54,9 +54,12 @@ class FileSet:
         return ", ".join(f.relative for f in self.files)
 
 
-def gather(params: Mapping[str, Any], ctx: Any, default_report: str | None = None
-           ) -> FileSet | CheckResult:
-    """The evidence files named by ``paths`` or a named report set; a CheckResult on trouble."""
+def gather(params: Mapping[str, Any], ctx: Any, default_report: str | None = None,
+           stated: Callable[[bytes], datetime | None] | None = None) -> FileSet | CheckResult:
+    """The evidence files named by ``paths`` or a named report set; a CheckResult on trouble.
+
+    ``stated``: when a file says it was produced (a report's own run time); the freshness
+    rules hold a file to the earlier of that and when it was written."""
     patterns = list(params.get("paths") or ())
     report = params.get("report") or (None if patterns else default_report)
     config = ctx.project.config
@@ -101,7 +104,7 @@ def gather(params: Mapping[str, Any], ctx: Any, default_report: str | None = Non
         return CheckResult.missing("not_before: commit, but there is no release commit to "
                                    f"compare with: {ctx.project.release.problem}",
                                    *found.evidence)
-    stale = _stale(found, params, ctx)
+    stale = _stale(found, params, ctx, stated)
     if stale:
         return CheckResult.not_met("stale evidence: " + "; ".join(stale), *found.evidence)
     return found
@@ -137,7 +140,8 @@ def _read_version(relative: str, path: Path, mtime_ns: int, limit: int) -> Evide
     return EvidenceFile(relative, data, modified, evidence)
 
 
-def _stale(found: FileSet, params: Mapping[str, Any], ctx: Any) -> list[str]:
+def _stale(found: FileSet, params: Mapping[str, Any], ctx: Any,
+           stated: Callable[[bytes], datetime | None] | None = None) -> list[str]:
     if params.get("not_before") != "commit" and "max_age_days" not in params:
         return []
     committed = committed_of(found.files, ctx)
@@ -152,6 +156,10 @@ def _stale(found: FileSet, params: Mapping[str, Any], ctx: Any) -> list[str]:
                 problems.append(f"{f.relative} is committed release content (last changed in "
                                 f"{tracked.commit[:12]}), not written after the release commit "
                                 f"{ctx.project.commit[:12]}: produce it in CI, untracked")
+            elif commit_time and (claimed := _claimed(f, stated)) and claimed < commit_time:
+                problems.append(f"{f.relative} says it ran at {format_instant(claimed)}, before "
+                                f"the release commit {ctx.project.commit[:12]} "
+                                f"({format_instant(commit_time)})")
             elif commit_time and (content_time(f, tracked) <= commit_time if tracked else
                                   f.modified < commit_time):
                 # (A committed file's time is its commit's, whole seconds: not newer if equal.)
@@ -162,10 +170,15 @@ def _stale(found: FileSet, params: Mapping[str, Any], ctx: Any) -> list[str]:
         limit = ctx.number(params["max_age_days"])
         for f in found.files:
             tracked = committed.get(f.relative)
-            age = (ctx.project.now - content_time(f, tracked)).total_seconds() / 86400
+            written = content_time(f, tracked)
+            claimed = _claimed(f, stated)
+            said = ""
+            if claimed is not None and claimed < written:
+                written, said = claimed, f", by the run time it states ({format_instant(claimed)})"
+            age = (ctx.project.now - written).total_seconds() / 86400
             if age > limit:
-                problems.append(f"{f.relative} is {age:.1f} days old{_as_committed(tracked)}, "
-                                f"over {limit:g}")
+                problems.append(f"{f.relative} is {age:.1f} days old{_as_committed(tracked)}"
+                                f"{said}, over {limit:g}")
     return problems
 
 
@@ -182,6 +195,11 @@ def committed_of(files: Sequence[EvidenceFile], ctx: Any) -> dict[str, Committed
 def content_time(file: EvidenceFile, tracked: CommittedFile | None) -> datetime:
     """When the file's content was written: a committed file's checkout time is not it."""
     return file.modified if tracked is None else min(file.modified, tracked.at)
+
+
+def _claimed(file: EvidenceFile, stated: Callable[[bytes], datetime | None] | None
+             ) -> datetime | None:
+    return stated(file.data) if stated is not None else None
 
 
 def _as_committed(tracked: CommittedFile | None) -> str:

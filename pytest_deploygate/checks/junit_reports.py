@@ -23,6 +23,7 @@ from typing import Any
 from pytest_deploygate.checks.context import EvalContext
 from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.checks.evidence_files import EvidenceFile, gather
+from pytest_deploygate.checks.stated_times import junit_time
 from pytest_deploygate.core.results import CheckResult
 
 _SHOWN = 5
@@ -30,7 +31,7 @@ _SHOWN = 5
 
 def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     """Count tests and failures over every report."""
-    found = gather(params, ctx, default_report="junit")
+    found = gather(params, ctx, default_report="junit", stated=junit_time)
     if isinstance(found, CheckResult):
         return found
     total = skipped = 0

@@ -30,6 +30,7 @@ from typing import Any, TypeGuard
 from pytest_deploygate.checks.context import EvalContext
 from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.checks.evidence_files import EvidenceFile, gather
+from pytest_deploygate.checks.stated_times import sarif_time
 from pytest_deploygate.core.results import CheckResult
 
 RANKS = {"low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -39,7 +40,7 @@ _SHOWN = 5
 
 def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     """List results at or above the severity; met when there are none."""
-    found = gather(params, ctx, default_report="sarif")
+    found = gather(params, ctx, default_report="sarif", stated=sarif_time)
     if isinstance(found, CheckResult):
         return found
     floor = params.get("severity", "high")
