@@ -145,20 +145,21 @@ def test_a_committed_report_rewritten_by_ci_after_the_commit_is_fresh(
     assert case["outcome"] == "passed", case
 
 
-_ARTIFACT_SPEC = (
-    "spec_version: 1\ngate: 12\nid: GATE-12\ntitle: Runbook\nphase: 12-production\n"
-    "decision: [{id: all, title: All}]\n"
-    "artifacts: [{id: runbook, name: Runbook, path: RUNBOOK.md, max_age_days: 30}]\n"
-    "sections:\n  - {id: s, title: S, stage: pre, decision: all, criteria: "
-    "[{id: phases, text: Phases, check: {kind: state, path: phases}}]}\n")
+def _artifact_gate(project: GateProject, artifact: str) -> None:
+    """Gate 12 of one artifact (a YAML flow mapping) and one state criterion."""
+    project.set_state({"phases": {}})
+    (project.root / "gate_specs").mkdir()
+    (project.root / "gate_specs" / "12-production.yaml").write_text(
+        "spec_version: 1\ngate: 12\nid: GATE-12\ntitle: Artifacts\nphase: 12-production\n"
+        f"decision: [{{id: all, title: All}}]\nartifacts: [{artifact}]\nsections:\n"
+        "  - {id: s, title: S, stage: pre, decision: all, criteria: "
+        "[{id: phases, text: Phases, check: {kind: state, path: phases}}]}\n")
 
 
 def test_a_committed_artifact_is_as_old_as_its_commit(project: GateProject) -> None:
     # The runbook was last changed two months before the evaluation; a fresh clone writes
     # it today, and "at most 30 days old" was met.
-    project.set_state({"phases": {}})
-    (project.root / "gate_specs").mkdir()
-    (project.root / "gate_specs" / "12-production.yaml").write_text(_ARTIFACT_SPEC)
+    _artifact_gate(project, "{id: runbook, name: Runbook, path: RUNBOOK.md, max_age_days: 30}")
     (project.root / "RUNBOOK.md").write_text("# Runbook\n\nRestart the service.\n")
     _commit_all(project, "2026-01-01T12:00:00+00:00")
     case = _judged(project, "runbook", "--gate-now=2026-03-01T00:00:00Z")
@@ -204,19 +205,10 @@ def test_a_changelog_entry_of_the_release_is_met(project: GateProject, text: str
     assert case["outcome"] == "passed", case
 
 
-_NOTES_SPEC = (
-    "spec_version: 1\ngate: 12\nid: GATE-12\ntitle: Release notes\nphase: 12-production\n"
-    "decision: [{id: all, title: All}]\n"
-    "artifacts: [{id: notes, name: Release notes, path: RELEASE_NOTES.md, names_version: true}]\n"
-    "sections:\n  - {id: s, title: S, stage: pre, decision: all, criteria: "
-    "[{id: phases, text: Phases, check: {kind: state, path: phases}}]}\n")
-
-
 def _notes(project: GateProject, text: str) -> dict[str, str]:
-    project.set_state({"phases": {}})
+    _artifact_gate(project, "{id: notes, name: Release notes, path: RELEASE_NOTES.md, "
+                            "names_version: true}")
     (project.root / "deploygate.yaml").write_text("version: 1.4.0\n")
-    (project.root / "gate_specs").mkdir()
-    (project.root / "gate_specs" / "12-production.yaml").write_text(_NOTES_SPEC)
     (project.root / "RELEASE_NOTES.md").write_text(text)
     return _judged(project, "notes")
 
