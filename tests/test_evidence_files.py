@@ -106,6 +106,7 @@ def test_junit_older_than_the_commit(files: GateProject) -> None:
     write(files, "reports/unit.xml", JUNIT_PASS)
     old = time.time() - 3 * 86400
     os.utime(files.root / "reports" / "unit.xml", (old, old))
+    (files.root / ".gitignore").write_text("reports/\n")  # (CI output, as it should be)
     files.git_init()
     result = case(files, "fresh-tests")
     assert result["type"] == "not-met"

@@ -39,8 +39,14 @@ def tool_evidence(project: GateProject, line_rate: str = "0.91") -> None:
     reports = project.root / "reports"
     (reports / "junit").mkdir(parents=True, exist_ok=True)
     (reports / "junit" / "unit.xml").write_text(JUNIT)
+    # (Counts that bear the rate out: a report of no measured line is no evidence.)
+    try:
+        covered = f' lines-valid="1000" lines-covered="{round(float(line_rate) * 1000)}"'
+    except ValueError:
+        covered = ""
     (reports / "coverage.xml").write_text(
-        f'<?xml version="1.0"?>\n<coverage line-rate="{line_rate}" version="7.4"></coverage>\n')
+        f'<?xml version="1.0"?>\n<coverage line-rate="{line_rate}"{covered} version="7.4">'
+        '</coverage>\n')
     for name in ("lint", "typecheck", "secrets", "dependencies"):
         (reports / f"{name}.sarif").write_text(sarif("note"))
     (project.root / "deploygate.yaml").write_text(REPORTS)
@@ -134,7 +140,7 @@ def test_coverage_reports_that_prove_nothing_are_missing_evidence(
         case = project.record("16-quality-loop").case("coverage-meets-target")
         assert case["outcome"] == "error", bad
     (project.root / "reports" / "coverage.xml").write_text(json.dumps(
-        {"totals": {"percent_covered": 93.5}}))
+        {"totals": {"percent_covered": 93.5, "num_statements": 200, "covered_lines": 187}}))
     project.run("--gate=current", NOW)
     assert project.record("16-quality-loop").outcomes()["coverage-meets-target"] == "passed"
 

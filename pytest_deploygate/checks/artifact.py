@@ -28,6 +28,8 @@ from pytest_deploygate.core.regular_files import (
 )
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.timeutil import format_instant
+from pytest_deploygate.core.version_text import version_pattern
+from pytest_deploygate.evidence.committed import committed_files
 from pytest_deploygate.spec.model import ArtifactSpec, GateSpec
 
 ARTIFACT_FOLDER = "{artifact_folder}"
@@ -172,14 +174,22 @@ def _judge(artifact: ArtifactSpec, relative: str, data: bytes, digest: str,
                                        "unknown (no readable pyproject.toml or package.json "
                                        "names one): pass --gate-version or set version in "
                                        f"{ctx.project.config.display_name}", evidence)
-        if not re.search(rf"(?<![0-9.]){re.escape(version.removeprefix('v'))}(?![0-9])", text):
+        if not re.search(version_pattern(version), text):
             return CheckResult.not_met(f"{relative} does not name version {version}", evidence)
     if artifact.max_age_days is not None:
-        age_days = (ctx.project.now - modified).total_seconds() / 86400
+        # A committed artifact is as old as its commit: a checkout writes it "now".
+        committed = committed_files(ctx.project.root, [relative], ctx.project.record_dir)
+        if isinstance(committed, str):
+            return CheckResult.missing(f"{committed}, so the age of {relative} is unknown",
+                                       evidence)
+        tracked = committed.get(relative)
+        written = modified if tracked is None else min(modified, tracked.at)
+        age_days = (ctx.project.now - written).total_seconds() / 86400
         if age_days > artifact.max_age_days:
+            shown = "" if tracked is None else f", as committed in {tracked.commit[:12]}"
             return CheckResult.not_met(
-                f"{relative} is {age_days:.1f} days old; at most {artifact.max_age_days:g} "
-                "allowed", evidence)
+                f"{relative} is {age_days:.1f} days old{shown}; at most "
+                f"{artifact.max_age_days:g} allowed", evidence)
     return CheckResult.met(f"{relative} present ({stat.st_size} bytes)", evidence)
 
 

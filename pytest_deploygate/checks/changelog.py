@@ -1,8 +1,9 @@
 """``changelog``: CHANGELOG.md has an entry for the release version.
 
 Accepts Keep a Changelog headings (``## [1.4.0] - 2026-02-04``) and plain ones (``## 1.4.0``,
-``## v1.4.0``). The entry must have a line of content before the next heading. Parameter
-``path`` (default ``CHANGELOG.md``).
+``## v1.4.0``), the version whole (``## 1.4.0-rc1`` is another release's entry). The entry
+must have a line of content (not a sub-heading or comment) before the next heading of its
+level. Parameter ``path`` (default ``CHANGELOG.md``).
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -19,6 +20,7 @@ from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.core.paths import OutsideRoot, inside_root
 from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
 from pytest_deploygate.core.results import CheckResult, Evidence
+from pytest_deploygate.core.version_text import NOT_AFTER
 
 
 def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
@@ -42,7 +44,8 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
         return CheckResult.missing(f"{relative} cannot be read: {exc.strerror or exc}")
     evidence = Evidence("file", relative, sha256=hashlib.sha256(data).hexdigest())
     bare = re.escape(version.removeprefix("v"))
-    heading = re.compile(rf"^#{{1,3}}\s+\[?v?{bare}\]?(?=$|[\s(:-])")
+    # (The version whole: the heading of 1.4.0-rc1 or 1.4.0.1 is another release's entry.)
+    heading = re.compile(rf"^#{{1,3}}\s+\[?v?{bare}{NOT_AFTER}\]?(?=$|[\s(:-])")
     lines = data.decode("utf-8", errors="replace").splitlines()
     for index, line in enumerate(lines):
         if heading.match(line.strip()):
@@ -52,7 +55,9 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
                 marks = re.match(r"^(#+)\s", following.strip())
                 if marks and len(marks.group(1)) <= level:
                     break  # the next entry of the same level
-                if following.strip():
+                # Sub-headings (Keep a Changelog's "### Added") and comments are the
+                # template of an entry, not a line about the release.
+                if _COMMENT.sub("", following).strip() and not marks:
                     body.append(following)
             if not body:
                 return CheckResult.not_met(f"{relative}:{index + 1}: the {version} entry is "
@@ -60,5 +65,7 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
             return CheckResult.met(f"{relative}:{index + 1}: entry for {version}", evidence)
     return CheckResult.not_met(f"{relative} has no entry for {version}", evidence)
 
+
+_COMMENT = re.compile(r"<!--.*?(-->|$)")
 
 KIND = builtin_kind("changelog", evaluate)

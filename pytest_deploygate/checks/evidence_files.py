@@ -10,7 +10,7 @@ week's report is visible in the record, or refused.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -22,6 +22,7 @@ from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.core.value_class import field, value_class
+from pytest_deploygate.evidence.committed import CommittedFile, committed_files
 
 MAX_FILES = 500
 
@@ -53,9 +54,12 @@ class FileSet:
         return ", ".join(f.relative for f in self.files)
 
 
-def gather(params: Mapping[str, Any], ctx: Any, default_report: str | None = None
-           ) -> FileSet | CheckResult:
-    """The evidence files named by ``paths`` or a named report set; a CheckResult on trouble."""
+def gather(params: Mapping[str, Any], ctx: Any, default_report: str | None = None,
+           stated: Callable[[bytes], datetime | None] | None = None) -> FileSet | CheckResult:
+    """The evidence files named by ``paths`` or a named report set; a CheckResult on trouble.
+
+    ``stated``: when a file says it was produced (a report's own run time); the freshness
+    rules hold a file to the earlier of that and when it was written."""
     patterns = list(params.get("paths") or ())
     report = params.get("report") or (None if patterns else default_report)
     config = ctx.project.config
@@ -100,7 +104,7 @@ def gather(params: Mapping[str, Any], ctx: Any, default_report: str | None = Non
         return CheckResult.missing("not_before: commit, but there is no release commit to "
                                    f"compare with: {ctx.project.release.problem}",
                                    *found.evidence)
-    stale = _stale(found, params, ctx)
+    stale = _stale(found, params, ctx, stated)
     if stale:
         return CheckResult.not_met("stale evidence: " + "; ".join(stale), *found.evidence)
     return found
@@ -136,18 +140,67 @@ def _read_version(relative: str, path: Path, mtime_ns: int, limit: int) -> Evide
     return EvidenceFile(relative, data, modified, evidence)
 
 
-def _stale(found: FileSet, params: Mapping[str, Any], ctx: Any) -> list[str]:
+def _stale(found: FileSet, params: Mapping[str, Any], ctx: Any,
+           stated: Callable[[bytes], datetime | None] | None = None) -> list[str]:
+    if params.get("not_before") != "commit" and "max_age_days" not in params:
+        return []
+    committed = committed_of(found.files, ctx)
+    if isinstance(committed, str):
+        return [f"{committed}, so the files' age is unknown"]
     problems = []
     if params.get("not_before") == "commit":
         commit_time = ctx.project.commit_time
-        problems += [f"{f.relative} (modified {format_instant(f.modified)}) is older than "
-                     f"the release commit {ctx.project.commit[:12]} "
-                     f"({format_instant(commit_time)})"
-                     for f in found.files if commit_time and f.modified < commit_time]
+        for f in found.files:
+            tracked = committed.get(f.relative)
+            if tracked is not None and tracked.release_content:
+                problems.append(f"{f.relative} is committed release content (last changed in "
+                                f"{tracked.commit[:12]}), not written after the release commit "
+                                f"{ctx.project.commit[:12]}: produce it in CI, untracked")
+            elif commit_time and (claimed := _claimed(f, stated)) and claimed < commit_time:
+                problems.append(f"{f.relative} says it ran at {format_instant(claimed)}, before "
+                                f"the release commit {ctx.project.commit[:12]} "
+                                f"({format_instant(commit_time)})")
+            elif commit_time and (content_time(f, tracked) <= commit_time if tracked else
+                                  f.modified < commit_time):
+                # (A committed file's time is its commit's, whole seconds: not newer if equal.)
+                problems.append(f"{f.relative} (modified {format_instant(content_time(f, tracked))}"
+                                f"{_as_committed(tracked)}) is older than the release commit "
+                                f"{ctx.project.commit[:12]} ({format_instant(commit_time)})")
     if "max_age_days" in params:
         limit = ctx.number(params["max_age_days"])
         for f in found.files:
-            age = (ctx.project.now - f.modified).total_seconds() / 86400
+            tracked = committed.get(f.relative)
+            written = content_time(f, tracked)
+            claimed = _claimed(f, stated)
+            said = ""
+            if claimed is not None and claimed < written:
+                written, said = claimed, f", by the run time it states ({format_instant(claimed)})"
+            age = (ctx.project.now - written).total_seconds() / 86400
             if age > limit:
-                problems.append(f"{f.relative} is {age:.1f} days old, over {limit:g}")
+                problems.append(f"{f.relative} is {age:.1f} days old{_as_committed(tracked)}"
+                                f"{said}, over {limit:g}")
     return problems
+
+
+def committed_of(files: Sequence[EvidenceFile], ctx: Any) -> dict[str, CommittedFile] | str:
+    """Which of ``files`` git tracks unchanged (asked once per run for the same files)."""
+    key = ("committed-evidence", tuple((f.relative, f.modified) for f in files))
+    if key not in ctx.project.memo:
+        ctx.project.memo[key] = committed_files(ctx.project.root, [f.relative for f in files],
+                                                ctx.project.record_dir)
+    found: dict[str, CommittedFile] | str = ctx.project.memo[key]
+    return found
+
+
+def content_time(file: EvidenceFile, tracked: CommittedFile | None) -> datetime:
+    """When the file's content was written: a committed file's checkout time is not it."""
+    return file.modified if tracked is None else min(file.modified, tracked.at)
+
+
+def _claimed(file: EvidenceFile, stated: Callable[[bytes], datetime | None] | None
+             ) -> datetime | None:
+    return stated(file.data) if stated is not None else None
+
+
+def _as_committed(tracked: CommittedFile | None) -> str:
+    return "" if tracked is None else f", as committed in {tracked.commit[:12]}"

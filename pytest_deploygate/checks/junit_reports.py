@@ -5,8 +5,12 @@ Parameters: ``paths`` or ``report`` (a named set in deploygate.yaml, default ``j
 Testcases are counted from the elements, not from the suites' summary attributes, which a
 hand-edited report could get wrong; the summaries are cross-checked: a suite that declares
 more tests, failures or errors than its testcases show (``errors="3"`` and no testcase), or
-a summary that is not a non-negative whole number, is evidence missing. Zero tests is never a
-pass. Parsed with defusedxml (no entity expansion).
+a summary that is not a non-negative whole number, is evidence missing (``skipped`` and
+``disabled`` too: a summary of skipped tests over testcases that show none did not run them).
+A testcase whose ``status`` or ``result`` says it did not run (googletest's DISABLED_ tests,
+``status="notrun" result="suppressed"``) is skipped, one that says it failed (CTest's
+``status="fail"``) failed, with or without the element. Zero tests is never a pass. Parsed
+with defusedxml (no entity expansion).
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -19,6 +23,7 @@ from typing import Any
 from pytest_deploygate.checks.context import EvalContext
 from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.checks.evidence_files import EvidenceFile, gather
+from pytest_deploygate.checks.stated_times import junit_time
 from pytest_deploygate.core.results import CheckResult
 
 _SHOWN = 5
@@ -26,7 +31,7 @@ _SHOWN = 5
 
 def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     """Count tests and failures over every report."""
-    found = gather(params, ctx, default_report="junit")
+    found = gather(params, ctx, default_report="junit", stated=junit_time)
     if isinstance(found, CheckResult):
         return found
     total = skipped = 0
@@ -74,15 +79,18 @@ def _count(report: EvidenceFile) -> tuple[int, int, list[str]] | str:
     failing = []
     for case in root.iter("testcase"):
         total += 1
-        if case.find("skipped") is not None:
+        if _not_run(case):
             skipped += 1
         problem = case.find("failure")
         if problem is None:
             problem = case.find("error")
+        name = f"{case.get('classname', '')}.{case.get('name', '?')}".lstrip(".")
         if problem is not None:
-            name = f"{case.get('classname', '')}.{case.get('name', '?')}".lstrip(".")
             message = (problem.get("message") or "").splitlines()[0:1]
             failing.append(f"{name}" + (f" ({message[0][:120]})" if message else ""))
+        elif _failed_by_status(case):
+            failing.append(f"{name} (status={case.get('status')!r} result="
+                           f"{case.get('result')!r})")
     failing += _outside_testcases(root)
     return total, skipped, failing
 
@@ -101,8 +109,31 @@ def _outside_testcases(root: Any) -> list[str]:
     return found
 
 
-#: Summary attributes a suite may declare, checked against its testcases.
-_DECLARED = ("tests", "failures", "errors")
+#: Summary attributes a suite may declare, checked against its testcases (``disabled``:
+#: googletest's and the Jenkins schema's tests that were not run, counted with the skipped).
+_DECLARED = ("tests", "failures", "errors", "skipped", "disabled")
+
+#: A testcase's ``status`` or ``result`` saying it did not run, without a <skipped> element:
+#: googletest lists DISABLED_ tests as status="notrun" result="suppressed"; CTest writes
+#: status="notrun" or "disabled".
+_NOT_RUN = frozenset({"notrun", "not run", "disabled", "skipped", "skip", "suppressed",
+                      "ignored"})
+#: ... or saying it failed, without a <failure> or <error> element (CTest's status="fail").
+_FAILED = frozenset({"fail", "failed", "failure", "error", "errored", "broken"})
+
+
+def _said(case: Any) -> set[str]:
+    return {str(case.get(name)).strip().lower() for name in ("status", "result")
+            if case.get(name) is not None}
+
+
+def _not_run(case: Any) -> bool:
+    """A skipped test: a <skipped> element, or a status or result saying it did not run."""
+    return case.find("skipped") is not None or bool(_said(case) & _NOT_RUN)
+
+
+def _failed_by_status(case: Any) -> bool:
+    return bool(_said(case) & _FAILED)
 
 
 def _cross_check(root: Any) -> str | None:
@@ -136,13 +167,16 @@ def _cross_check(root: Any) -> str | None:
 def _counted(suite: Any) -> dict[str, int]:
     cases = suite.iter("testcase") if suite.tag == "testsuites" else [
         case for inner in suite.iter("testsuite") for case in inner.findall("testcase")]
-    counted = {"tests": 0, "failures": 0, "errors": 0}
+    counted = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for case in cases:
         counted["tests"] += 1
-        if case.find("failure") is not None:
+        if case.find("failure") is not None or _failed_by_status(case):
             counted["failures"] += 1
         elif case.find("error") is not None:
             counted["errors"] += 1
+        if _not_run(case):
+            counted["skipped"] += 1
+    counted["disabled"] = counted["skipped"]
     return counted
 
 

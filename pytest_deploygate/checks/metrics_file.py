@@ -34,7 +34,12 @@ from typing import Any
 
 from pytest_deploygate.checks.context import EvalContext
 from pytest_deploygate.checks.declared import CAPTURED_METRICS, builtin_kind
-from pytest_deploygate.checks.evidence_files import EvidenceFile, gather
+from pytest_deploygate.checks.evidence_files import (
+    EvidenceFile,
+    committed_of,
+    content_time,
+    gather,
+)
 from pytest_deploygate.core.measurements import single
 from pytest_deploygate.core.results import CheckResult, Status
 from pytest_deploygate.core.timeutil import format_instant
@@ -86,7 +91,15 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
         return found
     # Every capture the paths match is judged, the worst counts: reading only one (say the
     # last by name) would let a clean file committed beside the real capture stand in for it.
-    results = [_judge(params, ctx, capture, found.evidence) for capture in found.files]
+    committed = committed_of(found.files, ctx)
+    if isinstance(committed, str):
+        return CheckResult.missing(f"inconclusive: {committed}, so the capture's age is unknown",
+                                   *found.evidence)
+    # A committed capture is as old as its commit, not as the checkout that wrote it.
+    captures = [EvidenceFile(capture.relative, capture.data,
+                             content_time(capture, committed.get(capture.relative)),
+                             capture.evidence) for capture in found.files]
+    results = [_judge(params, ctx, capture, found.evidence) for capture in captures]
     for status in (Status.MISSING, Status.NOT_MET):
         worst = next((result for result in results if result.status == status), None)
         if worst is not None:

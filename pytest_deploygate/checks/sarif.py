@@ -4,6 +4,7 @@ Parameters: ``paths`` or ``report`` (default ``sarif``), ``severity`` (``critica
 default, ``medium``, ``low``), ``not_before``, ``max_age_days``. A result's severity is its
 ``security-severity`` property (result, then rule) when present (>= 9 critical, >= 7 high,
 >= 4 medium), else its ``level`` (``error`` is high, ``warning`` medium, ``note`` low; the
+level the run's ``invocations[].ruleConfigurationOverrides`` set for its rule, else the
 rule's default level, else ``warning``, when the result has none). Suppressed results and
 results with ``baselineState: absent`` do not count. With ``baseline_state: new`` only
 results the scanner marked ``baselineState: new`` count: what a scan compared against the
@@ -29,6 +30,7 @@ from typing import Any, TypeGuard
 from pytest_deploygate.checks.context import EvalContext
 from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.checks.evidence_files import EvidenceFile, gather
+from pytest_deploygate.checks.stated_times import sarif_time
 from pytest_deploygate.core.results import CheckResult
 
 RANKS = {"low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -38,7 +40,7 @@ _SHOWN = 5
 
 def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     """List results at or above the severity; met when there are none."""
-    found = gather(params, ctx, default_report="sarif")
+    found = gather(params, ctx, default_report="sarif", stated=sarif_time)
     if isinstance(found, CheckResult):
         return found
     floor = params.get("severity", "high")
@@ -89,6 +91,9 @@ def _results(scan: EvidenceFile, new_only: bool = False) -> list[tuple[str, str,
         components = _components(run)
         if isinstance(components, str):
             return f"{where}: {components}"
+        configured = _configured_levels(run, components)
+        if isinstance(configured, str):
+            return f"{where}: {configured}"
         for index, result in enumerate(run["results"]):
             at = f"{where}.results[{index}]"
             if not isinstance(result, dict):
@@ -104,7 +109,9 @@ def _results(scan: EvidenceFile, new_only: bool = False) -> list[tuple[str, str,
             rules = _result_rules(result, components)
             if isinstance(rules, str):
                 return f"{at} ({rule_id}): {rules}"
-            severity = _worst(_severity(result, rule) for rule in rules or [{}])
+            by_id = configured.get(rule_id)
+            severity = _worst(_severity(result, rule, configured.get(id(rule), by_id))
+                              for rule in rules or [{}])
             if severity not in RANKS:
                 return f"{at} ({rule_id}): {severity}"
             out.append((rule_id, severity, _where(result)))
@@ -220,8 +227,50 @@ def _rule_ref(result: dict[str, Any]) -> str | None:
     return rule.get("id") if isinstance(rule, dict) else None
 
 
-def _severity(result: dict[str, Any], rule: dict[str, Any]) -> str:
-    """A rank name, or (when the value is impossible) a sentence saying what is wrong."""
+def _configured_levels(run: dict[str, Any], components: list[list[dict[str, Any]]]
+                       ) -> dict[int | str, Any] | str:
+    """The levels the run's invocations set for rules (3.20.5 ruleConfigurationOverrides),
+    keyed by the rule object's id() and the rule's id; several for one rule: the worst."""
+    levels: dict[int | str, Any] = {}
+    for number, invocation in enumerate(run.get("invocations") or []):
+        overrides = invocation.get("ruleConfigurationOverrides") or []
+        if not isinstance(overrides, list):
+            return f"invocations[{number}].ruleConfigurationOverrides is not an array"
+        for index, override in enumerate(overrides):
+            at = f"invocations[{number}].ruleConfigurationOverrides[{index}]"
+            descriptor = override.get("descriptor") if isinstance(override, dict) else None
+            configuration = override.get("configuration") if isinstance(override, dict) \
+                else None
+            if not isinstance(descriptor, dict) or not isinstance(configuration, dict):
+                return f"{at} needs a descriptor and a configuration object"
+            if "level" not in configuration:
+                continue
+            rules = _result_rules({"rule": descriptor}, components)
+            if isinstance(rules, str):
+                return f"{at}.descriptor: {rules}"
+            # By the rule object, and by its id (results may name a rule the run lists not).
+            keys: list[int | str] = [id(rule) for rule in rules]
+            if isinstance(descriptor.get("id"), str):
+                keys.append(descriptor["id"])
+            if not keys:
+                return f"{at}.descriptor names no rule of the run"
+            for key in keys:
+                earlier = levels.get(key)
+                levels[key] = configuration["level"] if earlier is None else max(
+                    (earlier, configuration["level"]), key=_level_rank)
+    return levels
+
+
+def _level_rank(level: Any) -> int:
+    # (An impossible level ranks highest, so _severity names it.)
+    return RANKS[_LEVELS[level]] if isinstance(level, str) and level in _LEVELS else 99
+
+
+def _severity(result: dict[str, Any], rule: dict[str, Any], configured: Any = None) -> str:
+    """A rank name, or (when the value is impossible) a sentence saying what is wrong.
+
+    Without a level of its own, a result takes the level the run configured for its rule
+    (``configured``), else the rule's default (3.27.10)."""
     for props in (result.get("properties"), rule.get("properties")):
         if isinstance(props, dict) and "security-severity" in props:
             raw = props["security-severity"]
@@ -241,6 +290,8 @@ def _severity(result: dict[str, Any], rule: dict[str, Any]) -> str:
     level = result.get("level")
     if level is None and result.get("kind", "fail") != "fail":
         level = "none"  # 3.27.9: a result that is not a failure defaults to level none
+    if level is None and configured is not None:
+        level = configured
     if level is None:
         level = ((rule.get("defaultConfiguration") or {}).get("level")
                  if isinstance(rule.get("defaultConfiguration"), dict) else None) or "warning"

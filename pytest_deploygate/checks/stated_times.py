@@ -1,0 +1,89 @@
+"""When a report says its run happened: the time written inside JUnit, SARIF and coverage
+reports, for the freshness rules (``not_before: commit``, ``max_age_days``).
+
+A report downloaded from an earlier pipeline run, restored from a cache or copied from an
+old build gets a fresh modification time, but still says when it ran: JUnit's
+``<testsuite timestamp>``, SARIF's ``invocations[].startTimeUtc``, Cobertura's
+``timestamp`` (milliseconds) and coverage.py's ``meta.timestamp``. The earliest such time is
+how old the report is at least. Tools write JUnit and coverage.py times without a timezone
+(the runner's local time): such a time is read as the latest instant it can be (UTC-12), so
+no honest report is called older than it is. Unreadable times are left to the kind's reader.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+#: The furthest west a local time can be from UTC: a naive time is at most this much later.
+_LATEST_OFFSET = timedelta(hours=12)
+
+
+def junit_time(data: bytes) -> datetime | None:
+    """The earliest ``timestamp`` of the report's test suites."""
+    root = _xml(data)
+    if root is None:
+        return None
+    return _earliest(suite.get("timestamp") for suite in root.iter("testsuite"))
+
+
+def sarif_time(data: bytes) -> datetime | None:
+    """The earliest start (else end) time of the log's invocations."""
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    runs = doc.get("runs") if isinstance(doc, dict) else None
+    times = []
+    for run in runs if isinstance(runs, list) else []:
+        invocations = run.get("invocations") if isinstance(run, dict) else None
+        for invocation in invocations if isinstance(invocations, list) else []:
+            if isinstance(invocation, dict):
+                times.append(invocation.get("startTimeUtc") or invocation.get("endTimeUtc"))
+    return _earliest(times)
+
+
+def coverage_time(data: bytes) -> datetime | None:
+    """Cobertura's ``timestamp`` (milliseconds since the epoch) or coverage.py's JSON
+    ``meta.timestamp``."""
+    if data.lstrip().startswith(b"{"):
+        try:
+            meta = json.loads(data).get("meta")
+        except (ValueError, AttributeError, RecursionError):
+            return None
+        return _earliest([meta.get("timestamp")] if isinstance(meta, dict) else [])
+    root = _xml(data)
+    raw = root.get("timestamp") if root is not None and root.tag == "coverage" else None
+    try:
+        return datetime.fromtimestamp(int(raw) / 1000, UTC) if raw else None
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _xml(data: bytes) -> Any:
+    import defusedxml.ElementTree as SafeET
+    from defusedxml import DefusedXmlException
+
+    try:
+        return SafeET.fromstring(data)
+    except (DefusedXmlException, SafeET.ParseError):
+        return None
+
+
+def _earliest(values: Iterable[Any]) -> datetime | None:
+    times = []
+    for value in values:
+        if not isinstance(value, str) or not value.strip():
+            continue
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC) + _LATEST_OFFSET
+        times.append(moment)
+    return min(times) if times else None

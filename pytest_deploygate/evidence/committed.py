@@ -1,0 +1,81 @@
+"""When an evidence file's content was committed: its age, for freshness rules.
+
+A checkout writes every tracked file at the time of the checkout, so on a CI runner the
+modification time of a committed report or document says "just now" whatever its age, and a
+report committed with the release (or an artifact untouched for a year) looked newer than the
+release commit and younger than any ``max_age_days``. A file git tracks whose content is the
+one committed is as old as the commit that last changed it (or as its modification time, when
+that is older). A tracked file outside the gate's bookkeeping is release content: it was
+committed with (or before) the release commit, so it is never evidence produced after it.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from pytest_deploygate.core.value_class import value_class
+from pytest_deploygate.evidence.git import git_command, git_environment
+from pytest_deploygate.evidence.release import bookkeeping_paths
+
+
+@value_class(frozen=True)
+class CommittedFile:
+    """A tracked evidence file whose working copy is the committed content."""
+
+    #: The newest commit (from HEAD) that changed the file.
+    commit: str
+    #: That commit's committer time.
+    at: datetime
+    #: True when the file is release content (not the gate's bookkeeping).
+    release_content: bool
+
+
+def committed_files(root: Path, relatives: Sequence[str], record_dir: Path | None
+                    ) -> dict[str, CommittedFile] | str:
+    """The files of ``relatives`` (paths under ``root``) that git tracks unchanged, or a
+    sentence saying why git could not tell (then no file's age can be trusted)."""
+    if not relatives or _git(root, "rev-parse", "--is-inside-work-tree")[0] != 0:
+        return {}  # not in a repository: nothing is tracked
+    specs = ["--", *(f":(literal){relative}" for relative in relatives)]
+    code, tracked = _git(root, "ls-files", "-z", "--cached", *specs)
+    if code != 0:
+        return f"git could not list the tracked files under {root}"
+    names = [name for name in tracked.split("\0") if name]
+    if not names:
+        return {}
+    if _git(root, "rev-parse", "--verify", "-q", "HEAD")[0] != 0:
+        return {}  # no commit yet: nothing is committed
+    code, diff = _git(root, "diff", "--relative", "--name-only", "-z", "HEAD", *specs)
+    if code != 0:
+        return f"git could not compare the evidence files with HEAD under {root}"
+    changed = {name for name in diff.split("\0") if name}
+    bookkeeping = bookkeeping_paths(root, record_dir)
+    out = {}
+    for name in names:
+        if name in changed:
+            continue  # written over after the checkout: its modification time tells
+        code, last = _git(root, "log", "-1", "--format=%H %cI", "HEAD", "--",
+                          f":(literal){name}")
+        commit, _, stamp = last.strip().partition(" ")
+        if code != 0 or not stamp:
+            return f"git could not tell when {name} was committed"
+        out[name] = CommittedFile(commit, datetime.fromisoformat(stamp), not any(
+            name == path or name.startswith(path + "/") for path in bookkeeping))
+    return out
+
+
+def _git(root: Path, *args: str) -> tuple[int, str]:
+    # The controlled git of the release identity: no GIT_* variables, no user configuration.
+    try:
+        done = subprocess.run(git_command(root, ("--no-optional-locks", *args)),
+                              capture_output=True, text=True, timeout=60, check=False,
+                              env=git_environment(), encoding="utf-8",
+                              errors="surrogateescape")
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return 128, str(exc)
+    return done.returncode, done.stdout
