@@ -85,7 +85,7 @@ def write_back(settings: Settings, plan: GatePlan, content: RecordContent, paths
 def waiver_notes(run: GateRun) -> tuple[list[str], list[str]]:
     """Waivers that were ignored or unreadable (errors of the summary), and those about to
     expire (warnings)."""
-    from pytest_deploygate.trust.waivers import phase_start
+    from pytest_deploygate.trust.waivers import run_phase_start
 
     errors: list[str] = []
     warnings: list[str] = []
@@ -101,7 +101,7 @@ def waiver_notes(run: GateRun) -> tuple[list[str], list[str]]:
             for item in plan.items:
                 layout = layout_of(project)
                 ruling = store.decide(plan.spec, layout, item, project.now,
-                                      phase_start(project.state, plan.spec.phase, layout))
+                                      run_phase_start(project, plan.spec.phase, layout))
                 if ruling.note and "ignored" in ruling.note:
                     errors.append(f"{plan.record_name}: {ruling.note}")
         for waiver in store.expiring_soon(project.now):

@@ -276,11 +276,14 @@ class GateRun:
         assert plan.spec is not None and project is not None
         if item.role in ("prerequisite", "binding"):
             return self._evaluate(plan, item)
-        from pytest_deploygate.trust.waivers import phase_start  # loaded with the store
+        waivers = project.waivers
+        if not waivers.enabled:  # (the common case: nothing to decide, no phase start to read)
+            return self._evaluate(plan, item)
+        from pytest_deploygate.trust.waivers import run_phase_start  # loaded with the store
 
         layout = layout_of(project)
-        ruling = project.waivers.decide(plan.spec, layout, item, project.now,
-                                        phase_start(project.state, plan.spec.phase, layout))
+        ruling = waivers.decide(plan.spec, layout, item, project.now,
+                                run_phase_start(project, plan.spec.phase, layout))
         if ruling.waiver is not None and ruling.applies:
             waiver = ruling.waiver
             if not waiver.run:
