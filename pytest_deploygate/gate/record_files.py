@@ -13,7 +13,7 @@ from pytest_deploygate.core.atomic import write_atomic
 from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.decision.decide import INCOMPLETE
 from pytest_deploygate.gate.plan import GatePlan
-from pytest_deploygate.gate.run import GateRun
+from pytest_deploygate.gate.run import GateRun, run_phase_start
 from pytest_deploygate.gate.settings import Settings
 from pytest_deploygate.gate.sign_records import RecordSigner
 from pytest_deploygate.isdlc.layout import layout_of
@@ -85,8 +85,6 @@ def write_back(settings: Settings, plan: GatePlan, content: RecordContent, paths
 def waiver_notes(run: GateRun) -> tuple[list[str], list[str]]:
     """Waivers that were ignored or unreadable (errors of the summary), and those about to
     expire (warnings)."""
-    from pytest_deploygate.trust.waivers import run_phase_start
-
     errors: list[str] = []
     warnings: list[str] = []
     for slot in run.slots:

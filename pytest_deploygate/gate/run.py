@@ -9,6 +9,7 @@ records written by the controller and the items run by workers come from the sam
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
 
@@ -27,7 +28,7 @@ from pytest_deploygate.gate.prerequisites import (
     xdist_warnings,
 )
 from pytest_deploygate.gate.settings import Settings
-from pytest_deploygate.isdlc.layout import layout_of, remember_layout
+from pytest_deploygate.isdlc.layout import Layout, layout_of, remember_layout
 from pytest_deploygate.isdlc.state import StateDoc, load_state
 from pytest_deploygate.spec.library import SpecFile, open_library, spec_path
 from pytest_deploygate.spec.loader import apply_overrides, load_spec
@@ -279,8 +280,6 @@ class GateRun:
         waivers = project.waivers
         if not waivers.enabled:  # (the common case: nothing to decide, no phase start to read)
             return self._evaluate(plan, item)
-        from pytest_deploygate.trust.waivers import run_phase_start  # loaded with the store
-
         layout = layout_of(project)
         ruling = waivers.decide(plan.spec, layout, item, project.now,
                                 run_phase_start(project, plan.spec.phase, layout))
@@ -476,3 +475,14 @@ def _project_root(root: Path, slot: ProjectSlot, state: StateDoc) -> Path:
     return candidate if candidate.is_dir() else root
 
 
+def run_phase_start(project: Project, phase: str, layout: Layout | None = None
+                    ) -> datetime | None:
+    """The waiver store's phase start (:func:`~pytest_deploygate.trust.waivers.phase_start`)
+    of ``project``, read once per run and phase: every item of a gate with waivers asks."""
+    from pytest_deploygate.trust.waivers import phase_start  # loaded with the store
+
+    key = ("waiver-phase-start", phase, layout)
+    if key not in project.memo:
+        project.memo[key] = phase_start(project.state, phase, layout)
+    started: datetime | None = project.memo[key]
+    return started

@@ -38,7 +38,6 @@ from pytest_deploygate.spec.model import Criterion, GateSpec
 from pytest_deploygate.trust.jsonl_log import read_jsonl
 
 if TYPE_CHECKING:
-    from pytest_deploygate.checks.project import Project
     from pytest_deploygate.isdlc.state import StateDoc
 
 WAIVER_SCHEMA = "waiver.schema.json"
@@ -201,17 +200,6 @@ def phase_start(state: StateDoc, phase: str, layout: Layout | None = None) -> da
         return recorded_start(state, phase, layout)
     except ValueError:
         return None
-
-
-def run_phase_start(project: Project, phase: str, layout: Layout | None = None
-                    ) -> datetime | None:
-    """:func:`phase_start` of ``project``'s state, read once per run and phase (every item
-    of a gate with waivers asks for it)."""
-    key = ("waiver-phase-start", phase, layout)
-    if key not in project.memo:
-        project.memo[key] = phase_start(project.state, phase, layout)
-    started: datetime | None = project.memo[key]
-    return started
 
 
 def _approver(origin: LineOrigin | None) -> tuple[str | None, str | None]:
