@@ -13,14 +13,12 @@ committed with (or before) the release commit, so it is never evidence produced 
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 from pytest_deploygate.core.value_class import value_class
-from pytest_deploygate.evidence.git import git_command, git_environment
-from pytest_deploygate.evidence.release import bookkeeping_paths
+from pytest_deploygate.evidence.release import Git, bookkeeping_paths, is_bookkeeping
 
 
 @value_class(frozen=True)
@@ -39,18 +37,19 @@ def committed_files(root: Path, relatives: Sequence[str], record_dir: Path | Non
                     ) -> dict[str, CommittedFile] | str:
     """The files of ``relatives`` (paths under ``root``) that git tracks unchanged, or a
     sentence saying why git could not tell (then no file's age can be trusted)."""
-    if not relatives or _git(root, "rev-parse", "--is-inside-work-tree")[0] != 0:
+    git = Git(root)
+    if not relatives or git("rev-parse", "--is-inside-work-tree")[0] != 0:
         return {}  # not in a repository: nothing is tracked
     specs = ["--", *(f":(literal){relative}" for relative in relatives)]
-    code, tracked = _git(root, "ls-files", "-z", "--cached", *specs)
+    code, tracked = git("ls-files", "-z", "--cached", *specs)
     if code != 0:
         return f"git could not list the tracked files under {root}"
     names = [name for name in tracked.split("\0") if name]
     if not names:
         return {}
-    if _git(root, "rev-parse", "--verify", "-q", "HEAD")[0] != 0:
+    if git("rev-parse", "--verify", "-q", "HEAD")[0] != 0:
         return {}  # no commit yet: nothing is committed
-    code, diff = _git(root, "diff", "--relative", "--name-only", "-z", "HEAD", *specs)
+    code, diff = git("diff", "--relative", "--name-only", "-z", "HEAD", *specs)
     if code != 0:
         return f"git could not compare the evidence files with HEAD under {root}"
     changed = {name for name in diff.split("\0") if name}
@@ -59,23 +58,11 @@ def committed_files(root: Path, relatives: Sequence[str], record_dir: Path | Non
     for name in names:
         if name in changed:
             continue  # written over after the checkout: its modification time tells
-        code, last = _git(root, "log", "-1", "--format=%H %cI", "HEAD", "--",
+        code, last = git("log", "-1", "--format=%H %cI", "HEAD", "--",
                           f":(literal){name}")
         commit, _, stamp = last.strip().partition(" ")
         if code != 0 or not stamp:
             return f"git could not tell when {name} was committed"
-        out[name] = CommittedFile(commit, datetime.fromisoformat(stamp), not any(
-            name == path or name.startswith(path + "/") for path in bookkeeping))
+        out[name] = CommittedFile(commit, datetime.fromisoformat(stamp),
+                                  not is_bookkeeping(name, bookkeeping))
     return out
-
-
-def _git(root: Path, *args: str) -> tuple[int, str]:
-    # The controlled git of the release identity: no GIT_* variables, no user configuration.
-    try:
-        done = subprocess.run(git_command(root, ("--no-optional-locks", *args)),
-                              capture_output=True, text=True, timeout=60, check=False,
-                              env=git_environment(), encoding="utf-8",
-                              errors="surrogateescape")
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return 128, str(exc)
-    return done.returncode, done.stdout

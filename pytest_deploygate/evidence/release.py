@@ -102,8 +102,9 @@ class ReleaseIdentity:
         return props
 
 
-class _Git:
-    """git in one directory; every answer as (exit code, stdout)."""
+class Git:
+    """git in one directory, controlled (see :func:`git_environment`); every answer as
+    (exit code, stdout)."""
 
     def __init__(self, root: Path, env: Mapping[str, str] | None = None) -> None:
         self.root = root
@@ -162,7 +163,9 @@ def _is_record_file(name: str) -> bool:
     return any(fnmatchcase(name, pattern) for pattern in RECORD_FILE_GLOBS)
 
 
-def _is_bookkeeping(relative: str, bookkeeping: tuple[str, ...]) -> bool:
+def is_bookkeeping(relative: str, bookkeeping: tuple[str, ...]) -> bool:
+    """Whether the path (relative to the project root) is the gate's bookkeeping, by the
+    entries of :func:`bookkeeping_paths`."""
     for path in bookkeeping:
         if path.endswith(RECORD_FILES_IN):
             folder, _, name = relative.rpartition("/")
@@ -176,7 +179,7 @@ def _is_bookkeeping(relative: str, bookkeeping: tuple[str, ...]) -> bool:
 def release_identity(root: Path, *, record_dir: Path | None, version: str | None
                      ) -> ReleaseIdentity:
     """The release identity of the project at ``root`` (never raises)."""
-    git = _Git(root)
+    git = Git(root)
     # One git process for five answers, a line each (a git process is most of this
     # function's cost): inside a work tree?, the root's path in it, where shallow is kept, the
     # object format, and HEAD's commit (this last one fails in a repository without commits).
@@ -205,7 +208,7 @@ def release_identity(root: Path, *, record_dir: Path | None, version: str | None
     return _identity(git, root, record_dir, version, prefix, shallow_path, None)
 
 
-def _identity(git: _Git, root: Path, record_dir: Path | None, version: str | None,
+def _identity(git: Git, root: Path, record_dir: Path | None, version: str | None,
               prefix: str, shallow_path: str, object_format: str | None) -> ReleaseIdentity:
     """The identity of a work tree with commits (``prefix``: the root's path in it, raw)."""
     bookkeeping = bookkeeping_paths(root, record_dir)
@@ -258,7 +261,7 @@ def release_tree(root: Path, revision: str, *, bookkeeping: tuple[str, ...],
     ``git rev-parse --show-object-format``), when known, lets the usual case hash the tree
     here instead of asking ``git mktree``.
     """
-    git = _Git(root)
+    git = Git(root)
     if prefix is None:
         prefix = git("rev-parse", "--show-prefix")[1].removesuffix("\n")
     if all("/" not in path.removesuffix(RECORD_FILES_IN) for path in bookkeeping):
@@ -266,7 +269,7 @@ def release_tree(root: Path, revision: str, *, bookkeeping: tuple[str, ...],
     return _tree_by_index(git, revision, bookkeeping, prefix)
 
 
-def _tree_without_top_level(git: _Git, revision: str, bookkeeping: tuple[str, ...],
+def _tree_without_top_level(git: Git, revision: str, bookkeeping: tuple[str, ...],
                             prefix: str, object_format: str | None = None) -> str | None:
     """The tree at ``revision`` (under ``prefix``) less top-level bookkeeping entries, made
     with ``git mktree`` from the top-level listing: two small git processes, however large
@@ -305,7 +308,7 @@ def _tree_without_top_level(git: _Git, revision: str, bookkeeping: tuple[str, ..
     return _make_tree(git, kept, object_format)
 
 
-def _make_tree(git: _Git, entries: list[str], object_format: str | None) -> str | None:
+def _make_tree(git: Git, entries: list[str], object_format: str | None) -> str | None:
     """The id of a tree of these ``ls-tree -z`` entries (hashed here when the object format
     is known, else by ``git mktree``)."""
     if object_format is not None:
@@ -318,7 +321,7 @@ def _make_tree(git: _Git, entries: list[str], object_format: str | None) -> str 
     return tree.strip() if code == 0 and tree.strip() else None
 
 
-def _tree_by_index(git: _Git, revision: str, bookkeeping: tuple[str, ...],
+def _tree_by_index(git: Git, revision: str, bookkeeping: tuple[str, ...],
                    prefix: str) -> str | None:
     """The general way (a bookkeeping path below the top level): every path, filtered, into
     a temporary index, and the index written as a tree."""
@@ -334,13 +337,13 @@ def _tree_by_index(git: _Git, revision: str, bookkeeping: tuple[str, ...],
         if not path.startswith(prefix):
             continue
         relative = path[len(prefix):]
-        if _is_bookkeeping(relative, bookkeeping):
+        if is_bookkeeping(relative, bookkeeping):
             continue
         mode, _, rest = meta.partition(" ")
         _, _, sha = rest.partition(" ")
         entries.append(f"{mode} {sha}\t{relative}")
     with tempfile.TemporaryDirectory(prefix="deploygate-index-") as tmp:
-        scratch = _Git(root, {"GIT_INDEX_FILE": str(Path(tmp) / "index")})
+        scratch = Git(root, {"GIT_INDEX_FILE": str(Path(tmp) / "index")})
         if entries:
             code, _ = scratch("update-index", "-z", "--index-info",
                               stdin="\0".join(entries) + "\0")
@@ -363,7 +366,7 @@ def tag_release(root: Path, identity: ReleaseIdentity, tag_commit: str, *,
     if tree == identity.tree:
         return None
     assert identity.commit is not None and identity.tree is not None
-    code, diff = _Git(root)("diff", "--name-only", "-z", tag_commit, identity.commit,
+    code, diff = Git(root)("diff", "--name-only", "-z", tag_commit, identity.commit,
                             *_pathspecs(bookkeeping))
     paths = [p for p in diff.split("\0") if p] if code == 0 else []
     shown = ", ".join(paths[:_SHOWN]) + (f", +{len(paths) - _SHOWN} more"
@@ -381,7 +384,7 @@ def previous_release_tag(root: Path, identity: ReleaseIdentity, *,
     if not identity.known:
         return None
     assert identity.commit is not None
-    git = _Git(root)
+    git = Git(root)
     bookkeeping = bookkeeping_paths(root, record_dir)
     start = identity.commit
     for _ in range(50):
@@ -415,7 +418,7 @@ def release_authors(root: Path, identity: ReleaseIdentity, *, record_dir: Path |
     assert identity.commit is not None
     previous = previous_release_tag(root, identity, record_dir=record_dir)
     revisions = [identity.commit] + ([f"^{previous}"] if previous else [])
-    code, out = _Git(root)("log", "--full-history", "--format=%ae%n%ce", *revisions,
+    code, out = Git(root)("log", "--full-history", "--format=%ae%n%ce", *revisions,
                            *_pathspecs(bookkeeping_paths(root, record_dir)))
     if code != 0:
         return None
