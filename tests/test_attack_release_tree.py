@@ -47,7 +47,7 @@ def test_the_release_tree_of_a_subdirectory_is_its_own_content(
     own content when git runs where the gate runs (the project root), and a sibling whose
     name differs only by whitespace is not taken for it."""
     from pytest_deploygate.evidence.release import (
-        _Git,
+        Git,
         _tree_by_index,
         _tree_without_top_level,
         release_identity,
@@ -64,7 +64,7 @@ def test_the_release_tree_of_a_subdirectory_is_its_own_content(
     identity = release_identity(root, record_dir=root / "gate-records", version="1")
     assert identity.known, identity.problem
     assert identity.prefix == name + "/"
-    git = _Git(root)
+    git = Git(root)
     bookkeeping = (".deploygate", ".isdlc", "gate-records")
     assert identity.tree == _tree_by_index(git, "HEAD", bookkeeping, identity.prefix)
     assert identity.tree == _tree_without_top_level(git, "HEAD", bookkeeping, identity.prefix)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pytest_deploygate.evidence.release import (
-    _Git,
+    Git,
     _tree_by_index,
     _tree_without_top_level,
     release_tree,
@@ -63,7 +63,7 @@ def repository(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("prefix", ["", "service/"])
 def test_both_ways_give_the_same_tree(repository: Path, prefix: str) -> None:
-    git = _Git(repository / prefix)  # git runs in the project's root, as the gate runs it
+    git = Git(repository / prefix)  # git runs in the project's root, as the gate runs it
     fast = _tree_without_top_level(git, "HEAD", BOOKKEEPING, prefix)
     general = _tree_by_index(git, "HEAD", BOOKKEEPING, prefix)
     assert fast is not None and fast == general
@@ -83,7 +83,7 @@ def test_a_nested_bookkeeping_path_takes_the_general_way(repository: Path) -> No
     run_git(repository, "commit", "-q", "-m", "records")
     nested = (*BOOKKEEPING, "reports/gate")
     tree = release_tree(repository, "HEAD", bookkeeping=nested, prefix="service/")
-    assert tree == _tree_by_index(_Git(repository), "HEAD", nested, "service/")
+    assert tree == _tree_by_index(Git(repository), "HEAD", nested, "service/")
     assert tree != release_tree(repository, "HEAD", bookkeeping=BOOKKEEPING, prefix="service/")
 
 
@@ -106,7 +106,7 @@ def test_a_project_directory_with_a_line_break_is_gated_by_its_own_content(
     run_git(repository, "commit", "-q", "-m", "odd name")
     identity = release_identity(project, record_dir=None, version="1.0.0")
     assert identity.prefix == "service\nnext/"
-    assert identity.tree == _tree_by_index(_Git(repository), "HEAD", BOOKKEEPING,
+    assert identity.tree == _tree_by_index(Git(repository), "HEAD", BOOKKEEPING,
                                            "service\nnext/")
     assert identity.tree != release_tree(repository, "HEAD", bookkeeping=BOOKKEEPING,
                                          prefix="service/")
@@ -139,9 +139,9 @@ def test_the_tree_hashed_here_is_the_one_git_builds(repository: Path, prefix: st
     run_git(repository, "commit", "-q", "-m", "more names")
     records = repository / prefix / "gate-records"
     identity = release_identity(repository / prefix, record_dir=records, version="1.0.0")
-    assert identity.tree == _tree_by_index(_Git(repository / prefix), "HEAD", BOOKKEEPING,
+    assert identity.tree == _tree_by_index(Git(repository / prefix), "HEAD", BOOKKEEPING,
                                            prefix)
-    assert identity.tree == _tree_without_top_level(_Git(repository / prefix), "HEAD",
+    assert identity.tree == _tree_without_top_level(Git(repository / prefix), "HEAD",
                                                     BOOKKEEPING, prefix)
     # ... and it was hashed here (git mktree is only the fallback).
     from pytest_deploygate.evidence.git_tree import tree_id
@@ -166,7 +166,7 @@ def test_a_sha256_repository_gets_its_own_tree_ids(tmp_path: Path) -> None:
     run_git(root, "commit", "-q", "-m", "release")
     identity = release_identity(root, record_dir=root / "gate-records", version="1.0.0")
     assert identity.tree is not None and len(identity.tree) == 64
-    assert identity.tree == _tree_by_index(_Git(root), "HEAD", BOOKKEEPING, "")
+    assert identity.tree == _tree_by_index(Git(root), "HEAD", BOOKKEEPING, "")
 
 
 def test_entries_the_hash_does_not_know_are_left_to_git() -> None:
