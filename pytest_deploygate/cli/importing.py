@@ -118,7 +118,8 @@ def _check(results: list[_Imported], out_dir: Path, workspace: Workspace) -> int
             drift += 1
             continue
         try:
-            existing = load_spec(target, workspace.kinds)
+            existing = load_spec(target, workspace.kinds,
+                                 max_bytes=workspace.limits.document_bytes)
         except DeployGateError as exc:
             complain(str(exc))
             drift += 1

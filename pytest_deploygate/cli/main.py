@@ -18,6 +18,7 @@ import typing
 from collections.abc import Sequence
 from pathlib import Path
 
+from pytest_deploygate.cli.project_ini import IniError, read_gate_ini
 from pytest_deploygate.cli.workspace import Refusal, Workspace, complain
 from pytest_deploygate.core.version import __version__
 
@@ -71,7 +72,9 @@ def _add_global_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", type=Path, default=Path("."),
                         help="the gated project's root (default: the current directory)")
     parser.add_argument("--specs", type=Path, default=None,
-                        help="your own gate spec directory (default: <root>/gate_specs)")
+                        help="your own gate spec directory (default: the ini setting "
+                             "deploygate_specs of the project's pytest configuration, else "
+                             "<root>/gate_specs)")
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                         help="import MODULE for its check kinds (repeatable)")
 
@@ -94,7 +97,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not root.is_dir():
         complain(f"--root {args.root}: not a directory")
         return REFUSED
-    workspace = Workspace(root, (args.specs or root / "gate_specs").resolve(), args.plugin)
+    try:  # the spec folder and size limits pytest --gate reads for this project
+        ini = read_gate_ini(root)
+        limits = ini.limits()
+    except IniError as exc:
+        complain(str(exc))
+        return REFUSED
+    spec_dir = args.specs or ini.folder("deploygate_specs") or root / "gate_specs"
+    workspace = Workspace(root, spec_dir.resolve(), args.plugin, limits=limits)
     try:
         return int(args.run(args, workspace))
     except Refusal as exc:

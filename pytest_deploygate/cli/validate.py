@@ -14,6 +14,7 @@ from pathlib import Path
 from pytest_deploygate.cli.workspace import Refusal, Workspace, complain, say
 from pytest_deploygate.core.documents import load_checked_yaml
 from pytest_deploygate.core.errors import DeployGateError
+from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.timeutil import parse_instant
 from pytest_deploygate.evidence.config import CONFIG_FILE, ProjectConfig
 from pytest_deploygate.spec.library import scan
@@ -85,11 +86,11 @@ def _check(path: Path, kind: str, workspace: Workspace) -> list[str]:
         return [f"{path}: not found"]
     try:
         if kind == "spec":
-            load_spec(path, workspace.kinds)
+            load_spec(path, workspace.kinds, max_bytes=workspace.limits.document_bytes)
         elif kind == "config":
-            load_checked_yaml(path, "project-config.schema.json")
+            load_checked_yaml(path, "project-config.schema.json", RunScope(workspace.limits))
         elif kind == "approvers":
-            load_checked_yaml(path, APPROVERS_SCHEMA)
+            load_checked_yaml(path, APPROVERS_SCHEMA, RunScope(workspace.limits))
         else:
             return _check_log(path, kind, workspace)
     except DeployGateError as exc:

@@ -97,7 +97,7 @@ def max_age(text: str) -> timedelta:
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
     """Verify the record and return its decision's exit code (4 when it is not trusted)."""
     try:
-        record = read_record(args.record)
+        record = read_record(args.record, workspace.limits.evidence_bytes)
     except RecordError as exc:
         complain(str(exc))
         return NOT_TRUSTED

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from pytest_deploygate.core.errors import DeployGateError
+from pytest_deploygate.core.limits import DEFAULT_LIMITS, Limits
 from pytest_deploygate.core.value_class import field, value_class
 
 if TYPE_CHECKING:  # what a command needs is imported when it needs it: verdict reads
@@ -36,6 +37,8 @@ class Workspace:
     root: Path
     spec_dir: Path
     plugins: list[str] = field(default_factory=list)
+    #: The size limits of the project's gate runs (its ini settings; see cli/project_ini).
+    limits: Limits = DEFAULT_LIMITS
     _config: ProjectConfig | None = None
     _kinds: Mapping[str, CheckKind] | None = None
 
@@ -43,10 +46,11 @@ class Workspace:
     def config(self) -> ProjectConfig:
         """deploygate.yaml (a malformed one is a refusal naming file and line)."""
         if self._config is None:
+            from pytest_deploygate.core.run_scope import RunScope
             from pytest_deploygate.evidence.config import load_config
 
             try:
-                self._config = load_config(self.root)
+                self._config = load_config(self.root, RunScope(self.limits))
             except DeployGateError as exc:
                 raise Refusal(str(exc)) from None
         return self._config
@@ -100,7 +104,8 @@ class Workspace:
         """Load and validate the gate spec at ``path`` (a refusal when it is not valid)."""
         from pytest_deploygate.spec.loader import load_spec
 
-        return self._with_all_kinds(lambda: load_spec(path, self.kinds))
+        return self._with_all_kinds(lambda: load_spec(path, self.kinds,
+                                                            max_bytes=self.limits.document_bytes))
 
     def gate_path(self, expression: str) -> Path:
         """The YAML spec of the one gate ``expression`` names (a checklist is imported)."""

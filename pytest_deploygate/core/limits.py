@@ -36,3 +36,17 @@ class Limits:
 
 #: What a reader uses when no run hands it limits (the ``deploygate`` commands).
 DEFAULT_LIMITS = Limits()
+
+
+def ini_size(name: str, raw: object) -> int | None:
+    """An ini size setting as a number of bytes (None when unset); :class:`ValueError` says
+    what is wrong with it (the run and the ``deploygate`` commands word it alike)."""
+    if not raw:
+        return None
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ValueError(f"ini {name} = {raw!r}: expected a number of bytes") from None
+    if value <= 0:
+        raise ValueError(f"ini {name} = {raw!r}: must be positive")
+    return value

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_deploygate.core.limits import DEFAULT_LIMITS, Limits
+from pytest_deploygate.core.limits import DEFAULT_LIMITS, Limits, ini_size
 from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.signing.options import signing_paths
 
@@ -147,16 +147,10 @@ def _refuse_replay_effects(config: pytest.Config, what: str, instead: str) -> No
 
 
 def _size(config: pytest.Config, name: str) -> int | None:
-    raw = config.getini(name)
-    if not raw:
-        return None
     try:
-        value = int(str(raw).strip())
-    except ValueError:
-        raise pytest.UsageError(f"ini {name} = {raw!r}: expected a number of bytes") from None
-    if value <= 0:
-        raise pytest.UsageError(f"ini {name} = {raw!r}: must be positive")
-    return value
+        return ini_size(name, config.getini(name))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _distributed(config: pytest.Config) -> bool:

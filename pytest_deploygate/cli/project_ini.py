@@ -1,0 +1,154 @@
+"""The gate's ini settings of a project, found as pytest finds them, read without pytest.
+
+``pytest --gate`` reads ``deploygate_specs`` and the size limits from the project's pytest
+configuration; the ``deploygate`` commands must read the same ones, or ``deploygate verdict``
+checks a record against the built-in spec instead of the project's own (and refuses it), and
+refuses a spec the run was allowed to read. Importing pytest for this would cost a verdict more
+than the verdict itself, so the configuration file is located here by pytest's rules: from the
+root upwards, in each folder the first of :data:`CONFIG_FILES` that holds pytest configuration
+(``pytest.toml`` and ``pytest.ini`` always do, ``pyproject.toml`` with ``[tool.pytest]``,
+``tox.ini`` with ``[pytest]``, ``setup.cfg`` with ``[tool:pytest]``).
+
+A file is parsed only when it names a ``deploygate_`` setting (the TOML and ini parsers cost
+a verdict ~70 M and ~60 M instructions); pytest's own ini parser (``iniconfig``) reads ini
+files, so continuation lines and comments mean what they mean to pytest. Whatever this finds,
+``deploygate verdict`` still checks the record's spec by its sha256: a spec folder that is not
+the run's is a refusal, never a pass. ``-o`` and ``PYTEST_ADDOPTS`` overrides are the run's
+alone; ``--specs`` is their counterpart here.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from pytest_deploygate.core.errors import DeployGateError
+from pytest_deploygate.core.limits import DEFAULT_LIMITS, Limits, ini_size
+from pytest_deploygate.core.value_class import field, value_class
+
+#: pytest's configuration files, in its order of precedence within one folder.
+CONFIG_FILES = ("pytest.toml", ".pytest.toml", "pytest.ini", ".pytest.ini", "pyproject.toml",
+                "tox.ini", "setup.cfg")
+#: Configuration files are small; a bigger one is not read (its settings would be refused).
+_MAX_CONFIG_BYTES = 1024 * 1024
+#: Whether a file that is not always pytest's holds pytest configuration (its table/section).
+_HOLDS_PYTEST = {
+    "pyproject.toml": re.compile(r"^\s*\[\s*tool\s*\.\s*pytest\s*[.\]]", re.MULTILINE),
+    "tox.ini": re.compile(r"^\[pytest\]", re.MULTILINE),
+    "setup.cfg": re.compile(r"^\[tool:pytest\]", re.MULTILINE),
+}
+
+
+class IniError(DeployGateError):
+    """The project's pytest configuration cannot be read (one line: file, place, what to do)."""
+
+
+@value_class(frozen=True)
+class GateIni:
+    """The ``deploygate_*`` settings of the project's pytest configuration file."""
+
+    #: The file pytest would read (None: the project has none).
+    path: Path | None = None
+    values: Mapping[str, str] = field(default_factory=dict)
+
+    def folder(self, name: str) -> Path | None:
+        """A path setting, relative to the configuration file's folder (pytest's rootdir)."""
+        value = self.values.get(name, "").strip()
+        if not value or self.path is None:
+            return None
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.path.parent / path
+
+    def limits(self) -> Limits:
+        """The size limits the project's gate runs read with."""
+        if not self.values:
+            return DEFAULT_LIMITS
+        try:
+            return Limits.of(ini_size("deploygate_max_spec_size",
+                                      self.values.get("deploygate_max_spec_size")),
+                             ini_size("deploygate_max_evidence_size",
+                                      self.values.get("deploygate_max_evidence_size")))
+        except ValueError as exc:
+            raise IniError(f"{self.path}: {exc}; fix it, as pytest --gate would refuse it "
+                           "too") from None
+
+
+def read_gate_ini(root: Path) -> GateIni:
+    """The gate settings of the pytest configuration file that governs ``root``."""
+    for folder in (root, *root.parents):
+        for name in CONFIG_FILES:
+            path = folder / name
+            if not path.is_file():
+                continue
+            text = _text(path)
+            holds = _HOLDS_PYTEST.get(name)
+            if holds is not None and not holds.search(text):
+                continue  # not pytest's: look further, as pytest does
+            if "deploygate_" not in text:
+                return GateIni(path)
+            return GateIni(path, _settings(path, text))
+    return GateIni()
+
+
+def _text(path: Path) -> str:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(_MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise IniError(f"{path}: cannot read it ({exc.strerror}); make it readable or pass "
+                       "--specs") from None
+    if len(data) > _MAX_CONFIG_BYTES:
+        raise IniError(f"{path}: over {_MAX_CONFIG_BYTES} bytes, not a configuration file "
+                       "this reads; pass --specs")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise IniError(f"{path}: byte {exc.start} is not UTF-8; save it as UTF-8") from None
+
+
+def _settings(path: Path, text: str) -> dict[str, str]:
+    table = _toml_table(path, text) if path.suffix == ".toml" else _ini_section(path, text)
+    return {key: value for key, value in table.items() if key.startswith("deploygate_")}
+
+
+def _toml_table(path: Path, text: str) -> dict[str, str]:
+    import tomllib
+
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise IniError(f"{path}: not valid TOML ({exc}); fix it") from None
+    if path.name == "pyproject.toml":
+        tool = _table(_table(document.get("tool")).get("pytest"))
+        table = _table(tool.get("ini_options")) or {k: v for k, v in tool.items()
+                                                    if k != "ini_options"}
+    else:
+        table = _table(document.get("pytest"))
+    return {key: _toml_value(path, key, value) for key, value in table.items()
+            if key.startswith("deploygate_")}
+
+
+def _table(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else {}
+
+
+def _toml_value(path: Path, key: str, value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise IniError(f"{path}: {key} = {value!r}: expected a string (or a number of bytes)")
+    return str(value)
+
+
+def _ini_section(path: Path, text: str) -> dict[str, str]:
+    import iniconfig  # pytest's own ini parser (a dependency of pytest)
+
+    try:
+        parsed = iniconfig.IniConfig(str(path), data=text)
+    except iniconfig.ParseError as exc:
+        raise IniError(f"{exc}; fix it") from None
+    section = "tool:pytest" if path.name == "setup.cfg" else "pytest"
+    if section not in parsed:
+        return {}
+    return dict(parsed[section].items())
