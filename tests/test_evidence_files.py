@@ -187,6 +187,15 @@ def test_sarif_malformed(files: GateProject, content: str, problem: str) -> None
     ("## v1.4.0 (2026-02-04)\n- x\n", True, "entry for 1.4.0"),
     ("## [1.4.0]\n\n## [1.3.0]\n- old\n", False, "the 1.4.0 entry is empty"),
     ("## [1.4.01]\n- x\n## [11.4.0]\n- y\n", False, "has no entry for 1.4.0"),
+    # A comment hides what it holds, over as many lines as it spans (it renders as nothing).
+    ("## [1.4.0]\n<!--\nTODO: what changed\n-->\n## [1.3.0]\n- old\n", False,
+     "CHANGELOG.md:1: the 1.4.0 entry is empty"),
+    ("## [1.4.0]\n### Fixed\n<!-- one\n  two -->  \n", False, "the 1.4.0 entry is empty"),
+    ("## [1.4.0]\n<!-- unclosed: the rest of the file is the comment\n- x\n", False,
+     "the 1.4.0 entry is empty"),
+    ("<!--\n## [1.4.0]\n- shipped\n-->\n## [1.3.0]\n- old\n", False,
+     "has no entry for 1.4.0"),
+    ("## [1.4.0]\n<!-- note -->Fixed the thing.\n", True, "CHANGELOG.md:1"),
 ])
 def test_changelog(files: GateProject, text: str, met: bool, said: str) -> None:
     write(files, "CHANGELOG.md", text)

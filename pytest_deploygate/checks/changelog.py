@@ -46,7 +46,10 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     bare = re.escape(version.removeprefix("v"))
     # (The version whole: the heading of 1.4.0-rc1 or 1.4.0.1 is another release's entry.)
     heading = re.compile(rf"^#{{1,3}}\s+\[?v?{bare}{NOT_AFTER}\]?(?=$|[\s(:-])")
-    lines = data.decode("utf-8", errors="replace").splitlines()
+    # Comments render as nothing, over every line they span: a heading or a line inside one
+    # is not there (each comment becomes its line breaks, so line numbers stay true).
+    lines = _COMMENT.sub(lambda comment: "\n" * comment.group(0).count("\n"),
+                         data.decode("utf-8", errors="replace")).splitlines()
     for index, line in enumerate(lines):
         if heading.match(line.strip()):
             level = len(line.strip()) - len(line.strip().lstrip("#"))
@@ -55,9 +58,9 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
                 marks = re.match(r"^(#+)\s", following.strip())
                 if marks and len(marks.group(1)) <= level:
                     break  # the next entry of the same level
-                # Sub-headings (Keep a Changelog's "### Added") and comments are the
-                # template of an entry, not a line about the release.
-                if _COMMENT.sub("", following).strip() and not marks:
+                # Sub-headings (Keep a Changelog's "### Added") are the template of an
+                # entry, not a line about the release.
+                if following.strip() and not marks:
                     body.append(following)
             if not body:
                 return CheckResult.not_met(f"{relative}:{index + 1}: the {version} entry is "
@@ -66,6 +69,7 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     return CheckResult.not_met(f"{relative} has no entry for {version}", evidence)
 
 
-_COMMENT = re.compile(r"<!--.*?(-->|$)")
+#: An HTML comment; one never closed runs to the end of the file, as Markdown renders it.
+_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 
 KIND = builtin_kind("changelog", evaluate)
