@@ -216,6 +216,16 @@ class Prometheus:
         result = json.loads(body).get("data", {}).get("result") or []
         return float(result[0]["value"][1]) if result else None
 
+    def rule_health(self) -> dict[str, str]:
+        """Every alerting rule's health as the rules API says (``ok``, ``err``, ``unknown``
+        until first evaluated); empty when the API does not answer."""
+        body = self._get("/api/v1/rules?type=alert")
+        if body is None:
+            return {}
+        groups = json.loads(body).get("data", {}).get("groups") or []
+        return {rule["name"]: rule.get("health", "unknown")
+                for group in groups for rule in group.get("rules") or []}
+
     def wait_for(self, condition: Callable[[], bool], what: str, timeout: float = 45) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

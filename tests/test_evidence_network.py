@@ -37,6 +37,8 @@ def prometheus(service: Service, tmp_path_factory: pytest.TempPathFactory
                         [f"127.0.0.1:{service.port}"]).start()
     try:
         server.wait_for(lambda: server.value('min(up{job="acme-api"})') == 1, "scraping")
+        # (A rule not yet evaluated proves nothing: prometheus_rules does not count it.)
+        server.wait_for(lambda: set(server.rule_health().values()) == {"ok"}, "evaluating")
         yield server
     finally:
         server.stop()

@@ -23,7 +23,6 @@ from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.core.trust_rules import trigger_present
 from pytest_deploygate.core.value_class import replace
-from pytest_deploygate.evidence.release import bookkeeping_paths
 from pytest_deploygate.isdlc.layout import layout_of
 from pytest_deploygate.isdlc.phase_start import phase_start
 
@@ -111,17 +110,7 @@ def _why_not(entry: Attestation, roles: list[str], store: AttestationStore, ctx:
     # Last: when the signer may not sign at all, signing again on this release is no remedy.
     if not store.binds_to_release:
         return None
-    return store.release_problem(entry, ctx.project.release, _bookkeeping(ctx))
-
-
-def _bookkeeping(ctx: EvalContext) -> tuple[str, ...]:
-    # (Paths resolved once per run, not once per sign-off.)
-    project = ctx.project
-    key = ("bookkeeping", project.root, project.record_dir)
-    if key not in project.memo:
-        project.memo[key] = bookkeeping_paths(project.root, project.record_dir)
-    paths: tuple[str, ...] = project.memo[key]
-    return paths
+    return store.release_problem(entry, ctx.project.release, ctx.project.bookkeeping)
 
 
 def _phase_start(ctx: EvalContext) -> datetime | CheckResult | None:

@@ -3,7 +3,8 @@
 Parameters: ``url`` / ``urls`` or ``urls_from`` (``health_urls`` or ``integration_urls`` of the
 config; ``health_urls`` also takes every ``--gate-health-url``); ``expect`` (statuses, default
 any 2xx); ``timeout`` (default 5s); ``retries`` (default 2) with ``backoff`` (default 0.5s,
-doubling); ``verify_tls`` (default true) and ``ca_file``. Redirects are not followed.
+doubling); ``verify_tls`` (default true) and ``ca_file`` (relative to the project root, see
+ca_files). Redirects are not followed.
 
 With ``consecutive_failures: N`` the check is a trigger ("health checks failing repeatedly"):
 each URL is probed ``probes`` times (default 2N) ``interval`` apart (default 1s), and the
@@ -24,6 +25,7 @@ import time
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
+from pytest_deploygate.checks.ca_files import ca_file_path
 from pytest_deploygate.checks.context import EvalContext
 from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.core.redaction import redact_url
@@ -114,6 +116,11 @@ def _jobs(params: Mapping[str, Any], ctx: EvalContext) -> list[_Job] | CheckResu
     urls = _urls(params, ctx)
     if isinstance(urls, CheckResult):
         return urls
+    ca_file = ca_file_path(params.get("ca_file"), ctx)
+    if isinstance(ca_file, CheckResult):
+        return ca_file
+    if ca_file is not None:  # (the project's file, wherever pytest runs)
+        params = {**params, "ca_file": ca_file}
     series = "consecutive_failures" in params
     watch = ctx.project.watch_seconds if series and ctx.criterion.role == "trigger" else 0.0
     jobs: list[_Job] = []

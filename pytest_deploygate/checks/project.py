@@ -23,7 +23,12 @@ from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.evidence.config import ProjectConfig
 from pytest_deploygate.evidence.network import NetworkPool
-from pytest_deploygate.evidence.release import ReleaseIdentity, manifest_version, release_identity
+from pytest_deploygate.evidence.release import (
+    ReleaseIdentity,
+    bookkeeping_paths,
+    manifest_version,
+    release_identity,
+)
 from pytest_deploygate.isdlc.state import StateDoc
 
 if TYPE_CHECKING:
@@ -78,6 +83,12 @@ class Project:
     def release(self) -> ReleaseIdentity:
         """The gated release: commit, tree and version of the release content (not HEAD)."""
         return release_identity(self.root, record_dir=self.record_dir, version=self.version)
+
+    @functools.cached_property
+    def bookkeeping(self) -> tuple[str, ...]:
+        """The gate's bookkeeping paths here (never release content), resolved once a run:
+        what a sign-off's or waiver's commit is compared without."""
+        return bookkeeping_paths(self.root, self.record_dir)
 
     @property
     def commit_time(self) -> datetime | None:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
+from pytest_deploygate.checks.ca_files import ca_file_path
 from pytest_deploygate.checks.context import EvalContext
 from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.core.measurements import Measurement, Point, thin
@@ -37,7 +38,13 @@ def endpoint(ctx: EvalContext) -> promql.Endpoint | CheckResult:
             "no Prometheus configured: set prometheus.url in "
             f"{ctx.project.config.display_name} or pass --gate-prometheus=URL (or answer this "
             "criterion from another kind under evidence:)")
-    return promql.endpoint_from(url, ctx.project.config.prometheus)
+    settings = ctx.project.config.prometheus
+    ca_file = ca_file_path(settings.get("ca_file"), ctx)
+    if isinstance(ca_file, CheckResult):
+        return ca_file
+    if ca_file is not None:  # (the project's file, wherever pytest runs)
+        settings = {**settings, "ca_file": ca_file}
+    return promql.endpoint_from(url, settings)
 
 
 def _bounds(params: Mapping[str, Any], ctx: EvalContext) -> tuple[float | None, float | None]:

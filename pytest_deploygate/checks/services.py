@@ -12,7 +12,6 @@ monorepo that read the same files).
 from __future__ import annotations
 
 import queue
-import subprocess
 import threading
 from collections.abc import Callable, Hashable
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.evidence.config import ProjectConfig
 from pytest_deploygate.evidence.network import NetworkPool
+from pytest_deploygate.evidence.release import Git
 
 if TYPE_CHECKING:
     from pytest_deploygate.trust.signoffs import AttestationStore
@@ -28,18 +28,20 @@ if TYPE_CHECKING:
 
 
 class GitRunner:
-    """git in one directory: (exit code, stdout), 128 when git cannot run."""
+    """git in one directory: (exit code, stdout), 128 when git cannot run.
+
+    The release identity's controlled git (:class:`~pytest_deploygate.evidence.release.Git`):
+    the CI step's environment is the developer's, so GIT_DIR, GIT_WORK_TREE, GIT_INDEX_FILE
+    or GIT_OBJECT_DIRECTORY must not point a check at another repository (a tag found in a
+    clean copy is no tag of this one), nor user or system configuration change git."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._git = Git(root)
 
     def __call__(self, *args: str) -> tuple[int, str]:
-        try:
-            result = subprocess.run(["git", "-C", str(self.root), *args], capture_output=True,
-                                    text=True, timeout=20, check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            return 128, ""
-        return result.returncode, result.stdout.strip()
+        code, out = self._git(*args)
+        return code, out.strip()
 
 
 class Progress:

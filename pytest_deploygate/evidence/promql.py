@@ -225,11 +225,24 @@ def _brief(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def alerting_rules(endpoint: Endpoint) -> tuple[list[str], list[str]] | str:
-    """(healthy alerting rule names, rules in error) or a reason string.
+@value_class(frozen=True)
+class AlertingRules:
+    """The alerting rules of a Prometheus, by health."""
+
+    #: Evaluated without error (``health: ok``).
+    healthy: tuple[str, ...] = ()
+    #: In error: the name and the last error.
+    broken: tuple[str, ...] = ()
+    #: Never evaluated yet (``health: unknown``, or no health): no evidence either way.
+    unevaluated: tuple[str, ...] = ()
+
+
+def alerting_rules(endpoint: Endpoint) -> AlertingRules | str:
+    """The alerting rules by health, or a reason string.
 
     The answer's shape is checked in full: a malformed group or rule is not silently skipped
-    (nor counted as a healthy rule), it makes the answer unusable.
+    (nor counted as a healthy rule), it makes the answer unusable. A rule Prometheus has not
+    evaluated yet (``unknown``) is kept apart: it says nothing about whether it works.
     """
     data = get_json(endpoint, "/api/v1/rules", {"type": "alert"})
     if isinstance(data, str):
@@ -237,7 +250,7 @@ def alerting_rules(endpoint: Endpoint) -> tuple[list[str], list[str]] | str:
     groups = data.get("groups") if isinstance(data, dict) else None
     if not isinstance(groups, list):
         return "rules answer has no groups"
-    healthy, broken = [], []
+    found: dict[str, list[str]] = {"ok": [], "err": [], "unknown": []}
     for index, group in enumerate(groups):
         rules = group.get("rules") if isinstance(group, dict) else None
         if not isinstance(rules, list):
@@ -252,10 +265,8 @@ def alerting_rules(endpoint: Endpoint) -> tuple[list[str], list[str]] | str:
             if rule.get("type") == "recording":
                 continue
             health = rule.get("health", "unknown")
-            if health not in ("ok", "unknown", "err"):
+            if health not in found:
                 return f"{where} has health {_brief(health)}"
-            if health == "err":
-                broken.append(f"{rule['name']} ({str(rule.get('lastError', ''))[:120]})")
-            else:
-                healthy.append(rule["name"])
-    return healthy, broken
+            found[health].append(rule["name"] if health != "err" else
+                                 f"{rule['name']} ({str(rule.get('lastError', ''))[:120]})")
+    return AlertingRules(tuple(found["ok"]), tuple(found["err"]), tuple(found["unknown"]))

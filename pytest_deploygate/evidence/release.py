@@ -24,6 +24,7 @@ Outside a git repository there is none: ``problem`` says why, and whatever needs
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -231,11 +232,75 @@ def _identity(git: Git, root: Path, record_dir: Path | None, version: str | None
     if tree is None:
         return ReleaseIdentity(None, None, version, False,
                                f"git could not build the release tree in {root}")
-    code, diff = git("diff", "--name-only", "-z", "HEAD", *_pathspecs(bookkeeping))
-    changed = tuple(p for p in diff.split("\0") if p) if code == 0 else ("(git diff failed)",)
+    changed = _uncommitted(git, root, prefix, bookkeeping)
     return ReleaseIdentity(commit, tree, version, bool(changed), None,
                            committed_at=datetime.fromisoformat(stamp), changed=changed,
                            prefix=prefix, object_format=object_format)
+
+
+#: Settings that make git trust what the index remembers of a file instead of looking at it:
+#: the repository's own configuration is the developer's, so the dirty check sets them back.
+#: (core.fsmonitor is off for every controlled git: see git.py.)
+_LOOK_AT_THE_FILES = ("-c", "core.ignoreStat=false", "-c", "core.checkStat=default",
+                      "-c", "core.trustctime=true", "-c", "core.untrackedCache=false")
+
+
+def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...]
+                 ) -> tuple[str, ...]:
+    """Tracked release-content paths whose work tree or index differs from HEAD (paths as
+    ``git diff`` names them, from the repository's top).
+
+    Two git processes: ``git diff HEAD``, and ``git ls-files -v`` for the entries flagged
+    skip-worktree or assume-unchanged, which git diff and git status never look at (so a
+    local change behind ``git update-index --skip-worktree`` looked committed). Those few
+    files are compared here, byte for byte, with their index entry."""
+    specs = _pathspecs(bookkeeping)
+    code, diff = git(*_LOOK_AT_THE_FILES, "diff", "--name-only", "-z", "HEAD", *specs)
+    if code != 0:
+        return ("(git diff failed)",)
+    changed = [p for p in diff.split("\0") if p]
+    code, listing = git(*_LOOK_AT_THE_FILES, "ls-files", "-v", "-s", "-z", *specs)
+    if code != 0:
+        return (*changed, "(git ls-files failed)")
+    for entry in listing.split("\0"):
+        meta, _, path = entry.partition("\t")
+        parts = meta.split(" ")
+        if len(parts) != 4 or not (parts[0] == "S" or parts[0].islower()):
+            continue  # (git looks at this file itself)
+        if _differs_from_index(root / path, parts[1], parts[2]):
+            changed.append(prefix + path)
+    return tuple(dict.fromkeys(changed))
+
+
+def _differs_from_index(path: Path, mode: str, object_id: str) -> bool:
+    """Whether the work-tree file at ``path`` is not the blob ``object_id`` with ``mode``:
+    missing, another kind of file, another executable bit, other bytes. Compared raw (no
+    attribute filters: a clean filter in the repository's configuration could lie), so a
+    file checked out with converted line endings counts as changed (fail closed)."""
+    from pytest_deploygate.core.regular_files import UnusableFile, open_regular_file
+
+    if mode == "160000":  # a submodule: its own repository, not a file here
+        return False
+    digest = hashlib.new("sha1" if len(object_id) == 40 else "sha256")
+    try:
+        if mode == "120000":
+            if not path.is_symlink():
+                return True
+            target = os.fsencode(os.readlink(path))
+            digest.update(b"blob %d\0" % len(target) + target)
+            return digest.hexdigest() != object_id
+        if path.is_symlink():
+            return True
+        descriptor, info = open_regular_file(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(descriptor, "rb") as handle:
+            if (mode == "100755") != bool(info.st_mode & 0o100):
+                return True
+            digest.update(b"blob %d\0" % info.st_size)
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except (OSError, UnusableFile):
+        return True
+    return digest.hexdigest() != object_id
 
 
 def _shallow_boundary(root: Path, path: str) -> set[str]:

@@ -99,7 +99,8 @@ def waiver_notes(run: GateRun) -> tuple[list[str], list[str]]:
             for item in plan.items:
                 layout = layout_of(project)
                 ruling = store.decide(plan.spec, layout, item, project.now,
-                                      run_phase_start(project, plan.spec.phase, layout))
+                                      run_phase_start(project, plan.spec.phase, layout),
+                                      project.release, project.bookkeeping)
                 if ruling.note and "ignored" in ruling.note:
                     errors.append(f"{plan.record_name}: {ruling.note}")
         for waiver in store.expiring_soon(project.now):

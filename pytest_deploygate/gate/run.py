@@ -282,17 +282,20 @@ class GateRun:
             return self._evaluate(plan, item)
         layout = layout_of(project)
         ruling = waivers.decide(plan.spec, layout, item, project.now,
-                                run_phase_start(project, plan.spec.phase, layout))
+                                run_phase_start(project, plan.spec.phase, layout),
+                                project.release, project.bookkeeping)
         if ruling.waiver is not None and ruling.applies:
             waiver = ruling.waiver
+            shown = waivers.evidence(waiver)
             if not waiver.run:
-                return CheckResult("waived", f"{waiver.describe()} (run: false, not evaluated)")
+                return CheckResult("waived", f"{waiver.describe()} (run: false, not evaluated)",
+                                   (shown,))
             result = self._evaluate(plan, item)
             if result.status in ("met", "not_applicable"):
                 return CheckResult(result.status, f"{result.message} (waiver not needed)",
                                    result.evidence, result.measurement)
             return CheckResult("waived", f"{waiver.describe()} (run: true, evaluated: "
-                                         f"{result.message})", result.evidence,
+                                         f"{result.message})", (*result.evidence, shown),
                                result.measurement)
         result = self._evaluate(plan, item)
         if ruling.note:

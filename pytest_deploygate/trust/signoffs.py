@@ -34,13 +34,10 @@ from pytest_deploygate.core.trust_rules import (
 from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.evidence.config import ProjectConfig
 from pytest_deploygate.evidence.git import LineOrigin, commit_signature
-from pytest_deploygate.evidence.release import (
-    ReleaseIdentity,
-    gated_release_authors,
-    release_tree,
-)
+from pytest_deploygate.evidence.release import ReleaseIdentity, gated_release_authors
 from pytest_deploygate.isdlc.gate_names import names_gate
 from pytest_deploygate.trust.jsonl_log import read_jsonl
+from pytest_deploygate.trust.release_binding import SIGN_OFF, ReleaseBinding
 
 if TYPE_CHECKING:
     from pytest_deploygate.isdlc.layout import Layout
@@ -101,8 +98,11 @@ class AttestationStore:
     _signed: dict[tuple[str, str], str | None] = field(default_factory=dict)
     _by_criterion: dict[str, list[Attestation]] | None = None
     _release_authors: dict[datetime | None, frozenset[str] | None] = field(default_factory=dict)
-    #: The release tree at each sign-off commit (per prefix and bookkeeping), asked once.
-    _trees_at: dict[tuple[str, str, tuple[str, ...]], str | None] = field(default_factory=dict)
+    #: The release tree at each sign-off commit, asked once (built with the store).
+    _binding: ReleaseBinding = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._binding = ReleaseBinding(self.root)
 
     @classmethod
     def load(cls, root: Path, config: ProjectConfig, scope: RunScope | None = None
@@ -173,24 +173,7 @@ class AttestationStore:
         origin = entry.origin
         if not self.binds_to_release or origin is None or not origin.committed:
             return None
-        if not release.known:
-            return (f"the release being gated is unknown ({release.problem}), so the sign-off "
-                    "cannot be bound to it")
-        key = (origin.commit, release.prefix, bookkeeping)
-        if key not in self._trees_at:
-            self._trees_at[key] = release_tree(self.root, origin.commit,
-                                               bookkeeping=bookkeeping, prefix=release.prefix,
-                                               object_format=release.object_format)
-        tree = self._trees_at[key]
-        if tree is None:
-            return (f"git cannot show the release content at commit {origin.commit[:12]}, so "
-                    "the sign-off cannot be bound to the release")
-        if tree != release.tree:
-            assert release.tree is not None and release.commit is not None  # (known)
-            return (f"made on other release content (commit {origin.commit[:12]} holds tree "
-                    f"{tree[:12]}; the release being gated, {release.commit[:12]}, holds "
-                    f"{release.tree[:12]}): sign off again on this release")
-        return None
+        return self._binding.problem(origin, release, bookkeeping, SIGN_OFF)
 
     def time_problem(self, entry: Attestation, clock: datetime) -> str | None:
         """A sign-off whose commit is dated after the evaluation clock is refused."""

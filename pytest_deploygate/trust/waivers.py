@@ -9,7 +9,9 @@ criterion normally and says so. The approver is the author of the commit that ad
 as git records it with any .mailmap disabled; an uncommitted line waives nothing. ``max_days``
 runs from the earlier of that commit's times and the clock, never from the line's own ``at``,
 and a commit dated after the clock waives nothing (trust_rules). Prerequisites, rollback
-triggers and anything the spec marks ``waivable: false`` can never be waived.
+triggers and anything the spec marks ``waivable: false`` can never be waived. A waiver is
+bound to the release content its commit holds, as a sign-off is (release_binding): one
+approved before a content change waives nothing for the changed release.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -21,6 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest_deploygate.core.results import Evidence
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.timeutil import format_instant, parse_instant
 from pytest_deploygate.core.trust_rules import (
@@ -32,10 +35,12 @@ from pytest_deploygate.core.trust_rules import (
 from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.evidence.config import ProjectConfig
 from pytest_deploygate.evidence.git import LineOrigin
+from pytest_deploygate.evidence.release import ReleaseIdentity
 from pytest_deploygate.isdlc.gate_names import names_gate
 from pytest_deploygate.isdlc.layout import Layout
 from pytest_deploygate.spec.model import Criterion, GateSpec
 from pytest_deploygate.trust.jsonl_log import read_jsonl
+from pytest_deploygate.trust.release_binding import WAIVER, ReleaseBinding
 
 if TYPE_CHECKING:
     from pytest_deploygate.isdlc.state import StateDoc
@@ -91,6 +96,10 @@ class WaiverStore:
     #: start given) may not approve it: a waiver approves the criterion's failure, so its
     #: approver is held to the rule a sign-off's signer is.
     author_problem: Callable[[str, datetime | None, str], str | None] | None = None
+    #: Whether a waiver counts only for the release content its commit holds: the sign-offs'
+    #: switch (``attestations.bind_to_release``, on where ``verify_authorship`` is).
+    bind_to_release: bool = True
+    _binding: ReleaseBinding | None = None
 
     @classmethod
     def load(cls, root: Path, config: ProjectConfig, disabled: bool,
@@ -103,7 +112,9 @@ class WaiverStore:
                     max_days=config.waiver_max_days,
                     approver_roles=config.waiver_approver_roles,
                     roles_by_approver=dict(roles_by_approver or {}),
-                    author_problem=author_problem if config.forbid_self_approval else None)
+                    author_problem=author_problem if config.forbid_self_approval else None,
+                    bind_to_release=config.verify_authorship and config.bind_to_release,
+                    _binding=ReleaseBinding(root))
         if not store.enabled:
             return store
         if config.require_signed_commits:
@@ -132,10 +143,17 @@ class WaiverStore:
         return store
 
     def decide(self, spec: GateSpec, layout: Layout, item: Criterion, now: datetime,
-               started: datetime | None = None) -> WaiverDecision:
+               started: datetime | None = None, release: ReleaseIdentity | None = None,
+               bookkeeping: tuple[str, ...] = ()) -> WaiverDecision:
         """The waiver that governs ``item`` of gate ``spec`` now, if any, and how. A waiver
         names its gate as a sign-off does (see gate_names). ``started``: the phase start
-        (see :func:`phase_start`), which bounds who authored the release."""
+        (see :func:`phase_start`), which bounds who authored the release; ``release`` and
+        its ``bookkeeping`` paths: what a bound waiver must have been approved on (None:
+        unknown, so a bound waiver waives nothing).
+
+        The first waiver that applies, latest expiry first, governs: an older one (of other
+        content, say) that expires later does not hide it. When none applies, the latest
+        expiring one says why."""
         if not self.enabled:
             return WaiverDecision(None, False)
         mine = [w for w in self.entries
@@ -143,7 +161,19 @@ class WaiverStore:
                                                          gate_id=spec.id, phase=spec.phase)]
         if not mine:
             return WaiverDecision(None, False)
-        waiver = max(mine, key=lambda w: w.expires)
+        mine.sort(key=lambda w: w.expires, reverse=True)
+        first: WaiverDecision | None = None
+        for waiver in mine:
+            ruling = self._rule(waiver, item, now, started, release, bookkeeping)
+            if ruling.applies:
+                return ruling
+            first = first or ruling
+        assert first is not None
+        return first
+
+    def _rule(self, waiver: Waiver, item: Criterion, now: datetime, started: datetime | None,
+              release: ReleaseIdentity | None, bookkeeping: tuple[str, ...]) -> WaiverDecision:
+        """What one waiver means for ``item`` now."""
         where = f"{self.name}:{waiver.line}"
         if not item.waivable:
             return WaiverDecision(waiver, False, f"waiver at {where} ignored: {item.id} is not "
@@ -183,7 +213,31 @@ class WaiverStore:
             return WaiverDecision(waiver, False, f"waiver at {where} expired at "
                                                  f"{format_instant(waiver.expires)}; evaluated "
                                                  "normally")
+        # Last, as for a sign-off: when the approver may not approve at all, approving again
+        # on this release is no remedy.
+        unbound = self._release_problem(waiver.origin, release, bookkeeping)
+        if unbound:
+            return WaiverDecision(waiver, False, f"waiver at {where} ignored: {unbound}")
         return WaiverDecision(waiver, True)
+
+    def _release_problem(self, origin: LineOrigin, release: ReleaseIdentity | None,
+                         bookkeeping: tuple[str, ...]) -> str | None:
+        if not self.bind_to_release:
+            return None
+        if release is None or self._binding is None:  # (fail closed: nothing to bind to)
+            return "the release being gated is unknown, so the waiver cannot be bound to it"
+        return self._binding.problem(origin, release, bookkeeping, WAIVER)
+
+    def evidence(self, waiver: Waiver) -> Evidence:
+        """The waiver as evidence of a waived item: its line, approver and commit, and
+        ``release=not-bound`` when waivers are not bound to the release (as a sign-off's)."""
+        detail = f"approver={waiver.approver} expires={format_instant(waiver.expires)}"
+        if waiver.origin is not None:
+            detail += f" commit={waiver.origin.commit[:12]}"
+        if not self.bind_to_release:
+            detail += " release=not-bound"
+        return Evidence("waiver", f"{self.name}:{waiver.line}", detail=detail)
+
 
     def expiring_soon(self, now: datetime) -> list[Waiver]:
         """Waivers still in force that expire within a week."""
