@@ -1,0 +1,44 @@
+"""Red team on the fixes of session 8 (attack-stage9): the phase start on today's layout, the
+write-back of a stage's decision, --gate-threshold overrides and the monorepo post binding.
+Each test is an attack by someone who wants the release shipped and controls the repository,
+state.json, the evidence, the command line and the CI environment, but not the reviewed
+config, the approvers file nor the signing keys."""
+
+from __future__ import annotations
+
+from test_attack_waive import _today_spec
+
+from conftest import GateProject, today_state
+
+# -- write-back: no run that does not pass the gate leaves the phase looking passed --------------
+
+def test_pre_stage_pass_withdraws_an_earlier_gate_passed(example: GateProject,
+                                                         fixed_clock: object) -> None:
+    # The pre stage alone is not the gate (its PASS is written "blocked"); the last release's
+    # gate_passed: true must not survive it, or a pipeline that stops after the pre stage (the
+    # deploy failed, the post stage never ran) leaves the phase passed for this release.
+    example.edit_state("phases.12-production.gate_passed", True)
+    example.git_init()
+    assert example.run("--gate=12", "--gate-stage=pre", "--gate-update-state").ret == 0
+    phase = example.state()["phases"]["12-production"]
+    assert phase["gate_validation"]["status"] == "blocked"
+    assert phase["gate_passed"] is None  # the framework's "not passed yet"
+
+
+def test_today_pre_stage_pass_withdraws_an_earlier_gate_passed(project: GateProject,
+                                                               template_state: dict) -> None:
+    # The same on today's layout, where gate_passed is the time the gate passed.
+    state = today_state(template_state, "06-implementation")
+    state["phases"]["06-implementation"] = {"status": "in_progress",
+                                            "gate_passed": "2026-03-01T00:00:00Z"}
+    project.set_state(state)
+    _today_spec(project, "06-implementation",
+                "- id: before\n  title: Before\n  stage: pre\n  decision: ok\n  criteria:\n"
+                "  - {id: ready, text: Ready, check: {kind: state, path: project.name}}\n"
+                "- id: after\n  title: After\n  stage: post\n  decision: ok\n  criteria:\n"
+                "  - {id: live, text: Live, check: {kind: state, path: no.such.key}}\n")
+    assert project.run("--gate=06-implementation", "--gate-stage=pre",
+                       "--gate-update-state").ret == 0
+    phase = project.state()["phases"]["06-implementation"]
+    assert phase["deploygate"]["status"] == "blocked"
+    assert phase["gate_passed"] is None
