@@ -6,9 +6,12 @@ config, the approvers file nor the signing keys."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from test_attack_waive import _today_spec
 
-from conftest import GateProject, today_state
+from conftest import GateProject, today_state, write_config
 
 # -- write-back: no run that does not pass the gate leaves the phase looking passed --------------
 
@@ -42,3 +45,53 @@ def test_today_pre_stage_pass_withdraws_an_earlier_gate_passed(project: GateProj
     phase = project.state()["phases"]["06-implementation"]
     assert phase["deploygate"]["status"] == "blocked"
     assert phase["gate_passed"] is None
+
+
+# -- the command line does not swap the reviewed gate for another and write it back -------------
+
+WEAK_SPEC = """\
+spec_version: 1
+gate: 12
+id: GATE-12
+title: Production
+phase: 12-production
+decision: [{id: ok, title: OK}]
+sections:
+  - id: s
+    title: S
+    stage: pre
+    decision: ok
+    criteria:
+      - {id: named, text: The project has a name, check: {kind: state, path: project.name}}
+"""
+
+
+@pytest.mark.parametrize("route", ["-o", "PYTEST_ADDOPTS"])
+def test_a_spec_directory_given_on_the_command_line_is_not_written_back(
+        example: GateProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        route: str) -> None:
+    # The reviewed gate is a ROLLBACK (p99_ms set to 1 by review). `-o deploygate_specs=DIR`
+    # (on the command line, or in PYTEST_ADDOPTS of the CI job) puts a gate of the attacker's
+    # own in its place: `deploygate verdict` refuses its record (another spec), but
+    # --gate-update-state wrote gate_passed: true for it, as it once did for --gate-threshold.
+    write_config(example, (example.root / "deploygate.yaml").read_text()
+                 + "thresholds:\n  p99_ms: 1\n")
+    example.git_init()
+    assert example.run("--gate=12").ret != 0
+    weak = tmp_path / "weak-specs"
+    weak.mkdir()
+    (weak / "12-production.yaml").write_text(WEAK_SPEC)
+    before = example.state_path.read_bytes()
+    option = f"deploygate_specs={weak}"
+    if route == "-o":
+        refused = example.run_subprocess("--gate=12", "-o", option, "--gate-update-state",
+                                         "--gate-validation-record")
+    else:
+        monkeypatch.setenv("PYTEST_ADDOPTS", f"-o {option}")
+        refused = example.run_subprocess("--gate=12", "--gate-update-state",
+                                         "--gate-validation-record")
+    assert refused.ret == 4, refused.stdout.str()
+    refused.stderr.fnmatch_lines(["*deploygate_specs*on the command line*cannot be used with "
+                                  "--gate-update-state, --gate-validation-record*"])
+    assert example.state_path.read_bytes() == before
+    assert not (example.root / "docs" / ".validations").exists()

@@ -79,6 +79,13 @@ def read_settings(config: pytest.Config) -> Settings:
         _refuse_replay_effects(config, "--gate-threshold changes the reviewed gate",
                                "write back and sign only the gate as reviewed (put the "
                                "threshold in deploygate.yaml)")
+    if _ini_on_command_line(config, "deploygate_specs"):
+        # The same for the specs themselves: `-o deploygate_specs=DIR` (or in PYTEST_ADDOPTS)
+        # puts gates of the caller's choosing in place of the reviewed ones.
+        _refuse_replay_effects(config, "-o deploygate_specs on the command line replaces the "
+                               "reviewed gate specs",
+                               "write back and sign only the reviewed specs (set "
+                               "deploygate_specs in the project's ini file)")
     try:
         now = parse_instant(raw_now) if raw_now else now_utc()
     except ValueError as exc:
@@ -144,6 +151,12 @@ def _refuse_replay_effects(config: pytest.Config, what: str, instead: str) -> No
     if effects:
         raise pytest.UsageError(
             f"{what}: it cannot be used with {', '.join(effects)}; {instead}")
+
+
+def _ini_on_command_line(config: pytest.Config, name: str) -> bool:
+    """Whether ``-o NAME=...`` (also from PYTEST_ADDOPTS) overrides the ini value ``name``."""
+    overrides = getattr(config.option, "override_ini", None) or ()
+    return any(str(entry).partition("=")[0].strip() == name for entry in overrides)
 
 
 def _size(config: pytest.Config, name: str) -> int | None:
