@@ -6,10 +6,13 @@ config, the approvers file nor the signing keys."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
 from test_attack_waive import _today_spec
+from test_signing_attacks import make_monorepo
 
 from conftest import GateProject, today_state, write_config
 
@@ -95,3 +98,60 @@ def test_a_spec_directory_given_on_the_command_line_is_not_written_back(
                                   "--gate-update-state, --gate-validation-record*"])
     assert example.state_path.read_bytes() == before
     assert not (example.root / "docs" / ".validations").exists()
+
+
+# -- monorepo: state.json does not choose another project's reviewed config ----------------------
+
+def _project_files(example: GateProject, folder: Path, *, config: bool = True) -> None:
+    """The example's files (and its deploygate.yaml) in ``folder``."""
+    names = [".deploygate", "docs", "reports", "CHANGELOG.md", "pyproject.toml"]
+    for name in names + (["deploygate.yaml"] if config else []):
+        source = example.root / name
+        if source.is_dir():
+            shutil.copytree(source, folder / name)
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, folder / name)
+
+
+def _declare_path(example: GateProject, pid: str, path: str) -> None:
+    state = example.root / ".isdlc" / "projects" / pid / "state.json"
+    data = json.loads(state.read_text())
+    data["project"]["path"] = path
+    state.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("declared", ["svc-a", "svc-a/app", "svc-b/app", "link"])
+def test_state_json_does_not_move_a_project_under_another_config(example: GateProject,
+                                                                  declared: str) -> None:
+    # svc-b's reviewed deploygate.yaml sets p99_ms to 1 ms: its gate is a ROLLBACK. Its
+    # state.json (which the release's author writes) declared project.path: svc-a (or a
+    # folder in it), so the gate read svc-a's files under svc-a's reviewed config (its
+    # thresholds, its approvers) and recorded a PASS of svc-b; a committed link svc-b -> svc-a
+    # did the same; a folder of svc-b's own without a config had the root's deploygate.yaml,
+    # not svc-b's, judge it.
+    make_monorepo(example, ("svc-a", "svc-b"))
+    for pid in ("svc-a", "svc-b"):
+        _project_files(example, example.root / pid)
+    strict = example.root / "svc-b" / "deploygate.yaml"
+    strict.write_text(strict.read_text() + "thresholds:\n  p99_ms: 1\n")
+    example.git_init()
+    assert example.run("--gate=12", "--gate-project=svc-b").ret != 0
+    assert example.record("svc-b/GATE-12").decision == "ROLLBACK"
+    if declared == "link":
+        shutil.rmtree(example.root / "svc-b")
+        (example.root / "svc-b").symlink_to("svc-a")
+    else:
+        if declared.endswith("/app"):
+            _project_files(example, example.root / declared, config=False)
+        _declare_path(example, "svc-b", declared)
+    example.git("add", "-A")
+    example.git("commit", "-qm", f"svc-b lives at {declared}")
+    result = example.run("--gate=12", "--gate-project=svc-b")
+    assert result.ret != 0
+    if declared == "svc-b/app":  # its own config judges it
+        assert example.record("svc-b/GATE-12").decision == "ROLLBACK"
+        return
+    where = "its directory svc-b/" if declared == "link" else f"project.path {declared!r}"
+    result.stdout.fnmatch_lines([f"*{where} leads into project svc-a's directory svc-a/*"])
+    assert example.record("svc-b/GATE-12").decision != "PASS"

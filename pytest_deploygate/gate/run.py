@@ -147,9 +147,7 @@ class GateRun:
             slot.error = str(exc)
             return slot
         try:
-            config_root = slot.root if (slot.root / "deploygate.yaml").is_file() \
-                else settings.root
-            config = load_config(config_root, self.scope)
+            config = load_config(_config_root(settings.root, slot.root), self.scope)
         except DeployGateError as exc:
             # Not a gate outcome: the run stops before anything is evaluated or recorded.
             raise ConfigError(str(exc)) from None
@@ -468,11 +466,46 @@ def _project_root(root: Path, slot: ProjectSlot, state: StateDoc) -> Path:
         from pytest_deploygate.core.paths import OutsideRoot, inside_root
 
         try:
-            return inside_root(root, declared)
+            chosen = inside_root(root, declared)
         except OutsideRoot as exc:
             raise StateError(f"{slot.state_path}: project.path {exc}") from None
+        _refuse_another_projects_dir(root, slot, chosen, f"project.path {declared!r}")
+        return chosen
     candidate = root / slot.id
-    return candidate if candidate.is_dir() else root
+    if not candidate.is_dir():
+        return root
+    _refuse_another_projects_dir(root, slot, candidate, f"its directory {slot.id}/")
+    return candidate
+
+
+def _refuse_another_projects_dir(root: Path, slot: ProjectSlot, chosen: Path, where: str
+                                 ) -> None:
+    # A project's files are judged under the config found with them (deploygate.yaml, and the
+    # approvers and sign-offs it names). state.json, which the release's author writes, or a
+    # committed link must not move one project into another's directory, whose reviewed
+    # config (its thresholds, its approvers) would then judge it.
+    real = chosen.resolve()
+    for other_state in (root / ".isdlc" / "projects").glob("*/state.json"):
+        other = other_state.parent.name
+        place = (root / other).resolve()
+        if other != slot.id and (root / other).is_dir() and (real == place
+                                                              or place in real.parents):
+            raise StateError(f"{slot.state_path}: {where} leads into project {other}'s "
+                             f"directory {other}/; a project's files must be its own (point "
+                             "project.path at this project's directory)")
+
+
+def _config_root(root: Path, project_root: Path) -> Path:
+    """Where the project's deploygate.yaml is: the nearest one at or above its root, up to the
+    repository root (a folder without one of its own is judged by its project's, never by a
+    looser one further up)."""
+    real_root = root.resolve()
+    for folder in (project_root, *project_root.parents):
+        if (folder / "deploygate.yaml").is_file():
+            return folder
+        if folder.resolve() == real_root:
+            break
+    return root
 
 
 def run_phase_start(project: Project, phase: str, layout: Layout | None = None
