@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import json
 import shutil
+from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from test_attack_waive import _today_spec
 from test_signing_attacks import make_monorepo
+from test_signoffs_and_cli import run_cli
 
-from conftest import GateProject, today_state, write_config
+from conftest import GateProject, custom_gate, today_state, write_config
+from servers import ScriptedApi, Service
 
 # -- write-back: no run that does not pass the gate leaves the phase looking passed --------------
 
@@ -155,3 +159,43 @@ def test_state_json_does_not_move_a_project_under_another_config(example: GatePr
     where = "its directory svc-b/" if declared == "link" else f"project.path {declared!r}"
     result.stdout.fnmatch_lines([f"*{where} leads into project svc-a's directory svc-a/*"])
     assert example.record("svc-b/GATE-12").decision != "PASS"
+
+
+# -- the command line does not choose where the reviewed gate's evidence is measured -------------
+
+@pytest.mark.parametrize("route", ["prometheus", "health"])
+def test_an_evidence_source_given_on_the_command_line_is_not_a_deployable_pass(
+        project: GateProject, route: str) -> None:
+    # The reviewed deploygate.yaml names the Prometheus of production (its answer is NaN here:
+    # evidence missing, FAIL) and no health endpoint (FAIL: none configured). Like
+    # --gate-threshold, `--gate-prometheus=URL` / `--gate-health-url=URL` (on the command line
+    # or in PYTEST_ADDOPTS) measured the gate against a server the caller chose, which answers
+    # as the caller likes: a PASS that `deploygate verdict` exited 0 on, written back and signed.
+    with Service() as service, closing(ScriptedApi()) as api:
+        now = datetime.now(UTC).timestamp()
+        api.answers["prod"] = (200, b'{"status":"success","data":{"resultType":"vector",'
+                                    b'"result":[{"metric":{},"value":[%.3f,"NaN"]}]}}' % now)
+        api.answers["mine"] = (200, b'{"status":"success","data":{"resultType":"vector",'
+                                    b'"result":[{"metric":{},"value":[%.3f,"1"]}]}}' % now)
+        project.set_state({"phases": {"12-production": {"status": "in_progress"}}})
+        write_config(project, f"prometheus: {{url: '{api.url}/prod'}}\n")
+        check = ("{kind: prometheus, query: up, min: 1}" if route == "prometheus"
+                 else "{kind: http}")
+        custom_gate(project, f"- {{id: live, text: Live, check: {check}}}")
+        project.git_init()
+        assert project.run("--gate=12").ret == 1
+        option = (f"--gate-prometheus={api.url}/mine" if route == "prometheus"
+                  else f"--gate-health-url={service.url}/healthz")
+        assert project.run("--gate=12", option).ret == 0
+        name = option.split("=")[0]
+        assert project.record().properties["deploygate.source_overrides"].startswith(name)
+        done = run_cli(project, "verdict", "gate-records/GATE-12.xml")
+        assert done.returncode == 4, done.stdout + done.stderr
+        assert f"passed on evidence sources given on the command line ({name}=" in done.stderr
+        before = project.state_path.read_bytes()
+        refused = project.run_subprocess("--gate=12", option, "--gate-update-state")
+        assert refused.ret == 4
+        refused.stderr.fnmatch_lines([f"*{name}=*replaces the evidence source of "
+                                      "*deploygate.yaml: it cannot be used with "
+                                      "--gate-update-state; name it in deploygate.yaml*"])
+        assert project.state_path.read_bytes() == before

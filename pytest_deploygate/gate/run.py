@@ -27,7 +27,7 @@ from pytest_deploygate.gate.prerequisites import (
     unmet_line,
     xdist_warnings,
 )
-from pytest_deploygate.gate.settings import Settings
+from pytest_deploygate.gate.settings import Settings, command_line_sources, reviewed_effects
 from pytest_deploygate.isdlc.layout import Layout, layout_of, remember_layout
 from pytest_deploygate.isdlc.state import StateDoc, load_state
 from pytest_deploygate.spec.library import SpecFile, open_library, spec_path
@@ -151,6 +151,13 @@ class GateRun:
         except DeployGateError as exc:
             # Not a gate outcome: the run stops before anything is evaluated or recorded.
             raise ConfigError(str(exc)) from None
+        chosen, effects = command_line_sources(settings, config), reviewed_effects(settings)
+        if chosen and effects:
+            # As --gate-threshold: evidence measured where the command line (or PYTEST_ADDOPTS)
+            # says, not where the reviewed config does, is neither written back nor signed.
+            raise SelectionError(f"{', '.join(chosen)} replaces the evidence source of "
+                                 f"{config.display_name}: it cannot be used with "
+                                 f"{', '.join(effects)}; name it in deploygate.yaml")
         slot.project = Project(slot.root, state, config, settings.now, settings.version,
                                prometheus_url_override=settings.prometheus_url,
                                extra_health_urls=settings.health_urls,

@@ -18,6 +18,7 @@ from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.signing.options import signing_paths
 
 if TYPE_CHECKING:
+    from pytest_deploygate.evidence.config import ProjectConfig
     from pytest_deploygate.spec.model import RunStage
 
 
@@ -133,6 +134,29 @@ def read_settings(config: pytest.Config) -> Settings:
         allowed_signers=allowed_signers,
         limits=limits,
     )
+
+
+def command_line_sources(settings: Settings, config: ProjectConfig) -> list[str]:
+    """The evidence sources the command line chose where the reviewed deploygate.yaml did not:
+    a Prometheus other than its ``prometheus.url``, and health URLs when it lists none (with
+    some listed, each added URL is one more that must answer: never a gain). Redacted."""
+    from pytest_deploygate.core.redaction import redact_url
+
+    chosen = []
+    if settings.prometheus_url and settings.prometheus_url != config.prometheus.get("url"):
+        chosen.append(f"--gate-prometheus={redact_url(settings.prometheus_url)}")
+    if settings.health_urls and not config.health_urls:
+        chosen += [f"--gate-health-url={redact_url(url)}" for url in settings.health_urls]
+    return chosen
+
+
+def reviewed_effects(settings: Settings) -> list[str]:
+    """The options that write back or sign: only for the gate as reviewed."""
+    return [option for option, wanted in (("--gate-update-state", settings.update_state),
+                                          ("--gate-validation-record",
+                                           settings.validation_record),
+                                          ("signing", settings.sign_key is not None))
+            if wanted]
 
 
 #: The environment variable a signing key may come from (the signing options' fallback).
