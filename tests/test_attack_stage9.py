@@ -199,3 +199,36 @@ def test_an_evidence_source_given_on_the_command_line_is_not_a_deployable_pass(
                                       "*deploygate.yaml: it cannot be used with "
                                       "--gate-update-state; name it in deploygate.yaml*"])
         assert project.state_path.read_bytes() == before
+
+
+@pytest.mark.parametrize("link", ["directory", "file"])
+def test_one_projects_run_does_not_write_back_into_anothers_state(example: GateProject,
+                                                                  link: str) -> None:
+    # svc-a's own gate fails (a sign-off missing from its files); svc-b's passes. A committed
+    # link .isdlc/projects/svc-b -> svc-a (or of its state.json) had svc-b's run read and
+    # write svc-a's state.json: svc-b's PASS became svc-a's gate_passed.
+    make_monorepo(example, ("svc-a", "svc-b"))
+    for pid in ("svc-a", "svc-b"):
+        _project_files(example, example.root / pid)
+    log = example.root / "svc-a" / ".deploygate" / "attestations.jsonl"
+    log.write_text("".join(line + "\n" for line in log.read_text().splitlines()
+                           if json.loads(line)["criterion"] != "security-sign-off"))
+    example.git_init()
+    assert example.run("--gate=12", "--gate-project=svc-a").ret == 1
+    projects = example.root / ".isdlc" / "projects"
+    if link == "directory":
+        shutil.rmtree(projects / "svc-b")
+        (projects / "svc-b").symlink_to("svc-a")
+    else:
+        (projects / "svc-b" / "state.json").unlink()
+        (projects / "svc-b" / "state.json").symlink_to("../svc-a/state.json")
+    example.git("add", "-A")
+    example.git("commit", "-qm", "svc-b shares svc-a's state")
+    before = (projects / "svc-a" / "state.json").read_bytes()
+    result = example.run("--gate=12", "--gate-project=svc-b", "--gate-update-state")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*svc-b/state.json*is project svc-a's state*"])
+    assert (projects / "svc-a" / "state.json").read_bytes() == before
+    # svc-a's own gate still reads its own state (the link is svc-b's problem, not svc-a's).
+    assert example.run("--gate=12", "--gate-project=svc-a").ret == 1
+    assert example.record("svc-a/GATE-12").decision == "FAIL"

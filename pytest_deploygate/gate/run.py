@@ -141,6 +141,7 @@ class GateRun:
         try:
             if slot.state_path.is_relative_to(settings.root):
                 _refuse_escape(settings.root, slot.state_path)
+            _refuse_another_projects_state(settings.root, slot)
             state = load_state(slot.state_path, settings.limits.evidence_bytes)
             slot.root = _project_root(settings.root, slot, state)
         except DeployGateError as exc:
@@ -483,6 +484,17 @@ def _project_root(root: Path, slot: ProjectSlot, state: StateDoc) -> Path:
         return root
     _refuse_another_projects_dir(root, slot, candidate, f"its directory {slot.id}/")
     return candidate
+
+
+def _refuse_another_projects_state(root: Path, slot: ProjectSlot) -> None:
+    # A committed link (of .isdlc/projects/<id> or of its state.json) to another project's
+    # state had this project's gate read that state and write its decision back into it.
+    real = slot.state_path.resolve()
+    owner = real.parent.name
+    if real.name == "state.json" and owner != slot.id and \
+            real.parent.parent == (root / ".isdlc" / "projects").resolve():
+        raise StateError(f"{slot.state_path}: is project {owner}'s state (a link to {real}); "
+                         "each project's state must be its own")
 
 
 def _refuse_another_projects_dir(root: Path, slot: ProjectSlot, chosen: Path, where: str
