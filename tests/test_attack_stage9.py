@@ -232,3 +232,24 @@ def test_one_projects_run_does_not_write_back_into_anothers_state(example: GateP
     # svc-a's own gate still reads its own state (the link is svc-b's problem, not svc-a's).
     assert example.run("--gate=12", "--gate-project=svc-a").ret == 1
     assert example.record("svc-a/GATE-12").decision == "FAIL"
+
+
+def test_a_version_given_on_the_command_line_is_not_written_back(example: GateProject) -> None:
+    # The release is 1.5.0 (deploygate.yaml and pyproject.toml say so) and its changelog has no
+    # entry for it: FAIL. `--gate-version=1.4.0` gated it as the last release, whose entry
+    # exists: a PASS that verdict refuses (another version), but --gate-update-state wrote
+    # gate_passed: true for this release.
+    for name in ("deploygate.yaml", "pyproject.toml"):
+        path = example.root / name
+        path.write_text(path.read_text().replace("1.4.0", "1.5.0"))
+    example.git_init()
+    assert example.run("--gate=12").ret == 1
+    assert example.run("--gate=12", "--gate-version=1.4.0").ret == 0
+    before = example.state_path.read_bytes()
+    refused = example.run_subprocess("--gate=12", "--gate-version=1.4.0", "--gate-update-state")
+    assert refused.ret == 4
+    refused.stderr.fnmatch_lines(["*--gate-version=1.4.0 is not the version 1.5.0 of *"
+                                  "deploygate.yaml*cannot be used with --gate-update-state*"])
+    assert example.state_path.read_bytes() == before
+    # The version the project's files name is no override.
+    assert example.run("--gate=12", "--gate-version=1.5.0", "--gate-update-state").ret == 1

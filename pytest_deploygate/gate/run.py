@@ -19,7 +19,7 @@ from pytest_deploygate.core.errors import DeployGateError, SelectionError, State
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.value_class import replace
-from pytest_deploygate.evidence.config import load_config
+from pytest_deploygate.evidence.config import ProjectConfig, load_config
 from pytest_deploygate.gate.plan import ConfigError, GatePlan, ProjectSlot
 from pytest_deploygate.gate.prerequisites import (
     SameRunPrerequisites,
@@ -152,13 +152,21 @@ class GateRun:
         except DeployGateError as exc:
             # Not a gate outcome: the run stops before anything is evaluated or recorded.
             raise ConfigError(str(exc)) from None
-        chosen, effects = command_line_sources(settings, config), reviewed_effects(settings)
-        if chosen and effects:
+        effects = reviewed_effects(settings)
+        chosen = command_line_sources(settings, config) if effects else []
+        if chosen:
             # As --gate-threshold: evidence measured where the command line (or PYTEST_ADDOPTS)
             # says, not where the reviewed config does, is neither written back nor signed.
             raise SelectionError(f"{', '.join(chosen)} replaces the evidence source of "
                                  f"{config.display_name}: it cannot be used with "
                                  f"{', '.join(effects)}; name it in deploygate.yaml")
+        named = _named_version(config, slot.root) if effects and settings.version else None
+        if named is not None and named[0] != settings.version:
+            # Nor a release gated as another version than its files name (the changelog, the
+            # tag and the release binding all follow the version).
+            raise SelectionError(f"--gate-version={settings.version} is not the version "
+                                 f"{named[0]} of {named[1]}: it cannot be used with "
+                                 f"{', '.join(effects)}; gate the release as its files name it")
         slot.project = Project(slot.root, state, config, settings.now, settings.version,
                                prometheus_url_override=settings.prometheus_url,
                                extra_health_urls=settings.health_urls,
@@ -512,6 +520,16 @@ def _refuse_another_projects_dir(root: Path, slot: ProjectSlot, chosen: Path, wh
             raise StateError(f"{slot.state_path}: {where} leads into project {other}'s "
                              f"directory {other}/; a project's files must be its own (point "
                              "project.path at this project's directory)")
+
+
+def _named_version(config: ProjectConfig, root: Path) -> tuple[str, str] | None:
+    """The version the project's files name, and which file (None when none does)."""
+    if config.version:
+        return config.version, config.display_name
+    from pytest_deploygate.evidence.release import manifest_version
+
+    found = manifest_version(root)
+    return (found, "the project's manifest") if found else None
 
 
 def _config_root(root: Path, project_root: Path) -> Path:
