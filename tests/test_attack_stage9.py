@@ -73,7 +73,7 @@ sections:
 """
 
 
-@pytest.mark.parametrize("route", ["-o", "PYTEST_ADDOPTS"])
+@pytest.mark.parametrize("route", ["-o", "PYTEST_ADDOPTS", "-c"])
 def test_a_spec_directory_given_on_the_command_line_is_not_written_back(
         example: GateProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         route: str) -> None:
@@ -81,6 +81,7 @@ def test_a_spec_directory_given_on_the_command_line_is_not_written_back(
     # (on the command line, or in PYTEST_ADDOPTS of the CI job) puts a gate of the attacker's
     # own in its place: `deploygate verdict` refuses its record (another spec), but
     # --gate-update-state wrote gate_passed: true for it, as it once did for --gate-threshold.
+    # So did an ini file of the caller's own (`-c /tmp/evil.ini --rootdir=.`).
     write_config(example, (example.root / "deploygate.yaml").read_text()
                  + "thresholds:\n  p99_ms: 1\n")
     example.git_init()
@@ -93,13 +94,19 @@ def test_a_spec_directory_given_on_the_command_line_is_not_written_back(
     if route == "-o":
         refused = example.run_subprocess("--gate=12", "-o", option, "--gate-update-state",
                                          "--gate-validation-record")
+    elif route == "-c":
+        ini = tmp_path / "evil.ini"
+        ini.write_text(f"[pytest]\n{option.replace('=', ' = ', 1)}\n")
+        refused = example.run_subprocess("--gate=12", "-c", str(ini), f"--rootdir={example.root}",
+                                         "--gate-update-state", "--gate-validation-record")
     else:
         monkeypatch.setenv("PYTEST_ADDOPTS", f"-o {option}")
         refused = example.run_subprocess("--gate=12", "--gate-update-state",
                                          "--gate-validation-record")
     assert refused.ret == 4, refused.stdout.str()
-    refused.stderr.fnmatch_lines(["*deploygate_specs*on the command line*cannot be used with "
-                                  "--gate-update-state, --gate-validation-record*"])
+    refused.stderr.fnmatch_lines(["*deploygate_specs*replaces the reviewed gate specs: it "
+                                  "cannot be used with --gate-update-state, "
+                                  "--gate-validation-record*"])
     assert example.state_path.read_bytes() == before
     assert not (example.root / "docs" / ".validations").exists()
 

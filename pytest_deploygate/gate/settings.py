@@ -80,11 +80,12 @@ def read_settings(config: pytest.Config) -> Settings:
         _refuse_replay_effects(config, "--gate-threshold changes the reviewed gate",
                                "write back and sign only the gate as reviewed (put the "
                                "threshold in deploygate.yaml)")
-    if _ini_on_command_line(config, "deploygate_specs"):
-        # The same for the specs themselves: `-o deploygate_specs=DIR` (or in PYTEST_ADDOPTS)
-        # puts gates of the caller's choosing in place of the reviewed ones.
-        _refuse_replay_effects(config, "-o deploygate_specs on the command line replaces the "
-                               "reviewed gate specs",
+    specs_chosen = _specs_chosen_outside(config, root)
+    if specs_chosen:
+        # The same for the specs themselves: `-o deploygate_specs=DIR` (or in PYTEST_ADDOPTS),
+        # or `-c` with an ini file of the caller's own, puts gates of the caller's choosing in
+        # place of the reviewed ones.
+        _refuse_replay_effects(config, f"{specs_chosen} replaces the reviewed gate specs",
                                "write back and sign only the reviewed specs (set "
                                "deploygate_specs in the project's ini file)")
     try:
@@ -175,6 +176,18 @@ def _refuse_replay_effects(config: pytest.Config, what: str, instead: str) -> No
     if effects:
         raise pytest.UsageError(
             f"{what}: it cannot be used with {', '.join(effects)}; {instead}")
+
+
+def _specs_chosen_outside(config: pytest.Config, root: Path) -> str | None:
+    """Where deploygate_specs was set, when not by the project's own ini file: on the command
+    line (``-o``), or in an ini file outside the project (``-c``)."""
+    if _ini_on_command_line(config, "deploygate_specs"):
+        return "-o deploygate_specs on the command line"
+    inipath = config.inipath
+    if inipath is not None and config.getini("deploygate_specs") != "gate_specs" and \
+            not inipath.resolve().is_relative_to(root.resolve()):
+        return f"deploygate_specs of {inipath}, an ini file outside the project,"
+    return None
 
 
 def _ini_on_command_line(config: pytest.Config, name: str) -> bool:
