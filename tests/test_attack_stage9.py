@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from test_attack_waive import _today_spec
 from test_signing_attacks import make_monorepo
 from test_signoffs_and_cli import run_cli
+from test_writeback import GATE
 
-from conftest import GateProject, custom_gate, today_state, write_config
+from conftest import GateProject, custom_gate, write_config
 from servers import ScriptedApi, Service
 
 # -- write-back: no run that does not pass the gate leaves the phase looking passed --------------
@@ -35,42 +35,10 @@ def test_pre_stage_pass_withdraws_an_earlier_gate_passed(example: GateProject,
     assert phase["gate_passed"] is None  # the framework's "not passed yet"
 
 
-def test_today_pre_stage_pass_withdraws_an_earlier_gate_passed(project: GateProject,
-                                                               template_state: dict) -> None:
-    # The same on today's layout, where gate_passed is the time the gate passed.
-    state = today_state(template_state, "06-implementation")
-    state["phases"]["06-implementation"] = {"status": "in_progress",
-                                            "gate_passed": "2026-03-01T00:00:00Z"}
-    project.set_state(state)
-    _today_spec(project, "06-implementation",
-                "- id: before\n  title: Before\n  stage: pre\n  decision: ok\n  criteria:\n"
-                "  - {id: ready, text: Ready, check: {kind: state, path: project.name}}\n"
-                "- id: after\n  title: After\n  stage: post\n  decision: ok\n  criteria:\n"
-                "  - {id: live, text: Live, check: {kind: state, path: no.such.key}}\n")
-    assert project.run("--gate=06-implementation", "--gate-stage=pre",
-                       "--gate-update-state").ret == 0
-    phase = project.state()["phases"]["06-implementation"]
-    assert phase["deploygate"]["status"] == "blocked"
-    assert phase["gate_passed"] is None
-
-
 # -- the command line does not swap the reviewed gate for another and write it back -------------
 
-WEAK_SPEC = """\
-spec_version: 1
-gate: 12
-id: GATE-12
-title: Production
-phase: 12-production
-decision: [{id: ok, title: OK}]
-sections:
-  - id: s
-    title: S
-    stage: pre
-    decision: ok
-    criteria:
-      - {id: named, text: The project has a name, check: {kind: state, path: project.name}}
-"""
+#: A gate 12 of one criterion the example always meets.
+WEAK_SPEC = GATE.format(n=12).replace("phase: 12-part", "phase: 12-production")
 
 
 @pytest.mark.parametrize("route", ["-o", "PYTEST_ADDOPTS", "-c"])

@@ -102,6 +102,7 @@ def test_today_pre_stage_pass_is_blocked_for_the_framework(project: GateProject,
     phase = project.state()["phases"]["06-implementation"]
     assert (phase["deploygate"]["decision"], phase["deploygate"]["status"]) == ("PASS",
                                                                                "blocked")
+    assert phase["gate_passed"] is None  # the earlier pass withdrawn: not passed yet
     record = json.loads((project.root / "docs" / ".validations" /
                          "gate-06-implementation.json").read_text())
     assert record["status"] == "blocked"
