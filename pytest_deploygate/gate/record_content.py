@@ -12,9 +12,14 @@ from pytest_deploygate.decision.decide import Decision, item_verdict
 from pytest_deploygate.decision.outcomes import Outcome
 from pytest_deploygate.gate.plan import GatePlan
 from pytest_deploygate.gate.run import GateRun
+from pytest_deploygate.gate.settings import command_line_sources
 from pytest_deploygate.gate.sign_records import RecordSigner
 from pytest_deploygate.records.content import REPLAY_PROPERTY, RecordContent, RecordItem
-from pytest_deploygate.records.names import THRESHOLD_OVERRIDES_PROPERTY, threshold_overrides
+from pytest_deploygate.records.names import (
+    SOURCE_OVERRIDES_PROPERTY,
+    THRESHOLD_OVERRIDES_PROPERTY,
+    threshold_overrides,
+)
 from pytest_deploygate.spec.model import Criterion
 
 
@@ -45,6 +50,7 @@ def record_properties(run: GateRun, plan: GatePlan, decision: Decision, expected
                       signer: RecordSigner) -> dict[str, str]:
     """The record's ``deploygate.*`` properties."""
     project = plan.project
+    sources = command_line_sources(run.settings, project.config) if project else []
     props = {
         "deploygate.gate": plan.gate_id,
         "deploygate.gate_number": str(plan.spec_file.gate),
@@ -57,6 +63,7 @@ def record_properties(run: GateRun, plan: GatePlan, decision: Decision, expected
         **({REPLAY_PROPERTY: "true"} if run.settings.replay else {}),
         **({THRESHOLD_OVERRIDES_PROPERTY: threshold_overrides(run.settings.thresholds)}
            if run.settings.thresholds else {}),
+        **({SOURCE_OVERRIDES_PROPERTY: " ".join(sources)} if sources else {}),
         "deploygate.spec_source": plan.spec_file.describe(),
         "deploygate.state_path": str(plan.slot.state_path),
     }

@@ -19,7 +19,7 @@ from pytest_deploygate.core.errors import DeployGateError, SelectionError, State
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.value_class import replace
-from pytest_deploygate.evidence.config import load_config
+from pytest_deploygate.evidence.config import ProjectConfig, load_config
 from pytest_deploygate.gate.plan import ConfigError, GatePlan, ProjectSlot
 from pytest_deploygate.gate.prerequisites import (
     SameRunPrerequisites,
@@ -27,7 +27,7 @@ from pytest_deploygate.gate.prerequisites import (
     unmet_line,
     xdist_warnings,
 )
-from pytest_deploygate.gate.settings import Settings
+from pytest_deploygate.gate.settings import Settings, command_line_sources, reviewed_effects
 from pytest_deploygate.isdlc.layout import Layout, layout_of, remember_layout
 from pytest_deploygate.isdlc.state import StateDoc, load_state
 from pytest_deploygate.spec.library import SpecFile, open_library, spec_path
@@ -141,18 +141,32 @@ class GateRun:
         try:
             if slot.state_path.is_relative_to(settings.root):
                 _refuse_escape(settings.root, slot.state_path)
+            _refuse_another_projects_state(settings.root, slot)
             state = load_state(slot.state_path, settings.limits.evidence_bytes)
             slot.root = _project_root(settings.root, slot, state)
         except DeployGateError as exc:
             slot.error = str(exc)
             return slot
         try:
-            config_root = slot.root if (slot.root / "deploygate.yaml").is_file() \
-                else settings.root
-            config = load_config(config_root, self.scope)
+            config = load_config(_config_root(settings.root, slot.root), self.scope)
         except DeployGateError as exc:
             # Not a gate outcome: the run stops before anything is evaluated or recorded.
             raise ConfigError(str(exc)) from None
+        effects = reviewed_effects(settings)
+        chosen = command_line_sources(settings, config) if effects else []
+        if chosen:
+            # As --gate-threshold: evidence measured where the command line (or PYTEST_ADDOPTS)
+            # says, not where the reviewed config does, is neither written back nor signed.
+            raise SelectionError(f"{', '.join(chosen)} replaces the evidence source of "
+                                 f"{config.display_name}: it cannot be used with "
+                                 f"{', '.join(effects)}; name it in deploygate.yaml")
+        named = _named_version(config, slot.root) if effects and settings.version else None
+        if named is not None and named[0] != settings.version:
+            # Nor a release gated as another version than its files name (the changelog, the
+            # tag and the release binding all follow the version).
+            raise SelectionError(f"--gate-version={settings.version} is not the version "
+                                 f"{named[0]} of {named[1]}: it cannot be used with "
+                                 f"{', '.join(effects)}; gate the release as its files name it")
         slot.project = Project(slot.root, state, config, settings.now, settings.version,
                                prometheus_url_override=settings.prometheus_url,
                                extra_health_urls=settings.health_urls,
@@ -471,11 +485,67 @@ def _project_root(root: Path, slot: ProjectSlot, state: StateDoc) -> Path:
         from pytest_deploygate.core.paths import OutsideRoot, inside_root
 
         try:
-            return inside_root(root, declared)
+            chosen = inside_root(root, declared)
         except OutsideRoot as exc:
             raise StateError(f"{slot.state_path}: project.path {exc}") from None
+        _refuse_another_projects_dir(root, slot, chosen, f"project.path {declared!r}")
+        return chosen
     candidate = root / slot.id
-    return candidate if candidate.is_dir() else root
+    if not candidate.is_dir():
+        return root
+    _refuse_another_projects_dir(root, slot, candidate, f"its directory {slot.id}/")
+    return candidate
+
+
+def _refuse_another_projects_state(root: Path, slot: ProjectSlot) -> None:
+    # A committed link (of .isdlc/projects/<id> or of its state.json) to another project's
+    # state had this project's gate read that state and write its decision back into it.
+    real = slot.state_path.resolve()
+    owner = real.parent.name
+    if real.name == "state.json" and owner != slot.id and \
+            real.parent.parent == (root / ".isdlc" / "projects").resolve():
+        raise StateError(f"{slot.state_path}: is project {owner}'s state (a link to {real}); "
+                         "each project's state must be its own")
+
+
+def _refuse_another_projects_dir(root: Path, slot: ProjectSlot, chosen: Path, where: str
+                                 ) -> None:
+    # A project's files are judged under the config found with them (deploygate.yaml, and the
+    # approvers and sign-offs it names). state.json, which the release's author writes, or a
+    # committed link must not move one project into another's directory, whose reviewed
+    # config (its thresholds, its approvers) would then judge it.
+    real = chosen.resolve()
+    for other_state in (root / ".isdlc" / "projects").glob("*/state.json"):
+        other = other_state.parent.name
+        place = (root / other).resolve()
+        if other != slot.id and (root / other).is_dir() and (real == place
+                                                              or place in real.parents):
+            raise StateError(f"{slot.state_path}: {where} leads into project {other}'s "
+                             f"directory {other}/; a project's files must be its own (point "
+                             "project.path at this project's directory)")
+
+
+def _named_version(config: ProjectConfig, root: Path) -> tuple[str, str] | None:
+    """The version the project's files name, and which file (None when none does)."""
+    if config.version:
+        return config.version, config.display_name
+    from pytest_deploygate.evidence.release import manifest_version
+
+    found = manifest_version(root)
+    return (found, "the project's manifest") if found else None
+
+
+def _config_root(root: Path, project_root: Path) -> Path:
+    """Where the project's deploygate.yaml is: the nearest one at or above its root, up to the
+    repository root (a folder without one of its own is judged by its project's, never by a
+    looser one further up)."""
+    real_root = root.resolve()
+    for folder in (project_root, *project_root.parents):
+        if (folder / "deploygate.yaml").is_file():
+            return folder
+        if folder.resolve() == real_root:
+            break
+    return root
 
 
 def run_phase_start(project: Project, phase: str, layout: Layout | None = None

@@ -18,6 +18,7 @@ from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.signing.options import signing_paths
 
 if TYPE_CHECKING:
+    from pytest_deploygate.evidence.config import ProjectConfig
     from pytest_deploygate.spec.model import RunStage
 
 
@@ -79,6 +80,14 @@ def read_settings(config: pytest.Config) -> Settings:
         _refuse_replay_effects(config, "--gate-threshold changes the reviewed gate",
                                "write back and sign only the gate as reviewed (put the "
                                "threshold in deploygate.yaml)")
+    specs_chosen = _specs_chosen_outside(config, root)
+    if specs_chosen:
+        # The same for the specs themselves: `-o deploygate_specs=DIR` (or in PYTEST_ADDOPTS),
+        # or `-c` with an ini file of the caller's own, puts gates of the caller's choosing in
+        # place of the reviewed ones.
+        _refuse_replay_effects(config, f"{specs_chosen} replaces the reviewed gate specs",
+                               "write back and sign only the reviewed specs (set "
+                               "deploygate_specs in the project's ini file)")
     try:
         now = parse_instant(raw_now) if raw_now else now_utc()
     except ValueError as exc:
@@ -128,6 +137,29 @@ def read_settings(config: pytest.Config) -> Settings:
     )
 
 
+def command_line_sources(settings: Settings, config: ProjectConfig) -> list[str]:
+    """The evidence sources the command line chose where the reviewed deploygate.yaml did not:
+    a Prometheus other than its ``prometheus.url``, and health URLs when it lists none (with
+    some listed, each added URL is one more that must answer: never a gain). Redacted."""
+    from pytest_deploygate.core.redaction import redact_url
+
+    chosen = []
+    if settings.prometheus_url and settings.prometheus_url != config.prometheus.get("url"):
+        chosen.append(f"--gate-prometheus={redact_url(settings.prometheus_url)}")
+    if settings.health_urls and not config.health_urls:
+        chosen += [f"--gate-health-url={redact_url(url)}" for url in settings.health_urls]
+    return chosen
+
+
+def reviewed_effects(settings: Settings) -> list[str]:
+    """The options that write back or sign: only for the gate as reviewed."""
+    return [option for option, wanted in (("--gate-update-state", settings.update_state),
+                                          ("--gate-validation-record",
+                                           settings.validation_record),
+                                          ("signing", settings.sign_key is not None))
+            if wanted]
+
+
 #: The environment variable a signing key may come from (the signing options' fallback).
 SIGNING_KEY_ENV = "DEPLOYGATE_SIGNING_KEY"
 
@@ -144,6 +176,24 @@ def _refuse_replay_effects(config: pytest.Config, what: str, instead: str) -> No
     if effects:
         raise pytest.UsageError(
             f"{what}: it cannot be used with {', '.join(effects)}; {instead}")
+
+
+def _specs_chosen_outside(config: pytest.Config, root: Path) -> str | None:
+    """Where deploygate_specs was set, when not by the project's own ini file: on the command
+    line (``-o``), or in an ini file outside the project (``-c``)."""
+    if _ini_on_command_line(config, "deploygate_specs"):
+        return "-o deploygate_specs on the command line"
+    inipath = config.inipath
+    if inipath is not None and config.getini("deploygate_specs") != "gate_specs" and \
+            not inipath.resolve().is_relative_to(root.resolve()):
+        return f"deploygate_specs of {inipath}, an ini file outside the project,"
+    return None
+
+
+def _ini_on_command_line(config: pytest.Config, name: str) -> bool:
+    """Whether ``-o NAME=...`` (also from PYTEST_ADDOPTS) overrides the ini value ``name``."""
+    overrides = getattr(config.option, "override_ini", None) or ()
+    return any(str(entry).partition("=")[0].strip() == name for entry in overrides)
 
 
 def _size(config: pytest.Config, name: str) -> int | None:

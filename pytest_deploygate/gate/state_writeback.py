@@ -70,13 +70,15 @@ def _status_word(status: str, stage: str) -> str:
 
 
 def _write_gate_passed(phase: dict[str, Any], status: str, stage: str, passed: object) -> None:
-    # A pass is written only for the whole gate or the post stage; any stage that does not
-    # pass withdraws an earlier pass (the last release's), so a failing pre stage never
-    # leaves the phase looking passed.
+    # A pass is written only for the whole gate or the post stage; every other decision
+    # withdraws an earlier pass (the last release's): a failure as false, a pre stage's PASS
+    # as null, the framework's own "not passed yet" (its installer writes gate_passed: null).
+    # Otherwise a pipeline that stops after a passing pre stage (the deploy failed, the post
+    # stage never ran) leaves the phase passed for a release whose deploy nobody verified.
     if passes_gate(status, stage):
         phase["gate_passed"] = passed
-    elif status != PASS:
-        phase["gate_passed"] = False
+    else:
+        phase["gate_passed"] = None if status == PASS else False
 
 
 def update_state(state_path: Path, plan: GatePlan, content: RecordContent, record: Path) -> None:

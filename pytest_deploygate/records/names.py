@@ -14,6 +14,10 @@ REPLAY_PROPERTY = "deploygate.replay"
 #: The record property naming thresholds overridden on the command line (``--gate-threshold``):
 #: a PASS under them is not a PASS of the reviewed gate.
 THRESHOLD_OVERRIDES_PROPERTY = "deploygate.threshold_overrides"
+#: The record property naming evidence sources the command line chose where the reviewed
+#: deploygate.yaml did not (``--gate-prometheus``, ``--gate-health-url``): a PASS measured
+#: there is not a PASS of the reviewed gate.
+SOURCE_OVERRIDES_PROPERTY = "deploygate.source_overrides"
 
 
 def threshold_overrides(thresholds: dict[str, float]) -> str:

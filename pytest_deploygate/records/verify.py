@@ -26,6 +26,7 @@ from pytest_deploygate.evidence.release import ReleaseIdentity, binding_problems
 from pytest_deploygate.records.names import (
     DECISION_ID,
     REPLAY_PROPERTY,
+    SOURCE_OVERRIDES_PROPERTY,
     THRESHOLD_OVERRIDES_PROPERTY,
     testcase_name,
 )
@@ -139,6 +140,10 @@ def verify_record(record: GateRecord, spec: GateSpec, items: Sequence[Criterion]
         # FAIL or ROLLBACK under an override is never a gain, and stays trusted.
         problems.append(f"it passed under thresholds overridden on the command line "
                         f"(--gate-threshold {overrides}), not the reviewed gate's")
+    sources = props.get(SOURCE_OVERRIDES_PROPERTY)
+    if sources and result.decision.status == "PASS":
+        problems.append(f"it passed on evidence sources given on the command line ({sources}), "
+                        "not the reviewed deploygate.yaml's")
     return result
 
 
