@@ -103,10 +103,12 @@ def _text(path: Path) -> str:
     if len(data) > _MAX_CONFIG_BYTES:
         raise IniError(f"{path}: over {_MAX_CONFIG_BYTES} bytes, not a configuration file "
                        "this reads; pass --specs")
+    from pytest_deploygate.core.utf8 import NotUtf8, decode_utf8
+
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise IniError(f"{path}: byte {exc.start} is not UTF-8; save it as UTF-8") from None
+        return decode_utf8(data, bom=False)
+    except NotUtf8 as exc:
+        raise IniError(f"{path}:{exc.line}: {exc.detail}") from None
 
 
 def _settings(path: Path, text: str) -> dict[str, str]:
