@@ -18,7 +18,7 @@ import typing
 from collections.abc import Sequence
 from pathlib import Path
 
-from pytest_deploygate.cli.project_ini import IniError, read_gate_ini
+from pytest_deploygate.cli.project_ini import DEFAULT_SPEC_FOLDER, IniError, read_gate_ini
 from pytest_deploygate.cli.workspace import Refusal, Workspace, complain
 from pytest_deploygate.core.version import __version__
 
@@ -100,10 +100,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:  # the spec folder and size limits pytest --gate reads for this project
         ini = read_gate_ini(root)
         limits = ini.limits()
+        spec_dir = args.specs or ini.folder("deploygate_specs") or root / DEFAULT_SPEC_FOLDER
     except IniError as exc:
         complain(str(exc))
         return REFUSED
-    spec_dir = args.specs or ini.folder("deploygate_specs") or root / "gate_specs"
+    if args.specs and args.specs.name != DEFAULT_SPEC_FOLDER and not args.specs.is_dir():
+        complain(f"--specs {args.specs}: not a folder; name the folder of your gate specs")
+        return REFUSED
     workspace = Workspace(root, spec_dir.resolve(), args.plugin, limits=limits)
     try:
         return int(args.run(args, workspace))
