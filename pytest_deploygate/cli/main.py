@@ -68,10 +68,19 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def folder_argument(text: str) -> Path:
+    """A folder named on the command line; an empty one is refused: ``Path("")`` is ".", so
+    ``--root "$PROJECT"`` with the variable unset judged the current folder instead."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty: name a folder, or leave the option out (is "
+                                         "the variable that names it unset?)")
+    return Path(text)
+
+
 def _add_global_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--root", type=Path, default=Path("."),
+    parser.add_argument("--root", type=folder_argument, default=Path("."),
                         help="the gated project's root (default: the current directory)")
-    parser.add_argument("--specs", type=Path, default=None,
+    parser.add_argument("--specs", type=folder_argument, default=None,
                         help="your own gate spec directory (default: the ini setting "
                              "deploygate_specs of the project's pytest configuration, else "
                              "<root>/gate_specs)")
