@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,29 @@ def test_a_spec_or_ini_not_utf8_is_named_at_its_line(tmp_path: Path) -> None:
     (tmp_path / "pytest.ini").write_bytes(b"[pytest]\naddopts = -q\n# \xff\n")
     refused(deploygate(tmp_path, "validate"), "pytest.ini:3: not UTF-8 text",
             "(byte 0xff at column 3)")
+
+
+@pytest.mark.parametrize("filler", ["(if " * 20_000, "[" * 80_000, "[a](" * 20_000,
+                                    "x (MANDATORY" * 20_000])
+def test_a_long_line_of_brackets_imports_in_linear_time(tmp_path: Path, checklist: bytes,
+                                                        filler: str) -> None:
+    """The condition, suffix and link patterns scanned the rest of the line from every "(if"
+    and "[": 30 s for 20,000 "(if ", 230 s for 80,000 "[" (a project checklist is imported
+    by every gate run on today's layout)."""
+    data = checklist.replace(b"- [ ] ", b"- [ ] " + filler.encode() + b" ", 1)
+    (tmp_path / NAME).write_bytes(data)
+    started = time.monotonic()
+    done = deploygate(tmp_path, "import", NAME, "-o", "specs")
+    assert done.returncode in (0, 2), done.stderr
+    assert time.monotonic() - started < 20
+
+
+def test_conditions_and_suffixes_still_read_as_before(tmp_path: Path) -> None:
+    (tmp_path / NAME).write_text(
+        "# GATE-12: Production\n\n## 1. Rollout (if applicable) (NEW) (MANDATORY)\n\n"
+        "- [ ] Canary [dashboard](https://x.example/d) green (if canary is used)\n")
+    done = deploygate(tmp_path, "import", NAME, "-o", "specs")
+    assert done.returncode == 0, done.stderr
+    spec = (tmp_path / "specs" / "12-production.yaml").read_text()
+    assert "title: Rollout\n" in spec and "rollout_applicable" in spec, spec
+    assert "text: Canary dashboard green" in spec and "canary_is_used" in spec, spec

@@ -252,7 +252,7 @@ class _Builder:
 
     def _required(self, cell: str, name: str, line: int) -> Any:
         text = plain(cell).lower()
-        condition = re.search(r"\((if [^)]+)\)", text)
+        condition = re.search(r"\((if [^()]+)\)", text)  # (not quadratic: see text.py)
         if condition:
             if "cloud" in condition.group(1):
                 return {"kind": "state", "path": "cloud_configuration.provider", "in": _CLOUD}
