@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import pytest
+from test_today_hook import spec
 
 from conftest import GateProject, today_state
 
@@ -21,15 +22,7 @@ WORKFLOW = [OTHER, PHASE, "16-quality-loop", "08-code-review"]
 
 def gate_spec(project: GateProject, phase: str, status_wanted: str) -> None:
     """A gate of one criterion: the phase's status equals ``status_wanted``."""
-    spec_dir = project.root / "gate_specs"
-    spec_dir.mkdir(exist_ok=True)
-    number = int(phase[:2])
-    (spec_dir / f"{phase}.yaml").write_text(
-        f"spec_version: 1\ngate: {number}\nid: {phase}\ntitle: T\nphase: {phase}\n"
-        "decision: [{id: ok, title: OK}]\n"
-        "sections:\n- id: s\n  title: S\n  stage: pre\n  decision: ok\n  criteria:\n"
-        "  - {id: status, text: Phase status, check: {kind: state, path: "
-        f"phases.{phase}.status, equals: {status_wanted}}}}}\n")
+    spec(project, status_wanted, phase=phase, title="T")
 
 
 @pytest.fixture
@@ -182,3 +175,21 @@ def test_a_gate_past_its_timeout_blocks(hooked: GateProject) -> None:
     started = time.monotonic()
     one_line_block(run_hook(hooked), "ran longer than 3 s")
     assert time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    ("--record-dir", "records]\ntimeout_ms: 1\nx: [y"), ("--record-dir", "a,b"),
+    ("--record-dir", "records #"), ("--name", "deploygate\ntimeout_ms: 1"), ("--name", "-x"),
+])
+def test_install_writes_no_value_that_rewrites_hook_yaml(project: GateProject, option: str,
+                                                         value: str) -> None:
+    """The framework reads hook.yaml line by line: a line break in --record-dir wrote
+    `timeout_ms: 1` (every run a timeout, which the framework warns about and advances on)."""
+    (project.root / ".isdlc").mkdir()
+    done = subprocess.run([sys.executable, "-m", "pytest_deploygate", "--root",
+                           str(project.root), "hook", "install", f"{option}={value}"],
+                          capture_output=True, text=True)
+    assert done.returncode == 2, done.stdout
+    assert len(done.stderr.splitlines()) == 1 and option in done.stderr, done.stderr
+    assert not (project.root / ".isdlc" / "hooks").exists() or \
+        not any((project.root / ".isdlc" / "hooks").rglob("hook.yaml"))

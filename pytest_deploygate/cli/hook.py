@@ -47,6 +47,8 @@ _TAIL_BYTES = 64 * 1024
 #: The hook runs the gate of exactly one phase: never an expression that selects several
 #: (``all``, ``current``, ``06-implementation,05-test-strategy``), of which it would read one
 #: record only.
+_HOOK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+_RECORD_DIR = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._/-]*")
 _PHASE_KEY = re.compile(r"[0-9]{2,3}-[a-z0-9][a-z0-9-]*")
 
 HOOK_YAML = """\
@@ -180,10 +182,17 @@ def _budget(args: argparse.Namespace) -> float:
 def run_install(args: argparse.Namespace, workspace: Workspace) -> int:
     """Write hook.yaml and hook.sh."""
     budget = _budget(args)
-    if not args.name or "/" in args.name or args.name.startswith("."):
-        raise Refusal(f"--name {args.name!r}: one directory name, not a path")
+    if not _HOOK_NAME.fullmatch(args.name):
+        raise Refusal(f"--name {_shown(repr(args.name), 80)}: one directory name of letters, "
+                      "digits, '-' and '_' (e.g. deploygate)")
     if Path(args.record_dir).is_absolute() or ".." in Path(args.record_dir).parts:
         raise Refusal(f"--record-dir {args.record_dir!r}: a directory inside the project")
+    if not _RECORD_DIR.fullmatch(args.record_dir):
+        # hook.yaml is read line by line by the framework's own small parser: a line break in
+        # a value wrote a key of its own (timeout_ms: 1 made every run a timeout, a warning
+        # the framework advances on), and a comma or bracket another list item.
+        raise Refusal(f"--record-dir {_shown(repr(args.record_dir), 80)}: a relative folder "
+                      "of letters, digits, '.', '-', '_' and '/' (e.g. gate-records)")
     for phase in args.on:  # refused now, not at every advance the hook then blocks
         _one_phase(phase, "--on")
     if args.gate:
