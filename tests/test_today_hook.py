@@ -18,16 +18,17 @@ PHASE = "06-implementation"
 WORKFLOW = ["05-test-strategy", PHASE, "16-quality-loop", "08-code-review"]
 
 
-def spec(project: GateProject, expected_status: str, prerequisite: str = "") -> None:
+def spec(project: GateProject, expected_status: str, prerequisite: str = "",
+         phase: str = PHASE, title: str = "Implementation") -> None:
     """The phase's gate: one criterion on the phase's status (and an optional prerequisite)."""
     spec_dir = project.root / "gate_specs"
     spec_dir.mkdir(exist_ok=True)
-    (spec_dir / f"{PHASE}.yaml").write_text(
-        f"spec_version: 1\ngate: 6\nid: {PHASE}\ntitle: Implementation\nphase: {PHASE}\n"
-        "decision: [{id: ok, title: OK}]\n" + prerequisite +
+    (spec_dir / f"{phase}.yaml").write_text(
+        f"spec_version: 1\ngate: {int(phase[:2])}\nid: {phase}\ntitle: {title}\n"
+        f"phase: {phase}\ndecision: [{{id: ok, title: OK}}]\n" + prerequisite +
         "sections:\n- id: s\n  title: S\n  stage: pre\n  decision: ok\n  criteria:\n"
         "  - {id: phase-in-progress, text: Phase in progress, check: {kind: state, path: "
-        f"phases.{PHASE}.status, equals: {expected_status}}}}}\n")
+        f"phases.{phase}.status, equals: {expected_status}}}}}\n")
 
 
 @pytest.fixture

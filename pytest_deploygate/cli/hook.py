@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shlex
+import signal
 import subprocess
 import sys
-import time
+import tempfile
 from pathlib import Path
 
 from pytest_deploygate.cli.workspace import Refusal, Workspace, say
@@ -35,6 +37,19 @@ BLOCK = 2
 MARGIN_SECONDS = 60
 DEFAULT_TIMEOUT = 900
 _SHOWN = 10
+#: The longest line the hook prints. The framework reads a hook's output into a 1 MiB buffer
+#: and treats an overflow as a crash of the hook, which it only warns about and advances on: a
+#: pytest error quoting a long ISDLC_PHASE, or a criterion's long message, must not get there.
+_LONGEST_LINE = 300
+#: How much of pytest's output is kept to show why it wrote no record (its last lines).
+_TAIL_BYTES = 64 * 1024
+#: One phase key of the framework (``06-implementation``, an alias such as ``14-production``).
+#: The hook runs the gate of exactly one phase: never an expression that selects several
+#: (``all``, ``current``, ``06-implementation,05-test-strategy``), of which it would read one
+#: record only.
+_HOOK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+_RECORD_DIR = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._/-]*")
+_PHASE_KEY = re.compile(r"[0-9]{2,3}-[a-z0-9][a-z0-9-]*")
 
 HOOK_YAML = """\
 # Installed by `deploygate hook install` (pytest-deploygate {version}); reinstall to change it.
@@ -129,6 +144,34 @@ def _watch_seconds(args: argparse.Namespace) -> float:
     return seconds
 
 
+def _shown(text: str, longest: int = _LONGEST_LINE) -> str:
+    """One line the framework can show: control characters escaped, no longer than
+    ``longest``; a longer one keeps its start and its end, where the reason is."""
+    from pytest_deploygate.core.printable import shown
+
+    line = shown(" ".join(text.splitlines()))
+    if len(line) <= longest:
+        return line
+    cut = f" ... ({len(line)} characters) ... "
+    keep = max(longest - len(cut), 2) // 2
+    return line[:keep] + cut + line[-keep:]
+
+
+def _say(text: str) -> None:
+    say(_shown(text))
+
+
+def _one_phase(text: str, where: str) -> str:
+    """The canonical key of the one phase ``text`` names, or a refusal saying what to give."""
+    key = text.strip()
+    if not _PHASE_KEY.fullmatch(key):
+        raise Refusal(f"{where} {_shown(repr(key), 80)}: not one phase key: name the phase "
+                      "(e.g. 06-implementation); the hook runs the gate of exactly one phase")
+    from pytest_deploygate.isdlc.layout import CURRENT, Layout
+
+    return Layout(CURRENT, "").canonical(key)
+
+
 def _budget(args: argparse.Namespace) -> float:
     if args.timeout <= 0:
         raise Refusal("--timeout must be a positive number of seconds")
@@ -139,10 +182,21 @@ def _budget(args: argparse.Namespace) -> float:
 def run_install(args: argparse.Namespace, workspace: Workspace) -> int:
     """Write hook.yaml and hook.sh."""
     budget = _budget(args)
-    if not args.name or "/" in args.name or args.name.startswith("."):
-        raise Refusal(f"--name {args.name!r}: one directory name, not a path")
+    if not _HOOK_NAME.fullmatch(args.name):
+        raise Refusal(f"--name {_shown(repr(args.name), 80)}: one directory name of letters, "
+                      "digits, '-' and '_' (e.g. deploygate)")
     if Path(args.record_dir).is_absolute() or ".." in Path(args.record_dir).parts:
         raise Refusal(f"--record-dir {args.record_dir!r}: a directory inside the project")
+    if not _RECORD_DIR.fullmatch(args.record_dir):
+        # hook.yaml is read line by line by the framework's own small parser: a line break in
+        # a value wrote a key of its own (timeout_ms: 1 made every run a timeout, a warning
+        # the framework advances on), and a comma or bracket another list item.
+        raise Refusal(f"--record-dir {_shown(repr(args.record_dir), 80)}: a relative folder "
+                      "of letters, digits, '.', '-', '_' and '/' (e.g. gate-records)")
+    for phase in args.on:  # refused now, not at every advance the hook then blocks
+        _one_phase(phase, "--on")
+    if args.gate:
+        _one_phase(args.gate, "--gate")
     from pytest_deploygate.core.paths import OutsideRoot, inside_root
 
     directory = workspace.root / ".isdlc" / "hooks" / args.name
@@ -186,67 +240,85 @@ def run_gate(args: argparse.Namespace, workspace: Workspace) -> int:
     try:
         return _run_gate(args)
     except Refusal as exc:
-        say(f"deploygate hook: {exc}; blocking the advance")
+        _say(f"deploygate hook: {exc}; blocking the advance")
         return BLOCK
     except Exception as exc:  # a failure of the hook itself must block, not warn
-        say(f"deploygate hook: failed: {type(exc).__name__}: {exc}; blocking the advance")
+        _say(f"deploygate hook: failed: {type(exc).__name__}: {exc}; blocking the advance")
         return BLOCK
 
 
 def _run_gate(args: argparse.Namespace) -> int:
-    phase = os.environ.get("ISDLC_PHASE", "").strip()
+    phase_text = os.environ.get("ISDLC_PHASE", "").strip()
     root_text = os.environ.get("ISDLC_PROJECT_ROOT", "").strip()
-    if not phase or not root_text:
+    if not phase_text or not root_text:
         raise Refusal("ISDLC_PHASE and ISDLC_PROJECT_ROOT must name the phase being advanced "
                       "and the project (the framework sets them for pre-gate hooks)")
+    phase = _one_phase(phase_text, "ISDLC_PHASE")
     root = Path(root_text)
+    if not root.is_absolute():
+        raise Refusal(f"ISDLC_PROJECT_ROOT {_shown(root_text)!r}: not an absolute path (the "
+                      "framework sets the project's absolute path)")
     if not (root / ".isdlc").is_dir():
-        raise Refusal(f"ISDLC_PROJECT_ROOT {root}: no .isdlc/ there")
-    if args.on and not _advancing_one_of(phase, args.on):
-        say(f"deploygate hook: {phase} is not gated by this hook (--on {', '.join(args.on)})")
+        raise Refusal(f"ISDLC_PROJECT_ROOT {_shown(str(root))}: no .isdlc/ there")
+    if args.on and phase not in {_one_phase(wanted, "--on") for wanted in args.on}:
+        _say(f"deploygate hook: {phase} is not gated by this hook (--on {', '.join(args.on)})")
         return 0
-    gate = args.gate or phase
+    gate = _one_phase(args.gate, "--gate") if args.gate else phase
     budget = _budget(args)
     record_dir = root / args.record_dir
+    record = record_dir / (f"{gate}.xml" if args.stage == "all" else f"{gate}-{args.stage}.xml")
+    before = _identity(record)
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--gate={gate}",
                f"--gate-root={root}", f"--gate-record-dir={record_dir}",
                f"--gate-stage={args.stage}", "--rootdir", str(root)]
     if args.gate_watch:
         command.append(f"--gate-watch={args.gate_watch}")
     command += args.tests or [str(root / ".isdlc")]  # the gate alone: no project tests
-    started = time.time()
-    try:
-        done = subprocess.run(command, cwd=root, capture_output=True, text=True,
-                              timeout=budget)
-    except subprocess.TimeoutExpired:
-        raise Refusal(f"the gate {gate} ran longer than {budget:g} s (--timeout, plus "
-                      "--gate-watch)") from None
-    record = _new_record(record_dir, started)
-    if record is None:
-        tail = (done.stdout + done.stderr).strip().splitlines()[-_SHOWN:]
+    returncode, tail = _run_pytest(command, root, budget, gate)
+    after = _identity(record)
+    if after is None or after == before:  # a record left by an earlier run proves nothing
         for line in tail:
-            say(f"  {line}")
-        raise Refusal(f"the gate {gate} wrote no record in {args.record_dir} (pytest "
-                      f"exit {done.returncode})")
-    return _report(phase, record, root)
+            _say(f"  {line}")
+        raise Refusal(f"the gate {_shown(gate, 80)} wrote no record "
+                      f"{_shown(os.path.relpath(record, root), 120)} (pytest exit {returncode})")
+    return _report(phase, gate, args.stage, record, root, returncode)
 
 
-def _advancing_one_of(phase: str, wanted: list[str]) -> bool:
-    from pytest_deploygate.isdlc.layout import CURRENT, Layout
-
-    today = Layout(CURRENT, "")
-    return today.canonical(phase) in {today.canonical(w) for w in wanted}
-
-
-def _new_record(record_dir: Path, since: float) -> Path | None:
-    """The JUnit record the run wrote (the newest one modified since it started)."""
-    if not record_dir.is_dir():
+def _identity(path: Path) -> tuple[int, int, int, int] | None:
+    """What tells the record this run wrote from one that was there before (the plugin
+    replaces a record, never writes into it); None when there is none."""
+    try:
+        status = path.lstat()
+    except OSError:
         return None
-    fresh = [p for p in record_dir.glob("*.xml") if p.stat().st_mtime >= since - 1]
-    return max(fresh, key=lambda p: p.stat().st_mtime) if fresh else None
+    return status.st_dev, status.st_ino, status.st_mtime_ns, status.st_size
 
 
-def _report(phase: str, path: Path, root: Path) -> int:
+def _run_pytest(command: list[str], root: Path, budget: float, gate: str
+                ) -> tuple[int, list[str]]:
+    """Run the gate in a session of its own; its exit code and the last lines it printed.
+
+    The output goes to a file, not a pipe: a process the run left behind holding a pipe open
+    would keep the hook waiting past the framework's timeout, and a timeout is a warning the
+    framework advances on. On timeout the whole session is killed."""
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(command, cwd=root, stdin=subprocess.DEVNULL, stdout=output,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            returncode = process.wait(timeout=budget)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise Refusal(f"the gate {_shown(gate, 80)} ran longer than {budget:g} s "
+                          "(--timeout, plus --gate-watch)") from None
+        size = output.seek(0, os.SEEK_END)
+        output.seek(max(0, size - _TAIL_BYTES))
+        text = output.read().decode("utf-8", "replace")
+    return returncode, text.strip().splitlines()[-_SHOWN:]
+
+
+def _report(phase: str, gate: str, stage: str, path: Path, root: Path, returncode: int) -> int:
+    from pytest_deploygate.records.names import REPLAY_PROPERTY, THRESHOLD_OVERRIDES_PROPERTY
     from pytest_deploygate.records.reader import RecordError, read_record
 
     try:
@@ -256,19 +328,36 @@ def _report(phase: str, path: Path, root: Path) -> int:
     props = record.properties
     decision = props.get("deploygate.decision", "?")
     shown = os.path.relpath(path, root)
-    say(f"deploygate: {props.get('deploygate.gate', phase)} "
-        f"{props.get('deploygate.title', '')}: {decision} (record {shown})")
+    _say(f"deploygate: {props.get('deploygate.gate', '?')} "
+         f"{props.get('deploygate.title', '')}: {decision} (record {shown})")
     failing = [c for c in record.testcases
                if c.outcome in ("failure", "error") and not c.classname.endswith(".decision")]
     for case in failing[:_SHOWN]:
         label = {"failure": "not met", "error": "evidence missing"}[case.outcome]
-        say(f"  {label}: {case.name}: {case.message}")
+        _say(f"  {label}: {case.name}: {case.message}")
     if len(failing) > _SHOWN:
-        say(f"  ... and {len(failing) - _SHOWN} more in {shown}")
+        _say(f"  ... and {len(failing) - _SHOWN} more in {shown}")
     reason = props.get("deploygate.reason")
     if reason:
-        say(f"  {reason}")
-    if decision == "PASS":
+        _say(f"  {reason}")
+    # A PASS counts only as the gate of this phase and stage, evaluated now against the
+    # reviewed thresholds, in a run that itself succeeded: a project's pytest configuration
+    # (addopts, PYTEST_ADDOPTS) can add --gate-now or --gate-threshold to the hook's run.
+    doubts = [
+        *([f"it is a record of {props.get('deploygate.gate')!r}, not {gate!r}"]
+          if props.get("deploygate.gate") != gate else []),
+        *([f"it is of stage {props.get('deploygate.stage')!r}, not {stage!r}"]
+          if props.get("deploygate.stage") != stage else []),
+        *(["it is a replay (--gate-now), not an evaluation of now"]
+          if REPLAY_PROPERTY in props else []),
+        *([f"its thresholds were overridden ({props[THRESHOLD_OVERRIDES_PROPERTY]}), not the "
+           "reviewed ones"] if THRESHOLD_OVERRIDES_PROPERTY in props else []),
+        *([f"pytest exited {returncode}, not 0"] if returncode != 0 else []),
+    ]
+    if decision == "PASS" and not doubts:
         return 0
-    say(f"deploygate: the advance of {phase} is blocked: its gate decided {decision}")
+    why = f"its gate decided {decision}"
+    if decision == "PASS":
+        why += f", but {'; '.join(doubts)}"
+    _say(f"deploygate: the advance of {phase} is blocked: {why}")
     return BLOCK

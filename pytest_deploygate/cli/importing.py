@@ -84,15 +84,32 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     _refuse_a_folder_link_out_of_the_root(
         args.output or getattr(args, "specs", None) or workspace.root / "gate_specs",
         workspace.root)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    _make_folder(out_dir)
     for path, spec, text in results:
         target = out_dir / f"{spec['slug']}.yaml"
         # Replaced, never written into: the spec there may be a committed named pipe (the
         # import would wait for a reader) or a link to a file outside the project.
-        write_atomic(target, text.encode("utf-8"))
+        try:
+            write_atomic(target, text.encode("utf-8"))
+        except OSError as exc:
+            raise Refusal(f"{target}: cannot write the spec there ({exc.strerror or exc}); "
+                          "remove what is in the way or name another folder with -o") from None
         count = _count(spec)
         say(f"{path} -> {target} ({count} items, {len(spec['decision'])} decision rows)")
     return 0
+
+
+def _make_folder(out_dir: Path) -> None:
+    """The spec folder, made if missing; a refusal saying what is in the way ("File exists"
+    alone did not say that the folder named is a file)."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise Refusal(f"spec folder {out_dir}: not a folder (a file is there); name a folder "
+                      "with -o") from None
+    except OSError as exc:
+        raise Refusal(f"spec folder {out_dir}: cannot make it ({exc.strerror or exc}); name "
+                      "a folder with -o") from None
 
 
 def _batch_layout(paths: list[Path]) -> str:

@@ -18,7 +18,7 @@ import typing
 from collections.abc import Sequence
 from pathlib import Path
 
-from pytest_deploygate.cli.project_ini import IniError, read_gate_ini
+from pytest_deploygate.cli.project_ini import DEFAULT_SPEC_FOLDER, IniError, read_gate_ini
 from pytest_deploygate.cli.workspace import Refusal, Workspace, complain
 from pytest_deploygate.core.version import __version__
 
@@ -68,10 +68,19 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def folder_argument(text: str) -> Path:
+    """A folder named on the command line; an empty one is refused: ``Path("")`` is ".", so
+    ``--root "$PROJECT"`` with the variable unset judged the current folder instead."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty: name a folder, or leave the option out (is "
+                                         "the variable that names it unset?)")
+    return Path(text)
+
+
 def _add_global_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--root", type=Path, default=Path("."),
+    parser.add_argument("--root", type=folder_argument, default=Path("."),
                         help="the gated project's root (default: the current directory)")
-    parser.add_argument("--specs", type=Path, default=None,
+    parser.add_argument("--specs", type=folder_argument, default=None,
                         help="your own gate spec directory (default: the ini setting "
                              "deploygate_specs of the project's pytest configuration, else "
                              "<root>/gate_specs)")
@@ -100,10 +109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:  # the spec folder and size limits pytest --gate reads for this project
         ini = read_gate_ini(root)
         limits = ini.limits()
+        spec_dir = args.specs or ini.folder("deploygate_specs") or root / DEFAULT_SPEC_FOLDER
     except IniError as exc:
         complain(str(exc))
         return REFUSED
-    spec_dir = args.specs or ini.folder("deploygate_specs") or root / "gate_specs"
+    if args.specs and args.specs.name != DEFAULT_SPEC_FOLDER and not args.specs.is_dir():
+        complain(f"--specs {args.specs}: not a folder; name the folder of your gate specs")
+        return REFUSED
     workspace = Workspace(root, spec_dir.resolve(), args.plugin, limits=limits)
     try:
         return int(args.run(args, workspace))

@@ -32,6 +32,8 @@ from pytest_deploygate.core.value_class import field, value_class
 #: pytest's configuration files, in its order of precedence within one folder.
 CONFIG_FILES = ("pytest.toml", ".pytest.toml", "pytest.ini", ".pytest.ini", "pyproject.toml",
                 "tox.ini", "setup.cfg")
+#: The spec folder's default name: where it is missing, the built-in gates apply.
+DEFAULT_SPEC_FOLDER = "gate_specs"
 #: Configuration files are small; a bigger one is not read (its settings would be refused).
 _MAX_CONFIG_BYTES = 1024 * 1024
 #: Whether a file that is not always pytest's holds pytest configuration (its table/section).
@@ -59,8 +61,17 @@ class GateIni:
         value = self.values.get(name, "").strip()
         if not value or self.path is None:
             return None
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else self.path.parent / path
+        from pytest_deploygate.core.paths import configured_path
+
+        try:
+            path = configured_path(value, self.path.parent)
+        except ValueError as exc:
+            raise IniError(f"{self.path}: {name} = {value!r}: {exc}") from None
+        if value != DEFAULT_SPEC_FOLDER and not path.is_dir():
+            # As pytest --gate refuses it: the gates were silently the built-in ones.
+            raise IniError(f"{self.path}: {name} = {value!r}: {path} is not a folder; create "
+                           "it or fix the setting")
+        return path
 
     def limits(self) -> Limits:
         """The size limits the project's gate runs read with."""
@@ -103,10 +114,12 @@ def _text(path: Path) -> str:
     if len(data) > _MAX_CONFIG_BYTES:
         raise IniError(f"{path}: over {_MAX_CONFIG_BYTES} bytes, not a configuration file "
                        "this reads; pass --specs")
+    from pytest_deploygate.core.utf8 import NotUtf8, decode_utf8
+
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise IniError(f"{path}: byte {exc.start} is not UTF-8; save it as UTF-8") from None
+        return decode_utf8(data, bom=False)
+    except NotUtf8 as exc:
+        raise IniError(f"{path}:{exc.line}: {exc.detail}") from None
 
 
 def _settings(path: Path, text: str) -> dict[str, str]:

@@ -9,6 +9,7 @@ exit code is 1 when there is any (0 when all is well).
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from pytest_deploygate.cli.workspace import Refusal, Workspace, complain, say
@@ -81,9 +82,24 @@ def _kind_of(path: Path) -> str:
     return "spec"
 
 
+def _not_a_file(path: Path) -> str | None:
+    """Why ``path`` is no file to check (it said "not found" of a folder, a pipe and a link to
+    /dev/zero), or None."""
+    if path.is_file():
+        return None
+    if path.is_dir():
+        return f"{path}: a folder, not a file; name the files in it"
+    if path.exists():
+        return f"{path}: not a regular file (a device, a pipe or a socket); name a file"
+    if path.is_symlink():
+        return f"{path}: a link to {os.readlink(path)}, which is not there"
+    return f"{path}: not found"
+
+
 def _check(path: Path, kind: str, workspace: Workspace) -> list[str]:
-    if not path.is_file():
-        return [f"{path}: not found"]
+    unusable = _not_a_file(path)
+    if unusable:
+        return [unusable]
     try:
         if kind == "spec":
             load_spec(path, workspace.kinds, max_bytes=workspace.limits.document_bytes)

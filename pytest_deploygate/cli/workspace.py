@@ -64,14 +64,23 @@ class Workspace:
 
             groups: list[Iterable[CheckKind]] = [builtin_kinds()]
             for name in self.plugins:
+                if not name.strip() or name.startswith("."):
+                    raise Refusal(f"--plugin {name!r}: name a module to import (e.g. "
+                                  "acme_gate_kinds), not a path")
                 try:
                     module = importlib.import_module(name)
-                except ImportError as exc:
-                    raise Refusal(f"--plugin {name}: cannot import: {exc}") from None
+                except (Exception, SystemExit) as exc:  # a plugin's code may raise anything
+                    # (and a sys.exit(0) in it was `deploygate verdict` exiting 0: deploy)
+                    raise Refusal(f"--plugin {name}: cannot import: {type(exc).__name__}: "
+                                  f"{exc}") from None
                 hook = getattr(module, "pytest_deploygate_check_kinds", None)
                 if hook is None:
                     raise Refusal(f"--plugin {name}: defines no pytest_deploygate_check_kinds")
-                groups.append(hook(config=None))
+                try:
+                    groups.append(list(hook(config=None)))
+                except (Exception, SystemExit) as exc:
+                    raise Refusal(f"--plugin {name}: pytest_deploygate_check_kinds failed: "
+                                  f"{type(exc).__name__}: {exc}") from None
             try:
                 self._kinds = build_registry(groups)
             except ValueError as exc:  # a kind registered twice: one line, not a traceback

@@ -22,6 +22,7 @@ from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
 from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.schema_check import Checker, best_match, checker_for
+from pytest_deploygate.core.utf8 import NotUtf8, decode_utf8
 
 if TYPE_CHECKING:
     # (YAML is imported when a YAML document is read: a signature check reads only JSON.)
@@ -67,12 +68,12 @@ def read_yaml_document(path: Path, max_bytes: int | None = None) -> LoadedYaml:
     max_bytes = max_bytes or DEFAULT_DOCUMENT_BYTES
     try:
         raw = read_regular_file(path, max_bytes)
-        text = raw.decode("utf-8-sig")
+        text = decode_utf8(raw)
     except UnusableFile as exc:
         hint = f"; {RAISE_DOCUMENT_LIMIT}" if exc.over_limit else ": make it a regular file"
         raise SpecError([f"{path}:1: {exc.reason}{hint}"]) from None
-    except UnicodeDecodeError as exc:
-        raise SpecError([f"{path}:1: not UTF-8 text (byte {exc.start})"]) from None
+    except NotUtf8 as exc:
+        raise SpecError([f"{path}:{exc.line}: {exc.detail}"]) from None
     except OSError as exc:
         raise SpecError([f"{path}:1: cannot read: {exc.strerror or exc}"]) from None
     from pytest_deploygate.core.yaml_lines import YamlSyntaxError, load_yaml

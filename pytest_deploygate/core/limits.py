@@ -43,10 +43,11 @@ def ini_size(name: str, raw: object) -> int | None:
     what is wrong with it (the run and the ``deploygate`` commands word it alike)."""
     if not raw:
         return None
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        raise ValueError(f"ini {name} = {raw!r}: expected a number of bytes") from None
+    text = str(raw).strip()
+    # int() also reads "٣" (an Arabic-Indic 3: a 3-byte limit) and "1_000": ASCII digits only.
+    if not (text.isascii() and text.removeprefix("-").isdigit()):
+        raise ValueError(f"ini {name} = {raw!r}: expected a number of bytes (digits 0-9)")
+    value = int(text)
     if value <= 0:
         raise ValueError(f"ini {name} = {raw!r}: must be positive")
     return value

@@ -33,3 +33,19 @@ def inside_root(root: Path, relative: str) -> Path:
     if resolved != real_root and real_root not in resolved.parents:
         raise OutsideRoot(f"{relative!r} resolves to {resolved}, outside the project root")
     return resolved
+
+
+def configured_path(value: str, base: Path) -> Path:
+    """The path an option or an ini setting names: ``~`` expanded, relative to ``base``.
+    :class:`ValueError` says what is wrong: a NUL, or a ``~user`` this machine has no home
+    for (both were tracebacks, of pytest and of the ``deploygate`` commands)."""
+    if "\x00" in value:
+        raise ValueError("holds a NUL character; give a path")
+    try:
+        path = Path(value).expanduser()
+    except RuntimeError:
+        home = value.split("/")[0]
+        raise ValueError(f"{home!r} names no home directory on this machine; give the path "
+                         "itself") from None
+    return path if path.is_absolute() else base / path
+

@@ -8,6 +8,10 @@ from __future__ import annotations
 import functools
 from datetime import UTC, datetime
 
+#: The instants a gate can mean: none before git's epoch, none near datetime's last year.
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
 
 def parse_instant(text: str) -> datetime:
     """Parse ISO 8601 with a timezone (``Z`` allowed); a date alone means 00:00 UTC.
@@ -23,9 +27,18 @@ def parse_instant(text: str) -> datetime:
     except ValueError:
         raise ValueError(f"{text!r} is not an ISO 8601 date-time") from None
     if len(value) == 10:  # YYYY-MM-DD
-        return parsed.replace(tzinfo=UTC)
+        parsed = parsed.replace(tzinfo=UTC)
     if parsed.tzinfo is None:
         raise ValueError(f"{text!r} has no timezone; add Z or an offset like +02:00")
+    try:  # year 1 at +01:00 is before datetime's first instant, 9999 at -01:00 after its last
+        in_utc = parsed.astimezone(UTC)
+    except OverflowError:
+        in_utc = None
+    if in_utc is None or not _EARLIEST <= in_utc < _LATEST:
+        # Every instant is compared, formatted and moved by windows and expiries; one at the
+        # end of the calendar made those crash (a traceback, not a line) instead of judging.
+        raise ValueError(f"{text!r} is not between {_EARLIEST.year} and {_LATEST.year}: give "
+                         "a real date")
     return parsed
 
 

@@ -46,7 +46,9 @@ def write_records(plan: GatePlan, content: RecordContent, signer: RecordSigner
         # leave none of an earlier run behind (its XML, page or signed attestation could still
         # say PASS for the same release, to a deploy job or a reviewer).
         _remove_records([*paths, envelope_path(paths[0])])
-        return [], f"cannot write gate record {base}: {exc.strerror or exc}"
+        # ("File exists" alone did not say that a file stands where the folder should be.)
+        return [], (f"cannot write gate record {base}: {exc.strerror or exc}; make "
+                    f"{plan.record_dir} a folder this run can write, or pass --gate-record-dir")
     except BaseException:
         _remove_records([*paths, envelope_path(paths[0])])  # (a bug: the same, then said)
         raise

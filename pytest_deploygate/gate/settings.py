@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -64,12 +65,15 @@ def read_settings(config: pytest.Config) -> Settings:
     limits = Limits.of(_size(config, "deploygate_max_spec_size"),
                        _size(config, "deploygate_max_evidence_size"))
 
+    _refuse_empty_options(config)
     rootdir = Path(config.rootpath)
-    root = _path(config.getoption("gate_root"), Path.cwd()) or rootdir
-    state = _path(config.getoption("gate_state"), Path.cwd()) or root / ".isdlc" / "state.json"
+    root = _path(config.getoption("gate_root"), Path.cwd(), "--gate-root") or rootdir
+    state = (_path(config.getoption("gate_state"), Path.cwd(), "--gate-state")
+             or root / ".isdlc" / "state.json")
     record_ini = config.getini("deploygate_record_dir")
-    record_dir = (_path(config.getoption("gate_record_dir"), Path.cwd())
-                  or _path(record_ini, rootdir) or root / "gate-records")
+    record_dir = (_path(config.getoption("gate_record_dir"), Path.cwd(), "--gate-record-dir")
+                  or _path(record_ini, rootdir, "ini deploygate_record_dir")
+                  or root / "gate-records")
     raw_now = config.getoption("gate_now")
     if raw_now:
         _refuse_replay_effects(config, "--gate-now replays the past",
@@ -114,10 +118,10 @@ def read_settings(config: pytest.Config) -> Settings:
         stage=stage,
         root=root,
         state_path=state,
-        spec_dir=_path(config.getini("deploygate_specs"), rootdir) or rootdir / "gate_specs",
+        spec_dir=_spec_dir(config, rootdir),
         record_dir=record_dir,
         now=now,
-        pre_record=_path(config.getoption("gate_pre_record"), Path.cwd()),
+        pre_record=_path(config.getoption("gate_pre_record"), Path.cwd(), "--gate-pre-record"),
         version=config.getoption("gate_version"),
         thresholds=_thresholds(config.getoption("gate_threshold")),
         prometheus_url=config.getoption("gate_prometheus"),
@@ -219,11 +223,44 @@ def _cache_dir(config: pytest.Config | None) -> Path:
     return private_cache_dir()
 
 
-def _path(value: object, base: Path) -> Path | None:
+def _path(value: object, base: Path, name: str) -> Path | None:
     if not value:
         return None
-    path = Path(str(value)).expanduser()
-    return path if path.is_absolute() else (base / path)
+    from pytest_deploygate.core.paths import configured_path
+
+    try:
+        return configured_path(str(value), base)
+    except ValueError as exc:
+        raise pytest.UsageError(f"{name} {str(value)!r}: {exc}") from None
+
+
+#: The options whose empty value used to mean "not given": ``--gate-root=$PROJECT`` with the
+#: variable unset gated pytest's rootdir instead, ``--gate-now=`` evaluated now.
+_VALUED_OPTIONS = ("gate_root", "gate_state", "gate_record_dir", "gate_now", "gate_pre_record",
+                   "gate_version", "gate_prometheus", "gate_watch")
+
+
+def _refuse_empty_options(config: pytest.Config) -> None:
+    for name in _VALUED_OPTIONS:
+        value = config.getoption(name)
+        if value is not None and not str(value).strip():
+            option = "--" + name.replace("_", "-")
+            raise pytest.UsageError(f"{option} is empty: give a value or leave the option out "
+                                    "(is the variable that names it unset?)")
+
+
+def _spec_dir(config: pytest.Config, rootdir: Path) -> Path:
+    """The user's spec folder; one named in the ini that is not a folder is refused (its gates
+    were silently the built-in ones: a typo in the setting dropped the project's own gate)."""
+    value = config.getini("deploygate_specs")
+    folder = _path(value, rootdir, "ini deploygate_specs") or rootdir / "gate_specs"
+    if str(value).strip() not in ("", "gate_specs") and not folder.is_dir():
+        raise pytest.UsageError(f"ini deploygate_specs = {value!r}: {folder} is not a folder; "
+                                "create it or fix the setting")
+    return folder
+
+
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def _thresholds(pairs: list[str]) -> dict[str, float]:
@@ -231,7 +268,9 @@ def _thresholds(pairs: list[str]) -> dict[str, float]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         try:
-            if not sep or not name.strip():
+            # float() also reads "٣" (an Arabic-Indic 3) and "1_0" (10): a number a reviewer
+            # of the command line may read otherwise. Plain decimal notation only.
+            if not sep or not name.strip() or not _DECIMAL.fullmatch(value.strip()):
                 raise ValueError
             number = float(value)
         except ValueError:

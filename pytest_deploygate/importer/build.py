@@ -54,14 +54,15 @@ def read_checklist(path: Path) -> tuple[bytes, str]:
     at most the document limit, UTF-8); :class:`ChecklistError` on line 1 if it cannot be."""
     from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
     from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
+    from pytest_deploygate.core.utf8 import NotUtf8, decode_utf8
 
     try:
         data = read_regular_file(path, DEFAULT_DOCUMENT_BYTES)
-        return data, data.decode("utf-8-sig")
+        return data, decode_utf8(data)
     except UnusableFile as exc:
         raise ChecklistError(path.name, 1, exc.reason) from None
-    except UnicodeDecodeError as exc:
-        raise ChecklistError(path.name, 1, f"not UTF-8 text (byte {exc.start})") from None
+    except NotUtf8 as exc:
+        raise ChecklistError(path.name, exc.line, exc.detail) from None
     except OSError as exc:
         raise ChecklistError(path.name, 1, f"cannot read: {exc.strerror or exc}") from None
 
@@ -77,6 +78,7 @@ def import_checklist(path: Path, text: str | None = None, layout: str | None = N
                                       "12-production-gate.md)")
     if text is None:
         text = read_checklist(path)[1]
+    _refuse_control_characters(name, text)
     try:
         outline = parse(text)
     except RecursionError:
@@ -84,6 +86,19 @@ def import_checklist(path: Path, text: str | None = None, layout: str | None = N
     gate_slug = f"{match['number']}-{match['slug']}"
     return _Builder(name, int(match["number"]), gate_slug, outline,
                     layout or checklist_layout(gate_slug)).build()
+
+
+def _refuse_control_characters(name: str, text: str) -> None:
+    """A checklist holds no character a spec may not hold: the spec loader refused what the
+    importer had written (an ESC sequence hides what a terminal prints after it; markdown
+    turns a NUL into U+FFFD without a word). Refused here, at the checklist's line."""
+    from pytest_deploygate.core.printable import non_printable
+
+    found = non_printable().search(text)
+    if found is not None:
+        line = text.count("\n", 0, found.start()) + 1
+        raise ChecklistError(name, line, f"holds control character {ord(found.group()):#06x}, "
+                                         "which no reviewed document may hold; remove it")
 
 
 class _Builder:
@@ -237,7 +252,7 @@ class _Builder:
 
     def _required(self, cell: str, name: str, line: int) -> Any:
         text = plain(cell).lower()
-        condition = re.search(r"\((if [^)]+)\)", text)
+        condition = re.search(r"\((if [^()]+)\)", text)  # (not quadratic: see text.py)
         if condition:
             if "cloud" in condition.group(1):
                 return {"kind": "state", "path": "cloud_configuration.provider", "in": _CLOUD}

@@ -99,10 +99,12 @@ def load_state(path: Path, max_bytes: int = DEFAULT_EVIDENCE_BYTES) -> StateDoc:
         raise StateError(f"{path}: is a directory, not a state file") from None
     except OSError as exc:
         raise StateError(f"{path}: cannot read state file: {exc.strerror or exc}") from None
+    from pytest_deploygate.core.utf8 import NotUtf8, decode_utf8
+
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise StateError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        text = decode_utf8(raw)
+    except NotUtf8 as exc:
+        raise StateError(f"{path}:{exc.line}: {exc.detail}") from None
     if not text.strip():
         raise StateError(f"{path}: state file is empty")
     try:
