@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -136,19 +135,20 @@ def test_a_spec_or_ini_not_utf8_is_named_at_its_line(tmp_path: Path) -> None:
             "(byte 0xff at column 3)")
 
 
-@pytest.mark.parametrize("filler", ["(if " * 20_000, "[" * 80_000, "[a](" * 20_000,
-                                    "x (MANDATORY" * 20_000])
+@pytest.mark.parametrize("filler", ["(if " * 80_000, "[" * 320_000, "[a](" * 80_000,
+                                    "x (MANDATORY" * 80_000],
+                         ids=["conditions", "brackets", "links", "suffixes"])
 def test_a_long_line_of_brackets_imports_in_linear_time(tmp_path: Path, checklist: bytes,
                                                         filler: str) -> None:
     """The condition, suffix and link patterns scanned the rest of the line from every "(if"
     and "[": 30 s for 20,000 "(if ", 230 s for 80,000 "[" (a project checklist is imported
-    by every gate run on today's layout)."""
+    by every gate run on today's layout). At four times those lengths the square took 8 min
+    and more; in linear time it is seconds. The command's 120 s timeout is the guard (no
+    time is measured here: a loaded machine only makes seconds longer, never minutes)."""
     data = checklist.replace(b"- [ ] ", b"- [ ] " + filler.encode() + b" ", 1)
     (tmp_path / NAME).write_bytes(data)
-    started = time.monotonic()
     done = deploygate(tmp_path, "import", NAME, "-o", "specs")
     assert done.returncode in (0, 2), done.stderr
-    assert time.monotonic() - started < 20
 
 
 def test_conditions_and_suffixes_still_read_as_before(tmp_path: Path) -> None:
