@@ -40,7 +40,11 @@ def committed_files(root: Path, relatives: Sequence[str], record_dir: Path | Non
     git = Git(root)
     if not relatives or git("rev-parse", "--is-inside-work-tree")[0] != 0:
         return {}  # not in a repository: nothing is tracked
-    specs = ["--", *(f":(literal){relative}" for relative in relatives)]
+    # Asked about the file the name leads to: git never follows a link, so a report read
+    # through a linked folder (reports/ -> old-run/), or a link to a committed file, looked
+    # untracked and as new as its checkout.
+    real = {relative: _real_relative(root, relative) for relative in relatives}
+    specs = ["--", *(f":(literal){name}" for name in dict.fromkeys(real.values()))]
     code, tracked = git("ls-files", "-z", "--cached", *specs)
     if code != 0:
         return f"git could not list the tracked files under {root}"
@@ -54,7 +58,7 @@ def committed_files(root: Path, relatives: Sequence[str], record_dir: Path | Non
         return f"git could not compare the evidence files with HEAD under {root}"
     changed = {name for name in diff.split("\0") if name}
     bookkeeping = bookkeeping_paths(root, record_dir)
-    out = {}
+    found = {}
     for name in names:
         if name in changed:
             continue  # written over after the checkout: its modification time tells
@@ -63,6 +67,15 @@ def committed_files(root: Path, relatives: Sequence[str], record_dir: Path | Non
         commit, _, stamp = last.strip().partition(" ")
         if code != 0 or not stamp:
             return f"git could not tell when {name} was committed"
-        out[name] = CommittedFile(commit, datetime.fromisoformat(stamp),
-                                  not is_bookkeeping(name, bookkeeping))
-    return out
+        found[name] = CommittedFile(commit, datetime.fromisoformat(stamp),
+                                    not is_bookkeeping(name, bookkeeping))
+    return {relative: found[name] for relative, name in real.items() if name in found}
+
+
+def _real_relative(root: Path, relative: str) -> str:
+    """The path, relative to ``root``, of the file ``relative`` leads to through links (as
+    given when it leads nowhere inside the root: the readers refuse such a file)."""
+    try:
+        return (root / relative).resolve().relative_to(root.resolve()).as_posix()
+    except (OSError, RuntimeError, ValueError):
+        return relative
