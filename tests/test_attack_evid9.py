@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from test_attack_evidence import _JUNIT_PASS, _commit_all, _judged
+from test_attack_evidence import _JUNIT_PASS, _commit_all, _judged, _notes
 
 from conftest import GateProject, custom_gate
 
@@ -35,3 +35,39 @@ def test_a_committed_report_read_through_a_link_is_committed_release_content(
     case = _judged(project, "fresh")
     assert case["outcome"] in ("failure", "error"), case
     assert "reports/unit.xml is committed release content" in case["message"], case
+
+
+# -- the version named: another release's spelling is not this one -----------------------------
+
+@pytest.mark.parametrize("text", [
+    # PEP 440 writes pre-releases without a separator: the notes of 1.4.0's first candidate.
+    "# acme-api 1.4.0rc1 release notes\n\nRefunds.\n",
+    "# acme-api 1.4.0b2\n\nRefunds.\n",
+    # Debian's pre-release (sorts before 1.4.0), and an underscore suffix.
+    "acme-api (1.4.0~rc1) unstable; urgency=medium\n\n  * Refunds.\n",
+    "# acme-api 1.4.0_beta\n\nRefunds.\n",
+    # GitHub's generated notes of the next release: 1.4.0 only as the base of the comparison.
+    "## What's Changed\n* Refunds\n\n**Full Changelog**: "
+    "https://github.com/acme/api/compare/v1.4.0...v1.4.1\n",
+    # The version as another version's build metadata.
+    "# acme-api 0.9.0+1.4.0\n\nRefunds.\n",
+], ids=["pep440-rc", "pep440-beta", "debian-tilde", "underscore", "compare-base",
+        "build-metadata-of-another"])
+def test_release_notes_naming_another_releases_spelling_do_not_name_the_version(
+        project: GateProject, text: str) -> None:
+    case = _notes(project, text)
+    assert case["outcome"] == "failure", case
+    assert "does not name version 1.4.0" in case["message"], case
+
+
+@pytest.mark.parametrize("text", [
+    "**Full Changelog**: https://github.com/acme/api/compare/v1.3.0...v1.4.0\n",
+    "# acme-api 1.4.0 release notes\n",
+    "Released 1.4.0.\n",
+    "Version 1.4.0: refunds (see 1.4.0's notes)\n",
+], ids=["compare-target", "heading", "sentence-end", "possessive"])
+def test_release_notes_naming_the_version_whole_are_met(project: GateProject, text: str
+                                                       ) -> None:
+    # (Held by the fix: the ways notes name their own release.)
+    case = _notes(project, text)
+    assert case["outcome"] == "passed", case
