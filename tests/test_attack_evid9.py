@@ -4,6 +4,7 @@ author commits, that made a criterion pass when it should not."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -70,4 +71,73 @@ def test_release_notes_naming_the_version_whole_are_met(project: GateProject, te
                                                        ) -> None:
     # (Held by the fix: the ways notes name their own release.)
     case = _notes(project, text)
+    assert case["outcome"] == "passed", case
+
+
+# -- a report's own run time: one that cannot be read is no age --------------------------------
+
+_FRESH_SUITE = ('<testsuite name="today" tests="1" timestamp="2026-02-28T10:00:00Z">'
+                '<testcase classname="a" name="t"/></testsuite>')
+_STATED = {
+    # The second suite ran on 5 January, in a spelling the reader could not parse: only the
+    # fresh suite's time was taken.
+    "junit-rfc2822": ("reports/unit.xml", "junit",
+                      f'<testsuites>{_FRESH_SUITE}<testsuite name="old" tests="1" '
+                      'timestamp="Mon, 05 Jan 2026 10:00:00 GMT"><testcase classname="b" '
+                      'name="t"/></testsuite></testsuites>\n'),
+    # The old run's time is on the <testsuites> element, which was not read at all.
+    "junit-on-testsuites": ("reports/unit.xml", "junit",
+                            '<testsuites timestamp="2026-01-05T10:00:00Z"><testsuite name="s" '
+                            'tests="1"><testcase classname="a" name="t"/></testsuite>'
+                            '</testsuites>\n'),
+    # SARIF: a start time that is not a date-time string (an epoch number).
+    "sarif-number": ("reports/app.sarif", "sarif", json.dumps({"version": "2.1.0", "runs": [{
+        "tool": {"driver": {"name": "scanner"}}, "results": [],
+        "invocations": [{"executionSuccessful": True, "startTimeUtc": 1767607200,
+                         "endTimeUtc": "2026-02-28T10:00:00Z"}]}]})),
+    # coverage.py's JSON meta.timestamp in another spelling.
+    "coverage-json": ("reports/coverage.json", "coverage", json.dumps({
+        "meta": {"version": "7.4.0", "timestamp": "05/01/2026 10:00:00"},
+        "files": {}, "totals": {"covered_lines": 9, "num_statements": 10,
+                                "percent_covered": 90.0}})),
+}
+
+
+@pytest.mark.parametrize("rule", ["max_age_days: 7", "not_before: commit"])
+@pytest.mark.parametrize("name", list(_STATED))
+def test_a_report_whose_stated_run_time_cannot_be_read_has_no_known_age(
+        project: GateProject, name: str, rule: str) -> None:
+    path, kind, text = _STATED[name]
+    project.set_state({"phases": {}})
+    (project.root / "deploygate.yaml").write_text("version: 1.4.0\n")
+    (project.root / ".gitignore").write_text("reports/\n")
+    _commit_all(project, "2026-02-01T12:00:00+00:00")
+    (project.root / "reports").mkdir()
+    (project.root / path).write_text(text)
+    extra = ", min: 80" if kind == "coverage" else ""
+    custom_gate(project, f"- {{id: fresh, text: Fresh, check: {{kind: {kind}, "
+                         f"paths: [{path}], {rule}{extra}}}}}")
+    case = _judged(project, "fresh", "--gate-now=2026-03-01T00:00:00Z")
+    assert case["outcome"] in ("failure", "error"), case
+    assert path in case["message"], case
+
+
+@pytest.mark.parametrize("stamp", [
+    "2026-02-28T10:00:00.123456+01:00",  # pytest
+    "2026-02-28T10:00:00.123",  # googletest (local time)
+    "2026-02-28T10:00:00Z",  # go-junit-report
+    "2026-02-28T10:00:00",  # jest-junit, CTest, Gradle
+    "2026-02-28 10:00:00",
+    "",  # (no time stated: the file's own time tells)
+], ids=["pytest", "googletest", "go", "naive", "space", "empty"])
+def test_the_run_times_real_tools_write_are_read(project: GateProject, stamp: str) -> None:
+    # (Held by the fix: only an unreadable stated time is evidence missing.)
+    project.set_state({"phases": {}})
+    (project.root / "reports").mkdir()
+    (project.root / "reports" / "unit.xml").write_text(
+        f'<testsuite name="s" tests="1" timestamp="{stamp}"><testcase classname="a" '
+        'name="t"/></testsuite>\n')
+    custom_gate(project, "- {id: fresh, text: Fresh, check: {kind: junit, "
+                         "paths: [reports/unit.xml], max_age_days: 7}}")
+    case = _judged(project, "fresh", "--gate-now=2026-03-01T00:00:00Z")
     assert case["outcome"] == "passed", case
