@@ -141,3 +141,47 @@ def test_the_run_times_real_tools_write_are_read(project: GateProject, stamp: st
                          "paths: [reports/unit.xml], max_age_days: 7}}")
     case = _judged(project, "fresh", "--gate-now=2026-03-01T00:00:00Z")
     assert case["outcome"] == "passed", case
+
+
+# -- sarif: a scan that says a file was not scanned ------------------------------------------
+
+def _scan(project: GateProject, invocation: dict) -> dict[str, str]:
+    scan = {"version": "2.1.0", "runs": [{
+        "tool": {"driver": {"name": "ESLint", "rules": []}}, "results": [],
+        "invocations": [invocation]}]}
+    project.set_state({"phases": {}})
+    (project.root / "scans").mkdir()
+    (project.root / "scans" / "app.sarif").write_text(json.dumps(scan))
+    custom_gate(project, "- {id: scan, text: Security scan clean, check: {kind: sarif, "
+                         "paths: [scans/*.sarif]}}")
+    return _judged(project, "scan")
+
+
+_PARSE_ERROR = {"level": "error", "message": {"text": "Parsing error: Unexpected token ;"},
+                "locations": [{"physicalLocation": {"artifactLocation": {
+                    "uri": "src/refunds.js"}, "region": {"startLine": 3}}}],
+                "descriptor": {"id": "ESL0999"}}
+
+
+@pytest.mark.parametrize("notifications", [
+    # @microsoft/eslint-formatter-sarif: a file ESLint could not parse (no rule ran on it) is
+    # a configuration notification of level error, and executionSuccessful stays true.
+    "toolConfigurationNotifications",
+    # A scanner that could not analyse a file says so in its execution notifications.
+    "toolExecutionNotifications",
+])
+def test_a_sarif_scan_with_an_error_notification_did_not_scan_everything(
+        project: GateProject, notifications: str) -> None:
+    case = _scan(project, {notifications: [_PARSE_ERROR], "executionSuccessful": True})
+    assert case["outcome"] == "error", case
+    assert "scans/app.sarif" in case["message"] and notifications in case["message"], case
+
+
+def test_a_sarif_scan_with_warning_notifications_is_judged_on_its_results(
+        project: GateProject) -> None:
+    # (Held by the fix: a notification of level warning, or of no level (warning by default),
+    # is no failed scan.)
+    case = _scan(project, {"toolExecutionNotifications": [
+        {**_PARSE_ERROR, "level": "warning"}, {"message": {"text": "slow file"}}],
+        "executionSuccessful": True})
+    assert case["outcome"] == "passed", case
