@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixture comes from test_signoff_identity)
 """Red team of last session's evidence fixes (committed evidence, stated run times, version
 names, record bookkeeping, report spellings): evidence a real tool writes, or a release's
 author commits, that made a criterion pass when it should not."""
@@ -9,8 +10,10 @@ import os
 
 import pytest
 from test_attack_evidence import _JUNIT_PASS, _commit_all, _judged, _notes
+from test_signoff_identity import DEV, git, signed  # noqa: F401  (signed: the fixture)
+from test_signoff_release_binding import CRITERION
 
-from conftest import GateProject, custom_gate
+from conftest import GateProject, custom_gate, parse_record
 
 # -- committed evidence seen through a link ----------------------------------------------------
 
@@ -185,3 +188,28 @@ def test_a_sarif_scan_with_warning_notifications_is_judged_on_its_results(
         {**_PARSE_ERROR, "level": "warning"}, {"message": {"text": "slow file"}}],
         "executionSuccessful": True})
     assert case["outcome"] == "passed", case
+
+
+# -- the record directory: only the gate's own record names are bookkeeping ------------------
+
+@pytest.mark.parametrize("folder, name", [
+    # Liquibase numbers its changelogs; a docs folder numbers its chapters.
+    ("db/changelog", "01-create-users.xml"),
+    ("docs", "02-architecture-notes.md"),
+    ("site", "10-pricing.html"),
+    ("db/changelog", "001-seed.xml"),
+])
+def test_release_content_named_like_a_record_in_the_record_dir_is_a_change(
+        signed: GateProject, folder: str, name: str) -> None:
+    # The ini setting (the author's pyproject.toml) names a folder of release content as the
+    # record directory: a file there whose name only looks like a record (a number, a dash)
+    # was bookkeeping, so changing it was no change and the sign-offs of the release before
+    # it still counted.
+    (signed.root / folder).mkdir(parents=True, exist_ok=True)
+    (signed.root / folder / name).write_text("<databaseChangeLog/>\n")
+    git(signed.root, "add", folder)
+    git(signed.root, "commit", "-q", "-m", "a change after the approvals", email=DEV)
+    signed.run("--gate=12", "-o", f"deploygate_record_dir={folder}")
+    record = parse_record(signed.root / folder / "GATE-12.xml")
+    assert record.case(CRITERION)["type"] == "evidence-missing", record.case(CRITERION)
+    assert record.decision != "PASS"
