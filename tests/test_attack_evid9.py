@@ -213,3 +213,53 @@ def test_release_content_named_like_a_record_in_the_record_dir_is_a_change(
     record = parse_record(signed.root / folder / "GATE-12.xml")
     assert record.case(CRITERION)["type"] == "evidence-missing", record.case(CRITERION)
     assert record.decision != "PASS"
+
+
+# -- junit: every status a runner writes, not only the ones listed ----------------------------
+
+def _junit_cases(project: GateProject, cases: str) -> dict[str, str]:
+    project.set_state({"phases": {}})
+    (project.root / "reports").mkdir()
+    (project.root / "reports" / "unit.xml").write_text(
+        f'<testsuites><testsuite name="refunds">{cases}</testsuite></testsuites>\n')
+    custom_gate(project, "- {id: tests, text: All tests passing, check: {kind: junit, "
+                         "paths: [reports/unit.xml]}}")
+    return _judged(project, "tests")
+
+
+_RAN = '<testcase classname="refunds" name="ok" status="passed"/>'
+
+
+@pytest.mark.parametrize("status", [
+    # Ginkgo's JUnit report: a spec that timed out, panicked, was interrupted or aborted
+    # (their <failure> lost in a conversion, as CTest's in the case the readers know).
+    "timedout", "panicked", "interrupted", "aborted",
+    # Other runners' words for a test that did not pass.
+    "crashed", "inconclusive",
+])
+def test_a_junit_status_that_is_no_pass_is_not_met(project: GateProject, status: str) -> None:
+    case = _junit_cases(project, _RAN + f'<testcase classname="refunds" name="full" '
+                                        f'status="{status}"/>')
+    assert case["outcome"] in ("failure", "error"), case
+    assert "refunds.full" in case["message"], case
+
+
+@pytest.mark.parametrize("status", ["pending", "untested"])  # Ginkgo, behave
+def test_junit_tests_whose_status_says_they_never_ran_did_not_run(
+        project: GateProject, status: str) -> None:
+    case = _junit_cases(project, f'<testcase classname="refunds" name="full" status="{status}"/>')
+    assert case["outcome"] == "failure", case
+    assert "0 tests ran" in case["message"], case
+
+
+@pytest.mark.parametrize("attributes", [
+    'status="run" result="completed"',  # googletest
+    'status="run"',  # CTest, Catch2
+    'status="passed"',  # Ginkgo, behave
+    'status="PASS"', 'result="Success"', "",
+])
+def test_junit_statuses_of_a_test_that_passed_are_met(project: GateProject, attributes: str
+                                                      ) -> None:
+    # (Held by the fix.)
+    case = _junit_cases(project, f'<testcase classname="refunds" name="full" {attributes}/>')
+    assert case["outcome"] == "passed", case
