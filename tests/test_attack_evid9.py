@@ -9,7 +9,7 @@ import json
 import os
 
 import pytest
-from test_attack_evidence import _JUNIT_PASS, _commit_all, _judged, _notes
+from test_attack_evidence import _JUNIT_PASS, _changelog_gate, _commit_all, _judged, _notes
 from test_signoff_identity import DEV, git, signed  # noqa: F401  (signed: the fixture)
 from test_signoff_release_binding import CRITERION
 
@@ -262,4 +262,37 @@ def test_junit_statuses_of_a_test_that_passed_are_met(project: GateProject, attr
                                                       ) -> None:
     # (Held by the fix.)
     case = _junit_cases(project, f'<testcase classname="refunds" name="full" {attributes}/>')
+    assert case["outcome"] == "passed", case
+
+
+# -- changelog: an entry markdown does not show is no entry ----------------------------------
+
+@pytest.mark.parametrize("text", [
+    # The next entry drafted in a comment, before the release's changes are merged.
+    "# Changelog\n\n<!--\n## [1.4.0] - unreleased\n- refunds (draft)\n-->\n\n## [1.3.0]\n- x\n",
+    # The contributing note's example, in a fenced code block.
+    "# Changelog\n\nAdd an entry like this:\n\n```markdown\n## 1.4.0\n- what changed\n```\n\n"
+    "## [1.3.0]\n- x\n",
+    "# Changelog\n\n~~~\n## 1.4.0\n- what changed\n~~~\n\n## [1.3.0]\n- x\n",
+    # An indented code block (four spaces).
+    "# Changelog\n\nExample:\n\n    ## 1.4.0\n    - what changed\n\n## [1.3.0]\n- x\n",
+    # The release's heading, its only content a comment over several lines.
+    "# Changelog\n\n## [1.4.0] - 2026-02-04\n<!--\nwrite the entry here\n-->\n\n## [1.3.0]\n- x\n",
+], ids=["comment", "backtick-fence", "tilde-fence", "indented-code", "multi-line-comment-body"])
+def test_a_changelog_entry_markdown_does_not_show_is_no_entry(
+        project: GateProject, text: str) -> None:
+    _changelog_gate(project, text)
+    case = _judged(project, "changelog")
+    assert case["outcome"] == "failure", case
+
+
+@pytest.mark.parametrize("text", [
+    "# Changelog\n\n## [1.4.0] - 2026-02-04\n\n```python\nrefund(order)\n```\n",
+    "# Changelog\n\n<!-- template -->\n## 1.4.0\n- refunds <!-- see #12 -->\n",
+], ids=["code-in-entry", "inline-comments"])
+def test_a_changelog_entry_with_code_or_comments_in_it_is_met(
+        project: GateProject, text: str) -> None:
+    # (Held by the fix.)
+    _changelog_gate(project, text)
+    case = _judged(project, "changelog")
     assert case["outcome"] == "passed", case
