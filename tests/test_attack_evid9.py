@@ -7,9 +7,17 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 
 import pytest
-from test_attack_evidence import _JUNIT_PASS, _changelog_gate, _commit_all, _judged, _notes
+from test_attack_evidence import (
+    _JUNIT_PASS,
+    _artifact_gate,
+    _changelog_gate,
+    _commit_all,
+    _judged,
+    _notes,
+)
 from test_signoff_identity import DEV, git, signed  # noqa: F401  (signed: the fixture)
 from test_signoff_release_binding import CRITERION
 
@@ -296,3 +304,29 @@ def test_a_changelog_entry_with_code_or_comments_in_it_is_met(
     _changelog_gate(project, text)
     case = _judged(project, "changelog")
     assert case["outcome"] == "passed", case
+
+
+# -- committed evidence in a shallow clone: the cut-off commit did not write every file -------
+
+def test_an_artifact_in_a_shallow_clone_is_not_as_new_as_the_cut_off_commit(
+        project: GateProject, tmp_path_factory: pytest.TempPathFactory) -> None:
+    # actions/checkout fetches one commit by default. In that clone the only commit "adds"
+    # every file, so a runbook untouched since January looked as new as the release commit.
+    _artifact_gate(project, "{id: runbook, name: Runbook, path: RUNBOOK.md, max_age_days: 30}")
+    (project.root / "RUNBOOK.md").write_text("# Runbook\n\nRestart the service.\n")
+    _commit_all(project, "2026-01-01T12:00:00+00:00")
+    (project.root / "CHANGES.md").write_text("refunds\n")
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
+           "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com",
+           "GIT_AUTHOR_DATE": "2026-02-25T12:00:00Z", "GIT_COMMITTER_DATE": "2026-02-25T12:00:00Z"}
+    for command in (["git", "add", "-A"], ["git", "commit", "-q", "-m", "refunds"]):
+        subprocess.run(command, cwd=project.root, check=True, env=env, capture_output=True)
+    clone = tmp_path_factory.mktemp("shallow") / "checkout"
+    subprocess.run(["git", "clone", "-q", "--depth=1", f"file://{project.root}", str(clone)],
+                   check=True, capture_output=True)
+    result = project.pytester.runpytest("--gate=12", f"--gate-root={clone}",
+                                        f"--gate-record-dir={clone / 'gate-records'}",
+                                        "--gate-now=2026-03-01T00:00:00Z")
+    case = parse_record(clone / "gate-records" / "GATE-12.xml").case("runbook")
+    assert case["outcome"] in ("failure", "error"), (case, result.stdout.str()[-2000:])
+    assert "shallow" in case["message"], case

@@ -7,6 +7,8 @@ release commit and younger than any ``max_age_days``. A file git tracks whose co
 one committed is as old as the commit that last changed it (or as its modification time, when
 that is older). A tracked file outside the gate's bookkeeping is release content: it was
 committed with (or before) the release commit, so it is never evidence produced after it.
+A file git attributes to a shallow clone's cut-off commit (which "adds" every file) has no
+known commit time: git cannot tell, and the age is unknown.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -18,7 +20,12 @@ from datetime import datetime
 from pathlib import Path
 
 from pytest_deploygate.core.value_class import value_class
-from pytest_deploygate.evidence.release import Git, bookkeeping_paths, is_bookkeeping
+from pytest_deploygate.evidence.release import (
+    Git,
+    bookkeeping_paths,
+    is_bookkeeping,
+    shallow_boundary,
+)
 
 
 @value_class(frozen=True)
@@ -58,6 +65,7 @@ def committed_files(root: Path, relatives: Sequence[str], record_dir: Path | Non
         return f"git could not compare the evidence files with HEAD under {root}"
     changed = {name for name in diff.split("\0") if name}
     bookkeeping = bookkeeping_paths(root, record_dir)
+    cut_off = shallow_boundary(root)
     found = {}
     for name in names:
         if name in changed:
@@ -67,6 +75,12 @@ def committed_files(root: Path, relatives: Sequence[str], record_dir: Path | Non
         commit, _, stamp = last.strip().partition(" ")
         if code != 0 or not stamp:
             return f"git could not tell when {name} was committed"
+        if commit in cut_off:
+            # A shallow clone's oldest commit has no parent to compare with: git says it
+            # added every file, whenever each was really last changed.
+            return (f"the repository is a shallow clone cut off at {commit[:12]}, which git "
+                    f"names as the last change of {name}, so when it was committed cannot be "
+                    "told: run 'git fetch --unshallow' before the gate")
         found[name] = CommittedFile(commit, datetime.fromisoformat(stamp),
                                     not is_bookkeeping(name, bookkeeping))
     return {relative: found[name] for relative, name in real.items() if name in found}

@@ -250,6 +250,12 @@ def _identity(git: Git, root: Path, record_dir: Path | None, version: str | None
                            prefix=prefix, object_format=object_format)
 
 
+def shallow_boundary(root: Path) -> set[str]:
+    """The commits the repository at ``root`` is cut off at (empty when it is complete)."""
+    code, path = Git(root)("rev-parse", "--git-path", "shallow")
+    return _shallow_boundary(root, path.removesuffix("\n")) if code == 0 else set()
+
+
 def _shallow_boundary(root: Path, path: str) -> set[str]:
     """The commits a shallow clone is cut off at (``path``: ``git rev-parse --git-path
     shallow``, relative to ``root`` unless absolute)."""
