@@ -330,3 +330,43 @@ def test_an_artifact_in_a_shallow_clone_is_not_as_new_as_the_cut_off_commit(
     case = parse_record(clone / "gate-records" / "GATE-12.xml").case("runbook")
     assert case["outcome"] in ("failure", "error"), (case, result.stdout.str()[-2000:])
     assert "shallow" in case["message"], case
+
+
+# -- committed evidence in a submodule: committed, though not in this repository's index --------
+
+def _git_at(where: object, when: str, *args: str) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
+           "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com",
+           "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+    subprocess.run(["git", "-c", "protocol.file.allow=always", *args], cwd=where, check=True,
+                   env=env, capture_output=True)
+
+
+@pytest.mark.parametrize("check", [
+    "artifact", "{kind: junit, paths: [docs/reports/*.xml], max_age_days: 7}",
+    "{kind: junit, paths: [docs/reports/*.xml], not_before: commit}"])
+def test_evidence_committed_in_a_submodule_is_as_old_as_its_commit(
+        project: GateProject, tmp_path_factory: pytest.TempPathFactory, check: str) -> None:
+    # The runbook (and an old test report) live in a docs submodule, last changed in
+    # January. The superproject's git lists no file inside a submodule, so they looked
+    # untracked, as new as their checkout.
+    docs = tmp_path_factory.mktemp("docs-repo")
+    (docs / "RUNBOOK.md").write_text("# Runbook\n\nRestart the service.\n")
+    (docs / "reports").mkdir()
+    (docs / "reports" / "unit.xml").write_text(_JUNIT_PASS)
+    _git_at(docs, "2026-01-01T12:00:00Z", "init", "-q", "-b", "main")
+    _git_at(docs, "2026-01-01T12:00:00Z", "add", "-A")
+    _git_at(docs, "2026-01-01T12:00:00Z", "commit", "-q", "-m", "runbook")
+    if check == "artifact":
+        _artifact_gate(project, "{id: fresh, name: Runbook, path: docs/RUNBOOK.md, "
+                                "max_age_days: 30}")
+    else:
+        project.set_state({"phases": {}})
+        custom_gate(project, f"- {{id: fresh, text: Fresh, check: {check}}}")
+    _git_at(project.root, "2026-02-25T12:00:00Z", "init", "-q", "-b", "main")
+    _git_at(project.root, "2026-02-25T12:00:00Z", "submodule", "add", "-q", str(docs), "docs")
+    _git_at(project.root, "2026-02-25T12:00:00Z", "add", "-A")
+    _git_at(project.root, "2026-02-25T12:00:00Z", "commit", "-q", "-m", "release 1.4.0")
+    case = _judged(project, "fresh", "--gate-now=2026-03-01T00:00:00Z")
+    assert case["outcome"] in ("failure", "error"), case
+    assert "docs/" in case["message"], case

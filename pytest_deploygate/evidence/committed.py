@@ -56,8 +56,20 @@ def committed_files(root: Path, relatives: Sequence[str], record_dir: Path | Non
     if code != 0:
         return f"git could not list the tracked files under {root}"
     names = [name for name in tracked.split("\0") if name]
-    if not names:
-        return {}
+    found = _committed_here(git, root, names, specs, record_dir) if names else {}
+    if isinstance(found, str):
+        return found
+    nested = _committed_in_nested(root, [name for name in dict.fromkeys(real.values())
+                                         if name not in names])
+    if isinstance(nested, str):
+        return nested
+    found.update(nested)
+    return {relative: found[name] for relative, name in real.items() if name in found}
+
+
+def _committed_here(git: Git, root: Path, names: list[str], specs: list[str],
+                    record_dir: Path | None) -> dict[str, CommittedFile] | str:
+    """Which of the tracked ``names`` are unchanged since HEAD, and their last commits."""
     if git("rev-parse", "--verify", "-q", "HEAD")[0] != 0:
         return {}  # no commit yet: nothing is committed
     code, diff = git("diff", "--relative", "--name-only", "-z", "HEAD", *specs)
@@ -83,7 +95,47 @@ def committed_files(root: Path, relatives: Sequence[str], record_dir: Path | Non
                     "told: run 'git fetch --unshallow' before the gate")
         found[name] = CommittedFile(commit, datetime.fromisoformat(stamp),
                                     not is_bookkeeping(name, bookkeeping))
-    return {relative: found[name] for relative, name in real.items() if name in found}
+    return found
+
+
+def _committed_in_nested(root: Path, names: list[str]) -> dict[str, CommittedFile] | str:
+    """The files of ``names`` (untracked here) that a repository inside the root commits: a
+    submodule's (release content: the release pins its commit) or a nested clone's. The
+    outer git lists no file inside either, so they looked untracked and as new as their
+    checkout. One git process per folder holding such files."""
+    folders: dict[str, list[str]] = {}
+    for name in names:
+        folders.setdefault(name.rpartition("/")[0], []).append(name)
+    if not any(folders):
+        return {}  # all at the root's top: in its own repository
+    code, out = Git(root)("rev-parse", "--show-toplevel")
+    here = out.removesuffix("\n")
+    found: dict[str, CommittedFile] = {}
+    for folder, inside in folders.items():
+        if not folder:
+            continue
+        code, out = Git(root / folder)("rev-parse", "--show-toplevel")
+        top = out.removesuffix("\n")
+        if code != 0 or not top or top == here:
+            continue  # not in a repository, or in the root's own: untracked
+        try:
+            nested_root = Path(top)
+            prefix = (root / folder).resolve().relative_to(nested_root.resolve()).as_posix()
+        except (OSError, RuntimeError, ValueError):
+            return f"git could not tell which repository holds {folder}"
+        code, superproject = Git(nested_root)("rev-parse", "--show-superproject-working-tree")
+        submodule = code == 0 and bool(superproject.strip())
+        by_name = {name: (f"{prefix}/" if prefix != "." else "") + name.rpartition("/")[2]
+                   for name in inside}
+        nested = committed_files(nested_root, list(by_name.values()), None)
+        if isinstance(nested, str):
+            return nested
+        for name, there in by_name.items():
+            if there in nested:
+                committed = nested[there]
+                found[name] = CommittedFile(committed.commit, committed.at,
+                                            committed.release_content and submodule)
+    return found
 
 
 def _real_relative(root: Path, relative: str) -> str:
