@@ -13,10 +13,9 @@ import pytest
 from test_attack_evidence import (
     _JUNIT_PASS,
     _artifact_gate,
-    _changelog_gate,
     _commit_all,
     _judged,
-    _notes,
+    judged_report,
 )
 from test_signoff_identity import DEV, git, signed  # noqa: F401  (signed: the fixture)
 from test_signoff_release_binding import CRITERION
@@ -47,42 +46,6 @@ def test_a_committed_report_read_through_a_link_is_committed_release_content(
     case = _judged(project, "fresh")
     assert case["outcome"] in ("failure", "error"), case
     assert "reports/unit.xml is committed release content" in case["message"], case
-
-
-# -- the version named: another release's spelling is not this one -----------------------------
-
-@pytest.mark.parametrize("text", [
-    # PEP 440 writes pre-releases without a separator: the notes of 1.4.0's first candidate.
-    "# acme-api 1.4.0rc1 release notes\n\nRefunds.\n",
-    "# acme-api 1.4.0b2\n\nRefunds.\n",
-    # Debian's pre-release (sorts before 1.4.0), and an underscore suffix.
-    "acme-api (1.4.0~rc1) unstable; urgency=medium\n\n  * Refunds.\n",
-    "# acme-api 1.4.0_beta\n\nRefunds.\n",
-    # GitHub's generated notes of the next release: 1.4.0 only as the base of the comparison.
-    "## What's Changed\n* Refunds\n\n**Full Changelog**: "
-    "https://github.com/acme/api/compare/v1.4.0...v1.4.1\n",
-    # The version as another version's build metadata.
-    "# acme-api 0.9.0+1.4.0\n\nRefunds.\n",
-], ids=["pep440-rc", "pep440-beta", "debian-tilde", "underscore", "compare-base",
-        "build-metadata-of-another"])
-def test_release_notes_naming_another_releases_spelling_do_not_name_the_version(
-        project: GateProject, text: str) -> None:
-    case = _notes(project, text)
-    assert case["outcome"] == "failure", case
-    assert "does not name version 1.4.0" in case["message"], case
-
-
-@pytest.mark.parametrize("text", [
-    "**Full Changelog**: https://github.com/acme/api/compare/v1.3.0...v1.4.0\n",
-    "# acme-api 1.4.0 release notes\n",
-    "Released 1.4.0.\n",
-    "Version 1.4.0: refunds (see 1.4.0's notes)\n",
-], ids=["compare-target", "heading", "sentence-end", "possessive"])
-def test_release_notes_naming_the_version_whole_are_met(project: GateProject, text: str
-                                                       ) -> None:
-    # (Held by the fix: the ways notes name their own release.)
-    case = _notes(project, text)
-    assert case["outcome"] == "passed", case
 
 
 # -- a report's own run time: one that cannot be read is no age --------------------------------
@@ -119,16 +82,7 @@ _STATED = {
 def test_a_report_whose_stated_run_time_cannot_be_read_has_no_known_age(
         project: GateProject, name: str, rule: str) -> None:
     path, kind, text = _STATED[name]
-    project.set_state({"phases": {}})
-    (project.root / "deploygate.yaml").write_text("version: 1.4.0\n")
-    (project.root / ".gitignore").write_text("reports/\n")
-    _commit_all(project, "2026-02-01T12:00:00+00:00")
-    (project.root / "reports").mkdir()
-    (project.root / path).write_text(text)
-    extra = ", min: 80" if kind == "coverage" else ""
-    custom_gate(project, f"- {{id: fresh, text: Fresh, check: {{kind: {kind}, "
-                         f"paths: [{path}], {rule}{extra}}}}}")
-    case = _judged(project, "fresh", "--gate-now=2026-03-01T00:00:00Z")
+    case = judged_report(project, kind, path, text, rule)
     assert case["outcome"] in ("failure", "error"), case
     assert path in case["message"], case
 
@@ -273,39 +227,6 @@ def test_junit_statuses_of_a_test_that_passed_are_met(project: GateProject, attr
     assert case["outcome"] == "passed", case
 
 
-# -- changelog: an entry markdown does not show is no entry ----------------------------------
-
-@pytest.mark.parametrize("text", [
-    # The next entry drafted in a comment, before the release's changes are merged.
-    "# Changelog\n\n<!--\n## [1.4.0] - unreleased\n- refunds (draft)\n-->\n\n## [1.3.0]\n- x\n",
-    # The contributing note's example, in a fenced code block.
-    "# Changelog\n\nAdd an entry like this:\n\n```markdown\n## 1.4.0\n- what changed\n```\n\n"
-    "## [1.3.0]\n- x\n",
-    "# Changelog\n\n~~~\n## 1.4.0\n- what changed\n~~~\n\n## [1.3.0]\n- x\n",
-    # An indented code block (four spaces).
-    "# Changelog\n\nExample:\n\n    ## 1.4.0\n    - what changed\n\n## [1.3.0]\n- x\n",
-    # The release's heading, its only content a comment over several lines.
-    "# Changelog\n\n## [1.4.0] - 2026-02-04\n<!--\nwrite the entry here\n-->\n\n## [1.3.0]\n- x\n",
-], ids=["comment", "backtick-fence", "tilde-fence", "indented-code", "multi-line-comment-body"])
-def test_a_changelog_entry_markdown_does_not_show_is_no_entry(
-        project: GateProject, text: str) -> None:
-    _changelog_gate(project, text)
-    case = _judged(project, "changelog")
-    assert case["outcome"] == "failure", case
-
-
-@pytest.mark.parametrize("text", [
-    "# Changelog\n\n## [1.4.0] - 2026-02-04\n\n```python\nrefund(order)\n```\n",
-    "# Changelog\n\n<!-- template -->\n## 1.4.0\n- refunds <!-- see #12 -->\n",
-], ids=["code-in-entry", "inline-comments"])
-def test_a_changelog_entry_with_code_or_comments_in_it_is_met(
-        project: GateProject, text: str) -> None:
-    # (Held by the fix.)
-    _changelog_gate(project, text)
-    case = _judged(project, "changelog")
-    assert case["outcome"] == "passed", case
-
-
 # -- committed evidence in a shallow clone: the cut-off commit did not write every file -------
 
 def test_an_artifact_in_a_shallow_clone_is_not_as_new_as_the_cut_off_commit(
@@ -316,11 +237,8 @@ def test_an_artifact_in_a_shallow_clone_is_not_as_new_as_the_cut_off_commit(
     (project.root / "RUNBOOK.md").write_text("# Runbook\n\nRestart the service.\n")
     _commit_all(project, "2026-01-01T12:00:00+00:00")
     (project.root / "CHANGES.md").write_text("refunds\n")
-    env = {**os.environ, "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
-           "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com",
-           "GIT_AUTHOR_DATE": "2026-02-25T12:00:00Z", "GIT_COMMITTER_DATE": "2026-02-25T12:00:00Z"}
-    for command in (["git", "add", "-A"], ["git", "commit", "-q", "-m", "refunds"]):
-        subprocess.run(command, cwd=project.root, check=True, env=env, capture_output=True)
+    _git_at(project.root, "2026-02-25T12:00:00Z", "add", "-A")
+    _git_at(project.root, "2026-02-25T12:00:00Z", "commit", "-q", "-m", "refunds")
     clone = tmp_path_factory.mktemp("shallow") / "checkout"
     subprocess.run(["git", "clone", "-q", "--depth=1", f"file://{project.root}", str(clone)],
                    check=True, capture_output=True)
