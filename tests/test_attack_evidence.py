@@ -184,7 +184,20 @@ def _changelog_gate(project: GateProject, text: str) -> None:
     # Keep a Changelog's empty template: sub-headings, not one line about the release.
     "# Changelog\n\n## [1.4.0] - 2026-02-04\n### Added\n### Fixed\n\n## [1.3.0]\n- x\n",
     "# Changelog\n\n## [1.4.0] - 2026-02-04\n<!-- write the entry here -->\n\n## [1.3.0]\n- x\n",
-], ids=["rc-bracketed", "rc-plain", "four-part", "only-subheadings", "only-a-comment"])
+    # (Red team evid9.) An entry markdown does not show: the next entry drafted in a comment,
+    # a contributing note's example in fenced or indented code, a comment as the only body.
+    "# Changelog\n\n<!--\n## [1.4.0] - unreleased\n- refunds (draft)\n-->\n\n## [1.3.0]\n- x\n",
+    "# Changelog\n\nAdd an entry like this:\n\n```markdown\n## 1.4.0\n- what changed\n```\n\n"
+    "## [1.3.0]\n- x\n",
+    "# Changelog\n\n~~~\n## 1.4.0\n- what changed\n~~~\n\n## [1.3.0]\n- x\n",
+    "# Changelog\n\nExample:\n\n    ## 1.4.0\n    - what changed\n\n## [1.3.0]\n- x\n",
+    "# Changelog\n\n## [1.4.0] - 2026-02-04\n<!--\nwrite the entry here\n-->\n\n## [1.3.0]\n- x\n",
+    # (Red team evid9.) Pre-releases PEP 440 and Debian spell without a dash.
+    "# Changelog\n\n## 1.4.0rc1\n- refunds\n",
+    "# Changelog\n\n## [1.4.0~rc1]\n- refunds\n",
+], ids=["rc-bracketed", "rc-plain", "four-part", "only-subheadings", "only-a-comment",
+        "comment", "backtick-fence", "tilde-fence", "indented-code", "multi-line-comment-body",
+        "pep440-rc", "debian-tilde"])
 def test_a_changelog_without_an_entry_of_this_very_release_is_not_met(
         project: GateProject, text: str) -> None:
     _changelog_gate(project, text)
@@ -197,7 +210,10 @@ def test_a_changelog_without_an_entry_of_this_very_release_is_not_met(
     "# Changelog\n\n## 1.4.0 (2026-02-04)\n- refunds\n",
     "# Changelog\n\n## v1.4.0: refunds\n- refunds\n",
     "# Changelog\n\n## [1.4.0]\n\nRefunds.\n\n## [1.4.0-rc1]\n- x\n",
-], ids=["keep-a-changelog", "parenthesised-date", "colon", "rc-below"])
+    "# Changelog\n\n## [1.4.0] - 2026-02-04\n\n```python\nrefund(order)\n```\n",
+    "# Changelog\n\n<!-- template -->\n## 1.4.0\n- refunds <!-- see #12 -->\n",
+], ids=["keep-a-changelog", "parenthesised-date", "colon", "rc-below", "code-in-entry",
+        "inline-comments"])
 def test_a_changelog_entry_of_the_release_is_met(project: GateProject, text: str) -> None:
     # (Held by the fix: the headings the docs promise still count.)
     _changelog_gate(project, text)
@@ -218,7 +234,17 @@ def _notes(project: GateProject, text: str) -> dict[str, str]:
     "# acme-api v1.4.0-beta.2\n\nRefunds.\n",
     "# acme-api 1.4.0.1 release notes\n\nA hotfix.\n",
     "# acme-api 1.4.0+build.7\n\nRefunds.\n",
-], ids=["rc", "beta", "four-part", "build-metadata"])
+    # (Red team evid9.) PEP 440's and Debian's pre-releases, an underscore suffix, the next
+    # release's GitHub compare link (1.4.0 only as its base), another version's build.
+    "# acme-api 1.4.0rc1 release notes\n\nRefunds.\n",
+    "# acme-api 1.4.0b2\n\nRefunds.\n",
+    "acme-api (1.4.0~rc1) unstable; urgency=medium\n\n  * Refunds.\n",
+    "# acme-api 1.4.0_beta\n\nRefunds.\n",
+    "## What's Changed\n* Refunds\n\n**Full Changelog**: "
+    "https://github.com/acme/api/compare/v1.4.0...v1.4.1\n",
+    "# acme-api 0.9.0+1.4.0\n\nRefunds.\n",
+], ids=["rc", "beta", "four-part", "build-metadata", "pep440-rc", "pep440-beta",
+        "debian-tilde", "underscore", "compare-base", "build-metadata-of-another"])
 def test_release_notes_of_another_release_do_not_name_the_version(
         project: GateProject, text: str) -> None:
     case = _notes(project, text)
@@ -231,7 +257,10 @@ def test_release_notes_of_another_release_do_not_name_the_version(
     "Released v1.4.0.\n",
     "Version: 1.4.0 (2026-02-04)\n",
     "1.4.0-2026-02-04 is not a version but a date follows; 1.4.0, released.\n",
-], ids=["heading", "end-of-sentence", "parenthesised", "later-mention"])
+    "**Full Changelog**: https://github.com/acme/api/compare/v1.3.0...v1.4.0\n",
+    "Version 1.4.0: refunds (see 1.4.0's notes)\n",
+], ids=["heading", "end-of-sentence", "parenthesised", "later-mention", "compare-target",
+        "possessive"])
 def test_release_notes_naming_the_version_are_met(project: GateProject, text: str) -> None:
     # (Held by the fix.)
     case = _notes(project, text)
@@ -334,6 +363,15 @@ def test_a_report_that_says_it_ran_long_ago_is_stale_whatever_its_file_time(
     # today, but says it ran on 5 January: before the release commit of 1 February, and
     # eight weeks before the evaluation.
     path, text = _OLD_RUN[kind]
+    case = judged_report(project, kind, path, text, rule)
+    assert case["outcome"] == "failure", case
+    assert "2026-01-05" in case["message"], case
+
+
+def judged_report(project: GateProject, kind: str, path: str, text: str, rule: str
+                  ) -> dict[str, str]:
+    """A report written (untracked) after a release committed on 1 February, judged by a
+    ``kind`` check with the freshness ``rule`` on 1 March."""
     project.set_state({"phases": {}})
     (project.root / "deploygate.yaml").write_text("version: 1.4.0\n")
     (project.root / ".gitignore").write_text("reports/\n")
@@ -343,6 +381,4 @@ def test_a_report_that_says_it_ran_long_ago_is_stale_whatever_its_file_time(
     extra = ", min: 80" if kind == "coverage" else ""
     custom_gate(project, f"- {{id: fresh, text: Fresh, check: {{kind: {kind}, "
                          f"paths: [{path}], {rule}{extra}}}}}")
-    case = _judged(project, "fresh", "--gate-now=2026-03-01T00:00:00Z")
-    assert case["outcome"] == "failure", case
-    assert "2026-01-05" in case["message"], case
+    return _judged(project, "fresh", "--gate-now=2026-03-01T00:00:00Z")

@@ -46,16 +46,13 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     bare = re.escape(version.removeprefix("v"))
     # (The version whole: the heading of 1.4.0-rc1 or 1.4.0.1 is another release's entry.)
     heading = re.compile(rf"^#{{1,3}}\s+\[?v?{bare}{NOT_AFTER}\]?(?=$|[\s(:-])")
-    # Comments render as nothing, over every line they span: a heading or a line inside one
-    # is not there (each comment becomes its line breaks, so line numbers stay true).
-    lines = _COMMENT.sub(lambda comment: "\n" * comment.group(0).count("\n"),
-                         data.decode("utf-8", errors="replace")).splitlines()
-    for index, line in enumerate(lines):
-        if heading.match(line.strip()):
+    lines = _shown_lines(data.decode("utf-8", errors="replace"))
+    for index, (line, code) in enumerate(lines):
+        if not code and heading.match(line.strip()):
             level = len(line.strip()) - len(line.strip().lstrip("#"))
             body = []
-            for following in lines[index + 1:]:
-                marks = re.match(r"^(#+)\s", following.strip())
+            for following, in_code in lines[index + 1:]:
+                marks = None if in_code else re.match(r"^(#+)\s", following.strip())
                 if marks and len(marks.group(1)) <= level:
                     break  # the next entry of the same level
                 # Sub-headings (Keep a Changelog's "### Added") are the template of an
@@ -71,5 +68,31 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
 
 #: An HTML comment; one never closed runs to the end of the file, as Markdown renders it.
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def _shown_lines(text: str) -> list[tuple[str, bool]]:
+    """The changelog's lines as markdown shows them, numbered as in the file, each with
+    whether it is code: comments (over several lines too) blanked, fenced and indented code
+    marked. A draft entry in a comment, or a contributing note's example heading in code, is
+    no entry; code in an entry is content of it."""
+    text = _COMMENT.sub(lambda m: "".join(c for c in m.group(0) if c == "\n"), text)
+    shown: list[tuple[str, bool]] = []
+    fence = ""
+    for line in text.split("\n"):
+        opening = _FENCE.match(line)
+        if fence:
+            if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= \
+                    len(fence) and not line.strip().strip(fence[0]):
+                fence = ""
+            shown.append((line, True))
+        elif opening:
+            fence = opening.group(1)
+            shown.append((line, True))
+        else:
+            # (Four spaces or a tab before a heading's marks: indented code.)
+            shown.append((line, line.startswith(("    ", "\t")) and line.strip().startswith("#")))
+    return shown
+
 
 KIND = builtin_kind("changelog", evaluate)

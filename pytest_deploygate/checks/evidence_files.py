@@ -54,8 +54,12 @@ class FileSet:
         return ", ".join(f.relative for f in self.files)
 
 
+#: When a file says it was produced: a time, a sentence saying it cannot be read, or None.
+StatedTime = Callable[[bytes], datetime | str | None]
+
+
 def gather(params: Mapping[str, Any], ctx: Any, default_report: str | None = None,
-           stated: Callable[[bytes], datetime | None] | None = None) -> FileSet | CheckResult:
+           stated: StatedTime | None = None) -> FileSet | CheckResult:
     """The evidence files named by ``paths`` or a named report set; a CheckResult on trouble.
 
     ``stated``: when a file says it was produced (a report's own run time); the freshness
@@ -104,7 +108,10 @@ def gather(params: Mapping[str, Any], ctx: Any, default_report: str | None = Non
         return CheckResult.missing("not_before: commit, but there is no release commit to "
                                    f"compare with: {ctx.project.release.problem}",
                                    *found.evidence)
-    stale = _stale(found, params, ctx, stated)
+    claims = _claims(found.files, params, ctx, stated)
+    if isinstance(claims, str):
+        return CheckResult.missing(claims, *found.evidence)
+    stale = _stale(found, params, ctx, claims)
     if stale:
         return CheckResult.not_met("stale evidence: " + "; ".join(stale), *found.evidence)
     return found
@@ -140,8 +147,30 @@ def _read_version(relative: str, path: Path, mtime_ns: int, limit: int) -> Evide
     return EvidenceFile(relative, data, modified, evidence)
 
 
+def _claims(files: Sequence[EvidenceFile], params: Mapping[str, Any], ctx: Any,
+            stated: StatedTime | None) -> dict[str, datetime] | str:
+    """When each file says it was produced (under a freshness rule only), or why one's stated
+    time cannot be read: then its age is unknown, never judged by its modification time."""
+    if stated is None or (params.get("not_before") != "commit" and "max_age_days" not in params):
+        return {}
+    # Parsed once per run per content, however many criteria read the file.
+    memo = ctx.services.scope.cache("stated-times")
+    claims = {}
+    for f in files:
+        key = (stated.__module__, stated.__qualname__, f.evidence.sha256)
+        if key not in memo:
+            memo[key] = stated(f.data)
+        claim = memo[key]
+        if isinstance(claim, str):
+            return (f"{f.relative}: {claim}, so when it ran is unknown: write the tool's own "
+                    "time stamp, or none")
+        if claim is not None:
+            claims[f.relative] = claim
+    return claims
+
+
 def _stale(found: FileSet, params: Mapping[str, Any], ctx: Any,
-           stated: Callable[[bytes], datetime | None] | None = None) -> list[str]:
+           claims: Mapping[str, datetime]) -> list[str]:
     if params.get("not_before") != "commit" and "max_age_days" not in params:
         return []
     committed = committed_of(found.files, ctx)
@@ -156,7 +185,7 @@ def _stale(found: FileSet, params: Mapping[str, Any], ctx: Any,
                 problems.append(f"{f.relative} is committed release content (last changed in "
                                 f"{tracked.commit[:12]}), not written after the release commit "
                                 f"{ctx.project.commit[:12]}: produce it in CI, untracked")
-            elif commit_time and (claimed := _claimed(f, stated)) and claimed < commit_time:
+            elif commit_time and (claimed := claims.get(f.relative)) and claimed < commit_time:
                 problems.append(f"{f.relative} says it ran at {format_instant(claimed)}, before "
                                 f"the release commit {ctx.project.commit[:12]} "
                                 f"({format_instant(commit_time)})")
@@ -171,7 +200,7 @@ def _stale(found: FileSet, params: Mapping[str, Any], ctx: Any,
         for f in found.files:
             tracked = committed.get(f.relative)
             written = content_time(f, tracked)
-            claimed = _claimed(f, stated)
+            claimed = claims.get(f.relative)
             said = ""
             if claimed is not None and claimed < written:
                 written, said = claimed, f", by the run time it states ({format_instant(claimed)})"
@@ -195,11 +224,6 @@ def committed_of(files: Sequence[EvidenceFile], ctx: Any) -> dict[str, Committed
 def content_time(file: EvidenceFile, tracked: CommittedFile | None) -> datetime:
     """When the file's content was written: a committed file's checkout time is not it."""
     return file.modified if tracked is None else min(file.modified, tracked.at)
-
-
-def _claimed(file: EvidenceFile, stated: Callable[[bytes], datetime | None] | None
-             ) -> datetime | None:
-    return stated(file.data) if stated is not None else None
 
 
 def _as_committed(tracked: CommittedFile | None) -> str:

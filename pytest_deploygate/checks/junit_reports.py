@@ -8,8 +8,10 @@ more tests, failures or errors than its testcases show (``errors="3"`` and no te
 a summary that is not a non-negative whole number, is evidence missing (``skipped`` and
 ``disabled`` too: a summary of skipped tests over testcases that show none did not run them).
 A testcase whose ``status`` or ``result`` says it did not run (googletest's DISABLED_ tests,
-``status="notrun" result="suppressed"``) is skipped, one that says it failed (CTest's
-``status="fail"``) failed, with or without the element. Zero tests is never a pass. Parsed
+``status="notrun" result="suppressed"``, Ginkgo's ``pending``) is skipped; one whose status or
+result is no word for a pass (CTest's ``status="fail"``, Ginkgo's ``timedout`` or
+``panicked``, any word the reader does not know) failed, with or without the element. Zero
+tests is never a pass. Parsed
 with defusedxml (no entity expansion).
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
@@ -115,16 +117,21 @@ _DECLARED = ("tests", "failures", "errors", "skipped", "disabled")
 
 #: A testcase's ``status`` or ``result`` saying it did not run, without a <skipped> element:
 #: googletest lists DISABLED_ tests as status="notrun" result="suppressed"; CTest writes
-#: status="notrun" or "disabled".
+#: status="notrun" or "disabled"; Ginkgo "pending"; behave "untested".
 _NOT_RUN = frozenset({"notrun", "not run", "disabled", "skipped", "skip", "suppressed",
-                      "ignored"})
-#: ... or saying it failed, without a <failure> or <error> element (CTest's status="fail").
-_FAILED = frozenset({"fail", "failed", "failure", "error", "errored", "broken"})
+                      "ignored", "pending", "untested", "todo"})
+#: ... or saying it ran and passed (googletest's "run" and "completed", CTest's and Catch2's
+#: "run", Ginkgo's and behave's "passed"). Any other word is a test that did not pass, with
+#: or without a <failure> element: CTest's "fail", Ginkgo's "timedout", "panicked",
+#: "interrupted" and "aborted" (their elements lost in a conversion) were read as passes
+#: when the reader listed the words of failure instead.
+_PASSED = frozenset({"run", "ran", "completed", "complete", "passed", "pass", "success",
+                     "successful", "succeeded", "ok", "executed"})
 
 
 def _said(case: Any) -> set[str]:
     return {str(case.get(name)).strip().lower() for name in ("status", "result")
-            if case.get(name) is not None}
+            if (case.get(name) or "").strip()}
 
 
 def _not_run(case: Any) -> bool:
@@ -133,7 +140,7 @@ def _not_run(case: Any) -> bool:
 
 
 def _failed_by_status(case: Any) -> bool:
-    return bool(_said(case) & _FAILED)
+    return bool(_said(case) - _PASSED - _NOT_RUN)
 
 
 def _cross_check(root: Any) -> str | None:

@@ -14,7 +14,8 @@ are the pre stage's to fail).
 Read per the 2.1.0 specification, failing closed: a result is suppressed only when it has
 suppressions and every one is accepted (no status counts as accepted; ``underReview`` and
 ``rejected`` do not suppress); ``"runs": []``, a run without ``results`` and a run whose
-invocation did not succeed are no scan (evidence missing); a ``security-severity`` that is not
+invocation did not succeed or reports an error notification (a file it could not parse) are
+no scan (evidence missing); a ``security-severity`` that is not
 a number from 0 to 10, or a ``level`` outside the specification, is evidence missing, never
 low.
 
@@ -134,6 +135,35 @@ def _failed_invocation(run: dict[str, Any]) -> str | None:
             # Required by the specification: missing or false, the scan did not complete.
             return f"invocations[{index}].executionSuccessful is " \
                    f"{json.dumps(invocation.get('executionSuccessful'))}"
+        for name in _NOTIFICATIONS:
+            failed = _error_notification(invocation.get(name))
+            if failed is not None:
+                return f"invocations[{index}].{name}{failed}"
+    return None
+
+
+#: Where an invocation reports its own trouble (3.20.21, 3.20.22). An error there is part of
+#: the scan that did not run (a file the tool could not parse or analyse, a rule that did
+#: not load), whatever executionSuccessful says: ESLint's SARIF formatter reports a file it
+#: could not parse as a configuration notification of level error, and success true.
+_NOTIFICATIONS = ("toolExecutionNotifications", "toolConfigurationNotifications")
+
+
+def _error_notification(notifications: Any) -> str | None:
+    """``[2] is an error (its message)`` for the first notification of level error (the
+    default level is warning, 3.58.6), or what is malformed; None when there is none."""
+    if notifications is None:
+        return None
+    if not isinstance(notifications, list):
+        return " is not an array"
+    for index, notification in enumerate(notifications):
+        if not isinstance(notification, dict):
+            return f"[{index}] is not an object"
+        if notification.get("level", "warning") not in ("warning", "note", "none"):
+            message = notification.get("message")
+            text = message.get("text") if isinstance(message, dict) else None
+            return (f"[{index}] is level {json.dumps(notification.get('level'))}"
+                    + (f" ({str(text).splitlines()[0][:120]})" if text else ""))
     return None
 
 

@@ -7,7 +7,10 @@ old build gets a fresh modification time, but still says when it ran: JUnit's
 ``timestamp`` (milliseconds) and coverage.py's ``meta.timestamp``. The earliest such time is
 how old the report is at least. Tools write JUnit and coverage.py times without a timezone
 (the runner's local time): such a time is read as the latest instant it can be (UTC-12), so
-no honest report is called older than it is. Unreadable times are left to the kind's reader.
+no honest report is called older than it is. A time that is stated but cannot be read (not
+an ISO 8601 string, not a whole number of milliseconds) is returned as a sentence saying so:
+the report's age is then unknown, which is evidence missing under a freshness rule, never
+"no time stated" (one suite's unreadable time hid the old run of a report with a fresh one).
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -23,15 +26,21 @@ from typing import Any
 _LATEST_OFFSET = timedelta(hours=12)
 
 
-def junit_time(data: bytes) -> datetime | None:
-    """The earliest ``timestamp`` of the report's test suites."""
+#: When a report says it ran; a sentence when it says so unreadably; None when it does not say.
+Stated = datetime | str | None
+
+
+def junit_time(data: bytes) -> Stated:
+    """The earliest ``timestamp`` of the report's test suites (and of ``<testsuites>``)."""
     root = _xml(data)
     if root is None:
         return None
-    return _earliest(suite.get("timestamp") for suite in root.iter("testsuite"))
+    return _earliest((f"<{suite.tag} name={suite.get('name')!r}> timestamp", suite.get("timestamp"))
+                     for suite in [root, *root.iter("testsuite")]
+                     if suite.tag in ("testsuite", "testsuites"))
 
 
-def sarif_time(data: bytes) -> datetime | None:
+def sarif_time(data: bytes) -> Stated:
     """The earliest start (else end) time of the log's invocations."""
     try:
         doc = json.loads(data.decode("utf-8-sig"))
@@ -39,15 +48,17 @@ def sarif_time(data: bytes) -> datetime | None:
         return None
     runs = doc.get("runs") if isinstance(doc, dict) else None
     times = []
-    for run in runs if isinstance(runs, list) else []:
+    for number, run in enumerate(runs if isinstance(runs, list) else []):
         invocations = run.get("invocations") if isinstance(run, dict) else None
-        for invocation in invocations if isinstance(invocations, list) else []:
+        for index, invocation in enumerate(invocations if isinstance(invocations, list)
+                                           else []):
             if isinstance(invocation, dict):
-                times.append(invocation.get("startTimeUtc") or invocation.get("endTimeUtc"))
+                times += [(f"runs[{number}].invocations[{index}].{name}", invocation.get(name))
+                          for name in ("startTimeUtc", "endTimeUtc")]
     return _earliest(times)
 
 
-def coverage_time(data: bytes) -> datetime | None:
+def coverage_time(data: bytes) -> Stated:
     """Cobertura's ``timestamp`` (milliseconds since the epoch) or coverage.py's JSON
     ``meta.timestamp``."""
     if data.lstrip().startswith(b"{"):
@@ -55,13 +66,16 @@ def coverage_time(data: bytes) -> datetime | None:
             meta = json.loads(data).get("meta")
         except (ValueError, AttributeError, RecursionError):
             return None
-        return _earliest([meta.get("timestamp")] if isinstance(meta, dict) else [])
+        return _earliest([("meta.timestamp", meta.get("timestamp"))]
+                         if isinstance(meta, dict) else [])
     root = _xml(data)
     raw = root.get("timestamp") if root is not None and root.tag == "coverage" else None
-    try:
-        return datetime.fromtimestamp(int(raw) / 1000, UTC) if raw else None
-    except (ValueError, OverflowError, OSError):
+    if raw is None or not raw.strip():
         return None
+    try:
+        return datetime.fromtimestamp(int(raw) / 1000, UTC)
+    except (ValueError, OverflowError, OSError):
+        return f"<coverage> timestamp {raw!r} is not a time in milliseconds since the epoch"
 
 
 def _xml(data: bytes) -> Any:
@@ -74,15 +88,18 @@ def _xml(data: bytes) -> Any:
         return None
 
 
-def _earliest(values: Iterable[Any]) -> datetime | None:
+def _earliest(values: Iterable[tuple[str, Any]]) -> Stated:
+    """The earliest of the (where, value) times; the first unreadable one's sentence."""
     times = []
-    for value in values:
-        if not isinstance(value, str) or not value.strip():
-            continue
+    for where, value in values:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue  # not stated
         try:
+            if not isinstance(value, str):
+                raise ValueError
             moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
-            continue
+            return f"{where} {json.dumps(value)} is not an ISO 8601 date-time"
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC) + _LATEST_OFFSET
         times.append(moment)

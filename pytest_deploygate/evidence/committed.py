@@ -7,6 +7,8 @@ release commit and younger than any ``max_age_days``. A file git tracks whose co
 one committed is as old as the commit that last changed it (or as its modification time, when
 that is older). A tracked file outside the gate's bookkeeping is release content: it was
 committed with (or before) the release commit, so it is never evidence produced after it.
+A file git attributes to a shallow clone's cut-off commit (which "adds" every file) has no
+known commit time: git cannot tell, and the age is unknown.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -18,7 +20,12 @@ from datetime import datetime
 from pathlib import Path
 
 from pytest_deploygate.core.value_class import value_class
-from pytest_deploygate.evidence.release import Git, bookkeeping_paths, is_bookkeeping
+from pytest_deploygate.evidence.release import (
+    Git,
+    bookkeeping_paths,
+    is_bookkeeping,
+    shallow_boundary,
+)
 
 
 @value_class(frozen=True)
@@ -40,13 +47,29 @@ def committed_files(root: Path, relatives: Sequence[str], record_dir: Path | Non
     git = Git(root)
     if not relatives or git("rev-parse", "--is-inside-work-tree")[0] != 0:
         return {}  # not in a repository: nothing is tracked
-    specs = ["--", *(f":(literal){relative}" for relative in relatives)]
+    # Asked about the file the name leads to: git never follows a link, so a report read
+    # through a linked folder (reports/ -> old-run/), or a link to a committed file, looked
+    # untracked and as new as its checkout.
+    real = {relative: _real_relative(root, relative) for relative in relatives}
+    specs = ["--", *(f":(literal){name}" for name in dict.fromkeys(real.values()))]
     code, tracked = git("ls-files", "-z", "--cached", *specs)
     if code != 0:
         return f"git could not list the tracked files under {root}"
     names = [name for name in tracked.split("\0") if name]
-    if not names:
-        return {}
+    found = _committed_here(git, root, names, specs, record_dir) if names else {}
+    if isinstance(found, str):
+        return found
+    nested = _committed_in_nested(root, [name for name in dict.fromkeys(real.values())
+                                         if name not in names])
+    if isinstance(nested, str):
+        return nested
+    found.update(nested)
+    return {relative: found[name] for relative, name in real.items() if name in found}
+
+
+def _committed_here(git: Git, root: Path, names: list[str], specs: list[str],
+                    record_dir: Path | None) -> dict[str, CommittedFile] | str:
+    """Which of the tracked ``names`` are unchanged since HEAD, and their last commits."""
     if git("rev-parse", "--verify", "-q", "HEAD")[0] != 0:
         return {}  # no commit yet: nothing is committed
     code, diff = git("diff", "--relative", "--name-only", "-z", "HEAD", *specs)
@@ -54,7 +77,8 @@ def committed_files(root: Path, relatives: Sequence[str], record_dir: Path | Non
         return f"git could not compare the evidence files with HEAD under {root}"
     changed = {name for name in diff.split("\0") if name}
     bookkeeping = bookkeeping_paths(root, record_dir)
-    out = {}
+    cut_off = shallow_boundary(root)
+    found = {}
     for name in names:
         if name in changed:
             continue  # written over after the checkout: its modification time tells
@@ -63,6 +87,61 @@ def committed_files(root: Path, relatives: Sequence[str], record_dir: Path | Non
         commit, _, stamp = last.strip().partition(" ")
         if code != 0 or not stamp:
             return f"git could not tell when {name} was committed"
-        out[name] = CommittedFile(commit, datetime.fromisoformat(stamp),
-                                  not is_bookkeeping(name, bookkeeping))
-    return out
+        if commit in cut_off:
+            # A shallow clone's oldest commit has no parent to compare with: git says it
+            # added every file, whenever each was really last changed.
+            return (f"the repository is a shallow clone cut off at {commit[:12]}, which git "
+                    f"names as the last change of {name}, so when it was committed cannot be "
+                    "told: run 'git fetch --unshallow' before the gate")
+        found[name] = CommittedFile(commit, datetime.fromisoformat(stamp),
+                                    not is_bookkeeping(name, bookkeeping))
+    return found
+
+
+def _committed_in_nested(root: Path, names: list[str]) -> dict[str, CommittedFile] | str:
+    """The files of ``names`` (untracked here) that a repository inside the root commits: a
+    submodule's (release content: the release pins its commit) or a nested clone's. The
+    outer git lists no file inside either, so they looked untracked and as new as their
+    checkout. One git process per folder holding such files."""
+    folders: dict[str, list[str]] = {}
+    for name in names:
+        folders.setdefault(name.rpartition("/")[0], []).append(name)
+    if not any(folders):
+        return {}  # all at the root's top: in its own repository
+    code, out = Git(root)("rev-parse", "--show-toplevel")
+    here = out.removesuffix("\n")
+    found: dict[str, CommittedFile] = {}
+    for folder, inside in folders.items():
+        if not folder:
+            continue
+        code, out = Git(root / folder)("rev-parse", "--show-toplevel")
+        top = out.removesuffix("\n")
+        if code != 0 or not top or top == here:
+            continue  # not in a repository, or in the root's own: untracked
+        try:
+            nested_root = Path(top)
+            prefix = (root / folder).resolve().relative_to(nested_root.resolve()).as_posix()
+        except (OSError, RuntimeError, ValueError):
+            return f"git could not tell which repository holds {folder}"
+        code, superproject = Git(nested_root)("rev-parse", "--show-superproject-working-tree")
+        submodule = code == 0 and bool(superproject.strip())
+        by_name = {name: (f"{prefix}/" if prefix != "." else "") + name.rpartition("/")[2]
+                   for name in inside}
+        nested = committed_files(nested_root, list(by_name.values()), None)
+        if isinstance(nested, str):
+            return nested
+        for name, there in by_name.items():
+            if there in nested:
+                committed = nested[there]
+                found[name] = CommittedFile(committed.commit, committed.at,
+                                            committed.release_content and submodule)
+    return found
+
+
+def _real_relative(root: Path, relative: str) -> str:
+    """The path, relative to ``root``, of the file ``relative`` leads to through links (as
+    given when it leads nowhere inside the root: the readers refuse such a file)."""
+    try:
+        return (root / relative).resolve().relative_to(root.resolve()).as_posix()
+    except (OSError, RuntimeError, ValueError):
+        return relative

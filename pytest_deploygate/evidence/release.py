@@ -37,6 +37,12 @@ from pathlib import Path
 
 from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.git import authors_since, git_command, git_environment
+from pytest_deploygate.isdlc.layout import (
+    CURRENT_ALIASES,
+    CURRENT_CHECKLIST_PHASES,
+    CURRENT_KEYS,
+    LEGACY_KEYS,
+)
 
 #: Bookkeeping directories relative to the project root (plus the record files).
 BOOKKEEPING_DIRS = (".deploygate", ".isdlc")
@@ -46,7 +52,13 @@ BOOKKEEPING_DIRS = (".deploygate", ".isdlc")
 #: whatever --gate-record-dir, the ini setting or a link left by a build step says, and a
 #: folder of release content (``src/``) named there made a change to it no change at all
 #: (a sign-off of other content counted, and the record bound to the changed release).
-RECORD_FILE_GLOBS = tuple(f"{stem}.{suffix}" for stem in ("GATE-[0-9]*", "[0-9][0-9]*-*")
+#: Named exactly (a gate number, or a phase key of either layout), not by a pattern: any
+#: "number, dash, word" (Liquibase's ``01-create-users.xml``, a chapter ``02-intro.md``) was
+#: a record too. (A spec with an id of its own, not a phase key, writes release content.)
+RECORD_IDS = ("GATE-[0-9][0-9]", "GATE-[0-9][0-9][0-9]", *sorted(
+    {*LEGACY_KEYS, *CURRENT_KEYS, *CURRENT_ALIASES, *CURRENT_CHECKLIST_PHASES}))
+RECORD_FILE_GLOBS = tuple(f"{stem}{stage}.{suffix}" for stem in RECORD_IDS
+                          for stage in ("", "-pre", "-post")
                           for suffix in ("xml", "md", "html", "intoto.json"))
 #: How a bookkeeping tuple names "the record files in this folder": ``gate-records/*``.
 RECORD_FILES_IN = "/*"
@@ -301,6 +313,12 @@ def _differs_from_index(path: Path, mode: str, object_id: str) -> bool:
     except (OSError, UnusableFile):
         return True
     return digest.hexdigest() != object_id
+
+
+def shallow_boundary(root: Path) -> set[str]:
+    """The commits the repository at ``root`` is cut off at (empty when it is complete)."""
+    code, path = Git(root)("rev-parse", "--git-path", "shallow")
+    return _shallow_boundary(root, path.removesuffix("\n")) if code == 0 else set()
 
 
 def _shallow_boundary(root: Path, path: str) -> set[str]:
