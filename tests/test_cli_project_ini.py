@@ -68,8 +68,9 @@ def own_spec_release(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def gate_run(root: Path) -> None:
-    run = subprocess.run([sys.executable, "-m", "pytest", *INNER_ARGS, "-q", "--gate=12", NOW],
+def gate_run(root: Path, *options: str) -> None:
+    run = subprocess.run([sys.executable, "-m", "pytest", *INNER_ARGS, "-q", "--gate=12", NOW,
+                          *options],
                          cwd=root, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-2000:]
     assert OWN_TITLE in (root / RECORD).read_text()  # the run used the project's own spec
@@ -110,18 +111,24 @@ def test_specs_on_the_command_line_win_over_the_ini(tmp_path: Path) -> None:
     assert OWN_TITLE not in builtin.stdout and "[built-in]" in builtin.stdout
 
 
-def test_the_ini_of_a_folder_above_the_root_governs_it_as_it_governs_pytest(
-        tmp_path: Path) -> None:
+def test_an_ini_above_the_project_does_not_choose_its_specs(tmp_path: Path) -> None:
+    # pytest reads it (a project without configuration of its own), but a run by its spec
+    # folder may not write back or sign: the commands do not vouch for its records either.
     root = own_spec_release(tmp_path / "repo" / "services" / "acme-api",
                             {"pyproject.toml": NO_PYTEST_TABLE})
-    shutil.move(root / "release-checks", tmp_path / "repo" / "release-checks")
-    (tmp_path / "repo" / "pytest.ini").write_text("[pytest]\ndeploygate_specs = release-checks\n")
+    (tmp_path / "repo" / "pytest.ini").write_text(
+        f"[pytest]\ndeploygate_specs = {root / 'release-checks'}\n")
+    gate_run(root, f"--gate-root={root}")  # the run used the specs of the ini above
+    refused = deploygate(root, "verdict", RECORD, "--allow-replay")
+    assert refused.returncode == 4, refused.stdout + refused.stderr
+    assert "it was made by a spec with sha256" in refused.stderr
     shown = deploygate(root, "show", "12")
-    assert shown.returncode == 0 and OWN_TITLE in shown.stdout, shown.stderr
-    # A folder's own pytest configuration stops the search, even without a gate setting.
-    (root / "pytest.ini").write_text("[pytest]\n")
-    nearer = deploygate(root, "show", "12")
-    assert nearer.returncode == 0 and OWN_TITLE not in nearer.stdout, nearer.stderr
+    assert shown.returncode == 0 and OWN_TITLE not in shown.stdout, shown.stderr
+    # The project's own file, even without the setting, is the one pytest reads.
+    (root / "pytest.ini").write_text("[pytest]\ndeploygate_specs = release-checks\n")
+    commit_all(root, "the project's own pytest.ini")
+    accepted = deploygate(root, "show", "12")
+    assert accepted.returncode == 0 and OWN_TITLE in accepted.stdout, accepted.stderr
 
 
 def test_the_ini_spec_size_limit_applies_to_the_commands(tmp_path: Path) -> None:

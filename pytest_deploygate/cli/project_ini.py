@@ -55,11 +55,16 @@ class GateIni:
     #: The file pytest would read (None: the project has none).
     path: Path | None = None
     values: Mapping[str, str] = field(default_factory=dict)
+    #: Whether that file lies inside the project (a file above it is not the project's own).
+    inside_project: bool = True
 
     def folder(self, name: str) -> Path | None:
-        """A path setting, relative to the configuration file's folder (pytest's rootdir)."""
+        """A path setting of the project's own file, relative to that file's folder (pytest's
+        rootdir). A file above the project does not choose its folders: a run reading specs
+        by such a file may neither write back nor sign (gate/settings.py), and the commands
+        must not vouch for its records either, so they keep their defaults and refuse them."""
         value = self.values.get(name, "").strip()
-        if not value or self.path is None:
+        if not value or self.path is None or not self.inside_project:
             return None
         from pytest_deploygate.core.paths import configured_path
 
@@ -98,9 +103,10 @@ def read_gate_ini(root: Path) -> GateIni:
             holds = _HOLDS_PYTEST.get(name)
             if holds is not None and not holds.search(text):
                 continue  # not pytest's: look further, as pytest does
+            inside = path.resolve().is_relative_to(root.resolve())
             if "deploygate_" not in text:
-                return GateIni(path)
-            return GateIni(path, _settings(path, text))
+                return GateIni(path, inside_project=inside)
+            return GateIni(path, _settings(path, text), inside)
     return GateIni()
 
 
