@@ -268,17 +268,18 @@ def _thresholds(pairs: list[str]) -> dict[str, float]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         try:
-            # float() also reads "٣" (an Arabic-Indic 3) and "1_0" (10): a number a reviewer
-            # of the command line may read otherwise. Plain decimal notation only.
-            if not sep or not name.strip() or not _DECIMAL.fullmatch(value.strip()):
-                raise ValueError
             number = float(value)
         except ValueError:
-            raise pytest.UsageError(
-                f"--gate-threshold {pair!r}: expected NAME=NUMBER, e.g. p99_ms=1500") from None
-        if not math.isfinite(number):
+            number = None
+        if sep and number is not None and not math.isfinite(number):
             # A NaN bound never breaches: every comparison with NaN is false.
             raise pytest.UsageError(f"--gate-threshold {pair!r}: {value.strip()} is not a "
                                     "finite number; give a number, e.g. p99_ms=1500")
+        # float() also reads "٣" (an Arabic-Indic 3) and "1_0" (10): a number a reviewer of
+        # the command line may read otherwise. Plain decimal notation only.
+        if number is None or not sep or not name.strip() or \
+                not _DECIMAL.fullmatch(value.strip()):
+            raise pytest.UsageError(
+                f"--gate-threshold {pair!r}: expected NAME=NUMBER, e.g. p99_ms=1500")
         out[name.strip()] = number
     return out
