@@ -159,3 +159,19 @@ def test_an_unreadable_gate_setting_is_one_line_naming_the_file(tmp_path: Path, 
     lines = refused.stderr.strip().splitlines()
     assert len(lines) == 1 and name in lines[0] and says in lines[0], refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_a_spec_folder_name_the_system_cannot_look_at_is_one_line(tmp_path: Path) -> None:
+    # A name too long for the file system was OSError tracebacks of every command and an
+    # INTERNALERROR of pytest --gate.
+    root = tmp_path / "acme-api"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("gate-records"))
+    (root / "pytest.ini").write_text(f"[pytest]\ndeploygate_specs = {'a' * 5000}\n")
+    refused = deploygate(root, "show", "12")
+    assert refused.returncode == 2, refused.stdout
+    assert len(refused.stderr.strip().splitlines()) == 1 and "cannot be looked at" in \
+        refused.stderr and "Traceback" not in refused.stderr, refused.stderr[-500:]
+    run = subprocess.run([sys.executable, "-m", "pytest", *INNER_ARGS, "-q", "--gate=12"],
+                         cwd=root, capture_output=True, text=True)
+    assert run.returncode == 4 and "INTERNALERROR" not in run.stdout + run.stderr
+    assert "cannot be looked at" in run.stdout + run.stderr

@@ -66,16 +66,17 @@ class GateIni:
         value = self.values.get(name, "").strip()
         if not value or self.path is None or not self.inside_project:
             return None
-        from pytest_deploygate.core.paths import configured_path
+        from pytest_deploygate.core.paths import configured_path, folder_problem
 
         try:
             path = configured_path(value, self.path.parent)
         except ValueError as exc:
             raise IniError(f"{self.path}: {name} = {value!r}: {exc}") from None
-        if value != DEFAULT_SPEC_FOLDER and not path.is_dir():
+        problem = None if value == DEFAULT_SPEC_FOLDER else folder_problem(path)
+        if problem:
             # As pytest --gate refuses it: the gates were silently the built-in ones.
-            raise IniError(f"{self.path}: {name} = {value!r}: {path} is not a folder; create "
-                           "it or fix the setting")
+            raise IniError(f"{self.path}: {name} = {value!r}: {problem}; create it or fix "
+                           "the setting")
         return path
 
     def limits(self) -> Limits:

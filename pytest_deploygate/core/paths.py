@@ -49,3 +49,13 @@ def configured_path(value: str, base: Path) -> Path:
                          "itself") from None
     return path if path.is_absolute() else base / path
 
+
+
+def folder_problem(path: Path) -> str | None:
+    """Why ``path`` is no folder to read (None when it is one). A name too long or a parent
+    that may not be searched is said so, not raised (it was a traceback of pytest and of the
+    ``deploygate`` commands)."""
+    try:
+        return None if path.is_dir() else f"{path} is not a folder"
+    except OSError as exc:
+        return f"{path} cannot be looked at ({exc.strerror or exc})"

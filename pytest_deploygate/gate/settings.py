@@ -254,9 +254,12 @@ def _spec_dir(config: pytest.Config, rootdir: Path) -> Path:
     were silently the built-in ones: a typo in the setting dropped the project's own gate)."""
     value = config.getini("deploygate_specs")
     folder = _path(value, rootdir, "ini deploygate_specs") or rootdir / "gate_specs"
-    if str(value).strip() not in ("", "gate_specs") and not folder.is_dir():
-        raise pytest.UsageError(f"ini deploygate_specs = {value!r}: {folder} is not a folder; "
-                                "create it or fix the setting")
+    from pytest_deploygate.core.paths import folder_problem
+
+    problem = None if str(value).strip() in ("", "gate_specs") else folder_problem(folder)
+    if problem:
+        raise pytest.UsageError(f"ini deploygate_specs = {value!r}: {problem}; create it or "
+                                "fix the setting")
     return folder
 
 
