@@ -288,3 +288,25 @@ def test_evidence_committed_in_a_submodule_is_as_old_as_its_commit(
     case = _judged(project, "fresh", "--gate-now=2026-03-01T00:00:00Z")
     assert case["outcome"] in ("failure", "error"), case
     assert "docs/" in case["message"], case
+
+
+# -- coverage: gcovr states its run time in seconds, Cobertura and coverage.py in ms ----------
+
+@pytest.mark.parametrize(("stamp", "fresh"), [
+    ("1772272800", True),  # gcovr, seconds: 2026-02-28T10:00Z
+    ("1772272800000", True),  # Cobertura and coverage.py, milliseconds: the same instant
+    ("1767607200", False),  # gcovr, seconds: 2026-01-05T10:00Z
+    ("1767607200000", False),  # milliseconds: the same old run
+], ids=["gcovr-fresh", "cobertura-fresh", "gcovr-old", "cobertura-old"])
+def test_a_cobertura_run_time_is_read_in_the_unit_its_tool_writes(
+        project: GateProject, stamp: str, fresh: bool) -> None:
+    # gcovr's seconds were read as milliseconds: a report written a day ago said it ran in
+    # January 1970, and every gcovr report was stale under a freshness rule.
+    text = (f'<coverage line-rate="0.9" lines-valid="10" lines-covered="9" '
+            f'timestamp="{stamp}"><packages/></coverage>\n')
+    case = judged_report(project, "coverage", "reports/coverage.xml", text, "max_age_days: 7")
+    if fresh:
+        assert case["outcome"] == "passed", case
+    else:
+        assert case["outcome"] == "failure", case
+        assert "2026-01-05" in case["message"], case

@@ -4,13 +4,14 @@ reports, for the freshness rules (``not_before: commit``, ``max_age_days``).
 A report downloaded from an earlier pipeline run, restored from a cache or copied from an
 old build gets a fresh modification time, but still says when it ran: JUnit's
 ``<testsuite timestamp>``, SARIF's ``invocations[].startTimeUtc``, Cobertura's
-``timestamp`` (milliseconds) and coverage.py's ``meta.timestamp``. The earliest such time is
-how old the report is at least. Tools write JUnit and coverage.py times without a timezone
-(the runner's local time): such a time is read as the latest instant it can be (UTC-12), so
-no honest report is called older than it is. A time that is stated but cannot be read (not
-an ISO 8601 string, not a whole number of milliseconds) is returned as a sentence saying so:
-the report's age is then unknown, which is evidence missing under a freshness rule, never
-"no time stated" (one suite's unreadable time hid the old run of a report with a fresh one).
+``timestamp`` (milliseconds; gcovr writes seconds) and coverage.py's ``meta.timestamp``. The
+earliest such time is how old the report is at least. Tools write JUnit and coverage.py
+times without a timezone (the runner's local time): such a time is read as the latest
+instant it can be (UTC-12), so no honest report is called older than it is. A time that is
+stated but cannot be read (not an ISO 8601 string, not a whole number) is returned as a
+sentence saying so: the report's age is then unknown, which is evidence missing under a
+freshness rule, never "no time stated" (one suite's unreadable time hid the old run of a
+report with a fresh one).
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -25,6 +26,9 @@ from typing import Any
 #: The furthest west a local time can be from UTC: a naive time is at most this much later.
 _LATEST_OFFSET = timedelta(hours=12)
 
+
+#: A Cobertura ``timestamp`` below this is in seconds (gcovr), from it on in milliseconds.
+_SECONDS_BELOW = 10**11
 
 #: When a report says it ran; a sentence when it says so unreadably; None when it does not say.
 Stated = datetime | str | None
@@ -59,8 +63,8 @@ def sarif_time(data: bytes) -> Stated:
 
 
 def coverage_time(data: bytes) -> Stated:
-    """Cobertura's ``timestamp`` (milliseconds since the epoch) or coverage.py's JSON
-    ``meta.timestamp``."""
+    """Cobertura's ``timestamp`` (milliseconds since the epoch; gcovr's, seconds) or
+    coverage.py's JSON ``meta.timestamp``."""
     if data.lstrip().startswith(b"{"):
         try:
             meta = json.loads(data).get("meta")
@@ -73,9 +77,14 @@ def coverage_time(data: bytes) -> Stated:
     if raw is None or not raw.strip():
         return None
     try:
-        return datetime.fromtimestamp(int(raw) / 1000, UTC)
+        number = int(raw)
+        # Cobertura and coverage.py write milliseconds, gcovr seconds. Read as milliseconds,
+        # a value below 10**11 is before March 1973, when no such report was written; read
+        # as seconds, a value above it is after the year 5000: each reading has its range.
+        return datetime.fromtimestamp(number / (1 if number < _SECONDS_BELOW else 1000), UTC)
     except (ValueError, OverflowError, OSError):
-        return f"<coverage> timestamp {raw!r} is not a time in milliseconds since the epoch"
+        return (f"<coverage> timestamp {raw!r} is not a time in seconds or milliseconds since "
+                "the epoch")
 
 
 def _xml(data: bytes) -> Any:
