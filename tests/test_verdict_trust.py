@@ -306,6 +306,23 @@ def test_stale_pass_of_an_older_release(released: Path, tmp_path: Path) -> None:
     assert "it is for version '1.4.0', this is '1.5.0'" in done.stderr
 
 
+
+def test_a_named_commit_is_resolved_in_the_project_whatever_the_step_sets(
+        released: Path, tmp_path: Path) -> None:
+    # A deploy step that runs in another repository's context (GIT_DIR, GIT_WORK_TREE set by
+    # the CI) resolved --commit there: the project's own release was refused.
+    other = tmp_path / "other"
+    other.mkdir()
+    git(other, "init", "-q", "-b", "main")
+    git(other, "commit", "-q", "--allow-empty", "-m", "unrelated")
+    old = git(released, "rev-parse", "HEAD")
+    record = released / "gate-records" / "GATE-12.xml"
+    env = {**os.environ, "GIT_DIR": str(other / ".git"), "GIT_WORK_TREE": str(other)}
+    done = subprocess.run([sys.executable, "-m", "pytest_deploygate", "--root", str(released),
+                           "verdict", str(record), "--allow-replay", "--commit", old[:12]],
+                          cwd=released, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+
 # -- the post stage accepts a pre record only through the same verification ---------------------
 
 def test_post_stage_refuses_a_flipped_or_thinned_pre_record(example: GateProject) -> None:

@@ -166,7 +166,7 @@ def _release(args: argparse.Namespace, workspace: Workspace, record: GateRecord
     if args.commit is None:
         return identity
     code, resolved = workspace.git("rev-parse", "--verify", "--quiet",
-                                   f"{args.commit}^{{commit}}")
+                                   f"{args.commit}^{{commit}}", as_the_gate=True)
     commit = resolved if code == 0 and resolved else args.commit
     # The tree of the named commit's release content, by the same rules (bookkeeping out).
     tree = release_tree(workspace.root, commit,

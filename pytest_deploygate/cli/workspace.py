@@ -203,13 +203,21 @@ class Workspace:
         except UnusableFile as exc:
             raise Refusal(f"{relative}: {exc.reason}: make it a regular file") from None
 
-    def git(self, *args: str) -> tuple[int, str]:
-        """Run git in the project root."""
+    def git(self, *args: str, as_the_gate: bool = False) -> tuple[int, str]:
+        """Run git in the project root: as the user (their identity and configuration, for
+        a sign-off's commit), or ``as_the_gate`` reads the release: no ``GIT_*`` variable of
+        the step, no user configuration (``evidence.git.git_environment``)."""
         import subprocess
 
+        command = ["git", "-C", str(self.root), *args]
+        env = None
+        if as_the_gate:
+            from pytest_deploygate.evidence.git import git_command, git_environment
+
+            command, env = git_command(self.root, args), git_environment()
         try:
-            done = subprocess.run(["git", "-C", str(self.root), *args], capture_output=True,
-                                  text=True, timeout=30, check=False)
+            done = subprocess.run(command, capture_output=True, text=True, timeout=30,
+                                  check=False, env=env)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return 128, str(exc)
         return done.returncode, (done.stdout or done.stderr).strip()
