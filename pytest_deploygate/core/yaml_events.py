@@ -35,6 +35,7 @@ from pytest_deploygate.core.yaml_model import (
     YamlSyntaxError,
     base_60_problem,
     expansion_problem,
+    is_finite_number,
     one_line,
     unreadable_value,
 )
@@ -130,6 +131,9 @@ class _OnePass:
         self.loader = loader
         self.check_expansion = check_expansion
         self.loaded = LoadedYaml(None)
+        # Every scalar not a string is built by _construct, which clears this on a number
+        # non_finite_numbers would refuse: a document without one is not walked again.
+        self.loaded.finite_numbers = True
         self.anchors: dict[str, _Anchor] = {}
         self.stack: list[_Frame] = []
         self.budget = MAX_NODES
@@ -397,7 +401,10 @@ class _OnePass:
         node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         loader = self.loader
         try:
-            return loader.construct_object(node, deep=True)
+            data = loader.construct_object(node, deep=True)
+            if not is_finite_number(data):
+                self.loaded.finite_numbers = False
+            return data
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             self._construction_failed(mark.line + 1 if mark else line,
