@@ -111,6 +111,8 @@ def non_finite_numbers(loaded: LoadedYaml, source: Path, limit: int = 20) -> lis
     No reviewed input has a use for them, and a NaN threshold never breaches (every comparison
     with NaN is false), so a 43% error rate would pass a NaN bound: refused at load.
     """
+    if loaded.finite_numbers:  # the one-pass reader built none (its data is not changed since)
+        return []
     problems: list[tuple[int, str]] = []
     for at, value in _values(loaded.data):
         if len(problems) >= limit:

@@ -35,6 +35,7 @@ from pytest_deploygate.core.yaml_model import (
     YamlSyntaxError,
     base_60_problem,
     expansion_problem,
+    is_finite_number,
     one_line,
     unreadable_value,
 )
@@ -130,6 +131,9 @@ class _OnePass:
         self.loader = loader
         self.check_expansion = check_expansion
         self.loaded = LoadedYaml(None)
+        # Every scalar not a string is built by _construct, which clears this on a number
+        # non_finite_numbers would refuse: a document without one is not walked again.
+        self.loaded.finite_numbers = True
         self.anchors: dict[str, _Anchor] = {}
         self.stack: list[_Frame] = []
         self.budget = MAX_NODES
@@ -187,7 +191,8 @@ class _OnePass:
                     tag = self.tags[value] = self.loader.resolve(ScalarNode, value, implicit)
             else:
                 tag = self.loader.resolve(ScalarNode, value, implicit)
-        is_key = self._at_key()
+        top = self.stack[-1] if self.stack else None  # (_at_key, inline: every node)
+        is_key = top is not None and top.is_map and not top.has_key
         if is_key and tag in _REWRITING_KEY_TAGS:
             raise NeedsNodes
         if tag == _STR:
@@ -210,7 +215,8 @@ class _OnePass:
         if len(stack) >= MAX_DEPTH:
             raise YamlSyntaxError(line, f"the document nests more than {MAX_DEPTH} levels "
                                         "deep; flatten it")
-        is_key = self._at_key()
+        top = stack[-1] if stack else None  # (_at_key, inline: every node)
+        is_key = top is not None and top.is_map and not top.has_key
         data: Any = {} if is_map else []
         # Placed now, filled later, as PyYAML's constructor does: an alias inside it (a
         # cycle, refused below) and the parent's key order see the same object.
@@ -237,7 +243,8 @@ class _OnePass:
             return frame.data
         parent = self.stack[-1]
         parent.height = max(parent.height, frame.height + 1)
-        self._grow(parent, frame.size)
+        if self.check_expansion:
+            self._grow(parent, frame.size)
         if not parent.is_map:
             return frame.data
         if parent.has_key:  # it was the value
@@ -291,7 +298,8 @@ class _OnePass:
                     self._alias_keys((), alias_keys)
             return data
         top = stack[-1]
-        self._grow(top, size)
+        if self.check_expansion:
+            self._grow(top, size)
         if is_key:
             top.key, top.raw_key, top.has_key = data, raw, True
             self._key(top, data, raw, line)
@@ -305,7 +313,8 @@ class _OnePass:
             path = (*top.path, top.index)
             top.index += 1
             top.data.append(data)
-        if self._take_budget():
+        self.budget -= 1  # (_take_budget, inline: every value)
+        if self.budget > 0:
             lines = self.loaded.lines
             if path not in lines:
                 lines[path] = line
@@ -332,7 +341,8 @@ class _OnePass:
             path = (*top.path, top.index)
             top.index += 1
             top.data.append(data)
-        mapped = self._take_budget()
+        self.budget -= 1  # (_take_budget, inline)
+        mapped = self.budget > 0
         if mapped:
             lines = self.loaded.lines
             if path not in lines:
@@ -397,7 +407,10 @@ class _OnePass:
         node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         loader = self.loader
         try:
-            return loader.construct_object(node, deep=True)
+            data = loader.construct_object(node, deep=True)
+            if not is_finite_number(data):
+                self.loaded.finite_numbers = False
+            return data
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             self._construction_failed(mark.line + 1 if mark else line,

@@ -8,6 +8,8 @@ inside the document (``("sections", 3, "criteria", 2, "check")``) to its 1-based
 
 from __future__ import annotations
 
+import math
+import sys
 from typing import Any
 
 from pytest_deploygate.core.value_class import field, value_class
@@ -39,6 +41,10 @@ class LoadedYaml:
     #: SHA-256 of the bytes parsed (set by the file reader): what a spec's sha256 must name,
     #: never a second read of the file, which may have changed meanwhile.
     source_sha256: str = ""
+    #: True when the one-pass reader built no NaN, no infinity and no integer a float cannot
+    #: hold (:func:`~pytest_deploygate.core.documents.non_finite_numbers` then has nothing to
+    #: find); False when not known.
+    finite_numbers: bool = field(default=False, repr=False)
 
     def line_of(self, path: YamlPath) -> int:
         """Line of the deepest known prefix of ``path`` (1 when nothing matches)."""
@@ -59,6 +65,19 @@ class YamlSyntaxError(Exception):
         self.line = line
         self.detail = detail
         super().__init__(f"line {line}: {detail}")
+
+
+#: The largest integer a float holds: a bigger one overflows when read as a number.
+LARGEST_FLOAT = int(sys.float_info.max)
+
+
+def is_finite_number(value: Any) -> bool:
+    """False for a NaN, an infinity and an integer no float holds (True for anything else)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if type(value) is int:
+        return -LARGEST_FLOAT <= value <= LARGEST_FLOAT
+    return True
 
 
 def expansion_problem() -> str:

@@ -38,7 +38,11 @@ def junit_form(status: str | None, role: str) -> JunitForm:
     """The (element, type) a record writes for an item of ``role`` with this status."""
     if status is None:
         return NOT_RUN_FORM
-    form = JUNIT_FORMS.get(Status(status), ("error", "unknown-outcome"))
+    # (Status() goes through the enum machinery: twice per item at every record written.)
+    member = status if type(status) is Status else \
+        _STATUS_OF.get(status) if type(status) is str else None
+    form = JUNIT_FORMS.get(member if member is not None else Status(status),
+                           ("error", "unknown-outcome"))
     if role == "trigger" and status == Status.NOT_MET and form[0] is not None:
         return form[0], ROLLBACK_TYPE
     return form

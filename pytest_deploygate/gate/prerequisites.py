@@ -87,6 +87,8 @@ class SameRunPrerequisites:
 
     def unmet(self, plan: GatePlan) -> tuple[str, ...]:
         """Every unmet prerequisite of the plan so far, those decided in this run last."""
+        if not self._unmet:  # (the usual case: asked before every item; no name to build)
+            return plan.unmet
         return (*plan.unmet, *self._unmet.get(plan.record_name, ()))
 
     def resolve(self, plan: GatePlan, plan_named: Callable[[str], GatePlan],

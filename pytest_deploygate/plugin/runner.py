@@ -147,9 +147,11 @@ class ItemRunner:
         if member is not None and member.problem:
             pytest.fail(member.problem, pytrace=False)
         plan = self.plan_of(item)
-        if plan is not None and plan.deferred and self.decision_of is not None:
+        if plan is None:
+            return
+        if plan.deferred and self.decision_of is not None:
             self.run.resolve_deferred(plan, self.decision_of)
-        reason = self._skip_reason(item)
+        reason = self.run.skip_reason(plan)
         if reason and not item.get_closest_marker("skip"):
             pytest.skip(reason)
 
@@ -158,6 +160,8 @@ class ItemRunner:
                                   ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         """Attach the item's outcome (status, message, evidence) to its report."""
         report = yield
+        if report.when != "call" and report.passed:
+            return report  # a setup or teardown that passed says nothing (most of them)
         reported = None
         if isinstance(item, GateItem):
             if report.skipped and isinstance(report.longrepr, tuple):
