@@ -408,11 +408,17 @@ def _booked_copy(result: object) -> CheckResult | str:
         return "evidence that is not text"
     evidence = []
     for one in given:
-        fields = [getattr(one, name, None) for name in _EVIDENCE_FIELDS]
-        if not all(isinstance(value, str) for value in fields[:2]) or not all(
-                value is None or isinstance(value, str) for value in fields[2:]):
+        # (Unrolled: once per criterion; the same checks as over _EVIDENCE_FIELDS.)
+        kind, ref = getattr(one, "kind", None), getattr(one, "ref", None)
+        sha256 = getattr(one, "sha256", None)
+        modified = getattr(one, "modified", None)
+        detail = getattr(one, "detail", None)
+        if not isinstance(kind, str) or not isinstance(ref, str) or \
+                (sha256 is not None and not isinstance(sha256, str)) or \
+                (modified is not None and not isinstance(modified, str)) or \
+                (detail is not None and not isinstance(detail, str)):
             return "evidence that is not text"
-        evidence.append(Evidence(*fields))  # type: ignore[arg-type]  # (checked above)
+        evidence.append(Evidence(kind, ref, sha256, modified, detail))
     measured = getattr(result, "measurement", None)
     if measured is not None:
         # The same for what a metric kind measured: its plain form, read back (a to_dict of
