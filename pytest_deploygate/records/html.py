@@ -230,6 +230,8 @@ def _charts(content: RecordContent) -> str:
 def _criteria(content: RecordContent) -> Iterator[bytes]:
     yield b'<section id="criteria"><h2>Criteria</h2>'
     section = None
+    # The same for every item of the record: escaped once.
+    spec_file = escape(content.spec_file) if content.spec_file else ""
     for item in content.items:
         if item.criterion.section_title != section:
             section = item.criterion.section_title
@@ -243,14 +245,15 @@ def _criteria(content: RecordContent) -> Iterator[bytes]:
         body = [f"<p>{escape(message)}</p>"]
         if evidence:
             body.append('<ul class="evidence">' + "".join(
-                f"<li>{escape(line)}</li>" for line in evidence) + "</ul>")
-        if content.spec_file and item.criterion.line > 0:
-            body.append(f"<p><small>criterion: <code>{escape(content.spec_file)}:"
+                [f"<li>{escape(line)}</li>" for line in evidence]) + "</ul>")
+        if spec_file and item.criterion.line > 0:
+            body.append(f"<p><small>criterion: <code>{spec_file}:"
                         f"{item.criterion.line}</code></small></p>")
         opened = " open" if css == "bad" else ""
-        yield (f'<details class="o-{css}" id="c-{escape(item.criterion.id)}"{opened}>'
+        criterion_id = escape(item.criterion.id)
+        yield (f'<details class="o-{css}" id="c-{criterion_id}"{opened}>'
                f'<summary><span class="word">{escape(word)}</span>'
-               f"<code>{escape(item.criterion.id)}</code> {escape(item.text)}"
+               f"<code>{criterion_id}</code> {escape(item.text)}"
                f"{' — ' + escape(reason) if reason else ''}</summary>"
                f"{''.join(body)}</details>").encode("utf-8", UNENCODABLE_AS)
     yield b"</section>"

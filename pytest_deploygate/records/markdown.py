@@ -79,7 +79,8 @@ def _trimmed(lines: Iterable[str]) -> Iterator[bytes]:
     held: list[str] = []  # the last non-blank line and the blank ones after it: not yet sure
     for line in lines:
         if line.strip():
-            yield from (f"{one}\n".encode("utf-8", UNENCODABLE_AS) for one in held)
+            for one in held:  # (a loop, not a generator made for every line)
+                yield f"{one}\n".encode("utf-8", UNENCODABLE_AS)
             held = [line]
         else:
             held.append(line)
