@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from stat import S_ISDIR, S_ISREG
 from typing import Any
 
 from pytest_deploygate.checks.context import EvalContext
@@ -128,13 +129,28 @@ def _required(artifact: ArtifactSpec, ctx: EvalContext) -> bool | CheckResult | 
 
 
 def _inspect(artifact: ArtifactSpec, relative: str, path: Path, ctx: EvalContext) -> CheckResult:
-    if relative.endswith("/") or (path.is_dir() and any(p.endswith("/") for p in artifact.paths)):
+    if relative.endswith("/"):
         return _inspect_directory(relative, path, ctx.project.root)
-    if not path.is_file():
-        kind = "a directory" if path.is_dir() else "not a regular file"
+    # One stat answers is_dir, is_file and the size (three stats per criterion before). When
+    # it fails, Path.is_dir and Path.is_file answer (or raise) as they always did.
+    try:
+        first: os.stat_result | None = path.stat()
+    except (OSError, ValueError):
+        first = None
+    if first is not None:
+        is_dir, is_file = S_ISDIR(first.st_mode), S_ISREG(first.st_mode)
+    else:
+        is_dir = path.is_dir()
+        is_file = False if is_dir and any(p.endswith("/") for p in artifact.paths) \
+            else path.is_file()
+    if is_dir and any(p.endswith("/") for p in artifact.paths):
+        return _inspect_directory(relative, path, ctx.project.root)
+    if not is_file:
+        kind = "a directory" if (is_dir if first is not None else path.is_dir()) \
+            else "not a regular file"
         return CheckResult.not_met(f"{relative} is {kind}")
     try:
-        stat = path.stat()
+        stat = first if first is not None else path.stat()
         limit = ctx.project.limits.evidence_bytes
         if stat.st_size > limit:
             return CheckResult.missing(f"{relative} is {stat.st_size} bytes, over the "

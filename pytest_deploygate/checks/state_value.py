@@ -35,7 +35,8 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
         return CheckResult.missing(found.problem) if comparisons else CheckResult.not_met(
             found.problem)
     value = found.value
-    evidence = Evidence("state", path, detail=f"= {_show(value)}")
+    shown = _show(value)  # (once: the evidence and the message both show it)
+    evidence = Evidence("state", path, detail=f"= {shown}")
     if isinstance(value, float) and not math.isfinite(value):
         # state.json is JSON, which has no NaN or Infinity; Python's reader accepts them, and
         # Infinity would pass any min bound and NaN any truthy test: impossible evidence.
@@ -43,8 +44,8 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
                                    "evidence", evidence)
     failures = [message for message in _compare(params, value, ctx) if message]
     if failures:
-        return CheckResult.not_met(f"{path} is {_show(value)}; " + "; ".join(failures), evidence)
-    return CheckResult.met(f"{path} is {_show(value)}", evidence)
+        return CheckResult.not_met(f"{path} is {shown}; " + "; ".join(failures), evidence)
+    return CheckResult.met(f"{path} is {shown}", evidence)
 
 
 def _compare(params: Mapping[str, Any], value: Any, ctx: EvalContext) -> list[str]:
@@ -75,8 +76,13 @@ def _same(value: Any, expected: Any) -> bool:
         and value == expected)
 
 
+#: What ``json.dumps(value, default=str)`` builds for every call, built once (an encoder keeps
+#: nothing between calls).
+_ENCODER = json.JSONEncoder(default=str)
+
+
 def _show(value: Any) -> str:
-    text = json.dumps(value, default=str)
+    text = _ENCODER.encode(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
