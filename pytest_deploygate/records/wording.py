@@ -41,6 +41,7 @@ TRIGGERED = "ROLLBACK TRIGGERED"
 NOT_RUN = "NOT RUN"
 _ALL_WORDS = sorted({*OUTCOME_WORDS.values(), TRIGGERED, NOT_RUN}, key=len, reverse=True)
 _ALL_PREFIXES = tuple(f"{word}:" for word in _ALL_WORDS)
+_LONGEST = max(len(prefix) for prefix in _ALL_PREFIXES)
 #: How much of a criterion's message the one-line decision headline quotes.
 _QUOTED = 160
 
@@ -67,7 +68,10 @@ def without_word(message: str) -> str:
     stripped = ":" in text  # (every word is followed by one: most messages have none)
     while stripped:
         stripped = False
-        upper = text.upper()
+        # The head only: no prefix is longer, and a character's capital is the same in it.
+        upper = text[:_LONGEST].upper()
+        if not upper.startswith(_ALL_PREFIXES):  # (one call: a time's colon is no word's)
+            break
         for prefix in _ALL_PREFIXES:
             if upper.startswith(prefix):
                 text = text[len(prefix):].lstrip()
