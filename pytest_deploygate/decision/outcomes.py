@@ -15,6 +15,10 @@ from typing import Any
 from pytest_deploygate.core.results import STATUS_RANK, CheckResult, Status
 from pytest_deploygate.core.value_class import field, value_class
 
+#: How many distinct messages, evidence dicts and evidence lists an outcome book remembers
+#: to share with later outcomes (see ``OutcomeBook._share``).
+_SHARED_LIMIT = 1024
+
 #: (JUnit element, its ``type``), or (None, None) for a passing testcase: never one of the two.
 JunitForm = tuple[str, str] | tuple[None, None]
 
@@ -141,6 +145,11 @@ class OutcomeBook:
     def __init__(self) -> None:
         self._outcomes: dict[tuple[str, str], Outcome] = {}
         self._user_meta: dict[str, dict[str, Mapping[str, Any]]] = {}
+        # Content seen lately, to share (see _share): by the text, by the evidence's items,
+        # by the list's items' items.
+        self._messages: dict[str, str] = {}
+        self._evidence: dict[tuple[tuple[str, Any], ...], dict[str, str]] = {}
+        self._lists: dict[tuple[tuple[tuple[str, Any], ...], ...], list[dict[str, str]]] = {}
 
     def add(self, reported: ItemOutcome, duration: float) -> None:
         """Merge one report's outcome for an item."""
@@ -155,9 +164,57 @@ class OutcomeBook:
         old = self._outcomes.get(key)
         if old is None or STATUS_RANK.get(new.status, 0) < STATUS_RANK.get(old.status, 0):
             new.duration = (old.duration if old else 0.0) + duration
+            self._share(new)
             self._outcomes[key] = new
         else:
             old.duration += duration
+
+    def _share(self, outcome: Outcome) -> None:
+        """Point a kept outcome at the book's copy of a message, an evidence dict or an
+        evidence list it holds already: criteria checked alike (one state path, one artifact
+        file, one signer) say the same, and a big gate keeps every outcome to the end. So the
+        book's messages, evidence dicts and lists are read-only (every reader only reads).
+
+        The caches are bounded: content repeats across neighbouring criteria, and a unique
+        message or evidence would otherwise be kept twice."""
+        messages = self._messages
+        message = outcome.message
+        shared_message = messages.get(message)
+        if shared_message is None:
+            if len(messages) >= _SHARED_LIMIT:
+                messages.clear()
+            messages[message] = message
+        else:
+            outcome.message = shared_message
+        evidence = outcome.evidence
+        dicts = self._evidence
+        keys = []
+        shared_list: list[dict[str, str]] = []
+        for data in evidence:
+            try:
+                items = tuple(data.items())
+                shared = dicts.get(items)
+            except (AttributeError, TypeError):  # not a mapping, or an unhashable value
+                return
+            if shared is None:
+                # Only text is shared: a hit then means equal text (1 == 1.0 == True would
+                # share values that are written differently).
+                if any(type(value) is not str for _, value in items):
+                    return
+                if len(dicts) >= _SHARED_LIMIT:
+                    dicts.clear()
+                dicts[items] = shared = data
+            keys.append(items)
+            shared_list.append(shared)
+        lists = self._lists
+        list_key = tuple(keys)
+        known = lists.get(list_key)
+        if known is None:
+            if len(lists) >= _SHARED_LIMIT:
+                lists.clear()
+            # A list of its own (the report's outcome holds the one it came in).
+            lists[list_key] = known = shared_list
+        outcome.evidence = known
 
     def user_criteria(self, record: str) -> dict[str, Mapping[str, Any]]:
         """Users' gate-marked tests seen in reports of this record (id -> criterion fields).
