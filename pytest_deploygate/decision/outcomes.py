@@ -78,7 +78,7 @@ def status_from_junit(element: str | None, kind: str | None, role: str) -> Statu
     raise NoSuchForm(f"<{element or 'testcase'} type={kind!r}> is no outcome of a {role}")
 
 
-@value_class
+@value_class(slots=True)
 class Outcome:
     """The outcome of one item: what decision and records read, built from a check's
     :class:`~pytest_deploygate.core.results.CheckResult` or from pytest's report of a test."""
@@ -145,11 +145,10 @@ class OutcomeBook:
     def __init__(self) -> None:
         self._outcomes: dict[tuple[str, str], Outcome] = {}
         self._user_meta: dict[str, dict[str, Mapping[str, Any]]] = {}
-        # Content seen lately, to share (see _share): by the text, by the evidence's items,
-        # by the list's items' items.
+        # Content seen lately, to share (see _share): messages by their text, evidence
+        # lists by their dicts' items.
         self._messages: dict[str, str] = {}
-        self._evidence: dict[tuple[tuple[str, Any], ...], dict[str, str]] = {}
-        self._lists: dict[tuple[tuple[tuple[str, Any], ...], ...], list[dict[str, str]]] = {}
+        self._evidence: dict[tuple[tuple[tuple[str, Any], ...], ...], list[dict[str, str]]] = {}
 
     def add(self, reported: ItemOutcome, duration: float) -> None:
         """Merge one report's outcome for an item."""
@@ -170,51 +169,39 @@ class OutcomeBook:
             old.duration += duration
 
     def _share(self, outcome: Outcome) -> None:
-        """Point a kept outcome at the book's copy of a message, an evidence dict or an
-        evidence list it holds already: criteria checked alike (one state path, one artifact
-        file, one signer) say the same, and a big gate keeps every outcome to the end. So the
-        book's messages, evidence dicts and lists are read-only (every reader only reads).
+        """Point a kept outcome at the book's copy of a message or an evidence list it holds
+        already: criteria checked alike (one state path, one artifact file, one signer) say
+        the same, and a big gate keeps every outcome to the end. So the book's messages and
+        evidence are read-only (every reader only reads them).
 
         The caches are bounded: content repeats across neighbouring criteria, and a unique
         message or evidence would otherwise be kept twice."""
         messages = self._messages
-        message = outcome.message
-        shared_message = messages.get(message)
-        if shared_message is None:
-            if len(messages) >= _SHARED_LIMIT:
-                messages.clear()
-            messages[message] = message
-        else:
-            outcome.message = shared_message
+        if len(messages) >= _SHARED_LIMIT:
+            messages.clear()
+        outcome.message = messages.setdefault(outcome.message, outcome.message)
         evidence = outcome.evidence
-        dicts = self._evidence
-        keys = []
-        shared_list: list[dict[str, str]] = []
-        for data in evidence:
-            try:
-                items = tuple(data.items())
-                shared = dicts.get(items)
-            except (AttributeError, TypeError):  # not a mapping, or an unhashable value
-                return
-            if shared is None:
-                # Only text is shared: a hit then means equal text (1 == 1.0 == True would
-                # share values that are written differently).
-                if any(type(value) is not str for _, value in items):
-                    return
-                if len(dicts) >= _SHARED_LIMIT:
-                    dicts.clear()
-                dicts[items] = shared = data
-            keys.append(items)
-            shared_list.append(shared)
-        lists = self._lists
-        list_key = tuple(keys)
-        known = lists.get(list_key)
-        if known is None:
-            if len(lists) >= _SHARED_LIMIT:
-                lists.clear()
-            # A list of its own (the report's outcome holds the one it came in).
-            lists[list_key] = known = shared_list
-        outcome.evidence = known
+        try:
+            # (Most outcomes have one piece of evidence: its items are the key, built fast.)
+            key = (tuple(evidence[0].items()),) if len(evidence) == 1 else tuple(
+                tuple(data.items()) for data in evidence)
+            known = self._evidence.get(key)
+        except (AttributeError, TypeError):  # not mappings, or an unhashable value
+            return
+        if known is not None:
+            outcome.evidence = known
+            return
+        try:
+            # Only text is shared: a hit then means equal text (1 == 1.0 == True would share
+            # values that are written differently).
+            for data in evidence:
+                "".join(data)
+                "".join(data.values())
+        except TypeError:
+            return
+        if len(self._evidence) >= _SHARED_LIMIT:
+            self._evidence.clear()
+        self._evidence[key] = evidence
 
     def user_criteria(self, record: str) -> dict[str, Mapping[str, Any]]:
         """Users' gate-marked tests seen in reports of this record (id -> criterion fields).
