@@ -70,3 +70,30 @@ def test_a_kind_cannot_change_what_was_booked() -> None:
     again = Outcome.of(result)
     again.evidence[0]["ref"] = "other"  # each outcome has its own copy of the data
     assert booked.evidence[0]["ref"] == "evidence.md"
+
+
+def test_outcomes_said_alike_stay_each_items_own() -> None:
+    """Items checked alike report the same message and evidence; each booked outcome still
+    reads as reported (its own status and duration), and values equal only as numbers (1,
+    1.0, True) are not taken for one another."""
+    book = OutcomeBook()
+
+    def said(item_id: str, status: Status, ref: object, duration: float) -> None:
+        evidence = [{"kind": "state", "ref": ref, "detail": "= 'bench'"}]
+        book.add(ItemOutcome("GATE-20", item_id, Outcome(status, "project.name is 'bench'",
+                                                         evidence)), duration)  # type: ignore[arg-type]
+
+    said("a", Status.MET, "project.name", 1.0)
+    said("b", Status.MET, "project.name", 2.0)
+    said("c", Status.NOT_MET, "project.name", 3.0)
+    for item_id, ref in (("one", 1), ("float", 1.0), ("true", True)):
+        said(item_id, Status.MET, ref, 0.0)
+    outcomes = {i: book.get("GATE-20", i) for i in ("a", "b", "c", "one", "float", "true")}
+    assert all(o is not None for o in outcomes.values())
+    assert [(o.status, o.duration) for o in outcomes.values() if o][:3] == [
+        (Status.MET, 1.0), (Status.MET, 2.0), (Status.NOT_MET, 3.0)]
+    for item_id in ("a", "b", "c"):
+        assert outcomes[item_id].to_dict()["evidence"] == [  # type: ignore[union-attr]
+            {"kind": "state", "ref": "project.name", "detail": "= 'bench'"}]
+    refs = {i: outcomes[i].evidence[0]["ref"] for i in ("one", "float", "true")}  # type: ignore[union-attr]
+    assert [repr(r) for r in refs.values()] == ["1", "1.0", "True"]

@@ -3,6 +3,7 @@ same class declared both ways must construct, compare, hash, show, copy and refu
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import pickle
 from collections.abc import Callable
@@ -204,3 +205,38 @@ def test_a_frozen_class_cannot_keep_its_own_setattr(make: Decorate, field: Decor
 
             def __setattr__(self, name: str, value: object) -> None:
                 object.__setattr__(self, name, value)
+
+
+@BOTH
+def test_a_slots_value_behaves_as_a_dataclass_with_slots(make: Decorate, field: Decorate,
+                                                        replace: Decorate,
+                                                        frozen_error: type) -> None:
+    @make(frozen=True, slots=True)
+    class Check:
+        kind: str
+        params: tuple[str, ...] = ()
+        line: int = 0
+
+    @make(slots=True)
+    class Outcome:
+        status: str
+        evidence: list[str] = field(default_factory=list)
+        duration: float = 0.0
+
+    check = Check("state", ("a",))
+    assert (check.kind, check.params, check.line) == ("state", ("a",), 0)
+    assert not hasattr(check, "__dict__")
+    assert check == Check("state", ("a",)) and hash(check) == hash(Check("state", ("a",)))
+    assert repr(check) == "test_a_slots_value_behaves_as_a_dataclass_with_slots.<locals>." \
+        "Check(kind='state', params=('a',), line=0)"
+    with pytest.raises(frozen_error):
+        check.line = 3  # type: ignore[misc]
+    assert copy.copy(check) == check and copy.deepcopy(check) == check
+    assert replace(check, line=7) == Check("state", ("a",), 7)
+    outcome = Outcome("met")
+    outcome.duration += 1.5
+    outcome.evidence.append("e")
+    assert (outcome.status, outcome.evidence, outcome.duration) == ("met", ["e"], 1.5)
+    assert Outcome("met").evidence == []
+    with pytest.raises(AttributeError):
+        outcome.other = 1  # type: ignore[attr-defined]

@@ -76,15 +76,20 @@ def field(*, default: Any = _MISSING, default_factory: Callable[[], Any] | None 
 @overload
 def value_class(cls: type[_T], /) -> type[_T]: ...
 @overload
-def value_class(*, frozen: bool = False, eq: bool = True) -> Callable[[type[_T]], type[_T]]: ...
+def value_class(*, frozen: bool = False, eq: bool = True, slots: bool = False
+                ) -> Callable[[type[_T]], type[_T]]: ...
 
 
 @dataclass_transform(field_specifiers=(field,))
-def value_class(cls: type[_T] | None = None, /, *, frozen: bool = False, eq: bool = True
-                ) -> type[_T] | Callable[[type[_T]], type[_T]]:
-    """Make ``cls`` a value class, as ``dataclasses.dataclass`` would (see the module)."""
+def value_class(cls: type[_T] | None = None, /, *, frozen: bool = False, eq: bool = True,
+                slots: bool = False) -> type[_T] | Callable[[type[_T]], type[_T]]:
+    """Make ``cls`` a value class, as ``dataclasses.dataclass`` would (see the module).
+
+    ``slots=True`` (as dataclasses': a new class, with ``__slots__`` for its fields) is for
+    values kept by the thousand: a big gate's criteria and checks, ~40-55 bytes less each.
+    Defaults then live in ``__init__`` only, not as class attributes."""
     def wrap(target: type[_T]) -> type[_T]:
-        return _process(target, frozen=frozen, eq=eq)
+        return _process(target, frozen=frozen, eq=eq, slots=slots)
     return wrap if cls is None else wrap(cls)
 
 
@@ -138,11 +143,13 @@ def _declared(cls: type) -> list[_Field]:
     return list(inherited.values())
 
 
-def _process(cls: type[_T], *, frozen: bool, eq: bool) -> type[_T]:
+def _process(cls: type[_T], *, frozen: bool, eq: bool, slots: bool = False) -> type[_T]:
     fields = _declared(cls)
     _check_order(cls, fields)
-    setattr(cls, _FIELDS, tuple(fields))
     stored = tuple(one.name for one in fields if not one.init_only)
+    if slots:
+        cls = _with_slots(cls, stored, frozen)
+    setattr(cls, _FIELDS, tuple(fields))
     shown = tuple(one.name for one in fields if one.repr and not one.init_only)
     methods: dict[str, object] = {"__init__": _compiled_on_first_use(cls, fields, frozen),
                                   "__repr__": _repr_of(shown)}
@@ -162,6 +169,40 @@ def _process(cls: type[_T], *, frozen: bool, eq: bool) -> type[_T]:
         if name not in own or (name == "__hash__" and own[name] is None and "__eq__" not in own):
             setattr(cls, name, method)
     return cls
+
+
+def _with_slots(cls: type[_T], stored: tuple[str, ...], frozen: bool) -> type[_T]:
+    """The class again, with slots for the fields it adds (a slot and a class attribute of
+    one name cannot coexist: the defaults stay in ``__init__``)."""
+    inherited = {name for base in cls.__mro__[1:] for name in getattr(base, "__slots__", ())}
+    namespace = dict(cls.__dict__)
+    for name in (*stored, "__dict__", "__weakref__"):
+        namespace.pop(name, None)
+    for value in namespace.values():
+        if "__class__" in getattr(getattr(value, "__code__", None), "co_freevars", ()):
+            raise TypeError(f"{cls.__name__}: a slots value class cannot use super() or "
+                            "__class__ (the class is made again)")
+    namespace["__slots__"] = tuple(name for name in stored if name not in inherited)
+    namespace["__qualname__"] = cls.__qualname__
+    if frozen:  # pickle and copy restore slots with setattr, which a frozen value refuses
+        namespace["__getstate__"] = _getstate_of(stored)
+        namespace["__setstate__"] = _setstate_of(stored)
+    metaclass: Any = type(cls)
+    made: type[_T] = metaclass(cls.__name__, cls.__bases__, namespace)
+    return made
+
+
+def _getstate_of(names: tuple[str, ...]) -> Callable[[object], list[Any]]:
+    def __getstate__(self: object) -> list[Any]:
+        return [getattr(self, name) for name in names]
+    return __getstate__
+
+
+def _setstate_of(names: tuple[str, ...]) -> Callable[[object, list[Any]], None]:
+    def __setstate__(self: object, state: list[Any]) -> None:
+        for name, value in zip(names, state, strict=True):
+            object.__setattr__(self, name, value)
+    return __setstate__
 
 
 def _check_order(cls: type, fields: list[_Field]) -> None:

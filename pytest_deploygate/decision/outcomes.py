@@ -15,6 +15,10 @@ from typing import Any
 from pytest_deploygate.core.results import STATUS_RANK, CheckResult, Status
 from pytest_deploygate.core.value_class import field, value_class
 
+#: How many distinct messages, evidence dicts and evidence lists an outcome book remembers
+#: to share with later outcomes (see ``OutcomeBook._share``).
+_SHARED_LIMIT = 1024
+
 #: (JUnit element, its ``type``), or (None, None) for a passing testcase: never one of the two.
 JunitForm = tuple[str, str] | tuple[None, None]
 
@@ -78,7 +82,7 @@ def status_from_junit(element: str | None, kind: str | None, role: str) -> Statu
     raise NoSuchForm(f"<{element or 'testcase'} type={kind!r}> is no outcome of a {role}")
 
 
-@value_class
+@value_class(slots=True)
 class Outcome:
     """The outcome of one item: what decision and records read, built from a check's
     :class:`~pytest_deploygate.core.results.CheckResult` or from pytest's report of a test."""
@@ -145,6 +149,10 @@ class OutcomeBook:
     def __init__(self) -> None:
         self._outcomes: dict[tuple[str, str], Outcome] = {}
         self._user_meta: dict[str, dict[str, Mapping[str, Any]]] = {}
+        # Content seen lately, to share (see _share): messages by their text, evidence
+        # lists by their dicts' items.
+        self._messages: dict[str, str] = {}
+        self._evidence: dict[tuple[tuple[tuple[str, Any], ...], ...], list[dict[str, str]]] = {}
 
     def add(self, reported: ItemOutcome, duration: float) -> None:
         """Merge one report's outcome for an item."""
@@ -159,9 +167,45 @@ class OutcomeBook:
         old = self._outcomes.get(key)
         if old is None or STATUS_RANK.get(new.status, 0) < STATUS_RANK.get(old.status, 0):
             new.duration = (old.duration if old else 0.0) + duration
+            self._share(new)
             self._outcomes[key] = new
         else:
             old.duration += duration
+
+    def _share(self, outcome: Outcome) -> None:
+        """Point a kept outcome at the book's copy of a message or an evidence list it holds
+        already: criteria checked alike (one state path, one artifact file, one signer) say
+        the same, and a big gate keeps every outcome to the end. So the book's messages and
+        evidence are read-only (every reader only reads them).
+
+        The caches are bounded: content repeats across neighbouring criteria, and a unique
+        message or evidence would otherwise be kept twice."""
+        messages = self._messages
+        if len(messages) >= _SHARED_LIMIT:
+            messages.clear()
+        outcome.message = messages.setdefault(outcome.message, outcome.message)
+        evidence = outcome.evidence
+        try:
+            # (Most outcomes have one piece of evidence: its items are the key, built fast.)
+            key = (tuple(evidence[0].items()),) if len(evidence) == 1 else tuple(
+                tuple(data.items()) for data in evidence)
+            known = self._evidence.get(key)
+        except (AttributeError, TypeError):  # not mappings, or an unhashable value
+            return
+        if known is not None:
+            outcome.evidence = known
+            return
+        try:
+            # Only text is shared: a hit then means equal text (1 == 1.0 == True would share
+            # values that are written differently).
+            for data in evidence:
+                "".join(data)
+                "".join(data.values())
+        except TypeError:
+            return
+        if len(self._evidence) >= _SHARED_LIMIT:
+            self._evidence.clear()
+        self._evidence[key] = evidence
 
     def user_criteria(self, record: str) -> dict[str, Mapping[str, Any]]:
         """Users' gate-marked tests seen in reports of this record (id -> criterion fields).

@@ -28,7 +28,7 @@ OTHER_ROW_TITLE = "Other criteria"
 _PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)(?::([^{}]*))?\}")
 
 
-@value_class(frozen=True)
+@value_class(frozen=True, slots=True)
 class Check:
     """A check kind with its parameters, as written in the spec."""
 
@@ -50,7 +50,7 @@ class ArtifactSpec:
     names_version: bool = False
 
 
-@value_class(frozen=True)
+@value_class(frozen=True, slots=True)
 class Criterion:
     """One item of the gate: a prerequisite, artifact, criterion or rollback trigger."""
 
