@@ -132,22 +132,16 @@ def _inspect(artifact: ArtifactSpec, relative: str, path: Path, ctx: EvalContext
     if relative.endswith("/"):
         return _inspect_directory(relative, path, ctx.project.root)
     # One stat answers is_dir, is_file and the size (three stats per criterion before). When
-    # it fails, Path.is_dir and Path.is_file answer (or raise) as they always did.
+    # it fails, Path.is_dir and Path.is_file answer (False, or raise) as they always did.
     try:
         first: os.stat_result | None = path.stat()
     except (OSError, ValueError):
         first = None
-    if first is not None:
-        is_dir, is_file = S_ISDIR(first.st_mode), S_ISREG(first.st_mode)
-    else:
-        is_dir = path.is_dir()
-        is_file = False if is_dir and any(p.endswith("/") for p in artifact.paths) \
-            else path.is_file()
+    is_dir = S_ISDIR(first.st_mode) if first is not None else path.is_dir()
     if is_dir and any(p.endswith("/") for p in artifact.paths):
         return _inspect_directory(relative, path, ctx.project.root)
-    if not is_file:
-        kind = "a directory" if (is_dir if first is not None else path.is_dir()) \
-            else "not a regular file"
+    if not (S_ISREG(first.st_mode) if first is not None else path.is_file()):
+        kind = "a directory" if is_dir else "not a regular file"
         return CheckResult.not_met(f"{relative} is {kind}")
     try:
         stat = first if first is not None else path.stat()

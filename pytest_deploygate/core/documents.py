@@ -12,7 +12,6 @@ import functools
 import hashlib
 import json
 import math
-import sys
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.schema_check import Checker, best_match, checker_for
 from pytest_deploygate.core.utf8 import NotUtf8, decode_utf8
+from pytest_deploygate.core.yaml_model import LARGEST_FLOAT
 
 if TYPE_CHECKING:
     # (YAML is imported when a YAML document is read: a signature check reads only JSON.)
@@ -100,8 +100,6 @@ def read_yaml_document(path: Path, max_bytes: int | None = None) -> LoadedYaml:
     return loaded
 
 
-#: The largest integer a float holds: a bigger one overflows when read as a number.
-_LARGEST_FLOAT = int(sys.float_info.max)
 
 
 def non_finite_numbers(loaded: LoadedYaml, source: Path, limit: int = 20) -> list[str]:
@@ -121,7 +119,7 @@ def non_finite_numbers(loaded: LoadedYaml, source: Path, limit: int = 20) -> lis
             line = loaded.line_of(at)
             problems.append((line, f"{source}:{line}: {format_path(at)}: {value} is not a "
                                    "finite number; give a number"))
-        elif type(value) is int and not -_LARGEST_FLOAT <= value <= _LARGEST_FLOAT:
+        elif type(value) is int and not -LARGEST_FLOAT <= value <= LARGEST_FLOAT:
             # An integer no float holds (1 and 400 zeros, or YAML 1.1's base 60, 1:0:0:...,
             # which builds one past Python's 4300-digit parsing limit) crashes every reader
             # that formats or divides it; never printed here (str() refuses it).

@@ -195,13 +195,10 @@ class OutcomeBook:
         if known is not None:
             outcome.evidence = known
             return
-        try:
-            # Only text is shared: a hit then means equal text (1 == 1.0 == True would share
-            # values that are written differently).
-            for data in evidence:
-                "".join(data)
-                "".join(data.values())
-        except TypeError:
+        # Only text is shared: a hit then means equal text (1 == 1.0 == True would share
+        # values that are written differently).
+        if not all(type(name) is str and type(value) is str
+                   for data in evidence for name, value in data.items()):
             return
         if len(self._evidence) >= _SHARED_LIMIT:
             self._evidence.clear()
