@@ -137,9 +137,10 @@ def _inspect(artifact: ArtifactSpec, relative: str, path: Path, ctx: EvalContext
         first: os.stat_result | None = path.stat()
     except (OSError, ValueError):
         first = None
+    # Only a path that ends in "/" names a folder (the spec format says so). A folder found
+    # at a file's path is no file, even when another alternative of the artifact is a folder:
+    # ``path: [docs, other/]`` must not pass on a folder named ``docs``.
     is_dir = S_ISDIR(first.st_mode) if first is not None else path.is_dir()
-    if is_dir and any(p.endswith("/") for p in artifact.paths):
-        return _inspect_directory(relative, path, ctx.project.root)
     if not (S_ISREG(first.st_mode) if first is not None else path.is_file()):
         kind = "a directory" if is_dir else "not a regular file"
         return CheckResult.not_met(f"{relative} is {kind}")
