@@ -1,5 +1,6 @@
-"""The one-pass reader's note that it built no non-finite number: when it says so, the walk
-of non_finite_numbers would have found nothing; when not, the walk runs and reports."""
+"""The one-pass reader's notes that it built no non-finite number and read every key as text:
+when one says so, the walk of non_finite_numbers (non_text_keys) would have found nothing;
+when not, the walk runs and reports."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_deploygate.core.documents import non_finite_numbers
+from pytest_deploygate.core.documents import non_finite_numbers, non_text_keys
 from pytest_deploygate.core.value_class import replace
 from pytest_deploygate.core.yaml_lines import load_yaml
 
@@ -39,3 +40,38 @@ def test_a_non_finite_value_clears_the_flag() -> None:
     assert not loaded.finite_numbers
     assert non_finite_numbers(loaded, Path("d.yaml")) == [
         "d.yaml:2: b: inf is not a finite number; give a number"]
+
+
+KEYED = [
+    "a: 1\nb: {c: d}\n",
+    "a: {1: x}\n",
+    "a:\n  b: 1\n  .nan: 2\n",
+    "yes: 1\n",
+    "a: [{~: 1}]\n",
+    "2024-01-01: x\n",
+    "'1': quoted\n",
+    "<<: {x: 1}\n2: y\n",  # a merge key: read by the node composer, whose keys are walked
+]
+
+
+@pytest.mark.parametrize("text", KEYED, ids=range(len(KEYED)))
+def test_text_keys_note_agrees_with_the_walk(text: str) -> None:
+    loaded = load_yaml(text)
+    walked = non_text_keys(replace(loaded, text_keys=False), Path("d.yaml"))
+    assert non_text_keys(loaded, Path("d.yaml")) == walked
+    if loaded.text_keys:
+        assert walked == []
+
+
+def test_a_key_that_is_not_text_is_named_with_its_mapping() -> None:
+    loaded = load_yaml("thresholds:\n  p99_ms: 1500\n  .nan: 5\n")
+    assert non_text_keys(loaded, Path("d.yaml")) == [
+        "d.yaml:2: thresholds: the key nan is read as a number, not as a name; quote it"]
+
+
+def test_collection_tags_are_walked_for_non_finite_numbers() -> None:
+    # !!omap and !!pairs build lists of tuples, !!set a set: looked into like lists.
+    for text, where in (("a: !!omap [b: .nan]\n", "a[0][1]"), ("a: !!pairs [b: .inf]\n",
+                        "a[0][1]"), ("a: !!set {.nan}\n", "a[0]")):
+        problems = non_finite_numbers(load_yaml(text), Path("d.yaml"))
+        assert len(problems) == 1 and problems[0].startswith(f"d.yaml:1: {where}: "), problems

@@ -89,7 +89,7 @@ def read_yaml_document(path: Path, max_bytes: int | None = None) -> LoadedYaml:
                 for key_path, line in loaded.duplicate_keys
             ]
         )
-    infinite = non_finite_numbers(loaded, path)
+    infinite = non_finite_numbers(loaded, path) + non_text_keys(loaded, path)
     if infinite:
         raise SpecError(infinite)
     # (Only an escape builds such a character: the reader refuses one in the text itself.)
@@ -130,15 +130,49 @@ def non_finite_numbers(loaded: LoadedYaml, source: Path, limit: int = 20) -> lis
     return [text for _, text in sorted(problems)]
 
 
+#: How a key YAML did not read as text is named in the refusal.
+_KEY_KINDS = {"int": "a number", "float": "a number", "bool": "true or false",
+              "NoneType": "null", "date": "a date", "datetime": "a date and time",
+              "bytes": "binary data"}
+
+
+def non_text_keys(loaded: LoadedYaml, source: Path, limit: int = 20) -> list[str]:
+    """``file:line: path: the key .nan is read as float, ...`` for every mapping key that is
+    not text.
+
+    Every key of a spec or of deploygate.yaml is a name (JSON Schema knows no other key, so
+    the schema checks never look at one that is not text). YAML reads an unquoted ``1``,
+    ``.nan``, ``yes``, ``~`` or ``2024-01-01`` as a number, boolean, null or date: such a
+    key was never the name the reader sees, and a setting under it (a threshold, a condition,
+    an evidence override) would be ignored without a word. Refused at load instead.
+    """
+    if loaded.text_keys:  # the one-pass reader read every key as text
+        return []
+    problems: list[tuple[int, str]] = []
+    for at, value in _values(loaded.data):
+        if not isinstance(value, dict):
+            continue
+        for key in value:
+            if len(problems) >= limit:
+                break
+            if type(key) is not str:
+                line = loaded.line_of(at)
+                kind = _KEY_KINDS.get(type(key).__name__, type(key).__name__)
+                problems.append((line, f"{source}:{line}: {format_path(at)}: the key {key!r} "
+                                       f"is read as {kind}, not as a name; quote it"))
+    return [text for _, text in sorted(problems)]
+
+
 def _values(data: Any) -> Iterator[tuple[tuple[str | int, ...], Any]]:
     """Every value of a loaded document with its path; a value an alias repeats is walked
-    into once."""
+    into once. (``!!omap`` and ``!!pairs`` build lists of tuples, ``!!set`` a set: walked
+    too, so a NaN inside one is found even where no schema is asked about it.)"""
     seen: set[int] = set()
     stack: list[tuple[tuple[str | int, ...], Any]] = [((), data)]
     while stack:
         at, value = stack.pop()
         yield at, value
-        if isinstance(value, dict | list) and id(value) not in seen:
+        if isinstance(value, dict | list | tuple | set) and id(value) not in seen:
             seen.add(id(value))
             items = value.items() if isinstance(value, dict) else enumerate(value)
             stack.extend(((*at, key), item) for key, item in items)

@@ -134,6 +134,8 @@ class _OnePass:
         # Every scalar not a string is built by _construct, which clears this on a number
         # non_finite_numbers would refuse: a document without one is not walked again.
         self.loaded.finite_numbers = True
+        # Cleared by _key on a key that is not text (non_text_keys then walks the data).
+        self.loaded.text_keys = True
         self.anchors: dict[str, _Anchor] = {}
         self.stack: list[_Frame] = []
         self.budget = MAX_NODES
@@ -353,6 +355,8 @@ class _OnePass:
         # A key said twice, in its text or in its value (1 and 0x1, true and yes, ~ and
         # null: PyYAML keeps the later one, the reviewer reads two entries).
         repeated = raw in frame.raw_keys or (key is not _NO_KEY and key in frame.data)
+        if type(key) is not str:
+            self.loaded.text_keys = False
         if frame.key_log is not None:
             frame.key_log.append((raw, line, repeated))
         key_path = (*frame.path, raw)

@@ -45,6 +45,10 @@ class LoadedYaml:
     #: hold (:func:`~pytest_deploygate.core.documents.non_finite_numbers` then has nothing to
     #: find); False when not known.
     finite_numbers: bool = field(default=False, repr=False)
+    #: True when the one-pass reader read every mapping key as text
+    #: (:func:`~pytest_deploygate.core.documents.non_text_keys` then has nothing to find);
+    #: False when not known.
+    text_keys: bool = field(default=False, repr=False)
 
     def line_of(self, path: YamlPath) -> int:
         """Line of the deepest known prefix of ``path`` (1 when nothing matches)."""
