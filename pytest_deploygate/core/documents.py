@@ -130,8 +130,9 @@ def non_finite_numbers(loaded: LoadedYaml, source: Path, limit: int = 20) -> lis
     return [text for _, text in sorted(problems)]
 
 
-#: How a key YAML did not read as text is named in the refusal.
-_KEY_KINDS = {"int": "a number", "float": "a number", "bool": "true or false",
+#: What YAML read an unquoted scalar as, for a refusal that names it (a key, or a value
+#: where text is expected: ``version: 1.10`` is the number 1.1).
+_YAML_KINDS = {"int": "a number", "float": "a number", "bool": "true or false",
               "NoneType": "null", "date": "a date", "datetime": "a date and time",
               "bytes": "binary data"}
 
@@ -157,7 +158,7 @@ def non_text_keys(loaded: LoadedYaml, source: Path, limit: int = 20) -> list[str
                 break
             if type(key) is not str:
                 line = loaded.line_of(at)
-                kind = _KEY_KINDS.get(type(key).__name__, type(key).__name__)
+                kind = _YAML_KINDS.get(type(key).__name__, type(key).__name__)
                 problems.append((line, f"{source}:{line}: {format_path(at)}: the key {key!r} "
                                        f"is read as {kind}, not as a name; quote it"))
     return [text for _, text in sorted(problems)]
@@ -303,7 +304,15 @@ def _explain(error: ValidationError) -> str:
     if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
         allowed = sorted(_schema_of(error).get("properties", {}))
         return f"{error.message}; allowed here: {', '.join(allowed)}"
+    kind = _YAML_KINDS.get(type(error.instance).__name__)
+    if error.validator == "type" and kind and "string" in _as_list(error.validator_value):
+        # The message shows Python's value (1.1 for 1.10, True for yes): say what happened.
+        return f"{error.message}; YAML read the unquoted value as {kind}: quote it"
     return error.message
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def _parent_description(error: ValidationError) -> str:
