@@ -57,12 +57,25 @@ def candidates(spec: GateSpec, artifact: ArtifactSpec, folder: str | None = None
 
 def locate(root: Path, spec: GateSpec, artifact: ArtifactSpec, folder: str | None = None
            ) -> tuple[str | None, list[str]]:
-    """The first candidate that exists (as anything), and every candidate tried."""
+    """The first candidate that exists as what its path names (a folder for a path ending in
+    ``/``, anything else for any other path), else the first that exists as anything (judged,
+    and refused as what it is), and every candidate tried.
+
+    A folder at a file's path is no file, and a file at a folder's path (``Path`` drops the
+    ``/``, so it "exists") is no folder: neither may hide a later candidate that is what the
+    spec asked for (``path: [notes, other/]`` with an unrelated folder ``notes`` and the
+    artifact in ``other/`` was "notes is a directory"). Passing over one gains nothing: the
+    candidate judged instead is judged in full.
+    """
     tried = candidates(spec, artifact, folder)
+    first = None
     for relative in tried:
-        if (root / relative).exists() or (root / relative).is_symlink():
-            return relative, tried
-    return None, tried
+        path = root / relative
+        if path.exists() or path.is_symlink():
+            if path.is_dir() == relative.endswith("/"):
+                return relative, tried
+            first = first or relative
+    return first, tried
 
 
 def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
