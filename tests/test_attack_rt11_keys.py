@@ -52,3 +52,14 @@ def test_a_key_is_shown_short_whatever_it_is() -> None:
     assert problem.startswith("d.yaml:2: a: the key b'AAAA") and len(problem) < 200
     assert format_path(("a", int(HUGE, 16), "b")) == "a[<a number of 16000 bits>].b"
     assert format_path(("sections", 3, "check")) == "sections[3].check"
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("a: {2024-01-01: x}\n", "the key 2024-01-01 is read as a date"),
+    ("a: {~: x}\n", "the key null is read as null"),
+    ("a: {yes: x}\n", "the key true is read as true or false"),
+    ("a: {.nan: x}\n", "the key nan is read as a number"),
+])
+def test_a_key_is_shown_as_yaml_writes_it(text: str, shown: str) -> None:
+    [problem] = non_text_keys(load_yaml(text), Path("d.yaml"))
+    assert problem == f"d.yaml:1: a: {shown}, not as a name; quote it"

@@ -64,7 +64,9 @@ def shown_key(key: Any) -> str:
     alias of one builds, and an explicit ``? !!binary`` key may be a megabyte."""
     if type(key) is int and not -LARGEST_FLOAT <= key <= LARGEST_FLOAT:
         return f"<a number of {key.bit_length()} bits>"
-    text = key if type(key) is str else repr(key)
+    if key is None or type(key) is bool:  # as YAML writes them
+        return "null" if key is None else str(key).lower()
+    text = str(key)  # (a date as written, 2024-01-01; binary data as b'...')
     return text if len(text) <= 60 else text[:57] + "..."
 
 
