@@ -63,3 +63,16 @@ def test_a_key_is_shown_short_whatever_it_is() -> None:
 def test_a_key_is_shown_as_yaml_writes_it(text: str, shown: str) -> None:
     [problem] = non_text_keys(load_yaml(text), Path("d.yaml"))
     assert problem == f"d.yaml:1: a: {shown}, not as a name; quote it"
+
+
+@pytest.mark.parametrize("text", ["x: " + "1" * 5000 + "\n",
+                                  "x:\n  ? " + "1" * 5000 + "\n  : 1\n",
+                                  "<<: {a: 1}\nx: " + "1" * 5000 + "\n"],  # (the node path)
+                         ids=["value", "key", "merge"])
+def test_a_number_too_long_for_int_is_refused_in_a_short_line(text: str) -> None:
+    from pytest_deploygate.core.yaml_model import YamlSyntaxError
+
+    with pytest.raises(YamlSyntaxError) as refused:
+        load_yaml(text)
+    assert refused.value.detail == ("'" + "1" * 57 + "'... (5000 characters) is not a valid "
+                                    "!!int value")
