@@ -66,3 +66,20 @@ def test_with_no_candidate_of_the_right_kind_the_wrong_one_is_refused_as_what_it
     case = example.record().case("notes")
     assert case["outcome"] != "passed", case
     assert says in case["message"], case
+
+
+def test_a_folder_of_only_empty_files_is_no_artifact(example: GateProject) -> None:
+    """An empty file is not met ("is empty"); a folder holding nothing but empty files (a
+    scaffold's ``.gitkeep``) met "present" without anything in it."""
+    spec_with(example, "adrs/")
+    write(example, "adrs/.gitkeep", "")
+    write(example, "adrs/drafts/.gitkeep", "")
+    gate(example)
+    case = example.record().case("notes")
+    assert case["outcome"] != "passed", case
+    assert "adrs/ holds only empty files (2)" in case["message"], case
+    write(example, "adrs/0001-use-postgres.md", "# Use PostgreSQL\n")
+    gate(example)
+    case = example.record().case("notes")
+    assert case["outcome"] == "passed", case
+    assert "adrs/ holds 3 file(s)" in case["text"], case

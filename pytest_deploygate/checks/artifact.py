@@ -242,6 +242,7 @@ def _inspect_directory(relative: str, path: Path, root: Path) -> CheckResult:
         return CheckResult.not_met(f"{relative} is empty")
     digest = hashlib.sha256()
     real_root = root.resolve()
+    held = False  # a file with content among them
     for file in files[:1000]:
         name = file.relative_to(path).as_posix()
         shown = f"{relative.rstrip('/')}/{name}"
@@ -265,9 +266,19 @@ def _inspect_directory(relative: str, path: Path, root: Path) -> CheckResult:
         # no UTF-8 is held in surrogate escapes, which a plain encode() refuses.)
         digest.update(os.fsencode(name) + b"\0")
         digest.update(bytes.fromhex(content))
+        held = held or content != _EMPTY_SHA256
     evidence = Evidence("directory", relative, sha256=digest.hexdigest(),
                         detail=f"files={len(files)}")
+    if not held:
+        # An empty file is no artifact (``X is empty``), and a folder of nothing but empty
+        # files is none either: a scaffold's ``adrs/.gitkeep`` met "ADRs present".
+        return CheckResult.not_met(f"{relative} holds only empty files ({len(files)})",
+                                   evidence)
     return CheckResult.met(f"{relative} holds {len(files)} file(s)", evidence)
+
+
+#: The digest of an empty file (a folder's files are hashed, never held).
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
 def _files_under(folder: Path) -> list[Path]:
