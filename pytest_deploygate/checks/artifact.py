@@ -57,12 +57,25 @@ def candidates(spec: GateSpec, artifact: ArtifactSpec, folder: str | None = None
 
 def locate(root: Path, spec: GateSpec, artifact: ArtifactSpec, folder: str | None = None
            ) -> tuple[str | None, list[str]]:
-    """The first candidate that exists (as anything), and every candidate tried."""
+    """The first candidate that exists as what its path names (a folder for a path ending in
+    ``/``, anything else for any other path), else the first that exists as anything (judged,
+    and refused as what it is), and every candidate tried.
+
+    A folder at a file's path is no file, and a file at a folder's path (``Path`` drops the
+    ``/``, so it "exists") is no folder: neither may hide a later candidate that is what the
+    spec asked for (``path: [notes, other/]`` with an unrelated folder ``notes`` and the
+    artifact in ``other/`` was "notes is a directory"). Passing over one gains nothing: the
+    candidate judged instead is judged in full.
+    """
     tried = candidates(spec, artifact, folder)
+    first = None
     for relative in tried:
-        if (root / relative).exists() or (root / relative).is_symlink():
-            return relative, tried
-    return None, tried
+        path = root / relative
+        if path.exists() or path.is_symlink():
+            if path.is_dir() == relative.endswith("/"):
+                return relative, tried
+            first = first or relative
+    return first, tried
 
 
 def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
@@ -229,6 +242,7 @@ def _inspect_directory(relative: str, path: Path, root: Path) -> CheckResult:
         return CheckResult.not_met(f"{relative} is empty")
     digest = hashlib.sha256()
     real_root = root.resolve()
+    held = False  # a file with content among them
     for file in files[:1000]:
         name = file.relative_to(path).as_posix()
         shown = f"{relative.rstrip('/')}/{name}"
@@ -252,9 +266,19 @@ def _inspect_directory(relative: str, path: Path, root: Path) -> CheckResult:
         # no UTF-8 is held in surrogate escapes, which a plain encode() refuses.)
         digest.update(os.fsencode(name) + b"\0")
         digest.update(bytes.fromhex(content))
+        held = held or content != _EMPTY_SHA256
     evidence = Evidence("directory", relative, sha256=digest.hexdigest(),
                         detail=f"files={len(files)}")
+    if not held:
+        # An empty file is no artifact (``X is empty``), and a folder of nothing but empty
+        # files is none either: a scaffold's ``adrs/.gitkeep`` met "ADRs present".
+        return CheckResult.not_met(f"{relative} holds only empty files ({len(files)})",
+                                   evidence)
     return CheckResult.met(f"{relative} holds {len(files)} file(s)", evidence)
+
+
+#: The digest of an empty file (a folder's files are hashed, never held).
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
 def _files_under(folder: Path) -> list[Path]:

@@ -45,15 +45,29 @@ def _validator(name: str) -> Checker:
     return checker_for(schema(name))
 
 
-def format_path(path: Iterable[str | int]) -> str:
-    """``("sections", 3, "check")`` -> ``sections[3].check``."""
+def format_path(path: Iterable[Any]) -> str:
+    """``("sections", 3, "check")`` -> ``sections[3].check``. (A walked path may hold a key
+    that is not text, any number among them: each part is shown by :func:`shown_key`.)"""
     out = ""
     for part in path:
         if isinstance(part, int):
-            out += f"[{part}]"
+            out += f"[{shown_key(part)}]"
         else:
-            out += f".{part}" if out else str(part)
+            text = part if type(part) is str else shown_key(part)
+            out += f".{text}" if out else text
     return out or "(top level)"
+
+
+def shown_key(key: Any) -> str:
+    """A key or index as a refusal shows it, never a traceback nor a page: ``str()`` raises
+    on an integer of more than 4,300 digits, which a hexadecimal key (``? 0xfff...``) or an
+    alias of one builds, and an explicit ``? !!binary`` key may be a megabyte."""
+    if type(key) is int and not -LARGEST_FLOAT <= key <= LARGEST_FLOAT:
+        return f"<a number of {key.bit_length()} bits>"
+    if key is None or type(key) is bool:  # as YAML writes them
+        return "null" if key is None else str(key).lower()
+    text = str(key)  # (a date as written, 2024-01-01; binary data as b'...')
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 #: How to read a bigger reviewed document: the refusal says it, so nobody has to search.
@@ -159,8 +173,9 @@ def non_text_keys(loaded: LoadedYaml, source: Path, limit: int = 20) -> list[str
             if type(key) is not str:
                 line = loaded.line_of(at)
                 kind = _YAML_KINDS.get(type(key).__name__, type(key).__name__)
-                problems.append((line, f"{source}:{line}: {format_path(at)}: the key {key!r} "
-                                       f"is read as {kind}, not as a name; quote it"))
+                problems.append((line, f"{source}:{line}: {format_path(at)}: the key "
+                                       f"{shown_key(key)} is read as {kind}, not as a name; "
+                                       "quote it"))
     return [text for _, text in sorted(problems)]
 
 

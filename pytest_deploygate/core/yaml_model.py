@@ -114,5 +114,8 @@ def base_60_problem(value: str, tag: str) -> str | None:
 
 
 def unreadable_value(value: str, tag: str) -> str:
-    """Why a tagged scalar is refused (``'x' is not a valid !!int value``)."""
-    return f"{value!r} is not a valid {tag.replace('tag:yaml.org,2002:', '!!')} value"
+    """Why a tagged scalar is refused (``'x' is not a valid !!int value``). A value is shown
+    at most 60 characters long: a number of 5,000 digits (refused by int() past Python's
+    4,300-digit limit) or a megabyte of text made the refusal a line as long."""
+    shown = repr(value) if len(value) <= 60 else f"{value[:57]!r}... ({len(value)} characters)"
+    return f"{shown} is not a valid {tag.replace('tag:yaml.org,2002:', '!!')} value"

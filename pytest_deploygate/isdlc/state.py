@@ -115,9 +115,26 @@ def load_state(path: Path, max_bytes: int = DEFAULT_EVIDENCE_BYTES) -> StateDoc:
         ) from None
     except RecursionError:
         raise StateError(f"{path}: state file nests too deeply") from None
+    except ValueError:
+        # Not a JSONDecodeError: int()'s own refusal of a number of more than 4,300 digits
+        # (Python's limit on integer text), which json raises as it is; it was a traceback
+        # of `deploygate verdict` and `validate` and a line naming no file in a gate run.
+        raise StateError(_long_number(path, text)) from None
     if not isinstance(data, dict):
         raise StateError(f"{path}: state file must hold a JSON object, found {_type_name(data)}")
     return StateDoc(path, data, hashlib.sha256(raw).hexdigest())
+
+
+def _long_number(path: Path, text: str) -> str:
+    """The refusal of a number too long to read, on its line."""
+    import re
+    import sys
+
+    limit = sys.get_int_max_str_digits()
+    found = re.search(rf"\d{{{limit + 1},}}", text) if limit else None
+    line = text.count("\n", 0, found.start()) + 1 if found else 1
+    return (f"{path}:{line}: state file is not valid JSON: a number of more than {limit} "
+            "digits; give a number a float can hold")
 
 
 def _phase_number(key: str) -> int | None:
