@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_deploygate.core.documents import non_finite_numbers, non_text_keys
+from pytest_deploygate.core.documents import non_finite_numbers, non_json_values, non_text_keys
 from pytest_deploygate.core.value_class import replace
 from pytest_deploygate.core.yaml_lines import load_yaml
 
@@ -75,3 +75,33 @@ def test_collection_tags_are_walked_for_non_finite_numbers() -> None:
                         "a[0][1]"), ("a: !!set {.nan}\n", "a[0]")):
         problems = non_finite_numbers(load_yaml(text), Path("d.yaml"))
         assert len(problems) == 1 and problems[0].startswith(f"d.yaml:1: {where}: "), problems
+
+
+VALUED = [
+    "a: 1\nb: [true, null, 1.5, x]\n",
+    "a: 2024-01-01\n",
+    "a: [x, 2024-01-01 10:00:00]\n",
+    "a: !!binary aGk=\n",
+    "a: '2024-01-01'\n",
+    "a: !!str 2024-01-01\n",
+    "a: &d 2024-01-01\nb: *d\n",
+    "<<: {x: 2024-01-01}\n",  # a merge key: the node composer's data is walked
+    "a: !!set {x}\n",
+    "a: !!pairs [b: 1]\n",
+]
+
+
+@pytest.mark.parametrize("text", VALUED, ids=range(len(VALUED)))
+def test_json_values_note_agrees_with_the_walk(text: str) -> None:
+    loaded = load_yaml(text)
+    walked = non_json_values(replace(loaded, json_values=False), Path("d.yaml"))
+    assert non_json_values(loaded, Path("d.yaml")) == walked
+    if loaded.json_values:
+        assert walked == []
+
+
+def test_a_date_is_refused_where_it_stands() -> None:
+    loaded = load_yaml("check:\n  kind: state\n  not_equals: 2024-01-01\n")
+    assert non_json_values(loaded, Path("d.yaml")) == [
+        "d.yaml:3: check.not_equals: 2024-01-01 is read as a date, which no JSON document "
+        "holds; quote it"]

@@ -103,7 +103,8 @@ def read_yaml_document(path: Path, max_bytes: int | None = None) -> LoadedYaml:
                 for key_path, line in loaded.duplicate_keys
             ]
         )
-    infinite = non_finite_numbers(loaded, path) + non_text_keys(loaded, path)
+    infinite = (non_finite_numbers(loaded, path) + non_text_keys(loaded, path)
+                + non_json_values(loaded, path))
     if infinite:
         raise SpecError(infinite)
     # (Only an escape builds such a character: the reader refuses one in the text itself.)
@@ -148,7 +149,41 @@ def non_finite_numbers(loaded: LoadedYaml, source: Path, limit: int = 20) -> lis
 #: where text is expected: ``version: 1.10`` is the number 1.1).
 _YAML_KINDS = {"int": "a number", "float": "a number", "bool": "true or false",
               "NoneType": "null", "date": "a date", "datetime": "a date and time",
-              "bytes": "binary data"}
+              "bytes": "binary data", "set": "a set (!!set)",
+              "tuple": "a pair of !!omap or !!pairs"}
+#: What a value of a document JSON Schema can judge may be: anything else passed every schema
+#: that does not name a type (``equals``, ``in``, a kind's own parameters) unseen.
+_JSON_TYPES = frozenset((str, int, float, bool, type(None), dict, list))
+
+
+def non_json_values(loaded: LoadedYaml, source: Path, limit: int = 20) -> list[str]:
+    """``file:line: path: 2024-01-01 is read as a date, ...`` for every value no JSON
+    document holds.
+
+    Specs and deploygate.yaml are judged by JSON Schema and compared with JSON (state.json,
+    the records). YAML reads an unquoted ``2024-01-01`` as a date and builds binary data,
+    sets and ordered pairs from tags: no state value ever equals one, so ``not_equals:
+    2024-01-01`` always held, while a reviewer reads a date as the text it shows. Refused at
+    load, as a key that is not text is.
+    """
+    if loaded.json_values:  # the one-pass reader built none
+        return []
+    problems: list[tuple[int, str]] = []
+    for at, value in _values(loaded.data):
+        if len(problems) >= limit:
+            break
+        if type(value) not in _JSON_TYPES:
+            kind = _YAML_KINDS.get(type(value).__name__, type(value).__name__)
+            if isinstance(value, set | tuple):
+                said = f"YAML builds {kind} here, which no JSON document holds; write a list"
+            elif isinstance(value, bytes):
+                said = "!!binary builds binary data, which no JSON document holds; give text"
+            else:
+                said = (f"{shown_key(value)} is read as {kind}, which no JSON document "
+                        "holds; quote it")
+            line = loaded.line_of(at)
+            problems.append((line, f"{source}:{line}: {format_path(at)}: {said}"))
+    return [text for _, text in sorted(problems)]
 
 
 def non_text_keys(loaded: LoadedYaml, source: Path, limit: int = 20) -> list[str]:

@@ -51,6 +51,9 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 #: Key tags whose mapping PyYAML rewrites while constructing it (``flatten_mapping``).
 _REWRITING_KEY_TAGS = frozenset(("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"))
+#: What a constructed scalar may be in a document JSON Schema can judge (text is not
+#: constructed: it is the event's own value).
+_JSON_SCALARS = frozenset((int, float, bool, type(None)))
 #: Stands for a key no dict can hold (a list or mapping as a key: refused, but read on).
 _NO_KEY = object()
 
@@ -136,6 +139,8 @@ class _OnePass:
         self.loaded.finite_numbers = True
         # Cleared by _key on a key that is not text (non_text_keys then walks the data).
         self.loaded.text_keys = True
+        # Cleared by _construct on a date or binary data (non_json_values then walks).
+        self.loaded.json_values = True
         self.anchors: dict[str, _Anchor] = {}
         self.stack: list[_Frame] = []
         self.budget = MAX_NODES
@@ -414,6 +419,8 @@ class _OnePass:
             data = loader.construct_object(node, deep=True)
             if not is_finite_number(data):
                 self.loaded.finite_numbers = False
+            if type(data) not in _JSON_SCALARS:
+                self.loaded.json_values = False
             return data
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark

@@ -49,6 +49,10 @@ class LoadedYaml:
     #: (:func:`~pytest_deploygate.core.documents.non_text_keys` then has nothing to find);
     #: False when not known.
     text_keys: bool = field(default=False, repr=False)
+    #: True when the one-pass reader built no scalar JSON has not (a date, binary data)
+    #: (:func:`~pytest_deploygate.core.documents.non_json_values` then has nothing to find);
+    #: False when not known.
+    json_values: bool = field(default=False, repr=False)
 
     def line_of(self, path: YamlPath) -> int:
         """Line of the deepest known prefix of ``path`` (1 when nothing matches)."""
