@@ -454,12 +454,6 @@ def _own_kinds_only(kinds: Mapping[str, CheckKind]) -> bool:
     return all(name in DECLARED and kind is declared_kind(name) for name, kind in kinds.items())
 
 
-def _plain(text: str) -> bool:
-    # Text that CheckResult's and Evidence's cleaning (redact_text, then shown; _cleaned)
-    # returns unchanged: no "://" for redaction to find and nothing for shown to escape.
-    return "://" not in text and text.isprintable()
-
-
 def _booked_already(result: CheckResult) -> bool:
     """Whether :func:`_booked_copy` would rebuild ``result`` into an equal value (so the
     value itself may be booked), for a result of the package's own kinds only (see
@@ -468,23 +462,26 @@ def _booked_already(result: CheckResult) -> bool:
     Provably the same: the exact classes (no subclass with its own attributes), a tuple of
     evidence (the copy's is one), no measurement (that is rebuilt from its plain form), and
     every text field either None or a ``str`` that _booked_copy accepts and that cleaning
-    returns unchanged (``_plain``), so the rebuilt fields are these very strings. Anything
-    else takes the copy."""
+    returns unchanged (plain: no "://" for redaction to find, isprintable() so nothing for
+    shown() to escape), so the rebuilt fields are these very strings. Anything else takes
+    the copy. (The plain test is written out: four to six times per criterion.)"""
     if type(result) is not CheckResult or result.measurement is not None or \
             not isinstance(result.status, str):
         return False
     message, evidence = result.message, result.evidence
-    if type(message) is not str or not _plain(message) or type(evidence) is not tuple:
+    if type(message) is not str or "://" in message or not message.isprintable() or \
+            type(evidence) is not tuple:
         return False
     for one in evidence:
         if type(one) is not Evidence:
             return False
         kind, ref = one.kind, one.ref
-        if type(kind) is not str or type(ref) is not str or not _plain(kind) or \
-                not _plain(ref):
+        if type(kind) is not str or "://" in kind or not kind.isprintable() or \
+                type(ref) is not str or "://" in ref or not ref.isprintable():
             return False
         for value in (one.sha256, one.modified, one.detail):
-            if value is not None and (type(value) is not str or not _plain(value)):
+            if value is not None and (type(value) is not str or "://" in value
+                                      or not value.isprintable()):
                 return False
     return True
 
