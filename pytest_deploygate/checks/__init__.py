@@ -27,7 +27,7 @@ _T = TypeVar("_T")
 BUILTIN_MODULES: Final[Mapping[str, str]] = {name: d.module for name, d in DECLARED.items()}
 
 #: The built-in kinds whose module was imported (and checked against its declaration).
-_LOADED: dict[str, tuple[ModuleType, CheckKind]] = {}
+_LOADED: dict[str, tuple[ModuleType, CheckKind, str]] = {}
 #: One declared kind object per name, so that registering it twice is recognised as the same
 #: kind and the loader's validator cache (by object) holds one entry per kind.
 _DECLARED_KINDS: dict[str, CheckKind] = {}
@@ -35,13 +35,14 @@ _DECLARED_KINDS: dict[str, CheckKind] = {}
 
 def _load_builtin(name: str) -> CheckKind:
     """The built-in kind's ``KIND``, its module imported on first use."""
-    declared = DECLARED[name]
-    module_name = f"{__name__}.{declared.module}"
     loaded = _LOADED.get(name)
     # (Checked against the module in sys.modules: a test harness that restores sys.modules
-    # imports the module again, with a new KIND.)
-    if loaded is not None and sys.modules.get(module_name) is loaded[0]:
+    # imports the module again, with a new KIND. The module's name is kept with it: it is
+    # built from the constant declaration alone, and this runs once per criterion.)
+    if loaded is not None and sys.modules.get(loaded[2]) is loaded[0]:
         return loaded[1]
+    declared = DECLARED[name]
+    module_name = f"{__name__}.{declared.module}"
     module = importlib.import_module(module_name)
     kind: CheckKind = module.KIND
     # Checks of this kind were validated by the declared schema: only a kind built from that
@@ -52,7 +53,7 @@ def _load_builtin(name: str) -> CheckKind:
         raise RuntimeError(f"{module.__name__} defines kind {kind.name!r}, not the {name!r} "
                            "declared in pytest_deploygate.checks.declared (name, reads, schema "
                            "or prefetch differ)")
-    _LOADED[name] = (module, kind)
+    _LOADED[name] = (module, kind, module_name)
     return kind
 
 

@@ -84,7 +84,15 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     if artifact is None:
         return CheckResult.missing(f"artifact '{params['artifact']}' is not declared in the spec")
     root = ctx.project.root
-    folder, unknown = work_item_folder(ctx)
+    memo = ctx.project.memo
+    # The work item's folder comes from state.json, which the run reads once and never
+    # changes (the project's layout and phase start are kept in its memo alike): looked up
+    # once a run, not once per artifact criterion. (The key names no spec: the answer is
+    # the project's state's alone.)
+    known = memo.get(_FOLDER_KEY)
+    if known is None:
+        known = memo[_FOLDER_KEY] = work_item_folder(ctx)
+    folder, unknown = known
     if folder is None and any(ARTIFACT_FOLDER in p for p in artifact.paths):
         required = _required(artifact, ctx)
         if required is False:
@@ -92,9 +100,9 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
         return CheckResult.missing(f"{artifact.name}: {unknown}")
     # Located once per run: several criteria may name the same artifact.
     key = ("artifact", ctx.spec.id, artifact.id)
-    if key not in ctx.project.memo:
-        ctx.project.memo[key] = locate(root, ctx.spec, artifact, folder)
-    found, tried = ctx.project.memo[key]
+    if key not in memo:
+        memo[key] = locate(root, ctx.spec, artifact, folder)
+    found, tried = memo[key]
     if found is None:
         required = _required(artifact, ctx)
         listing = ", ".join(tried)
@@ -106,15 +114,19 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
             return CheckResult.not_applicable(f"N/A: optional, not present (tried {listing})")
         return CheckResult.not_met(f"{artifact.name} not found; tried: {listing}")
     resolved_key = ("artifact-resolved", root, found)
-    if resolved_key not in ctx.project.memo:  # resolved once per run, like the search above
+    if resolved_key not in memo:  # resolved once per run, like the search above
         try:
-            ctx.project.memo[resolved_key] = inside_root(root, found)
+            memo[resolved_key] = inside_root(root, found)
         except OutsideRoot as exc:
-            ctx.project.memo[resolved_key] = exc
-    path = ctx.project.memo[resolved_key]
+            memo[resolved_key] = exc
+    path = memo[resolved_key]
     if isinstance(path, OutsideRoot):
         return CheckResult.not_met(f"{artifact.name}: {path}")
     return _inspect(artifact, found, path, ctx)
+
+
+#: The project memo's key of :func:`work_item_folder`'s answer.
+_FOLDER_KEY = ("artifact-work-item-folder",)
 
 
 def work_item_folder(ctx: EvalContext) -> tuple[str | None, str]:

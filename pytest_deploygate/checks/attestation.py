@@ -22,7 +22,6 @@ from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.core.trust_rules import trigger_present
-from pytest_deploygate.core.value_class import replace
 from pytest_deploygate.isdlc.layout import layout_of
 from pytest_deploygate.isdlc.phase_start import phase_start
 
@@ -42,29 +41,32 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     started = _phase_start(ctx)
     if isinstance(started, CheckResult):
         return started
-    counting: list[Attestation] = []
+    # Each counting sign-off with the time it counts as made (see Attestation): kept beside
+    # the entry rather than in a copy of it (``replace`` rebuilt every field per criterion,
+    # and only ``at`` differed; what follows reads the entry's other fields as they are).
+    counting: list[tuple[Attestation, datetime]] = []
     rejected: list[str] = []
     for entry in entries:
         reason = _why_not(entry, roles, store, ctx, started, params)
         if reason:
             rejected.append(f"line {entry.line} ({entry.signer}): {reason}")
         else:
-            counting.append(replace(entry, at=store.signed_at(entry, ctx.project.now)))
+            counting.append((entry, store.signed_at(entry, ctx.project.now)))
     trigger = ctx.criterion.role == "trigger"
-    present = trigger_present(e.present for e in counting)
+    present = trigger_present(e.present for e, _ in counting)
     if trigger and present is not None:
-        reports = [e for e in counting if e.present == present]
-        latest = max(reports, key=lambda e: e.at)
+        reports = [c for c in counting if c[0].present == present]
+        latest = max(reports, key=_signed_time)
         if present:
             return CheckResult.not_met(
-                f"TRIGGERED: reported present by {_who(latest)}" + _note(latest),
-                *(_evidence(store, e) for e in reports))
-        return CheckResult.met(f"absent, attested by {_who(latest)}", _evidence(store, latest))
-    signed = [e for e in counting if not e.present]
+                f"TRIGGERED: reported present by {_who(*latest)}" + _note(latest[0]),
+                *(_evidence(store, *c) for c in reports))
+        return CheckResult.met(f"absent, attested by {_who(*latest)}", _evidence(store, *latest))
+    signed = [c for c in counting if not c[0].present]
     if signed:
-        latest = max(signed, key=lambda e: e.at)
-        return CheckResult.met(f"signed off by {_who(latest)}", *(_evidence(store, e)
-                                                                  for e in signed))
+        latest = max(signed, key=_signed_time)
+        return CheckResult.met(f"signed off by {_who(*latest)}", *(_evidence(store, *c)
+                                                                   for c in signed))
     wanted = f"role {' or '.join(roles)}" if roles else "any listed approver"
     message = f"no counting sign-off for '{key}' in {store.log_name} ({wanted})"
     details = rejected + [p for p in store.line_problems]
@@ -133,16 +135,21 @@ def _phase_start(ctx: EvalContext) -> datetime | CheckResult | None:
     return started
 
 
-def _who(entry: Attestation) -> str:
-    return f"{entry.signer} ({entry.role}) at {format_instant(entry.at)}"
+def _signed_time(counted: tuple[Attestation, datetime]) -> datetime:
+    # (max() keeps the first of equal times, as it did over the copies' ``at``.)
+    return counted[1]
+
+
+def _who(entry: Attestation, at: datetime) -> str:
+    return f"{entry.signer} ({entry.role}) at {format_instant(at)}"
 
 
 def _note(entry: Attestation) -> str:
     return f": {entry.note}" if entry.note else ""
 
 
-def _evidence(store: AttestationStore, entry: Attestation) -> Evidence:
-    detail = f"signer={entry.signer} role={entry.role} at={format_instant(entry.at)}"
+def _evidence(store: AttestationStore, entry: Attestation, at: datetime) -> Evidence:
+    detail = f"signer={entry.signer} role={entry.role} at={format_instant(at)}"
     if entry.origin is not None and entry.origin.committed:
         detail += f" commit={entry.origin.commit[:12]}"
         if not store.bind_to_release:  # (said, as authorship=not-verified is)

@@ -105,12 +105,19 @@ def identity(raw: str) -> str:
         bad = next(c for c in raw if not c.isascii())
         raise UntrustedIdentity(f"{raw!r} holds the non-ASCII character U+{ord(bad):04X}; "
                                 "addresses are compared exactly, in ASCII only")
-    if any(not ("!" <= c <= "~") or c in '<>"\\,' for c in raw):
+    # Every character "!" to "~", none of <>"\\, : for ASCII text (checked above) that is
+    # isprintable() (" " to "~") without a space, and no quoting character; the same test as
+    # a walk over the characters, at C speed (every sign-off line and approver asks it).
+    if not raw.isprintable() or any(c in raw for c in _REFUSED_IN_ADDRESS):
         raise UntrustedIdentity(f"{raw!r} holds a space, control or quoting character")
     local, at, domain = raw.partition("@")
     if not at or not local or not domain or "@" in domain:
         raise UntrustedIdentity(f"{raw!r} is not a local@domain address")
     return ascii_lower(raw)
+
+
+#: What an address may not hold among the printable ASCII characters (see identity).
+_REFUSED_IN_ADDRESS = ' <>"\\,'
 
 
 def ascii_lower(text: str) -> str:

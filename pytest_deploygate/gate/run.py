@@ -49,6 +49,8 @@ class GateRun:
         self.scope = RunScope(settings.limits)
         #: What the run learns of same-run prerequisites while it goes on (plans are frozen).
         self.prerequisites = SameRunPrerequisites()
+        #: Whether every kind the run can evaluate is the package's own (see _booked_copy).
+        self._own_kinds_only = _own_kinds_only(kinds)
 
     @property
     def project(self) -> Project | None:
@@ -371,7 +373,8 @@ class GateRun:
             kind = item.check.kind if item.check else "?"
             return CheckResult.missing(f"check kind '{kind}' failed: {type(exc).__name__}: {exc}")
         kind = item.check.kind if item.check else "?"
-        shaped = _booked_copy(result)
+        shaped = result if self._own_kinds_only and _booked_already(result) \
+            else _booked_copy(result)
         if isinstance(shaped, str):
             return CheckResult.missing(f"check kind '{kind}' returned {shaped}")
         result = shaped
@@ -436,6 +439,51 @@ def _booked_copy(result: object) -> CheckResult | str:
 
 
 _EVIDENCE_FIELDS = ("kind", "ref", "sha256", "modified", "detail")
+
+
+def _own_kinds_only(kinds: Mapping[str, CheckKind]) -> bool:
+    """True when ``kinds`` is a read-only registry (:class:`KindRegistry`, built once) of
+    the package's declared built-in kinds only: then every result and piece of evidence an
+    item's evaluation returns (its check, its conditions, nested checks) was made by the
+    package's own code, which builds frozen values and never changes one it handed over."""
+    from pytest_deploygate.checks import KindRegistry, declared_kind
+    from pytest_deploygate.checks.declared import DECLARED
+
+    if type(kinds) is not KindRegistry:
+        return False
+    return all(name in DECLARED and kind is declared_kind(name) for name, kind in kinds.items())
+
+
+def _booked_already(result: CheckResult) -> bool:
+    """Whether :func:`_booked_copy` would rebuild ``result`` into an equal value (so the
+    value itself may be booked), for a result of the package's own kinds only (see
+    _own_kinds_only: nothing else holds it to change it later).
+
+    Provably the same: the exact classes (no subclass with its own attributes), a tuple of
+    evidence (the copy's is one), no measurement (that is rebuilt from its plain form), and
+    every text field either None or a ``str`` that _booked_copy accepts and that cleaning
+    returns unchanged (plain: no "://" for redaction to find, isprintable() so nothing for
+    shown() to escape), so the rebuilt fields are these very strings. Anything else takes
+    the copy. (The plain test is written out: four to six times per criterion.)"""
+    if type(result) is not CheckResult or result.measurement is not None or \
+            not isinstance(result.status, str):
+        return False
+    message, evidence = result.message, result.evidence
+    if type(message) is not str or "://" in message or not message.isprintable() or \
+            type(evidence) is not tuple:
+        return False
+    for one in evidence:
+        if type(one) is not Evidence:
+            return False
+        kind, ref = one.kind, one.ref
+        if type(kind) is not str or "://" in kind or not kind.isprintable() or \
+                type(ref) is not str or "://" in ref or not ref.isprintable():
+            return False
+        for value in (one.sha256, one.modified, one.detail):
+            if value is not None and (type(value) is not str or "://" in value
+                                      or not value.isprintable()):
+                return False
+    return True
 
 
 def _deferring(plan: GatePlan, deferred: dict[str, str]) -> GatePlan:

@@ -50,24 +50,25 @@ class StateDoc:
     def lookup(self, dotted: str) -> Lookup:
         """Look up ``a.b.c``; a missing key or a non-object on the way is "not found"."""
         current: Any = self.data
-        walked: list[str] = []
-        for part in dotted.split("."):
-            if isinstance(current, Mapping):
+        parts = dotted.split(".")
+        # (What has been walked is parts[:index], named only in a problem. A dict, what
+        # json.loads builds, is a Mapping: tested first, without the ABC's check.)
+        for index, part in enumerate(parts):
+            if type(current) is dict or isinstance(current, Mapping):
                 if part not in current:
-                    where = ".".join([*walked, part])
+                    where = ".".join(parts[:index + 1])
                     return Lookup(dotted, False, problem=f"{where} is not in {self.path.name}")
                 current = current[part]
             elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
                 current = current[int(part)]
             else:
-                where = ".".join(walked) or "(top level)"
+                where = ".".join(parts[:index]) or "(top level)"
                 return Lookup(
                     dotted,
                     False,
                     problem=f"{where} is {_type_name(current)}, not an object "
                     f"(looking for {dotted})",
                 )
-            walked.append(part)
         return Lookup(dotted, True, current)
 
     def get(self, dotted: str, default: Any = None) -> Any:

@@ -34,6 +34,9 @@ class GateCollector(pytest.Collector):
         super().__init__(**kwargs)
         self.plan = plan
         self.run = run
+        #: The plan's record name, built once: every item's report names it. (A plan is
+        #: frozen once the run is prepared, before collection, and a collector keeps its plan.)
+        self.record_name = plan.record_name
 
     def collect(self) -> Iterator[pytest.Collector]:
         """Sections in checklist order; a broken spec or state is one clear collection error."""

@@ -172,7 +172,7 @@ class ItemRunner:
             if report.when == "call":
                 item.result = None  # copied into the report's outcome: free it (big gates)
             if outcome is not None:
-                reported = ItemOutcome(item.gate_collector.plan.record_name, item.criterion.id,
+                reported = ItemOutcome(item.gate_collector.record_name, item.criterion.id,
                                        outcome)
         elif item.nodeid in self.user_members:
             member = self.user_members[item.nodeid]

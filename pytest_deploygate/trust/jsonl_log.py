@@ -125,39 +125,47 @@ def _read_jsonl(root: Path, relative: str, schema_name: str, with_origins: bool,
     seen: dict[bytes, int] = {}
     raw_lines = split_git_lines(data)
     for number, raw in enumerate(raw_lines, start=1):
-        where = f"{relative}:{number}"
+        # (The line's place is written only into a problem: most lines have none.)
         try:
             text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError as exc:
-            log.line_problems.append(f"{where}: not UTF-8 ({exc.reason} at byte {exc.start}); "
-                                     "the line is not read")
+            log.line_problems.append(f"{relative}:{number}: not UTF-8 ({exc.reason} at byte "
+                                     f"{exc.start}); the line is not read")
             continue
         unreadable = line_text_problem(text)
         if unreadable:
-            log.line_problems.append(f"{where}: {unreadable}; the line is not read and "
-                                     "proves nothing")
+            log.line_problems.append(f"{relative}:{number}: {unreadable}; the line is not read "
+                                     "and proves nothing")
             continue
         stripped = text.strip(" ")
         if not stripped:
             continue
         try:
-            parsed = json.loads(stripped, object_pairs_hook=_no_duplicate_keys)
+            # (json.loads refuses a leading U+FEFF in its own words before decoding: such a
+            # line still goes through it, so its problem reads as it always did.)
+            parsed = json.loads(stripped, object_pairs_hook=_no_duplicate_keys) \
+                if stripped.startswith("\ufeff") else _DECODER.decode(stripped)
         except (ValueError, RecursionError) as exc:
-            log.line_problems.append(f"{where}: not a JSON object: {exc}")
+            log.line_problems.append(f"{relative}:{number}: not a JSON object: {exc}")
             continue
-        escaped = value_text_problem(parsed)
+        # The bytes were decoded strictly (no surrogate survives a UTF-8 decode), so only a
+        # JSON escape can bring a lone surrogate into a value or key, and every escape of
+        # one is written "\u": a line without "\u" holds none, and the walk could only
+        # answer None. (A line that holds "\u" anywhere, escaped backslash or not, is walked.)
+        escaped = value_text_problem(parsed) if "\\u" in stripped else None
         if escaped:
-            log.line_problems.append(f"{where}: {escaped}; the line is not read and proves "
-                                     "nothing")
+            log.line_problems.append(f"{relative}:{number}: {escaped}; the line is not read "
+                                     "and proves nothing")
             continue
         error = next(iter(validator.iter_errors(parsed)), None)
         if error is not None:
             at = ".".join(str(p) for p in error.absolute_path) or "(line)"
-            log.line_problems.append(f"{where}: {at}: {error.message}")
+            log.line_problems.append(f"{relative}:{number}: {at}: {error.message}")
             continue
         key = stripped.encode()
         if key in seen:
-            log.line_problems.append(f"{where}: duplicate of line {seen[key]}; ignored")
+            log.line_problems.append(f"{relative}:{number}: duplicate of line {seen[key]}; "
+                                     "ignored")
             continue
         seen[key] = number
         log.lines.append(LogLine(number, parsed))
@@ -197,9 +205,18 @@ def _attribute(log: JsonlLog, root: Path, relative: str, raw_lines: list[bytes])
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # A key given twice means two readers may see two different lines: refuse it.
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"key {key!r} appears twice")
-        result[key] = value
-    return result
+    result = dict(pairs)
+    if len(result) == len(pairs):  # (every key once: the usual line, one C call)
+        return result
+    seen: set[str] = set()
+    for key, _ in pairs:  # name the first key given twice, as the error always did
+        if key in seen:
+            break
+        seen.add(key)
+    raise ValueError(f"key {key!r} appears twice")
+
+
+#: One decoder for every line: ``json.loads(text, object_pairs_hook=...)`` builds a new
+#: JSONDecoder (and its scanner) per call. A decoder keeps nothing between calls, and
+#: ``decode`` is what ``loads`` calls on a ``str``, so each line parses exactly as before.
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys)
