@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_deploygate.core.documents import format_path, non_text_keys
 from pytest_deploygate.core.yaml_lines import load_yaml
+from pytest_deploygate.core.yaml_refusals import format_path, non_text_keys
 
 HUGE = "0x" + "f" * 4000  # 16,000 bits: past the 4,300 decimal digits str() may write
 

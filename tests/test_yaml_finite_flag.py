@@ -4,13 +4,15 @@ when not, the walk runs and reports."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from pytest_deploygate.core.documents import non_finite_numbers, non_json_values, non_text_keys
 from pytest_deploygate.core.value_class import replace
 from pytest_deploygate.core.yaml_lines import load_yaml
+from pytest_deploygate.core.yaml_model import LoadedYaml
+from pytest_deploygate.core.yaml_refusals import non_finite_numbers, non_json_values, non_text_keys
 
 DOCUMENTS = [
     "a: 1\nb: [1.5, -2, x]\n",
@@ -24,15 +26,6 @@ DOCUMENTS = [
     ".nan: 1\n",
     "a: '.nan'\n",
 ]
-
-
-@pytest.mark.parametrize("text", DOCUMENTS, ids=range(len(DOCUMENTS)))
-def test_flag_agrees_with_the_walk(text: str) -> None:
-    loaded = load_yaml(text)
-    walked = non_finite_numbers(replace(loaded, finite_numbers=False), Path("d.yaml"))
-    assert non_finite_numbers(loaded, Path("d.yaml")) == walked
-    if loaded.finite_numbers:
-        assert walked == []
 
 
 def test_a_non_finite_value_clears_the_flag() -> None:
@@ -52,15 +45,6 @@ KEYED = [
     "'1': quoted\n",
     "<<: {x: 1}\n2: y\n",  # a merge key: read by the node composer, whose keys are walked
 ]
-
-
-@pytest.mark.parametrize("text", KEYED, ids=range(len(KEYED)))
-def test_text_keys_note_agrees_with_the_walk(text: str) -> None:
-    loaded = load_yaml(text)
-    walked = non_text_keys(replace(loaded, text_keys=False), Path("d.yaml"))
-    assert non_text_keys(loaded, Path("d.yaml")) == walked
-    if loaded.text_keys:
-        assert walked == []
 
 
 def test_a_key_that_is_not_text_is_named_with_its_mapping() -> None:
@@ -91,17 +75,25 @@ VALUED = [
 ]
 
 
-@pytest.mark.parametrize("text", VALUED, ids=range(len(VALUED)))
-def test_json_values_note_agrees_with_the_walk(text: str) -> None:
-    loaded = load_yaml(text)
-    walked = non_json_values(replace(loaded, json_values=False), Path("d.yaml"))
-    assert non_json_values(loaded, Path("d.yaml")) == walked
-    if loaded.json_values:
-        assert walked == []
-
-
 def test_a_date_is_refused_where_it_stands() -> None:
     loaded = load_yaml("check:\n  kind: state\n  not_equals: 2024-01-01\n")
     assert non_json_values(loaded, Path("d.yaml")) == [
         "d.yaml:3: check.not_equals: 2024-01-01 is read as a date, which no JSON document "
         "holds; quote it"]
+
+
+#: Each note, the walk it stands for, and documents that set and clear it.
+NOTES = [("finite_numbers", non_finite_numbers, DOCUMENTS), ("text_keys", non_text_keys, KEYED),
+         ("json_values", non_json_values, VALUED)]
+
+
+@pytest.mark.parametrize(("note", "walk", "text"),
+                         [(note, walk, text) for note, walk, texts in NOTES for text in texts],
+                         ids=[f"{note}-{n}" for note, _, texts in NOTES for n in range(len(texts))])
+def test_note_agrees_with_the_walk(note: str, walk: Callable[[LoadedYaml, Path], list[str]],
+                                   text: str) -> None:
+    loaded = load_yaml(text)
+    walked = walk(replace(loaded, **{note: False}), Path("d.yaml"))
+    assert walk(loaded, Path("d.yaml")) == walked
+    if getattr(loaded, note):
+        assert walked == []

@@ -42,15 +42,15 @@ class LoadedYaml:
     #: never a second read of the file, which may have changed meanwhile.
     source_sha256: str = ""
     #: True when the one-pass reader built no NaN, no infinity and no integer a float cannot
-    #: hold (:func:`~pytest_deploygate.core.documents.non_finite_numbers` then has nothing to
+    #: hold (:func:`~pytest_deploygate.core.yaml_refusals.non_finite_numbers` then has nothing to
     #: find); False when not known.
     finite_numbers: bool = field(default=False, repr=False)
     #: True when the one-pass reader read every mapping key as text
-    #: (:func:`~pytest_deploygate.core.documents.non_text_keys` then has nothing to find);
+    #: (:func:`~pytest_deploygate.core.yaml_refusals.non_text_keys` then has nothing to find);
     #: False when not known.
     text_keys: bool = field(default=False, repr=False)
     #: True when the one-pass reader built no scalar JSON has not (a date, binary data)
-    #: (:func:`~pytest_deploygate.core.documents.non_json_values` then has nothing to find);
+    #: (:func:`~pytest_deploygate.core.yaml_refusals.non_json_values` then has nothing to find);
     #: False when not known.
     json_values: bool = field(default=False, repr=False)
 

@@ -17,11 +17,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from pytest_deploygate.core.documents import format_path, read_yaml_document, schema_problems
+from pytest_deploygate.core.documents import read_yaml_document, schema_problems
 from pytest_deploygate.core.errors import SpecError
 from pytest_deploygate.core.frozen_data import freeze
 from pytest_deploygate.core.private_cache import written_only_by_me
 from pytest_deploygate.core.yaml_lines import LoadedYaml
+from pytest_deploygate.core.yaml_refusals import format_path
 from pytest_deploygate.spec.model import (
     OTHER_ROW_ID,
     ArtifactSpec,
