@@ -122,6 +122,9 @@ def _check_log(path: Path, kind: str, workspace: Workspace) -> list[str]:
     if log.problem:
         problems.append(f"{shown}: {log.problem}")
     specs: dict[str, tuple[GateSpec | None, str]] = {}
+    # Lines naming a gate whose spec cannot be read, by gate: said once with their numbers
+    # (one broken spec was a problem per sign-off line, each repeating the spec's refusal).
+    unread: dict[str, tuple[str, list[int]]] = {}
     for line in log.lines:
         where = f"{shown}:{line.number}"
         data = line.data
@@ -133,7 +136,7 @@ def _check_log(path: Path, kind: str, workspace: Workspace) -> list[str]:
                     problems.append(f"{where}: {key}: {exc}")
         spec, refused = _spec_for(data["gate"], specs, workspace)
         if spec is None:
-            problems.append(f"{where}: {refused}")
+            unread.setdefault(refused, (where, []))[1].append(line.number)
             continue
         if kind == "attestations" and data["criterion"] == REVIEW_CRITERION:
             continue
@@ -145,6 +148,13 @@ def _check_log(path: Path, kind: str, workspace: Workspace) -> list[str]:
                             "the gate run ignores this waiver")
         elif kind == "attestations" and (item.check is None or item.check.kind != "attestation"):
             problems.append(f"{where}: {spec.id} {item.id} is not answered by sign-off")
+    for refused, (where, numbers) in unread.items():
+        if len(numbers) == 1:
+            problems.append(f"{where}: {refused}; the gate run ignores this line")
+            continue
+        listed = ", ".join(map(str, numbers[:10])) + (", ..." if len(numbers) > 10 else "")
+        problems.append(f"{where}: {refused}; the gate run ignores this line and the "
+                        f"{len(numbers) - 1} other(s) naming that gate (lines {listed})")
     return problems
 
 
@@ -157,7 +167,7 @@ def _spec_for(gate: int | str, cache: dict[str, tuple[GateSpec | None, str]],
         try:
             cache[name] = workspace.gate(name), ""
         except Refusal as exc:
-            cache[name] = None, f"gate {gate!r}: {exc}; the gate run ignores this line"
+            cache[name] = None, f"gate {gate!r}: {exc}"
     return cache[name]
 
 
