@@ -122,10 +122,17 @@ def describe_evidence(data: Mapping[str, str]) -> str:
     return text
 
 
+def unchanged_by_cleaning(text: str) -> bool:
+    """Whether redaction and :func:`shown` both return ``text`` as it is: no URL to redact,
+    nothing to escape. (The one definition of the fast paths that skip them: a result's
+    message, evidence fields, and a result the gate run books uncopied.)"""
+    return "://" not in text and text.isprintable()
+
+
 def _cleaned(value: str) -> str:
     """As :class:`Evidence` keeps a field: redacted, control characters as escapes."""
-    if not value or ("://" not in value and value.isprintable()):
-        return value  # (what both would return: no URL to redact, nothing to escape)
+    if not value or unchanged_by_cleaning(value):
+        return value
     return shown(redact_text(value))
 
 
@@ -147,8 +154,8 @@ class CheckResult:
         # Built-in and third-party kinds alike: a URL in a message is shown redacted, a control
         # character read from evidence (an ESC sequence, a NUL) as an escape.
         message = self.message
-        if type(message) is str and "://" not in message and message.isprintable():
-            return  # what both return unchanged (see _cleaned): no URL, nothing to escape
+        if type(message) is str and unchanged_by_cleaning(message):
+            return
         object.__setattr__(self, "message", shown(redact_text(message)))
 
     @classmethod

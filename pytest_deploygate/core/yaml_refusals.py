@@ -132,6 +132,8 @@ def non_text_keys(loaded: LoadedYaml, source: Path, limit: int = 20) -> list[str
         return []
     problems: list[tuple[int, str]] = []
     for at, value in _values(loaded.data):
+        if len(problems) >= limit:
+            break
         if not isinstance(value, dict):
             continue
         for key in value:

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from pytest_deploygate.checks.context import CheckKind, EvalContext, evaluate_item
 from pytest_deploygate.checks.project import Project
 from pytest_deploygate.core.errors import DeployGateError, SelectionError, StateError
-from pytest_deploygate.core.results import CheckResult, Evidence
+from pytest_deploygate.core.results import CheckResult, Evidence, unchanged_by_cleaning
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.value_class import replace
 from pytest_deploygate.evidence.config import ProjectConfig, load_config
@@ -411,7 +411,7 @@ def _booked_copy(result: object) -> CheckResult | str:
         return "evidence that is not text"
     evidence = []
     for one in given:
-        # (Unrolled: once per criterion; the same checks as over _EVIDENCE_FIELDS.)
+        # (Unrolled, once per criterion: kind and ref text, the other three text or None.)
         kind, ref = getattr(one, "kind", None), getattr(one, "ref", None)
         sha256 = getattr(one, "sha256", None)
         modified = getattr(one, "modified", None)
@@ -438,9 +438,6 @@ def _booked_copy(result: object) -> CheckResult | str:
                        measured)
 
 
-_EVIDENCE_FIELDS = ("kind", "ref", "sha256", "modified", "detail")
-
-
 def _own_kinds_only(kinds: Mapping[str, CheckKind]) -> bool:
     """True when ``kinds`` is a read-only registry (:class:`KindRegistry`, built once) of
     the package's declared built-in kinds only: then every result and piece of evidence an
@@ -462,26 +459,24 @@ def _booked_already(result: CheckResult) -> bool:
     Provably the same: the exact classes (no subclass with its own attributes), a tuple of
     evidence (the copy's is one), no measurement (that is rebuilt from its plain form), and
     every text field either None or a ``str`` that _booked_copy accepts and that cleaning
-    returns unchanged (plain: no "://" for redaction to find, isprintable() so nothing for
-    shown() to escape), so the rebuilt fields are these very strings. Anything else takes
-    the copy. (The plain test is written out: four to six times per criterion.)"""
+    returns unchanged (:func:`unchanged_by_cleaning`, the test cleaning itself uses), so the
+    rebuilt fields are these very strings. Anything else takes the copy."""
     if type(result) is not CheckResult or result.measurement is not None or \
             not isinstance(result.status, str):
         return False
     message, evidence = result.message, result.evidence
-    if type(message) is not str or "://" in message or not message.isprintable() or \
+    if type(message) is not str or not unchanged_by_cleaning(message) or \
             type(evidence) is not tuple:
         return False
     for one in evidence:
         if type(one) is not Evidence:
             return False
-        kind, ref = one.kind, one.ref
-        if type(kind) is not str or "://" in kind or not kind.isprintable() or \
-                type(ref) is not str or "://" in ref or not ref.isprintable():
+        if type(one.kind) is not str or not unchanged_by_cleaning(one.kind) or \
+                type(one.ref) is not str or not unchanged_by_cleaning(one.ref):
             return False
         for value in (one.sha256, one.modified, one.detail):
-            if value is not None and (type(value) is not str or "://" in value
-                                      or not value.isprintable()):
+            if value is not None and (type(value) is not str or
+                                      not unchanged_by_cleaning(value)):
                 return False
     return True
 
