@@ -69,3 +69,33 @@ def pytest_deploygate_check_kinds(config):
     record = example.record()
     assert record.case("first")["outcome"] != "passed"
     assert record.case("second")["outcome"] != "passed", record.case("second")
+
+
+#: The URL glued to what stands before it: a digit, "_" or a letter before the scheme, an
+#: escaped slash, a scheme no grammar allows, none at all.
+GLUED = {"digit": f"1{URL}", "underscore": f"_{URL}", "letter-e-acute": f"é{URL}",
+         "escaped-slash": f"%2F{URL}", "bad-scheme-char": URL.replace("https", "x_", 1),
+         "no-scheme": URL.removeprefix("https")}
+
+
+@pytest.mark.parametrize("glued", GLUED.values(), ids=GLUED.keys())
+def test_a_url_glued_to_a_word_is_redacted(example: GateProject, glued: str) -> None:
+    # The URL pattern wanted a word boundary before the scheme: "see 1https://user:pw@host"
+    # in a sign-off's evidence or a report's message reached all three records whole.
+    result = plugin_gate(example, f'''
+from pytest_deploygate import CheckKind, CheckResult, Evidence, params_schema
+
+GLUED = {glued!r}
+
+def _probe(params, ctx):
+    return CheckResult.not_met("see " + GLUED, Evidence("probe", "r", detail="at " + GLUED))
+
+def pytest_deploygate_check_kinds(config):
+    return [CheckKind("probe", "a probe", params_schema({{}}), _probe)]
+''', "      - {id: probe, text: Probe, check: {kind: probe}}")
+    shown = [result.stdout.str(), result.stderr.str()]
+    for name in ("GATE-12.xml", "GATE-12.md", "GATE-12.html"):
+        shown.append((example.root / "gate-records" / name).read_text())
+    assert example.record().case("probe")["outcome"] == "failure"
+    for text in shown:
+        assert SECRET not in text, text[-2000:]

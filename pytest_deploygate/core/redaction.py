@@ -32,8 +32,12 @@ from collections.abc import Iterable, Mapping, Sequence
 MASK = "***"
 
 # A URL in free text: a scheme, "://", then anything up to whitespace, a quote or a bracket.
-_URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]{0,30}://[^\s'\"<>`]+")
-_USERINFO_IN_TEXT = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]{0,30}://)[^/@\n]{1,256}@")
+# A URL in text is found by its "://", whatever stands before its scheme: a word boundary
+# before the scheme let "1https://u:pw@h", "_https://..." and "éhttps://..." through whole,
+# and a text with no scheme ("://u:pw@h") or one no scheme grammar allows ("x_://u:pw@h")
+# showed its userinfo too. The scheme is taken when there is one, and is optional.
+_URL_IN_TEXT = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.\-]{0,30})?://[^\s'\"<>`]+")
+_USERINFO_IN_TEXT = re.compile(r"((?:[A-Za-z][A-Za-z0-9+.\-]{0,30})?://)[^/@\n]{1,256}@")
 _ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 # Shorter secret fragments are not scrubbed from error text: they would mangle the message
 # and are not worth hiding ("1", "on").
