@@ -9,6 +9,7 @@ afterwards, and runs the real command lines: ``pytest --gate=12`` and ``deployga
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -207,4 +208,58 @@ def test_an_ident_file_as_checked_out_is_clean(tmp_path: Path) -> None:
     git(root, "checkout", "--", "app.py")  # git writes "$Id: <blob> $"
     assert b"$Id: " in (root / "app.py").read_bytes()
     assert gate(root).returncode == 0
+    assert verdict(root).returncode == 0
+
+
+# -- reviewed bookkeeping edited in the work tree --------------------------------------------------
+
+CHEN = "chen.wei@acme.example"
+
+
+def _no_security_sign_off(source: Path) -> None:
+    log = source / ".deploygate" / "attestations.jsonl"
+    log.write_text("".join(line + "\n" for line in log.read_text().splitlines()
+                           if line.strip() and '"security-sign-off"' not in line))
+
+
+def _sign_as_security_officer(root: Path) -> None:
+    """Chen (an sre) signs the security sign-off, committed as himself."""
+    line = json.dumps({"gate": 12, "criterion": "security-sign-off", "signer": CHEN,
+                       "role": "security-officer", "at": "2026-02-03T10:00:00Z"}) + "\n"
+    with (root / ".deploygate" / "attestations.jsonl").open("a") as handle:
+        handle.write(line)
+    git(root, "add", ".deploygate/attestations.jsonl", who=CHEN)
+    git(root, "commit", "-q", "-m", "sign-off: security", who=CHEN)
+
+
+@pytest.mark.parametrize("how", ["edited", "replaced by a link"])
+def test_an_approvers_file_not_as_committed_grants_no_role(tmp_path: Path, how: str) -> None:
+    root = build(tmp_path, _no_security_sign_off)
+    approvers = root / ".deploygate" / "approvers.yaml"
+    granted = approvers.read_text().replace("roles: [sre]", "roles: [sre, security-officer]")
+    if how == "edited":  # never committed, so never reviewed
+        approvers.write_text(granted)
+    else:  # a link to a file of the attacker's (untracked CI output)
+        (root / "reports" / "approvers.yaml").write_text(granted)
+        approvers.unlink()
+        approvers.symlink_to("../reports/approvers.yaml")
+    _sign_as_security_officer(root)
+    done = gate(root)
+    assert done.returncode == 1, done.stdout
+    assert decision(root) == "FAIL"
+    assert ("approvers file .deploygate/approvers.yaml is not as committed" in done.stdout)
+    assert "Traceback" not in done.stdout + done.stderr
+    assert verdict(root).returncode != 0
+
+
+def test_an_approvers_file_as_committed_still_counts(tmp_path: Path) -> None:
+    root = build(tmp_path, _no_security_sign_off)
+    approvers = root / ".deploygate" / "approvers.yaml"
+    approvers.write_text(approvers.read_text().replace("roles: [sre]",
+                                                       "roles: [sre, security-officer]"))
+    git(root, "add", ".deploygate/approvers.yaml", who="maria.lopez@acme.example")
+    git(root, "commit", "-q", "-m", "chen covers security", who="maria.lopez@acme.example")
+    _sign_as_security_officer(root)
+    done = gate(root)
+    assert done.returncode == 0, done.stdout
     assert verdict(root).returncode == 0

@@ -462,6 +462,39 @@ def _converted_differently(git: Git, root: Path, prefix: str,
     return differing
 
 
+def uncommitted_file_problem(root: Path, path: Path) -> str | None:
+    """Why the work-tree file at ``path`` (resolved) is not byte for byte what HEAD holds
+    (None when it is: the committed bytes, or what checking them out writes).
+
+    For reviewed files kept with the gate's bookkeeping (the approvers file): a change to
+    release content makes the work tree dirty, but bookkeeping is left out of that check, and
+    an approvers file edited in the work tree and never committed was never reviewed."""
+    git = Git(root)
+    code, top = git("rev-parse", "--show-toplevel")
+    if code != 0 or not top.strip("\n"):
+        return "it is not in a git checkout"
+    try:
+        relative = path.relative_to(Path(top.strip("\n")).resolve()).as_posix()
+    except ValueError:
+        return "it is not in the git checkout"
+    code, object_id = git("rev-parse", "--verify", "-q", f"HEAD:{relative}")
+    object_id = object_id.strip()
+    if code != 0 or not object_id:
+        return "it is not committed"
+    if not _differs_from_index(path, "100644", object_id):
+        return None
+    try:
+        done = subprocess.run(
+            git_command(root, ("--no-optional-locks", "cat-file", "--filters",
+                               f"--path={relative}", object_id)),
+            capture_output=True, timeout=60, check=False, env=git_environment())
+    except (OSError, subprocess.TimeoutExpired):
+        return "git cannot show its committed content"
+    if done.returncode == 0 and _work_tree_bytes(path) == done.stdout:
+        return None
+    return "its content differs from the committed one"
+
+
 def _work_tree_bytes(path: Path) -> bytes | None:
     """The raw bytes of a regular work-tree file (None when it is anything else)."""
     from pytest_deploygate.core.regular_files import UnusableFile, open_regular_file

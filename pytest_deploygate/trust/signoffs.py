@@ -34,7 +34,11 @@ from pytest_deploygate.core.trust_rules import (
 from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.evidence.config import ProjectConfig
 from pytest_deploygate.evidence.git import LineOrigin, commit_signature
-from pytest_deploygate.evidence.release import ReleaseIdentity, gated_release_authors
+from pytest_deploygate.evidence.release import (
+    ReleaseIdentity,
+    gated_release_authors,
+    uncommitted_file_problem,
+)
 from pytest_deploygate.isdlc.gate_names import names_gate
 from pytest_deploygate.trust.jsonl_log import read_jsonl
 from pytest_deploygate.trust.release_binding import SIGN_OFF, ReleaseBinding
@@ -249,6 +253,15 @@ class AttestationStore:
             self.approvers_problem = (f"no approvers file at {relative}; create it listing who "
                                       "holds which role (see docs/attestations.md)")
             return
+        if self.verify_authorship:
+            # Who may sign is what was reviewed and committed, never a local edit.
+            unreviewed = uncommitted_file_problem(root, path)
+            if unreviewed:
+                self.approvers_problem = (
+                    f"approvers file {relative} is not as committed ({unreviewed}): only the "
+                    "committed, reviewed file says who may sign; commit it or discard the "
+                    "changes")
+                return
         try:
             data: Mapping[str, Any] = load_checked_yaml(path, APPROVERS_SCHEMA, scope).data
         except SpecError as exc:
