@@ -263,3 +263,49 @@ def test_an_approvers_file_as_committed_still_counts(tmp_path: Path) -> None:
     done = gate(root)
     assert done.returncode == 0, done.stdout
     assert verdict(root).returncode == 0
+
+
+SHARED_CHECKLISTS = REPO.parent / "shared" / "isdlc" / "checklists"
+
+
+def _project_checklist(source: Path) -> None:
+    need_checklists()
+    (source / ".isdlc" / "checklists").mkdir()
+    shutil.copy(SHARED_CHECKLISTS / "12-production-gate.md", source / ".isdlc" / "checklists")
+    config = source / "deploygate.yaml"
+    config.write_text(config.read_text().replace("{threshold: p99_ms}", "800")
+                      .replace("{threshold: error_rate}", "0.01"))
+
+
+def need_checklists() -> None:
+    from conftest import need
+
+    need((SHARED_CHECKLISTS / "12-production-gate.md").is_file(),
+         "the framework's checklists (../shared/isdlc/checklists)")
+
+
+WEAKENED = "# Gate 12: Production Gate\n\n## Approvals\n\n- [ ] Security sign-off\n"
+
+
+@pytest.mark.parametrize("how", ["edited", "added", "link"])
+def test_a_project_checklist_not_as_committed_binds_no_record(tmp_path: Path, how: str) -> None:
+    root = build(tmp_path, _project_checklist)
+    checklist = root / ".isdlc" / "checklists" / "12-production-gate.md"
+    assert gate(root).returncode == 1  # the project's own checklist: this release fails it
+    if how == "edited":  # a gate spec nobody reviewed: only a criterion that passes
+        checklist.write_text(WEAKENED)
+    elif how == "added":  # a new, untracked checklist taking the gate's place
+        git(root, "rm", "-q", "--cached", str(checklist.relative_to(root)))
+        git(root, "commit", "-q", "-m", "framework state")
+        checklist.write_text(WEAKENED)
+    else:
+        (root / "reports" / "gate.md").write_text(WEAKENED)
+        checklist.unlink()
+        checklist.symlink_to("../../reports/gate.md")
+    gate(root)
+    assert decision(root) == "PASS"  # (a dirty release's own run says so in its record)
+    assert 'deploygate.dirty" value="true"' in (root / "gate-records" / "GATE-12.xml"
+                                                ).read_text()
+    done = verdict(root)
+    assert done.returncode == 4
+    assert ".isdlc/checklists/12-production-gate.md" in done.stderr

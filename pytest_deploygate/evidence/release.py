@@ -408,7 +408,37 @@ def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...]
         if _differs_from_index(root / path, parts[1], parts[2]):
             changed.append(prefix + path)
     changed += [prefix + path for path in _converted_differently(git, root, prefix, files)]
+    changed += _uncommitted_checklists(git, root, prefix)
     return tuple(dict.fromkeys(changed))
+
+
+#: Reviewed files kept with the bookkeeping: the project's own checklists, which are the gate
+#: specs (SECURITY.md: reviewed with CODEOWNERS). A commit to them keeps the release, as any
+#: bookkeeping commit does; a work-tree edit that was never committed was never reviewed.
+CHECKLISTS = ".isdlc/checklists"
+
+
+def _uncommitted_checklists(git: Git, root: Path, prefix: str) -> list[str]:
+    """The project checklists (paths from the repository's top) whose work-tree file is
+    not HEAD's: edited, added or removed without a commit (a gate spec nobody reviewed: one
+    keeping only two criteria that pass made a failing release PASS, bound by verdict)."""
+    folder = root / CHECKLISTS
+    present = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    code, listing = git("ls-tree", "-z", "--name-only", "--full-tree",
+                        f"HEAD:{prefix}{CHECKLISTS}")
+    committed = {name for name in listing.split("\0") if name} if code == 0 else set()
+    changed = [f"{prefix}{CHECKLISTS}/{name}" for name in sorted(committed - set(present))]
+    for name in present:
+        path = folder / name
+        if path.is_symlink():  # (a link is read as its target: never the reviewed file)
+            differs = True
+        elif path.is_dir():
+            differs = name not in committed
+        else:
+            differs = uncommitted_file_problem(root, path) is not None
+        if differs:
+            changed.append(f"{prefix}{CHECKLISTS}/{name}")
+    return changed
 
 
 #: The attributes under which git compares a file only after converting it (``ident``
