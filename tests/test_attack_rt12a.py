@@ -309,3 +309,42 @@ def test_a_project_checklist_not_as_committed_binds_no_record(tmp_path: Path, ho
     done = verdict(root)
     assert done.returncode == 4
     assert ".isdlc/checklists/12-production-gate.md" in done.stderr
+
+
+# -- a rollback report withdrawn by deleting its line --------------------------------------------
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build(tmp_path_factory.mktemp("deployed"), lambda source: None)
+
+
+def _report_health_checks_failing(root: Path) -> None:
+    line = json.dumps({"gate": 12, "criterion": "health-checks-failing", "signer": CHEN,
+                       "role": "sre", "at": "2026-02-03T15:20:00Z", "present": True,
+                       "note": "health checks failing since the deploy"})
+    with (root / ".deploygate" / "attestations.jsonl").open("a") as handle:
+        handle.write(line + "\n")
+    git(root, "add", ".deploygate/attestations.jsonl", who=CHEN)
+    git(root, "commit", "-q", "-m", "trigger: health checks failing", who=CHEN)
+
+
+@pytest.mark.parametrize("how", ["committed", "work tree", "reverted"])
+def test_a_removed_rollback_report_still_rolls_back(tmp_path: Path, deployed: Path,
+                                                   how: str) -> None:
+    root = tmp_path / "acme-api"
+    shutil.copytree(deployed, root, symlinks=True)
+    _report_health_checks_failing(root)
+    assert gate(root).returncode == 1
+    assert decision(root) == "ROLLBACK"
+    log = root / ".deploygate" / "attestations.jsonl"
+    if how == "reverted":
+        git(root, "revert", "--no-edit", "HEAD")
+    else:
+        log.write_text("".join(line + "\n" for line in log.read_text().splitlines()[:-1]))
+        if how == "committed":
+            git(root, "commit", "-q", "-a", "-m", "tidy the sign-off log")
+    done = gate(root)
+    assert done.returncode == 1, done.stdout
+    assert decision(root) == "ROLLBACK"
+    assert "a report is never withdrawn by deleting it" in done.stdout
+    assert verdict(root).returncode == 2
