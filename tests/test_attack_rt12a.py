@@ -328,7 +328,7 @@ def _report_health_checks_failing(root: Path) -> None:
     git(root, "commit", "-q", "-m", "trigger: health checks failing", who=CHEN)
 
 
-@pytest.mark.parametrize("how", ["committed", "work tree", "reverted"])
+@pytest.mark.parametrize("how", ["committed", "work tree", "reverted", "rewritten"])
 def test_a_removed_rollback_report_still_rolls_back(tmp_path: Path, deployed: Path,
                                                    how: str) -> None:
     root = tmp_path / "acme-api"
@@ -339,6 +339,11 @@ def test_a_removed_rollback_report_still_rolls_back(tmp_path: Path, deployed: Pa
     log = root / ".deploygate" / "attestations.jsonl"
     if how == "reverted":
         git(root, "revert", "--no-edit", "HEAD")
+    elif how == "rewritten":  # the same report, one space more: now the rewriter's line
+        lines = log.read_text().splitlines()
+        log.write_text("".join(line + "\n" for line in lines[:-1]) + lines[-1].replace(
+            '"present": true', '"present":  true') + "\n")
+        git(root, "commit", "-q", "-a", "-m", "tidy the sign-off log")
     else:
         log.write_text("".join(line + "\n" for line in log.read_text().splitlines()[:-1]))
         if how == "committed":

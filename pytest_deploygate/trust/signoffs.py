@@ -341,7 +341,12 @@ class AttestationStore:
             self.log_problem = (f"git cannot show the history of {relative}, so a removed "
                                 "rollback report cannot be ruled out")
             return
-        present_now = {json.dumps(line.data, sort_keys=True) for line in kept}
+        # Still there means the same line, attributed to the commit that added it: a report
+        # rewritten (a space added, keys reordered) is attributed to whoever rewrote it, so
+        # it no longer counts as the reporter's, and the reporter's line is missing.
+        present_now = {(json.dumps(line.data, sort_keys=True),
+                        line.origin.commit if line.origin is not None else None)
+                       for line in kept}
         validator = checker_for(schema(ATTESTATION_SCHEMA))
         withdrawn: list[tuple[dict[str, Any], str]] = []
         for raw, commit in added.items():
@@ -353,7 +358,7 @@ class AttestationStore:
                 continue
             if (not isinstance(data, dict) or data.get("present") is not True
                     or next(iter(validator.iter_errors(data)), None) is not None
-                    or json.dumps(data, sort_keys=True) in present_now):
+                    or (json.dumps(data, sort_keys=True), commit) in present_now):
                 continue
             withdrawn.append((data, commit))
         if not withdrawn:
