@@ -353,3 +353,28 @@ def authors_since(root: Path, since: datetime | None) -> frozenset[str] | None:
     found = frozenset(person for people, _, changes in commits[:deepest + 1] if changes
                       for person in people)
     return found or None
+
+
+def lines_ever_added(root: Path, relative: str) -> dict[bytes, str] | None:
+    """Every line any commit reachable from HEAD added to the file ``relative`` (under
+    ``root``), with the oldest commit that added it; None when git cannot say.
+
+    For an append-only log: what was once committed there and is missing now was removed
+    (merges are read against each parent, so a line brought in by a merge keeps the commit
+    of its own branch, which is older)."""
+    here = top_relative(root, relative)
+    if here is None:
+        return None
+    result = _git_bytes(root, "log", "-m", "-p", "--no-renames", "--no-ext-diff",
+                        "--no-textconv", "--no-color", "-U0", "--format=%x00%H", "HEAD",
+                        "--", ":(top,literal)" + here, timeout=120)
+    if result.returncode != 0:
+        return None
+    added: dict[bytes, str] = {}
+    commit = ""
+    for line in result.stdout.split(b"\n"):
+        if line.startswith(b"\0"):
+            commit = line[1:].decode("ascii", "replace").strip()
+        elif line.startswith(b"+") and not line.startswith(b"+++ "):
+            added[line[1:]] = commit  # (log order is newest first: the oldest stays)
+    return added

@@ -244,10 +244,128 @@ def _identity(git: Git, root: Path, record_dir: Path | None, version: str | None
     if tree is None:
         return ReleaseIdentity(None, None, version, False,
                                f"git could not build the release tree in {root}")
+    linked = _link_problem(git, prefix, bookkeeping)
+    if linked:
+        return ReleaseIdentity(None, None, version, False, linked)
     changed = _uncommitted(git, root, prefix, bookkeeping)
     return ReleaseIdentity(commit, tree, version, bool(changed), None,
                            committed_at=datetime.fromisoformat(stamp), changed=changed,
                            prefix=prefix, object_format=object_format)
+
+
+#: How many links one path may pass through (the kernel's own limit is 40).
+_LINK_HOPS = 40
+
+
+def _link_problem(git: Git, prefix: str, bookkeeping: tuple[str, ...]) -> str | None:
+    """Why a symbolic link in the release content at HEAD makes the release content not say
+    what is deployed (None when every link resolves to release content).
+
+    A link is a blob holding its target's name: the file it points to is what runs. A link
+    into the gate's bookkeeping (``src/settings.py -> ../.isdlc/settings.py``), out of the
+    project, or to a file git does not track let that file change after the sign-offs
+    without a new release (a bookkeeping commit keeps the release, its sign-offs and its tag).
+    So every link must resolve, through any further links, to tracked release content that
+    holds no bookkeeping."""
+    top = prefix.removesuffix("/")
+    code, listing = git("ls-tree", "-r", "-z", "--full-tree", f"HEAD:{top}" if top else "HEAD")
+    if code != 0:
+        return "git could not list the release content to check its symbolic links"
+    links: dict[str, str] = {}
+    files: dict[str, str] = {}
+    folders: set[str] = set()
+    for entry in listing.split("\0"):
+        meta, _, path = entry.partition("\t")
+        parts = meta.split(" ")
+        if len(parts) != 3 or is_bookkeeping(path, bookkeeping):
+            continue
+        files[path] = parts[0]
+        if parts[0] == "120000":
+            links[path] = parts[2]
+        folder = path.rpartition("/")[0]
+        while folder and folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    if not links:
+        return None
+    targets = _blobs(git, links)
+    if targets is None:
+        return "git could not read the symbolic links in the release content"
+    for path in sorted(links):
+        why = _link_target_problem(path, targets, files, folders, bookkeeping)
+        if why:
+            return (f"{prefix}{path} is a symbolic link to {targets[path]!r}, which {why}: "
+                    "that file can change without a new release, so the release content "
+                    "does not say what is deployed; commit the file itself in place of the "
+                    "link")
+    return None
+
+
+def _blobs(git: Git, links: Mapping[str, str]) -> dict[str, str] | None:
+    """Each link's target (path -> the blob's text), one ``git cat-file`` for all."""
+    try:
+        done = subprocess.run(
+            git_command(git.root, ("--no-optional-locks", "cat-file", "--batch")),
+            input="".join(f"{oid}\n" for oid in links.values()).encode(),
+            capture_output=True, timeout=60, check=False, env=git_environment())
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None
+    data, position, targets = done.stdout, 0, {}
+    for path in links:
+        end = data.find(b"\n", position)
+        header = data[position:end].split(b" ") if end >= 0 else []
+        if len(header) != 3 or header[1] != b"blob" or not header[2].isdigit():
+            return None
+        size = int(header[2])
+        targets[path] = os.fsdecode(data[end + 1:end + 1 + size])
+        position = end + 1 + size + 1
+    return targets
+
+
+def _link_target_problem(path: str, targets: Mapping[str, str], files: Mapping[str, str],
+                         folders: set[str], bookkeeping: tuple[str, ...]) -> str | None:
+    """Why the link at ``path`` does not resolve to release content (None when it does)."""
+    if targets[path].startswith("/"):
+        return "is an absolute path, outside the release content"
+    pending = path.split("/")[:-1] + targets[path].split("/")
+    resolved: list[str] = []
+    hops = 0
+    while pending:
+        part = pending.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not resolved:
+                return "points outside the project"
+            resolved.pop()
+            continue
+        candidate = "/".join([*resolved, part])
+        if is_bookkeeping(candidate, bookkeeping):
+            return "points into the gate's bookkeeping, which is not release content"
+        if candidate in targets:
+            hops += 1
+            if hops > _LINK_HOPS:
+                return "is a loop of symbolic links"
+            inner = targets[candidate]
+            if inner.startswith("/"):
+                return "passes through a link to an absolute path, outside the release content"
+            pending[:0] = inner.split("/")
+            continue
+        if files.get(candidate) == "160000":
+            return None  # inside a submodule: pinned by its commit, and checked for changes
+        if candidate not in files and candidate not in folders:
+            return "names nothing git tracks as release content"
+        if candidate in files and pending and any(p not in ("", ".") for p in pending):
+            return "names a path below a file"
+        resolved.append(part)
+    target = "/".join(resolved)
+    for entry in bookkeeping:
+        held = entry.removesuffix(RECORD_FILES_IN)
+        if not target or held == target or held.startswith(target + "/"):
+            return "is a folder that holds the gate's bookkeeping"
+    return None
 
 
 #: Settings that make git trust what the index remembers of a file instead of looking at it:
@@ -267,21 +385,156 @@ def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...]
     local change behind ``git update-index --skip-worktree`` looked committed). Those few
     files are compared here, byte for byte, with their index entry."""
     specs = _pathspecs(bookkeeping)
-    code, diff = git(*_LOOK_AT_THE_FILES, "diff", "--name-only", "-z", "HEAD", *specs)
+    # --ignore-submodules=none: a committed .gitmodules saying ``ignore = all`` (or the
+    # repository's diff.ignoreSubmodules) made a submodule checked out at another commit, or
+    # edited inside, look like the committed release.
+    code, diff = git(*_LOOK_AT_THE_FILES, "diff", "--ignore-submodules=none", "--name-only",
+                     "-z", "HEAD", *specs)
     if code != 0:
         return ("(git diff failed)",)
     changed = [p for p in diff.split("\0") if p]
     code, listing = git(*_LOOK_AT_THE_FILES, "ls-files", "-v", "-s", "-z", *specs)
     if code != 0:
         return (*changed, "(git ls-files failed)")
+    files: dict[str, tuple[str, str]] = {}
     for entry in listing.split("\0"):
         meta, _, path = entry.partition("\t")
         parts = meta.split(" ")
-        if len(parts) != 4 or not (parts[0] == "S" or parts[0].islower()):
+        if len(parts) != 4:
+            continue
+        files[path] = (parts[1], parts[2])
+        if not (parts[0] == "S" or parts[0].islower()):
             continue  # (git looks at this file itself)
         if _differs_from_index(root / path, parts[1], parts[2]):
             changed.append(prefix + path)
+    changed += [prefix + path for path in _converted_differently(git, root, prefix, files)]
+    changed += _uncommitted_checklists(git, root, prefix)
     return tuple(dict.fromkeys(changed))
+
+
+#: Reviewed files kept with the bookkeeping: the project's own checklists, which are the gate
+#: specs (SECURITY.md: reviewed with CODEOWNERS). A commit to them keeps the release, as any
+#: bookkeeping commit does; a work-tree edit that was never committed was never reviewed.
+CHECKLISTS = ".isdlc/checklists"
+
+
+def _uncommitted_checklists(git: Git, root: Path, prefix: str) -> list[str]:
+    """The project checklists (paths from the repository's top) whose work-tree file is
+    not HEAD's: edited, added or removed without a commit (a gate spec nobody reviewed: one
+    keeping only two criteria that pass made a failing release PASS, bound by verdict)."""
+    folder = root / CHECKLISTS
+    present = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    code, listing = git("ls-tree", "-z", "--name-only", "--full-tree",
+                        f"HEAD:{prefix}{CHECKLISTS}")
+    committed = {name for name in listing.split("\0") if name} if code == 0 else set()
+    changed = [f"{prefix}{CHECKLISTS}/{name}" for name in sorted(committed - set(present))]
+    for name in present:
+        path = folder / name
+        if path.is_symlink():  # (a link is read as its target: never the reviewed file)
+            differs = True
+        elif path.is_dir():
+            differs = name not in committed
+        else:
+            differs = uncommitted_file_problem(root, path) is not None
+        if differs:
+            changed.append(f"{prefix}{CHECKLISTS}/{name}")
+    return changed
+
+
+#: The attributes under which git compares a file only after converting it (``ident``
+#: collapses ``$Id: anything $`` to ``$Id$``, ``text``/``eol``/``crlf`` drop carriage
+#: returns, ``working-tree-encoding`` re-encodes, ``filter`` runs a clean command).
+_CONVERTING = ("text", "eol", "crlf", "ident", "filter", "working-tree-encoding")
+
+
+def _converted_differently(git: Git, root: Path, prefix: str,
+                           files: Mapping[str, tuple[str, str]]) -> list[str]:
+    """The tracked files (paths as ``files`` names them, from ``root``) whose work-tree bytes
+    are not what git would check out for their index entry, among those a conversion
+    attribute applies to.
+
+    git diff compares such a file after its clean conversion, so any ``.gitattributes``
+    (committed, or left untracked in the work tree) could make a changed file compare equal:
+    under ``ident``, ``VERSION = "$Id: "; os.system(...) #$"`` cleans to the committed
+    ``VERSION = "$Id$"``. Here the work-tree bytes are compared with what checking the
+    entry out writes (``git cat-file --filters``), byte for byte, unless they are the
+    committed bytes themselves (a file as it was committed, before a checkout)."""
+    regular = [path for path, (mode, _) in files.items() if mode in ("100644", "100755")]
+    if not regular:
+        return []
+    code, answer = git("check-attr", "-z", "--stdin", *_CONVERTING,
+                       stdin="".join(path + "\0" for path in regular))
+    if code != 0:
+        return ["(git check-attr failed)"]
+    fields = answer.split("\0")
+    converted = list(dict.fromkeys(
+        fields[index] for index in range(0, len(fields) - 2, 3)
+        if fields[index + 2] not in ("unspecified", "unset")))
+    if not converted:
+        return []
+    differing = []
+    for path in converted:
+        mode, object_id = files[path]
+        if not _differs_from_index(root / path, mode, object_id):
+            continue  # the committed bytes themselves (a file as committed, not checked out)
+        # (One process per file whose bytes are not the blob's: few, the checked-out ident
+        # and eol=crlf files. In a batch, git's header gives the unfiltered size.)
+        try:
+            done = subprocess.run(
+                git_command(root, ("--no-optional-locks", "cat-file", "--filters",
+                                   f"--path={prefix}{path}", object_id)),
+                capture_output=True, timeout=60, check=False, env=git_environment())
+        except (OSError, subprocess.TimeoutExpired):
+            differing.append(path)
+            continue
+        if done.returncode != 0 or _work_tree_bytes(root / path) != done.stdout:
+            differing.append(path)
+    return differing
+
+
+def uncommitted_file_problem(root: Path, path: Path) -> str | None:
+    """Why the work-tree file at ``path`` (resolved) is not byte for byte what HEAD holds
+    (None when it is: the committed bytes, or what checking them out writes).
+
+    For reviewed files kept with the gate's bookkeeping (the approvers file): a change to
+    release content makes the work tree dirty, but bookkeeping is left out of that check, and
+    an approvers file edited in the work tree and never committed was never reviewed."""
+    git = Git(root)
+    code, top = git("rev-parse", "--show-toplevel")
+    if code != 0 or not top.strip("\n"):
+        return "it is not in a git checkout"
+    try:
+        relative = path.relative_to(Path(top.strip("\n")).resolve()).as_posix()
+    except ValueError:
+        return "it is not in the git checkout"
+    code, object_id = git("rev-parse", "--verify", "-q", f"HEAD:{relative}")
+    object_id = object_id.strip()
+    if code != 0 or not object_id:
+        return "it is not committed"
+    if not _differs_from_index(path, "100644", object_id):
+        return None
+    try:
+        done = subprocess.run(
+            git_command(root, ("--no-optional-locks", "cat-file", "--filters",
+                               f"--path={relative}", object_id)),
+            capture_output=True, timeout=60, check=False, env=git_environment())
+    except (OSError, subprocess.TimeoutExpired):
+        return "git cannot show its committed content"
+    if done.returncode == 0 and _work_tree_bytes(path) == done.stdout:
+        return None
+    return "its content differs from the committed one"
+
+
+def _work_tree_bytes(path: Path) -> bytes | None:
+    """The raw bytes of a regular work-tree file (None when it is anything else)."""
+    from pytest_deploygate.core.regular_files import UnusableFile, open_regular_file
+
+    try:
+        descriptor, _ = open_regular_file(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(descriptor, "rb") as handle:
+            return handle.read()
+    except (OSError, UnusableFile):
+        return None
 
 
 def _differs_from_index(path: Path, mode: str, object_id: str) -> bool:

@@ -34,7 +34,11 @@ from pytest_deploygate.core.trust_rules import (
 from pytest_deploygate.core.value_class import field, value_class
 from pytest_deploygate.evidence.config import ProjectConfig
 from pytest_deploygate.evidence.git import LineOrigin, commit_signature
-from pytest_deploygate.evidence.release import ReleaseIdentity, gated_release_authors
+from pytest_deploygate.evidence.release import (
+    ReleaseIdentity,
+    gated_release_authors,
+    uncommitted_file_problem,
+)
 from pytest_deploygate.isdlc.gate_names import names_gate
 from pytest_deploygate.trust.jsonl_log import read_jsonl
 from pytest_deploygate.trust.release_binding import SIGN_OFF, ReleaseBinding
@@ -249,6 +253,15 @@ class AttestationStore:
             self.approvers_problem = (f"no approvers file at {relative}; create it listing who "
                                       "holds which role (see docs/attestations.md)")
             return
+        if self.verify_authorship:
+            # Who may sign is what was reviewed and committed, never a local edit.
+            unreviewed = uncommitted_file_problem(root, path)
+            if unreviewed:
+                self.approvers_problem = (
+                    f"approvers file {relative} is not as committed ({unreviewed}): only the "
+                    "committed, reviewed file says who may sign; commit it or discard the "
+                    "changes")
+                return
         try:
             data: Mapping[str, Any] = load_checked_yaml(path, APPROVERS_SCHEMA, scope).data
         except SpecError as exc:
@@ -284,20 +297,81 @@ class AttestationStore:
             return
         self.line_problems = log.line_problems
         for line in log.lines:
-            data = line.data
+            self._add_entry(relative, line.number, line.data, line.origin)
+        if self.verify_authorship:
+            self._add_withdrawn_reports(root, relative, scope, log.lines)
+
+    def _add_entry(self, relative: str, number: int, data: dict[str, Any],
+                   origin: LineOrigin | None, note: str | None = None) -> None:
+        try:
+            at = parse_instant(data["at"])
+            expires = parse_instant(data["expires"]) if "expires" in data else None
+            signer = identity(data["signer"])
+        except ValueError as exc:  # UntrustedIdentity included
+            self.line_problems.append(f"{relative}:{number}: {exc}")
+            return
+        self.entries.append(Attestation(
+            gate=data["gate"], criterion=data["criterion"], signer=signer,
+            role=data["role"], at=at, line=number, expires=expires,
+            evidence=data.get("evidence"), note=note or data.get("note"),
+            present=bool(data.get("present", False)), origin=origin, claimed_at=at,
+        ))
+
+    def _add_withdrawn_reports(self, root: Path, relative: str, scope: RunScope,
+                               kept: list[Any]) -> None:
+        """Count a rollback-trigger report (``present: true``) that was committed and later
+        removed from the log, as if it were still there.
+
+        The log is append-only: a report that the condition is present wins over any
+        "absent", so deleting the line (in a commit, or in the work tree) withdrew a
+        rollback without anyone saying so. The removed line is dated and attributed by the
+        commit that added it, and judged as every other line (signer, role, release)."""
+        import json
+
+        from pytest_deploygate.core.documents import schema
+        from pytest_deploygate.core.schema_check import checker_for
+        from pytest_deploygate.evidence.git import GitError, commit_origins, lines_ever_added
+
+        try:
+            added = lines_ever_added(root, relative)
+        except GitError as exc:
+            self.log_problem = str(exc)
+            return
+        if added is None:
+            self.log_problem = (f"git cannot show the history of {relative}, so a removed "
+                                "rollback report cannot be ruled out")
+            return
+        # Still there means the same line, attributed to the commit that added it: a report
+        # rewritten (a space added, keys reordered) is attributed to whoever rewrote it, so
+        # it no longer counts as the reporter's, and the reporter's line is missing.
+        present_now = {(json.dumps(line.data, sort_keys=True),
+                        line.origin.commit if line.origin is not None else None)
+                       for line in kept}
+        validator = checker_for(schema(ATTESTATION_SCHEMA))
+        withdrawn: list[tuple[dict[str, Any], str]] = []
+        for raw, commit in added.items():
+            if b"present" not in raw and b"\\u" not in raw:
+                continue  # (only a report of a trigger matters here)
             try:
-                at = parse_instant(data["at"])
-                expires = parse_instant(data["expires"]) if "expires" in data else None
-                signer = identity(data["signer"])
-            except ValueError as exc:  # UntrustedIdentity included
-                self.line_problems.append(f"{relative}:{line.number}: {exc}")
+                data = json.loads(raw.decode("utf-8").strip(" "))
+            except (ValueError, RecursionError):
                 continue
-            self.entries.append(Attestation(
-                gate=data["gate"], criterion=data["criterion"], signer=signer,
-                role=data["role"], at=at, line=line.number, expires=expires,
-                evidence=data.get("evidence"), note=data.get("note"),
-                present=bool(data.get("present", False)), origin=line.origin, claimed_at=at,
-            ))
+            if (not isinstance(data, dict) or data.get("present") is not True
+                    or next(iter(validator.iter_errors(data)), None) is not None
+                    or (json.dumps(data, sort_keys=True), commit) in present_now):
+                continue
+            withdrawn.append((data, commit))
+        if not withdrawn:
+            return
+        try:
+            origins = commit_origins(root, {commit for _, commit in withdrawn})
+        except GitError as exc:
+            self.log_problem = str(exc)
+            return
+        for data, commit in withdrawn:
+            self._add_entry(relative, 0, data, origins[commit],
+                            note=f"reported in commit {commit[:12]} and later removed from "
+                                 f"{relative}; a report is never withdrawn by deleting it")
 
 
 @value_class(frozen=True)
