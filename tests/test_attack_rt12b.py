@@ -134,3 +134,48 @@ def test_a_planted_checklist_import_is_neither_the_gate_nor_the_verdicts_spec(
     assert done.returncode == 4, done.stdout + done.stderr
     assert "it was made by a spec with sha256" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# -- 2. --commit given as an abbreviation ------------------------------------------------------
+
+@pytest.fixture
+def signed_release(tmp_path: Path, machine_tmp: Path, signer: tuple[Path, Path]) -> Path:
+    """The example as release 1.4.0 with its signed PASS pre record (gate-records/)."""
+    root = tmp_path / "acme-api"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("gate-records"))
+    release(root)
+    done = gate(root, machine_tmp, "--gate=12", "--gate-stage=pre", f"--gate-sign-key={signer[0]}")
+    assert done.returncode == 0, done.stdout[-3000:]
+    return root
+
+
+def test_a_tag_named_like_the_abbreviated_commit_does_not_choose_the_release(
+        signed_release: Path, machine_tmp: Path, signer: tuple[Path, Path]) -> None:
+    root, allowed = signed_release, signer[1]
+    old = git(root, "rev-parse", "HEAD")
+    kept = {p.name: p.read_bytes() for p in (root / "gate-records").glob("GATE-12-pre.*")}
+    # A new release (content changed, never gated), deployed by its abbreviated commit id as
+    # CI variables give it ($CI_COMMIT_SHORT_SHA); the old release's signed PASS is put back.
+    with (root / "CHANGELOG.md").open("a") as changelog:
+        changelog.write("\n- an unreviewed change\n")
+    git(root, "commit", "-q", "-am", "change")
+    new = git(root, "rev-parse", "HEAD")
+    for name, data in kept.items():
+        (root / "gate-records" / name).write_bytes(data)
+    record = "gate-records/GATE-12-pre.xml"
+    for short in (new[:8], new[:12].upper()):
+        done = verdict(root, machine_tmp, record, "--allowed-signers", str(allowed),
+                       "--commit", short)
+        assert done.returncode == 4, done.stdout + done.stderr
+        # A tag named like that abbreviation, pointing at the old release: git prefers a ref
+        # to an abbreviated object id, so the old release was the one bound.
+        git(root, "tag", "-f", short, old)
+        for verifier in (("--allowed-signers", str(allowed)), ()):
+            done = verdict(root, machine_tmp, record, *verifier, "--commit", short)
+            assert done.returncode == 4, done.stdout + done.stderr
+            assert f"--commit {short}" in done.stderr and "full commit id" in done.stderr
+            assert "Traceback" not in done.stderr
+    # The old release named by its own abbreviation (no ref in the way) still verifies.
+    done = verdict(root, machine_tmp, record, "--allowed-signers", str(allowed),
+                   "--commit", old[:10])
+    assert done.returncode == 0, done.stdout + done.stderr
