@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE, INNER_ARGS, SHARED, need
+from conftest import EXAMPLE, INNER_ARGS, SHARED, need, signing_args
 
 DEPLOYGATE = str(Path(sys.executable).parent / "deploygate")
 GIT_ENV = {"GIT_AUTHOR_NAME": "dev", "GIT_AUTHOR_EMAIL": "dev@acme.example",
@@ -34,8 +34,10 @@ def release(root: Path) -> None:
 
 
 def gate(root: Path, machine_tmp: Path, *options: str) -> subprocess.CompletedProcess[str]:
-    """A real gate run in ``root`` with this test's temp folder."""
-    return subprocess.run([sys.executable, "-m", "pytest", *INNER_ARGS, "-q", *options],
+    """A real gate run in ``root`` with this test's temp folder (one that signs as CI must
+    run it: no code of the repository)."""
+    return subprocess.run([sys.executable, "-P", "-m", "pytest", *INNER_ARGS, "-q",
+                           *signing_args(options), *options],
                           cwd=root, capture_output=True, text=True,
                           env={**os.environ, "TMPDIR": str(machine_tmp)})
 
@@ -179,3 +181,74 @@ def test_a_tag_named_like_the_abbreviated_commit_does_not_choose_the_release(
     done = verdict(root, machine_tmp, record, "--allowed-signers", str(allowed),
                    "--commit", old[:10])
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# -- 3. repository code in the process that holds the signing key --------------------------
+
+PATCHING_MODULE = """\
+from pytest_deploygate.core.results import CheckResult
+from pytest_deploygate.gate import run
+
+_evaluate = run.GateRun.evaluate
+
+
+def _always_met(self, plan, item):
+    result = _evaluate(self, plan, item)
+    return result if result.status in ("met", "not_applicable") else CheckResult("met", "ok")
+
+
+run.GateRun.evaluate = _always_met
+
+
+def test_helpers():
+    pass
+"""
+
+#: The hardened gate command of docs/ci-recipes.md, before this red team.
+HARDENED = ("-p", "pytest_deploygate.plugin", "-p", "no:cacheprovider", "-o", "addopts=",
+            "-q", "--gate=12", "--gate-stage=pre")
+SAFE = ("--noconftest", "-p", "no:python")
+
+
+def hardened_gate(root: Path, machine_tmp: Path, python: tuple[str, ...], *options: str
+                  ) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TMPDIR": str(machine_tmp), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    env.pop("PYTHONSAFEPATH", None)
+    return subprocess.run([*python, *HARDENED, *options], cwd=root, capture_output=True,
+                          text=True, env=env)
+
+
+def test_repository_python_never_runs_in_a_signing_gate(
+        tmp_path: Path, machine_tmp: Path, signer: tuple[Path, Path]) -> None:
+    key, allowed = signer
+    root = tmp_path / "acme-api"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("gate-records"))
+    signoffs = root / ".deploygate" / "attestations.jsonl"
+    signoffs.write_text("".join(line for line in signoffs.read_text().splitlines(True)
+                                if "security-sign-off" not in line))
+    # The release commits a test module (any name pytest collects) that rewrites the gate's
+    # evaluation when imported: a missing sign-off becomes "met", the record PASS, and the
+    # gate signed it, so verdict exited 0.
+    (root / "test_helpers_util.py").write_text(PATCHING_MODULE)
+    release(root)
+    sign = f"--gate-sign-key={key}"
+    script = (str(Path(sys.executable).parent / "pytest"),)
+    for python, extra in [(script, ("--noconftest",)), ((sys.executable, "-m", "pytest"), SAFE),
+                          (script, (*SAFE, "-o", "pythonpath=.")),
+                          (script, ("-p", "no:python")),
+                          (script, (*SAFE, "--doctest-modules"))]:
+        shutil.rmtree(root / "gate-records", ignore_errors=True)
+        done = hardened_gate(root, machine_tmp, python, sign, *extra)
+        assert done.returncode == 4, (python, extra, done.stdout[-3000:] + done.stderr)
+        assert "--gate-sign-key" in done.stdout + done.stderr
+        assert not (root / "gate-records" / "GATE-12-pre.intoto.json").exists()
+        judged = verdict(root, machine_tmp, "gate-records/GATE-12-pre.xml",
+                         "--allowed-signers", str(allowed))
+        assert judged.returncode == 4, judged.stdout + judged.stderr
+    # Hardened as docs/ci-recipes.md now says: the gate is the reviewed one, and it fails.
+    for python in (script, (sys.executable, "-P", "-m", "pytest")):
+        done = hardened_gate(root, machine_tmp, python, sign, *SAFE)
+        assert done.returncode == 1, done.stdout[-3000:] + done.stderr
+        judged = verdict(root, machine_tmp, "gate-records/GATE-12-pre.xml",
+                         "--allowed-signers", str(allowed))
+        assert judged.returncode == 1, judged.stdout + judged.stderr
