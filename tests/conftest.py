@@ -30,6 +30,18 @@ GET_SHARED = f"put the framework's shared/ directory beside this clone, at {SHAR
 INNER_ARGS = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:benchmark")
 
 
+#: What a signing gate run needs: no conftest.py, no test module of the repository imported
+#: (signing refuses otherwise; see signing/options.py).
+SIGNING_ARGS = ("--noconftest", "-p", "no:python")
+
+
+def signing_args(args: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """:data:`SIGNING_ARGS` when the run signs (a key option or DEPLOYGATE_SIGNING_KEY)."""
+    signs = any(str(a).startswith("--gate-sign-key") for a in args) or \
+        bool(os.environ.get("DEPLOYGATE_SIGNING_KEY"))
+    return SIGNING_ARGS if signs else ()
+
+
 def need(condition: bool, reason: str) -> None:
     """Skip when a test input is absent on a laptop; in CI an absent input is a failure."""
     if condition:
@@ -162,11 +174,13 @@ class GateProject:
         log.write_text("\n".join(lines) + "\n")
 
     def run(self, *args: str) -> pytest.RunResult:
-        """Run pytest with the plugin in the project, in-process."""
-        return self.pytester.runpytest(*INNER_ARGS, *args)
+        """Run pytest with the plugin in the project, in-process (a signing run as CI runs
+        it: no code of the repository, see :data:`SIGNING_ARGS`)."""
+        return self.pytester.runpytest(*INNER_ARGS, *signing_args(args), *args)
 
     def run_subprocess(self, *args: str) -> pytest.RunResult:
-        """Run pytest with the plugin in a fresh interpreter."""
+        """Run pytest with the plugin in a fresh interpreter (never a signing one: pytester
+        puts the project on PYTHONPATH, which signing refuses)."""
         return self.pytester.runpytest_subprocess(*INNER_ARGS, *args)
 
     def record(self, name: str = "GATE-12") -> Record:

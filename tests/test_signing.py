@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from pytest_deploygate.evidence.release import release_identity
 
-from conftest import INNER_ARGS, GateProject, parse_record
+from conftest import INNER_ARGS, SIGNING_ARGS, GateProject, parse_record
 
 DEPLOYGATE = str(Path(sys.executable).parent / "deploygate")
 RECORDS = "gate-records"
@@ -507,10 +507,12 @@ def test_a_subject_that_is_no_regular_file_is_not_signed(repo: GateProject, keys
     os.mkfifo(repo.root / "dist" / "app.whl")
     with (repo.root / "deploygate.yaml").open("a") as config:
         config.write("signing:\n  subjects:\n    - {name: app.whl, file: dist/app.whl}\n")
-    result = repo.pytester.runpytest_subprocess(
-        *INNER_ARGS, "--gate=12", "--gate-stage=pre", f"--gate-sign-key={key.private}",
-        timeout=120)
-    assert result.ret == 1
+    # (A fresh interpreter without pytester's, which puts the project on PYTHONPATH: a
+    # signing run refuses that.)
+    result = subprocess.run([sys.executable, "-P", "-m", "pytest", *INNER_ARGS, *SIGNING_ARGS,
+                             "--gate=12", "--gate-stage=pre", f"--gate-sign-key={key.private}"],
+                            cwd=repo.root, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr
     signature = repo.record("GATE-12-pre").properties["deploygate.signature"]
     assert "dist/app.whl: not a regular file" in signature, signature
     assert not (repo.root / RECORDS / "GATE-12-pre.intoto.json").exists()

@@ -49,6 +49,8 @@ from pytest_deploygate.records.verify import (
 
 NOT_TRUSTED = 4
 _NAME_PREFIX = "deploygate.row."
+#: What ``--commit`` is when it is a commit id or an abbreviation of one.
+_HEX = re.compile(r"[0-9a-fA-F]{4,64}")
 #: ``GATE-12.xml``, ``GATE-12-pre.xml``, ``GATE-12-post.xml``: what the plugin names records.
 
 
@@ -168,6 +170,14 @@ def _release(args: argparse.Namespace, workspace: Workspace, record: GateRecord
     code, resolved = workspace.git("rev-parse", "--verify", "--quiet",
                                    f"{args.commit}^{{commit}}", as_the_gate=True)
     commit = resolved if code == 0 and resolved else args.commit
+    if _HEX.fullmatch(args.commit) and code == 0 and \
+            not resolved.lower().startswith(args.commit.lower()):
+        # git prefers a ref to an abbreviated object id: a tag or branch named like the
+        # abbreviation of the commit being deployed chose another release (one with a PASS).
+        return replace(identity, commit=None, tree=None, dirty=False, changed=(),
+                       problem=f"--commit {args.commit} is a ref (tag or branch) of that name, "
+                               f"which git resolves to {resolved[:12]}, not a commit whose id "
+                               "starts so: pass the full commit id")
     # The tree of the named commit's release content, by the same rules (bookkeeping out).
     tree = release_tree(workspace.root, commit,
                         bookkeeping=bookkeeping_paths(workspace.root, record.path.parent),

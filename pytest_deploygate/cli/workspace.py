@@ -107,18 +107,21 @@ class Workspace:
     def gate(self, expression: str) -> GateSpec:
         """Load the one gate ``expression`` names (``12``, ``GATE-12``, ``12-production``;
         ``13-production`` in today's layout)."""
-        return self.load_gate(self.gate_path(expression))
+        return self.load_gate(*self.gate_source(expression))
 
-    def load_gate(self, path: Path) -> GateSpec:
-        """Load and validate the gate spec at ``path`` (a refusal when it is not valid)."""
+    def load_gate(self, path: Path, data: bytes | None = None) -> GateSpec:
+        """Load and validate the gate spec at ``path`` (``data``: its bytes, when imported by
+        this process; a refusal when it is not valid)."""
         from pytest_deploygate.spec.loader import load_spec
 
         return self._with_all_kinds(lambda: load_spec(path, self.kinds,
-                                                            max_bytes=self.limits.document_bytes))
+                                                            max_bytes=self.limits.document_bytes,
+                                                            data=data))
 
-    def gate_path(self, expression: str) -> Path:
-        """The YAML spec of the one gate ``expression`` names (a checklist is imported)."""
-        from pytest_deploygate.spec.library import select, spec_path
+    def gate_source(self, expression: str) -> tuple[Path, bytes | None]:
+        """The YAML spec of the one gate ``expression`` names (a checklist is imported now:
+        its bytes, see :func:`~pytest_deploygate.spec.library.spec_source`)."""
+        from pytest_deploygate.spec.library import select, spec_source
 
         try:
             library = self.library()
@@ -132,7 +135,7 @@ class Workspace:
 
         cache = private_cache_dir()  # never a folder the repository or another user can fill
         try:
-            return spec_path(chosen[0], cache)
+            return spec_source(chosen[0], cache)
         except DeployGateError as exc:
             raise Refusal(str(exc)) from None
 

@@ -57,12 +57,17 @@ RAISE_DOCUMENT_LIMIT = ("to allow a bigger file, raise the pytest ini setting "
                         "deploygate_max_spec_size=16777216")
 
 
-def read_yaml_document(path: Path, max_bytes: int | None = None) -> LoadedYaml:
-    """Read and parse a YAML file, raising :class:`SpecError` with file and line."""
+def read_yaml_document(path: Path, max_bytes: int | None = None,
+                       data: bytes | None = None) -> LoadedYaml:
+    """Read and parse a YAML file, raising :class:`SpecError` with file and line.
+
+    ``data``: the document's bytes, made in this process (an imported checklist), parsed as
+    ``path``'s without reading the file, which someone may have replaced since it was written.
+    """
     # A 50 MB spec is an attack, not a gate.
     max_bytes = max_bytes or DEFAULT_DOCUMENT_BYTES
     try:
-        raw = read_regular_file(path, max_bytes)
+        raw = read_regular_file(path, max_bytes) if data is None else data
         text = decode_utf8(raw)
     except UnusableFile as exc:
         hint = f"; {RAISE_DOCUMENT_LIMIT}" if exc.over_limit else ": make it a regular file"

@@ -30,7 +30,7 @@ from pytest_deploygate.gate.prerequisites import (
 from pytest_deploygate.gate.settings import Settings, command_line_sources, reviewed_effects
 from pytest_deploygate.isdlc.layout import Layout, layout_of, remember_layout
 from pytest_deploygate.isdlc.state import StateDoc, load_state
-from pytest_deploygate.spec.library import SpecFile, open_library, spec_path
+from pytest_deploygate.spec.library import SpecFile, open_library, spec_source
 from pytest_deploygate.spec.loader import apply_overrides, load_spec
 from pytest_deploygate.spec.model import OTHER_ROW_ID, Check, Criterion, GateSpec
 from pytest_deploygate.spec.record_rules import binding_item, may_be_not_applicable, stage_items
@@ -250,9 +250,9 @@ class GateRun:
             self.scope.cache("specs")
         cached = specs.get(key)
         if cached is None or cached[0] is not self.kinds:
-            path = spec_path(spec_file, self.settings.cache_dir)
+            path, data = spec_source(spec_file, self.settings.cache_dir)
             cached = specs[key] = (self.kinds, load_spec(path, self.kinds,
-                                                         self.settings.cache_dir, limit))
+                                                         self.settings.cache_dir, limit, data))
         return cached[1]
 
     def _check_threshold_names(self, selected: list[SpecFile]) -> None:

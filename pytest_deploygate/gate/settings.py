@@ -16,7 +16,7 @@ import pytest
 
 from pytest_deploygate.core.limits import DEFAULT_LIMITS, Limits, ini_size
 from pytest_deploygate.core.value_class import field, value_class
-from pytest_deploygate.signing.options import signing_paths
+from pytest_deploygate.signing.options import repository_code_problem, signing_paths
 
 if TYPE_CHECKING:
     from pytest_deploygate.evidence.config import ProjectConfig
@@ -113,6 +113,12 @@ def read_settings(config: pytest.Config) -> Settings:
             raise pytest.UsageError(f"{redact_url(url)!r}: only http:// and https:// URLs are "
                                     "allowed")
     sign_key, allowed_signers = signing_paths(config)
+    if sign_key is not None:
+        unsafe = repository_code_problem(config, root)
+        if unsafe:
+            source = "--gate-sign-key" if config.getoption("gate_sign_key") else \
+                f"${SIGNING_KEY_ENV}"
+            raise pytest.UsageError(f"deploygate: {source}: {unsafe}")
     return Settings(
         expression=config.getoption("gate"),
         stage=stage,

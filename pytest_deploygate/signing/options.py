@@ -46,3 +46,42 @@ def _absolute(value: str | None) -> Path | None:
         return None
     path = Path(value).expanduser()
     return path if path.is_absolute() else Path.cwd() / path
+
+
+#: Where installed packages live: a virtual environment inside the checkout is no repository
+#: code on sys.path (pip wrote it), whatever folder it sits in.
+_INSTALLED = ("site-packages", "dist-packages")
+
+
+def repository_code_problem(config: Any, root: Path) -> str | None:
+    """Why code of the repository could run in this process, which holds the signing key and
+    decides what it signs; None when nothing in the checkout is imported.
+
+    A conftest.py, a collected test module or doctest, or a module found first on sys.path
+    (``python -m pytest`` puts the current folder there, a ``pythonpath`` ini setting puts
+    its folders) runs inside the gate: it can rewrite any outcome before the record is signed,
+    so a merge request adding one made a signed PASS of a failing gate. The check runs before
+    collection; a conftest.py has run by then, which is why --noconftest is asked for.
+    """
+    import sys
+
+    if not config.getoption("noconftest", False):
+        return ("conftest.py files of the repository would run in the signing process: add "
+                "--noconftest")
+    if not config.pluginmanager.is_blocked("python"):
+        return ("test modules of the repository would be imported in the signing process "
+                "(a @pytest.mark.gate test cannot be part of a signed gate): add -p no:python")
+    if config.getoption("doctestmodules", False):
+        return "--doctest-modules imports the repository's modules: drop it when signing"
+    project = root.resolve()
+    for entry in sys.path:
+        try:
+            folder = Path(entry or os.getcwd()).resolve()
+        except (OSError, RuntimeError):
+            continue
+        if folder.is_relative_to(project) and not set(folder.parts) & set(_INSTALLED):
+            return (f"sys.path holds {entry or '(the current folder)'}, inside the project, so "
+                    "a module of the repository would be imported in place of an installed "
+                    "one: run the pytest script (or python -P -m pytest) and set no "
+                    "pythonpath ini option")
+    return None

@@ -283,20 +283,29 @@ def _known(specs: dict[int, list[SpecFile]]) -> str:
     return "available: " + ", ".join(s.slug for n in sorted(specs) for s in specs[n])
 
 
-def spec_path(spec_file: SpecFile, cache_dir: Path) -> Path:
-    """The YAML spec of a spec file: itself, or its checklist imported (cached)."""
+def spec_source(spec_file: SpecFile, cache_dir: Path) -> tuple[Path, bytes | None]:
+    """The YAML spec of a spec file: itself (None: read the file), or its checklist imported
+    now (the path it is written to, and the bytes imported, which are what counts)."""
     if spec_file.origin != "checklist":
-        return spec_file.path
+        return spec_file.path, None
     from pytest_deploygate.importer import ChecklistError
 
     try:
-        return imported_spec_path(spec_file.path, cache_dir, spec_file.layout)
+        return imported_spec(spec_file.path, cache_dir, spec_file.layout)
     except ChecklistError as exc:
         raise SelectionError(f"{spec_file.path.parent / str(exc)}") from None
 
 
-def imported_spec_path(checklist: Path, cache_dir: Path, layout: str = LEGACY) -> Path:
-    """Import a project checklist (cached by content hash and layout) and return the spec."""
+def imported_spec(checklist: Path, cache_dir: Path, layout: str = LEGACY
+                  ) -> tuple[Path, bytes]:
+    """Import a project checklist: where the spec is written (for people to read, named by
+    content hash and layout) and its bytes.
+
+    The checklist is imported by every call and the spec loaded from these bytes, never from
+    the file: the private cache is this user's, so anything the job's own user ran before (a
+    pull request's tests on a persistent runner) could have written a spec of its choosing
+    there, which a gate would then have run and signed, and a verdict accepted.
+    """
     from pytest_deploygate.importer import import_checklist, read_checklist
     from pytest_deploygate.importer.emit import to_yaml
 
@@ -304,12 +313,14 @@ def imported_spec_path(checklist: Path, cache_dir: Path, layout: str = LEGACY) -
     digest = hashlib.sha256(data + _importer_fingerprint()).hexdigest()[:20]
     suffix = f"-{layout}" if layout != LEGACY else ""
     target = cache_dir / f"{checklist.stem}{suffix}-{digest}.yaml"
-    if not target.is_file():
-        spec = import_checklist(checklist, text, layout=layout)
-        from pytest_deploygate.core.atomic import write_atomic
+    spec = to_yaml(import_checklist(checklist, text, layout=layout)).encode("utf-8")
+    import contextlib
 
-        write_atomic(target, to_yaml(spec).encode("utf-8"))
-    return target
+    from pytest_deploygate.core.atomic import write_atomic
+
+    with contextlib.suppress(OSError):  # only a copy for people: the spec is the bytes returned
+        write_atomic(target, spec)
+    return target, spec
 
 
 def _importer_fingerprint() -> bytes:

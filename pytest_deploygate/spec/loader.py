@@ -51,14 +51,17 @@ class KindSchema(Protocol):
 
 
 def load_spec(path: Path, kinds: Mapping[str, KindSchema],
-              valid_marks: Path | None = None, max_bytes: int | None = None) -> GateSpec:
+              valid_marks: Path | None = None, max_bytes: int | None = None,
+              data: bytes | None = None) -> GateSpec:
     """Load and validate one gate spec file; raise :class:`SpecError` listing every problem.
 
     ``valid_marks``: a directory remembering the content hashes of specs that passed the
     schema, so an unchanged spec is schema-checked once, not on every run (the rules beyond
     the schema always run). ``max_bytes``: the run's spec size limit (default: the default).
+    ``data``: the spec's bytes when this process made them (an imported checklist: see
+    :func:`~pytest_deploygate.spec.library.spec_source`), never read back from ``path``.
     """
-    loaded = read_yaml_document(path, max_bytes)
+    loaded = read_yaml_document(path, max_bytes, data)
     mark = _valid_mark(loaded, valid_marks)
     if mark is None or not mark.exists():
         problems = schema_problems(loaded, path, SPEC_SCHEMA)
