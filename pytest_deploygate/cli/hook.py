@@ -20,6 +20,7 @@ runs another phase's gate, so production can be gated when the phase that deploy
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import re
 import shlex
@@ -209,7 +210,11 @@ def run_install(args: argparse.Namespace, workspace: Workspace) -> int:
     if directory.exists() and not args.force:
         raise Refusal(f"{directory} exists; pass --force to replace it")
     directory.mkdir(parents=True, exist_ok=True)
-    command = [args.python, "-m", "pytest_deploygate", "hook", "run", "--stage", args.stage,
+    # -P: the hook runs with the project as its working folder, where a committed
+    # pytest_deploygate/ (or pytest.py) would be imported instead of the installed package and
+    # could say PASS; -E: neither may PYTHONPATH and the other PYTHON* variables choose code.
+    command = [args.python, "-E", "-P", "-m", "pytest_deploygate", "hook", "run",
+               "--stage", args.stage,
                "--timeout", str(args.timeout), "--record-dir", args.record_dir]
     if args.gate_watch:
         command += ["--gate-watch", args.gate_watch]
@@ -268,12 +273,16 @@ def _run_gate(args: argparse.Namespace) -> int:
     record_dir = root / args.record_dir
     record = record_dir / (f"{gate}.xml" if args.stage == "all" else f"{gate}-{args.stage}.xml")
     before = _identity(record)
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--gate={gate}",
-               f"--gate-root={root}", f"--gate-record-dir={record_dir}",
+    command = [sys.executable, *_HARDENED_PYTHON, "-m", "pytest", *_HARDENED_PYTEST,
+               f"--gate={gate}", f"--gate-root={root}", f"--gate-record-dir={record_dir}",
                f"--gate-stage={args.stage}", "--rootdir", str(root)]
     if args.gate_watch:
         command.append(f"--gate-watch={args.gate_watch}")
-    command += args.tests or [str(root / ".isdlc")]  # the gate alone: no project tests
+    if args.tests:
+        command += args.tests
+    else:  # the gate alone: nothing of the project's folders is collected, so none runs
+        command += [f"--ignore-glob={glob.escape(str(root / '.isdlc'))}{os.sep}*",
+                    str(root / ".isdlc")]
     returncode, tail = _run_pytest(command, root, budget, gate)
     after = _identity(record)
     if after is None or after == before:  # a record left by an earlier run proves nothing
@@ -282,6 +291,24 @@ def _run_gate(args: argparse.Namespace) -> int:
         raise Refusal(f"the gate {_shown(gate, 80)} wrote no record "
                       f"{_shown(os.path.relpath(record, root), 120)} (pytest exit {returncode})")
     return _report(phase, gate, args.stage, record, root, returncode)
+
+
+#: The hook's run is the CI invocation of docs/ci-recipes.md: code of the repository it
+#: gates never runs in the process that decides (a conftest.py, a test file under .isdlc/, a
+#: pytest.py or pytest_deploygate/ in the project folder, a plugin named in addopts or in
+#: PYTEST_ADDOPTS/PYTEST_PLUGINS could rewrite the record and exit 0), and the project's
+#: addopts cannot change the gate (-o deploygate_specs=..., -k, --deselect).
+_HARDENED_PYTHON = ("-E", "-P")
+_HARDENED_PYTEST = ("-p", "pytest_deploygate.plugin", "-p", "no:cacheprovider",
+                    "--noconftest", "-o", "addopts=")
+#: Environment variables that load code into pytest or add options to its command line.
+_UNSET = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")
+
+
+def _pytest_environment() -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items() if name not in _UNSET}
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    return env
 
 
 def _identity(path: Path) -> tuple[int, int, int, int] | None:
@@ -302,7 +329,8 @@ def _run_pytest(command: list[str], root: Path, budget: float, gate: str
     would keep the hook waiting past the framework's timeout, and a timeout is a warning the
     framework advances on. On timeout the whole session is killed."""
     with tempfile.TemporaryFile() as output:
-        process = subprocess.Popen(command, cwd=root, stdin=subprocess.DEVNULL, stdout=output,
+        process = subprocess.Popen(command, cwd=root, env=_pytest_environment(),
+                                   stdin=subprocess.DEVNULL, stdout=output,
                                    stderr=subprocess.STDOUT, start_new_session=True)
         try:
             returncode = process.wait(timeout=budget)

@@ -1,0 +1,140 @@
+"""Red team rt12c: today's iSDLC layout (the framework hook, layout, phase ids) and records in
+CI dashboards. Each test is an attack that once worked."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from conftest import GateProject, today_state
+
+PHASE = "06-implementation"
+WORKFLOW = ["05-test-strategy", PHASE, "16-quality-loop", "08-code-review"]
+
+
+def failing_gate(project: GateProject, template_state: dict[str, Any]) -> None:
+    """A project at 06-implementation whose gate FAILs (one criterion not met)."""
+    state = today_state(template_state, PHASE, phases=WORKFLOW)
+    state["phases"][PHASE] = {"status": "in_progress"}
+    project.set_state(state)
+    spec_dir = project.root / "gate_specs"
+    spec_dir.mkdir(exist_ok=True)
+    (spec_dir / f"{PHASE}.yaml").write_text(
+        f"spec_version: 1\ngate: 6\nid: {PHASE}\ntitle: Implementation\nphase: {PHASE}\n"
+        "decision: [{id: ok, title: OK}]\nsections:\n- id: s\n  title: S\n  stage: pre\n"
+        "  decision: ok\n  criteria:\n  - {id: phase-done, text: Phase done, check: {kind: "
+        f"state, path: phases.{PHASE}.status, equals: completed}}}}\n")
+
+
+def install(project: GateProject, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest_deploygate", "--root",
+                           str(project.root), "hook", "install", *args],
+                          capture_output=True, text=True)
+
+
+def run_hook(project: GateProject, **env: str) -> subprocess.CompletedProcess[str]:
+    """hook.sh as the framework's user-hook runner runs it: sh, cwd the project root, the
+    ISDLC_* variables over the agent's environment."""
+    variables = {k: v for k, v in os.environ.items()
+                 if not k.startswith(("ISDLC_", "PYTEST_"))}
+    variables.update(ISDLC_PHASE=PHASE, ISDLC_PROJECT_ROOT=str(project.root),
+                     ISDLC_HOOK_POINT="pre-gate", **env)
+    script = project.root / ".isdlc" / "hooks" / "deploygate" / "hook.sh"
+    return subprocess.run(["sh", str(script)], cwd=project.root, env=variables,
+                          capture_output=True, text=True, timeout=600)
+
+
+FORGE = """
+import os, re, pathlib
+def _forge():
+    for record in pathlib.Path({root!r}, "gate-records").glob("*.xml"):
+        text = record.read_text()
+        text = re.sub(r'name="deploygate.decision" value="[A-Z]+"',
+                      'name="deploygate.decision" value="PASS"', text)
+        record.write_text(text)
+"""
+
+
+EVIL = "import atexit\natexit.register(lambda: (_forge(), os._exit(0)))\n"
+
+
+@pytest.mark.parametrize(("where", "env"), [
+    ("conftest.py", {}), (".isdlc/conftest.py", {}), (".isdlc/test_evil.py", {}),
+    (".isdlc/sub/test_evil.py", {}),
+    ("evil.py", {"PYTEST_PLUGINS": "evil"}), ("evil.py", {"PYTEST_ADDOPTS": "-p evil"}),
+    ("evil.py", {"pytest.ini": "[pytest]\naddopts = -p evil\n"}),
+])
+def test_code_of_the_repository_never_runs_in_the_hooks_gate(
+        project: GateProject, template_state: dict[str, Any], where: str,
+        env: dict[str, str]) -> None:
+    """The hook is the CI invocation: a conftest.py, a test file under .isdlc/ (the path it
+    gave pytest) or a plugin the project's addopts or the agent's environment names ran in the
+    gate's process, rewrote the record to PASS and exited 0: the framework advanced."""
+    failing_gate(project, template_state)
+    assert install(project).returncode == 0
+    evil = project.root / where
+    evil.parent.mkdir(parents=True, exist_ok=True)
+    evil.write_text(FORGE.format(root=str(project.root)) + EVIL)
+    if "pytest.ini" in env:
+        (project.root / "pytest.ini").write_text(env.pop("pytest.ini"))
+    done = run_hook(project, **env)
+    assert done.returncode == 2, done.stdout
+    assert "FAIL" in done.stdout and "is blocked" in done.stdout
+
+
+SHADOW_PYTEST = """import sys, runpy
+sys.path[:] = [p for p in sys.path if p not in ('', os.getcwd())]
+sys.modules.pop('pytest', None)
+try:
+    runpy.run_module('pytest', run_name='__main__')
+except SystemExit:
+    pass
+_forge()
+sys.exit(0)
+"""
+
+
+@pytest.mark.parametrize("shadow", ["pytest_deploygate", "pytest.py"])
+def test_a_package_committed_in_the_project_folder_is_not_the_gate(
+        project: GateProject, template_state: dict[str, Any], shadow: str) -> None:
+    """The framework runs hook.sh with the project as its working folder, and `python -m`
+    imports from there first: a committed pytest_deploygate/ printed PASS and exited 0, a
+    committed pytest.py ran the real gate and then rewrote its record to PASS."""
+    failing_gate(project, template_state)
+    assert install(project).returncode == 0
+    if shadow == "pytest.py":
+        (project.root / shadow).write_text(FORGE.format(root=str(project.root)) +
+                                           SHADOW_PYTEST)
+    else:
+        (project.root / shadow).mkdir()
+        (project.root / shadow / "__init__.py").write_text("")
+        (project.root / shadow / "__main__.py").write_text("print('deploygate: PASS')\n")
+    done = run_hook(project, PYTHONPATH=str(project.root))
+    assert done.returncode == 2, done.stdout
+    assert "FAIL" in done.stdout and "is blocked" in done.stdout
+
+
+@pytest.mark.parametrize("how", ["PYTEST_ADDOPTS", "pytest.ini"])
+def test_the_projects_addopts_cannot_swap_the_hooks_spec(
+        project: GateProject, template_state: dict[str, Any], how: str) -> None:
+    """`-o deploygate_specs=DIR` in PYTEST_ADDOPTS or the project's addopts replaced the
+    reviewed spec of the hook's run with a lenient one: PASS, exit 0."""
+    failing_gate(project, template_state)
+    other = project.root / "elsewhere"
+    other.mkdir()
+    (other / f"{PHASE}.yaml").write_text(
+        (project.root / "gate_specs" / f"{PHASE}.yaml").read_text().replace(
+            "equals: completed", "equals: in_progress"))
+    assert install(project).returncode == 0
+    option = "-o deploygate_specs=elsewhere"
+    if how == "pytest.ini":
+        (project.root / "pytest.ini").write_text(f"[pytest]\naddopts = {option}\n")
+        done = run_hook(project)
+    else:
+        done = run_hook(project, PYTEST_ADDOPTS=option)
+    assert done.returncode == 2, done.stdout
+    assert "FAIL" in done.stdout and "is blocked" in done.stdout
