@@ -138,3 +138,50 @@ def test_the_projects_addopts_cannot_swap_the_hooks_spec(
         done = run_hook(project, PYTEST_ADDOPTS=option)
     assert done.returncode == 2, done.stdout
     assert "FAIL" in done.stdout and "is blocked" in done.stdout
+
+
+def production_after_staging(project: GateProject, template_state: dict[str, Any]) -> None:
+    """A release workflow standing at 13-production after staging passed its gate (the plugin's
+    write-back: gate_passed is the decision's time) and the framework advanced."""
+    workflow = ["11-local-testing", "12-test-deploy", "13-production", "14-operations"]
+    state = today_state(template_state, "13-production", phases=workflow)
+    for key in workflow[:2]:
+        state["phases"][key] = {"status": "completed", "gate_passed": "2026-05-20T10:00:00Z",
+                                "completed_at": "2026-05-20T10:00:01Z"}
+    state["phases"]["13-production"] = {"status": "in_progress"}
+    project.set_state(state)
+    spec_dir = project.root / "gate_specs"
+    spec_dir.mkdir(exist_ok=True)
+    (spec_dir / "13-production.yaml").write_text(
+        "spec_version: 1\ngate: 13\nid: 13-production\ntitle: Production\nphase: 13-production\n"
+        "decision: [{id: ok, title: OK}]\nsections:\n- id: s\n  title: S\n  stage: pre\n"
+        "  decision: ok\n  criteria:\n  - {id: staging-passed, text: Staging passed, check: "
+        "{kind: gate_passed, phases: [12-test-deploy]}}\n"
+        "  - {id: previous-passed, text: All previous gates passed, check: "
+        "{kind: gate_passed, previous: true}}\n")
+
+
+def test_a_phase_the_framework_rolled_back_has_not_passed(
+        project: GateProject, template_state: dict[str, Any], framework: Any) -> None:
+    """The framework's rollback re-opens the phases from its target on (status and
+    phase_status in_progress/pending) but leaves their gate_passed: staging rolled back
+    because it broke still counted as passed, and production's gate said PASS."""
+    from conftest import NOW, run_node
+
+    production_after_staging(project, template_state)
+    project.run("--gate=13-production", NOW)
+    assert project.record("13-production").decision == "PASS"
+    done = run_node(framework, "src/antigravity/workflow-rollback.cjs", "--to-phase",
+                    "12-test-deploy", "--confirm", project=project.root)
+    assert '"ROLLED_BACK"' in done.stdout or "rolled" in done.stdout.lower(), done.stdout
+    state = project.state()
+    assert state["phases"]["12-test-deploy"]["gate_passed"] == "2026-05-20T10:00:00Z"
+    # (the evaluation is after the rollback, as it is in a real run)
+    state["active_workflow"]["recovery_action"]["timestamp"] = "2026-05-25T00:00:00.000Z"
+    state["active_workflow"]["current_phase"] = "13-production"  # the gate asked for by key
+    project.set_state(state)
+    project.run("--gate=13-production", NOW)
+    record = project.record("13-production")
+    assert record.decision == "FAIL", record.properties.get("deploygate.reason")
+    assert "12-test-deploy" in record.case("staging-passed")["message"]
+    assert "rolled it back" in record.case("staging-passed")["message"]
