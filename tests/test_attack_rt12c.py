@@ -185,3 +185,44 @@ def test_a_phase_the_framework_rolled_back_has_not_passed(
     assert record.decision == "FAIL", record.properties.get("deploygate.reason")
     assert "12-test-deploy" in record.case("staging-passed")["message"]
     assert "rolled it back" in record.case("staging-passed")["message"]
+
+
+@pytest.mark.parametrize("shape", ["last", "skipped"])
+def test_a_gated_phase_the_framework_never_advances_blocks(
+        project: GateProject, template_state: dict[str, Any], framework: Any,
+        shape: str) -> None:
+    """The framework runs pre-gate hooks only when it advances the current phase: it jumps
+    over a phase marked skipped and completes a workflow's last phase without any hook. A hook
+    installed --on 13-production passed the advance into (or over) production, whose gate
+    never ran: the workflow went on, or completed, with production's gate failing."""
+    import json
+
+    from conftest import run_node
+
+    production_after_staging(project, template_state)
+    workflow = ["11-local-testing", "12-test-deploy", "13-production"]
+    if shape == "skipped":
+        workflow.append("14-operations")
+    state = today_state(template_state, "12-test-deploy", phases=workflow)
+    state["phases"]["12-test-deploy"] = {  # what the framework's own checks ask for
+        "status": "in_progress",
+        "constitutional_validation": {"completed": True, "status": "compliant",
+                                      "iterations_used": 1, "max_iterations": 5},
+        "iteration_requirements": {"test_iteration": {
+            "completed": True, "current_iteration": 1, "max_iterations": 10,
+            "status": "success", "history": [{"iteration": 1, "result": "PASSED"}]}}}
+    state["skill_usage_log"] = [{"agent": "deployment-engineer-staging",
+                                 "agent_phase": "12-test-deploy"}]
+    if shape == "skipped":
+        state["active_workflow"]["phase_status"]["13-production"] = "skipped"
+    project.set_state(state)
+    spec = project.root / "gate_specs" / "13-production.yaml"
+    spec.write_text(spec.read_text().replace("phases: [12-test-deploy]",
+                                             "phases: [14-operations]"))  # fails
+    assert install(project, "--on", "13-production").returncode == 0
+    result = json.loads(run_node(framework, "src/antigravity/phase-advance.cjs",
+                                 project=project.root).stdout)
+    assert result["result"] == "HOOK_BLOCKED", result
+    assert "13-production" in result["hook_output"]
+    assert "its gate would never run" in result["hook_output"]
+    assert project.state()["active_workflow"]["current_phase"] == "12-test-deploy"

@@ -265,6 +265,9 @@ def _run_gate(args: argparse.Namespace) -> int:
                       "framework sets the project's absolute path)")
     if not (root / ".isdlc").is_dir():
         raise Refusal(f"ISDLC_PROJECT_ROOT {_shown(str(root))}: no .isdlc/ there")
+    unseen = _never_advanced(root, {_one_phase(wanted, "--on") for wanted in args.on})
+    if unseen:
+        raise Refusal(unseen)
     if args.on and phase not in {_one_phase(wanted, "--on") for wanted in args.on}:
         _say(f"deploygate hook: {phase} is not gated by this hook (--on {', '.join(args.on)})")
         return 0
@@ -291,6 +294,50 @@ def _run_gate(args: argparse.Namespace) -> int:
         raise Refusal(f"the gate {_shown(gate, 80)} wrote no record "
                       f"{_shown(os.path.relpath(record, root), 120)} (pytest exit {returncode})")
     return _report(phase, gate, args.stage, record, root, returncode)
+
+
+def _never_advanced(root: Path, gated: set[str]) -> str | None:
+    """Why this advance leaves a phase named by ``--on`` for good without its gate, or None.
+
+    The framework runs pre-gate hooks only when it advances the current phase
+    (``phase-advance.cjs``): it jumps over the phases whose ``phase_status`` is ``skipped``
+    without running any hook, and it completes the last phase of a workflow without running
+    any either. A hook installed ``--on 13-production`` passed the advance that jumped over a
+    skipped production, or that entered a workflow's last phase, production: its gate never
+    ran and the workflow completed."""
+    if not gated:
+        return None
+    import json
+
+    try:
+        state = json.loads((root / ".isdlc" / "state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # the framework advances nothing without a readable state either
+    workflow = state.get("active_workflow") if isinstance(state, dict) else None
+    if not isinstance(workflow, dict):
+        return None
+    phases, index = workflow.get("phases"), workflow.get("current_phase_index")
+    statuses = workflow.get("phase_status")
+    if not isinstance(phases, list) or isinstance(index, bool) or not isinstance(index, int) \
+            or not isinstance(statuses, dict) or not 0 <= index < len(phases) - 1:
+        return None
+    from pytest_deploygate.isdlc.layout import CURRENT, Layout
+
+    canonical = Layout(CURRENT, "").canonical
+    following = index + 1
+    while following < len(phases) and statuses.get(phases[following]) == "skipped":
+        name = phases[following]
+        if isinstance(name, str) and canonical(name) in gated:
+            return (f"this advance jumps over {_shown(name, 40)} (phase_status skipped), "
+                    "and the framework runs no hook for it: its gate would never run; take it "
+                    "out of the workflow, or gate it --on the phase before it")
+        following += 1
+    last = phases[following] if following == len(phases) - 1 else None
+    if isinstance(last, str) and canonical(last) in gated:
+        return (f"this advance enters {_shown(last, 40)}, the workflow's last phase, which "
+                "the framework completes without hooks: its gate would never run; add a phase "
+                f"after it, or install --on the phase before it with --gate {_shown(last, 40)}")
+    return None
 
 
 #: The hook's run is the CI invocation of docs/ci-recipes.md: code of the repository it
