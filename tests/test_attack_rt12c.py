@@ -226,3 +226,34 @@ def test_a_gated_phase_the_framework_never_advances_blocks(
     assert "13-production" in result["hook_output"]
     assert "its gate would never run" in result["hook_output"]
     assert project.state()["active_workflow"]["current_phase"] == "12-test-deploy"
+
+
+MARKUP = "![PASS](https://b.example/p.svg) [ok](https://e.example/) `x` **PASS** ~~FAIL~~"
+
+
+def test_evidence_is_no_markdown_markup_in_the_record_or_job_summary(
+        project: GateProject, template_state: dict[str, Any], tmp_path: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value quoted from evidence (here state.json) was markdown: a FAIL record and the
+    GitHub job summary showed a green PASS badge fetched from another host, a link, bold PASS
+    and a struck-through FAIL."""
+    import json
+
+    from markdown_it import MarkdownIt
+
+    failing_gate(project, template_state)
+    state = project.state()
+    state["phases"][PHASE]["status"] = MARKUP
+    project.state_path.write_text(json.dumps(state))
+    summary = tmp_path / "summary.md"
+    summary.write_text("")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    project.run_subprocess(f"--gate={PHASE}")
+    record = (project.root / "gate-records" / f"{PHASE}.md").read_text()
+    renderer = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    for text in (record, summary.read_text()):
+        assert "![PASS]" in text.replace("\\", "")  # the words are all there, as written
+        html = renderer.render(text)
+        for markup in ("<img", "<a ", "<code>x", "<strong>PASS", "<s>", "<del>"):
+            assert markup not in html, (markup, html)
+        assert "![PASS](https://b.example/p.svg) [ok](https://e.example/)" in html

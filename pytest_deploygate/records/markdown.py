@@ -10,6 +10,7 @@ and evidence, grouped by section in checklist order.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable, Iterator
 
 from pytest_deploygate.core.results import describe_evidence
@@ -112,5 +113,18 @@ def _criteria(items: tuple[RecordItem, ...], gate_id: str) -> Iterator[str]:
 def cell(text: str) -> str:
     """Text fit for one markdown table cell or list line: no markup either. GitHub renders
     the HTML in a record (and the job summary): a ``<!--`` in a check's words hid the rest of
-    the page, an ``<h2>`` showed a decision not taken. ``&lt;`` renders as the ``<`` it was."""
-    return " ".join(text.replace("|", "\\|").replace("<", "&lt;").split())
+    the page, an ``<h2>`` showed a decision not taken. ``&lt;`` renders as the ``<`` it was.
+
+    Markdown's own markup is escaped too: a value quoted from evidence showed
+    ``![PASS](https://img.shields.io/...)`` as a green PASS badge fetched from another host in
+    a failing record and the job summary, and ``\\|`` (an escaped backslash, then a cell
+    delimiter) cut a table row short. A backslash before ASCII punctuation renders as the
+    character it escapes; ``&amp;`` as the ``&`` it was."""
+    escaped = _MARKUP.sub(r"\\\g<0>", text).replace("&", "&amp;").replace("<", "&lt;")
+    return " ".join(escaped.split())
+
+
+#: What markdown reads as markup inside a line: a backslash (it would escape what follows),
+#: links and images, code, emphasis and strikethrough, and a table's cell delimiter. An
+#: underscore inside a word (``status_page_used``) is no emphasis and stays as it is.
+_MARKUP = re.compile(r"[\\`*\[\]~|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
