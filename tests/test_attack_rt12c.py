@@ -257,3 +257,40 @@ def test_evidence_is_no_markdown_markup_in_the_record_or_job_summary(
         for markup in ("<img", "<a ", "<code>x", "<strong>PASS", "<s>", "<del>"):
             assert markup not in html, (markup, html)
         assert "![PASS](https://b.example/p.svg) [ok](https://e.example/)" in html
+
+
+def test_an_advance_of_another_phase_than_the_hook_gates_blocks(
+        project: GateProject, template_state: dict[str, Any], framework: Any) -> None:
+    """ISDLC_PHASE is active_workflow.current_phase, but the framework advances the phase at
+    current_phase_index: with the two apart, the hook ran the passing gate of 05-test-strategy
+    and the framework moved past 06-implementation, whose gate fails, without running it."""
+    import json
+
+    from conftest import run_node
+
+    failing_gate(project, template_state)
+    state = project.state()
+    other = "05-test-strategy"
+    aw = state["active_workflow"]
+    aw["current_phase"] = other  # index 1 is still 06-implementation
+    state["phases"][other] = {
+        "status": "in_progress",
+        "constitutional_validation": {"completed": True, "status": "compliant",
+                                      "iterations_used": 1, "max_iterations": 5},
+        "iteration_requirements": {"test_iteration": {
+            "completed": True, "current_iteration": 1, "max_iterations": 10,
+            "status": "success", "history": [{"iteration": 1, "result": "PASSED"}]}}}
+    state["skill_usage_log"] = [{"agent": "test-design-engineer", "agent_phase": other}]
+    project.set_state(state)
+    spec_dir = project.root / "gate_specs"
+    (spec_dir / f"{other}.yaml").write_text(
+        (spec_dir / f"{PHASE}.yaml").read_text().replace(PHASE, other).replace(
+            "gate: 6", "gate: 5").replace("equals: completed", "equals: in_progress"))
+    artifact = project.root / "docs" / "requirements" / "REQ-0001-demo" / "test-strategy.md"
+    artifact.parent.mkdir(parents=True)
+    artifact.write_text("# Test strategy\n")
+    assert install(project).returncode == 0
+    result = json.loads(run_node(framework, "src/antigravity/phase-advance.cjs",
+                                 project=project.root).stdout)
+    assert result["result"] == "HOOK_BLOCKED", result
+    assert "current_phase_index 1" in result["hook_output"]

@@ -304,9 +304,11 @@ def _never_advanced(root: Path, gated: set[str]) -> str | None:
     without running any hook, and it completes the last phase of a workflow without running
     any either. A hook installed ``--on 13-production`` passed the advance that jumped over a
     skipped production, or that entered a workflow's last phase, production: its gate never
-    ran and the workflow completed."""
-    if not gated:
-        return None
+    ran and the workflow completed.
+
+    And it advances the phase at ``current_phase_index`` while it tells the hook
+    ``current_phase``: with the two apart, the hook passed the gate of one phase and the
+    framework moved past another without its gate."""
     import json
 
     try:
@@ -324,6 +326,14 @@ def _never_advanced(root: Path, gated: set[str]) -> str | None:
     from pytest_deploygate.isdlc.layout import CURRENT, Layout
 
     canonical = Layout(CURRENT, "").canonical
+    advanced, told = phases[index], workflow.get("current_phase")
+    if not isinstance(advanced, str) or not isinstance(told, str) or \
+            canonical(advanced) != canonical(told):
+        return (f"the framework advances {_shown(repr(advanced), 40)} (active_workflow."
+                f"current_phase_index {index}) but runs the gate of {_shown(repr(told), 40)} "
+                "(active_workflow.current_phase); put state.json right")
+    if not gated:
+        return None
     following = index + 1
     while following < len(phases) and statuses.get(phases[following]) == "skipped":
         name = phases[following]
