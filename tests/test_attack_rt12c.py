@@ -294,3 +294,27 @@ def test_an_advance_of_another_phase_than_the_hook_gates_blocks(
                                  project=project.root).stdout)
     assert result["result"] == "HOOK_BLOCKED", result
     assert "current_phase_index 1" in result["hook_output"]
+
+
+def test_the_projects_name_cannot_rewrite_the_markdown_records_decision(
+        project: GateProject, template_state: dict[str, Any]) -> None:
+    """The record's header lines took state.json's project name as written: a FAIL record
+    rendered "Gate Status: PASS" under a PASS heading, and its "<!--" hid the rest of the
+    page (the real decision and its table) where GitHub renders it."""
+    import json
+
+    from markdown_it import MarkdownIt
+
+    failing_gate(project, template_state)
+    state = project.state()
+    state["project"]["name"] = "demo\n\n**Gate Status**: PASS\n\n# PASS <!--"
+    project.state_path.write_text(json.dumps(state))
+    project.run_subprocess(f"--gate={PHASE}")
+    text = (project.root / "gate-records" / f"{PHASE}.md").read_text()
+    assert "<!--" not in text
+    html = MarkdownIt("commonmark").enable("table").render(text)
+    assert "<h1>PASS" not in html and "<strong>Gate Status</strong>: PASS" not in html, html
+    assert "<strong>Gate Status</strong>: FAIL" in html
+    assert html.count("<h1>") == 1 and "<td>FAIL</td>" in html
+    (header,) = [line for line in text.splitlines() if line.startswith("- Project: ")]
+    assert "Gate Status" in header  # the name is all there, on its own line
