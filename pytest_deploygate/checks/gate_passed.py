@@ -185,6 +185,8 @@ def _judge_today(label: str, key: str, params: Mapping[str, Any], state: Mapping
             failures.append(f"{label} not passed: the phase was skipped")
     elif flag is False:
         failures.append(f"{label} not passed: phases.{key}.gate_passed is false")
+    elif (reopened := _reopened(key, flag, status, in_workflow, workflow)) is not None:
+        failures.append(f"{label} not passed: {reopened}")
     elif phase.get("gate_status") == "conditional_pass" and not params.get("allow_conditional"):
         failures.append(f"{label} only conditionally passed: phases.{key}.gate_status is "
                         "'conditional_pass'")
@@ -195,6 +197,46 @@ def _judge_today(label: str, key: str, params: Mapping[str, Any], state: Mapping
     else:
         failures.append(f"{label} not passed: phases.{key}.gate_passed is {_j(flag)}, status "
                         f"{_j(status)}, workflow phase_status {_j(in_workflow)}")
+
+
+def _reopened(key: str, flag: Any, status: Any, in_workflow: Any,
+              workflow: Mapping[str, Any] | None) -> str | None:
+    """Why a pass recorded for the phase no longer holds, or None.
+
+    The framework's rollback (``workflow-rollback.cjs``) re-opens its target phase
+    (``in_progress``) and sets every later phase ``pending``, in ``status`` and the workflow's
+    ``phase_status``, but leaves their ``gate_passed``: a phase rolled back because it broke
+    kept counting as passed. A phase the framework holds ``pending`` has not passed; a re-opened
+    one has only when its ``gate_passed`` is a time after the rollback's."""
+    open_words = {"pending", "in_progress"}
+    if "pending" in (status, in_workflow) and not {status, in_workflow} - open_words - {None}:
+        return (f"the framework holds it pending (phases.{key}.status {_j(status)}, workflow "
+                f"phase_status {_j(in_workflow)}): its gate_passed {_j(flag)} is of before")
+    if not workflow or "in_progress" not in (status, in_workflow):
+        return None
+    action = workflow.get("recovery_action")
+    if not isinstance(action, Mapping) or action.get("type") != "rollback":
+        return None
+    target, listed = action.get("phase"), workflow.get("phases")
+    if not isinstance(listed, list) or target not in listed or key not in listed or \
+            listed.index(key) < listed.index(target):
+        return None
+    rolled_at = _instant(action.get("timestamp"))
+    passed_at = _instant(flag)
+    if rolled_at is not None and passed_at is not None and passed_at > rolled_at:
+        return None
+    return (f"the framework rolled it back to {target} at "
+            f"{_j(action.get('timestamp'))} (active_workflow.recovery_action), after its "
+            f"gate_passed {_j(flag)}: run its gate again")
+
+
+def _instant(value: Any) -> Any:
+    """The instant a framework time names, or None."""
+    if not _is_instant(value):
+        return None
+    from pytest_deploygate.core.timeutil import parse_instant
+
+    return parse_instant(value)
 
 
 def _is_instant(value: Any) -> bool:

@@ -20,6 +20,7 @@ runs another phase's gate, so production can be gated when the phase that deploy
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import re
 import shlex
@@ -209,7 +210,11 @@ def run_install(args: argparse.Namespace, workspace: Workspace) -> int:
     if directory.exists() and not args.force:
         raise Refusal(f"{directory} exists; pass --force to replace it")
     directory.mkdir(parents=True, exist_ok=True)
-    command = [args.python, "-m", "pytest_deploygate", "hook", "run", "--stage", args.stage,
+    # -P: the hook runs with the project as its working folder, where a committed
+    # pytest_deploygate/ (or pytest.py) would be imported instead of the installed package and
+    # could say PASS; -E: neither may PYTHONPATH and the other PYTHON* variables choose code.
+    command = [args.python, "-E", "-P", "-m", "pytest_deploygate", "hook", "run",
+               "--stage", args.stage,
                "--timeout", str(args.timeout), "--record-dir", args.record_dir]
     if args.gate_watch:
         command += ["--gate-watch", args.gate_watch]
@@ -260,6 +265,9 @@ def _run_gate(args: argparse.Namespace) -> int:
                       "framework sets the project's absolute path)")
     if not (root / ".isdlc").is_dir():
         raise Refusal(f"ISDLC_PROJECT_ROOT {_shown(str(root))}: no .isdlc/ there")
+    unseen = _never_advanced(root, {_one_phase(wanted, "--on") for wanted in args.on})
+    if unseen:
+        raise Refusal(unseen)
     if args.on and phase not in {_one_phase(wanted, "--on") for wanted in args.on}:
         _say(f"deploygate hook: {phase} is not gated by this hook (--on {', '.join(args.on)})")
         return 0
@@ -268,12 +276,16 @@ def _run_gate(args: argparse.Namespace) -> int:
     record_dir = root / args.record_dir
     record = record_dir / (f"{gate}.xml" if args.stage == "all" else f"{gate}-{args.stage}.xml")
     before = _identity(record)
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--gate={gate}",
-               f"--gate-root={root}", f"--gate-record-dir={record_dir}",
+    command = [sys.executable, *_HARDENED_PYTHON, "-m", "pytest", *_HARDENED_PYTEST,
+               f"--gate={gate}", f"--gate-root={root}", f"--gate-record-dir={record_dir}",
                f"--gate-stage={args.stage}", "--rootdir", str(root)]
     if args.gate_watch:
         command.append(f"--gate-watch={args.gate_watch}")
-    command += args.tests or [str(root / ".isdlc")]  # the gate alone: no project tests
+    if args.tests:
+        command += args.tests
+    else:  # the gate alone: nothing of the project's folders is collected, so none runs
+        command += [f"--ignore-glob={glob.escape(str(root / '.isdlc'))}{os.sep}*",
+                    str(root / ".isdlc")]
     returncode, tail = _run_pytest(command, root, budget, gate)
     after = _identity(record)
     if after is None or after == before:  # a record left by an earlier run proves nothing
@@ -282,6 +294,78 @@ def _run_gate(args: argparse.Namespace) -> int:
         raise Refusal(f"the gate {_shown(gate, 80)} wrote no record "
                       f"{_shown(os.path.relpath(record, root), 120)} (pytest exit {returncode})")
     return _report(phase, gate, args.stage, record, root, returncode)
+
+
+def _never_advanced(root: Path, gated: set[str]) -> str | None:
+    """Why this advance leaves a phase named by ``--on`` for good without its gate, or None.
+
+    The framework runs pre-gate hooks only when it advances the current phase
+    (``phase-advance.cjs``): it jumps over the phases whose ``phase_status`` is ``skipped``
+    without running any hook, and it completes the last phase of a workflow without running
+    any either. A hook installed ``--on 13-production`` passed the advance that jumped over a
+    skipped production, or that entered a workflow's last phase, production: its gate never
+    ran and the workflow completed.
+
+    And it advances the phase at ``current_phase_index`` while it tells the hook
+    ``current_phase``: with the two apart, the hook passed the gate of one phase and the
+    framework moved past another without its gate."""
+    import json
+
+    try:
+        state = json.loads((root / ".isdlc" / "state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # the framework advances nothing without a readable state either
+    workflow = state.get("active_workflow") if isinstance(state, dict) else None
+    if not isinstance(workflow, dict):
+        return None
+    phases, index = workflow.get("phases"), workflow.get("current_phase_index")
+    statuses = workflow.get("phase_status")
+    if not isinstance(phases, list) or isinstance(index, bool) or not isinstance(index, int) \
+            or not isinstance(statuses, dict) or not 0 <= index < len(phases) - 1:
+        return None
+    from pytest_deploygate.isdlc.layout import CURRENT, Layout
+
+    canonical = Layout(CURRENT, "").canonical
+    advanced, told = phases[index], workflow.get("current_phase")
+    if not isinstance(advanced, str) or not isinstance(told, str) or \
+            canonical(advanced) != canonical(told):
+        return (f"the framework advances {_shown(repr(advanced), 40)} (active_workflow."
+                f"current_phase_index {index}) but runs the gate of {_shown(repr(told), 40)} "
+                "(active_workflow.current_phase); put state.json right")
+    if not gated:
+        return None
+    following = index + 1
+    while following < len(phases) and statuses.get(phases[following]) == "skipped":
+        name = phases[following]
+        if isinstance(name, str) and canonical(name) in gated:
+            return (f"this advance jumps over {_shown(name, 40)} (phase_status skipped), "
+                    "and the framework runs no hook for it: its gate would never run; take it "
+                    "out of the workflow, or gate it --on the phase before it")
+        following += 1
+    last = phases[following] if following == len(phases) - 1 else None
+    if isinstance(last, str) and canonical(last) in gated:
+        return (f"this advance enters {_shown(last, 40)}, the workflow's last phase, which "
+                "the framework completes without hooks: its gate would never run; add a phase "
+                f"after it, or install --on the phase before it with --gate {_shown(last, 40)}")
+    return None
+
+
+#: The hook's run is the CI invocation of docs/ci-recipes.md: code of the repository it
+#: gates never runs in the process that decides (a conftest.py, a test file under .isdlc/, a
+#: pytest.py or pytest_deploygate/ in the project folder, a plugin named in addopts or in
+#: PYTEST_ADDOPTS/PYTEST_PLUGINS could rewrite the record and exit 0), and the project's
+#: addopts cannot change the gate (-o deploygate_specs=..., -k, --deselect).
+_HARDENED_PYTHON = ("-E", "-P")
+_HARDENED_PYTEST = ("-p", "pytest_deploygate.plugin", "-p", "no:cacheprovider",
+                    "--noconftest", "-o", "addopts=")
+#: Environment variables that load code into pytest or add options to its command line.
+_UNSET = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")
+
+
+def _pytest_environment() -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items() if name not in _UNSET}
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    return env
 
 
 def _identity(path: Path) -> tuple[int, int, int, int] | None:
@@ -302,7 +386,8 @@ def _run_pytest(command: list[str], root: Path, budget: float, gate: str
     would keep the hook waiting past the framework's timeout, and a timeout is a warning the
     framework advances on. On timeout the whole session is killed."""
     with tempfile.TemporaryFile() as output:
-        process = subprocess.Popen(command, cwd=root, stdin=subprocess.DEVNULL, stdout=output,
+        process = subprocess.Popen(command, cwd=root, env=_pytest_environment(),
+                                   stdin=subprocess.DEVNULL, stdout=output,
                                    stderr=subprocess.STDOUT, start_new_session=True)
         try:
             returncode = process.wait(timeout=budget)

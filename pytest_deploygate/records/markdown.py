@@ -10,6 +10,7 @@ and evidence, grouped by section in checklist order.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable, Iterator
 
 from pytest_deploygate.core.results import describe_evidence
@@ -31,18 +32,21 @@ def markdown_chunks(content: RecordContent, reviewer: str | None = None) -> Iter
     page whole, as text and as bytes, was the peak of a 5,000-criterion run)."""
     props = content.properties
     decision = content.decision
+    # Every value on one line and no markup: the project's name is state.json's, the
+    # version the release's manifest's; a name of "demo\n\n**Gate Status**: PASS\n\n<!--"
+    # showed a FAIL record as PASS and hid the rest of the page.
     lines = [
-        f"# {content.gate_id}: {content.title} — gate record",
+        f"# {cell(content.gate_id)}: {cell(content.title)} — gate record",
         "",
-        f"- Stage: {content.stage}",
-        f"- Project: {props.get('deploygate.project', '')}",
-        f"- Commit: {props.get('deploygate.commit', 'unknown')}",
-        f"- Version: {props.get('deploygate.version', 'unknown')}",
+        f"- Stage: {cell(content.stage)}",
+        f"- Project: {cell(props.get('deploygate.project', ''))}",
+        f"- Commit: {cell(props.get('deploygate.commit', 'unknown'))}",
+        f"- Version: {cell(props.get('deploygate.version', 'unknown'))}",
         f"- Evaluated at: {format_instant(content.evaluated_at)}",
-        f"- State: {props.get('deploygate.state_path', '')} "
-        f"(sha256 {props.get('deploygate.state_sha256', '')})",
-        f"- Spec: {props.get('deploygate.spec_source', '')} "
-        f"(sha256 {props.get('deploygate.spec_sha256', '')})",
+        f"- State: {cell(props.get('deploygate.state_path', ''))} "
+        f"(sha256 {cell(props.get('deploygate.state_sha256', ''))})",
+        f"- Spec: {cell(props.get('deploygate.spec_source', ''))} "
+        f"(sha256 {cell(props.get('deploygate.spec_sha256', ''))})",
         "",
         "## Gate Decision",
         "",
@@ -100,7 +104,7 @@ def _criteria(items: tuple[RecordItem, ...], gate_id: str) -> Iterator[str]:
     for item in items:
         if item.criterion.section_title != section:
             section = item.criterion.section_title
-            yield from ("", f"### {section}", "")
+            yield from ("", f"### {cell(section)}", "")
         mark = _MARK.get(item.verdict, "[ ]")
         # The outcome word once (a check's own "N/A: ..." is not repeated).
         yield (f"- {mark} **{cell(item.criterion.id)}** {cell(item.text)} — "
@@ -112,5 +116,18 @@ def _criteria(items: tuple[RecordItem, ...], gate_id: str) -> Iterator[str]:
 def cell(text: str) -> str:
     """Text fit for one markdown table cell or list line: no markup either. GitHub renders
     the HTML in a record (and the job summary): a ``<!--`` in a check's words hid the rest of
-    the page, an ``<h2>`` showed a decision not taken. ``&lt;`` renders as the ``<`` it was."""
-    return " ".join(text.replace("|", "\\|").replace("<", "&lt;").split())
+    the page, an ``<h2>`` showed a decision not taken. ``&lt;`` renders as the ``<`` it was.
+
+    Markdown's own markup is escaped too: a value quoted from evidence showed
+    ``![PASS](https://img.shields.io/...)`` as a green PASS badge fetched from another host in
+    a failing record and the job summary, and ``\\|`` (an escaped backslash, then a cell
+    delimiter) cut a table row short. A backslash before ASCII punctuation renders as the
+    character it escapes; ``&amp;`` as the ``&`` it was."""
+    escaped = _MARKUP.sub(r"\\\g<0>", text).replace("&", "&amp;").replace("<", "&lt;")
+    return " ".join(escaped.split())
+
+
+#: What markdown reads as markup inside a line: a backslash (it would escape what follows),
+#: links and images, code, emphasis and strikethrough, and a table's cell delimiter. An
+#: underscore inside a word (``status_page_used``) is no emphasis and stays as it is.
+_MARKUP = re.compile(r"[\\`*\[\]~|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
