@@ -1,0 +1,59 @@
+"""Red team rt12d: the check kinds that read reports and measurements, fooled by evidence
+that should not meet their criterion. The release's author controls every file of the
+repository (deploygate.yaml, reports, state.json) and its commits; never conftest.py.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from conftest import GateProject, custom_gate
+
+_JUNIT_PASS = ('<testsuite name="s" tests="2"><testcase classname="a" name="t1"/>'
+               '<testcase classname="a" name="t2"/></testsuite>\n')
+
+
+def _judged(project: GateProject, criterion: str, *args: str) -> dict[str, str]:
+    project.run("--gate=12", *args)
+    return project.record().case(criterion)
+
+
+def _commit(project: GateProject, when: str, message: str, *paths: str) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
+           "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com",
+           "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+    if not (project.root / ".git").exists():
+        subprocess.run(["git", "init", "-q", "-b", "main"], cwd=project.root, check=True,
+                       env=env, capture_output=True)
+    for command in (["git", "add", "-f", "--", *(paths or ["."])],
+                    ["git", "commit", "-q", "-m", message]):
+        subprocess.run(command, cwd=project.root, check=True, env=env, capture_output=True)
+
+
+def _fresh_clone(project: GateProject) -> None:
+    """Check every tracked file out again, as a CI runner's clone does (modified now)."""
+    for path in project.root.rglob("*"):
+        if path.is_file() and ".git" not in path.relative_to(project.root).parts:
+            path.unlink()
+    subprocess.run(["git", "checkout", "-q", "--", "."], cwd=project.root, check=True,
+                   capture_output=True)
+
+
+def test_a_report_committed_under_bookkeeping_after_the_release_is_no_run_of_it(
+        project: GateProject) -> None:
+    # The release commit, then a "bookkeeping" commit (it does not move the release) that
+    # adds a hand-written passing JUnit report under .isdlc/: tracked, not release content,
+    # and committed after the release commit, so it looked produced after it.
+    project.set_state({"phases": {}})
+    (project.root / "deploygate.yaml").write_text(
+        "version: 1.4.0\nreports:\n  junit: [.isdlc/reports/*.xml]\n")
+    custom_gate(project, "- {id: fresh, text: Fresh tests, check: {kind: junit, "
+                         "report: junit, not_before: commit}}")
+    _commit(project, "2026-01-01T12:00:00+00:00", "release 1.4.0")
+    (project.root / ".isdlc" / "reports").mkdir()
+    (project.root / ".isdlc" / "reports" / "unit.xml").write_text(_JUNIT_PASS)
+    _commit(project, "2026-01-02T12:00:00+00:00", "reports", ".isdlc/reports")
+    _fresh_clone(project)
+    case = _judged(project, "fresh")
+    assert case["outcome"] in ("failure", "error"), case
