@@ -95,16 +95,6 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     if isinstance(committed, str):
         return CheckResult.missing(f"inconclusive: {committed}, so the capture's age is unknown",
                                    *found.evidence)
-    # A capture committed with the release was taken before the release was deployed: it is
-    # no capture of this deploy, however recent its commit (its committer's time).
-    for capture in found.files:
-        tracked = committed.get(capture.relative)
-        if tracked is not None and tracked.release_content:
-            return CheckResult.missing(
-                f"inconclusive: {capture.relative} is committed release content (last changed "
-                f"in {tracked.commit[:12]}), taken before this release was deployed: capture "
-                "the metrics in CI after the smoke run and keep the file untracked",
-                *found.evidence)
     # A committed capture is as old as its commit, not as the checkout that wrote it.
     captures = [EvidenceFile(capture.relative, capture.data,
                              content_time(capture, committed.get(capture.relative)),
