@@ -5,6 +5,7 @@ repository (deploygate.yaml, reports, state.json) and its commits; never conftes
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
@@ -59,23 +60,29 @@ def test_a_report_committed_under_bookkeeping_after_the_release_is_no_run_of_it(
     assert case["outcome"] in ("failure", "error"), case
 
 
-_CAPTURE = ('# TYPE http_requests_total counter\n'
-            'http_requests_total{code="200"} 1000\nhttp_requests_total{code="500"} 1\n')
+NOW = "2026-02-05T10:00:00Z"
+NOW_S = 1770285600
 
 
-def test_a_metrics_capture_committed_with_the_release_is_no_capture_of_its_deploy(
+def test_a_series_below_the_minimum_is_not_hidden_by_one_within_both_bounds(
         project: GateProject) -> None:
-    # A clean capture committed with the release an hour before the gate: within the
-    # capture's default day, but written before this release was ever deployed.
-    project.set_state({"phases": {}})
-    (project.root / "deploygate.yaml").write_text(
-        "version: 1.4.0\nmetrics_file: reports/production.prom\n")
-    (project.root / "reports").mkdir()
-    (project.root / "reports" / "production.prom").write_text(_CAPTURE)
-    custom_gate(project, "- {id: errors, text: Error ratio, check: {kind: metrics_file, "
-                         "metric: error_ratio, max: 0.05}}")
-    _commit(project, "2026-03-01T11:00:00+00:00", "release 1.4.0")
-    _fresh_clone(project)
-    case = _judged(project, "errors", "--gate-now=2026-03-01T12:00:00Z")
+    # "every target up": min 1 and max 1. Prometheus answers one series per target; one is
+    # down. Only the highest value was held to both bounds, so the down target passed.
+    from servers import ScriptedApi
+
+    api = ScriptedApi()
+    try:
+        api.answers["p"] = (200, json.dumps({"status": "success", "data": {
+            "resultType": "vector", "result": [
+                {"metric": {"instance": "a:80"}, "value": [NOW_S, "1"]},
+                {"metric": {"instance": "b:80"}, "value": [NOW_S, "0"]}]}}).encode())
+        project.set_state({"phases": {}})
+        (project.root / "deploygate.yaml").write_text(
+            f"version: 1.4.0\nprometheus: {{url: '{api.url}/p', timeout: 2}}\n")
+        custom_gate(project, "- {id: up, text: All targets up, check: {kind: prometheus, "
+                             "query: 'up', min: 1, max: 1}}")
+        case = _judged(project, "up", f"--gate-now={NOW}")
+    finally:
+        api.close()
     assert case["outcome"] in ("failure", "error"), case
-    assert "reports/production.prom" in case["message"], case
+    assert "0" in case["message"], case
