@@ -86,3 +86,29 @@ def test_a_series_below_the_minimum_is_not_hidden_by_one_within_both_bounds(
         api.close()
     assert case["outcome"] in ("failure", "error"), case
     assert "0" in case["message"], case
+
+
+def _prometheus_gate(project: GateProject, url: str, check: str) -> None:
+    project.set_state({"phases": {}})
+    (project.root / "deploygate.yaml").write_text(
+        f"version: 1.4.0\nprometheus: {{url: '{url}', timeout: 2}}\n")
+    custom_gate(project, f"- {{id: m, text: Metric, check: {check}}}")
+
+
+def test_a_window_of_which_no_measurement_could_be_taken_is_no_pass(
+        project: GateProject) -> None:
+    # A window that tolerates inconclusive samples (a flaky Prometheus) as many as it takes:
+    # with the query matching nothing at every sample, nothing was measured at all.
+    from servers import ScriptedApi
+
+    api = ScriptedApi()
+    try:
+        api.answers["p"] = (200, b'{"status":"success","data":{"resultType":"vector",'
+                                 b'"result":[]}}')
+        _prometheus_gate(project, f"{api.url}/p", "{kind: prometheus, query: error_ratio, "
+                         "max: 0.05, window: {count: 2, interval: 0, inconclusive_limit: 2}}")
+        case = _judged(project, "m", f"--gate-now={NOW}")
+    finally:
+        api.close()
+    assert case["outcome"] == "error", case
+    assert "no data" in case["message"], case
