@@ -9,6 +9,8 @@ import json
 import os
 import subprocess
 
+import pytest
+
 from conftest import GateProject, custom_gate
 
 _JUNIT_PASS = ('<testsuite name="s" tests="2"><testcase classname="a" name="t1"/>'
@@ -112,3 +114,23 @@ def test_a_window_of_which_no_measurement_could_be_taken_is_no_pass(
         api.close()
     assert case["outcome"] == "error", case
     assert "no data" in case["message"], case
+
+
+@pytest.mark.parametrize("patterns", [
+    "[reports/trivy.sarif, reports/semgrep.sarif]",
+    "['reports/trivy*.sarif', 'reports/semgrep*.sarif']",
+], ids=["paths", "globs"])
+def test_a_scan_the_report_set_names_that_wrote_nothing_is_missing(
+        project: GateProject, patterns: str) -> None:
+    # Two scanners, one report set. The second scanner crashed before writing its log: the
+    # first one's clean scan stood for both.
+    project.set_state({"phases": {}})
+    (project.root / "deploygate.yaml").write_text(
+        f"version: 1.4.0\nreports:\n  sarif: {patterns}\n")
+    (project.root / "reports").mkdir()
+    (project.root / "reports" / "trivy.sarif").write_text(json.dumps({
+        "version": "2.1.0", "runs": [{"tool": {"driver": {"name": "Trivy"}}, "results": []}]}))
+    custom_gate(project, "- {id: scan, text: Scan clean, check: {kind: sarif}}")
+    case = _judged(project, "scan")
+    assert case["outcome"] == "error", case
+    assert "semgrep" in case["message"], case

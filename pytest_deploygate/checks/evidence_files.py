@@ -87,6 +87,14 @@ def gather(params: Mapping[str, Any], ctx: Any, default_report: str | None = Non
         except RecursionError:  # ("**" over a committed tree deeper than Python recurses)
             return CheckResult.missing(f"{pattern!r}: a folder it searches is nested too deep "
                                        "to search")
+        if not any(match.is_file() for match in matches):
+            # Every pattern names a report a step of the run writes: one that wrote none (a
+            # scanner that crashed) is missing, and the others' clean reports never stand in
+            # for it.
+            return CheckResult.missing(
+                f"no file matches {pattern}" + (f" (of {', '.join(patterns)})"
+                                                  if len(patterns) > 1 else "")
+                + ": the run that writes it wrote nothing", *found.evidence)
         for match in matches:
             relative = match.relative_to(root).as_posix()
             try:
