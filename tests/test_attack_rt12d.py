@@ -134,3 +134,44 @@ def test_a_scan_the_report_set_names_that_wrote_nothing_is_missing(
     case = _judged(project, "scan")
     assert case["outcome"] == "error", case
     assert "semgrep" in case["message"], case
+
+
+def test_a_health_trigger_probing_fewer_times_than_it_needs_to_fire_still_fires(
+        project: GateProject) -> None:
+    # "3 failures in a row" probed twice could never fire: an endpoint down at every probe
+    # was no rollback.
+    from servers import ScriptedApi
+
+    api = ScriptedApi()
+    try:
+        api.answers["down"] = (503, b"down")
+        project.set_state({"phases": {}})
+        custom_gate(project, triggers=f"""
+- id: failing
+  text: Health checks failing repeatedly
+  check: {{kind: http, url: '{api.url}/down', consecutive_failures: 3, probes: 2,
+           interval: 0}}
+""")
+        project.run("--gate=12")
+    finally:
+        api.close()
+    record = project.record()
+    assert record.decision == "ROLLBACK", record.decision
+    assert record.case("failing")["type"] == "rollback-triggered"
+
+
+def test_a_window_breaching_at_every_measurement_is_breached_whatever_its_failure_limit(
+        project: GateProject) -> None:
+    from servers import ScriptedApi
+
+    api = ScriptedApi()
+    try:
+        api.answers["p"] = (200, json.dumps({"status": "success", "data": {
+            "resultType": "vector", "result": [
+                {"metric": {}, "value": [NOW_S, "0.5"]}]}}).encode())
+        _prometheus_gate(project, f"{api.url}/p", "{kind: prometheus, query: error_ratio, "
+                         "max: 0.05, window: {count: 2, interval: 0, failure_limit: 2}}")
+        case = _judged(project, "m", f"--gate-now={NOW}")
+    finally:
+        api.close()
+    assert case["outcome"] == "failure", case

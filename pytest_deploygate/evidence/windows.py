@@ -58,8 +58,9 @@ class WindowResult:
 
     @property
     def fired(self) -> bool:
-        """More breaches than the failure limit."""
-        return self.failures > self.failure_limit
+        """More breaches than the failure limit; every measurement breaching is always more
+        (a limit as high as the count would pass a window that breached throughout)."""
+        return self.failures > min(self.failure_limit, self.planned - 1)
 
     @property
     def too_inconclusive(self) -> bool:
