@@ -87,6 +87,14 @@ def gather(params: Mapping[str, Any], ctx: Any, default_report: str | None = Non
         except RecursionError:  # ("**" over a committed tree deeper than Python recurses)
             return CheckResult.missing(f"{pattern!r}: a folder it searches is nested too deep "
                                        "to search")
+        if not any(match.is_file() for match in matches):
+            # Every pattern names a report a step of the run writes: one that wrote none (a
+            # scanner that crashed) is missing, and the others' clean reports never stand in
+            # for it.
+            return CheckResult.missing(
+                f"no file matches {pattern}" + (f" (of {', '.join(patterns)})"
+                                                  if len(patterns) > 1 else "")
+                + ": the run that writes it wrote nothing", *found.evidence)
         for match in matches:
             relative = match.relative_to(root).as_posix()
             try:
@@ -181,8 +189,12 @@ def _stale(found: FileSet, params: Mapping[str, Any], ctx: Any,
         commit_time = ctx.project.commit_time
         for f in found.files:
             tracked = committed.get(f.relative)
-            if tracked is not None and tracked.release_content:
-                problems.append(f"{f.relative} is committed release content (last changed in "
+            if tracked is not None:
+                # Committed content was written by whoever committed it, whenever its
+                # committer time says: release content or bookkeeping (a report committed
+                # under .isdlc/ after the release commit), it is no run of the release.
+                what = "release content" if tracked.release_content else "bookkeeping"
+                problems.append(f"{f.relative} is committed {what} (last changed in "
                                 f"{tracked.commit[:12]}), not written after the release commit "
                                 f"{ctx.project.commit[:12]}: produce it in CI, untracked")
             elif commit_time and (claimed := claims.get(f.relative)) and claimed < commit_time:

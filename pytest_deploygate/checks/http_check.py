@@ -7,9 +7,9 @@ doubling); ``verify_tls`` (default true) and ``ca_file`` (relative to the projec
 ca_files). Redirects are not followed.
 
 With ``consecutive_failures: N`` the check is a trigger ("health checks failing repeatedly"):
-each URL is probed ``probes`` times (default 2N) ``interval`` apart (default 1s), and the
-trigger fires when N probes in a row fail. A timeout or refused connection is a failed probe:
-an endpoint that does not answer is not healthy.
+each URL is probed ``probes`` times (default 2N, never fewer than N) ``interval`` apart
+(default 1s), and the trigger fires when N probes in a row fail. A timeout or refused
+connection is a failed probe: an endpoint that does not answer is not healthy.
 
 A URL's ``user:password@`` is sent as Basic authentication; URLs are shown redacted (no
 userinfo, no query values), see :mod:`pytest_deploygate.core.redaction`.
@@ -80,7 +80,9 @@ def _probe_with_retries(url: str, params: Mapping[str, Any]) -> tuple[HttpAnswer
 def _probe_series(url: str, params: Mapping[str, Any], watch: float) -> list[HttpAnswer]:
     needed = int(params["consecutive_failures"])
     interval = parse_duration(params.get("interval", 1))
-    probes = int(params.get("probes", 2 * needed))
+    # Never fewer probes than failures in a row that fire it: a trigger that could never
+    # fire would pass an endpoint down at every probe.
+    probes = max(int(params.get("probes", 2 * needed)), needed)
     if watch and interval > 0:
         probes = max(probes, math.ceil(watch / interval))
     timeout = parse_duration(params.get("timeout", 5))

@@ -64,9 +64,17 @@ def _measure_once(params: Mapping[str, Any], ctx: EvalContext, where: promql.End
         now = promql.instant(where, expr, at, pick)
         if now.value is None:
             return Sample(False, "?", now.problem, at=elapsed)
-        breached = (high is not None and now.value > high) or (
-            low is not None and now.value < low)
-        shown = f"{now.value:.6g}"
+        # Every series is held to both bounds: with a min and a max, the lowest series
+        # against the min too (one target down among targets up is below "min: 1").
+        most = now.value if now.most is None else now.most
+        least = now.value if now.least is None else now.least
+        value = now.value
+        breached = high is not None and most > high
+        if breached:
+            value = most
+        elif low is not None and least < low:
+            breached, value = True, least
+        shown = f"{value:.6g}"
         if compare and not breached:
             offset = timedelta(seconds=parse_duration(compare["offset"]))
             then = promql.instant(where, expr, at - offset, pick)
@@ -77,7 +85,7 @@ def _measure_once(params: Mapping[str, Any], ctx: EvalContext, where: promql.End
             factor = ctx.number(compare["max_factor"])
             breached = now.value > floor and now.value > then.value * factor
             shown = f"{now.value:.6g} (was {then.value:.6g} {compare['offset']} earlier)"
-        return Sample(breached, shown, value=now.value, at=elapsed)
+        return Sample(breached, shown, value=value, at=elapsed)
 
     return measure
 

@@ -84,6 +84,10 @@ class Measurement:
     value: float | None
     problem: str | None = None
     series: int = 0
+    #: The lowest and highest value over the series (a bound below and above at once holds
+    #: every series only when both extremes are within it).
+    least: float | None = None
+    most: float | None = None
 
 
 def endpoint_from(url: str, settings: Mapping[str, Any]) -> Endpoint:
@@ -161,7 +165,8 @@ def instant(endpoint: Endpoint, expr: str, at: datetime | None, pick: str = "max
             return Measurement(None, f"sample time {stamp:.3f} is not the evaluation time "
                                      f"{at.timestamp():.3f} (a stale or replayed answer)")
         numbers.append(number)
-    return Measurement(max(numbers) if pick == "max" else min(numbers), series=len(numbers))
+    return Measurement(max(numbers) if pick == "max" else min(numbers), series=len(numbers),
+                       least=min(numbers), most=max(numbers))
 
 
 #: An instant query's samples carry the evaluation time; an answer for another time is stale.

@@ -2,7 +2,8 @@
 
 ``count`` measurements ``interval`` apart; the condition is breached when more than
 ``failure_limit`` of them breach the bound (the window stops early the moment that happens),
-and the result is inconclusive when more than ``inconclusive_limit`` could not be taken. A
+and the result is inconclusive when more than ``inconclusive_limit`` could not be taken (or
+none could). A
 watch (``--gate-watch``) extends the count to cover its duration.
 
 The ``window`` parameter's schema is declared with the check kinds' (checks/declared.py).
@@ -57,13 +58,17 @@ class WindowResult:
 
     @property
     def fired(self) -> bool:
-        """More breaches than the failure limit."""
-        return self.failures > self.failure_limit
+        """More breaches than the failure limit; every measurement breaching is always more
+        (a limit as high as the count would pass a window that breached throughout)."""
+        return self.failures > min(self.failure_limit, self.planned - 1)
 
     @property
     def too_inconclusive(self) -> bool:
-        """More unusable measurements than allowed."""
-        return self.inconclusive > self.inconclusive_limit
+        """More unusable measurements than allowed, or not one usable: a window that
+        measured nothing (every sample inconclusive, within a limit as high as the count)
+        says nothing about the bound."""
+        return self.inconclusive > self.inconclusive_limit or (
+            bool(self.samples) and self.inconclusive == len(self.samples))
 
     def describe(self) -> str:
         """``3 of 10 measurements breached (limit 2): 0.07, 0.08, ...``."""
