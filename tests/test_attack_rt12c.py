@@ -318,3 +318,21 @@ def test_the_projects_name_cannot_rewrite_the_markdown_records_decision(
     assert html.count("<h1>") == 1 and "<td>FAIL</td>" in html
     (header,) = [line for line in text.splitlines() if line.startswith("- Project: ")]
     assert "Gate Status" in header  # the name is all there, on its own line
+
+
+def test_the_projects_name_shows_its_bidirectional_controls_as_escapes(
+        project: GateProject, template_state: dict[str, Any]) -> None:
+    """state.json's project name reached the markdown and HTML headers with its bidirectional
+    controls as written: U+202E displayed "demo LIAF" backwards as "FAIL omed", a reviewer
+    reads what the bytes do not say. Evidence text already showed them as escapes."""
+    import json
+
+    failing_gate(project, template_state)
+    state = project.state()
+    state["project"]["name"] = "demo \u202eSSAP\u202c"
+    project.state_path.write_text(json.dumps(state))
+    project.run_subprocess(f"--gate={PHASE}")
+    for suffix in ("md", "html", "xml"):
+        text = (project.root / "gate-records" / f"{PHASE}.{suffix}").read_text()
+        assert "\u202e" not in text and "\u202c" not in text, suffix
+        assert "\\u202e" in text, suffix

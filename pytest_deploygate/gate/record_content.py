@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pytest_deploygate.core.printable import shown
 from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.decision.decide import Decision, item_verdict
 from pytest_deploygate.decision.outcomes import Outcome
@@ -81,7 +82,9 @@ def record_properties(run: GateRun, plan: GatePlan, decision: Decision, expected
     if plan.slot.id:
         props["deploygate.project_id"] = plan.slot.id
     if project is not None:
-        props["deploygate.project"] = project.name
+        # (state.json's words: a bidirectional control in them displayed the header
+        # backwards, as evidence text once did.)
+        props["deploygate.project"] = shown(project.name)
         props["deploygate.state_sha256"] = project.state.sha256
         props.update(project.release.properties())
     return props
