@@ -336,3 +336,22 @@ def test_the_projects_name_shows_its_bidirectional_controls_as_escapes(
         text = (project.root / "gate-records" / f"{PHASE}.{suffix}").read_text()
         assert "\u202e" not in text and "\u202c" not in text, suffix
         assert "\\u202e" in text, suffix
+
+
+def test_the_hooks_gate_signs_with_the_key_in_the_agents_environment(
+        project: GateProject, template_state: dict[str, Any], keys: Any) -> None:
+    """A signing run refuses to start unless no module of the repository can be imported
+    (rt12b): the hook's run of the gate alone must meet that too, or a DEPLOYGATE_SIGNING_KEY
+    in the agent's environment blocked every advance with a usage error."""
+    failing_gate(project, template_state)
+    state = project.state()
+    state["phases"][PHASE]["status"] = "completed"
+    project.set_state(state)
+    key = keys / "gate-key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
+                   check=True, capture_output=True)
+    assert install(project).returncode == 0
+    project.git_init()  # (a signed record names its release)
+    done = run_hook(project, DEPLOYGATE_SIGNING_KEY=str(key))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (project.root / "gate-records" / f"{PHASE}.intoto.json").is_file()
