@@ -479,17 +479,23 @@ def _converted_differently(git: Git, root: Path, prefix: str,
             continue  # the committed bytes themselves (a file as committed, not checked out)
         # (One process per file whose bytes are not the blob's: few, the checked-out ident
         # and eol=crlf files. In a batch, git's header gives the unfiltered size.)
-        try:
-            done = subprocess.run(
-                git_command(root, ("--no-optional-locks", "cat-file", "--filters",
-                                   f"--path={prefix}{path}", object_id)),
-                capture_output=True, timeout=60, check=False, env=git_environment())
-        except (OSError, subprocess.TimeoutExpired):
-            differing.append(path)
-            continue
-        if done.returncode != 0 or _work_tree_bytes(root / path) != done.stdout:
+        if not _as_checked_out(root, f"{prefix}{path}", object_id, root / path):
             differing.append(path)
     return differing
+
+
+def _as_checked_out(root: Path, git_path: str, object_id: str, work_file: Path) -> bool:
+    """Whether ``work_file`` holds exactly what checking out blob ``object_id`` at
+    ``git_path`` writes (its attributes' filters and conversions applied); False when git
+    cannot say."""
+    try:
+        done = subprocess.run(
+            git_command(root, ("--no-optional-locks", "cat-file", "--filters",
+                               f"--path={git_path}", object_id)),
+            capture_output=True, timeout=60, check=False, env=git_environment())
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0 and _work_tree_bytes(work_file) == done.stdout
 
 
 def uncommitted_file_problem(root: Path, path: Path) -> str | None:
@@ -511,16 +517,8 @@ def uncommitted_file_problem(root: Path, path: Path) -> str | None:
     object_id = object_id.strip()
     if code != 0 or not object_id:
         return "it is not committed"
-    if not _differs_from_index(path, "100644", object_id):
-        return None
-    try:
-        done = subprocess.run(
-            git_command(root, ("--no-optional-locks", "cat-file", "--filters",
-                               f"--path={relative}", object_id)),
-            capture_output=True, timeout=60, check=False, env=git_environment())
-    except (OSError, subprocess.TimeoutExpired):
-        return "git cannot show its committed content"
-    if done.returncode == 0 and _work_tree_bytes(path) == done.stdout:
+    if not _differs_from_index(path, "100644", object_id) or \
+            _as_checked_out(root, relative, object_id, path):
         return None
     return "its content differs from the committed one"
 
