@@ -252,3 +252,18 @@ def test_repository_python_never_runs_in_a_signing_gate(
         judged = verdict(root, machine_tmp, "gate-records/GATE-12-pre.xml",
                          "--allowed-signers", str(allowed))
         assert judged.returncode == 1, judged.stdout + judged.stderr
+
+
+def test_verdict_takes_the_gate_as_a_run_names_it_with_a_verifier(
+        signed_release: Path, machine_tmp: Path, signer: tuple[Path, Path]) -> None:
+    """``--gate 12`` (as ``pytest --gate=12`` takes it) was refused with a verifier: "the
+    attestation is for GATE-12, the file name says 12". A gate it does not name still is."""
+    record, allowed = "gate-records/GATE-12-pre.xml", str(signer[1])
+    for gate in ("12", "GATE-12", "12-production"):
+        done = verdict(signed_release, machine_tmp, record, "--allowed-signers", allowed,
+                       "--gate", gate)
+        assert done.returncode == 0, (gate, done.stdout + done.stderr)
+    done = verdict(signed_release, machine_tmp, record, "--allowed-signers", allowed,
+                   "--gate", "11")
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "the attestation is for GATE-12, --gate says 11" in done.stderr

@@ -78,7 +78,7 @@ def signature_problem(args: argparse.Namespace, record: GateRecord, workspace: W
     predicate = verified.predicate
     try:
         check_record(verified, path, record)
-        _check_name(predicate, path, args)
+        _check_name(predicate, path, args, workspace)
         _check_project(verified, path, workspace.root, getattr(args, "project", None))
         check_release(verified, release)
         _check_pre_stage_chain(verified, path, verifier)
@@ -128,7 +128,8 @@ def _check_pre_stage_chain(verified: Verified, path: Path, verifier: Verifier) -
             from None
 
 
-def _check_name(predicate: Mapping[str, Any], path: Path, args: argparse.Namespace) -> None:
+def _check_name(predicate: Mapping[str, Any], path: Path, args: argparse.Namespace,
+                workspace: Workspace) -> None:
     from pytest_deploygate.records.verify import RECORD_NAME
 
     match = RECORD_NAME.fullmatch(path.name)
@@ -137,14 +138,29 @@ def _check_name(predicate: Mapping[str, Any], path: Path, args: argparse.Namespa
         raise SigningError(f"the file name does not say which gate and stage it must be "
                            f"(GATE-NN[-pre|-post].xml as the gate wrote it); attested "
                            f"{predicate['gate']} stage {predicate['stage']!r}")
-    gate = getattr(args, "gate", None) or (match.group("gate") if match else None)
+    given = getattr(args, "gate", None)
+    gate = given or (match.group("gate") if match else None)
     stage = getattr(args, "stage", None) or (match.group("stage") or "all" if match else None)
-    if gate is not None and predicate["gate"] != gate:
-        raise SigningError(f"the attestation is for {predicate['gate']}, the file name says "
-                           f"{gate}")
+    if gate is not None and predicate["gate"] != gate and \
+            not (given and predicate["gate"] == _gate_id(workspace, given)):
+        # (--gate takes what --gate=N of a run takes, 12 or 12-production: it names the
+        # spec whose id the attestation carries.)
+        raise SigningError(f"the attestation is for {predicate['gate']}, "
+                           f"{'--gate' if given else 'the file name'} says {gate}")
     if stage is not None and predicate["stage"] != stage:
         raise SigningError(f"the attestation is for stage {predicate['stage']!r}, this record is "
                            f"for stage {stage!r}")
+
+
+def _gate_id(workspace: Workspace, expression: str) -> str | None:
+    """The id of the spec ``expression`` selects (None when it selects none: the mismatch is
+    then reported as it is)."""
+    from pytest_deploygate.cli.workspace import Refusal
+
+    try:
+        return workspace.gate(expression).id
+    except Refusal:
+        return None
 
 
 def expected_project(path: Path, root: Path, explicit: str | None) -> tuple[str | None, set[str]]:
