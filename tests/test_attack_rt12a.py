@@ -309,6 +309,7 @@ def test_a_project_checklist_not_as_committed_binds_no_record(tmp_path: Path, ho
     done = verdict(root)
     assert done.returncode == 4
     assert ".isdlc/checklists/12-production-gate.md" in done.stderr
+    assert "the project's checklists" in done.stderr  # (not called release content alone)
 
 
 # -- a rollback report withdrawn by deleting its line --------------------------------------------

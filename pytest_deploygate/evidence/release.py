@@ -773,8 +773,14 @@ def binding_problems(properties: Mapping[str, str], identity: ReleaseIdentity) -
         shown = ", ".join(identity.changed[:_SHOWN]) + (
             f", +{len(identity.changed) - _SHOWN} more" if len(identity.changed) > _SHOWN
             else "")
-        problems.append(f"the work tree has uncommitted changes to release content ({shown}): "
-                        "commit them (a new release) or discard them")
+        # (The project's checklists are bookkeeping: committing them keeps the release.)
+        checklists = any(f"/{CHECKLISTS}/" in f"/{path}" for path in identity.changed)
+        problems.append(
+            f"the work tree has uncommitted changes to release content ({shown}): commit them "
+            "(a new release) or discard them" if not checklists else
+            f"the work tree has uncommitted changes to release content or to the project's "
+            f"checklists ({shown}): commit them (a change of release content is a new "
+            "release) or discard them")
     if properties.get(DIRTY_PROPERTY) == "true":
         problems.append("the record was made from uncommitted changes to release content")
     commit = properties.get(COMMIT_PROPERTY)
