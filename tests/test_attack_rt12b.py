@@ -230,11 +230,15 @@ def test_repository_python_never_runs_in_a_signing_gate(
     # evaluation when imported: a missing sign-off becomes "met", the record PASS, and the
     # gate signed it, so verdict exited 0.
     (root / "test_helpers_util.py").write_text(PATCHING_MODULE)
+    # A committed folder merely named like an installed one is the repository's code too.
+    (root / "vendor" / "site-packages").mkdir(parents=True)
+    (root / "vendor" / "site-packages" / "yaml_shim.py").write_text("")
     release(root)
     sign = f"--gate-sign-key={key}"
     script = (str(Path(sys.executable).parent / "pytest"),)
     for python, extra in [(script, ("--noconftest",)), ((sys.executable, "-m", "pytest"), SAFE),
                           (script, (*SAFE, "-o", "pythonpath=.")),
+                          (script, (*SAFE, "-o", "pythonpath=vendor/site-packages")),
                           (script, ("-p", "no:python")),
                           (script, (*SAFE, "--doctest-modules"))]:
         shutil.rmtree(root / "gate-records", ignore_errors=True)

@@ -48,9 +48,16 @@ def _absolute(value: str | None) -> Path | None:
     return path if path.is_absolute() else Path.cwd() / path
 
 
-#: Where installed packages live: a virtual environment inside the checkout is no repository
-#: code on sys.path (pip wrote it), whatever folder it sits in.
-_INSTALLED = ("site-packages", "dist-packages")
+def _installed_folders() -> tuple[Path, ...]:
+    """Where this interpreter's installed packages and standard library live: a virtual
+    environment inside the checkout is no repository code on sys.path (pip wrote it). Asked
+    of the interpreter, not read from folder names: a committed ``vendor/site-packages/`` on
+    ``pythonpath`` is the repository's code."""
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    return tuple({Path(paths[name]).resolve() for name in
+                  ("purelib", "platlib", "stdlib", "platstdlib") if paths.get(name)})
 
 
 def repository_code_problem(config: Any, root: Path) -> str | None:
@@ -74,12 +81,14 @@ def repository_code_problem(config: Any, root: Path) -> str | None:
     if config.getoption("doctestmodules", False):
         return "--doctest-modules imports the repository's modules: drop it when signing"
     project = root.resolve()
+    installed = _installed_folders()
     for entry in sys.path:
         try:
             folder = Path(entry or os.getcwd()).resolve()
         except (OSError, RuntimeError):
             continue
-        if folder.is_relative_to(project) and not set(folder.parts) & set(_INSTALLED):
+        if folder.is_relative_to(project) and \
+                not any(folder.is_relative_to(place) for place in installed):
             return (f"sys.path holds {entry or '(the current folder)'}, inside the project, so "
                     "a module of the repository would be imported in place of an installed "
                     "one: run the pytest script (or python -P -m pytest) and set no "
