@@ -67,6 +67,8 @@ EVIL = "import atexit\natexit.register(lambda: (_forge(), os._exit(0)))\n"
     (".isdlc/sub/test_evil.py", {}),
     ("evil.py", {"PYTEST_PLUGINS": "evil"}), ("evil.py", {"PYTEST_ADDOPTS": "-p evil"}),
     ("evil.py", {"pytest.ini": "[pytest]\naddopts = -p evil\n"}),
+    # A module named like one the plugin imports late, on the project's pythonpath.
+    ("vendor/yaml.py", {"pytest.ini": "[pytest]\npythonpath = vendor\n"}),
 ])
 def test_code_of_the_repository_never_runs_in_the_hooks_gate(
         project: GateProject, template_state: dict[str, Any], where: str,
