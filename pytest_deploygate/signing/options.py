@@ -48,9 +48,22 @@ def _absolute(value: str | None) -> Path | None:
     return path if path.is_absolute() else Path.cwd() / path
 
 
-#: Where installed packages live: a virtual environment inside the checkout is no repository
-#: code on sys.path (pip wrote it), whatever folder it sits in.
-_INSTALLED = ("site-packages", "dist-packages")
+def _installed_folders() -> set[Path]:
+    """The folders pip installs into for this interpreter (its site-packages, the user's):
+    a virtual environment inside the checkout is no repository code on sys.path. A folder of
+    the checkout merely *named* site-packages is: the release wrote it, not pip."""
+    import site
+
+    folders = list(site.getsitepackages()) if hasattr(site, "getsitepackages") else []
+    if site.ENABLE_USER_SITE:
+        folders.append(site.getusersitepackages())
+    found = set()
+    for folder in folders:
+        try:
+            found.add(Path(folder).resolve())
+        except (OSError, RuntimeError):
+            continue
+    return found
 
 
 def repository_code_problem(config: Any, root: Path) -> str | None:
@@ -73,13 +86,16 @@ def repository_code_problem(config: Any, root: Path) -> str | None:
                 "(a @pytest.mark.gate test cannot be part of a signed gate): add -p no:python")
     if config.getoption("doctestmodules", False):
         return "--doctest-modules imports the repository's modules: drop it when signing"
-    project = root.resolve()
+    # Doctests of text files (test*.txt, --doctest-glob) run under -p no:python too; no
+    # Python criterion can be part of a signed gate, so the doctest plugin takes no part.
+    config.pluginmanager.set_blocked("doctest")
+    project, installed = root.resolve(), _installed_folders()
     for entry in sys.path:
         try:
             folder = Path(entry or os.getcwd()).resolve()
         except (OSError, RuntimeError):
             continue
-        if folder.is_relative_to(project) and not set(folder.parts) & set(_INSTALLED):
+        if folder.is_relative_to(project) and folder not in installed:
             return (f"sys.path holds {entry or '(the current folder)'}, inside the project, so "
                     "a module of the repository would be imported in place of an installed "
                     "one: run the pytest script (or python -P -m pytest) and set no "

@@ -1,0 +1,79 @@
+"""Red team rt12e on the signing run's "no code of the repository" check: ways a release's
+own files still ran Python in the process that holds the signing key, so a failing gate was
+signed PASS and ``deploygate verdict`` exited 0."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from test_attack_rt12b import (  # noqa: F401  (fixtures)
+    EXAMPLE,
+    PATCHING_MODULE,
+    SAFE,
+    hardened_gate,
+    machine_tmp,
+    release,
+    signer,
+    verdict,
+)
+
+
+def failing_release(tmp_path: Path) -> Path:
+    root = tmp_path / "acme-api"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("gate-records"))
+    signoffs = root / ".deploygate" / "attestations.jsonl"
+    signoffs.write_text("".join(line for line in signoffs.read_text().splitlines(True)
+                                if "security-sign-off" not in line))
+    return root
+
+
+DOCTEST = ">>> exec(open('patch_gate.txt').read()); open('ran', 'w').close()\n"
+SCRIPT = (str(Path(sys.executable).parent / "pytest"),)
+
+
+def assert_refused_or_failing(root: Path, machine_tmp: Path, allowed: Path,  # noqa: F811
+                              key: Path,
+                              *extra: str) -> None:
+    shutil.rmtree(root / "gate-records", ignore_errors=True)
+    done = hardened_gate(root, machine_tmp, SCRIPT, f"--gate-sign-key={key}", *SAFE, *extra)
+    assert done.returncode in (1, 4), done.stdout[-3000:] + done.stderr
+    judged = verdict(root, machine_tmp, "gate-records/GATE-12-pre.xml",
+                     "--allowed-signers", str(allowed))
+    assert judged.returncode != 0, done.stdout[-3000:] + judged.stdout + judged.stderr
+
+
+def test_a_doctest_text_file_never_runs_in_a_signing_gate(
+        tmp_path: Path, machine_tmp: Path, signer: tuple[Path, Path]) -> None:  # noqa: F811
+    """pytest's doctest plugin collects ``test*.txt`` by default (and ``--doctest-glob``
+    files) even under ``-p no:python``: a committed test_notes.txt ran its examples in the
+    signing process, which rewrote the gate's evaluation and signed a PASS."""
+    key, allowed = signer
+    root = failing_release(tmp_path)
+    (root / "patch_gate.txt").write_text(PATCHING_MODULE.replace("def test_helpers():\n"
+                                                                 "    pass\n", ""))
+    (root / "test_notes.txt").write_text(DOCTEST)
+    (root / "notes.md").write_text(DOCTEST)
+    release(root)
+    assert_refused_or_failing(root, machine_tmp, allowed, key)
+    assert_refused_or_failing(root, machine_tmp, allowed, key, "--doctest-glob=*.md")
+    assert not (root / "ran").exists(), "a doctest of the release ran with the signing key"
+
+
+@pytest.mark.parametrize("folder", ["site-packages", "vendor/dist-packages"])
+def test_a_folder_of_the_checkout_named_site_packages_is_repository_code(
+        tmp_path: Path, machine_tmp: Path, signer: tuple[Path, Path],  # noqa: F811
+        folder: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder of the checkout named site-packages (not a virtual environment pip made) put
+    on sys.path by ``pythonpath`` was taken for installed packages: a module there shadowing
+    one imported later ran in the signing process."""
+    key, allowed = signer
+    root = failing_release(tmp_path)
+    (root / folder).mkdir(parents=True)
+    (root / folder / "evil.py").write_text(PATCHING_MODULE)
+    (root / "pytest.ini").write_text(f"[pytest]\npythonpath = {folder}\n")
+    release(root)
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p evil")  # the job's own environment
+    assert_refused_or_failing(root, machine_tmp, allowed, key)
