@@ -77,3 +77,29 @@ def test_a_folder_of_the_checkout_named_site_packages_is_repository_code(
     release(root)
     monkeypatch.setenv("PYTEST_ADDOPTS", "-p evil")  # the job's own environment
     assert_refused_or_failing(root, machine_tmp, allowed, key)
+
+
+HIDING_MODULE = PATCHING_MODULE.replace("def test_helpers():\n    pass\n", "") + """
+import sys as _sys
+from pathlib import Path as _Path
+
+_here = str(_Path(__file__).resolve().parent)
+_sys.path[:] = [p for p in _sys.path if str(_Path(p or '.').resolve()) != _here]
+"""
+
+
+@pytest.mark.parametrize("variable", ["PYTEST_PLUGINS", "PYTEST_ADDOPTS"])
+def test_a_repository_plugin_that_left_sys_path_is_still_seen(
+        tmp_path: Path, machine_tmp: Path, signer: tuple[Path, Path],  # noqa: F811
+        variable: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plugin of the release named in the job's environment is imported before the check
+    runs (``-p`` and PYTEST_PLUGINS are read first): it took its folder off sys.path, so the
+    check saw a clean sys.path and signed the PASS its patch made."""
+    key, allowed = signer
+    root = failing_release(tmp_path)
+    (root / "lib").mkdir()
+    (root / "lib" / "evil.py").write_text(HIDING_MODULE)
+    release(root)
+    monkeypatch.setenv("PYTHONPATH", "lib")
+    monkeypatch.setenv(variable, "evil" if variable == "PYTEST_PLUGINS" else "-p evil")
+    assert_refused_or_failing(root, machine_tmp, allowed, key)

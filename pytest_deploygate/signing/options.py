@@ -100,4 +100,29 @@ def repository_code_problem(config: Any, root: Path) -> str | None:
                     "a module of the repository would be imported in place of an installed "
                     "one: run the pytest script (or python -P -m pytest) and set no "
                     "pythonpath ini option")
+    return _imported_problem(config, project, installed)
+
+
+def _imported_problem(config: Any, project: Path, installed: set[Path]) -> str | None:
+    """A module of the checkout already imported or registered as a plugin: ``-p NAME`` and
+    PYTEST_PLUGINS are imported before this check runs, and such a module can take its own
+    folder off sys.path, so what sys.path holds now is not enough."""
+    import sys
+
+    modules = [(name, getattr(module, "__file__", None))
+               for name, module in list(sys.modules.items())]
+    modules += [(str(name), getattr(plugin, "__file__", None))
+                for name, plugin in config.pluginmanager.list_name_plugin()]
+    for name, file in modules:
+        if not isinstance(file, str) or not file:
+            continue
+        try:
+            where = Path(file).resolve()
+        except (OSError, RuntimeError):
+            continue
+        if where.is_relative_to(project) and not any(where.is_relative_to(folder)
+                                                     for folder in installed):
+            return (f"module {name} was imported from {where} in the project (a -p option, "
+                    "PYTEST_PLUGINS or PYTHONPATH named it): run with no plugin of the "
+                    "repository, PYTEST_PLUGINS and PYTHONPATH unset (python -E)")
     return None
