@@ -103,3 +103,36 @@ def test_a_repository_plugin_that_left_sys_path_is_still_seen(
     monkeypatch.setenv("PYTHONPATH", "lib")
     monkeypatch.setenv(variable, "evil" if variable == "PYTEST_PLUGINS" else "-p evil")
     assert_refused_or_failing(root, machine_tmp, allowed, key)
+
+
+# -- a rollback report withdrawn where git shows no diff of the log ---------------------------
+
+@pytest.mark.parametrize("where", [".deploygate/.gitattributes", ".git/info/attributes"])
+def test_a_removed_rollback_report_under_a_no_diff_attribute_still_rolls_back(
+        tmp_path: Path, where: str) -> None:
+    """``-diff`` (or ``binary``) on the sign-off log made ``git log -p`` print "Binary files
+    differ" instead of the lines each commit added: no removed report was found, so deleting
+    the report rolled nothing back."""
+    from test_attack_rt12a import (
+        _report_health_checks_failing,
+        build,
+        decision,
+        gate,
+        git,
+    )
+    from test_attack_rt12a import verdict as plain_verdict
+
+    root = build(tmp_path, lambda source: None)
+    _report_health_checks_failing(root)
+    log = root / ".deploygate" / "attestations.jsonl"
+    log.write_text("".join(line + "\n" for line in log.read_text().splitlines()[:-1]))
+    (root / where).parent.mkdir(parents=True, exist_ok=True)
+    (root / where).write_text("*.jsonl -diff\n" if where.startswith(".git/")
+                              else "attestations.jsonl binary\n")
+    if not where.startswith(".git/"):
+        git(root, "add", where)
+    git(root, "commit", "-q", "-a", "-m", "tidy the sign-off log")
+    done = gate(root)
+    assert done.returncode == 1, done.stdout
+    assert decision(root) == "ROLLBACK"
+    assert plain_verdict(root).returncode == 2
