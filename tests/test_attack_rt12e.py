@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_attack_rt12b import (  # noqa: F401  (fixtures)
@@ -136,3 +137,38 @@ def test_a_removed_rollback_report_under_a_no_diff_attribute_still_rolls_back(
     assert done.returncode == 1, done.stdout
     assert decision(root) == "ROLLBACK"
     assert plain_verdict(root).returncode == 2
+
+
+# -- the hook's hardened run and the project's pythonpath ini option --------------------------
+
+#: A shadow that then becomes the installed module it stands in for, so the gate runs on.
+REAL_MODULE = """
+import sys as _sys, importlib as _importlib
+_name, _me = __name__, _sys.modules[__name__]
+_saved = list(_sys.path)
+_sys.path[:] = [p for p in _sys.path if 'site-packages' in p or 'python3' in p]
+del _sys.modules[_name]
+_real = _importlib.import_module(_name)
+_sys.path[:] = _saved
+_sys.modules[_name] = _real
+globals().update({k: v for k, v in vars(_real).items() if k not in ('__name__', '__spec__')})
+"""
+
+@pytest.mark.parametrize("shadow", ["yaml.py", "queue.py", "lib/queue.py"])
+def test_the_projects_pythonpath_puts_no_module_in_the_hooks_gate(
+        project: Any, template_state: dict[str, Any], shadow: str) -> None:
+    """The hook's run cleared addopts but kept the project's ``pythonpath`` ini option: a
+    committed yaml.py (or any module the gate imports after the option is applied) with
+    ``pythonpath = .`` ran in the gate's process, rewrote the record to PASS and exited 0."""
+    from test_attack_rt12c import EVIL, FORGE, failing_gate, install, run_hook
+
+    failing_gate(project, template_state)
+    assert install(project).returncode == 0
+    evil = project.root / shadow
+    evil.parent.mkdir(parents=True, exist_ok=True)
+    evil.write_text(FORGE.format(root=str(project.root)) + EVIL + REAL_MODULE)
+    folder = "lib" if shadow.startswith("lib/") else "."
+    (project.root / "pytest.ini").write_text(f"[pytest]\npythonpath = {folder}\n")
+    done = run_hook(project)
+    assert done.returncode == 2, done.stdout
+    assert "FAIL" in done.stdout and "is blocked" in done.stdout

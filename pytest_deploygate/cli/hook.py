@@ -357,10 +357,11 @@ def _never_advanced(root: Path, gated: set[str]) -> str | None:
 #: gates never runs in the process that decides (a conftest.py, a test file under .isdlc/, a
 #: pytest.py or pytest_deploygate/ in the project folder, a plugin named in addopts or in
 #: PYTEST_ADDOPTS/PYTEST_PLUGINS could rewrite the record and exit 0), and the project's
-#: addopts cannot change the gate (-o deploygate_specs=..., -k, --deselect).
+#: addopts cannot change the gate (-o deploygate_specs=..., -k, --deselect), nor its pythonpath
+#: put a folder of the checkout first on sys.path (a committed yaml.py, queue.py, ...).
 _HARDENED_PYTHON = ("-E", "-P")
 _HARDENED_PYTEST = ("-p", "pytest_deploygate.plugin", "-p", "no:cacheprovider",
-                    "--noconftest", "-o", "addopts=")
+                    "--noconftest", "-o", "addopts=", "-o", "pythonpath=")
 #: Environment variables that load code into pytest or add options to its command line.
 _UNSET = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")
 
