@@ -4,6 +4,7 @@ signed PASS and ``deploygate verdict`` exited 0."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -172,3 +173,27 @@ def test_the_projects_pythonpath_puts_no_module_in_the_hooks_gate(
     done = run_hook(project)
     assert done.returncode == 2, done.stdout
     assert "FAIL" in done.stdout and "is blocked" in done.stdout
+
+
+# -- `python -m pytest_deploygate verdict` in the checkout ----------------------------------
+
+@pytest.mark.parametrize("shadow", ["yaml.py", "defusedxml.py"])
+def test_verdict_run_with_python_m_imports_no_module_of_the_checkout(
+        tmp_path: Path, machine_tmp: Path, shadow: str) -> None:  # noqa: F811
+    """README offers ``python -m pytest_deploygate`` for the deploygate command; ``-m`` puts
+    the current folder (the deploy job's checkout) first on sys.path, so a committed yaml.py
+    printed PASS and made verdict exit 0 for a FAIL record."""
+    import subprocess
+
+    from test_attack_rt12b import gate, git
+
+    root = failing_release(tmp_path)
+    release(root)
+    assert gate(root, machine_tmp, "--gate=12", "--gate-stage=pre").returncode == 1
+    (root / shadow).write_text("import os\nprint('deploygate verdict: PASS')\nos._exit(0)\n")
+    git(root, "add", shadow)
+    git(root, "commit", "-q", "-m", "helpers")
+    done = subprocess.run([sys.executable, "-m", "pytest_deploygate", "verdict",
+                           "gate-records/GATE-12-pre.xml"], cwd=root, capture_output=True,
+                          text=True, env={**os.environ, "TMPDIR": str(machine_tmp)})
+    assert done.returncode != 0, done.stdout + done.stderr
