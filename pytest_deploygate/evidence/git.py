@@ -365,7 +365,9 @@ def lines_ever_added(root: Path, relative: str) -> dict[bytes, str] | None:
     here = top_relative(root, relative)
     if here is None:
         return None
-    result = _git_bytes(root, "log", "-m", "-p", "--no-renames", "--no-ext-diff",
+    # --text: a "-diff" or "binary" attribute (committed, or in .git/info/attributes) would
+    # print "Binary files differ" instead of the lines, so no removed line would be found.
+    result = _git_bytes(root, "log", "-m", "-p", "--text", "--no-renames", "--no-ext-diff",
                         "--no-textconv", "--no-color", "-U0", "--format=%x00%H", "HEAD",
                         "--", ":(top,literal)" + here, timeout=120)
     if result.returncode != 0:

@@ -80,6 +80,9 @@ def repository_code_problem(config: Any, root: Path) -> str | None:
                 "(a @pytest.mark.gate test cannot be part of a signed gate): add -p no:python")
     if config.getoption("doctestmodules", False):
         return "--doctest-modules imports the repository's modules: drop it when signing"
+    # Doctests of text files (test*.txt, --doctest-glob) run under -p no:python too; no
+    # Python criterion can be part of a signed gate, so the doctest plugin takes no part.
+    config.pluginmanager.set_blocked("doctest")
     project = root.resolve()
     installed = _installed_folders()
     for entry in sys.path:
@@ -93,4 +96,30 @@ def repository_code_problem(config: Any, root: Path) -> str | None:
                     "a module of the repository would be imported in place of an installed "
                     "one: run the pytest script (or python -P -m pytest) and set no "
                     "pythonpath ini option")
+    return _imported_problem(config, project, installed)
+
+
+def _imported_problem(config: Any, project: Path, installed: tuple[Path, ...]
+                      ) -> str | None:
+    """A module of the checkout already imported or registered as a plugin: ``-p NAME`` and
+    PYTEST_PLUGINS are imported before this check runs, and such a module can take its own
+    folder off sys.path, so what sys.path holds now is not enough."""
+    import sys
+
+    modules = [(name, getattr(module, "__file__", None))
+               for name, module in list(sys.modules.items())]
+    modules += [(str(name), getattr(plugin, "__file__", None))
+                for name, plugin in config.pluginmanager.list_name_plugin()]
+    for name, file in modules:
+        if not isinstance(file, str) or not file:
+            continue
+        try:
+            where = Path(file).resolve()
+        except (OSError, RuntimeError):
+            continue
+        if where.is_relative_to(project) and not any(where.is_relative_to(folder)
+                                                     for folder in installed):
+            return (f"module {name} was imported from {where} in the project (a -p option, "
+                    "PYTEST_PLUGINS or PYTHONPATH named it): run with no plugin of the "
+                    "repository, PYTEST_PLUGINS and PYTHONPATH unset (python -E)")
     return None
