@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE
+from conftest import EXAMPLE, GateProject
 
 
 @pytest.mark.parametrize("command", [["validate"], ["show", "12"]])
@@ -39,3 +39,21 @@ def test_the_refusal_names_the_line_of_the_number(tmp_path: Path) -> None:
         load_state(path)
     assert str(refused.value) == (f"{path}:3: state file is not valid JSON: a number of more "
                                   "than 4300 digits; give a number a float can hold")
+
+
+@pytest.mark.parametrize("where", ["key", "current"])
+def test_a_phase_number_of_other_digits_is_no_number(example: GateProject, where: str) -> None:
+    """A phase key of "²" or "١": digits to str.isdigit(), but no phase number (int() refuses
+    the one and reads the other): state.json is read, and no check crashes on it."""
+    state = example.state()
+    state["phases"] = {"²-x": {"status": "completed"}, "١٢-production": {}, **state["phases"]}
+    if where == "current":
+        state["current_phase"] = "²-x"
+    example.set_state(state)
+    result = example.run("--gate=12" if where == "key" else "--gate=current")
+    text = result.stdout.str() + result.stderr.str()
+    assert "ValueError" not in text and "invalid literal" not in text, text
+    if where == "key":
+        assert example.record().decision == "PASS"
+    else:
+        assert "'²-x'" in text and "needs a phase" in text, text

@@ -59,7 +59,7 @@ class StateDoc:
                     where = ".".join(parts[:index + 1])
                     return Lookup(dotted, False, problem=f"{where} is not in {self.path.name}")
                 current = current[part]
-            elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            elif isinstance(current, list) and _is_index(part) and int(part) < len(current):
                 current = current[int(part)]
             else:
                 where = ".".join(parts[:index]) or "(top level)"
@@ -138,9 +138,15 @@ def _long_number(path: Path, text: str) -> str:
             "digits; give a number a float can hold")
 
 
+def _is_index(text: str) -> bool:
+    # ASCII digits only: str.isdigit() also says yes to "²" or "١", which int() refuses or
+    # reads as another number than the one shown.
+    return text.isascii() and text.isdigit()
+
+
 def _phase_number(key: str) -> int | None:
     head = key.split("-", 1)[0]
-    return int(head) if head.isdigit() else None
+    return int(head) if _is_index(head) else None
 
 
 def phase_number(key: str) -> int | None:
