@@ -136,6 +136,7 @@ def api() -> Iterator[ScriptedApi]:
         for mode, answer in answers.items():
             server.answers[f"/{mode}/api/v1/rules"] = (200, RULES_OK)
             server.answers[f"/{mode}/api/v1/alertmanagers"] = answer
+        server.answers["/frontend/api/v1/rules"] = (200, RULES_OK)  # (and 404 for the rest)
         yield server
 
 
@@ -154,6 +155,9 @@ def test_scripted_good_answer_passes(project: GateProject, api: ScriptedApi) -> 
     ("noactive", "activeAlertmanagers is null, not a list"),
     ("nodata", "alertmanagers answer has no data object"),
     ("warned", "the answer carries warnings"),
+    ("frontend", "HTTP 404, not a Prometheus API answer; this server does not serve the "
+                 "Alertmanagers API: point prometheus.url at the Prometheus (or ruler) that "
+                 "sends the alerts"),
 ])
 def test_unusable_alertmanagers_answer_is_evidence_missing(
         project: GateProject, api: ScriptedApi, mode: str, said: str) -> None:

@@ -43,7 +43,11 @@ def alertmanagers(endpoint: Endpoint) -> Alertmanagers | str:
     """
     data = get_json(endpoint, "/api/v1/alertmanagers", {})
     if isinstance(data, str):
-        return data
+        # Query frontends (Thanos Query, some proxies) serve the rules but not this API: the
+        # alerts are sent by another server, which is the one to ask.
+        return data + ("; this server does not serve the Alertmanagers API: point "
+                       "prometheus.url at the Prometheus (or ruler) that sends the alerts"
+                       if ": HTTP 404" in data else "")
     shape = _read(data)
     return shape if not isinstance(shape, str) else \
         f"{endpoint.show('/api/v1/alertmanagers')}: {shape}"
