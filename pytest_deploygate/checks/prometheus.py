@@ -8,7 +8,9 @@ now against the same query ``offset`` earlier, for "no spike" criteria) and ``wi
 ``--gate-prometheus`` or ``prometheus.url`` in deploygate.yaml.
 
 An inconclusive measurement fails the item as missing evidence: it never passes and never
-fires a trigger.
+fires a trigger. Values of different series are never taken for one: a bound holds every
+series, ``compare`` needs one series with the same labels at both times, and a series that
+stops answering during a window makes the later measurements inconclusive.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
