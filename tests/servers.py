@@ -164,20 +164,52 @@ RULES = """groups:
 """
 
 
-class Prometheus:
-    """Debian's prometheus binary on a free loopback port, scraping targets every second."""
+class Alertmanager(_Background):
+    """A tiny stand-in for an Alertmanager on 127.0.0.1: answers ``/-/healthy`` and accepts
+    the alerts Prometheus POSTs to ``/api/v2/alerts`` (kept in ``received``)."""
 
-    def __init__(self, workdir: Path, targets: list[str], job: str = "acme-api") -> None:
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                _reply(self, 200, b"OK")
+
+            def do_POST(self) -> None:
+                receiver.received.append(self.rfile.read(int(self.headers["Content-Length"]
+                                                             or 0)))
+                _reply(self, 200, b"")
+
+        self._serve(Handler)
+        self.target = self.url.removeprefix("http://")
+
+
+class Prometheus:
+    """Debian's prometheus binary on a free loopback port, scraping targets every second.
+
+    ``alertmanagers``: the ``alerting: alertmanagers:`` section (a list of Alertmanager
+    configs, e.g. ``[{"static_configs": [{"targets": ["127.0.0.1:9093"]}]}]``); none when
+    not given."""
+
+    def __init__(self, workdir: Path, targets: list[str], job: str = "acme-api",
+                 alertmanagers: list[dict[str, object]] | None = None) -> None:
         self.binary = shutil.which("prometheus")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "rules.yml").write_text(RULES)
-        (workdir / "prometheus.yml").write_text(json.dumps({
+        config: dict[str, object] = {
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
             "rule_files": [str(workdir / "rules.yml")],
             "scrape_configs": [{"job_name": job, "static_configs": [{"targets": targets}]}],
-        }))
+        }
+        if alertmanagers is not None:
+            config["alerting"] = {"alertmanagers": alertmanagers}
+        (workdir / "prometheus.yml").write_text(json.dumps(config))
         self.workdir = workdir
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -225,6 +257,14 @@ class Prometheus:
         groups = json.loads(body).get("data", {}).get("groups") or []
         return {rule["name"]: rule.get("health", "unknown")
                 for group in groups for rule in group.get("rules") or []}
+
+    def alertmanagers(self) -> dict[str, list[str]]:
+        """The URLs of ``/api/v1/alertmanagers`` by list (``active``, ``dropped``); empty
+        lists when the API does not answer."""
+        body = self._get("/api/v1/alertmanagers")
+        data = json.loads(body).get("data", {}) if body is not None else {}
+        return {"active": [a["url"] for a in data.get("activeAlertmanagers") or []],
+                "dropped": [a["url"] for a in data.get("droppedAlertmanagers") or []]}
 
     def wait_for(self, condition: Callable[[], bool], what: str, timeout: float = 45) -> None:
         deadline = time.monotonic() + timeout
@@ -336,7 +376,8 @@ class FakeApi(_Background):
 
 class ScriptedApi(_Background):
     """A real HTTP server on 127.0.0.1 answering each path's first segment from ``answers``
-    (status, body), which a test fills in; ``seen`` keeps every request's path and headers."""
+    (status, body), which a test fills in; ``seen`` keeps every request's path and headers.
+    An answer keyed by a whole path (``/mode/api/v1/alertmanagers``) wins over its mode's."""
 
     def __init__(self) -> None:
         self.answers: dict[str, tuple[int, bytes]] = {}
@@ -349,7 +390,9 @@ class ScriptedApi(_Background):
 
             def do_GET(self) -> None:
                 api.seen.append((self.path, dict(self.headers)))
-                mode = self.path.strip("/").split("/")[0].split("?")[0]
-                _reply(self, *api.answers.get(mode, (404, b"unknown mode")))
+                path = self.path.split("?")[0]
+                mode = path.strip("/").split("/")[0]
+                _reply(self, *api.answers.get(path, api.answers.get(mode,
+                                                                    (404, b"unknown mode"))))
 
         self._serve(Handler)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import GateProject, custom_gate, need, write_config
-from servers import AuthProxy, Prometheus, Service, TlsService
+from servers import Alertmanager, AuthProxy, Prometheus, Service, TlsService
 
 TRIGGERS = """
 - id: error-rate
@@ -29,16 +29,26 @@ def service() -> Iterator[Service]:
 
 
 @pytest.fixture(scope="module")
-def prometheus(service: Service, tmp_path_factory: pytest.TempPathFactory
-               ) -> Iterator[Prometheus]:
+def alertmanager() -> Iterator[Alertmanager]:
+    receiver = Alertmanager()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture(scope="module")
+def prometheus(service: Service, alertmanager: Alertmanager,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
     need(shutil.which("prometheus") is not None,
          "the prometheus binary is not installed (apt-get install prometheus)")
-    server = Prometheus(tmp_path_factory.mktemp("prometheus"),
-                        [f"127.0.0.1:{service.port}"]).start()
+    server = Prometheus(tmp_path_factory.mktemp("prometheus"), [f"127.0.0.1:{service.port}"],
+                        alertmanagers=[{"static_configs": [{"targets": [alertmanager.target]}]}]
+                        ).start()
     try:
         server.wait_for(lambda: server.value('min(up{job="acme-api"})') == 1, "scraping")
         # (A rule not yet evaluated proves nothing: prometheus_rules does not count it.)
         server.wait_for(lambda: set(server.rule_health().values()) == {"ok"}, "evaluating")
+        # (Nor do alerts that reach nobody: the Alertmanager is discovered a few seconds in.)
+        server.wait_for(lambda: bool(server.alertmanagers()["active"]), "sending to alertmanager")
         yield server
     finally:
         server.stop()
@@ -114,8 +124,13 @@ WINDOW_TRIGGER = """
     # Starting at tenth 8: the first two measurements breach and the window stops there.
     (1, "2026-02-05T10:00:00.85Z", True),
 ])
-def test_window_with_two_breaches(metrics_project: GateProject, limit: int, now: str,
-                                  fired: bool) -> None:
+def test_window_with_two_breaches(metrics_project: GateProject, prometheus: Prometheus,
+                                  limit: int, now: str, fired: bool) -> None:
+    # Each measurement evaluates its planned instant (now + i * 100ms), however late a loaded
+    # machine takes it, so the tenths seen do not depend on timing; a generous timeout, so a
+    # slow answer is not an inconclusive one.
+    write_config(metrics_project, f"prometheus: {{url: '{prometheus.url}', job: acme-api, "
+                                  "rate_window: 5s, timeout: 30}\n")
     custom_gate(metrics_project, triggers=WINDOW_TRIGGER.format(limit=limit))
     result = metrics_project.run("--gate=12", f"--gate-now={now}")
     record = metrics_project.record()
@@ -198,15 +213,17 @@ def test_bearer_token_is_sent_and_never_recorded(project: GateProject,
         proxy.close()
 
 
-def test_alerting_rules_and_up(metrics_project: GateProject) -> None:
+def test_alerting_rules_and_up(metrics_project: GateProject,
+                               alertmanager: Alertmanager) -> None:
     custom_gate(metrics_project, """
 - {id: alerts, text: Alerts working, check: {kind: prometheus_rules}}
 - {id: up, text: Metrics collected, check: {kind: prometheus, query: up, min: 1}}
 """)
     assert metrics_project.run("--gate=12").ret == 0
     record = metrics_project.record()
-    assert "1 alerting rule(s) loaded, none in error: HighErrorRatio" in (
-        record.case("alerts")["text"])
+    text = record.case("alerts")["text"]
+    assert "1 alerting rule(s) loaded, none in error: HighErrorRatio" in text
+    assert f"alerts go to {alertmanager.url}/api/v2/alerts" in text
 
 
 def test_no_prometheus_configured(project: GateProject) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from test_evidence_network import (  # noqa: F401  (module fixtures: a real Prometheus)
     SHORT_TICKS,
+    alertmanager,
     metrics_project,
     prometheus,
     service,

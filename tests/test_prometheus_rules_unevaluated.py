@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import GateProject, custom_gate, need, write_config
-from servers import RULES, Prometheus
+from servers import RULES, Alertmanager, Prometheus
 
 NEVER_EVALUATED = """
   - name: quarterly
@@ -32,15 +32,21 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
     need(shutil.which("prometheus") is not None,
          "the prometheus binary is not installed (apt-get install prometheus)")
     workdir: Path = tmp_path_factory.mktemp("prometheus-rules")
-    server = Prometheus(workdir, [])
+    # An Alertmanager, so that the rule never evaluated is the one thing wrong.
+    receiver = Alertmanager()
+    server = Prometheus(workdir, [], alertmanagers=[
+        {"static_configs": [{"targets": [receiver.target]}]}])
     (workdir / "rules.yml").write_text(RULES + NEVER_EVALUATED)
     server.start()
     try:
         server.wait_for(lambda: server.rule_health().get("HighErrorRatio") == "ok",
                         "evaluating")
+        server.wait_for(lambda: bool(server.alertmanagers()["active"]),
+                        "sending to alertmanager")
         yield server
     finally:
         server.stop()
+        receiver.close()
 
 
 @pytest.fixture

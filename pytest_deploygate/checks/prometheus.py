@@ -8,7 +8,9 @@ now against the same query ``offset`` earlier, for "no spike" criteria) and ``wi
 ``--gate-prometheus`` or ``prometheus.url`` in deploygate.yaml.
 
 An inconclusive measurement fails the item as missing evidence: it never passes and never
-fires a trigger.
+fires a trigger. Values of different series are never taken for one: a bound holds every
+series, ``compare`` needs one series with the same labels at both times, and a series that
+stops answering during a window makes the later measurements inconclusive.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -55,15 +57,21 @@ def _bounds(params: Mapping[str, Any], ctx: EvalContext) -> tuple[float | None, 
 
 def _measure_once(params: Mapping[str, Any], ctx: EvalContext, where: promql.Endpoint,
                   expr: str) -> Callable[[float], Sample]:
+    """One measurement; called again for each measurement of a window, a fresh one per
+    window (it remembers the window's series)."""
     low, high = _bounds(params, ctx)
     pick = "min" if low is not None and high is None else "max"
     compare = params.get("compare")
+    # Every series measured so far in this window, in order of first sight.
+    seen: dict[promql.Labels, None] = {}
 
     def measure(elapsed: float) -> Sample:
         at = ctx.project.now + timedelta(seconds=elapsed)
         now = promql.instant(where, expr, at, pick)
         if now.value is None:
             return Sample(False, "?", now.problem, at=elapsed)
+        gone = tuple(labels for labels in seen if labels not in now.labels)
+        seen.update(dict.fromkeys(now.labels))
         # Every series is held to both bounds: with a min and a max, the lowest series
         # against the min too (one target down among targets up is below "min: 1").
         most = now.value if now.most is None else now.most
@@ -75,19 +83,56 @@ def _measure_once(params: Mapping[str, Any], ctx: EvalContext, where: promql.End
         elif low is not None and least < low:
             breached, value = True, least
         shown = f"{value:.6g}"
-        if compare and not breached:
-            offset = timedelta(seconds=parse_duration(compare["offset"]))
-            then = promql.instant(where, expr, at - offset, pick)
-            if then.value is None:
-                return Sample(False, shown, f"{compare['offset']} earlier: {then.problem}",
-                              now.value, elapsed)
-            floor = ctx.number(compare.get("floor", 0))
-            factor = ctx.number(compare["max_factor"])
-            breached = now.value > floor and now.value > then.value * factor
-            shown = f"{now.value:.6g} (was {then.value:.6g} {compare['offset']} earlier)"
-        return Sample(breached, shown, value=value, at=elapsed)
+        if breached:
+            return Sample(True, shown, value=value, at=elapsed)
+        if gone:
+            # The series that stopped answering may be the very one that would breach now
+            # (a crashed instance's error ratio): the rest holding is no evidence it would.
+            return Sample(False, shown, f"query {expr}: {len(gone)} series measured earlier "
+                          f"in the window no longer answer{'s' if len(gone) == 1 else ''} "
+                          f"({promql.show_series(gone)}); aggregate the series away (sum, "
+                          "max) if they come and go", at=elapsed)
+        if compare:
+            return _compared(compare, now, expr, ctx,
+                             lambda: promql.instant(where, expr, at - timedelta(
+                                 seconds=parse_duration(compare["offset"])), pick), elapsed)
+        return Sample(False, shown, value=value, at=elapsed)
 
     return measure
+
+
+def _compared(compare: Mapping[str, Any], now: promql.Measurement, expr: str,
+              ctx: EvalContext, earlier: Callable[[], promql.Measurement],
+              elapsed: float) -> Sample:
+    """The value now against the same series ``offset`` earlier: one series, the same one at
+    both times, or no judgement (a value of one series against another's proves nothing)."""
+    assert now.value is not None
+    shown = f"{now.value:.6g}"
+    offset = compare["offset"]
+    if now.series != 1:
+        return Sample(False, shown, _ambiguous(expr, now.labels, "now"), at=elapsed)
+    then = earlier()
+    if then.value is None:
+        return Sample(False, shown, f"{offset} earlier: {then.problem}", now.value, elapsed)
+    if then.series != 1:
+        return Sample(False, shown, _ambiguous(expr, then.labels, f"{offset} earlier"),
+                      now.value, elapsed)
+    if then.labels != now.labels:
+        return Sample(False, shown, f"ambiguous evidence: query {expr} answers the series "
+                      f"{promql.show_series(now.labels)} now but "
+                      f"{promql.show_series(then.labels)} {offset} earlier: compare needs "
+                      "the same series at both times", now.value, elapsed)
+    floor = ctx.number(compare.get("floor", 0))
+    factor = ctx.number(compare["max_factor"])
+    breached = now.value > floor and now.value > then.value * factor
+    return Sample(breached, f"{shown} (was {then.value:.6g} {offset} earlier)",
+                  value=now.value, at=elapsed)
+
+
+def _ambiguous(expr: str, labels: tuple[promql.Labels, ...], when: str) -> str:
+    return (f"ambiguous evidence: query {expr} answers {len(labels)} series {when} "
+            f"({promql.show_series(labels)}), compare needs exactly one: aggregate it to one "
+            "series (sum, max) or select one")
 
 
 Job = tuple[Any, Callable[[], Any]]
@@ -98,7 +143,6 @@ def _job(params: Mapping[str, Any], ctx: EvalContext) -> Job | CheckResult:
     if isinstance(where, CheckResult):
         return where
     expr = promql.render_query(params["query"], ctx.project.config.prometheus)
-    measure = _measure_once(params, ctx, where, expr)
     window = params.get("window")
     watch = ctx.project.watch_seconds if ctx.criterion.role == "trigger" else 0.0
     key = ("prometheus", where.base_url, expr, json.dumps(_bounds(params, ctx)),
@@ -110,12 +154,12 @@ def _job(params: Mapping[str, Any], ctx: EvalContext) -> Job | CheckResult:
         stop = ctx.project.rollback_fired if watch else None
 
         def work() -> Any:
-            return observe(window, measure, watch,
+            return observe(window, _measure_once(params, ctx, where, expr), watch,
                            (lambda text: progress(f"{label} {text}")) if progress else None,
                            stop)
     else:
         def work() -> Any:
-            return measure(0.0)
+            return _measure_once(params, ctx, where, expr)(0.0)
     return key, work
 
 

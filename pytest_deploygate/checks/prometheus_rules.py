@@ -1,8 +1,12 @@
-"""``prometheus_rules``: alerting is working: Prometheus has alerting rules, none in error.
+"""``prometheus_rules``: alerting is working: Prometheus has alerting rules, none in error,
+and an Alertmanager to send them to.
 
-Parameter ``min_rules`` (default 1). Reads ``/api/v1/rules?type=alert`` of the configured
-Prometheus. A rule not evaluated yet (``health: unknown``) proves nothing: the check is then
-evidence missing, naming it, however many other rules are healthy.
+Parameter ``min_rules`` (default 1). Reads ``/api/v1/rules?type=alert`` and
+``/api/v1/alertmanagers`` of the configured Prometheus. A rule not evaluated yet
+(``health: unknown``) proves nothing: the check is then evidence missing, naming it, however
+many other rules are healthy. Rules that fire reach nobody without an active Alertmanager: with
+none (none configured, or every one dropped by relabelling) the check is evidence missing too
+(see :mod:`pytest_deploygate.evidence.alertmanagers` for what "active" can and cannot tell).
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -15,19 +19,26 @@ from typing import Any
 from pytest_deploygate.checks.context import EvalContext
 from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.checks.prometheus import endpoint
+from pytest_deploygate.core.redaction import redact_url
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.evidence import promql
+from pytest_deploygate.evidence.alertmanagers import Alertmanagers, alertmanagers
 
 
 def _key(where: promql.Endpoint) -> tuple[str, str]:
     return ("prometheus-rules", where.base_url)
 
 
+def _receivers_key(where: promql.Endpoint) -> tuple[str, str]:
+    return ("prometheus-alertmanagers", where.base_url)
+
+
 def prefetch(params: Mapping[str, Any], ctx: EvalContext) -> None:
-    """Start fetching the rules."""
+    """Start fetching the rules and the Alertmanagers."""
     where = endpoint(ctx)
     if not isinstance(where, CheckResult):
         ctx.project.network.submit(_key(where), lambda: promql.alerting_rules(where))
+        ctx.project.network.submit(_receivers_key(where), lambda: alertmanagers(where))
 
 
 def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
@@ -56,8 +67,33 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     if len(healthy) < minimum:
         return CheckResult.not_met(f"{len(healthy)} alerting rule(s) loaded, at least "
                                    f"{minimum} required", evidence)
+    receivers = ctx.project.wait_for(_receivers_key(where), lambda: alertmanagers(where))
+    both = (evidence, Evidence("prometheus", where.show("/api/v1/alertmanagers")))
+    unheard = _no_receiver(receivers)
+    if unheard is not None:
+        return CheckResult.missing(unheard, *both)
+    assert isinstance(receivers, Alertmanagers)
     return CheckResult.met(f"{len(healthy)} alerting rule(s) loaded, none in error: "
-                           + ", ".join(healthy[:8]), evidence)
+                           + ", ".join(healthy[:8]) + "; alerts go to "
+                           + ", ".join(redact_url(url) for url in receivers.active[:4])
+                           + (f", +{len(receivers.active) - 4} more"
+                              if len(receivers.active) > 4 else ""), *both)
+
+
+def _no_receiver(receivers: Alertmanagers | str) -> str | None:
+    """Why alerts that fire would reach nobody (or the answer is unusable); None when an
+    Alertmanager is active."""
+    if isinstance(receivers, str):
+        return f"inconclusive: cannot tell where alerts go: {receivers}"
+    if receivers.active:
+        return None
+    # Dropped ones receive nothing: relabelling removed them before any alert is sent.
+    dropped = (f" ({len(receivers.dropped)} dropped by relabelling: "
+               + ", ".join(redact_url(url) for url in receivers.dropped[:3]) + ")"
+               if receivers.dropped else "")
+    return (f"no active Alertmanager{dropped}: alerts that fire reach nobody; configure "
+            "alerting: alertmanagers: in the Prometheus server's prometheus.yml (a Prometheus "
+            "just started reports its Alertmanagers after a few seconds: run the gate again)")
 
 
 KIND = builtin_kind("prometheus_rules", evaluate, prefetch)

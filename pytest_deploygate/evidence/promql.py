@@ -77,6 +77,10 @@ class Endpoint:
         return headers
 
 
+#: A series' labels, sorted: ``(("code", "500"), ("job", "api"))``; a scalar has none.
+Labels = tuple[tuple[str, str], ...]
+
+
 @value_class(frozen=True)
 class Measurement:
     """A value, or why there is none."""
@@ -88,6 +92,19 @@ class Measurement:
     #: every series only when both extremes are within it).
     least: float | None = None
     most: float | None = None
+    #: Each series' labels, so that values of different series are never taken for one.
+    labels: tuple[Labels, ...] = ()
+
+
+def show_labels(labels: Labels) -> str:
+    """``{code="500",job="api"}`` (``{}`` for none), as PromQL writes a series."""
+    return "{" + ",".join(f'{name}={json.dumps(value)}' for name, value in labels) + "}"
+
+
+def show_series(labels: tuple[Labels, ...], most: int = 3) -> str:
+    """Some series' labels for a message: the first ``most``, and how many more."""
+    shown = ", ".join(show_labels(one) for one in labels[:most])
+    return shown + (f", +{len(labels) - most} more" if len(labels) > most else "")
 
 
 def endpoint_from(url: str, settings: Mapping[str, Any]) -> Endpoint:
@@ -160,51 +177,61 @@ def instant(endpoint: Endpoint, expr: str, at: datetime | None, pick: str = "max
     if not samples:
         return Measurement(None, "no data (empty result): the query matched no series")
     numbers = []
-    for stamp, number in samples:
+    for _labels, stamp, number in samples:
         if at is not None and abs(stamp - at.timestamp()) > MAX_SAMPLE_SKEW_S:
             return Measurement(None, f"sample time {stamp:.3f} is not the evaluation time "
                                      f"{at.timestamp():.3f} (a stale or replayed answer)")
         numbers.append(number)
+    labels = tuple(labels for labels, _stamp, _number in samples)
     return Measurement(max(numbers) if pick == "max" else min(numbers), series=len(numbers),
-                       least=min(numbers), most=max(numbers))
+                       least=min(numbers), most=max(numbers), labels=labels)
 
 
 #: An instant query's samples carry the evaluation time; an answer for another time is stale.
 MAX_SAMPLE_SKEW_S = 300.0
 
 
-def instant_samples(data: Any) -> list[tuple[float, float]] | str:
-    """(timestamp, value) pairs of an instant query's ``data``, or what is wrong with its shape.
+def instant_samples(data: Any) -> list[tuple[Labels, float, float]] | str:
+    """(labels, timestamp, value) of each series of an instant query's ``data``, or what is
+    wrong with its shape.
 
     The Prometheus HTTP API answers ``{"resultType": "vector", "result": [{"metric": {...},
     "value": [<unix time>, "<number>"]}, ...]}`` or ``{"resultType": "scalar", "result":
     [<unix time>, "<number>"]}``. Anything else, and any value that is not a finite number, is
-    not a measurement.
+    not a measurement. Nor is one label set twice: Prometheus never answers so (a proxy
+    merging stores might), and which of the two values is the series is anybody's guess.
     """
     if not isinstance(data, dict):
         return "answer has no data object"
     kind, result = data.get("resultType"), data.get("result")
     if kind == "scalar":
         pair = _sample_pair(result, "result")
-        return pair if isinstance(pair, str) else [pair]
+        return pair if isinstance(pair, str) else [((), *pair)]
     if kind != "vector":
         return f"expected an instant vector, got {kind!r}"
     if not isinstance(result, list):
         return f"result is {_brief(result)}, not a list of series"
-    out = []
+    out: list[tuple[Labels, float, float]] = []
+    seen: set[Labels] = set()
     for index, series in enumerate(result):
         where = f"result[{index}]"
         if not isinstance(series, dict):
             return f"{where} is {_brief(series)}, not a series object"
-        if not isinstance(series.get("metric", {}), dict):
-            return f"{where}.metric is {_brief(series.get('metric'))}, not a label object"
+        metric = series.get("metric", {})
+        if not isinstance(metric, dict) or not all(isinstance(value, str)
+                                                   for value in metric.values()):
+            return f"{where}.metric is {_brief(metric)}, not a label object"
         if "value" not in series:
             return f"{where} has no value" + (" (it has values: a range vector)"
                                                if "values" in series else "")
         pair = _sample_pair(series["value"], f"{where}.value")
         if isinstance(pair, str):
             return pair
-        out.append(pair)
+        labels: Labels = tuple(sorted(metric.items()))
+        if labels in seen:
+            return f"{where} repeats the series {show_labels(labels)} (ambiguous answer)"
+        seen.add(labels)
+        out.append((labels, *pair))
     return out
 
 

@@ -86,7 +86,8 @@ def observe(window: Mapping[str, Any], measure: Callable[[float], Sample],
             watch_seconds: float = 0.0,
             progress: Callable[[str], None] | None = None,
             stop: threading.Event | None = None) -> WindowResult:
-    """Take the window's measurements; ``measure`` gets the seconds elapsed since the start.
+    """Take the window's measurements; ``measure`` gets the measurement's planned offset in
+    seconds from the start (``index * interval``), the instant it is to measure.
 
     During a watch, the first trigger that fires sets ``stop``: the decision is ROLLBACK from
     that moment, and the other windows end instead of watching on.
@@ -105,9 +106,13 @@ def observe(window: Mapping[str, Any], measure: Callable[[float], Sample],
         if delay > 0 and _stopped_while_waiting(stop, delay):
             return WindowResult(tuple(samples), count, failure_limit, inconclusive_limit,
                                 stopped=True)
-        elapsed = time.monotonic() - start
-        sample = measure(elapsed)
-        samples.append(sample if sample.at else replace(sample, at=elapsed))
+        # Measured at its planned offset, not at the moment it is taken: a measurement
+        # delayed by a slow answer (or a loaded machine) still covers its own instant, so the
+        # window's instants are evenly spaced and none is skipped or seen twice. (With no
+        # interval, as fast as answers come: each at the moment it is taken.)
+        planned = index * interval if interval > 0 else time.monotonic() - start
+        sample = measure(planned)
+        samples.append(sample if sample.at else replace(sample, at=planned))
         result = WindowResult(tuple(samples), count, failure_limit, inconclusive_limit)
         if progress is not None:
             progress(f"{index + 1}/{count}: {samples[-1].problem or samples[-1].shown}")
