@@ -72,6 +72,9 @@ def github_checkout(origin: Path, sha: str, work: Path, depth: int) -> None:
     else:
         git(work, "fetch", "-q", "--prune", "--no-recurse-submodules", "origin",
             "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*")
+        if git(work, "rev-parse", "refs/remotes/origin/main") != sha:
+            # main moved since the push: actions/checkout fetches the run's commit into the ref
+            git(work, "fetch", "-q", "--no-tags", "origin", f"+{sha}:refs/remotes/origin/main")
     git(work, "checkout", "-q", "--force", "-B", "main", "refs/remotes/origin/main")
 
 
@@ -252,10 +255,13 @@ class CI:
             self.runs += 1
             work = self.base / f"{self.runs:02d}-{job.name}"
         self.recipe.checkout(self.origin, sha, work, job.depth)
-        target = work / self.ci_output.name
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(self.ci_output, target)  # (copy2: the reports keep their times)
+        if self.recipe.shared_workspace or any("$GATE_PYTEST" in s.run for s in job.steps):
+            # What the team's build and test steps write before a gate job (a deploy job
+            # has none: the verdict reads only the record and the repository).
+            target = work / self.ci_output.name
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(self.ci_output, target)  # (copy2: the reports keep their times)
         for script in ("deploy.sh", "rollback.sh"):
             (work / script).write_text(STUB)
             (work / script).chmod(0o755)
