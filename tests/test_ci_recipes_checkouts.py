@@ -192,3 +192,16 @@ def test_shallow_checkout_refuses_naming_the_ci_option(ci_variable: str | None, 
             refusal = [line for line in done.stderr.splitlines() if "shallow clone" in line]
             assert len(refusal) == 1 and option in refusal[0], done.stderr
             assert "Traceback" not in done.stderr
+
+
+def test_recipes_run_the_documented_hardened_command() -> None:
+    """Every word of the hardened gate run of docs/ci-recipes.md is in each recipe's
+    GATE_PYTEST (the recipes had lost ``-E`` and the unset PYTEST_ADDOPTS/PYTEST_PLUGINS)."""
+    text = (REPO / "docs" / "ci-recipes.md").read_text()
+    block = text.split("## Hardened gate runs", 1)[1].split("\n\n")[1]
+    documented = [word for word in block.split() if word not in ("\\", "--gate=12")]
+    for name, load in RECIPE_LOADERS.items():
+        command = load().env["GATE_PYTEST"].split()
+        missing = [word for word in documented if word not in command]
+        assert not missing, f"{name}: GATE_PYTEST lacks {missing}"
+        assert " ".join(command).startswith(" ".join(documented[:6])), name
