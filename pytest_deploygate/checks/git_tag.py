@@ -17,6 +17,7 @@ from pytest_deploygate.checks.context import EvalContext
 from pytest_deploygate.checks.declared import builtin_kind
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.evidence.release import tag_release
+from pytest_deploygate.evidence.shallow import fetch_history_hint
 
 
 def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
@@ -47,8 +48,8 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
                                    f"{(release.commit or '')[:12]}", evidence)
     code, shallow = project.git("rev-parse", "--is-shallow-repository")
     if shallow == "true":
-        return CheckResult.missing(f"no tag {' or '.join(names)} in a shallow clone: run "
-                                   "'git fetch --tags --unshallow' before the gate")
+        return CheckResult.missing(f"no tag {' or '.join(names)} in a shallow clone: "
+                                   f"{fetch_history_hint()}")
     return CheckResult.not_met(f"no tag {' or '.join(names)} in the repository")
 
 

@@ -26,6 +26,7 @@ from pytest_deploygate.evidence.release import (
     is_bookkeeping,
     shallow_boundary,
 )
+from pytest_deploygate.evidence.shallow import fetch_history_hint
 
 
 @value_class(frozen=True)
@@ -92,7 +93,7 @@ def _committed_here(git: Git, root: Path, names: list[str], specs: list[str],
             # added every file, whenever each was really last changed.
             return (f"the repository is a shallow clone cut off at {commit[:12]}, which git "
                     f"names as the last change of {name}, so when it was committed cannot be "
-                    "told: run 'git fetch --unshallow' before the gate")
+                    f"told: {fetch_history_hint('git fetch --unshallow')}")
         found[name] = CommittedFile(commit, datetime.fromisoformat(stamp),
                                     not is_bookkeeping(name, bookkeeping))
     return found

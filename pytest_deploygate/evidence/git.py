@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pytest_deploygate.core.value_class import value_class
+from pytest_deploygate.evidence.shallow import fetch_history_hint
 
 #: Paths whose commits are sign-off bookkeeping (the phase-start rule of authors_since).
 BOOKKEEPING_PREFIX = ".deploygate/"
@@ -146,7 +147,7 @@ def blame_lines(root: Path, relative: str) -> dict[int, BlamedLine]:
         raise GitError(f"{root} is not a git checkout: who added a line cannot be established")
     if _git(root, "rev-parse", "--is-shallow-repository").stdout.strip() == "true":
         raise GitError("the repository is a shallow clone, so git cannot show who added each "
-                       "line: fetch the full history (git fetch --unshallow) before the gate")
+                       f"line: {fetch_history_hint('git fetch --unshallow')}")
     result = _git_bytes(root, "blame", "--porcelain", "--no-textconv", "--no-ignore-revs-file",
                         "--", relative)
     if result.returncode != 0:

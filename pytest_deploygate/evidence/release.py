@@ -37,6 +37,7 @@ from pathlib import Path
 
 from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.git import authors_since, git_command, git_environment
+from pytest_deploygate.evidence.shallow import fetch_history_hint
 from pytest_deploygate.isdlc.layout import (
     CURRENT_ALIASES,
     CURRENT_CHECKLIST_PHASES,
@@ -237,8 +238,7 @@ def _identity(git: Git, root: Path, record_dir: Path | None, version: str | None
         return ReleaseIdentity(None, None, version, False,
                                "the repository is a shallow clone cut off at the newest "
                                "release-content commit, so which commit made the release "
-                               "cannot be told: run 'git fetch --tags --unshallow' before "
-                               "the gate")
+                               f"cannot be told: {fetch_history_hint()}")
     tree = release_tree(root, "HEAD", bookkeeping=bookkeeping, prefix=prefix,
                         object_format=object_format)
     if tree is None:
