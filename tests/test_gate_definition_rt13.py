@@ -9,6 +9,7 @@ does afterwards, judged by the real command lines: ``pytest --gate=12`` and
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -155,3 +156,25 @@ def test_a_report_in_an_earlier_log_file_still_rolls_back(tmp_path: Path, how: s
     assert decision(root) == "ROLLBACK", done.stdout
     assert "a report is never withdrawn by deleting it" in done.stdout
     assert verdict(root).returncode == 2
+
+
+# -- 3. code of the checkout in place of the installed package ----------------------------------
+
+def test_verdict_refuses_when_a_module_of_the_checkout_was_imported(tmp_path: Path) -> None:
+    """PYTHONPATH into the checkout (set by an earlier step of the job's own user) imports a
+    module of the project before the installed ones: here a sitecustomize.py among the CI
+    output, which runs at start-up in every Python process. verdict exited 0 with it."""
+    root = build(tmp_path, lambda source: None)
+    assert gate(root).returncode == 0
+    script = Path(sys.executable).parent / "deploygate"
+    plain = subprocess.run([str(script), "verdict", "gate-records/GATE-12.xml"], cwd=root,
+                           capture_output=True, text=True, check=False)
+    assert plain.returncode == 0, plain.stderr
+    (root / "reports" / "sitecustomize.py").write_text("SHADOWED = True\n")
+    done = subprocess.run([str(script), "verdict", "gate-records/GATE-12.xml"], cwd=root,
+                          capture_output=True, text=True, check=False,
+                          env={**os.environ, "PYTHONPATH": str(root / "reports")})
+    assert done.returncode == 4, done.stderr
+    assert "module sitecustomize was imported from" in done.stderr
+    assert "installed deploygate script" in done.stderr
+    assert "Traceback" not in done.stderr
