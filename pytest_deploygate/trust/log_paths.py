@@ -75,19 +75,28 @@ def _configured_logs_in_history(root: Path) -> list[str]:
                    "HEAD", "--", CONFIG_FILE).decode("ascii", "replace").split()
     if not commits:
         return []
-    listing = _run(root, "cat-file", "--batch-check=%(objectname) %(objecttype)",
-                   stdin="".join(f"{c}:{prefix}{CONFIG_FILE}\n" for c in commits).encode())
-    blobs = sorted({line.split(" ")[0] for line in listing.decode("ascii", "replace").splitlines()
-                    if line.endswith(" blob")})
-    return [log for blob in blobs if (log := _log_of(root, blob)) is not None]
+    # One git process for every version: "<id> blob <size>\n<bytes>\n", or "<name> missing"
+    # where a commit deleted the file.
+    data = _run(root, "cat-file", "--batch",
+                stdin="".join(f"{c}:{prefix}{CONFIG_FILE}\n" for c in commits).encode())
+    texts: dict[bytes, bytes] = {}
+    position = 0
+    while position < len(data):
+        end = data.index(b"\n", position)
+        header = data[position:end].split(b" ")
+        position = end + 1
+        if len(header) == 3 and header[1] == b"blob" and header[2].isdigit():
+            size = int(header[2])
+            texts.setdefault(header[0], data[position:position + size])
+            position += size + 1
+    return [log for text in texts.values() if (log := _log_of(text)) is not None]
 
 
-def _log_of(root: Path, blob: str) -> str | None:
+def _log_of(text: bytes) -> str | None:
     """The log one version of deploygate.yaml names (None when it cannot be read)."""
     from pytest_deploygate.core.errors import DeployGateError
     from pytest_deploygate.evidence.config import load_config
 
-    text = _run(root, "cat-file", "blob", blob)
     with tempfile.TemporaryDirectory(prefix="deploygate-config-") as folder:
         Path(folder, CONFIG_FILE).write_bytes(text)
         try:
