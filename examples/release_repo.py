@@ -10,8 +10,9 @@ authorship verified by git (the default), ``version-tagged`` answered by the tag
 report required to be newer than the release commit. Everything happens offline and with fixed
 dates, so the gate passes on any day. ``--run`` then runs ``python -m pytest --gate=12`` there.
 
-Sign-offs and post-deployment documents are bookkeeping (``.deploygate/``, ``.isdlc/``), and
-reports are CI output (untracked), so none of them moves the release being gated: the gate
+Sign-offs and post-deployment documents are bookkeeping (``.deploygate/``, ``.isdlc/`` but
+its ``checklists/``, which define the gate and are release content), and reports are CI
+output (untracked), so none of them moves the release being gated: the gate
 binds to the merge's release content, not to the last sign-off commit (see
 docs/release-identity.md).
 """

@@ -57,7 +57,7 @@ def run_pipeline(project: GateProject, env: dict[str, str], jobs: list[list[str]
                    "GATE_SIGNING_KEY": key.read_text(), "RUNNER_TEMP": str(temp),
                    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     for steps in jobs:
-        lines = [s for s in steps if not s.startswith("python -m pip install")]
+        lines = [s for s in steps if not s.startswith("python -P -m pip install")]
         done = subprocess.run(["bash", "-e", "-c", "\n".join(lines)], cwd=project.root,
                               env=environment, capture_output=True, text=True, timeout=300)
         if done.returncode != 0:
@@ -168,3 +168,21 @@ def test_recipes_publish_the_records_the_plugin_writes() -> None:
     for recipe in RECIPES.iterdir():
         text = recipe.read_text()
         assert "PYTEST_DISABLE_PLUGIN_AUTOLOAD=1" in text and "--noconftest" in text
+
+
+@pytest.mark.parametrize("load", [gitlab_jobs, github_jobs, jenkins_jobs])
+def test_recipes_run_no_module_of_the_checkout(load) -> None:
+    """A deploy job runs in the checkout, and ``python -m NAME`` puts the current folder first
+    on sys.path: a committed ``pytest/``, ``pip/`` or ``pytest_deploygate/`` package would run
+    in place of the installed one, before any check of ours. Every recipe runs Python as
+    ``python -P -m`` or through an installed script (``deploygate``)."""
+    env, jobs = load()
+    commands = [*env.values(), *(step for steps in jobs for step in steps)]
+    pythons = [match for command in commands
+               for match in re.findall(r"(?<![\w/.-])python3?(?: [^\n;&|]*)?", command)]
+    assert pythons, "the recipes run no python at all?"
+    for call in pythons:
+        words = call.split()
+        options = words[1:words.index("-m")] if "-m" in words else words[1:]
+        assert any(o.startswith("-") and not o.startswith("--") and "P" in o
+                   for o in options), f"{call!r}: run python -P -m (or an installed script)"

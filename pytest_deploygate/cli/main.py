@@ -116,6 +116,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.specs and args.specs.name != DEFAULT_SPEC_FOLDER and not args.specs.is_dir():
         complain(f"--specs {args.specs}: not a folder; name the folder of your gate specs")
         return REFUSED
+    from pytest_deploygate.evidence.release import spec_folder_problem
+
+    in_bookkeeping = spec_folder_problem(root, spec_dir)
+    if in_bookkeeping:  # as pytest --gate refuses it
+        where = "--specs" if args.specs else "deploygate_specs"
+        complain(f"{where} {spec_dir}: {in_bookkeeping}")
+        return REFUSED
     workspace = Workspace(root, spec_dir.resolve(), args.plugin, limits=limits)
     try:
         return int(args.run(args, workspace))

@@ -116,7 +116,27 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         complain(f"{args.record}: not a trustworthy gate record of the release being deployed")
         return NOT_TRUSTED
     assert checked.decision is not None
+    shadowed = _checkout_code(workspace)
+    if shadowed:
+        complain(f"{args.record}: {shadowed}")
+        return NOT_TRUSTED
     return EXIT_CODES[checked.decision.status]
+
+
+def _checkout_code(workspace: Workspace) -> str | None:
+    """Why this verdict cannot be trusted to be the installed code's: a module of the project
+    was imported (by now every module the verdict uses is), in place of an installed one
+    (``python -m`` from the checkout, ``PYTHONPATH`` into it). Checked last, so that a module
+    the verification imported counts."""
+    from pytest_deploygate.core.checkout_code import imported_from
+
+    found = imported_from(workspace.root)
+    if found is None:
+        return None
+    name, where = found
+    return (f"module {name} was imported from {where}, inside the project, in place of the "
+            "installed one: run the installed deploygate script (or python -P -m "
+            "pytest_deploygate) with PYTHONPATH unset")
 
 
 def _verify(args: argparse.Namespace, record: GateRecord, workspace: Workspace,

@@ -356,21 +356,23 @@ def authors_since(root: Path, since: datetime | None) -> frozenset[str] | None:
     return found or None
 
 
-def lines_ever_added(root: Path, relative: str) -> dict[bytes, str] | None:
+def lines_ever_added(root: Path, relative: str, *also: str) -> dict[bytes, str] | None:
     """Every line any commit reachable from HEAD added to the file ``relative`` (under
-    ``root``), with the oldest commit that added it; None when git cannot say.
+    ``root``), or to any of the files ``also`` (the names the log had before), with the
+    oldest commit that added it; None when git cannot say.
 
     For an append-only log: what was once committed there and is missing now was removed
     (merges are read against each parent, so a line brought in by a merge keeps the commit
-    of its own branch, which is older)."""
-    here = top_relative(root, relative)
-    if here is None:
+    of its own branch, which is older; a line moved to another of the files keeps the commit
+    that first added it)."""
+    tops = [top_relative(root, path) for path in (relative, *also)]
+    if any(top is None for top in tops):
         return None
     # --text: a "-diff" or "binary" attribute (committed, or in .git/info/attributes) would
     # print "Binary files differ" instead of the lines, so no removed line would be found.
     result = _git_bytes(root, "log", "-m", "-p", "--text", "--no-renames", "--no-ext-diff",
                         "--no-textconv", "--no-color", "-U0", "--format=%x00%H", "HEAD",
-                        "--", ":(top,literal)" + here, timeout=120)
+                        "--", *(":(top,literal)" + str(top) for top in tops), timeout=120)
     if result.returncode != 0:
         return None
     added: dict[bytes, str] = {}

@@ -3,7 +3,8 @@
 Release content is every file git tracks under the project root except the gate's own
 bookkeeping: ``.deploygate/`` (sign-offs, approvers, waivers), the record files in the record
 directory and ``.isdlc/`` (the framework's working state, which the gate reads and hashes
-into the record).
+into the record) less ``.isdlc/checklists/``: the project's checklists are the gate's
+definition, so a commit to them is a new release like any change of what is gated.
 Nothing else can be declared bookkeeping: a setting that could exclude ``src/`` would let
 unreviewed code ship under an old gate.
 
@@ -47,6 +48,15 @@ from pytest_deploygate.isdlc.layout import (
 
 #: Bookkeeping directories relative to the project root (plus the record files).
 BOOKKEEPING_DIRS = (".deploygate", ".isdlc")
+#: The one folder inside a bookkeeping directory that is release content (by its name there).
+#: The framework installs the project's gate checklists in ``.isdlc/checklists/`` (both
+#: layouts: its installer and updater copy them there; it writes nothing else there as it
+#: works). The gate imports them on the fly and prefers them to the built-in specs, so they
+#: are what it judges: as bookkeeping, a committed checklist with a criterion removed kept the
+#: release, and the old release's sign-offs, records and tag bound to a weaker gate.
+RELEASE_CONTENT_INSIDE = {".isdlc": "checklists"}
+#: The project's own checklists: release content inside the framework's bookkeeping folder.
+CHECKLISTS = ".isdlc/checklists"
 #: The names of the files the gate writes in its record directory (``GATE-12-pre.xml``, its
 #: ``.md``, ``.html`` and ``.intoto.json``; ``13-production.xml`` in today's layout). In the
 #: record directory only these are bookkeeping, never the whole folder: the directory is
@@ -158,6 +168,24 @@ def bookkeeping_paths(root: Path, record_dir: Path | None) -> tuple[str, ...]:
     return tuple(paths)
 
 
+def spec_folder_problem(root: Path, folder: Path) -> str | None:
+    """Why the gate may not read its specs from ``folder`` (None when it may): a folder in
+    the gate's bookkeeping (``.deploygate/specs``, ``.isdlc/gates``, followed through links)
+    holds no release content, so a committed spec there (a criterion removed) changed the
+    gate while the old release, its sign-offs and its records kept binding."""
+    try:
+        relative = folder.resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return None  # (outside the project: not this rule's to judge)
+    # A spec's name, not the folder's: the framework's folder holds the checklists too.
+    if relative == "." or not is_bookkeeping(f"{relative}/12-production.yaml",
+                                             BOOKKEEPING_DIRS):
+        return None
+    return (f"{relative}/ is the gate's bookkeeping, not release content, so a commit there "
+            "would change the gate without a new release; keep the specs in a folder of "
+            "release content (gate_specs/)")
+
+
 def _glob_escaped(text: str) -> str:
     return re.sub(r"([*?\\[\]])", r"\\\1", text)
 
@@ -168,9 +196,26 @@ def _pathspecs(bookkeeping: tuple[str, ...]) -> list[str]:
         if path.endswith(RECORD_FILES_IN):
             folder = _glob_escaped(path.removesuffix(RECORD_FILES_IN))
             specs += [f":(exclude,glob){folder}/{name}" for name in RECORD_FILE_GLOBS]
+        elif path in RELEASE_CONTENT_INSIDE:
+            specs += _excluding_all_but(path, RELEASE_CONTENT_INSIDE[path])
         else:
             specs.append(f":(exclude,literal){path}")
     return specs
+
+
+def _excluding_all_but(folder: str, kept: str) -> list[str]:
+    """Exclude pathspecs for everything in ``folder`` but its entry ``kept`` and what is
+    below it.
+
+    A git pathspec cannot take an exclusion back, so "every name in the folder but
+    ``kept``" is spelled out: a name whose first letter differs, one that shares the first
+    letters and differs in the next, a shorter start of ``kept``, or ``kept`` and more; each
+    as itself and with everything below it."""
+    base = _glob_escaped(folder)
+    names = [f"[!{kept[0]}]*", f"{kept}?*"]
+    for length in range(1, len(kept)):
+        names += [f"{kept[:length]}[!{kept[length]}]*", kept[:length]]
+    return [f":(exclude,glob){base}/{name}{below}" for name in names for below in ("", "/**")]
 
 
 def _is_record_file(name: str) -> bool:
@@ -186,7 +231,14 @@ def is_bookkeeping(relative: str, bookkeeping: tuple[str, ...]) -> bool:
             if folder == path.removesuffix(RECORD_FILES_IN) and _is_record_file(name):
                 return True
         elif relative == path or relative.startswith(path + "/"):
-            return True
+            inside = RELEASE_CONTENT_INSIDE.get(path)
+            if inside is None:
+                return True
+            kept = f"{path}/{inside}"
+            # The folder itself holds release content too (a link to it is refused as a
+            # folder that holds bookkeeping; one through it to a checklist is fine).
+            if relative != path and relative != kept and not relative.startswith(kept + "/"):
+                return True
     return False
 
 
@@ -412,16 +464,12 @@ def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...]
     return tuple(dict.fromkeys(changed))
 
 
-#: Reviewed files kept with the bookkeeping: the project's own checklists, which are the gate
-#: specs (SECURITY.md: reviewed with CODEOWNERS). A commit to them keeps the release, as any
-#: bookkeeping commit does; a work-tree edit that was never committed was never reviewed.
-CHECKLISTS = ".isdlc/checklists"
-
-
 def _uncommitted_checklists(git: Git, root: Path, prefix: str) -> list[str]:
     """The project checklists (paths from the repository's top) whose work-tree file is
     not HEAD's: edited, added or removed without a commit (a gate spec nobody reviewed: one
-    keeping only two criteria that pass made a failing release PASS, bound by verdict)."""
+    keeping only two criteria that pass made a failing release PASS, bound by verdict).
+    git diff sees an edited one (release content), but not an untracked one, which the gate
+    imports all the same."""
     folder = root / CHECKLISTS
     present = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
     code, listing = git("ls-tree", "-z", "--name-only", "--full-tree",
@@ -621,6 +669,23 @@ def _tree_without_top_level(git: Git, revision: str, bookkeeping: tuple[str, ...
     kept = []
     for entry in listing.split("\0"):
         name = entry.partition("\t")[2]
+        if entry and name in bookkeeping and name in RELEASE_CONTENT_INSIDE:
+            if entry.split(" ", 2)[1] != "tree":
+                continue  # (a file, not the framework's folder: bookkeeping as before)
+            # The framework's folder less its bookkeeping: its release content alone.
+            inner = f"{top}/{name}" if top else name
+            code, folder = git("ls-tree", "-z", "--full-tree", f"{revision}:{inner}")
+            if code != 0:
+                return None
+            left = [e for e in folder.split("\0")
+                    if e and e.partition("\t")[2] == RELEASE_CONTENT_INSIDE[name]]
+            if not left:
+                continue  # (git keeps no empty folder in a tree)
+            subtree = _make_tree(git, left, object_format)
+            if subtree is None:
+                return None
+            kept.append(f"040000 tree {subtree}\t{name}")
+            continue
         if not entry or name in bookkeeping:
             continue
         if name in records and entry.split(" ", 2)[1] == "tree":
@@ -773,14 +838,13 @@ def binding_problems(properties: Mapping[str, str], identity: ReleaseIdentity) -
         shown = ", ".join(identity.changed[:_SHOWN]) + (
             f", +{len(identity.changed) - _SHOWN} more" if len(identity.changed) > _SHOWN
             else "")
-        # (The project's checklists are bookkeeping: committing them keeps the release.)
+        # (Named: an untracked checklist is no file git diff shows, yet the gate reads it.)
         checklists = any(f"/{CHECKLISTS}/" in f"/{path}" for path in identity.changed)
         problems.append(
             f"the work tree has uncommitted changes to release content ({shown}): commit them "
             "(a new release) or discard them" if not checklists else
-            f"the work tree has uncommitted changes to release content or to the project's "
-            f"checklists ({shown}): commit them (a change of release content is a new "
-            "release) or discard them")
+            f"the work tree has uncommitted changes to release content, the project's "
+            f"checklists among them ({shown}): commit them (a new release) or discard them")
     if properties.get(DIRTY_PROPERTY) == "true":
         problems.append("the record was made from uncommitted changes to release content")
     commit = properties.get(COMMIT_PROPERTY)

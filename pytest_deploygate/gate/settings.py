@@ -124,7 +124,7 @@ def read_settings(config: pytest.Config) -> Settings:
         stage=stage,
         root=root,
         state_path=state,
-        spec_dir=_spec_dir(config, rootdir),
+        spec_dir=_spec_dir(config, rootdir, root),
         record_dir=record_dir,
         now=now,
         pre_record=_path(config.getoption("gate_pre_record"), Path.cwd(), "--gate-pre-record"),
@@ -255,17 +255,23 @@ def _refuse_empty_options(config: pytest.Config) -> None:
                                     "(is the variable that names it unset?)")
 
 
-def _spec_dir(config: pytest.Config, rootdir: Path) -> Path:
+def _spec_dir(config: pytest.Config, rootdir: Path, root: Path) -> Path:
     """The user's spec folder; one named in the ini that is not a folder is refused (its gates
-    were silently the built-in ones: a typo in the setting dropped the project's own gate)."""
+    were silently the built-in ones: a typo in the setting dropped the project's own gate), and
+    so is one in the gate's bookkeeping (a commit there changed the gate, not the release)."""
     value = config.getini("deploygate_specs")
     folder = _path(value, rootdir, "ini deploygate_specs") or rootdir / "gate_specs"
     from pytest_deploygate.core.paths import folder_problem
+    from pytest_deploygate.evidence.release import spec_folder_problem
 
     problem = None if str(value).strip() in ("", "gate_specs") else folder_problem(folder)
     if problem:
         raise pytest.UsageError(f"ini deploygate_specs = {value!r}: {problem}; create it or "
                                 "fix the setting")
+    in_bookkeeping = spec_folder_problem(root, folder)
+    if in_bookkeeping:
+        raise pytest.UsageError(f"ini deploygate_specs = {str(value) or 'gate_specs'!r}: "
+                                f"{in_bookkeeping}")
     return folder
 
 

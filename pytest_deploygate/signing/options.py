@@ -48,18 +48,6 @@ def _absolute(value: str | None) -> Path | None:
     return path if path.is_absolute() else Path.cwd() / path
 
 
-def _installed_folders() -> tuple[Path, ...]:
-    """Where this interpreter's installed packages and standard library live: a virtual
-    environment inside the checkout is no repository code on sys.path (pip wrote it). Asked
-    of the interpreter, not read from folder names: a committed ``vendor/site-packages/`` on
-    ``pythonpath`` is the repository's code."""
-    import sysconfig
-
-    paths = sysconfig.get_paths()
-    return tuple({Path(paths[name]).resolve() for name in
-                  ("purelib", "platlib", "stdlib", "platstdlib") if paths.get(name)})
-
-
 def repository_code_problem(config: Any, root: Path) -> str | None:
     """Why code of the repository could run in this process, which holds the signing key and
     decides what it signs; None when nothing in the checkout is imported.
@@ -84,7 +72,9 @@ def repository_code_problem(config: Any, root: Path) -> str | None:
     # Python criterion can be part of a signed gate, so the doctest plugin takes no part.
     config.pluginmanager.set_blocked("doctest")
     project = root.resolve()
-    installed = _installed_folders()
+    from pytest_deploygate.core.checkout_code import installed_folders
+
+    installed = installed_folders()
     for entry in sys.path:
         try:
             folder = Path(entry or os.getcwd()).resolve()
@@ -96,30 +86,20 @@ def repository_code_problem(config: Any, root: Path) -> str | None:
                     "a module of the repository would be imported in place of an installed "
                     "one: run the pytest script (or python -P -m pytest) and set no "
                     "pythonpath ini option")
-    return _imported_problem(config, project, installed)
+    return _imported_problem(config, project)
 
 
-def _imported_problem(config: Any, project: Path, installed: tuple[Path, ...]
-                      ) -> str | None:
+def _imported_problem(config: Any, project: Path) -> str | None:
     """A module of the checkout already imported or registered as a plugin: ``-p NAME`` and
     PYTEST_PLUGINS are imported before this check runs, and such a module can take its own
     folder off sys.path, so what sys.path holds now is not enough."""
-    import sys
+    from pytest_deploygate.core.checkout_code import imported_from
 
-    modules = [(name, getattr(module, "__file__", None))
-               for name, module in list(sys.modules.items())]
-    modules += [(str(name), getattr(plugin, "__file__", None))
-                for name, plugin in config.pluginmanager.list_name_plugin()]
-    for name, file in modules:
-        if not isinstance(file, str) or not file:
-            continue
-        try:
-            where = Path(file).resolve()
-        except (OSError, RuntimeError):
-            continue
-        if where.is_relative_to(project) and not any(where.is_relative_to(folder)
-                                                     for folder in installed):
-            return (f"module {name} was imported from {where} in the project (a -p option, "
-                    "PYTEST_PLUGINS or PYTHONPATH named it): run with no plugin of the "
-                    "repository, PYTEST_PLUGINS and PYTHONPATH unset (python -E)")
-    return None
+    found = imported_from(project, [(str(name), plugin) for name, plugin
+                                    in config.pluginmanager.list_name_plugin()])
+    if found is None:
+        return None
+    name, where = found
+    return (f"module {name} was imported from {where} in the project (a -p option, "
+            "PYTEST_PLUGINS or PYTHONPATH named it): run with no plugin of the "
+            "repository, PYTEST_PLUGINS and PYTHONPATH unset (python -E)")

@@ -331,9 +331,12 @@ class AttestationStore:
         from pytest_deploygate.core.documents import schema
         from pytest_deploygate.core.schema_check import checker_for
         from pytest_deploygate.evidence.git import GitError, commit_origins, lines_ever_added
+        from pytest_deploygate.trust.log_paths import log_paths_ever
 
         try:
-            added = lines_ever_added(root, relative)
+            # Every path the log had (renamed, or another file configured): a report in the
+            # log's earlier file is as much a report as one in today's.
+            added = lines_ever_added(root, *log_paths_ever(root, relative))
         except GitError as exc:
             self.log_problem = str(exc)
             return
@@ -371,7 +374,8 @@ class AttestationStore:
         for data, commit in withdrawn:
             self._add_entry(relative, 0, data, origins[commit],
                             note=f"reported in commit {commit[:12]} and later removed from "
-                                 f"{relative}; a report is never withdrawn by deleting it")
+                                 f"{relative} (or an earlier path of the log); a report is "
+                                 "never withdrawn by deleting it")
 
 
 @value_class(frozen=True)

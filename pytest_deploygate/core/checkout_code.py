@@ -1,0 +1,55 @@
+"""Whether code of the checkout was imported into this process (the signing run, verdict).
+
+``python -m pytest`` or ``python -m pytest_deploygate`` run from the checkout put it first on
+``sys.path``, and so do ``PYTHONPATH`` and a ``pythonpath`` ini setting: a committed ``yaml/``,
+``defusedxml.py`` or ``pytest/`` is then imported in place of the installed one, and it decides
+what is signed or what verdict says. A committed ``pytest_deploygate/`` is beyond any check
+here (it runs in place of this code): the pipeline avoids that with the installed
+``deploygate`` and ``pytest`` scripts or ``python -P -m`` (docs/ci-recipes.md). What this
+module finds is the rest: a module imported from the project that did not hide itself.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+
+def installed_folders() -> tuple[Path, ...]:
+    """Where this interpreter's installed packages and standard library live: a virtual
+    environment inside the checkout is no repository code on sys.path (pip wrote it). Asked
+    of the interpreter, not read from folder names: a committed ``vendor/site-packages/`` on
+    ``pythonpath`` is the repository's code."""
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    return tuple({Path(paths[name]).resolve() for name in
+                  ("purelib", "platlib", "stdlib", "platstdlib") if paths.get(name)})
+
+
+def imported_from(project: Path, extra: Iterable[tuple[str, object]] = ()
+                  ) -> tuple[str, Path] | None:
+    """The first module (name, file) of ``sys.modules`` (and ``extra``: name, module) whose
+    file lies in ``project`` outside the installed folders; None when there is none.
+
+    This package's own folder is not counted: when it is in the project (an editable install
+    of pytest-deploygate gating its own repository) this code is the package, and a package
+    shadowing it would not be asking."""
+    project = project.resolve()
+    exempt = (*installed_folders(), Path(__file__).resolve().parents[1])
+    modules = [(name, module) for name, module in list(sys.modules.items())]
+    for name, module in (*modules, *extra):
+        file = getattr(module, "__file__", None)
+        if not isinstance(file, str) or not file:
+            continue
+        try:
+            where = Path(file).resolve()
+        except (OSError, RuntimeError):
+            continue
+        if where.is_relative_to(project) and \
+                not any(where.is_relative_to(folder) for folder in exempt):
+            return str(name), where
+    return None
