@@ -17,7 +17,7 @@ out from a real origin repository the way that CI system does it:
   --tags --force -- <url> +refs/heads/*:refs/remotes/origin/*`` (the whole history),
   ``git checkout -f <sha>`` (detached), nothing cleaned; every stage runs in that workspace.
 
-``python -m pip install -q pytest-deploygate`` is the only line replaced: it puts the
+``python -P -m pip install -q pytest-deploygate`` is the only line replaced: it puts the
 ``deploygate`` under test on the job's PATH (a job that does not install it has none, as on a
 fresh runner). ``deploy.sh`` and ``rollback.sh`` are stubs that log their call.
 """
@@ -38,7 +38,7 @@ import yaml
 from conftest import REPO
 
 RECIPES = REPO / "docs" / "ci"
-INSTALL = "python -m pip install -q pytest-deploygate"
+INSTALL = "python -P -m pip install -q pytest-deploygate"
 #: The pip install stand-in: the console script of the package under test on the job's PATH.
 INSTALLED = f'ln -sf "{Path(sys.executable).parent / "deploygate"}" "$JOB_BIN/deploygate"'
 STUB = '#!/bin/sh\necho "$(basename "$0") $*" >> "$PIPELINE_LOG"\n'

@@ -198,7 +198,9 @@ def test_recipes_run_the_documented_hardened_command() -> None:
     """Every word of the hardened gate run of docs/ci-recipes.md is in each recipe's
     GATE_PYTEST (the recipes had lost ``-E`` and the unset PYTEST_ADDOPTS/PYTEST_PLUGINS)."""
     text = (REPO / "docs" / "ci-recipes.md").read_text()
-    block = text.split("## Hardened gate runs", 1)[1].split("\n\n")[1]
+    # The section's first indented (code) block, wherever prose sits before it.
+    section = text.split("## Hardened gate runs", 1)[1].split("\n## ", 1)[0]
+    block = next(part for part in section.split("\n\n") if part.startswith("    "))
     documented = [word for word in block.split() if word not in ("\\", "--gate=12")]
     for name, load in RECIPE_LOADERS.items():
         command = load().env["GATE_PYTEST"].split()
