@@ -55,6 +55,17 @@ def write_records(plan: GatePlan, content: RecordContent, signer: RecordSigner
     return paths, None
 
 
+def clear_earlier_records(plan: GatePlan) -> None:
+    """Remove what an earlier run wrote under this run's record names, before anything is
+    evaluated: a run that then dies (killed at a CI timeout, out of memory) leaves no record
+    at all, never the last run's PASS for the same release (a withdrawn sign-off or a new
+    rollback report does not make a new release) for a deploy job to find."""
+    base = plan.record_dir / plan.file_stem
+    xml = base.with_suffix(".xml")
+    _remove_records([xml, base.with_suffix(".md"), base.with_suffix(".html"),
+                     envelope_path(xml)])
+
+
 def _remove_records(paths: list[Path]) -> None:
     for path in paths:
         with contextlib.suppress(OSError):  # (a directory standing there is no record)

@@ -62,6 +62,11 @@ class GateSession:
         except (SelectionError, ValueError) as exc:
             raise pytest.UsageError(f"deploygate: {exc}") from None
         config.stash[RUN_KEY] = run
+        if not hasattr(config, "workerinput") and not config.option.collectonly:
+            from pytest_deploygate.gate.record_files import clear_earlier_records
+
+            for plan in run.plans:
+                clear_earlier_records(plan)
         _register_roles(config, settings, run, signer)
 
     @pytest.hookimpl(wrapper=True)
