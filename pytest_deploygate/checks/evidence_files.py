@@ -16,13 +16,14 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pytest_deploygate.checks.declared import FILE_PARAMS as FILE_PARAMS  # (declared there)
+from pytest_deploygate.checks.freshness_floor import Floor
 from pytest_deploygate.core.paths import OutsideRoot, inside_root
 from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.core.value_class import field, value_class
-from pytest_deploygate.evidence.committed import CommittedFile, committed_files
+from pytest_deploygate.evidence.committed import CommittedFile, committed_files, future_problem
 
 MAX_FILES = 500
 
@@ -43,11 +44,14 @@ class FileSet:
 
     files: list[EvidenceFile] = field(default_factory=list)
     patterns: list[str] = field(default_factory=list)
+    #: Under ``not_before: commit``: the instant the files had to be newer than.
+    floor: Evidence | None = None
 
     @property
     def evidence(self) -> tuple[Evidence, ...]:
-        """Evidence entries of every file."""
-        return tuple(f.evidence for f in self.files)
+        """Evidence entries of every file (and the freshness floor they were held to)."""
+        files = tuple(f.evidence for f in self.files)
+        return files if self.floor is None else (*files, self.floor)
 
     def listing(self) -> str:
         """``a.xml, b.xml`` for messages."""
@@ -112,13 +116,19 @@ def gather(params: Mapping[str, Any], ctx: Any, default_report: str | None = Non
             found.files.append(loaded)
     if not found.files:
         return CheckResult.missing(f"no file matches {', '.join(patterns)}")
-    if params.get("not_before") == "commit" and not ctx.project.release.known:
-        return CheckResult.missing("not_before: commit, but there is no release commit to "
-                                   f"compare with: {ctx.project.release.problem}",
-                                   *found.evidence)
+    if params.get("not_before") == "commit":
+        floor = ctx.project.freshness_floor
+        if isinstance(floor, str):
+            return CheckResult.missing(f"not_before: commit, but {floor}", *found.evidence)
+        # Shown with the files: what they were held to, and where that time comes from.
+        found.floor = floor.evidence
     claims = _claims(found.files, params, ctx, stated)
     if isinstance(claims, str):
         return CheckResult.missing(claims, *found.evidence)
+    impossible = _impossible(found, params, ctx)
+    if impossible:
+        return CheckResult.missing("impossible evidence: " + "; ".join(impossible),
+                                   *found.evidence)
     stale = _stale(found, params, ctx, claims)
     if stale:
         return CheckResult.not_met("stale evidence: " + "; ".join(stale), *found.evidence)
@@ -177,6 +187,19 @@ def _claims(files: Sequence[EvidenceFile], params: Mapping[str, Any], ctx: Any,
     return claims
 
 
+def _impossible(found: FileSet, params: Mapping[str, Any], ctx: Any) -> list[str]:
+    """Times a freshness rule would read that cannot be true (under such a rule only)."""
+    if params.get("not_before") != "commit" and "max_age_days" not in params:
+        return []
+    committed = committed_of(found.files, ctx)
+    problems = [problem for f in found.files
+                if (problem := future_problem(f.relative, f.modified,
+                                              None if isinstance(committed, str)
+                                              else committed.get(f.relative),
+                                              ctx.project.now))]
+    return problems
+
+
 def _stale(found: FileSet, params: Mapping[str, Any], ctx: Any,
            claims: Mapping[str, datetime]) -> list[str]:
     if params.get("not_before") != "commit" and "max_age_days" not in params:
@@ -186,7 +209,8 @@ def _stale(found: FileSet, params: Mapping[str, Any], ctx: Any,
         return [f"{committed}, so the files' age is unknown"]
     problems = []
     if params.get("not_before") == "commit":
-        commit_time = ctx.project.commit_time
+        floor = ctx.project.freshness_floor
+        commit_time = None if isinstance(floor, str) else floor.at
         for f in found.files:
             tracked = committed.get(f.relative)
             if tracked is not None:
@@ -200,13 +224,13 @@ def _stale(found: FileSet, params: Mapping[str, Any], ctx: Any,
             elif commit_time and (claimed := claims.get(f.relative)) and claimed < commit_time:
                 problems.append(f"{f.relative} says it ran at {format_instant(claimed)}, before "
                                 f"the release commit {ctx.project.commit[:12]} "
-                                f"({format_instant(commit_time)})")
+                                f"({_floor_shown(floor)})")
             elif commit_time and (content_time(f, tracked) <= commit_time if tracked else
                                   f.modified < commit_time):
                 # (A committed file's time is its commit's, whole seconds: not newer if equal.)
                 problems.append(f"{f.relative} (modified {format_instant(content_time(f, tracked))}"
                                 f"{_as_committed(tracked)}) is older than the release commit "
-                                f"{ctx.project.commit[:12]} ({format_instant(commit_time)})")
+                                f"{ctx.project.commit[:12]} ({_floor_shown(floor)})")
     if "max_age_days" in params:
         limit = ctx.number(params["max_age_days"])
         for f in found.files:
@@ -236,6 +260,16 @@ def committed_of(files: Sequence[EvidenceFile], ctx: Any) -> dict[str, Committed
 def content_time(file: EvidenceFile, tracked: CommittedFile | None) -> datetime:
     """When the file's content was written: a committed file's checkout time is not it."""
     return file.modified if tracked is None else min(file.modified, tracked.at)
+
+
+def _floor_shown(floor: Floor | str) -> str:
+    """When the release commit was made, and arrived here if that is later, for messages."""
+    if isinstance(floor, str):
+        return floor
+    if floor.at > floor.committed:
+        return (f"committed {format_instant(floor.committed)}, checked out here "
+                f"{format_instant(floor.at)}")
+    return format_instant(floor.at)
 
 
 def _as_committed(tracked: CommittedFile | None) -> str:
