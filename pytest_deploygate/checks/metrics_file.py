@@ -44,6 +44,7 @@ from pytest_deploygate.core.measurements import single
 from pytest_deploygate.core.results import CheckResult, Status
 from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.core.value_class import value_class
+from pytest_deploygate.evidence.committed import future_problem
 from pytest_deploygate.evidence.exposition import (
     ExpositionError,
     parse_exposition,
@@ -95,6 +96,11 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     if isinstance(committed, str):
         return CheckResult.missing(f"inconclusive: {committed}, so the capture's age is unknown",
                                    *found.evidence)
+    for capture in found.files:
+        impossible = future_problem(capture.relative, capture.modified,
+                                    committed.get(capture.relative), ctx.project.now)
+        if impossible:
+            return CheckResult.missing(f"inconclusive: {impossible}", *found.evidence)
     # A committed capture is as old as its commit, not as the checkout that wrote it.
     captures = [EvidenceFile(capture.relative, capture.data,
                              content_time(capture, committed.get(capture.relative)),

@@ -16,9 +16,10 @@ known commit time: git cannot tell, and the age is unknown.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.release import (
     Git,
@@ -26,6 +27,10 @@ from pytest_deploygate.evidence.release import (
     is_bookkeeping,
     shallow_boundary,
 )
+
+#: How far a file's modification time may run ahead of this machine's clock (a network file
+#: system's server clock) before it is impossible.
+FUTURE_MODIFIED = timedelta(minutes=5)
 
 
 @value_class(frozen=True)
@@ -145,3 +150,19 @@ def _real_relative(root: Path, relative: str) -> str:
         return (root / relative).resolve().relative_to(root.resolve()).as_posix()
     except (OSError, RuntimeError, ValueError):
         return relative
+
+
+def future_problem(relative: str, modified: datetime, tracked: CommittedFile | None,
+                   clock: datetime) -> str | None:
+    """Why a file's times are impossible, if they are: modified after the machine's own
+    clock (a time set by ``touch -d`` or kept from an archive made elsewhere, which made a
+    stale file newer than any release and ageless), or last committed after the evaluation
+    clock (a future date made the file as young as its checkout)."""
+    if modified > datetime.now(UTC) + FUTURE_MODIFIED:
+        return (f"{relative} is modified {format_instant(modified)}, in the future of this "
+                "machine's clock: its time was set, not written; produce it in this run")
+    if tracked is not None and tracked.at > clock:
+        return (f"{relative} is committed in {tracked.commit[:12]}, dated "
+                f"{format_instant(tracked.at)}, after the evaluation time "
+                f"{format_instant(clock)}")
+    return None
