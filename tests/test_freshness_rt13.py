@@ -274,3 +274,51 @@ def test_a_metrics_capture_modified_in_the_future_is_impossible(project: GatePro
     case = _judged(project)
     assert case["outcome"] == "error", case
     assert "in the future" in case["message"], case
+
+
+# -- 3. committed content that git diff calls changed -----------------------------------------
+
+
+def _crlf_report_committed(project: GateProject, check: str) -> None:
+    """A release, then a passing report committed under bookkeeping with CRLF line ends,
+    then a ``text`` attribute for it: git diff now calls the checked-out file changed."""
+    project.set_state({"phases": {}})
+    (project.root / "deploygate.yaml").write_text(
+        "version: 1.4.0\nreports:\n  junit: [.isdlc/reports/*.xml]\n")
+    custom_gate(project, f"- {{id: fresh, text: Fresh tests, check: {{{check}}}}}")
+    _commit(project.root, "2026-01-01T12:00:00+00:00", "release 1.4.0")
+    report = project.root / ".isdlc" / "reports" / "unit.xml"
+    report.parent.mkdir(parents=True)
+    report.write_bytes(_JUNIT_PASS.replace("\n", "\r\n").encode())
+    _commit(project.root, "2026-01-02T12:00:00+00:00", "reports", ".isdlc/reports")
+    (report.parent / ".gitattributes").write_text("*.xml text\n")
+    _commit(project.root, "2026-01-02T12:00:00+00:00", "attributes",
+            ".isdlc/reports/.gitattributes")
+    # A CI runner's fresh checkout writes every tracked file now.
+    for path in report.parent.iterdir():
+        path.unlink()
+    _git(project.root, "checkout", "-q", "--", ".")
+    # Its index entry's times no longer match (as when the checkout wrote it in the same
+    # second as the index: "racily clean"), so git compares the content after conversion.
+    os.utime(report, (time.time() + 1, time.time() + 1))
+    assert _git(project.root, "status", "--porcelain", "--", ".isdlc/reports"), \
+        "git no longer calls the file changed: the test needs another way"
+
+
+@pytest.mark.parametrize("check", ["kind: junit, report: junit, not_before: commit",
+                                   "kind: junit, report: junit, max_age_days: 7"])
+def test_a_committed_report_git_calls_changed_is_still_committed(project: GateProject,
+                                                                  check: str) -> None:
+    _crlf_report_committed(project, check)
+    case = _judged(project, "--gate-now=2026-03-01T12:00:00Z")
+    assert case["outcome"] == "failure", case
+    assert "committed" in case["message"], case
+
+
+def test_a_committed_report_changed_by_the_run_is_the_runs(project: GateProject) -> None:
+    # The same file rewritten by this run (other bytes than the committed ones): its
+    # modification time is the run's.
+    _crlf_report_committed(project, "kind: junit, report: junit, max_age_days: 7")
+    _report(project.root, name=".isdlc/reports/unit.xml")
+    case = _judged(project)
+    assert case["outcome"] == "passed", case

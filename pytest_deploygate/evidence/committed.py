@@ -7,6 +7,10 @@ release commit and younger than any ``max_age_days``. A file git tracks whose co
 one committed is as old as the commit that last changed it (or as its modification time, when
 that is older). A tracked file outside the gate's bookkeeping is release content: it was
 committed with (or before) the release commit, so it is never evidence produced after it.
+Whether the working copy is the committed content is decided by its bytes, not by git diff:
+diff compares after its clean conversion, so a report committed with CRLF under a ``text``
+attribute looked rewritten by the run (as new as its checkout); a file whose bytes are the
+committed ones, or what checking them out writes, is committed content.
 A file git attributes to a shallow clone's cut-off commit (which "adds" every file) has no
 known commit time: git cannot tell, and the age is unknown.
 
@@ -26,6 +30,7 @@ from pytest_deploygate.evidence.release import (
     bookkeeping_paths,
     is_bookkeeping,
     shallow_boundary,
+    uncommitted_file_problem,
 )
 
 #: How far a file's modification time may run ahead of this machine's clock (a network file
@@ -85,8 +90,13 @@ def _committed_here(git: Git, root: Path, names: list[str], specs: list[str],
     cut_off = shallow_boundary(root)
     found = {}
     for name in names:
-        if name in changed:
-            continue  # written over after the checkout: its modification time tells
+        if name in changed and uncommitted_file_problem(root, (root / name).resolve()):
+            # Written over after the checkout: its modification time tells. (git diff
+            # compares after its clean conversion: a file committed with CRLF under a
+            # ``text`` attribute differs from its own checkout and looked rewritten by the
+            # run, as new as the checkout. The bytes decide: the committed ones, or what
+            # checking them out writes, are committed content.)
+            continue
         code, last = git("log", "-1", "--format=%H %cI", "HEAD", "--",
                           f":(literal){name}")
         commit, _, stamp = last.strip().partition(" ")
