@@ -322,3 +322,39 @@ def test_a_committed_report_changed_by_the_run_is_the_runs(project: GateProject)
     _report(project.root, name=".isdlc/reports/unit.xml")
     case = _judged(project)
     assert case["outcome"] == "passed", case
+
+
+# -- 2. a metrics capture committed as release content ----------------------------------------
+
+
+def _capture_gate(project: GateProject, path: str) -> None:
+    project.set_state({"phases": {}})
+    (project.root / "deploygate.yaml").write_text(f"version: 1.4.0\nmetrics_file: {path}\n")
+    capture = project.root / path
+    capture.parent.mkdir(parents=True, exist_ok=True)
+    capture.write_text(_CAPTURE)
+    custom_gate(project, "- {id: fresh, text: Error ratio, check: {kind: metrics_file, "
+                         "metric: error_ratio, max: 0.05}}")
+
+
+def test_a_capture_committed_with_the_release_is_refused_a_post_deploy_one_is_dated(
+        project: GateProject) -> None:
+    # Release content existed before the release commit, so before its deploy: refused
+    # however recent its commit. Committed after the deploy with the post-deployment records
+    # (bookkeeping), it is the deploy's, as old as its commit.
+    _capture_gate(project, "reports/production.prom")
+    _commit(project.root, "2026-03-01T11:00:00+00:00", "release 1.4.0")
+    case = _judged(project, "--gate-now=2026-03-01T12:00:00Z")
+    assert case["outcome"] == "error", case
+    assert "reports/production.prom is committed release content" in case["message"], case
+
+    artifacts = ".isdlc/phases/12-production/artifacts/production.prom"
+    _git(project.root, "rm", "-q", "reports/production.prom")
+    _capture_gate(project, artifacts)
+    _commit(project.root, "2026-03-01T11:00:00+00:00", "release 1.4.1", "deploygate.yaml")
+    _commit(project.root, "2026-03-01T11:30:00+00:00", "post-deployment capture",
+            ".isdlc/phases")
+    case = _judged(project, "--gate-now=2026-03-01T12:00:00Z")
+    assert case["outcome"] == "passed", case
+    case = _judged(project, "--gate-now=2026-03-03T12:00:00Z")
+    assert case["outcome"] == "error" and "stale capture" in case["message"], case
