@@ -70,6 +70,12 @@ def _report(root: Path, mtime: float | None = None, name: str = "reports/unit.xm
     return path
 
 
+def _next_second() -> None:
+    """Wait for the next whole second: a reflog dates in whole seconds, so a file left in
+    the same second as the checkout cannot be told from one written after it."""
+    time.sleep(1.01 - time.time() % 1)
+
+
 def _judged(project: GateProject, *args: str) -> dict[str, str]:
     project.run("--gate=12", *args)
     return project.record().case("fresh")
@@ -97,6 +103,7 @@ def test_a_backdated_commit_does_not_make_a_reused_runners_stale_report_fresh(
     _gated(project)
     _commit(project.root, "2025-06-01T12:00:00+00:00", "release 1.3.0")
     _report(project.root, time.time() - 2 * _HOUR)
+    _next_second()
     author = tmp_path / "author"
     _git(tmp_path, "clone", "-q", str(project.root), str(author))
     (author / "CHANGELOG.md").write_text("## 1.4.0\n- new\n")
@@ -107,7 +114,8 @@ def test_a_backdated_commit_does_not_make_a_reused_runners_stale_report_fresh(
     assert _git(project.root, "rev-parse", "HEAD") == release
     case = _judged(project)
     assert case["outcome"] == "failure", case
-    assert "reports/unit.xml" in case["message"] and "checked out here" in case["message"], case
+    assert "reports/unit.xml was put in the work tree" in case["message"], case
+    assert "before this checkout arrived" in case["message"], case
     # A report the run writes after the checkout is fresh.
     _report(project.root)
     case = _judged(project)
@@ -151,17 +159,38 @@ _CI_CHECKOUTS = {
 @pytest.mark.parametrize("checkout", sorted(_CI_CHECKOUTS))
 def test_every_ci_checkout_dates_its_arrival(project: GateProject, tmp_path: Path,
                                              checkout: str) -> None:
-    # A report restored into a fresh checkout (a cache, an artifact of an earlier pipeline),
-    # modified an hour ago, of a release committed "last year".
+    # Each CI checkout writes the reflog entry the floor is read from: a report of this run
+    # passes, and the record names the arrival. Where the checkout goes into a reused folder
+    # (actions/checkout, GitLab), a report an earlier run left there is refused.
     _gated(project)
     source = _source(project, tmp_path, "2025-07-01T12:00:00+00:00")
     commit = _git(source, "rev-parse", "HEAD")
+    left = checkout != "git clone"  # (git clone wants an empty folder)
+    if left:
+        _report(project.root, time.time() - _HOUR)
+        _next_second()
     for command in _CI_CHECKOUTS[checkout]:
         _git(project.root, *(part.format(source=source, commit=commit) for part in command))
-    _report(project.root, time.time() - _HOUR)
+    if left:
+        case = _judged(project)
+        assert case["outcome"] == "failure", case
+        assert "before this checkout arrived" in case["message"], case
+    _report(project.root)
     case = _judged(project)
-    assert case["outcome"] == "failure", case
-    assert "checked out here" in case["message"], case
+    assert case["outcome"] == "passed", case
+    assert "arrival at it" in case["text"] and "(HEAD's reflog)" in case["text"], case
+
+
+def test_an_artifact_extracted_with_its_old_modification_time_is_this_runs(
+        project: GateProject, tmp_path: Path) -> None:
+    # An earlier job of the same pipeline wrote the report in its own workspace; this job
+    # checked out, then extracted the artifact keeping the file's time (as tar and GitLab's
+    # artifacts do): older than this checkout, yet put here after it.
+    _gated(project)
+    source = _source(project, tmp_path, "2025-07-01T12:00:00+00:00")
+    _git(project.root, "clone", "-q", str(source), ".")
+    _report(project.root, time.time() - _HOUR)
+    assert _judged(project)["outcome"] == "passed"
 
 
 def test_without_a_reflog_the_commit_time_is_the_floor_and_the_record_says_so(

@@ -16,7 +16,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pytest_deploygate.checks.declared import FILE_PARAMS as FILE_PARAMS  # (declared there)
-from pytest_deploygate.checks.freshness_floor import Floor
 from pytest_deploygate.core.paths import OutsideRoot, inside_root
 from pytest_deploygate.core.regular_files import UnusableFile, read_regular_file
 from pytest_deploygate.core.results import CheckResult, Evidence
@@ -36,6 +35,9 @@ class EvidenceFile:
     data: bytes
     modified: datetime
     evidence: Evidence
+    #: When the file was put in the work tree: its inode's change time (written, extracted,
+    #: renamed, its times set), which no program sets back.
+    placed: datetime | None = None
 
 
 @value_class
@@ -146,10 +148,11 @@ def _read(relative: str, path: Path, scope: RunScope) -> EvidenceFile | CheckRes
         # One read and hash per version of a file in a run, however many criteria (or
         # projects) use it.
         versions = scope.cache("evidence-files")
-        key = (relative, path, stat.st_mtime_ns, stat.st_size)
+        key = (relative, path, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size)
         found = versions.get(key)
         if not isinstance(found, EvidenceFile):  # the cache holds nothing else
-            found = versions[key] = _read_version(relative, path, stat.st_mtime_ns, limit)
+            found = versions[key] = _read_version(relative, path, stat.st_mtime_ns,
+                                                  stat.st_ctime_ns, limit)
         return found
     except UnusableFile as exc:
         return CheckResult.missing(f"{relative}: {exc.reason}")
@@ -157,12 +160,14 @@ def _read(relative: str, path: Path, scope: RunScope) -> EvidenceFile | CheckRes
         return CheckResult.missing(f"{relative} cannot be read: {exc.strerror or exc}")
 
 
-def _read_version(relative: str, path: Path, mtime_ns: int, limit: int) -> EvidenceFile:
+def _read_version(relative: str, path: Path, mtime_ns: int, ctime_ns: int, limit: int
+                  ) -> EvidenceFile:
     data = read_regular_file(path, limit)
     modified = datetime.fromtimestamp(mtime_ns / 1e9, UTC)
+    placed = datetime.fromtimestamp(ctime_ns / 1e9, UTC)
     evidence = Evidence("file", relative, sha256=hashlib.sha256(data).hexdigest(),
                         modified=format_instant(modified))
-    return EvidenceFile(relative, data, modified, evidence)
+    return EvidenceFile(relative, data, modified, evidence, placed)
 
 
 def _claims(files: Sequence[EvidenceFile], params: Mapping[str, Any], ctx: Any,
@@ -210,7 +215,7 @@ def _stale(found: FileSet, params: Mapping[str, Any], ctx: Any,
     problems = []
     if params.get("not_before") == "commit":
         floor = ctx.project.freshness_floor
-        commit_time = None if isinstance(floor, str) else floor.at
+        commit_time = None if isinstance(floor, str) else floor.committed
         for f in found.files:
             tracked = committed.get(f.relative)
             if tracked is not None:
@@ -224,13 +229,23 @@ def _stale(found: FileSet, params: Mapping[str, Any], ctx: Any,
             elif commit_time and (claimed := claims.get(f.relative)) and claimed < commit_time:
                 problems.append(f"{f.relative} says it ran at {format_instant(claimed)}, before "
                                 f"the release commit {ctx.project.commit[:12]} "
-                                f"({_floor_shown(floor)})")
-            elif commit_time and (content_time(f, tracked) <= commit_time if tracked else
-                                  f.modified < commit_time):
-                # (A committed file's time is its commit's, whole seconds: not newer if equal.)
-                problems.append(f"{f.relative} (modified {format_instant(content_time(f, tracked))}"
-                                f"{_as_committed(tracked)}) is older than the release commit "
-                                f"{ctx.project.commit[:12]} ({_floor_shown(floor)})")
+                                f"({format_instant(commit_time)})")
+            elif commit_time and f.modified < commit_time:
+                problems.append(f"{f.relative} (modified {format_instant(f.modified)}) is older "
+                                f"than the release commit {ctx.project.commit[:12]} "
+                                f"({format_instant(commit_time)})")
+            elif (not isinstance(floor, str) and f.placed is not None
+                  and f.placed < floor.at):
+                # The commit time is its committer's claim (backdated, last year): a report
+                # an earlier run left in a reused work tree was "newer". When the file was put
+                # here (its inode's change time, set by the kernel: no utime moves it back; an
+                # artifact extracted with its old modification time is put here now) must be
+                # after this checkout got the release.
+                problems.append(f"{f.relative} was put in the work tree at "
+                                f"{format_instant(f.placed)}, before this checkout arrived at "
+                                f"the release commit {ctx.project.commit[:12]} "
+                                f"({format_instant(floor.at)}): left by an earlier run; "
+                                "produce it in this run")
     if "max_age_days" in params:
         limit = ctx.number(params["max_age_days"])
         for f in found.files:
@@ -260,16 +275,6 @@ def committed_of(files: Sequence[EvidenceFile], ctx: Any) -> dict[str, Committed
 def content_time(file: EvidenceFile, tracked: CommittedFile | None) -> datetime:
     """When the file's content was written: a committed file's checkout time is not it."""
     return file.modified if tracked is None else min(file.modified, tracked.at)
-
-
-def _floor_shown(floor: Floor | str) -> str:
-    """When the release commit was made, and arrived here if that is later, for messages."""
-    if isinstance(floor, str):
-        return floor
-    if floor.at > floor.committed:
-        return (f"committed {format_instant(floor.committed)}, checked out here "
-                f"{format_instant(floor.at)}")
-    return format_instant(floor.at)
 
 
 def _as_committed(tracked: CommittedFile | None) -> str:

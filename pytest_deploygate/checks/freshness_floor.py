@@ -1,5 +1,8 @@
-"""The instant ``not_before: commit`` holds evidence files to: the later of the release
-commit's committer time and the time this checkout arrived at the release.
+"""The instants ``not_before: commit`` holds evidence files to: the release commit's
+committer time (what a file says of itself, its modification and stated run times, must be
+later), and the later of that and the time this checkout arrived at the release (when the
+file was put in the work tree, its inode change time, must be later: an artifact extracted
+with the modification time of the earlier job that wrote it is put here after the checkout).
 
 The committer time is the committer's claim (``GIT_COMMITTER_DATE``): backdated, a stale
 report left untracked in a reused work tree looked newer than the release. The arrival time
