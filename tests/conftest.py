@@ -188,7 +188,13 @@ class GateProject:
         return parse_record(self.root / "gate-records" / f"{name}.xml")
 
     def git_init(self) -> str:
-        """Make the project a git repository with one commit; return the commit."""
+        """Make the project a git repository with one commit; return the commit. Its
+        ``reports/`` (the example's CI output: test reports, scans, the metrics capture) stay
+        untracked, as in a real project (``examples/release_repo.py`` does the same): a
+        report or capture committed with the release is no evidence of it."""
+        ignore = self.root / ".gitignore"
+        if (self.root / "reports").is_dir() and not ignore.exists():
+            ignore.write_text("# CI output: evidence, never release content\nreports/\n")
         env = {**os.environ, "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "t@example.com",
                "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "t@example.com"}
         for command in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],

@@ -175,3 +175,25 @@ def test_a_window_breaching_at_every_measurement_is_breached_whatever_its_failur
     finally:
         api.close()
     assert case["outcome"] == "failure", case
+
+
+_CAPTURE = ('# TYPE http_requests_total counter\n'
+            'http_requests_total{code="200"} 1000\nhttp_requests_total{code="500"} 1\n')
+
+
+def test_a_metrics_capture_committed_with_the_release_is_no_capture_of_its_deploy(
+        project: GateProject) -> None:
+    # A clean capture committed with the release an hour before the gate: within the
+    # capture's default day, but written before this release was ever deployed.
+    project.set_state({"phases": {}})
+    (project.root / "deploygate.yaml").write_text(
+        "version: 1.4.0\nmetrics_file: reports/production.prom\n")
+    (project.root / "reports").mkdir()
+    (project.root / "reports" / "production.prom").write_text(_CAPTURE)
+    custom_gate(project, "- {id: errors, text: Error ratio, check: {kind: metrics_file, "
+                         "metric: error_ratio, max: 0.05}}")
+    _commit(project, "2026-03-01T11:00:00+00:00", "release 1.4.0")
+    _fresh_clone(project)
+    case = _judged(project, "errors", "--gate-now=2026-03-01T12:00:00Z")
+    assert case["outcome"] in ("failure", "error"), case
+    assert "reports/production.prom" in case["message"], case

@@ -52,6 +52,9 @@ def verified(example: GateProject) -> GateProject:
     config.write_text(config.read_text().replace("verify_authorship: false",
                                                  "verify_authorship: true"))
     example.drop_attestation("security-sign-off")
+    # Its reports and metrics capture are CI output, untracked (a capture committed with the
+    # release is no capture of its deploy).
+    (example.root / ".gitignore").write_text("reports/\n")
     git(example, "init", "-q", "-b", "main")
     commit_as(example, "dev", "release 1.4.0")
     return example

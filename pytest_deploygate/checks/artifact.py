@@ -30,7 +30,7 @@ from pytest_deploygate.core.regular_files import (
 from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.core.version_text import version_pattern
-from pytest_deploygate.evidence.committed import committed_files
+from pytest_deploygate.evidence.committed import committed_files, future_problem
 from pytest_deploygate.spec.model import ArtifactSpec, GateSpec
 
 ARTIFACT_FOLDER = "{artifact_folder}"
@@ -219,6 +219,9 @@ def _judge(artifact: ArtifactSpec, relative: str, data: bytes, digest: str,
             return CheckResult.missing(f"{committed}, so the age of {relative} is unknown",
                                        evidence)
         tracked = committed.get(relative)
+        impossible = future_problem(relative, modified, tracked, ctx.project.now)
+        if impossible:
+            return CheckResult.missing(f"impossible evidence: {impossible}", evidence)
         written = modified if tracked is None else min(modified, tracked.at)
         age_days = (ctx.project.now - written).total_seconds() / 86400
         if age_days > artifact.max_age_days:

@@ -22,7 +22,7 @@ from pytest_deploygate.core.results import CheckResult, Evidence
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.core.value_class import field, value_class
-from pytest_deploygate.evidence.committed import CommittedFile, committed_files
+from pytest_deploygate.evidence.committed import CommittedFile, committed_files, future_problem
 
 MAX_FILES = 500
 
@@ -35,6 +35,9 @@ class EvidenceFile:
     data: bytes
     modified: datetime
     evidence: Evidence
+    #: When the file was put in the work tree: its inode's change time (written, extracted,
+    #: renamed, its times set), which no program sets back.
+    placed: datetime | None = None
 
 
 @value_class
@@ -43,11 +46,14 @@ class FileSet:
 
     files: list[EvidenceFile] = field(default_factory=list)
     patterns: list[str] = field(default_factory=list)
+    #: Under ``not_before: commit``: the instant the files had to be newer than.
+    floor: Evidence | None = None
 
     @property
     def evidence(self) -> tuple[Evidence, ...]:
-        """Evidence entries of every file."""
-        return tuple(f.evidence for f in self.files)
+        """Evidence entries of every file (and the freshness floor they were held to)."""
+        files = tuple(f.evidence for f in self.files)
+        return files if self.floor is None else (*files, self.floor)
 
     def listing(self) -> str:
         """``a.xml, b.xml`` for messages."""
@@ -112,13 +118,19 @@ def gather(params: Mapping[str, Any], ctx: Any, default_report: str | None = Non
             found.files.append(loaded)
     if not found.files:
         return CheckResult.missing(f"no file matches {', '.join(patterns)}")
-    if params.get("not_before") == "commit" and not ctx.project.release.known:
-        return CheckResult.missing("not_before: commit, but there is no release commit to "
-                                   f"compare with: {ctx.project.release.problem}",
-                                   *found.evidence)
+    if params.get("not_before") == "commit":
+        floor = ctx.project.freshness_floor
+        if isinstance(floor, str):
+            return CheckResult.missing(f"not_before: commit, but {floor}", *found.evidence)
+        # Shown with the files: what they were held to, and where that time comes from.
+        found.floor = floor.evidence
     claims = _claims(found.files, params, ctx, stated)
     if isinstance(claims, str):
         return CheckResult.missing(claims, *found.evidence)
+    impossible = _impossible(found, params, ctx)
+    if impossible:
+        return CheckResult.missing("impossible evidence: " + "; ".join(impossible),
+                                   *found.evidence)
     stale = _stale(found, params, ctx, claims)
     if stale:
         return CheckResult.not_met("stale evidence: " + "; ".join(stale), *found.evidence)
@@ -136,10 +148,11 @@ def _read(relative: str, path: Path, scope: RunScope) -> EvidenceFile | CheckRes
         # One read and hash per version of a file in a run, however many criteria (or
         # projects) use it.
         versions = scope.cache("evidence-files")
-        key = (relative, path, stat.st_mtime_ns, stat.st_size)
+        key = (relative, path, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size)
         found = versions.get(key)
         if not isinstance(found, EvidenceFile):  # the cache holds nothing else
-            found = versions[key] = _read_version(relative, path, stat.st_mtime_ns, limit)
+            found = versions[key] = _read_version(relative, path, stat.st_mtime_ns,
+                                                  stat.st_ctime_ns, limit)
         return found
     except UnusableFile as exc:
         return CheckResult.missing(f"{relative}: {exc.reason}")
@@ -147,12 +160,14 @@ def _read(relative: str, path: Path, scope: RunScope) -> EvidenceFile | CheckRes
         return CheckResult.missing(f"{relative} cannot be read: {exc.strerror or exc}")
 
 
-def _read_version(relative: str, path: Path, mtime_ns: int, limit: int) -> EvidenceFile:
+def _read_version(relative: str, path: Path, mtime_ns: int, ctime_ns: int, limit: int
+                  ) -> EvidenceFile:
     data = read_regular_file(path, limit)
     modified = datetime.fromtimestamp(mtime_ns / 1e9, UTC)
+    placed = datetime.fromtimestamp(ctime_ns / 1e9, UTC)
     evidence = Evidence("file", relative, sha256=hashlib.sha256(data).hexdigest(),
                         modified=format_instant(modified))
-    return EvidenceFile(relative, data, modified, evidence)
+    return EvidenceFile(relative, data, modified, evidence, placed)
 
 
 def _claims(files: Sequence[EvidenceFile], params: Mapping[str, Any], ctx: Any,
@@ -177,6 +192,19 @@ def _claims(files: Sequence[EvidenceFile], params: Mapping[str, Any], ctx: Any,
     return claims
 
 
+def _impossible(found: FileSet, params: Mapping[str, Any], ctx: Any) -> list[str]:
+    """Times a freshness rule would read that cannot be true (under such a rule only)."""
+    if params.get("not_before") != "commit" and "max_age_days" not in params:
+        return []
+    committed = committed_of(found.files, ctx)
+    problems = [problem for f in found.files
+                if (problem := future_problem(f.relative, f.modified,
+                                              None if isinstance(committed, str)
+                                              else committed.get(f.relative),
+                                              ctx.project.now))]
+    return problems
+
+
 def _stale(found: FileSet, params: Mapping[str, Any], ctx: Any,
            claims: Mapping[str, datetime]) -> list[str]:
     if params.get("not_before") != "commit" and "max_age_days" not in params:
@@ -186,7 +214,8 @@ def _stale(found: FileSet, params: Mapping[str, Any], ctx: Any,
         return [f"{committed}, so the files' age is unknown"]
     problems = []
     if params.get("not_before") == "commit":
-        commit_time = ctx.project.commit_time
+        floor = ctx.project.freshness_floor
+        commit_time = None if isinstance(floor, str) else floor.committed
         for f in found.files:
             tracked = committed.get(f.relative)
             if tracked is not None:
@@ -201,12 +230,22 @@ def _stale(found: FileSet, params: Mapping[str, Any], ctx: Any,
                 problems.append(f"{f.relative} says it ran at {format_instant(claimed)}, before "
                                 f"the release commit {ctx.project.commit[:12]} "
                                 f"({format_instant(commit_time)})")
-            elif commit_time and (content_time(f, tracked) <= commit_time if tracked else
-                                  f.modified < commit_time):
-                # (A committed file's time is its commit's, whole seconds: not newer if equal.)
-                problems.append(f"{f.relative} (modified {format_instant(content_time(f, tracked))}"
-                                f"{_as_committed(tracked)}) is older than the release commit "
-                                f"{ctx.project.commit[:12]} ({format_instant(commit_time)})")
+            elif commit_time and f.modified < commit_time:
+                problems.append(f"{f.relative} (modified {format_instant(f.modified)}) is older "
+                                f"than the release commit {ctx.project.commit[:12]} "
+                                f"({format_instant(commit_time)})")
+            elif (not isinstance(floor, str) and f.placed is not None
+                  and f.placed < floor.at):
+                # The commit time is its committer's claim (backdated, last year): a report
+                # an earlier run left in a reused work tree was "newer". When the file was put
+                # here (its inode's change time, set by the kernel: no utime moves it back; an
+                # artifact extracted with its old modification time is put here now) must be
+                # after this checkout got the release.
+                problems.append(f"{f.relative} was put in the work tree at "
+                                f"{format_instant(f.placed)}, before this checkout arrived at "
+                                f"the release commit {ctx.project.commit[:12]} "
+                                f"({format_instant(floor.at)}): left by an earlier run; "
+                                "produce it in this run")
     if "max_age_days" in params:
         limit = ctx.number(params["max_age_days"])
         for f in found.files:

@@ -44,6 +44,7 @@ from pytest_deploygate.core.measurements import single
 from pytest_deploygate.core.results import CheckResult, Status
 from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.core.value_class import value_class
+from pytest_deploygate.evidence.committed import future_problem
 from pytest_deploygate.evidence.exposition import (
     ExpositionError,
     parse_exposition,
@@ -95,6 +96,22 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
     if isinstance(committed, str):
         return CheckResult.missing(f"inconclusive: {committed}, so the capture's age is unknown",
                                    *found.evidence)
+    for capture in found.files:
+        tracked = committed.get(capture.relative)
+        impossible = future_problem(capture.relative, capture.modified, tracked,
+                                    ctx.project.now)
+        if impossible:
+            return CheckResult.missing(f"inconclusive: {impossible}", *found.evidence)
+        # A capture committed with the release existed before the release commit, so before
+        # the release was deployed: it is no capture of this deploy, however recent its commit
+        # (its committer's time). One committed as bookkeeping after the deploy (under
+        # .isdlc/) is dated by its commit below.
+        if tracked is not None and tracked.release_content:
+            return CheckResult.missing(
+                f"inconclusive: {capture.relative} is committed release content (last changed "
+                f"in {tracked.commit[:12]}), taken before this release was deployed: capture "
+                "the metrics in CI after the smoke run and keep the file untracked",
+                *found.evidence)
     # A committed capture is as old as its commit, not as the checkout that wrote it.
     captures = [EvidenceFile(capture.relative, capture.data,
                              content_time(capture, committed.get(capture.relative)),

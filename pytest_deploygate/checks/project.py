@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_deploygate.checks.freshness_floor import Floor, release_floor
 from pytest_deploygate.checks.services import EvidenceServices
 from pytest_deploygate.core.limits import Limits
 from pytest_deploygate.core.run_scope import RunScope
@@ -94,6 +95,12 @@ class Project:
     def commit_time(self) -> datetime | None:
         """Committer time of the release commit (for evidence that must be newer)."""
         return self.release.committed_at
+
+    @functools.cached_property
+    def freshness_floor(self) -> Floor | str:
+        """What ``not_before: commit`` evidence must be newer than (the later of the commit
+        time and this checkout's arrival at it), or why that cannot be told."""
+        return release_floor(self.root, self.release, self.now)
 
     @property
     def commit(self) -> str | None:

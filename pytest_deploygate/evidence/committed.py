@@ -7,6 +7,10 @@ release commit and younger than any ``max_age_days``. A file git tracks whose co
 one committed is as old as the commit that last changed it (or as its modification time, when
 that is older). A tracked file outside the gate's bookkeeping is release content: it was
 committed with (or before) the release commit, so it is never evidence produced after it.
+Whether the working copy is the committed content is decided by its bytes, not by git diff:
+diff compares after its clean conversion, so a report committed with CRLF under a ``text``
+attribute looked rewritten by the run (as new as its checkout); a file whose bytes are the
+committed ones, or what checking them out writes, is committed content.
 A file git attributes to a shallow clone's cut-off commit (which "adds" every file) has no
 known commit time: git cannot tell, and the age is unknown.
 
@@ -16,17 +20,23 @@ known commit time: git cannot tell, and the age is unknown.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.release import (
     Git,
     bookkeeping_paths,
     is_bookkeeping,
     shallow_boundary,
+    uncommitted_file_problem,
 )
 from pytest_deploygate.evidence.shallow import fetch_history_hint
+
+#: How far a file's modification time may run ahead of this machine's clock (a network file
+#: system's server clock) before it is impossible.
+FUTURE_MODIFIED = timedelta(minutes=5)
 
 
 @value_class(frozen=True)
@@ -81,8 +91,13 @@ def _committed_here(git: Git, root: Path, names: list[str], specs: list[str],
     cut_off = shallow_boundary(root)
     found = {}
     for name in names:
-        if name in changed:
-            continue  # written over after the checkout: its modification time tells
+        if name in changed and uncommitted_file_problem(root, (root / name).resolve()):
+            # Written over after the checkout: its modification time tells. (git diff
+            # compares after its clean conversion: a file committed with CRLF under a
+            # ``text`` attribute differs from its own checkout and looked rewritten by the
+            # run, as new as the checkout. The bytes decide: the committed ones, or what
+            # checking them out writes, are committed content.)
+            continue
         code, last = git("log", "-1", "--format=%H %cI", "HEAD", "--",
                           f":(literal){name}")
         commit, _, stamp = last.strip().partition(" ")
@@ -146,3 +161,19 @@ def _real_relative(root: Path, relative: str) -> str:
         return (root / relative).resolve().relative_to(root.resolve()).as_posix()
     except (OSError, RuntimeError, ValueError):
         return relative
+
+
+def future_problem(relative: str, modified: datetime, tracked: CommittedFile | None,
+                   clock: datetime) -> str | None:
+    """Why a file's times are impossible, if they are: modified after the machine's own
+    clock (a time set by ``touch -d`` or kept from an archive made elsewhere, which made a
+    stale file newer than any release and ageless), or last committed after the evaluation
+    clock (a future date made the file as young as its checkout)."""
+    if modified > datetime.now(UTC) + FUTURE_MODIFIED:
+        return (f"{relative} is modified {format_instant(modified)}, in the future of this "
+                "machine's clock: its time was set, not written; produce it in this run")
+    if tracked is not None and tracked.at > clock:
+        return (f"{relative} is committed in {tracked.commit[:12]}, dated "
+                f"{format_instant(tracked.at)}, after the evaluation time "
+                f"{format_instant(clock)}")
+    return None

@@ -1,0 +1,101 @@
+"""When this checkout arrived at the release: the floor of ``not_before: commit``.
+
+A release commit's committer time is whatever its committer said (``GIT_COMMITTER_DATE``
+set to last year): against it alone, reports left untracked in a reused work tree by an
+earlier run (a self-hosted runner that does not clean) counted as newer than the release.
+Evidence of this release is written after this checkout got it, and git's reflog of HEAD says
+when that was, in the runner's own time: every clone, ``git init`` + ``fetch`` + ``checkout``
+(actions/checkout), ``fetch`` + ``checkout -f`` (GitLab) and ``pull`` writes an entry.
+
+The arrival is the oldest entry of the newest run of entries whose commit holds the release
+commit: a re-checkout of the same commit, or a sign-off committed on top of the release, does
+not move it (reports written before them are of this release); arriving from an older
+commit does. Where the reflog says nothing usable (``core.logAllRefUpdates`` off, a bare
+repository, an expired log, its newest entry not HEAD's commit) there is no arrival time,
+and the caller falls back to the commit time, saying so.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pytest_deploygate.core.value_class import value_class
+from pytest_deploygate.evidence.release import Git
+
+#: The newest part of the reflog read (a runner's reflog grows by a few lines a run).
+_TAIL_BYTES = 4 << 20
+#: Distinct commits asked about before giving up on older entries (the floor stays the
+#: oldest arrival found: later, never earlier, than the truth).
+_MAX_COMMITS = 32
+
+
+@value_class(frozen=True)
+class Arrival:
+    """When HEAD of this checkout arrived at the release (None: the reflog cannot tell, and
+    ``why`` says so)."""
+
+    at: datetime | None
+    why: str
+
+
+def checkout_arrival(root: Path, release_commit: str) -> Arrival:
+    """When the checkout at ``root`` arrived at ``release_commit`` (or a commit holding it),
+    from the reflog of HEAD; never raises."""
+    git = Git(root)
+    code, answer = git("rev-parse", "--git-path", "logs/HEAD", "--verify", "-q", "HEAD")
+    lines = answer.removesuffix("\n").split("\n")
+    if code != 0 or len(lines) != 2:
+        return Arrival(None, "git could not name HEAD's reflog")
+    log_path, head = Path(lines[0]), lines[1].strip()
+    entries = _entries(log_path if log_path.is_absolute() else root / log_path)
+    if not entries:
+        return Arrival(None, "HEAD has no reflog (core.logAllRefUpdates off, or a bare or "
+                             "copied repository)")
+    if entries[-1][0] != head:
+        return Arrival(None, f"HEAD's reflog does not end at HEAD ({head[:12]})")
+    holds: dict[str, bool] = {}
+    arrived: datetime | None = None
+    for commit, at in reversed(entries):
+        if commit not in holds:
+            if len(holds) >= _MAX_COMMITS:
+                break
+            holds[commit] = commit == release_commit or git(
+                "merge-base", "--is-ancestor", release_commit, commit)[0] == 0
+        if not holds[commit]:
+            break
+        arrived = at
+    if arrived is None:
+        return Arrival(None, f"HEAD's reflog never reached the release commit "
+                             f"{release_commit[:12]}")
+    return Arrival(arrived, "HEAD's reflog")
+
+
+def _entries(path: Path) -> list[tuple[str, datetime]]:
+    """The (new commit, time) of each readable reflog line, oldest first."""
+    try:
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - _TAIL_BYTES))
+            data = handle.read(_TAIL_BYTES)
+    except OSError:
+        return []
+    lines = data.split(b"\n")
+    if size > _TAIL_BYTES:
+        lines = lines[1:]  # (the first is cut)
+    entries = []
+    for line in lines:
+        # "<old> <new> <name> <<email>> <seconds> <+zone>\t<message>"
+        head = line.partition(b"\t")[0].split(b" ")
+        if len(head) < 5:
+            continue
+        try:
+            commit = head[1].decode("ascii")
+            at = datetime.fromtimestamp(int(head[-2]), UTC)
+        except (UnicodeDecodeError, ValueError, OverflowError, OSError):
+            continue
+        entries.append((commit, at))
+    return entries
