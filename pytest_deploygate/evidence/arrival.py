@@ -20,6 +20,7 @@ and the caller falls back to the commit time, saying so.
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +32,8 @@ _TAIL_BYTES = 4 << 20
 #: Distinct commits asked about before giving up on older entries (the floor stays the
 #: oldest arrival found: later, never earlier, than the truth).
 _MAX_COMMITS = 32
+#: A full object name of either object format (a reflog line is never an option to git).
+_HEX = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 @value_class(frozen=True)
@@ -57,21 +60,40 @@ def checkout_arrival(root: Path, release_commit: str) -> Arrival:
                              "copied repository)")
     if entries[-1][0] != head:
         return Arrival(None, f"HEAD's reflog does not end at HEAD ({head[:12]})")
-    holds: dict[str, bool] = {}
+    asked: list[str] = []  # the newest distinct commits, newest first
+    for commit, _ in reversed(entries):
+        if commit not in asked:
+            if len(asked) >= _MAX_COMMITS:
+                break
+            asked.append(commit)
+    holding = _holding(git, release_commit, asked)
     arrived: datetime | None = None
     for commit, at in reversed(entries):
-        if commit not in holds:
-            if len(holds) >= _MAX_COMMITS:
-                break
-            holds[commit] = commit == release_commit or git(
-                "merge-base", "--is-ancestor", release_commit, commit)[0] == 0
-        if not holds[commit]:
-            break
+        if commit not in holding:
+            break  # (also past the commits asked about)
         arrived = at
     if arrived is None:
         return Arrival(None, f"HEAD's reflog never reached the release commit "
                              f"{release_commit[:12]}")
     return Arrival(arrived, "HEAD's reflog")
+
+
+def _holding(git: Git, release_commit: str, commits: list[str]) -> set[str]:
+    """Those of ``commits`` that are the release commit or descend from it, in one git
+    process (not one ``merge-base --is-ancestor`` each: a work tree's reflog holds many)."""
+    holding = {release_commit} & set(commits)
+    others = [c for c in commits if c != release_commit and _HEX.fullmatch(c)]
+    if not others:
+        return holding
+    # Descendants of the release that are ancestors of (or are) one of the commits: a
+    # commit asked about holds the release when it is among them. (--ignore-missing: a
+    # commit of the log that is gone holds nothing.)
+    code, listing = git("rev-list", "--ignore-missing", "--ancestry-path",
+                        f"^{release_commit}", *others)
+    if code != 0:
+        return holding
+    descendants = set(listing.split())
+    return holding | {c for c in others if c in descendants}
 
 
 def _entries(path: Path) -> list[tuple[str, datetime]]:
