@@ -49,8 +49,8 @@ def test_the_release_tree_of_a_subdirectory_is_its_own_content(
     from pytest_deploygate.evidence.release import (
         Git,
         _tree_by_index,
-        _tree_without_top_level,
         release_identity,
+        tree_without_top_level,
     )
 
     root = project.root / name
@@ -67,7 +67,7 @@ def test_the_release_tree_of_a_subdirectory_is_its_own_content(
     git = Git(root)
     bookkeeping = (".deploygate", ".isdlc", "gate-records")
     assert identity.tree == _tree_by_index(git, "HEAD", bookkeeping, identity.prefix)
-    assert identity.tree == _tree_without_top_level(git, "HEAD", bookkeeping, identity.prefix)
+    assert identity.tree == tree_without_top_level(git, "HEAD", bookkeeping, identity.prefix)
     listed = set(project.git("ls-tree", "--name-only", identity.tree or "").splitlines())
     assert "5-mine.txt" in listed and ".deploygate" not in listed
 

@@ -14,8 +14,8 @@ import pytest
 from pytest_deploygate.evidence.release import (
     Git,
     _tree_by_index,
-    _tree_without_top_level,
     release_tree,
+    tree_without_top_level,
 )
 
 BOOKKEEPING = (".deploygate", ".isdlc", "gate-records")
@@ -64,7 +64,7 @@ def repository(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("prefix", ["", "service/"])
 def test_both_ways_give_the_same_tree(repository: Path, prefix: str) -> None:
     git = Git(repository / prefix)  # git runs in the project's root, as the gate runs it
-    fast = _tree_without_top_level(git, "HEAD", BOOKKEEPING, prefix)
+    fast = tree_without_top_level(git, "HEAD", BOOKKEEPING, prefix)
     general = _tree_by_index(git, "HEAD", BOOKKEEPING, prefix)
     assert fast is not None and fast == general
     listed = run_git(repository, "ls-tree", "--name-only", "-z", fast).split("\0")
@@ -141,7 +141,7 @@ def test_the_tree_hashed_here_is_the_one_git_builds(repository: Path, prefix: st
     identity = release_identity(repository / prefix, record_dir=records, version="1.0.0")
     assert identity.tree == _tree_by_index(Git(repository / prefix), "HEAD", BOOKKEEPING,
                                            prefix)
-    assert identity.tree == _tree_without_top_level(Git(repository / prefix), "HEAD",
+    assert identity.tree == tree_without_top_level(Git(repository / prefix), "HEAD",
                                                     BOOKKEEPING, prefix)
     # ... and it was hashed here (git mktree is only the fallback).
     from pytest_deploygate.evidence.git_tree import tree_id
@@ -179,3 +179,56 @@ def test_entries_the_hash_does_not_know_are_left_to_git() -> None:
     assert tree_id(["040000 blob " + "a" * 40 + "\tx"], "sha1") is None  # mode and type differ
     assert tree_id([blob + "x", blob + "x"], "sha1") is None  # a name twice
     assert tree_id([blob + "x/y"], "sha1") is None  # not one level
+
+
+# -- many commits at once (the commit of each sign-off and waiver line) ---------------------
+
+@pytest.mark.parametrize("prefix", ["", "service/"])
+def test_the_trees_of_many_commits_are_those_of_each(repository: Path, prefix: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """release_trees (two cat-file batches for every sign-off commit of a run) gives what
+    release_tree gives one commit at a time: the framework's checklists kept inside its
+    bookkeeping folder, record files left out of a record folder, odd names, a submodule, a
+    commit without the project and one git does not have."""
+    from pytest_deploygate.evidence.release_trees import release_trees
+
+    base = repository / prefix
+    commits = [run_git(repository, "rev-parse", "HEAD").strip()]
+    steps = [
+        {".isdlc/checklists/12-production-gate.md": "- [ ] one\n"},
+        {".isdlc/checklistsx/other.md": "x\n", ".isdlc/state.json": '{"a": 1}\n'},
+        {"gate-records/GATE-12-pre.xml": "<y/>\n", "gate-records/notes.txt": "kept\n"},
+        {os.fsdecode(b"\xfe-name.txt"): "bytes\n", "a.b": "1\n", "a/inner": "2\n"},
+        {".isdlc/checklists/12-production-gate.md": "- [ ] one\n- [ ] two\n"},
+    ]
+    for files in steps:
+        for name, text in files.items():
+            (base / name).parent.mkdir(parents=True, exist_ok=True)
+            (base / name).write_text(text)
+        run_git(repository, "add", "-A")
+        run_git(repository, "commit", "-q", "-m", "step")
+        commits.append(run_git(repository, "rev-parse", "HEAD").strip())
+    asked = [*commits, "0" * 40, commits[0]]
+    bookkeeping = (".deploygate", ".isdlc", "gate-records/*")
+    asked_of_git: list[tuple[str, ...]] = []
+    one_by_one = Git.__call__
+
+    def counted(self: Git, *args: str, stdin: str | None = None) -> tuple[int, str]:
+        asked_of_git.append(args)
+        return one_by_one(self, *args, stdin=stdin)
+
+    monkeypatch.setattr(Git, "__call__", counted)
+    trees = release_trees(base, asked, bookkeeping=bookkeeping, prefix=prefix,
+                          object_format="sha1")
+    # Every listing came from the two batches (only the commit git lacks is asked again).
+    assert [a for a in asked_of_git if a[0] == "ls-tree"] == [
+        ("ls-tree", "-z", "--full-tree", f"{'0' * 40}:{prefix.removesuffix('/')}")]
+    monkeypatch.undo()
+    each = {c: release_tree(base, c, bookkeeping=bookkeeping, prefix=prefix,
+                            object_format="sha1") for c in asked}
+    assert trees == each
+    assert trees["0" * 40] is None
+    assert len({trees[c] for c in commits}) == 5  # the state.json step changed nothing
+    # ... and the general way (every path through an index) agrees with both.
+    for commit in commits:
+        assert trees[commit] == _tree_by_index(Git(base), commit, bookkeeping, prefix)

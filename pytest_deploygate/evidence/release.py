@@ -646,23 +646,37 @@ def release_tree(root: Path, revision: str, *, bookkeeping: tuple[str, ...],
     git = Git(root)
     if prefix is None:
         prefix = git("rev-parse", "--show-prefix")[1].removesuffix("\n")
-    if all("/" not in path.removesuffix(RECORD_FILES_IN) for path in bookkeeping):
-        return _tree_without_top_level(git, revision, bookkeeping, prefix, object_format)
+    if top_level_only(bookkeeping):
+        return tree_without_top_level(git, revision, bookkeeping, prefix, object_format)
     return _tree_by_index(git, revision, bookkeeping, prefix)
 
 
-def _tree_without_top_level(git: Git, revision: str, bookkeeping: tuple[str, ...],
-                            prefix: str, object_format: str | None = None) -> str | None:
+def top_level_only(bookkeeping: tuple[str, ...]) -> bool:
+    """Whether every bookkeeping path is a top-level name (or the record files of one):
+    then a release tree is made from a few listings, not from every path."""
+    return all("/" not in path.removesuffix(RECORD_FILES_IN) for path in bookkeeping)
+
+
+def tree_without_top_level(git: Git, revision: str, bookkeeping: tuple[str, ...],
+                           prefix: str, object_format: str | None = None,
+                           listings: Mapping[str, str] | None = None) -> str | None:
     """The tree at ``revision`` (under ``prefix``) less top-level bookkeeping entries, made
     with ``git mktree`` from the top-level listing: two small git processes, however large
     the repository. Git trees are canonical, so this is the same tree :func:`_tree_by_index`
-    builds from every path."""
+    builds from every path. ``listings``: ``ls-tree -z`` answers already read, by the name
+    of the tree (``<revision>:<path>``); what it lacks is asked of ``git ls-tree``."""
+    def listing_of(name: str) -> str | None:
+        if listings is not None and name in listings:
+            return listings[name]
+        # --full-tree: run from a subdirectory (the project's root), ls-tree would list only
+        # the entries under that directory's path *inside* the named tree, which is nothing.
+        code, answer = git("ls-tree", "-z", "--full-tree", name)
+        return answer if code == 0 else None
+
     # A trailing "/" is how rev-parse spells a prefix; "<rev>:<dir>" names the subtree.
-    # --full-tree: run from a subdirectory (the project's root), ls-tree would list only the
-    # entries under that directory's path *inside* the named tree, which is nothing.
     top = prefix.removesuffix('/')
-    code, listing = git("ls-tree", "-z", "--full-tree", f"{revision}:{top}")
-    if code != 0:
+    listing = listing_of(f"{revision}:{top}")
+    if listing is None:
         return None
     records = {path.removesuffix(RECORD_FILES_IN) for path in bookkeeping
                if path.endswith(RECORD_FILES_IN)}
@@ -674,8 +688,8 @@ def _tree_without_top_level(git: Git, revision: str, bookkeeping: tuple[str, ...
                 continue  # (a file, not the framework's folder: bookkeeping as before)
             # The framework's folder less its bookkeeping: its release content alone.
             inner = f"{top}/{name}" if top else name
-            code, folder = git("ls-tree", "-z", "--full-tree", f"{revision}:{inner}")
-            if code != 0:
+            folder = listing_of(f"{revision}:{inner}")
+            if folder is None:
                 return None
             left = [e for e in folder.split("\0")
                     if e and e.partition("\t")[2] == RELEASE_CONTENT_INSIDE[name]]
@@ -691,8 +705,8 @@ def _tree_without_top_level(git: Git, revision: str, bookkeeping: tuple[str, ...
         if name in records and entry.split(" ", 2)[1] == "tree":
             # The record folder less its record files (one more small listing).
             inner = f"{top}/{name}" if top else name
-            code, folder = git("ls-tree", "-z", "--full-tree", f"{revision}:{inner}")
-            if code != 0:
+            folder = listing_of(f"{revision}:{inner}")
+            if folder is None:
                 return None
             left = [e for e in folder.split("\0")
                     if e and not (e.split(" ", 2)[1] != "tree"

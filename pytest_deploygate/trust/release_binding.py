@@ -11,11 +11,13 @@ waivers, ``.isdlc/``) keep the release tree, so they keep the approvals.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.git import LineOrigin
-from pytest_deploygate.evidence.release import ReleaseIdentity, release_tree
+from pytest_deploygate.evidence.release import ReleaseIdentity
+from pytest_deploygate.evidence.release_trees import release_trees
 
 
 @value_class(frozen=True)
@@ -43,6 +45,13 @@ class ReleaseBinding:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._trees_at: dict[tuple[str, str, tuple[str, ...]], str | None] = {}
+        #: Commits whose lines will be asked about: their trees are read together.
+        self._expected: list[str] = []
+
+    def expect(self, commits: Iterable[str]) -> None:
+        """Commits that added lines (to be bound later): the first binding asks git for
+        all their release trees at once, in a few processes instead of one or two each."""
+        self._expected.extend(commits)
 
     def problem(self, origin: LineOrigin, release: ReleaseIdentity,
                 bookkeeping: tuple[str, ...], wording: BindingWording) -> str | None:
@@ -52,9 +61,12 @@ class ReleaseBinding:
                     f"{wording.noun} cannot be bound to it")
         key = (origin.commit, release.prefix, bookkeeping)
         if key not in self._trees_at:
-            self._trees_at[key] = release_tree(self.root, origin.commit,
-                                               bookkeeping=bookkeeping, prefix=release.prefix,
-                                               object_format=release.object_format)
+            wanted = [c for c in dict.fromkeys([origin.commit, *self._expected])
+                      if (c, release.prefix, bookkeeping) not in self._trees_at]
+            trees = release_trees(self.root, wanted, bookkeeping=bookkeeping,
+                                  prefix=release.prefix, object_format=release.object_format)
+            for commit, tree in trees.items():
+                self._trees_at[(commit, release.prefix, bookkeeping)] = tree
         tree = self._trees_at[key]
         if tree is None:
             return (f"git cannot show the release content at commit {origin.commit[:12]}, so "

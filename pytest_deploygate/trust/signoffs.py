@@ -298,6 +298,9 @@ class AttestationStore:
         self.line_problems = log.line_problems
         for line in log.lines:
             self._add_entry(relative, line.number, line.data, line.origin)
+        if self.binds_to_release:
+            self._binding.expect(e.origin.commit for e in self.entries
+                                 if e.origin is not None and e.origin.committed)
         if self.verify_authorship:
             self._add_withdrawn_reports(root, relative, scope, log.lines)
 

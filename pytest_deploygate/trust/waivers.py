@@ -140,6 +140,8 @@ class WaiverStore:
             store.entries.append(Waiver(data["gate"], data["criterion"], data["justification"],
                                         expires, data["run"], line.number, approver, at,
                                         origin, problem))
+        if store.bind_to_release and store._binding is not None:
+            store._binding.expect(w.origin.commit for w in store.entries if w.origin)
         return store
 
     def decide(self, spec: GateSpec, layout: Layout, item: Criterion, now: datetime,
