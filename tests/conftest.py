@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -390,3 +392,13 @@ def install_checklists(project: GateProject) -> Path:
     for checklist in TODAY_CHECKLISTS.glob("*-gate.md"):
         shutil.copy(checklist, target / checklist.name)
     return target
+
+
+def release_repo_script(name: str) -> ModuleType:
+    """examples/release_repo.py loaded as module ``name`` (it is a script, not a package):
+    the bundled example's release repository, built as the README's first command builds it."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "examples" / "release_repo.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -8,7 +8,6 @@ afterwards, and runs the real command lines: ``pytest --gate=12`` and ``deployga
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -21,19 +20,14 @@ from typing import Any
 
 import pytest
 
-from conftest import INNER_ARGS
+from conftest import INNER_ARGS, release_repo_script
 
 REPO = Path(__file__).resolve().parent.parent
 EVE = "eve@evil.example"
 
 
 def _release_repo() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("release_repo_rt12a",
-                                                  REPO / "examples" / "release_repo.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return release_repo_script("release_repo_rt12a")
 
 
 def build(tmp_path: Path, prepare: Callable[[Path], None], *, deployed: bool = True) -> Path:

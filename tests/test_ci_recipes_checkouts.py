@@ -7,7 +7,6 @@ stop before the deploy step. See tests/ci_pipelines.py for what each checkout do
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -19,16 +18,11 @@ from types import ModuleType
 import pytest
 from ci_pipelines import CI, RECIPE_LOADERS, git, github_checkout, run_pipeline
 
-from conftest import REPO
+from conftest import REPO, release_repo_script
 
 
 def _release_repo() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("release_repo_ci",
-                                                  REPO / "examples" / "release_repo.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return release_repo_script("release_repo_ci")
 
 
 release_repo = _release_repo()

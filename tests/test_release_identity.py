@@ -5,7 +5,6 @@ committed by their signers after the pre stage, as real pipelines do."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -15,18 +14,13 @@ from types import ModuleType
 
 import pytest
 
-from conftest import INNER_ARGS, REPO, GateProject, parse_record
+from conftest import INNER_ARGS, GateProject, parse_record, release_repo_script
 
 JO, RAVI, MARIA = "jo.dev@acme.example", "ravi.patel@acme.example", "maria.lopez@acme.example"
 
 
 def _release_repo() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("release_repo",
-                                                  REPO / "examples" / "release_repo.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return release_repo_script("release_repo")
 
 
 release_repo = _release_repo()
