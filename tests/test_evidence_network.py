@@ -85,7 +85,9 @@ def test_error_ratio_below_threshold_passes(metrics_project: GateProject, servic
     assert case["outcome"] == "passed"
     assert "measured 0.0" in case["text"]
     assert "within <= error_rate=0.05" in case["text"]
-    assert f"prometheus {prometheus.url}/api/v1/query query=sum(rate(" in case["text"]
+    assert (f"prometheus {prometheus.url}/api/v1/query query="
+            '(sum(rate(http_requests_total{job="acme-api",code=~"5.."}[5s])) or 0 * ') \
+        in case["text"]
 
 
 def test_error_ratio_above_threshold_rolls_back(metrics_project: GateProject, service: Service,

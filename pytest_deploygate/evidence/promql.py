@@ -23,9 +23,17 @@ from pytest_deploygate.core.redaction import redact_text, redact_url
 from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.http import http_get
 
+#: Requests counted by HTTP status (``code="200"``): what the default error ratio is over.
+_BY_STATUS = 'http_requests_total{{labels}code=~"[1-5][0-9][0-9]"}'
 DEFAULT_QUERIES = {
-    "error_ratio": 'sum(rate(http_requests_total{{labels}code=~"5.."}[{window}])) / '
-                   "sum(rate(http_requests_total{{selector}}[{window}]))",
+    # Client libraries create a status's series at its first request: a service that never
+    # failed has no 5xx series, and 5xx over all was no data (evidence missing) for every
+    # healthy service. No 5xx series is 0 errors, but only where requests are counted by
+    # status at all (0 * the total): counters labelled otherwise (status=) stay no data,
+    # never a ratio of 0.
+    "error_ratio": f'(sum(rate(http_requests_total{{{{labels}}code=~"5.."}}[{{window}}])) or '
+                   f"0 * sum(rate({_BY_STATUS}[{{window}}]))) / "
+                   f"sum(rate({_BY_STATUS}[{{window}}]))",
     "p99_ms": "histogram_quantile(0.99, sum by (le) "
               "(rate(http_request_duration_seconds_bucket{{selector}}[{window}]))) * 1000",
     "up": "min(up{{selector}})",
