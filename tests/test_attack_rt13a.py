@@ -1,0 +1,110 @@
+"""rt13a: attacks on release identity and what decides the gate (session 13's changes).
+
+Real release repositories (examples/release_repo.py: several authors, a merged feature branch,
+a tag, sign-offs committed by their signers), then what an attacker who commits under any name
+or writes files in the checkout does, judged by the real command lines: ``pytest --gate=12``
+and ``deploygate verdict``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_attack_rt12a import WEAKENED, _project_checklist, build, decision, gate, git, verdict
+
+
+def _weak_spec(root: Path, folder: Path) -> Path:
+    """The one-criterion checklist imported as a spec into ``folder`` (what ``deploygate
+    import`` writes): a gate the release passes."""
+    checklist = root.parent / "weak" / "12-production-gate.md"
+    checklist.parent.mkdir()
+    checklist.write_text(WEAKENED)
+    done = subprocess.run([sys.executable, "-P", "-m", "pytest_deploygate", "import", "-o",
+                           str(folder), "--layout", "13-phase", str(checklist)], cwd=root,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return folder / "12-production.yaml"
+
+
+# -- a spec the gate reads that no commit holds -------------------------------------------------
+
+@pytest.mark.parametrize("how", ["untracked", "edited", "ini folder"])
+def test_a_spec_file_not_as_committed_binds_no_record(tmp_path: Path, how: str) -> None:
+    """An untracked ``gate_specs/12-production.yaml`` (one criterion) takes the gate's place
+    for the gate and for verdict alike, and git diff never shows an untracked file: the
+    release that fails its committed checklist passed, and verdict exited 0."""
+    root = build(tmp_path, _project_checklist)
+    assert gate(root).returncode == 1  # the project's own checklist: this release fails it
+    folder = root / ("release-checks" if how == "ini folder" else "gate_specs")
+    if how == "ini folder":
+        (root / "pytest.ini").write_text("[pytest]\ndeploygate_specs = release-checks\n")
+        folder.mkdir()
+        (folder / "README.md").write_text("our gate specs\n")
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", "a folder for our own gate specs")
+    elif how == "edited":
+        spec = _weak_spec(root, folder)
+        spec.write_text(spec.read_text().replace("Security sign-off", "Security sign-off!"))
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", "our own gate spec")
+    spec = _weak_spec(root, folder) if how != "edited" else folder / "12-production.yaml"
+    if how == "edited":
+        spec.write_text(spec.read_text().replace("Security sign-off!", "Security sign-off"))
+    gate(root)
+    assert 'deploygate.dirty" value="true"' in (root / "gate-records" / "GATE-12.xml"
+                                                ).read_text()
+    done = verdict(root)
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert f"{folder.name}/12-production.yaml" in done.stderr
+    assert "Traceback" not in done.stderr
+    if how == "untracked":  # committed, it is a new release like any change of the gate
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", "our own gate spec")
+        gate(root)
+        assert decision(root) != "PASS"
+
+
+# -- a spec folder of the repository, outside the project ---------------------------------------
+
+def _in_a_folder_of_its_repository(root: Path) -> Path:
+    """The release repository rewritten so the project is its folder ``svc/`` (authors,
+    committers, times and the tag kept, as in a repository of several projects)."""
+    move = ('git ls-files -s | sed "s-\t\\"*-&svc/-" | GIT_INDEX_FILE=$GIT_INDEX_FILE.new '
+            'git update-index --index-info && mv "$GIT_INDEX_FILE.new" "$GIT_INDEX_FILE"')
+    subprocess.run(["git", "filter-branch", "-f", "--tag-name-filter", "cat", "--index-filter",
+                    move, "--", "--all"], cwd=root, capture_output=True, check=True,
+                   env={**os.environ, "FILTER_BRANCH_SQUELCH_WARNING": "1"})
+    git(root, "reset", "-q", "--hard")
+    git(root, "clean", "-qfdx", "-e", "reports")
+    svc = root / "svc"
+    shutil.move(root / "reports", svc / "reports")
+    return svc
+
+
+def test_a_spec_folder_outside_the_project_is_refused(tmp_path: Path) -> None:
+    """A project in a folder of its repository whose committed ini reads the specs from
+    ``../gate_specs``: a commit there is no release of the project, so a criterion removed
+    kept the release and its sign-offs, and the weaker gate said PASS, which verdict (reading
+    the same folder) confirmed with exit 0."""
+    root = build(tmp_path, _project_checklist)
+    svc = _in_a_folder_of_its_repository(root)
+    spec = _weak_spec(root, root / "gate_specs")
+    pyproject = svc / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(
+        "[tool.pytest.ini_options]\n",
+        "[tool.pytest.ini_options]\ndeploygate_specs = \"../gate_specs\"\n"))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "the specs every project of the repository shares")
+    done = gate(svc)
+    assert done.returncode == 4, done.stdout
+    assert "is outside the project" in done.stderr and "gate_specs" in done.stderr
+    assert "Traceback" not in done.stderr
+    refused = verdict(svc)
+    assert refused.returncode != 0
+    assert "is outside the project" in refused.stderr
+    assert spec.is_file()
