@@ -8,6 +8,7 @@ and ``deploygate verdict``.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -15,7 +16,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_attack_rt12a import WEAKENED, _project_checklist, build, decision, gate, git, verdict
+from test_attack_rt12a import (
+    CHEN,
+    WEAKENED,
+    _project_checklist,
+    build,
+    decision,
+    gate,
+    git,
+    verdict,
+)
 
 
 def _weak_spec(root: Path, folder: Path) -> Path:
@@ -108,3 +118,65 @@ def test_a_spec_folder_outside_the_project_is_refused(tmp_path: Path) -> None:
     assert refused.returncode != 0
     assert "is outside the project" in refused.stderr
     assert spec.is_file()
+
+
+# -- the sign-off log's earlier file, past the bound on deploygate.yaml's versions ---------------
+
+def _commit_as_signers(root: Path, log: Path, lines: list[str]) -> None:
+    # (The attacker commits under any name: each line as its signer's own commit.)
+    for line in lines:
+        with log.open("a") as handle:
+            handle.write(line + "\n")
+        signer = json.loads(line)["signer"]
+        git(root, "add", "-A", who=signer)
+        git(root, "commit", "-q", "-m", "sign-off", who=signer)
+
+
+def _config_commits(root: Path, count: int) -> None:
+    """``count`` commits each changing a comment of deploygate.yaml (one git fast-import)."""
+    config = (root / "deploygate.yaml").read_text()
+    stream = []
+    for index in range(count):
+        data = f"{config}# tidy {index}\n".encode()
+        stream.append(b"commit refs/heads/main\ncommitter Eve <eve@evil.example> %d +0000\n"
+                      b"data 4\ntidy\n%sM 100644 inline deploygate.yaml\ndata %d\n%s\n"
+                      % (1770000000 + index, b"from refs/heads/main^0\n" if index == 0 else b"",
+                         len(data), data))
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=root, input=b"".join(stream),
+                   check=True, capture_output=True)
+    git(root, "reset", "-q", "--hard")
+
+
+def test_a_report_in_a_log_file_named_past_the_bound_still_counts(tmp_path: Path) -> None:
+    """The report is in ``.deploygate/a.jsonl`` (the configured log), the log is moved to a
+    new file and 2,000 commits touch deploygate.yaml: the version that named a.jsonl was past
+    the 2,000 read, so the report removed from a.jsonl vanished and the gate said PASS."""
+    from test_gate_definition_rt13 import _unbind
+
+    root = build(tmp_path, lambda source: None)
+    _unbind(root)
+    config, folder = root / "deploygate.yaml", root / ".deploygate"
+    signed = (folder / "attestations.jsonl").read_text().splitlines()
+    shutil.copy(folder / "attestations.jsonl", folder / "a.jsonl")
+    config.write_text(config.read_text().replace(
+        "attestations:\n", "attestations:\n  log: .deploygate/a.jsonl\n", 1))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "the sign-off log's own file")
+    report = json.dumps({"gate": 12, "criterion": "health-checks-failing", "signer": CHEN,
+                         "role": "sre", "at": "2026-02-03T15:20:00Z", "present": True,
+                         "note": "health checks failing since the deploy"})
+    _commit_as_signers(root, folder / "a.jsonl", [report])
+    assert gate(root).returncode == 1 and decision(root) == "ROLLBACK"
+    (folder / "b.jsonl").write_text("")
+    _commit_as_signers(root, folder / "b.jsonl", signed)
+    (folder / "a.jsonl").write_text("".join(line + "\n" for line in signed))
+    config.write_text(config.read_text().replace("a.jsonl", "b.jsonl"))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "the sign-off log's new file")
+    assert decision(root) == "ROLLBACK"
+    _config_commits(root, 2000)
+    git(root, "tag", "-f", "-a", "v1.4.0", "-m", "acme-api 1.4.0")
+    done = gate(root)
+    assert decision(root) != "PASS", done.stdout
+    assert "more than 2000 committed versions" in done.stdout
+    assert verdict(root).returncode != 0
