@@ -193,7 +193,10 @@ def _outside_problem(root: Path, folder: Path) -> str | None:
     repository (``../gate_specs`` of a project in a folder of it) holds no release content
     of the project, so a commit weakening a spec there kept the release, its sign-offs and
     its records, and the gate and verdict both read the weaker spec. A folder outside the
-    repository is the machine's (None: not this rule's to judge)."""
+    repository is the machine's (None: not this rule's to judge), and one that does not
+    exist holds no spec (the default ``gate_specs/`` of an ini above the project)."""
+    if not (folder.exists() or folder.is_symlink()):
+        return None
     code, top = Git(root)("rev-parse", "--show-toplevel")
     top = top.removesuffix("\n")
     if code != 0 or not top:
