@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -180,3 +181,34 @@ def test_a_report_in_a_log_file_named_past_the_bound_still_counts(tmp_path: Path
     assert decision(root) != "PASS", done.stdout
     assert "more than 2000 committed versions" in done.stdout
     assert verdict(root).returncode != 0
+
+
+# -- the framework's folder as a link: one release tree, however it is computed ----------------
+
+def _tree(record: Path) -> str:
+    found = re.search(r'name="deploygate\.tree" value="([^"]*)"', record.read_text())
+    assert found is not None
+    return found.group(1)
+
+
+def test_a_link_in_the_framework_folders_place_is_release_content(tmp_path: Path) -> None:
+    """``.isdlc`` committed as a link to a folder of release content: git log's pathspecs and
+    the index builder counted the link as release content, the fast tree builder (records at
+    the top level) left it out, so repointing it at another folder (another set of checklists)
+    kept the tree, and the tree depended on the record folder's depth."""
+    root = build(tmp_path, _project_checklist)
+    git(root, "mv", ".isdlc", "framework")
+    (root / ".isdlc").symlink_to("framework")
+    shutil.copytree(root / "framework", root / "framework-next", symlinks=True)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "the framework's folder, linked")
+    gate(root)
+    gate(root, "--gate-record-dir=out/records")
+    first = _tree(root / "gate-records" / "GATE-12.xml")
+    assert _tree(root / "out" / "records" / "GATE-12.xml") == first
+    (root / ".isdlc").unlink()
+    (root / ".isdlc").symlink_to("framework-next")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "the framework's next folder")
+    gate(root)
+    assert _tree(root / "gate-records" / "GATE-12.xml") != first

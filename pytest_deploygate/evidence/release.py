@@ -727,7 +727,12 @@ def _tree_without_top_level(git: Git, revision: str, bookkeeping: tuple[str, ...
         name = entry.partition("\t")[2]
         if entry and name in bookkeeping and name in RELEASE_CONTENT_INSIDE:
             if entry.split(" ", 2)[1] != "tree":
-                continue  # (a file, not the framework's folder: bookkeeping as before)
+                # A link or file in the folder's place is release content, as is_bookkeeping,
+                # git log's pathspecs and the index builder count it (left out here, a link
+                # repointed at another folder kept the tree, and the tree differed with the
+                # record folder's depth).
+                kept.append(entry)
+                continue
             # The framework's folder less its bookkeeping: its release content alone.
             inner = f"{top}/{name}" if top else name
             code, folder = git("ls-tree", "-z", "--full-tree", f"{revision}:{inner}")
