@@ -44,14 +44,18 @@ def _weak_spec(root: Path, folder: Path) -> Path:
 
 # -- a spec the gate reads that no commit holds -------------------------------------------------
 
-@pytest.mark.parametrize("how", ["untracked", "edited", "ini folder"])
+@pytest.mark.parametrize("how", ["untracked", "edited", "ini folder", "project root"])
 def test_a_spec_file_not_as_committed_binds_no_record(tmp_path: Path, how: str) -> None:
     """An untracked ``gate_specs/12-production.yaml`` (one criterion) takes the gate's place
     for the gate and for verdict alike, and git diff never shows an untracked file: the
     release that fails its committed checklist passed, and verdict exited 0."""
     root = build(tmp_path, _project_checklist)
     assert gate(root).returncode == 1  # the project's own checklist: this release fails it
-    folder = root / ("release-checks" if how == "ini folder" else "gate_specs")
+    folder = root / {"ini folder": "release-checks", "project root": "."}.get(how, "gate_specs")
+    if how == "project root":
+        (root / "pytest.ini").write_text("[pytest]\ndeploygate_specs = .\n")
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", "our own gate specs at the top")
     if how == "ini folder":
         (root / "pytest.ini").write_text("[pytest]\ndeploygate_specs = release-checks\n")
         folder.mkdir()
@@ -71,7 +75,8 @@ def test_a_spec_file_not_as_committed_binds_no_record(tmp_path: Path, how: str) 
                                                 ).read_text()
     done = verdict(root)
     assert done.returncode == 4, done.stdout + done.stderr
-    assert f"{folder.name}/12-production.yaml" in done.stderr
+    assert f"{folder.name}/12-production.yaml" in done.stderr or (
+        how == "project root" and "(12-production.yaml)" in done.stderr)
     assert "Traceback" not in done.stderr
     if how == "untracked":  # committed, it is a new release like any change of the gate
         git(root, "add", "-A")

@@ -511,8 +511,7 @@ def _uncommitted_specs(git: Git, root: Path, prefix: str, specs: Path) -> list[s
         relative = specs.resolve().relative_to(root.resolve()).as_posix()
     except (ValueError, OSError):
         return []
-    if relative == ".":
-        return []  # (the project root itself: every file there is release content anyway)
+    # (The project root itself too: git diff shows no untracked file there either.)
     return _uncommitted_in(git, root, prefix, relative, is_spec_name)
 
 
@@ -525,13 +524,14 @@ def _uncommitted_in(git: Git, root: Path, prefix: str, relative: str,
     edited one (release content), but not an untracked one, which the gate reads all the
     same."""
     folder = root / relative
+    inside = f"{prefix}{relative}/" if relative != "." else prefix  # (git's spelling)
     present = sorted(p.name for p in folder.iterdir() if counts(p.name)) \
         if folder.is_dir() else []
     code, listing = git("ls-tree", "-z", "--name-only", "--full-tree",
-                        f"HEAD:{prefix}{relative}")
+                        f"HEAD:{inside.removesuffix('/')}")
     committed = {name for name in listing.split("\0") if name and counts(name)} \
         if code == 0 else set()
-    changed = [f"{prefix}{relative}/{name}" for name in sorted(committed - set(present))]
+    changed = [f"{inside}{name}" for name in sorted(committed - set(present))]
     for name in present:
         path = folder / name
         if path.is_symlink():  # (a link is read as its target: never the reviewed file)
@@ -541,7 +541,7 @@ def _uncommitted_in(git: Git, root: Path, prefix: str, relative: str,
         else:
             differs = uncommitted_file_problem(root, path) is not None
         if differs:
-            changed.append(f"{prefix}{relative}/{name}")
+            changed.append(f"{inside}{name}")
     return changed
 
 
