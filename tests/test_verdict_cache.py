@@ -87,19 +87,22 @@ def entries(machine_tmp: Path) -> list[Path]:
 def test_a_spec_changed_after_a_verdict_is_loaded_again(
         project: Path, machine_tmp: Path) -> None:
     assert verdict(project, machine_tmp).code == 0
-    spec = project / "gate_specs" / "12-production.yaml"
+    # A spec folder of the machine's (--specs), outside the checkout: one in the project
+    # whose spec file no commit holds makes the release dirty (rt13a), whatever its bytes.
+    spec = machine_tmp.parent / "specs" / "12-production.yaml"
     spec.parent.mkdir()
     builtin = (REPO / "gate_specs" / "12-production.yaml").read_text()
     spec.write_text(builtin)  # the same bytes as the project's own spec: the same verdict
-    assert verdict(project, machine_tmp).code == 0
+    specs = ("--specs", str(spec.parent))
+    assert verdict(project, machine_tmp, *specs).code == 0
     spec.write_text(builtin + "# edited\n")
-    changed = verdict(project, machine_tmp)
+    changed = verdict(project, machine_tmp, *specs)
     assert changed.code == 4 and "it was made by a spec with sha256" in changed.stderr
     # An invalid spec is refused with its line, every time (a refusal is never remembered).
     spec.write_text(builtin.replace("check: {kind: prometheus_rules, min_rules: 1}",
                                     "check: {kind: prometheus_rules, min_rulez: 1}"))
     for _ in range(2):
-        invalid = verdict(project, machine_tmp)
+        invalid = verdict(project, machine_tmp, *specs)
         assert invalid.code == 4
         assert "12-production.yaml:159: " in invalid.stderr and "min_rulez" in invalid.stderr
         assert "no spec to verify it against" in invalid.stderr

@@ -55,6 +55,8 @@ class Project:
     watch_seconds: float = 0.0
     #: Where this project's gate records go (bookkeeping: never release content).
     record_dir: Path | None = None
+    #: The project's own spec folder (its spec files are release content: release_identity).
+    spec_dir: Path | None = None
     #: The run's limits and caches, handed to the services (a project built alone gets its
     #: own).
     scope: InitVar[RunScope | None] = None
@@ -83,7 +85,8 @@ class Project:
     @functools.cached_property
     def release(self) -> ReleaseIdentity:
         """The gated release: commit, tree and version of the release content (not HEAD)."""
-        return release_identity(self.root, record_dir=self.record_dir, version=self.version)
+        return release_identity(self.root, record_dir=self.record_dir, version=self.version,
+                                spec_dir=self.spec_dir)
 
     @functools.cached_property
     def bookkeeping(self) -> tuple[str, ...]:

@@ -184,7 +184,8 @@ def _release(args: argparse.Namespace, workspace: Workspace, record: GateRecord
              ) -> ReleaseIdentity:
     """What is being deployed: --commit / --version, else this project's release."""
     identity = release_identity(workspace.root, record_dir=record.path.parent,
-                                version=args.release_version or _project_version(workspace))
+                                version=args.release_version or _project_version(workspace),
+                                spec_dir=workspace.spec_dir)
     if args.commit is None:
         return identity
     code, resolved = workspace.git("rev-parse", "--verify", "--quiet",

@@ -31,7 +31,7 @@ import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -57,6 +57,8 @@ BOOKKEEPING_DIRS = (".deploygate", ".isdlc")
 RELEASE_CONTENT_INSIDE = {".isdlc": "checklists"}
 #: The project's own checklists: release content inside the framework's bookkeeping folder.
 CHECKLISTS = ".isdlc/checklists"
+#: The project's own spec folder when the ini names none (cli/project_ini.py's default).
+DEFAULT_SPEC_FOLDER = "gate_specs"
 #: The names of the files the gate writes in its record directory (``GATE-12-pre.xml``, its
 #: ``.md``, ``.html`` and ``.intoto.json``; ``13-production.xml`` in today's layout). In the
 #: record directory only these are bookkeeping, never the whole folder: the directory is
@@ -176,7 +178,7 @@ def spec_folder_problem(root: Path, folder: Path) -> str | None:
     try:
         relative = folder.resolve().relative_to(root.resolve()).as_posix()
     except (ValueError, OSError):
-        return None  # (outside the project: not this rule's to judge)
+        return _outside_problem(root, folder)
     # A spec's name, not the folder's: the framework's folder holds the checklists too.
     if relative == "." or not is_bookkeeping(f"{relative}/12-production.yaml",
                                              BOOKKEEPING_DIRS):
@@ -184,6 +186,30 @@ def spec_folder_problem(root: Path, folder: Path) -> str | None:
     return (f"{relative}/ is the gate's bookkeeping, not release content, so a commit there "
             "would change the gate without a new release; keep the specs in a folder of "
             "release content (gate_specs/)")
+
+
+def _outside_problem(root: Path, folder: Path) -> str | None:
+    """Why a spec folder outside the project may not be read: one in the project's own
+    repository (``../gate_specs`` of a project in a folder of it) holds no release content
+    of the project, so a commit weakening a spec there kept the release, its sign-offs and
+    its records, and the gate and verdict both read the weaker spec. A folder outside the
+    repository is the machine's (None: not this rule's to judge), and one that does not
+    exist holds no spec (the default ``gate_specs/`` of an ini above the project)."""
+    if not (folder.exists() or folder.is_symlink()):
+        return None
+    code, top = Git(root)("rev-parse", "--show-toplevel")
+    top = top.removesuffix("\n")
+    if code != 0 or not top:
+        return None
+    try:
+        inside = folder.resolve().is_relative_to(Path(top).resolve())
+    except (OSError, RuntimeError):
+        inside = True
+    if not inside:
+        return None
+    return (f"{folder} is outside the project {root} but in its repository, so a commit "
+            "there would change the gate without a new release of the project; keep the "
+            "specs in a folder of the project (gate_specs/)")
 
 
 def _glob_escaped(text: str) -> str:
@@ -242,10 +268,15 @@ def is_bookkeeping(relative: str, bookkeeping: tuple[str, ...]) -> bool:
     return False
 
 
-def release_identity(root: Path, *, record_dir: Path | None, version: str | None
-                     ) -> ReleaseIdentity:
-    """The release identity of the project at ``root`` (never raises)."""
+def release_identity(root: Path, *, record_dir: Path | None, version: str | None,
+                     spec_dir: Path | None = None) -> ReleaseIdentity:
+    """The release identity of the project at ``root`` (never raises).
+
+    ``spec_dir``: the folder of the project's own gate specs (default ``gate_specs/``), whose
+    spec files must be HEAD's as the checklists must (an untracked spec there is read by the
+    gate and by verdict, yet git diff never shows it)."""
     git = Git(root)
+    specs = spec_dir if spec_dir is not None else root / DEFAULT_SPEC_FOLDER
     # One git process for five answers, a line each (a git process is most of this
     # function's cost): inside a work tree?, the root's path in it, where shallow is kept, the
     # object format, and HEAD's commit (this last one fails in a repository without commits).
@@ -253,7 +284,9 @@ def release_identity(root: Path, *, record_dir: Path | None, version: str | None
                         "shallow", "--show-object-format", "--verify", "-q", "HEAD")
     lines = answers.removesuffix("\n").split("\n")
     if code == 0 and len(lines) == 5 and lines[0].strip() == "true":
-        return _identity(git, root, record_dir, version, *lines[1:4])
+        prefix, shallow_path, object_format = lines[1:4]
+        return _identity(git, root, record_dir, version, prefix, shallow_path, object_format,
+                         specs)
     code, answers = git("rev-parse", "--is-inside-work-tree", "--show-prefix", "--git-path",
                         "shallow")
     lines = answers.removesuffix("\n").split("\n")
@@ -271,11 +304,12 @@ def release_identity(root: Path, *, record_dir: Path | None, version: str | None
     if git("rev-parse", "--verify", "-q", "HEAD")[0] != 0:
         return ReleaseIdentity(None, None, version, False,
                                f"the git repository at {root} has no commit yet")
-    return _identity(git, root, record_dir, version, prefix, shallow_path, None)
+    return _identity(git, root, record_dir, version, prefix, shallow_path, None, specs)
 
 
 def _identity(git: Git, root: Path, record_dir: Path | None, version: str | None,
-              prefix: str, shallow_path: str, object_format: str | None) -> ReleaseIdentity:
+              prefix: str, shallow_path: str, object_format: str | None,
+              specs: Path) -> ReleaseIdentity:
     """The identity of a work tree with commits (``prefix``: the root's path in it, raw)."""
     bookkeeping = bookkeeping_paths(root, record_dir)
     code, out = git("log", "-1", "--format=%H %cI", "HEAD", *_pathspecs(bookkeeping))
@@ -299,7 +333,7 @@ def _identity(git: Git, root: Path, record_dir: Path | None, version: str | None
     linked = _link_problem(git, prefix, bookkeeping)
     if linked:
         return ReleaseIdentity(None, None, version, False, linked)
-    changed = _uncommitted(git, root, prefix, bookkeeping)
+    changed = _uncommitted(git, root, prefix, bookkeeping, specs)
     return ReleaseIdentity(commit, tree, version, bool(changed), None,
                            committed_at=datetime.fromisoformat(stamp), changed=changed,
                            prefix=prefix, object_format=object_format)
@@ -427,8 +461,8 @@ _LOOK_AT_THE_FILES = ("-c", "core.ignoreStat=false", "-c", "core.checkStat=defau
                       "-c", "core.trustctime=true", "-c", "core.untrackedCache=false")
 
 
-def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...]
-                 ) -> tuple[str, ...]:
+def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...],
+                 spec_dir: Path) -> tuple[str, ...]:
     """Tracked release-content paths whose work tree or index differs from HEAD (paths as
     ``git diff`` names them, from the repository's top).
 
@@ -460,22 +494,44 @@ def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...]
         if _differs_from_index(root / path, parts[1], parts[2]):
             changed.append(prefix + path)
     changed += [prefix + path for path in _converted_differently(git, root, prefix, files)]
-    changed += _uncommitted_checklists(git, root, prefix)
+    changed += _uncommitted_in(git, root, prefix, CHECKLISTS)
+    changed += _uncommitted_specs(git, root, prefix, spec_dir)
     return tuple(dict.fromkeys(changed))
 
 
-def _uncommitted_checklists(git: Git, root: Path, prefix: str) -> list[str]:
-    """The project checklists (paths from the repository's top) whose work-tree file is
-    not HEAD's: edited, added or removed without a commit (a gate spec nobody reviewed: one
-    keeping only two criteria that pass made a failing release PASS, bound by verdict).
-    git diff sees an edited one (release content), but not an untracked one, which the gate
-    imports all the same."""
-    folder = root / CHECKLISTS
-    present = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+def _uncommitted_specs(git: Git, root: Path, prefix: str, specs: Path) -> list[str]:
+    """The spec files of the project's spec folder (paths from the repository's top) that
+    are not HEAD's: an untracked ``gate_specs/12-production.yaml`` (a criterion removed)
+    took the gate's place, and the gate and verdict read it alike, so a failing release
+    passed, bound by verdict. Only names the gate reads as specs count. (A folder outside
+    the project is refused as the spec folder: spec_folder_problem.)"""
+    from pytest_deploygate.spec.library import is_spec_name
+
+    try:
+        relative = specs.resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return []
+    # (The project root itself too: git diff shows no untracked file there either.)
+    return _uncommitted_in(git, root, prefix, relative, is_spec_name)
+
+
+def _uncommitted_in(git: Git, root: Path, prefix: str, relative: str,
+                    counts: Callable[[str], bool] = lambda name: True) -> list[str]:
+    """The files of the folder ``relative`` (to ``root``) whose name ``counts`` and whose
+    work-tree file is not HEAD's (paths from the repository's top): edited, added or
+    removed without a commit (a gate spec nobody reviewed: a project checklist keeping only
+    two criteria that pass made a failing release PASS, bound by verdict). git diff sees an
+    edited one (release content), but not an untracked one, which the gate reads all the
+    same."""
+    folder = root / relative
+    inside = f"{prefix}{relative}/" if relative != "." else prefix  # (git's spelling)
+    present = sorted(p.name for p in folder.iterdir() if counts(p.name)) \
+        if folder.is_dir() else []
     code, listing = git("ls-tree", "-z", "--name-only", "--full-tree",
-                        f"HEAD:{prefix}{CHECKLISTS}")
-    committed = {name for name in listing.split("\0") if name} if code == 0 else set()
-    changed = [f"{prefix}{CHECKLISTS}/{name}" for name in sorted(committed - set(present))]
+                        f"HEAD:{inside.removesuffix('/')}")
+    committed = {name for name in listing.split("\0") if name and counts(name)} \
+        if code == 0 else set()
+    changed = [f"{inside}{name}" for name in sorted(committed - set(present))]
     for name in present:
         path = folder / name
         if path.is_symlink():  # (a link is read as its target: never the reviewed file)
@@ -485,7 +541,7 @@ def _uncommitted_checklists(git: Git, root: Path, prefix: str) -> list[str]:
         else:
             differs = uncommitted_file_problem(root, path) is not None
         if differs:
-            changed.append(f"{prefix}{CHECKLISTS}/{name}")
+            changed.append(f"{inside}{name}")
     return changed
 
 
@@ -685,7 +741,12 @@ def tree_without_top_level(git: Git, revision: str, bookkeeping: tuple[str, ...]
         name = entry.partition("\t")[2]
         if entry and name in bookkeeping and name in RELEASE_CONTENT_INSIDE:
             if entry.split(" ", 2)[1] != "tree":
-                continue  # (a file, not the framework's folder: bookkeeping as before)
+                # A link or file in the folder's place is release content, as is_bookkeeping,
+                # git log's pathspecs and the index builder count it (left out here, a link
+                # repointed at another folder kept the tree, and the tree differed with the
+                # record folder's depth).
+                kept.append(entry)
+                continue
             # The framework's folder less its bookkeeping: its release content alone.
             inner = f"{top}/{name}" if top else name
             folder = listing_of(f"{revision}:{inner}")

@@ -176,6 +176,7 @@ class GateRun:
                                waivers_disabled=settings.no_waivers,
                                watch_seconds=settings.watch_seconds,
                                record_dir=_record_dir(settings, slot),
+                               spec_dir=settings.spec_dir,
                                scope=self.scope)
         return slot
 

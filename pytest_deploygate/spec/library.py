@@ -87,6 +87,11 @@ def builtin_spec_dir(layout: str = LEGACY) -> Path:
     return base / CURRENT if layout == CURRENT else base
 
 
+def is_spec_name(name: str) -> bool:
+    """Whether a file of the spec folder named so is read as a gate spec."""
+    return _SPEC_NAME.match(name) is not None
+
+
 def scan(directory: Path | None, origin: str = "user") -> list[SpecFile]:
     """Spec files (or, for origin "checklist", checklists) in one directory."""
     if directory is None or not directory.is_dir():

@@ -26,8 +26,9 @@ from pathlib import Path
 from pytest_deploygate.evidence.config import CONFIG_FILE, DEFAULT_ATTESTATION_LOG
 from pytest_deploygate.evidence.git import GitError, git_command, git_environment
 
-#: How many committed versions of deploygate.yaml are read (the newest): a bound on the work
-#: a long history can make the gate do. Past it, the caller is told the history is cut short.
+#: How many committed versions of deploygate.yaml are read: a bound on the work a long
+#: history can make the gate do. Past it, the caller is told the history is cut short (fail
+#: closed: the versions past it are the oldest, where a log's earlier name is).
 MAX_CONFIG_VERSIONS = 2000
 
 
@@ -71,10 +72,18 @@ def _configured_logs_in_history(root: Path) -> list[str]:
     """``attestations.log`` of every committed deploygate.yaml (a version that cannot be
     read named no log the gate could have read then, and is left out)."""
     prefix = _prefix(root)
-    commits = _run(root, "log", "--full-history", "--format=%H", f"-{MAX_CONFIG_VERSIONS}",
+    # One more than the bound: a history past it is said to be cut short, never read as if
+    # whole (2,000 commits touching deploygate.yaml after the log was moved hid the version
+    # that named its earlier file, and a rollback report removed from it vanished).
+    commits = _run(root, "log", "--full-history", "--format=%H", f"-{MAX_CONFIG_VERSIONS + 1}",
                    "HEAD", "--", CONFIG_FILE).decode("ascii", "replace").split()
     if not commits:
         return []
+    if len(commits) > MAX_CONFIG_VERSIONS:
+        raise GitError(f"{prefix}{CONFIG_FILE} has more than {MAX_CONFIG_VERSIONS} committed "
+                       "versions, more than the gate reads for the sign-off log's earlier "
+                       "paths, so a rollback report removed from an earlier log file cannot "
+                       "be ruled out")
     # One git process for every version: "<id> blob <size>\n<bytes>\n", or "<name> missing"
     # where a commit deleted the file.
     data = _run(root, "cat-file", "--batch",
