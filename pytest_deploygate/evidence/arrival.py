@@ -10,7 +10,10 @@ when that was, in the runner's own time: every clone, ``git init`` + ``fetch`` +
 The arrival is the oldest entry of the newest run of entries whose commit holds the release
 commit: a re-checkout of the same commit, or a sign-off committed on top of the release, does
 not move it (reports written before them are of this release); arriving from an older
-commit does. Where the reflog says nothing usable (``core.logAllRefUpdates`` off, a bare
+commit does, and so does arriving from a later release: a commit holds the release only when
+its newest release-content commit is the release commit (a descendant that changed the
+code is another release, and the reports a reused work tree kept from its run are not this
+release's). Where the reflog says nothing usable (``core.logAllRefUpdates`` off, a bare
 repository, an expired log, its newest entry not HEAD's commit) there is no arrival time,
 and the caller falls back to the commit time, saying so.
 
@@ -24,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pytest_deploygate.core.value_class import value_class
-from pytest_deploygate.evidence.release import Git
+from pytest_deploygate.evidence.release import Git, release_content_pathspecs
 
 #: The newest part of the reflog read (a runner's reflog grows by a few lines a run).
 _TAIL_BYTES = 4 << 20
@@ -42,9 +45,11 @@ class Arrival:
     why: str
 
 
-def checkout_arrival(root: Path, release_commit: str) -> Arrival:
-    """When the checkout at ``root`` arrived at ``release_commit`` (or a commit holding it),
-    from the reflog of HEAD; never raises."""
+def checkout_arrival(root: Path, release_commit: str, bookkeeping: tuple[str, ...]
+                     ) -> Arrival:
+    """When the checkout at ``root`` arrived at ``release_commit`` (or a commit holding it:
+    the same release content, ``bookkeeping`` left out), from the reflog of HEAD; never
+    raises."""
     git = Git(root)
     code, answer = git("rev-parse", "--git-path", "logs/HEAD", "--verify", "-q", "HEAD")
     lines = answer.removesuffix("\n").split("\n")
@@ -64,7 +69,8 @@ def checkout_arrival(root: Path, release_commit: str) -> Arrival:
             if len(holds) >= _MAX_COMMITS:
                 break
             holds[commit] = commit == release_commit or git(
-                "merge-base", "--is-ancestor", release_commit, commit)[0] == 0
+                "log", "-1", "--format=%H", commit, *release_content_pathspecs(bookkeeping)
+            )[1].strip() == release_commit
         if not holds[commit]:
             break
         arrived = at

@@ -186,6 +186,12 @@ def spec_folder_problem(root: Path, folder: Path) -> str | None:
             "release content (gate_specs/)")
 
 
+def release_content_pathspecs(bookkeeping: tuple[str, ...]) -> list[str]:
+    """The pathspecs (from ``--``) of the release content under the current directory:
+    ``git log -1 --format=%H <commit> <these>`` names a commit's release commit."""
+    return _pathspecs(bookkeeping)
+
+
 def _glob_escaped(text: str) -> str:
     return re.sub(r"([*?\\[\]])", r"\\\1", text)
 

@@ -1,0 +1,100 @@
+"""rt13b: attacks on session 13's evidence changes (freshness floor from HEAD's reflog,
+metrics captures, Alertmanagers and series, the removal of a gate's earlier records).
+
+Real git repositories and the CI checkout commands themselves, pytester end to end.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from conftest import GateProject, custom_gate
+
+_JUNIT_PASS = ('<testsuite name="s" tests="2"><testcase classname="a" name="t1"/>'
+               '<testcase classname="a" name="t2"/></testsuite>\n')
+_HOUR = 3600.0
+
+
+def _runner_env(when: float | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(GIT_AUTHOR_NAME="Runner", GIT_AUTHOR_EMAIL="runner@example.com",
+               GIT_COMMITTER_NAME="Runner", GIT_COMMITTER_EMAIL="runner@example.com")
+    if when is not None:
+        env["GIT_COMMITTER_DATE"] = f"@{int(when)} +0000"
+    return env
+
+
+def _git(cwd: Path, *args: str, when: float | None = None) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, env=_runner_env(when),
+                          capture_output=True, text=True).stdout.strip()
+
+
+def _commit(root: Path, when: str, message: str) -> str:
+    """A commit of everything by the release's author, dated ``when``."""
+    env = {**_runner_env(), "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
+           "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com",
+           "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+    if not (root / ".git").exists():
+        subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True, env=env,
+                       capture_output=True)
+    for command in (["git", "add", "-A", "--", "."], ["git", "commit", "-q", "-m", message]):
+        subprocess.run(command, cwd=root, check=True, env=env, capture_output=True)
+    return _git(root, "rev-parse", "HEAD")
+
+
+def _gated(project: GateProject) -> None:
+    project.set_state({"phases": {}})
+    (project.root / "deploygate.yaml").write_text(
+        "version: 1.4.0\nreports:\n  junit: [reports/*.xml]\n")
+    (project.root / ".gitignore").write_text("reports/\n")
+    custom_gate(project, "- {id: fresh, text: Fresh tests, check: {kind: junit, "
+                         "report: junit, not_before: commit}}")
+
+
+def _report(root: Path, mtime: float | None = None) -> Path:
+    path = root / "reports" / "unit.xml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_JUNIT_PASS)
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return path
+
+
+def _next_second() -> None:
+    """Wait for the next whole second (a reflog dates in whole seconds)."""
+    time.sleep(1.01 - time.time() % 1)
+
+
+def _judged(project: GateProject, *args: str) -> dict[str, str]:
+    project.run("--gate=12", *args)
+    return project.record().case("fresh")
+
+
+# -- the floor: arriving at the release from a later release ---------------------------------
+
+
+def test_reports_of_a_later_release_do_not_count_for_an_earlier_one(
+        project: GateProject, tmp_path: Path) -> None:
+    # A reused runner built 1.5.0 (a descendant of 1.4.0 with other code) three hours ago;
+    # its passing report stayed in the work tree. Then the job deploys 1.4.0 again (a
+    # rollback, a re-run of an older pipeline): it checks out the older commit. 1.5.0's
+    # commit "holds" 1.4.0's, yet it is another release: its report is no test of 1.4.0.
+    _gated(project)
+    (project.root / "app.py").write_text("VERSION = '1.4.0'\n")
+    author = tmp_path / "author"
+    author.mkdir()
+    for entry in project.root.iterdir():
+        os.rename(entry, author / entry.name)
+    release = _commit(author, "2025-07-01T12:00:00+00:00", "release 1.4.0")
+    (author / "app.py").write_text("VERSION = '1.5.0'\n")
+    _commit(author, "2025-07-02T12:00:00+00:00", "release 1.5.0")
+    _git(project.root, "clone", "-q", str(author), ".", when=time.time() - 3 * _HOUR)
+    _report(project.root, time.time() - 2 * _HOUR)
+    _next_second()
+    _git(project.root, "checkout", "-q", "--force", release)
+    case = _judged(project)
+    assert case["outcome"] == "failure", (case, case.get("text"))
+    assert "before this checkout arrived" in case["message"], case
