@@ -98,3 +98,51 @@ def test_reports_of_a_later_release_do_not_count_for_an_earlier_one(
     case = _judged(project)
     assert case["outcome"] == "failure", (case, case.get("text"))
     assert "before this checkout arrived" in case["message"], case
+
+
+# -- the removal of earlier records: a run that stops without deciding -----------------------
+
+
+_FAILING = ('<testsuite name="s" tests="1" failures="1"><testcase classname="a" name="t1">'
+            '<failure message="boom"/></testcase></testsuite>\n')
+
+
+def _monorepo(project: GateProject) -> None:
+    """Projects svc-a and svc-b, each with its own folder and deploygate.yaml, gated by one
+    spec of tests each project's run reports."""
+    custom_gate(project, "- {id: tests, text: Tests pass, check: {kind: junit, "
+                         "report: junit}}")
+    (project.root / ".gitignore").write_text("reports/\ngate-records/\n")
+    for pid in ("svc-a", "svc-b"):
+        state = project.root / ".isdlc" / "projects" / pid / "state.json"
+        state.parent.mkdir(parents=True, exist_ok=True)
+        state.write_text(f'{{"project": {{"name": "{pid}"}}, "phases": {{}}}}')
+        folder = project.root / pid
+        folder.mkdir(exist_ok=True)
+        (folder / "deploygate.yaml").write_text(
+            "version: 1.4.0\nreports:\n  junit: [reports/*.xml]\n")
+        (folder / "reports").mkdir(exist_ok=True)
+        (folder / "reports" / "unit.xml").write_text(_JUNIT_PASS)
+    if project.state_path.exists():
+        project.state_path.unlink()
+    _commit(project.root, "2025-07-01T12:00:00+00:00", "two projects")
+
+
+def test_a_broken_config_of_another_project_leaves_no_pass_of_this_one(
+        project: GateProject) -> None:
+    # svc-a passed. Then its tests fail (same release: nothing of svc-a changed), and a
+    # commit breaks svc-b's deploygate.yaml: svc-b's release changed, svc-a's did not. The
+    # run stops before deciding (a config problem); svc-a's earlier PASS must not survive it
+    # for a deploy job of svc-a to find.
+    _monorepo(project)
+    assert project.run("--gate=12", "--gate-project=all").ret == 0
+    assert "PASS" in (project.root / "gate-records" / "svc-a" / "GATE-12.md").read_text()
+    (project.root / "svc-a" / "reports" / "unit.xml").write_text(_FAILING)
+    (project.root / "svc-b" / "deploygate.yaml").write_text("version: 1.4.0\nthreshold: 3\n")
+    _commit(project.root, "2025-07-02T12:00:00+00:00", "svc-b: config")
+    result = project.run("--gate=12", "--gate-project=all")
+    assert result.ret == 2
+    assert "svc-b/deploygate.yaml" in result.stdout.str() + result.stderr.str()
+    for pid in ("svc-a", "svc-b"):
+        assert not (project.root / "gate-records" / pid / "GATE-12.xml").exists(), pid
+        assert not (project.root / "gate-records" / pid / "GATE-12.md").exists(), pid
