@@ -146,3 +146,36 @@ def test_a_broken_config_of_another_project_leaves_no_pass_of_this_one(
     for pid in ("svc-a", "svc-b"):
         assert not (project.root / "gate-records" / pid / "GATE-12.xml").exists(), pid
         assert not (project.root / "gate-records" / pid / "GATE-12.md").exists(), pid
+
+
+# -- metrics_file: a capture committed as bookkeeping before the release ---------------------
+
+
+_CAPTURE = ('# TYPE http_requests_total counter\n'
+            'http_requests_total{code="200"} 1000\nhttp_requests_total{code="500"} 1\n')
+_ARTIFACTS = ".isdlc/phases/12-production/artifacts/production.prom"
+
+
+def test_the_last_deploys_capture_is_no_capture_of_the_next_release(
+        project: GateProject) -> None:
+    # 1.4.0's post-deployment capture was committed as bookkeeping; then 1.4.1 (other code)
+    # is committed on top the same morning. Gating 1.4.1, the capture git names is 1.4.0's
+    # deploy's: it existed before 1.4.1's release commit, however recent its date.
+    project.set_state({"phases": {}})
+    (project.root / "deploygate.yaml").write_text(f"version: 1.4.0\nmetrics_file: {_ARTIFACTS}\n")
+    (project.root / "app.py").write_text("VERSION = '1.4.0'\n")
+    custom_gate(project, "- {id: fresh, text: Error ratio, check: {kind: metrics_file, "
+                         "metric: error_ratio, max: 0.05}}")
+    _commit(project.root, "2026-03-01T08:00:00+00:00", "release 1.4.0")
+    capture = project.root / _ARTIFACTS
+    capture.parent.mkdir(parents=True, exist_ok=True)
+    capture.write_text(_CAPTURE)
+    _commit(project.root, "2026-03-01T09:00:00+00:00", "1.4.0 post-deployment capture")
+    case = _judged(project, "--gate-now=2026-03-01T09:30:00Z")
+    assert case["outcome"] == "passed", case  # (1.4.0's own capture)
+    (project.root / "deploygate.yaml").write_text(f"version: 1.4.1\nmetrics_file: {_ARTIFACTS}\n")
+    (project.root / "app.py").write_text("VERSION = '1.4.1'\n")
+    _commit(project.root, "2026-03-01T11:00:00+00:00", "release 1.4.1")
+    case = _judged(project, "--gate-now=2026-03-01T12:00:00Z")
+    assert case["outcome"] == "error", case
+    assert "an earlier deploy's capture" in case["message"], case

@@ -50,6 +50,7 @@ from pytest_deploygate.evidence.exposition import (
     parse_exposition,
     read_number,
 )
+from pytest_deploygate.evidence.release import Git
 
 #: The metrics a capture answers (the schema's ``metric`` enum, declared in checks/declared.py).
 METRICS = CAPTURED_METRICS
@@ -112,6 +113,14 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
                 f"in {tracked.commit[:12]}), taken before this release was deployed: capture "
                 "the metrics in CI after the smoke run and keep the file untracked",
                 *found.evidence)
+        if tracked is not None:
+            before = _committed_before_release(tracked.commit, ctx)
+            if before:
+                return CheckResult.missing(
+                    f"inconclusive: {capture.relative} was last changed in "
+                    f"{tracked.commit[:12]}, {before}: it is an earlier deploy's capture, not "
+                    "this release's; capture the metrics after this release's deploy",
+                    *found.evidence)
     # A committed capture is as old as its commit, not as the checkout that wrote it.
     captures = [EvidenceFile(capture.relative, capture.data,
                              content_time(capture, committed.get(capture.relative)),
@@ -122,6 +131,24 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
         if worst is not None:
             return worst
     return results[-1]
+
+
+def _committed_before_release(commit: str, ctx: EvalContext) -> str | None:
+    """Why the commit that last changed a committed capture is not one made after the release
+    commit (None when it is a descendant of it). Its committer time is its committer's
+    claim; the history is not: a capture committed before (or with) the release commit, as
+    the last deploy's committed under .isdlc/ before the next release, existed before this
+    release was deployed."""
+    release = ctx.project.commit
+    if release is None:
+        return "and there is no release commit to compare it with"
+    if commit == release:
+        return f"the release commit {release[:12]} itself, so before the release was deployed"
+    code, _ = Git(ctx.project.root)("merge-base", "--is-ancestor", release, commit)
+    if code != 0:
+        return (f"a commit that does not come after the release commit {release[:12]} (made "
+                "before the release was deployed)")
+    return None
 
 
 def _judge(params: Mapping[str, Any], ctx: EvalContext, capture: EvidenceFile,
