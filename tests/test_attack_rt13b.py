@@ -11,6 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import GateProject, custom_gate
 
 _JUNIT_PASS = ('<testsuite name="s" tests="2"><testcase classname="a" name="t1"/>'
@@ -179,3 +181,38 @@ def test_the_last_deploys_capture_is_no_capture_of_the_next_release(
     case = _judged(project, "--gate-now=2026-03-01T12:00:00Z")
     assert case["outcome"] == "error", case
     assert "an earlier deploy's capture" in case["message"], case
+
+
+# -- committed evidence checked out through the runner's own git configuration ----------------
+
+
+def test_a_committed_report_checked_out_with_the_runners_autocrlf_is_still_committed(
+        project: GateProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A runner whose git converts line endings on checkout (core.autocrlf in its global
+    # configuration, as Git for Windows sets in its system one) writes a committed LF report
+    # with CRLF. The gate's own git reads no global configuration: the work-tree bytes were
+    # neither the blob nor its checkout, so a stale report committed as bookkeeping looked
+    # written by this run, as new as the checkout.
+    runner_config = tmp_path / "runner.gitconfig"
+    runner_config.write_text("[core]\n\tautocrlf = true\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(runner_config))
+    project.set_state({"phases": {}})
+    (project.root / "deploygate.yaml").write_text(
+        "version: 1.4.0\nreports:\n  junit: [.isdlc/reports/*.xml]\n")
+    custom_gate(project, "- {id: fresh, text: Fresh tests, check: {kind: junit, "
+                         "report: junit, not_before: commit}}")
+    report = project.root / ".isdlc" / "reports" / "unit.xml"
+    report.parent.mkdir(parents=True)
+    report.write_text(_JUNIT_PASS)
+    author = tmp_path / "author"
+    author.mkdir()
+    for entry in project.root.iterdir():
+        os.rename(entry, author / entry.name)
+    _commit(author, "2025-07-01T12:00:00+00:00", "release 1.4.0, a report of last year")
+    subprocess.run(["git", "clone", "-q", str(author), "."], cwd=project.root, check=True,
+                   env={**_runner_env(), "GIT_CONFIG_GLOBAL": str(runner_config)},
+                   capture_output=True)
+    assert report.read_bytes().count(b"\r\n") == 1
+    case = _judged(project)
+    assert case["outcome"] == "failure", (case, case.get("text"))
+    assert "committed bookkeeping" in case["message"], case
