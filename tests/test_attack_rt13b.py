@@ -216,3 +216,27 @@ def test_a_committed_report_checked_out_with_the_runners_autocrlf_is_still_commi
     case = _judged(project)
     assert case["outcome"] == "failure", (case, case.get("text"))
     assert "committed bookkeeping" in case["message"], case
+
+
+def test_a_capture_from_before_the_release_moved_after_it_is_still_from_before_the_deploy(
+        project: GateProject) -> None:
+    # The staging capture was committed as bookkeeping before the release commit; after the
+    # deploy a commit moves it to the production capture's path, where a capture committed
+    # after the deploy is dated by its commit. Its content existed before the release
+    # commit: no capture of the deploy, whatever its path now.
+    project.set_state({"phases": {}})
+    (project.root / "deploygate.yaml").write_text(f"version: 1.4.0\nmetrics_file: {_ARTIFACTS}\n")
+    custom_gate(project, "- {id: fresh, text: Error ratio, check: {kind: metrics_file, "
+                         "metric: error_ratio, max: 0.05}}")
+    staging = project.root / ".isdlc" / "phases" / "11-test-deploy" / "artifacts" / "staging.prom"
+    staging.parent.mkdir(parents=True)
+    staging.write_text(_CAPTURE)
+    _commit(project.root, "2026-03-01T07:00:00+00:00", "staging capture")
+    (project.root / "app.py").write_text("VERSION = '1.4.0'\n")
+    _commit(project.root, "2026-03-01T08:00:00+00:00", "release 1.4.0")
+    (project.root / _ARTIFACTS).parent.mkdir(parents=True)
+    _git(project.root, "mv", str(staging.relative_to(project.root)), _ARTIFACTS)
+    _commit(project.root, "2026-03-01T11:00:00+00:00", "post-deployment capture")
+    case = _judged(project, "--gate-now=2026-03-01T12:00:00Z")
+    assert case["outcome"] == "error", case
+    assert "existed before the release commit" in case["message"], case
