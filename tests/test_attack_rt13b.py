@@ -240,3 +240,42 @@ def test_a_capture_from_before_the_release_moved_after_it_is_still_from_before_t
     case = _judged(project, "--gate-now=2026-03-01T12:00:00Z")
     assert case["outcome"] == "error", case
     assert "existed before the release commit" in case["message"], case
+
+
+# -- the arrival: reflog times that are not when the entries were written ---------------------
+
+
+def test_a_checkout_dated_by_the_jobs_environment_is_no_arrival(
+        project: GateProject, tmp_path: Path) -> None:
+    # GIT_COMMITTER_DATE in the job's environment (a CI variable) dates the runner's reflog
+    # entries too: the checkout "arrived" last year, and a report an earlier run left in
+    # the reused work tree was newer than that. The reflog file's own time (set by the
+    # kernel when the entry was written) says the entry's time is not when it was written.
+    _gated(project)
+    (project.root / "app.py").write_text("VERSION = '1.3.0'\n")
+    author = tmp_path / "author"
+    author.mkdir()
+    for entry in project.root.iterdir():
+        os.rename(entry, author / entry.name)
+    old = _commit(author, "2025-06-01T12:00:00+00:00", "release 1.3.0")
+    (author / "app.py").write_text("VERSION = '1.4.0'\n")
+    _commit(author, "2025-07-01T12:00:00+00:00", "release 1.4.0")
+    _git(project.root, "clone", "-q", "--no-checkout", str(author), ".")
+    _git(project.root, "checkout", "-q", "--force", old, when=time.time() - 3 * _HOUR)
+    _report(project.root, time.time() - 2 * _HOUR)  # 1.3.0's run
+    _next_second()
+    forged = time.mktime(time.strptime("2025-07-02", "%Y-%m-%d"))
+    _git(project.root, "checkout", "-q", "--force", "main", when=forged)
+    case = _judged(project)
+    assert case["outcome"] == "failure", (case, case.get("text"))
+    assert "before this checkout arrived" in case["message"], case
+    assert "its times were set" in case["text"], case
+    # A future date (a "replay" for the floor) is the same lie.
+    _git(project.root, "checkout", "-q", "--force", old)
+    _next_second()
+    _git(project.root, "checkout", "-q", "--force", "main", when=time.time() + 48 * _HOUR)
+    case = _judged(project)
+    assert case["outcome"] == "failure", (case, case.get("text"))
+    # A report of this run is fresh.
+    _report(project.root)
+    assert _judged(project)["outcome"] == "passed"

@@ -17,13 +17,20 @@ release's). Where the reflog says nothing usable (``core.logAllRefUpdates`` off,
 repository, an expired log, its newest entry not HEAD's commit) there is no arrival time,
 and the caller falls back to the commit time, saying so.
 
+A reflog entry is dated by git's committer clock, which ``GIT_COMMITTER_DATE`` in the job's
+environment sets (a CI variable): an entry dated last year, or tomorrow, made a report an
+earlier run left in the work tree "newer than the arrival". The newest entry is appended when
+it is written, so the reflog file's modification time (the kernel's) is that moment: an entry
+whose time is not its file's time, within a few minutes, is a time that was set; the arrival
+is then the file's time (no earlier than the truth), never the committer's own date.
+
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pytest_deploygate.core.value_class import value_class
@@ -34,6 +41,8 @@ _TAIL_BYTES = 4 << 20
 #: Distinct commits asked about before giving up on older entries (the floor stays the
 #: oldest arrival found: later, never earlier, than the truth).
 _MAX_COMMITS = 32
+#: How far the newest reflog entry's time may be from its file's modification time.
+_WRITTEN_SKEW = timedelta(minutes=5)
 
 
 @value_class(frozen=True)
@@ -56,12 +65,19 @@ def checkout_arrival(root: Path, release_commit: str, bookkeeping: tuple[str, ..
     if code != 0 or len(lines) != 2:
         return Arrival(None, "git could not name HEAD's reflog")
     log_path, head = Path(lines[0]), lines[1].strip()
-    entries = _entries(log_path if log_path.is_absolute() else root / log_path)
+    entries, written = _entries(log_path if log_path.is_absolute() else root / log_path)
     if not entries:
         return Arrival(None, "HEAD has no reflog (core.logAllRefUpdates off, or a bare or "
                              "copied repository)")
     if entries[-1][0] != head:
         return Arrival(None, f"HEAD's reflog does not end at HEAD ({head[:12]})")
+    if written is not None and abs(entries[-1][1] - written) > _WRITTEN_SKEW:
+        # Dated by a set clock: when the newest entry was written is the one time known, and
+        # it is no earlier than the arrival (later, never earlier, than the truth).
+        return Arrival(written, (f"HEAD's reflog was last written at {_shown(written)}, its "
+                                 f"newest entry dated {_shown(entries[-1][1])}: its times were "
+                                 "set (GIT_COMMITTER_DATE in the job's environment?), so the "
+                                 "file's own time is the arrival"))
     holds: dict[str, bool] = {}
     arrived: datetime | None = None
     for commit, at in reversed(entries):
@@ -80,15 +96,22 @@ def checkout_arrival(root: Path, release_commit: str, bookkeeping: tuple[str, ..
     return Arrival(arrived, "HEAD's reflog")
 
 
-def _entries(path: Path) -> list[tuple[str, datetime]]:
-    """The (new commit, time) of each readable reflog line, oldest first."""
+def _shown(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def _entries(path: Path) -> tuple[list[tuple[str, datetime]], datetime | None]:
+    """The (new commit, time) of each readable reflog line, oldest first, and when the file
+    was last written (its modification time)."""
     try:
         with path.open("rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
+            info = os.fstat(handle.fileno())
+            size = info.st_size
             handle.seek(max(0, size - _TAIL_BYTES))
             data = handle.read(_TAIL_BYTES)
-    except OSError:
-        return []
+        written = datetime.fromtimestamp(info.st_mtime, UTC)
+    except (OSError, OverflowError, ValueError):
+        return [], None
     lines = data.split(b"\n")
     if size > _TAIL_BYTES:
         lines = lines[1:]  # (the first is cut)
@@ -104,4 +127,4 @@ def _entries(path: Path) -> list[tuple[str, datetime]]:
         except (UnicodeDecodeError, ValueError, OverflowError, OSError):
             continue
         entries.append((commit, at))
-    return entries
+    return entries, written
