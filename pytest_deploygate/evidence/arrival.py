@@ -20,9 +20,10 @@ and the caller falls back to the commit time, saying so.
 A reflog entry is dated by git's committer clock, which ``GIT_COMMITTER_DATE`` in the job's
 environment sets (a CI variable): an entry dated last year, or tomorrow, made a report an
 earlier run left in the work tree "newer than the arrival". The newest entry is appended when
-it is written, so the reflog file's modification time (the kernel's) is that moment: an entry
-whose time is not its file's time, within a few minutes, is a time that was set; the arrival
-is then the file's time (no earlier than the truth), never the committer's own date.
+it is written, so the reflog file's modification time (the kernel's) is that moment: an
+arrival dated after it, or an arrival that is the newest entry dated before it (beyond a few
+minutes), is a time that was set; the arrival is then the file's time (no earlier than the
+truth), never the committer's own date.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -71,16 +72,10 @@ def checkout_arrival(root: Path, release_commit: str, bookkeeping: tuple[str, ..
                              "copied repository)")
     if entries[-1][0] != head:
         return Arrival(None, f"HEAD's reflog does not end at HEAD ({head[:12]})")
-    if written is not None and abs(entries[-1][1] - written) > _WRITTEN_SKEW:
-        # Dated by a set clock: when the newest entry was written is the one time known, and
-        # it is no earlier than the arrival (later, never earlier, than the truth).
-        return Arrival(written, (f"HEAD's reflog was last written at {_shown(written)}, its "
-                                 f"newest entry dated {_shown(entries[-1][1])}: its times were "
-                                 "set (GIT_COMMITTER_DATE in the job's environment?), so the "
-                                 "file's own time is the arrival"))
     holds: dict[str, bool] = {}
     arrived: datetime | None = None
-    for commit, at in reversed(entries):
+    arrived_last = False  # the arrival is the newest entry (the one its file's time dates)
+    for position, (commit, at) in enumerate(reversed(entries)):
         if commit not in holds:
             if len(holds) >= _MAX_COMMITS:
                 break
@@ -89,10 +84,18 @@ def checkout_arrival(root: Path, release_commit: str, bookkeeping: tuple[str, ..
             )[1].strip() == release_commit
         if not holds[commit]:
             break
-        arrived = at
+        arrived, arrived_last = at, position == 0
     if arrived is None:
         return Arrival(None, f"HEAD's reflog never reached the release commit "
                              f"{release_commit[:12]}")
+    if written is not None and (arrived > written + _WRITTEN_SKEW or (
+            arrived_last and arrived < written - _WRITTEN_SKEW)):
+        # Dated by a set clock: no entry is written after its file was, and the newest entry
+        # was written when its file was. That time is no earlier than the arrival.
+        return Arrival(written, (f"HEAD's reflog was last written at {_shown(written)}, the "
+                                 f"arrival's entry is dated {_shown(arrived)}: its times were "
+                                 "set (GIT_COMMITTER_DATE in the job's environment?), so the "
+                                 "file's own time is the arrival"))
     return Arrival(arrived, "HEAD's reflog")
 
 
