@@ -380,6 +380,9 @@ def test_a_capture_committed_with_the_release_is_refused_a_post_deploy_one_is_da
     artifacts = ".isdlc/phases/12-production/artifacts/production.prom"
     _git(project.root, "rm", "-q", "reports/production.prom")
     _capture_gate(project, artifacts)
+    # (This deploy's own capture: other numbers than the one committed with 1.4.0, whose
+    # bytes existed before the release commit; test_attack_rt13b.)
+    (project.root / artifacts).write_text(_CAPTURE.replace(" 1000\n", " 2000\n"))
     _commit(project.root, "2026-03-01T11:00:00+00:00", "release 1.4.1", "deploygate.yaml")
     _commit(project.root, "2026-03-01T11:30:00+00:00", "post-deployment capture",
             ".isdlc/phases")

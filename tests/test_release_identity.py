@@ -14,7 +14,7 @@ from types import ModuleType
 
 import pytest
 
-from conftest import INNER_ARGS, GateProject, parse_record, release_repo_script
+from conftest import INNER_ARGS, GateProject, release_repo_script
 
 JO, RAVI, MARIA = "jo.dev@acme.example", "ravi.patel@acme.example", "maria.lopez@acme.example"
 
@@ -295,10 +295,12 @@ def test_node_ids_are_the_same_in_every_stage(release: GateProject) -> None:
     assert release.record("GATE-12-pre").decision == "INCOMPLETE"
 
 
-def test_a_broken_config_stops_the_run_and_keeps_the_record(release: GateProject) -> None:
+def test_a_broken_config_stops_the_run_and_removes_the_record(release: GateProject) -> None:
+    # (An earlier PASS outlived the stopped run: harmless where the config is release
+    # content, not where it is not, as another project's of a monorepo: test_attack_rt13b.)
     assert gate(release, "--gate-stage=pre").ret == 0
     record = release.root / "gate-records" / "GATE-12-pre.xml"
-    before = record.read_bytes()
+    assert record.is_file()
     config = release.root / "deploygate.yaml"
     config.write_text(config.read_text().replace("tier: enterprise",
                                                  "tier: enterprise\nthreshold:\n  p99_ms: 1"))
@@ -309,8 +311,7 @@ def test_a_broken_config_stops_the_run_and_keeps_the_record(release: GateProject
     output = result.stdout.str() + result.stderr.str()
     assert expected in output
     assert "Traceback" not in output
-    assert record.read_bytes() == before
-    parse_record(record)
+    assert not record.exists()
     for args in ((), ("deploygate.yaml",)):
         done = subprocess.run([sys.executable, "-m", "pytest_deploygate", "validate", *args],
                               cwd=release.root, capture_output=True, text=True, check=False)

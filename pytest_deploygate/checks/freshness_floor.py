@@ -39,9 +39,10 @@ class Floor:
     evidence: Evidence
 
 
-def release_floor(root: Path, release: ReleaseIdentity, now: datetime) -> Floor | str:
-    """The floor of ``not_before: commit`` for ``release`` checked out at ``root``, or why
-    there is none (then the evidence is missing)."""
+def release_floor(root: Path, release: ReleaseIdentity, now: datetime,
+                  bookkeeping: tuple[str, ...]) -> Floor | str:
+    """The floor of ``not_before: commit`` for ``release`` checked out at ``root`` (whose
+    gate keeps ``bookkeeping``), or why there is none (then the evidence is missing)."""
     if not release.known or release.commit is None or release.committed_at is None:
         return (f"there is no release commit to compare with: {release.problem or 'unknown'}")
     commit, committed = release.commit, release.committed_at
@@ -49,7 +50,7 @@ def release_floor(root: Path, release: ReleaseIdentity, now: datetime) -> Floor 
         return (f"the release commit {commit[:12]} is dated {format_instant(committed)}, after "
                 f"the evaluation time {format_instant(now)}: impossible, so the evidence's "
                 "age against it is unknown")
-    arrival = checkout_arrival(root, commit)
+    arrival = checkout_arrival(root, commit, bookkeeping)
     shown = f"commit time {format_instant(committed)}"
     if arrival.at is None:
         detail = (f"= {shown} ({arrival.why}: the committer's own date is the floor)")

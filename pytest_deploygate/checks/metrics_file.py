@@ -16,7 +16,9 @@ are not cumulative or give one bound twice (``le="0.1"``, ``le="0.10"``), ``http
 series without a ``code`` label (``status=`` instead) or with a code that is not an HTTP status
 (``5xx`` is one), counts that add up past a float's range, no requests at all, a capture older
 than ``max_age_days`` by file time or by any sample's timestamp, or a sample timestamped after
-the evaluation clock (``--gate-now``).
+the evaluation clock (``--gate-now``). A committed capture is this deploy's only when it is
+committed as bookkeeping after the release commit, with content that did not exist before it
+(the last deploy's capture, or one moved from before the release, is refused).
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -50,6 +52,7 @@ from pytest_deploygate.evidence.exposition import (
     parse_exposition,
     read_number,
 )
+from pytest_deploygate.evidence.release import Git
 
 #: The metrics a capture answers (the schema's ``metric`` enum, declared in checks/declared.py).
 METRICS = CAPTURED_METRICS
@@ -112,6 +115,14 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
                 f"in {tracked.commit[:12]}), taken before this release was deployed: capture "
                 "the metrics in CI after the smoke run and keep the file untracked",
                 *found.evidence)
+        if tracked is not None:
+            before = _committed_before_release(tracked.commit, capture.relative, ctx)
+            if before:
+                return CheckResult.missing(
+                    f"inconclusive: {capture.relative} was last changed in "
+                    f"{tracked.commit[:12]}, {before}: it is an earlier deploy's capture, not "
+                    "this release's; capture the metrics after this release's deploy",
+                    *found.evidence)
     # A committed capture is as old as its commit, not as the checkout that wrote it.
     captures = [EvidenceFile(capture.relative, capture.data,
                              content_time(capture, committed.get(capture.relative)),
@@ -122,6 +133,36 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
         if worst is not None:
             return worst
     return results[-1]
+
+
+def _committed_before_release(commit: str, relative: str, ctx: EvalContext) -> str | None:
+    """Why the commit that last changed a committed capture is not one made after the release
+    commit (None when it is a descendant of it). Its committer time is its committer's
+    claim; the history is not: a capture committed before (or with) the release commit, as
+    the last deploy's committed under .isdlc/ before the next release, existed before this
+    release was deployed."""
+    release = ctx.project.commit
+    if release is None:
+        return "and there is no release commit to compare it with"
+    if commit == release:
+        return f"the release commit {release[:12]} itself, so before the release was deployed"
+    git = Git(ctx.project.root)
+    code, _ = git("merge-base", "--is-ancestor", release, commit)
+    if code != 0:
+        return (f"a commit that does not come after the release commit {release[:12]} (made "
+                "before the release was deployed)")
+    # Moved (or copied) after the release from where it was committed before it: the same
+    # content existed before the release commit, under another name.
+    code, blob = git("rev-parse", "--verify", "-q", f"HEAD:./{relative}")
+    if code != 0 or not blob.strip():
+        return "and git cannot name its content at HEAD"
+    code, earlier = git("log", "-1", "--format=%H", f"--find-object={blob.strip()}", release)
+    if code != 0:
+        return "and git cannot tell whether its content existed before the release commit"
+    if earlier.strip():
+        return (f"whose content existed before the release commit {release[:12]} (in "
+                f"{earlier.strip()[:12]}), so before the release was deployed")
+    return None
 
 
 def _judge(params: Mapping[str, Any], ctx: EvalContext, capture: EvidenceFile,

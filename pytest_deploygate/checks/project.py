@@ -103,7 +103,7 @@ class Project:
     def freshness_floor(self) -> Floor | str:
         """What ``not_before: commit`` evidence must be newer than (the later of the commit
         time and this checkout's arrival at it), or why that cannot be told."""
-        return release_floor(self.root, self.release, self.now)
+        return release_floor(self.root, self.release, self.now, self.bookkeeping)
 
     @property
     def commit(self) -> str | None:

@@ -10,9 +10,20 @@ when that was, in the runner's own time: every clone, ``git init`` + ``fetch`` +
 The arrival is the oldest entry of the newest run of entries whose commit holds the release
 commit: a re-checkout of the same commit, or a sign-off committed on top of the release, does
 not move it (reports written before them are of this release); arriving from an older
-commit does. Where the reflog says nothing usable (``core.logAllRefUpdates`` off, a bare
+commit does, and so does arriving from a later release: a commit holds the release only when
+its newest release-content commit is the release commit (a descendant that changed the
+code is another release, and the reports a reused work tree kept from its run are not this
+release's). Where the reflog says nothing usable (``core.logAllRefUpdates`` off, a bare
 repository, an expired log, its newest entry not HEAD's commit) there is no arrival time,
 and the caller falls back to the commit time, saying so.
+
+A reflog entry is dated by git's committer clock, which ``GIT_COMMITTER_DATE`` in the job's
+environment sets (a CI variable): an entry dated last year, or tomorrow, made a report an
+earlier run left in the work tree "newer than the arrival". The newest entry is appended when
+it is written, so the reflog file's modification time (the kernel's) is that moment: an
+arrival dated after it, or an arrival that is the newest entry dated before it (beyond a few
+minutes), is a time that was set; the arrival is then the file's time (no earlier than the
+truth), never the committer's own date.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -20,20 +31,19 @@ and the caller falls back to the commit time, saying so.
 from __future__ import annotations
 
 import os
-import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pytest_deploygate.core.value_class import value_class
-from pytest_deploygate.evidence.release import Git
+from pytest_deploygate.evidence.release import Git, release_content_pathspecs
 
 #: The newest part of the reflog read (a runner's reflog grows by a few lines a run).
 _TAIL_BYTES = 4 << 20
 #: Distinct commits asked about before giving up on older entries (the floor stays the
 #: oldest arrival found: later, never earlier, than the truth).
 _MAX_COMMITS = 32
-#: A full object name of either object format (a reflog line is never an option to git).
-_HEX = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+#: How far the newest reflog entry's time may be from its file's modification time.
+_WRITTEN_SKEW = timedelta(minutes=5)
 
 
 @value_class(frozen=True)
@@ -45,66 +55,66 @@ class Arrival:
     why: str
 
 
-def checkout_arrival(root: Path, release_commit: str) -> Arrival:
-    """When the checkout at ``root`` arrived at ``release_commit`` (or a commit holding it),
-    from the reflog of HEAD; never raises."""
+def checkout_arrival(root: Path, release_commit: str, bookkeeping: tuple[str, ...]
+                     ) -> Arrival:
+    """When the checkout at ``root`` arrived at ``release_commit`` (or a commit holding it:
+    the same release content, ``bookkeeping`` left out), from the reflog of HEAD; never
+    raises."""
     git = Git(root)
     code, answer = git("rev-parse", "--git-path", "logs/HEAD", "--verify", "-q", "HEAD")
     lines = answer.removesuffix("\n").split("\n")
     if code != 0 or len(lines) != 2:
         return Arrival(None, "git could not name HEAD's reflog")
     log_path, head = Path(lines[0]), lines[1].strip()
-    entries = _entries(log_path if log_path.is_absolute() else root / log_path)
+    entries, written = _entries(log_path if log_path.is_absolute() else root / log_path)
     if not entries:
         return Arrival(None, "HEAD has no reflog (core.logAllRefUpdates off, or a bare or "
                              "copied repository)")
     if entries[-1][0] != head:
         return Arrival(None, f"HEAD's reflog does not end at HEAD ({head[:12]})")
-    asked: list[str] = []  # the newest distinct commits, newest first
-    for commit, _ in reversed(entries):
-        if commit not in asked:
-            if len(asked) >= _MAX_COMMITS:
-                break
-            asked.append(commit)
-    holding = _holding(git, release_commit, asked)
+    holds: dict[str, bool] = {}
     arrived: datetime | None = None
-    for commit, at in reversed(entries):
-        if commit not in holding:
-            break  # (also past the commits asked about)
-        arrived = at
+    arrived_last = False  # the arrival is the newest entry (the one its file's time dates)
+    for position, (commit, at) in enumerate(reversed(entries)):
+        if commit not in holds:
+            if len(holds) >= _MAX_COMMITS:
+                break
+            holds[commit] = commit == release_commit or git(
+                "log", "-1", "--format=%H", commit, *release_content_pathspecs(bookkeeping)
+            )[1].strip() == release_commit
+        if not holds[commit]:
+            break
+        arrived, arrived_last = at, position == 0
     if arrived is None:
         return Arrival(None, f"HEAD's reflog never reached the release commit "
                              f"{release_commit[:12]}")
+    if written is not None and (arrived > written + _WRITTEN_SKEW or (
+            arrived_last and arrived < written - _WRITTEN_SKEW)):
+        # Dated by a set clock: no entry is written after its file was, and the newest entry
+        # was written when its file was. That time is no earlier than the arrival.
+        return Arrival(written, (f"HEAD's reflog was last written at {_shown(written)}, the "
+                                 f"arrival's entry is dated {_shown(arrived)}: its times were "
+                                 "set (GIT_COMMITTER_DATE in the job's environment?), so the "
+                                 "file's own time is the arrival"))
     return Arrival(arrived, "HEAD's reflog")
 
 
-def _holding(git: Git, release_commit: str, commits: list[str]) -> set[str]:
-    """Those of ``commits`` that are the release commit or descend from it, in one git
-    process (not one ``merge-base --is-ancestor`` each: a work tree's reflog holds many)."""
-    holding = {release_commit} & set(commits)
-    others = [c for c in commits if c != release_commit and _HEX.fullmatch(c)]
-    if not others:
-        return holding
-    # Descendants of the release that are ancestors of (or are) one of the commits: a
-    # commit asked about holds the release when it is among them. (--ignore-missing: a
-    # commit of the log that is gone holds nothing.)
-    code, listing = git("rev-list", "--ignore-missing", "--ancestry-path",
-                        f"^{release_commit}", *others)
-    if code != 0:
-        return holding
-    descendants = set(listing.split())
-    return holding | {c for c in others if c in descendants}
+def _shown(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
 
 
-def _entries(path: Path) -> list[tuple[str, datetime]]:
-    """The (new commit, time) of each readable reflog line, oldest first."""
+def _entries(path: Path) -> tuple[list[tuple[str, datetime]], datetime | None]:
+    """The (new commit, time) of each readable reflog line, oldest first, and when the file
+    was last written (its modification time)."""
     try:
         with path.open("rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
+            info = os.fstat(handle.fileno())
+            size = info.st_size
             handle.seek(max(0, size - _TAIL_BYTES))
             data = handle.read(_TAIL_BYTES)
-    except OSError:
-        return []
+        written = datetime.fromtimestamp(info.st_mtime, UTC)
+    except (OSError, OverflowError, ValueError):
+        return [], None
     lines = data.split(b"\n")
     if size > _TAIL_BYTES:
         lines = lines[1:]  # (the first is cut)
@@ -120,4 +130,4 @@ def _entries(path: Path) -> list[tuple[str, datetime]]:
         except (UnicodeDecodeError, ValueError, OverflowError, OSError):
             continue
         entries.append((commit, at))
-    return entries
+    return entries, written

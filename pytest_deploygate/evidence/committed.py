@@ -28,6 +28,7 @@ from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.release import (
     Git,
     bookkeeping_paths,
+    checked_out_by_the_runner,
     is_bookkeeping,
     shallow_boundary,
     uncommitted_file_problem,
@@ -91,12 +92,15 @@ def _committed_here(git: Git, root: Path, names: list[str], specs: list[str],
     cut_off = shallow_boundary(root)
     found = {}
     for name in names:
-        if name in changed and uncommitted_file_problem(root, (root / name).resolve()):
+        path = (root / name).resolve()
+        if name in changed and uncommitted_file_problem(root, path) and \
+                not checked_out_by_the_runner(root, path):
             # Written over after the checkout: its modification time tells. (git diff
             # compares after its clean conversion: a file committed with CRLF under a
             # ``text`` attribute differs from its own checkout and looked rewritten by the
             # run, as new as the checkout. The bytes decide: the committed ones, or what
-            # checking them out writes, are committed content.)
+            # checking them out writes, are committed content: by the gate's controlled git
+            # or by the runner's own, whose core.autocrlf or LFS filter wrote the checkout.)
             continue
         code, last = git("log", "-1", "--format=%H %cI", "HEAD", "--",
                           f":(literal){name}")

@@ -212,6 +212,12 @@ def _outside_problem(root: Path, folder: Path) -> str | None:
             "specs in a folder of the project (gate_specs/)")
 
 
+def release_content_pathspecs(bookkeeping: tuple[str, ...]) -> list[str]:
+    """The pathspecs (from ``--``) of the release content under the current directory:
+    ``git log -1 --format=%H <commit> <these>`` names a commit's release commit."""
+    return _pathspecs(bookkeeping)
+
+
 def _glob_escaped(text: str) -> str:
     return re.sub(r"([*?\\[\]])", r"\\\1", text)
 
@@ -625,6 +631,34 @@ def uncommitted_file_problem(root: Path, path: Path) -> str | None:
             _as_checked_out(root, relative, object_id, path):
         return None
     return "its content differs from the committed one"
+
+
+def checked_out_by_the_runner(root: Path, path: Path) -> bool:
+    """Whether the work-tree file at ``path`` (resolved) is what the runner's own git writes
+    checking HEAD's blob out: with its user and system configuration (``core.autocrlf``, a
+    global attributes file, an LFS filter), which the gate's controlled git never reads.
+
+    For evidence only, where "committed" is the strict answer (a committed report is dated
+    by its commit, or refused): a committed LF report checked out with CRLF by a runner's
+    ``core.autocrlf`` was neither the blob nor the controlled checkout, and looked written
+    by the run. Never for a reviewed file, where "committed" is the lenient one."""
+    git = Git(root)
+    code, top = git("rev-parse", "--show-toplevel")
+    try:
+        relative = path.relative_to(Path(top.strip("\n")).resolve()).as_posix()
+    except ValueError:
+        return False
+    code, object_id = git("rev-parse", "--verify", "-q", f"HEAD:{relative}")
+    if code != 0 or not object_id.strip():
+        return False
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "--no-optional-locks", "cat-file", "--filters",
+             f"--path={relative}", object_id.strip()],
+            capture_output=True, timeout=60, check=False, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0 and _work_tree_bytes(path) == done.stdout
 
 
 def _work_tree_bytes(path: Path) -> bytes | None:

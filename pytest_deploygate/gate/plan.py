@@ -25,7 +25,16 @@ def _empty() -> Mapping[Any, Any]:
 
 
 class ConfigError(DeployGateError):
-    """deploygate.yaml is broken: the run stops (exit 2) and no record is written."""
+    """deploygate.yaml is broken: the run stops (exit 2) and no record is written.
+
+    ``plans``: every gate the run selected (of every project, the broken one's included),
+    whose earlier records the stopped run removes: in a monorepo a broken config of one
+    project (or a shared one outside the projects' folders) is no new release of the others,
+    and their last PASS must not outlive a run that did not decide."""
+
+    def __init__(self, message: str, plans: tuple[GatePlan, ...] = ()) -> None:
+        super().__init__(message)
+        self.plans = plans
 
 
 @value_class

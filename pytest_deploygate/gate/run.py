@@ -45,6 +45,8 @@ class GateRun:
         self.slots: list[ProjectSlot] = []
         self.plans: list[GatePlan] = []
         self.warnings: list[str] = []
+        #: Problems of deploygate.yaml files: the run stops once every gate is selected.
+        self.config_errors: list[str] = []
         #: What this run owns: its size limits and what it has read (never the next run's).
         self.scope = RunScope(settings.limits)
         #: What the run learns of same-run prerequisites while it goes on (plans are frozen).
@@ -71,6 +73,9 @@ class GateRun:
         for slot in run.slots:
             state = slot.project.state if slot.project else None
             if state is None and "current" in settings.expression.lower():
+                if run.config_errors:
+                    raise ConfigError("\n".join(dict.fromkeys(run.config_errors)),
+                                      plans=tuple(run.plans))
                 raise SelectionError(f"--gate=current: {slot.error}")
             slot.library = open_library(settings.spec_dir, checklists,
                                         state.data if state else None)
@@ -85,6 +90,11 @@ class GateRun:
             for spec_file in selected:
                 run.plans.append(run._plan(spec_file, slot, record_dir))
             run._defer_same_run_prerequisites(slot)
+        if run.config_errors:
+            # Raised once every project's gates are selected: the run removes their earlier
+            # records before it stops (a project whose config is fine has the same release).
+            raise ConfigError("\n".join(dict.fromkeys(run.config_errors)),
+                              plans=tuple(run.plans))
         run._check_override_names()
         return run
 
@@ -152,8 +162,11 @@ class GateRun:
         try:
             config = load_config(_config_root(settings.root, slot.root), self.scope)
         except DeployGateError as exc:
-            # Not a gate outcome: the run stops before anything is evaluated or recorded.
-            raise ConfigError(str(exc)) from None
+            # Not a gate outcome: the run stops before anything is evaluated or recorded
+            # (once every project's gates are known: see prepare).
+            self.config_errors.append(str(exc))
+            slot.error = str(exc)
+            return slot
         effects = reviewed_effects(settings)
         chosen = command_line_sources(settings, config) if effects else []
         if chosen:
@@ -224,7 +237,10 @@ class GateRun:
         try:
             items = apply_overrides(spec, project.config, self.kinds)
         except DeployGateError as exc:
-            raise ConfigError(str(exc)) from None  # deploygate.yaml's evidence: is broken
+            self.config_errors.append(str(exc))  # deploygate.yaml's evidence: is broken
+            return replace(plan, spec=spec, error=str(exc))
+        if self.config_errors:
+            return replace(plan, spec=spec, error=self.config_errors[-1])  # (not evaluated)
         stage = self.settings.stage
         staged = tuple(stage_items(items, stage))
         if stage == "post":

@@ -54,7 +54,14 @@ class GateSession:
             signer = RecordSigner.load(settings.sign_key)
             run = GateRun.prepare(settings, kinds)
         except ConfigError as exc:
-            # One line per problem, naming file and line; the previous record stays as it is.
+            # One line per problem, naming file and line. The earlier records of every gate
+            # the run selected go (a broken config of one project of a monorepo is no new
+            # release of another, whose last PASS must not outlive a run that did not decide).
+            if not hasattr(config, "workerinput") and not config.option.collectonly:
+                from pytest_deploygate.gate.record_files import clear_earlier_records
+
+                for plan in exc.plans:
+                    clear_earlier_records(plan)
             problems = str(exc).splitlines()
             more = (f" (+{len(problems) - 1} more: 'deploygate validate' lists them)"
                     if len(problems) > 1 else "")
