@@ -117,12 +117,15 @@ def _log_of(text: bytes) -> str | None:
 def _earlier_names(root: Path, relative: str) -> list[str]:
     """The names the file at ``relative`` had before git saw it renamed (relative to
     ``root``)."""
-    out = _run(root, "log", "--follow", "--name-only", "--format=", "HEAD", "--", relative)
+    # -z: without it git quotes a name with a tab, a quote or a non-ASCII byte ("a\tb"),
+    # which then matched no path and was silently left out.
+    out = _run(root, "log", "-z", "--follow", "--name-only", "--format=", "HEAD", "--",
+               relative)
     prefix = _prefix(root)
     names = []
-    for line in out.decode("utf-8", "surrogateescape").splitlines():
-        if line and line.startswith(prefix):
-            names.append(line[len(prefix):])
+    for name in out.decode("utf-8", "surrogateescape").split("\0"):
+        if name and name.startswith(prefix):
+            names.append(name[len(prefix):])
     return names
 
 
