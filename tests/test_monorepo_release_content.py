@@ -186,11 +186,17 @@ def _loosen_root_config(root: Path) -> None:
         "[reports/*.xml]", "[reports/*.xml, /tmp/*.xml]"))
 
 
+def _add_conftest(root: Path) -> None:
+    # (pytest loads it for every project's run: it can register check kinds.)
+    (root / "conftest.py").write_text("# the monorepo's pytest hooks\n")
+
+
 @pytest.mark.parametrize(("project", "change"), [
     ("svc-a", _weaken_spec),  # the spec folder: the QA criterion removed
     ("svc-a", _add_checklist),  # the framework's checklists of every project
     ("svc-c", _loosen_root_config),  # the deploygate.yaml svc-c is judged by
-], ids=["spec-folder", "checklists", "root-config"])
+    ("svc-a", _add_conftest),  # pytest's configuration of the root
+], ids=["spec-folder", "checklists", "root-config", "root-conftest"])
 def test_a_commit_to_the_gate_definition_at_the_root_is_a_new_release(
         monorepo: Path, project: str, change: object) -> None:
     assert gate(monorepo, project).returncode == 1  # QA has not signed: FAIL

@@ -6,7 +6,10 @@ directory and ``.isdlc/`` (the framework's working state, which the gate reads a
 into the record) less ``.isdlc/checklists/``: the project's checklists are the gate's
 definition, so a commit to them is a new release like any change of what is gated.
 Nothing else can be declared bookkeeping: a setting that could exclude ``src/`` would let
-unreviewed code ship under an old gate.
+unreviewed code ship under an old gate. A monorepo project in its own folder has, besides its
+folder, the files at the monorepo root that define its gate (checklists, spec folder,
+configuration: see gate_definition.py) as release content; the bookkeeping tuple carries
+them as ``OUTSIDE_MARK`` entries, paths from the repository's top.
 
 The release identity is
 
