@@ -242,3 +242,49 @@ def test_an_uncommitted_gate_definition_at_the_root_is_a_dirty_release(
     refused = verdict(monorepo, project)
     assert refused.returncode == 4, refused.stderr
     assert "uncommitted changes to release content" in refused.stderr
+
+
+TODAY_SPEC = """\
+spec_version: 1
+gate: 13
+id: 13-production
+title: Production gate
+phase: 13-production
+decision: [{id: checks, title: Checks passed}]
+sections:
+  - id: checks
+    title: Checks
+    stage: pre
+    decision: checks
+    criteria:
+      - {id: tests, text: Tests pass, check: {kind: junit, report: junit}}
+"""
+
+
+def test_verdict_reads_the_layout_of_the_projects_own_state(tmp_path: Path) -> None:
+    # Today's framework writes active_workflow in each project's state, and nothing at the
+    # root: verdict read the root's (absent) state, took the 13-phase layout, and knew no
+    # gate 13-production to verify svc-b's record against.
+    root = tmp_path / "mono"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / ".gitignore").write_text("reports/\ngate-records/\n")
+    (root / "gate_specs").mkdir()
+    (root / "gate_specs" / "13-production.yaml").write_text(TODAY_SPEC)
+    for pid in ("svc-a", "svc-b"):
+        state = root / ".isdlc" / "projects" / pid / "state.json"
+        state.parent.mkdir(parents=True)
+        state.write_text(json.dumps({"project": {"name": pid}, "active_workflow": None,
+                                     "state_version": 3, "phases": {}}))
+        (root / pid / "reports").mkdir(parents=True)
+        (root / pid / "deploygate.yaml").write_text(CONFIG.format(version="2.0.0"))
+        (root / pid / "reports" / "unit.xml").write_text(JUNIT)
+    commit(root, DEV, "two services")
+    result = subprocess.run([sys.executable, "-m", "pytest", *INNER_ARGS,
+                             "--gate=13-production", "--gate-project=svc-b"], cwd=root,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout[-3000:]
+    checked = subprocess.run([sys.executable, "-P", "-m", "pytest_deploygate", "verdict",
+                              "gate-records/svc-b/13-production.xml"], cwd=root,
+                             capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stderr
