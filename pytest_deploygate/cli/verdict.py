@@ -23,6 +23,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+from pytest_deploygate.cli.verdict_project import RecordProject, record_project
 from pytest_deploygate.cli.verdict_signing import (
     add_signing_arguments,
     expected_project,
@@ -34,7 +35,6 @@ from pytest_deploygate.decision.decide import EXIT_CODES
 from pytest_deploygate.evidence.release import (
     ReleaseIdentity,
     bookkeeping_paths,
-    manifest_version,
     release_identity,
     release_tree,
 )
@@ -103,12 +103,14 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     except RecordError as exc:
         complain(str(exc))
         return NOT_TRUSTED
-    release = _release(args, workspace, record)
+    project = record_project(workspace, expected_project(
+        args.record, workspace.root, getattr(args, "project", None))[0])
+    release = _release(args, workspace, record, project)
     unsigned = signature_problem(args, record, workspace, release)
     if unsigned is not None:
         complain(f"{args.record}: {unsigned}")
         return NOT_TRUSTED
-    checked = _verify(args, record, workspace, release)
+    checked = _verify(args, record, workspace, release, project)
     _show(record)
     if checked.problems:
         for problem in checked.problems:
@@ -140,7 +142,7 @@ def _checkout_code(workspace: Workspace) -> str | None:
 
 
 def _verify(args: argparse.Namespace, record: GateRecord, workspace: Workspace,
-            release: ReleaseIdentity) -> Verification:
+            release: ReleaseIdentity, project: RecordProject) -> Verification:
     named = RECORD_NAME.fullmatch(args.record.name)
     gate = args.gate or (named.group("gate") if named else None)
     stage = args.stage or ((named.group("stage") or "all") if named else None)
@@ -152,7 +154,9 @@ def _verify(args: argparse.Namespace, record: GateRecord, workspace: Workspace,
         # the deploying job's own user can write (the red team forged such an entry).
         spec = workspace.gate(gate)
         items = workspace.items(spec)
-        config = workspace.config
+        if project.config is None:
+            raise Refusal(project.problem)
+        config = project.config  # (the project's own: a monorepo project's in its folder)
     except Refusal as exc:
         return Verification([f"no spec to verify it against: {exc}"])
     from pytest_deploygate.core.timeutil import now_utc
@@ -180,11 +184,12 @@ def _project_problems(args: argparse.Namespace, record: GateRecord, workspace: W
     return [f"it is a record of project {recorded!r}, not {project!r}"]
 
 
-def _release(args: argparse.Namespace, workspace: Workspace, record: GateRecord
-             ) -> ReleaseIdentity:
-    """What is being deployed: --commit / --version, else this project's release."""
-    identity = release_identity(workspace.root, record_dir=record.path.parent,
-                                version=args.release_version or _project_version(workspace),
+def _release(args: argparse.Namespace, workspace: Workspace, record: GateRecord,
+             project: RecordProject) -> ReleaseIdentity:
+    """What is being deployed: --commit / --version, else this project's release (a
+    monorepo project's in its folder, its gate definition at the root included)."""
+    identity = release_identity(project.root, record_dir=record.path.parent,
+                                version=args.release_version or project.version(),
                                 spec_dir=workspace.spec_dir)
     if args.commit is None:
         return identity
@@ -200,21 +205,11 @@ def _release(args: argparse.Namespace, workspace: Workspace, record: GateRecord
                                f"which git resolves to {resolved[:12]}, not a commit whose id "
                                "starts so: pass the full commit id")
     # The tree of the named commit's release content, by the same rules (bookkeeping out).
-    tree = release_tree(workspace.root, commit,
-                        bookkeeping=bookkeeping_paths(workspace.root, record.path.parent),
+    tree = release_tree(project.root, commit,
+                        bookkeeping=bookkeeping_paths(project.root, record.path.parent),
                         prefix=identity.prefix or None)
     return replace(identity, commit=commit, tree=tree, dirty=False, changed=(),
                    problem=None if tree else f"git knows no commit {args.commit!r}")
-
-
-def _project_version(workspace: Workspace) -> str | None:
-    """deploygate.yaml's version, else the manifest's (as :func:`project_version`: a
-    deploygate.yaml that cannot be read names none here; verifying the record refuses it)."""
-    try:
-        declared = workspace.config.version
-    except Refusal:
-        declared = None
-    return declared or manifest_version(workspace.root)
 
 
 def _show(record: GateRecord) -> None:

@@ -6,7 +6,10 @@ directory and ``.isdlc/`` (the framework's working state, which the gate reads a
 into the record) less ``.isdlc/checklists/``: the project's checklists are the gate's
 definition, so a commit to them is a new release like any change of what is gated.
 Nothing else can be declared bookkeeping: a setting that could exclude ``src/`` would let
-unreviewed code ship under an old gate.
+unreviewed code ship under an old gate. A monorepo project in its own folder has, besides its
+folder, the files at the monorepo root that define its gate (checklists, spec folder,
+configuration: see gate_definition.py) as release content; the bookkeeping tuple carries
+them as ``OUTSIDE_MARK`` entries, paths from the repository's top.
 
 The release identity is
 
@@ -28,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import re
 import subprocess
 import tempfile
@@ -37,6 +41,8 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from pytest_deploygate.core.value_class import value_class
+from pytest_deploygate.evidence.gate_definition import CHECKLISTS as CHECKLISTS_FROM_TOP
+from pytest_deploygate.evidence.gate_definition import OUTSIDE_MARK
 from pytest_deploygate.evidence.git import authors_since, git_command, git_environment
 from pytest_deploygate.evidence.shallow import fetch_history_hint
 from pytest_deploygate.isdlc.layout import (
@@ -59,6 +65,8 @@ RELEASE_CONTENT_INSIDE = {".isdlc": "checklists"}
 CHECKLISTS = ".isdlc/checklists"
 #: The project's own spec folder when the ini names none (cli/project_ini.py's default).
 DEFAULT_SPEC_FOLDER = "gate_specs"
+#: The project's configuration file (evidence/config.py's CONFIG_FILE).
+CONFIG_FILE_NAME = "deploygate.yaml"
 #: The names of the files the gate writes in its record directory (``GATE-12-pre.xml``, its
 #: ``.md``, ``.html`` and ``.intoto.json``; ``13-production.xml`` in today's layout). In the
 #: record directory only these are bookkeeping, never the whole folder: the directory is
@@ -167,7 +175,11 @@ def bookkeeping_paths(root: Path, record_dir: Path | None) -> tuple[str, ...]:
         entry = relative + RECORD_FILES_IN
         if relative and relative != "." and entry not in paths:
             paths.append(entry)
-    return tuple(paths)
+    # A monorepo project's gate definition outside its folder (the root's checklists, spec
+    # folder and configuration) is its release content: see gate_definition.py.
+    from pytest_deploygate.evidence.gate_definition import outside_entries
+
+    return (*paths, *outside_entries(root))
 
 
 def spec_folder_problem(root: Path, folder: Path) -> str | None:
@@ -225,7 +237,10 @@ def _glob_escaped(text: str) -> str:
 def _pathspecs(bookkeeping: tuple[str, ...]) -> list[str]:
     specs = ["--", "."]
     for path in bookkeeping:
-        if path.endswith(RECORD_FILES_IN):
+        if path.startswith(OUTSIDE_MARK):
+            # Release content outside the project's folder, from the repository's top.
+            specs.append(f":(top,literal){path.removeprefix(OUTSIDE_MARK)}")
+        elif path.endswith(RECORD_FILES_IN):
             folder = _glob_escaped(path.removesuffix(RECORD_FILES_IN))
             specs += [f":(exclude,glob){folder}/{name}" for name in RECORD_FILE_GLOBS]
         elif path in RELEASE_CONTENT_INSIDE:
@@ -258,6 +273,8 @@ def is_bookkeeping(relative: str, bookkeeping: tuple[str, ...]) -> bool:
     """Whether the path (relative to the project root) is the gate's bookkeeping, by the
     entries of :func:`bookkeeping_paths`."""
     for path in bookkeeping:
+        if path.startswith(OUTSIDE_MARK):
+            continue  # (release content outside the project, never bookkeeping)
         if path.endswith(RECORD_FILES_IN):
             folder, _, name = relative.rpartition("/")
             if folder == path.removesuffix(RECORD_FILES_IN) and _is_record_file(name):
@@ -453,7 +470,7 @@ def _link_target_problem(path: str, targets: Mapping[str, str], files: Mapping[s
             return "names a path below a file"
         resolved.append(part)
     target = "/".join(resolved)
-    for entry in bookkeeping:
+    for entry in outside_the_marks(bookkeeping):
         held = entry.removesuffix(RECORD_FILES_IN)
         if not target or held == target or held.startswith(target + "/"):
             return "is a folder that holds the gate's bookkeeping"
@@ -498,11 +515,46 @@ def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...]
         if not (parts[0] == "S" or parts[0].islower()):
             continue  # (git looks at this file itself)
         if _differs_from_index(root / path, parts[1], parts[2]):
-            changed.append(prefix + path)
-    changed += [prefix + path for path in _converted_differently(git, root, prefix, files)]
+            changed.append(posixpath.normpath(prefix + path))
+    changed += [posixpath.normpath(prefix + path)
+                for path in _converted_differently(git, root, prefix, files)]
     changed += _uncommitted_in(git, root, prefix, CHECKLISTS)
     changed += _uncommitted_specs(git, root, prefix, spec_dir)
+    # The project's own deploygate.yaml, untracked (none committed): git diff does not show
+    # it, and the gate is configured by it all the same (sign-off authorship turned off).
+    changed += _uncommitted_in(git, root, prefix, ".", CONFIG_FILE_NAME.__eq__)
+    changed += _uncommitted_outside(root, prefix, bookkeeping)
     return tuple(dict.fromkeys(changed))
+
+
+def _uncommitted_outside(root: Path, prefix: str, bookkeeping: tuple[str, ...]) -> list[str]:
+    """The files of the release content outside the project's folder (its gate definition
+    at a monorepo root) that are there untracked, or gone: git diff shows an edited one, not
+    a checklist, spec or deploygate.yaml added without a commit, which the gate reads all
+    the same."""
+    outside = outside_paths(bookkeeping)
+    if not outside:
+        return []
+    from pytest_deploygate.evidence.gate_definition import spec_folder_of
+    from pytest_deploygate.spec.library import is_spec_name
+
+    top = root.resolve()
+    for _ in range(prefix.removesuffix("/").count("/") + 1 if prefix else 0):
+        top = top.parent
+    git = Git(top)
+    specs = spec_folder_of(root)
+    changed: list[str] = []
+    files: dict[str, set[str]] = {}
+    for path in outside:
+        folder, _, name = path.rpartition("/")
+        if path in (CHECKLISTS_FROM_TOP, specs) or path.endswith("/" + CHECKLISTS_FROM_TOP):
+            counts = is_spec_name if path == specs else (lambda name: True)
+            changed += _uncommitted_in(git, top, "", path, counts)
+        else:  # (configuration files: one listing per folder)
+            files.setdefault(folder or ".", set()).add(name)
+    for folder, names in files.items():
+        changed += _uncommitted_in(git, top, "", folder, names.__contains__)
+    return changed
 
 
 def _uncommitted_specs(git: Git, root: Path, prefix: str, specs: Path) -> list[str]:
@@ -589,7 +641,8 @@ def _converted_differently(git: Git, root: Path, prefix: str,
             continue  # the committed bytes themselves (a file as committed, not checked out)
         # (One process per file whose bytes are not the blob's: few, the checked-out ident
         # and eol=crlf files. In a batch, git's header gives the unfiltered size.)
-        if not _as_checked_out(root, f"{prefix}{path}", object_id, root / path):
+        if not _as_checked_out(root, posixpath.normpath(f"{prefix}{path}"), object_id,
+                               root / path):
             differing.append(path)
     return differing
 
@@ -744,7 +797,19 @@ def release_tree(root: Path, revision: str, *, bookkeeping: tuple[str, ...],
 def top_level_only(bookkeeping: tuple[str, ...]) -> bool:
     """Whether every bookkeeping path is a top-level name (or the record files of one):
     then a release tree is made from a few listings, not from every path."""
-    return all("/" not in path.removesuffix(RECORD_FILES_IN) for path in bookkeeping)
+    return all("/" not in path.removesuffix(RECORD_FILES_IN) and not
+               path.startswith(OUTSIDE_MARK) for path in bookkeeping)
+
+
+def outside_the_marks(bookkeeping: tuple[str, ...]) -> tuple[str, ...]:
+    """The bookkeeping entries proper (release content outside the project left out)."""
+    return tuple(path for path in bookkeeping if not path.startswith(OUTSIDE_MARK))
+
+
+def outside_paths(bookkeeping: tuple[str, ...]) -> tuple[str, ...]:
+    """The release content outside the project's folder (paths from the repository's top)."""
+    return tuple(path.removeprefix(OUTSIDE_MARK) for path in bookkeeping
+                 if path.startswith(OUTSIDE_MARK))
 
 
 def tree_without_top_level(git: Git, revision: str, bookkeeping: tuple[str, ...],
@@ -837,19 +902,26 @@ def _tree_by_index(git: Git, revision: str, bookkeeping: tuple[str, ...],
     code, listing = git("ls-tree", "-r", "-z", "--full-tree", revision)
     if code != 0:
         return None
+    # A project with release content outside its folder (a monorepo project's gate
+    # definition at the root): the tree from the repository's top, of its folder and those
+    # paths, each where it is. (A tree is still a tree: equal trees, equal release.)
+    outside = outside_paths(bookkeeping)
     entries = []
     for entry in listing.split("\0"):
         if not entry:
             continue
         meta, _, path = entry.partition("\t")
+        mode, _, rest = meta.partition(" ")
+        _, _, sha = rest.partition(" ")
+        if outside and any(path == o or path.startswith(o + "/") for o in outside):
+            entries.append(f"{mode} {sha}\t{path}")
+            continue
         if not path.startswith(prefix):
             continue
         relative = path[len(prefix):]
         if is_bookkeeping(relative, bookkeeping):
             continue
-        mode, _, rest = meta.partition(" ")
-        _, _, sha = rest.partition(" ")
-        entries.append(f"{mode} {sha}\t{relative}")
+        entries.append(f"{mode} {sha}\t{path if outside else relative}")
     with tempfile.TemporaryDirectory(prefix="deploygate-index-") as tmp:
         scratch = Git(root, {"GIT_INDEX_FILE": str(Path(tmp) / "index")})
         if entries:

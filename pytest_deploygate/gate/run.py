@@ -20,6 +20,7 @@ from pytest_deploygate.core.results import CheckResult, Evidence, unchanged_by_c
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.value_class import replace
 from pytest_deploygate.evidence.config import ProjectConfig, load_config
+from pytest_deploygate.evidence.gate_definition import bind_definition
 from pytest_deploygate.gate.plan import ConfigError, GatePlan, ProjectSlot
 from pytest_deploygate.gate.prerequisites import (
     SameRunPrerequisites,
@@ -27,9 +28,14 @@ from pytest_deploygate.gate.prerequisites import (
     unmet_line,
     xdist_warnings,
 )
+from pytest_deploygate.gate.project_dirs import (
+    config_dir,
+    project_dir,
+    refuse_another_projects_state,
+)
 from pytest_deploygate.gate.settings import Settings, command_line_sources, reviewed_effects
 from pytest_deploygate.isdlc.layout import Layout, layout_of, remember_layout
-from pytest_deploygate.isdlc.state import StateDoc, load_state
+from pytest_deploygate.isdlc.state import load_state
 from pytest_deploygate.spec.library import SpecFile, open_library, spec_source
 from pytest_deploygate.spec.loader import apply_overrides, load_spec
 from pytest_deploygate.spec.model import OTHER_ROW_ID, Check, Criterion, GateSpec
@@ -153,20 +159,23 @@ class GateRun:
         try:
             if slot.state_path.is_relative_to(settings.root):
                 _refuse_escape(settings.root, slot.state_path)
-            _refuse_another_projects_state(settings.root, slot)
+            refuse_another_projects_state(settings.root, slot.id, slot.state_path)
             state = load_state(slot.state_path, settings.limits.evidence_bytes)
-            slot.root = _project_root(settings.root, slot, state)
+            slot.root = project_dir(settings.root, slot.id, slot.state_path, state)
         except DeployGateError as exc:
             slot.error = str(exc)
             return slot
         try:
-            config = load_config(_config_root(settings.root, slot.root), self.scope)
+            config = load_config(config_dir(settings.root, slot.root), self.scope)
         except DeployGateError as exc:
             # Not a gate outcome: the run stops before anything is evaluated or recorded
             # (once every project's gates are known: see prepare).
             self.config_errors.append(str(exc))
             slot.error = str(exc)
             return slot
+        # What defines this project's gate outside its folder (the root's checklists, spec
+        # folder and configuration) is its release content, before anything asks for it.
+        bind_definition(slot.root, settings.root, settings.spec_dir)
         effects = reviewed_effects(settings)
         chosen = command_line_sources(settings, config) if effects else []
         if chosen:
@@ -542,55 +551,6 @@ def _refuse_escape(root: Path, state_path: Path) -> None:
         raise StateError(f"{state_path}: {exc}") from None
 
 
-def _project_root(root: Path, slot: ProjectSlot, state: StateDoc) -> Path:
-    """Where a monorepo project's files are: state's project.path, else <root>/<id>."""
-    if slot.id is None:
-        return root
-    declared = state.get("project.path")
-    if isinstance(declared, str) and declared:
-        from pytest_deploygate.core.paths import OutsideRoot, inside_root
-
-        try:
-            chosen = inside_root(root, declared)
-        except OutsideRoot as exc:
-            raise StateError(f"{slot.state_path}: project.path {exc}") from None
-        _refuse_another_projects_dir(root, slot, chosen, f"project.path {declared!r}")
-        return chosen
-    candidate = root / slot.id
-    if not candidate.is_dir():
-        return root
-    _refuse_another_projects_dir(root, slot, candidate, f"its directory {slot.id}/")
-    return candidate
-
-
-def _refuse_another_projects_state(root: Path, slot: ProjectSlot) -> None:
-    # A committed link (of .isdlc/projects/<id> or of its state.json) to another project's
-    # state had this project's gate read that state and write its decision back into it.
-    real = slot.state_path.resolve()
-    owner = real.parent.name
-    if real.name == "state.json" and owner != slot.id and \
-            real.parent.parent == (root / ".isdlc" / "projects").resolve():
-        raise StateError(f"{slot.state_path}: is project {owner}'s state (a link to {real}); "
-                         "each project's state must be its own")
-
-
-def _refuse_another_projects_dir(root: Path, slot: ProjectSlot, chosen: Path, where: str
-                                 ) -> None:
-    # A project's files are judged under the config found with them (deploygate.yaml, and the
-    # approvers and sign-offs it names). state.json, which the release's author writes, or a
-    # committed link must not move one project into another's directory, whose reviewed
-    # config (its thresholds, its approvers) would then judge it.
-    real = chosen.resolve()
-    for other_state in (root / ".isdlc" / "projects").glob("*/state.json"):
-        other = other_state.parent.name
-        place = (root / other).resolve()
-        if other != slot.id and (root / other).is_dir() and (real == place
-                                                              or place in real.parents):
-            raise StateError(f"{slot.state_path}: {where} leads into project {other}'s "
-                             f"directory {other}/; a project's files must be its own (point "
-                             "project.path at this project's directory)")
-
-
 def _named_version(config: ProjectConfig, root: Path) -> tuple[str, str] | None:
     """The version the project's files name, and which file (None when none does)."""
     if config.version:
@@ -599,19 +559,6 @@ def _named_version(config: ProjectConfig, root: Path) -> tuple[str, str] | None:
 
     found = manifest_version(root)
     return (found, "the project's manifest") if found else None
-
-
-def _config_root(root: Path, project_root: Path) -> Path:
-    """Where the project's deploygate.yaml is: the nearest one at or above its root, up to the
-    repository root (a folder without one of its own is judged by its project's, never by a
-    looser one further up)."""
-    real_root = root.resolve()
-    for folder in (project_root, *project_root.parents):
-        if (folder / "deploygate.yaml").is_file():
-            return folder
-        if folder.resolve() == real_root:
-            break
-    return root
 
 
 def run_phase_start(project: Project, phase: str, layout: Layout | None = None

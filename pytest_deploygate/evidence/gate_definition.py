@@ -1,0 +1,124 @@
+"""The gate's definition that lies outside a monorepo project's folder, as release content.
+
+A project in its own folder of a monorepo (``.isdlc/projects/<id>/`` for its state, ``<id>/``
+or ``project.path`` for its files) has its folder as release content. But its gate is defined
+by files the gate reads from the monorepo root, outside that folder: the framework's
+checklists (``.isdlc/checklists/``: one folder for every project), the spec folder
+(``gate_specs/`` or ini ``deploygate_specs``), a ``deploygate.yaml`` above the project (the
+nearest one judges a folder that has none), and pytest's ini file and ``conftest.py`` there
+(which name the spec folder and record directory, and register check kinds). A commit to any
+of them changed what the gate checks while the project's release, and so its sign-offs,
+records and tag, stayed: a checklist with a criterion removed turned a FAIL into a PASS that
+verdict bound. So each of them is release content of every project the root gates: paths
+from the repository's top, added to the project's folder in its release commit, tree and
+dirty check (``evidence/release.py``).
+
+Which paths those are is known where the project is opened (the gate root, the spec folder);
+the release functions, called from many places with the project root alone, find them here by
+that root. A project at the repository's top (or at the gate root) has none: everything is in
+its folder already.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from pathlib import Path
+
+from pytest_deploygate.evidence.git import git_command, git_environment
+
+#: How a bookkeeping tuple carries a path of release content outside the project's folder
+#: (from the repository's top): no relative path of a project starts so.
+OUTSIDE_MARK = "//"
+#: The files of the gate root (and of each folder between it and the project) that configure
+#: the gate: the project config, pytest's ini files and conftest.py.
+CONFIG_NAMES = ("deploygate.yaml", "conftest.py", "pytest.ini", ".pytest.ini",
+                "pyproject.toml", "tox.ini", "setup.cfg")
+#: The framework's checklists, from the gate root.
+CHECKLISTS = ".isdlc/checklists"
+
+_lock = threading.Lock()
+_outside: dict[Path, tuple[str, ...]] = {}
+_specs: dict[Path, str | None] = {}
+
+
+def bind_definition(project_root: Path, gate_root: Path, spec_dir: Path) -> tuple[str, ...]:
+    """Remember (and return) the paths, from the repository's top, of the gate's definition
+    outside ``project_root``'s folder: every release function that takes this root counts
+    them as its release content."""
+    paths = definition_outside(project_root, gate_root, spec_dir)
+    top = _top(gate_root)
+    specs = _real(spec_dir)
+    folder = specs.relative_to(top).as_posix() if paths and top is not None \
+        and specs.is_relative_to(top) and specs.relative_to(top).as_posix() in paths else None
+    with _lock:
+        _outside[_key(project_root)] = paths
+        _specs[_key(project_root)] = folder
+    return paths
+
+
+def outside_entries(project_root: Path) -> tuple[str, ...]:
+    """The bookkeeping-tuple entries (:data:`OUTSIDE_MARK` + path) bound for this root."""
+    with _lock:
+        paths = _outside.get(_key(project_root), ())
+    return tuple(OUTSIDE_MARK + path for path in paths)
+
+
+def definition_outside(project_root: Path, gate_root: Path, spec_dir: Path) -> tuple[str, ...]:
+    """The gate-definition paths outside ``project_root`` (from the repository's top): the
+    gate root's checklists, the spec folder when it is in the repository, and the
+    configuration files of the gate root and of every folder between it and the project.
+    Empty when the project root is the gate root (or not below it, or not in git)."""
+    project = _real(project_root)
+    gate = _real(gate_root)
+    if project == gate or not project.is_relative_to(gate):
+        return ()
+    top = _top(gate_root)
+    if top is None or not gate.is_relative_to(top):
+        return ()
+    folders = []
+    folder = project.parent
+    while folder.is_relative_to(gate):
+        folders.append(folder)
+        if folder == gate:
+            break
+        folder = folder.parent
+    wanted = [gate / CHECKLISTS]
+    specs = _real(spec_dir)
+    if specs.is_relative_to(top) and not specs.is_relative_to(project):
+        wanted.append(specs)
+    wanted += [f / name for f in folders for name in CONFIG_NAMES]
+    return tuple(dict.fromkeys(p.relative_to(top).as_posix() for p in wanted))
+
+
+def spec_folder_of(project_root: Path) -> str | None:
+    """The spec folder among the bound paths (from the top), when it is outside the
+    project's folder and in the repository (its untracked spec files count as changes)."""
+    with _lock:
+        return _specs.get(_key(project_root))
+
+
+def _key(root: Path) -> Path:
+    return _real(root)
+
+
+def _real(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
+
+
+def _top(folder: Path) -> Path | None:
+    """The repository's top (resolved), or None outside a work tree."""
+    try:
+        done = subprocess.run(git_command(folder, ("rev-parse", "--show-toplevel")),
+                              capture_output=True, timeout=60, check=False,
+                              env=git_environment())
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    text = done.stdout.decode("utf-8", "surrogateescape").removesuffix("\n")
+    return _real(Path(text)) if done.returncode == 0 and text else None
