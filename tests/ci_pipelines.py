@@ -17,9 +17,10 @@ out from a real origin repository the way that CI system does it:
   --tags --force -- <url> +refs/heads/*:refs/remotes/origin/*`` (the whole history),
   ``git checkout -f <sha>`` (detached), nothing cleaned; every stage runs in that workspace.
 
-``python -P -m pip install -q pytest-deploygate`` is the only line replaced: it puts the
-``deploygate`` under test on the job's PATH (a job that does not install it has none, as on a
-fresh runner). ``deploy.sh`` and ``rollback.sh`` are stubs that log their call.
+``python -I -m pip install -q pytest-deploygate`` is the only line replaced: it makes the
+package under test what the job's ``python -I -m pytest_deploygate`` and ``python -I -m pytest``
+run, and puts its ``deploygate`` on the job's PATH (a job that does not install it has neither,
+as on a fresh runner). ``deploy.sh`` and ``rollback.sh`` are stubs that log their call.
 """
 
 from __future__ import annotations
@@ -38,9 +39,19 @@ import yaml
 from conftest import REPO
 
 RECIPES = REPO / "docs" / "ci"
-INSTALL = "python -P -m pip install -q pytest-deploygate"
-#: The pip install stand-in: the console script of the package under test on the job's PATH.
-INSTALLED = f'ln -sf "{Path(sys.executable).parent / "deploygate"}" "$JOB_BIN/deploygate"'
+INSTALL = "python -I -m pip install -q pytest-deploygate"
+#: The pip install stand-in: the console script of the package under test on the job's PATH,
+#: and the job's python may import the package from now on.
+INSTALLED = (f'ln -sf "{Path(sys.executable).parent / "deploygate"}" "$JOB_BIN/deploygate" && '
+             'touch "$JOB_BIN/installed"')
+#: The runner's python: the package under test (and pytest with it) only once installed.
+PYTHON = f"""#!/bin/sh
+case " $* " in
+  *" -m pytest_deploygate "*|*" -m pytest "*)
+    [ -e "$JOB_BIN/installed" ] || {{ echo "python: No module named $*" >&2; exit 1; }} ;;
+esac
+exec "{sys.executable}" "$@"
+"""
 STUB = '#!/bin/sh\necho "$(basename "$0") $*" >> "$PIPELINE_LOG"\n'
 #: GitLab's default GIT_DEPTH for new projects.
 GITLAB_DEFAULT_DEPTH = 20
@@ -245,6 +256,8 @@ class CI:
     #: Untracked files an earlier CI step wrote (the reports): copied into every checkout.
     ci_output: Path
     artifacts: dict[str, Path] = field(default_factory=dict)
+    #: Variables the job's own user sets for every job (the project's CI settings).
+    job_env: dict[str, str] = field(default_factory=dict)
     runs: int = 0
     pipelines: int = 0
 
@@ -278,7 +291,7 @@ class CI:
         job_bin.mkdir(parents=True, exist_ok=True)
         # The runner's python (with the package under test importable: the image's), and no
         # deploygate command until the job installs it.
-        (job_bin / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+        (job_bin / "python").write_text(PYTHON)
         (job_bin / "python").chmod(0o755)
         temp = self.base / f"temp-{job.name}"
         temp.mkdir(exist_ok=True)
@@ -289,6 +302,7 @@ class CI:
         environment.update({"GATE_WATCH": "0s", "RUNNER_TEMP": str(temp),
                             "JOB_BIN": str(job_bin), "PIPELINE_LOG": str(log),
                             "PATH": f"{job_bin}{os.pathsep}/usr/bin{os.pathsep}/bin"})
+        environment.update(self.job_env)
         if self.recipe.name == "gitlab":
             environment["DEPLOYGATE_SIGNING_KEY"] = str(self.key)  # a "File" variable
         output, failed = [], 0
@@ -319,8 +333,10 @@ class CI:
                     value = str(self.key)
                 env[name] = value
             script = step.run.replace(INSTALL, INSTALLED)
+            # (no stdin, as on a CI runner)
             done = subprocess.run([*job.shell, script], cwd=work, env=env,
-                                  capture_output=True, text=True, timeout=600, check=False)
+                                  stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                  timeout=600, check=False)
             output.append(f"$ {job.name}: {step.run.strip()}\n{done.stdout}{done.stderr}")
             failed = failed or done.returncode
         return failed, "\n".join(output), work

@@ -57,7 +57,7 @@ def run_pipeline(project: GateProject, env: dict[str, str], jobs: list[list[str]
                    "GATE_SIGNING_KEY": key.read_text(), "RUNNER_TEMP": str(temp),
                    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     for steps in jobs:
-        lines = [s for s in steps if not s.startswith("python -P -m pip install")]
+        lines = [s for s in steps if not s.startswith("python -I -m pip install")]
         done = subprocess.run(["bash", "-e", "-c", "\n".join(lines)], cwd=project.root,
                               env=environment, capture_output=True, text=True, timeout=300)
         if done.returncode != 0:
@@ -174,8 +174,12 @@ def test_recipes_publish_the_records_the_plugin_writes() -> None:
 def test_recipes_run_no_module_of_the_checkout(load) -> None:
     """A deploy job runs in the checkout, and ``python -m NAME`` puts the current folder first
     on sys.path: a committed ``pytest/``, ``pip/`` or ``pytest_deploygate/`` package would run
-    in place of the installed one, before any check of ours. Every recipe runs Python as
-    ``python -P -m`` or through an installed script (``deploygate``)."""
+    in place of the installed one, before any check of ours. And an interpreter that honours
+    the job's environment runs a ``sitecustomize.py`` or ``.pth`` that ``PYTHONPATH``,
+    ``PYTHONUSERBASE`` or ``HOME`` point at in the checkout, which can hide itself. Every
+    Python of every recipe is ``python -I`` (isolated: -E, -s and -P), and every verdict is
+    ``python -I -m pytest_deploygate verdict``, never the script (its interpreter honours
+    the environment)."""
     env, jobs = load()
     commands = [*env.values(), *(step for steps in jobs for step in steps)]
     pythons = [match for command in commands
@@ -184,5 +188,10 @@ def test_recipes_run_no_module_of_the_checkout(load) -> None:
     for call in pythons:
         words = call.split()
         options = words[1:words.index("-m")] if "-m" in words else words[1:]
-        assert any(o.startswith("-") and not o.startswith("--") and "P" in o
-                   for o in options), f"{call!r}: run python -P -m (or an installed script)"
+        assert "-I" in options, f"{call!r}: run python -I -m (isolated from the environment)"
+    verdicts = [line for command in commands for line in command.splitlines()
+                if "verdict" in line]
+    assert verdicts
+    for line in verdicts:
+        assert re.search(r"(?<![\w/.-])deploygate verdict", line) is None, line
+        assert "python -I -m pytest_deploygate verdict" in line, line

@@ -130,6 +130,36 @@ def test_failing_gate_never_deploys(name: str, origin: Origin, tmp_path: Path) -
     assert outcome.failed in (GATE_JOB[name], DEPLOY_JOB[name])
 
 
+#: A start-up module among the CI output that makes every exit of its process 0 (no check in
+#: that process can undo it: only an interpreter that never runs it helps).
+ALWAYS_ZERO = ("import os, sys\n_exit = os._exit\n"
+               "sys.exit = os._exit = lambda code=0: _exit(0)\n")
+#: The first job whose verdict runs in a checkout holding the CI output.
+FIRST_VERDICT_WITH_OUTPUT = {"github": "gate-pre", "gitlab": "gate-pre", "jenkins": "deploy"}
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_the_job_environment_cannot_steer_the_verdict(name: str, origin: Origin,
+                                                      tmp_path: Path) -> None:
+    """The project's CI settings point PYTHONPATH at the CI output, where a sitecustomize.py
+    makes every exit 0, and set PYTHONINSPECT (the prompt after the command exits 0 at the
+    end of an empty stdin). The recipes' verdict was the ``deploygate`` script, whose
+    interpreter honours both: a FAIL deployed. ``python -I -m pytest_deploygate verdict``
+    reads neither."""
+    log = origin.root / ".deploygate" / "attestations.jsonl"
+    log.write_text("".join(line + "\n" for line in log.read_text().splitlines()
+                           if json.loads(line)["criterion"] != "security-sign-off"))
+    origin.commit([".deploygate/attestations.jsonl"], "withdraw the security sign-off",
+                  who=MARIA)
+    (origin.root / "reports" / "sitecustomize.py").write_text(ALWAYS_ZERO)
+    ci = ci_for(name, origin, tmp_path / name)
+    ci.job_env.update({"PYTHONPATH": "reports", "PYTHONINSPECT": "1"})
+    outcome = run_pipeline(ci, origin.head)
+    assert not outcome.deployed, outcome.output
+    assert outcome.failed == FIRST_VERDICT_WITH_OUTPUT[name], outcome.output
+    assert outcome.exit_code == 1, outcome.output
+
+
 @pytest.mark.parametrize("name", RECIPES)
 def test_signed_pass_of_another_release_never_deploys(name: str, origin: Origin,
                                                       tmp_path: Path) -> None:

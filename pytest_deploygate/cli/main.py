@@ -96,7 +96,33 @@ def console_main() -> int:
     import gc
 
     gc.disable()
-    return main()
+    from pytest_deploygate.core.startup_steering import exit_prompted
+
+    if not exit_prompted():
+        return main()
+    # -i or PYTHONINSPECT: the interpreter would open its prompt instead of exiting, and at
+    # the end of an empty stdin (CI) exit 0 whatever the command returned; a deploy job runs
+    # on `deploygate verdict`'s exit code. Leave with the command's own code, prompt unread.
+    code = _run_to_code()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _run_to_code() -> int:
+    """:func:`main`'s exit code, also when it exits by SystemExit (argparse) or raises."""
+    import traceback
+
+    try:
+        return main()
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        sys.stderr.write(f"{exc.code}\n")
+        return 1
+    except BaseException:  # any failure is a non-zero exit, never 0
+        traceback.print_exc()
+        return 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -126,19 +126,64 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
 
 
 def _checkout_code(workspace: Workspace) -> str | None:
-    """Why this verdict cannot be trusted to be the installed code's: a module of the project
-    was imported (by now every module the verdict uses is), in place of an installed one
-    (``python -m`` from the checkout, ``PYTHONPATH`` into it). Checked last, so that a module
-    the verification imported counts."""
-    from pytest_deploygate.core.checkout_code import imported_from
+    """Why this verdict cannot be trusted to be the installed code's: code of the checkout
+    could run in this process. Checked last, so that a module the verification imported
+    counts. A module can hide itself (delete itself from ``sys.modules``, take its folder off
+    ``sys.path``), so what it cannot undo is asked first: how the interpreter was started
+    (``PYTHON*`` variables, the user site folder), then ``sys.path``, then the modules."""
+    from pytest_deploygate.core.checkout_code import imported_from, path_entry_in
+    from pytest_deploygate.core.startup_steering import startup_problem
 
+    checkout = _checkout(workspace)
+    run_it = ("run python -I -m pytest_deploygate verdict (docs/ci-recipes.md), which no "
+              "PYTHON* variable, user site folder or current folder can steer")
+    steered = startup_problem(checkout)
+    if steered is not None:
+        return f"{steered}: {run_it}"
+    entry = path_entry_in(checkout)
+    if entry is not None:
+        return (f"sys.path holds {entry}, inside the checkout, so a module of the repository "
+                f"may have been imported in place of an installed one: {run_it}")
+    tracked = _tracked_interpreter(workspace, checkout)
+    if tracked is not None:
+        return tracked
     found = imported_from(workspace.root)
     if found is None:
         return None
     name, where = found
     return (f"module {name} was imported from {where}, inside the project, in place of the "
-            "installed one: run the installed deploygate script (or python -P -m "
-            "pytest_deploygate) with PYTHONPATH unset")
+            f"installed one: {run_it}")
+
+
+def _checkout(workspace: Workspace) -> Path:
+    """The git work tree the project is in (a monorepo's projects share it): its code is
+    the repository's, whichever project it belongs to."""
+    code, top = workspace.git("rev-parse", "--show-toplevel", as_the_gate=True)
+    return Path(top).resolve() if code == 0 and top else workspace.root.resolve()
+
+
+def _tracked_interpreter(workspace: Workspace, checkout: Path) -> str | None:
+    """This interpreter's own folders (a virtual environment) inside the checkout are pip's
+    work only when the repository holds none of their files: a committed ``.venv/`` is
+    release content, and a CI that creates its environment over it (``python -m venv .venv``
+    keeps what is there; pip keeps a package it finds installed) runs the committed code."""
+    from pytest_deploygate.core.checkout_code import interpreter_folders_in
+
+    folders = interpreter_folders_in(checkout)
+    if not folders:
+        return None
+    code, listed = workspace.git("ls-files", "-z", "--", *(str(f) for f in folders),
+                                 as_the_gate=True)
+    if code != 0:
+        return (f"the interpreter's folder {folders[0]} is inside the checkout and git cannot "
+                f"say whether the repository holds it ({listed[:200]}): create the CI's "
+                "virtual environment outside the checkout")
+    first = listed.split("\0", 1)[0]
+    if not first:
+        return None
+    return (f"the interpreter's folder {folders[0]} is inside the checkout and the repository "
+            f"holds files of it ({first}): that is committed code, not what pip installed; "
+            "create the CI's virtual environment outside the checkout (or untracked, fresh)")
 
 
 def _verify(args: argparse.Namespace, record: GateRecord, workspace: Workspace,

@@ -27,7 +27,39 @@ def installed_folders() -> tuple[Path, ...]:
 
     paths = sysconfig.get_paths()
     return tuple({Path(paths[name]).resolve() for name in
-                  ("purelib", "platlib", "stdlib", "platstdlib") if paths.get(name)})
+                  ("purelib", "platlib", "stdlib", "platstdlib", "scripts")
+                  if paths.get(name)})
+
+
+def interpreter_folders_in(checkout: Path) -> tuple[Path, ...]:
+    """This interpreter's own folders (its prefix: a virtual environment, and the installed
+    folders) that lie inside ``checkout``: pip wrote them, unless the repository did."""
+    checkout = checkout.resolve()
+    places = {Path(sys.prefix).resolve(), Path(sys.exec_prefix).resolve(), *installed_folders()}
+    inside = sorted(place for place in places if place.is_relative_to(checkout))
+    # The outermost ones: a prefix holds its site-packages and scripts.
+    return tuple(place for place in inside
+                 if not any(place != other and place.is_relative_to(other) for other in inside))
+
+
+def path_entry_in(checkout: Path) -> str | None:
+    """A ``sys.path`` entry inside ``checkout`` other than this interpreter's own folders
+    (and this package's own source folder: an editable install gating its own repository).
+    What is imported from such a folder is the repository's code, whether or not it still
+    shows in ``sys.modules``."""
+    import os
+
+    checkout = checkout.resolve()
+    exempt = (*installed_folders(), Path(__file__).resolve().parents[2])
+    for entry in list(sys.path):
+        try:
+            folder = Path(entry or os.getcwd()).resolve()
+        except (OSError, RuntimeError, ValueError):
+            continue
+        if folder.is_relative_to(checkout) and folder not in exempt[-1:] and \
+                not any(folder.is_relative_to(place) for place in exempt[:-1]):
+            return entry or "(the current folder)"
+    return None
 
 
 def imported_from(project: Path, extra: Iterable[tuple[str, object]] = ()
