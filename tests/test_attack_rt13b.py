@@ -14,29 +14,16 @@ from pathlib import Path
 import pytest
 
 from conftest import GateProject, custom_gate
+from runner_git import runner_env, runner_git
 
 _JUNIT_PASS = ('<testsuite name="s" tests="2"><testcase classname="a" name="t1"/>'
                '<testcase classname="a" name="t2"/></testsuite>\n')
 _HOUR = 3600.0
 
 
-def _runner_env(when: float | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(GIT_AUTHOR_NAME="Runner", GIT_AUTHOR_EMAIL="runner@example.com",
-               GIT_COMMITTER_NAME="Runner", GIT_COMMITTER_EMAIL="runner@example.com")
-    if when is not None:
-        env["GIT_COMMITTER_DATE"] = f"@{int(when)} +0000"
-    return env
-
-
-def _git(cwd: Path, *args: str, when: float | None = None) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, env=_runner_env(when),
-                          capture_output=True, text=True).stdout.strip()
-
-
 def _commit(root: Path, when: str, message: str) -> str:
     """A commit of everything by the release's author, dated ``when``."""
-    env = {**_runner_env(), "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
+    env = {**runner_env(), "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
            "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com",
            "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
     if not (root / ".git").exists():
@@ -44,7 +31,7 @@ def _commit(root: Path, when: str, message: str) -> str:
                        capture_output=True)
     for command in (["git", "add", "-A", "--", "."], ["git", "commit", "-q", "-m", message]):
         subprocess.run(command, cwd=root, check=True, env=env, capture_output=True)
-    return _git(root, "rev-parse", "HEAD")
+    return runner_git(root, "rev-parse", "HEAD")
 
 
 def _gated(project: GateProject) -> None:
@@ -93,10 +80,10 @@ def test_reports_of_a_later_release_do_not_count_for_an_earlier_one(
     release = _commit(author, "2025-07-01T12:00:00+00:00", "release 1.4.0")
     (author / "app.py").write_text("VERSION = '1.5.0'\n")
     _commit(author, "2025-07-02T12:00:00+00:00", "release 1.5.0")
-    _git(project.root, "clone", "-q", str(author), ".", when=time.time() - 3 * _HOUR)
+    runner_git(project.root, "clone", "-q", str(author), ".", when=time.time() - 3 * _HOUR)
     _report(project.root, time.time() - 2 * _HOUR)
     _next_second()
-    _git(project.root, "checkout", "-q", "--force", release)
+    runner_git(project.root, "checkout", "-q", "--force", release)
     case = _judged(project)
     assert case["outcome"] == "failure", (case, case.get("text"))
     assert "before this checkout arrived" in case["message"], case
@@ -210,7 +197,7 @@ def test_a_committed_report_checked_out_with_the_runners_autocrlf_is_still_commi
         os.rename(entry, author / entry.name)
     _commit(author, "2025-07-01T12:00:00+00:00", "release 1.4.0, a report of last year")
     subprocess.run(["git", "clone", "-q", str(author), "."], cwd=project.root, check=True,
-                   env={**_runner_env(), "GIT_CONFIG_GLOBAL": str(runner_config)},
+                   env={**runner_env(), "GIT_CONFIG_GLOBAL": str(runner_config)},
                    capture_output=True)
     assert report.read_bytes().count(b"\r\n") == 1
     case = _judged(project)
@@ -235,7 +222,7 @@ def test_a_capture_from_before_the_release_moved_after_it_is_still_from_before_t
     (project.root / "app.py").write_text("VERSION = '1.4.0'\n")
     _commit(project.root, "2026-03-01T08:00:00+00:00", "release 1.4.0")
     (project.root / _ARTIFACTS).parent.mkdir(parents=True)
-    _git(project.root, "mv", str(staging.relative_to(project.root)), _ARTIFACTS)
+    runner_git(project.root, "mv", str(staging.relative_to(project.root)), _ARTIFACTS)
     _commit(project.root, "2026-03-01T11:00:00+00:00", "post-deployment capture")
     case = _judged(project, "--gate-now=2026-03-01T12:00:00Z")
     assert case["outcome"] == "error", case
@@ -260,20 +247,20 @@ def test_a_checkout_dated_by_the_jobs_environment_is_no_arrival(
     old = _commit(author, "2025-06-01T12:00:00+00:00", "release 1.3.0")
     (author / "app.py").write_text("VERSION = '1.4.0'\n")
     _commit(author, "2025-07-01T12:00:00+00:00", "release 1.4.0")
-    _git(project.root, "clone", "-q", "--no-checkout", str(author), ".")
-    _git(project.root, "checkout", "-q", "--force", old, when=time.time() - 3 * _HOUR)
+    runner_git(project.root, "clone", "-q", "--no-checkout", str(author), ".")
+    runner_git(project.root, "checkout", "-q", "--force", old, when=time.time() - 3 * _HOUR)
     _report(project.root, time.time() - 2 * _HOUR)  # 1.3.0's run
     _next_second()
     forged = time.mktime(time.strptime("2025-07-02", "%Y-%m-%d"))
-    _git(project.root, "checkout", "-q", "--force", "main", when=forged)
+    runner_git(project.root, "checkout", "-q", "--force", "main", when=forged)
     case = _judged(project)
     assert case["outcome"] == "failure", (case, case.get("text"))
     assert "before this checkout arrived" in case["message"], case
     assert "its times were set" in case["text"], case
     # A future date (a "replay" for the floor) is the same lie.
-    _git(project.root, "checkout", "-q", "--force", old)
+    runner_git(project.root, "checkout", "-q", "--force", old)
     _next_second()
-    _git(project.root, "checkout", "-q", "--force", "main", when=time.time() + 48 * _HOUR)
+    runner_git(project.root, "checkout", "-q", "--force", "main", when=time.time() + 48 * _HOUR)
     case = _judged(project)
     assert case["outcome"] == "failure", (case, case.get("text"))
     # A report of this run is fresh.

@@ -17,31 +17,16 @@ from pathlib import Path
 import pytest
 
 from conftest import GateProject, custom_gate
+from runner_git import runner_env, runner_git
 
 _JUNIT_PASS = ('<testsuite name="s" tests="2"><testcase classname="a" name="t1"/>'
                '<testcase classname="a" name="t2"/></testsuite>\n')
 _HOUR = 3600.0
 
 
-def _runner_env(when: float | None = None) -> dict[str, str]:
-    """The runner's environment (no GIT_* of a test), its git dated ``when`` if given (to
-    stand for a checkout made hours ago, as the clock cannot be moved)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(GIT_AUTHOR_NAME="Runner", GIT_AUTHOR_EMAIL="runner@example.com",
-               GIT_COMMITTER_NAME="Runner", GIT_COMMITTER_EMAIL="runner@example.com")
-    if when is not None:
-        env["GIT_COMMITTER_DATE"] = f"@{int(when)} +0000"
-    return env
-
-
-def _git(cwd: Path, *args: str, when: float | None = None) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, env=_runner_env(when),
-                          capture_output=True, text=True).stdout.strip()
-
-
 def _commit(root: Path, when: str, message: str, *paths: str) -> str:
     """A commit by the release's author, author and committer dated ``when``."""
-    env = {**_runner_env(), "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
+    env = {**runner_env(), "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
            "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com",
            "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
     if not (root / ".git").exists():
@@ -50,7 +35,7 @@ def _commit(root: Path, when: str, message: str, *paths: str) -> str:
     for command in (["git", "add", "-f", "--", *(paths or ["."])],
                     ["git", "commit", "-q", "-m", message]):
         subprocess.run(command, cwd=root, check=True, env=env, capture_output=True)
-    return _git(root, "rev-parse", "HEAD")
+    return runner_git(root, "rev-parse", "HEAD")
 
 
 def _gated(project: GateProject, check: str = "kind: junit, report: junit, "
@@ -86,7 +71,7 @@ def _source(project: GateProject, tmp_path: Path, when: str) -> Path:
     project's directory emptied: the remote a runner fetches from."""
     _commit(project.root, when, "release 1.4.0")
     source = tmp_path / "source.git"
-    _git(tmp_path, "clone", "-q", "--bare", str(project.root), str(source))
+    runner_git(tmp_path, "clone", "-q", "--bare", str(project.root), str(source))
     for entry in project.root.iterdir():
         shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
     return source
@@ -105,13 +90,14 @@ def test_a_backdated_commit_does_not_make_a_reused_runners_stale_report_fresh(
     _report(project.root, time.time() - 2 * _HOUR)
     _next_second()
     author = tmp_path / "author"
-    _git(tmp_path, "clone", "-q", str(project.root), str(author))
+    runner_git(tmp_path, "clone", "-q", str(project.root), str(author))
     (author / "CHANGELOG.md").write_text("## 1.4.0\n- new\n")
     release = _commit(author, "2025-07-01T12:00:00+00:00", "release 1.4.0")
     # The runner fetches and checks the new release out (actions/checkout's commands).
-    _git(project.root, "fetch", "-q", str(author), "+refs/heads/main:refs/remotes/origin/main")
-    _git(project.root, "checkout", "-q", "--force", "-B", "main", "refs/remotes/origin/main")
-    assert _git(project.root, "rev-parse", "HEAD") == release
+    runner_git(project.root, "fetch", "-q", str(author),
+               "+refs/heads/main:refs/remotes/origin/main")
+    runner_git(project.root, "checkout", "-q", "--force", "-B", "main", "refs/remotes/origin/main")
+    assert runner_git(project.root, "rev-parse", "HEAD") == release
     case = _judged(project)
     assert case["outcome"] == "failure", case
     assert "reports/unit.xml was put in the work tree" in case["message"], case
@@ -130,13 +116,13 @@ def test_re_checking_out_the_release_or_signing_it_off_keeps_the_runs_reports(
     # arrival at the release, and the report stays this release's.
     _gated(project)
     source = _source(project, tmp_path, "2025-07-01T12:00:00+00:00")
-    _git(project.root, "clone", "-q", str(source), ".", when=time.time() - 3 * _HOUR)
+    runner_git(project.root, "clone", "-q", str(source), ".", when=time.time() - 3 * _HOUR)
     _report(project.root, time.time() - 2 * _HOUR)
-    _git(project.root, "checkout", "-q", "--force", "-B", "main", "origin/main")
+    runner_git(project.root, "checkout", "-q", "--force", "-B", "main", "origin/main")
     (project.root / ".deploygate").mkdir()
     (project.root / ".deploygate" / "attestations.jsonl").write_text("")
-    _git(project.root, "add", ".deploygate")
-    _git(project.root, "commit", "-q", "-m", "sign-off")
+    runner_git(project.root, "add", ".deploygate")
+    runner_git(project.root, "commit", "-q", "-m", "sign-off")
     case = _judged(project)
     assert case["outcome"] == "passed", case
     # (Arriving from another release is a new arrival: the first test.)
@@ -164,13 +150,13 @@ def test_every_ci_checkout_dates_its_arrival(project: GateProject, tmp_path: Pat
     # (actions/checkout, GitLab), a report an earlier run left there is refused.
     _gated(project)
     source = _source(project, tmp_path, "2025-07-01T12:00:00+00:00")
-    commit = _git(source, "rev-parse", "HEAD")
+    commit = runner_git(source, "rev-parse", "HEAD")
     left = checkout != "git clone"  # (git clone wants an empty folder)
     if left:
         _report(project.root, time.time() - _HOUR)
         _next_second()
     for command in _CI_CHECKOUTS[checkout]:
-        _git(project.root, *(part.format(source=source, commit=commit) for part in command))
+        runner_git(project.root, *(part.format(source=source, commit=commit) for part in command))
     if left:
         case = _judged(project)
         assert case["outcome"] == "failure", case
@@ -188,7 +174,7 @@ def test_an_artifact_extracted_with_its_old_modification_time_is_this_runs(
     # artifacts do): older than this checkout, yet put here after it.
     _gated(project)
     source = _source(project, tmp_path, "2025-07-01T12:00:00+00:00")
-    _git(project.root, "clone", "-q", str(source), ".")
+    runner_git(project.root, "clone", "-q", str(source), ".")
     _report(project.root, time.time() - _HOUR)
     assert _judged(project)["outcome"] == "passed"
 
@@ -197,9 +183,9 @@ def test_without_a_reflog_the_commit_time_is_the_floor_and_the_record_says_so(
         project: GateProject, tmp_path: Path) -> None:
     _gated(project)
     source = _source(project, tmp_path, "2025-07-01T12:00:00+00:00")
-    _git(project.root, "-c", "core.logAllRefUpdates=false", "clone", "-q", str(source), ".")
+    runner_git(project.root, "-c", "core.logAllRefUpdates=false", "clone", "-q", str(source), ".")
     shutil.rmtree(project.root / ".git" / "logs", ignore_errors=True)
-    _git(project.root, "config", "core.logAllRefUpdates", "false")
+    runner_git(project.root, "config", "core.logAllRefUpdates", "false")
     _report(project.root, time.time() - _HOUR)
     case = _judged(project)
     assert case["outcome"] == "passed", case
@@ -214,7 +200,7 @@ def test_a_replay_holds_reports_to_the_commit_time(project: GateProject,
     # arrival says nothing about it; the commit time is the floor, and the record says so.
     _gated(project)
     source = _source(project, tmp_path, "2026-03-01T11:00:00+00:00")
-    _git(project.root, "clone", "-q", str(source), ".")
+    runner_git(project.root, "clone", "-q", str(source), ".")
     _report(project.root, 1772364600.0)  # 2026-03-01T11:30:00Z
     case = _judged(project, "--gate-now=2026-03-01T12:00:00Z")
     assert case["outcome"] == "passed", case
@@ -230,7 +216,7 @@ def test_a_release_commit_dated_after_the_clock_is_impossible_evidence(
         project: GateProject, tmp_path: Path) -> None:
     _gated(project)
     source = _source(project, tmp_path, "2099-01-01T00:00:00+00:00")
-    _git(project.root, "clone", "-q", str(source), ".")
+    runner_git(project.root, "clone", "-q", str(source), ".")
     _report(project.root)
     case = _judged(project)
     assert case["outcome"] == "error", case
@@ -259,7 +245,7 @@ def test_a_report_modified_in_the_future_is_impossible_evidence(project: GatePro
     # a machine whose clock said so) looked newer than any release and never aged.
     _gated(project, "kind: junit, report: junit, not_before: commit, max_age_days: 1")
     source = _source(project, tmp_path, "2025-07-01T12:00:00+00:00")
-    _git(project.root, "clone", "-q", str(source), ".")
+    runner_git(project.root, "clone", "-q", str(source), ".")
     _report(project.root, 4102444800.0)  # 2100-01-01
     case = _judged(project)
     assert case["outcome"] == "error", case
@@ -326,11 +312,11 @@ def _crlf_report_committed(project: GateProject, check: str) -> None:
     # A CI runner's fresh checkout writes every tracked file now.
     for path in report.parent.iterdir():
         path.unlink()
-    _git(project.root, "checkout", "-q", "--", ".")
+    runner_git(project.root, "checkout", "-q", "--", ".")
     # Its index entry's times no longer match (as when the checkout wrote it in the same
     # second as the index: "racily clean"), so git compares the content after conversion.
     os.utime(report, (time.time() + 1, time.time() + 1))
-    assert _git(project.root, "status", "--porcelain", "--", ".isdlc/reports"), \
+    assert runner_git(project.root, "status", "--porcelain", "--", ".isdlc/reports"), \
         "git no longer calls the file changed: the test needs another way"
 
 
@@ -378,7 +364,7 @@ def test_a_capture_committed_with_the_release_is_refused_a_post_deploy_one_is_da
     assert "reports/production.prom is committed release content" in case["message"], case
 
     artifacts = ".isdlc/phases/12-production/artifacts/production.prom"
-    _git(project.root, "rm", "-q", "reports/production.prom")
+    runner_git(project.root, "rm", "-q", "reports/production.prom")
     _capture_gate(project, artifacts)
     # (This deploy's own capture: other numbers than the one committed with 1.4.0, whose
     # bytes existed before the release commit; test_attack_rt13b.)

@@ -12,7 +12,9 @@ did not exist yet at that time (or a future date that makes old evidence look fr
 
 A replay (``--gate-now`` in the past) evaluates a moment before this checkout arrived: the
 arrival says nothing about that moment, so the floor is then the commit time, and the
-evidence line says so (as it does when there is no reflog).
+evidence line says so (as it does when there is no reflog). When git cannot say which
+reflog entries hold the release, there is no floor at all (evidence missing): the commit time
+would be the committer's claim standing in for an arrival that may be later.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -51,6 +53,12 @@ def release_floor(root: Path, release: ReleaseIdentity, now: datetime,
                 f"the evaluation time {format_instant(now)}: impossible, so the evidence's "
                 "age against it is unknown")
     arrival = checkout_arrival(root, commit, bookkeeping)
+    if arrival.unreadable:
+        # Not the commit time instead: that is the committer's claim, and git's answer may
+        # have been unreadable because the reflog says the checkout arrived later.
+        return (f"{arrival.why}, so when this checkout arrived at the release commit "
+                f"{commit[:12]} is unknown, and so is the evidence's age against it; check "
+                "that git can read the repository (git fsck)")
     shown = f"commit time {format_instant(committed)}"
     if arrival.at is None:
         detail = (f"= {shown} ({arrival.why}: the committer's own date is the floor)")

@@ -25,6 +25,11 @@ arrival dated after it, or an arrival that is the newest entry dated before it (
 minutes), is a time that was set; the arrival is then the file's time (no earlier than the
 truth), never the committer's own date.
 
+Which entries hold the release is asked of git for all of them at once
+(:mod:`pytest_deploygate.evidence.holding`, a constant number of processes, not one per
+commit); when git's answer cannot be read, the arrival is unknown and so is the floor (the
+evidence is missing), never the commit time.
+
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
@@ -35,6 +40,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pytest_deploygate.core.value_class import value_class
+from pytest_deploygate.evidence.holding import commits_holding, is_commit_id
 from pytest_deploygate.evidence.release import Git, release_content_pathspecs
 
 #: The newest part of the reflog read (a runner's reflog grows by a few lines a run).
@@ -53,6 +59,9 @@ class Arrival:
 
     at: datetime | None
     why: str
+    #: git's answer could not be read: nothing is known, not even that the commit time may
+    #: stand in (the caller refuses the floor, fail closed).
+    unreadable: bool = False
 
 
 def checkout_arrival(root: Path, release_commit: str, bookkeeping: tuple[str, ...]
@@ -72,18 +81,18 @@ def checkout_arrival(root: Path, release_commit: str, bookkeeping: tuple[str, ..
                              "copied repository)")
     if entries[-1][0] != head:
         return Arrival(None, f"HEAD's reflog does not end at HEAD ({head[:12]})")
-    holds: dict[str, bool] = {}
+    # The commits asked about: the distinct ones of the newest entries, at most _MAX_COMMITS.
+    asked = list(dict.fromkeys(commit for commit, _ in reversed(entries)))[:_MAX_COMMITS]
+    held = commits_holding(git, release_commit, [c for c in asked if is_commit_id(c)],
+                           release_content_pathspecs(bookkeeping))
+    if held is None:
+        return Arrival(None, "git's answer to which entries of HEAD's reflog hold the release "
+                             f"commit {release_commit[:12]} could not be read", unreadable=True)
     arrived: datetime | None = None
     arrived_last = False  # the arrival is the newest entry (the one its file's time dates)
     for position, (commit, at) in enumerate(reversed(entries)):
-        if commit not in holds:
-            if len(holds) >= _MAX_COMMITS:
-                break
-            holds[commit] = commit == release_commit or git(
-                "log", "-1", "--format=%H", commit, *release_content_pathspecs(bookkeeping)
-            )[1].strip() == release_commit
-        if not holds[commit]:
-            break
+        if commit not in held:
+            break  # (not holding it, or one too many to ask about: later, never earlier)
         arrived, arrived_last = at, position == 0
     if arrived is None:
         return Arrival(None, f"HEAD's reflog never reached the release commit "
