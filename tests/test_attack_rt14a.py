@@ -1,0 +1,64 @@
+# ruff: noqa: F811  (the fixture comes from test_signoff_identity)
+"""rt14a: attacks on the release binding's batched release trees (6549e9c) and on the removal
+of a gate run's earlier records (56b97d1): a sign-off given on other release content, and a
+run that stops before it decides, must never leave a PASS for the release being deployed.
+
+Real git repositories, pytester end to end, the deploygate CLI as a deploy job runs it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_signoff_identity import (  # noqa: F401  (signed: the fixture, a real signed repo)
+    DEV,
+    LOG,
+    SAM,
+    append,
+    cli,
+    commit,
+    sam_signs,
+    signed,
+)
+
+from conftest import GateProject
+
+RECORD = "gate-records/GATE-12.xml"
+
+
+def _passing_record(project: GateProject) -> None:
+    """The baseline: gate 12 passes, its record binds to the release."""
+    assert project.run("--gate=12").ret == 0
+    assert cli(project.root, "verdict", RECORD).returncode == 0
+
+
+def _no_pass_left(project: GateProject, record: str = RECORD) -> None:
+    path = project.root / record
+    if path.exists():
+        assert cli(project.root, "verdict", record).returncode != 0
+    for suffix in (".md", ".html", ".intoto.json"):
+        assert not path.with_name(path.name.removesuffix(".xml") + suffix).exists()
+
+
+# -- release trees: names git prints with a carriage return ----------------------------------
+
+@pytest.mark.parametrize("signers", [1, 2])
+def test_a_rename_between_carriage_return_and_line_feed_is_other_release_content(
+        signed: GateProject, signers: int) -> None:
+    """git ls-tree read as text turned every "\\r" of a name into "\\n": a file renamed from
+    ``a\\nb`` to ``a\\rb`` (or a file added where another was) kept the release tree, so the
+    sign-offs given on the other content bound this release (one sign-off commit through
+    ls-tree, several through the cat-file batch, which does not translate: they disagreed)."""
+    root = signed.root
+    (root / "deploy\nhooks.sh").write_text("#!/bin/sh\necho reviewed\n")
+    commit(root, DEV, "a deploy hook")
+    for number in range(signers):
+        append(root, LOG, sam_signs(note=f"reviewed the hook {number}"))
+        commit(root, SAM, f"security sign-off {number}")
+    assert signed.run("--gate=12").ret in (0, 1)
+    assert signed.record().case("security-sign-off")["outcome"] == "passed"
+    (root / "deploy\nhooks.sh").rename(root / "deploy\rhooks.sh")
+    commit(root, DEV, "rename the hook")
+    signed.run("--gate=12")
+    found = signed.record().case("security-sign-off")
+    assert found["outcome"] != "passed"
+    assert "made on other release content" in found["message"]
