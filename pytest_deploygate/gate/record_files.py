@@ -7,11 +7,13 @@ into the framework's files, and what the run's waivers say for the summary.
 from __future__ import annotations
 
 import contextlib
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from pytest_deploygate.core.atomic import write_atomic
 from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.decision.decide import INCOMPLETE
+from pytest_deploygate.evidence.release import RECORD_IDS
 from pytest_deploygate.gate.plan import GatePlan
 from pytest_deploygate.gate.run import GateRun, run_phase_start
 from pytest_deploygate.gate.settings import Settings
@@ -64,6 +66,39 @@ def clear_earlier_records(plan: GatePlan) -> None:
     xml = base.with_suffix(".xml")
     _remove_records([xml, base.with_suffix(".md"), base.with_suffix(".html"),
                      envelope_path(xml)])
+
+
+def clear_records_of_a_stopped_run(settings: Settings) -> None:
+    """Remove every gate record of this run's stage from the record folders the run could
+    write (the record folder, and each project's folder in it), when the run stops before it
+    knows which gates it selected: a usage error (``--gate=current`` with a broken or
+    phaseless state.json, a state of the other layout making ``--gate=12`` ambiguous, a
+    monorepo project removed from ``.isdlc/projects``, an unknown ``--gate-threshold``) kept
+    the last run's PASS for the same release, which ``deploygate verdict`` accepted (a
+    state.json or a project folder is bookkeeping: no new release). Other gates' records
+    go too: a run that decided nothing cannot say which of them it would have replaced."""
+    folders = [settings.record_dir]
+    if settings.projects:
+        folders += [settings.record_dir / pid for pid in settings.projects
+                    if pid not in ("all", ".", "..") and "/" not in pid and "\\" not in pid]
+    with contextlib.suppress(OSError):  # (no folder: no record)
+        folders += [entry for entry in settings.record_dir.iterdir()
+                    if entry.is_dir() and not entry.is_symlink()]
+    names = stage_record_names(settings.stage)
+    for folder in dict.fromkeys(folders):
+        try:
+            entries = [entry for entry in folder.iterdir()
+                       if any(fnmatchcase(entry.name, name) for name in names)]
+        except OSError:
+            continue
+        _remove_records(entries)
+
+
+def stage_record_names(stage: str) -> tuple[str, ...]:
+    """The file-name patterns of the records a run of ``stage`` writes (every gate)."""
+    part = "" if stage == "all" else f"-{stage}"
+    return tuple(f"{stem}{part}.{suffix}" for stem in RECORD_IDS
+                 for suffix in ("xml", "md", "html", "intoto.json"))
 
 
 def _remove_records(paths: list[Path]) -> None:

@@ -23,7 +23,7 @@ import pytest
 from pytest_deploygate.checks import build_registry
 from pytest_deploygate.core.errors import SelectionError
 from pytest_deploygate.decision.outcomes import ItemOutcome, OutcomeBook
-from pytest_deploygate.gate.plan import ConfigError
+from pytest_deploygate.gate.plan import ConfigError, GatePlan
 from pytest_deploygate.gate.run import GateRun
 from pytest_deploygate.gate.settings import Settings
 from pytest_deploygate.gate.sign_records import RecordSigner
@@ -49,31 +49,34 @@ class GateSession:
         config = self.config
         settings = config.stash[SETTINGS_KEY]
         groups = config.hook.pytest_deploygate_check_kinds(config=config)
+        decides = not hasattr(config, "workerinput") and not config.option.collectonly
         try:
             kinds = build_registry(groups)
             signer = RecordSigner.load(settings.sign_key)
-            run = GateRun.prepare(settings, kinds)
+            run = GateRun.prepare(settings, kinds,
+                                  before_evaluation=_clearing if decides else None)
         except ConfigError as exc:
             # One line per problem, naming file and line. The earlier records of every gate
             # the run selected go (a broken config of one project of a monorepo is no new
             # release of another, whose last PASS must not outlive a run that did not decide).
-            if not hasattr(config, "workerinput") and not config.option.collectonly:
-                from pytest_deploygate.gate.record_files import clear_earlier_records
-
-                for plan in exc.plans:
-                    clear_earlier_records(plan)
+            if decides:
+                _clear_after_a_stop(settings, exc.plans if exc.every_gate_known else None)
             problems = str(exc).splitlines()
             more = (f" (+{len(problems) - 1} more: 'deploygate validate' lists them)"
                     if len(problems) > 1 else "")
             pytest.exit(f"deploygate: {problems[0]}{more}", returncode=pytest.ExitCode.INTERRUPTED)
         except (SelectionError, ValueError) as exc:
+            if decides:
+                _clear_after_a_stop(settings, None)
             raise pytest.UsageError(f"deploygate: {exc}") from None
+        except BaseException:
+            if decides:  # (interrupted, or a bug: no earlier PASS outlives it either)
+                _clear_after_a_stop(settings, None)
+            raise
         config.stash[RUN_KEY] = run
-        if not hasattr(config, "workerinput") and not config.option.collectonly:
-            from pytest_deploygate.gate.record_files import clear_earlier_records
-
+        if decides:
             for plan in run.plans:
-                clear_earlier_records(plan)
+                _clearing(plan)
         _register_roles(config, settings, run, signer)
 
     @pytest.hookimpl(wrapper=True)
@@ -100,6 +103,24 @@ class GateSession:
         for slot in run.slots if run is not None else []:
             if slot.project is not None:
                 slot.project.network.shutdown()
+
+
+def _clearing(plan: GatePlan) -> None:
+    from pytest_deploygate.gate.record_files import clear_earlier_records
+
+    clear_earlier_records(plan)
+
+
+def _clear_after_a_stop(settings: Settings, plans: tuple[GatePlan, ...] | None) -> None:
+    """A run that stopped before deciding leaves no earlier record: those of the gates it
+    selected, or, when it stopped before it knew them (None), every record of its stage."""
+    from pytest_deploygate.gate.record_files import clear_records_of_a_stopped_run
+
+    if plans is None:
+        clear_records_of_a_stopped_run(settings)
+        return
+    for plan in plans:
+        _clearing(plan)
 
 
 def start_gate_run(config: pytest.Config, settings: Settings) -> None:
