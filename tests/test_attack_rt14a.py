@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from test_signoff_identity import (  # noqa: F401  (signed: the fixture, a real signed repo)
@@ -130,4 +131,44 @@ def test_a_threshold_the_spec_does_not_define_leaves_no_pass(repo: GateProject) 
     _passing_record(repo)
     result = repo.run("--gate=12", "--gate-threshold=no_such_threshold=1")
     assert result.ret != 0
+    _no_pass_left(repo)
+
+
+#: A plugin kind that notes, when it is evaluated, whether gate 12's earlier records are
+#: still there (a CI timeout killing the run at that moment would leave them).
+WITNESS = '''
+from pathlib import Path
+from pytest_deploygate import CheckKind, CheckResult, params_schema
+
+def _look(params, ctx):
+    records = sorted(p.name for p in (ctx.project.root / "gate-records").glob("GATE-12*"))
+    (ctx.project.root / "seen.txt").write_text(" ".join(records))
+    return CheckResult.met("looked")
+
+def pytest_deploygate_check_kinds(config):
+    return [CheckKind("witness", "notes the records", params_schema({}), _look)]
+'''
+
+
+def test_a_prerequisite_is_evaluated_after_the_earlier_records_are_gone(
+        repo: GateProject) -> None:
+    _passing_record(repo)
+    spec = repo.root / "gate_specs" / "12-production.yaml"
+    spec.parent.mkdir()
+    text = (Path(__file__).parent.parent / "gate_specs" / "12-production.yaml").read_text()
+    repo.pytester.makepyfile(witness=WITNESS)
+    repo.pytester.syspathinsert()
+    spec.write_text(text.replace("\nprerequisites:\n",
+                                 "\nprerequisites:\n  - {id: witness, text: Witness, "
+                                 "check: {kind: witness}}\n", 1))
+    repo.run("--gate=12", "-p", "witness")
+    assert (repo.root / "seen.txt").read_text() == ""
+
+
+def test_a_check_kinds_hook_that_raises_leaves_no_pass(repo: GateProject) -> None:
+    _passing_record(repo)
+    repo.pytester.makepyfile(broken_kinds="def pytest_deploygate_check_kinds(config):\n"
+                                          "    raise KeyError('kinds')\n")
+    repo.pytester.syspathinsert()
+    assert repo.run("--gate=12", "-p", "broken_kinds").ret != 0
     _no_pass_left(repo)

@@ -48,9 +48,9 @@ class GateSession:
         then register what this process does with them."""
         config = self.config
         settings = config.stash[SETTINGS_KEY]
-        groups = config.hook.pytest_deploygate_check_kinds(config=config)
         decides = not hasattr(config, "workerinput") and not config.option.collectonly
         try:
+            groups = config.hook.pytest_deploygate_check_kinds(config=config)
             kinds = build_registry(groups)
             signer = RecordSigner.load(settings.sign_key)
             run = GateRun.prepare(settings, kinds,
