@@ -24,7 +24,7 @@ from test_signoff_identity import (  # noqa: F401  (signed: the fixture, a real 
     signed,
 )
 
-from conftest import GateProject
+from conftest import GateProject, parse_record
 
 RECORD = "gate-records/GATE-12.xml"
 
@@ -36,9 +36,12 @@ def _passing_record(project: GateProject) -> None:
 
 
 def _no_pass_left(project: GateProject, record: str = RECORD) -> None:
+    """No record of the gate says PASS: none at all, or a new one of another decision."""
     path = project.root / record
     if path.exists():
         assert cli(project.root, "verdict", record).returncode != 0
+        assert parse_record(path).decision != "PASS"
+        return
     for suffix in (".md", ".html", ".intoto.json"):
         assert not path.with_name(path.name.removesuffix(".xml") + suffix).exists()
 
@@ -172,3 +175,20 @@ def test_a_check_kinds_hook_that_raises_leaves_no_pass(repo: GateProject) -> Non
     repo.pytester.syspathinsert()
     assert repo.run("--gate=12", "-p", "broken_kinds").ret != 0
     _no_pass_left(repo)
+
+
+@pytest.mark.parametrize("addopts", ["--co", "--collect-only -q", "--markers", "--help", "-h",
+                                     "--version", "--version --version", "--fixtures"])
+def test_a_gate_command_that_only_lists_or_explains_leaves_no_pass(
+        repo: GateProject, monkeypatch: pytest.MonkeyPatch, addopts: str) -> None:
+    """PYTEST_ADDOPTS is the job's environment: --collect-only, --help, --markers, --version
+    turned ``pytest --gate=12`` into a command that exits 0 without deciding, and the last
+    run's PASS stayed for a deploy job (a sign-off withdrawn since: no new release)."""
+    _passing_record(repo)
+    (repo.root / "gate-records" / "GATE-12.intoto.json").write_text("{}")
+    repo.drop_attestation("security-sign-off")
+    repo.git("commit", "-qam", "the security sign-off is withdrawn")
+    monkeypatch.setenv("PYTEST_ADDOPTS", addopts)
+    repo.pytester.runpytest_subprocess("-p", "no:cacheprovider", "--gate=12")
+    _no_pass_left(repo)
+    assert not (repo.root / "gate-records" / "GATE-12.intoto.json").exists()  # (unsigned)
