@@ -24,7 +24,7 @@ from test_signoff_identity import (  # noqa: F401  (signed: the fixture, a real 
     signed,
 )
 
-from conftest import GateProject, parse_record
+from conftest import GateProject, custom_gate, parse_record
 
 RECORD = "gate-records/GATE-12.xml"
 
@@ -192,3 +192,22 @@ def test_a_gate_command_that_only_lists_or_explains_leaves_no_pass(
     repo.pytester.runpytest_subprocess("-p", "no:cacheprovider", "--gate=12")
     _no_pass_left(repo)
     assert not (repo.root / "gate-records" / "GATE-12.intoto.json").exists()  # (unsigned)
+
+
+def test_a_gate_with_an_id_of_its_own_leaves_no_pass_either(project: GateProject) -> None:
+    """A spec whose id is no phase key (``12-deploy``) names its records after it: the
+    records of a run stopped before it knew its gates are found by what they hold."""
+    custom_gate(project)
+    spec = project.root / "gate_specs" / "12-production.yaml"
+    spec.write_text(spec.read_text().replace("id: GATE-12", "id: 12-deploy"))
+    project.set_state({"current_phase": "12-production", "phases": {}})
+    lookalike = project.root / "gate-records" / "01-create-users.xml"
+    lookalike.parent.mkdir()
+    lookalike.write_text("<databaseChangeLog/>\\n")
+    assert project.run("--gate=current").ret == 0
+    record = project.root / "gate-records" / "12-deploy.xml"
+    assert parse_record(record).decision == "PASS"
+    project.state_path.write_text("{ broken")
+    assert project.run("--gate=current").ret != 0
+    assert not record.exists() and not record.with_suffix(".md").exists()
+    assert lookalike.exists()

@@ -7,6 +7,8 @@ into the framework's files, and what the run's waivers say for the summary.
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -85,13 +87,42 @@ def clear_records_of_a_stopped_run(settings: Settings) -> None:
         folders += [entry for entry in settings.record_dir.iterdir()
                     if entry.is_dir() and not entry.is_symlink()]
     names = stage_record_names(settings.stage)
+    own_id = _OWN_ID_RECORD[settings.stage]
     for folder in dict.fromkeys(folders):
         try:
             entries = [entry for entry in folder.iterdir()
                        if any(fnmatchcase(entry.name, name) for name in names)]
+            # A spec with an id of its own (``12-deploy``, no phase key) names its records
+            # after it: an XML file the gate wrote goes, with its page and attestation (never
+            # a file of the project's that merely looks like one: 01-create-users.xml).
+            for entry in folder.iterdir():
+                match = own_id.fullmatch(entry.name)
+                if match and _written_by_the_gate(entry):
+                    stem = entry.name.removesuffix(".xml")
+                    entries += [folder / f"{stem}.{suffix}"
+                                for suffix in ("xml", "md", "html", "intoto.json")]
         except OSError:
             continue
         _remove_records(entries)
+
+
+#: The XML record of a gate named by its own spec id (the spec schema's id pattern), by stage.
+_OWN_ID_RECORD = {stage: re.compile(
+    r"(GATE-[0-9]{2,3}|[0-9]{2,3}-[a-z0-9][a-z0-9-]*)"
+    + ("" if stage == "all" else f"-{stage}") + r"\.xml") for stage in ("all", "pre", "post")}
+
+
+def _written_by_the_gate(path: Path) -> bool:
+    """Whether the file begins as the gate's JUnit records begin (read: a few KiB)."""
+    from pytest_deploygate.core.regular_files import UnusableFile, open_regular_file
+
+    try:
+        descriptor, _ = open_regular_file(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(descriptor, "rb") as handle:
+            start = handle.read(4096)
+    except (OSError, UnusableFile):
+        return False
+    return b'<testsuites name="deploygate">' in start and b'"deploygate.gate"' in start
 
 
 def stage_record_names(stage: str) -> tuple[str, ...]:
