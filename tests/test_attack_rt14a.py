@@ -211,3 +211,20 @@ def test_a_gate_with_an_id_of_its_own_leaves_no_pass_either(project: GateProject
     assert project.run("--gate=current").ret != 0
     assert not record.exists() and not record.with_suffix(".md").exists()
     assert lookalike.exists()
+
+
+def test_a_link_to_an_untracked_file_named_like_a_tracked_one_is_refused(
+        repo: GateProject) -> None:
+    """The links check read ``git ls-tree`` as text too: a tracked ``settings\\r.py`` listed
+    as ``settings\\n.py``, so a link to the untracked ``settings\\n.py`` (any content, never
+    committed) resolved to "tracked release content", and verdict bound the PASS."""
+    src = repo.root / "src"
+    src.mkdir(exist_ok=True)
+    (src / "settings\r.py").write_text("DEBUG = False\n")
+    (src / "config.py").symlink_to("settings\n.py")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "settings behind a link")
+    (src / "settings\n.py").write_text("DEBUG = True\nALLOWED_HOSTS = ['*']\n")
+    repo.run("--gate=12")
+    assert "symbolic link" in repo.record().properties.get("deploygate.release_problem", "")
+    assert cli(repo.root, "verdict", RECORD).returncode != 0
