@@ -116,15 +116,16 @@ def test_a_monorepo_project_removed_from_the_projects_leaves_no_pass(
         path.parent.mkdir(parents=True)
         path.write_text(json.dumps(state))
     repo.state_path.unlink()
-    assert repo.run("--gate=12", "--gate-project=billing").ret == 0
+    assert repo.run("--gate=12", "--gate-project=all").ret == 0
     record = "gate-records/billing/GATE-12.xml"
     assert cli(root, "verdict", record).returncode == 0
     shutil.rmtree(root / ".isdlc" / "projects" / "billing")
     result = repo.run("--gate=12", "--gate-project=billing")
     assert result.ret != 0
     _no_pass_left(repo, record)
-    # --gate-project=all with no project left at all: the same.
-    assert repo.run("--gate=12", "--gate-project=search").ret == 0
+    # (Another project's record is not this run's.)
+    assert (root / "gate-records" / "search" / "GATE-12.xml").exists()
+    # --gate-project=all with no project left at all: every project's folder.
     shutil.rmtree(root / ".isdlc" / "projects")
     assert repo.run("--gate=12", "--gate-project=all").ret != 0
     _no_pass_left(repo, "gate-records/search/GATE-12.xml")

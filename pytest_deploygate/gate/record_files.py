@@ -72,20 +72,22 @@ def clear_earlier_records(plan: GatePlan) -> None:
 
 def clear_records_of_a_stopped_run(settings: Settings) -> None:
     """Remove every gate record of this run's stage from the record folders the run could
-    write (the record folder, and each project's folder in it), when the run stops before it
+    write (the record folder, and the folder of each project it names, or of every project
+    under ``--gate-project=all``), when the run stops before it
     knows which gates it selected: a usage error (``--gate=current`` with a broken or
     phaseless state.json, a state of the other layout making ``--gate=12`` ambiguous, a
     monorepo project removed from ``.isdlc/projects``, an unknown ``--gate-threshold``) kept
     the last run's PASS for the same release, which ``deploygate verdict`` accepted (a
     state.json or a project folder is bookkeeping: no new release). Other gates' records
     go too: a run that decided nothing cannot say which of them it would have replaced."""
-    folders = [settings.record_dir]
-    if settings.projects:
-        folders += [settings.record_dir / pid for pid in settings.projects
-                    if pid not in ("all", ".", "..") and "/" not in pid and "\\" not in pid]
-    with contextlib.suppress(OSError):  # (no folder: no record)
-        folders += [entry for entry in settings.record_dir.iterdir()
-                    if entry.is_dir() and not entry.is_symlink()]
+    # (A monorepo run writes in its projects' folders only: record_dir/<id>.)
+    folders = [settings.record_dir / pid for pid in settings.projects
+               if pid not in ("all", ".", "..") and "/" not in pid and "\\" not in pid] \
+        if settings.projects else [settings.record_dir]
+    if "all" in settings.projects:  # (every project's folder: the run never learnt which)
+        with contextlib.suppress(OSError):  # (no folder: no record)
+            folders += [entry for entry in settings.record_dir.iterdir()
+                        if entry.is_dir() and not entry.is_symlink()]
     names = stage_record_names(settings.stage)
     own_id = _OWN_ID_RECORD[settings.stage]
     for folder in dict.fromkeys(folders):
