@@ -148,13 +148,16 @@ class Git:
         try:
             # The same controlled git as sign-off attribution: no GIT_* variables, no user or
             # system configuration, no mailmap or replace refs to rewrite authors or history.
+            # Bytes, decoded here: text mode turns every "\r" git prints into "\n", so a path
+            # renamed from "a\nb" to "a\rb" kept the release tree (and the sign-offs given
+            # on the other content), and the cat-file batch, which reads bytes, disagreed.
             done = subprocess.run(
-                git_command(self.root, ("--no-optional-locks", *args)), input=stdin,
-                capture_output=True, text=True, timeout=60, check=False,
-                env=git_environment(self.env), encoding="utf-8", errors="surrogateescape")
+                git_command(self.root, ("--no-optional-locks", *args)),
+                input=None if stdin is None else stdin.encode("utf-8", "surrogateescape"),
+                capture_output=True, timeout=60, check=False, env=git_environment(self.env))
         except (OSError, subprocess.TimeoutExpired) as exc:
             return 128, str(exc)
-        return done.returncode, done.stdout
+        return done.returncode, done.stdout.decode("utf-8", "surrogateescape")
 
 
 def bookkeeping_paths(root: Path, record_dir: Path | None) -> tuple[str, ...]:

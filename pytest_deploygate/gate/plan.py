@@ -32,9 +32,12 @@ class ConfigError(DeployGateError):
     project (or a shared one outside the projects' folders) is no new release of the others,
     and their last PASS must not outlive a run that did not decide."""
 
-    def __init__(self, message: str, plans: tuple[GatePlan, ...] = ()) -> None:
+    def __init__(self, message: str, plans: tuple[GatePlan, ...] = (),
+                 every_gate_known: bool = True) -> None:
         super().__init__(message)
         self.plans = plans
+        #: False when the run stopped before it selected every gate (``plans`` is part).
+        self.every_gate_known = every_gate_known
 
 
 @value_class

@@ -7,11 +7,15 @@ into the framework's files, and what the run's waivers say for the summary.
 from __future__ import annotations
 
 import contextlib
+import os
+import re
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from pytest_deploygate.core.atomic import write_atomic
 from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.decision.decide import INCOMPLETE
+from pytest_deploygate.evidence.release import RECORD_IDS
 from pytest_deploygate.gate.plan import GatePlan
 from pytest_deploygate.gate.run import GateRun, run_phase_start
 from pytest_deploygate.gate.settings import Settings
@@ -64,6 +68,70 @@ def clear_earlier_records(plan: GatePlan) -> None:
     xml = base.with_suffix(".xml")
     _remove_records([xml, base.with_suffix(".md"), base.with_suffix(".html"),
                      envelope_path(xml)])
+
+
+def clear_records_of_a_stopped_run(settings: Settings) -> None:
+    """Remove every gate record of this run's stage from the record folders the run could
+    write (the record folder, and the folder of each project it names, or of every project
+    under ``--gate-project=all``), when the run stops before it
+    knows which gates it selected: a usage error (``--gate=current`` with a broken or
+    phaseless state.json, a state of the other layout making ``--gate=12`` ambiguous, a
+    monorepo project removed from ``.isdlc/projects``, an unknown ``--gate-threshold``) kept
+    the last run's PASS for the same release, which ``deploygate verdict`` accepted (a
+    state.json or a project folder is bookkeeping: no new release). Other gates' records
+    go too: a run that decided nothing cannot say which of them it would have replaced."""
+    # (A monorepo run writes in its projects' folders only: record_dir/<id>.)
+    folders = [settings.record_dir / pid for pid in settings.projects
+               if pid not in ("all", ".", "..") and "/" not in pid and "\\" not in pid] \
+        if settings.projects else [settings.record_dir]
+    if "all" in settings.projects:  # (every project's folder: the run never learnt which)
+        with contextlib.suppress(OSError):  # (no folder: no record)
+            folders += [entry for entry in settings.record_dir.iterdir()
+                        if entry.is_dir() and not entry.is_symlink()]
+    names = stage_record_names(settings.stage)
+    own_id = _OWN_ID_RECORD[settings.stage]
+    for folder in dict.fromkeys(folders):
+        try:
+            entries = [entry for entry in folder.iterdir()
+                       if any(fnmatchcase(entry.name, name) for name in names)]
+            # A spec with an id of its own (``12-deploy``, no phase key) names its records
+            # after it: an XML file the gate wrote goes, with its page and attestation (never
+            # a file of the project's that merely looks like one: 01-create-users.xml).
+            for entry in folder.iterdir():
+                match = own_id.fullmatch(entry.name)
+                if match and _written_by_the_gate(entry):
+                    stem = entry.name.removesuffix(".xml")
+                    entries += [folder / f"{stem}.{suffix}"
+                                for suffix in ("xml", "md", "html", "intoto.json")]
+        except OSError:
+            continue
+        _remove_records(entries)
+
+
+#: The XML record of a gate named by its own spec id (the spec schema's id pattern), by stage.
+_OWN_ID_RECORD = {stage: re.compile(
+    r"(GATE-[0-9]{2,3}|[0-9]{2,3}-[a-z0-9][a-z0-9-]*)"
+    + ("" if stage == "all" else f"-{stage}") + r"\.xml") for stage in ("all", "pre", "post")}
+
+
+def _written_by_the_gate(path: Path) -> bool:
+    """Whether the file begins as the gate's JUnit records begin (read: a few KiB)."""
+    from pytest_deploygate.core.regular_files import UnusableFile, open_regular_file
+
+    try:
+        descriptor, _ = open_regular_file(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(descriptor, "rb") as handle:
+            start = handle.read(4096)
+    except (OSError, UnusableFile):
+        return False
+    return b'<testsuites name="deploygate">' in start and b'"deploygate.gate"' in start
+
+
+def stage_record_names(stage: str) -> tuple[str, ...]:
+    """The file-name patterns of the records a run of ``stage`` writes (every gate)."""
+    part = "" if stage == "all" else f"-{stage}"
+    return tuple(f"{stem}{part}.{suffix}" for stem in RECORD_IDS
+                 for suffix in ("xml", "md", "html", "intoto.json"))
 
 
 def _remove_records(paths: list[Path]) -> None:

@@ -59,6 +59,8 @@ class GateRun:
         self.prerequisites = SameRunPrerequisites()
         #: Whether every kind the run can evaluate is the package's own (see _booked_copy).
         self._own_kinds_only = _own_kinds_only(kinds)
+        #: See :meth:`prepare`.
+        self._before_evaluation: Callable[[GatePlan], None] | None = None
 
     @property
     def project(self) -> Project | None:
@@ -66,13 +68,18 @@ class GateRun:
         return next((s.project for s in self.slots if s.project is not None), None)
 
     @classmethod
-    def prepare(cls, settings: Settings, kinds: Mapping[str, CheckKind]) -> GateRun:
+    def prepare(cls, settings: Settings, kinds: Mapping[str, CheckKind], *,
+                before_evaluation: Callable[[GatePlan], None] | None = None) -> GateRun:
         """Read state and config, select gates, load specs, evaluate prerequisites.
 
         Raises :class:`SelectionError` when ``--gate`` or ``--gate-project`` names nothing;
         every other problem is kept on the plan it affects and reported there.
+        ``before_evaluation``: called with each plan before anything of it is evaluated
+        (its prerequisites are, here): the run removes that gate's earlier records then, so
+        a run killed while a prerequisite is evaluated leaves no earlier PASS either.
         """
         run = cls(settings, kinds)
+        run._before_evaluation = before_evaluation
         run.slots = [run._open(slot) for slot in project_slots(settings)]
         run._share_attestation_stores()
         checklists = settings.root / ".isdlc" / "checklists"
@@ -81,7 +88,7 @@ class GateRun:
             if state is None and "current" in settings.expression.lower():
                 if run.config_errors:
                     raise ConfigError("\n".join(dict.fromkeys(run.config_errors)),
-                                      plans=tuple(run.plans))
+                                      plans=tuple(run.plans), every_gate_known=False)
                 raise SelectionError(f"--gate=current: {slot.error}")
             slot.library = open_library(settings.spec_dir, checklists,
                                         state.data if state else None)
@@ -256,6 +263,8 @@ class GateRun:
             staged += (binding_item(spec),)
         plan = replace(plan, spec=spec, thresholds=MappingProxyType(thresholds),
                                    spec_items=tuple(items), items=staged)
+        if self._before_evaluation is not None:
+            self._before_evaluation(plan)
         results = {item.id: self.evaluate(plan, item)
                    for item in items if item.role == "prerequisite"}
         unmet = tuple(unmet_line(item, results[item.id]) for item in items

@@ -35,6 +35,23 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> Any:
+    """A ``--gate`` command that never starts its gate run (``--version``, ``--help``,
+    ``--markers``) removes the earlier records all the same (plugin.session)."""
+    try:
+        return (yield)
+    finally:
+        if config.getoption("gate", None) is None and getattr(config.option, "help", False):
+            from pytest_deploygate.plugin.session import parse_options_under_help
+
+            parse_options_under_help(config)
+        if config.getoption("gate", None):
+            from pytest_deploygate.plugin.session import clear_unless_cleared
+
+            clear_unless_cleared(config)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Register the marker; start a gate run when ``--gate`` is given."""
     # Installed when this module was imported (or again for a later session in the same

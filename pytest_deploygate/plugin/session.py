@@ -23,14 +23,14 @@ import pytest
 from pytest_deploygate.checks import build_registry
 from pytest_deploygate.core.errors import SelectionError
 from pytest_deploygate.decision.outcomes import ItemOutcome, OutcomeBook
-from pytest_deploygate.gate.plan import ConfigError
+from pytest_deploygate.gate.plan import ConfigError, GatePlan
 from pytest_deploygate.gate.run import GateRun
 from pytest_deploygate.gate.settings import Settings
 from pytest_deploygate.gate.sign_records import RecordSigner
 from pytest_deploygate.plugin.controller import RunController
 from pytest_deploygate.plugin.report_data import REPORT_KEY
 from pytest_deploygate.plugin.runner import ItemRunner
-from pytest_deploygate.plugin.stash import BOOK_KEY, RUN_KEY, SETTINGS_KEY
+from pytest_deploygate.plugin.stash import BOOK_KEY, CLEARED_KEY, RUN_KEY, SETTINGS_KEY
 from pytest_deploygate.spec.model import Criterion
 
 RUNNER_NAME = "deploygate-runner"
@@ -48,32 +48,38 @@ class GateSession:
         then register what this process does with them."""
         config = self.config
         settings = config.stash[SETTINGS_KEY]
-        groups = config.hook.pytest_deploygate_check_kinds(config=config)
+        # (--collect-only too: it decides nothing, and a PYTEST_ADDOPTS=--co run exiting 0
+        # left the last PASS for a deploy job to find.)
+        decides = not hasattr(config, "workerinput")
+        config.stash[CLEARED_KEY] = decides
         try:
+            groups = config.hook.pytest_deploygate_check_kinds(config=config)
             kinds = build_registry(groups)
             signer = RecordSigner.load(settings.sign_key)
-            run = GateRun.prepare(settings, kinds)
+            run = GateRun.prepare(settings, kinds,
+                                  before_evaluation=_clearing if decides else None)
         except ConfigError as exc:
             # One line per problem, naming file and line. The earlier records of every gate
             # the run selected go (a broken config of one project of a monorepo is no new
             # release of another, whose last PASS must not outlive a run that did not decide).
-            if not hasattr(config, "workerinput") and not config.option.collectonly:
-                from pytest_deploygate.gate.record_files import clear_earlier_records
-
-                for plan in exc.plans:
-                    clear_earlier_records(plan)
+            if decides:
+                _clear_after_a_stop(settings, exc.plans if exc.every_gate_known else None)
             problems = str(exc).splitlines()
             more = (f" (+{len(problems) - 1} more: 'deploygate validate' lists them)"
                     if len(problems) > 1 else "")
             pytest.exit(f"deploygate: {problems[0]}{more}", returncode=pytest.ExitCode.INTERRUPTED)
         except (SelectionError, ValueError) as exc:
+            if decides:
+                _clear_after_a_stop(settings, None)
             raise pytest.UsageError(f"deploygate: {exc}") from None
+        except BaseException:
+            if decides:  # (interrupted, or a bug: no earlier PASS outlives it either)
+                _clear_after_a_stop(settings, None)
+            raise
         config.stash[RUN_KEY] = run
-        if not hasattr(config, "workerinput") and not config.option.collectonly:
-            from pytest_deploygate.gate.record_files import clear_earlier_records
-
+        if decides:
             for plan in run.plans:
-                clear_earlier_records(plan)
+                _clearing(plan)
         _register_roles(config, settings, run, signer)
 
     @pytest.hookimpl(wrapper=True)
@@ -100,6 +106,65 @@ class GateSession:
         for slot in run.slots if run is not None else []:
             if slot.project is not None:
                 slot.project.network.shutdown()
+
+
+def _clearing(plan: GatePlan) -> None:
+    from pytest_deploygate.gate.record_files import clear_earlier_records
+
+    clear_earlier_records(plan)
+
+
+def _clear_after_a_stop(settings: Settings, plans: tuple[GatePlan, ...] | None) -> None:
+    """A run that stopped before deciding leaves no earlier record: those of the gates it
+    selected, or, when it stopped before it knew them (None), every record of its stage."""
+    from pytest_deploygate.gate.record_files import clear_records_of_a_stopped_run
+
+    if plans is None:
+        clear_records_of_a_stopped_run(settings)
+        return
+    for plan in plans:
+        _clearing(plan)
+
+
+def clear_unless_cleared(config: pytest.Config) -> None:
+    """At the end of a ``--gate`` command that never started its gate run (``--version``,
+    ``--help``, ``--markers``, a usage error of pytest's own after configuration): every
+    record of its stage goes, as for a run stopped before it knew its gates. Such a command
+    exits 0 or stops before the plugin's session, and the last run's PASS for the same
+    release stayed for a deploy job's verdict (PYTEST_ADDOPTS=--version is the job's
+    environment, not its options)."""
+    if hasattr(config, "workerinput") or config.stash.get(CLEARED_KEY, False):
+        return
+    config.stash[CLEARED_KEY] = True
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None:
+        from pytest_deploygate.gate.settings import read_settings
+
+        try:
+            settings = read_settings(config)
+        except (pytest.UsageError, ValueError, OSError):
+            return  # (options that name no record folder: no record of theirs to remove)
+    _clear_after_a_stop(settings, None)
+
+
+def parse_options_under_help(config: pytest.Config) -> None:
+    """``--help`` stops pytest's parsing before the options are set: parse them as pytest
+    does (the ini's addopts, PYTEST_ADDOPTS, the command line), less the help, so that a
+    ``--gate`` command turned into a help page (PYTEST_ADDOPTS=--help, exit 0) still
+    removes its earlier records."""
+    import os
+    import shlex
+
+    try:
+        args = [*config.getini("addopts"),
+                *shlex.split(os.environ.get("PYTEST_ADDOPTS", "")),
+                *config.invocation_params.args]
+        known = config._parser.parse_known_args(
+            [arg for arg in args if arg not in ("-h", "--help")])
+    except (ValueError, pytest.UsageError, SystemExit):
+        return
+    for name, value in vars(known).items():
+        setattr(config.option, name, value)
 
 
 def start_gate_run(config: pytest.Config, settings: Settings) -> None:

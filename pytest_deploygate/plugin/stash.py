@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 SETTINGS_KEY: pytest.StashKey[Settings] = pytest.StashKey()
 #: The prepared run: projects, plans, prerequisites (set at session start).
 RUN_KEY: pytest.StashKey[GateRun] = pytest.StashKey()
+#: Set once the run has removed the earlier records it must (see plugin.session).
+CLEARED_KEY: pytest.StashKey[bool] = pytest.StashKey()
 #: The outcomes gathered from reports (on the process that decides: not on xdist workers).
 BOOK_KEY: pytest.StashKey[OutcomeBook] = pytest.StashKey()
 
