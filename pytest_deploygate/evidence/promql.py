@@ -71,14 +71,15 @@ def _departed(series: str, what: str) -> tuple[str, str, str]:
 def _stale(series: str, what: str, window: str = "{window}") -> tuple[str, str, str]:
     # Samples exported with timestamps (federation, honor_timestamps) get no staleness
     # marker: a dead target's last sample answers for five minutes. Older than four of the
-    # series' own scrape intervals is no longer being scraped: the interval is the time
-    # between its first sample in the window (found by a subquery) and its last, over the
-    # samples in between (one sample alone tells no interval: divided by 0, never stale).
+    # series' own scrape intervals (and 10 s: a late scrape, a federation hop) is no longer
+    # being scraped: the interval is the time between its first sample in the window (found
+    # by a subquery) and its last, over the samples in between (one sample alone tells no
+    # interval: divided by 0, never stale).
     seconds = "{window_s}" if window == "{window}" else "{lookback_s}"
     step = "{step}" if window == "{window}" else "{lookback_step}"
     return (f"{series} and (time() - timestamp({series})) > 4 * (timestamp({series}) - "
             f"clamp_min(min_over_time(timestamp({series})[{window}:{step}]), "
-            f"time() - {seconds})) / (count_over_time({series}[{window}]) - 1)",
+            f"time() - {seconds})) / (count_over_time({series}[{window}]) - 1) + 10",
             f"{what} whose last sample is older than four of its scrape intervals (a target "
             "no longer scraped whose samples carry timestamps, as federated ones do, so "
             "Prometheus never marks them stale)",
