@@ -52,6 +52,13 @@ def one_crash(elapsed: float, scrape: int) -> list[str]:
     return lines
 
 
+def crash_loop(_elapsed: float, scrape: int) -> list[str]:
+    """A process that crashes on a failing request before it counts it, and is restarted:
+    its counters begin again every few scrapes, and no 5xx series ever appears."""
+    return ["# TYPE http_requests_total counter",
+            f'http_requests_total{{code="200"}} {100 * (scrape % 4 + 1)}']
+
+
 def stamped(elapsed: float, _scrape: int) -> list[str]:
     """A healthy instance exporting with timestamps (as a federating Prometheus does)."""
     ms = int(time.time() * 1000)
@@ -86,6 +93,7 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Promethe
         # A failure's code written with a space (or as words): neither 5xx nor a success.
         "odd-code": [Exporter(counter(('code="200"', 80.0), ('code="503 "', 20.0)))],
         "one-crash": [Exporter(one_crash)],
+        "crash-loop": [Exporter(crash_loop)],
         # A rollout: the old instance (healthy, busy) goes away, the new one fails half.
         "rollout": [Exporter(counter(('code="200"', 1000.0))),
                     Exporter(counter(('code="200"', 5.0), ('code="503"', 5.0)))],
@@ -257,3 +265,13 @@ def test_an_alertmanager_that_is_the_prometheus_itself_is_no_alertmanager(
         assert "the Prometheus itself" in found["message"], found
     finally:
         server.stop()
+
+
+def test_a_crash_looping_service_is_no_error_ratio_of_0(
+        project: GateProject, scraped: tuple[Prometheus, Services]) -> None:
+    server, _services = scraped
+    server.wait_for(lambda: (server.value(
+        'resets(http_requests_total{job="crash-loop"}[2m])') or 0) > 0, "a restart seen")
+    found = error_ratio_gate(project, server, "crash-loop")
+    assert found["type"] == "evidence-missing", found
+    assert "reset during the rate window" in found["message"], found

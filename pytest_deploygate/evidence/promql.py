@@ -68,6 +68,17 @@ def _departed(series: str, what: str) -> tuple[str, str, str]:
             "measure again once prometheus.rate_window ({window}) has passed since")
 
 
+def _restarted(series: str, what: str) -> tuple[str, str, str]:
+    # A counter that went down is a process that restarted: what it failed before it died
+    # (a crash on a failing request) may never have been scraped, and a crash-looping
+    # service that never lives to count a failure would read 0.
+    return (f"resets({series}[{{window}}]) > 0",
+            f"{what} that reset during the rate window (a process restarted or crashed: "
+            "requests it served before it died may never have been counted)",
+            "measure again once prometheus.rate_window ({window}) has passed without a "
+            "restart")
+
+
 def _stale(series: str, what: str, window: str = "{window}") -> tuple[str, str, str]:
     # Samples exported with timestamps (federation, honor_timestamps) get no staleness
     # marker: a dead target's last sample answers for five minutes. Older than four of the
@@ -90,8 +101,11 @@ _REQUESTS = "http_requests_total{{selector}}"
 _BUCKETS = "http_request_duration_seconds_bucket{{selector}}"
 GUARDS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "error_ratio": (_UNCLASSIFIED, _departed(_REQUESTS, "http_requests_total series"),
+                    _restarted(_REQUESTS, "http_requests_total counters"),
                     _stale(_REQUESTS, "http_requests_total series"), _NEW_FAILURES),
-    "p99_ms": (_departed(_BUCKETS, "histogram series"), _stale(_BUCKETS, "histogram series")),
+    "p99_ms": (_departed(_BUCKETS, "histogram series"),
+               _restarted(_BUCKETS, "histogram counters"),
+               _stale(_BUCKETS, "histogram series")),
     "up": (_stale("up{{selector}}", "up series", "5m"),),
 }
 
