@@ -56,7 +56,8 @@ def _bounds(params: Mapping[str, Any], ctx: EvalContext) -> tuple[float | None, 
 
 
 def _measure_once(params: Mapping[str, Any], ctx: EvalContext, where: promql.Endpoint,
-                  expr: str) -> Callable[[float], Sample]:
+                  expr: str, checks: tuple[tuple[str, str, str], ...] = ()
+                  ) -> Callable[[float], Sample]:
     """One measurement; called again for each measurement of a window, a fresh one per
     window (it remembers the window's series)."""
     low, high = _bounds(params, ctx)
@@ -92,6 +93,11 @@ def _measure_once(params: Mapping[str, Any], ctx: EvalContext, where: promql.End
                           f"in the window no longer answer{'s' if len(gone) == 1 else ''} "
                           f"({promql.show_series(gone)}); aggregate the series away (sum, "
                           "max) if they come and go", at=elapsed)
+        # A default query's value is evidence only when the series it reads are sound:
+        # requests counted by HTTP status, every series still answering (see promql.GUARDS).
+        problem = promql.guard_problem(where, str(params["query"]), checks, at)
+        if problem is not None:
+            return Sample(False, shown, problem, at=elapsed)
         if compare:
             return _compared(compare, now, expr, ctx,
                              lambda: promql.instant(where, expr, at - timedelta(
@@ -143,9 +149,11 @@ def _job(params: Mapping[str, Any], ctx: EvalContext) -> Job | CheckResult:
     if isinstance(where, CheckResult):
         return where
     expr = promql.render_query(params["query"], ctx.project.config.prometheus)
+    checks = promql.guards(params["query"], ctx.project.config.prometheus)
     window = params.get("window")
     watch = ctx.project.watch_seconds if ctx.criterion.role == "trigger" else 0.0
-    key = ("prometheus", where.base_url, expr, json.dumps(_bounds(params, ctx)),
+    key = ("prometheus", where.base_url, expr, json.dumps(checks),
+           json.dumps(_bounds(params, ctx)),
            json.dumps(params.get("compare"), sort_keys=True, default=str),
            json.dumps(window, sort_keys=True), watch, format_instant(ctx.project.now))
     progress = ctx.project.progress
@@ -154,12 +162,12 @@ def _job(params: Mapping[str, Any], ctx: EvalContext) -> Job | CheckResult:
         stop = ctx.project.rollback_fired if watch else None
 
         def work() -> Any:
-            return observe(window, _measure_once(params, ctx, where, expr), watch,
+            return observe(window, _measure_once(params, ctx, where, expr, checks), watch,
                            (lambda text: progress(f"{label} {text}")) if progress else None,
                            stop)
     else:
         def work() -> Any:
-            return _measure_once(params, ctx, where, expr)(0.0)
+            return _measure_once(params, ctx, where, expr, checks)(0.0)
     return key, work
 
 

@@ -13,6 +13,7 @@ none (none configured, or every one dropped by relabelling) the check is evidenc
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,7 +70,7 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
                                    f"{minimum} required", evidence)
     receivers = ctx.project.wait_for(_receivers_key(where), lambda: alertmanagers(where))
     both = (evidence, Evidence("prometheus", where.show("/api/v1/alertmanagers")))
-    unheard = _no_receiver(receivers)
+    unheard = _no_receiver(receivers, where)
     if unheard is not None:
         return CheckResult.missing(unheard, *both)
     assert isinstance(receivers, Alertmanagers)
@@ -80,11 +81,21 @@ def evaluate(params: Mapping[str, Any], ctx: EvalContext) -> CheckResult:
                               if len(receivers.active) > 4 else ""), *both)
 
 
-def _no_receiver(receivers: Alertmanagers | str) -> str | None:
+def _no_receiver(receivers: Alertmanagers | str, where: promql.Endpoint) -> str | None:
     """Why alerts that fire would reach nobody (or the answer is unusable); None when an
     Alertmanager is active."""
     if isinstance(receivers, str):
         return f"inconclusive: cannot tell where alerts go: {receivers}"
+    # Prometheus lists a static target without probing it: one at the Prometheus's own
+    # address (the wrong port copied) is listed active, and the alerts POSTed there reach
+    # Prometheus's web server, which answers 404. It is no Alertmanager.
+    itself = _host_port(where.base_url)
+    others = [url for url in receivers.active if _host_port(url) != itself]
+    if receivers.active and not others:
+        return (f"no Alertmanager: the active one ({redact_url(receivers.active[0])}) is the "
+                f"Prometheus itself ({where.show()}, prometheus.url of deploygate.yaml): "
+                "alerts sent there reach nobody; point alerting: alertmanagers: in the "
+                "Prometheus server's prometheus.yml at the Alertmanager")
     if receivers.active:
         return None
     # Dropped ones receive nothing: relabelling removed them before any alert is sent.
@@ -94,6 +105,17 @@ def _no_receiver(receivers: Alertmanagers | str) -> str | None:
     return (f"no active Alertmanager{dropped}: alerts that fire reach nobody; configure "
             "alerting: alertmanagers: in the Prometheus server's prometheus.yml (a Prometheus "
             "just started reports its Alertmanagers after a few seconds: run the gate again)")
+
+
+def _host_port(url: str) -> tuple[str, int | None]:
+    """A URL's host (lower case) and port (the scheme's default when none is written)."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    return (parts.hostname or "", port if port is not None else default)
 
 
 KIND = builtin_kind("prometheus_rules", evaluate, prefetch)

@@ -23,8 +23,10 @@ from pytest_deploygate.core.redaction import redact_text, redact_url
 from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.http import http_get
 
+#: An HTTP status as a request counter's ``code`` label holds it: ``503``, or a class ``5xx``.
+_STATUS = "[1-5]([0-9][0-9]|xx)"
 #: Requests counted by HTTP status (``code="200"``): what the default error ratio is over.
-_BY_STATUS = 'http_requests_total{{labels}code=~"[1-5][0-9][0-9]"}'
+_BY_STATUS = f'http_requests_total{{{{labels}}code=~"{_STATUS}"}}'
 DEFAULT_QUERIES = {
     # Client libraries create a status's series at its first request: a service that never
     # failed has no 5xx series, and 5xx over all was no data (evidence missing) for every
@@ -37,7 +39,74 @@ DEFAULT_QUERIES = {
     "p99_ms": "histogram_quantile(0.99, sum by (le) "
               "(rate(http_request_duration_seconds_bucket{{selector}}[{window}]))) * 1000",
     "up": "min(up{{selector}})",
-    "sample_age_s": "time() - max(timestamp(up{{selector}}))",
+    # Per target: the oldest sample is the one held to a bound (the freshest target's age
+    # said nothing of a target whose last sample is minutes old).
+    "sample_age_s": "time() - timestamp(up{{selector}})",
+}
+
+#: Series a sound answer of a default query never has: each a PromQL expression that answers
+#: nothing when the query's series are sound, with what the series it does answer mean and
+#: what to do. Judged where the default query itself is used (an override in the config's
+#: ``prometheus.queries`` is the project's own query, read as written).
+_UNCLASSIFIED = (
+    f'count_over_time(http_requests_total{{{{labels}}code!~"{_STATUS}"}}[{{window}}])',
+    "requests counted under a code that is not an HTTP status, or without a code label: "
+    "the error ratio would count them as neither errors nor successes",
+    "count every request by HTTP status (code=\"503\"), or set prometheus.queries.error_ratio "
+    "in deploygate.yaml to a query that reads these labels")
+_NEW_FAILURES = (
+    'count_over_time(http_requests_total{{labels}code=~"5.."}[{window}]) == 1',
+    "a 5xx series with one sample in the rate window: rate() cannot measure it yet, and "
+    "without it the ratio would read 0",
+    "measure again after the next scrapes")
+
+
+def _departed(series: str, what: str) -> tuple[str, str, str]:
+    return (f"count_over_time({series}[{{window}}]) unless {series}",
+            f"{what} that stopped answering during the rate window (an instance gone or "
+            "restarted): the value would mix their last samples with the current series",
+            "measure again once prometheus.rate_window ({window}) has passed since")
+
+
+def _restarted(series: str, what: str) -> tuple[str, str, str]:
+    # A counter that went down is a process that restarted: what it failed before it died
+    # (a crash on a failing request) may never have been scraped, and a crash-looping
+    # service that never lives to count a failure would read 0.
+    return (f"resets({series}[{{window}}]) > 0",
+            f"{what} that reset during the rate window (a process restarted or crashed: "
+            "requests it served before it died may never have been counted)",
+            "measure again once prometheus.rate_window ({window}) has passed without a "
+            "restart")
+
+
+def _stale(series: str, what: str, window: str = "{window}") -> tuple[str, str, str]:
+    # Samples exported with timestamps (federation, honor_timestamps) get no staleness
+    # marker: a dead target's last sample answers for five minutes. Older than four of the
+    # series' own scrape intervals (and 10 s: a late scrape, a federation hop) is no longer
+    # being scraped: the interval is the time between its first sample in the window (found
+    # by a subquery) and its last, over the samples in between (one sample alone tells no
+    # interval: divided by 0, never stale).
+    seconds = "{window_s}" if window == "{window}" else "{lookback_s}"
+    step = "{step}" if window == "{window}" else "{lookback_step}"
+    return (f"{series} and (time() - timestamp({series})) > 4 * (timestamp({series}) - "
+            f"clamp_min(min_over_time(timestamp({series})[{window}:{step}]), "
+            f"time() - {seconds})) / (count_over_time({series}[{window}]) - 1) + 10",
+            f"{what} whose last sample is older than four of its scrape intervals (a target "
+            "no longer scraped whose samples carry timestamps, as federated ones do, so "
+            "Prometheus never marks them stale)",
+            "check that every target is scraped: the value is its last sample, not the present")
+
+
+_REQUESTS = "http_requests_total{{selector}}"
+_BUCKETS = "http_request_duration_seconds_bucket{{selector}}"
+GUARDS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "error_ratio": (_UNCLASSIFIED, _departed(_REQUESTS, "http_requests_total series"),
+                    _restarted(_REQUESTS, "http_requests_total counters"),
+                    _stale(_REQUESTS, "http_requests_total series"), _NEW_FAILURES),
+    "p99_ms": (_departed(_BUCKETS, "histogram series"),
+               _restarted(_BUCKETS, "histogram counters"),
+               _stale(_BUCKETS, "histogram series")),
+    "up": (_stale("up{{selector}}", "up series", "5m"),),
 }
 
 
@@ -136,6 +205,45 @@ def render_query(name_or_expr: str, settings: Mapping[str, Any]) -> str:
     return (template.replace("{labels}", f"{selector}," if selector else "")
             .replace("{selector}", selector)
             .replace("{window}", settings.get("rate_window", "5m")))
+
+
+def guards(name_or_expr: str, settings: Mapping[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    """The guards of a named default query (none for an expression, or a name the config's
+    ``prometheus.queries`` overrides), filled in: (expression, meaning, what to do)."""
+    if name_or_expr in (settings.get("queries") or {}):
+        return ()
+    from pytest_deploygate.core.timeutil import parse_duration
+
+    window = settings.get("rate_window", "5m")
+    filled = []
+    for expr, meaning, todo in GUARDS.get(name_or_expr, ()):
+        seconds = parse_duration(window)
+        expr = (render_query(expr, settings).replace("{window_s}", f"{seconds:g}")
+                .replace("{step}", f"{max(1, int(seconds / 60))}s"))
+        expr = expr.replace("{lookback_s}", "300").replace("{lookback_step}", "5s")
+        filled.append((expr, meaning,
+                       todo.replace("{window}", window)))
+    return tuple(filled)
+
+
+def guard_problem(endpoint: Endpoint, name: str,
+                  checks: tuple[tuple[str, str, str], ...], at: datetime | None) -> str | None:
+    """Why the value of the default query ``name`` is no evidence (the first guard that
+    answers a series, or cannot be answered), or None."""
+    for expr, meaning, todo in checks:
+        params = {"query": expr}
+        if at is not None:
+            params["time"] = f"{at.timestamp():.3f}"
+        data = get_json(endpoint, "/api/v1/query", params)
+        if isinstance(data, str):
+            return f"query {name}: cannot check its series ({expr}): {data}"
+        samples = instant_samples(data)
+        if isinstance(samples, str):
+            return f"query {name}: cannot check its series ({expr}): {samples}"
+        if samples:
+            labels = tuple(labels for labels, _stamp, _value in samples)
+            return f"query {name}: {meaning}: {show_series(labels)}; {todo}"
+    return None
 
 
 def get_json(endpoint: Endpoint, path: str, params: Mapping[str, str]) -> Any | str:
