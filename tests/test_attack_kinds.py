@@ -171,7 +171,8 @@ def test_verdict_decides_without_any_kind_module(released: Path, record: str,  #
                                                  code: int) -> None:
     # The outcomes a record may hold (N/A, rollback triggers, waivers) come from the spec and
     # the kinds' names, never from a kind's evaluation code: verdict must not need it.
-    done = subprocess.run([sys.executable, "-c", NO_KIND_MODULES, "--root", str(released),
+    # (-P: `python -c` in the checkout puts it on sys.path, which verdict refuses.)
+    done = subprocess.run([sys.executable, "-P", "-c", NO_KIND_MODULES, "--root", str(released),
                            "verdict", record, "--allow-replay"], cwd=released,
                           capture_output=True, text=True)
     assert done.returncode == code, done.stderr
