@@ -42,12 +42,17 @@ def counter(*series: tuple[str, float]) -> Callable[[float, int], list[str]]:
     return lines
 
 
+#: The scrape at which the one-crash service shows its failures (set by its test: a module
+#: fixture may have started minutes before, longer than the rate window).
+CRASH_AT = {"scrape": -1}
+
+
 def one_crash(elapsed: float, scrape: int) -> list[str]:
     """Served 200s; then failed 1000 requests at once, which one scrape saw before the
     process restarted without them (its counters begin again, and no 5xx series yet)."""
     lines = ["# TYPE http_requests_total counter",
              f'http_requests_total{{code="200"}} {100 * elapsed:.3f}']
-    if scrape == 3:
+    if scrape == CRASH_AT["scrape"]:
         lines.append('http_requests_total{code="500"} 1000')
     return lines
 
@@ -150,7 +155,10 @@ def test_a_5xx_series_seen_once_is_not_no_errors(project: GateProject,
                                                   scraped: tuple[Prometheus, Services]) -> None:
     server, services = scraped
     (crashed,) = services["one-crash"]
-    server.wait_for(lambda: crashed.scrapes > 5, "the scrapes after the crash")
+    CRASH_AT["scrape"] = crashed.scrapes + 1
+    server.wait_for(lambda: server.value('http_requests_total{job="one-crash",code="500"}')
+                    is not None, "the failures scraped")
+    server.wait_for(lambda: crashed.scrapes > CRASH_AT["scrape"] + 2, "the scrapes after")
     found = error_ratio_gate(project, server, "one-crash")
     assert found["type"] == "evidence-missing", found
 
