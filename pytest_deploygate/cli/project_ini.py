@@ -27,11 +27,12 @@ from pathlib import Path
 
 from pytest_deploygate.core.errors import DeployGateError
 from pytest_deploygate.core.limits import DEFAULT_LIMITS, Limits, ini_size
+from pytest_deploygate.core.pytest_config_files import PYTEST_CONFIG_FILES
 from pytest_deploygate.core.value_class import field, value_class
 
-#: pytest's configuration files, in its order of precedence within one folder.
-CONFIG_FILES = ("pytest.toml", ".pytest.toml", "pytest.ini", ".pytest.ini", "pyproject.toml",
-                "tox.ini", "setup.cfg")
+#: pytest's configuration files, in its order of precedence within one folder (the one list
+#: the release content of a monorepo project binds too: core/pytest_config_files.py).
+CONFIG_FILES = PYTEST_CONFIG_FILES
 #: The spec folder's default name: where it is missing, the built-in gates apply.
 DEFAULT_SPEC_FOLDER = "gate_specs"
 #: Configuration files are small; a bigger one is not read (its settings would be refused).

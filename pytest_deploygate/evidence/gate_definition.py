@@ -28,15 +28,16 @@ import subprocess
 import threading
 from pathlib import Path
 
+from pytest_deploygate.core.pytest_config_files import PYTEST_CONFIG_FILES
 from pytest_deploygate.evidence.git import git_command, git_environment
 
 #: How a bookkeeping tuple carries a path of release content outside the project's folder
 #: (from the repository's top): no relative path of a project starts so.
 OUTSIDE_MARK = "//"
 #: The files of the gate root (and of each folder between it and the project) that configure
-#: the gate: the project config, pytest's ini files and conftest.py.
-CONFIG_NAMES = ("deploygate.yaml", "conftest.py", "pytest.ini", ".pytest.ini",
-                "pyproject.toml", "tox.ini", "setup.cfg")
+#: the gate: the project config, conftest.py and every file pytest reads its configuration
+#: from (the list the ini reader uses, so the two cannot drift apart).
+CONFIG_NAMES = ("deploygate.yaml", "conftest.py", *PYTEST_CONFIG_FILES)
 #: The framework's checklists, from the gate root.
 CHECKLISTS = ".isdlc/checklists"
 
