@@ -149,7 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = "--specs" if args.specs else "deploygate_specs"
         complain(f"{where} {spec_dir}: {in_bookkeeping}")
         return REFUSED
-    workspace = Workspace(root, spec_dir.resolve(), args.plugin, limits=limits)
+    workspace = Workspace(root, spec_dir.resolve(), args.plugin, limits=limits,
+                          spec_dir_as_named=spec_dir.absolute())
     try:
         return int(args.run(args, workspace))
     except Refusal as exc:

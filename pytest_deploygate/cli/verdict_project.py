@@ -58,7 +58,8 @@ def record_project(workspace: Workspace, project_id: str | None) -> RecordProjec
         folder = project_dir(workspace.root, project_id, state_path, state)
     except DeployGateError as exc:
         return RecordProject(workspace.root, None, f"project {project_id}: {exc}")
-    bind_definition(folder, workspace.root, workspace.spec_dir)
+    # (As named: a link on the way to the spec folder is bound as the gate binds it.)
+    bind_definition(folder, workspace.root, workspace.spec_dir_as_named or workspace.spec_dir)
     try:
         config = load_config(config_dir(workspace.root, folder), RunScope(workspace.limits))
     except DeployGateError as exc:

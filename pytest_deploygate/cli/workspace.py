@@ -39,6 +39,9 @@ class Workspace:
     plugins: list[str] = field(default_factory=list)
     #: The size limits of the project's gate runs (its ini settings; see cli/project_ini).
     limits: Limits = DEFAULT_LIMITS
+    #: The spec folder as named, links kept (``spec_dir`` is resolved): a monorepo project
+    #: binds every link on the way to it as release content (evidence/gate_definition.py).
+    spec_dir_as_named: Path | None = None
     _config: ProjectConfig | None = None
     _kinds: Mapping[str, CheckKind] | None = None
 

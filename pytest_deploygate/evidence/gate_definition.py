@@ -13,6 +13,11 @@ verdict bound. So each of them is release content of every project the root gate
 from the repository's top, added to the project's folder in its release commit, tree and
 dirty check (``evidence/release.py``).
 
+The spec folder is bound where it leads (its files) and as it is named: every symbolic link
+the path passes through is bound too. Bound by its target alone, ``gate_specs`` replaced by
+a committed link to an older, laxer folder of the repository was no change of the release
+(neither the deleted specs nor the link were in it), and the old sign-offs bound a PASS.
+
 Which paths those are is known where the project is opened (the gate root, the spec folder);
 the release functions, called from many places with the project root alone, find them here by
 that root. A project at the repository's top (or at the gate root) has none: everything is in
@@ -44,6 +49,9 @@ CHECKLISTS = ".isdlc/checklists"
 _lock = threading.Lock()
 _outside: dict[Path, tuple[str, ...]] = {}
 _specs: dict[Path, str | None] = {}
+_links: dict[Path, frozenset[str]] = {}
+#: How many links one path may pass through (the kernel's own limit is 40).
+_LINK_HOPS = 40
 
 
 def bind_definition(project_root: Path, gate_root: Path, spec_dir: Path) -> tuple[str, ...]:
@@ -55,9 +63,12 @@ def bind_definition(project_root: Path, gate_root: Path, spec_dir: Path) -> tupl
     specs = _real(spec_dir)
     folder = specs.relative_to(top).as_posix() if paths and top is not None \
         and specs.is_relative_to(top) and specs.relative_to(top).as_posix() in paths else None
+    links = frozenset(_bound_links(project_root, top, spec_dir)) if paths and top else \
+        frozenset()
     with _lock:
         _outside[_key(project_root)] = paths
         _specs[_key(project_root)] = folder
+        _links[_key(project_root)] = links
     return paths
 
 
@@ -91,6 +102,7 @@ def definition_outside(project_root: Path, gate_root: Path, spec_dir: Path) -> t
     specs = _real(spec_dir)
     if specs.is_relative_to(top) and not specs.is_relative_to(project):
         wanted.append(specs)
+    wanted += [top / link for link in _bound_links(project_root, top, spec_dir)]
     wanted += [f / name for f in folders for name in CONFIG_NAMES]
     return tuple(dict.fromkeys(p.relative_to(top).as_posix() for p in wanted))
 
@@ -100,6 +112,55 @@ def spec_folder_of(project_root: Path) -> str | None:
     project's folder and in the repository (its untracked spec files count as changes)."""
     with _lock:
         return _specs.get(_key(project_root))
+
+
+def links_of(project_root: Path) -> frozenset[str]:
+    """The symbolic links on the way to the spec folder among the bound paths (from the
+    top): each is release content as a link, never a folder of files."""
+    with _lock:
+        return _links.get(_key(project_root), frozenset())
+
+
+def _bound_links(project_root: Path, top: Path, spec_dir: Path) -> list[str]:
+    """The links on the way to the spec folder (from the top) that are in the repository and
+    outside the project's folder (inside it they are its release content already, and
+    checked to lead to release content: release._link_problem)."""
+    project = _real(project_root)
+    return [link.relative_to(top).as_posix() for link in links_on_the_way(spec_dir)
+            if link != top and link.is_relative_to(top) and not link.is_relative_to(project)]
+
+
+def links_on_the_way(path: Path) -> list[Path]:
+    """Every symbolic link that resolving ``path`` passes through, in order, each as the
+    path of the link itself (its folder resolved, its own name kept): where a link is
+    named, which is what git tracks, not where it leads."""
+    parts = list(Path(os.getcwd(), path).parts)  # ('..' kept: it applies after a link)
+    if not parts:
+        return []
+    current, pending = Path(parts[0]), parts[1:]
+    links: list[Path] = []
+    while pending:
+        part = pending.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            current = current.parent
+            continue
+        candidate = current / part
+        if not candidate.is_symlink():
+            current = candidate
+            continue
+        if len(links) >= _LINK_HOPS:
+            break  # (a loop: resolving fails the same way for the gate)
+        links.append(candidate)
+        try:
+            target = Path(os.readlink(candidate))
+        except OSError:
+            break
+        if target.is_absolute():
+            current = Path(target.anchor)
+        pending[:0] = [p for p in target.parts if p != target.anchor]
+    return links
 
 
 def _key(root: Path) -> Path:

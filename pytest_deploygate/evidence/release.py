@@ -538,7 +538,7 @@ def _uncommitted_outside(root: Path, prefix: str, bookkeeping: tuple[str, ...]) 
     outside = outside_paths(bookkeeping)
     if not outside:
         return []
-    from pytest_deploygate.evidence.gate_definition import spec_folder_of
+    from pytest_deploygate.evidence.gate_definition import links_of, spec_folder_of
     from pytest_deploygate.spec.library import is_spec_name
 
     top = root.resolve()
@@ -546,11 +546,18 @@ def _uncommitted_outside(root: Path, prefix: str, bookkeeping: tuple[str, ...]) 
         top = top.parent
     git = Git(top)
     specs = spec_folder_of(root)
+    links = links_of(root)
     changed: list[str] = []
     files: dict[str, set[str]] = {}
     for path in outside:
         folder, _, name = path.rpartition("/")
-        if path in (CHECKLISTS_FROM_TOP, specs) or path.endswith("/" + CHECKLISTS_FROM_TOP):
+        if path in links:
+            # A link on the way to the spec folder: git diff shows a committed one changed
+            # (or gone); one HEAD does not hold as a link is a spec folder nobody committed.
+            code, listing = git("ls-tree", "-z", "--full-tree", "HEAD", "--", path)
+            if code != 0 or not listing.startswith("120000 "):
+                changed.append(path)
+        elif path in (CHECKLISTS_FROM_TOP, specs) or path.endswith("/" + CHECKLISTS_FROM_TOP):
             counts = is_spec_name if path == specs else (lambda name: True)
             changed += _uncommitted_in(git, top, "", path, counts)
         else:  # (configuration files: one listing per folder)
