@@ -55,7 +55,8 @@ def record_project(workspace: Workspace, project_id: str | None) -> RecordProjec
     try:
         refuse_another_projects_state(workspace.root, project_id, state_path)
         state = load_state(state_path, workspace.limits.evidence_bytes)
-        folder = project_dir(workspace.root, project_id, state_path, state)
+        folder = project_dir(workspace.root, project_id, state_path, state,
+                             workspace.limits.evidence_bytes)
     except DeployGateError as exc:
         return RecordProject(workspace.root, None, f"project {project_id}: {exc}")
     # (As named: a link on the way to the spec folder is bound as the gate binds it.)

@@ -9,15 +9,20 @@ same folder under the same config, and bind its record to the same release.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from pytest_deploygate.core.errors import StateError
+from pytest_deploygate.core.limits import DEFAULT_EVIDENCE_BYTES
 from pytest_deploygate.isdlc.state import StateDoc
 
 
-def project_dir(root: Path, project_id: str | None, state_path: Path, state: StateDoc
-                ) -> Path:
-    """Where a monorepo project's files are: state's project.path, else <root>/<id>."""
+def project_dir(root: Path, project_id: str | None, state_path: Path, state: StateDoc,
+                max_state_bytes: int = DEFAULT_EVIDENCE_BYTES) -> Path:
+    """Where a monorepo project's files are: state's project.path, else <root>/<id>.
+
+    ``max_state_bytes``: the size limit the other projects' states are read with (to know
+    where their folders are)."""
     if project_id is None:
         return root
     declared = state.get("project.path")
@@ -29,13 +34,13 @@ def project_dir(root: Path, project_id: str | None, state_path: Path, state: Sta
         except OutsideRoot as exc:
             raise StateError(f"{state_path}: project.path {exc}") from None
         _refuse_another_projects_dir(root, project_id, state_path, chosen,
-                                     f"project.path {declared!r}")
+                                     f"project.path {declared!r}", max_state_bytes)
         return chosen
     candidate = root / project_id
     if not candidate.is_dir():
         return root
     _refuse_another_projects_dir(root, project_id, state_path, candidate,
-                                 f"its directory {project_id}/")
+                                 f"its directory {project_id}/", max_state_bytes)
     return candidate
 
 
@@ -52,20 +57,65 @@ def refuse_another_projects_state(root: Path, project_id: str | None, state_path
 
 
 def _refuse_another_projects_dir(root: Path, project_id: str, state_path: Path, chosen: Path,
-                                 where: str) -> None:
+                                 where: str, max_state_bytes: int) -> None:
     # A project's files are judged under the config found with them (deploygate.yaml, and the
     # approvers and sign-offs it names). state.json, which the release's author writes, or a
-    # committed link must not move one project into another's directory, whose reviewed
-    # config (its thresholds, its approvers) would then judge it.
+    # committed link must not move one project into another's folder, whose reviewed config
+    # (its thresholds, its approvers, its sign-offs) would then judge it: compared with
+    # <root>/<other> alone, a project.path naming another project's own project.path
+    # (services/b) had svc-a judged, and passed, by svc-b's QA sign-off. Nor may one project's
+    # folder hold another's, or lie inside it (then one folder's files and sign-offs are two
+    # projects'). The root itself holds every project by design (a project with no folder of
+    # its own is gated there), so it is neither compared nor compared with.
+    real_root = root.resolve()
     real = chosen.resolve()
-    for other_state in (root / ".isdlc" / "projects").glob("*/state.json"):
+    if real == real_root:
+        return
+    for other, place, named in _other_projects_folders(root, project_id, max_state_bytes):
+        if place == real_root:
+            continue
+        if real == place or place in real.parents:
+            relation = "leads into"
+        elif real in place.parents:
+            relation = "holds"
+        else:
+            continue
+        # (Which of the two states is wrong cannot be told here: both are named, and both
+        # projects are refused until each has a folder of its own.)
+        raise StateError(f"{state_path}: {where} {relation} project {other}'s directory "
+                         f"{named}; a project's files must be its own and no other project's: "
+                         "give each project its own folder, beside the others (project.path "
+                         "in its state.json)")
+
+
+def _other_projects_folders(root: Path, project_id: str, max_state_bytes: int
+                            ) -> Iterator[tuple[str, Path, str]]:
+    """Every other project's folder (its id, the folder resolved, and how it is named): the
+    one its state's project.path names, and <root>/<id> when that is a folder. A state that
+    cannot be read leaves its project's folder unknown, which is a refusal: a broken state of
+    svc-b must not let svc-a's project.path into svc-b's folder unseen."""
+    from pytest_deploygate.core.paths import OutsideRoot, inside_root
+    from pytest_deploygate.isdlc.state import load_state
+
+    for other_state in sorted((root / ".isdlc" / "projects").glob("*/state.json")):
         other = other_state.parent.name
-        place = (root / other).resolve()
-        if other != project_id and (root / other).is_dir() and (real == place
-                                                                 or place in real.parents):
-            raise StateError(f"{state_path}: {where} leads into project {other}'s "
-                             f"directory {other}/; a project's files must be its own (point "
-                             "project.path at this project's directory)")
+        if other == project_id:
+            continue
+        if (root / other).is_dir():
+            yield other, (root / other).resolve(), f"{other}/"
+        try:
+            declared = load_state(other_state, max_state_bytes).get("project.path")
+        except StateError as exc:
+            raise StateError(f"{exc} (project {other}'s folder cannot be told, so neither "
+                             f"can whether project {project_id}'s folder is its own; fix "
+                             "that state)") from None
+        if not isinstance(declared, str) or not declared:
+            continue
+        try:
+            yield other, inside_root(root, declared), \
+                f"{declared} (project.path of .isdlc/projects/{other}/state.json)"
+        except OutsideRoot:
+            continue  # (refused when that project is gated; no folder of the root's)
 
 
 def config_dir(root: Path, project_root: Path) -> Path:

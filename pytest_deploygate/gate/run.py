@@ -168,7 +168,8 @@ class GateRun:
                 _refuse_escape(settings.root, slot.state_path)
             refuse_another_projects_state(settings.root, slot.id, slot.state_path)
             state = load_state(slot.state_path, settings.limits.evidence_bytes)
-            slot.root = project_dir(settings.root, slot.id, slot.state_path, state)
+            slot.root = project_dir(settings.root, slot.id, slot.state_path, state,
+                                    settings.limits.evidence_bytes)
         except DeployGateError as exc:
             slot.error = str(exc)
             return slot
