@@ -174,8 +174,8 @@ def _remove_records(paths: list[Path]) -> None:
     for path in paths:
         try:
             path.unlink()
-        except FileNotFoundError:
-            continue
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # (no file there: a file where the folder should be holds no record)
         except OSError as exc:
             if path.is_dir() and not path.is_symlink():
                 continue  # (a directory standing there is no record)
