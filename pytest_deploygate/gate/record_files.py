@@ -6,7 +6,6 @@ into the framework's files, and what the run's waivers say for the summary.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 from fnmatch import fnmatchcase
@@ -17,6 +16,7 @@ from pytest_deploygate.core.timeutil import format_instant
 from pytest_deploygate.decision.decide import INCOMPLETE
 from pytest_deploygate.evidence.release import RECORD_IDS
 from pytest_deploygate.gate.plan import GatePlan
+from pytest_deploygate.gate.record_folders import RecordFolders
 from pytest_deploygate.gate.run import GateRun, run_phase_start
 from pytest_deploygate.gate.settings import Settings
 from pytest_deploygate.gate.sign_records import RecordSigner
@@ -49,12 +49,13 @@ def write_records(plan: GatePlan, content: RecordContent, signer: RecordSigner
         # A gate whose record cannot be written has no record: say so and fail the run, and
         # leave none of an earlier run behind (its XML, page or signed attestation could still
         # say PASS for the same release, to a deploy job or a reviewer).
-        _remove_records([*paths, envelope_path(paths[0])])
+        left = _remove_what_it_can([*paths, envelope_path(paths[0])])
         # ("File exists" alone did not say that a file stands where the folder should be.)
         return [], (f"cannot write gate record {base}: {exc.strerror or exc}; make "
-                    f"{plan.record_dir} a folder this run can write, or pass --gate-record-dir")
+                    f"{plan.record_dir} a folder this run can write, or pass --gate-record-dir"
+                    f"{left}")
     except BaseException:
-        _remove_records([*paths, envelope_path(paths[0])])  # (a bug: the same, then said)
+        _remove_what_it_can([*paths, envelope_path(paths[0])])  # (a bug: the same, then said)
         raise
     return paths, None
 
@@ -72,40 +73,58 @@ def clear_earlier_records(plan: GatePlan) -> None:
 
 def clear_records_of_a_stopped_run(settings: Settings) -> None:
     """Remove every gate record of this run's stage from the record folders the run could
+    write (see :func:`clear_stopped_records`)."""
+    clear_stopped_records(RecordFolders(record_dir=settings.record_dir,
+                                        projects=settings.projects, stages=(settings.stage,)))
+
+
+def clear_stopped_records(where: RecordFolders) -> None:
+    """Remove every gate record of the stages from the record folders the run could
     write (the record folder, and the folder of each project it names, or of every project
     under ``--gate-project=all``), when the run stops before it
     knows which gates it selected: a usage error (``--gate=current`` with a broken or
     phaseless state.json, a state of the other layout making ``--gate=12`` ambiguous, a
-    monorepo project removed from ``.isdlc/projects``, an unknown ``--gate-threshold``) kept
-    the last run's PASS for the same release, which ``deploygate verdict`` accepted (a
-    state.json or a project folder is bookkeeping: no new release). Other gates' records
-    go too: a run that decided nothing cannot say which of them it would have replaced."""
+    monorepo project removed from ``.isdlc/projects``, an unknown ``--gate-threshold``,
+    an option of its own it cannot read) kept the last run's PASS for the same release,
+    which ``deploygate verdict`` accepted (a state.json or a project folder is bookkeeping:
+    no new release). Other gates' records go too: a run that decided nothing cannot say
+    which of them it would have replaced. :class:`StaleRecord` when one cannot go."""
     # (A monorepo run writes in its projects' folders only: record_dir/<id>.)
-    folders = [settings.record_dir / pid for pid in settings.projects
+    record_dir = where.record_dir
+    folders = [record_dir / pid for pid in where.projects
                if pid not in ("all", ".", "..") and "/" not in pid and "\\" not in pid] \
-        if settings.projects else [settings.record_dir]
-    if "all" in settings.projects:  # (every project's folder: the run never learnt which)
-        with contextlib.suppress(OSError):  # (no folder: no record)
-            folders += [entry for entry in settings.record_dir.iterdir()
-                        if entry.is_dir() and not entry.is_symlink()]
-    names = stage_record_names(settings.stage)
-    own_id = _OWN_ID_RECORD[settings.stage]
+        if where.projects else [record_dir]
+    if "all" in where.projects:  # (every project's folder: the run never learnt which)
+        folders += [entry for entry in _entries(record_dir)
+                    if entry.is_dir() and not entry.is_symlink()]
+    names = tuple(name for stage in where.stages for name in stage_record_names(stage))
     for folder in dict.fromkeys(folders):
-        try:
-            entries = [entry for entry in folder.iterdir()
-                       if any(fnmatchcase(entry.name, name) for name in names)]
-            # A spec with an id of its own (``12-deploy``, no phase key) names its records
-            # after it: an XML file the gate wrote goes, with its page and attestation (never
-            # a file of the project's that merely looks like one: 01-create-users.xml).
-            for entry in folder.iterdir():
-                match = own_id.fullmatch(entry.name)
-                if match and _written_by_the_gate(entry):
-                    stem = entry.name.removesuffix(".xml")
-                    entries += [folder / f"{stem}.{suffix}"
-                                for suffix in ("xml", "md", "html", "intoto.json")]
-        except OSError:
-            continue
+        entries = [entry for entry in _entries(folder)
+                   if any(fnmatchcase(entry.name, name) for name in names)]
+        # A spec with an id of its own (``12-deploy``, no phase key) names its records
+        # after it: an XML file the gate wrote goes, with its page and attestation (never
+        # a file of the project's that merely looks like one: 01-create-users.xml).
+        for entry in _entries(folder):
+            if any(_OWN_ID_RECORD[stage].fullmatch(entry.name) for stage in where.stages) \
+                    and _written_by_the_gate(entry):
+                stem = entry.name.removesuffix(".xml")
+                entries += [folder / f"{stem}.{suffix}"
+                            for suffix in ("xml", "md", "html", "intoto.json")]
         _remove_records(entries)
+
+
+def _entries(folder: Path) -> list[Path]:
+    """The folder's entries; none when there is no folder. A folder that cannot be listed
+    may hold an earlier PASS: :class:`StaleRecord`."""
+    try:
+        return list(folder.iterdir())
+    except (FileNotFoundError, NotADirectoryError):  # (no folder: no record)
+        return []
+    except OSError as exc:
+        raise StaleRecord(
+            f"cannot list the record folder {folder} to remove the earlier gate records: "
+            f"{exc.strerror or exc}; make it a folder this run can read and change (or "
+            "remove it), then run the gate again") from None
 
 
 #: The XML record of a gate named by its own spec id (the spec schema's id pattern), by stage.
@@ -134,10 +153,40 @@ def stage_record_names(stage: str) -> tuple[str, ...]:
                  for suffix in ("xml", "md", "html", "intoto.json"))
 
 
+def _remove_what_it_can(paths: list[Path]) -> str:
+    """Remove the paths; what stays is said (appended to the line of a failed write)."""
+    try:
+        _remove_records(paths)
+    except StaleRecord as exc:
+        return f"; and {exc}"
+    return ""
+
+
+class StaleRecord(Exception):
+    """An earlier gate record this run could not remove: the run must fail, never leave it
+    silently for a deploy job (its PASS may name the same release)."""
+
+
 def _remove_records(paths: list[Path]) -> None:
+    """Remove each path that is there (all that can go goes); :class:`StaleRecord` names the
+    first that stays."""
+    stuck: list[tuple[Path, OSError]] = []
     for path in paths:
-        with contextlib.suppress(OSError):  # (a directory standing there is no record)
+        try:
             path.unlink()
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # (no file there: a file where the folder should be holds no record)
+        except OSError as exc:
+            if path.is_dir() and not path.is_symlink():
+                continue  # (a directory standing there is no record)
+            stuck.append((path, exc))
+    if stuck:
+        first, error = stuck[0]
+        more = f" (and {len(stuck) - 1} more)" if len(stuck) > 1 else ""
+        raise StaleRecord(
+            f"cannot remove the earlier gate record {first}{more}: {error.strerror or error}; "
+            f"make {first.parent} a folder this run can change (or remove the file), then run "
+            "the gate again: a deploy job must not trust it")
 
 
 def write_back(settings: Settings, plan: GatePlan, content: RecordContent, paths: list[Path]

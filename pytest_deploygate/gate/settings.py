@@ -97,6 +97,8 @@ def read_settings(config: pytest.Config) -> Settings:
     except ValueError as exc:
         raise pytest.UsageError(f"--gate-now: {exc}") from None
     stage = config.getoption("gate_stage")
+    if stage not in ("pre", "post", "all"):
+        raise pytest.UsageError(f"--gate-stage {str(stage)!r}: expected pre, post or all")
     watch = 0.0
     if config.getoption("gate_watch"):
         try:

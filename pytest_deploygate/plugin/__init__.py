@@ -9,6 +9,7 @@ fixtures, and imports nothing else (no YAML, no jsonschema, no network). The rea
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,18 +39,59 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> Any:
     """A ``--gate`` command that never starts its gate run (``--version``, ``--help``,
-    ``--markers``) removes the earlier records all the same (plugin.session)."""
+    ``--markers``, a usage error of its options) removes the earlier records all the same
+    (plugin.session); one that cannot remove one fails, naming it."""
     try:
-        return (yield)
-    finally:
-        if config.getoption("gate", None) is None and getattr(config.option, "help", False):
-            from pytest_deploygate.plugin.session import parse_options_under_help
+        result = yield
+    except BaseException:
+        _clear_at_the_end(config)
+        raise
+    if _clear_at_the_end(config) and result == 0:
+        return pytest.ExitCode.INTERRUPTED
+    return result
 
-            parse_options_under_help(config)
-        if config.getoption("gate", None):
-            from pytest_deploygate.plugin.session import clear_unless_cleared
 
-            clear_unless_cleared(config)
+def _clear_at_the_end(config: pytest.Config) -> bool:
+    """Clear the records of a command that never ran its gate; whether one stayed (said)."""
+    if config.getoption("gate", None) is None and getattr(config.option, "help", False):
+        from pytest_deploygate.plugin.session import parse_options_under_help
+
+        parse_options_under_help(config)
+    if not config.getoption("gate", None):
+        return False
+    from pytest_deploygate.plugin.session import clear_unless_cleared
+
+    problem = clear_unless_cleared(config)
+    if problem:
+        sys.stderr.write(problem + "\n")
+    return problem is not None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str],
+                                  parser: pytest.Parser) -> None:
+    """The last step before pytest parses the whole command line: a ``--gate`` command that
+    parse will stop (an unknown option, ``--gate-sign-kye``) never reaches the plugin's
+    configure, so its earlier records go here, from the options parsed so far, before
+    pytest says the usage error."""
+    known = getattr(early_config, "known_args_namespace", None)
+    if known is None or not getattr(known, "gate", None):
+        return
+    import copy
+
+    try:
+        parser.parse(list(args), namespace=copy.copy(early_config.option))
+    except pytest.UsageError:
+        from pytest_deploygate.gate.record_files import StaleRecord, clear_stopped_records
+        from pytest_deploygate.gate.record_folders import record_folders
+
+        try:
+            clear_stopped_records(record_folders(
+                early_config, lambda name: getattr(known, name, None)))
+        except StaleRecord as exc:
+            sys.stderr.write(f"deploygate: {exc}\n")
+    except Exception:  # (--help raises PrintHelp: pytest's own parse deals with it)
+        return
 
 
 def pytest_configure(config: pytest.Config) -> None:

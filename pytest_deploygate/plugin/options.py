@@ -20,7 +20,9 @@ def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("deploygate", "deployment gates (pytest-deploygate)")
     group.addoption("--gate", metavar="SPEC", default=None,
                     help="Run gate(s): 12, GATE-12, 12-production, 10,11,12, current, all.")
-    group.addoption("--gate-stage", choices=STAGES, default="all",
+    # (Checked by read_settings, not by argparse's choices: pytest's own parse stops before
+    # the plugin can remove the earlier records of a command with --gate-stage=bogus.)
+    group.addoption("--gate-stage", metavar="{pre,post,all}", default="all",
                     help="pre: what must hold before the deploy; post: what the deploy must "
                          "show (needs a PASS pre record); all: the whole gate (default).")
     group.addoption("--gate-root", metavar="DIR", default=None,

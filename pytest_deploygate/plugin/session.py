@@ -16,7 +16,7 @@ Registered only when ``--gate`` is given, so nothing here runs (or is imported) 
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -24,6 +24,7 @@ from pytest_deploygate.checks import build_registry
 from pytest_deploygate.core.errors import SelectionError
 from pytest_deploygate.decision.outcomes import ItemOutcome, OutcomeBook
 from pytest_deploygate.gate.plan import ConfigError, GatePlan
+from pytest_deploygate.gate.record_files import StaleRecord
 from pytest_deploygate.gate.run import GateRun
 from pytest_deploygate.gate.settings import Settings
 from pytest_deploygate.gate.sign_records import RecordSigner
@@ -58,6 +59,8 @@ class GateSession:
             signer = RecordSigner.load(settings.sign_key)
             run = GateRun.prepare(settings, kinds,
                                   before_evaluation=_clearing if decides else None)
+        except StaleRecord as exc:
+            _stop_on(exc)
         except ConfigError as exc:
             # One line per problem, naming file and line. The earlier records of every gate
             # the run selected go (a broken config of one project of a monorepo is no new
@@ -78,8 +81,11 @@ class GateSession:
             raise
         config.stash[RUN_KEY] = run
         if decides:
-            for plan in run.plans:
-                _clearing(plan)
+            try:
+                for plan in run.plans:
+                    _clearing(plan)
+            except StaleRecord as exc:
+                _stop_on(exc)
         _register_roles(config, settings, run, signer)
 
     @pytest.hookimpl(wrapper=True)
@@ -114,37 +120,55 @@ def _clearing(plan: GatePlan) -> None:
     clear_earlier_records(plan)
 
 
+def _stop_on(problem: StaleRecord) -> NoReturn:
+    """An earlier record that could not be removed stops the run before it decides: it
+    writes no record next to the stale one, and exits non-zero with the one line."""
+    pytest.exit(f"deploygate: {problem}", returncode=pytest.ExitCode.INTERRUPTED)
+
+
 def _clear_after_a_stop(settings: Settings, plans: tuple[GatePlan, ...] | None) -> None:
     """A run that stopped before deciding leaves no earlier record: those of the gates it
     selected, or, when it stopped before it knew them (None), every record of its stage."""
     from pytest_deploygate.gate.record_files import clear_records_of_a_stopped_run
 
-    if plans is None:
-        clear_records_of_a_stopped_run(settings)
-        return
-    for plan in plans:
-        _clearing(plan)
+    try:
+        if plans is None:
+            clear_records_of_a_stopped_run(settings)
+            return
+        for plan in plans:
+            _clearing(plan)
+    except StaleRecord as exc:
+        _stop_on(exc)
 
 
-def clear_unless_cleared(config: pytest.Config) -> None:
+def clear_unless_cleared(config: pytest.Config) -> str | None:
     """At the end of a ``--gate`` command that never started its gate run (``--version``,
-    ``--help``, ``--markers``, a usage error of pytest's own after configuration): every
-    record of its stage goes, as for a run stopped before it knew its gates. Such a command
-    exits 0 or stops before the plugin's session, and the last run's PASS for the same
-    release stayed for a deploy job's verdict (PYTEST_ADDOPTS=--version is the job's
-    environment, not its options)."""
+    ``--help``, ``--markers``, a usage error of its own options or of pytest's after
+    configuration): every record of its stage goes, as for a run stopped before it knew its
+    gates. Such a command exits 0 or stops before the plugin's session, and the last run's
+    PASS for the same release stayed for a deploy job's verdict (PYTEST_ADDOPTS=--version is
+    the job's environment, not its options). The problem when an earlier record stays."""
     if hasattr(config, "workerinput") or config.stash.get(CLEARED_KEY, False):
-        return
+        return None
     config.stash[CLEARED_KEY] = True
     settings = config.stash.get(SETTINGS_KEY, None)
-    if settings is None:
-        from pytest_deploygate.gate.settings import read_settings
+    from pytest_deploygate.gate.record_files import (
+        clear_records_of_a_stopped_run,
+        clear_stopped_records,
+    )
+    from pytest_deploygate.gate.record_folders import record_folders
 
-        try:
-            settings = read_settings(config)
-        except (pytest.UsageError, ValueError, OSError):
-            return  # (options that name no record folder: no record of theirs to remove)
-    _clear_after_a_stop(settings, None)
+    try:
+        if settings is not None:
+            clear_records_of_a_stopped_run(settings)
+        else:
+            # The options could not be read (the usage error that stopped the command):
+            # the record folders are worked out from the record options alone.
+            clear_stopped_records(record_folders(
+                config, lambda name: config.getoption(name, None)))
+    except StaleRecord as exc:
+        return f"deploygate: {exc}"
+    return None
 
 
 def parse_options_under_help(config: pytest.Config) -> None:
