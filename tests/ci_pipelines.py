@@ -17,10 +17,12 @@ out from a real origin repository the way that CI system does it:
   --tags --force -- <url> +refs/heads/*:refs/remotes/origin/*`` (the whole history),
   ``git checkout -f <sha>`` (detached), nothing cleaned; every stage runs in that workspace.
 
-``python -I -m pip install -q pytest-deploygate`` is the only line replaced: it makes the
-package under test what the job's ``python -I -m pytest_deploygate`` and ``python -I -m pytest``
-run, and puts its ``deploygate`` on the job's PATH (a job that does not install it has neither,
-as on a fresh runner). ``deploy.sh`` and ``rollback.sh`` are stubs that log their call.
+The recipes' virtual environment (``/usr/bin/python3 -I -m venv --clear DIR``) is the only
+command replaced: DIR gets a ``bin/python`` of the package under test, whose ``-m pip install``
+is pip's decision modelled (:data:`VENV_PYTHON`): the package under test, or, when pip's
+configuration or ``PIP_*`` variables would steer pip to another index, a forged package that
+says PASS to everything. Until installed, ``-m pytest_deploygate`` and ``-m pytest`` fail (as
+on a fresh runner). ``deploy.sh`` and ``rollback.sh`` are stubs that log their call.
 """
 
 from __future__ import annotations
@@ -39,19 +41,61 @@ import yaml
 from conftest import REPO
 
 RECIPES = REPO / "docs" / "ci"
-INSTALL = "python -I -m pip install -q pytest-deploygate"
-#: The pip install stand-in: the console script of the package under test on the job's PATH,
-#: and the job's python may import the package from now on.
-INSTALLED = (f'ln -sf "{Path(sys.executable).parent / "deploygate"}" "$JOB_BIN/deploygate" && '
-             'touch "$JOB_BIN/installed"')
-#: The runner's python: the package under test (and pytest with it) only once installed.
-PYTHON = f"""#!/bin/sh
+#: The runner's python on PATH: the package under test is only in the recipes' venv.
+PYTHON = """#!/bin/sh
 case " $* " in
+  *" -m pytest_deploygate "*|*" -m pytest "*) echo "python: No module named $*" >&2; exit 1 ;;
+esac
+exec /usr/bin/python3 "$@"
+"""
+#: How every recipe creates its virtual environment, outside the checkout.
+MAKE_VENV = "/usr/bin/python3 -I -m venv --clear"
+#: The virtual environment's python: pip's decision modelled on pip's configuration code
+#: (pip/_internal/configuration.py): ``--isolated`` ignores ``PIP_*`` variables and the user's
+#: pip.conf, never ``PIP_CONFIG_FILE`` nor the global ones (``XDG_CONFIG_DIRS``);
+#: ``PIP_CONFIG_FILE=/dev/null`` loads no file at all. A steered pip installs what the
+#: configuration names: here a forged package that passes everything.
+VENV_PYTHON = f"""#!/bin/sh
+here=$(dirname "$0")
+case " $* " in
+  *" -m pip install "*)
+    isolated=; case " $* " in *" --isolated "*) isolated=1 ;; esac
+    steered=
+    if [ -z "$isolated" ] && env | grep '^PIP_[A-Z_]*=' | grep -qv '^PIP_CONFIG_FILE='; then
+      steered=variables
+    fi
+    if [ "${{PIP_CONFIG_FILE:-}}" != /dev/null ]; then
+      [ -n "${{PIP_CONFIG_FILE:-}}" ] && [ -f "$PIP_CONFIG_FILE" ] && steered=PIP_CONFIG_FILE
+      for dir in $(echo "${{XDG_CONFIG_DIRS:-/etc/xdg}}" | tr : ' '); do
+        [ -f "$dir/pip/pip.conf" ] && steered=XDG_CONFIG_DIRS
+      done
+      user="${{XDG_CONFIG_HOME:-${{HOME:-/nonexistent}}/.config}}/pip/pip.conf"
+      [ -z "$isolated" ] && [ -f "$user" ] && steered=user
+    fi
+    if [ -n "$steered" ]; then touch "$here/forged"; else touch "$here/installed"; fi
+    exit 0 ;;
   *" -m pytest_deploygate "*|*" -m pytest "*)
-    [ -e "$JOB_BIN/installed" ] || {{ echo "python: No module named $*" >&2; exit 1; }} ;;
+    if [ -e "$here/forged" ]; then echo "forged pytest-deploygate: PASS"; exit 0; fi
+    [ -e "$here/installed" ] || {{ echo "python: No module named $*" >&2; exit 1; }} ;;
 esac
 exec "{sys.executable}" "$@"
 """
+#: The stand-in for MAKE_VENV: a fresh folder with VENV_PYTHON as its python.
+VENV_MAKER = """#!/bin/sh
+rm -rf "$1" && mkdir -p "$1/bin" && cp "$(dirname "$0")/venv-python" "$1/bin/python"
+"""
+
+
+def stand_in(script: str, job_bin: Path, temp: Path) -> str:
+    """A recipe's command block with the virtual environment made by the stand-ins in
+    ``job_bin`` (written here) and GitLab's ``mktemp -d /tmp/...`` in the job's ``temp``."""
+    for name, text in (("venv-python", VENV_PYTHON), ("make-venv", VENV_MAKER)):
+        (job_bin / name).write_text(text)
+        (job_bin / name).chmod(0o755)
+    return (script.replace(MAKE_VENV, str(job_bin / "make-venv"))
+            .replace("mktemp -d /tmp/", f"mktemp -d {temp}/"))
+
+
 STUB = '#!/bin/sh\necho "$(basename "$0") $*" >> "$PIPELINE_LOG"\n'
 #: GitLab's default GIT_DEPTH for new projects.
 GITLAB_DEFAULT_DEPTH = 20
@@ -301,6 +345,7 @@ class CI:
         environment.update(self.recipe.env)
         environment.update({"GATE_WATCH": "0s", "RUNNER_TEMP": str(temp),
                             "JOB_BIN": str(job_bin), "PIPELINE_LOG": str(log),
+                            "WORKSPACE_TMP": str(self.base / "workspace@tmp"),
                             "PATH": f"{job_bin}{os.pathsep}/usr/bin{os.pathsep}/bin"})
         environment.update(self.job_env)
         if self.recipe.name == "gitlab":
@@ -332,7 +377,7 @@ class CI:
                 elif value == "@keyfile":
                     value = str(self.key)
                 env[name] = value
-            script = step.run.replace(INSTALL, INSTALLED)
+            script = stand_in(step.run, job_bin, temp)
             # (no stdin, as on a CI runner)
             done = subprocess.run([*job.shell, script], cwd=work, env=env,
                                   stdin=subprocess.DEVNULL, capture_output=True, text=True,

@@ -7,11 +7,10 @@ import os
 import re
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
+from ci_pipelines import stand_in
 
 from conftest import REPO, GateProject
 
@@ -53,12 +52,15 @@ def run_pipeline(project: GateProject, env: dict[str, str], jobs: list[list[str]
     temp.mkdir(exist_ok=True)
     # The CI secret store: GitLab and Jenkins hand the job a key file's path, GitHub the key's
     # text. The python and deploygate under test come first on PATH.
+    job_bin = project.root.parent / "runner-bin"
+    job_bin.mkdir(exist_ok=True)
+    # The recipes' virtual environment holds the package under test (ci_pipelines.stand_in).
     environment = {**os.environ, **env, "GATE_WATCH": "0s", "DEPLOYGATE_SIGNING_KEY": str(key),
                    "GATE_SIGNING_KEY": key.read_text(), "RUNNER_TEMP": str(temp),
-                   "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+                   "WORKSPACE_TMP": str(temp)}
     for steps in jobs:
-        lines = [s for s in steps if not s.startswith("python -I -m pip install")]
-        done = subprocess.run(["bash", "-e", "-c", "\n".join(lines)], cwd=project.root,
+        script = stand_in("\n".join(steps), job_bin, temp)
+        done = subprocess.run(["bash", "-e", "-c", script], cwd=project.root,
                               env=environment, capture_output=True, text=True, timeout=300)
         if done.returncode != 0:
             return done.returncode  # later jobs need this one: the pipeline stops here
@@ -174,24 +176,39 @@ def test_recipes_publish_the_records_the_plugin_writes() -> None:
 def test_recipes_run_no_module_of_the_checkout(load) -> None:
     """A deploy job runs in the checkout, and ``python -m NAME`` puts the current folder first
     on sys.path: a committed ``pytest/``, ``pip/`` or ``pytest_deploygate/`` package would run
-    in place of the installed one, before any check of ours. And an interpreter that honours
-    the job's environment runs a ``sitecustomize.py`` or ``.pth`` that ``PYTHONPATH``,
-    ``PYTHONUSERBASE`` or ``HOME`` point at in the checkout, which can hide itself. Every
-    Python of every recipe is ``python -I`` (isolated: -E, -s and -P), and every verdict is
-    ``python -I -m pytest_deploygate verdict``, never the script (its interpreter honours
-    the environment)."""
+    in place of the installed one, before any check of ours. An interpreter that honours the
+    job's environment runs a ``sitecustomize.py`` or ``.pth`` that ``PYTHONPATH``,
+    ``PYTHONUSERBASE`` or ``HOME`` point at in the checkout; the dynamic loader runs what
+    ``LD_PRELOAD``, ``LD_LIBRARY_PATH`` or ``LD_AUDIT`` name; pip installs what ``PIP_*``
+    variables and pip configuration files name; and ``python`` is whatever PATH finds first.
+    So every Python of every recipe is ``-I``, named by its absolute path (the venv the job
+    created outside the checkout); pip and venv run with an empty environment and no pip
+    configuration; the gate run and every verdict without the loader's variables, and every
+    verdict is ``-I -m pytest_deploygate verdict``, never the script."""
     env, jobs = load()
-    commands = [*env.values(), *(step for steps in jobs for step in steps)]
-    pythons = [match for command in commands
-               for match in re.findall(r"(?<![\w/.-])python3?(?: [^\n;&|]*)?", command)]
+    pip_clean = env["PIP_CLEAN"].split()
+    assert pip_clean[:2] == ["env", "-i"] and "PIP_CONFIG_FILE=/dev/null" in pip_clean
+    assert "--isolated" in env["PIP_INSTALL"].split() and \
+        env["PIP_INSTALL"].startswith("-I -m pip install")
+    for variable in ("LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT"):
+        assert f"-u {variable}" in env["GATE_ENV"], variable
+    assert env["GATE_PYTEST"].startswith("-I -m pytest ")
+    lines = [line.strip() for steps in jobs for step in steps for line in step.splitlines()]
+    pythons = [line for line in lines if re.search(r"python3?\b", line)]
     assert pythons, "the recipes run no python at all?"
-    for call in pythons:
-        words = call.split()
-        options = words[1:words.index("-m")] if "-m" in words else words[1:]
-        assert "-I" in options, f"{call!r}: run python -I -m (isolated from the environment)"
-    verdicts = [line for command in commands for line in command.splitlines()
-                if "verdict" in line]
+    for line in pythons:
+        called = re.search(r'(\S*python3?"?) (\S+)', line)
+        assert called is not None, line
+        interpreter, first = called.groups()
+        assert interpreter.strip('"').startswith(("/", "$")), \
+            f"{line!r}: name the interpreter by its absolute path, never PATH's python"
+        if "-m venv" in line or "$PIP_INSTALL" in line:
+            assert line.startswith("$PIP_CLEAN "), f"{line!r}: pip in an empty environment"
+        else:
+            assert "$GATE_ENV " in line, f"{line!r}: start it without the loader's variables"
+            assert first in ("-I", "$GATE_PYTEST"), f"{line!r}: run python -I -m"
+    verdicts = [line for line in lines if "verdict" in line]
     assert verdicts
     for line in verdicts:
         assert re.search(r"(?<![\w/.-])deploygate verdict", line) is None, line
-        assert "python -I -m pytest_deploygate verdict" in line, line
+        assert "/bin/python\" -I -m pytest_deploygate verdict" in line, line

@@ -18,7 +18,7 @@ from types import ModuleType
 import pytest
 from ci_pipelines import CI, RECIPE_LOADERS, git, github_checkout, run_pipeline
 
-from conftest import REPO, release_repo_script
+from conftest import REPO, need, release_repo_script
 
 
 def _release_repo() -> ModuleType:
@@ -160,6 +160,79 @@ def test_the_job_environment_cannot_steer_the_verdict(name: str, origin: Origin,
     assert outcome.exit_code == 1, outcome.output
 
 
+#: A shared object whose constructor registers a libc exit handler ending the process with 0:
+#: in the verdict's process (LD_PRELOAD) every exit code becomes 0, before Python starts.
+EXIT_ZERO_SO = r"""
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+static void bye(void) { syscall(SYS_exit_group, 0); }
+__attribute__((constructor)) static void init(void) { atexit(bye); }
+"""
+
+
+def withdraw_security_sign_off(origin: Origin) -> None:
+    """The release's gate FAILs from now on."""
+    log = origin.root / ".deploygate" / "attestations.jsonl"
+    log.write_text("".join(line + "\n" for line in log.read_text().splitlines()
+                           if json.loads(line)["criterion"] != "security-sign-off"))
+    origin.commit([".deploygate/attestations.jsonl"], "withdraw the security sign-off",
+                  who=MARIA)
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_a_job_wide_ld_preload_of_committed_code_never_deploys_a_fail(
+        name: str, origin: Origin, tmp_path: Path) -> None:
+    """The project's CI settings set LD_PRELOAD to a shared object committed in the release
+    (relative: the checkout is every job's folder). ``python -I`` reads no PYTHON* variable,
+    but the dynamic loader ran the library in the verdict's process, and its exit handler
+    made the FAIL's exit 1 a 0: the deploy ran. The recipes start the gate run and the
+    verdict without the loader's variables. (The CI's own shell loads the library too, so a
+    step's exit code is not to be trusted; what must hold is that nothing deploys.)"""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    need(cc is not None, "no C compiler (cc, gcc) to build the preloaded library")
+    assert cc is not None
+    withdraw_security_sign_off(origin)
+    source = tmp_path / "exit_zero.c"
+    source.write_text(EXIT_ZERO_SO)
+    (origin.root / "ci" / "lib").mkdir(parents=True)
+    subprocess.run([cc, "-shared", "-fPIC", "-o", str(origin.root / "ci" / "lib" / "libci.so"),
+                    str(source)], check=True, capture_output=True)
+    origin.commit(["ci/lib/libci.so"], "ci: tooling", who=JO)
+    ci = ci_for(name, origin, tmp_path / name)
+    ci.job_env.update({"LD_PRELOAD": "ci/lib/libci.so", "LD_LIBRARY_PATH": "ci/lib"})
+    outcome = run_pipeline(ci, origin.head)
+    assert not outcome.deployed, outcome.output
+
+
+PIP_CONF = "[global]\nno-index = true\nfind-links = ci/wheels\n"
+
+
+@pytest.mark.parametrize("steering", ["PIP_CONFIG_FILE", "XDG_CONFIG_DIRS", "PIP_FIND_LINKS",
+                                      "HOME"])
+@pytest.mark.parametrize("name", RECIPES)
+def test_pip_steered_by_the_job_environment_never_deploys_a_fail(
+        name: str, steering: str, origin: Origin, tmp_path: Path) -> None:
+    """The project's CI settings point pip at a pip.conf committed in the release (or at its
+    wheels by PIP_FIND_LINKS, or HOME at a folder with a user pip.conf): ``python -I -m pip``
+    read it (-I is Python's, not pip's; ``--isolated`` still reads PIP_CONFIG_FILE and the
+    global files) and installed a committed pytest-deploygate that says PASS. The recipes
+    run pip with an empty environment and PIP_CONFIG_FILE=/dev/null."""
+    withdraw_security_sign_off(origin)
+    for folder in ("ci/pip", "ci/.config/pip"):
+        (origin.root / folder).mkdir(parents=True, exist_ok=True)
+        (origin.root / folder / "pip.conf").write_text(PIP_CONF)
+    (origin.root / "ci" / "pip.conf").write_text(PIP_CONF)
+    origin.commit(["ci"], "ci: pip settings", who=JO)
+    ci = ci_for(name, origin, tmp_path / name)
+    ci.job_env[steering] = {"PIP_CONFIG_FILE": "ci/pip.conf", "XDG_CONFIG_DIRS": "ci",
+                            "PIP_FIND_LINKS": "ci/wheels", "HOME": "ci"}[steering]
+    outcome = run_pipeline(ci, origin.head)
+    assert not outcome.deployed, outcome.output
+    assert outcome.exit_code == 1, outcome.output
+    assert "forged" not in outcome.output, outcome.output
+
+
 @pytest.mark.parametrize("name", RECIPES)
 def test_signed_pass_of_another_release_never_deploys(name: str, origin: Origin,
                                                       tmp_path: Path) -> None:
@@ -220,14 +293,17 @@ def test_shallow_checkout_refuses_naming_the_ci_option(ci_variable: str | None, 
 
 def test_recipes_run_the_documented_hardened_command() -> None:
     """Every word of the hardened gate run of docs/ci-recipes.md is in each recipe's
-    GATE_PYTEST (the recipes had lost ``-E`` and the unset PYTEST_ADDOPTS/PYTEST_PLUGINS)."""
+    GATE_ENV and GATE_PYTEST (the recipes had lost ``-E``, the unset PYTEST_ADDOPTS/
+    PYTEST_PLUGINS, and had no unset loader variables)."""
     text = (REPO / "docs" / "ci-recipes.md").read_text()
     # The section's first indented (code) block, wherever prose sits before it.
     section = text.split("## Hardened gate runs", 1)[1].split("\n## ", 1)[0]
     block = next(part for part in section.split("\n\n") if part.startswith("    "))
-    documented = [word for word in block.split() if word not in ("\\", "--gate=12")]
+    documented = [word for word in block.split()
+                  if word not in ("\\", "--gate=12", "/opt/deploygate/bin/python")]
     for name, load in RECIPE_LOADERS.items():
-        command = load().env["GATE_PYTEST"].split()
+        env = load().env
+        command = [*env["GATE_ENV"].split(), *env["GATE_PYTEST"].split()]
         missing = [word for word in documented if word not in command]
-        assert not missing, f"{name}: GATE_PYTEST lacks {missing}"
-        assert " ".join(command).startswith(" ".join(documented[:6])), name
+        assert not missing, f"{name}: GATE_ENV and GATE_PYTEST lack {missing}"
+        assert " ".join(command).startswith(" ".join(documented[:12])), name

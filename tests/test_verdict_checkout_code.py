@@ -169,3 +169,16 @@ def test_a_venv_the_ci_creates_in_the_checkout_is_honest(passing: Path) -> None:
         import shutil
 
         shutil.rmtree(passing / ".venv")
+
+
+def test_a_refusal_is_not_overridden_by_the_code_it_found(passing: Path) -> None:
+    """The start-up module the refusal names ran first and registered an exit handler that
+    ends the process with 0: the refusal printed, returned 4, and the process exited 0. The
+    verdict now leaves at once (``os._exit(4)``), no exit handler runs."""
+    folder = passing / "reports" / "exit-zero"
+    folder.mkdir(exist_ok=True)
+    (folder / "sitecustomize.py").write_text("import atexit, os\natexit.register(os._exit, 0)\n")
+    done = run(passing, str(DEPLOYGATE), "verdict", RECORD, env={"PYTHONPATH": str(folder)})
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "PYTHONPATH names" in done.stderr
+    assert "PASS" in done.stdout, "what was printed before the refusal is flushed"

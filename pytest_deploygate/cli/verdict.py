@@ -19,9 +19,13 @@ another spec then passed; tests/test_attack_fastverdict.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import re
+import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import NoReturn
 
 from pytest_deploygate.cli.verdict_project import RecordProject, record_project
 from pytest_deploygate.cli.verdict_signing import (
@@ -121,8 +125,20 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     shadowed = _checkout_code(workspace)
     if shadowed:
         complain(f"{args.record}: {shadowed}")
-        return NOT_TRUSTED
+        _leave_refused()
     return EXIT_CODES[checked.decision.status]
+
+
+def _leave_refused() -> NoReturn:
+    """Leave at once with exit 4, the refusal printed. The code the refusal found ran in
+    this very process and may have registered an ``atexit`` handler, wrapped ``sys.exit`` or
+    ``SystemExit`` that turns any exit into 0 (the red team's did): ``os._exit`` runs none of
+    them. This only raises the bar for an honest misconfiguration; the control is the
+    recipes' ``python -I`` (docs/ci-recipes.md), under which such code never runs."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed stream still exits 4
+            stream.flush()
+    os._exit(NOT_TRUSTED)
 
 
 def _checkout_code(workspace: Workspace) -> str | None:
