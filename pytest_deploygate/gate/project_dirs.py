@@ -9,7 +9,7 @@ same folder under the same config, and bind its record to the same release.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from pytest_deploygate.core.errors import StateError
@@ -104,7 +104,7 @@ def _other_projects_folders(root: Path, project_id: str, max_state_bytes: int
         if (root / other).is_dir():
             yield other, (root / other).resolve(), f"{other}/"
         try:
-            declared = load_state(other_state, max_state_bytes).get("project.path")
+            declared = _declared_path(other_state, max_state_bytes, load_state)
         except StateError as exc:
             raise StateError(f"{exc} (project {other}'s folder cannot be told, so neither "
                              f"can whether project {project_id}'s folder is its own; fix "
@@ -129,3 +129,24 @@ def config_dir(root: Path, project_root: Path) -> Path:
         if folder.resolve() == real_root:
             break
     return root
+
+
+#: project.path of each state read, by the state file's identity: ``--gate-project=all``
+#: compares every project with every other, and reading each other state afresh for each
+#: project made a 200-project monorepo read 39,800 states.
+_DECLARED: dict[tuple[str, int, int, int, int, int], object] = {}
+
+
+def _declared_path(state_path: Path, max_bytes: int,
+                   load_state: Callable[[Path, int], StateDoc]) -> object:
+    """The state's ``project.path`` (a StateError when it cannot be read), read once while
+    the file is the same (device, inode, size, modification time)."""
+    try:
+        info = state_path.stat()
+    except OSError:
+        return load_state(state_path, max_bytes).get("project.path")  # (raises the line)
+    key = (str(state_path), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns,
+           max_bytes)
+    if key not in _DECLARED:
+        _DECLARED[key] = load_state(state_path, max_bytes).get("project.path")
+    return _DECLARED[key]
