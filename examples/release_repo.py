@@ -40,6 +40,7 @@ POST_DEPLOY_DOCS = ("deployment-log-production.md", "post-deployment-verificatio
 #: the next day) and built as if it ended a few minutes ago: evidence has a maximum age (a
 #: metrics capture counts for a day), so the gate passes on any date without replaying a clock.
 STORY_END = datetime(2026, 2, 3, 15, 30, tzinfo=UTC)
+STORY_END_AT = "2026-02-03T15:30:00Z"
 SHIFT = datetime.now(UTC).replace(microsecond=0) - STORY_END - timedelta(minutes=5)
 
 
@@ -86,6 +87,20 @@ class Repo:
     def commit(self, paths: list[str], message: str, *, who: str, at: str) -> None:
         self.run("add", "--", *paths, who=who, at=at)
         self.run("commit", "-q", "-m", message, who=who, at=at)
+
+    def runner_checkout(self) -> None:
+        """The CI runner checks the release out (actions/checkout's ``checkout --force``) by
+        its own clock, not the story's: the gate dates this checkout's arrival from HEAD's
+        reflog, and refuses its dates when the newest entry is not dated when it was written
+        (a ``GIT_COMMITTER_DATE`` in the job), as the story's dates would be."""
+        branch = self.run("rev-parse", "--abbrev-ref", "HEAD", who=MARIA, at=STORY_END_AT)
+        env = {key: value for key, value in os.environ.items()
+               if key not in ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE")}
+        env.update(GIT_COMMITTER_NAME="CI Runner", GIT_COMMITTER_EMAIL="runner@acme.example")
+        done = subprocess.run(["git", "checkout", "-q", "--force", branch], cwd=self.root,
+                              env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"git checkout {branch} failed: {done.stderr.strip()}")
 
 
 #: The first sign-off given after the deploy: the ones before it are the pre stage's.
@@ -154,6 +169,7 @@ def sign_post_deploy(target: Path) -> None:
         shutil.copyfile(EXAMPLE / "docs" / "deployment" / "production" / name, artifacts / name)
     repo.commit([str(artifacts.relative_to(target))], "post-deployment records", who=MARIA,
                 at="2026-02-03T15:30:00Z")
+    repo.runner_checkout()
 
 
 def _commit_signoffs(repo: Repo, lines: list[str], branch: str | None = None) -> None:

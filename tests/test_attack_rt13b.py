@@ -266,3 +266,84 @@ def test_a_checkout_dated_by_the_jobs_environment_is_no_arrival(
     # A report of this run is fresh.
     _report(project.root)
     assert _judged(project)["outcome"] == "passed"
+
+
+def _reused_runner_at_the_old_release(project: GateProject, tmp_path: Path,
+                                      checked_out: float | None) -> None:
+    """Releases 1.3.0 and 1.4.0 committed in an author's repository; the runner's reused
+    work tree cloned it (its ``origin``) and checked 1.3.0 out (dated ``checked_out``; None:
+    by the runner's clock), whose run then left a passing report there."""
+    _gated(project)
+    (project.root / "app.py").write_text("VERSION = '1.3.0'\n")
+    author = tmp_path / "author"
+    author.mkdir()
+    for entry in project.root.iterdir():
+        os.rename(entry, author / entry.name)
+    old = _commit(author, "2025-06-01T12:00:00+00:00", "release 1.3.0")
+    (author / "app.py").write_text("VERSION = '1.4.0'\n")
+    _commit(author, "2025-07-01T12:00:00+00:00", "release 1.4.0")
+    runner_git(project.root, "clone", "-q", "--no-checkout", str(author), ".",
+               when=time.time() - 5 * _HOUR)
+    runner_git(project.root, "checkout", "-q", "--force", "-B", "main", old, when=checked_out)
+    _next_second()
+    _report(project.root, time.time() - 2 * _HOUR)  # 1.3.0's run
+    _next_second()
+
+
+def test_a_job_dated_checkout_that_writes_two_entries_is_no_arrival(
+        project: GateProject, tmp_path: Path) -> None:
+    # rt14c: actions/checkout's own `checkout --force -B main refs/remotes/origin/main` on a
+    # reused runner writes two entries ("branch: Reset to", "checkout: moving from main to
+    # main"), both dated by GIT_COMMITTER_DATE in the job's environment (three hours ago).
+    # The arrival is the older one, not the newest: its date was believed, and the report
+    # 1.3.0's run left two hours ago counted as 1.4.0's.
+    _reused_runner_at_the_old_release(project, tmp_path, time.time() - 4 * _HOUR)
+    runner_git(project.root, "fetch", "-q", "origin", "+refs/heads/*:refs/remotes/origin/*")
+    runner_git(project.root, "checkout", "-q", "--force", "-B", "main",
+               "refs/remotes/origin/main", when=time.time() - 3 * _HOUR)
+    messages = [line.partition("\t")[2] for line in
+                (project.root / ".git" / "logs" / "HEAD").read_text().splitlines()]
+    assert messages[-2].startswith("branch: Reset to"), messages
+    assert messages[-1] == "checkout: moving from main to main", messages
+    case = _judged(project)
+    assert case["outcome"] == "failure", (case, case.get("text"))
+    assert "before this checkout arrived" in case["message"], case
+    assert "its times were set" in case["text"], case
+    # A report of this run is fresh.
+    _report(project.root)
+    assert _judged(project)["outcome"] == "passed"
+
+
+def test_a_backdated_arrival_behind_an_honest_newest_entry_is_no_arrival(
+        project: GateProject, tmp_path: Path) -> None:
+    # The checkout of 1.4.0 dated three hours ago (before the entry of 1.3.0's checkout it
+    # left), then the same commit checked out again with the runner's clock: the newest
+    # entry agrees with the file's time, but the arrival's date is older than the entry
+    # written before it. Entries are appended as they are made, so that date was set.
+    _reused_runner_at_the_old_release(project, tmp_path, None)
+    runner_git(project.root, "checkout", "-q", "--force", "-B", "main", "origin/main",
+               when=time.time() - 3 * _HOUR)
+    runner_git(project.root, "checkout", "-q", "--force", "main")
+    case = _judged(project)
+    assert case["outcome"] == "failure", (case, case.get("text"))
+    assert "its times were set" in case["text"] and "follows one dated" in case["text"], case
+
+
+def test_an_honest_reused_runner_keeps_its_arrival(project: GateProject,
+                                                   tmp_path: Path) -> None:
+    # A reused runner's honest history: checkouts of earlier releases hours ago (older
+    # entries, in order), fetches (no HEAD entry), actions/checkout's two entries for this
+    # release, a retried step re-checking it out: the reflog's own dates stand, and the run's
+    # report, written after the arrival, passes. The floor is the arrival, not later.
+    _reused_runner_at_the_old_release(project, tmp_path, time.time() - 4 * _HOUR)
+    runner_git(project.root, "fetch", "-q", "origin", "+refs/heads/*:refs/remotes/origin/*")
+    runner_git(project.root, "checkout", "-q", "--force", "-B", "main",
+               "refs/remotes/origin/main")
+    _next_second()
+    _report(project.root)
+    _next_second()
+    runner_git(project.root, "fetch", "-q", "origin", "+refs/heads/*:refs/remotes/origin/*")
+    runner_git(project.root, "reset", "-q", "--hard", "origin/main")
+    case = _judged(project)
+    assert case["outcome"] == "passed", (case, case.get("text"))
+    assert "(HEAD's reflog)" in case["text"] and "were set" not in case["text"], case

@@ -20,10 +20,16 @@ and the caller falls back to the commit time, saying so.
 A reflog entry is dated by git's committer clock, which ``GIT_COMMITTER_DATE`` in the job's
 environment sets (a CI variable): an entry dated last year, or tomorrow, made a report an
 earlier run left in the work tree "newer than the arrival". The newest entry is appended when
-it is written, so the reflog file's modification time (the kernel's) is that moment: an
-arrival dated after it, or an arrival that is the newest entry dated before it (beyond a few
-minutes), is a time that was set; the arrival is then the file's time (no earlier than the
-truth), never the committer's own date.
+it is written, so the reflog file's modification time (the kernel's) is that moment, and the
+entries before it were written before it, in order. So the dates of the run of entries from
+the arrival on (and of the entry the arrival left) are checked whichever entry the arrival
+is: the newest dated otherwise than the file's time, any entry dated after it, or an entry
+dated before an older one (each beyond a few minutes of slack) is a time that was set
+(actions/checkout's ``checkout -B`` on a reused runner writes two entries, both dated by the
+job's ``GIT_COMMITTER_DATE``). The arrival is then the file's time (no earlier than the
+truth), never the committer's own date. Something that rewrites the file later without an
+entry (``git reflog expire``, ``git gc``) only moves the floor later. A backdated older entry
+in front of an honest newest one, in order, is not seen: the reflog is the job user's file.
 
 Which entries hold the release is asked of git for all of them at once
 (:mod:`pytest_deploygate.evidence.holding`, a constant number of processes, not one per
@@ -76,7 +82,7 @@ def checkout_arrival(root: Path, release_commit: str, bookkeeping: tuple[str, ..
         return Arrival(None, "git could not name HEAD's reflog")
     log_path, head = Path(lines[0]), lines[1].strip()
     entries, written = _entries(log_path if log_path.is_absolute() else root / log_path)
-    if not entries:
+    if not entries or written is None:
         return Arrival(None, "HEAD has no reflog (core.logAllRefUpdates off, or a bare or "
                              "copied repository)")
     if entries[-1][0] != head:
@@ -88,24 +94,48 @@ def checkout_arrival(root: Path, release_commit: str, bookkeeping: tuple[str, ..
     if held is None:
         return Arrival(None, "git's answer to which entries of HEAD's reflog hold the release "
                              f"commit {release_commit[:12]} could not be read", unreadable=True)
-    arrived: datetime | None = None
-    arrived_last = False  # the arrival is the newest entry (the one its file's time dates)
-    for position, (commit, at) in enumerate(reversed(entries)):
-        if commit not in held:
+    start = None  # where the newest run of entries holding the release starts
+    for position in range(len(entries) - 1, -1, -1):
+        if entries[position][0] not in held:
             break  # (not holding it, or one too many to ask about: later, never earlier)
-        arrived, arrived_last = at, position == 0
-    if arrived is None:
+        start = position
+    if start is None:
         return Arrival(None, f"HEAD's reflog never reached the release commit "
                              f"{release_commit[:12]}")
-    if written is not None and (arrived > written + _WRITTEN_SKEW or (
-            arrived_last and arrived < written - _WRITTEN_SKEW)):
-        # Dated by a set clock: no entry is written after its file was, and the newest entry
-        # was written when its file was. That time is no earlier than the arrival.
-        return Arrival(written, (f"HEAD's reflog was last written at {_shown(written)}, the "
-                                 f"arrival's entry is dated {_shown(arrived)}: its times were "
-                                 "set (GIT_COMMITTER_DATE in the job's environment?), so the "
-                                 "file's own time is the arrival"))
+    arrived = entries[start][1]
+    # The run's dates, and the entry it left (the arrival came after it), are checked
+    # against each other and against the file's own time, whichever entry is the arrival.
+    set_dates = _set_dates([at for _, at in entries[max(0, start - 1):]], written)
+    if set_dates is not None:
+        # No entry is written after its file was, and the newest was written when its file
+        # was: that time is no earlier than the arrival, whatever the entries say.
+        return Arrival(written, (f"HEAD's reflog was last written at {_shown(written)}, "
+                                 f"{set_dates}: its times were set (GIT_COMMITTER_DATE in "
+                                 "the job's environment?), so the file's own time is the "
+                                 "arrival"))
     return Arrival(arrived, "HEAD's reflog")
+
+
+def _set_dates(dates: list[datetime], written: datetime) -> str | None:
+    """Why ``dates`` (reflog entries oldest first, the last the file's newest) are not when
+    the entries were written to a file last written at ``written``, or None when they can be.
+
+    git appends an entry when it is made, so honest dates rise with the entries (a clock
+    step back of a few minutes is slack) and the newest is the file's modification time.
+    A set clock dates some entry otherwise: the newest before the file's time (every entry
+    of actions/checkout's ``checkout -B`` dated hours ago), any entry after it, or an older
+    entry after a newer one (a backdated arrival behind an honest newest entry)."""
+    newest = dates[-1]
+    if abs(newest - written) > _WRITTEN_SKEW:
+        return f"its newest entry is dated {_shown(newest)}"
+    latest = dates[0]
+    for at in dates:
+        if at > written + _WRITTEN_SKEW:
+            return f"an entry is dated {_shown(at)}, after that"
+        if at < latest - _WRITTEN_SKEW:
+            return f"an entry dated {_shown(at)} follows one dated {_shown(latest)}"
+        latest = max(latest, at)
+    return None
 
 
 def _shown(at: datetime) -> str:
