@@ -182,3 +182,58 @@ def test_a_refusal_is_not_overridden_by_the_code_it_found(passing: Path) -> None
     assert done.returncode == 4, done.stdout + done.stderr
     assert "PYTHONPATH names" in done.stderr
     assert "PASS" in done.stdout, "what was printed before the refusal is flushed"
+
+
+def _user_site_python(home: Path) -> tuple[list[str], dict[str, str]]:
+    """The interpreter this one was made from, with its user site on (a venv turns it off),
+    seeing the package under test and its dependencies through a PYTHONPATH outside the
+    checkout, and ``HOME`` at ``home``: how a CI without a virtual environment runs."""
+    base = getattr(sys, "_base_executable", sys.executable)
+    outside = os.pathsep.join([str(Path(__file__).resolve().parents[1]),
+                               sysconfig.get_paths()["purelib"]])
+    env = {"HOME": str(home), "PYTHONPATH": outside}
+    env.pop("PYTHONUSERBASE", None)
+    return [base, "-m", "pytest_deploygate", "verdict"], env
+
+
+def _user_site(python: list[str], env: dict[str, str], root: Path) -> Path:
+    """The user site folder that interpreter reads with that HOME."""
+    done = run(root, python[0], "-c", "import site; print(site.getusersitepackages())",
+               env=env)
+    return Path(done.stdout.strip())
+
+
+def test_a_home_in_the_checkout_with_no_user_site_folder_is_honest(passing: Path) -> None:
+    """HOME at the checkout (pytester's, some runners' workspace) with no ``.local`` there:
+    site.py read nothing from it. Without a venv the verdict refused every such PASS (4)."""
+    python, env = _user_site_python(passing)
+    assert not _user_site(python, env, passing).exists()
+    done = run(passing, *python, RECORD, env=env)
+    assert done.returncode == 0, done.stderr
+    refused = run(passing, *python, failing_record(passing), env=env)
+    assert refused.returncode == 4, refused.stderr
+    assert "user site" not in refused.stderr
+
+
+@pytest.mark.parametrize("how", ["folder", "link"])
+def test_a_user_site_folder_in_the_checkout_is_refused(passing: Path, tmp_path: Path,
+                                                       how: str) -> None:
+    """A ``.local/lib/pythonX.Y/site-packages`` in the checkout, with HOME there: its
+    usercustomize ran before the verdict. Also when it is a link to a folder elsewhere."""
+    python, env = _user_site_python(passing)
+    folder = _user_site(python, env, passing)
+    target = tmp_path / "elsewhere" if how == "link" else folder
+    target.mkdir(parents=True)
+    (target / "usercustomize.py").write_text(HIDING.replace("sitecustomize", "usercustomize"))
+    if how == "link":
+        folder.parent.mkdir(parents=True)
+        folder.symlink_to(target)
+    try:
+        done = run(passing, *python, RECORD, env=env)
+        assert done.returncode == 4, done.stderr
+        assert "user site folder" in done.stderr and "python -I -m" in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    finally:
+        import shutil
+
+        shutil.rmtree(passing / ".local")

@@ -88,8 +88,16 @@ def user_site_problem(project: Path) -> str | None:
     if not site.ENABLE_USER_SITE:
         return None
     folder = site.getusersitepackages()
-    where = _inside(folder, project.resolve(), Path(os.getcwd()))
-    if where is None:
+    project = project.resolve()
+    # Through a link in the project to a folder elsewhere, the project still chose the code.
+    literal = Path(os.path.abspath(folder))
+    where = literal if literal.is_relative_to(project) else _inside(folder, project,
+                                                                     Path(os.getcwd()))
+    # site.py reads the folder only when it exists (it is then on sys.path): a HOME in the
+    # project with no such folder (pytester's, a runner's workspace) ran nothing from it.
+    # (One whose start-up code deletes the folder it ran from is past any check made in the
+    # process it steered: only ``python -I`` is out of its reach.)
+    if where is None or not (where.is_dir() or folder in sys.path):
         return None
     return (f"the user site folder {where} is inside the project (HOME or PYTHONUSERBASE "
             "points there): its .pth files and usercustomize run at start-up")
