@@ -38,14 +38,37 @@ def load_nodes(loader: Any, check_expansion: bool) -> LoadedYaml:
         if check_expansion:  # without anchors nothing can expand
             _check_expansion(node)
         _check_base_60(node)
+    # Constructing flattens each merge into its mapping's node (the merged pairs first):
+    # which keys the mapping's own text says is known only before.
+    own = _own_keys_of_merging_mappings(node) if node is not None else {}
     try:
         data = loader.construct_document(node) if node is not None else None
     except CONSTRUCTOR_CRASHES:
         raise _unreadable(loader, node) from None
     loaded = LoadedYaml(data)
     if node is not None:
-        map_lines(node, loaded, lambda key_node: _key_value(loader, key_node))
+        map_lines(node, loaded, lambda key_node: _key_value(loader, key_node), own)
     return loaded
+
+
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _own_keys_of_merging_mappings(root: yaml.Node) -> dict[int, set[int]]:
+    """For each mapping with a merge key (``<<``), the key nodes its own text gives."""
+    own: dict[int, set[int]] = {}
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode) and any(
+                key.tag == _MERGE for key, _ in node.value):
+            own[id(node)] = {id(key) for key, _ in node.value}
+        stack.extend(_children(node))
+    return own
 
 
 def _check_base_60(root: yaml.Node) -> None:
@@ -147,12 +170,21 @@ def _check_depth(root: yaml.Node) -> None:
                                                     f"{MAX_DEPTH} levels deep; flatten it")
 
 
+def _key_text(key_node: yaml.Node) -> object:
+    """A key as written (a complex key, a list or mapping, by its node: never equal)."""
+    return key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
+
+
 def map_lines(root: yaml.Node, loaded: LoadedYaml,
-              key_value: Callable[[yaml.ScalarNode], Any] | None = None) -> None:
+              key_value: Callable[[yaml.ScalarNode], Any] | None = None,
+              own_keys: dict[int, set[int]] | None = None) -> None:
     """Fill ``loaded``'s line map from a constructed node tree.
 
     ``key_value``: a scalar key's constructed value, so that keys said twice in their value
     but not their text (1 and 0x1, true and yes, ~ and null) are duplicates too.
+    ``own_keys``: for each mapping that merged others, the key nodes of its own text. A merged
+    key its own text (or a later merged map) gives again is YAML's override, not a key said
+    twice (``{<<: *defaults, timeout: 9}``); a key its own text says twice still is.
     """
     # One iterative pass (deep documents cannot overflow the stack), in document order. A node
     # reached again through an alias gets its line at every path but its children are walked
@@ -176,12 +208,23 @@ def map_lines(root: yaml.Node, loaded: LoadedYaml,
             keys: set[Any] = set()
             values: set[Any] = set()  # the constructed non-string keys
             children: list[tuple[YamlPath, yaml.Node]] = []
-            for key_node, value_node in node.value:
+            own = (own_keys or {}).get(id(node))
+            # PyYAML keeps a key's last pair: which pair that is, for each key text.
+            last = {_key_text(key_node): index for index, (key_node, _) in
+                    enumerate(node.value)} if own is not None else {}
+            for index, (key_node, value_node) in enumerate(node.value):
                 key = key_node.value
                 key_path = (*path, key)
                 line = key_node.start_mark.line + 1
+                merged = own is not None and id(key_node) not in own
+                if merged and last[_key_text(key_node)] != index:
+                    continue  # overridden: no duplicate, and not the data at this path
                 if mapped and key_path not in key_lines:
                     key_lines[key_path] = line
+                if merged:
+                    if isinstance(key_node, yaml.ScalarNode):
+                        children.append((key_path, value_node))
+                    continue
                 repeated = key in keys
                 if key_value is not None and isinstance(key_node, yaml.ScalarNode) and \
                         key_node.tag != _STR:  # strings are equal only if their texts are
