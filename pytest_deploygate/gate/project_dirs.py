@@ -18,29 +18,33 @@ from pytest_deploygate.isdlc.state import StateDoc
 
 
 def project_dir(root: Path, project_id: str | None, state_path: Path, state: StateDoc,
-                max_state_bytes: int = DEFAULT_EVIDENCE_BYTES) -> Path:
+                max_state_bytes: int = DEFAULT_EVIDENCE_BYTES,
+                declared: DeclaredPaths | None = None) -> Path:
     """Where a monorepo project's files are: state's project.path, else <root>/<id>.
 
     ``max_state_bytes``: the size limit the other projects' states are read with (to know
-    where their folders are)."""
+    where their folders are). ``declared``: the run's record of the other states'
+    project.path, so that gating every project reads each other state once."""
+    declared = DeclaredPaths() if declared is None else declared
     if project_id is None:
         return root
-    declared = state.get("project.path")
-    if isinstance(declared, str) and declared:
+    declared_path = state.get("project.path")
+    if isinstance(declared_path, str) and declared_path:
         from pytest_deploygate.core.paths import OutsideRoot, inside_root
 
         try:
-            chosen = inside_root(root, declared)
+            chosen = inside_root(root, declared_path)
         except OutsideRoot as exc:
             raise StateError(f"{state_path}: project.path {exc}") from None
         _refuse_another_projects_dir(root, project_id, state_path, chosen,
-                                     f"project.path {declared!r}", max_state_bytes)
+                                     f"project.path {declared_path!r}", max_state_bytes,
+                                     declared)
         return chosen
     candidate = root / project_id
     if not candidate.is_dir():
         return root
     _refuse_another_projects_dir(root, project_id, state_path, candidate,
-                                 f"its directory {project_id}/", max_state_bytes)
+                                 f"its directory {project_id}/", max_state_bytes, declared)
     return candidate
 
 
@@ -57,7 +61,8 @@ def refuse_another_projects_state(root: Path, project_id: str | None, state_path
 
 
 def _refuse_another_projects_dir(root: Path, project_id: str, state_path: Path, chosen: Path,
-                                 where: str, max_state_bytes: int) -> None:
+                                 where: str, max_state_bytes: int,
+                                 declared: DeclaredPaths) -> None:
     # A project's files are judged under the config found with them (deploygate.yaml, and the
     # approvers and sign-offs it names). state.json, which the release's author writes, or a
     # committed link must not move one project into another's folder, whose reviewed config
@@ -71,7 +76,8 @@ def _refuse_another_projects_dir(root: Path, project_id: str, state_path: Path, 
     real = chosen.resolve()
     if real == real_root:
         return
-    for other, place, named in _other_projects_folders(root, project_id, max_state_bytes):
+    for other, place, named in _other_projects_folders(root, project_id, max_state_bytes,
+                                                        declared):
         if place == real_root:
             continue
         if real == place or place in real.parents:
@@ -88,8 +94,8 @@ def _refuse_another_projects_dir(root: Path, project_id: str, state_path: Path, 
                          "in its state.json)")
 
 
-def _other_projects_folders(root: Path, project_id: str, max_state_bytes: int
-                            ) -> Iterator[tuple[str, Path, str]]:
+def _other_projects_folders(root: Path, project_id: str, max_state_bytes: int,
+                            declared_paths: DeclaredPaths) -> Iterator[tuple[str, Path, str]]:
     """Every other project's folder (its id, the folder resolved, and how it is named): the
     one its state's project.path names, and <root>/<id> when that is a folder. A state that
     cannot be read leaves its project's folder unknown, which is a refusal: a broken state of
@@ -104,7 +110,7 @@ def _other_projects_folders(root: Path, project_id: str, max_state_bytes: int
         if (root / other).is_dir():
             yield other, (root / other).resolve(), f"{other}/"
         try:
-            declared = _declared_path(other_state, max_state_bytes, load_state)
+            declared = declared_paths.read(other_state, max_state_bytes, load_state)
         except StateError as exc:
             raise StateError(f"{exc} (project {other}'s folder cannot be told, so neither "
                              f"can whether project {project_id}'s folder is its own; fix "
@@ -131,22 +137,24 @@ def config_dir(root: Path, project_root: Path) -> Path:
     return root
 
 
-#: project.path of each state read, by the state file's identity: ``--gate-project=all``
-#: compares every project with every other, and reading each other state afresh for each
-#: project made a 200-project monorepo read 39,800 states.
-_DECLARED: dict[tuple[str, int, int, int, int, int], object] = {}
+class DeclaredPaths:
+    """The project.path of each state a run has read, by the state file's identity (device,
+    inode, size, modification time): ``--gate-project=all`` compares every project with every
+    other, and reading each other state afresh for each project made a 200-project monorepo
+    read 39,800 states. One per run (a run's own reading, never the next run's)."""
 
+    def __init__(self) -> None:
+        self._read: dict[tuple[str, int, int, int, int, int], object] = {}
 
-def _declared_path(state_path: Path, max_bytes: int,
-                   load_state: Callable[[Path, int], StateDoc]) -> object:
-    """The state's ``project.path`` (a StateError when it cannot be read), read once while
-    the file is the same (device, inode, size, modification time)."""
-    try:
-        info = state_path.stat()
-    except OSError:
-        return load_state(state_path, max_bytes).get("project.path")  # (raises the line)
-    key = (str(state_path), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns,
-           max_bytes)
-    if key not in _DECLARED:
-        _DECLARED[key] = load_state(state_path, max_bytes).get("project.path")
-    return _DECLARED[key]
+    def read(self, state_path: Path, max_bytes: int,
+             load_state: Callable[[Path, int], StateDoc]) -> object:
+        """The state's ``project.path`` (a StateError when it cannot be read)."""
+        try:
+            info = state_path.stat()
+        except OSError:
+            return load_state(state_path, max_bytes).get("project.path")  # (raises the line)
+        key = (str(state_path), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns,
+               max_bytes)
+        if key not in self._read:
+            self._read[key] = load_state(state_path, max_bytes).get("project.path")
+        return self._read[key]

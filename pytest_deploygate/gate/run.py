@@ -29,6 +29,7 @@ from pytest_deploygate.gate.prerequisites import (
     xdist_warnings,
 )
 from pytest_deploygate.gate.project_dirs import (
+    DeclaredPaths,
     config_dir,
     project_dir,
     refuse_another_projects_state,
@@ -61,6 +62,8 @@ class GateRun:
         self._own_kinds_only = _own_kinds_only(kinds)
         #: See :meth:`prepare`.
         self._before_evaluation: Callable[[GatePlan], None] | None = None
+        #: The other projects' project.path, each state read once for the whole run.
+        self._declared_paths = DeclaredPaths()
 
     @property
     def project(self) -> Project | None:
@@ -169,7 +172,7 @@ class GateRun:
             refuse_another_projects_state(settings.root, slot.id, slot.state_path)
             state = load_state(slot.state_path, settings.limits.evidence_bytes)
             slot.root = project_dir(settings.root, slot.id, slot.state_path, state,
-                                    settings.limits.evidence_bytes)
+                                    settings.limits.evidence_bytes, self._declared_paths)
         except DeployGateError as exc:
             slot.error = str(exc)
             return slot
