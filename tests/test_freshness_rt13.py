@@ -376,3 +376,49 @@ def test_a_capture_committed_with_the_release_is_refused_a_post_deploy_one_is_da
     assert case["outcome"] == "passed", case
     case = _judged(project, "--gate-now=2026-03-03T12:00:00Z")
     assert case["outcome"] == "error" and "stale capture" in case["message"], case
+
+
+# -- reflog lines as git writes them, whatever the names in them ---------------------------
+
+
+def _reused_runner_checks_out_a_backdated_release(project: GateProject, tmp_path: Path,
+                                                  committer: str) -> None:
+    """The first test's runner, with ``committer`` naming it on the checkout step."""
+    _gated(project)
+    _commit(project.root, "2025-06-01T12:00:00+00:00", "release 1.3.0")
+    _report(project.root, time.time() - 2 * _HOUR)
+    _next_second()
+    author = tmp_path / "author"
+    runner_git(tmp_path, "clone", "-q", str(project.root), str(author))
+    (author / "CHANGELOG.md").write_text("## 1.4.0\n- new\n")
+    _commit(author, "2025-07-01T12:00:00+00:00", "release 1.4.0")
+    runner_git(project.root, "fetch", "-q", str(author),
+               "+refs/heads/main:refs/remotes/origin/main")
+    subprocess.run(["git", "checkout", "-q", "--force", "-B", "main",
+                    "refs/remotes/origin/main"], cwd=project.root, check=True,
+                   env={**runner_env(), "GIT_COMMITTER_NAME": committer}, capture_output=True)
+
+
+@pytest.mark.parametrize("committer", ["CI\tRunner", "CI Runner\t", "Runner 1 +0000\tx"])
+def test_a_tab_in_the_runners_name_does_not_hide_the_checkout(
+        project: GateProject, tmp_path: Path, committer: str) -> None:
+    # git keeps a tab inside a name: reading each line up to its first tab dropped the
+    # checkout's entries, the arrival was "unknown" and the backdated commit time the floor.
+    _reused_runner_checks_out_a_backdated_release(project, tmp_path, committer)
+    case = _judged(project)
+    assert case["outcome"] == "failure", case
+    assert "before this checkout arrived" in case["message"], case
+
+
+def test_a_reflog_line_that_is_not_gits_leaves_the_arrival_unknown(
+        project: GateProject, tmp_path: Path) -> None:
+    # A line the reader cannot take apart may be the arrival itself: skipping it moved the
+    # floor to an older entry or to the committer's date. Nothing is known: evidence missing.
+    _reused_runner_checks_out_a_backdated_release(project, tmp_path, "Runner")
+    reflog = project.root / ".git" / "logs" / "HEAD"
+    lines = reflog.read_bytes().splitlines(keepends=True)
+    reflog.write_bytes(b"".join([*lines[:-1], b"garbage " + lines[-1]]))
+    _report(project.root)  # (even a report written now: the floor itself is unknown)
+    case = _judged(project)
+    assert case["outcome"] != "passed", case
+    assert "not git's" in case["message"], case

@@ -15,7 +15,8 @@ its newest release-content commit is the release commit (a descendant that chang
 code is another release, and the reports a reused work tree kept from its run are not this
 release's). Where the reflog says nothing usable (``core.logAllRefUpdates`` off, a bare
 repository, an expired log, its newest entry not HEAD's commit) there is no arrival time,
-and the caller falls back to the commit time, saying so.
+and the caller falls back to the commit time, saying so. A line that is not as git writes
+it (a tab in a name is git's; garbage is not) may hide the arrival: nothing is known then.
 
 A reflog entry is dated by git's committer clock, which ``GIT_COMMITTER_DATE`` in the job's
 environment sets (a CI variable): an entry dated last year, or tomorrow, made a report an
@@ -42,6 +43,7 @@ evidence is missing), never the commit time.
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -81,7 +83,12 @@ def checkout_arrival(root: Path, release_commit: str, bookkeeping: tuple[str, ..
     if code != 0 or len(lines) != 2:
         return Arrival(None, "git could not name HEAD's reflog")
     log_path, head = Path(lines[0]), lines[1].strip()
-    entries, written = _entries(log_path if log_path.is_absolute() else root / log_path)
+    reflog = log_path if log_path.is_absolute() else root / log_path
+    try:
+        entries, written = _entries(reflog)
+    except _Unreadable as exc:
+        return Arrival(None, f"HEAD's reflog {reflog} has {exc} that is not git's",
+                       unreadable=True)
     if not entries or written is None:
         return Arrival(None, "HEAD has no reflog (core.logAllRefUpdates off, or a bare or "
                              "copied repository)")
@@ -142,9 +149,22 @@ def _shown(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
 
+#: One reflog line: "<old> <new> <name> <<email>> <seconds> <zone>[\t<message>]". git keeps
+#: no ``<``, ``>`` or newline in a name or email (it drops them), but keeps a tab: the header
+#: ends at the first ``>``, never at the first tab (a ``GIT_COMMITTER_NAME`` with a tab hid
+#: the checkout's entries, and the floor fell back to the committer's date).
+_LINE = re.compile(rb"([0-9a-f]{40}|[0-9a-f]{64}) ([0-9a-f]{40}|[0-9a-f]{64}) [^<>\n]*"
+                   rb"<[^<>\n]*> (-?[0-9]{1,20}) [+-][0-9]{4}(?:\t|$)")
+
+
+class _Unreadable(Exception):
+    """A line of the reflog is not one git writes."""
+
+
 def _entries(path: Path) -> tuple[list[tuple[str, datetime]], datetime | None]:
-    """The (new commit, time) of each readable reflog line, oldest first, and when the file
-    was last written (its modification time)."""
+    """The (new commit, time) of each reflog line, oldest first, and when the file was last
+    written (its modification time). A line that is not git's raises _Unreadable: what it
+    hides may be the arrival, so nothing is known (never the entries around it)."""
     try:
         with path.open("rb") as handle:
             info = os.fstat(handle.fileno())
@@ -157,16 +177,17 @@ def _entries(path: Path) -> tuple[list[tuple[str, datetime]], datetime | None]:
     lines = data.split(b"\n")
     if size > _TAIL_BYTES:
         lines = lines[1:]  # (the first is cut)
+    if lines and not lines[-1]:
+        lines.pop()  # (after the last newline)
     entries = []
-    for line in lines:
-        # "<old> <new> <name> <<email>> <seconds> <+zone>\t<message>"
-        head = line.partition(b"\t")[0].split(b" ")
-        if len(head) < 5:
-            continue
+    for number, line in enumerate(lines, 1):
+        match = _LINE.match(line)
+        if match is None:
+            raise _Unreadable(f"a line ({len(lines) - number + 1} from the end)")
         try:
-            commit = head[1].decode("ascii")
-            at = datetime.fromtimestamp(int(head[-2]), UTC)
-        except (UnicodeDecodeError, ValueError, OverflowError, OSError):
-            continue
-        entries.append((commit, at))
+            at = datetime.fromtimestamp(int(match[3]), UTC)
+        except (ValueError, OverflowError, OSError):
+            raise _Unreadable(f"a date ({len(lines) - number + 1} lines from the end)") \
+                from None
+        entries.append((match[2].decode("ascii"), at))
     return entries, written
