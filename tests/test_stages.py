@@ -83,7 +83,10 @@ def test_post_refuses_failing_pre_record(example: GateProject) -> None:
 def test_post_refuses_a_whole_gate_record_as_pre(example: GateProject) -> None:
     example.git_init()
     assert example.run("--gate=12").ret == 0
-    example.run("--gate=12", "--gate-stage=post", "--gate-pre-record=gate-records/GATE-12.xml")
+    # (Kept apart: a post run removes the stage-all record of its folder, which it makes stale.)
+    whole = (example.root / "gate-records" / "GATE-12.xml").read_text()
+    (example.root / "whole.xml").write_text(whole)
+    example.run("--gate=12", "--gate-stage=post", "--gate-pre-record=whole.xml")
     message = example.record("GATE-12-post").case("pre-stage-record")["message"]
     assert "its stage is 'all', not 'pre'" in message
 
@@ -106,3 +109,28 @@ def test_post_needs_a_git_checkout(example: GateProject) -> None:
     message = example.record("GATE-12-post").case("pre-stage-record")["message"]
     assert result.ret == 1
     assert "is not in a git repository" in message
+
+
+def test_a_stage_run_removes_the_records_it_makes_stale(example: GateProject) -> None:
+    """A pre (or post) run of the same release left the last stage-all PASS in place, and a
+    verdict of it exited 0 although the gate, judged now, would not pass
+    (``PYTEST_ADDOPTS=--gate-stage=pre`` in the job's environment). A stage's run makes the
+    gate's other records stale, except the pre record a post run is bound to."""
+    example.git_init()
+    records = example.root / "gate-records"
+
+    def present() -> set[str]:
+        return {path.name for path in records.glob("GATE-12*.xml")}
+
+    assert example.run("--gate=12").ret == 0
+    assert present() == {"GATE-12.xml"}
+    assert example.run("--gate=12", "--gate-stage=pre").ret == 0
+    assert present() == {"GATE-12-pre.xml"}
+    assert not list(records.glob("GATE-12.*"))  # (its page and markdown too)
+    assert example.run("--gate=12", "--gate-stage=post").ret == 0
+    assert present() == {"GATE-12-pre.xml", "GATE-12-post.xml"}
+    assert example.run("--gate=12", "--gate-stage=pre").ret == 0
+    assert present() == {"GATE-12-pre.xml"}, "a new deployment's pre run: the last post goes"
+    assert example.run("--gate=12", "--gate-stage=post").ret == 0
+    assert example.run("--gate=12").ret == 0
+    assert present() == {"GATE-12.xml"}

@@ -65,17 +65,29 @@ def clear_earlier_records(plan: GatePlan) -> None:
     evaluated: a run that then dies (killed at a CI timeout, out of memory) leaves no record
     at all, never the last run's PASS for the same release (a withdrawn sign-off or a new
     rollback report does not make a new release) for a deploy job to find."""
-    base = plan.record_dir / plan.file_stem
-    xml = base.with_suffix(".xml")
-    _remove_records([xml, base.with_suffix(".md"), base.with_suffix(".html"),
-                     envelope_path(xml)])
+    paths = []
+    for stage in (plan.stage, *SUPERSEDED[plan.stage]):
+        base = plan.record_dir / (plan.gate_id if stage == "all" else f"{plan.gate_id}-{stage}")
+        xml = base.with_suffix(".xml")
+        paths += [xml, base.with_suffix(".md"), base.with_suffix(".html"), envelope_path(xml)]
+    _remove_records(paths)
+
+
+#: The records of the same gate a run of a stage makes stale: its decision is the gate's
+#: now. A pre or post run left the last stage-all PASS of the same release (no new release)
+#: for a deploy job, though an all-stage run would now FAIL (``PYTEST_ADDOPTS=
+#: --gate-stage=pre``). A post run keeps the pre record it is bound to; a pre run starts a
+#: new deployment, so the last post record goes; a stage-all run stands for both.
+SUPERSEDED: dict[str, tuple[str, ...]] = {"all": ("pre", "post"), "pre": ("all", "post"),
+                                           "post": ("all",)}
 
 
 def clear_records_of_a_stopped_run(settings: Settings) -> None:
-    """Remove every gate record of this run's stage from the record folders the run could
-    write (see :func:`clear_stopped_records`)."""
+    """Remove every gate record of this run's stage (and those it supersedes) from the
+    record folders the run could write (see :func:`clear_stopped_records`)."""
+    stages = (settings.stage, *SUPERSEDED.get(settings.stage, ()))
     clear_stopped_records(RecordFolders(record_dir=settings.record_dir,
-                                        projects=settings.projects, stages=(settings.stage,)))
+                                        projects=settings.projects, stages=stages))
 
 
 def clear_stopped_records(where: RecordFolders) -> None:
