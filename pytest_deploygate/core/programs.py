@@ -28,8 +28,9 @@ from pathlib import Path
 
 
 def _system_folders() -> tuple[str, ...]:
+    confstr = getattr(os, "confstr", None)  # (POSIX only)
     try:
-        standard = os.confstr("CS_PATH")
+        standard = confstr("CS_PATH") if confstr else None
     except (ValueError, OSError):  # a system without the name
         standard = None
     folders = tuple(f for f in (standard or "").split(os.pathsep) if os.path.isabs(f))
@@ -48,8 +49,10 @@ class ProgramNotFound(OSError):
 def find_program(name: str, root: Path | None = None) -> str:
     """The absolute path of the program ``name`` for a run about the checkout at ``root``
     (None: the current folder's only); ProgramNotFound when there is none outside it."""
-    places = checkout_places(root)
-    found = _find(name, SYSTEM_FOLDERS, ()) or _find(name, _job_folders(places), places)
+    found = _find(name, SYSTEM_FOLDERS, ())
+    if found is None:
+        places = checkout_places(root)
+        found = _find(name, _job_folders(places), places)
     if found is None:
         raise ProgramNotFound(
             f"{name} was not found in the system folders ({os.pathsep.join(SYSTEM_FOLDERS)}) "
