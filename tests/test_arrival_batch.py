@@ -11,7 +11,7 @@ the floor instead of falling back to the committer's date.
 
 from __future__ import annotations
 
-import os
+import importlib
 import random
 import re
 import shutil
@@ -358,7 +358,9 @@ def _signed_off_release(project: GateProject, sign_offs: int) -> tuple[str, list
 
 
 def _counting_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A ``git`` first on PATH that logs each command line, then runs the real git."""
+    """A ``git`` that logs each command line, then runs the real git. The gate takes git from
+    the system folders before the job's PATH (core.programs), so the shim's folder is put
+    first among them, on the module the inner run uses."""
     real = shutil.which("git")
     assert real is not None
     shim = tmp_path / "counting-bin"
@@ -367,7 +369,8 @@ def _counting_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (shim / "git").write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{log}"\n'
                               f'exec "{real}" "$@"\n')
     (shim / "git").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{shim}{os.pathsep}{os.environ['PATH']}")
+    programs = importlib.import_module("pytest_deploygate.core.programs")
+    monkeypatch.setattr(programs, "SYSTEM_FOLDERS", (str(shim), *programs.SYSTEM_FOLDERS))
     return log
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -212,16 +213,21 @@ class Workspace:
     def git(self, *args: str, as_the_gate: bool = False) -> tuple[int, str]:
         """Run git in the project root: as the user (their identity and configuration, for
         a sign-off's commit), or ``as_the_gate`` reads the release: no ``GIT_*`` variable of
-        the step, no user configuration (``evidence.git.git_environment``)."""
+        the step, no user configuration (``evidence.git.git_environment``). Either way git,
+        and what it starts (a signing program), is never a program of the checkout
+        (``core.programs``)."""
         import subprocess
 
-        command = ["git", "-C", str(self.root), *args]
-        env = None
-        if as_the_gate:
-            from pytest_deploygate.evidence.git import git_command, git_environment
+        from pytest_deploygate.core.programs import find_program, program_path
 
-            command, env = git_command(self.root, args), git_environment()
         try:
+            if as_the_gate:
+                from pytest_deploygate.evidence.git import git_command, git_environment
+
+                command, env = git_command(self.root, args), git_environment(self.root)
+            else:
+                command = [find_program("git", self.root), "-C", str(self.root), *args]
+                env = {**os.environ, "PATH": program_path(self.root)}
             done = subprocess.run(command, capture_output=True, text=True, timeout=30,
                                   check=False, env=env)
         except (OSError, subprocess.TimeoutExpired) as exc:

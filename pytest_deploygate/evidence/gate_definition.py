@@ -179,7 +179,7 @@ def _top(folder: Path) -> Path | None:
     try:
         done = subprocess.run(git_command(folder, ("rev-parse", "--show-toplevel")),
                               capture_output=True, timeout=60, check=False,
-                              env=git_environment())
+                              env=git_environment(folder))
     except (OSError, subprocess.TimeoutExpired):
         return None
     text = done.stdout.decode("utf-8", "surrogateescape").removesuffix("\n")

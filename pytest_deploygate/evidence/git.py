@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pytest_deploygate.core.programs import ProgramNotFound, find_program, program_path
 from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.shallow import fetch_history_hint
 
@@ -32,10 +33,13 @@ BOOKKEEPING_PREFIX = ".deploygate/"
 _ATTRIBUTION_CONFIG = ("mailmap.file=", "mailmap.blob=", "log.mailmap=false",
                        "blame.ignoreRevsFile=", "blame.markIgnoredLines=false",
                        "blame.markUnblamableLines=false", "i18n.logOutputEncoding=UTF-8",
-                       "core.quotePath=true", "gpg.program=gpg", "gpg.openpgp.program=gpg",
-                       "gpg.ssh.program=ssh-keygen", "gpg.ssh.allowedSignersFile=",
+                       "core.quotePath=true", "gpg.ssh.allowedSignersFile=",
                        "gpg.ssh.revocationFile=", "gpg.ssh.defaultKeyCommand=",
                        "core.fsmonitor=false")
+#: The verifiers git starts to check a commit's signature, given to git by absolute path
+#: (core.programs: never the checkout's); the setting -> the program.
+_VERIFIERS = (("gpg.program", "gpg"), ("gpg.openpgp.program", "gpg"),
+              ("gpg.ssh.program", "ssh-keygen"))
 
 
 @value_class(frozen=True)
@@ -68,11 +72,13 @@ class GitError(Exception):
     """git could not answer; the message says what to do."""
 
 
-def git_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """A controlled environment: no GIT_* variable, no user or system configuration (only
-    their safe.directory entries, which say which checkouts may be read at all)."""
-    home = _controlled_home()
-    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(home),
+def git_environment(root: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A controlled environment for git about the checkout at ``root``: no GIT_* variable, no
+    user or system configuration (only their safe.directory entries, which say which
+    checkouts may be read at all), and a PATH that leads nowhere into the checkout (what git
+    starts, a filter say, is never the release's own: core.programs)."""
+    home = _controlled_home(root)
+    env = {"PATH": program_path(root), "HOME": str(home),
            "XDG_CONFIG_HOME": str(home), "GNUPGHOME": str(home / "gnupg"), "LC_ALL": "C",
            "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": str(home / "gitconfig"),
            "GIT_NO_REPLACE_OBJECTS": "1", "GIT_GRAFT_FILE": os.devnull,
@@ -84,25 +90,26 @@ def git_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 _HOME: list[Path] = []
 
 
-def _controlled_home() -> Path:
+def _controlled_home(root: Path) -> Path:
     if not _HOME:
         home = Path(tempfile.mkdtemp(prefix="deploygate-git-"))
         atexit.register(shutil.rmtree, home, True)
         (home / "gnupg").mkdir(mode=0o700)
-        safe = _ambient_safe_directories()
+        safe = _ambient_safe_directories(root)
         lines = "".join(f"\tdirectory = {_quote_config(d)}\n" for d in safe)
         (home / "gitconfig").write_text(f"[safe]\n{lines}" if lines else "")
         _HOME.append(home)
     return _HOME[0]
 
 
-def _ambient_safe_directories() -> list[str]:
+def _ambient_safe_directories(root: Path) -> list[str]:
     # The one setting carried over from the ambient configuration: CI runners mark their
     # checkouts safe there, and it cannot change what git attributes.
     try:
-        result = subprocess.run(["git", "config", "--get-all", "safe.directory"],
-                                capture_output=True, text=True, timeout=10, check=False,
-                                cwd=tempfile.gettempdir())
+        result = subprocess.run([find_program("git", root), "config", "--get-all",
+                                 "safe.directory"], capture_output=True, text=True, timeout=10,
+                                check=False, cwd=tempfile.gettempdir(),
+                                env={**os.environ, "PATH": program_path(root)})
     except (OSError, subprocess.TimeoutExpired):
         return []
     return [line for line in result.stdout.splitlines() if line.strip()]
@@ -117,7 +124,7 @@ def _git(root: Path, *args: str, timeout: float = 30,
     try:
         return subprocess.run(git_command(root, args), capture_output=True, encoding="utf-8",
                               errors="replace", timeout=timeout, check=False,
-                              env=git_environment(env))
+                              env=git_environment(root, env))
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise GitError(f"git could not run: {exc}") from None
 
@@ -125,15 +132,29 @@ def _git(root: Path, *args: str, timeout: float = 30,
 def _git_bytes(root: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[bytes]:
     try:
         return subprocess.run(git_command(root, args), capture_output=True, timeout=timeout,
-                              check=False, env=git_environment())
+                              check=False, env=git_environment(root))
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise GitError(f"git could not run: {exc}") from None
 
 
 def git_command(root: Path, args: tuple[str, ...]) -> list[str]:
-    """``git`` in ``root`` with the attribution configuration (see _ATTRIBUTION_CONFIG)."""
-    config = [part for setting in _ATTRIBUTION_CONFIG for part in ("-c", setting)]
-    return ["git", "--no-replace-objects", "-C", str(root), *config, *args]
+    """``git`` in ``root`` with the attribution configuration (see _ATTRIBUTION_CONFIG), git
+    and its signature verifiers named by absolute path (core.programs). ProgramNotFound (an
+    OSError, as when git cannot start) when git is nowhere outside the checkout."""
+    settings = [*_ATTRIBUTION_CONFIG,
+                *(f"{setting}={verifier(program, root)}" for setting, program in _VERIFIERS)]
+    config = [part for setting in settings for part in ("-c", setting)]
+    return [find_program("git", root), "--no-replace-objects", "-C", str(root), *config, *args]
+
+
+def verifier(name: str, root: Path) -> str:
+    """The absolute path of a signature verifier (gpg, ssh-keygen) for git's configuration;
+    one that is nowhere outside the checkout becomes a path that cannot exist, so git cannot
+    start it and no signature verifies (commit_signature says which program is missing)."""
+    try:
+        return find_program(name, root)
+    except ProgramNotFound:
+        return f"{os.devnull}/{name}"
 
 
 def blame(root: Path, relative: str) -> dict[int, LineOrigin]:
@@ -217,7 +238,7 @@ def commit_origins(root: Path, commits: set[str]) -> dict[str, LineOrigin]:
         result = subprocess.run(git_command(root, ("cat-file", "--batch")),
                                 input="".join(f"{c}\n" for c in wanted).encode(),
                                 capture_output=True, timeout=60, check=False,
-                                env=git_environment())
+                                env=git_environment(root))
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise GitError(f"git could not run: {exc}") from None
     if result.returncode != 0:
@@ -280,6 +301,8 @@ class Signature:
 
     status: str
     fingerprints: tuple[str, ...]
+    #: Why the signature could not be checked at all (a verifier missing), when it could not.
+    problem: str = ""
 
 
 def commit_signature(root: Path, commit: str, ssh_allowed_signers: str,
@@ -288,8 +311,16 @@ def commit_signature(root: Path, commit: str, ssh_allowed_signers: str,
 
     ``ssh_allowed_signers`` is the content of an allowed-signers file and ``openpgp_keys``
     armored public keys; both live in a temporary directory for this call, never in the
-    ambient git or gpg configuration.
+    ambient git or gpg configuration. A verifier the keys need that is nowhere outside the
+    checkout (core.programs) is status "E" with the ``problem`` saying so.
     """
+    needed = [name for name, keys in (("ssh-keygen", ssh_allowed_signers),
+                                      ("gpg", openpgp_keys)) if keys.strip()]
+    for name in needed:
+        try:
+            find_program(name, root)
+        except ProgramNotFound as exc:
+            return Signature("E", (), f"cannot be checked: {exc}")
     with tempfile.TemporaryDirectory(prefix="deploygate-keys-") as temp:
         home = Path(temp)
         allowed = home / "allowed_signers"
@@ -300,9 +331,9 @@ def commit_signature(root: Path, commit: str, ssh_allowed_signers: str,
         if openpgp_keys.strip():
             # No key imported means no signature verifies, which fails closed.
             with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-                subprocess.run(["gpg", "--batch", "--quiet", "--import"],
+                subprocess.run([find_program("gpg", root), "--batch", "--quiet", "--import"],
                                input=openpgp_keys.encode(), capture_output=True, timeout=30,
-                               check=False, env=git_environment(env))
+                               check=False, env=git_environment(root, env))
         result = _git(root, "-c", f"gpg.ssh.allowedSignersFile={allowed}", "log", "-1",
                       "--no-show-signature", "--format=%G?%x00%GK%x00%GF%x00%GP", commit,
                       "--", env=env)

@@ -40,6 +40,7 @@ from datetime import datetime
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+from pytest_deploygate.core.programs import find_program, program_path
 from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.gate_definition import CHECKLISTS as CHECKLISTS_FROM_TOP
 from pytest_deploygate.evidence.gate_definition import OUTSIDE_MARK
@@ -154,7 +155,8 @@ class Git:
             done = subprocess.run(
                 git_command(self.root, ("--no-optional-locks", *args)),
                 input=None if stdin is None else stdin.encode("utf-8", "surrogateescape"),
-                capture_output=True, timeout=60, check=False, env=git_environment(self.env))
+                capture_output=True, timeout=60, check=False,
+                env=git_environment(self.root, self.env))
         except (OSError, subprocess.TimeoutExpired) as exc:
             return 128, str(exc)
         return done.returncode, done.stdout.decode("utf-8", "surrogateescape")
@@ -419,7 +421,7 @@ def _blobs(git: Git, links: Mapping[str, str]) -> dict[str, str] | None:
         done = subprocess.run(
             git_command(git.root, ("--no-optional-locks", "cat-file", "--batch")),
             input="".join(f"{oid}\n" for oid in links.values()).encode(),
-            capture_output=True, timeout=60, check=False, env=git_environment())
+            capture_output=True, timeout=60, check=False, env=git_environment(git.root))
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode != 0:
@@ -665,7 +667,7 @@ def _as_checked_out(root: Path, git_path: str, object_id: str, work_file: Path) 
         done = subprocess.run(
             git_command(root, ("--no-optional-locks", "cat-file", "--filters",
                                f"--path={git_path}", object_id)),
-            capture_output=True, timeout=60, check=False, env=git_environment())
+            capture_output=True, timeout=60, check=False, env=git_environment(root))
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0 and _work_tree_bytes(work_file) == done.stdout
@@ -715,10 +717,13 @@ def checked_out_by_the_runner(root: Path, path: Path) -> bool:
     if code != 0 or not object_id.strip():
         return False
     try:
+        # The runner's git and configuration, but never a git or a filter program of the
+        # checkout (core.programs): its PATH is the one the gate's own git gets.
         done = subprocess.run(
-            ["git", "-C", str(root), "--no-optional-locks", "cat-file", "--filters",
-             f"--path={relative}", object_id.strip()],
-            capture_output=True, timeout=60, check=False, stdin=subprocess.DEVNULL)
+            [find_program("git", root), "-C", str(root), "--no-optional-locks", "cat-file",
+             "--filters", f"--path={relative}", object_id.strip()],
+            capture_output=True, timeout=60, check=False, stdin=subprocess.DEVNULL,
+            env={**os.environ, "PATH": program_path(root)})
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0 and _work_tree_bytes(path) == done.stdout

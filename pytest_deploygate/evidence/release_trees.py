@@ -69,7 +69,7 @@ def _listings(root: Path, names: list[str], raw_length: int) -> dict[str, str]:
         done = subprocess.run(
             git_command(root, ("--no-optional-locks", "cat-file", "--batch")),
             input="".join(f"{name}\n" for name in names).encode("utf-8", "surrogateescape"),
-            capture_output=True, timeout=60, check=False, env=git_environment())
+            capture_output=True, timeout=60, check=False, env=git_environment(root))
     except (OSError, subprocess.TimeoutExpired):
         return {}
     if done.returncode != 0:

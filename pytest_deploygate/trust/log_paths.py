@@ -59,7 +59,7 @@ def _run(root: Path, *args: str, stdin: bytes | None = None) -> bytes:
     try:
         done = subprocess.run(git_command(root, ("--literal-pathspecs", *args)), input=stdin,
                               capture_output=True, timeout=120, check=False,
-                              env=git_environment())
+                              env=git_environment(root))
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise GitError(f"git could not run: {exc}") from None
     if done.returncode != 0:

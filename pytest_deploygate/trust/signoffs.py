@@ -227,6 +227,9 @@ class AttestationStore:
                 signature = commit_signature(self.root, commit, self.allowed_signers(),
                                              self.openpgp_keys())
                 status, found = signature.status, signature.fingerprints
+                if signature.problem:  # a verifier is missing: say which, not "%G? = E"
+                    self._signed[cache_key] = signature.problem
+                    return signature.problem
             else:
                 status, found = "N", ()
             self._signed[cache_key] = signature_problem(status, found, keys.fingerprints)
