@@ -119,6 +119,24 @@ def test_a_post_stage_keeps_the_pre_record_it_needs(repo: GateProject) -> None:
     assert STOPPED not in result.stderr.str()
 
 
+def test_a_post_stage_with_an_option_of_a_conftest_keeps_its_pre_record(
+        repo: GateProject) -> None:
+    """The plugin parsed the options itself before pytest loaded the initial conftest.py:
+    an option that conftest adds was unknown to it, and it removed every stage's records,
+    the pre record of an honest post stage run included (EVIDENCE MISSING). The records of a
+    stopped command now go only when pytest's own parse stopped it."""
+    (repo.root / "conftest.py").write_text(
+        "def pytest_addoption(parser):\n"
+        "    parser.addoption('--integration', action='store_true')\n")
+    repo.git("add", "conftest.py")
+    repo.git("commit", "-qm", "an option of the project's tests")
+    assert repo.run_subprocess("--gate=12", "--gate-stage=pre", "--integration").ret == 0
+    result = repo.run_subprocess("--gate=12", "--gate-stage=post", "--integration")
+    assert (repo.root / "gate-records" / "GATE-12-pre.xml").exists()
+    assert result.ret == 0, result.stdout.str()
+    assert parse_record(repo.root / "gate-records" / "GATE-12-post.xml").decision == "PASS"
+
+
 def test_a_command_without_gate_touches_no_record(
         repo: GateProject, monkeypatch: pytest.MonkeyPatch) -> None:
     """A project's ordinary test run (no --gate token) with a usage error keeps the records:

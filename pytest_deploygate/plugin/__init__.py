@@ -42,8 +42,11 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_plugin_registered(plugin: object) -> None:
     """pytest registers its :class:`~pytest.Config` as a plugin before any other (this hook
     is replayed for this plugin): a ``--gate`` command that pytest's parse stops after this
-    plugin loaded (``-o required_plugins=...``, a conftest.py that fails to import) never
-    reaches the hooks below, so its earlier records go when pytest closes its config."""
+    plugin loaded (an unknown option, ``--gate-sign-kye``, ``-o required_plugins=...``, a
+    conftest.py that fails to import) never reaches the hooks below, so its earlier records
+    go when pytest closes its config, after pytest's own parse failed. (Not from a parse of
+    the plugin's own before pytest's: that one cannot know the options an initial conftest.py
+    adds, and removed the pre record of an honest post stage run with one.)"""
     if isinstance(plugin, pytest.Config):
         plugin.add_cleanup(functools.partial(_clear_if_stopped_in_the_parse, plugin))
 
@@ -92,33 +95,6 @@ def _clear_at_the_end(config: pytest.Config) -> bool:
     if problem:
         sys.stderr.write(problem + "\n")
     return problem is not None
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str],
-                                  parser: pytest.Parser) -> None:
-    """The last step before pytest parses the whole command line: a ``--gate`` command that
-    parse will stop (an unknown option, ``--gate-sign-kye``) never reaches the plugin's
-    configure, so its earlier records (of every stage) go here, before pytest says the
-    usage error."""
-    if not is_gate_command(early_config):
-        return
-    import copy
-
-    from _pytest.config.exceptions import PrintHelp
-
-    try:
-        parser.parse(list(args), namespace=copy.copy(early_config.option))
-    except PrintHelp:  # (the end of the command deals with a help page)
-        return
-    except (Exception, SystemExit):  # (pytest's own parse stops on it next)
-        from pytest_deploygate.gate.record_files import StaleRecord
-        from pytest_deploygate.plugin.session import clear_every_stage
-
-        try:
-            clear_every_stage(early_config, "its options could not be read")
-        except StaleRecord as exc:
-            sys.stderr.write(f"deploygate: {exc}\n")
 
 
 def pytest_configure(config: pytest.Config) -> None:
