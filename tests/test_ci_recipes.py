@@ -157,6 +157,45 @@ def test_pipeline_signs_and_the_deploy_job_verifies(repo: GateProject, load) -> 
     assert "deploy.sh" not in pipeline_log(repo)
 
 
+@pytest.mark.parametrize("load", RECIPE_LOADERS, ids=["gitlab", "github", "jenkins"])
+def test_a_gate_run_without_the_plugin_never_deploys_an_earlier_pass(
+        repo: GateProject, load) -> None:
+    """rt14d A2: pytest exits 0 on ``--help`` before it reports the unknown ``--gate``, and
+    with the plugin not loaded (``-p no:deploygate``, autoload disabled) no code of ours runs
+    to remove the last run's records: a workspace's PASS of the same release (a sign-off
+    withdrawn since) was what the deploy job verified. The recipes remove the record folder
+    (a post stage: its own records) themselves before the gate run."""
+    env, jobs = load()
+    assert run_pipeline(repo, env, jobs) == 0
+    assert repo.record("GATE-12-pre").decision == "PASS"
+    (repo.root / "pipeline.log").unlink()
+    repo.drop_attestation("security-sign-off")
+    repo.git("commit", "-qam", "the security sign-off is withdrawn")
+    # (the gate command as the job's environment turned it: a help page, no plugin)
+    unloaded = {**env, "GATE_PYTEST": "-I -m pytest -p no:cacheprovider --help"}
+    assert run_pipeline(repo, unloaded, jobs) != 0
+    assert "deploy.sh" not in pipeline_log(repo)
+
+
+@pytest.mark.parametrize("load", RECIPE_LOADERS, ids=["gitlab", "github", "jenkins"])
+def test_every_gate_run_removes_its_stage_records_first(load) -> None:
+    """The removal stands in the recipes before every gate run (the post stage keeps the
+    pre record, its input)."""
+    _, jobs = load()
+    runs = 0
+    for steps in jobs:
+        lines = [line.strip() for step in steps for line in step.splitlines()]
+        for index, line in enumerate(lines):
+            if "$GATE_PYTEST" not in line:
+                continue
+            runs += 1
+            before = " ".join(lines[:index + 1])
+            removal = ("rm -f gate-records/GATE-$GATE-post.*" if "--gate-stage=post" in line
+                       else "rm -rf gate-records")
+            assert removal in before, line
+    assert runs == 2
+
+
 def test_recipes_publish_the_records_the_plugin_writes() -> None:
     gitlab = yaml.safe_load((RECIPES / "gitlab-ci.yml").read_text())
     assert gitlab["gate-pre"]["artifacts"]["reports"]["junit"] == "gate-records/GATE-$GATE-pre.xml"

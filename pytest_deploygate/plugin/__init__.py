@@ -9,6 +9,7 @@ fixtures, and imports nothing else (no YAML, no jsonschema, no network). The rea
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -21,7 +22,9 @@ from pytest_deploygate.plugin import plain_import
 # its assertion rewriter (see plain_import). The session's cleanup removes the finder.
 plain_import.install()
 
+from pytest_deploygate.plugin.gate_command import is_gate_command  # noqa: E402
 from pytest_deploygate.plugin.options import add_options  # noqa: E402
+from pytest_deploygate.plugin.stash import MAIN_KEY  # noqa: E402
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,11 +39,40 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
 
 
+def pytest_plugin_registered(plugin: object) -> None:
+    """pytest registers its :class:`~pytest.Config` as a plugin before any other (this hook
+    is replayed for this plugin): a ``--gate`` command that pytest's parse stops after this
+    plugin loaded (an unknown option, ``--gate-sign-kye``, ``-o required_plugins=...``, a
+    conftest.py that fails to import) never reaches the hooks below, so its earlier records
+    go when pytest closes its config, after pytest's own parse failed. (Not from a parse of
+    the plugin's own before pytest's: that one cannot know the options an initial conftest.py
+    adds, and removed the pre record of an honest post stage run with one.)"""
+    if isinstance(plugin, pytest.Config):
+        plugin.add_cleanup(functools.partial(_clear_if_stopped_in_the_parse, plugin))
+
+
+def _clear_if_stopped_in_the_parse(config: pytest.Config) -> None:
+    """Remove every stage's earlier records of a ``--gate`` command that never reached
+    ``pytest_cmdline_main`` (pytest exits 4 on its own error); say so, or what stayed."""
+    if config.stash.get(MAIN_KEY, False) or not is_gate_command(config):
+        return
+    from pytest_deploygate.gate.record_files import StaleRecord
+    from pytest_deploygate.plugin.session import clear_every_stage
+
+    try:
+        line = clear_every_stage(config, "pytest stopped it before its session")
+    except StaleRecord as exc:
+        line = f"deploygate: {exc}"
+    sys.stderr.write(line + "\n")
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> Any:
     """A ``--gate`` command that never starts its gate run (``--version``, ``--help``,
     ``--markers``, a usage error of its options) removes the earlier records all the same
-    (plugin.session); one that cannot remove one fails, naming it."""
+    (plugin.session); one that cannot remove one, or whose options cannot be read or name no
+    gate, fails, saying so."""
+    config.stash[MAIN_KEY] = True
     try:
         result = yield
     except BaseException:
@@ -52,12 +84,10 @@ def pytest_cmdline_main(config: pytest.Config) -> Any:
 
 
 def _clear_at_the_end(config: pytest.Config) -> bool:
-    """Clear the records of a command that never ran its gate; whether one stayed (said)."""
-    if config.getoption("gate", None) is None and getattr(config.option, "help", False):
-        from pytest_deploygate.plugin.session import parse_options_under_help
-
-        parse_options_under_help(config)
-    if not config.getoption("gate", None):
+    """Clear the records of a command that never ran its gate; whether the command must
+    not exit 0 (said). A ``--gate`` command is known by its tokens, never by the options
+    parsed (see plugin.gate_command)."""
+    if not (is_gate_command(config) or config.getoption("gate", None)):
         return False
     from pytest_deploygate.plugin.session import clear_unless_cleared
 
@@ -65,33 +95,6 @@ def _clear_at_the_end(config: pytest.Config) -> bool:
     if problem:
         sys.stderr.write(problem + "\n")
     return problem is not None
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str],
-                                  parser: pytest.Parser) -> None:
-    """The last step before pytest parses the whole command line: a ``--gate`` command that
-    parse will stop (an unknown option, ``--gate-sign-kye``) never reaches the plugin's
-    configure, so its earlier records go here, from the options parsed so far, before
-    pytest says the usage error."""
-    known = getattr(early_config, "known_args_namespace", None)
-    if known is None or not getattr(known, "gate", None):
-        return
-    import copy
-
-    try:
-        parser.parse(list(args), namespace=copy.copy(early_config.option))
-    except pytest.UsageError:
-        from pytest_deploygate.gate.record_files import StaleRecord, clear_stopped_records
-        from pytest_deploygate.gate.record_folders import record_folders
-
-        try:
-            clear_stopped_records(record_folders(
-                early_config, lambda name: getattr(known, name, None)))
-        except StaleRecord as exc:
-            sys.stderr.write(f"deploygate: {exc}\n")
-    except Exception:  # (--help raises PrintHelp: pytest's own parse deals with it)
-        return
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -15,7 +15,8 @@ Registered only when ``--gate`` is given, so nothing here runs (or is imported) 
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import argparse
+from collections.abc import Callable, Generator
 from typing import Any, NoReturn
 
 import pytest
@@ -147,48 +148,79 @@ def clear_unless_cleared(config: pytest.Config) -> str | None:
     configuration): every record of its stage goes, as for a run stopped before it knew its
     gates. Such a command exits 0 or stops before the plugin's session, and the last run's
     PASS for the same release stayed for a deploy job's verdict (PYTEST_ADDOPTS=--version is
-    the job's environment, not its options). The problem when an earlier record stays."""
+    the job's environment, not its options). The line to say when the command must not exit
+    0: an earlier record stayed, or its options could not be read or named no gate."""
     if hasattr(config, "workerinput") or config.stash.get(CLEARED_KEY, False):
         return None
     config.stash[CLEARED_KEY] = True
-    settings = config.stash.get(SETTINGS_KEY, None)
     from pytest_deploygate.gate.record_files import (
         clear_records_of_a_stopped_run,
         clear_stopped_records,
     )
     from pytest_deploygate.gate.record_folders import record_folders
 
+    # --help stops pytest's parse where it stands: the options (and the settings read from
+    # them at configure time) are those before it, not the job's (PYTEST_ADDOPTS='--gate=12
+    # --help' kept the PASS of the job's --gate-record-dir): they are parsed again, whole.
+    under_help = bool(getattr(config.option, "help", False))
+    options = _options_without_help(config) if under_help else config.option
+    settings = None if under_help else config.stash.get(SETTINGS_KEY, None)
     try:
+        if options is None or not getattr(options, "gate", None):
+            return clear_every_stage(config, "its options could not be read" if options is None
+                                     else "its options name no gate")
         if settings is not None:
             clear_records_of_a_stopped_run(settings)
         else:
-            # The options could not be read (the usage error that stopped the command):
+            # The settings could not be read (the usage error that stopped the command):
             # the record folders are worked out from the record options alone.
             clear_stopped_records(record_folders(
-                config, lambda name: config.getoption(name, None)))
+                config, lambda name: getattr(options, name, None)))
     except StaleRecord as exc:
         return f"deploygate: {exc}"
     return None
 
 
-def parse_options_under_help(config: pytest.Config) -> None:
-    """``--help`` stops pytest's parsing before the options are set: parse them as pytest
-    does (the ini's addopts, PYTEST_ADDOPTS, the command line), less the help, so that a
-    ``--gate`` command turned into a help page (PYTEST_ADDOPTS=--help, exit 0) still
-    removes its earlier records."""
-    import os
-    import shlex
+def clear_every_stage(config: pytest.Config, why: str) -> str:
+    """Remove the earlier records of every stage from the record folders of a ``--gate``
+    command that decided nothing and whose options cannot be trusted; the line that says so
+    (the command must exit non-zero). :class:`StaleRecord` when one cannot go."""
+    from pytest_deploygate.gate.record_files import clear_stopped_records
+    from pytest_deploygate.gate.record_folders import record_folders
 
+    where = record_folders(config, _record_options(config))
+    clear_stopped_records(where)
+    return (f"deploygate: the --gate command decided nothing ({why}): every earlier gate "
+            f"record in {where.record_dir} was removed (check the job's options, the ini's "
+            "addopts and PYTEST_ADDOPTS)")
+
+
+def _options_without_help(config: pytest.Config) -> argparse.Namespace | None:
+    """The options as pytest's full parse reads them without ``--help`` (the ini's addopts,
+    PYTEST_ADDOPTS, the command line); None when they cannot be read (a usage error, or a
+    help pytest's parse would stop on again: ``-qh``)."""
+    from pytest_deploygate.plugin.gate_command import command_tokens
+
+    tokens = [token for token in command_tokens(config) if token not in ("-h", "--help")]
     try:
-        args = [*config.getini("addopts"),
-                *shlex.split(os.environ.get("PYTEST_ADDOPTS", "")),
-                *config.invocation_params.args]
-        known = config._parser.parse_known_args(
-            [arg for arg in args if arg not in ("-h", "--help")])
-    except (ValueError, pytest.UsageError, SystemExit):
-        return
-    for name, value in vars(known).items():
-        setattr(config.option, name, value)
+        return config._parser.parse(tokens, namespace=argparse.Namespace())
+    except (Exception, SystemExit):  # (UsageError, PrintHelp, ...: said by the caller)
+        return None
+
+
+def _record_options(config: pytest.Config) -> Callable[[str], object]:
+    """The record options (``--gate-record-dir``, ``--gate-root``, ``--gate-project``) of a
+    command whose options cannot be read whole: its tokens parsed leniently, without ``--``
+    (a ``--`` of PYTEST_ADDOPTS must not turn the job's own ``--gate-record-dir`` into a file
+    name: pytest's full parse reads it as the option on Python < 3.12.8)."""
+    from pytest_deploygate.plugin.gate_command import command_tokens
+
+    tokens = [token for token in command_tokens(config) if token not in ("--", "-h", "--help")]
+    try:
+        known: object = config._parser.parse_known_args(tokens)
+    except (Exception, SystemExit):  # (what pytest's own early parse read, then)
+        known = getattr(config, "known_args_namespace", None)
+    return lambda name: getattr(known, name, None)
 
 
 def start_gate_run(config: pytest.Config, settings: Settings) -> None:

@@ -20,6 +20,9 @@ SETTINGS_KEY: pytest.StashKey[Settings] = pytest.StashKey()
 RUN_KEY: pytest.StashKey[GateRun] = pytest.StashKey()
 #: Set once the run has removed the earlier records it must (see plugin.session).
 CLEARED_KEY: pytest.StashKey[bool] = pytest.StashKey()
+#: Set once the command reached ``pytest_cmdline_main``: one that did not was stopped in pytest's
+#: parse, after the plugin loaded (see plugin.__init__).
+MAIN_KEY: pytest.StashKey[bool] = pytest.StashKey()
 #: The outcomes gathered from reports (on the process that decides: not on xdist workers).
 BOOK_KEY: pytest.StashKey[OutcomeBook] = pytest.StashKey()
 
