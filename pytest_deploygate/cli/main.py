@@ -135,7 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:  # the spec folder and size limits pytest --gate reads for this project
         ini = read_gate_ini(root)
         limits = ini.limits()
-        spec_dir = args.specs or ini.folder("deploygate_specs") or root / DEFAULT_SPEC_FOLDER
+        from_ini = None if args.specs else ini.folder("deploygate_specs")
+        spec_dir = args.specs or from_ini or root / DEFAULT_SPEC_FOLDER
     except IniError as exc:
         complain(str(exc))
         return REFUSED
@@ -149,8 +150,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = "--specs" if args.specs else "deploygate_specs"
         complain(f"{where} {spec_dir}: {in_bookkeeping}")
         return REFUSED
+    from pytest_deploygate.evidence.gate_definition import (
+        repository_top,
+        spec_folder_outside_problem,
+    )
+
+    top = repository_top(root)
+    outside = spec_folder_outside_problem(spec_dir, top, from_ini is not None, "--specs DIR") \
+        if top is not None else None
+    if outside:  # as pytest --gate refuses it: only the command line names one outside
+        where = f"--specs {spec_dir}" if args.specs else \
+            f"{ini.path}: deploygate_specs = {ini.values.get('deploygate_specs', '')!r}"
+        complain(f"{where}: {outside}")
+        return REFUSED
     workspace = Workspace(root, spec_dir.resolve(), args.plugin, limits=limits,
-                          spec_dir_as_named=spec_dir.absolute())
+                          spec_dir_as_named=spec_dir.absolute(), ini_path=ini.path)
     try:
         return int(args.run(args, workspace))
     except Refusal as exc:

@@ -112,6 +112,16 @@ def read_gate_ini(root: Path) -> GateIni:
     return GateIni()
 
 
+def holds_pytest_configuration(path: Path) -> bool:
+    """Whether the file holds pytest configuration (by pytest's rules, as read here; an
+    unreadable one is taken to hold it)."""
+    holds = _HOLDS_PYTEST.get(path.name)
+    try:
+        return holds is None or holds.search(_text(path)) is not None
+    except IniError:
+        return True
+
+
 def _text(path: Path) -> str:
     try:
         with path.open("rb") as handle:

@@ -56,6 +56,9 @@ class Settings:
     allowed_signers: Path | None = None
     #: The byte limits on files read (ini deploygate_max_spec_size / _evidence_size).
     limits: Limits = DEFAULT_LIMITS
+    #: The pytest configuration file the run read (pytest's ``config.inipath``): release
+    #: content where it lies in the repository (evidence/gate_definition.py).
+    ini_path: Path | None = None
 
 
 def read_settings(config: pytest.Config) -> Settings:
@@ -121,12 +124,16 @@ def read_settings(config: pytest.Config) -> Settings:
             source = "--gate-sign-key" if config.getoption("gate_sign_key") else \
                 f"${SIGNING_KEY_ENV}"
             raise pytest.UsageError(f"deploygate: {source}: {unsafe}")
+    spec_dir = _spec_dir(config, rootdir, root)
+    from pytest_deploygate.gate.definition_sources import refuse_outside_definition
+
+    refuse_outside_definition(config, root, spec_dir)
     return Settings(
         expression=config.getoption("gate"),
         stage=stage,
         root=root,
         state_path=state,
-        spec_dir=_spec_dir(config, rootdir, root),
+        spec_dir=spec_dir,
         record_dir=record_dir,
         now=now,
         pre_record=_path(config.getoption("gate_pre_record"), Path.cwd(), "--gate-pre-record"),
@@ -146,6 +153,7 @@ def read_settings(config: pytest.Config) -> Settings:
         sign_key=sign_key,
         allowed_signers=allowed_signers,
         limits=limits,
+        ini_path=config.inipath,
     )
 
 
