@@ -247,6 +247,21 @@ def test_a_configuration_file_named_with_c_is_release_content_of_a_monorepo_proj
     assert prop(monorepo, "svc-a", "commit") == git(monorepo, "rev-parse", "HEAD").strip()
 
 
+def test_an_honest_monorepo_release_gated_with_c_binds_with_the_same_file(
+        monorepo: Path) -> None:
+    (monorepo / "ci").mkdir()
+    (monorepo / "ci" / "gate.ini").write_text("[pytest]\n")
+    commit(monorepo, DEV, "ci: the gate's configuration")
+    _sign_b_again(monorepo)
+    done = _gate(monorepo, "--gate-project=svc-b", "-c", "ci/gate.ini", "--rootdir=.")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    record = "gate-records/svc-b/GATE-12.xml"
+    checked = _deploygate(monorepo, "--config-file", "ci/gate.ini", "verdict", record)
+    assert checked.returncode == 0, checked.stderr
+    # Without it, deploygate binds the release pytest would read without -c: another one.
+    assert _deploygate(monorepo, "verdict", record).returncode == 4
+
+
 def _sign_again(root: Path) -> None:
     """svc-a's security sign-off, given after the last content commit."""
     line = json.dumps({"gate": 12, "criterion": "security-sign-off", "signer": SAM,
