@@ -58,9 +58,16 @@ def project(tmp_path: Path) -> Path:
     specs = tmp_path / "specs"
     specs.mkdir()
     (specs / "12-production.yaml").write_text(SPEC % QA)
-    root = tmp_path / "acme"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
+    return _release(tmp_path / "acme", ".")
+
+
+def _release(top: Path, folder: str) -> Path:
+    """A repository at ``top`` whose project lies in ``folder`` (``.``: at the top); the
+    security officer has signed."""
+    top.mkdir()
+    git(top, "init", "-q", "-b", "main")
+    root = top / folder
+    root.mkdir(exist_ok=True)
     (root / ".gitignore").write_text("reports/\ngate-records/\n")
     (root / ".isdlc").mkdir()
     (root / ".isdlc" / "state.json").write_text(json.dumps({"project": {"name": "acme"},
@@ -73,8 +80,8 @@ def project(tmp_path: Path) -> Path:
     (root / ".deploygate" / "attestations.jsonl").write_text("")
     (root / "reports").mkdir()
     (root / "reports" / "unit.xml").write_text(JUNIT)
-    (root / "pytest.ini").write_text("[pytest]\n")
-    commit(root, DEV, "acme")
+    (top / "pytest.ini").write_text("[pytest]\n")
+    commit(top, DEV, "acme")
     _sign(root, "security-sign-off", SAM, "security-officer")
     return root
 
@@ -215,6 +222,32 @@ def test_a_configuration_file_above_the_repository_is_refused(project: Path) -> 
                   "-o", "deploygate_max_spec_size=1000000",
                   "-o", f"deploygate_specs={project.parent / 'specs'}")
     assert named.returncode == 1, named.stdout[-3000:] + named.stderr[-2000:]
+
+
+def test_a_configuration_file_above_a_project_in_its_repository_is_release_content(
+        tmp_path: Path) -> None:
+    # The project in svc/ of its repository; pytest finds the repository's pytest.ini above
+    # it, which configures its gate (here: deploygate_max_spec_size; as well the record
+    # directory, addopts).
+    root = _release(tmp_path / "repo", "svc")
+    (root / "gate_specs").mkdir()
+    (root / "gate_specs" / "12-production.yaml").write_text(SPEC % "")
+    (tmp_path / "repo" / "pytest.ini").write_text("[pytest]\ndeploygate_specs = svc/gate_specs\n")
+    commit(root, DEV, "svc: its gate")
+    _sign(root, "security-sign-off", SAM, "security-officer", note="on this release")
+    passed = _gate(root, f"--gate-root={root}")
+    assert passed.returncode == 0, passed.stdout[-3000:] + passed.stderr[-2000:]
+    released = prop_of(root, "commit"), prop_of(root, "tree")
+    checked = _deploygate(root, "verdict", "gate-records/GATE-12.xml")
+    assert checked.returncode == 0, checked.stderr  # (the same file bound: the same release)
+    (tmp_path / "repo" / "pytest.ini").write_text(
+        "[pytest]\ndeploygate_specs = svc/gate_specs\ndeploygate_max_spec_size = 4096\n")
+    commit(root, EVE, "pytest: a smaller spec size limit")
+    again = _gate(root, f"--gate-root={root}")
+    # Before: the file above the project was no release content; the same release PASSed.
+    assert again.returncode == 1, again.stdout[-3000:]
+    assert (prop_of(root, "commit"), prop_of(root, "tree")) != released
+    assert _deploygate(root, "verdict", "gate-records/GATE-12.xml").returncode == 1
 
 
 def test_a_configuration_file_linked_out_of_the_repository_is_refused(project: Path) -> None:

@@ -153,7 +153,7 @@ def read_settings(config: pytest.Config) -> Settings:
         sign_key=sign_key,
         allowed_signers=allowed_signers,
         limits=limits,
-        ini_path=config.inipath,
+        ini_path=_configuration_file(config),
     )
 
 
@@ -208,6 +208,16 @@ def _specs_chosen_outside(config: pytest.Config, root: Path) -> str | None:
             not inipath.resolve().is_relative_to(root.resolve()):
         return f"deploygate_specs of {inipath}, an ini file outside the project,"
     return None
+
+
+def _configuration_file(config: pytest.Config) -> Path | None:
+    """pytest's configuration file, when it is one: a ``pyproject.toml`` without a pytest
+    table, which pytest takes only for its rootdir when it finds no configuration, configures
+    nothing (and ``deploygate``, looking for the configuration as pytest does, skips it)."""
+    from pytest_deploygate.cli.project_ini import holds_pytest_configuration
+
+    inipath = config.inipath
+    return inipath if inipath is not None and holds_pytest_configuration(inipath) else None
 
 
 def _ini_on_command_line(config: pytest.Config, name: str) -> bool:
