@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_deploygate.cli.project_ini import holds_pytest_configuration
 from pytest_deploygate.evidence.gate_definition import (
     repository_top,
     spec_folder_outside_problem,
@@ -63,8 +64,8 @@ def _refuse_config_file(config: pytest.Config, top: Path, command_line: argparse
     named = _named_by_command_line(config, command_line, inipath)
     if named and link is None:
         return
-    if link is None and not _holds_pytest_configuration(inipath):
-        return
+    if link is None and not holds_pytest_configuration(inipath):
+        return  # (a pyproject.toml without a pytest table: pytest's rootdir, no settings)
     how = f"through {link}, a link in it," if link is not None else \
         "(pytest found it in a folder above it)" if not named else ""
     raise pytest.UsageError(
@@ -101,16 +102,6 @@ def _overrides(entries: object) -> bool:
     if not isinstance(entries, (list, tuple)):
         return False
     return any(str(entry).partition("=")[0].strip() == SETTING for entry in entries)
-
-
-def _holds_pytest_configuration(inipath: Path) -> bool:
-    """Whether the file is pytest's configuration: not a ``pyproject.toml`` without a pytest
-    table, which pytest takes for the rootdir when it finds no configuration at all."""
-    if inipath.name != "pyproject.toml":
-        return True
-    from pytest_deploygate.cli.project_ini import holds_pytest_configuration
-
-    return holds_pytest_configuration(inipath)
 
 
 def _named_by_command_line(config: pytest.Config, command_line: argparse.Namespace,
