@@ -98,6 +98,8 @@ def definition_outside(project_root: Path, gate_root: Path, spec_dir: Path,
     is the gate root and the configuration file in its folder (or not in git)."""
     project = _real(project_root)
     gate = _real(gate_root)
+    if project == gate and (ini_path is None or _real(ini_path).is_relative_to(project)):
+        return ()  # (everything in its folder already: no git asked)
     top = _top(gate_root)
     if top is None:
         return ()
