@@ -112,13 +112,20 @@ def test_specs_on_the_command_line_win_over_the_ini(tmp_path: Path) -> None:
 
 
 def test_an_ini_above_the_project_does_not_choose_its_specs(tmp_path: Path) -> None:
-    # pytest reads it (a project without configuration of its own), but a run by its spec
-    # folder may not write back or sign: the commands do not vouch for its records either.
+    # pytest reads it (a project without configuration of its own), outside the repository:
+    # no release content, so the gate refuses it unless the command line names it (-c), and
+    # the commands do not vouch for the records of such a run either.
     root = own_spec_release(tmp_path / "repo" / "services" / "acme-api",
                             {"pyproject.toml": NO_PYTEST_TABLE})
-    (tmp_path / "repo" / "pytest.ini").write_text(
-        f"[pytest]\ndeploygate_specs = {root / 'release-checks'}\n")
-    gate_run(root, f"--gate-root={root}")  # the run used the specs of the ini above
+    above = tmp_path / "repo" / "pytest.ini"
+    above.write_text(f"[pytest]\ndeploygate_specs = {root / 'release-checks'}\n")
+    found = subprocess.run([sys.executable, "-m", "pytest", *INNER_ARGS, "-q", "--gate=12", NOW,
+                            f"--gate-root={root}"], cwd=root, capture_output=True, text=True)
+    assert found.returncode == 4, found.stdout[-2000:]
+    assert f"{above}, outside the repository" in found.stderr
+    assert not (root / RECORD).exists()
+    # the run used the specs of the ini above, named on its command line
+    gate_run(root, f"--gate-root={root}", "-c", str(above), f"--rootdir={root}")
     refused = deploygate(root, "verdict", RECORD, "--allow-replay")
     assert refused.returncode == 4, refused.stdout + refused.stderr
     assert "it was made by a spec with sha256" in refused.stderr

@@ -77,6 +77,14 @@ def folder_argument(text: str) -> Path:
     return Path(text)
 
 
+def file_argument(text: str) -> Path:
+    """A file named on the command line; an empty name is refused (as for a folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty: name a file, or leave the option out (is "
+                                         "the variable that names it unset?)")
+    return Path(text)
+
+
 def _add_global_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", type=folder_argument, default=Path("."),
                         help="the gated project's root (default: the current directory)")
@@ -84,6 +92,10 @@ def _add_global_options(parser: argparse.ArgumentParser) -> None:
                         help="your own gate spec directory (default: the ini setting "
                              "deploygate_specs of the project's pytest configuration, else "
                              "<root>/gate_specs)")
+    parser.add_argument("-c", "--config-file", type=file_argument, default=None,
+                        metavar="FILE",
+                        help="the pytest configuration file the gate ran with (pytest -c "
+                             "FILE; default: the one pytest finds from the root)")
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                         help="import MODULE for its check kinds (repeatable)")
 
@@ -133,9 +145,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         complain(f"--root {args.root}: not a directory")
         return REFUSED
     try:  # the spec folder and size limits pytest --gate reads for this project
-        ini = read_gate_ini(root)
+        ini = read_gate_ini(root, args.config_file)
         limits = ini.limits()
-        spec_dir = args.specs or ini.folder("deploygate_specs") or root / DEFAULT_SPEC_FOLDER
+        from_ini = None if args.specs else ini.folder("deploygate_specs")
+        spec_dir = args.specs or from_ini or root / DEFAULT_SPEC_FOLDER
     except IniError as exc:
         complain(str(exc))
         return REFUSED
@@ -149,8 +162,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = "--specs" if args.specs else "deploygate_specs"
         complain(f"{where} {spec_dir}: {in_bookkeeping}")
         return REFUSED
+    from pytest_deploygate.evidence.gate_definition import (
+        repository_top,
+        spec_folder_outside_problem,
+        way_out,
+    )
+
+    top = repository_top(root)
+    # A folder the configuration file names is the command line's when the command line
+    # named that file and it lies outside the repository (pytest --gate judges it so).
+    named_by_a_file = from_ini is not None and not (
+        args.config_file is not None and ini.path is not None and top is not None
+        and way_out(ini.path, top) == (True, None))
+    outside = spec_folder_outside_problem(spec_dir, top, named_by_a_file, "--specs DIR") \
+        if top is not None else None
+    if outside:  # as pytest --gate refuses it: only the command line names one outside
+        where = f"--specs {spec_dir}" if args.specs else \
+            f"{ini.path}: deploygate_specs = {ini.values.get('deploygate_specs', '')!r}"
+        complain(f"{where}: {outside}")
+        return REFUSED
     workspace = Workspace(root, spec_dir.resolve(), args.plugin, limits=limits,
-                          spec_dir_as_named=spec_dir.absolute())
+                          spec_dir_as_named=spec_dir.absolute(), ini_path=ini.path)
     try:
         return int(args.run(args, workspace))
     except Refusal as exc:

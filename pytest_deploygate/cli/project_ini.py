@@ -14,7 +14,9 @@ a verdict ~70 M and ~60 M instructions); pytest's own ini parser (``iniconfig``)
 files, so continuation lines and comments mean what they mean to pytest. Whatever this finds,
 ``deploygate verdict`` still checks the record's spec by its sha256: a spec folder that is not
 the run's is a refusal, never a pass. ``-o`` and ``PYTEST_ADDOPTS`` overrides are the run's
-alone; ``--specs`` is their counterpart here.
+alone; ``--specs`` is their counterpart here, and ``--config-file`` that of pytest's ``-c``
+(the file the gate ran with is release content where it lies in the repository, so verdict
+must bind the same one: evidence/gate_definition.py).
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -94,8 +96,16 @@ class GateIni:
                            "too") from None
 
 
-def read_gate_ini(root: Path) -> GateIni:
-    """The gate settings of the pytest configuration file that governs ``root``."""
+def read_gate_ini(root: Path, named: Path | None = None) -> GateIni:
+    """The gate settings of the pytest configuration file that governs ``root``; or of the
+    file ``named`` on the command line (``--config-file``: the gate ran with ``pytest -c``),
+    whose folder settings count wherever it lies, as they did for the run."""
+    if named is not None:
+        if not named.is_file():
+            raise IniError(f"--config-file {named}: not a file; name the file the gate ran "
+                           "with (pytest -c FILE)")
+        text = _text(named)
+        return GateIni(named.absolute(), _settings(named, text) if "deploygate_" in text else {})
     for folder in (root, *root.parents):
         for name in CONFIG_FILES:
             path = folder / name
@@ -110,6 +120,16 @@ def read_gate_ini(root: Path) -> GateIni:
                 return GateIni(path, inside_project=inside)
             return GateIni(path, _settings(path, text), inside)
     return GateIni()
+
+
+def holds_pytest_configuration(path: Path) -> bool:
+    """Whether the file holds pytest configuration (by pytest's rules, as read here; an
+    unreadable one is taken to hold it)."""
+    holds = _HOLDS_PYTEST.get(path.name)
+    try:
+        return holds is None or holds.search(_text(path)) is not None
+    except IniError:
+        return True
 
 
 def _text(path: Path) -> str:
@@ -169,7 +189,7 @@ def _ini_section(path: Path, text: str) -> dict[str, str]:
         parsed = iniconfig.IniConfig(str(path), data=text)
     except iniconfig.ParseError as exc:
         raise IniError(f"{exc}; fix it") from None
-    section = "tool:pytest" if path.name == "setup.cfg" else "pytest"
+    section = "tool:pytest" if path.suffix == ".cfg" else "pytest"
     if section not in parsed:
         return {}
     return dict(parsed[section].items())

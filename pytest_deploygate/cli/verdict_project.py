@@ -40,6 +40,12 @@ def record_project(workspace: Workspace, project_id: str | None) -> RecordProjec
     """The project ``project_id`` of the monorepo at the workspace root (None: the
     repository's own project), with its gate definition outside its folder bound."""
     if project_id is None:
+        ini = workspace.ini_path
+        if ini is not None and not ini.resolve().is_relative_to(workspace.root.resolve()):
+            # pytest's configuration file above the project, in its repository, is bound
+            # as the gate binds it (inside the project it is release content already).
+            bind_definition(workspace.root, workspace.root,
+                            workspace.spec_dir_as_named or workspace.spec_dir, ini)
         try:
             return RecordProject(workspace.root, workspace.config)
         except Refusal as exc:
@@ -60,7 +66,8 @@ def record_project(workspace: Workspace, project_id: str | None) -> RecordProjec
     except DeployGateError as exc:
         return RecordProject(workspace.root, None, f"project {project_id}: {exc}")
     # (As named: a link on the way to the spec folder is bound as the gate binds it.)
-    bind_definition(folder, workspace.root, workspace.spec_dir_as_named or workspace.spec_dir)
+    bind_definition(folder, workspace.root, workspace.spec_dir_as_named or workspace.spec_dir,
+                    workspace.ini_path)
     try:
         config = load_config(config_dir(workspace.root, folder), RunScope(workspace.limits))
     except DeployGateError as exc:

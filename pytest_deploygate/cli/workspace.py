@@ -43,6 +43,9 @@ class Workspace:
     #: The spec folder as named, links kept (``spec_dir`` is resolved): a monorepo project
     #: binds every link on the way to it as release content (evidence/gate_definition.py).
     spec_dir_as_named: Path | None = None
+    #: The pytest configuration file the project's gate runs read (found as pytest finds
+    #: it): release content where it lies in the repository (evidence/gate_definition.py).
+    ini_path: Path | None = None
     _config: ProjectConfig | None = None
     _kinds: Mapping[str, CheckKind] | None = None
 

@@ -186,7 +186,7 @@ class GateRun:
             return slot
         # What defines this project's gate outside its folder (the root's checklists, spec
         # folder and configuration) is its release content, before anything asks for it.
-        bind_definition(slot.root, settings.root, settings.spec_dir)
+        bind_definition(slot.root, settings.root, settings.spec_dir, settings.ini_path)
         effects = reviewed_effects(settings)
         chosen = command_line_sources(settings, config) if effects else []
         if chosen:

@@ -56,6 +56,9 @@ class Settings:
     allowed_signers: Path | None = None
     #: The byte limits on files read (ini deploygate_max_spec_size / _evidence_size).
     limits: Limits = DEFAULT_LIMITS
+    #: The pytest configuration file the run read (pytest's ``config.inipath``): release
+    #: content where it lies in the repository (evidence/gate_definition.py).
+    ini_path: Path | None = None
 
 
 def read_settings(config: pytest.Config) -> Settings:
@@ -121,12 +124,16 @@ def read_settings(config: pytest.Config) -> Settings:
             source = "--gate-sign-key" if config.getoption("gate_sign_key") else \
                 f"${SIGNING_KEY_ENV}"
             raise pytest.UsageError(f"deploygate: {source}: {unsafe}")
+    spec_dir = _spec_dir(config, rootdir, root)
+    from pytest_deploygate.gate.definition_sources import refuse_outside_definition
+
+    refuse_outside_definition(config, root, spec_dir)
     return Settings(
         expression=config.getoption("gate"),
         stage=stage,
         root=root,
         state_path=state,
-        spec_dir=_spec_dir(config, rootdir, root),
+        spec_dir=spec_dir,
         record_dir=record_dir,
         now=now,
         pre_record=_path(config.getoption("gate_pre_record"), Path.cwd(), "--gate-pre-record"),
@@ -146,6 +153,7 @@ def read_settings(config: pytest.Config) -> Settings:
         sign_key=sign_key,
         allowed_signers=allowed_signers,
         limits=limits,
+        ini_path=_configuration_file(config),
     )
 
 
@@ -200,6 +208,16 @@ def _specs_chosen_outside(config: pytest.Config, root: Path) -> str | None:
             not inipath.resolve().is_relative_to(root.resolve()):
         return f"deploygate_specs of {inipath}, an ini file outside the project,"
     return None
+
+
+def _configuration_file(config: pytest.Config) -> Path | None:
+    """pytest's configuration file, when it is one: a ``pyproject.toml`` without a pytest
+    table, which pytest takes only for its rootdir when it finds no configuration, configures
+    nothing (and ``deploygate``, looking for the configuration as pytest does, skips it)."""
+    from pytest_deploygate.cli.project_ini import holds_pytest_configuration
+
+    inipath = config.inipath
+    return inipath if inipath is not None and holds_pytest_configuration(inipath) else None
 
 
 def _ini_on_command_line(config: pytest.Config, name: str) -> bool:
