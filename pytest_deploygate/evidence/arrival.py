@@ -83,12 +83,13 @@ def checkout_arrival(root: Path, release_commit: str, bookkeeping: tuple[str, ..
     the same release content, ``bookkeeping`` left out): which entry of HEAD's reflog that
     was, dated by the files it wrote; never raises."""
     git = Git(root)
-    code, answer = git("rev-parse", "--git-path", "logs/HEAD", "--show-toplevel", "--verify",
+    # (The top of the work tree as "../" steps from root: never a newline in it.)
+    code, answer = git("rev-parse", "--git-path", "logs/HEAD", "--show-cdup", "--verify",
                        "-q", "HEAD")
     lines = answer.removesuffix("\n").split("\n")
     if code != 0 or len(lines) != 3:
         return Arrival(None, "git could not name HEAD's reflog")
-    log_path, top, head = Path(lines[0]), Path(lines[1]), lines[2].strip()
+    log_path, top, head = Path(lines[0]), root / lines[1], lines[2].strip()
     entries, changed, cut = _entries(log_path if log_path.is_absolute() else root / log_path)
     if not entries or changed is None:
         return Arrival(None, "HEAD has no reflog (core.logAllRefUpdates off, or a bare or "
