@@ -90,9 +90,9 @@ class Repo:
 
     def runner_checkout(self) -> None:
         """The CI runner checks the release out (actions/checkout's ``checkout --force``) by
-        its own clock, not the story's: the gate dates this checkout's arrival from HEAD's
-        reflog, and refuses its dates when the newest entry is not dated when it was written
-        (a ``GIT_COMMITTER_DATE`` in the job), as the story's dates would be."""
+        its own clock, not the story's. It rewrites no file that is as committed, so the
+        arrival at the release stays the merge that wrote its files (the gate dates it by
+        those files' change time, never by the reflog's dates, which the story sets)."""
         branch = self.run("rev-parse", "--abbrev-ref", "HEAD", who=MARIA, at=STORY_END_AT)
         env = {key: value for key, value in os.environ.items()
                if key not in ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE")}
@@ -115,8 +115,11 @@ def materialise(target: Path, *, deployed: bool = True) -> Path:
     """
     if target.exists() and any(target.iterdir()):
         raise SystemExit(f"{target} exists and is not empty; name a new directory")
+    # The reports are CI output, written after the runner's checkout: they are copied in
+    # once the history is made (the gate refuses a report put in the work tree before the
+    # checkout that arrived at the release wrote its files, docs/release-identity.md).
     shutil.copytree(EXAMPLE, target, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("gate-records", "__pycache__"))
+                    ignore=shutil.ignore_patterns("gate-records", "__pycache__", "reports"))
     _trustworthy_config(target / "deploygate.yaml")
     (target / ".deploygate" / "attestations.jsonl").write_text("", encoding="utf-8")
     documents = target / "docs" / "deployment" / "production"
@@ -147,6 +150,7 @@ def materialise(target: Path, *, deployed: bool = True) -> Path:
     # changes no release content.
     _commit_signoffs(repo, signoffs[:1], branch="sign/security")
     _commit_signoffs(repo, signoffs[1:cut])
+    shutil.copytree(EXAMPLE / "reports", target / "reports")
     stamp = REPORTS_WRITTEN.timestamp()
     for path in (target / "reports").rglob("*"):
         os.utime(path, (stamp, stamp))

@@ -394,6 +394,9 @@ def test_a_gate_run_asks_git_a_constant_number_of_times_however_long_the_reflog(
     walks = [c for c in commands if re.search(r" log -1 --format=%H [0-9a-f]{40} --", c)
              or " diff-tree --stdin " in c or " rev-list --parents --boundary " in c]
     assert len(walks) <= 2, walks
+    # And once more for the files the arriving checkout wrote (their change time dates it).
+    written = [c for c in commands if " diff-tree -r -z --raw " in c]
+    assert len(written) == 1, written
 
 
 def test_an_answer_git_cannot_give_refuses_the_floor(project: GateProject) -> None:

@@ -35,8 +35,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def release(pytester: pytest.Pytester, built: Path) -> GateProject:
-    """A copy of the pre-deploy release repository (history, tag and file times kept)."""
-    shutil.copytree(built, pytester.path, dirs_exist_ok=True, symlinks=True)
+    """A copy of the pre-deploy release repository (history, tag and file times kept), its
+    reports (CI output) put there after the checkout's files, as a run writes them: copied
+    in one go, a report copied before CHANGELOG.md was put in the work tree before the
+    release arrived (the freshness floor is that file's inode change time)."""
+    shutil.copytree(built, pytester.path, dirs_exist_ok=True, symlinks=True,
+                    ignore=lambda folder, names: ["reports"] if Path(folder) == built else [])
+    shutil.copytree(built / "reports", pytester.path / "reports", symlinks=True)
     return GateProject(pytester)
 
 

@@ -6,8 +6,9 @@ with the modification time of the earlier job that wrote it is put here after th
 
 The committer time is the committer's claim (``GIT_COMMITTER_DATE``): backdated, a stale
 report left untracked in a reused work tree looked newer than the release. The arrival time
-comes from HEAD's reflog, written by the runner's git (:mod:`pytest_deploygate.evidence.
-arrival`). A commit dated after the evaluation clock is impossible evidence: a release that
+is when the checkout HEAD's reflog names wrote its files, by their inode change time (the
+reflog's own dates are the committer clock's: :mod:`pytest_deploygate.evidence.arrival`). A
+commit dated after the evaluation clock is impossible evidence: a release that
 did not exist yet at that time (or a future date that makes old evidence look fresh).
 
 A replay (``--gate-now`` in the past) evaluates a moment before this checkout arrived: the

@@ -4,7 +4,7 @@ A release commit's committer time is whatever its committer said (``GIT_COMMITTE
 set to last year): against it alone, reports left untracked in a reused work tree by an
 earlier run (a self-hosted runner that does not clean) counted as newer than the release.
 Evidence of this release is written after this checkout got it, and git's reflog of HEAD says
-when that was, in the runner's own time: every clone, ``git init`` + ``fetch`` + ``checkout``
+which checkout that was: every clone, ``git init`` + ``fetch`` + ``checkout``
 (actions/checkout), ``fetch`` + ``checkout -f`` (GitLab) and ``pull`` writes an entry.
 
 The arrival is the oldest entry of the newest run of entries whose commit holds the release
@@ -19,18 +19,24 @@ and the caller falls back to the commit time, saying so. A line that is not as g
 it (a tab in a name is git's; garbage is not) may hide the arrival: nothing is known then.
 
 A reflog entry is dated by git's committer clock, which ``GIT_COMMITTER_DATE`` in the job's
-environment sets (a CI variable): an entry dated last year, or tomorrow, made a report an
-earlier run left in the work tree "newer than the arrival". The newest entry is appended when
-it is written, so the reflog file's modification time (the kernel's) is that moment, and the
-entries before it were written before it, in order. So the dates of the run of entries from
-the arrival on (and of the entry the arrival left) are checked whichever entry the arrival
-is: the newest dated otherwise than the file's time, any entry dated after it, or an entry
-dated before an older one (each beyond a few minutes of slack) is a time that was set
-(actions/checkout's ``checkout -B`` on a reused runner writes two entries, both dated by the
-job's ``GIT_COMMITTER_DATE``). The arrival is then the file's time (no earlier than the
-truth), never the committer's own date. Something that rewrites the file later without an
-entry (``git reflog expire``, ``git gc``) only moves the floor later. A backdated older entry
-in front of an honest newest one, in order, is not seen: the reflog is the job user's file.
+environment sets (a CI variable): a checkout dated before a report an earlier run left in the
+work tree, followed by any honestly dated entry (``git reset --hard``), made that report
+"newer than the arrival" (rt14d), however the dates were checked against each other. So no
+date in the reflog is read. The reflog says which entry is the arrival and which commit it
+left (git writes those, whatever the clock); when it happened is what the kernel kept: the
+earliest inode change time of the files that checkout wrote, the files that differ between
+the commit left and the one arrived at (every file for a clone;
+:mod:`pytest_deploygate.evidence.checkout_writes`). No call of the job's user sets a change
+time back, so the floor is no earlier than the checkout. A later ``git reset --hard`` or
+``checkout`` of the release rewrites no file that is as committed, and a sign-off committed
+on top writes none, so a run's reports written before them keep counting. (A release
+committed in this work tree arrived by ``git commit``, which writes no file: its changed
+files' change times are when they were edited, when that content came into the work tree.)
+When the
+checkout wrote no file that is still in the work tree (it arrived from a commit of the same
+content), the reflog file's own change time is the arrival: the newest entry was appended
+then, no earlier than the arrival (the reports of a run written before a later entry are
+then refused: later, never earlier, than the truth).
 
 Which entries hold the release is asked of git for all of them at once
 (:mod:`pytest_deploygate.evidence.holding`, a constant number of processes, not one per
@@ -44,20 +50,21 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pytest_deploygate.core.value_class import value_class
+from pytest_deploygate.evidence.checkout_writes import checkout_written
 from pytest_deploygate.evidence.holding import commits_holding, is_commit_id
 from pytest_deploygate.evidence.release import Git, release_content_pathspecs
 
 #: The newest part of the reflog read (a runner's reflog grows by a few lines a run).
 _TAIL_BYTES = 4 << 20
-#: Distinct commits asked about before giving up on older entries (the floor stays the
-#: oldest arrival found: later, never earlier, than the truth).
-_MAX_COMMITS = 32
-#: How far the newest reflog entry's time may be from its file's modification time.
-_WRITTEN_SKEW = timedelta(minutes=5)
+#: Distinct commits asked about (git is asked once for all of them). A run of entries
+#: holding the release that goes past them (or past the part of the file read) has no
+#: known arrival: the reflog file's own change time stands in (later, never earlier, than
+#: the truth). A release's work tree with its sign-offs committed in it holds dozens.
+_MAX_COMMITS = 1024
 
 
 @value_class(frozen=True)
@@ -75,27 +82,29 @@ class Arrival:
 def checkout_arrival(root: Path, release_commit: str, bookkeeping: tuple[str, ...]
                      ) -> Arrival:
     """When the checkout at ``root`` arrived at ``release_commit`` (or a commit holding it:
-    the same release content, ``bookkeeping`` left out), from the reflog of HEAD; never
-    raises."""
+    the same release content, ``bookkeeping`` left out): which entry of HEAD's reflog that
+    was, dated by the files it wrote; never raises."""
     git = Git(root)
-    code, answer = git("rev-parse", "--git-path", "logs/HEAD", "--verify", "-q", "HEAD")
+    # (The top of the work tree as "../" steps from root: never a newline in it.)
+    code, answer = git("rev-parse", "--git-path", "logs/HEAD", "--show-cdup", "--verify",
+                       "-q", "HEAD")
     lines = answer.removesuffix("\n").split("\n")
-    if code != 0 or len(lines) != 2:
+    if code != 0 or len(lines) != 3:
         return Arrival(None, "git could not name HEAD's reflog")
-    log_path, head = Path(lines[0]), lines[1].strip()
+    log_path, top, head = Path(lines[0]), root / lines[1], lines[2].strip()
     reflog = log_path if log_path.is_absolute() else root / log_path
     try:
-        entries, written = _entries(reflog)
+        entries, changed, cut = _entries(reflog)
     except _Unreadable as exc:
         return Arrival(None, f"HEAD's reflog {reflog} has {exc} that is not git's",
                        unreadable=True)
-    if not entries or written is None:
+    if not entries or changed is None:
         return Arrival(None, "HEAD has no reflog (core.logAllRefUpdates off, or a bare or "
                              "copied repository)")
-    if entries[-1][0] != head:
+    if entries[-1][1] != head:
         return Arrival(None, f"HEAD's reflog does not end at HEAD ({head[:12]})")
     # The commits asked about: the distinct ones of the newest entries, at most _MAX_COMMITS.
-    asked = list(dict.fromkeys(commit for commit, _ in reversed(entries)))[:_MAX_COMMITS]
+    asked = list(dict.fromkeys(commit for _, commit in reversed(entries)))[:_MAX_COMMITS]
     held = commits_holding(git, release_commit, [c for c in asked if is_commit_id(c)],
                            release_content_pathspecs(bookkeeping))
     if held is None:
@@ -103,77 +112,58 @@ def checkout_arrival(root: Path, release_commit: str, bookkeeping: tuple[str, ..
                              f"commit {release_commit[:12]} could not be read", unreadable=True)
     start = None  # where the newest run of entries holding the release starts
     for position in range(len(entries) - 1, -1, -1):
-        if entries[position][0] not in held:
-            break  # (not holding it, or one too many to ask about: later, never earlier)
+        if entries[position][1] not in held:
+            break  # (not holding it, or one too many to ask about)
         start = position
     if start is None:
         return Arrival(None, f"HEAD's reflog never reached the release commit "
                              f"{release_commit[:12]}")
-    arrived = entries[start][1]
-    # The run's dates, and the entry it left (the arrival came after it), are checked
-    # against each other and against the file's own time, whichever entry is the arrival.
-    set_dates = _set_dates([at for _, at in entries[max(0, start - 1):]], written)
-    if set_dates is not None:
-        # No entry is written after its file was, and the newest was written when its file
-        # was: that time is no earlier than the arrival, whatever the entries say.
-        return Arrival(written, (f"HEAD's reflog was last written at {_shown(written)}, "
-                                 f"{set_dates}: its times were set (GIT_COMMITTER_DATE in "
-                                 "the job's environment?), so the file's own time is the "
-                                 "arrival"))
-    return Arrival(arrived, "HEAD's reflog")
-
-
-def _set_dates(dates: list[datetime], written: datetime) -> str | None:
-    """Why ``dates`` (reflog entries oldest first, the last the file's newest) are not when
-    the entries were written to a file last written at ``written``, or None when they can be.
-
-    git appends an entry when it is made, so honest dates rise with the entries (a clock
-    step back of a few minutes is slack) and the newest is the file's modification time.
-    A set clock dates some entry otherwise: the newest before the file's time (every entry
-    of actions/checkout's ``checkout -B`` dated hours ago), any entry after it, or an older
-    entry after a newer one (a backdated arrival behind an honest newest entry)."""
-    newest = dates[-1]
-    if abs(newest - written) > _WRITTEN_SKEW:
-        return f"its newest entry is dated {_shown(newest)}"
-    latest = dates[0]
-    for at in dates:
-        if at > written + _WRITTEN_SKEW:
-            return f"an entry is dated {_shown(at)}, after that"
-        if at < latest - _WRITTEN_SKEW:
-            return f"an entry dated {_shown(at)} follows one dated {_shown(latest)}"
-        latest = max(latest, at)
-    return None
-
-
-def _shown(at: datetime) -> str:
-    return at.isoformat().replace("+00:00", "Z")
+    left, arrived = entries[start]
+    if (start == 0 and cut) or (start > 0 and entries[start - 1][1] not in set(asked)):
+        # The run goes on before what was read or asked about: the arrival is older, and
+        # the entry found is no checkout that arrived (it wrote no release file).
+        because = (f"the entries holding the release go on before the newest "
+                   f"{len(asked)} commits asked about")
+    else:
+        written = checkout_written(git, top, left, arrived)
+        if written.at is not None:
+            return Arrival(written.at, f"HEAD's reflog names the checkout of {arrived[:12]}; "
+                                       "the earliest inode change time of the files its "
+                                       f"checkout wrote, {written.files} read")
+        because = written.problem or (f"its checkout of {arrived[:12]} wrote no file that is "
+                                      "in the work tree")
+    # The reflog file was last changed no earlier than that entry was appended.
+    return Arrival(changed, f"HEAD's reflog: {because}, so its file's own inode change "
+                            "time")
 
 
 #: One reflog line: "<old> <new> <name> <<email>> <seconds> <zone>[\t<message>]". git keeps
 #: no ``<``, ``>`` or newline in a name or email (it drops them), but keeps a tab: the header
-#: ends at the first ``>``, never at the first tab (a ``GIT_COMMITTER_NAME`` with a tab hid
+#: ends at the email's ``>``, never at the first tab (a ``GIT_COMMITTER_NAME`` with a tab hid
 #: the checkout's entries, and the floor fell back to the committer's date).
 _LINE = re.compile(rb"([0-9a-f]{40}|[0-9a-f]{64}) ([0-9a-f]{40}|[0-9a-f]{64}) [^<>\n]*"
-                   rb"<[^<>\n]*> (-?[0-9]{1,20}) [+-][0-9]{4}(?:\t|$)")
+                   rb"<[^<>\n]*> -?[0-9]{1,20} [+-][0-9]{4}(?:\t|$)")
 
 
 class _Unreadable(Exception):
     """A line of the reflog is not one git writes."""
 
 
-def _entries(path: Path) -> tuple[list[tuple[str, datetime]], datetime | None]:
-    """The (new commit, time) of each reflog line, oldest first, and when the file was last
-    written (its modification time). A line that is not git's raises _Unreadable: what it
-    hides may be the arrival, so nothing is known (never the entries around it)."""
+def _entries(path: Path) -> tuple[list[tuple[str, str]], datetime | None, bool]:
+    """The (commit left, commit arrived at) of each reflog line, oldest first; when the file
+    was last changed (its inode change time, the kernel's: its modification time, like the
+    lines' dates, is the job user's to set); whether older lines were not read. A line that
+    is not git's raises _Unreadable: what it hides may be the arrival, so nothing is known
+    (never the entries around it)."""
     try:
         with path.open("rb") as handle:
             info = os.fstat(handle.fileno())
             size = info.st_size
             handle.seek(max(0, size - _TAIL_BYTES))
             data = handle.read(_TAIL_BYTES)
-        written = datetime.fromtimestamp(info.st_mtime, UTC)
+        changed = datetime.fromtimestamp(info.st_ctime_ns / 1e9, UTC)
     except (OSError, OverflowError, ValueError):
-        return [], None
+        return [], None, False
     lines = data.split(b"\n")
     if size > _TAIL_BYTES:
         lines = lines[1:]  # (the first is cut)
@@ -184,10 +174,5 @@ def _entries(path: Path) -> tuple[list[tuple[str, datetime]], datetime | None]:
         match = _LINE.match(line)
         if match is None:
             raise _Unreadable(f"a line ({len(lines) - number + 1} from the end)")
-        try:
-            at = datetime.fromtimestamp(int(match[3]), UTC)
-        except (ValueError, OverflowError, OSError):
-            raise _Unreadable(f"a date ({len(lines) - number + 1} lines from the end)") \
-                from None
-        entries.append((match[2].decode("ascii"), at))
-    return entries, written
+        entries.append((match[1].decode("ascii"), match[2].decode("ascii")))
+    return entries, changed, size > _TAIL_BYTES
