@@ -13,9 +13,11 @@ did not exist yet at that time (or a future date that makes old evidence look fr
 
 A replay (``--gate-now`` in the past) evaluates a moment before this checkout arrived: the
 arrival says nothing about that moment, so the floor is then the commit time, and the
-evidence line says so (as it does when there is no reflog). When git cannot say which
-reflog entries hold the release, there is no floor at all (evidence missing): the commit time
-would be the committer's claim standing in for an arrival that may be later.
+evidence line says so. When the reflog cannot tell the arrival (there is none: removed, or
+``core.logAllRefUpdates`` off; it does not end at HEAD; git cannot say which entries hold the
+release), there is no floor at all (evidence missing): the commit time would be the
+committer's claim standing in for an arrival that may be later, and the reflog is the job
+user's file to remove.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -62,9 +64,13 @@ def release_floor(root: Path, release: ReleaseIdentity, now: datetime,
                 "that git can read the repository (git fsck)")
     shown = f"commit time {format_instant(committed)}"
     if arrival.at is None:
-        detail = (f"= {shown} ({arrival.why}: the committer's own date is the floor)")
-        return Floor(committed, committed, Evidence("freshness-floor", commit[:12],
-                                         modified=format_instant(committed), detail=detail))
+        # Not the commit time instead: the reflog is the job user's file (removed, or HEAD
+        # moved without an entry), and the committer's date is the committer's claim: a
+        # backdated release made the reports an earlier run left in a reused work tree fresh.
+        return (f"{arrival.why}, so when this checkout arrived at the release commit "
+                f"{commit[:12]} is unknown, and so is the evidence's age against it; check the "
+                "release out with git as CI does (clone, or fetch and checkout: each writes "
+                "HEAD's reflog; keep core.logAllRefUpdates on)")
     if arrival.at > now:
         detail = (f"= {shown} (this checkout arrived at {format_instant(arrival.at)}, after "
                   "the evaluation time: a replay, so the committer's own date is the floor)")
