@@ -20,14 +20,17 @@ from pytest_deploygate.isdlc.state import StateDoc
 def project_dir(root: Path, project_id: str | None, state_path: Path, state: StateDoc,
                 max_state_bytes: int = DEFAULT_EVIDENCE_BYTES,
                 declared: DeclaredPaths | None = None) -> Path:
-    """Where a monorepo project's files are: state's project.path, else <root>/<id>.
+    """Where a monorepo project's files are: state's project.path, else <root>/<id>, else the
+    root; refused when that folder is not the project's own by what the repository commits.
 
     ``max_state_bytes``: the size limit the other projects' states are read with (to know
     where their folders are). ``declared``: the run's record of the other states'
-    project.path, so that gating every project reads each other state once."""
+    project.path (and of the committed project folders), so that gating every project reads
+    each other state once."""
     declared = DeclaredPaths() if declared is None else declared
     if project_id is None:
         return root
+    own = root / project_id
     declared_path = state.get("project.path")
     if isinstance(declared_path, str) and declared_path:
         from pytest_deploygate.core.paths import OutsideRoot, inside_root
@@ -36,16 +39,42 @@ def project_dir(root: Path, project_id: str | None, state_path: Path, state: Sta
             chosen = inside_root(root, declared_path)
         except OutsideRoot as exc:
             raise StateError(f"{state_path}: project.path {exc}") from None
-        _refuse_another_projects_dir(root, project_id, state_path, chosen,
-                                     f"project.path {declared_path!r}", max_state_bytes,
-                                     declared)
+        where = f"project.path {declared_path!r}"
+        _refuse_another_projects_dir(root, project_id, state_path, chosen, where,
+                                     max_state_bytes, declared)
+        _refuse_leaving_its_own_folder(root, project_id, state_path, chosen, where)
+        _refuse_unowned_project_folders(root, project_id, state_path, chosen, where,
+                                        max_state_bytes, declared)
         return chosen
-    candidate = root / project_id
-    if not candidate.is_dir():
+    if not own.is_dir():
+        # At the root for want of a folder: that is also where a project lands whose state
+        # lost the project.path naming its folder (which then belongs to no project).
+        _refuse_unowned_project_folders(root, project_id, state_path, root,
+                                        f"no project.path and no folder {project_id}/",
+                                        max_state_bytes, declared)
         return root
-    _refuse_another_projects_dir(root, project_id, state_path, candidate,
+    _refuse_another_projects_dir(root, project_id, state_path, own,
                                  f"its directory {project_id}/", max_state_bytes, declared)
-    return candidate
+    return own
+
+
+def _refuse_leaving_its_own_folder(root: Path, project_id: str, state_path: Path,
+                                   chosen: Path, where: str) -> None:
+    # <root>/<id> is the project's folder by what the repository commits (and the default the
+    # gate and the framework use): state.json, which whoever writes state edits, must not
+    # move the project out of it. project.path "." had svc-a, which has svc-a/, judged at
+    # the root by the root project's sign-offs (rt15a #2). A folder inside it stays its own.
+    own = root / project_id
+    if not own.is_dir():
+        return
+    real, real_own = chosen.resolve(), own.resolve()
+    if real == real_own or real_own in real.parents:
+        return
+    elsewhere = "the repository root" if real == root.resolve() else "another folder"
+    raise StateError(f"{state_path}: {where} names {elsewhere}, but project {project_id} has "
+                     f"a folder of its own, {project_id}/: a project is judged in its own "
+                     f"folder (its config and sign-offs), never moved out of it by its "
+                     f"state; remove project.path, or make it name {project_id}/")
 
 
 def refuse_another_projects_state(root: Path, project_id: str | None, state_path: Path
@@ -103,11 +132,13 @@ def _other_projects_folders(root: Path, project_id: str, max_state_bytes: int,
     from pytest_deploygate.core.paths import OutsideRoot, inside_root
     from pytest_deploygate.isdlc.state import load_state
 
+    seen: set[str] = set()
     for other_state in sorted((root / ".isdlc" / "projects").glob("*/state.json")):
         other = other_state.parent.name
         if other == project_id:
             continue
         if (root / other).is_dir():
+            seen.add(other)
             yield other, (root / other).resolve(), f"{other}/"
         try:
             declared = declared_paths.read(other_state, max_state_bytes, load_state)
@@ -122,6 +153,79 @@ def _other_projects_folders(root: Path, project_id: str, max_state_bytes: int,
                 f"{declared} (project.path of .isdlc/projects/{other}/state.json)"
         except OutsideRoot:
             continue  # (refused when that project is gated; no folder of the root's)
+    # A folder <root>/<name> holding its own deploygate.yaml or sign-off folder is project
+    # <name>'s by what the repository commits (the gate's default folder for <name>, and the
+    # framework names a project after its folder), whether or not a state says so: deleting
+    # svc-b's state had svc-a's project.path lead into svc-b/ unseen (rt15a #1).
+    for folder, holds in declared_paths.committed(root).items():
+        if "/" in folder or folder == project_id or folder in seen:
+            continue
+        yield folder, (root / folder).resolve(), f"{folder}/ (it holds {holds})"
+
+
+def _refuse_unowned_project_folders(root: Path, project_id: str, state_path: Path,
+                                    chosen: Path, where: str, max_state_bytes: int,
+                                    declared: DeclaredPaths) -> None:
+    # A project whose folder state.json chooses (its project.path, or the root when it names
+    # none) may be one that state moved out of its own folder: a committed project folder
+    # (its own deploygate.yaml or sign-off folder) that no project's state accounts for is
+    # then maybe this project's, and the folder chosen for it maybe another project's or
+    # nobody's in particular (the root, with the root's sign-offs). Which one cannot be told,
+    # so no project whose folder state chose is judged until every committed project folder
+    # is some project's again. A project in <root>/<id> is judged there by what the
+    # repository commits, whatever any state says, so it is never refused for this.
+    committed = declared.committed(root)
+    if not committed:
+        return
+    claimed = [chosen.resolve()]
+    if (root / project_id).is_dir():
+        claimed.append((root / project_id).resolve())  # (chosen lies in it: see above)
+    claimed += [folder for _, folder in _projects_folders(root, project_id, max_state_bytes,
+                                                          declared)]
+    real_root = root.resolve()
+    named = "the repository root" if chosen.resolve() == real_root else \
+        f"{chosen.resolve().relative_to(real_root).as_posix()}/"
+    holders = [c for c in claimed if c != real_root]
+    for folder, holds in sorted(committed.items()):
+        real = (root / folder).resolve()
+        if any(real == c or c in real.parents for c in holders):
+            continue
+        raise StateError(f"{state_path}: {folder}/ holds {holds}, so it is a project's "
+                         "folder, but no project's state names it (its state deleted, or "
+                         "its project.path moved): whose it is cannot be told, so neither "
+                         f"can whether {named} ({where}) is project {project_id}'s own; name "
+                         f"{folder}/ in its project's state (project.path), or name the "
+                         "folder after its project")
+
+
+def _projects_folders(root: Path, project_id: str, max_state_bytes: int,
+                      declared_paths: DeclaredPaths) -> Iterator[tuple[str, Path]]:
+    """The folder each other project with a state is judged in, as project_dir finds it
+    (project.path, else <root>/<id>, else the root), and its <root>/<id> when that is a
+    folder; a state that cannot be read, or a project.path out of the root, names no more
+    (that project is refused when gated)."""
+    from pytest_deploygate.core.paths import OutsideRoot, inside_root
+    from pytest_deploygate.isdlc.state import load_state
+
+    for other_state in sorted((root / ".isdlc" / "projects").glob("*/state.json")):
+        other = other_state.parent.name
+        if other == project_id:
+            continue
+        own = root / other
+        if own.is_dir():  # (<root>/<id> is its by name, wherever its state points)
+            yield other, own.resolve()
+        try:
+            declared = declared_paths.read(other_state, max_state_bytes, load_state)
+        except StateError:
+            declared = None  # (its default folder, at most: refused when it is gated)
+        if isinstance(declared, str) and declared:
+            try:
+                folder = inside_root(root, declared)
+            except OutsideRoot:
+                continue
+        else:
+            folder = own if own.is_dir() else root
+        yield other, folder.resolve()
 
 
 def config_dir(root: Path, project_root: Path) -> Path:
@@ -145,6 +249,16 @@ class DeclaredPaths:
 
     def __init__(self) -> None:
         self._read: dict[tuple[str, int, int, int, int, int], object] = {}
+        self._committed: dict[Path, dict[str, str]] = {}
+
+    def committed(self, root: Path) -> dict[str, str]:
+        """The project folders HEAD commits under ``root`` (committed_folders), asked of git
+        once per run."""
+        if root not in self._committed:
+            from pytest_deploygate.gate.committed_folders import committed_project_folders
+
+            self._committed[root] = committed_project_folders(root)
+        return self._committed[root]
 
     def read(self, state_path: Path, max_bytes: int,
              load_state: Callable[[Path, int], StateDoc]) -> object:
