@@ -15,8 +15,9 @@ its newest release-content commit is the release commit (a descendant that chang
 code is another release, and the reports a reused work tree kept from its run are not this
 release's). Where the reflog says nothing usable (``core.logAllRefUpdates`` off, a bare
 repository, an expired log, its newest entry not HEAD's commit) there is no arrival time,
-and the caller refuses the floor (never the commit time: the committer's claim). A line that is not as git writes
-it (a tab in a name is git's; garbage is not) may hide the arrival: nothing is known then.
+and the caller refuses the floor (never the commit time: the committer's claim). A line
+that is not as git writes it (a tab in a name is git's; garbage is not) may hide the
+arrival: nothing is known then.
 
 A reflog entry is dated by git's committer clock, which ``GIT_COMMITTER_DATE`` in the job's
 environment sets (a CI variable): a checkout dated before a report an earlier run left in the
