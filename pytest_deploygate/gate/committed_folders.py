@@ -32,7 +32,7 @@ def committed_project_folders(root: Path) -> dict[str, str]:
         result = subprocess.run(git_command(root, ("ls-tree", "-r", "-z", "--name-only",
                                                    "HEAD")),
                                 capture_output=True, timeout=60, check=False,
-                                env=git_environment())
+                                env=git_environment(root))
     except (OSError, subprocess.TimeoutExpired):
         return {}
     if result.returncode != 0:
