@@ -179,7 +179,9 @@ def test_shallow_clone_is_missing_evidence(verified: GateProject, tmp_path: Path
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{verified.root}", str(clone)],
                    check=True)
-    verified.run("--gate=12", f"--gate-root={clone}",
+    # (The configuration pytest finds here lies outside the clone: named with -c, as the
+    # gate requires of a configuration file outside the judged repository.)
+    verified.run("--gate=12", f"--gate-root={clone}", "-c", str(verified.root / "pyproject.toml"),
                  f"--gate-record-dir={verified.root / 'gate-records'}")
     message = verified.record().case("security-sign-off")["message"]
     assert "shallow clone" in message and "git fetch --unshallow" in message

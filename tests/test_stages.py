@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import GateProject
 
 PRE_SECTIONS = {"prerequisites", "approval-requirements", "readiness-verification",
@@ -83,10 +85,7 @@ def test_post_refuses_failing_pre_record(example: GateProject) -> None:
 def test_post_refuses_a_whole_gate_record_as_pre(example: GateProject) -> None:
     example.git_init()
     assert example.run("--gate=12").ret == 0
-    # (Kept apart: a post run removes the stage-all record of its folder, which it makes stale.)
-    whole = (example.root / "gate-records" / "GATE-12.xml").read_text()
-    (example.root / "whole.xml").write_text(whole)
-    example.run("--gate=12", "--gate-stage=post", "--gate-pre-record=whole.xml")
+    example.run("--gate=12", "--gate-stage=post", "--gate-pre-record=gate-records/GATE-12.xml")
     message = example.record("GATE-12-post").case("pre-stage-record")["message"]
     assert "its stage is 'all', not 'pre'" in message
 
@@ -111,11 +110,12 @@ def test_post_needs_a_git_checkout(example: GateProject) -> None:
     assert "is not in a git repository" in message
 
 
-def test_a_stage_run_removes_the_records_it_makes_stale(example: GateProject) -> None:
-    """A pre (or post) run of the same release left the last stage-all PASS in place, and a
-    verdict of it exited 0 although the gate, judged now, would not pass
-    (``PYTEST_ADDOPTS=--gate-stage=pre`` in the job's environment). A stage's run makes the
-    gate's other records stale, except the pre record a post run is bound to."""
+def test_a_stage_run_the_environment_chose_removes_the_stage_all_record(
+        example: GateProject, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``PYTEST_ADDOPTS=--gate-stage=pre`` turned a job's stage-all run into a pre run: it
+    passed and left the last stage-all PASS of the same release, and a verdict of it exited
+    0 although the gate, judged now, would not pass. Such a run removes that record; stages
+    the command line names keep every stage's record (a pipeline's pre and post jobs)."""
     example.git_init()
     records = example.root / "gate-records"
 
@@ -123,14 +123,13 @@ def test_a_stage_run_removes_the_records_it_makes_stale(example: GateProject) ->
         return {path.name for path in records.glob("GATE-12*.xml")}
 
     assert example.run("--gate=12").ret == 0
-    assert present() == {"GATE-12.xml"}
     assert example.run("--gate=12", "--gate-stage=pre").ret == 0
-    assert present() == {"GATE-12-pre.xml"}
-    assert not list(records.glob("GATE-12.*"))  # (its page and markdown too)
     assert example.run("--gate=12", "--gate-stage=post").ret == 0
-    assert present() == {"GATE-12-pre.xml", "GATE-12-post.xml"}
-    assert example.run("--gate=12", "--gate-stage=pre").ret == 0
-    assert present() == {"GATE-12-pre.xml"}, "a new deployment's pre run: the last post goes"
-    assert example.run("--gate=12", "--gate-stage=post").ret == 0
-    assert example.run("--gate=12").ret == 0
-    assert present() == {"GATE-12.xml"}
+    assert present() == {"GATE-12.xml", "GATE-12-pre.xml", "GATE-12-post.xml"}
+    for stage in ("pre", "post"):
+        assert example.run("--gate=12").ret == 0
+        monkeypatch.setenv("PYTEST_ADDOPTS", f"--gate-stage={stage}")
+        assert example.run("--gate=12").ret == 0
+        monkeypatch.delenv("PYTEST_ADDOPTS")
+        assert "GATE-12.xml" not in present(), stage
+        assert not list(records.glob("GATE-12.*")), "its page and markdown too"

@@ -23,13 +23,16 @@ must bind the same one: evidence/gate_definition.py).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from pytest_deploygate.core.errors import DeployGateError
 from pytest_deploygate.core.limits import DEFAULT_LIMITS, Limits, ini_size
-from pytest_deploygate.core.pytest_config_files import PYTEST_CONFIG_FILES
+from pytest_deploygate.core.pytest_config_files import (
+    HOLDS_PYTEST,
+    MAX_CONFIG_BYTES,
+    PYTEST_CONFIG_FILES,
+)
 from pytest_deploygate.core.value_class import field, value_class
 
 #: pytest's configuration files, in its order of precedence within one folder (the one list
@@ -38,13 +41,8 @@ CONFIG_FILES = PYTEST_CONFIG_FILES
 #: The spec folder's default name: where it is missing, the built-in gates apply.
 DEFAULT_SPEC_FOLDER = "gate_specs"
 #: Configuration files are small; a bigger one is not read (its settings would be refused).
-_MAX_CONFIG_BYTES = 1024 * 1024
-#: Whether a file that is not always pytest's holds pytest configuration (its table/section).
-_HOLDS_PYTEST = {
-    "pyproject.toml": re.compile(r"^\s*\[\s*tool\s*\.\s*pytest\s*[.\]]", re.MULTILINE),
-    "tox.ini": re.compile(r"^\[pytest\]", re.MULTILINE),
-    "setup.cfg": re.compile(r"^\[tool:pytest\]", re.MULTILINE),
-}
+_MAX_CONFIG_BYTES = MAX_CONFIG_BYTES
+_HOLDS_PYTEST = HOLDS_PYTEST
 
 
 class IniError(DeployGateError):
@@ -120,16 +118,6 @@ def read_gate_ini(root: Path, named: Path | None = None) -> GateIni:
                 return GateIni(path, inside_project=inside)
             return GateIni(path, _settings(path, text), inside)
     return GateIni()
-
-
-def holds_pytest_configuration(path: Path) -> bool:
-    """Whether the file holds pytest configuration (by pytest's rules, as read here; an
-    unreadable one is taken to hold it)."""
-    holds = _HOLDS_PYTEST.get(path.name)
-    try:
-        return holds is None or holds.search(_text(path)) is not None
-    except IniError:
-        return True
 
 
 def _text(path: Path) -> str:

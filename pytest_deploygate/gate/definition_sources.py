@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_deploygate.cli.project_ini import holds_pytest_configuration
+from pytest_deploygate.core.pytest_config_files import holds_pytest_configuration
 from pytest_deploygate.evidence.gate_definition import (
     repository_top,
     spec_folder_outside_problem,

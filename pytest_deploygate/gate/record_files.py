@@ -66,26 +66,38 @@ def clear_earlier_records(plan: GatePlan) -> None:
     at all, never the last run's PASS for the same release (a withdrawn sign-off or a new
     rollback report does not make a new release) for a deploy job to find."""
     paths = []
-    for stage in (plan.stage, *SUPERSEDED[plan.stage]):
+    for stage in (plan.stage, *_stale_stages(plan.stage)):
         base = plan.record_dir / (plan.gate_id if stage == "all" else f"{plan.gate_id}-{stage}")
         xml = base.with_suffix(".xml")
         paths += [xml, base.with_suffix(".md"), base.with_suffix(".html"), envelope_path(xml)]
     _remove_records(paths)
 
 
-#: The records of the same gate a run of a stage makes stale: its decision is the gate's
-#: now. A pre or post run left the last stage-all PASS of the same release (no new release)
-#: for a deploy job, though an all-stage run would now FAIL (``PYTEST_ADDOPTS=
-#: --gate-stage=pre``). A post run keeps the pre record it is bound to; a pre run starts a
-#: new deployment, so the last post record goes; a stage-all run stands for both.
-SUPERSEDED: dict[str, tuple[str, ...]] = {"all": ("pre", "post"), "pre": ("all", "post"),
-                                           "post": ("all",)}
+def _stale_stages(stage: str) -> tuple[str, ...]:
+    """The stages of the same gate whose records a run of ``stage`` makes stale besides its
+    own: the stage-all record, when the job's environment chose a pre or post run.
+
+    ``PYTEST_ADDOPTS=--gate-stage=pre`` turned a job's stage-all run into a stage run, which
+    passed and left the last stage-all PASS of the same release (no new release) for a deploy
+    job, though a stage-all run would now FAIL. A stage named by the command line (a
+    pipeline's pre and post jobs) keeps the other records: the command line's own
+    ``--gate-stage`` wins over PYTEST_ADDOPTS, so the environment cannot turn a stage run into
+    a stage-all run, and a workspace may keep every stage's record."""
+    import shlex
+
+    if stage == "all":
+        return ()
+    try:
+        tokens = shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))
+    except ValueError:
+        tokens = ["--gate-stage"]  # (unreadable: as if it named one)
+    return ("all",) if any(token.startswith("--gate-stage") for token in tokens) else ()
 
 
 def clear_records_of_a_stopped_run(settings: Settings) -> None:
     """Remove every gate record of this run's stage (and those it supersedes) from the
     record folders the run could write (see :func:`clear_stopped_records`)."""
-    stages = (settings.stage, *SUPERSEDED.get(settings.stage, ()))
+    stages = (settings.stage, *_stale_stages(settings.stage))
     clear_stopped_records(RecordFolders(record_dir=settings.record_dir,
                                         projects=settings.projects, stages=stages))
 

@@ -214,7 +214,7 @@ def _configuration_file(config: pytest.Config) -> Path | None:
     """pytest's configuration file, when it is one: a ``pyproject.toml`` without a pytest
     table, which pytest takes only for its rootdir when it finds no configuration, configures
     nothing (and ``deploygate``, looking for the configuration as pytest does, skips it)."""
-    from pytest_deploygate.cli.project_ini import holds_pytest_configuration
+    from pytest_deploygate.core.pytest_config_files import holds_pytest_configuration
 
     inipath = config.inipath
     return inipath if inipath is not None and holds_pytest_configuration(inipath) else None
