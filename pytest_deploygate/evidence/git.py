@@ -35,7 +35,10 @@ _ATTRIBUTION_CONFIG = ("mailmap.file=", "mailmap.blob=", "log.mailmap=false",
                        "blame.markUnblamableLines=false", "i18n.logOutputEncoding=UTF-8",
                        "core.quotePath=true", "gpg.ssh.allowedSignersFile=",
                        "gpg.ssh.revocationFile=", "gpg.ssh.defaultKeyCommand=",
-                       "core.fsmonitor=false")
+                       "core.fsmonitor=false",
+                       # (x509 signatures are none this checks: no program of the repository's
+                       # .git/config may answer for one. A path that cannot exist.)
+                       f"gpg.x509.program={os.devnull}/gpgsm")
 #: The verifiers git starts to check a commit's signature, given to git by absolute path
 #: (core.programs: never the checkout's); the setting -> the program.
 _VERIFIERS = (("gpg.program", "gpg"), ("gpg.openpgp.program", "gpg"),
