@@ -147,3 +147,19 @@ def test_a_command_without_gate_touches_no_record(
     monkeypatch.setenv("PYTEST_ADDOPTS", "-orequired_plugins=nonexistent")
     assert repo.run_subprocess("tests").ret == pytest.ExitCode.USAGE_ERROR
     assert parse_record(repo.root / "gate-records" / "GATE-12.xml").decision == "PASS"
+
+
+@pytest.mark.parametrize("addopts", ["--help --gate-record-dir={elsewhere}",
+                                     "--gate-record-dir={elsewhere} --help",
+                                     "--gate-now=yesterday --gate-record-dir={elsewhere}"])
+def test_a_record_folder_the_environment_names_does_not_spare_the_default_one(
+        repo: GateProject, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        addopts: str) -> None:
+    """rt15b A05: ``PYTEST_ADDOPTS="--help --gate-record-dir=ELSEWHERE"`` exited 0 having
+    cleared ELSEWHERE alone, and the last PASS in gate-records/ stayed for the deploy job. A
+    stopped --gate command clears every folder it could have meant."""
+    _passing_record(repo)
+    elsewhere = tmp_path / "elsewhere"
+    monkeypatch.setenv("PYTEST_ADDOPTS", addopts.format(elsewhere=elsewhere))
+    result = repo.run_subprocess("--gate=12")
+    _assert_no_pass_and_not_silent(repo, result)

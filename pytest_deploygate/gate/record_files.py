@@ -114,13 +114,14 @@ def clear_stopped_records(where: RecordFolders) -> None:
     no new release). Other gates' records go too: a run that decided nothing cannot say
     which of them it would have replaced. :class:`StaleRecord` when one cannot go."""
     # (A monorepo run writes in its projects' folders only: record_dir/<id>.)
-    record_dir = where.record_dir
-    folders = [record_dir / pid for pid in where.projects
-               if pid not in ("all", ".", "..") and "/" not in pid and "\\" not in pid] \
-        if where.projects else [record_dir]
-    if "all" in where.projects:  # (every project's folder: the run never learnt which)
-        folders += [entry for entry in _entries(record_dir)
-                    if entry.is_dir() and not entry.is_symlink()]
+    folders: list[Path] = []
+    for record_dir in (where.record_dir, *where.also):
+        folders += [record_dir / pid for pid in where.projects
+                    if pid not in ("all", ".", "..") and "/" not in pid and "\\" not in pid] \
+            if where.projects else [record_dir]
+        if "all" in where.projects:  # (every project's folder: the run never learnt which)
+            folders += [entry for entry in _entries(record_dir)
+                        if entry.is_dir() and not entry.is_symlink()]
     names = tuple(name for stage in where.stages for name in stage_record_names(stage))
     for folder in dict.fromkeys(folders):
         entries = [entry for entry in _entries(folder)

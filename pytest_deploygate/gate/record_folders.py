@@ -30,6 +30,10 @@ class RecordFolders:
     record_dir: Path
     projects: tuple[str, ...]
     stages: tuple[str, ...]
+    #: The other folders the command could have meant (the ini's, the default one): an
+    #: option from PYTEST_ADDOPTS (``--help --gate-record-dir=elsewhere``, or an untracked
+    #: pytest.ini's addopts) moved the clearing away from the folder the deploy job reads.
+    also: tuple[Path, ...] = ()
 
 
 def record_folders(config: pytest.Config, option: Callable[[str], object]) -> RecordFolders:
@@ -37,16 +41,19 @@ def record_folders(config: pytest.Config, option: Callable[[str], object]) -> Re
     early namespace of a command whose full parse failed) and the ini file; every stage."""
     rootdir = Path(config.rootpath)
     root = _readable(option("gate_root"), Path.cwd()) or rootdir
-    record_dir = (_readable(option("gate_record_dir"), Path.cwd())
-                  or _readable(_ini(config, "deploygate_record_dir"), rootdir)
-                  or root / "gate-records")
+    candidates = [_readable(option("gate_record_dir"), Path.cwd()),
+                  _readable(_ini(config, "deploygate_record_dir"), rootdir),
+                  root / "gate-records", rootdir / "gate-records", Path.cwd() / "gate-records"]
+    named = [folder for folder in candidates if folder is not None]
+    record_dir = named[0]
     projects = option("gate_project")
     # Every stage, even when --gate-stage reads well: the options did not (PYTEST_ADDOPTS
     # with --gate-stage=post and a bad --gate-watch left the stage-all PASS).
     return RecordFolders(
         record_dir=record_dir,
         projects=tuple(str(p) for p in projects) if isinstance(projects, list | tuple) else (),
-        stages=EVERY_STAGE)
+        stages=EVERY_STAGE,
+        also=tuple(dict.fromkeys(folder for folder in named[1:] if folder != record_dir)))
 
 
 def _ini(config: pytest.Config, name: str) -> object:
