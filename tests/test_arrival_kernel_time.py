@@ -173,3 +173,20 @@ def test_a_checkout_that_wrote_no_file_is_dated_by_the_reflogs_own_change(
     _report(project.root)
     case = _judged(project)
     assert case["outcome"] == "passed", (case, case.get("text"))
+
+
+def test_an_entry_written_by_hand_in_front_of_the_checkout_is_refused(
+        project: GateProject, tmp_path: Path) -> None:
+    # rt15b A02: the earlier run appended a "clone" of 1.4.0 (from the empty commit) while
+    # HEAD stayed at 1.3.0; the runner's real checkout 1.3.0 -> 1.4.0 came after it. The
+    # forged line became the arrival: every file "written" by it, the oldest file's time the
+    # floor, and the stale report fresh. git writes each entry from where the last one ended.
+    _, release = _reused_runner(project, tmp_path)
+    log = project.root / ".git" / "logs" / "HEAD"
+    with log.open("a") as handle:
+        handle.write(f"{'0' * 40} {release} Runner <runner@example.com> {int(time.time())} "
+                     "+0000\tclone: from origin\n")
+    runner_git(project.root, "checkout", "-q", "--force", "-B", "main", "origin/main")
+    case = _judged(project)
+    assert case["outcome"] != "passed", (case, case.get("text"))
+    assert "does not start where the one before it ended" in case["message"], case

@@ -119,6 +119,15 @@ def checkout_arrival(root: Path, release_commit: str, bookkeeping: tuple[str, ..
     if start is None:
         return Arrival(None, f"HEAD's reflog never reached the release commit "
                              f"{release_commit[:12]}")
+    broken = next((position for position in range(max(start, 1), len(entries))
+                   if entries[position][0] != entries[position - 1][1]), None)
+    if broken is not None:
+        # git writes each entry from where HEAD was, the last entry's commit: a line whose
+        # "from" is not that was written by hand (a "clone" line put in front of the real
+        # checkout named every file as written by it, and the oldest file's time as its).
+        return Arrival(None, f"HEAD's reflog {reflog}: the entry {len(entries) - broken} from "
+                             "the end does not start where the one before it ended (an entry "
+                             "written by hand, or one removed)", unreadable=True)
     left, arrived = entries[start]
     if (start == 0 and cut) or (start > 0 and entries[start - 1][1] not in set(asked)):
         # The run goes on before what was read or asked about: the arrival is older, and
