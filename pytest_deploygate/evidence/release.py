@@ -42,6 +42,7 @@ from pathlib import Path
 
 from pytest_deploygate.core.programs import find_program, program_path
 from pytest_deploygate.core.value_class import value_class
+from pytest_deploygate.evidence.as_checked_out import as_checked_out
 from pytest_deploygate.evidence.gate_definition import CHECKLISTS as CHECKLISTS_FROM_TOP
 from pytest_deploygate.evidence.gate_definition import OUTSIDE_MARK
 from pytest_deploygate.evidence.git import authors_since, git_command, git_environment
@@ -641,36 +642,25 @@ def _converted_differently(git: Git, root: Path, prefix: str,
     if code != 0:
         return ["(git check-attr failed)"]
     fields = answer.split("\0")
+    triples = [fields[index:index + 3] for index in range(0, len(fields) - 2, 3)]
     converted = list(dict.fromkeys(
-        fields[index] for index in range(0, len(fields) - 2, 3)
-        if fields[index + 2] not in ("unspecified", "unset")))
+        path for path, _, value in triples if value not in ("unspecified", "unset")))
     if not converted:
         return []
+    lfs = {path for path, name, value in triples if name == "filter" and value == "lfs"}
     differing = []
     for path in converted:
         mode, object_id = files[path]
         if not _differs_from_index(root / path, mode, object_id):
             continue  # the committed bytes themselves (a file as committed, not checked out)
-        # (One process per file whose bytes are not the blob's: few, the checked-out ident
-        # and eol=crlf files. In a batch, git's header gives the unfiltered size.)
-        if not _as_checked_out(root, posixpath.normpath(f"{prefix}{path}"), object_id,
-                               root / path):
+        # (One process per file whose bytes are not the blob's: few, the checked-out ident,
+        # eol=crlf and LFS files. In a batch, git's header gives the unfiltered size.)
+        # Filter drivers are never run (as_checked_out.py); release content tracked by Git
+        # LFS counts as committed when it is the object its committed pointer names.
+        if not as_checked_out(root, posixpath.normpath(f"{prefix}{path}"), object_id,
+                              _work_tree_bytes(root / path), lfs=path in lfs):
             differing.append(path)
     return differing
-
-
-def _as_checked_out(root: Path, git_path: str, object_id: str, work_file: Path) -> bool:
-    """Whether ``work_file`` holds exactly what checking out blob ``object_id`` at
-    ``git_path`` writes (its attributes' filters and conversions applied); False when git
-    cannot say."""
-    try:
-        done = subprocess.run(
-            git_command(root, ("--no-optional-locks", "cat-file", "--filters",
-                               f"--path={git_path}", object_id)),
-            capture_output=True, timeout=60, check=False, env=git_environment(root))
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0 and _work_tree_bytes(work_file) == done.stdout
 
 
 def uncommitted_file_problem(root: Path, path: Path) -> str | None:
@@ -692,8 +682,10 @@ def uncommitted_file_problem(root: Path, path: Path) -> str | None:
     object_id = object_id.strip()
     if code != 0 or not object_id:
         return "it is not committed"
+    # (No Git LFS leniency here: a reviewed file is its blob's bytes, converted by git
+    # alone. as_checked_out.py: never by a filter driver of the job's configuration.)
     if not _differs_from_index(path, "100644", object_id) or \
-            _as_checked_out(root, relative, object_id, path):
+            as_checked_out(root, relative, object_id, _work_tree_bytes(path)):
         return None
     return "its content differs from the committed one"
 
