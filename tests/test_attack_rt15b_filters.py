@@ -92,23 +92,27 @@ def _lfs_tracked(source: Path) -> None:
     (source.parent / "model.object").write_bytes(data)
 
 
+@pytest.mark.parametrize("config", ["local", "user"])
 @pytest.mark.parametrize("content", ["the pointer's object", "another object"])
-def test_release_content_tracked_by_git_lfs(tmp_path: Path, content: str) -> None:
-    """As ``git lfs install --local`` and a checkout leave it (git-lfs itself is not needed:
-    the gate never runs a smudge filter, and the clean one here is the LFS pointer format)."""
+def test_release_content_tracked_by_git_lfs(tmp_path: Path, content: str, config: str) -> None:
+    """As a checkout leaves it, git-lfs installed in the repository (``git lfs install
+    --local``, actions/checkout's ``lfs: true``) or for the runner's user only, whose
+    configuration the gate's git never reads. (git-lfs itself is not needed: the gate never
+    runs a smudge filter, and the clean one here is the LFS pointer format.)"""
     root = build(tmp_path, _lfs_tracked)
     data = (tmp_path / "model.object").read_bytes()
     (root / "model.bin").write_bytes(data if content == "the pointer's object" else data + b"!")
-    clean = tmp_path / "lfs_clean.py"
-    clean.write_text(CLEAN_AS_LFS)
-    if content == "the pointer's object":
-        git(root, "config", "filter.lfs.clean", f"{sys.executable} {clean}")
-    else:  # a clean filter that lies: git diff sees the committed pointer
-        (tmp_path / "pointer").write_bytes(git(root, "show", "HEAD:model.bin").encode())
-        git(root, "config", "filter.lfs.clean", f"cat {tmp_path / 'pointer'}")
-    git(root, "config", "filter.lfs.smudge", "git-lfs smudge -- %f")
-    git(root, "config", "filter.lfs.required", "true")
-    assert git(root, "diff", "--name-only", "HEAD") == ""
+    if config == "local":
+        clean = tmp_path / "lfs_clean.py"
+        clean.write_text(CLEAN_AS_LFS)
+        if content == "the pointer's object":
+            git(root, "config", "filter.lfs.clean", f"{sys.executable} {clean}")
+        else:  # a clean filter that lies: git diff sees the committed pointer
+            (tmp_path / "pointer").write_bytes(git(root, "show", "HEAD:model.bin").encode())
+            git(root, "config", "filter.lfs.clean", f"cat {tmp_path / 'pointer'}")
+        git(root, "config", "filter.lfs.smudge", "git-lfs smudge -- %f")
+        git(root, "config", "filter.lfs.required", "true")
+        assert git(root, "diff", "--name-only", "HEAD") == ""
     done = gate(root)
     record = (root / "gate-records" / "GATE-12.xml").read_text()
     if content == "the pointer's object":

@@ -522,8 +522,16 @@ def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...]
             continue  # (git looks at this file itself)
         if _differs_from_index(root / path, parts[1], parts[2]):
             changed.append(posixpath.normpath(prefix + path))
-    changed += [posixpath.normpath(prefix + path)
-                for path in _converted_differently(git, root, prefix, files)]
+    differing, lfs_objects = _converted_differently(git, root, prefix, files)
+    changed += [posixpath.normpath(prefix + path) for path in differing]
+    for path in lfs_objects:
+        # git diff, which reads no user configuration, compares an LFS file's content with
+        # its pointer when git-lfs is installed for the runner's user only (not --local):
+        # the file is committed when it is the object HEAD's pointer (the index's) names.
+        name = posixpath.normpath(prefix + path)
+        if name in changed and git("rev-parse", "--verify", "-q", f"HEAD:{name}"
+                                   ) == (0, files[path][1] + "\n"):
+            changed.remove(name)
     changed += _uncommitted_in(git, root, prefix, CHECKLISTS)
     changed += _uncommitted_specs(git, root, prefix, spec_dir)
     # The project's own deploygate.yaml, untracked (none committed): git diff does not show
@@ -622,8 +630,8 @@ def _uncommitted_in(git: Git, root: Path, prefix: str, relative: str,
 _CONVERTING = ("text", "eol", "crlf", "ident", "filter", "working-tree-encoding")
 
 
-def _converted_differently(git: Git, root: Path, prefix: str,
-                           files: Mapping[str, tuple[str, str]]) -> list[str]:
+def _converted_differently(git: Git, root: Path, prefix: str, files: Mapping[str, tuple[str, str]]
+                           ) -> tuple[list[str], list[str]]:
     """The tracked files (paths as ``files`` names them, from ``root``) whose work-tree bytes
     are not what git would check out for their index entry, among those a conversion
     attribute applies to.
@@ -633,22 +641,24 @@ def _converted_differently(git: Git, root: Path, prefix: str,
     under ``ident``, ``VERSION = "$Id: "; os.system(...) #$"`` cleans to the committed
     ``VERSION = "$Id$"``. Here the work-tree bytes are compared with what checking the
     entry out writes (``git cat-file --filters``), byte for byte, unless they are the
-    committed bytes themselves (a file as it was committed, before a checkout)."""
+    committed bytes themselves (a file as it was committed, before a checkout). Second: the
+    files tracked by Git LFS that hold the object their index entry's pointer names."""
     regular = [path for path, (mode, _) in files.items() if mode in ("100644", "100755")]
     if not regular:
-        return []
+        return [], []
     code, answer = git("check-attr", "-z", "--stdin", *_CONVERTING,
                        stdin="".join(path + "\0" for path in regular))
     if code != 0:
-        return ["(git check-attr failed)"]
+        return ["(git check-attr failed)"], []
     fields = answer.split("\0")
     triples = [fields[index:index + 3] for index in range(0, len(fields) - 2, 3)]
     converted = list(dict.fromkeys(
         path for path, _, value in triples if value not in ("unspecified", "unset")))
     if not converted:
-        return []
+        return [], []
     lfs = {path for path, name, value in triples if name == "filter" and value == "lfs"}
-    differing = []
+    differing: list[str] = []
+    lfs_objects: list[str] = []
     for path in converted:
         mode, object_id = files[path]
         if not _differs_from_index(root / path, mode, object_id):
@@ -660,7 +670,9 @@ def _converted_differently(git: Git, root: Path, prefix: str,
         if not as_checked_out(root, posixpath.normpath(f"{prefix}{path}"), object_id,
                               _work_tree_bytes(root / path), lfs=path in lfs):
             differing.append(path)
-    return differing
+        elif path in lfs:
+            lfs_objects.append(path)
+    return differing, lfs_objects
 
 
 def uncommitted_file_problem(root: Path, path: Path) -> str | None:
