@@ -710,7 +710,10 @@ def checked_out_by_the_runner(root: Path, path: Path) -> bool:
     For evidence only, where "committed" is the strict answer (a committed report is dated
     by its commit, or refused): a committed LF report checked out with CRLF by a runner's
     ``core.autocrlf`` was neither the blob nor the controlled checkout, and looked written
-    by the run. Never for a reviewed file, where "committed" is the lenient one."""
+    by the run. Never for a reviewed file, where "committed" is the lenient one. The runner's
+    configuration is the job user's (a smudge filter there prints anything), which is why:
+    it only moves a file from "written by the run" to "committed", refused or dated by a
+    commit, where anyone could have committed the same bytes."""
     git = Git(root)
     code, top = git("rev-parse", "--show-toplevel")
     try:
