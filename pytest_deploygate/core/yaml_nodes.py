@@ -56,19 +56,9 @@ _MERGE = "tag:yaml.org,2002:merge"
 
 def _own_keys_of_merging_mappings(root: yaml.Node) -> dict[int, set[int]]:
     """For each mapping with a merge key (``<<``), the key nodes its own text gives."""
-    own: dict[int, set[int]] = {}
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode) and any(
-                key.tag == _MERGE for key, _ in node.value):
-            own[id(node)] = {id(key) for key, _ in node.value}
-        stack.extend(_children(node))
-    return own
+    return {id(node): {id(key) for key, _ in node.value} for node in _nodes(root)
+            if isinstance(node, yaml.MappingNode)
+            and any(key.tag == _MERGE for key, _ in node.value)}
 
 
 def _check_base_60(root: yaml.Node) -> None:
@@ -81,6 +71,11 @@ def _check_base_60(root: yaml.Node) -> None:
 
 def _scalars(root: yaml.Node) -> Iterator[yaml.ScalarNode]:
     """Each scalar node once, in document order."""
+    return (node for node in _nodes(root) if isinstance(node, yaml.ScalarNode))
+
+
+def _nodes(root: yaml.Node) -> Iterator[yaml.Node]:
+    """Each node once (an alias is not followed twice), in document order."""
     seen: set[int] = set()
     stack = [root]
     while stack:
@@ -88,8 +83,7 @@ def _scalars(root: yaml.Node) -> Iterator[yaml.ScalarNode]:
         if id(node) in seen:
             continue
         seen.add(id(node))
-        if isinstance(node, yaml.ScalarNode):
-            yield node
+        yield node
         stack.extend(reversed(_children(node)))
 
 
