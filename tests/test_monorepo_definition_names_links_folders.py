@@ -88,14 +88,16 @@ def test_a_root_pytest_toml_committed_after_the_sign_offs_is_a_new_release(
     _assert_a_new_release_that_does_not_pass(monorepo, "svc-a", released)
 
 
-def test_a_root_pytest_toml_not_committed_is_a_dirty_release(monorepo: Path) -> None:
+def test_a_root_pytest_toml_not_committed_steers_no_gate_run(monorepo: Path) -> None:
+    """It was judged as a dirty release; now (rt15b A06) the run stops before it judges:
+    an uncommitted configuration file steers the run (its addopts) before any record."""
     _add_legacy_specs(monorepo)
     (monorepo / "pytest.toml").write_text('[pytest]\ndeploygate_specs = "legacy_specs"\n')
-    gate(monorepo, "svc-b")
-    assert prop(monorepo, "svc-b", "dirty") == "true"
-    refused = verdict(monorepo, "svc-b")
-    assert refused.returncode == 4, refused.stderr
-    assert "uncommitted changes to release content" in refused.stderr
+    stopped = gate(monorepo, "svc-b")
+    assert stopped.returncode == 4, stopped.stdout[-2000:]
+    assert f"{monorepo / 'pytest.toml'}, but it is not committed" in stopped.stderr
+    assert not (monorepo / "gate-records" / "svc-b" / "GATE-12.xml").exists()
+    assert verdict(monorepo, "svc-b").returncode != 0
 
 
 def _link_spec_folder(root: Path, target: str) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,7 @@ def refuse_outside_definition(config: pytest.Config, root: Path, spec_dir: Path)
         return
     command_line = _command_line(config)
     _refuse_config_file(config, top, command_line)
+    _refuse_uncommitted_config_file(config, top, command_line)
     named_by = _spec_folder_named_by(config, top, command_line)
     problem = spec_folder_outside_problem(spec_dir, top, named_by is not None,
                                           "-o deploygate_specs=DIR")
@@ -73,6 +75,71 @@ def _refuse_config_file(config: pytest.Config, top: Path, command_line: argparse
         f"{top} {how}: it configures the gate (deploygate_specs, addopts) and is no release "
         "content; put pytest's configuration in the repository, or name the file itself on "
         "the command line (-c FILE)")
+
+
+#: The options that choose the folder judged and the folder of its records (dest, option):
+#: ``-c FILE`` makes the file's folder pytest's rootdir.
+_WHERE_OPTIONS = (("rootdir", "--rootdir"), ("inifilename", "-c"), ("gate_root", "--gate-root"),
+                  ("gate_record_dir", "--gate-record-dir"))
+
+
+def refuse_environment_folders(config: pytest.Config) -> None:
+    """Raise ``pytest.UsageError`` when PYTEST_ADDOPTS chose the folder the gate judges (a
+    test path, which moves pytest's rootdir and ini to another checkout; ``--rootdir``;
+    ``-c``; ``--gate-root``) or the folder of its records (``--gate-record-dir``) and the
+    command line did not name the same. The environment pointed the job's trusted command at
+    an older checkout of the same release and wrote its PASS where the deploy job reads it
+    (rt15b A04). Checked on the controller only (xdist's workers get its arguments as theirs)."""
+    addopts = os.environ.get("PYTEST_ADDOPTS", "")
+    if not addopts.strip() or hasattr(config, "workerinput"):
+        return
+    try:
+        environment = config._parser.parse_known_args(shlex.split(addopts))
+    except (ValueError, pytest.UsageError, SystemExit):
+        return  # (pytest's own parse of the same words failed first)
+    command_line = _command_line(config)
+    for dest, option in _WHERE_OPTIONS:
+        value = getattr(environment, dest, None)
+        if value and not getattr(command_line, dest, None):
+            _refuse_from_environment(f"{option}={value}")
+    named = {_place(config, arg) for arg in getattr(command_line, "file_or_dir", None) or ()}
+    for arg in getattr(environment, "file_or_dir", None) or ():
+        if _place(config, arg) not in named:
+            _refuse_from_environment(f"the test path {arg}")
+
+
+def _refuse_from_environment(what: str) -> None:
+    raise pytest.UsageError(
+        f"PYTEST_ADDOPTS (the environment, not the command line) names {what}: the folder the "
+        "gate judges and its record folder are the CI job's to choose; name it on the "
+        "job's command line, or drop it from PYTEST_ADDOPTS")
+
+
+def _place(config: pytest.Config, arg: object) -> str:
+    """A test path as a place: the path of ``path::node`` from the invocation folder."""
+    path, _, node = str(arg).partition("::")
+    return f"{os.path.normpath(Path(config.invocation_params.dir, path))}::{node}"
+
+
+def _refuse_uncommitted_config_file(config: pytest.Config, top: Path,
+                                    command_line: argparse.Namespace) -> None:
+    """pytest's configuration file in the repository steers the gate run (its addopts, the
+    spec and record folders): it must be release content, committed and as committed. An
+    untracked pytest.ini in the work tree wins over the committed pyproject.toml (rt15b A06).
+    One the command line named (``-c``) is the CI job's own."""
+    inipath = config.inipath
+    if inipath is None or way_out(inipath, top)[0] or \
+            _named_by_command_line(config, command_line, inipath) or \
+            not holds_pytest_configuration(inipath):
+        return
+    from pytest_deploygate.evidence.release import uncommitted_file_problem
+
+    problem = uncommitted_file_problem(top, inipath.resolve())
+    if problem:
+        raise pytest.UsageError(
+            f"pytest reads its configuration from {inipath}, but {problem}: it configures "
+            "the gate (addopts, deploygate_specs, the record folder) and must be release "
+            "content; commit it, or name a file on the command line (-c FILE)")
 
 
 def _spec_folder_named_by(config: pytest.Config, top: Path, command_line: argparse.Namespace

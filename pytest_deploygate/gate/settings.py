@@ -69,6 +69,9 @@ def read_settings(config: pytest.Config) -> Settings:
                        _size(config, "deploygate_max_evidence_size"))
 
     _refuse_empty_options(config)
+    from pytest_deploygate.gate.definition_sources import refuse_environment_folders
+
+    refuse_environment_folders(config)
     rootdir = Path(config.rootpath)
     root = _path(config.getoption("gate_root"), Path.cwd(), "--gate-root") or rootdir
     state = (_path(config.getoption("gate_state"), Path.cwd(), "--gate-state")
