@@ -104,3 +104,20 @@ def test_outside_git_a_configuration_file_is_read_as_before(example: GateProject
     """A plain copy of the example is no release (its record says so): nothing to commit."""
     (example.root / "pytest.ini").write_text("[pytest]\naddopts = -rs\n")
     assert example.run_subprocess("--gate=12").ret == 0
+
+
+@pytest.mark.parametrize("addopts", ["-o deploygate_record_dir={elsewhere}",
+                                     "--co -o deploygate_record_dir={elsewhere}",
+                                     "--gate-project=nope"])
+def test_the_environment_cannot_move_the_records_by_setting_or_project(
+        repo: GateProject, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        addopts: str) -> None:
+    """rt15c: ``-o deploygate_record_dir=ELSEWHERE`` in PYTEST_ADDOPTS wrote the new FAIL
+    elsewhere (or, with ``--co``, cleared elsewhere) and ``--gate-project=nope`` cleared only
+    gate-records/nope/: the last PASS in gate-records/ stayed for the deploy job."""
+    _passing_record(repo)
+    monkeypatch.setenv("PYTEST_ADDOPTS", addopts.format(elsewhere=tmp_path / "elsewhere"))
+    result = repo.run_subprocess("--gate=12")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()[-2000:]
+    assert "PYTEST_ADDOPTS (the environment, not the command line)" in result.stderr.str()
+    _no_pass_left(repo)

@@ -80,7 +80,10 @@ def _refuse_config_file(config: pytest.Config, top: Path, command_line: argparse
 #: The options that choose the folder judged and the folder of its records (dest, option):
 #: ``-c FILE`` makes the file's folder pytest's rootdir.
 _WHERE_OPTIONS = (("rootdir", "--rootdir"), ("inifilename", "-c"), ("gate_root", "--gate-root"),
-                  ("gate_record_dir", "--gate-record-dir"))
+                  ("gate_record_dir", "--gate-record-dir"), ("gate_project", "--gate-project"))
+#: ini settings that choose where records go, refused from the environment as the options are
+#: (``-o deploygate_record_dir=ELSEWHERE`` wrote the FAIL elsewhere: rt15c).
+_WHERE_SETTINGS = ("deploygate_record_dir",)
 
 
 def refuse_environment_folders(config: pytest.Config) -> None:
@@ -102,6 +105,12 @@ def refuse_environment_folders(config: pytest.Config) -> None:
         value = getattr(environment, dest, None)
         if value and not getattr(command_line, dest, None):
             _refuse_from_environment(f"{option}={value}")
+    given = {str(entry).partition("=")[0].strip()
+             for entry in getattr(command_line, "override_ini", None) or ()}
+    for entry in getattr(environment, "override_ini", None) or ():
+        key = str(entry).partition("=")[0].strip()
+        if key in _WHERE_SETTINGS and key not in given:
+            _refuse_from_environment(f"-o {entry}")
     named = {_place(config, arg) for arg in getattr(command_line, "file_or_dir", None) or ()}
     for arg in getattr(environment, "file_or_dir", None) or ():
         if _place(config, arg) not in named:

@@ -116,9 +116,11 @@ def clear_stopped_records(where: RecordFolders) -> None:
     # (A monorepo run writes in its projects' folders only: record_dir/<id>.)
     folders: list[Path] = []
     for record_dir in (where.record_dir, *where.also):
-        folders += [record_dir / pid for pid in where.projects
-                    if pid not in ("all", ".", "..") and "/" not in pid and "\\" not in pid] \
-            if where.projects else [record_dir]
+        # (The folder itself too: a project named by mistake, or by the environment
+        # (--gate-project=nope), must not spare the records a single-project run wrote.)
+        folders += [record_dir, *(record_dir / pid for pid in where.projects
+                                  if pid not in ("all", ".", "..") and "/" not in pid
+                                  and "\\" not in pid)]
         if "all" in where.projects:  # (every project's folder: the run never learnt which)
             folders += [entry for entry in _entries(record_dir)
                         if entry.is_dir() and not entry.is_symlink()]
