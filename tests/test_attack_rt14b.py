@@ -8,9 +8,11 @@ healthy; it must not pass.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,31 @@ def one_crash(elapsed: float, scrape: int) -> list[str]:
     return lines
 
 
+#: The scrape from which the born-failing service shows its 5xx series (set by its test).
+BORN_AT = {"scrape": -1}
+
+
+def born_failing(elapsed: float, scrape: int) -> list[str]:
+    """Served 200s; then failed 1000 requests in a burst before one scrape, the first to
+    show its 5xx series, which then stays flat (the failing path was switched off)."""
+    lines = ["# TYPE http_requests_total counter",
+             f'http_requests_total{{code="200"}} {100 * elapsed:.3f}']
+    if 0 <= BORN_AT["scrape"] <= scrape:
+        lines.append('http_requests_total{code="500"} 1000')
+    return lines
+
+
+#: The scrape at which the restarted-once service's counter begins again (set by its test).
+RESET_AT = {"scrape": -1}
+
+
+def restarted_once(_elapsed: float, scrape: int) -> list[str]:
+    """A healthy service restarted once: its counter begins again at RESET_AT."""
+    since = scrape - RESET_AT["scrape"] if 0 <= RESET_AT["scrape"] <= scrape else scrape
+    return ["# TYPE http_requests_total counter",
+            f'http_requests_total{{code="200"}} {100 * (since + 1)}']
+
+
 def crash_loop(_elapsed: float, scrape: int) -> list[str]:
     """A process that crashes on a failing request before it counts it, and is restarted:
     its counters begin again every few scrapes, and no 5xx series ever appears."""
@@ -99,6 +126,8 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Promethe
         "odd-code": [Exporter(counter(('code="200"', 80.0), ('code="503 "', 20.0)))],
         "one-crash": [Exporter(one_crash)],
         "crash-loop": [Exporter(crash_loop)],
+        "born-failing": [Exporter(born_failing)],
+        "restarted-once": [Exporter(restarted_once)],
         # A rollout: the old instance (healthy, busy) goes away, the new one fails half.
         "rollout": [Exporter(counter(('code="200"', 1000.0))),
                     Exporter(counter(('code="200"', 5.0), ('code="503"', 5.0)))],
@@ -283,3 +312,47 @@ def test_a_crash_looping_service_is_no_error_ratio_of_0(
     found = error_ratio_gate(project, server, "crash-loop")
     assert found["type"] == "evidence-missing", found
     assert "reset during the rate window" in found["message"], found
+
+
+def test_a_5xx_series_born_with_failures_counted_is_not_no_errors(
+        project: GateProject, scraped: tuple[Prometheus, Services]) -> None:
+    """rate() reads only what a series adds after its first sample: 1000 failures counted by
+    the scrape that first shows the 5xx series, which then stays flat, measured 0."""
+    server, services = scraped
+    (service,) = services["born-failing"]
+    BORN_AT["scrape"] = service.scrapes + 1
+    server.wait_for(lambda: (server.value(
+        'count_over_time(http_requests_total{job="born-failing",code="500"}[2m])') or 0) >= 3,
+        "the 5xx series scraped three times")
+    found = error_ratio_gate(project, server, "born-failing")
+    assert found["type"] == "evidence-missing", found
+    assert "a 5xx series that began during the rate window" in found["message"], found
+
+
+def test_compare_holds_the_earlier_value_to_the_same_guards(
+        project: GateProject, scraped: tuple[Prometheus, Services]) -> None:
+    """``compare`` reads the error ratio ``offset`` earlier as the baseline: a value read then
+    from a counter that restarted is no baseline, as it would be none now."""
+    server, services = scraped
+    (service,) = services["restarted-once"]
+    series = 'http_requests_total{job="restarted-once"}'
+    server.wait_for(lambda: (server.value(f"count_over_time({series}[10s])") or 0) >= 5,
+                    "a few samples")
+    RESET_AT["scrape"] = service.scrapes + 1
+    server.wait_for(lambda: (server.value(f"resets({series}[3s])") or 0) > 0, "the restart")
+    seen = time.time()  # the restart was scraped in the 3.5 s before this
+    # Now is 12 s later: its 10 s window holds no restart, the window 12 s before it does.
+    now = math.ceil(seen) + 12
+    server.wait_for(lambda: time.time() > now + 2, "the later samples", timeout=30)
+    project.set_state({"phases": {"12-production": {"status": "in_progress"}}})
+    write_config(project, f"prometheus: {{url: '{server.url}', job: restarted-once, "
+                          "rate_window: 10s, timeout: 30}\n")
+    custom_gate(project, "- {id: spike, text: Spike, check: {kind: prometheus, "
+                         "query: error_ratio, max: 1, compare: {offset: 12s, max_factor: 2}}}")
+    stamp = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    result = project.run("--gate=12", f"--gate-now={stamp}")
+    found = project.record().case("spike")
+    assert result.ret != 0, found
+    assert found["type"] == "evidence-missing", found
+    assert "12s earlier: query error_ratio: http_requests_total counters that reset" in (
+        found["message"]), found

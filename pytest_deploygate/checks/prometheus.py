@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pytest_deploygate.checks.ca_files import ca_file_path
@@ -99,12 +99,26 @@ def _measure_once(params: Mapping[str, Any], ctx: EvalContext, where: promql.End
         if problem is not None:
             return Sample(False, shown, problem, at=elapsed)
         if compare:
+            then = at - timedelta(seconds=parse_duration(compare["offset"]))
             return _compared(compare, now, expr, ctx,
-                             lambda: promql.instant(where, expr, at - timedelta(
-                                 seconds=parse_duration(compare["offset"])), pick), elapsed)
+                             lambda: _sound(where, expr, str(params["query"]), checks, then,
+                                            pick), elapsed)
         return Sample(False, shown, value=value, at=elapsed)
 
     return measure
+
+
+def _sound(where: promql.Endpoint, expr: str, name: str,
+           checks: tuple[tuple[str, str, str], ...], at: datetime, pick: str
+           ) -> promql.Measurement:
+    """The value at ``at``, held to the same guards as the value now: an earlier value read
+    from unsound series (a restart, an instance gone, uncounted failures) is no baseline, and
+    an inflated one would let a spike now pass as within ``max_factor``."""
+    measured = promql.instant(where, expr, at, pick)
+    if measured.value is None:
+        return measured
+    problem = promql.guard_problem(where, name, checks, at)
+    return measured if problem is None else promql.Measurement(None, problem)
 
 
 def _compared(compare: Mapping[str, Any], now: promql.Measurement, expr: str,

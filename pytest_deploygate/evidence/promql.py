@@ -59,6 +59,16 @@ _NEW_FAILURES = (
     "a 5xx series with one sample in the rate window: rate() cannot measure it yet, and "
     "without it the ratio would read 0",
     "measure again after the next scrapes")
+# A client library creates a status's series at its first failure, and the first scrape may
+# already count many (a burst before the scrape, or before a crash): rate() reads only what a
+# series adds after its first sample, so a series born in the window with failures counted
+# from the start reads as none (a 5xx series that then stays flat measures a ratio of 0).
+_BORN_FAILING = (
+    'min_over_time(http_requests_total{{labels}code=~"5.."}[{window}]) > 0 '
+    'unless http_requests_total{{labels}code=~"5.."} offset {window}',
+    "a 5xx series that began during the rate window with failures already counted: rate() "
+    "never reads a series' first count, so those failures would read as none",
+    "measure again once prometheus.rate_window ({window}) has passed since")
 
 
 def _departed(series: str, what: str) -> tuple[str, str, str]:
@@ -102,7 +112,8 @@ _BUCKETS = "http_request_duration_seconds_bucket{{selector}}"
 GUARDS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "error_ratio": (_UNCLASSIFIED, _departed(_REQUESTS, "http_requests_total series"),
                     _restarted(_REQUESTS, "http_requests_total counters"),
-                    _stale(_REQUESTS, "http_requests_total series"), _NEW_FAILURES),
+                    _stale(_REQUESTS, "http_requests_total series"), _NEW_FAILURES,
+                    _BORN_FAILING),
     "p99_ms": (_departed(_BUCKETS, "histogram series"),
                _restarted(_BUCKETS, "histogram counters"),
                _stale(_BUCKETS, "histogram series")),
