@@ -35,6 +35,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -92,8 +93,11 @@ def stand_in(script: str, job_bin: Path, temp: Path) -> str:
     for name, text in (("venv-python", VENV_PYTHON), ("make-venv", VENV_MAKER)):
         (job_bin / name).write_text(text)
         (job_bin / name).chmod(0o755)
+    # (and the post stage watches for 0 s, not the recipe's 15 minutes, where the recipe sets
+    # it in the script rather than as a variable the test could override)
     return (script.replace(MAKE_VENV, str(job_bin / "make-venv"))
-            .replace("mktemp -d /tmp/", f"mktemp -d {temp}/"))
+            .replace("mktemp -d /tmp/", f"mktemp -d {temp}/")
+            .replace("GATE_WATCH=15m", "GATE_WATCH=0s"))
 
 
 STUB = '#!/bin/sh\necho "$(basename "$0") $*" >> "$PIPELINE_LOG"\n'
@@ -228,13 +232,23 @@ def gitlab_recipe() -> Recipe:
             local = {**variables, **(job.get("variables") or {})}
             depth = int(local.get("GIT_DEPTH", GITLAB_DEFAULT_DEPTH))
             steps = [Step(download=(need, "")) for need in job.get("needs", [])]
-            steps.append(Step(run="\n".join(job["script"])))
+            steps.append(Step(run="\n".join([*gitlab_before_script(doc, job),
+                                             *job["script"]])))
             artifacts = job.get("artifacts") or {}
             for path in artifacts.get("paths", []):
                 steps.append(Step(upload=(name, path),
                                   always=artifacts.get("when") in ("always", "on_failure")))
             jobs.append(Job(name, depth, steps, list(job.get("needs", []))))
     return Recipe("gitlab", variables, jobs, gitlab_checkout)
+
+
+def gitlab_before_script(doc: dict[str, Any], job: dict[str, Any]) -> list[str]:
+    """A GitLab job's ``before_script``, its own or the one it ``extends`` (GitLab runs it in
+    the same shell as the script)."""
+    if "before_script" in job:
+        return list(job["before_script"])
+    parent = doc.get(job.get("extends") or "") or {}
+    return gitlab_before_script(doc, parent) if parent else []
 
 
 def jenkins_recipe() -> Recipe:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 
 import pytest
 import yaml
-from ci_pipelines import stand_in
+from ci_pipelines import gitlab_before_script, stand_in
 
 from conftest import REPO, GateProject
 
@@ -20,8 +21,12 @@ STUB = "#!/bin/sh\necho \"$0 $*\" >> pipeline.log\n"
 
 def gitlab_jobs() -> tuple[dict[str, str], list[list[str]]]:
     doc = yaml.safe_load((RECIPES / "gitlab-ci.yml").read_text())
-    jobs = [doc[name]["script"] for name in ("gate-pre", "deploy-production", "gate-post")]
-    return doc["variables"], jobs
+    jobs = [[*gitlab_before_script(doc, doc[name]), *doc[name]["script"]]
+            for name in ("gate-pre", "deploy-production", "gate-post")]
+    # The settings the jobs assign in their before_script, read as the shell reads them.
+    settings = dict(shlex.split(line)[0].split("=", 1)
+                    for line in gitlab_before_script(doc, doc["gate-pre"]))
+    return {**doc["variables"], **settings}, jobs
 
 
 def github_jobs() -> tuple[dict[str, str], list[list[str]]]:
@@ -196,11 +201,28 @@ def test_every_gate_run_removes_its_stage_records_first(load) -> None:
     assert runs == 2
 
 
+def test_gitlab_pipeline_variables_choose_nothing(repo: GateProject) -> None:
+    """GitLab lets project, group and pipeline variables (a developer's "Run pipeline" form)
+    override the variables .gitlab-ci.yml defines. A pipeline run saying GATE=11, a signers
+    file of its own, no GATE_ENV and a pytest without the plugin still gets gate 12, judged
+    by the plugin, its verdict against the reviewed signers."""
+    env, jobs = gitlab_jobs()
+    (repo.root / "my_signers").write_text("")
+    pipeline_variables = {**env, "GATE": "11", "ALLOWED_SIGNERS": "my_signers",
+                          "GATE_ENV": "env", "GATE_PYTEST": "-I -m pytest -p no:deploygate",
+                          "PIP_CLEAN": "env", "GATE_WATCH": "0s"}
+    assert run_pipeline(repo, pipeline_variables, jobs) == 0
+    assert "deploy.sh production" in pipeline_log(repo)
+    assert repo.record("GATE-12-pre").decision == "PASS"
+    assert repo.record("GATE-12-post").decision == "PASS"
+    assert not list((repo.root / "gate-records").glob("GATE-11*"))
+
+
 def test_recipes_publish_the_records_the_plugin_writes() -> None:
     gitlab = yaml.safe_load((RECIPES / "gitlab-ci.yml").read_text())
-    assert gitlab["gate-pre"]["artifacts"]["reports"]["junit"] == "gate-records/GATE-$GATE-pre.xml"
+    assert gitlab["gate-pre"]["artifacts"]["reports"]["junit"] == "gate-records/GATE-*-pre.xml"
     assert gitlab["gate-post"]["artifacts"]["reports"]["junit"] == (
-        "gate-records/GATE-$GATE-post.xml")
+        "gate-records/GATE-*-post.xml")
     jenkins = (RECIPES / "Jenkinsfile").read_text()
     assert "junit testResults: 'gate-records/GATE-*-post.xml', keepProperties: true" in jenkins
     assert 'reportFiles: "GATE-${env.GATE}-post.html"' in jenkins  # the HTML record
@@ -236,6 +258,8 @@ def test_recipes_run_no_module_of_the_checkout(load) -> None:
         assert f"-u {variable}" in env["GATE_ENV"].split("PYTEST_DISABLE")[0], variable
     assert env["GATE_PYTEST"].startswith("-I -m pytest ")
     lines = [line.strip() for steps in jobs for step in steps for line in step.splitlines()]
+    # (GitLab's settings are assigned in the script: checked above, through env)
+    lines = [line for line in lines if not re.match(r'[A-Z_]+="', line)]
     pythons = [line for line in lines if re.search(r"python3?\b", line)]
     assert pythons, "the recipes run no python at all?"
     for line in pythons:
