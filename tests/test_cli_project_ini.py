@@ -111,10 +111,11 @@ def test_specs_on_the_command_line_win_over_the_ini(tmp_path: Path) -> None:
     assert OWN_TITLE not in builtin.stdout and "[built-in]" in builtin.stdout
 
 
-def test_an_ini_above_the_project_does_not_choose_its_specs(tmp_path: Path) -> None:
+def test_an_ini_above_the_repository_is_read_only_when_named(tmp_path: Path) -> None:
     # pytest reads it (a project without configuration of its own), outside the repository:
     # no release content, so the gate refuses it unless the command line names it (-c), and
-    # the commands do not vouch for the records of such a run either.
+    # the commands refuse it unless theirs names it (--config-file). Before, they read its
+    # size limits (and ignored its folders) unasked.
     root = own_spec_release(tmp_path / "repo" / "services" / "acme-api",
                             {"pyproject.toml": NO_PYTEST_TABLE})
     above = tmp_path / "repo" / "pytest.ini"
@@ -126,16 +127,45 @@ def test_an_ini_above_the_project_does_not_choose_its_specs(tmp_path: Path) -> N
     assert not (root / RECORD).exists()
     # the run used the specs of the ini above, named on its command line
     gate_run(root, f"--gate-root={root}", "-c", str(above), f"--rootdir={root}")
-    refused = deploygate(root, "verdict", RECORD, "--allow-replay")
-    assert refused.returncode == 4, refused.stdout + refused.stderr
-    assert "it was made by a spec with sha256" in refused.stderr
-    shown = deploygate(root, "show", "12")
-    assert shown.returncode == 0 and OWN_TITLE not in shown.stdout, shown.stderr
+    for command in (("verdict", RECORD, "--allow-replay"), ("show", "12"), ("validate",)):
+        refused = deploygate(root, *command)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        lines = refused.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"{above} is outside the repository {root}" in lines[0] \
+            and "--config-file FILE" in lines[0], refused.stderr
+    # Named, it is the command line's, as it was the run's: its folders count.
+    named = deploygate(root, "--config-file", str(above), "verdict", RECORD, "--allow-replay")
+    assert named.returncode == 0 and OWN_TITLE in named.stdout, named.stderr
     # The project's own file, even without the setting, is the one pytest reads.
     (root / "pytest.ini").write_text("[pytest]\ndeploygate_specs = release-checks\n")
     commit_all(root, "the project's own pytest.ini")
     accepted = deploygate(root, "show", "12")
     assert accepted.returncode == 0 and OWN_TITLE in accepted.stdout, accepted.stderr
+
+
+def test_outside_git_an_ini_above_the_project_is_read_as_before(tmp_path: Path) -> None:
+    """No repository, no release to bind (as for pytest --gate): nothing is refused."""
+    root = tmp_path / "plain" / "acme-api"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("gate-records"))
+    (root / "pyproject.toml").write_text(NO_PYTEST_TABLE)
+    (root.parent / "pytest.ini").write_text("[pytest]\ndeploygate_max_spec_size = 1000\n")
+    refused = deploygate(root, "show", "12")
+    assert refused.returncode == 2 and "1000" in refused.stderr, refused.stderr  # (its limit)
+    assert "outside the repository" not in refused.stderr
+
+
+def test_an_ini_linked_out_of_the_repository_is_refused_even_when_named(tmp_path: Path
+                                                                         ) -> None:
+    root = own_spec_release(tmp_path / "acme-api", {})
+    (tmp_path / "org.ini").write_text("[pytest]\ndeploygate_max_spec_size = 16777216\n")
+    (root / "pytest.ini").symlink_to("../org.ini")
+    commit_all(root, "pytest.ini: the organisation's")
+    for named in ((), ("--config-file", "pytest.ini")):
+        refused = deploygate(root, *named, "show", "12")
+        assert refused.returncode == 2, refused.stdout
+        lines = refused.stderr.strip().splitlines()
+        assert len(lines) == 1 and "through" in lines[0] and "a link in it" in lines[0], \
+            refused.stderr
 
 
 def test_the_ini_spec_size_limit_applies_to_the_commands(tmp_path: Path) -> None:

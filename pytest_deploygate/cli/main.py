@@ -18,7 +18,12 @@ import typing
 from collections.abc import Sequence
 from pathlib import Path
 
-from pytest_deploygate.cli.project_ini import DEFAULT_SPEC_FOLDER, IniError, read_gate_ini
+from pytest_deploygate.cli.project_ini import (
+    DEFAULT_SPEC_FOLDER,
+    IniError,
+    outside_repository_problem,
+    read_gate_ini,
+)
 from pytest_deploygate.cli.workspace import Refusal, Workspace, complain
 from pytest_deploygate.core.version import __version__
 
@@ -144,8 +149,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not root.is_dir():
         complain(f"--root {args.root}: not a directory")
         return REFUSED
+    from pytest_deploygate.evidence.gate_definition import (
+        repository_top,
+        spec_folder_outside_problem,
+        way_out,
+    )
+
+    top = repository_top(root)
     try:  # the spec folder and size limits pytest --gate reads for this project
         ini = read_gate_ini(root, args.config_file)
+        # As pytest --gate refuses it: a configuration file outside the repository is read
+        # only when the command line names it (-c there, --config-file here).
+        outside = outside_repository_problem(ini, top, args.config_file is not None) \
+            if top is not None else None
+        if outside:
+            raise IniError(outside)
         limits = ini.limits()
         from_ini = None if args.specs else ini.folder("deploygate_specs")
         spec_dir = args.specs or from_ini or root / DEFAULT_SPEC_FOLDER
@@ -162,24 +180,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = "--specs" if args.specs else "deploygate_specs"
         complain(f"{where} {spec_dir}: {in_bookkeeping}")
         return REFUSED
-    from pytest_deploygate.evidence.gate_definition import (
-        repository_top,
-        spec_folder_outside_problem,
-        way_out,
-    )
-
-    top = repository_top(root)
     # A folder the configuration file names is the command line's when the command line
     # named that file and it lies outside the repository (pytest --gate judges it so).
     named_by_a_file = from_ini is not None and not (
         args.config_file is not None and ini.path is not None and top is not None
         and way_out(ini.path, top) == (True, None))
-    outside = spec_folder_outside_problem(spec_dir, top, named_by_a_file, "--specs DIR") \
-        if top is not None else None
-    if outside:  # as pytest --gate refuses it: only the command line names one outside
+    specs_outside = spec_folder_outside_problem(spec_dir, top, named_by_a_file,
+                                                "--specs DIR") if top is not None else None
+    if specs_outside:  # as pytest --gate refuses it: only the command line names one outside
         where = f"--specs {spec_dir}" if args.specs else \
             f"{ini.path}: deploygate_specs = {ini.values.get('deploygate_specs', '')!r}"
-        complain(f"{where}: {outside}")
+        complain(f"{where}: {specs_outside}")
         return REFUSED
     workspace = Workspace(root, spec_dir.resolve(), args.plugin, limits=limits,
                           spec_dir_as_named=spec_dir.absolute(), ini_path=ini.path)

@@ -5,18 +5,17 @@ configuration; the ``deploygate`` commands must read the same ones, or ``deployg
 checks a record against the built-in spec instead of the project's own (and refuses it), and
 refuses a spec the run was allowed to read. Importing pytest for this would cost a verdict more
 than the verdict itself, so the configuration file is located here by pytest's rules: from the
-root upwards, in each folder the first of :data:`CONFIG_FILES` that holds pytest configuration
-(``pytest.toml`` and ``pytest.ini`` always do, ``pyproject.toml`` with ``[tool.pytest]``,
-``tox.ini`` with ``[pytest]``, ``setup.cfg`` with ``[tool:pytest]``).
-
-A file is parsed only when it names a ``deploygate_`` setting (the TOML and ini parsers cost
-a verdict ~70 M and ~60 M instructions); pytest's own ini parser (``iniconfig``) reads ini
-files, so continuation lines and comments mean what they mean to pytest. Whatever this finds,
-``deploygate verdict`` still checks the record's spec by its sha256: a spec folder that is not
-the run's is a refusal, never a pass. ``-o`` and ``PYTEST_ADDOPTS`` overrides are the run's
-alone; ``--specs`` is their counterpart here, and ``--config-file`` that of pytest's ``-c``
-(the file the gate ran with is release content where it lies in the repository, so verdict
-must bind the same one: evidence/gate_definition.py).
+root upwards, in each folder the first of :data:`CONFIG_FILES` that holds pytest configuration,
+decided and read by pytest's own parsers and rules (core/pytest_config_files.py: a regex of the
+table header missed ``[tool."pytest".ini_options]`` and dotted keys, which pytest reads). A file
+is parsed only where it could hold pytest's table (it spells ``pytest``); one pytest would stop
+on is refused in one line. Whatever this finds, ``deploygate verdict`` still checks the
+record's spec by its sha256: a spec folder that is not the run's is a refusal, never a pass.
+``-o`` and ``PYTEST_ADDOPTS`` overrides are the run's alone; ``--specs`` is their counterpart
+here, and ``--config-file`` that of pytest's ``-c`` (the file the gate ran with is release
+content where it lies in the repository, so verdict must bind the same one:
+evidence/gate_definition.py). A file outside the repository is refused unless
+``--config-file`` names it, as pytest --gate refuses it unless ``-c`` does.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -29,9 +28,11 @@ from pathlib import Path
 from pytest_deploygate.core.errors import DeployGateError
 from pytest_deploygate.core.limits import DEFAULT_LIMITS, Limits, ini_size
 from pytest_deploygate.core.pytest_config_files import (
-    HOLDS_PYTEST,
     MAX_CONFIG_BYTES,
     PYTEST_CONFIG_FILES,
+    PytestRefusesIt,
+    pytest_settings,
+    pytest_text,
 )
 from pytest_deploygate.core.value_class import field, value_class
 
@@ -42,7 +43,6 @@ CONFIG_FILES = PYTEST_CONFIG_FILES
 DEFAULT_SPEC_FOLDER = "gate_specs"
 #: Configuration files are small; a bigger one is not read (its settings would be refused).
 _MAX_CONFIG_BYTES = MAX_CONFIG_BYTES
-_HOLDS_PYTEST = HOLDS_PYTEST
 
 
 class IniError(DeployGateError):
@@ -102,25 +102,49 @@ def read_gate_ini(root: Path, named: Path | None = None) -> GateIni:
         if not named.is_file():
             raise IniError(f"--config-file {named}: not a file; name the file the gate ran "
                            "with (pytest -c FILE)")
-        text = _text(named)
-        return GateIni(named.absolute(), _settings(named, text) if "deploygate_" in text else {})
+        settings = _pytest_settings(named, _text(named))
+        return GateIni(named.absolute(), _gate_settings(named, settings or {}))
     for folder in (root, *root.parents):
         for name in CONFIG_FILES:
             path = folder / name
             if not path.is_file():
                 continue
-            text = _text(path)
-            holds = _HOLDS_PYTEST.get(name)
-            if holds is not None and not holds.search(text):
+            settings = _pytest_settings(path, _text(path))
+            if settings is None:
                 continue  # not pytest's: look further, as pytest does
             inside = path.resolve().is_relative_to(root.resolve())
-            if "deploygate_" not in text:
-                return GateIni(path, inside_project=inside)
-            return GateIni(path, _settings(path, text), inside)
+            return GateIni(path, _gate_settings(path, settings), inside)
     return GateIni()
 
 
+def outside_repository_problem(ini: GateIni, top: Path, named: bool) -> str | None:
+    """Why the commands may not read the configuration file ``ini`` came from (None when they
+    may): pytest --gate refuses one outside the repository at ``top`` unless its command line
+    named it (``-c``), and one a link of the repository leads out to whoever named it
+    (gate/definition_sources.py); ``named``: ``--config-file`` named it. Its size limits
+    decide which spec, evidence and record files the commands read; a file no review covers
+    must not decide that for the deploy job, nor the commands vouch for a run that could not
+    have read it."""
+    if ini.path is None:
+        return None
+    from pytest_deploygate.evidence.gate_definition import way_out
+
+    outside, link = way_out(ini.path, top)
+    if not outside or (named and link is None):
+        return None
+    how = f"through {link}, a link in it" if link is not None else \
+        "(found in a folder above it, as pytest finds it)"
+    instead = "name the file itself with --config-file FILE (the gate run's -c FILE)" \
+        if link is not None else "name it with --config-file FILE, as the gate run named " \
+        "it with -c FILE"
+    return (f"pytest's configuration file {ini.path} is outside the repository {top} {how}: "
+            "it configures the gate (deploygate_specs, the size limits) and is no release "
+            "content, so pytest --gate refuses it too; put pytest's configuration in the "
+            f"repository, or {instead}")
+
+
 def _text(path: Path) -> str:
+    """The file as pytest reads it (one line naming it when it cannot be read)."""
     try:
         with path.open("rb") as handle:
             data = handle.read(_MAX_CONFIG_BYTES + 1)
@@ -130,54 +154,30 @@ def _text(path: Path) -> str:
     if len(data) > _MAX_CONFIG_BYTES:
         raise IniError(f"{path}: over {_MAX_CONFIG_BYTES} bytes, not a configuration file "
                        "this reads; pass --specs")
-    from pytest_deploygate.core.utf8 import NotUtf8, decode_utf8
+    from pytest_deploygate.core.utf8 import NotUtf8
 
     try:
-        return decode_utf8(data, bom=False)
+        return pytest_text(data)
     except NotUtf8 as exc:
         raise IniError(f"{path}:{exc.line}: {exc.detail}") from None
 
 
-def _settings(path: Path, text: str) -> dict[str, str]:
-    table = _toml_table(path, text) if path.suffix == ".toml" else _ini_section(path, text)
-    return {key: value for key, value in table.items() if key.startswith("deploygate_")}
-
-
-def _toml_table(path: Path, text: str) -> dict[str, str]:
-    import tomllib
-
+def _pytest_settings(path: Path, text: str) -> dict[str, object] | None:
+    """What pytest takes from the file (None: not its configuration); a file pytest stops
+    on is refused here too, in one line."""
     try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise IniError(f"{path}: not valid TOML ({exc}); fix it") from None
-    if path.name == "pyproject.toml":
-        tool = _table(_table(document.get("tool")).get("pytest"))
-        table = _table(tool.get("ini_options")) or {k: v for k, v in tool.items()
-                                                    if k != "ini_options"}
-    else:
-        table = _table(document.get("pytest"))
-    return {key: _toml_value(path, key, value) for key, value in table.items()
+        return pytest_settings(path, text)
+    except PytestRefusesIt as exc:
+        raise IniError(str(exc)) from None
+
+
+def _gate_settings(path: Path, settings: Mapping[str, object]) -> dict[str, str]:
+    """The ``deploygate_`` settings, as the strings the gate reads them as."""
+    return {key: _value(path, key, value) for key, value in settings.items()
             if key.startswith("deploygate_")}
 
 
-def _table(value: object) -> dict[str, object]:
-    return value if isinstance(value, dict) else {}
-
-
-def _toml_value(path: Path, key: str, value: object) -> str:
+def _value(path: Path, key: str, value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise IniError(f"{path}: {key} = {value!r}: expected a string (or a number of bytes)")
     return str(value)
-
-
-def _ini_section(path: Path, text: str) -> dict[str, str]:
-    import iniconfig  # pytest's own ini parser (a dependency of pytest)
-
-    try:
-        parsed = iniconfig.IniConfig(str(path), data=text)
-    except iniconfig.ParseError as exc:
-        raise IniError(f"{exc}; fix it") from None
-    section = "tool:pytest" if path.suffix == ".cfg" else "pytest"
-    if section not in parsed:
-        return {}
-    return dict(parsed[section].items())
