@@ -123,10 +123,12 @@ def test_a_change_only_staged_is_uncommitted(release: GateProject) -> None:
     (release.root / "NOTES.md").write_text("staged, never committed\n")
     git(release, "add", "NOTES.md")
     git(release, "rm", "-q", "--cached", "pyproject.toml")
+    (release.root / "TODO.md").write_text("intended, never committed\n")
+    git(release, "add", "--intent-to-add", "TODO.md")
     assert pre_record_dirty(release) == "true"
     done = verdict(release, "gate-records/GATE-12-pre.xml")
     assert done.returncode == 4
-    assert "NOTES.md" in done.stderr and "pyproject.toml" in done.stderr
+    assert all(name in done.stderr for name in ("NOTES.md", "pyproject.toml", "TODO.md"))
 
 
 def test_an_untouched_work_tree_with_a_fresh_index_is_clean(release: GateProject) -> None:

@@ -545,8 +545,11 @@ def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...]
                                 "-z", *specs)
         if code != 0:
             return (*changed, "(git ls-files failed)")
-    code, staged = git("diff", "--cached", "--no-ext-diff", "--no-textconv",
-                       "--ignore-submodules=none", "--name-only", "-z", "HEAD", *specs)
+    # (--ita-visible-in-index: a file added with ``git add -N`` is a new file, as git diff
+    # HEAD listed it, and git ls-files lists it.)
+    code, staged = git("diff", "--cached", "--ita-visible-in-index", "--no-ext-diff",
+                       "--no-textconv", "--ignore-submodules=none", "--name-only", "-z",
+                       "HEAD", *specs)
     if code != 0:
         return (*changed, "(git diff --cached failed)")
     changed += [p for p in staged.split("\0") if p]
