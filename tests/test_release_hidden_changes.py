@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from index_forgery import forge_stat_data
 from test_release_identity import (  # noqa: F401  (fixtures: a real release repository)
     built,
     gate,
@@ -99,3 +100,54 @@ def test_git_variables_of_the_step_cannot_point_at_a_clean_checkout(
     assert record.properties["deploygate.dirty"] == "true"
     assert record.outcomes()["version-tagged"] == "failure"
     assert "no tag" in record.case("version-tagged")["message"]
+
+
+def test_an_edit_behind_forged_index_stat_data_is_uncommitted(release: GateProject) -> None:
+    # The index is the job user's file: its CHANGELOG.md entry keeps HEAD's blob id and is
+    # given the edited file's own stat data, so git trusts it and never hashes the file.
+    change(release)
+    forge_stat_data(release.root / ".git" / "index", CHANGED, release.root / CHANGED)
+    assert git(release, "diff", "HEAD", "--name-only") == "", "git itself is fooled"
+    assert git(release, "status", "--porcelain") == "", "git itself is fooled"
+    assert pre_record_dirty(release) == "true"
+    done = verdict(release, "gate-records/GATE-12-pre.xml")
+    assert done.returncode == 4
+    assert f"uncommitted changes to release content ({CHANGED})" in done.stderr
+    # The job's index is read, never written: the forged entry is still there.
+    assert git(release, "diff", "HEAD", "--name-only") == ""
+
+
+def test_a_change_only_staged_is_uncommitted(release: GateProject) -> None:
+    # A new file added to the index (git ls-files lists it: packagers ship what it lists)
+    # and a file removed from it are changes of the release as git diff HEAD saw them.
+    (release.root / "NOTES.md").write_text("staged, never committed\n")
+    git(release, "add", "NOTES.md")
+    git(release, "rm", "-q", "--cached", "pyproject.toml")
+    (release.root / "TODO.md").write_text("intended, never committed\n")
+    git(release, "add", "--intent-to-add", "TODO.md")
+    assert pre_record_dirty(release) == "true"
+    done = verdict(release, "gate-records/GATE-12-pre.xml")
+    assert done.returncode == 4
+    assert all(name in done.stderr for name in ("NOTES.md", "pyproject.toml", "TODO.md"))
+
+
+def test_an_untouched_work_tree_with_a_fresh_index_is_clean(release: GateProject) -> None:
+    # Every file hashed (the scratch index holds no stat data) is no change: an honest
+    # checkout, its index rewritten with new stat data for every file, stays clean.
+    for name in git(release, "ls-files").splitlines():
+        os.utime(release.root / name)
+    git(release, "update-index", "--really-refresh")
+    assert pre_record_dirty(release) == "false"
+
+
+def test_no_clean_filter_of_the_job_runs_and_a_committed_file_under_one_is_clean(
+        release: GateProject, tmp_path: Path) -> None:
+    # Every file is hashed now, so each one under a filter attribute would start the clean
+    # command of the job's own .git/config, a program of the job user's: none may run.
+    ran = tmp_path / "ran"
+    git(release, "config", "filter.spy.clean", f"touch {ran}; cat")
+    git(release, "config", "filter.spy.required", "true")
+    (release.root / ".git" / "info" / "attributes").write_text(f"{CHANGED} filter=spy\n")
+    assert pre_record_dirty(release) == "false"
+    assert verdict(release, "gate-records/GATE-12-pre.xml").returncode == 0
+    assert not ran.exists()

@@ -43,17 +43,9 @@ def as_checked_out(root: Path, git_path: str, object_id: str, work: bytes | None
     ``lfs``, also the content a Git LFS pointer blob names. False when git cannot say."""
     if work is None:
         return False
-    drivers = _filter_drivers(root)
-    if drivers is None:
+    extra = drivers_off(root)
+    if extra is None:
         return False
-    # Set through GIT_CONFIG_COUNT (command-line scope, over every configuration file), not
-    # ``-c``, which splits at the first "=": a driver's name may hold one.
-    off = [(f"filter.{name}.{key}", value) for name in drivers
-           for key, value in (("smudge", ""), ("process", ""), ("required", "false"))]
-    extra = {"GIT_CONFIG_COUNT": str(len(off))}
-    for index, (key, value) in enumerate(off):
-        extra[f"GIT_CONFIG_KEY_{index}"] = key
-        extra[f"GIT_CONFIG_VALUE_{index}"] = value
     try:
         done = subprocess.run(
             git_command(root, ("--no-optional-locks", "cat-file", "--filters",
@@ -66,6 +58,26 @@ def as_checked_out(root: Path, git_path: str, object_id: str, work: bytes | None
     if work == done.stdout:
         return True
     return lfs and _is_lfs_content(done.stdout, work)
+
+
+def drivers_off(root: Path) -> dict[str, str] | None:
+    """Environment for a controlled git (git_environment's ``extra``) that switches off every
+    filter driver the configuration at ``root`` defines, both ways (``clean`` when git hashes
+    a work-tree file, ``smudge`` and ``process`` when it writes one); None when git cannot say
+    which drivers there are. A switched-off driver passes the bytes through unchanged."""
+    drivers = _filter_drivers(root)
+    if drivers is None:
+        return None
+    # Set through GIT_CONFIG_COUNT (command-line scope, over every configuration file), not
+    # ``-c``, which splits at the first "=": a driver's name may hold one.
+    off = [(f"filter.{name}.{key}", value) for name in drivers
+           for key, value in (("clean", ""), ("smudge", ""), ("process", ""),
+                              ("required", "false"))]
+    extra = {"GIT_CONFIG_COUNT": str(len(off))}
+    for index, (key, value) in enumerate(off):
+        extra[f"GIT_CONFIG_KEY_{index}"] = key
+        extra[f"GIT_CONFIG_VALUE_{index}"] = value
+    return extra
 
 
 def _filter_drivers(root: Path) -> list[str] | None:

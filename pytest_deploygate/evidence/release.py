@@ -42,7 +42,7 @@ from pathlib import Path
 
 from pytest_deploygate.core.programs import find_program, program_path
 from pytest_deploygate.core.value_class import value_class
-from pytest_deploygate.evidence.as_checked_out import as_checked_out
+from pytest_deploygate.evidence.as_checked_out import as_checked_out, drivers_off
 from pytest_deploygate.evidence.gate_definition import CHECKLISTS as CHECKLISTS_FROM_TOP
 from pytest_deploygate.evidence.gate_definition import OUTSIDE_MARK
 from pytest_deploygate.evidence.git import authors_since, git_command, git_environment
@@ -485,9 +485,18 @@ def _link_target_problem(path: str, targets: Mapping[str, str], files: Mapping[s
 
 #: Settings that make git trust what the index remembers of a file instead of looking at it:
 #: the repository's own configuration is the developer's, so the dirty check sets them back.
-#: (core.fsmonitor is off for every controlled git: see git.py.)
+#: (core.fsmonitor is off for every controlled git: see git.py.) In the scratch index of
+#: :func:`_uncommitted`, which holds no stat data at all, they are a second line only.
 _LOOK_AT_THE_FILES = ("-c", "core.ignoreStat=false", "-c", "core.checkStat=default",
-                      "-c", "core.trustctime=true", "-c", "core.untrackedCache=false")
+                      "-c", "core.trustctime=true", "-c", "core.untrackedCache=false",
+                      # (Porcelain git diff hashes a file whose stat data differs only
+                      # under this; false listed every file of the scratch index as changed.)
+                      "-c", "diff.autoRefreshIndex=true")
+#: Settings that keep the scratch index one plain file in its private folder, every entry a
+#: full one: no shared index written beside the repository's (core.splitIndex), no sparse
+#: index or skip-worktree bits from a sparse-checkout definition.
+_PLAIN_INDEX = ("-c", "core.splitIndex=false", "-c", "index.sparse=false",
+                "-c", "core.sparseCheckout=false")
 
 
 def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...],
@@ -495,22 +504,55 @@ def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...]
     """Tracked release-content paths whose work tree or index differs from HEAD (paths as
     ``git diff`` names them, from the repository's top).
 
-    Two git processes: ``git diff HEAD``, and ``git ls-files -v`` for the entries flagged
-    skip-worktree or assume-unchanged, which git diff and git status never look at (so a
-    local change behind ``git update-index --skip-worktree`` looked committed). Those few
-    files are compared here, byte for byte, with their index entry."""
+    The work tree is compared with HEAD through a scratch index read from HEAD, never
+    through the job's own ``.git/index``: that file is the job user's, and its stat data is
+    what git trusts to skip a file. An entry given HEAD's blob id and the edited file's own
+    ctime, mtime, inode and size (rewritten by hand, checksum and all) made an edited
+    CHANGELOG.md look committed to ``git diff HEAD``. The scratch index holds no stat data,
+    so git hashes every file, and no skip-worktree or assume-unchanged bit (which git diff
+    and git status never look past). The job's index is compared with HEAD apart
+    (``git diff --cached``: blob ids only, no stat data), as a staged change is one too."""
     specs = _pathspecs(bookkeeping)
-    # --ignore-submodules=none: a committed .gitmodules saying ``ignore = all`` (or the
-    # repository's diff.ignoreSubmodules) made a submodule checked out at another commit, or
-    # edited inside, look like the committed release.
-    code, diff = git(*_LOOK_AT_THE_FILES, "diff", "--ignore-submodules=none", "--name-only",
-                     "-z", "HEAD", *specs)
+    # No filter driver of the job's configuration runs as git hashes the files (a clean
+    # command could say anything, and is a program of the job user's): drivers_off. A file
+    # under one is compared byte for byte below (_converted_differently), as it was.
+    off = drivers_off(root)
+    if off is None:
+        return ("(git config failed)",)
+    with tempfile.TemporaryDirectory(prefix="deploygate-dirty-") as tmp:
+        # (A private folder: not the work tree, not .git, gone when done; its index.lock too.)
+        scratch = Git(root, {**off, "GIT_INDEX_FILE": str(Path(tmp) / "index")})
+        code, _ = scratch(*_PLAIN_INDEX, "read-tree", "HEAD")
+        if code != 0:
+            return ("(git read-tree failed)",)
+        # Hash every file once and remember its stat data now, in the scratch index only:
+        # git diff then compares each entry it finds changed by content, reading HEAD's
+        # blob, which is several times slower for every file than this hash. (A cache of
+        # this process's own making: its answer is never needed, so its exit code is not;
+        # an entry it leaves stale, or racily clean, git diff compares in full.)
+        scratch(*_LOOK_AT_THE_FILES, *_PLAIN_INDEX, "update-index", "-q", "--refresh")
+        # --ignore-submodules=none: a committed .gitmodules saying ``ignore = all`` (or the
+        # repository's diff.ignoreSubmodules) made a submodule checked out at another
+        # commit, or edited inside, look like the committed release.
+        code, diff = scratch(*_LOOK_AT_THE_FILES, *_PLAIN_INDEX, "diff", "--no-ext-diff",
+                             "--no-textconv", "--ignore-submodules=none", "--name-only", "-z",
+                             *specs)
+        if code != 0:
+            return ("(git diff failed)",)
+        changed = [p for p in diff.split("\0") if p]
+        # HEAD's entries (mode, blob), for the files git compares only after converting.
+        code, listing = scratch(*_LOOK_AT_THE_FILES, *_PLAIN_INDEX, "ls-files", "-v", "-s",
+                                "-z", *specs)
+        if code != 0:
+            return (*changed, "(git ls-files failed)")
+    # (--ita-visible-in-index: a file added with ``git add -N`` is a new file, as git diff
+    # HEAD listed it, and git ls-files lists it.)
+    code, staged = git("diff", "--cached", "--ita-visible-in-index", "--no-ext-diff",
+                       "--no-textconv", "--ignore-submodules=none", "--name-only", "-z",
+                       "HEAD", *specs)
     if code != 0:
-        return ("(git diff failed)",)
-    changed = [p for p in diff.split("\0") if p]
-    code, listing = git(*_LOOK_AT_THE_FILES, "ls-files", "-v", "-s", "-z", *specs)
-    if code != 0:
-        return (*changed, "(git ls-files failed)")
+        return (*changed, "(git diff --cached failed)")
+    changed += [p for p in staged.split("\0") if p]
     files: dict[str, tuple[str, str]] = {}
     for entry in listing.split("\0"):
         meta, _, path = entry.partition("\t")
@@ -519,7 +561,8 @@ def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...]
             continue
         files[path] = (parts[1], parts[2])
         if not (parts[0] == "S" or parts[0].islower()):
-            continue  # (git looks at this file itself)
+            continue  # (git looked at this file itself)
+        # (Never so in a scratch index read from HEAD; compared byte for byte if ever.)
         if _differs_from_index(root / path, parts[1], parts[2]):
             changed.append(posixpath.normpath(prefix + path))
     differing, lfs_objects = _converted_differently(git, root, prefix, files)
