@@ -36,19 +36,41 @@ _LFS_POINTER = re.compile(
     rb"size (?P<size>0|[1-9][0-9]{0,18})\n")
 
 
+class FilterDrivers:
+    """The filter drivers the configuration at one root defines, read from git once (on
+    first need) however many files are then compared: a ``git config`` process per file
+    compared was most of the cost. Made by the caller for one comparison of a tree's files
+    and dropped with it, never kept by the module: a later run reads the configuration
+    afresh."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._names: list[str] | None = None
+        self._read = False
+
+    def names(self) -> list[str] | None:
+        """The drivers' names (None when git cannot say)."""
+        if not self._read:
+            self._names, self._read = _filter_drivers(self._root), True
+        return self._names
+
+
 def as_checked_out(root: Path, git_path: str, object_id: str, work: bytes | None, *,
-                   lfs: bool = False) -> bool:
+                   lfs: bool = False, drivers: FilterDrivers | None = None) -> bool:
     """Whether ``work`` (a work-tree file's bytes) is what checking out blob ``object_id``
     at ``git_path`` (from the repository's top) writes with every filter driver off; with
-    ``lfs``, also the content a Git LFS pointer blob names. False when git cannot say."""
+    ``lfs``, also the content a Git LFS pointer blob names. False when git cannot say.
+
+    ``drivers``: the configuration's filter drivers at ``root`` as the caller has them read
+    for all the files it compares (read here, for this file alone, without it)."""
     if work is None:
         return False
-    drivers = _filter_drivers(root)
-    if drivers is None:
+    names = (drivers if drivers is not None else FilterDrivers(root)).names()
+    if names is None:
         return False
     # Set through GIT_CONFIG_COUNT (command-line scope, over every configuration file), not
     # ``-c``, which splits at the first "=": a driver's name may hold one.
-    off = [(f"filter.{name}.{key}", value) for name in drivers
+    off = [(f"filter.{name}.{key}", value) for name in names
            for key, value in (("smudge", ""), ("process", ""), ("required", "false"))]
     extra = {"GIT_CONFIG_COUNT": str(len(off))}
     for index, (key, value) in enumerate(off):

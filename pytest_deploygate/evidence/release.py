@@ -41,8 +41,9 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from pytest_deploygate.core.programs import find_program, program_path
+from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.value_class import value_class
-from pytest_deploygate.evidence.as_checked_out import as_checked_out
+from pytest_deploygate.evidence.as_checked_out import FilterDrivers, as_checked_out
 from pytest_deploygate.evidence.gate_definition import CHECKLISTS as CHECKLISTS_FROM_TOP
 from pytest_deploygate.evidence.gate_definition import OUTSIDE_MARK
 from pytest_deploygate.evidence.git import authors_since, git_command, git_environment
@@ -298,13 +299,17 @@ def is_bookkeeping(relative: str, bookkeeping: tuple[str, ...]) -> bool:
 
 
 def release_identity(root: Path, *, record_dir: Path | None, version: str | None,
-                     spec_dir: Path | None = None) -> ReleaseIdentity:
+                     spec_dir: Path | None = None,
+                     scope: RunScope | None = None) -> ReleaseIdentity:
     """The release identity of the project at ``root`` (never raises).
 
     ``spec_dir``: the folder of the project's own gate specs (default ``gate_specs/``), whose
     spec files must be HEAD's as the checklists must (an untracked spec there is read by the
-    gate and by verdict, yet git diff never shows it)."""
+    gate and by verdict, yet git diff never shows it). ``scope``: the run, whose reading of
+    the configuration's filter drivers at ``root`` serves each of its identities (without
+    it, one reading serves this identity's files)."""
     git = Git(root)
+    drivers = filter_drivers(root, scope)
     specs = spec_dir if spec_dir is not None else root / DEFAULT_SPEC_FOLDER
     # One git process for five answers, a line each (a git process is most of this
     # function's cost): inside a work tree?, the root's path in it, where shallow is kept, the
@@ -315,7 +320,7 @@ def release_identity(root: Path, *, record_dir: Path | None, version: str | None
     if code == 0 and len(lines) == 5 and lines[0].strip() == "true":
         prefix, shallow_path, object_format = lines[1:4]
         return _identity(git, root, record_dir, version, prefix, shallow_path, object_format,
-                         specs)
+                         specs, drivers)
     code, answers = git("rev-parse", "--is-inside-work-tree", "--show-prefix", "--git-path",
                         "shallow")
     lines = answers.removesuffix("\n").split("\n")
@@ -333,12 +338,13 @@ def release_identity(root: Path, *, record_dir: Path | None, version: str | None
     if git("rev-parse", "--verify", "-q", "HEAD")[0] != 0:
         return ReleaseIdentity(None, None, version, False,
                                f"the git repository at {root} has no commit yet")
-    return _identity(git, root, record_dir, version, prefix, shallow_path, None, specs)
+    return _identity(git, root, record_dir, version, prefix, shallow_path, None, specs,
+                     drivers)
 
 
 def _identity(git: Git, root: Path, record_dir: Path | None, version: str | None,
               prefix: str, shallow_path: str, object_format: str | None,
-              specs: Path) -> ReleaseIdentity:
+              specs: Path, drivers: FilterDrivers) -> ReleaseIdentity:
     """The identity of a work tree with commits (``prefix``: the root's path in it, raw)."""
     bookkeeping = bookkeeping_paths(root, record_dir)
     code, out = git("log", "-1", "--format=%H %cI", "HEAD", *_pathspecs(bookkeeping))
@@ -362,7 +368,7 @@ def _identity(git: Git, root: Path, record_dir: Path | None, version: str | None
     linked = _link_problem(git, prefix, bookkeeping)
     if linked:
         return ReleaseIdentity(None, None, version, False, linked)
-    changed = _uncommitted(git, root, prefix, bookkeeping, specs)
+    changed = _uncommitted(git, root, prefix, bookkeeping, specs, drivers)
     return ReleaseIdentity(commit, tree, version, bool(changed), None,
                            committed_at=datetime.fromisoformat(stamp), changed=changed,
                            prefix=prefix, object_format=object_format)
@@ -490,8 +496,18 @@ _LOOK_AT_THE_FILES = ("-c", "core.ignoreStat=false", "-c", "core.checkStat=defau
                       "-c", "core.trustctime=true", "-c", "core.untrackedCache=false")
 
 
+def filter_drivers(root: Path, scope: RunScope | None) -> FilterDrivers:
+    """The reading of the filter drivers at ``root`` that the run ``scope`` keeps (its one
+    ``git config`` process), or one of its own without a run."""
+    if scope is None:
+        return FilterDrivers(root)
+    kept: FilterDrivers = scope.cache("filter-drivers").setdefault(str(root.resolve()),
+                                                                   FilterDrivers(root))
+    return kept
+
+
 def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...],
-                 spec_dir: Path) -> tuple[str, ...]:
+                 spec_dir: Path, drivers: FilterDrivers) -> tuple[str, ...]:
     """Tracked release-content paths whose work tree or index differs from HEAD (paths as
     ``git diff`` names them, from the repository's top).
 
@@ -522,7 +538,7 @@ def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...]
             continue  # (git looks at this file itself)
         if _differs_from_index(root / path, parts[1], parts[2]):
             changed.append(posixpath.normpath(prefix + path))
-    differing, lfs_objects = _converted_differently(git, root, prefix, files)
+    differing, lfs_objects = _converted_differently(git, root, prefix, files, drivers)
     changed += [posixpath.normpath(prefix + path) for path in differing]
     for path in lfs_objects:
         # git diff, which reads no user configuration, compares an LFS file's content with
@@ -630,8 +646,8 @@ def _uncommitted_in(git: Git, root: Path, prefix: str, relative: str,
 _CONVERTING = ("text", "eol", "crlf", "ident", "filter", "working-tree-encoding")
 
 
-def _converted_differently(git: Git, root: Path, prefix: str, files: Mapping[str, tuple[str, str]]
-                           ) -> tuple[list[str], list[str]]:
+def _converted_differently(git: Git, root: Path, prefix: str, files: Mapping[str, tuple[str, str]],
+                           drivers: FilterDrivers) -> tuple[list[str], list[str]]:
     """The tracked files (paths as ``files`` names them, from ``root``) whose work-tree bytes
     are not what git would check out for their index entry, among those a conversion
     attribute applies to.
@@ -668,7 +684,8 @@ def _converted_differently(git: Git, root: Path, prefix: str, files: Mapping[str
         # Filter drivers are never run (as_checked_out.py); release content tracked by Git
         # LFS counts as committed when it is the object its committed pointer names.
         if not as_checked_out(root, posixpath.normpath(f"{prefix}{path}"), object_id,
-                              _work_tree_bytes(root / path), lfs=path in lfs):
+                              _work_tree_bytes(root / path), lfs=path in lfs,
+                              drivers=drivers):
             differing.append(path)
         elif path in lfs:
             lfs_objects.append(path)
