@@ -44,6 +44,7 @@ from pytest_deploygate.core.programs import find_program, program_path
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.as_checked_out import FilterDrivers, as_checked_out
+from pytest_deploygate.evidence.committed_checkout import as_committed_checkout
 from pytest_deploygate.evidence.gate_definition import CHECKLISTS as CHECKLISTS_FROM_TOP
 from pytest_deploygate.evidence.gate_definition import OUTSIDE_MARK
 from pytest_deploygate.evidence.git import authors_since, git_command, git_environment
@@ -712,9 +713,10 @@ def uncommitted_file_problem(root: Path, path: Path) -> str | None:
     if code != 0 or not object_id:
         return "it is not committed"
     # (No Git LFS leniency here: a reviewed file is its blob's bytes, converted by git
-    # alone. as_checked_out.py: never by a filter driver of the job's configuration.)
+    # alone, under the committed .gitattributes alone: committed_checkout.py. Never by a
+    # filter driver, a line-ending setting or attributes of the job's own.)
     if not _differs_from_index(path, "100644", object_id) or \
-            as_checked_out(root, relative, object_id, _work_tree_bytes(path)):
+            as_committed_checkout(root, relative, object_id, _work_tree_bytes(path)):
         return None
     return "its content differs from the committed one"
 
