@@ -128,3 +128,24 @@ def test_committed_attributes_still_decide_how_a_reviewed_file_is_checked_out(
     done = gate(root)
     assert done.returncode == 0, done.stdout[-3000:]
     assert verdict(root).returncode == 0
+
+
+def _app(source: Path) -> None:
+    (source / "app.py").write_text('FLAGS = "Ædebug-offÅ"\n', encoding="utf-8")
+
+
+def test_release_content_checked_out_by_an_encoding_the_job_sets_is_uncommitted(
+        tmp_path: Path) -> None:
+    # The same conversion on release content: the code in the work tree is not the code the
+    # release commit holds (brackets where the commit has Æ and Å), yet git status is clean.
+    root = build(tmp_path, _app)
+    _info_attributes(root, "app.py working-tree-encoding=ISO646-NO")
+    (root / "app.py").unlink()
+    git(root, "checkout", "--", "app.py")
+    assert (root / "app.py").read_text() == 'FLAGS = "[debug-off]"\n'
+    gate(root)
+    assert "deploygate.dirty\" value=\"true\"" in (root / "gate-records" / "GATE-12.xml"
+                                                   ).read_text()
+    done = verdict(root)
+    assert done.returncode == 4
+    assert "uncommitted changes to release content (app.py" in done.stderr

@@ -86,7 +86,7 @@ class Project:
     def release(self) -> ReleaseIdentity:
         """The gated release: commit, tree and version of the release content (not HEAD)."""
         return release_identity(self.root, record_dir=self.record_dir, version=self.version,
-                                spec_dir=self.spec_dir, scope=self.services.scope)
+                                spec_dir=self.spec_dir)
 
     @functools.cached_property
     def bookkeeping(self) -> tuple[str, ...]:

@@ -41,10 +41,8 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from pytest_deploygate.core.programs import find_program, program_path
-from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.value_class import value_class
-from pytest_deploygate.evidence.as_checked_out import FilterDrivers, as_checked_out
-from pytest_deploygate.evidence.committed_checkout import as_committed_checkout
+from pytest_deploygate.evidence.committed_checkout import as_committed_checkout, committed_checkouts
 from pytest_deploygate.evidence.gate_definition import CHECKLISTS as CHECKLISTS_FROM_TOP
 from pytest_deploygate.evidence.gate_definition import OUTSIDE_MARK
 from pytest_deploygate.evidence.git import authors_since, git_command, git_environment
@@ -300,17 +298,13 @@ def is_bookkeeping(relative: str, bookkeeping: tuple[str, ...]) -> bool:
 
 
 def release_identity(root: Path, *, record_dir: Path | None, version: str | None,
-                     spec_dir: Path | None = None,
-                     scope: RunScope | None = None) -> ReleaseIdentity:
+                     spec_dir: Path | None = None) -> ReleaseIdentity:
     """The release identity of the project at ``root`` (never raises).
 
     ``spec_dir``: the folder of the project's own gate specs (default ``gate_specs/``), whose
     spec files must be HEAD's as the checklists must (an untracked spec there is read by the
-    gate and by verdict, yet git diff never shows it). ``scope``: the run, whose reading of
-    the configuration's filter drivers at ``root`` serves each of its identities (without
-    it, one reading serves this identity's files)."""
+    gate and by verdict, yet git diff never shows it)."""
     git = Git(root)
-    drivers = filter_drivers(root, scope)
     specs = spec_dir if spec_dir is not None else root / DEFAULT_SPEC_FOLDER
     # One git process for five answers, a line each (a git process is most of this
     # function's cost): inside a work tree?, the root's path in it, where shallow is kept, the
@@ -321,7 +315,7 @@ def release_identity(root: Path, *, record_dir: Path | None, version: str | None
     if code == 0 and len(lines) == 5 and lines[0].strip() == "true":
         prefix, shallow_path, object_format = lines[1:4]
         return _identity(git, root, record_dir, version, prefix, shallow_path, object_format,
-                         specs, drivers)
+                         specs)
     code, answers = git("rev-parse", "--is-inside-work-tree", "--show-prefix", "--git-path",
                         "shallow")
     lines = answers.removesuffix("\n").split("\n")
@@ -339,13 +333,12 @@ def release_identity(root: Path, *, record_dir: Path | None, version: str | None
     if git("rev-parse", "--verify", "-q", "HEAD")[0] != 0:
         return ReleaseIdentity(None, None, version, False,
                                f"the git repository at {root} has no commit yet")
-    return _identity(git, root, record_dir, version, prefix, shallow_path, None, specs,
-                     drivers)
+    return _identity(git, root, record_dir, version, prefix, shallow_path, None, specs)
 
 
 def _identity(git: Git, root: Path, record_dir: Path | None, version: str | None,
               prefix: str, shallow_path: str, object_format: str | None,
-              specs: Path, drivers: FilterDrivers) -> ReleaseIdentity:
+              specs: Path) -> ReleaseIdentity:
     """The identity of a work tree with commits (``prefix``: the root's path in it, raw)."""
     bookkeeping = bookkeeping_paths(root, record_dir)
     code, out = git("log", "-1", "--format=%H %cI", "HEAD", *_pathspecs(bookkeeping))
@@ -369,7 +362,7 @@ def _identity(git: Git, root: Path, record_dir: Path | None, version: str | None
     linked = _link_problem(git, prefix, bookkeeping)
     if linked:
         return ReleaseIdentity(None, None, version, False, linked)
-    changed = _uncommitted(git, root, prefix, bookkeeping, specs, drivers)
+    changed = _uncommitted(git, root, prefix, bookkeeping, specs)
     return ReleaseIdentity(commit, tree, version, bool(changed), None,
                            committed_at=datetime.fromisoformat(stamp), changed=changed,
                            prefix=prefix, object_format=object_format)
@@ -497,18 +490,8 @@ _LOOK_AT_THE_FILES = ("-c", "core.ignoreStat=false", "-c", "core.checkStat=defau
                       "-c", "core.trustctime=true", "-c", "core.untrackedCache=false")
 
 
-def filter_drivers(root: Path, scope: RunScope | None) -> FilterDrivers:
-    """The reading of the filter drivers at ``root`` that the run ``scope`` keeps (its one
-    ``git config`` process), or one of its own without a run."""
-    if scope is None:
-        return FilterDrivers(root)
-    kept: FilterDrivers = scope.cache("filter-drivers").setdefault(str(root.resolve()),
-                                                                   FilterDrivers(root))
-    return kept
-
-
 def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...],
-                 spec_dir: Path, drivers: FilterDrivers) -> tuple[str, ...]:
+                 spec_dir: Path) -> tuple[str, ...]:
     """Tracked release-content paths whose work tree or index differs from HEAD (paths as
     ``git diff`` names them, from the repository's top).
 
@@ -539,7 +522,7 @@ def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...]
             continue  # (git looks at this file itself)
         if _differs_from_index(root / path, parts[1], parts[2]):
             changed.append(posixpath.normpath(prefix + path))
-    differing, lfs_objects = _converted_differently(git, root, prefix, files, drivers)
+    differing, lfs_objects = _converted_differently(git, root, prefix, files)
     changed += [posixpath.normpath(prefix + path) for path in differing]
     for path in lfs_objects:
         # git diff, which reads no user configuration, compares an LFS file's content with
@@ -647,8 +630,8 @@ def _uncommitted_in(git: Git, root: Path, prefix: str, relative: str,
 _CONVERTING = ("text", "eol", "crlf", "ident", "filter", "working-tree-encoding")
 
 
-def _converted_differently(git: Git, root: Path, prefix: str, files: Mapping[str, tuple[str, str]],
-                           drivers: FilterDrivers) -> tuple[list[str], list[str]]:
+def _converted_differently(git: Git, root: Path, prefix: str, files: Mapping[str, tuple[str, str]]
+                           ) -> tuple[list[str], list[str]]:
     """The tracked files (paths as ``files`` names them, from ``root``) whose work-tree bytes
     are not what git would check out for their index entry, among those a conversion
     attribute applies to.
@@ -674,22 +657,21 @@ def _converted_differently(git: Git, root: Path, prefix: str, files: Mapping[str
     if not converted:
         return [], []
     lfs = {path for path, name, value in triples if name == "filter" and value == "lfs"}
-    differing: list[str] = []
-    lfs_objects: list[str] = []
-    for path in converted:
-        mode, object_id = files[path]
-        if not _differs_from_index(root / path, mode, object_id):
-            continue  # the committed bytes themselves (a file as committed, not checked out)
-        # (One process per file whose bytes are not the blob's: few, the checked-out ident,
-        # eol=crlf and LFS files. In a batch, git's header gives the unfiltered size.)
-        # Filter drivers are never run (as_checked_out.py); release content tracked by Git
-        # LFS counts as committed when it is the object its committed pointer names.
-        if not as_checked_out(root, posixpath.normpath(f"{prefix}{path}"), object_id,
-                              _work_tree_bytes(root / path), lfs=path in lfs,
-                              drivers=drivers):
-            differing.append(path)
-        elif path in lfs:
-            lfs_objects.append(path)
+    # The committed bytes themselves need no checkout (a file as committed, not checked out).
+    compared = [path for path in converted if _differs_from_index(root / path, *files[path])]
+    if not compared:
+        return [], []
+    # (One process per file whose bytes are not the blob's: few, the checked-out ident,
+    # eol=crlf and LFS files. In a batch, git's header gives the unfiltered size.) Under the
+    # committed .gitattributes alone, no filter driver run (committed_checkout.py): the job's
+    # own attributes or line-ending settings never make other bytes the release's. Release
+    # content tracked by Git LFS counts when it is the object its committed pointer names.
+    top = {path: posixpath.normpath(f"{prefix}{path}") for path in compared}
+    matching = committed_checkouts(root, [(top[path], files[path][1],
+                                           _work_tree_bytes(root / path), path in lfs)
+                                          for path in compared])
+    differing = [path for path in compared if top[path] not in matching]
+    lfs_objects = [path for path in compared if path in lfs and top[path] in matching]
     return differing, lfs_objects
 
 

@@ -106,7 +106,7 @@ def _subjects(plan: GatePlan) -> tuple[list[Subject], Any]:
     if project is None:
         raise SigningError(f"cannot sign {plan.record_name}: {plan.slot.error}")
     release = release_identity(project.root, record_dir=plan.record_dir,
-                               version=project.version, scope=project.services.scope)
+                               version=project.version)
     if release.commit is None or release.tree is None:
         raise SigningError(f"cannot sign {plan.record_name}: the release is unknown "
                            f"({release.problem})")

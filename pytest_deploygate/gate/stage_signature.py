@@ -79,7 +79,7 @@ def check_signed_pre_record(settings: Settings, plan: GatePlan, project: Project
                         detail=verified.describe())
     predicate = verified.predicate
     release = release_identity(project.root, record_dir=plan.record_dir,
-                               version=project.version, scope=project.services.scope)
+                               version=project.version)
     problems = []
     if predicate["gate"] != plan.gate_id:
         problems.append(f"it attests {predicate['gate']}, not {plan.gate_id}")
