@@ -150,9 +150,12 @@ def _committed_attributes(root: Path, git_paths: list[str]) -> dict[str, bytes] 
     for entry in listed.stdout.split(b"\0"):
         meta, _, name = entry.partition(b"\t")
         parts = meta.split(b" ")
-        if len(parts) == 3 and parts[0] in (b"100644", b"100755") and parts[1] == b"blob":
-            path = name.decode("utf-8", "surrogateescape")
-            blobs[posixpath.dirname(path) or "."] = parts[2].decode()
+        path = name.decode("utf-8", "surrogateescape")
+        folder = posixpath.dirname(path) or "."
+        # (Only the names asked for: a pathspec names a prefix, not necessarily one file.)
+        if len(parts) == 3 and parts[0] in (b"100644", b"100755") and parts[1] == b"blob" \
+                and posixpath.basename(path) == _ATTRIBUTES and folder in folders:
+            blobs[folder] = parts[2].decode()
     if not blobs:
         return {}
     read = _git(root, ("cat-file", "--batch"),
