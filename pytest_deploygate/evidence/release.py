@@ -42,7 +42,8 @@ from pathlib import Path
 
 from pytest_deploygate.core.programs import find_program, program_path
 from pytest_deploygate.core.value_class import value_class
-from pytest_deploygate.evidence.as_checked_out import as_checked_out, drivers_off
+from pytest_deploygate.evidence.committed_checkout import as_committed_checkout, committed_checkouts
+from pytest_deploygate.evidence.filter_drivers import drivers_off
 from pytest_deploygate.evidence.gate_definition import CHECKLISTS as CHECKLISTS_FROM_TOP
 from pytest_deploygate.evidence.gate_definition import OUTSIDE_MARK
 from pytest_deploygate.evidence.git import authors_since, git_command, git_environment
@@ -700,21 +701,21 @@ def _converted_differently(git: Git, root: Path, prefix: str, files: Mapping[str
     if not converted:
         return [], []
     lfs = {path for path, name, value in triples if name == "filter" and value == "lfs"}
-    differing: list[str] = []
-    lfs_objects: list[str] = []
-    for path in converted:
-        mode, object_id = files[path]
-        if not _differs_from_index(root / path, mode, object_id):
-            continue  # the committed bytes themselves (a file as committed, not checked out)
-        # (One process per file whose bytes are not the blob's: few, the checked-out ident,
-        # eol=crlf and LFS files. In a batch, git's header gives the unfiltered size.)
-        # Filter drivers are never run (as_checked_out.py); release content tracked by Git
-        # LFS counts as committed when it is the object its committed pointer names.
-        if not as_checked_out(root, posixpath.normpath(f"{prefix}{path}"), object_id,
-                              _work_tree_bytes(root / path), lfs=path in lfs):
-            differing.append(path)
-        elif path in lfs:
-            lfs_objects.append(path)
+    # The committed bytes themselves need no checkout (a file as committed, not checked out).
+    compared = [path for path in converted if _differs_from_index(root / path, *files[path])]
+    if not compared:
+        return [], []
+    # (One process per file whose bytes are not the blob's: few, the checked-out ident,
+    # eol=crlf and LFS files. In a batch, git's header gives the unfiltered size.) Under the
+    # committed .gitattributes alone, no filter driver run (committed_checkout.py): the job's
+    # own attributes or line-ending settings never make other bytes the release's. Release
+    # content tracked by Git LFS counts when it is the object its committed pointer names.
+    top = {path: posixpath.normpath(f"{prefix}{path}") for path in compared}
+    matching = committed_checkouts(root, [(top[path], files[path][1],
+                                           _work_tree_bytes(root / path), path in lfs)
+                                          for path in compared])
+    differing = [path for path in compared if top[path] not in matching]
+    lfs_objects = [path for path in compared if path in lfs and top[path] in matching]
     return differing, lfs_objects
 
 
@@ -738,9 +739,10 @@ def uncommitted_file_problem(root: Path, path: Path) -> str | None:
     if code != 0 or not object_id:
         return "it is not committed"
     # (No Git LFS leniency here: a reviewed file is its blob's bytes, converted by git
-    # alone. as_checked_out.py: never by a filter driver of the job's configuration.)
+    # alone, under the committed .gitattributes alone: committed_checkout.py. Never by a
+    # filter driver, a line-ending setting or attributes of the job's own.)
     if not _differs_from_index(path, "100644", object_id) or \
-            as_checked_out(root, relative, object_id, _work_tree_bytes(path)):
+            as_committed_checkout(root, relative, object_id, _work_tree_bytes(path)):
         return None
     return "its content differs from the committed one"
 
