@@ -56,6 +56,7 @@ from pathlib import Path
 
 from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.checkout_writes import checkout_written
+from pytest_deploygate.evidence.head_written import HeadWritten, head_written
 from pytest_deploygate.evidence.holding import commits_holding, is_commit_id
 from pytest_deploygate.evidence.release import Git, release_content_pathspecs
 
@@ -128,6 +129,11 @@ def checkout_arrival(root: Path, release_commit: str, bookkeeping: tuple[str, ..
         return Arrival(None, f"HEAD's reflog {reflog}: the entry {len(entries) - broken} from "
                              "the end does not start where the one before it ended (an entry "
                              "written by hand, or one removed)", unreadable=True)
+    # HEAD came to its commit no earlier than the arrival (rt15c A03: the files the arrival
+    # "wrote" may have been put there before it, with the reports of an earlier run).
+    placed = head_written(git, root, head)
+    if placed.at is None:
+        return Arrival(None, f"when HEAD came to its commit is unknown: {placed.problem}")
     left, arrived = entries[start]
     if (start == 0 and cut) or (start > 0 and entries[start - 1][1] not in set(asked)):
         # The run goes on before what was read or asked about: the arrival is older, and
@@ -137,14 +143,26 @@ def checkout_arrival(root: Path, release_commit: str, bookkeeping: tuple[str, ..
     else:
         written = checkout_written(git, top, left, arrived)
         if written.at is not None:
-            return Arrival(written.at, f"HEAD's reflog names the checkout of {arrived[:12]}; "
-                                       "the earliest inode change time of the files its "
-                                       f"checkout wrote, {written.files} read")
+            return _no_earlier_than_head(
+                Arrival(written.at, f"HEAD's reflog names the checkout of {arrived[:12]}; "
+                                    "the earliest inode change time of the files its "
+                                    f"checkout wrote, {written.files} read"), placed)
         because = written.problem or (f"its checkout of {arrived[:12]} wrote no file that is "
                                       "in the work tree")
     # The reflog file was last changed no earlier than that entry was appended.
-    return Arrival(changed, f"HEAD's reflog: {because}, so its file's own inode change "
-                            "time")
+    return _no_earlier_than_head(
+        Arrival(changed, f"HEAD's reflog: {because}, so its file's own inode change time"),
+        placed)
+
+
+def _no_earlier_than_head(arrival: Arrival, placed: HeadWritten) -> Arrival:
+    """The arrival, or when the files holding HEAD changed if that is later: a file the
+    arrival "wrote" may have been put in the work tree before it (an earlier run's
+    ``git checkout <release> -- <file>``), but git wrote where HEAD is when it moved."""
+    if placed.at is None or arrival.at is None or placed.at <= arrival.at:
+        return arrival
+    return Arrival(placed.at, f"{arrival.why}; but HEAD came to its commit later: the inode "
+                              f"change time of {placed.files}")
 
 
 #: One reflog line: "<old> <new> <name> <<email>> <seconds> <zone>[\t<message>]". git keeps
