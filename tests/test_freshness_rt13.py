@@ -128,27 +128,23 @@ def test_re_checking_out_the_same_commit_keeps_the_runs_reports(
     assert case["outcome"] == "passed", case
 
 
-def test_a_sign_off_committed_after_the_report_makes_it_stale(
+def test_re_checking_out_the_release_or_signing_it_off_keeps_the_runs_reports(
         project: GateProject, tmp_path: Path) -> None:
-    # A sign-off committed on top is the same release, but moving HEAD to it rewrites the
-    # file that holds HEAD, and that file is what dates the arrival (rt15c A03): a report
-    # written before it is refused (later, never earlier, than the truth); one written
-    # after it passes.
+    # The checkout three hours ago, the report two hours ago; then the same commit checked
+    # out again (a retried job step) and a sign-off committed on top: neither is a new
+    # arrival at the release, and the report stays this release's.
     _gated(project)
     source = _source(project, tmp_path, "2025-07-01T12:00:00+00:00")
     runner_git(project.root, "clone", "-q", str(source), ".", when=time.time() - 3 * _HOUR)
     _report(project.root, time.time() - 2 * _HOUR)
-    _next_second()
+    runner_git(project.root, "checkout", "-q", "--force", "-B", "main", "origin/main")
     (project.root / ".deploygate").mkdir()
     (project.root / ".deploygate" / "attestations.jsonl").write_text("")
     runner_git(project.root, "add", ".deploygate")
     runner_git(project.root, "commit", "-q", "-m", "sign-off")
     case = _judged(project)
-    assert case["outcome"] == "failure", case
-    assert "HEAD came to its commit later" in case["text"], case
-    _report(project.root)
-    case = _judged(project)
     assert case["outcome"] == "passed", case
+    # (Arriving from another release is a new arrival: the first test.)
 
 
 _CI_CHECKOUTS = {

@@ -130,10 +130,15 @@ def checkout_arrival(root: Path, release_commit: str, bookkeeping: tuple[str, ..
                              "the end does not start where the one before it ended (an entry "
                              "written by hand, or one removed)", unreadable=True)
     # HEAD came to its commit no earlier than the arrival (rt15c A03: the files the arrival
-    # "wrote" may have been put there before it, with the reports of an earlier run).
-    placed = head_written(git, root, head)
-    if placed.at is None:
-        return Arrival(None, f"when HEAD came to its commit is unknown: {placed.problem}")
+    # "wrote" may have been put there before it, with the reports of an earlier run). Unless
+    # HEAD moved on since to another commit of the release (a sign-off committed on top):
+    # the files holding HEAD were rewritten then, and the run's reports written before it
+    # are this release's (the arrival is then dated by the files it wrote alone).
+    placed = HeadWritten(None)
+    if all(old == new for old, new in entries[start + 1:]):
+        placed = head_written(git, root, head)
+        if placed.at is None:
+            return Arrival(None, f"when HEAD came to its commit is unknown: {placed.problem}")
     left, arrived = entries[start]
     if (start == 0 and cut) or (start > 0 and entries[start - 1][1] not in set(asked)):
         # The run goes on before what was read or asked about: the arrival is older, and
