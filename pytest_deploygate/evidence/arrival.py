@@ -28,9 +28,16 @@ left (git writes those, whatever the clock); when it happened is what the kernel
 earliest inode change time of the files that checkout wrote, the files that differ between
 the commit left and the one arrived at (every file for a clone;
 :mod:`pytest_deploygate.evidence.checkout_writes`). No call of the job's user sets a change
-time back, so the floor is no earlier than the checkout. A later ``git reset --hard`` or
-``checkout`` of the release rewrites no file that is as committed, and a sign-off committed
-on top writes none, so a run's reports written before them keep counting. (A release
+time back, so the floor is no earlier than the checkout, unless a file of the release was
+put in the work tree before it (an earlier run's ``git checkout main -- CHANGELOG.md`` while
+HEAD stayed at the older commit: the checkout does not rewrite it, rt15c A03). So the floor is
+also no earlier than the last change of the files that hold HEAD
+(:mod:`pytest_deploygate.evidence.head_written`), which git writes whenever HEAD moves to
+another commit; unless a later entry moved HEAD on to another commit holding the release (a
+sign-off committed on top), which rewrote them. A later ``git reset --hard`` or detached
+checkout of the same commit rewrites no file that is as committed, nor HEAD, and a sign-off
+committed on top writes no file of the work tree, so a run's reports written before them
+keep counting. (A release
 committed in this work tree arrived by ``git commit``, which writes no file: its changed
 files' change times are when they were edited, when that content came into the work tree.)
 When the
