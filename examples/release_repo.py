@@ -116,8 +116,8 @@ def materialise(target: Path, *, deployed: bool = True) -> Path:
     if target.exists() and any(target.iterdir()):
         raise SystemExit(f"{target} exists and is not empty; name a new directory")
     # The reports are CI output, written after the runner's checkout: they are copied in
-    # once the history is made (the gate refuses a report put in the work tree before the
-    # checkout that arrived at the release wrote its files, docs/release-identity.md).
+    # once the history is made (the gate refuses a report put in the work tree before
+    # HEAD last moved to another commit, docs/release-identity.md).
     shutil.copytree(EXAMPLE, target, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("gate-records", "__pycache__", "reports"))
     _trustworthy_config(target / "deploygate.yaml")
@@ -150,13 +150,20 @@ def materialise(target: Path, *, deployed: bool = True) -> Path:
     # changes no release content.
     _commit_signoffs(repo, signoffs[:1], branch="sign/security")
     _commit_signoffs(repo, signoffs[1:cut])
-    shutil.copytree(EXAMPLE / "reports", target / "reports")
+    if deployed:
+        sign_post_deploy(target)
+    else:
+        _write_reports(target)
+    return target
+
+
+def _write_reports(target: Path) -> None:
+    """The CI's reports, written after its last checkout or commit (again, when there are
+    some: a later job's run writes its own)."""
+    shutil.copytree(EXAMPLE / "reports", target / "reports", dirs_exist_ok=True)
     stamp = REPORTS_WRITTEN.timestamp()
     for path in (target / "reports").rglob("*"):
         os.utime(path, (stamp, stamp))
-    if deployed:
-        sign_post_deploy(target)
-    return target
 
 
 def sign_post_deploy(target: Path) -> None:
@@ -174,6 +181,8 @@ def sign_post_deploy(target: Path) -> None:
     repo.commit([str(artifacts.relative_to(target))], "post-deployment records", who=MARIA,
                 at="2026-02-03T15:30:00Z")
     repo.runner_checkout()
+    # The post job's checkout moved HEAD to the sign-offs: its smoke tests run after it.
+    _write_reports(target)
 
 
 def _commit_signoffs(repo: Repo, lines: list[str], branch: str | None = None) -> None:

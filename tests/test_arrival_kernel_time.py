@@ -135,21 +135,26 @@ def test_a_reflog_rewritten_with_old_dates_does_not_date_the_arrival(
 def test_an_honest_job_that_resets_after_writing_its_reports_keeps_them(
         project: GateProject, tmp_path: Path) -> None:
     # The job checks the release out, writes its report, then has git put the work tree
-    # back (a clean-up step's `reset --hard`, a retried `checkout`): git rewrites no file
-    # that is as committed, so the arrival stays when the checkout wrote the release.
+    # back (a clean-up step's `reset --hard`): git rewrites no file that is as committed,
+    # nor the files that hold HEAD, so the arrival stays when the checkout wrote the
+    # release. A later `git checkout` of the branch rewrites HEAD: the report is then
+    # refused (later, never earlier, than the truth).
     _reused_runner(project, tmp_path)
     runner_git(project.root, "fetch", "-q", "origin", "+refs/heads/*:refs/remotes/origin/*")
     runner_git(project.root, "checkout", "-q", "--force", "-B", "main",
                "refs/remotes/origin/main")
-    written = project.root / "app.py"
+    written = project.root / ".git" / "HEAD"
     _after(written, tmp_path / "probe")
     report = _report(project.root)
     _after(report, tmp_path / "probe")
     runner_git(project.root, "reset", "-q", "--hard", "origin/main")
-    runner_git(project.root, "checkout", "-q", "--force", "main")
     case = _judged(project)
     assert case["outcome"] == "passed", (case, case.get("text"))
     assert "the files its checkout wrote" in case["text"], case
+    runner_git(project.root, "checkout", "-q", "--force", "main")
+    case = _judged(project)
+    assert case["outcome"] == "failure", (case, case.get("text"))
+    assert "HEAD came to its commit later" in case["text"], case
 
 
 def test_a_checkout_that_wrote_no_file_is_dated_by_the_reflogs_own_change(

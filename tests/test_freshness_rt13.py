@@ -109,6 +109,25 @@ def test_a_backdated_commit_does_not_make_a_reused_runners_stale_report_fresh(
     assert "freshness-floor" in case["text"] and "HEAD's reflog" in case["text"], case
 
 
+def test_re_checking_out_the_same_commit_keeps_the_runs_reports(
+        project: GateProject, tmp_path: Path) -> None:
+    # The checkout three hours ago, the report two hours ago; then the same commit checked
+    # out again, detached, as GitLab and Jenkins do (a retried job step) and reset: no new
+    # arrival at the release, git rewrites no file that holds HEAD, the report stays this
+    # release's.
+    _gated(project)
+    source = _source(project, tmp_path, "2025-07-01T12:00:00+00:00")
+    runner_git(project.root, "clone", "-q", str(source), ".", when=time.time() - 3 * _HOUR)
+    commit = runner_git(project.root, "rev-parse", "HEAD")
+    runner_git(project.root, "checkout", "-q", "--force", commit)
+    _report(project.root, time.time() - 2 * _HOUR)
+    _next_second()
+    runner_git(project.root, "checkout", "-q", "--force", commit)
+    runner_git(project.root, "reset", "-q", "--hard", commit)
+    case = _judged(project)
+    assert case["outcome"] == "passed", case
+
+
 def test_re_checking_out_the_release_or_signing_it_off_keeps_the_runs_reports(
         project: GateProject, tmp_path: Path) -> None:
     # The checkout three hours ago, the report two hours ago; then the same commit checked

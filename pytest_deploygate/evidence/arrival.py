@@ -28,9 +28,16 @@ left (git writes those, whatever the clock); when it happened is what the kernel
 earliest inode change time of the files that checkout wrote, the files that differ between
 the commit left and the one arrived at (every file for a clone;
 :mod:`pytest_deploygate.evidence.checkout_writes`). No call of the job's user sets a change
-time back, so the floor is no earlier than the checkout. A later ``git reset --hard`` or
-``checkout`` of the release rewrites no file that is as committed, and a sign-off committed
-on top writes none, so a run's reports written before them keep counting. (A release
+time back, so the floor is no earlier than the checkout, unless a file of the release was
+put in the work tree before it (an earlier run's ``git checkout main -- CHANGELOG.md`` while
+HEAD stayed at the older commit: the checkout does not rewrite it, rt15c A03). So the floor is
+also no earlier than the last change of the files that hold HEAD
+(:mod:`pytest_deploygate.evidence.head_written`), which git writes whenever HEAD moves to
+another commit; unless a later entry moved HEAD on to another commit holding the release (a
+sign-off committed on top), which rewrote them. A later ``git reset --hard`` or detached
+checkout of the same commit rewrites no file that is as committed, nor HEAD, and a sign-off
+committed on top writes no file of the work tree, so a run's reports written before them
+keep counting. (A release
 committed in this work tree arrived by ``git commit``, which writes no file: its changed
 files' change times are when they were edited, when that content came into the work tree.)
 When the
@@ -56,6 +63,7 @@ from pathlib import Path
 
 from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.checkout_writes import checkout_written
+from pytest_deploygate.evidence.head_written import HeadWritten, head_written
 from pytest_deploygate.evidence.holding import commits_holding, is_commit_id
 from pytest_deploygate.evidence.release import Git, release_content_pathspecs
 
@@ -128,6 +136,16 @@ def checkout_arrival(root: Path, release_commit: str, bookkeeping: tuple[str, ..
         return Arrival(None, f"HEAD's reflog {reflog}: the entry {len(entries) - broken} from "
                              "the end does not start where the one before it ended (an entry "
                              "written by hand, or one removed)", unreadable=True)
+    # HEAD came to its commit no earlier than the arrival (rt15c A03: the files the arrival
+    # "wrote" may have been put there before it, with the reports of an earlier run). Unless
+    # HEAD moved on since to another commit of the release (a sign-off committed on top):
+    # the files holding HEAD were rewritten then, and the run's reports written before it
+    # are this release's (the arrival is then dated by the files it wrote alone).
+    placed = HeadWritten(None)
+    if all(old == new for old, new in entries[start + 1:]):
+        placed = head_written(git, root, head)
+        if placed.at is None:
+            return Arrival(None, f"when HEAD came to its commit is unknown: {placed.problem}")
     left, arrived = entries[start]
     if (start == 0 and cut) or (start > 0 and entries[start - 1][1] not in set(asked)):
         # The run goes on before what was read or asked about: the arrival is older, and
@@ -137,14 +155,26 @@ def checkout_arrival(root: Path, release_commit: str, bookkeeping: tuple[str, ..
     else:
         written = checkout_written(git, top, left, arrived)
         if written.at is not None:
-            return Arrival(written.at, f"HEAD's reflog names the checkout of {arrived[:12]}; "
-                                       "the earliest inode change time of the files its "
-                                       f"checkout wrote, {written.files} read")
+            return _no_earlier_than_head(
+                Arrival(written.at, f"HEAD's reflog names the checkout of {arrived[:12]}; "
+                                    "the earliest inode change time of the files its "
+                                    f"checkout wrote, {written.files} read"), placed)
         because = written.problem or (f"its checkout of {arrived[:12]} wrote no file that is "
                                       "in the work tree")
     # The reflog file was last changed no earlier than that entry was appended.
-    return Arrival(changed, f"HEAD's reflog: {because}, so its file's own inode change "
-                            "time")
+    return _no_earlier_than_head(
+        Arrival(changed, f"HEAD's reflog: {because}, so its file's own inode change time"),
+        placed)
+
+
+def _no_earlier_than_head(arrival: Arrival, placed: HeadWritten) -> Arrival:
+    """The arrival, or when the files holding HEAD changed if that is later: a file the
+    arrival "wrote" may have been put in the work tree before it (an earlier run's
+    ``git checkout <release> -- <file>``), but git wrote where HEAD is when it moved."""
+    if placed.at is None or arrival.at is None or placed.at <= arrival.at:
+        return arrival
+    return Arrival(placed.at, f"{arrival.why}; but HEAD came to its commit later: the inode "
+                              f"change time of {placed.files}")
 
 
 #: One reflog line: "<old> <new> <name> <<email>> <seconds> <zone>[\t<message>]". git keeps
