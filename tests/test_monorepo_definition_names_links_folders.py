@@ -159,7 +159,8 @@ def test_a_link_further_up_the_spec_folders_path_repointed_is_a_new_release(
 @pytest.fixture
 def services(tmp_path: Path) -> Path:
     """svc-a and svc-b in services/a and services/b, each named by its state's
-    project.path (and by ``project:`` in its own committed deploygate.yaml). Both have the security officer's sign-off; only svc-b has QA's."""
+    project.path (and by ``project:`` in its own committed deploygate.yaml). Both have the
+    security officer's sign-off; only svc-b has QA's."""
     root = tmp_path / "mono"
     root.mkdir()
     git(root, "init", "-q", "-b", "main")
