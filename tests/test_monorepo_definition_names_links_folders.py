@@ -159,7 +159,8 @@ def test_a_link_further_up_the_spec_folders_path_repointed_is_a_new_release(
 @pytest.fixture
 def services(tmp_path: Path) -> Path:
     """svc-a and svc-b in services/a and services/b, each named by its state's
-    project.path. Both have the security officer's sign-off; only svc-b has QA's."""
+    project.path (and by ``project:`` in its own committed deploygate.yaml). Both have the
+    security officer's sign-off; only svc-b has QA's."""
     root = tmp_path / "mono"
     root.mkdir()
     git(root, "init", "-q", "-b", "main")
@@ -172,7 +173,9 @@ def services(tmp_path: Path) -> Path:
         files = root / folder
         (files / "src").mkdir(parents=True)
         (files / "src" / "app.py").write_text(f"NAME = {pid!r}\n")
-        (files / "deploygate.yaml").write_text(CONFIG.format(version="1.4.0"))
+        # (Not named like its project: its committed deploygate.yaml names it.)
+        (files / "deploygate.yaml").write_text(CONFIG.format(version="1.4.0")
+                                               + f"project: {pid}\n")
         (files / ".deploygate").mkdir()
         (files / ".deploygate" / "approvers.yaml").write_text(APPROVERS)
         (files / ".deploygate" / "attestations.jsonl").write_text("")

@@ -132,9 +132,9 @@ def test_a_deleted_state_does_not_free_a_folder_named_by_project_path(services: 
     git(services, "rm", "-q", "-r", ".isdlc/projects/svc-b", who=EVE)
     _state(services, "svc-a", "services/b")
     commit(services, EVE, "bookkeeping")
-    _assert_refused(services, "svc-a", "svc-a/state.json: services/a/ holds its own "
-                    "sign-off folder .deploygate/, so it is a project's folder, but no "
-                    "project's state names it")
+    _assert_refused(services, "svc-a", "svc-a/state.json: project.path 'services/b' leads "
+                    "into project svc-b's directory services/b/ (it holds its own sign-off "
+                    "folder .deploygate/; its deploygate.yaml names project svc-b)")
 
 
 def test_project_path_dot_does_not_move_a_project_out_of_its_folder(monorepo: Path) -> None:
@@ -159,9 +159,11 @@ def test_a_project_whose_state_drops_its_folder_is_not_judged_at_the_root(
     assert gate(services, "svc-a").returncode == 1
     _state(services, "svc-a", path)
     commit(services, EVE, "bookkeeping")
-    _assert_refused(services, "svc-a", "svc-a/state.json: services/a/ holds its own "
-                    "sign-off folder .deploygate/, so it is a project's folder, but no "
-                    "project's state names it")
+    where = "no project.path and no folder svc-a/" if path is None else "project.path '.'"
+    _assert_refused(services, "svc-a", f"svc-a/state.json: {where}, so it would be judged "
+                    "in the repository root, but project svc-a has a folder of its own, "
+                    "services/a/ (it holds its own sign-off folder .deploygate/; its "
+                    "deploygate.yaml names project svc-a)")
 
 
 def test_honest_layouts_are_not_refused(monorepo: Path) -> None:
@@ -174,16 +176,16 @@ def test_honest_layouts_are_not_refused(monorepo: Path) -> None:
         assert gate(monorepo, pid).returncode == 0, gate(monorepo, pid).stdout[-3000:]
         assert verdict(monorepo, pid).returncode == 0
     (monorepo / "services").mkdir()
-    shutil.move(monorepo / "svc-b", monorepo / "services" / "b")
-    _state(monorepo, "svc-b", "services/b")
-    commit(monorepo, DEV, "svc-b: moved to services/b")
+    shutil.move(monorepo / "svc-b", monorepo / "services" / "svc-b")
+    _state(monorepo, "svc-b", "services/svc-b")
+    commit(monorepo, DEV, "svc-b: moved to services/svc-b")
     result = gate(monorepo, "svc-b")
     # A new release (its files moved): judged in its new folder, its sign-offs given again.
     assert result.returncode == 1, result.stdout[-3000:]
     assert "state.json:" not in result.stdout + result.stderr
     for criterion, signer, role in (("security-sign-off", SAM, "security-officer"),
                                     ("qa-sign-off", ANA, "qa-lead")):
-        _sign(monorepo, "services/b", criterion, signer, role)
+        _sign(monorepo, "services/svc-b", criterion, signer, role)
     assert gate(monorepo, "svc-b").returncode == 0
     assert verdict(monorepo, "svc-b").returncode == 0
     result = gate(monorepo, "svc-d")  # (a new release of the root's content: unsigned)

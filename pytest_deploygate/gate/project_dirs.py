@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_deploygate.core.errors import StateError
 from pytest_deploygate.core.limits import DEFAULT_EVIDENCE_BYTES
 from pytest_deploygate.isdlc.state import StateDoc
+
+if TYPE_CHECKING:
+    from pytest_deploygate.gate.folder_owners import FolderOwner
 
 
 def project_dir(root: Path, project_id: str | None, state_path: Path, state: StateDoc,
@@ -42,19 +46,29 @@ def project_dir(root: Path, project_id: str | None, state_path: Path, state: Sta
         where = f"project.path {declared_path!r}"
         _refuse_another_projects_dir(root, project_id, state_path, chosen, where,
                                      max_state_bytes, declared)
+        _refuse_another_projects_committed_folder(root, project_id, state_path, chosen,
+                                                  where, declared)
         _refuse_leaving_its_own_folder(root, project_id, state_path, chosen, where)
+        _refuse_leaving_its_committed_folder(root, project_id, state_path, chosen, where,
+                                             declared)
         _refuse_unowned_project_folders(root, project_id, state_path, chosen, where,
                                         max_state_bytes, declared)
         return chosen
     if not own.is_dir():
         # At the root for want of a folder: that is also where a project lands whose state
         # lost the project.path naming its folder (which then belongs to no project).
-        _refuse_unowned_project_folders(root, project_id, state_path, root,
-                                        f"no project.path and no folder {project_id}/",
+        where = f"no project.path and no folder {project_id}/"
+        _refuse_leaving_its_committed_folder(root, project_id, state_path, root, where,
+                                             declared)
+        _refuse_unowned_project_folders(root, project_id, state_path, root, where,
                                         max_state_bytes, declared)
         return root
-    _refuse_another_projects_dir(root, project_id, state_path, own,
-                                 f"its directory {project_id}/", max_state_bytes, declared)
+    where = f"its directory {project_id}/"
+    _refuse_another_projects_dir(root, project_id, state_path, own, where, max_state_bytes,
+                                 declared)
+    _refuse_another_projects_committed_folder(root, project_id, state_path, own, where,
+                                              declared)
+    _refuse_leaving_its_committed_folder(root, project_id, state_path, own, where, declared)
     return own
 
 
@@ -132,13 +146,11 @@ def _other_projects_folders(root: Path, project_id: str, max_state_bytes: int,
     from pytest_deploygate.core.paths import OutsideRoot, inside_root
     from pytest_deploygate.isdlc.state import load_state
 
-    seen: set[str] = set()
     for other_state in sorted((root / ".isdlc" / "projects").glob("*/state.json")):
         other = other_state.parent.name
         if other == project_id:
             continue
         if (root / other).is_dir():
-            seen.add(other)
             yield other, (root / other).resolve(), f"{other}/"
         try:
             declared = declared_paths.read(other_state, max_state_bytes, load_state)
@@ -153,14 +165,88 @@ def _other_projects_folders(root: Path, project_id: str, max_state_bytes: int,
                 f"{declared} (project.path of .isdlc/projects/{other}/state.json)"
         except OutsideRoot:
             continue  # (refused when that project is gated; no folder of the root's)
-    # A folder <root>/<name> holding its own deploygate.yaml or sign-off folder is project
-    # <name>'s by what the repository commits (the gate's default folder for <name>, and the
-    # framework names a project after its folder), whether or not a state says so: deleting
-    # svc-b's state had svc-a's project.path lead into svc-b/ unseen (rt15a #1).
-    for folder, holds in declared_paths.committed(root).items():
-        if "/" in folder or folder == project_id or folder in seen:
+    # (The folders the repository commits as projects' are compared, at any depth, by
+    # _refuse_another_projects_committed_folder.)
+
+
+def _refuse_another_projects_committed_folder(root: Path, project_id: str, state_path: Path,
+                                              chosen: Path, where: str,
+                                              declared: DeclaredPaths) -> None:
+    # A folder holding its own committed deploygate.yaml or sign-off folder, at any depth, is
+    # one project's by what the repository commits (folder_owners: its deploygate.yaml's
+    # project:, else its last part), whether or not a state says so and wherever the states
+    # point: svc-a's and svc-b's project.path swapped (services/svc-a <-> services/svc-b) had
+    # svc-a judged by svc-b's config and sign-offs (rt16a A02), and deleting svc-b's state
+    # had svc-a's project.path lead into svc-b/ unseen (rt15a #1). The nearest such folder at
+    # or above the chosen one is whose config and sign-offs judge it, so it must be this
+    # project's; one the chosen folder holds must be too, unless it lies in a folder of this
+    # project's (a fixture of its own tests is its own business).
+    real_root, real = root.resolve(), chosen.resolve()
+    if real == real_root:
+        return
+    owners = declared.owners(root)
+    places = {place: folder for folder, place in declared.places(root).items()}
+    mine = [place for place, folder in places.items()
+            if owners[folder].project == project_id]
+
+    def in_its_own(place: Path) -> bool:
+        # (A folder inside one of this project's own is this project's business: its own
+        # sub-folder, or a fixture of its tests.)
+        return any(m == place or m in place.parents for m in mine)
+
+    nearest = next((place for place in (real, *real.parents) if place in places), None)
+    if nearest is not None and nearest != real_root and not in_its_own(nearest):
+        folder = places[nearest]
+        _refuse_overlap(state_path, where, "leads into", owners[folder].project,
+                        owners[folder].describe(folder))
+    for place, folder in sorted(places.items()):
+        if real in place.parents and not in_its_own(place):
+            _refuse_overlap(state_path, where, "holds", owners[folder].project,
+                            owners[folder].describe(folder))
+
+
+def _refuse_overlap(state_path: Path, where: str, relation: str, other: str,
+                    named: str) -> None:
+    raise StateError(f"{state_path}: {where} {relation} project {other}'s directory {named}; "
+                     "a project's files must be its own and no other project's: give each "
+                     "project its own folder, beside the others (project.path in its "
+                     "state.json; a folder with its own deploygate.yaml or .deploygate/ is "
+                     "the project's its deploygate.yaml names with project:, else the one "
+                     "named like the folder)")
+
+
+def _refuse_leaving_its_committed_folder(root: Path, project_id: str, state_path: Path,
+                                         chosen: Path, where: str,
+                                         declared: DeclaredPaths) -> None:
+    # A project that has a committed folder of its own (at any depth, bound as above) is
+    # judged there, or in a folder inside it: state.json must not move it to the root, with
+    # the root project's sign-offs, or to a folder of nobody in particular, with the root's
+    # config, while another state keeps its folder claimed (rt15a #2, one level down). A
+    # folder bound to it inside another project's committed folder is that project's
+    # (a fixture of its tests), not this project's folder.
+    owners = declared.owners(root)
+    real_root = root.resolve()
+    places = declared.places(root)
+    own = []
+    for folder, owner in sorted(owners.items()):
+        if owner.project != project_id:
             continue
-        yield folder, (root / folder).resolve(), f"{folder}/ (it holds {holds})"
+        above = [other for other, place in places.items()
+                 if place in places[folder].parents and place != real_root]
+        if all(owners[other].project == project_id for other in above):
+            own.append(folder)
+    if not own:
+        return
+    real = chosen.resolve()
+    if any(real == places[folder] or places[folder] in real.parents for folder in own):
+        return
+    elsewhere = "the repository root" if real == real_root else "another folder"
+    first = own[0]
+    raise StateError(f"{state_path}: {where}, so it would be judged in {elsewhere}, but "
+                     f"project {project_id} has a folder of its own, "
+                     f"{owners[first].describe(first)}: a project is "
+                     "judged in its own folder (its config and sign-offs), never moved out "
+                     f"of it by its state; make project.path name {first}/")
 
 
 def _refuse_unowned_project_folders(root: Path, project_id: str, state_path: Path,
@@ -250,6 +336,8 @@ class DeclaredPaths:
     def __init__(self) -> None:
         self._read: dict[tuple[str, int, int, int, int, int], object] = {}
         self._committed: dict[Path, dict[str, str]] = {}
+        self._owners: dict[Path, dict[str, FolderOwner]] = {}
+        self._places: dict[Path, dict[str, Path]] = {}
 
     def committed(self, root: Path) -> dict[str, str]:
         """The project folders HEAD commits under ``root`` (committed_folders), asked of git
@@ -259,6 +347,23 @@ class DeclaredPaths:
 
             self._committed[root] = committed_project_folders(root)
         return self._committed[root]
+
+    def owners(self, root: Path) -> dict[str, FolderOwner]:
+        """Whose each committed project folder is (folder_owners), asked of git once per
+        run."""
+        if root not in self._owners:
+            from pytest_deploygate.gate.folder_owners import folder_owners
+
+            self._owners[root] = folder_owners(root, self.committed(root))
+        return self._owners[root]
+
+    def places(self, root: Path) -> dict[str, Path]:
+        """Each committed project folder, resolved (once per run: every project gated is
+        compared with every folder)."""
+        if root not in self._places:
+            self._places[root] = {folder: (root / folder).resolve()
+                                  for folder in self.owners(root)}
+        return self._places[root]
 
     def read(self, state_path: Path, max_bytes: int,
              load_state: Callable[[Path, int], StateDoc]) -> object:
