@@ -42,10 +42,11 @@ from pathlib import Path
 
 from pytest_deploygate.core.programs import find_program, program_path
 from pytest_deploygate.core.value_class import value_class
-from pytest_deploygate.evidence.as_checked_out import as_checked_out
+from pytest_deploygate.evidence.as_checked_out import _is_lfs_content, as_checked_out
 from pytest_deploygate.evidence.gate_definition import CHECKLISTS as CHECKLISTS_FROM_TOP
 from pytest_deploygate.evidence.gate_definition import OUTSIDE_MARK
 from pytest_deploygate.evidence.git import authors_since, git_command, git_environment
+from pytest_deploygate.evidence.git_programs import as_environment, programs_off
 from pytest_deploygate.evidence.shallow import fetch_history_hint
 from pytest_deploygate.isdlc.layout import (
     CURRENT_ALIASES,
@@ -725,15 +726,27 @@ def checked_out_by_the_runner(root: Path, path: Path) -> bool:
         return False
     try:
         # The runner's git and configuration, but never a git or a filter program of the
-        # checkout (core.programs): its PATH is the one the gate's own git gets.
+        # checkout (core.programs): its PATH is the one the gate's own git gets. And no
+        # driver program at all (git_programs.py): the configuration's filters are the job
+        # user's, and would run as them beside the signing key (rt16a A06); neither is any
+        # configuration the step's environment gives git (it would override the switch).
+        program = [find_program("git", root)]
+        env = {key: value for key, value in os.environ.items()
+               if not key.startswith(("GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT",
+                                      "GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"))}
+        env["PATH"] = program_path(root)
+        env = as_environment(programs_off(program, root, env), env)
         done = subprocess.run(
-            [find_program("git", root), "-C", str(root), "--no-optional-locks", "cat-file",
+            [*program, "-C", str(root), "--no-optional-locks", "cat-file",
              "--filters", f"--path={relative}", object_id.strip()],
-            capture_output=True, timeout=60, check=False, stdin=subprocess.DEVNULL,
-            env={**os.environ, "PATH": program_path(root)})
+            capture_output=True, timeout=60, check=False, stdin=subprocess.DEVNULL, env=env)
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return done.returncode == 0 and _work_tree_bytes(path) == done.stdout
+    work = _work_tree_bytes(path)
+    # (Git LFS content, which the runner's git-lfs smudge wrote: the object the committed
+    # pointer names, checked without running git-lfs.)
+    return done.returncode == 0 and work is not None and (
+        work == done.stdout or _is_lfs_content(done.stdout, work))
 
 
 def _work_tree_bytes(path: Path) -> bytes | None:
