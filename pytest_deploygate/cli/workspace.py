@@ -229,8 +229,15 @@ class Workspace:
 
                 command, env = git_command(self.root, args), git_environment(self.root)
             else:
-                command = [find_program("git", self.root), "-C", str(self.root), *args]
+                from pytest_deploygate.evidence.git_programs import as_environment, programs_off
+
+                # The user's git, identity and signing setup, but no filter or diff driver
+                # program and no fsmonitor of the configuration (the job user's files on a
+                # kept workspace, rt16a A06): a sign-off commit needs none of them.
+                git = [find_program("git", self.root), "-c", "core.fsmonitor=false"]
+                command = [*git, "-C", str(self.root), *args]
                 env = {**os.environ, "PATH": program_path(self.root)}
+                env = as_environment(programs_off(git, self.root, env), env)
             done = subprocess.run(command, capture_output=True, text=True, timeout=30,
                                   check=False, env=env)
         except (OSError, subprocess.TimeoutExpired) as exc:

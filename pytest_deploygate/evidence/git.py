@@ -23,6 +23,7 @@ from pathlib import Path
 
 from pytest_deploygate.core.programs import ProgramNotFound, find_program, program_path
 from pytest_deploygate.core.value_class import value_class
+from pytest_deploygate.evidence.git_programs import as_environment, programs_off
 from pytest_deploygate.evidence.shallow import fetch_history_hint
 
 #: Paths whose commits are sign-off bookkeeping (the phase-start rule of authors_since).
@@ -39,6 +40,15 @@ _ATTRIBUTION_CONFIG = ("mailmap.file=", "mailmap.blob=", "log.mailmap=false",
                        # (x509 signatures are none this checks: no program of the repository's
                        # .git/config may answer for one. A path that cannot exist.)
                        f"gpg.x509.program={os.devnull}/gpgsm")
+#: No program the job's configuration names may run from the gate's git (rt16a A06): no
+#: hook (the gate commits nothing, yet a command that could run one must not find it), no
+#: credential helper, askpass or ssh command, no transport at all (the gate reads the local
+#: repository only), no automatic gc or maintenance. Driver programs, configured per driver
+#: name, are switched off in git_environment (git_programs.py).
+_NO_PROGRAMS_CONFIG = (f"core.hooksPath={os.devnull}/hooks", "core.askPass=", "credential.helper=",
+                       f"core.sshCommand={os.devnull}/ssh", "protocol.allow=never", "gc.auto=0",
+                       "maintenance.auto=false", "core.pager=cat", "core.editor=:",
+                       "sequence.editor=:")
 #: The verifiers git starts to check a commit's signature, given to git by absolute path
 #: (core.programs: never the checkout's); the setting -> the program.
 _VERIFIERS = (("gpg.program", "gpg"), ("gpg.openpgp.program", "gpg"),
@@ -79,13 +89,28 @@ def git_environment(root: Path, extra: Mapping[str, str] | None = None) -> dict[
     """A controlled environment for git about the checkout at ``root``: no GIT_* variable, no
     user or system configuration (only their safe.directory entries, which say which
     checkouts may be read at all), and a PATH that leads nowhere into the checkout (what git
-    starts, a filter say, is never the release's own: core.programs)."""
+    starts is never the release's own: core.programs). Every driver program the job's own
+    configuration names (a filter's clean, smudge or process command, a diff command or
+    textconv) is switched off (git_programs.py): none runs as the job user while a signing
+    key is in the gate's environment. ConfigurationUnreadable (an OSError, as when git cannot
+    start) when git cannot list that configuration."""
+    env = controlled_environment(root, extra)
+    off = programs_off(_git_prefix(root), root, env)
+    return as_environment(off, env)
+
+
+def controlled_environment(root: Path, extra: Mapping[str, str] | None = None
+                           ) -> dict[str, str]:
+    """git_environment without the drivers switched off (to list them)."""
     home = _controlled_home(root)
     env = {"PATH": program_path(root), "HOME": str(home),
            "XDG_CONFIG_HOME": str(home), "GNUPGHOME": str(home / "gnupg"), "LC_ALL": "C",
            "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": str(home / "gitconfig"),
            "GIT_NO_REPLACE_OBJECTS": "1", "GIT_GRAFT_FILE": os.devnull,
-           "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "GIT_ATTR_NOSYSTEM": "1"}
+           "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "GIT_ATTR_NOSYSTEM": "1",
+           # (Over any configuration: no pager, askpass, ssh or editor program.)
+           "GIT_PAGER": "cat", "GIT_ASKPASS": "", "GIT_SSH_COMMAND": f"{os.devnull}/ssh",
+           "GIT_EDITOR": ":"}
     env.update(extra or {})
     return env
 
@@ -144,10 +169,15 @@ def git_command(root: Path, args: tuple[str, ...]) -> list[str]:
     """``git`` in ``root`` with the attribution configuration (see _ATTRIBUTION_CONFIG), git
     and its signature verifiers named by absolute path (core.programs). ProgramNotFound (an
     OSError, as when git cannot start) when git is nowhere outside the checkout."""
-    settings = [*_ATTRIBUTION_CONFIG,
+    git, *config = _git_prefix(root)
+    return [git, "--no-replace-objects", "-C", str(root), *config, *args]
+
+
+def _git_prefix(root: Path) -> list[str]:
+    """git by absolute path and the configuration given on every command line."""
+    settings = [*_ATTRIBUTION_CONFIG, *_NO_PROGRAMS_CONFIG,
                 *(f"{setting}={verifier(program, root)}" for setting, program in _VERIFIERS)]
-    config = [part for setting in settings for part in ("-c", setting)]
-    return [find_program("git", root), "--no-replace-objects", "-C", str(root), *config, *args]
+    return [find_program("git", root), *(part for setting in settings for part in ("-c", setting))]
 
 
 def verifier(name: str, root: Path) -> str:

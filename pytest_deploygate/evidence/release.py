@@ -42,11 +42,15 @@ from pathlib import Path
 
 from pytest_deploygate.core.programs import find_program, program_path
 from pytest_deploygate.core.value_class import value_class
-from pytest_deploygate.evidence.committed_checkout import as_committed_checkout, committed_checkouts
-from pytest_deploygate.evidence.filter_drivers import drivers_off
+from pytest_deploygate.evidence.committed_checkout import (
+    as_committed_checkout,
+    committed_checkouts,
+    is_lfs_content,
+)
 from pytest_deploygate.evidence.gate_definition import CHECKLISTS as CHECKLISTS_FROM_TOP
 from pytest_deploygate.evidence.gate_definition import OUTSIDE_MARK
 from pytest_deploygate.evidence.git import authors_since, git_command, git_environment
+from pytest_deploygate.evidence.git_programs import as_environment, programs_off
 from pytest_deploygate.evidence.shallow import fetch_history_hint
 from pytest_deploygate.isdlc.layout import (
     CURRENT_ALIASES,
@@ -515,14 +519,12 @@ def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...]
     (``git diff --cached``: blob ids only, no stat data), as a staged change is one too."""
     specs = _pathspecs(bookkeeping)
     # No filter driver of the job's configuration runs as git hashes the files (a clean
-    # command could say anything, and is a program of the job user's): drivers_off. A file
-    # under one is compared byte for byte below (_converted_differently), as it was.
-    off = drivers_off(root)
-    if off is None:
-        return ("(git config failed)",)
+    # command could say anything, and is a program of the job user's): git_environment
+    # switches every one off (git_programs.py). A file under one is compared byte for byte
+    # below (_converted_differently), as it was.
     with tempfile.TemporaryDirectory(prefix="deploygate-dirty-") as tmp:
         # (A private folder: not the work tree, not .git, gone when done; its index.lock too.)
-        scratch = Git(root, {**off, "GIT_INDEX_FILE": str(Path(tmp) / "index")})
+        scratch = Git(root, {"GIT_INDEX_FILE": str(Path(tmp) / "index")})
         code, _ = scratch(*_PLAIN_INDEX, "read-tree", "HEAD")
         if code != 0:
             return ("(git read-tree failed)",)
@@ -770,15 +772,27 @@ def checked_out_by_the_runner(root: Path, path: Path) -> bool:
         return False
     try:
         # The runner's git and configuration, but never a git or a filter program of the
-        # checkout (core.programs): its PATH is the one the gate's own git gets.
+        # checkout (core.programs): its PATH is the one the gate's own git gets. And no
+        # driver program at all (git_programs.py): the configuration's filters are the job
+        # user's, and would run as them beside the signing key (rt16a A06); neither is any
+        # configuration the step's environment gives git (it would override the switch).
+        program = [find_program("git", root)]
+        env = {key: value for key, value in os.environ.items()
+               if not key.startswith(("GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT",
+                                      "GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"))}
+        env["PATH"] = program_path(root)
+        env = as_environment(programs_off(program, root, env), env)
         done = subprocess.run(
-            [find_program("git", root), "-C", str(root), "--no-optional-locks", "cat-file",
+            [*program, "-C", str(root), "--no-optional-locks", "cat-file",
              "--filters", f"--path={relative}", object_id.strip()],
-            capture_output=True, timeout=60, check=False, stdin=subprocess.DEVNULL,
-            env={**os.environ, "PATH": program_path(root)})
+            capture_output=True, timeout=60, check=False, stdin=subprocess.DEVNULL, env=env)
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return done.returncode == 0 and _work_tree_bytes(path) == done.stdout
+    work = _work_tree_bytes(path)
+    # (Git LFS content, which the runner's git-lfs smudge wrote: the object the committed
+    # pointer names, checked without running git-lfs.)
+    return done.returncode == 0 and work is not None and (
+        work == done.stdout or is_lfs_content(done.stdout, work))
 
 
 def _work_tree_bytes(path: Path) -> bytes | None:
