@@ -46,6 +46,10 @@ def programs_off(git: Sequence[str], root: Path, env: Mapping[str, str]
     (``git``: the program and its fixed options, run in ``root`` with ``env``) reads
     defines, in the repository at ``root`` and in every checked-out submodule below it.
     ConfigurationUnreadable when git cannot list it (then nothing may run git here)."""
+    # The configuration and the submodules checked out are the repository's whatever index a
+    # command reads: a scratch index (GIT_INDEX_FILE, the dirty check's, empty before its
+    # read-tree) listed no submodule, so a submodule's own driver ran in the diff after it.
+    env = {name: value for name, value in env.items() if name != "GIT_INDEX_FILE"}
     key = (*git, str(root), *sorted(f"{k}={v}" for k, v in env.items()))
     cached = _CACHE.get(key)
     if cached is not None and _signature(cached[0]) == cached[0]:
@@ -79,11 +83,18 @@ def _collect(git: Sequence[str], root: Path, env: Mapping[str, str], origins: di
     # git diff (and status) look inside every checked-out submodule, with the submodule's
     # own configuration and the settings given here (git passes them on).
     # (Outside a checkout there is nothing to list.)
-    for line in _run(git, root, env, ("ls-files", "-s", "-z", "--", ":(top)")) or ():
+    # Both the job's index and HEAD's tree say where submodules are (a command reading either
+    # looks into them; the job's index may leave one out that HEAD has).
+    listed = [*(_run(git, root, env, ("ls-files", "-s", "-z", "--", ":(top)")) or ()),
+              *(_run(git, root, env, ("ls-tree", "-r", "-z", "--full-tree", "HEAD")) or ())]
+    inside: dict[str, None] = {}
+    for line in listed:
         meta, _, path = line.partition("\t")
-        inner = root / path
-        if meta.startswith("160000 ") and (inner / ".git").exists():
-            _collect(git, inner, env, origins, settings, depth - 1)
+        if (meta.startswith("160000 ") or " commit " in meta) and \
+                (root / path / ".git").exists():
+            inside[path] = None
+    for path in inside:
+        _collect(git, root / path, env, origins, settings, depth - 1)
 
 
 def _switched_off(name: str) -> list[tuple[str, str]]:
