@@ -1,0 +1,76 @@
+"""rt16a: files and options that steered the gate or deploygate verdict from outside review.
+
+Each test goes through the public surface (a real gate run in pytester, or the deploygate
+command) with real git repositories and real ssh-keygen keys."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from test_signing import one_line, signed_pre, ssh_key, verdict, write_allowed
+
+from conftest import GateProject
+
+
+def commit(repo: GateProject, *paths: str, message: str) -> None:
+    repo.git("add", *paths)
+    repo.git("commit", "-q", "-m", message)
+
+
+# -- A05: an allowed-signers file in the repository counts only as committed ----------------
+
+def test_verdict_allowed_signers_in_the_repository_must_be_as_committed(
+        repo: GateProject, keys: Path) -> None:
+    """A key appended in the work tree to the reviewed .deploygate/allowed_signers (bookkeeping,
+    so the release stays clean) made a record the attacker signed pass (rt16a A05)."""
+    ci = ssh_key(keys, "ed25519", "ci")
+    eve = ssh_key(keys, "ed25519", "eve")
+    allowed = write_allowed(repo, ci.allowed(), in_repository=True)
+    commit(repo, ".deploygate/allowed_signers", message="the CI key may sign (reviewed)")
+    assert signed_pre(repo, eve).ret == 0
+    named = ".deploygate/allowed_signers"
+    assert verdict(repo, "GATE-12-pre.xml", "--allowed-signers", named).returncode == 4
+    with allowed.open("a") as handle:
+        handle.write(eve.allowed() + "\n")
+    done = verdict(repo, "GATE-12-pre.xml", "--allowed-signers", named)
+    assert done.returncode == 4
+    assert "allowed-signers file .deploygate/allowed_signers is in the repository, but its " \
+           "content differs from the committed one" in one_line(done)
+    # An untracked file, and an untracked link to a file committed elsewhere (bookkeeping,
+    # past whatever review guards .deploygate/allowed_signers): the same.
+    allowed.write_text(ci.allowed() + "\n")
+    (repo.root / ".isdlc" / "signers").write_text(eve.allowed() + "\n")
+    commit(repo, ".isdlc/signers", message="bookkeeping")
+    assert signed_pre(repo, eve).ret == 0
+    write_allowed(repo, eve.allowed(), name="new_signers", in_repository=True)
+    done = verdict(repo, "GATE-12-pre.xml", "--allowed-signers", ".deploygate/new_signers")
+    assert done.returncode == 4 and "is not committed" in one_line(done)
+    os.symlink("../.isdlc/signers", repo.root / ".deploygate" / "linked")
+    done = verdict(repo, "GATE-12-pre.xml", "--allowed-signers", ".deploygate/linked")
+    assert done.returncode == 4 and "is not committed" in one_line(done)
+    # Committed (the link as a link, its target as committed): it counts, as does a file
+    # outside the checkout (the CI's secret store), which is the job's own.
+    commit(repo, ".deploygate/linked", message="reviewed: the link")
+    assert signed_pre(repo, eve).ret == 0
+    done = verdict(repo, "GATE-12-pre.xml", "--allowed-signers", ".deploygate/linked")
+    assert done.returncode == 0, done.stderr
+    outside = write_allowed(repo, eve.allowed())
+    assert verdict(repo, "GATE-12-pre.xml", "--allowed-signers", str(outside)).returncode == 0
+
+
+def test_post_stage_allowed_signers_option_in_the_repository_must_be_as_committed(
+        repo: GateProject, keys: Path) -> None:
+    """--gate-allowed-signers reads the file as deploygate verdict does: the same rule."""
+    ci = ssh_key(keys, "ed25519", "ci")
+    eve = ssh_key(keys, "ed25519", "eve")
+    allowed = write_allowed(repo, ci.allowed(), in_repository=True)
+    commit(repo, ".deploygate/allowed_signers", message="the CI key may sign (reviewed)")
+    assert signed_pre(repo, eve).ret == 0
+    with allowed.open("a") as handle:
+        handle.write(eve.allowed() + "\n")
+    post = repo.run("--gate=12", "--gate-stage=post", f"--gate-allowed-signers={allowed}")
+    assert post.ret == 1
+    message = repo.record("GATE-12-post").case("pre-stage-record")["message"]
+    assert "its content differs from the committed one" in message
+
