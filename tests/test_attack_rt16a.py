@@ -8,7 +8,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+from test_attack_rt14c_records import _no_pass_left, _passing_record
 from test_signing import one_line, signed_pre, ssh_key, verdict, write_allowed
+from test_signoff_identity import cli
 
 from conftest import GateProject
 
@@ -74,3 +77,36 @@ def test_post_stage_allowed_signers_option_in_the_repository_must_be_as_committe
     message = repo.record("GATE-12-post").case("pre-stage-record")["message"]
     assert "its content differs from the committed one" in message
 
+
+# -- A01, A03: options hidden from the environment's checks in @FILE and -o addopts= --------
+
+@pytest.mark.parametrize("addopts", [
+    "@{args}",  # (the file holds --gate-stage=pre)
+    "-p no:randomly @{args}",
+    "-o addopts=--gate-stage=pre",
+    "-o 'addopts=--co --gate-record-dir={elsewhere}'",
+    "--markers -o addopts=--gate-record-dir={elsewhere}",
+    "--version -o addopts=--gate-record-dir={elsewhere}",
+    "-o addopts=@{args}",
+    "-qoaddopts=--co",
+    "--override-ini addopts=--co",
+    "--override-ini=addopts=",
+])
+def test_the_environment_cannot_hide_options_in_an_argument_file_or_an_addopts_override(
+        repo: GateProject, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        addopts: str) -> None:
+    """The environment's options were checked by their words: ``@FILE`` and ``-o addopts=``
+    carried --gate-stage=pre (the stage-all job became a passing pre run, the stage-all PASS
+    stayed) and --gate-record-dir=ELSEWHERE with --co (exit 0, the PASS stayed)."""
+    _passing_record(repo)
+    args = tmp_path / "args"
+    args.write_text("--gate-stage=pre\n")
+    monkeypatch.setenv("PYTEST_ADDOPTS", addopts.format(args=args,
+                                                        elsewhere=tmp_path / "elsewhere"))
+    result = repo.run_subprocess("--gate=12")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = result.stderr.str()
+    assert "PYTEST_ADDOPTS (the environment, not the command line)" in errors, errors
+    assert "Traceback" not in errors
+    _no_pass_left(repo)
+    assert cli(repo.root, "verdict", "gate-records/GATE-12.xml").returncode != 0
