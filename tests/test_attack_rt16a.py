@@ -13,7 +13,7 @@ from test_attack_rt14c_records import _no_pass_left, _passing_record
 from test_signing import one_line, signed_pre, ssh_key, verdict, write_allowed
 from test_signoff_identity import cli
 
-from conftest import GateProject
+from conftest import GateProject, parse_record
 
 
 def commit(repo: GateProject, *paths: str, message: str) -> None:
@@ -110,3 +110,28 @@ def test_the_environment_cannot_hide_options_in_an_argument_file_or_an_addopts_o
     assert "Traceback" not in errors
     _no_pass_left(repo)
     assert cli(repo.root, "verdict", "gate-records/GATE-12.xml").returncode != 0
+
+
+# -- A04: a parse stop after the plugin loaded clears the job's own record folder ----------
+
+@pytest.mark.parametrize("addopts", ["--gate-watch", "--gate-stage", "--gate-threshold",
+                                     "-n bogus"])
+def test_a_parse_stop_clears_the_record_folder_the_job_named(
+        repo: GateProject, monkeypatch: pytest.MonkeyPatch, addopts: str) -> None:
+    """pytest's parse stopped on a bad word of PYTEST_ADDOPTS; the clearing parsed the same
+    words again, failed, and fell back to a namespace holding no plugin option, so the job's
+    own --gate-record-dir kept its PASS while the message said every record was removed."""
+    assert repo.run("--gate=12", "--gate-record-dir=out/rec").ret == 0
+    record = repo.root / "out" / "rec" / "GATE-12.xml"
+    assert parse_record(record).decision == "PASS"
+    repo.drop_attestation("security-sign-off")
+    repo.git("commit", "-qam", "the security sign-off is withdrawn")
+    monkeypatch.setenv("PYTEST_ADDOPTS", addopts)
+    result = repo.run_subprocess("--gate=12", "--gate-record-dir=out/rec")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = result.stderr.str()
+    assert "Traceback" not in errors
+    assert not record.exists(), errors
+    assert f"every earlier gate record in {repo.root / 'out' / 'rec'}" in errors, errors
+    done = cli(repo.root, "verdict", "out/rec/GATE-12.xml")
+    assert done.returncode != 0
