@@ -135,3 +135,25 @@ def test_a_parse_stop_clears_the_record_folder_the_job_named(
     assert f"every earlier gate record in {repo.root / 'out' / 'rec'}" in errors, errors
     done = cli(repo.root, "verdict", "out/rec/GATE-12.xml")
     assert done.returncode != 0
+
+
+# -- A08: the configuration file pytest chose, not where it leads, must be committed -------
+
+@pytest.mark.parametrize("name", ["pytest.ini", ".pytest.ini"])
+def test_an_untracked_link_to_a_committed_ini_is_no_committed_configuration(
+        repo: GateProject, tmp_path: Path, name: str) -> None:
+    """An ini committed as bookkeeping (no new release) and an untracked pytest.ini linking
+    to it: its addopts (--co --gate-record-dir=ELSEWHERE) kept the last PASS, exit 0."""
+    _passing_record(repo)
+    bookkept = repo.root / ".isdlc" / "ci.ini"
+    bookkept.write_text(f"[pytest]\naddopts = --co --gate-record-dir={tmp_path / 'elsewhere'}\n")
+    commit(repo, ".isdlc/ci.ini", message="bookkeeping")
+    os.symlink(".isdlc/ci.ini", repo.root / name)
+    result = repo.run_subprocess("--gate=12")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = result.stderr.str()
+    assert f"pytest reads its configuration from {repo.root / name}, but {name} is not " \
+           "committed" in errors, errors
+    assert "Traceback" not in errors
+    _no_pass_left(repo)
+    assert cli(repo.root, "verdict", "gate-records/GATE-12.xml").returncode != 0

@@ -176,9 +176,11 @@ def _refuse_uncommitted_config_file(config: pytest.Config, top: Path,
             _named_by_command_line(config, command_line, inipath) or \
             not holds_pytest_configuration(inipath):
         return
-    from pytest_deploygate.evidence.release import uncommitted_file_problem
+    from pytest_deploygate.evidence.committed_path import committed_as_named_problem
 
-    problem = uncommitted_file_problem(top, inipath.resolve())
+    # The path pytest chose, not where it leads: an untracked pytest.ini linking to an ini
+    # committed as bookkeeping passed as committed (rt16a A08).
+    problem = committed_as_named_problem(top, inipath)
     if problem:
         raise pytest.UsageError(
             f"pytest reads its configuration from {inipath}, but {problem}: it configures "
