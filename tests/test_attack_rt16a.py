@@ -152,7 +152,7 @@ def test_an_untracked_link_to_a_committed_ini_is_no_committed_configuration(
     result = repo.run_subprocess("--gate=12")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = result.stderr.str()
-    assert f"pytest reads its configuration from {repo.root / name}, but {name} is not " \
+    assert f"pytest reads its configuration from {repo.root / name}, but it is not " \
            "committed" in errors, errors
     assert "Traceback" not in errors
     _no_pass_left(repo)

@@ -60,22 +60,23 @@ def committed_as_named_problem(root: Path, path: Path) -> str | None:
         if part == ".":
             continue
         place = top.joinpath(*done, part)
+        # ("it": the file named itself; else the part of its way that is not committed.)
+        name = "it" if not parts and not followed else str(PurePosixPath(*done, part))
         committed = _head_entry(root, PurePosixPath(*done, part).as_posix())
         if committed is None:
-            return f"{PurePosixPath(*done, part)} is not committed"
+            return f"{name} is not committed"
         mode, object_id = committed
         if place.is_symlink():
             followed += 1
             target = os.readlink(place)
             if mode != "120000" or _blob(root, object_id) != os.fsencode(target):
-                return (f"{PurePosixPath(*done, part)} is a symbolic link that HEAD does not "
-                        "commit as that link")
+                return f"{name} is a symbolic link that HEAD does not commit as that link"
             if followed > _MAX_LINKS or os.path.isabs(target):
-                return f"{PurePosixPath(*done, part)} leads out of the git checkout"
+                return f"{name} leads out of the git checkout"
             parts = [*PurePosixPath(target).parts, *parts]
             continue
         if mode == "120000":
-            return f"{PurePosixPath(*done, part)} is committed as a symbolic link, not a file"
+            return f"{name} is committed as a symbolic link, not a file"
         done.append(part)
     return uncommitted_file_problem(root, top.joinpath(*done))
 
