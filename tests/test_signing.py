@@ -75,8 +75,12 @@ KEY_MAKERS = {"ssh-ed25519": (ssh_key, "ed25519"), "ssh-ecdsa": (ssh_key, "ecdsa
               "pem-ed25519": (pem_key, "ed25519"), "pem-ecdsa": (pem_key, "ecdsa")}
 
 
-def write_allowed(project: GateProject, *lines: str, name: str = "allowed_signers") -> Path:
-    path = project.root / ".deploygate" / name
+def write_allowed(project: GateProject, *lines: str, name: str = "allowed_signers",
+                  in_repository: bool = False) -> Path:
+    """An allowed-signers file: the CI's own, outside the checkout (a secret store), or one
+    in the repository's .deploygate/ (which must then be committed to count)."""
+    folder = project.root / ".deploygate" if in_repository else project.root.parent / "ci"
+    path = folder / name
     path.parent.mkdir(exist_ok=True)
     path.write_text("# reviewed: keys of the CI gate job\n" + "\n".join(lines) + "\n")
     return path
@@ -281,8 +285,7 @@ def test_signers_not_allowed_exit_4(repo: GateProject, keys: Path) -> None:
         assert done.returncode == code, (line, done.stderr)
         if message:
             assert message in one_line(done), (line, done.stderr)
-    allowed_path = repo.root / ".deploygate" / "allowed_signers"
-    write_allowed(repo, "x", key.allowed(options="cert-authority"))
+    allowed_path = write_allowed(repo, "x", key.allowed(options="cert-authority"))
     line = one_line(verdict(repo, "GATE-12-pre.xml", "--allowed-signers", str(allowed_path)))
     assert f"{allowed_path}:2:" in line  # an allowed-signers problem names the file and line
     assert verdict(repo, "GATE-12-pre.xml", "--key", str(other.public_file)).returncode == 4
@@ -417,9 +420,15 @@ def test_post_stage_allowed_signers_from_option_and_config(repo: GateProject,
     assert repo.run("--gate=12", "--gate-stage=post", f"--gate-allowed-signers={listed}").ret == 1
     message = repo.record("GATE-12-post").case("pre-stage-record")["message"]
     assert "does not verify" in message
-    write_allowed(repo, key.allowed(options='namespaces="deploygate"'))
+    write_allowed(repo, key.allowed(options='namespaces="deploygate"'), in_repository=True)
     with (repo.root / "deploygate.yaml").open("a") as config:
         config.write("signing:\n  allowed_signers: .deploygate/allowed_signers\n")
+    result = repo.run("--gate=12", "--gate-stage=post")
+    assert result.ret == 1  # an allowed-signers file in the repository counts once committed
+    assert "is not committed" in repo.record("GATE-12-post").case("pre-stage-record")["message"]
+    repo.git("add", ".deploygate/allowed_signers", "deploygate.yaml")
+    repo.git("commit", "-q", "-m", "signing: the CI key")
+    assert signed_pre(repo, key).ret == 0  # (deploygate.yaml is release content: a new release)
     result = repo.run("--gate=12", "--gate-stage=post")
     assert result.ret == 0, result.stdout.str()
     assert "signed by gate@ci" in repo.record("GATE-12-post").case("pre-stage-record")["text"]

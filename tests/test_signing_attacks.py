@@ -142,7 +142,7 @@ def ci_and_attacker_signers(repo: GateProject, keys: Path) -> tuple[Key, Key, Pa
     ci = ssh_key(keys, "ed25519", "ci")
     attacker = ssh_key(keys, "ed25519", "attacker")
     reviewed = write_allowed(repo, ci.allowed(options='namespaces="deploygate"'))
-    write_allowed(repo, attacker.allowed(), name="more_signers")
+    write_allowed(repo, attacker.allowed(), name="more_signers", in_repository=True)
     with (repo.root / "deploygate.yaml").open("a") as config:
         config.write("signing:\n  allowed_signers: .deploygate/more_signers\n")
     repo.git("add", "-A")

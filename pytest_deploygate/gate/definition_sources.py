@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -97,9 +98,15 @@ def refuse_environment_folders(config: pytest.Config) -> None:
     if not addopts.strip() or hasattr(config, "workerinput"):
         return
     try:
-        environment = config._parser.parse_known_args(shlex.split(addopts))
+        words = shlex.split(addopts)
+    except ValueError:
+        return  # (pytest's own parse of the same words failed first)
+    _refuse_hidden_options(words)
+    try:
+        environment = config._parser.parse_known_args(words)
     except (ValueError, pytest.UsageError, SystemExit):
         return  # (pytest's own parse of the same words failed first)
+    _refuse_addopts_override(getattr(environment, "override_ini", None) or ())
     command_line = _command_line(config)
     for dest, option in _WHERE_OPTIONS:
         value = getattr(environment, dest, None)
@@ -115,6 +122,34 @@ def refuse_environment_folders(config: pytest.Config) -> None:
     for arg in getattr(environment, "file_or_dir", None) or ():
         if _place(config, arg) not in named:
             _refuse_from_environment(f"the test path {arg}")
+
+
+def _refuse_hidden_options(words: list[str]) -> None:
+    """An argument file (``@FILE``) in PYTEST_ADDOPTS: argparse reads options from it that no
+    word of the environment shows, and the checks of the environment's options (here, and
+    the stage-all record a stage run from the environment makes stale) read its words
+    (``@args`` holding ``--gate-stage=pre`` kept the stage-all PASS: rt16a A01)."""
+    for word in words:
+        if word.startswith("@"):
+            raise pytest.UsageError(
+                f"PYTEST_ADDOPTS (the environment, not the command line) names the argument "
+                f"file {word}: options of a --gate run come from the job's command line and "
+                "the repository's ini file; drop it from PYTEST_ADDOPTS")
+
+
+def _refuse_addopts_override(entries: Iterable[object]) -> None:
+    """``-o addopts=...`` in PYTEST_ADDOPTS (any spelling argparse accepts: ``-oaddopts=``,
+    ``--override-ini=addopts=``, ``--override-ini addopts=``, in a short-option cluster):
+    pytest applies it as the ini's addopts, so it carries any option past the checks of the
+    environment's own (``-o addopts=--co --gate-record-dir=ELSEWHERE`` kept the PASS, and
+    ``-o addopts=--gate-stage=pre`` made a stage-all job a pre run: rt16a A01, A03). Even
+    an empty one: it drops the reviewed ini's addopts (its record folder, say)."""
+    for entry in entries:
+        if str(entry).partition("=")[0].strip() == "addopts":
+            raise pytest.UsageError(
+                f"PYTEST_ADDOPTS (the environment, not the command line) overrides the ini's "
+                f"addopts (-o {entry}): options of a --gate run come from the job's command "
+                "line and the repository's ini file; drop it from PYTEST_ADDOPTS")
 
 
 def _refuse_from_environment(what: str) -> None:
@@ -141,9 +176,11 @@ def _refuse_uncommitted_config_file(config: pytest.Config, top: Path,
             _named_by_command_line(config, command_line, inipath) or \
             not holds_pytest_configuration(inipath):
         return
-    from pytest_deploygate.evidence.release import uncommitted_file_problem
+    from pytest_deploygate.evidence.committed_path import committed_as_named_problem
 
-    problem = uncommitted_file_problem(top, inipath.resolve())
+    # The path pytest chose, not where it leads: an untracked pytest.ini linking to an ini
+    # committed as bookkeeping passed as committed (rt16a A08).
+    problem = committed_as_named_problem(top, inipath)
     if problem:
         raise pytest.UsageError(
             f"pytest reads its configuration from {inipath}, but {problem}: it configures "

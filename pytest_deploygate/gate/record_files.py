@@ -102,7 +102,7 @@ def clear_records_of_a_stopped_run(settings: Settings) -> None:
                                         projects=settings.projects, stages=stages))
 
 
-def clear_stopped_records(where: RecordFolders) -> None:
+def clear_stopped_records(where: RecordFolders) -> list[Path]:
     """Remove every gate record of the stages from the record folders the run could
     write (the record folder, and the folder of each project it names, or of every project
     under ``--gate-project=all``), when the run stops before it
@@ -112,7 +112,8 @@ def clear_stopped_records(where: RecordFolders) -> None:
     an option of its own it cannot read) kept the last run's PASS for the same release,
     which ``deploygate verdict`` accepted (a state.json or a project folder is bookkeeping:
     no new release). Other gates' records go too: a run that decided nothing cannot say
-    which of them it would have replaced. :class:`StaleRecord` when one cannot go."""
+    which of them it would have replaced. :class:`StaleRecord` when one cannot go. The
+    folders looked in that are there (whose records are now gone)."""
     # (A monorepo run writes in its projects' folders only: record_dir/<id>.)
     folders: list[Path] = []
     for record_dir in (where.record_dir, *where.also):
@@ -140,6 +141,7 @@ def clear_stopped_records(where: RecordFolders) -> None:
                 entries += [folder / f"{stem}.{suffix}"
                             for suffix in ("xml", "md", "html", "intoto.json")]
         _remove_records(entries)
+    return [folder for folder in dict.fromkeys(folders) if folder.is_dir()]
 
 
 def _entries(folder: Path) -> list[Path]:

@@ -36,7 +36,7 @@ def post_stage_verifier(settings: Settings, project: Project) -> Verifier:
     from pytest_deploygate.signing.verify import Verifier
 
     if settings.allowed_signers is not None:
-        return Verifier.from_allowed_signers(settings.allowed_signers)
+        return _reviewed_verifier(project.root, settings.allowed_signers)
     configured = project.config.signing_allowed_signers
     if configured:
         from pytest_deploygate.core.paths import OutsideRoot, inside_root
@@ -46,12 +46,24 @@ def post_stage_verifier(settings: Settings, project: Project) -> Verifier:
         except OutsideRoot as exc:
             raise SigningError(f"{project.config.display_name}: signing.allowed_signers "
                                f"{exc}") from None
-        return Verifier.from_allowed_signers(path)
+        return _reviewed_verifier(project.root, path)
     assert settings.sign_key is not None
     from pytest_deploygate.signing.keys import load_private_key
 
     key = load_private_key(settings.sign_key)
     return Verifier.of_key(key.public, f"the public half of {settings.sign_key}")
+
+
+def _reviewed_verifier(root: Path, allowed: Path) -> Verifier:
+    """The signers of ``allowed``, which must be as committed when it is in the repository
+    (deploygate verdict's rule: a key appended in the work tree counted, rt16a A05)."""
+    from pytest_deploygate.cli.verdict_signing import allowed_signers_problem
+    from pytest_deploygate.signing.verify import Verifier
+
+    problem = allowed_signers_problem(root, allowed)
+    if problem:
+        raise SigningError(problem)
+    return Verifier.from_allowed_signers(allowed)
 
 
 def check_signed_pre_record(settings: Settings, plan: GatePlan, project: Project,

@@ -65,3 +65,22 @@ def _expand_files(tokens: Iterable[str], base: Path, depth: int) -> list[str]:
             continue
         expanded += _expand_files(lines, base, depth + 1)
     return expanded
+
+
+#: The options that say where a --gate command's records are (dest -> option).
+RECORD_OPTIONS = {"gate_record_dir": "--gate-record-dir", "gate_root": "--gate-root",
+                  "gate_project": "--gate-project"}
+
+
+def named_values(tokens: list[str], option: str) -> list[str]:
+    """Every value ``tokens`` give ``option`` (``--opt=value`` or ``--opt value``), read
+    word by word: for a command pytest's parser stops on (``--gate-watch`` without its value,
+    ``-n bogus``), whose namespace holds none of its options, though the job's own
+    ``--gate-record-dir`` says where its last PASS is."""
+    values = []
+    for position, token in enumerate(tokens):
+        if token.startswith(option + "="):
+            values.append(token[len(option) + 1:])
+        elif token == option and position + 1 < len(tokens):
+            values.append(tokens[position + 1])
+    return values

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Generator
+from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
@@ -184,15 +185,19 @@ def clear_unless_cleared(config: pytest.Config) -> str | None:
 def clear_every_stage(config: pytest.Config, why: str) -> str:
     """Remove the earlier records of every stage from the record folders of a ``--gate``
     command that decided nothing and whose options cannot be trusted; the line that says so
-    (the command must exit non-zero). :class:`StaleRecord` when one cannot go."""
+    (the command must exit non-zero), naming the folders cleared. :class:`StaleRecord` when
+    one cannot go."""
     from pytest_deploygate.gate.record_files import clear_stopped_records
     from pytest_deploygate.gate.record_folders import record_folders
 
-    where = record_folders(config, _record_options(config))
-    clear_stopped_records(where)
-    return (f"deploygate: the --gate command decided nothing ({why}): every earlier gate "
-            f"record in {where.record_dir} was removed (check the job's options, the ini's "
-            "addopts and PYTEST_ADDOPTS)")
+    cleared: list[Path] = []
+    for options in _record_options(config):
+        cleared += clear_stopped_records(record_folders(config, options))
+    folders = ", ".join(str(folder) for folder in dict.fromkeys(cleared))
+    done = f"every earlier gate record in {folders} was removed" if folders else \
+        "no record folder it names is there"
+    return (f"deploygate: the --gate command decided nothing ({why}): {done} (check the "
+            "job's options, the ini's addopts and PYTEST_ADDOPTS)")
 
 
 def _options_without_help(config: pytest.Config) -> argparse.Namespace | None:
@@ -208,19 +213,33 @@ def _options_without_help(config: pytest.Config) -> argparse.Namespace | None:
         return None
 
 
-def _record_options(config: pytest.Config) -> Callable[[str], object]:
+def _record_options(config: pytest.Config) -> list[Callable[[str], object]]:
     """The record options (``--gate-record-dir``, ``--gate-root``, ``--gate-project``) of a
     command whose options cannot be read whole: its tokens parsed leniently, without ``--``
     (a ``--`` of PYTEST_ADDOPTS must not turn the job's own ``--gate-record-dir`` into a file
-    name: pytest's full parse reads it as the option on Python < 3.12.8)."""
-    from pytest_deploygate.plugin.gate_command import command_tokens
+    name: pytest's full parse reads it as the option on Python < 3.12.8). When that parse
+    fails on the same bad words that stopped pytest (``--gate-watch`` without its value),
+    every value the tokens give each option, read word by word: one lookup for each
+    record folder and gate root named (rt16a A04: the job's own --gate-record-dir kept its
+    PASS, as the early namespace holds no option of the plugin)."""
+    from pytest_deploygate.plugin.gate_command import RECORD_OPTIONS, command_tokens, named_values
 
     tokens = [token for token in command_tokens(config) if token not in ("--", "-h", "--help")]
     try:
         known: object = config._parser.parse_known_args(tokens)
-    except (Exception, SystemExit):  # (what pytest's own early parse read, then)
-        known = getattr(config, "known_args_namespace", None)
-    return lambda name: getattr(known, name, None)
+    except (Exception, SystemExit):
+        known = None
+    if known is not None:
+        return [lambda name: getattr(known, name, None)]
+    named = {dest: named_values(tokens, option) for dest, option in RECORD_OPTIONS.items()}
+    projects = named["gate_project"]
+    lookups: list[Callable[[str], object]] = []
+    for record_dir in [*named["gate_record_dir"], None]:
+        for root in [*named["gate_root"], None]:
+            values = {"gate_record_dir": record_dir, "gate_root": root,
+                      "gate_project": projects}
+            lookups.append(lambda name, values=values: values.get(name))  # type: ignore[misc]
+    return lookups
 
 
 def start_gate_run(config: pytest.Config, settings: Settings) -> None:
