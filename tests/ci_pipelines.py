@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -239,7 +240,10 @@ def gitlab_recipe() -> Recipe:
                 steps.append(Step(upload=(name, path),
                                   always=artifacts.get("when") in ("always", "on_failure")))
             jobs.append(Job(name, depth, steps, list(job.get("needs", []))))
-    return Recipe("gitlab", variables, jobs, gitlab_checkout)
+    # The settings each job assigns in its before_script, as the shell reads them.
+    settings = dict(shlex.split(line)[0].split("=", 1)
+                    for line in gitlab_before_script(doc, doc["gate-pre"]))
+    return Recipe("gitlab", {**variables, **settings}, jobs, gitlab_checkout)
 
 
 def gitlab_before_script(doc: dict[str, Any], job: dict[str, Any]) -> list[str]:

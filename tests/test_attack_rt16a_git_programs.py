@@ -10,6 +10,7 @@ Real release repositories (examples/release_repo.py), the gate via pytest, the C
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -191,4 +192,36 @@ def test_a_smudge_filter_on_committed_evidence_never_runs(tmp_path: Path) -> Non
     gate(root)
     assert not marker.exists(), marker.read_text()
     verdict(root)
+    assert not marker.exists(), marker.read_text()
+
+
+def test_a_filter_below_the_deepest_submodule_listed_never_runs(tmp_path: Path) -> None:
+    """git goes down every level of submodules; the listing of their drivers stops at a
+    depth. A chain deeper than that (each level staged only in its parent's index) had its
+    innermost filter run: deeper than the listing goes is no run at all."""
+    root = build(tmp_path, lambda _source: None)
+    program, marker = _program(tmp_path)
+    chain = [root]
+    for level in range(10):
+        inner = chain[-1] / f"n{level}"
+        inner.mkdir()
+        git(inner, "init", "-q")
+        (inner / "lib.txt").write_text(f"level {level}\n")
+        git(inner, "add", "lib.txt")
+        git(inner, "commit", "-qm", f"level {level}")
+        chain.append(inner)
+    for parent, inner in reversed(list(itertools.pairwise(chain[1:]))):
+        git(parent, "add", inner.name)
+    git(root, "add", chain[1].name)
+    deepest = chain[-1]
+    git(deepest, "config", "filter.deep.clean", f"{program} clean %f")
+    (deepest / ".git" / "info").mkdir(exist_ok=True)
+    (deepest / ".git" / "info" / "attributes").write_text("lib.txt filter=deep\n")
+    os.utime(deepest / "lib.txt", ns=((deepest / "lib.txt").stat().st_mtime_ns + 10**9,) * 2)
+    ran = gate(root)
+    assert not marker.exists(), marker.read_text()
+    assert "Traceback" not in ran.stdout + ran.stderr
+    if (root / "gate-records" / "GATE-12.xml").exists():
+        assert decision(root) != "PASS"
+    assert verdict(root).returncode != 0
     assert not marker.exists(), marker.read_text()

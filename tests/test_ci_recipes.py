@@ -248,7 +248,7 @@ def test_recipes_run_no_module_of_the_checkout(load) -> None:
     verdict is ``-I -m pytest_deploygate verdict``, never the script."""
     env, jobs = load()
     pip_clean = env["PIP_CLEAN"].split()
-    assert pip_clean[:2] == ["env", "-i"] and "PIP_CONFIG_FILE=/dev/null" in pip_clean
+    assert pip_clean[:2] == ["/usr/bin/env", "-i"] and "PIP_CONFIG_FILE=/dev/null" in pip_clean
     assert "--isolated" in env["PIP_INSTALL"].split() and \
         env["PIP_INSTALL"].startswith("-I -m pip install")
     for variable in ("LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "GCONV_PATH", "LOCPATH",

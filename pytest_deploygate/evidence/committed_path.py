@@ -112,3 +112,21 @@ def _blob(root: Path, object_id: str) -> bytes | None:
     except GitError:
         return None
     return done.stdout if done.returncode == 0 else None
+
+
+def allowed_signers_problem(root: Path, allowed: Path) -> str | None:
+    """Why an allowed-signers file in the repository cannot say whose signatures count (None:
+    it is outside the repository, or committed and as committed at the path named).
+
+    The file decides which keys make a record count: one in the work tree with an appended,
+    never committed key (it is in .deploygate/, bookkeeping, so the release stays clean) let
+    a record signed by that key pass (rt16a A05). A file outside the checkout (a CI secret
+    store) is the job's own, as a public key named by ``--key`` is."""
+    top = repository_top(root)
+    if top is None or not inside(allowed, top):
+        return None
+    problem = committed_as_named_problem(root, allowed)
+    if problem is None:
+        return None
+    return (f"the allowed-signers file {allowed} is in the repository, but "
+            f"{problem}: commit it (a reviewed change), or name a file outside the checkout")

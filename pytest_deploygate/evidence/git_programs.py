@@ -78,8 +78,6 @@ def _collect(git: Sequence[str], root: Path, env: Mapping[str, str], origins: di
         name = entry.partition("\n")[0]
         for setting in _switched_off(name):
             settings[setting] = None
-    if depth <= 0:
-        return
     # git diff (and status) look inside every checked-out submodule, with the submodule's
     # own configuration and the settings given here (git passes them on).
     # (Outside a checkout there is nothing to list.)
@@ -93,6 +91,12 @@ def _collect(git: Sequence[str], root: Path, env: Mapping[str, str], origins: di
         if (meta.startswith("160000 ") or " commit " in meta) and \
                 (root / path / ".git").exists():
             inside[path] = None
+    if inside and depth <= 0:
+        # git itself goes down every level: a driver below the last one listed would run
+        # (a chain of submodules staged only in each parent's index reached one).
+        raise ConfigurationUnreadable(
+            f"submodules nested more than {_DEPTH} levels deep at {root}: which programs "
+            "their git configuration names cannot be listed; remove the nesting")
     for path in inside:
         _collect(git, root / path, env, origins, settings, depth - 1)
 

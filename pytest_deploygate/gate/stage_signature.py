@@ -57,7 +57,7 @@ def post_stage_verifier(settings: Settings, project: Project) -> Verifier:
 def _reviewed_verifier(root: Path, allowed: Path) -> Verifier:
     """The signers of ``allowed``, which must be as committed when it is in the repository
     (deploygate verdict's rule: a key appended in the work tree counted, rt16a A05)."""
-    from pytest_deploygate.cli.verdict_signing import allowed_signers_problem
+    from pytest_deploygate.evidence.committed_path import allowed_signers_problem
     from pytest_deploygate.signing.verify import Verifier
 
     problem = allowed_signers_problem(root, allowed)
