@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pytest_deploygate.core.programs import find_program
-from pytest_deploygate.evidence.git import git_command, git_environment
+from pytest_deploygate.evidence.git import controlled_environment, git_command, git_environment
 
 #: Settings that would convert a checkout, pinned to git's own defaults on Linux (the
 #: repository made here has no configuration of its own; these say so once more).
@@ -95,9 +95,13 @@ def committed_checkouts(root: Path, files: Sequence[tuple[str, str, bytes | None
             (work_tree / folder).mkdir(parents=True, exist_ok=True)
             (work_tree / folder / _ATTRIBUTES).write_bytes(content)
         pinned = [part for setting in _PINNED for part in ("-c", setting)]
-        env = git_environment(root, {"GIT_DIR": str(git_dir), "GIT_WORK_TREE": str(work_tree),
-                                     "GIT_INDEX_FILE": str(place / "index"),
-                                     "GIT_ATTR_NOSYSTEM": "1"})
+        # The configuration git reads here is this repository's own (empty) and the gate's
+        # controlled home: no driver is defined anywhere, so there is none to list and switch
+        # off (git_environment would list the job's for every call: a new temporary folder
+        # each time, never the same cached answer).
+        env = controlled_environment(root, {
+            "GIT_DIR": str(git_dir), "GIT_WORK_TREE": str(work_tree),
+            "GIT_INDEX_FILE": str(place / "index"), "GIT_ATTR_NOSYSTEM": "1"})
         for git_path, object_id, work, lfs in wanted:
             try:
                 done = subprocess.run(
