@@ -3,7 +3,8 @@ reading records).
 
 Exit codes: 0 success; 1 ``validate`` found problems; 2 refused (bad input, with one clear
 line); ``verdict`` exits with the record's decision (0 PASS, 1 FAIL, 2 ROLLBACK, 3 SKIPPED,
-4 not a trustworthy record, 5 INCOMPLETE).
+4 not a trustworthy record, 5 INCOMPLETE), and 4 when it refuses its command line or the
+project's configuration: never 2, which deploy jobs answer with a rollback.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -28,6 +29,10 @@ from pytest_deploygate.cli.workspace import Refusal, Workspace, complain
 from pytest_deploygate.core.version import __version__
 
 REFUSED = 2
+#: ``verdict``'s code for a refusal before any record is judged (a usage error, a
+#: configuration it will not read, a table it could not print). 2 is ROLLBACK there, and the
+#: recipes roll production back on it: a typo in the deploy job must not do that.
+VERDICT_REFUSED = 4
 #: Each subcommand and the module of ``pytest_deploygate.cli`` that implements it, in the
 #: order the help lists them. Only the module of the command given is imported: deploy jobs
 #: call ``deploygate verdict`` often, and importing every command (pytest, a markdown parser,
@@ -142,13 +147,27 @@ def _run_to_code() -> int:
         return 1
 
 
+def _verdict_asked(argv: Sequence[str] | None) -> bool:
+    """Whether the command line asks for ``verdict``; when it cannot be parsed, whether the
+    word is on it at all (a deploy job's misspelt option must not exit with ROLLBACK's 2)."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    chosen = command_given(words)
+    return chosen == "verdict" if chosen is not None else "verdict" in words
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script and of ``python -m pytest_deploygate``."""
-    args = build_parser(argv).parse_args(argv)
+    refused = VERDICT_REFUSED if _verdict_asked(argv) else REFUSED
+    try:
+        args = build_parser(argv).parse_args(argv)
+    except SystemExit as exc:  # argparse's usage error is 2; --help and --version are 0
+        if exc.code == REFUSED and refused != REFUSED:
+            raise SystemExit(refused) from None
+        raise
     root = args.root.resolve()
     if not root.is_dir():
         complain(f"--root {args.root}: not a directory")
-        return REFUSED
+        return refused
     from pytest_deploygate.evidence.gate_definition import (
         repository_top,
         spec_folder_outside_problem,
@@ -169,17 +188,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         spec_dir = args.specs or from_ini or root / DEFAULT_SPEC_FOLDER
     except IniError as exc:
         complain(str(exc))
-        return REFUSED
+        return refused
     if args.specs and args.specs.name != DEFAULT_SPEC_FOLDER and not args.specs.is_dir():
         complain(f"--specs {args.specs}: not a folder; name the folder of your gate specs")
-        return REFUSED
+        return refused
     from pytest_deploygate.evidence.release import spec_folder_problem
 
     in_bookkeeping = spec_folder_problem(root, spec_dir)
     if in_bookkeeping:  # as pytest --gate refuses it
         where = "--specs" if args.specs else "deploygate_specs"
         complain(f"{where} {spec_dir}: {in_bookkeeping}")
-        return REFUSED
+        return refused
     # A folder the configuration file names is the command line's when the command line
     # named that file and it lies outside the repository (pytest --gate judges it so).
     named_by_a_file = from_ini is not None and not (
@@ -191,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"--specs {spec_dir}" if args.specs else \
             f"{ini.path}: deploygate_specs = {ini.values.get('deploygate_specs', '')!r}"
         complain(f"{where}: {specs_outside}")
-        return REFUSED
+        return refused
     workspace = Workspace(root, spec_dir.resolve(), args.plugin, limits=limits,
                           spec_dir_as_named=spec_dir.absolute(), ini_path=ini.path)
     try:
@@ -199,16 +218,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Refusal as exc:
         for line in str(exc).splitlines():
             complain(line)
-        return REFUSED
+        return refused
     except BrokenPipeError:  # e.g. `deploygate show 12 | head`: the reader left, not an error
         # Point stdout at /dev/null so the interpreter's final flush does not fail again.
         # (Before OSError, of which it is one: there it was "Broken pipe", exit 2.)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        # verdict's table was cut before its decision was reached: that is no verdict
+        return 0 if refused == REFUSED else refused
     except OSError as exc:  # a file the command must write or read is not usable
         where = f"{exc.filename}: " if exc.filename else ""
         complain(f"{where}{exc.strerror or exc}")
-        return REFUSED
+        return refused
 
 
 if __name__ == "__main__":
