@@ -86,7 +86,7 @@ def repository_code_problem(config: Any, root: Path) -> str | None:
                     "a module of the repository would be imported in place of an installed "
                     "one: run the pytest script (or python -P -m pytest) and set no "
                     "pythonpath ini option")
-    return _imported_problem(config, project)
+    return _imported_problem(config, project) or _other_plugins_problem(config)
 
 
 def _imported_problem(config: Any, project: Path) -> str | None:
@@ -103,3 +103,31 @@ def _imported_problem(config: Any, project: Path) -> str | None:
     return (f"module {name} was imported from {where} in the project (a -p option, "
             "PYTEST_PLUGINS or PYTHONPATH named it): run with no plugin of the "
             "repository, PYTEST_PLUGINS and PYTHONPATH unset (python -E)")
+
+
+#: Plugin code allowed in a signing run besides pytest's own and this package's: xdist
+#: distributes the run and runs nothing in the repository.
+_SIGNING_RUN_PACKAGES = ("_pytest", "pytest", "pluggy", "pytest_deploygate", "xdist")
+
+
+def _other_plugins_problem(config: Any) -> str | None:
+    """Another installed plugin loaded into the signing process (pytest's autoload of every
+    installed plugin, PYTEST_PLUGINS, ``-p NAME``). Its code runs beside the key: one that
+    runs git in the job's repository (pytest-benchmark's ``git describe --dirty``) runs the
+    job's git configuration, which on a kept workspace copied the key (rt16b A01). The
+    plugin's own git switches that configuration off; another plugin's does not."""
+    others: list[str] = []
+    for name, plugin in config.pluginmanager.list_name_plugin():
+        if plugin is None:  # blocked (-p no:NAME)
+            continue
+        module = getattr(plugin, "__name__", None) if isinstance(plugin, type(os)) else \
+            type(plugin).__module__
+        top = str(module or "").partition(".")[0]
+        if top not in _SIGNING_RUN_PACKAGES:
+            others.append(f"{name} ({module})")
+    if not others:
+        return None
+    which = "plugins" if len(others) > 1 else "plugin"
+    return (f"{which} {', '.join(sorted(others))} would run in the signing process, which "
+            "holds the key: sign with only this plugin loaded (PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 "
+            "and -p pytest_deploygate.plugin, or -p no:NAME for each; PYTEST_PLUGINS unset)")

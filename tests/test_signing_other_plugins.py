@@ -1,0 +1,75 @@
+"""A signing gate run loads no other plugin than this one, pytest's own and pytest-xdist.
+
+The key is in the signing process (and in ``/proc/PID/environ`` for the variable), and every
+plugin loaded there runs beside it. pytest-benchmark runs ``git describe --dirty`` in the
+job's repository with the job's git configuration, whose programs the plugin's own git
+switches off and another plugin's does not (rt16b A01). A signing run with such a plugin
+loaded (pytest's autoload of every installed plugin, ``-p NAME``, ``PYTEST_PLUGINS``) is
+refused with one line naming it and what to do; the same run unsigned is the job's choice.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_signing import ssh_key
+
+from conftest import GateProject
+
+ATTESTATION = Path("gate-records") / "GATE-12.intoto.json"
+
+
+class GitDescribingPlugin:
+    """What pytest-benchmark does: git in the job's repository, with the job's configuration."""
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        subprocess.run(["git", "describe", "--dirty", "--always"], cwd=session.config.rootpath,
+                       capture_output=True, check=False)
+
+
+def test_a_signing_run_with_another_plugin_loaded_is_refused(repo: GateProject,
+                                                             keys: Path) -> None:
+    key = ssh_key(keys, "ed25519", "gate")
+    refused = repo.pytester.runpytest("-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+                                      "-p", "no:benchmark", "--noconftest", "-p", "no:python",
+                                      "--gate=12", f"--gate-sign-key={key.private}",
+                                      plugins=[GitDescribingPlugin()])
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR, refused.stdout.str()
+    refused.stderr.fnmatch_lines([f"*plugin * ({__name__}) would run in the signing process*"
+                                  "PYTEST_DISABLE_PLUGIN_AUTOLOAD=1*"])
+    assert not (repo.root / ATTESTATION).exists()
+    # Unsigned, which plugins run is the job's own business.
+    unsigned = repo.pytester.runpytest("-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+                                       "-p", "no:benchmark", "--gate=12",
+                                       plugins=[GitDescribingPlugin()])
+    assert unsigned.ret == 0, unsigned.stdout.str()
+
+
+def _signing_gate(root: Path, key: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {name: value for name, value in os.environ.items()
+           if name not in ("PYTHONPATH", "PYTEST_ADDOPTS", "PYTEST_PLUGINS",
+                           "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
+    return subprocess.run([sys.executable, "-P", "-m", "pytest", "-p", "no:cacheprovider",
+                           "--noconftest", "-p", "no:python", "--gate=12",
+                           f"--gate-sign-key={key}", *args],
+                          cwd=root, env=env, capture_output=True, text=True)
+
+
+def test_an_autoloaded_installed_plugin_is_named_and_blocking_it_signs(repo: GateProject,
+                                                                       keys: Path) -> None:
+    """hypothesis, a test dependency of this project, installs a pytest plugin that pytest
+    loads automatically: a real installed plugin, loaded the way pytest-benchmark was."""
+    key = ssh_key(keys, "ed25519", "gate")
+    refused = _signing_gate(repo.root, key.private, "-p", "no:benchmark")
+    assert refused.returncode == pytest.ExitCode.USAGE_ERROR, refused.stdout[-2000:]
+    assert "hypothesispytest (_hypothesis_pytestplugin) would run in the signing process" \
+        in refused.stderr, refused.stderr
+    assert not (repo.root / ATTESTATION).exists()
+    signed = _signing_gate(repo.root, key.private, "-p", "no:benchmark",
+                           "-p", "no:hypothesispytest")
+    assert signed.returncode == 0, signed.stdout[-2000:] + signed.stderr
+    assert (repo.root / ATTESTATION).exists()
