@@ -235,3 +235,36 @@ def test_git_found_nowhere_but_the_checkout_is_refused_in_one_line(
     text = result.stdout.str() + result.stderr.str()
     assert "git was not found in the system folders" in text
     assert "Traceback" not in text
+
+
+def test_attest_commits_without_any_program_of_the_job_git_configuration(
+        signed: GateProject, tmp_path: Path) -> None:
+    """``deploygate attest --commit`` runs the user's git (their identity and signing), but
+    no filter, diff driver or fsmonitor of the configuration: on a kept workspace those are
+    the job user's files (rt16a A06). A clean filter would also have committed other bytes
+    than the sign-off line written."""
+    root = signed.root
+    ran = tmp_path / "configured-program-ran"
+    program = tmp_path / "program.sh"
+    program.write_text(f'#!/bin/sh\necho "$0 $*" >> "{ran}"\nsed s/security/insecurity/\n')
+    program.chmod(0o755)
+    for name, value in (("filter.steal.clean", str(program)),
+                        ("filter.steal.smudge", str(program)),
+                        ("filter.steal.process", str(program)),
+                        ("diff.steal.command", str(program)),
+                        ("diff.steal.textconv", str(program)),
+                        ("diff.external", str(program)),
+                        ("core.fsmonitor", str(program))):
+        git(root, "config", name, value)
+    (root / ".git" / "info" / "attributes").write_text("*.jsonl filter=steal diff=steal\n")
+    git(root, "config", "user.email", SAM)
+    git(root, "config", "user.name", "Sam Okafor")
+    done = cli(root, "attest", "12", "security-sign-off", "--role", "security-officer",
+               "--commit")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not ran.exists(), ran.read_text()[:500]
+    committed = subprocess.run(["git", "-c", "core.fsmonitor=false", "cat-file", "-p",
+                                f"HEAD:{LOG}"], cwd=root, check=True, capture_output=True,
+                               text=True).stdout
+    assert committed == (root / LOG).read_text()
+    assert '"role": "security-officer"' in committed.splitlines()[-1]
