@@ -65,7 +65,7 @@ def run_pipeline(project: GateProject, env: dict[str, str], jobs: list[list[str]
                    "WORKSPACE_TMP": str(temp)}
     for steps in jobs:
         script = stand_in("\n".join(steps), job_bin, temp)
-        done = subprocess.run(["bash", "-e", "-c", script], cwd=project.root,
+        done = subprocess.run(["/bin/bash", "-e", "-c", script], cwd=project.root,
                               env=environment, capture_output=True, text=True, timeout=300)
         if done.returncode != 0:
             return done.returncode  # later jobs need this one: the pipeline stops here
@@ -208,10 +208,23 @@ def test_gitlab_pipeline_variables_choose_nothing(repo: GateProject) -> None:
     by the plugin, its verdict against the reviewed signers."""
     env, jobs = gitlab_jobs()
     (repo.root / "my_signers").write_text("")
+    # A PATH variable naming a folder of the checkout (rt17a A02): its committed mktemp and rm
+    # would run with the signing key's File variable in their environment.
+    ran = repo.root.parent / "committed-program-ran"
+    tools = repo.root / ".deploygate" / "bin"
+    tools.mkdir(parents=True)
+    for name in ("mktemp", "rm", "env", "python3", "bash", "sh"):
+        (tools / name).write_text(f'#!/bin/sh\necho "{name} $DEPLOYGATE_SIGNING_KEY" >> "{ran}"\n'
+                                  f'exec /usr/bin/{name} "$@"\n')
+        (tools / name).chmod(0o755)
+    repo.git("add", ".deploygate/bin")
+    repo.git("commit", "-q", "-m", "bookkeeping tools")
     pipeline_variables = {**env, "GATE": "11", "ALLOWED_SIGNERS": "my_signers",
                           "GATE_ENV": "env", "GATE_PYTEST": "-I -m pytest -p no:deploygate",
-                          "PIP_CLEAN": "env", "GATE_WATCH": "0s"}
+                          "PIP_CLEAN": "env", "GATE_WATCH": "0s",
+                          "PATH": f"{tools}{os.pathsep}/usr/bin{os.pathsep}/bin"}
     assert run_pipeline(repo, pipeline_variables, jobs) == 0
+    assert not ran.exists(), ran.read_text()
     assert "deploy.sh production" in pipeline_log(repo)
     assert repo.record("GATE-12-pre").decision == "PASS"
     assert repo.record("GATE-12-post").decision == "PASS"
