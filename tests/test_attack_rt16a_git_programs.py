@@ -225,3 +225,87 @@ def test_a_filter_below_the_deepest_submodule_listed_never_runs(tmp_path: Path) 
         assert decision(root) != "PASS"
     assert verdict(root).returncode != 0
     assert not marker.exists(), marker.read_text()
+
+
+def _library(tmp_path: Path) -> Path:
+    inner = tmp_path / "library"
+    inner.mkdir()
+    git(inner, "init", "-q")
+    (inner / "lib.txt").write_text("library\n")
+    git(inner, "add", "lib.txt")
+    git(inner, "commit", "-qm", "library")
+    return inner
+
+
+def _filter_in(repository: Path, program: Path, attributes: str) -> None:
+    """A clean filter in a repository's own configuration, chosen for ``attributes``."""
+    git(repository, "config", "filter.deep.clean", f"{program} clean %f")
+    git_dir = Path(git(repository, "rev-parse", "--absolute-git-dir").strip())
+    (git_dir / "info").mkdir(exist_ok=True)
+    (git_dir / "info" / "attributes").write_text(f"{attributes} filter=deep\n")
+
+
+def _touch(path: Path) -> None:
+    os.utime(path, ns=(path.stat().st_mtime_ns + 10**9,) * 2)
+
+
+def test_a_submodule_of_head_is_listed_when_the_project_is_a_subfolder(tmp_path: Path
+                                                                         ) -> None:
+    """rt17a A01: HEAD's submodules were looked for below the gate's root, their paths being
+    from the repository's top. The project in app/, its submodule app/vendor/lib removed from
+    the job's index only: the dirty check (HEAD read into a scratch index) looked into it, and
+    its filter ran."""
+    root = build(tmp_path, lambda _source: None)
+    tracked = [path for path in git(root, "ls-files", "-z").split("\0") if path]
+    for path in tracked:
+        (root / "app" / path).parent.mkdir(parents=True, exist_ok=True)
+        git(root, "mv", path, f"app/{path}")
+    (root / "reports").rename(root / "app" / "reports")
+    git(root, "commit", "-qm", "the project moves into app/")
+    git(root, "-c", "protocol.file.allow=always", "submodule", "add", "-q",
+        str(_library(tmp_path)), "app/vendor/lib")
+    git(root, "commit", "-qm", "vendor the library")
+    program, marker = _program(tmp_path)
+    library = root / "app" / "vendor" / "lib"
+    _filter_in(library, program, "lib.txt")
+    git(root, "update-index", "--force-remove", "app/vendor/lib")
+    _touch(library / "lib.txt")
+    ran = gate(root / "app")
+    assert not marker.exists(), marker.read_text()
+    assert "Traceback" not in ran.stdout + ran.stderr
+    verdict(root / "app")
+    assert not marker.exists(), marker.read_text()
+
+
+def test_a_submodule_working_elsewhere_is_refused_not_followed(tmp_path: Path) -> None:
+    """rt17a A03: a submodule's own configuration (the job user's file on a kept workspace)
+    set core.worktree to a folder elsewhere, holding a repository staged in the submodule's
+    index with a filter of its own. git followed it there; the listing looked below the
+    checked-out folder and found nothing. Now such a submodule stops the run, named."""
+    root = build(tmp_path, lambda _source: None)
+    git(root, "-c", "protocol.file.allow=always", "submodule", "add", "-q",
+        str(_library(tmp_path)), "vendor/lib")
+    git(root, "commit", "-qm", "vendor the library")
+    program, marker = _program(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "lib.txt").write_bytes((root / "vendor" / "lib" / "lib.txt").read_bytes())
+    nested = elsewhere / "n"
+    nested.mkdir()
+    git(nested, "init", "-q")
+    (nested / "f.txt").write_text("x\n")
+    git(nested, "add", "f.txt")
+    git(nested, "commit", "-qm", "nested")
+    _filter_in(nested, program, "f.txt")
+    sub_git = git(root / "vendor" / "lib", "rev-parse", "--absolute-git-dir").strip()
+    git(root, "--git-dir", sub_git, "config", "core.worktree", str(elsewhere))
+    git(root, "--git-dir", sub_git, "--work-tree", str(elsewhere), "add", "n")
+    _touch(nested / "f.txt")
+    ran = gate(root)
+    assert not marker.exists(), marker.read_text()
+    assert "Traceback" not in ran.stdout + ran.stderr
+    assert decision(root) != "PASS"
+    said = verdict(root)
+    assert not marker.exists(), marker.read_text()
+    assert said.returncode == 4
+    assert f"works on {elsewhere}" in said.stderr and "core.worktree" in said.stderr, said.stderr

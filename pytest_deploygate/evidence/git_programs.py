@@ -67,38 +67,51 @@ def _collect(git: Sequence[str], root: Path, env: Mapping[str, str], origins: di
     listed = _run(git, root, env, ("config", "-z", "--show-origin", "--list"))
     if listed is None:
         raise ConfigurationUnreadable(f"git cannot list the configuration at {root}")
-    top: str | None = None
+    # Where git works: the top of the work tree (the gate's root may be a folder below it).
+    shown = _run(git, root, env, ("rev-parse", "--show-toplevel"))
+    top = shown[0].rstrip("\n") if shown else None
+    submodule = depth < _DEPTH
+    if submodule and (top is None or Path(top).resolve() != root.resolve()):
+        # Its own configuration (the job user's file) can move its work tree elsewhere
+        # (core.worktree), where git then looks for nested submodules this listing would
+        # look for under ``root`` (rt17a A03).
+        raise ConfigurationUnreadable(
+            f"the submodule checked out at {root} works on {top or 'no folder git can name'} "
+            "(core.worktree of its own configuration): which programs git would start there "
+            "cannot be listed; check it out again (git submodule update --init --force)")
     for origin, entry in zip(listed[0::2], listed[1::2], strict=False):
         if origin.startswith("file:"):
             # (A relative origin is from the top of the work tree, where git runs.)
-            if top is None and not os.path.isabs(origin.removeprefix("file:")):
-                shown = _run(git, root, env, ("rev-parse", "--show-toplevel"))
-                top = shown[0].rstrip("\n") if shown else str(root)
             origins[os.path.join(top or str(root), origin.removeprefix("file:"))] = None
         name = entry.partition("\n")[0]
         for setting in _switched_off(name):
             settings[setting] = None
+    if top is None:  # outside a checkout there is nothing to list
+        return
     # git diff (and status) look inside every checked-out submodule, with the submodule's
     # own configuration and the settings given here (git passes them on).
-    # (Outside a checkout there is nothing to list.)
     # Both the job's index and HEAD's tree say where submodules are (a command reading either
-    # looks into them; the job's index may leave one out that HEAD has).
-    listed = [*(_run(git, root, env, ("ls-files", "-s", "-z", "--", ":(top)")) or ()),
+    # looks into them; the job's index may leave one out that HEAD has). Both name paths from
+    # the top: HEAD's were looked for under a gate root in a subfolder (rt17a A01).
+    in_index = _run(git, root, env, ("ls-files", "-s", "-z", "--full-name", "--", ":(top)"))
+    if in_index is None and submodule:
+        raise ConfigurationUnreadable(f"git cannot list the index of the submodule at {root}")
+    listed = [*(in_index or ()),
               *(_run(git, root, env, ("ls-tree", "-r", "-z", "--full-tree", "HEAD")) or ())]
-    inside: dict[str, None] = {}
+    inside: dict[Path, None] = {}
     for line in listed:
         meta, _, path = line.partition("\t")
         if (meta.startswith("160000 ") or " commit " in meta) and \
-                (root / path / ".git").exists():
-            inside[path] = None
+                (Path(top) / path / ".git").exists():
+            inside[Path(top) / path] = None
     if inside and depth <= 0:
         # git itself goes down every level: a driver below the last one listed would run
         # (a chain of submodules staged only in each parent's index reached one).
         raise ConfigurationUnreadable(
             f"submodules nested more than {_DEPTH} levels deep at {root}: which programs "
             "their git configuration names cannot be listed; remove the nesting")
-    for path in inside:
-        _collect(git, root / path, env, origins, settings, depth - 1)
+    for folder in inside:
+        _collect(git, folder, env, origins, settings, depth - 1)
 
 
 def _switched_off(name: str) -> list[tuple[str, str]]:

@@ -329,6 +329,10 @@ def release_identity(root: Path, *, record_dir: Path | None, version: str | None
         lines = [git("rev-parse", option)[1].removesuffix("\n")
                  for option in ("--is-inside-work-tree", "--show-prefix")]
         lines.append(git("rev-parse", "--git-path", "shallow")[1].removesuffix("\n"))
+    if code != 0 and answers.strip():
+        # git did not run (its own errors go to stderr, never here): a configuration whose
+        # programs cannot be listed, no git found. Say why, not "no repository".
+        return ReleaseIdentity(None, None, version, False, answers.strip())
     if code != 0 or lines[0].strip() != "true":
         return ReleaseIdentity(None, None, version, False,
                                f"{root} is not in a git repository, so there is no release "
