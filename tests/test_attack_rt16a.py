@@ -157,3 +157,28 @@ def test_an_untracked_link_to_a_committed_ini_is_no_committed_configuration(
     assert "Traceback" not in errors
     _no_pass_left(repo)
     assert cli(repo.root, "verdict", "gate-records/GATE-12.xml").returncode != 0
+
+
+def test_verdict_public_key_in_the_repository_must_be_as_committed(repo: GateProject,
+                                                                   keys: Path) -> None:
+    """rt17a A04: ``--key PUBKEY`` in the repository was read as the work tree has it, so the
+    reviewed .deploygate/ci-gate.pub swapped for the attacker's key (bookkeeping, the release
+    stays clean) made their own signed record count. The same rule as --allowed-signers."""
+    ci = ssh_key(keys, "ed25519", "ci")
+    eve = ssh_key(keys, "ed25519", "eve")
+    named = ".deploygate/ci-gate.pub"
+    public = repo.root / named
+    public.parent.mkdir(exist_ok=True)
+    public.write_text(ci.private.with_name("ci.pub").read_text())
+    commit(repo, named, message="the CI key signs (reviewed)")
+    assert signed_pre(repo, eve).ret == 0
+    assert verdict(repo, "GATE-12-pre.xml", "--key", named).returncode == 4
+    public.write_text(eve.private.with_name("eve.pub").read_text())
+    done = verdict(repo, "GATE-12-pre.xml", "--key", named)
+    assert done.returncode == 4
+    assert "public key .deploygate/ci-gate.pub is in the repository, but its content " \
+           "differs from the committed one" in one_line(done)
+    # Outside the checkout (the CI's own store), the key named is the job's own.
+    outside = keys / "eve.pub"
+    done = verdict(repo, "GATE-12-pre.xml", "--key", str(outside))
+    assert done.returncode == 0, done.stderr

@@ -50,7 +50,7 @@ def signature_problem(args: argparse.Namespace, record: GateRecord, workspace: W
     if allowed is None and key is None:
         return None
     from pytest_deploygate.core.timeutil import now_utc
-    from pytest_deploygate.evidence.committed_path import allowed_signers_problem
+    from pytest_deploygate.evidence.committed_path import verifier_file_problem
     from pytest_deploygate.signing.verify import (
         Verifier,
         check_record,
@@ -61,10 +61,11 @@ def signature_problem(args: argparse.Namespace, record: GateRecord, workspace: W
 
     path: Path = args.record
     attestation = args.attestation or envelope_path(path)
-    if allowed is not None:
-        unreviewed = allowed_signers_problem(workspace.root, allowed)
-        if unreviewed:
-            return f"cannot verify: {unreviewed}"
+    unreviewed = verifier_file_problem(workspace.root, allowed, "allowed-signers file") \
+        if allowed is not None else \
+        verifier_file_problem(workspace.root, key, "public key") if key is not None else None
+    if unreviewed:
+        return f"cannot verify: {unreviewed}"
     try:
         if allowed is not None:
             verifier = Verifier.from_allowed_signers(allowed)

@@ -121,12 +121,21 @@ def allowed_signers_problem(root: Path, allowed: Path) -> str | None:
     The file decides which keys make a record count: one in the work tree with an appended,
     never committed key (it is in .deploygate/, bookkeeping, so the release stays clean) let
     a record signed by that key pass (rt16a A05). A file outside the checkout (a CI secret
-    store) is the job's own, as a public key named by ``--key`` is."""
+    store) is the job's own."""
+    return verifier_file_problem(root, allowed, "allowed-signers file")
+
+
+def verifier_file_problem(root: Path, path: Path, what: str) -> str | None:
+    """Why ``path``, a file that says whose signatures count (``what``: an allowed-signers
+    file, a public key), cannot when it lies in the repository; None outside it, or when it
+    is committed and as committed at the path named. A public key swapped in the work tree
+    under .deploygate/ passed a record its swapper signed (rt17a A04), as an allowed-signers
+    file did."""
     top = repository_top(root)
-    if top is None or not inside(allowed, top):
+    if top is None or not inside(path, top):
         return None
-    problem = committed_as_named_problem(root, allowed)
+    problem = committed_as_named_problem(root, path)
     if problem is None:
         return None
-    return (f"the allowed-signers file {allowed} is in the repository, but "
+    return (f"the {what} {path} is in the repository, but "
             f"{problem}: commit it (a reviewed change), or name a file outside the checkout")
