@@ -62,7 +62,7 @@ def signature_problem(args: argparse.Namespace, record: GateRecord, workspace: W
     path: Path = args.record
     attestation = args.attestation or envelope_path(path)
     if allowed is not None:
-        unreviewed = allowed_signers_problem(workspace.root, allowed)
+        unreviewed = allowed_signers_problem(workspace.root, allowed, workspace.top)
         if unreviewed:
             return f"cannot verify: {unreviewed}"
     try:
