@@ -95,9 +95,11 @@ def _resolved(file: str, folders: dict[str, str]) -> str:
     a symbolic link (or a name realpath treats specially) is resolved whole, as before."""
     import os
 
-    absolute = os.path.abspath(file)
+    # (Not os.path.abspath: it drops "x/.." as text, where a link x leads elsewhere.)
+    absolute = file if os.path.isabs(file) else os.path.join(os.getcwd(), file)
     folder, base = os.path.split(absolute)
-    if not base or base in (".", "..") or os.path.islink(absolute):
+    if not base or base in (".", "..") or ".." in absolute.split(os.sep) or \
+            os.path.islink(absolute):
         return os.path.realpath(absolute)
     resolved = folders.get(folder)
     if resolved is None:
