@@ -13,11 +13,13 @@ module finds is the rest: a module imported from the project that did not hide i
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 
+@functools.cache  # (the interpreter's own folders: the three checks of a verdict ask each)
 def installed_folders() -> tuple[Path, ...]:
     """Where this interpreter's installed packages and standard library live: a virtual
     environment inside the checkout is no repository code on sys.path (pip wrote it). Asked
