@@ -212,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         complain(f"{where}: {specs_outside}")
         return refused
     workspace = Workspace(root, spec_dir.resolve(), args.plugin, limits=limits,
-                          spec_dir_as_named=spec_dir.absolute(), ini_path=ini.path)
+                          spec_dir_as_named=spec_dir.absolute(), ini_path=ini.path, top=top)
     try:
         return int(args.run(args, workspace))
     except Refusal as exc:

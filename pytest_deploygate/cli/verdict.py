@@ -174,6 +174,8 @@ def _checkout_code(workspace: Workspace) -> str | None:
 def _checkout(workspace: Workspace) -> Path:
     """The git work tree the project is in (a monorepo's projects share it): its code is
     the repository's, whichever project it belongs to."""
+    if workspace.top is not None:  # (main asked git already, with the same controlled git)
+        return workspace.top
     code, top = workspace.git("rev-parse", "--show-toplevel", as_the_gate=True)
     return Path(top).resolve() if code == 0 and top else workspace.root.resolve()
 

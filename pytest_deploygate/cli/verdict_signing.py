@@ -61,9 +61,10 @@ def signature_problem(args: argparse.Namespace, record: GateRecord, workspace: W
 
     path: Path = args.record
     attestation = args.attestation or envelope_path(path)
-    unreviewed = verifier_file_problem(workspace.root, allowed, "allowed-signers file") \
-        if allowed is not None else \
-        verifier_file_problem(workspace.root, key, "public key") if key is not None else None
+    unreviewed = verifier_file_problem(workspace.root, allowed, "allowed-signers file",
+                                       workspace.top) if allowed is not None else \
+        verifier_file_problem(workspace.root, key, "public key", workspace.top) \
+        if key is not None else None
     if unreviewed:
         return f"cannot verify: {unreviewed}"
     try:

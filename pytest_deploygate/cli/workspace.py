@@ -46,6 +46,9 @@ class Workspace:
     #: The pytest configuration file the project's gate runs read (found as pytest finds
     #: it): release content where it lies in the repository (evidence/gate_definition.py).
     ini_path: Path | None = None
+    #: The resolved top of the git work tree ``root`` is in, as ``main`` asked git for it
+    #: (None: not asked, or not in one): each command asks once, not once per check.
+    top: Path | None = None
     _config: ProjectConfig | None = None
     _kinds: Mapping[str, CheckKind] | None = None
 

@@ -125,8 +125,9 @@ def _find(name: str, folders: tuple[str, ...], places: tuple[str, ...]) -> str |
         if not stat.S_ISREG(status.st_mode) or not os.access(candidate, os.X_OK):
             continue
         # A link in a folder outside the checkout that leads into it is the checkout's file.
-        # (The system folders are searched with no places: only root writes there.)
-        if _inside_any(os.path.realpath(candidate), places):
+        # (The system folders are searched with no places: only root writes there, and the
+        # link is not resolved at all: git is looked up before every git process.)
+        if places and _inside_any(os.path.realpath(candidate), places):
             continue
         return candidate
     return None

@@ -36,10 +36,11 @@ def inside(path: Path, top: Path) -> bool:
     return any(p.resolve() == top for p in places) or path.resolve().is_relative_to(top)
 
 
-def committed_as_named_problem(root: Path, path: Path) -> str | None:
+def committed_as_named_problem(root: Path, path: Path, top: Path | None = None) -> str | None:
     """Why ``path`` (in the checkout of ``root``) is not the file HEAD commits at that path
-    (None when it is); one phrase, for "... but {problem}"."""
-    top = repository_top(root)
+    (None when it is); one phrase, for "... but {problem}". ``top``: the checkout's resolved
+    top when the caller asked git already (else it is asked here)."""
+    top = top or repository_top(root)
     if top is None:
         return "it is not in a git checkout"
     relative = _from_top(Path(os.path.abspath(path)), top)
@@ -114,7 +115,7 @@ def _blob(root: Path, object_id: str) -> bytes | None:
     return done.stdout if done.returncode == 0 else None
 
 
-def allowed_signers_problem(root: Path, allowed: Path) -> str | None:
+def allowed_signers_problem(root: Path, allowed: Path, top: Path | None = None) -> str | None:
     """Why an allowed-signers file in the repository cannot say whose signatures count (None:
     it is outside the repository, or committed and as committed at the path named).
 
@@ -122,19 +123,21 @@ def allowed_signers_problem(root: Path, allowed: Path) -> str | None:
     never committed key (it is in .deploygate/, bookkeeping, so the release stays clean) let
     a record signed by that key pass (rt16a A05). A file outside the checkout (a CI secret
     store) is the job's own."""
-    return verifier_file_problem(root, allowed, "allowed-signers file")
+    return verifier_file_problem(root, allowed, "allowed-signers file", top)
 
 
-def verifier_file_problem(root: Path, path: Path, what: str) -> str | None:
+def verifier_file_problem(root: Path, path: Path, what: str, top: Path | None = None
+                          ) -> str | None:
     """Why ``path``, a file that says whose signatures count (``what``: an allowed-signers
     file, a public key), cannot when it lies in the repository; None outside it, or when it
     is committed and as committed at the path named. A public key swapped in the work tree
     under .deploygate/ passed a record its swapper signed (rt17a A04), as an allowed-signers
-    file did."""
-    top = repository_top(root)
+    file did. ``top``: the checkout's resolved top when the caller asked git already (a
+    deploy job's verdict did: one git process fewer); None: asked here."""
+    top = top or repository_top(root)
     if top is None or not inside(path, top):
         return None
-    problem = committed_as_named_problem(root, path)
+    problem = committed_as_named_problem(root, path, top)
     if problem is None:
         return None
     return (f"the {what} {path} is in the repository, but "
