@@ -50,16 +50,40 @@ def programs_off(git: Sequence[str], root: Path, env: Mapping[str, str]
     # command reads: a scratch index (GIT_INDEX_FILE, the dirty check's, empty before its
     # read-tree) listed no submodule, so a submodule's own driver ran in the diff after it.
     env = {name: value for name, value in env.items() if name != "GIT_INDEX_FILE"}
-    key = (*git, str(root), *sorted(f"{k}={v}" for k, v in env.items()))
-    cached = _CACHE.get(key)
-    if cached is not None and _signature(cached[0]) == cached[0]:
-        return cached[1]
+    common = (*git, *sorted(f"{k}={v}" for k, v in env.items()))
+    key = (*common, str(root))
+    for place in _same_repository(root):
+        cached = _CACHE.get((*common, place))
+        if cached is not None and _signature(cached[0]) == cached[0]:
+            return cached[1]
     origins: dict[str, None] = {}
     settings: dict[tuple[str, str], None] = {}
     _collect(git, root, env, origins, settings, _DEPTH)
     signature = _signature(tuple((path, 0, 0, 0) for path in origins))
     _CACHE[key] = (signature, tuple(settings))
     return tuple(settings)
+
+
+def _same_repository(root: Path) -> list[str]:
+    """``root`` and the folders above it (resolved) that git finds the same repository from:
+    up to the nearest one holding a ``.git`` (a work tree's top, a submodule's or a nested
+    repository's). A folder below a listed repository's top reads that repository's
+    configuration and none other, so its answer serves: the gate asks about a report's own
+    folder after asking about the project (rt16a: one listing, not one per folder). A path
+    inside a ``.git`` folder is only itself."""
+    try:
+        place = root.resolve()
+    except (OSError, RuntimeError):
+        return [str(root)]
+    found = [str(root)]
+    if ".git" in place.parts:
+        return found
+    for folder in (place, *place.parents):
+        if str(folder) not in found:
+            found.append(str(folder))
+        if os.path.lexists(folder / ".git"):
+            return found
+    return found[:1]  # (in no work tree: only itself)
 
 
 def _collect(git: Sequence[str], root: Path, env: Mapping[str, str], origins: dict[str, None],
