@@ -202,9 +202,12 @@ def blame(root: Path, relative: str) -> dict[int, LineOrigin]:
 
 def blame_lines(root: Path, relative: str) -> dict[int, BlamedLine]:
     """Line number -> origin and content, for every line git sees in the work-tree file."""
-    if _git(root, "rev-parse", "--is-inside-work-tree").stdout.strip() != "true":
+    # (One git process for both answers, a line each.)
+    answers = _git(root, "rev-parse", "--is-inside-work-tree", "--is-shallow-repository"
+                   ).stdout.split("\n")
+    if answers[0].strip() != "true":
         raise GitError(f"{root} is not a git checkout: who added a line cannot be established")
-    if _git(root, "rev-parse", "--is-shallow-repository").stdout.strip() == "true":
+    if len(answers) < 2 or answers[1].strip() == "true":
         raise GitError("the repository is a shallow clone, so git cannot show who added each "
                        f"line: {fetch_history_hint('git fetch --unshallow')}")
     result = _git_bytes(root, "blame", "--porcelain", "--no-textconv", "--no-ignore-revs-file",

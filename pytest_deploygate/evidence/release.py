@@ -55,6 +55,7 @@ from pytest_deploygate.evidence.gate_definition import OUTSIDE_MARK
 from pytest_deploygate.evidence.git import authors_since, git_command, git_environment
 from pytest_deploygate.evidence.git_programs import as_environment, programs_off
 from pytest_deploygate.evidence.shallow import fetch_history_hint
+from pytest_deploygate.evidence.toplevel_cache import show_toplevel
 from pytest_deploygate.isdlc.layout import (
     CURRENT_ALIASES,
     CURRENT_CHECKLIST_PHASES,
@@ -155,6 +156,12 @@ class Git:
         self.env = env
 
     def __call__(self, *args: str, stdin: str | None = None) -> tuple[int, str]:
+        if args == ("rev-parse", "--show-toplevel") and self.env is None and stdin is None:
+            # (Asked again and again of the same checkout: once per discovery key.)
+            return show_toplevel(self.root, lambda: self._run(args, None))
+        return self._run(args, stdin)
+
+    def _run(self, args: tuple[str, ...], stdin: str | None) -> tuple[int, str]:
         try:
             # The same controlled git as sign-off attribution: no GIT_* variables, no user or
             # system configuration, no mailmap or replace refs to rewrite authors or history.
