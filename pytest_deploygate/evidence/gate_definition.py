@@ -245,11 +245,16 @@ def _real(path: Path) -> Path:
 
 def _top(folder: Path) -> Path | None:
     """The repository's top (resolved), or None outside a work tree."""
+    try:
+        # (First: listing the job's drivers answers the top too, for the cache below.)
+        env = git_environment(folder)
+    except OSError:
+        return None
+
     def ask() -> tuple[int, str]:
         try:
             done = subprocess.run(git_command(folder, ("rev-parse", "--show-toplevel")),
-                                  capture_output=True, timeout=60, check=False,
-                                  env=git_environment(folder))
+                                  capture_output=True, timeout=60, check=False, env=env)
         except (OSError, subprocess.TimeoutExpired):
             return 128, ""
         return done.returncode, done.stdout.decode("utf-8", "surrogateescape")

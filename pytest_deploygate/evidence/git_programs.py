@@ -26,6 +26,8 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from pytest_deploygate.evidence.toplevel_cache import show_toplevel
+
 #: (section, keys switched off): filter drivers pass bytes unchanged, diff programs fail.
 _OFF = {"filter": (("clean", ""), ("smudge", ""), ("process", ""), ("required", "false")),
         "diff": (("command", ""), ("textconv", ""))}
@@ -96,8 +98,9 @@ def _collect(git: Sequence[str], root: Path, env: Mapping[str, str], origins: di
         if origin.startswith("file:"):
             # (A relative origin is from the top of the work tree, where git runs.)
             if top is None and not os.path.isabs(origin.removeprefix("file:")):
-                shown = _run(git, root, env, ("rev-parse", "--show-toplevel"))
-                top = shown[0].rstrip("\n") if shown else str(root)
+                # (The same answer the gate's other questions get: asked once.)
+                code, shown = show_toplevel(root, lambda: _answer(git, root, env))
+                top = shown.rstrip("\n") if code == 0 and shown else str(root)
             origins[os.path.join(top or str(root), origin.removeprefix("file:"))] = None
         name = entry.partition("\n")[0]
         for setting in _switched_off(name):
@@ -123,6 +126,11 @@ def _collect(git: Sequence[str], root: Path, env: Mapping[str, str], origins: di
             "their git configuration names cannot be listed; remove the nesting")
     for path in inside:
         _collect(git, root / path, env, origins, settings, depth - 1)
+
+
+def _answer(git: Sequence[str], root: Path, env: Mapping[str, str]) -> tuple[int, str]:
+    shown = _run(git, root, env, ("rev-parse", "--show-toplevel"))
+    return (0, shown[0]) if shown else (128, "")
 
 
 def _switched_off(name: str) -> list[tuple[str, str]]:

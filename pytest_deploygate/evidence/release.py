@@ -156,12 +156,18 @@ class Git:
         self.env = env
 
     def __call__(self, *args: str, stdin: str | None = None) -> tuple[int, str]:
+        try:
+            # (First: listing the job's drivers answers the top too, for the cache below.)
+            env = git_environment(self.root, self.env)
+        except OSError as exc:
+            return 128, str(exc)
         if args == ("rev-parse", "--show-toplevel") and self.env is None and stdin is None:
             # (Asked again and again of the same checkout: once per discovery key.)
-            return show_toplevel(self.root, lambda: self._run(args, None))
-        return self._run(args, stdin)
+            return show_toplevel(self.root, lambda: self._run(args, None, env))
+        return self._run(args, stdin, env)
 
-    def _run(self, args: tuple[str, ...], stdin: str | None) -> tuple[int, str]:
+    def _run(self, args: tuple[str, ...], stdin: str | None, env: dict[str, str]
+             ) -> tuple[int, str]:
         try:
             # The same controlled git as sign-off attribution: no GIT_* variables, no user or
             # system configuration, no mailmap or replace refs to rewrite authors or history.
@@ -171,8 +177,7 @@ class Git:
             done = subprocess.run(
                 git_command(self.root, ("--no-optional-locks", *args)),
                 input=None if stdin is None else stdin.encode("utf-8", "surrogateescape"),
-                capture_output=True, timeout=60, check=False,
-                env=git_environment(self.root, self.env))
+                capture_output=True, timeout=60, check=False, env=env)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return 128, str(exc)
         return done.returncode, done.stdout.decode("utf-8", "surrogateescape")
