@@ -41,7 +41,10 @@ def private_cache_dir() -> Path:
     """The folder for what runs remember (see the module docstring)."""
     getuid = getattr(os, "getuid", None)
     if getuid is not None:
-        shared = Path(tempfile.gettempdir()) / f"pytest-deploygate-{getuid()}"
+        # (Never in the repository, wherever TMPDIR points: core/private_temp. The folder
+        # is made before it is checked, so a folder in a checklist folder was an
+        # uncommitted checklist even when it then went unused.)
+        shared = Path(_base()) / f"pytest-deploygate-{getuid()}"
         with contextlib.suppress(OSError):
             shared.mkdir(mode=0o700, exist_ok=True)
         if written_only_by_me(shared) and not _in_a_checkout(shared):
@@ -56,9 +59,20 @@ def _in_a_checkout(folder: Path) -> bool:
     return any((parent / ".git").exists() for parent in (resolved, *resolved.parents))
 
 
+def _base() -> str:
+    from pytest_deploygate.core.private_temp import PrivateTempUnavailable, private_temp_base
+
+    try:
+        return private_temp_base()
+    except PrivateTempUnavailable:
+        # (Every temporary folder is inside a repository: tempfile's own, as before; the
+        # dirty check then sees it and refuses, failing closed.)
+        return tempfile.gettempdir()
+
+
 @functools.cache
 def _fresh_for_this_process() -> Path:
     # mkdtemp: an unpredictable name, mode 0700, created by this call (never someone else's).
-    folder = Path(tempfile.mkdtemp(prefix="pytest-deploygate-"))
+    folder = Path(tempfile.mkdtemp(prefix="pytest-deploygate-", dir=_base()))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder

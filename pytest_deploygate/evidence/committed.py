@@ -57,7 +57,10 @@ def committed_files(root: Path, relatives: Sequence[str], record_dir: Path | Non
     """The files of ``relatives`` (paths under ``root``) that git tracks unchanged, or a
     sentence saying why git could not tell (then no file's age can be trusted)."""
     git = Git(root)
-    if not relatives or git("rev-parse", "--is-inside-work-tree")[0] != 0:
+    # (--show-toplevel first: in a work tree, the answer the gate already has for this
+    # checkout, toplevel_cache.py; --is-inside-work-tree only when that fails, inside .git.)
+    if not relatives or (git("rev-parse", "--show-toplevel")[0] != 0 and
+                         git("rev-parse", "--is-inside-work-tree")[0] != 0):
         return {}  # not in a repository: nothing is tracked
     # Asked about the file the name leads to: git never follows a link, so a report read
     # through a linked folder (reports/ -> old-run/), or a link to a committed file, looked

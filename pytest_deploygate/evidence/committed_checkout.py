@@ -33,10 +33,13 @@ import hashlib
 import posixpath
 import re
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from pytest_deploygate.core.private_temp import (
+    PrivateTempUnavailable,
+    private_temporary_directory,
+)
 from pytest_deploygate.core.programs import find_program
 from pytest_deploygate.evidence.git import controlled_environment, git_command, git_environment
 
@@ -78,7 +81,11 @@ def committed_checkouts(root: Path, files: Sequence[tuple[str, str, bytes | None
     if objects is None or attributes is None:
         return set()
     matching: set[str] = set()
-    with tempfile.TemporaryDirectory(prefix="deploygate-checkout-") as temporary:
+    try:
+        private = private_temporary_directory("deploygate-checkout-")
+    except PrivateTempUnavailable:
+        return set()  # (git cannot say: nothing counts as committed)
+    with private as temporary:
         place = Path(temporary)
         git_dir, work_tree = place / "git", place / "work"
         (git_dir / "objects" / "info").mkdir(parents=True)

@@ -41,6 +41,7 @@ from pathlib import Path
 
 from pytest_deploygate.core.pytest_config_files import PYTEST_CONFIG_FILES
 from pytest_deploygate.evidence.git import git_command, git_environment
+from pytest_deploygate.evidence.toplevel_cache import show_toplevel
 
 #: How a bookkeeping tuple carries a path of release content outside the project's folder
 #: (from the repository's top): no relative path of a project starts so.
@@ -245,10 +246,20 @@ def _real(path: Path) -> Path:
 def _top(folder: Path) -> Path | None:
     """The repository's top (resolved), or None outside a work tree."""
     try:
-        done = subprocess.run(git_command(folder, ("rev-parse", "--show-toplevel")),
-                              capture_output=True, timeout=60, check=False,
-                              env=git_environment(folder))
-    except (OSError, subprocess.TimeoutExpired):
+        # (First: listing the job's drivers answers the top too, for the cache below.)
+        env = git_environment(folder)
+    except OSError:
         return None
-    text = done.stdout.decode("utf-8", "surrogateescape").removesuffix("\n")
-    return _real(Path(text)) if done.returncode == 0 and text else None
+
+    def ask() -> tuple[int, str]:
+        try:
+            done = subprocess.run(git_command(folder, ("rev-parse", "--show-toplevel")),
+                                  capture_output=True, timeout=60, check=False, env=env)
+        except (OSError, subprocess.TimeoutExpired):
+            return 128, ""
+        return done.returncode, done.stdout.decode("utf-8", "surrogateescape")
+
+    # (Asked of the same checkout for each folder of the definition: once per key.)
+    code, text = show_toplevel(folder, ask)
+    text = text.removesuffix("\n")
+    return _real(Path(text)) if code == 0 and text else None

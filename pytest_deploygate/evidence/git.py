@@ -16,11 +16,16 @@ import contextlib
 import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pytest_deploygate.core.private_temp import (
+    PrivateTempUnavailable,
+    private_mkdtemp,
+    private_temp_base,
+    private_temporary_directory,
+)
 from pytest_deploygate.core.programs import ProgramNotFound, find_program, program_path
 from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.git_programs import as_environment, programs_off
@@ -120,7 +125,7 @@ _HOME: list[Path] = []
 
 def _controlled_home(root: Path) -> Path:
     if not _HOME:
-        home = Path(tempfile.mkdtemp(prefix="deploygate-git-"))
+        home = Path(private_mkdtemp("deploygate-git-"))
         atexit.register(shutil.rmtree, home, True)
         (home / "gnupg").mkdir(mode=0o700)
         safe = _ambient_safe_directories(root)
@@ -136,7 +141,7 @@ def _ambient_safe_directories(root: Path) -> list[str]:
     try:
         result = subprocess.run([find_program("git", root), "config", "--get-all",
                                  "safe.directory"], capture_output=True, text=True, timeout=10,
-                                check=False, cwd=tempfile.gettempdir(),
+                                check=False, cwd=private_temp_base(),
                                 env={**os.environ, "PATH": program_path(root)})
     except (OSError, subprocess.TimeoutExpired):
         return []
@@ -197,9 +202,12 @@ def blame(root: Path, relative: str) -> dict[int, LineOrigin]:
 
 def blame_lines(root: Path, relative: str) -> dict[int, BlamedLine]:
     """Line number -> origin and content, for every line git sees in the work-tree file."""
-    if _git(root, "rev-parse", "--is-inside-work-tree").stdout.strip() != "true":
+    # (One git process for both answers, a line each.)
+    answers = _git(root, "rev-parse", "--is-inside-work-tree", "--is-shallow-repository"
+                   ).stdout.split("\n")
+    if answers[0].strip() != "true":
         raise GitError(f"{root} is not a git checkout: who added a line cannot be established")
-    if _git(root, "rev-parse", "--is-shallow-repository").stdout.strip() == "true":
+    if len(answers) < 2 or answers[1].strip() == "true":
         raise GitError("the repository is a shallow clone, so git cannot show who added each "
                        f"line: {fetch_history_hint('git fetch --unshallow')}")
     result = _git_bytes(root, "blame", "--porcelain", "--no-textconv", "--no-ignore-revs-file",
@@ -354,7 +362,11 @@ def commit_signature(root: Path, commit: str, ssh_allowed_signers: str,
             find_program(name, root)
         except ProgramNotFound as exc:
             return Signature("E", (), f"cannot be checked: {exc}")
-    with tempfile.TemporaryDirectory(prefix="deploygate-keys-") as temp:
+    try:
+        private = private_temporary_directory("deploygate-keys-")
+    except PrivateTempUnavailable as exc:
+        return Signature("E", (), f"cannot be checked: {exc}")
+    with private as temp:
         home = Path(temp)
         allowed = home / "allowed_signers"
         allowed.write_text(ssh_allowed_signers)

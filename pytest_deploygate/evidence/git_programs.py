@@ -26,6 +26,8 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from pytest_deploygate.evidence.toplevel_cache import show_toplevel
+
 #: (section, keys switched off): filter drivers pass bytes unchanged, diff programs fail.
 _OFF = {"filter": (("clean", ""), ("smudge", ""), ("process", ""), ("required", "false")),
         "diff": (("command", ""), ("textconv", ""))}
@@ -50,10 +52,12 @@ def programs_off(git: Sequence[str], root: Path, env: Mapping[str, str]
     # command reads: a scratch index (GIT_INDEX_FILE, the dirty check's, empty before its
     # read-tree) listed no submodule, so a submodule's own driver ran in the diff after it.
     env = {name: value for name, value in env.items() if name != "GIT_INDEX_FILE"}
-    key = (*git, str(root), *sorted(f"{k}={v}" for k, v in env.items()))
-    cached = _CACHE.get(key)
-    if cached is not None and _signature(cached[0]) == cached[0]:
-        return cached[1]
+    common = (*git, *sorted(f"{k}={v}" for k, v in env.items()))
+    key = (*common, str(root))
+    for place in _same_repository(root):
+        cached = _CACHE.get((*common, place))
+        if cached is not None and _signature(cached[0]) == cached[0]:
+            return cached[1]
     origins: dict[str, None] = {}
     settings: dict[tuple[str, str], None] = {}
     _collect(git, root, env, origins, settings, _DEPTH)
@@ -62,14 +66,37 @@ def programs_off(git: Sequence[str], root: Path, env: Mapping[str, str]
     return tuple(settings)
 
 
+def _same_repository(root: Path) -> list[str]:
+    """``root`` and the folders above it (resolved) that git finds the same repository from:
+    up to the nearest one holding a ``.git`` (a work tree's top, a submodule's or a nested
+    repository's). A folder below a listed repository's top reads that repository's
+    configuration and none other, so its answer serves: the gate asks about a report's own
+    folder after asking about the project (rt16a: one listing, not one per folder). A path
+    inside a ``.git`` folder is only itself."""
+    try:
+        place = root.resolve()
+    except (OSError, RuntimeError):
+        return [str(root)]
+    found = [str(root)]
+    if ".git" in place.parts:
+        return found
+    for folder in (place, *place.parents):
+        if str(folder) not in found:
+            found.append(str(folder))
+        if os.path.lexists(folder / ".git"):
+            return found
+    return found[:1]  # (in no work tree: only itself)
+
+
 def _collect(git: Sequence[str], root: Path, env: Mapping[str, str], origins: dict[str, None],
              settings: dict[tuple[str, str], None], depth: int) -> None:
     listed = _run(git, root, env, ("config", "-z", "--show-origin", "--list"))
     if listed is None:
         raise ConfigurationUnreadable(f"git cannot list the configuration at {root}")
     # Where git works: the top of the work tree (the gate's root may be a folder below it).
-    shown = _run(git, root, env, ("rev-parse", "--show-toplevel"))
-    top = shown[0].rstrip("\n") if shown else None
+    # (The same answer the gate's other questions get: asked once per repository.)
+    code, shown = show_toplevel(root, lambda: _answer(git, root, env))
+    top = shown.rstrip("\n") if code == 0 and shown else None
     submodule = depth < _DEPTH
     if submodule and (top is None or Path(top).resolve() != root.resolve()):
         # Its own configuration (the job user's file) can move its work tree elsewhere
@@ -112,6 +139,11 @@ def _collect(git: Sequence[str], root: Path, env: Mapping[str, str], origins: di
             "their git configuration names cannot be listed; remove the nesting")
     for folder in inside:
         _collect(git, folder, env, origins, settings, depth - 1)
+
+
+def _answer(git: Sequence[str], root: Path, env: Mapping[str, str]) -> tuple[int, str]:
+    shown = _run(git, root, env, ("rev-parse", "--show-toplevel"))
+    return (0, shown[0]) if shown else (128, "")
 
 
 def _switched_off(name: str) -> list[tuple[str, str]]:

@@ -34,12 +34,15 @@ import os
 import posixpath
 import re
 import subprocess
-import tempfile
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+from pytest_deploygate.core.private_temp import (
+    PrivateTempUnavailable,
+    private_temporary_directory,
+)
 from pytest_deploygate.core.programs import find_program, program_path
 from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.committed_checkout import (
@@ -52,6 +55,7 @@ from pytest_deploygate.evidence.gate_definition import OUTSIDE_MARK
 from pytest_deploygate.evidence.git import authors_since, git_command, git_environment
 from pytest_deploygate.evidence.git_programs import as_environment, programs_off
 from pytest_deploygate.evidence.shallow import fetch_history_hint
+from pytest_deploygate.evidence.toplevel_cache import show_toplevel
 from pytest_deploygate.isdlc.layout import (
     CURRENT_ALIASES,
     CURRENT_CHECKLIST_PHASES,
@@ -153,6 +157,18 @@ class Git:
 
     def __call__(self, *args: str, stdin: str | None = None) -> tuple[int, str]:
         try:
+            # (First: listing the job's drivers answers the top too, for the cache below.)
+            env = git_environment(self.root, self.env)
+        except OSError as exc:
+            return 128, str(exc)
+        if args == ("rev-parse", "--show-toplevel") and self.env is None and stdin is None:
+            # (Asked again and again of the same checkout: once per discovery key.)
+            return show_toplevel(self.root, lambda: self._run(args, None, env))
+        return self._run(args, stdin, env)
+
+    def _run(self, args: tuple[str, ...], stdin: str | None, env: dict[str, str]
+             ) -> tuple[int, str]:
+        try:
             # The same controlled git as sign-off attribution: no GIT_* variables, no user or
             # system configuration, no mailmap or replace refs to rewrite authors or history.
             # Bytes, decoded here: text mode turns every "\r" git prints into "\n", so a path
@@ -161,8 +177,7 @@ class Git:
             done = subprocess.run(
                 git_command(self.root, ("--no-optional-locks", *args)),
                 input=None if stdin is None else stdin.encode("utf-8", "surrogateescape"),
-                capture_output=True, timeout=60, check=False,
-                env=git_environment(self.root, self.env))
+                capture_output=True, timeout=60, check=False, env=env)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return 128, str(exc)
         return done.returncode, done.stdout.decode("utf-8", "surrogateescape")
@@ -500,7 +515,19 @@ _LOOK_AT_THE_FILES = ("-c", "core.ignoreStat=false", "-c", "core.checkStat=defau
                       "-c", "core.trustctime=true", "-c", "core.untrackedCache=false",
                       # (Porcelain git diff hashes a file whose stat data differs only
                       # under this; false listed every file of the scratch index as changed.)
-                      "-c", "diff.autoRefreshIndex=true")
+                      "-c", "diff.autoRefreshIndex=true",
+                      # What counts as a change is the gate's to say, not the job's
+                      # .git/config: core.autocrlf (true or input) or core.eol=crlf made a
+                      # CR/LF-only edit of a file with no text attribute compare equal,
+                      # core.filemode=false an executable bit set by hand, core.symlinks=false
+                      # a link replaced by a file holding its target. Pinned to git's own
+                      # defaults on Linux, as the repository was checked out; HEAD's committed
+                      # .gitattributes still choose each file's conversion (a file under one
+                      # is compared with what checkout writes: _converted_differently).
+                      *(part for setting in ("core.autocrlf=false", "core.eol=lf",
+                                             "core.safecrlf=false", "core.filemode=true",
+                                             "core.symlinks=true", "core.ignorecase=false")
+                        for part in ("-c", setting)))
 #: Settings that keep the scratch index one plain file in its private folder, every entry a
 #: full one: no shared index written beside the repository's (core.splitIndex), no sparse
 #: index or skip-worktree bits from a sparse-checkout definition.
@@ -526,7 +553,11 @@ def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...]
     # command could say anything, and is a program of the job user's): git_environment
     # switches every one off (git_programs.py). A file under one is compared byte for byte
     # below (_converted_differently), as it was.
-    with tempfile.TemporaryDirectory(prefix="deploygate-dirty-") as tmp:
+    try:
+        private = private_temporary_directory("deploygate-dirty-")
+    except PrivateTempUnavailable as exc:
+        return (f"(the dirty check has {exc})",)
+    with private as tmp:
         # (A private folder: not the work tree, not .git, gone when done; its index.lock too.)
         scratch = Git(root, {"GIT_INDEX_FILE": str(Path(tmp) / "index")})
         code, _ = scratch(*_PLAIN_INDEX, "read-tree", "HEAD")
@@ -1007,7 +1038,11 @@ def _tree_by_index(git: Git, revision: str, bookkeeping: tuple[str, ...],
         if is_bookkeeping(relative, bookkeeping):
             continue
         entries.append(f"{mode} {sha}\t{path if outside else relative}")
-    with tempfile.TemporaryDirectory(prefix="deploygate-index-") as tmp:
+    try:
+        private = private_temporary_directory("deploygate-index-")
+    except PrivateTempUnavailable:
+        return None
+    with private as tmp:
         scratch = Git(root, {"GIT_INDEX_FILE": str(Path(tmp) / "index")})
         if entries:
             code, _ = scratch("update-index", "-z", "--index-info",
