@@ -131,6 +131,33 @@ def test_a_group_folder_is_no_place_for_another_project(group: Path) -> None:
              "project svc-b's directory services/svc-b/")
 
 
+def test_a_project_folder_with_its_config_alone_holding_a_fixture_stays_its_own(
+        tmp_path: Path) -> None:
+    # svc-b's folder: its deploygate.yaml, no sign-offs yet, and a fixture project folder in
+    # its tests. It is svc-b's (named like it), not a shared group config: svc-b is judged
+    # there, and svc-a may not be placed inside it.
+    root = _base(tmp_path)
+    _service(root, "svc-a")
+    _state(root, "svc-b", "services/svc-b")
+    folder = root / "services" / "svc-b"
+    (folder / "src").mkdir(parents=True)
+    (folder / "src" / "app.py").write_text("NAME = 'svc-b'\n")
+    (folder / "deploygate.yaml").write_text(CONFIG.format(version="1.0.0"))
+    fixture = folder / "tests" / "fixtures" / "demo"
+    (fixture / ".deploygate").mkdir(parents=True)
+    (fixture / ".deploygate" / "attestations.jsonl").write_text("")
+    commit(root, DEV, "svc-a and svc-b")
+    result = gate(root, "svc-b")
+    assert result.returncode == 1, result.stdout[-3000:]  # (judged: no sign-offs yet)
+    assert "state.json:" not in result.stdout
+    assert gate(root, "svc-a").returncode == 1
+    _state(root, "svc-a", "services/svc-b/src")
+    git(root, "rm", "-q", "-r", "services/svc-a/.deploygate", who=EVE)
+    commit(root, EVE, "bookkeeping")
+    _refused(root, "svc-a", "svc-a/state.json: project.path 'services/svc-b/src' leads into "
+             "project svc-b's directory services/svc-b")
+
+
 def test_a_group_config_that_names_a_project_configures_it_alone(group: Path) -> None:
     text = (group / "services" / "deploygate.yaml").read_text()
     (group / "services" / "deploygate.yaml").write_text(text + "project: svc-a\n")

@@ -74,7 +74,9 @@ def committed_project_folders(root: Path) -> dict[str, str]:
 
     read = committed_configs(root, configs)
     _mark_sign_off_files(folders, paths, read)
-    for folder in _group_folders(folders, read):
+    projects = {state.parent.name
+                for state in (root / ".isdlc" / "projects").glob("*/state.json")}
+    for folder in _group_folders(folders, read, projects):
         del folders[folder]
     return folders
 
@@ -129,18 +131,25 @@ def _nearest_config(folder: str, configs: Mapping[str, object]) -> str | None:
 
 
 def _group_folders(folders: Mapping[str, str],
-                   configs: Mapping[str, Mapping[str, Any] | None]) -> list[str]:
+                   configs: Mapping[str, Mapping[str, Any] | None],
+                   projects: set[str]) -> list[str]:
     """The folders that hold a committed deploygate.yaml shared by the project folders below
     them (``services/deploygate.yaml`` configuring ``services/a/`` and ``services/b/``),
     which are no project's folder, as the root's config is not: marked by that file alone
     (no sign-off folder or file of their own, which a project's folder has), naming no
-    project with ``project:``, and holding another committed project folder. A folder
-    whose committed file cannot be read stays a project's (fail closed)."""
+    project with ``project:``, not named like a project that has a state (``projects``),
+    and holding another committed project folder. A folder whose committed file cannot be
+    read stays a project's (fail closed).
+
+    (Named like a project, it stays that project's: a fixture project folder committed in
+    svc-b's tests, svc-b not signed yet, made ``services/svc-b/`` a group, and svc-b could
+    be moved out of it, or refused in it for holding the fixture's folder.)"""
     marked = sorted(folders)
     groups = []
     for folder in marked:
         data = configs.get(folder)
-        if folders[folder] != f"its own {CONFIG_NAME}" or data is None or "project" in data:
+        if folders[folder] != f"its own {CONFIG_NAME}" or data is None or \
+                "project" in data or posixpath.basename(folder) in projects:
             continue
         if any(other.startswith(folder + "/") for other in marked):
             groups.append(folder)
