@@ -264,6 +264,13 @@ def test_a_folder_holding_a_configured_sign_off_log_is_its_projects(
     git(outside_logs, "rm", "-q", "-r", ".isdlc/projects/svc-b", who=EVE)
     _state(outside_logs, "svc-a", "services/svc-b")
     commit(outside_logs, EVE, "bookkeeping: paths")
-    _refused(outside_logs, "svc-a", "svc-a/state.json: project.path 'services/svc-b' leads "
-             "into project svc-b's directory services/svc-b/ (it holds its own sign-off file "
-             "signoffs/")
+    # (Before: svc-a judged in services/svc-b by svc-b's sign-offs, PASS.)
+    line = ("svc-a/state.json: project.path 'services/svc-b' leads into project svc-b's "
+            "directory services/svc-b/ (it holds its own sign-off file signoffs/")
+    result = gate(outside_logs, "svc-a")
+    assert result.returncode not in (0, 1), result.stdout[-3000:]
+    assert line in result.stdout, result.stdout[-3000:]
+    assert prop(outside_logs, "svc-a", "decision") != "PASS"
+    refused = verdict(outside_logs, "svc-a")
+    assert refused.returncode == 4, refused.stderr
+    assert line in refused.stderr
