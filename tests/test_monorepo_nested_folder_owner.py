@@ -205,6 +205,6 @@ def test_a_nested_folder_not_named_like_its_project_must_name_it(services: Path)
                     "into project a's directory services/a/ (it holds its own sign-off "
                     "folder .deploygate/); a project's files must be its own and no other "
                     "project's: give each project its own folder, beside the others "
-                    "(project.path in its state.json; a folder with its own deploygate.yaml "
-                    "or .deploygate/ is the project's its deploygate.yaml names with "
-                    "project:, else the one named like the folder)")
+                    "(project.path in its state.json; a folder with its own deploygate.yaml, "
+                    ".deploygate/ or sign-off files is the project's its deploygate.yaml "
+                    "names with project:, else the one named like the folder)")

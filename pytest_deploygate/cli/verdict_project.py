@@ -46,14 +46,19 @@ def record_project(workspace: Workspace, project_id: str | None) -> RecordProjec
             # as the gate binds it (inside the project it is release content already).
             bind_definition(workspace.root, workspace.root,
                             workspace.spec_dir_as_named or workspace.spec_dir, ini)
+        from pytest_deploygate.gate.project_dirs import refuse_config_of_another_project
+
         try:
+            refuse_config_of_another_project(workspace.config, None, "the repository root")
             return RecordProject(workspace.root, workspace.config)
-        except Refusal as exc:
+        except (Refusal, DeployGateError) as exc:
             return RecordProject(workspace.root, None, str(exc))
     from pytest_deploygate.gate.project_dirs import (
         config_dir,
         project_dir,
         refuse_another_projects_state,
+        refuse_config_of_another_project,
+        shown_folder,
     )
     from pytest_deploygate.isdlc.state import load_state
 
@@ -70,6 +75,7 @@ def record_project(workspace: Workspace, project_id: str | None) -> RecordProjec
                     workspace.ini_path)
     try:
         config = load_config(config_dir(workspace.root, folder), RunScope(workspace.limits))
+        refuse_config_of_another_project(config, project_id, shown_folder(workspace.root, folder))
     except DeployGateError as exc:
         return RecordProject(folder, None, str(exc))
     return RecordProject(folder, config)

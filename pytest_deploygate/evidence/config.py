@@ -28,6 +28,10 @@ class ProjectConfig:
     """Validated contents of deploygate.yaml (all optional)."""
 
     source: Path | None = None
+    #: project: the monorepo project this file configures (None: any project it is nearest to)
+    project: str | None = None
+    #: the line of ``project:`` in the file (for the refusal that names it)
+    project_line: int = 0
     version: str | None = None
     tier: str | None = None
     conditions: Mapping[str, bool] = field(default_factory=dict)
@@ -72,6 +76,8 @@ def load_config(root: Path, scope: RunScope | None = None) -> ProjectConfig:
     waivers = data.get("waivers") or {}
     return ProjectConfig(
         source=path,
+        project=data.get("project"),
+        project_line=loaded.line_of(("project",)) if "project" in data else 0,
         version=data.get("version"),
         tier=data.get("tier"),
         conditions=dict(data.get("conditions") or {}),

@@ -691,6 +691,13 @@ def _uncommitted_in(git: Git, root: Path, prefix: str, relative: str,
                         f"HEAD:{inside.removesuffix('/')}")
     committed = {name for name in listing.split("\0") if name and counts(name)} \
         if code == 0 else set()
+    # A folder in a submodule (``gate_specs`` kept as one): HEAD holds no tree there, only
+    # the gitlink, so every file read as "not committed" and an honest release was dirty to
+    # the gate and refused by verdict. Its files are compared with the commit the gitlink
+    # pins (content-addressed: a change there is a new commit of the superproject).
+    pinned = None if code == 0 else _pinned_by_submodule(git, root, prefix, relative)
+    if pinned is not None:
+        committed = {name for name in pinned if counts(name)}
     changed = [f"{inside}{name}" for name in sorted(committed - set(present))]
     for name in present:
         path = folder / name
@@ -698,11 +705,54 @@ def _uncommitted_in(git: Git, root: Path, prefix: str, relative: str,
             differs = True
         elif path.is_dir():
             differs = name not in committed
+        elif pinned is not None:
+            # (Raw bytes, no conversion: fail closed on a file checkout would convert.)
+            differs = name not in pinned or _differs_from_index(path, *pinned[name])
         else:
             differs = uncommitted_file_problem(root, path) is not None
         if differs:
             changed.append(f"{inside}{name}")
     return changed
+
+
+def _pinned_by_submodule(git: Git, root: Path, prefix: str, relative: str
+                         ) -> dict[str, tuple[str, str]] | None:
+    """The entries (name: mode, object) of the folder ``relative`` (to ``root``) at the
+    commit a gitlink of HEAD pins, when the folder is in a submodule HEAD commits and checked
+    out (None otherwise: then nothing there is committed). Read from the submodule's own
+    objects by that commit's id, never by its HEAD or branch (which the job can move)."""
+    parts = [] if relative == "." else relative.split("/")
+    for at in range(1, len(parts) + 1):
+        link = "/".join(parts[:at])
+        code, entry = git("ls-tree", "-z", "--full-tree", "HEAD", "--", f"{prefix}{link}")
+        meta, _, name = entry.removesuffix("\0").partition("\t")
+        fields = meta.split(" ")
+        if code != 0 or name != f"{prefix}{link}" or len(fields) != 3:
+            return None
+        if fields[0] == "040000":
+            continue
+        if fields[0] != "160000":
+            return None  # (a file or a link on the way: no folder HEAD commits)
+        module = root / link
+        if module.is_symlink() or not module.is_dir():
+            return None
+        sub = Git(module)
+        code, top = sub("rev-parse", "--show-toplevel")
+        if code != 0 or Path(top.strip("\n")).resolve() != module.resolve():
+            return None  # (not checked out: git answered for the superproject)
+        rest = "/".join(parts[at:])
+        code, listing = sub("ls-tree", "-z", "--full-tree",
+                            f"{fields[2]}:{rest}" if rest else fields[2])
+        if code != 0:
+            return None  # (the pinned commit, or that folder in it, is not there)
+        pinned: dict[str, tuple[str, str]] = {}
+        for line in listing.split("\0"):
+            meta, _, name = line.partition("\t")
+            fields_in = meta.split(" ")
+            if name and len(fields_in) == 3:
+                pinned[name] = (fields_in[0], fields_in[2])
+        return pinned
+    return None
 
 
 #: The attributes under which git compares a file only after converting it (``ident``

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import posixpath
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from pytest_deploygate.core.errors import StateError
 from pytest_deploygate.evidence.git import git_command, git_environment
@@ -47,9 +49,13 @@ def committed_project_folders(root: Path) -> dict[str, str]:
                          "repository (git fsck names what is missing or corrupt) and run "
                          "again")
     folders: dict[str, str] = {}
-    for raw in listing.stdout.split(b"\0"):
-        path = raw.decode("utf-8", "surrogateescape")
+    configs: list[str] = []  # (every folder with a committed deploygate.yaml, the root's too)
+    paths = [raw.decode("utf-8", "surrogateescape") for raw in listing.stdout.split(b"\0")
+             if raw]
+    for path in paths:
         parts = path.split("/")
+        if parts[0] == ".isdlc":
+            continue  # (the framework's bookkeeping, no project's)
         if BOOKKEEPING_NAME in parts[:-1]:
             at = parts.index(BOOKKEEPING_NAME)
             folder = posixpath.join(*parts[:at]) if at else ""
@@ -57,11 +63,97 @@ def committed_project_folders(root: Path) -> dict[str, str]:
         elif parts[-1] == CONFIG_NAME:
             folder = posixpath.join(*parts[:-1]) if len(parts) > 1 else ""
             what = f"its own {CONFIG_NAME}"
+            configs.append(folder)
         else:
             continue
-        if folder and parts[0] != ".isdlc":  # (the framework's bookkeeping, no project's)
+        if folder:
             folders.setdefault(folder, what)
+    if not configs:
+        return folders
+    from pytest_deploygate.gate.committed_configs import committed_configs
+
+    read = committed_configs(root, configs)
+    _mark_sign_off_files(folders, paths, read)
+    projects = {state.parent.name
+                for state in (root / ".isdlc" / "projects").glob("*/state.json")}
+    for folder in _group_folders(folders, read, projects):
+        del folders[folder]
     return folders
+
+
+#: The settings that place a project's sign-off bookkeeping (relative to its folder).
+_SIGN_OFF_SETTINGS = (("attestations", "log"), ("attestations", "approvers"),
+                      ("waivers", "file"))
+
+
+def _mark_sign_off_files(folders: dict[str, str], paths: list[str],
+                         configs: dict[str, Mapping[str, Any] | None]) -> None:
+    """Mark each folder that holds a committed sign-off file (log, approvers, waivers) where
+    the committed deploygate.yaml that configures it (the nearest at or above it) places one
+    outside ``.deploygate/``: ``attestations.log: signoffs.jsonl`` left the folder holding
+    svc-a's sign-offs unmarked, so with svc-a's state deleted another project's
+    project.path could lead into it, judged by svc-a's sign-offs."""
+    placed: dict[str, set[str]] = {}
+    for folder, data in configs.items():
+        for section, key in _SIGN_OFF_SETTINGS:
+            part = data.get(section) if data is not None else None
+            value = part.get(key) if isinstance(part, dict) else None
+            if isinstance(value, str) and value and not value.startswith("/"):
+                name = posixpath.normpath(value)
+                if not name.startswith((BOOKKEEPING_NAME + "/", "../")) and name != "..":
+                    placed.setdefault(folder, set()).add(name)
+    if not placed:
+        return
+    names = {name for chosen in placed.values() for name in chosen}
+    for path in paths:
+        for name in names:
+            if not path.endswith("/" + name):
+                continue
+            folder = path[:-len(name) - 1]
+            if folder in folders and folders[folder] != f"its own {CONFIG_NAME}":
+                continue  # (marked already by its sign-off folder)
+            nearest = _nearest_config(folder, configs)
+            if folder.split("/")[0] == ".isdlc" or nearest is None or \
+                    name not in placed.get(nearest, ()):
+                continue
+            folders[folder] = f"its own sign-off file {name}"
+
+
+def _nearest_config(folder: str, configs: Mapping[str, object]) -> str | None:
+    """The folder of the committed deploygate.yaml nearest at or above ``folder``."""
+    current = folder
+    while True:
+        if current in configs:
+            return current
+        if not current:
+            return None
+        current = posixpath.dirname(current)
+
+
+def _group_folders(folders: Mapping[str, str],
+                   configs: Mapping[str, Mapping[str, Any] | None],
+                   projects: set[str]) -> list[str]:
+    """The folders that hold a committed deploygate.yaml shared by the project folders below
+    them (``services/deploygate.yaml`` configuring ``services/a/`` and ``services/b/``),
+    which are no project's folder, as the root's config is not: marked by that file alone
+    (no sign-off folder or file of their own, which a project's folder has), naming no
+    project with ``project:``, not named like a project that has a state (``projects``),
+    and holding another committed project folder. A folder whose committed file cannot be
+    read stays a project's (fail closed).
+
+    (Named like a project, it stays that project's: a fixture project folder committed in
+    svc-b's tests, svc-b not signed yet, made ``services/svc-b/`` a group, and svc-b could
+    be moved out of it, or refused in it for holding the fixture's folder.)"""
+    marked = sorted(folders)
+    groups = []
+    for folder in marked:
+        data = configs.get(folder)
+        if folders[folder] != f"its own {CONFIG_NAME}" or data is None or \
+                "project" in data or posixpath.basename(folder) in projects:
+            continue
+        if any(other.startswith(folder + "/") for other in marked):
+            groups.append(folder)
+    return groups
 
 
 def _run(root: Path, args: tuple[str, ...]) -> subprocess.CompletedProcess[bytes] | str:

@@ -13,13 +13,9 @@ had svc-a judged, and passed, by svc-b's config and QA sign-off (rt16a A02).
 from __future__ import annotations
 
 import posixpath
-import subprocess
 from pathlib import Path
 from typing import NamedTuple
 
-from pytest_deploygate.core.errors import SpecError, StateError
-from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
-from pytest_deploygate.evidence.git import git_command, git_environment
 from pytest_deploygate.gate.committed_folders import CONFIG_NAME
 
 #: The key of deploygate.yaml that names the project whose folder holds it.
@@ -54,54 +50,11 @@ def _named_projects(root: Path, folders: list[str]) -> dict[str, str]:
     the work tree's, which the job can edit). A file that is not a readable mapping with a
     text ``project`` names none: its folder is bound by its last part (and the file is
     refused, with its line, when a project is judged by it)."""
-    asked = [folder for folder in folders if "\n" not in folder]
-    if not asked:
-        return {}
-    request = b"".join(f"HEAD:{folder}/{CONFIG_NAME}\n".encode("utf-8", "surrogateescape")
-                       for folder in asked)
-    try:
-        result = subprocess.run(git_command(root, ("cat-file", "--batch")), input=request,
-                                capture_output=True, timeout=60, check=False,
-                                env=git_environment(root))
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise StateError(f"{root}: cannot read the committed {CONFIG_NAME} of the project "
-                         f"folders (git cat-file: {exc}), so whose each folder is cannot be "
-                         "told; make git work in this checkout") from None
-    if result.returncode != 0:
-        detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise StateError(f"{root}: cannot read the committed {CONFIG_NAME} of the project "
-                         f"folders (git cat-file: {detail[-1] if detail else 'failed'}), so "
-                         "whose each folder is cannot be told; make git work in this checkout")
+    from pytest_deploygate.gate.committed_configs import committed_configs
+
     named: dict[str, str] = {}
-    out, at = result.stdout, 0
-    for folder in asked:
-        end = out.find(b"\n", at)
-        if end < 0:
-            raise StateError(f"{root}: git cat-file answered too little about the committed "
-                             f"{CONFIG_NAME} of {folder}/; whose that folder is cannot be told")
-        line, at = out[at:end], end + 1
-        if line.endswith((b" missing", b" ambiguous")):  # (no deploygate.yaml of its own)
-            continue
-        header = line.split(b" ")  # ("<oid> <type> <size>", then the object and a newline)
-        if len(header) != 3 or not header[2].isdigit():
-            raise StateError(f"{root}: git cat-file answered {line[:80]!r} about the committed "
-                             f"{CONFIG_NAME} of {folder}/; whose that folder is cannot be told")
-        kind, size = header[1], int(header[2])
-        blob, at = out[at:at + size], at + size + 1
-        if kind != b"blob" or size > DEFAULT_DOCUMENT_BYTES:
-            continue
-        project = _project_of(root / folder / CONFIG_NAME, blob)
-        if project is not None:
+    for folder, data in committed_configs(root, folders).items():
+        project = data.get(PROJECT_KEY) if data is not None else None
+        if isinstance(project, str) and project:
             named[folder] = project
     return named
-
-
-def _project_of(path: Path, blob: bytes) -> str | None:
-    from pytest_deploygate.core.documents import read_yaml_document
-
-    try:
-        data = read_yaml_document(path, DEFAULT_DOCUMENT_BYTES, data=blob).data
-    except SpecError:
-        return None
-    project = data.get(PROJECT_KEY) if isinstance(data, dict) else None
-    return project if isinstance(project, str) and project else None

@@ -33,6 +33,8 @@ from pytest_deploygate.gate.project_dirs import (
     config_dir,
     project_dir,
     refuse_another_projects_state,
+    refuse_config_of_another_project,
+    shown_folder,
 )
 from pytest_deploygate.gate.settings import Settings, command_line_sources, reviewed_effects
 from pytest_deploygate.isdlc.layout import Layout, layout_of, remember_layout
@@ -178,6 +180,8 @@ class GateRun:
             return slot
         try:
             config = load_config(config_dir(settings.root, slot.root), self.scope)
+            refuse_config_of_another_project(config, slot.id,
+                                             shown_folder(settings.root, slot.root))
         except DeployGateError as exc:
             # Not a gate outcome: the run stops before anything is evaluated or recorded
             # (once every project's gates are known: see prepare).

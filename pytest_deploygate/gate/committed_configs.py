@@ -1,0 +1,80 @@
+"""The committed ``deploygate.yaml`` of given folders, read from HEAD (never the work tree).
+
+Which folders of a monorepo are projects' own, and whose, is decided by what the repository
+commits: the ``project:`` a folder's committed deploygate.yaml names (folder_owners), and
+the sign-off files the committed configs place in project folders (committed_folders). Both
+read the committed bytes in one ``git cat-file --batch``: the work tree is the job's to edit.
+
+(PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pytest_deploygate.core.errors import SpecError, StateError
+from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
+from pytest_deploygate.evidence.git import git_command, git_environment
+
+#: The project config's file name (as committed_folders and evidence/config.py name it).
+CONFIG_NAME = "deploygate.yaml"
+
+
+def committed_configs(root: Path, folders: list[str]) -> dict[str, Mapping[str, Any] | None]:
+    """Each folder's (relative, posix; "" for ``root`` itself) deploygate.yaml at HEAD,
+    parsed: a mapping, or None when the folder has one that is not a readable mapping (it
+    is refused, with its line, where a project is judged by it). Folders without one are
+    left out. A StateError (one line) when git cannot answer."""
+    asked = [folder for folder in folders if "\n" not in folder]
+    if not asked:
+        return {}
+    request = b"".join(f"HEAD:{folder + '/' if folder else ''}{CONFIG_NAME}\n"
+                       .encode("utf-8", "surrogateescape") for folder in asked)
+    try:
+        result = subprocess.run(git_command(root, ("cat-file", "--batch")), input=request,
+                                capture_output=True, timeout=60, check=False,
+                                env=git_environment(root))
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise StateError(f"{root}: cannot read the committed {CONFIG_NAME} of the project "
+                         f"folders (git cat-file: {exc}), so whose each folder is cannot be "
+                         "told; make git work in this checkout") from None
+    if result.returncode != 0:
+        detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise StateError(f"{root}: cannot read the committed {CONFIG_NAME} of the project "
+                         f"folders (git cat-file: {detail[-1] if detail else 'failed'}), so "
+                         "whose each folder is cannot be told; make git work in this checkout")
+    configs: dict[str, Mapping[str, Any] | None] = {}
+    out, at = result.stdout, 0
+    for folder in asked:
+        shown = f"{folder}/" if folder else "the root"
+        end = out.find(b"\n", at)
+        if end < 0:
+            raise StateError(f"{root}: git cat-file answered too little about the committed "
+                             f"{CONFIG_NAME} of {shown}; whose that folder is cannot be told")
+        line, at = out[at:end], end + 1
+        if line.endswith((b" missing", b" ambiguous")):  # (no deploygate.yaml of its own)
+            continue
+        header = line.split(b" ")  # ("<oid> <type> <size>", then the object and a newline)
+        if len(header) != 3 or not header[2].isdigit():
+            raise StateError(f"{root}: git cat-file answered {line[:80]!r} about the committed "
+                             f"{CONFIG_NAME} of {shown}; whose that folder is cannot be told")
+        kind, size = header[1], int(header[2])
+        blob, at = out[at:at + size], at + size + 1
+        if kind != b"blob" or size > DEFAULT_DOCUMENT_BYTES:
+            configs[folder] = None
+            continue
+        configs[folder] = _parsed(root / folder / CONFIG_NAME, blob)
+    return configs
+
+
+def _parsed(path: Path, blob: bytes) -> Mapping[str, Any] | None:
+    from pytest_deploygate.core.documents import read_yaml_document
+
+    try:
+        data = read_yaml_document(path, DEFAULT_DOCUMENT_BYTES, data=blob).data
+    except SpecError:
+        return None
+    return data if isinstance(data, dict) else None
