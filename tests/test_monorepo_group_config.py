@@ -274,3 +274,48 @@ def test_a_folder_holding_a_configured_sign_off_log_is_its_projects(
     refused = verdict(outside_logs, "svc-a")
     assert refused.returncode == 4, refused.stderr
     assert line in refused.stderr
+
+
+def _platform(top: Path, folder: str) -> Path:
+    """Two services whose folders were renamed across (svc-a lives in services/svc-b and
+    svc-b in services/svc-a: each folder's committed deploygate.yaml says whose it is), in
+    ``folder`` of the repository at ``top`` ("" for the top itself)."""
+    top.mkdir()
+    git(top, "init", "-q", "-b", "main")
+    (top / "README.md").write_text("the platform\n")
+    root = top / folder if folder else top
+    root.mkdir(exist_ok=True)
+    (root / ".gitignore").write_text("reports/\ngate-records/\n")
+    (root / "gate_specs").mkdir()
+    (root / "gate_specs" / "12-production.yaml").write_text(SPEC % QA)
+    (root / "deploygate.yaml").write_text(CONFIG.format(version="3.0.0"))
+    owners = {"svc-a": "svc-b", "svc-b": "svc-a"}  # project -> the folder it lives in
+    for pid, place in owners.items():
+        _service(root, place)
+        (root / "services" / place / "deploygate.yaml").write_text(
+            CONFIG.format(version="2.0.0") + f"project: {pid}\n")
+    for pid, place in owners.items():  # (after: _service writes a state named by the folder)
+        _state(root, pid, f"services/{place}")
+    commit(top, DEV, "the platform's services, renamed")
+    for place in owners.values():
+        sign(root, f"services/{place}", "security-sign-off", SAM, "security-officer")
+    sign(root, "services/svc-a", "qa-sign-off", ANA, "qa-lead")  # (svc-b's folder)
+    return root
+
+
+def test_project_keys_are_read_when_the_monorepo_is_a_folder_of_its_repository(
+        tmp_path: Path) -> None:
+    """rt17a A05: the committed deploygate.yaml of each folder was asked of git as
+    ``HEAD:<folder>/deploygate.yaml``, a path from the repository's top, with the folders
+    named from the monorepo's root: in a monorepo below the top every lookup said "missing",
+    so no ``project:`` was read and each folder was bound by its name alone: folders renamed
+    across (what ``project:`` is for) were refused, and swapping the states' paths judged
+    each project by the other's sign-offs. A folder of the repository judges as its top."""
+    judged = {}
+    for folder in ("", "plat"):
+        root = _platform(tmp_path / (folder or "top"), folder)
+        result = gate(root, "svc-b")
+        judged[folder] = (result.returncode, prop(root, "svc-b", "decision")
+                          if result.returncode in (0, 1) else result.stdout[-1500:])
+    assert judged["plat"] == judged[""], judged
+    assert judged[""] == (0, "PASS"), judged

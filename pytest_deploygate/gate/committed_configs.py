@@ -31,7 +31,10 @@ def committed_configs(root: Path, folders: list[str]) -> dict[str, Mapping[str, 
     asked = [folder for folder in folders if "\n" not in folder]
     if not asked:
         return {}
-    request = b"".join(f"HEAD:{folder + '/' if folder else ''}{CONFIG_NAME}\n"
+    # "HEAD:./path" is from the folder git runs in (the monorepo's root); "HEAD:path" is from
+    # the repository's top, so a monorepo in a subfolder read every folder's as missing and
+    # bound each folder by its name, whatever its project: said (rt17a A05).
+    request = b"".join(f"HEAD:./{folder + '/' if folder else ''}{CONFIG_NAME}\n"
                        .encode("utf-8", "surrogateescape") for folder in asked)
     try:
         result = subprocess.run(git_command(root, ("cat-file", "--batch")), input=request,
