@@ -51,6 +51,14 @@ def build(tmp_path: Path, prepare: Callable[[Path], None], *, deployed: bool = T
     return target
 
 
+def ci_reports(root: Path) -> None:
+    """The CI's reports written again, after the last commit in the work tree: a commit moves
+    HEAD, and the freshness floor is no earlier than HEAD's last move (rt16b A02)."""
+    module = _release_repo()
+    module.EXAMPLE = root.parent / "example"  # (the copy ``build`` made and prepared)
+    module._write_reports(root)
+
+
 def git(root: Path, *args: str, who: str = EVE) -> str:
     env = {**os.environ, "GIT_AUTHOR_NAME": "Eve", "GIT_AUTHOR_EMAIL": who,
            "GIT_COMMITTER_NAME": "Eve", "GIT_COMMITTER_EMAIL": who}
@@ -238,6 +246,7 @@ def test_an_approvers_file_not_as_committed_grants_no_role(tmp_path: Path, how: 
         approvers.unlink()
         approvers.symlink_to("../reports/approvers.yaml")
     _sign_as_security_officer(root)
+    ci_reports(root)
     done = gate(root)
     assert done.returncode == 1, done.stdout
     assert decision(root) == "FAIL"
@@ -254,6 +263,7 @@ def test_an_approvers_file_as_committed_still_counts(tmp_path: Path) -> None:
     git(root, "add", ".deploygate/approvers.yaml", who="maria.lopez@acme.example")
     git(root, "commit", "-q", "-m", "chen covers security", who="maria.lopez@acme.example")
     _sign_as_security_officer(root)
+    ci_reports(root)
     done = gate(root)
     assert done.returncode == 0, done.stdout
     assert verdict(root).returncode == 0

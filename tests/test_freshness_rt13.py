@@ -128,23 +128,30 @@ def test_re_checking_out_the_same_commit_keeps_the_runs_reports(
     assert case["outcome"] == "passed", case
 
 
-def test_re_checking_out_the_release_or_signing_it_off_keeps_the_runs_reports(
+def test_a_sign_off_committed_on_top_after_the_report_asks_for_it_again(
         project: GateProject, tmp_path: Path) -> None:
-    # The checkout three hours ago, the report two hours ago; then the same commit checked
-    # out again (a retried job step) and a sign-off committed on top: neither is a new
-    # arrival at the release, and the report stays this release's.
+    # The checkout three hours ago, the report two hours ago; then a sign-off committed on
+    # top. It is no new arrival at the release, but it moved HEAD (the branch's ref was
+    # rewritten), and once HEAD moved on nothing git keeps dates the first arrival: the
+    # files it wrote may be an earlier run's (rt16b A02). So the floor is the commit, and a
+    # report written before it is refused (later, never earlier, than the truth); the one
+    # written after it passes. (Arriving from another release is a new arrival: the first
+    # test; a re-checkout of the same commit keeps the report: the test above.)
     _gated(project)
     source = _source(project, tmp_path, "2025-07-01T12:00:00+00:00")
     runner_git(project.root, "clone", "-q", str(source), ".", when=time.time() - 3 * _HOUR)
     _report(project.root, time.time() - 2 * _HOUR)
-    runner_git(project.root, "checkout", "-q", "--force", "-B", "main", "origin/main")
+    _next_second()
     (project.root / ".deploygate").mkdir()
     (project.root / ".deploygate" / "attestations.jsonl").write_text("")
     runner_git(project.root, "add", ".deploygate")
     runner_git(project.root, "commit", "-q", "-m", "sign-off")
     case = _judged(project)
+    assert case["outcome"] == "failure", case
+    assert "before this checkout arrived" in case["message"], case
+    _report(project.root)
+    case = _judged(project)
     assert case["outcome"] == "passed", case
-    # (Arriving from another release is a new arrival: the first test.)
 
 
 _CI_CHECKOUTS = {

@@ -8,12 +8,12 @@ which checkout that was: every clone, ``git init`` + ``fetch`` + ``checkout``
 (actions/checkout), ``fetch`` + ``checkout -f`` (GitLab) and ``pull`` writes an entry.
 
 The arrival is the oldest entry of the newest run of entries whose commit holds the release
-commit: a re-checkout of the same commit, or a sign-off committed on top of the release, does
-not move it (reports written before them are of this release); arriving from an older
-commit does, and so does arriving from a later release: a commit holds the release only when
-its newest release-content commit is the release commit (a descendant that changed the
-code is another release, and the reports a reused work tree kept from its run are not this
-release's). Where the reflog says nothing usable (``core.logAllRefUpdates`` off, a bare
+commit: a re-checkout of the same commit, or a sign-off committed on top of the release, is
+no new arrival (a move of HEAD to another commit still bounds the floor: below); arriving
+from an older commit is one, and so is arriving from a later release: a commit holds the
+release only when its newest release-content commit is the release commit (a descendant that
+changed the code is another release, and the reports a reused work tree kept from its run
+are not this release's). Where the reflog says nothing usable (``core.logAllRefUpdates`` off, a bare
 repository, an expired log, its newest entry not HEAD's commit) there is no arrival time,
 and the caller refuses the floor (never the commit time: the committer's claim). A line
 that is not as git writes it (a tab in a name is git's; garbage is not) may hide the
@@ -33,11 +33,12 @@ put in the work tree before it (an earlier run's ``git checkout main -- CHANGELO
 HEAD stayed at the older commit: the checkout does not rewrite it, rt15c A03). So the floor is
 also no earlier than the last change of the files that hold HEAD
 (:mod:`pytest_deploygate.evidence.head_written`), which git writes whenever HEAD moves to
-another commit; unless a later entry moved HEAD on to another commit holding the release (a
-sign-off committed on top), which rewrote them. A later ``git reset --hard`` or detached
-checkout of the same commit rewrites no file that is as committed, nor HEAD, and a sign-off
-committed on top writes no file of the work tree, so a run's reports written before them
-keep counting. (A release
+another commit. That holds too when a later entry moved HEAD on to another commit holding the
+release (a sign-off committed or checked out on top, a pull): the move rewrote them, and
+nothing git keeps still dates the first arrival (the files it wrote may be an earlier run's,
+rt16b A02), so the floor is that move and a run's reports written before it are refused. A
+later ``git reset --hard`` or detached checkout of the same commit rewrites no file that is
+as committed, nor HEAD, so a run's reports written before them keep counting. (A release
 committed in this work tree arrived by ``git commit``, which writes no file: its changed
 files' change times are when they were edited, when that content came into the work tree.)
 When the
@@ -137,15 +138,17 @@ def checkout_arrival(root: Path, release_commit: str, bookkeeping: tuple[str, ..
                              "the end does not start where the one before it ended (an entry "
                              "written by hand, or one removed)", unreadable=True)
     # HEAD came to its commit no earlier than the arrival (rt15c A03: the files the arrival
-    # "wrote" may have been put there before it, with the reports of an earlier run). Unless
-    # HEAD moved on since to another commit of the release (a sign-off committed on top):
-    # the files holding HEAD were rewritten then, and the run's reports written before it
-    # are this release's (the arrival is then dated by the files it wrote alone).
-    placed = HeadWritten(None)
-    if all(old == new for old, new in entries[start + 1:]):
-        placed = head_written(git, root, head)
-        if placed.at is None:
-            return Arrival(None, f"when HEAD came to its commit is unknown: {placed.problem}")
+    # "wrote" may have been put there before it, with the reports of an earlier run). When
+    # a later entry moved HEAD on to another commit of the release (a sign-off committed or
+    # checked out on top, a pull, a reset or `checkout -B` to it), the files holding HEAD
+    # were rewritten by that move, and nothing git keeps dates the first arrival any more
+    # (the reflog file is appended to by every entry; the files the arrival wrote may be an
+    # earlier run's, rt16b A02). So the floor is that move, later, never earlier, than the
+    # truth: reports written between the arrival and the move are refused (write them after
+    # the last step that moves HEAD).
+    placed = head_written(git, root, head)
+    if placed.at is None:
+        return Arrival(None, f"when HEAD came to its commit is unknown: {placed.problem}")
     left, arrived = entries[start]
     if (start == 0 and cut) or (start > 0 and entries[start - 1][1] not in set(asked)):
         # The run goes on before what was read or asked about: the arrival is older, and
@@ -170,7 +173,8 @@ def checkout_arrival(root: Path, release_commit: str, bookkeeping: tuple[str, ..
 def _no_earlier_than_head(arrival: Arrival, placed: HeadWritten) -> Arrival:
     """The arrival, or when the files holding HEAD changed if that is later: a file the
     arrival "wrote" may have been put in the work tree before it (an earlier run's
-    ``git checkout <release> -- <file>``), but git wrote where HEAD is when it moved."""
+    ``git checkout <release> -- <file>``), but git wrote where HEAD is when it last moved
+    (at the arrival, or at a later move within the release)."""
     if placed.at is None or arrival.at is None or placed.at <= arrival.at:
         return arrival
     return Arrival(placed.at, f"{arrival.why}; but HEAD came to its commit later: the inode "
