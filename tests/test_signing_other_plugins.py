@@ -73,3 +73,24 @@ def test_an_autoloaded_installed_plugin_is_named_and_blocking_it_signs(repo: Gat
                            "-p", "no:hypothesispytest")
     assert signed.returncode == 0, signed.stdout[-2000:] + signed.stderr
     assert (repo.root / ATTESTATION).exists()
+
+
+def test_a_signing_run_refuses_to_run_commands(repo: GateProject, keys: Path) -> None:
+    """rt17b A03: a reviewed ``command`` criterion (``git diff --quiet``) ran the job's git
+    configuration (a clean filter in .git/config, a kept workspace) beside the key, which the
+    filter copied; the plugin's own git switches such programs off, a command's git does not.
+    A signing run with ``--gate-allow-commands`` is refused in one line, before anything runs."""
+    key = ssh_key(keys, "ed25519", "gate")
+    ran = repo.root.parent / "filter-ran"
+    program = repo.root.parent / "filter.sh"
+    program.write_text(f'#!/bin/sh\necho ran >> "{ran}"\nexec cat\n')
+    program.chmod(0o755)
+    repo.git("config", "filter.k.clean", str(program))
+    (repo.root / ".git" / "info" / "attributes").write_text("* filter=k\n")
+    refused = _signing_gate(repo.root, key.private, "-p", "no:benchmark",
+                            "-p", "no:hypothesispytest", "--gate-allow-commands")
+    assert refused.returncode == pytest.ExitCode.USAGE_ERROR, refused.stdout[-2000:]
+    assert "--gate-allow-commands runs the spec's commands as the job user beside the " \
+        "signing key" in refused.stderr, refused.stderr
+    assert not (repo.root / ATTESTATION).exists()
+    assert not ran.exists()

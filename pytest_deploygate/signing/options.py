@@ -68,6 +68,15 @@ def repository_code_problem(config: Any, root: Path) -> str | None:
                 "(a @pytest.mark.gate test cannot be part of a signed gate): add -p no:python")
     if config.getoption("doctestmodules", False):
         return "--doctest-modules imports the repository's modules: drop it when signing"
+    if config.getoption("gate_allow_commands", False):
+        # A command criterion's program runs as the job user beside the key (readable in this
+        # process's /proc/PID/environ or the key file), and a `git diff` it runs starts the
+        # programs of the job's git configuration (rt17b A03): the plugin's own git switches
+        # those off, a command's git does not.
+        return ("--gate-allow-commands runs the spec's commands as the job user beside the "
+                "signing key, and what they start (the job's git configuration too) could "
+                "read it: sign in a run without it, and run command criteria in a run of their "
+                "own, unsigned")
     # Doctests of text files (test*.txt, --doctest-glob) run under -p no:python too; no
     # Python criterion can be part of a signed gate, so the doctest plugin takes no part.
     config.pluginmanager.set_blocked("doctest")
