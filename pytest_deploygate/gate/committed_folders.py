@@ -35,7 +35,7 @@ def committed_project_folders(root: Path) -> dict[str, str]:
     A StateError (one line: what failed, what to do) when HEAD is a commit and git cannot
     list it (a missing or corrupt object, git not runnable): an empty answer there said "no
     project folder is committed", and a project's state could lead into another's folder."""
-    listing = _run(root, ("ls-tree", "-r", "-z", "--name-only", "HEAD"))
+    listing = _run(root, ("ls-tree", "-r", "-z", "HEAD"))
     if isinstance(listing, str) or listing.returncode != 0:
         # Outside git, or HEAD no commit yet: nothing committed, as the release identity says
         # (a second process, on failure only: the listing's own failure cannot tell these
@@ -50,8 +50,18 @@ def committed_project_folders(root: Path) -> dict[str, str]:
                          "again")
     folders: dict[str, str] = {}
     configs: list[str] = []  # (every folder with a committed deploygate.yaml, the root's too)
-    paths = [raw.decode("utf-8", "surrogateescape") for raw in listing.stdout.split(b"\0")
-             if raw]
+    paths: list[str] = []
+    pinned: dict[str, str] = {}  # (submodule folder -> the commit HEAD pins there)
+    for raw in listing.stdout.split(b"\0"):
+        meta, tab, name = raw.decode("utf-8", "surrogateescape").partition("\t")
+        if not tab:
+            continue
+        paths.append(name)
+        fields = meta.split(" ")
+        if len(fields) == 3 and fields[1] == "commit" and name.split("/")[0] != ".isdlc":
+            pinned[name] = fields[2]
+    for folder, holds in _submodule_projects(root, pinned).items():
+        folders.setdefault(folder, holds)
     for path in paths:
         parts = path.split("/")
         if parts[0] == ".isdlc":
@@ -79,6 +89,33 @@ def committed_project_folders(root: Path) -> dict[str, str]:
     for folder in _group_folders(folders, read, projects):
         del folders[folder]
     return folders
+
+
+def _submodule_projects(root: Path, pinned: Mapping[str, str]) -> dict[str, str]:
+    """The submodule folders whose pinned commit holds a deploygate.yaml or .deploygate/ at
+    its top: a project's own folder, as a folder holding them is. HEAD's listing never looks
+    inside a gitlink, so a monorepo of submodule projects had no folder marked, and with one
+    state deleted another project's project.path led into it, judged by its sign-offs
+    (rt17b A05). A submodule not checked out holds no file the gate reads; one checked out
+    that git cannot list is a StateError (whose it is cannot be told)."""
+    found: dict[str, str] = {}
+    for folder, commit in pinned.items():
+        checkout = root / folder
+        if not (checkout / ".git").exists():
+            continue
+        listed = _run(checkout, ("ls-tree", "-z", "--name-only", commit))
+        if isinstance(listed, str) or listed.returncode != 0:
+            why = listed if isinstance(listed, str) else _first_line(listed.stderr)
+            raise StateError(f"{root}: git could not list the commit {commit[:12]} that HEAD "
+                             f"pins at the submodule {folder}/ ({why}), so whether it is a "
+                             "project's folder cannot be told; check the submodule out again "
+                             "(git submodule update --init --force)")
+        names = {raw.decode("utf-8", "surrogateescape") for raw in listed.stdout.split(b"\0")}
+        if BOOKKEEPING_NAME in names:
+            found[folder] = f"its own sign-off folder {BOOKKEEPING_NAME}/ (in its submodule)"
+        elif CONFIG_NAME in names:
+            found[folder] = f"its own {CONFIG_NAME} (in its submodule)"
+    return found
 
 
 #: The settings that place a project's sign-off bookkeeping (relative to its folder).
