@@ -198,7 +198,7 @@ def test_a_monorepo_spec_folder_outside_the_repository_named_by_the_root_ini_is_
     for project in ("svc-a", "svc-b"):
         _refused(_gate(monorepo, f"--gate-project={project}"), 4, "pyproject.toml",
                  "deploygate_specs", "is outside the repository")
-    _refused(_deploygate(monorepo, "verdict", "gate-records/svc-b/GATE-12.xml"), 2,
+    _refused(_deploygate(monorepo, "verdict", "gate-records/svc-b/GATE-12.xml"), 4,
              "pyproject.toml")
 
 

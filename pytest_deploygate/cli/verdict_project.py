@@ -17,7 +17,11 @@ from pytest_deploygate.cli.workspace import Refusal, Workspace
 from pytest_deploygate.core.errors import DeployGateError
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.value_class import value_class
-from pytest_deploygate.evidence.config import ProjectConfig, load_config
+from pytest_deploygate.evidence.config import (
+    ProjectConfig,
+    load_config,
+    refuse_config_of_another_project,
+)
 from pytest_deploygate.evidence.gate_definition import bind_definition
 from pytest_deploygate.evidence.release import manifest_version
 
@@ -46,8 +50,6 @@ def record_project(workspace: Workspace, project_id: str | None) -> RecordProjec
             # as the gate binds it (inside the project it is release content already).
             bind_definition(workspace.root, workspace.root,
                             workspace.spec_dir_as_named or workspace.spec_dir, ini)
-        from pytest_deploygate.gate.project_dirs import refuse_config_of_another_project
-
         try:
             refuse_config_of_another_project(workspace.config, None, "the repository root")
             return RecordProject(workspace.root, workspace.config)
@@ -57,7 +59,6 @@ def record_project(workspace: Workspace, project_id: str | None) -> RecordProjec
         config_dir,
         project_dir,
         refuse_another_projects_state,
-        refuse_config_of_another_project,
         shown_folder,
     )
     from pytest_deploygate.isdlc.state import load_state

@@ -18,7 +18,6 @@ from pytest_deploygate.core.limits import DEFAULT_EVIDENCE_BYTES
 from pytest_deploygate.isdlc.state import StateDoc
 
 if TYPE_CHECKING:
-    from pytest_deploygate.evidence.config import ProjectConfig
     from pytest_deploygate.gate.folder_owners import FolderOwner
 
 
@@ -313,30 +312,6 @@ def _projects_folders(root: Path, project_id: str, max_state_bytes: int,
         else:
             folder = own if own.is_dir() else root
         yield other, folder.resolve()
-
-
-def refuse_config_of_another_project(config: ProjectConfig, project_id: str | None,
-                                     folder: str) -> None:
-    """A deploygate.yaml that names a project (``project: svc-a``) configures that project
-    alone, wherever it lies: the root's, a group folder's or a project folder's. The key was
-    read only in a project's own folder, and ignored elsewhere: a root or group config naming
-    svc-d judged every project without a config of its own all the same. ``folder``: where
-    the project is judged, as a refusal names it."""
-    if config.project is None or config.project == project_id:
-        return
-    from pytest_deploygate.core.errors import SpecError
-
-    where = f"{config.display_name}:{config.project_line}"
-    if project_id is None:
-        raise SpecError([f"{where}: project: {config.project!r} names the monorepo project "
-                         "this file configures, but this run gates the repository's single "
-                         "project (no --gate-project): remove project:, or gate the project "
-                         f"with --gate-project={config.project}"])
-    raise SpecError([f"{where}: project: {config.project!r} says this file configures "
-                     f"project {config.project} alone, but it is the nearest deploygate.yaml "
-                     f"of project {project_id} (judged in {folder}): give {project_id} a "
-                     "deploygate.yaml of its own in its folder, or remove project: from this "
-                     "one if it is shared"])
 
 
 def shown_folder(root: Path, folder: Path) -> str:

@@ -19,7 +19,11 @@ from pytest_deploygate.core.errors import DeployGateError, SelectionError, State
 from pytest_deploygate.core.results import CheckResult, Evidence, unchanged_by_cleaning
 from pytest_deploygate.core.run_scope import RunScope
 from pytest_deploygate.core.value_class import replace
-from pytest_deploygate.evidence.config import ProjectConfig, load_config
+from pytest_deploygate.evidence.config import (
+    ProjectConfig,
+    load_config,
+    refuse_config_of_another_project,
+)
 from pytest_deploygate.evidence.gate_definition import bind_definition
 from pytest_deploygate.gate.plan import ConfigError, GatePlan, ProjectSlot
 from pytest_deploygate.gate.prerequisites import (
@@ -33,7 +37,6 @@ from pytest_deploygate.gate.project_dirs import (
     config_dir,
     project_dir,
     refuse_another_projects_state,
-    refuse_config_of_another_project,
     shown_folder,
 )
 from pytest_deploygate.gate.settings import Settings, command_line_sources, reviewed_effects
