@@ -569,11 +569,13 @@ def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...]
         # this process's own making: its answer is never needed, so its exit code is not;
         # an entry it leaves stale, or racily clean, git diff compares in full.)
         scratch(*_LOOK_AT_THE_FILES, *_PLAIN_INDEX, "update-index", "-q", "--refresh")
-        # --ignore-submodules=none: a committed .gitmodules saying ``ignore = all`` (or the
-        # repository's diff.ignoreSubmodules) made a submodule checked out at another
-        # commit, or edited inside, look like the committed release.
+        # --ignore-submodules=all: each submodule is checked below (submodules.py), its
+        # folder against the commit HEAD pins, moved HEAD, removed gitfile and all. git's own
+        # look into one trusted the submodule's own index (its assume-unchanged and
+        # skip-worktree bits, its stat data: rt17b A01) and took a folder without its .git
+        # for one not checked out, whatever it held (rt17b A04).
         code, diff = scratch(*_LOOK_AT_THE_FILES, *_PLAIN_INDEX, "diff", "--no-ext-diff",
-                             "--no-textconv", "--ignore-submodules=none", "--name-only", "-z",
+                             "--no-textconv", "--ignore-submodules=all", "--name-only", "-z",
                              *specs)
         if code != 0:
             return ("(git diff failed)",)
@@ -605,6 +607,10 @@ def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...]
             changed.append(posixpath.normpath(prefix + path))
     differing, lfs_objects = _converted_differently(git, root, prefix, files)
     changed += [posixpath.normpath(prefix + path) for path in differing]
+    from pytest_deploygate.evidence.submodules import gitlinks, uncommitted_submodules
+
+    # (Whatever .gitmodules or diff.ignoreSubmodules say: ``ignore = all`` hid an edit.)
+    changed += uncommitted_submodules(root, prefix, gitlinks(files))
     for path in lfs_objects:
         # git diff, which reads no user configuration, compares an LFS file's content with
         # its pointer when git-lfs is installed for the runner's user only (not --local):
