@@ -8,6 +8,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -291,3 +292,29 @@ def test_recipes_run_no_module_of_the_checkout(load) -> None:
     for line in verdicts:
         assert re.search(r"(?<![\w/.-])deploygate verdict", line) is None, line
         assert "/bin/python\" -I -m pytest_deploygate verdict" in line, line
+
+
+@pytest.mark.parametrize("load", [gitlab_jobs, github_jobs, jenkins_jobs])
+def test_the_gate_run_imports_no_warning_category_the_repository_names(
+        repo: GateProject, load, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """rt17c A05: pytest's warnings plugin imports the module of each category in the
+    repository's ``filterwarnings`` by name, before any check of the plugin runs;
+    ``antigravity`` (standard library) starts ``$BROWSER``, which ran beside the signing key.
+    The recipes' gate command loads no warnings plugin and unsets BROWSER."""
+    env, _ = load()
+    outside = tmp_path_factory.mktemp("browser")
+    ran = outside / "browser-ran"
+    browser = outside / "browser.sh"
+    browser.write_text(f'#!/bin/sh\necho "$DEPLOYGATE_SIGNING_KEY" >> "{ran}"\n')
+    browser.chmod(0o755)
+    pyproject = repo.root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(
+        "[tool.pytest.ini_options]\n",
+        '[tool.pytest.ini_options]\nfilterwarnings = ["ignore::antigravity.Nothing"]\n', 1))
+    repo.git("commit", "-qam", "filter a warning")
+    command = " ".join([env["GATE_ENV"], shlex.quote(sys.executable), env["GATE_PYTEST"],
+                        "--gate=12"])
+    subprocess.run(["/bin/sh", "-c", command], cwd=repo.root, capture_output=True, text=True,
+                   env={**os.environ, "BROWSER": str(browser),
+                        "DEPLOYGATE_SIGNING_KEY": str(outside / "no-key")}, timeout=300)
+    assert not ran.exists(), "the repository's filterwarnings started $BROWSER"
