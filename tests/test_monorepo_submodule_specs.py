@@ -15,6 +15,7 @@ officer and QA lead committing under their own names), judged by ``pytest --gate
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -126,7 +127,7 @@ def _laxer(folder: Path) -> None:
     (folder / "12-production.yaml").write_text(SPEC % "")
 
 
-@pytest.mark.parametrize("how", ["edited", "removed", "moved"])
+@pytest.mark.parametrize("how", ["edited", "removed", "moved", "not checked out"])
 def test_submodule_specs_not_at_the_pinned_commit_are_uncommitted(
         monorepo: Path, how: str) -> None:
     module = monorepo / "gate_specs"
@@ -134,9 +135,13 @@ def test_submodule_specs_not_at_the_pinned_commit_are_uncommitted(
         _laxer(module)
     elif how == "removed":  # (the built-in gate 12 judges it instead)
         (module / "12-production.yaml").unlink()
-    else:  # a commit in the submodule the superproject does not pin
+    elif how == "moved":  # a commit in the submodule the superproject does not pin
         _laxer(module)
         commit(module, EVE, "laxer gate")
+    else:  # emptied, as a clone without --recurse-submodules leaves it (rt17c A03): the
+        # built-in gate 12 judged instead, and an empty gitlink folder counted as clean
+        shutil.rmtree(module)
+        module.mkdir()
     gate(monorepo, "svc-b")
     assert prop(monorepo, "svc-b", "dirty") == "true"
     refused = verdict(monorepo, "svc-b")

@@ -92,29 +92,40 @@ def committed_project_folders(root: Path) -> dict[str, str]:
 
 
 def _submodule_projects(root: Path, pinned: Mapping[str, str]) -> dict[str, str]:
-    """The submodule folders whose pinned commit holds a deploygate.yaml or .deploygate/ at
-    its top: a project's own folder, as a folder holding them is. HEAD's listing never looks
-    inside a gitlink, so a monorepo of submodule projects had no folder marked, and with one
-    state deleted another project's project.path led into it, judged by its sign-offs
-    (rt17b A05). A submodule not checked out holds no file the gate reads; one checked out
-    that git cannot list is a StateError (whose it is cannot be told)."""
+    """The folders inside submodules whose pinned commit holds a deploygate.yaml or
+    .deploygate/ there (the submodule's own top, or a folder of it): a project's own folder,
+    as a folder holding them is. HEAD's listing never looks inside a gitlink, so a monorepo
+    of submodule projects (or one submodule holding the project folders) had no folder
+    marked, and with one state deleted another project's project.path led into it, judged
+    by its sign-offs (rt17b A05, rt17c A04). A submodule not checked out holds no file the
+    gate reads; one checked out that git cannot list is a StateError (whose it is cannot be
+    told)."""
     found: dict[str, str] = {}
     for folder, commit in pinned.items():
         checkout = root / folder
         if not (checkout / ".git").exists():
             continue
-        listed = _run(checkout, ("ls-tree", "-z", "--name-only", commit))
+        listed = _run(checkout, ("ls-tree", "-r", "-z", "--name-only", commit))
         if isinstance(listed, str) or listed.returncode != 0:
             why = listed if isinstance(listed, str) else _first_line(listed.stderr)
             raise StateError(f"{root}: git could not list the commit {commit[:12]} that HEAD "
-                             f"pins at the submodule {folder}/ ({why}), so whether it is a "
+                             f"pins at the submodule {folder}/ ({why}), so whether it holds a "
                              "project's folder cannot be told; check the submodule out again "
                              "(git submodule update --init --force)")
-        names = {raw.decode("utf-8", "surrogateescape") for raw in listed.stdout.split(b"\0")}
-        if BOOKKEEPING_NAME in names:
-            found[folder] = f"its own sign-off folder {BOOKKEEPING_NAME}/ (in its submodule)"
-        elif CONFIG_NAME in names:
-            found[folder] = f"its own {CONFIG_NAME} (in its submodule)"
+        for raw in listed.stdout.split(b"\0"):
+            parts = raw.decode("utf-8", "surrogateescape").split("/") if raw else []
+            if BOOKKEEPING_NAME in parts[:-1]:
+                inner = parts[:parts.index(BOOKKEEPING_NAME)]
+                what = f"its own sign-off folder {BOOKKEEPING_NAME}/ (in its submodule)"
+            elif parts and parts[-1] == CONFIG_NAME:
+                inner = parts[:-1]
+                what = f"its own {CONFIG_NAME} (in its submodule)"
+            else:
+                continue
+            place = posixpath.join(folder, *inner)
+            if found.get(place, "").startswith("its own sign-off folder"):
+                continue  # (the sign-off folder says more than the config)
+            found[place] = what
     return found
 
 
