@@ -94,3 +94,19 @@ def test_a_signing_run_refuses_to_run_commands(repo: GateProject, keys: Path) ->
         "signing key" in refused.stderr, refused.stderr
     assert not (repo.root / ATTESTATION).exists()
     assert not ran.exists()
+
+
+def test_a_signing_run_refuses_an_xdist_worker_program(repo: GateProject, keys: Path) -> None:
+    """rt17c A06: ``--tx popen//python=PROGRAM`` (xdist, the one other plugin a signing run
+    allows) started PROGRAM beside the key. Only plain ``popen`` workers (``-n NUM``) sign."""
+    key = ssh_key(keys, "ed25519", "gate")
+    ran = repo.root.parent / "worker-ran"
+    program = repo.root.parent / "worker.sh"
+    program.write_text(f'#!/bin/sh\necho ran >> "{ran}"\nexec "{sys.executable}" "$@"\n')
+    program.chmod(0o755)
+    refused = _signing_gate(repo.root, key.private, "-p", "no:benchmark",
+                            "-p", "no:hypothesispytest", "-d", f"--tx=popen//python={program}")
+    assert refused.returncode == pytest.ExitCode.USAGE_ERROR, refused.stdout[-2000:]
+    assert f"--tx popen//python={program} (pytest-xdist) starts the worker" in refused.stderr, \
+        refused.stderr
+    assert not (repo.root / ATTESTATION).exists()

@@ -134,6 +134,14 @@ def _other_plugins_problem(config: Any) -> str | None:
         top = str(module or "").partition(".")[0]
         if top not in _SIGNING_RUN_PACKAGES:
             others.append(f"{name} ({module})")
+    # xdist's workers are this interpreter unless a --tx spec names another program
+    # (popen//python=X, ssh=..., socket=...): that program would start beside the key
+    # (rt17c A06). -n NUM gives plain "popen" specs.
+    odd = [str(spec) for spec in (getattr(config.option, "tx", None) or ())
+           if str(spec) != "popen"]
+    if odd:
+        return (f"--tx {odd[0]} (pytest-xdist) starts the worker its spec names beside the "
+                "signing key: sign with -n NUM, or without xdist")
     if not others:
         return None
     which = "plugins" if len(others) > 1 else "plugin"
