@@ -607,10 +607,15 @@ def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...]
             changed.append(posixpath.normpath(prefix + path))
     differing, lfs_objects = _converted_differently(git, root, prefix, files)
     changed += [posixpath.normpath(prefix + path) for path in differing]
-    from pytest_deploygate.evidence.submodules import gitlinks, uncommitted_submodules
+    from pytest_deploygate.evidence.submodules import (
+        Comparison,
+        gitlinks,
+        uncommitted_submodules,
+    )
 
     # (Whatever .gitmodules or diff.ignoreSubmodules say: ``ignore = all`` hid an edit.)
-    changed += uncommitted_submodules(root, prefix, gitlinks(files))
+    changed += uncommitted_submodules(root, prefix, gitlinks(files), Comparison(
+        Git, _LOOK_AT_THE_FILES, _PLAIN_INDEX, _converted_differently))
     for path in lfs_objects:
         # git diff, which reads no user configuration, compares an LFS file's content with
         # its pointer when git-lfs is installed for the runner's user only (not --local):

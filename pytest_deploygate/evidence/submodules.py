@@ -22,20 +22,29 @@ nothing of it is deployed from the work tree.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pytest_deploygate.core.private_temp import (
     PrivateTempUnavailable,
     private_temporary_directory,
 )
 from pytest_deploygate.evidence.git_programs import _DEPTH
-from pytest_deploygate.evidence.release import (
-    _LOOK_AT_THE_FILES,
-    _PLAIN_INDEX,
-    Git,
-    _converted_differently,
-)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How release.py compares a work tree with a commit, handed in by it (this module is
+    release.py's helper and must not import it back): its controlled ``Git(folder, env)``,
+    the settings that make git look at every file and keep an index plain, and its check of
+    files under a converting attribute."""
+
+    git: Callable[..., Any]
+    look_at_the_files: tuple[str, ...]
+    plain_index: tuple[str, ...]
+    converted_differently: Callable[..., tuple[list[str], list[str]]]
 
 #: The mode of a gitlink (a submodule's commit) in an index or tree listing.
 GITLINK = "160000"
@@ -46,17 +55,18 @@ def gitlinks(listing: Mapping[str, tuple[str, str]]) -> dict[str, str]:
     return {path: object_id for path, (mode, object_id) in listing.items() if mode == GITLINK}
 
 
-def uncommitted_submodules(root: Path, prefix: str, links: Mapping[str, str]) -> list[str]:
+def uncommitted_submodules(root: Path, prefix: str, links: Mapping[str, str],
+                           how: Comparison) -> list[str]:
     """The submodule paths (from the repository's top) of ``links`` (path from ``root``:
     pinned commit) whose folder is not exactly the commit pinned, nested ones included."""
     changed: list[str] = []
     for path, pinned in links.items():
-        if not _is_pinned_checkout(root / path, pinned, _DEPTH):
+        if not _is_pinned_checkout(root / path, pinned, _DEPTH, how):
             changed.append(posixpath.normpath(prefix + path))
     return changed
 
 
-def _is_pinned_checkout(folder: Path, pinned: str, depth: int) -> bool:
+def _is_pinned_checkout(folder: Path, pinned: str, depth: int, how: Comparison) -> bool:
     """Whether ``folder`` is the checkout of commit ``pinned`` (or an empty folder, never
     initialised), its work tree as that commit holds it, its own submodules too."""
     if folder.is_symlink() or not folder.is_dir():
@@ -68,7 +78,7 @@ def _is_pinned_checkout(folder: Path, pinned: str, depth: int) -> bool:
             return not any(folder.iterdir())
     except OSError:
         return False
-    sub = Git(folder)
+    sub = how.git(folder)
     code, top = sub("rev-parse", "--show-toplevel")
     try:
         if code != 0 or Path(top.removesuffix("\n")).resolve() != folder.resolve():
@@ -83,23 +93,23 @@ def _is_pinned_checkout(folder: Path, pinned: str, depth: int) -> bool:
     except PrivateTempUnavailable:
         return False
     with private as tmp:
-        scratch = Git(folder, {"GIT_INDEX_FILE": str(Path(tmp) / "index")})
+        scratch = how.git(folder, {"GIT_INDEX_FILE": str(Path(tmp) / "index")})
         # The pinned commit by its id, never the submodule's index (its bits and stat data
         # are the job user's) nor its HEAD by name.
-        if scratch(*_PLAIN_INDEX, "read-tree", pinned)[0] != 0:
+        if scratch(*how.plain_index, "read-tree", pinned)[0] != 0:
             return False
-        scratch(*_LOOK_AT_THE_FILES, *_PLAIN_INDEX, "update-index", "-q", "--refresh")
-        code, diff = scratch(*_LOOK_AT_THE_FILES, *_PLAIN_INDEX, "diff", "--no-ext-diff",
+        scratch(*how.look_at_the_files, *how.plain_index, "update-index", "-q", "--refresh")
+        code, diff = scratch(*how.look_at_the_files, *how.plain_index, "diff", "--no-ext-diff",
                              "--no-textconv", "--ignore-submodules=all", "--name-only", "-z")
         if code != 0 or diff.strip("\0"):
             return False
         # Untracked files count, as git's own look into a submodule counted them (ignored
         # ones, by the submodule's .gitignore, do not).
-        code, others = scratch(*_PLAIN_INDEX, "ls-files", "-z", "--others", "--exclude-standard",
+        code, others = scratch(*how.plain_index, "ls-files", "-z", "--others", "--exclude-standard",
                                "--directory", "--no-empty-directory")
         if code != 0 or others.strip("\0"):
             return False
-        code, listing = scratch(*_PLAIN_INDEX, "ls-files", "-s", "-z")
+        code, listing = scratch(*how.plain_index, "ls-files", "-s", "-z")
         if code != 0:
             return False
     files: dict[str, tuple[str, str]] = {}
@@ -110,11 +120,11 @@ def _is_pinned_checkout(folder: Path, pinned: str, depth: int) -> bool:
             files[path] = (parts[0], parts[1])
     # A file under a converting attribute (ident, text, a filter) compared after its clean
     # conversion in git diff: its bytes must be what checkout of the pinned blob writes.
-    differing, _ = _converted_differently(sub, folder, "", files)
+    differing, _ = how.converted_differently(sub, folder, "", files)
     if differing:
         return False
     nested = gitlinks(files)
     if nested and depth <= 0:
         return False  # (nested deeper than the check follows: fail closed)
-    return all(_is_pinned_checkout(folder / path, commit, depth - 1)
+    return all(_is_pinned_checkout(folder / path, commit, depth - 1, how)
                for path, commit in nested.items())
