@@ -1,4 +1,5 @@
-"""A signing gate run loads no other plugin than this one, pytest's own and pytest-xdist.
+"""A signing gate run loads no other plugin than this one, pytest's own and pytest-xdist
+(which may be loaded, never used: a signing run is not distributed).
 
 The key is in the signing process (and in ``/proc/PID/environ`` for the variable), and every
 plugin loaded there runs beside it. pytest-benchmark runs ``git describe --dirty`` in the
@@ -97,16 +98,54 @@ def test_a_signing_run_refuses_to_run_commands(repo: GateProject, keys: Path) ->
 
 
 def test_a_signing_run_refuses_an_xdist_worker_program(repo: GateProject, keys: Path) -> None:
-    """rt17c A06: ``--tx popen//python=PROGRAM`` (xdist, the one other plugin a signing run
-    allows) started PROGRAM beside the key. Only plain ``popen`` workers (``-n NUM``) sign."""
+    """rt17c A06: ``--tx popen//python=PROGRAM`` started PROGRAM beside the key; rt17d A02:
+    so did a ``--px`` spec. Refused in one line, before any worker starts."""
     key = ssh_key(keys, "ed25519", "gate")
     ran = repo.root.parent / "worker-ran"
     program = repo.root.parent / "worker.sh"
     program.write_text(f'#!/bin/sh\necho ran >> "{ran}"\nexec "{sys.executable}" "$@"\n')
     program.chmod(0o755)
-    refused = _signing_gate(repo.root, key.private, "-p", "no:benchmark",
-                            "-p", "no:hypothesispytest", "-d", f"--tx=popen//python={program}")
+    for spec in (("-d", f"--tx=popen//python={program}"),
+                 ("-n", "1", f"--px=id=p//python={program}")):
+        refused = _signing_gate(repo.root, key.private, "-p", "no:benchmark",
+                                "-p", "no:hypothesispytest", *spec)
+        assert refused.returncode == pytest.ExitCode.USAGE_ERROR, refused.stdout[-2000:]
+        assert "(pytest-xdist) would start worker processes beside the signing key" \
+            in refused.stderr, refused.stderr
+        assert not (repo.root / ATTESTATION).exists()
+        assert not ran.exists(), spec
+
+
+@pytest.mark.parametrize("distribute", [("-n", "1"), ("--looponfail",), ("--dist=load",)])
+def test_a_signing_run_is_never_distributed(repo: GateProject, keys: Path, tmp_path: Path,
+                                            distribute: tuple[str, ...]) -> None:
+    """rt17d A03: plain ``popen`` workers (``-n NUM``) start as ``python -u -c ...`` without
+    the recipes' ``-I``: a PYTHONPATH ``sitecustomize`` (or a user-site ``.pth``) runs in each
+    worker, beside the key; ``--looponfail`` runs the whole session in such a worker. The
+    planted module would leave a mark if any worker started; the same run unsigned may use
+    xdist."""
+    key = ssh_key(keys, "ed25519", "gate")
+    planted = tmp_path / "planted"
+    planted.mkdir()
+    mark = tmp_path / "sitecustomize-ran"
+    (planted / "sitecustomize.py").write_text(f"open({str(mark)!r}, 'a').write('ran')\n")
+    env = {name: value for name, value in os.environ.items()
+           if name not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
+    env["PYTHONPATH"] = str(planted)
+    command = [sys.executable, "-I", "-m", "pytest", "-p", "no:cacheprovider", "-p",
+               "no:benchmark", "-p", "no:hypothesispytest", "--noconftest", "-p", "no:python",
+               "--gate=12", *distribute]
+    refused = subprocess.run([*command, f"--gate-sign-key={key.private}"], cwd=repo.root,
+                             env=env, capture_output=True, text=True, timeout=300)
     assert refused.returncode == pytest.ExitCode.USAGE_ERROR, refused.stdout[-2000:]
-    assert f"--tx popen//python={program} (pytest-xdist) starts the worker" in refused.stderr, \
-        refused.stderr
+    assert f"{distribute[0].partition('=')[0]}" in refused.stderr
+    assert "(pytest-xdist) would start worker processes beside the signing key" \
+        in refused.stderr, refused.stderr
+    assert not mark.exists()
     assert not (repo.root / ATTESTATION).exists()
+    if distribute == ("-n", "1"):
+        # Unsigned, the job may distribute; the worker is what the refusal kept away.
+        unsigned = subprocess.run(command, cwd=repo.root, env=env, capture_output=True,
+                                  text=True, timeout=300)
+        assert unsigned.returncode == 0, unsigned.stdout[-2000:] + unsigned.stderr
+        assert mark.exists()

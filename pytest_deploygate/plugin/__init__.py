@@ -10,6 +10,7 @@ fixtures, and imports nothing else (no YAML, no jsonschema, no network). The rea
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -74,6 +75,7 @@ def pytest_cmdline_main(config: pytest.Config) -> Any:
     gate, fails, saying so."""
     config.stash[MAIN_KEY] = True
     try:
+        _refuse_distributed_signing(config)
         result = yield
     except BaseException:
         _clear_at_the_end(config)
@@ -81,6 +83,21 @@ def pytest_cmdline_main(config: pytest.Config) -> Any:
     if _clear_at_the_end(config) and result == 0:
         return pytest.ExitCode.INTERRUPTED
     return result
+
+
+def _refuse_distributed_signing(config: pytest.Config) -> None:
+    """A signing gate run starts no pytest-xdist worker (signing.options): refused here, before
+    xdist's own ``pytest_cmdline_main`` starts ``--looponfail``'s worker, which ran the
+    session outside this process and before ``pytest_configure``."""
+    if not config.getoption("gate", None):
+        return
+    from pytest_deploygate.signing.options import KEY_ENV, distribution_problem
+
+    source = "--gate-sign-key" if config.getoption("gate_sign_key", None) else \
+        f"${KEY_ENV}" if os.environ.get(KEY_ENV) else None
+    problem = distribution_problem(config) if source else None
+    if problem:
+        raise pytest.UsageError(f"deploygate: {source}: {problem}")
 
 
 def _clear_at_the_end(config: pytest.Config) -> bool:

@@ -114,8 +114,9 @@ def _imported_problem(config: Any, project: Path) -> str | None:
             "repository, PYTEST_PLUGINS and PYTHONPATH unset (python -E)")
 
 
-#: Plugin code allowed in a signing run besides pytest's own and this package's: xdist
-#: distributes the run and runs nothing in the repository.
+#: Plugin code allowed in a signing run besides pytest's own and this package's: xdist's
+#: installed code may be loaded (autoload), as long as the run is not distributed
+#: (:func:`distribution_problem`).
 _SIGNING_RUN_PACKAGES = ("_pytest", "pytest", "pluggy", "pytest_deploygate", "xdist")
 
 
@@ -134,17 +135,38 @@ def _other_plugins_problem(config: Any) -> str | None:
         top = str(module or "").partition(".")[0]
         if top not in _SIGNING_RUN_PACKAGES:
             others.append(f"{name} ({module})")
-    # xdist's workers are this interpreter unless a --tx spec names another program
-    # (popen//python=X, ssh=..., socket=...): that program would start beside the key
-    # (rt17c A06). -n NUM gives plain "popen" specs.
-    odd = [str(spec) for spec in (getattr(config.option, "tx", None) or ())
-           if str(spec) != "popen"]
-    if odd:
-        return (f"--tx {odd[0]} (pytest-xdist) starts the worker its spec names beside the "
-                "signing key: sign with -n NUM, or without xdist")
     if not others:
         return None
     which = "plugins" if len(others) > 1 else "plugin"
     return (f"{which} {', '.join(sorted(others))} would run in the signing process, which "
             "holds the key: sign with only this plugin loaded (PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 "
             "and -p pytest_deploygate.plugin, or -p no:NAME for each; PYTEST_PLUGINS unset)")
+
+
+def distribution_problem(config: Any) -> str | None:
+    """Why this signing run would start pytest-xdist worker processes; None when it would not.
+
+    Every worker runs beside the key, and none is this interpreter as started: ``-n NUM``
+    and ``--tx popen`` start ``python -u -c ...`` without the recipes' ``-I``, so
+    PYTHONPATH's ``sitecustomize`` or a user-site ``.pth`` ran in each worker (rt17d A03);
+    ``--tx popen//python=X`` and ``--px`` specs start a program of the job's choosing (rt17c
+    A06, rt17d A02); ``--looponfail`` runs the whole session in such a worker. A signed gate
+    gains nothing from distribution, so a signing run starts none. Read from the options as
+    given, before xdist turns ``-n`` into ``--tx`` and before looponfail starts its worker.
+    """
+    option = config.option
+    asked = [flag for flag, given in (
+        (f"-n {getattr(option, 'numprocesses', None)}",
+         getattr(option, "numprocesses", None) not in (None, 0, "0")),
+        ("-d", bool(getattr(option, "distload", False))),
+        (f"--dist {getattr(option, 'dist', 'no')}",
+         getattr(option, "dist", "no") not in (None, "no")),
+        ("--tx", bool(getattr(option, "tx", None))),
+        ("--px", bool(getattr(option, "px", None))),
+        ("--looponfail", bool(getattr(option, "looponfail", False))),
+    ) if given]
+    if not asked:
+        return None
+    return (f"{asked[0]} (pytest-xdist) would start worker processes beside the signing key, "
+            "without this interpreter's isolation (-I) and possibly another program: sign in "
+            "one process (drop -n, --dist, --tx, --px and --looponfail, or -p no:xdist)")
