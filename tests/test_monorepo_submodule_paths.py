@@ -217,3 +217,42 @@ def test_a_submodule_folder_is_the_project_its_committed_config_names(tmp_path: 
     assert "leads into project svc-a's directory services/payments/ (it holds its own " \
         "sign-off folder .deploygate/ (in its submodule); its deploygate.yaml names project " \
         "svc-a)" in claimed.stdout, claimed.stdout[-3000:]
+
+
+def test_a_group_config_at_a_submodules_top_is_no_projects_folder(tmp_path: Path) -> None:
+    """services/ (ONE submodule) commits a deploygate.yaml shared by svc-a/ and svc-b/ below
+    it (no project:, each with its own .deploygate/). The file was never read from the
+    submodule's commit, so services/ stayed a project folder (services's) that no state
+    names, and every project was refused; read from the commit holding it, it is a group
+    config, as it is in a plain folder."""
+    services = tmp_path / "services-source"
+    services.mkdir()
+    git(services, "init", "-q", "-b", "main")
+    (services / "deploygate.yaml").write_text(CONFIG.format(version="1.4.0"))
+    for pid in PROJECTS:
+        (services / pid / "src").mkdir(parents=True)
+        (services / pid / "src" / "app.py").write_text(f"NAME = {pid!r}\n")
+        (services / pid / ".deploygate").mkdir()
+        (services / pid / ".deploygate" / "approvers.yaml").write_text(APPROVERS)
+        (services / pid / ".deploygate" / "attestations.jsonl").write_text("")
+    (services / ".gitignore").write_text("reports/\n")
+    commit(services, DEV, "the services and their shared config")
+    root = tmp_path / "mono"
+    folders = {pid: f"services/{pid}" for pid in PROJECTS}
+    _superproject(root, CONFIG.format(version="3.0.0"), folders)
+    _submodule(root, services, "services")
+    commit(root, DEV, "the services as one submodule")
+    log = root / "services" / "svc-a" / ".deploygate" / "attestations.jsonl"
+    _sign(log, "security-sign-off", SAM, "security-officer")
+    _sign(log, "qa-sign-off", ANA, "qa-lead")
+    commit(root, DEV, "svc-a's sign-offs")
+    _reports(root, folders)
+    honest = gate(root, "svc-a")
+    assert honest.returncode == 0, honest.stdout[-3000:]
+    assert verdict(root, "svc-a").returncode == 0
+    assert gate(root, "svc-b").returncode == 1  # (no sign-off for svc-b)
+    _svc_b_claims_svc_a_folder(root)
+    claimed = gate(root, "svc-b")
+    assert claimed.returncode not in (0, 1), claimed.stdout[-3000:]
+    assert "leads into project svc-a's directory services/svc-a/" in claimed.stdout, \
+        claimed.stdout[-3000:]
