@@ -1,9 +1,11 @@
-"""The committed ``deploygate.yaml`` of given folders, read from HEAD (never the work tree).
+"""The committed ``deploygate.yaml`` of given folders, read from the repository and commit
+that hold each (the monorepo's HEAD, or a submodule's pinned commit; never the work tree).
 
 Which folders of a monorepo are projects' own, and whose, is decided by what the repository
 commits: the ``project:`` a folder's committed deploygate.yaml names (folder_owners), and
 the sign-off files the committed configs place in project folders (committed_folders). Both
-read the committed bytes in one ``git cat-file --batch``: the work tree is the job's to edit.
+read the committed bytes, one ``git cat-file --batch`` per repository: the work tree is the
+job's to edit.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -18,35 +20,57 @@ from typing import Any
 from pytest_deploygate.core.errors import SpecError, StateError
 from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
 from pytest_deploygate.evidence.git import git_command, git_environment
+from pytest_deploygate.gate.committed_paths import Holder
 
 #: The project config's file name (as committed_folders and evidence/config.py name it).
 CONFIG_NAME = "deploygate.yaml"
 
 
-def committed_configs(root: Path, folders: list[str]) -> dict[str, Mapping[str, Any] | None]:
-    """Each folder's (relative, posix; "" for ``root`` itself) deploygate.yaml at HEAD,
-    parsed: a mapping, or None when the folder has one that is not a readable mapping (it
-    is refused, with its line, where a project is judged by it). Folders without one are
-    left out. A StateError (one line) when git cannot answer."""
-    asked = [folder for folder in folders if "\n" not in folder]
-    if not asked:
-        return {}
-    # "HEAD:./path" is from the folder git runs in (the monorepo's root); "HEAD:path" is from
-    # the repository's top, so a monorepo in a subfolder read every folder's as missing and
-    # bound each folder by its name, whatever its project: said (rt17a A05).
-    request = b"".join(f"HEAD:./{folder + '/' if folder else ''}{CONFIG_NAME}\n"
-                       .encode("utf-8", "surrogateescape") for folder in asked)
+def committed_configs(root: Path, folders: Mapping[str, Holder]
+                      ) -> dict[str, Mapping[str, Any] | None]:
+    """Each folder's (relative, posix; "" for ``root`` itself) deploygate.yaml as the
+    repository holding that folder commits it (``folders``: folder -> its holder, from
+    committed_paths: the monorepo at HEAD, or a submodule at its pinned commit), parsed: a
+    mapping, or None when the folder has one that is not a readable mapping (it is refused,
+    with its line, where a project is judged by it). Folders without one are left out. One
+    ``git cat-file --batch`` per repository; a StateError (one line) when git cannot
+    answer."""
+    by_holder: dict[Holder, list[str]] = {}
+    for folder, holder in folders.items():
+        if "\n" not in folder:
+            by_holder.setdefault(holder, []).append(folder)
+    configs: dict[str, Mapping[str, Any] | None] = {}
+    for holder, asked in by_holder.items():
+        configs.update(_read(root, holder, sorted(asked)))
+    return configs
+
+
+def _read(root: Path, holder: Holder, asked: list[str]) -> dict[str, Mapping[str, Any] | None]:
+    """The committed deploygate.yaml of ``asked`` (folders from ``root``), all held by
+    ``holder``, in one ``git cat-file --batch``."""
+    # "<commit>:./path" is from the folder git runs in (the monorepo's root, or the
+    # submodule's top); "HEAD:path" is from the repository's top, so a monorepo in a
+    # subfolder read every folder's as missing and bound each folder by its name, whatever
+    # its project: said (rt17a A05). A submodule's folders are read from its pinned commit:
+    # the superproject holds no file inside a gitlink.
+    def spec(folder: str) -> str:
+        inner = holder.inner(folder)
+        return f"{holder.commit}:./{inner + '/' if inner else ''}{CONFIG_NAME}\n"
+
+    request = b"".join(spec(folder).encode("utf-8", "surrogateescape") for folder in asked)
+    where = f"{root}" if not holder.is_submodule else \
+        f"{root}: the submodule {holder.folder}/ at {holder.commit[:12]}"
     try:
-        result = subprocess.run(git_command(root, ("cat-file", "--batch")), input=request,
-                                capture_output=True, timeout=60, check=False,
-                                env=git_environment(root))
+        result = subprocess.run(git_command(holder.checkout, ("cat-file", "--batch")),
+                                input=request, capture_output=True, timeout=60, check=False,
+                                env=git_environment(holder.checkout))
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise StateError(f"{root}: cannot read the committed {CONFIG_NAME} of the project "
+        raise StateError(f"{where}: cannot read the committed {CONFIG_NAME} of the project "
                          f"folders (git cat-file: {exc}), so whose each folder is cannot be "
                          "told; make git work in this checkout") from None
     if result.returncode != 0:
         detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise StateError(f"{root}: cannot read the committed {CONFIG_NAME} of the project "
+        raise StateError(f"{where}: cannot read the committed {CONFIG_NAME} of the project "
                          f"folders (git cat-file: {detail[-1] if detail else 'failed'}), so "
                          "whose each folder is cannot be told; make git work in this checkout")
     configs: dict[str, Mapping[str, Any] | None] = {}
@@ -55,15 +79,16 @@ def committed_configs(root: Path, folders: list[str]) -> dict[str, Mapping[str, 
         shown = f"{folder}/" if folder else "the root"
         end = out.find(b"\n", at)
         if end < 0:
-            raise StateError(f"{root}: git cat-file answered too little about the committed "
+            raise StateError(f"{where}: git cat-file answered too little about the committed "
                              f"{CONFIG_NAME} of {shown}; whose that folder is cannot be told")
         line, at = out[at:end], end + 1
         if line.endswith((b" missing", b" ambiguous")):  # (no deploygate.yaml of its own)
             continue
         header = line.split(b" ")  # ("<oid> <type> <size>", then the object and a newline)
         if len(header) != 3 or not header[2].isdigit():
-            raise StateError(f"{root}: git cat-file answered {line[:80]!r} about the committed "
-                             f"{CONFIG_NAME} of {shown}; whose that folder is cannot be told")
+            raise StateError(f"{where}: git cat-file answered {line[:80]!r} about the "
+                             f"committed {CONFIG_NAME} of {shown}; whose that folder is "
+                             "cannot be told")
         kind, size = header[1], int(header[2])
         blob, at = out[at:at + size], at + size + 1
         if kind != b"blob" or size > DEFAULT_DOCUMENT_BYTES:

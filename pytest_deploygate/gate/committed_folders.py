@@ -7,126 +7,108 @@ and where their folders are was learnt from ``.isdlc/projects/*/state.json`` alo
 writes state can delete or edit: with svc-b's state deleted, svc-a's ``project.path`` could name
 ``svc-b/`` and svc-a was judged (PASS) by svc-b's sign-offs (rt15a #1).
 
+The files are every file the monorepo commits through its submodules, at any depth, each
+read from the repository and commit that hold it (committed_paths), and ONE routine marks
+them: a submodule's project folder is a project's as a plain folder is, whether it holds
+its config, its .deploygate/ or a sign-off file a config above it places there, and its
+``project:`` is read from the submodule's pinned commit (rt17d A01, A04).
+
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
 
 from __future__ import annotations
 
 import posixpath
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from pytest_deploygate.core.errors import StateError
-from pytest_deploygate.evidence.git import git_command, git_environment
+from pytest_deploygate.gate.committed_paths import CommittedPath, Holder, committed_paths
 
 #: The files that make a folder a project's own (deploygate.yaml, or .deploygate/<anything>).
 CONFIG_NAME = "deploygate.yaml"
 BOOKKEEPING_NAME = ".deploygate"
 
+#: What marks a folder, weakest first: a folder marked twice says what says more (its
+#: sign-off folder before a placed sign-off file before its config).
+_BY_CONFIG, _BY_SIGN_OFF_FILE, _BY_SIGN_OFF_FOLDER = range(3)
 
-def committed_project_folders(root: Path) -> dict[str, str]:
-    """Each folder under ``root`` (relative, posix, never the root itself) whose HEAD holds a
-    deploygate.yaml or a file in .deploygate/, with what it holds ("its own deploygate.yaml",
-    "its own sign-off folder .deploygate/"). Empty outside git or before the first commit:
-    nothing is committed there to learn from (and no release can be bound there).
+
+class CommittedFolder(NamedTuple):
+    """A committed project folder: what makes it one, and the project its committed
+    deploygate.yaml names with ``project:`` (read from the repository holding it)."""
+
+    #: "its own deploygate.yaml", "its own sign-off folder .deploygate/ (in its submodule)"...
+    holds: str
+    #: the text ``project:`` of its own committed deploygate.yaml, else None
+    project: str | None
+
+
+class _Mark(NamedTuple):
+    rank: int
+    what: str
+    holder: Holder
+
+
+def committed_project_folders(root: Path) -> dict[str, CommittedFolder]:
+    """Each folder under ``root`` (relative, posix, never the root itself) whose committed
+    files, through submodules at any depth (committed_paths), hold a deploygate.yaml, a
+    file in .deploygate/ or a sign-off file a committed config places there, with what it
+    holds and the project its committed deploygate.yaml names. Group folders (a shared
+    deploygate.yaml above project folders) are left out. Empty outside git or before the
+    first commit: nothing is committed there to learn from (and no release can be bound
+    there).
 
     A StateError (one line: what failed, what to do) when HEAD is a commit and git cannot
-    list it (a missing or corrupt object, git not runnable): an empty answer there said "no
-    project folder is committed", and a project's state could lead into another's folder."""
-    listing = _run(root, ("ls-tree", "-r", "-z", "HEAD"))
-    if isinstance(listing, str) or listing.returncode != 0:
-        # Outside git, or HEAD no commit yet: nothing committed, as the release identity says
-        # (a second process, on failure only: the listing's own failure cannot tell these
-        # from a damaged repository).
-        head = _run(root, ("rev-parse", "--verify", "-q", "HEAD"))
-        if not isinstance(head, str) and head.returncode != 0:
-            return {}
-        why = listing if isinstance(listing, str) else _first_line(listing.stderr)
-        raise StateError(f"{root}: git could not list the files HEAD commits ({why}), so "
-                         "which folders are projects' own cannot be told; repair the "
-                         "repository (git fsck names what is missing or corrupt) and run "
-                         "again")
-    folders: dict[str, str] = {}
-    configs: list[str] = []  # (every folder with a committed deploygate.yaml, the root's too)
-    paths: list[str] = []
-    pinned: dict[str, str] = {}  # (submodule folder -> the commit HEAD pins there)
-    for raw in listing.stdout.split(b"\0"):
-        meta, tab, name = raw.decode("utf-8", "surrogateescape").partition("\t")
-        if not tab:
-            continue
-        paths.append(name)
-        fields = meta.split(" ")
-        if len(fields) == 3 and fields[1] == "commit" and name.split("/")[0] != ".isdlc":
-            pinned[name] = fields[2]
-    for folder, holds in _submodule_projects(root, pinned).items():
-        folders.setdefault(folder, holds)
-    for path in paths:
+    list it or a checked-out submodule's pinned commit (a missing or corrupt object, git not
+    runnable): an empty answer there said "no project folder is committed", and a project's
+    state could lead into another's folder."""
+    paths = committed_paths(root)
+    marks: dict[str, _Mark] = {}
+    config_holders: dict[str, Holder] = {}  # (each folder with a deploygate.yaml, root's too)
+    for path, holder in paths:
         parts = path.split("/")
-        if parts[0] == ".isdlc":
-            continue  # (the framework's bookkeeping, no project's)
         if BOOKKEEPING_NAME in parts[:-1]:
             at = parts.index(BOOKKEEPING_NAME)
-            folder = posixpath.join(*parts[:at]) if at else ""
-            what = f"its own sign-off folder {BOOKKEEPING_NAME}/"
+            _mark(marks, posixpath.join(*parts[:at]) if at else "",
+                  _Mark(_BY_SIGN_OFF_FOLDER, f"its own sign-off folder {BOOKKEEPING_NAME}/",
+                        holder))
         elif parts[-1] == CONFIG_NAME:
             folder = posixpath.join(*parts[:-1]) if len(parts) > 1 else ""
-            what = f"its own {CONFIG_NAME}"
-            configs.append(folder)
-        else:
-            continue
-        if folder:
-            folders.setdefault(folder, what)
-    if not configs:
-        return folders
+            config_holders[folder] = holder
+            _mark(marks, folder, _Mark(_BY_CONFIG, f"its own {CONFIG_NAME}", holder))
+    if not config_holders:
+        return _described(marks, {})
     from pytest_deploygate.gate.committed_configs import committed_configs
 
-    read = committed_configs(root, configs)
-    _mark_sign_off_files(folders, paths, read)
+    read = committed_configs(root, config_holders)
+    _mark_sign_off_files(marks, paths, read)
     projects = {state.parent.name
                 for state in (root / ".isdlc" / "projects").glob("*/state.json")}
-    for folder in _group_folders(folders, read, projects):
-        del folders[folder]
-    return folders
+    for folder in _group_folders(marks, read, projects):
+        del marks[folder]
+    return _described(marks, read)
 
 
-def _submodule_projects(root: Path, pinned: Mapping[str, str]) -> dict[str, str]:
-    """The folders inside submodules whose pinned commit holds a deploygate.yaml or
-    .deploygate/ there (the submodule's own top, or a folder of it): a project's own folder,
-    as a folder holding them is. HEAD's listing never looks inside a gitlink, so a monorepo
-    of submodule projects (or one submodule holding the project folders) had no folder
-    marked, and with one state deleted another project's project.path led into it, judged
-    by its sign-offs (rt17b A05, rt17c A04). A submodule not checked out holds no file the
-    gate reads; one checked out that git cannot list is a StateError (whose it is cannot be
-    told)."""
-    found: dict[str, str] = {}
-    for folder, commit in pinned.items():
-        checkout = root / folder
-        if not (checkout / ".git").exists():
-            continue
-        listed = _run(checkout, ("ls-tree", "-r", "-z", "--name-only", commit))
-        if isinstance(listed, str) or listed.returncode != 0:
-            why = listed if isinstance(listed, str) else _first_line(listed.stderr)
-            raise StateError(f"{root}: git could not list the commit {commit[:12]} that HEAD "
-                             f"pins at the submodule {folder}/ ({why}), so whether it holds a "
-                             "project's folder cannot be told; check the submodule out again "
-                             "(git submodule update --init --force)")
-        for raw in listed.stdout.split(b"\0"):
-            parts = raw.decode("utf-8", "surrogateescape").split("/") if raw else []
-            if BOOKKEEPING_NAME in parts[:-1]:
-                inner = parts[:parts.index(BOOKKEEPING_NAME)]
-                what = f"its own sign-off folder {BOOKKEEPING_NAME}/ (in its submodule)"
-            elif parts and parts[-1] == CONFIG_NAME:
-                inner = parts[:-1]
-                what = f"its own {CONFIG_NAME} (in its submodule)"
-            else:
-                continue
-            place = posixpath.join(folder, *inner)
-            if found.get(place, "").startswith("its own sign-off folder"):
-                continue  # (the sign-off folder says more than the config)
-            found[place] = what
-    return found
+def _mark(marks: dict[str, _Mark], folder: str, mark: _Mark) -> None:
+    """Mark ``folder`` (never the root, which holds every project by design), keeping the
+    mark that says most."""
+    if folder and (folder not in marks or marks[folder].rank < mark.rank):
+        marks[folder] = mark
+
+
+def _described(marks: Mapping[str, _Mark],
+               configs: Mapping[str, Mapping[str, Any] | None]) -> dict[str, CommittedFolder]:
+    """Each marked folder, what it holds (said to be in its submodule when a submodule
+    commits it) and the ``project:`` its committed deploygate.yaml names."""
+    described = {}
+    for folder, mark in marks.items():
+        data = configs.get(folder)
+        project = data.get("project") if data is not None else None
+        where = " (in its submodule)" if mark.holder.is_submodule else ""
+        described[folder] = CommittedFolder(
+            mark.what + where, project if isinstance(project, str) and project else None)
+    return described
 
 
 #: The settings that place a project's sign-off bookkeeping (relative to its folder).
@@ -134,13 +116,14 @@ _SIGN_OFF_SETTINGS = (("attestations", "log"), ("attestations", "approvers"),
                       ("waivers", "file"))
 
 
-def _mark_sign_off_files(folders: dict[str, str], paths: list[str],
-                         configs: dict[str, Mapping[str, Any] | None]) -> None:
+def _mark_sign_off_files(marks: dict[str, _Mark], paths: list[CommittedPath],
+                         configs: Mapping[str, Mapping[str, Any] | None]) -> None:
     """Mark each folder that holds a committed sign-off file (log, approvers, waivers) where
-    the committed deploygate.yaml that configures it (the nearest at or above it) places one
-    outside ``.deploygate/``: ``attestations.log: signoffs.jsonl`` left the folder holding
-    svc-a's sign-offs unmarked, so with svc-a's state deleted another project's
-    project.path could lead into it, judged by svc-a's sign-offs."""
+    the committed deploygate.yaml that configures it (the nearest at or above it, in any
+    repository: the root's config places files inside a submodule too) places one outside
+    ``.deploygate/``: ``attestations.log: signoffs.jsonl`` left the folder holding svc-a's
+    sign-offs unmarked, so with svc-a's state deleted another project's project.path could
+    lead into it, judged by svc-a's sign-offs."""
     placed: dict[str, set[str]] = {}
     for folder, data in configs.items():
         for section, key in _SIGN_OFF_SETTINGS:
@@ -153,18 +136,16 @@ def _mark_sign_off_files(folders: dict[str, str], paths: list[str],
     if not placed:
         return
     names = {name for chosen in placed.values() for name in chosen}
-    for path in paths:
+    for path, holder in paths:
         for name in names:
             if not path.endswith("/" + name):
                 continue
             folder = path[:-len(name) - 1]
-            if folder in folders and folders[folder] != f"its own {CONFIG_NAME}":
-                continue  # (marked already by its sign-off folder)
             nearest = _nearest_config(folder, configs)
-            if folder.split("/")[0] == ".isdlc" or nearest is None or \
-                    name not in placed.get(nearest, ()):
+            if nearest is None or name not in placed.get(nearest, ()):
                 continue
-            folders[folder] = f"its own sign-off file {name}"
+            _mark(marks, folder, _Mark(_BY_SIGN_OFF_FILE, f"its own sign-off file {name}",
+                                       holder))
 
 
 def _nearest_config(folder: str, configs: Mapping[str, object]) -> str | None:
@@ -178,7 +159,7 @@ def _nearest_config(folder: str, configs: Mapping[str, object]) -> str | None:
         current = posixpath.dirname(current)
 
 
-def _group_folders(folders: Mapping[str, str],
+def _group_folders(marks: Mapping[str, _Mark],
                    configs: Mapping[str, Mapping[str, Any] | None],
                    projects: set[str]) -> list[str]:
     """The folders that hold a committed deploygate.yaml shared by the project folders below
@@ -192,31 +173,13 @@ def _group_folders(folders: Mapping[str, str],
     (Named like a project, it stays that project's: a fixture project folder committed in
     svc-b's tests, svc-b not signed yet, made ``services/svc-b/`` a group, and svc-b could
     be moved out of it, or refused in it for holding the fixture's folder.)"""
-    marked = sorted(folders)
+    marked = sorted(marks)
     groups = []
     for folder in marked:
         data = configs.get(folder)
-        if folders[folder] != f"its own {CONFIG_NAME}" or data is None or \
+        if marks[folder].rank != _BY_CONFIG or data is None or \
                 "project" in data or posixpath.basename(folder) in projects:
             continue
         if any(other.startswith(folder + "/") for other in marked):
             groups.append(folder)
     return groups
-
-
-def _run(root: Path, args: tuple[str, ...]) -> subprocess.CompletedProcess[bytes] | str:
-    """git ``args`` at ``root``, or why it could not be run."""
-    try:
-        return subprocess.run(git_command(root, args), capture_output=True, timeout=60,
-                              check=False, env=git_environment(root))
-    except subprocess.TimeoutExpired:
-        return f"git {args[0]} took over 60 seconds"
-    except OSError as exc:
-        return f"git could not be run: {exc.strerror or exc}"
-
-
-def _first_line(stderr: bytes) -> str:
-    """git's own first line of complaint, past its hints and warnings (or that it gave none)."""
-    lines = stderr.decode("utf-8", "replace").strip().splitlines()
-    said = [line for line in lines if not line.startswith(("hint:", "warning:"))]
-    return (said or lines or ["no message"])[0]

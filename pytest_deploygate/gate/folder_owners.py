@@ -13,13 +13,10 @@ had svc-a judged, and passed, by svc-b's config and QA sign-off (rt16a A02).
 from __future__ import annotations
 
 import posixpath
-from pathlib import Path
+from collections.abc import Mapping
 from typing import NamedTuple
 
-from pytest_deploygate.gate.committed_folders import CONFIG_NAME
-
-#: The key of deploygate.yaml that names the project whose folder holds it.
-PROJECT_KEY = "project"
+from pytest_deploygate.gate.committed_folders import CONFIG_NAME, CommittedFolder
 
 
 class FolderOwner(NamedTuple):
@@ -37,24 +34,13 @@ class FolderOwner(NamedTuple):
         return f"{folder}/ (it holds {self.holds}{why})"
 
 
-def folder_owners(root: Path, committed: dict[str, str]) -> dict[str, FolderOwner]:
-    """Each committed project folder (relative, posix) with the project it is bound to."""
-    named = _named_projects(root, sorted(committed))
-    return {folder: FolderOwner(named.get(folder, posixpath.basename(folder)), holds,
-                                folder in named)
-            for folder, holds in committed.items()}
-
-
-def _named_projects(root: Path, folders: list[str]) -> dict[str, str]:
-    """The ``project:`` each folder's deploygate.yaml at HEAD names (committed bytes, never
-    the work tree's, which the job can edit). A file that is not a readable mapping with a
-    text ``project`` names none: its folder is bound by its last part (and the file is
-    refused, with its line, when a project is judged by it)."""
-    from pytest_deploygate.gate.committed_configs import committed_configs
-
-    named: dict[str, str] = {}
-    for folder, data in committed_configs(root, folders).items():
-        project = data.get(PROJECT_KEY) if data is not None else None
-        if isinstance(project, str) and project:
-            named[folder] = project
-    return named
+def folder_owners(committed: Mapping[str, CommittedFolder]) -> dict[str, FolderOwner]:
+    """Each committed project folder (relative, posix) with the project it is bound to: the
+    ``project:`` of its own committed deploygate.yaml (read by committed_folders from the
+    repository and commit holding it: a submodule's pinned commit for a folder in a
+    submodule, where the superproject holds no file), else its last path part. A file that
+    is not a readable mapping with a text ``project`` names none (and is refused, with its
+    line, when a project is judged by it)."""
+    return {folder: FolderOwner(found.project or posixpath.basename(folder), found.holds,
+                                found.project is not None)
+            for folder, found in committed.items()}

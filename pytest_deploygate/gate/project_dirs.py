@@ -18,6 +18,7 @@ from pytest_deploygate.core.limits import DEFAULT_EVIDENCE_BYTES
 from pytest_deploygate.isdlc.state import StateDoc
 
 if TYPE_CHECKING:
+    from pytest_deploygate.gate.committed_folders import CommittedFolder
     from pytest_deploygate.gate.folder_owners import FolderOwner
 
 
@@ -272,7 +273,8 @@ def _refuse_unowned_project_folders(root: Path, project_id: str, state_path: Pat
     named = "the repository root" if chosen.resolve() == real_root else \
         f"{chosen.resolve().relative_to(real_root).as_posix()}/"
     holders = [c for c in claimed if c != real_root]
-    for folder, holds in sorted(committed.items()):
+    for folder, found in sorted(committed.items()):
+        holds = found.holds
         real = (root / folder).resolve()
         if any(real == c or c in real.parents for c in holders):
             continue
@@ -344,13 +346,13 @@ class DeclaredPaths:
 
     def __init__(self) -> None:
         self._read: dict[tuple[str, int, int, int, int, int], object] = {}
-        self._committed: dict[Path, dict[str, str]] = {}
+        self._committed: dict[Path, dict[str, CommittedFolder]] = {}
         self._owners: dict[Path, dict[str, FolderOwner]] = {}
         self._places: dict[Path, dict[str, Path]] = {}
 
-    def committed(self, root: Path) -> dict[str, str]:
-        """The project folders HEAD commits under ``root`` (committed_folders), asked of git
-        once per run."""
+    def committed(self, root: Path) -> dict[str, CommittedFolder]:
+        """The project folders committed under ``root``, through submodules
+        (committed_folders), asked of git once per run."""
         if root not in self._committed:
             from pytest_deploygate.gate.committed_folders import committed_project_folders
 
@@ -363,7 +365,7 @@ class DeclaredPaths:
         if root not in self._owners:
             from pytest_deploygate.gate.folder_owners import folder_owners
 
-            self._owners[root] = folder_owners(root, self.committed(root))
+            self._owners[root] = folder_owners(self.committed(root))
         return self._owners[root]
 
     def places(self, root: Path) -> dict[str, Path]:
