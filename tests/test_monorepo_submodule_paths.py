@@ -256,3 +256,29 @@ def test_a_group_config_at_a_submodules_top_is_no_projects_folder(tmp_path: Path
     assert claimed.returncode not in (0, 1), claimed.stdout[-3000:]
     assert "leads into project svc-a's directory services/svc-a/" in claimed.stdout, \
         claimed.stdout[-3000:]
+
+
+def test_a_submodule_working_elsewhere_is_refused_with_its_own_reason(tmp_path: Path) -> None:
+    """A checked-out submodule whose own configuration moves its work tree elsewhere
+    (core.worktree, the job user's file) cannot be listed safely: the run stops with that
+    reason and what to do, not with "repair the repository (git fsck)", which would send the
+    release engineer after a repository that is fine."""
+    source = tmp_path / "lib"
+    source.mkdir()
+    git(source, "init", "-q", "-b", "main")
+    (source / "lib.py").write_text("VALUE = 1\n")
+    commit(source, DEV, "lib")
+    root = tmp_path / "mono"
+    _superproject(root, CONFIG.format(version="3.0.0"), {"svc-a": "svc-a"})
+    (root / "svc-a" / "src").mkdir(parents=True)
+    (root / "svc-a" / "src" / "app.py").write_text("NAME = 'svc-a'\n")
+    _submodule(root, source, "vendor/lib")
+    commit(root, DEV, "svc-a with a vendored library")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    git(root / "vendor" / "lib", "config", "core.worktree", str(elsewhere))
+    ran = gate(root, "svc-a")
+    said = ran.stdout + ran.stderr
+    assert ran.returncode not in (0, 1), said[-3000:]
+    assert f"works on {elsewhere}" in said and "core.worktree" in said, said[-3000:]
+    assert "git fsck" not in said and "Traceback" not in said, said[-3000:]

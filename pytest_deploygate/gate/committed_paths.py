@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 from pytest_deploygate.core.errors import StateError
 from pytest_deploygate.evidence.git import git_command, git_environment
-from pytest_deploygate.evidence.git_programs import _DEPTH
+from pytest_deploygate.evidence.git_programs import _DEPTH, ConfigurationUnreadable
 
 #: The mode of a gitlink (a submodule's pinned commit) in a tree listing.
 _GITLINK = "160000"
@@ -115,10 +115,16 @@ def _collect(root: Path, holder: Holder, listing: bytes, depth: int,
 
 
 def run_git(folder: Path, args: tuple[str, ...]) -> subprocess.CompletedProcess[bytes] | str:
-    """git ``args`` at ``folder`` (controlled: git_environment), or why it could not run."""
+    """git ``args`` at ``folder`` (controlled: git_environment), or why it could not run.
+
+    A StateError when the programs the job's git configuration names cannot be listed (a
+    submodule working elsewhere, nested too deep): that reason says what to do, where "repair
+    the repository (git fsck)" would not."""
     try:
         return subprocess.run(git_command(folder, args), capture_output=True, timeout=60,
                               check=False, env=git_environment(folder))
+    except ConfigurationUnreadable as exc:
+        raise StateError(f"{folder}: {exc}") from None
     except subprocess.TimeoutExpired:
         return f"git {args[0]} took over 60 seconds"
     except OSError as exc:
