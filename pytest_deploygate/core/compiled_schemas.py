@@ -3427,7 +3427,7 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     '08324dc8b33c65c2f5703c6d22e5d988101fc3079837511e19dcf589baa76da0': _schema_attestation,  # schema attestation.schema.json
     '7a51f408cef4c39cff9b5371c618129722567967f124b838ce0c06db84a7a532': _schema_gate_decision_predicate,  # schema gate-decision-predicate.schema.json
     'd366b73411f36a21805137da0ea9be5c83a25adcb0f9d671ca17bfc064a5dbba': _schema_gate_spec,  # schema gate-spec.schema.json
-    '4e98409ccb903dcfa8d6e8bf01aba16718273cdf289c603c1367bfad9dc80b58': _schema_project_config,  # schema project-config.schema.json
+    '50a29f7457274efb5869242a01d8b6f4c6df34a6660969d4aa631c805aaad45c': _schema_project_config,  # schema project-config.schema.json
     '4c7f2fc98cc3724ae188be104c9c21abd7453a68c35766db3cd83d5c55a81c28': _schema_waiver,  # schema waiver.schema.json
     '8be233f6a42acf9f14bab00062e99446c80b81bec1de9ab05c4fba637858feb1': _kind_state,  # kind state
     '5a42b46259bcd31c3eb55b52967dd97005a3796c2db61bf9dbc955a982ff1ff6': _kind_gate_passed,  # kind gate_passed
