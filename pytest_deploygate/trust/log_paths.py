@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
 from pathlib import Path
 
 from pytest_deploygate.evidence.config import CONFIG_FILE, DEFAULT_ATTESTATION_LOG
@@ -104,14 +103,17 @@ def _configured_logs_in_history(root: Path) -> list[str]:
 def _log_of(text: bytes) -> str | None:
     """The log one version of deploygate.yaml names (None when it cannot be read)."""
     from pytest_deploygate.core.errors import DeployGateError
+    from pytest_deploygate.core.private_temp import private_temporary_directory
     from pytest_deploygate.evidence.config import load_config
 
-    with tempfile.TemporaryDirectory(prefix="deploygate-config-") as folder:
-        Path(folder, CONFIG_FILE).write_bytes(text)
-        try:
+    # (A private folder: one TMPDIR names inside the work tree would be the job's release
+    # content while the gate runs; see core.private_temp.)
+    try:
+        with private_temporary_directory("deploygate-config-") as folder:
+            Path(folder, CONFIG_FILE).write_bytes(text)
             return load_config(Path(folder)).attestation_log
-        except (DeployGateError, OSError):
-            return None
+    except (DeployGateError, OSError):
+        return None
 
 
 def _earlier_names(root: Path, relative: str) -> list[str]:
