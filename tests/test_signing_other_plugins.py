@@ -149,3 +149,49 @@ def test_a_signing_run_is_never_distributed(repo: GateProject, keys: Path, tmp_p
                                   text=True, timeout=300)
         assert unsigned.returncode == 0, unsigned.stdout[-2000:] + unsigned.stderr
         assert mark.exists()
+
+
+def test_a_signing_run_takes_no_options_from_addopts(repo: GateProject, keys: Path,
+                                                     tmp_path: Path) -> None:
+    """rt18a B01: ``PYTEST_ADDOPTS="--pdb --pdbcls=antigravity:X"`` kept in a signing run: on
+    the first failing criterion, after every check, pytest imported ``antigravity`` by name,
+    which ran ``$BROWSER`` beside the key (the program copied it). Options from the job's
+    environment or the repository's ini ``addopts`` are refused in a signing run; its own
+    command line (``-o addopts=``) signs."""
+    key = ssh_key(keys, "ed25519", "gate")
+    smoke = repo.root / "reports" / "smoke" / "production-smoke.xml"
+    smoke.write_text(smoke.read_text().replace('failures="0"', 'failures="1"').replace(
+        'name="test_refund_round_trip" time="0.67"/>',
+        'name="test_refund_round_trip" time="0.67"><failure message="x"/></testcase>'))
+    stolen = tmp_path / "stolen"
+    program = tmp_path / "browser.sh"
+    program.write_text(f'#!/bin/sh\ncat "{key.private}" > "{stolen}"\n')
+    program.chmod(0o755)
+    env = {name: value for name, value in os.environ.items()
+           if name not in ("PYTHONPATH", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
+    env.update(BROWSER=str(program), PYTEST_ADDOPTS="--pdb --pdbcls=antigravity:X")
+    command = [sys.executable, "-P", "-m", "pytest", "-p", "no:cacheprovider", "-p",
+               "no:benchmark", "-p", "no:hypothesispytest", "--noconftest", "-p", "no:python",
+               "--gate=12", f"--gate-sign-key={key.private}"]
+    refused = subprocess.run(command, cwd=repo.root, env=env, capture_output=True, text=True,
+                             stdin=subprocess.DEVNULL, timeout=300)
+    assert refused.returncode == pytest.ExitCode.USAGE_ERROR, refused.stdout[-2000:]
+    assert "options from PYTEST_ADDOPTS would take part in the signing run" in refused.stderr, \
+        refused.stderr
+    assert not stolen.exists()
+    assert not (repo.root / ATTESTATION).exists()
+    # The repository's own ini addopts are anyone's too; -o addopts= is the command line's.
+    del env["PYTEST_ADDOPTS"]
+    (repo.root / "pytest.ini").write_text("[pytest]\naddopts = -ra\n")
+    repo.git("add", "pytest.ini")
+    repo.git("commit", "-q", "-m", "ini")
+    refused = subprocess.run(command, cwd=repo.root, env=env, capture_output=True, text=True,
+                             stdin=subprocess.DEVNULL, timeout=300)
+    assert refused.returncode == pytest.ExitCode.USAGE_ERROR, refused.stdout[-2000:]
+    assert f"options from the addopts of {repo.root / 'pytest.ini'}" in refused.stderr, \
+        refused.stderr
+    signed = subprocess.run([*command, "-o", "addopts="], cwd=repo.root, env=env,
+                            capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                            timeout=300)
+    assert signed.returncode == 1, signed.stdout[-2000:] + signed.stderr  # (the failing test)
+    assert (repo.root / ATTESTATION).exists()

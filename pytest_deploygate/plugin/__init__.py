@@ -75,7 +75,7 @@ def pytest_cmdline_main(config: pytest.Config) -> Any:
     gate, fails, saying so."""
     config.stash[MAIN_KEY] = True
     try:
-        _refuse_distributed_signing(config)
+        _refuse_unsafe_signing(config)
         result = yield
     except BaseException:
         _clear_at_the_end(config)
@@ -85,17 +85,24 @@ def pytest_cmdline_main(config: pytest.Config) -> Any:
     return result
 
 
-def _refuse_distributed_signing(config: pytest.Config) -> None:
-    """A signing gate run starts no pytest-xdist worker (signing.options): refused here, before
-    xdist's own ``pytest_cmdline_main`` starts ``--looponfail``'s worker, which ran the
-    session outside this process and before ``pytest_configure``."""
+def _refuse_unsafe_signing(config: pytest.Config) -> None:
+    """A signing gate run takes its options from its command line alone and starts no
+    pytest-xdist worker (signing.options): refused here, before the debugging plugin's
+    ``pytest_configure`` imports a ``--pdbcls`` module by name, and before xdist's own
+    ``pytest_cmdline_main`` starts ``--looponfail``'s worker, which ran the session outside
+    this process."""
     if not config.getoption("gate", None):
         return
-    from pytest_deploygate.signing.options import KEY_ENV, distribution_problem
+    from pytest_deploygate.signing.options import (
+        KEY_ENV,
+        borrowed_options_problem,
+        distribution_problem,
+    )
 
     source = "--gate-sign-key" if config.getoption("gate_sign_key", None) else \
         f"${KEY_ENV}" if os.environ.get(KEY_ENV) else None
-    problem = distribution_problem(config) if source else None
+    problem = (borrowed_options_problem(config) or distribution_problem(config)) if source \
+        else None
     if problem:
         raise pytest.UsageError(f"deploygate: {source}: {problem}")
 

@@ -170,3 +170,27 @@ def distribution_problem(config: Any) -> str | None:
     return (f"{asked[0]} (pytest-xdist) would start worker processes beside the signing key, "
             "without this interpreter's isolation (-I) and possibly another program: sign in "
             "one process (drop -n, --dist, --tx, --px and --looponfail, or -p no:xdist)")
+
+
+def borrowed_options_problem(config: Any) -> str | None:
+    """Why options of this signing run come from elsewhere than its own command line; None
+    when they do not.
+
+    ``PYTEST_ADDOPTS`` is the job's environment and the ini's ``addopts`` the repository's
+    file: options there are anyone's, and some import a module by name at a moment no check
+    comes after (``--pdb --pdbcls=antigravity:X`` imported ``antigravity`` on the first
+    failing criterion, which ran ``$BROWSER`` beside the key: rt18a B01). The job's own
+    command line is trusted; a signing run takes its options from it alone, as the recipes'
+    runs do (``env -u PYTEST_ADDOPTS``, ``-o addopts=``). What such options load while pytest
+    starts has run by now: the refusal keeps the run from signing and names the fix.
+    """
+    sources = []
+    if os.environ.get("PYTEST_ADDOPTS", "").strip():
+        sources.append("PYTEST_ADDOPTS")
+    if config.getini("addopts"):
+        sources.append(f"the addopts of {config.inipath or 'the ini file'}")
+    if not sources:
+        return None
+    return (f"options from {' and '.join(sources)} would take part in the signing run, and "
+            "what they name runs beside the key: sign with the command line's options alone "
+            "(unset PYTEST_ADDOPTS, add -o addopts=)")
