@@ -147,3 +147,45 @@ def test_files_the_submodule_commit_ignores_stay_clean(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert not _dirty(root)
     assert verdict(root).returncode == 0
+
+
+def _rewrite(root: Path, object_id: str, kind: str, edit: Callable[[bytes], bytes]) -> None:
+    """Overwrite the loose object ``object_id`` with ``edit`` of its bytes, kept its id."""
+    body = edit(git(root, "cat-file", kind, object_id).encode())
+    loose = root / ".git" / "objects" / object_id[:2] / object_id[2:]
+    loose.chmod(0o644)
+    loose.write_bytes(zlib.compress(f"{kind} {len(body)}".encode() + b"\0" + body))
+
+
+def _sign_off_commit(root: Path) -> None:
+    """A sign-off's commit object (read for who signed off, and when) one second later."""
+    commit = git(root, "log", "-1", "--format=%H", "--grep=critical-functionality-verified"
+                 ).strip()
+
+    def later(body: bytes) -> bytes:
+        head, _, rest = body.partition(b"\nauthor ")
+        person, _, tail = rest.partition(b"> ")
+        stamp, _, zone = tail.partition(b" ")
+        return head + b"\nauthor " + person + b"> " + str(int(stamp) + 1).encode() + b" " + zone
+
+    _rewrite(root, commit, "commit", later)
+
+
+def _committed_config(root: Path) -> None:
+    """HEAD's deploygate.yaml blob (read for the sign-off log's names in history)."""
+    _rewrite(root, git(root, "rev-parse", "HEAD:deploygate.yaml").strip(), "blob",
+             lambda body: body + b"# not what was committed\n")
+
+
+@pytest.mark.parametrize("forge", [_sign_off_commit, _committed_config],
+                         ids=["sign-off commit", "committed deploygate.yaml"])
+def test_committed_bytes_read_from_the_store_are_checked_against_their_id(
+        tmp_path: Path, forge: Callable[[Path], None]) -> None:
+    """``git cat-file`` prints whatever the store holds under an id: the gate hashes it, and
+    a forged object fails closed in one line naming git fsck."""
+    root = _release(tmp_path, submodule=False)
+    forge(root)
+    done = gate(root)
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert "(a corrupt or forged object); run git fsck" in done.stdout, done.stdout
+    assert verdict(root).returncode != 0

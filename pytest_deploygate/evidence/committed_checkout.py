@@ -42,6 +42,7 @@ from pytest_deploygate.core.private_temp import (
 )
 from pytest_deploygate.core.programs import find_program
 from pytest_deploygate.evidence.git import controlled_environment, git_command, git_environment
+from pytest_deploygate.evidence.object_check import object_is
 
 #: Settings that would convert a checkout, pinned to git's own defaults on Linux (the
 #: repository made here has no configuration of its own; these say so once more).
@@ -181,6 +182,8 @@ def _committed_attributes(root: Path, git_paths: list[str]) -> dict[str, bytes] 
         if len(fields) != 3 or fields[0].decode() != blob or fields[1] != b"blob":
             return None
         size = int(fields[2])
+        if not object_is(blob, b"blob", rest[:size]):
+            return None  # (not the committed attributes: git cannot say which they are)
         found[folder] = rest[:size]
         rest = rest[size + 1:]
     return found

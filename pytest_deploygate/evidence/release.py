@@ -54,6 +54,7 @@ from pytest_deploygate.evidence.gate_definition import CHECKLISTS as CHECKLISTS_
 from pytest_deploygate.evidence.gate_definition import OUTSIDE_MARK
 from pytest_deploygate.evidence.git import authors_since, git_command, git_environment
 from pytest_deploygate.evidence.git_programs import as_environment, programs_off
+from pytest_deploygate.evidence.object_check import object_is
 from pytest_deploygate.evidence.shallow import fetch_history_hint
 from pytest_deploygate.evidence.toplevel_cache import show_toplevel
 from pytest_deploygate.isdlc.layout import (
@@ -460,7 +461,10 @@ def _blobs(git: Git, links: Mapping[str, str]) -> dict[str, str] | None:
         if len(header) != 3 or header[1] != b"blob" or not header[2].isdigit():
             return None
         size = int(header[2])
-        targets[path] = os.fsdecode(data[end + 1:end + 1 + size])
+        target = data[end + 1:end + 1 + size]
+        if not object_is(header[0], b"blob", target):
+            return None  # (not the committed link: the release content cannot be told)
+        targets[path] = os.fsdecode(target)
         position = end + 1 + size + 1
     return targets
 

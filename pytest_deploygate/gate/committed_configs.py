@@ -18,6 +18,7 @@ from typing import Any
 from pytest_deploygate.core.errors import SpecError, StateError
 from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
 from pytest_deploygate.evidence.git import git_command, git_environment
+from pytest_deploygate.evidence.object_check import forged_object, object_is
 
 #: The project config's file name (as committed_folders and evidence/config.py name it).
 CONFIG_NAME = "deploygate.yaml"
@@ -66,6 +67,9 @@ def committed_configs(root: Path, folders: list[str]) -> dict[str, Mapping[str, 
                              f"{CONFIG_NAME} of {shown}; whose that folder is cannot be told")
         kind, size = header[1], int(header[2])
         blob, at = out[at:at + size], at + size + 1
+        if not object_is(header[0], kind, blob):
+            raise StateError(forged_object(f"{root / folder / CONFIG_NAME} (at HEAD)",
+                                           header[0]))
         if kind != b"blob" or size > DEFAULT_DOCUMENT_BYTES:
             configs[folder] = None
             continue
