@@ -42,6 +42,7 @@ from pytest_deploygate.core.private_temp import (
 )
 from pytest_deploygate.core.programs import find_program
 from pytest_deploygate.evidence.git import controlled_environment, git_command, git_environment
+from pytest_deploygate.evidence.object_check import object_is
 
 #: Settings that would convert a checkout, pinned to git's own defaults on Linux (the
 #: repository made here has no configuration of its own; these say so once more).
@@ -77,8 +78,14 @@ def committed_checkouts(root: Path, files: Sequence[tuple[str, str, bytes | None
     if not wanted:
         return set()
     objects = _objects_folder(root)
-    attributes = _committed_attributes(root, [entry[0] for entry in wanted])
+    attributes = _committed_attributes(root, [entry[0] for entry in wanted],
+                                       [entry[1] for entry in wanted])
     if objects is None or attributes is None:
+        return set()
+    # (cat-file --filters prints what the store holds under an id, unhashed: a blob forged
+    # there as the edited file's bytes matched. Only blobs proven their id's are compared.)
+    wanted = [entry for entry in wanted if entry[1] in attributes[1]]
+    if not wanted:
         return set()
     matching: set[str] = set()
     try:
@@ -98,7 +105,7 @@ def committed_checkouts(root: Path, files: Sequence[tuple[str, str, bytes | None
             "[extensions]\n\tobjectFormat = sha256\n" if sha256 else
             "[core]\n\trepositoryformatversion = 0\n\tbare = false\n")
         (git_dir / "objects" / "info" / "alternates").write_bytes(bytes(objects) + b"\n")
-        for folder, content in attributes.items():
+        for folder, content in attributes[0].items():
             (work_tree / folder).mkdir(parents=True, exist_ok=True)
             (work_tree / folder / _ATTRIBUTES).write_bytes(content)
         pinned = [part for setting in _PINNED for part in ("-c", setting)]
@@ -143,10 +150,13 @@ def _objects_folder(root: Path) -> Path | None:
     return path if path.is_absolute() else (root / path).resolve()
 
 
-def _committed_attributes(root: Path, git_paths: list[str]) -> dict[str, bytes] | None:
+def _committed_attributes(root: Path, git_paths: list[str], blobs: list[str]
+                          ) -> tuple[dict[str, bytes], set[str]] | None:
     """HEAD's .gitattributes in the folder of each of ``git_paths`` and each one above it, by
-    folder (relative to the top, "." for the top), as committed regular files; None when git
-    cannot say. (A committed link named .gitattributes is not read by git: left out.)"""
+    folder (relative to the top, "." for the top), as committed regular files; and which of
+    ``blobs`` the object store holds as their ids say (read in the same ``git cat-file``).
+    None when git cannot say, or an attributes blob is not what its id says. (A committed
+    link named .gitattributes is not read by git: left out.)"""
     folders = {".": None}
     for git_path in git_paths:
         parent = posixpath.dirname(git_path)
@@ -157,7 +167,7 @@ def _committed_attributes(root: Path, git_paths: list[str]) -> dict[str, bytes] 
     listed = _git(root, ("ls-tree", "-z", "--full-tree", "HEAD", "--", *names))
     if listed is None or listed.returncode != 0:
         return None
-    blobs: dict[str, str] = {}
+    attribute_blobs: dict[str, str] = {}
     for entry in listed.stdout.split(b"\0"):
         meta, _, name = entry.partition(b"\t")
         parts = meta.split(b" ")
@@ -166,24 +176,31 @@ def _committed_attributes(root: Path, git_paths: list[str]) -> dict[str, bytes] 
         # (Only the names asked for: a pathspec names a prefix, not necessarily one file.)
         if len(parts) == 3 and parts[0] in (b"100644", b"100755") and parts[1] == b"blob" \
                 and posixpath.basename(path) == _ATTRIBUTES and folder in folders:
-            blobs[folder] = parts[2].decode()
-    if not blobs:
-        return {}
+            attribute_blobs[folder] = parts[2].decode()
+    asked = [*attribute_blobs.values(), *blobs]
+    if any(not blob.isalnum() for blob in asked):
+        return None
     read = _git(root, ("cat-file", "--batch"),
-                stdin="".join(f"{blob}\n" for blob in blobs.values()).encode())
+                stdin="".join(f"{blob}\n" for blob in asked).encode())
     if read is None or read.returncode != 0:
         return None
-    found: dict[str, bytes] = {}
+    contents: dict[str, bytes] = {}
     rest = read.stdout
-    for folder, blob in blobs.items():
+    for blob in asked:
         header, _, rest = rest.partition(b"\n")
         fields = header.split(b" ")
-        if len(fields) != 3 or fields[0].decode() != blob or fields[1] != b"blob":
-            return None
+        if len(fields) != 3 or fields[0].decode() != blob or not fields[2].isdigit():
+            if blob in attribute_blobs.values():
+                return None
+            continue  # (missing, or no blob: never compared)
         size = int(fields[2])
-        found[folder] = rest[:size]
+        if fields[1] == b"blob" and object_is(blob, b"blob", rest[:size]):
+            contents[blob] = rest[:size]
         rest = rest[size + 1:]
-    return found
+    if any(blob not in contents for blob in attribute_blobs.values()):
+        return None  # (not the committed attributes: git cannot say which they are)
+    return ({folder: contents[blob] for folder, blob in attribute_blobs.items()},
+            set(contents))
 
 
 def _git(root: Path, args: tuple[str, ...], stdin: bytes | None = None

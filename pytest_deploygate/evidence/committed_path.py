@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 from pathlib import Path, PurePosixPath
 
+from pytest_deploygate.evidence.object_check import object_is
+
 #: Links followed at most (a loop of committed links is refused, not followed forever).
 _MAX_LINKS = 16
 
@@ -112,7 +114,9 @@ def _blob(root: Path, object_id: str) -> bytes | None:
         done = _git_bytes(root, "cat-file", "blob", object_id)
     except GitError:
         return None
-    return done.stdout if done.returncode == 0 else None
+    if done.returncode != 0 or not object_is(object_id, "blob", done.stdout):
+        return None  # (none, or other bytes than the committed blob: a forged object)
+    return done.stdout
 
 
 def allowed_signers_problem(root: Path, allowed: Path, top: Path | None = None) -> str | None:

@@ -29,6 +29,7 @@ from pytest_deploygate.core.private_temp import (
 from pytest_deploygate.core.programs import ProgramNotFound, find_program, program_path
 from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.git_programs import as_environment, programs_off
+from pytest_deploygate.evidence.object_check import forged_object, object_is
 from pytest_deploygate.evidence.shallow import fetch_history_hint
 
 #: Paths whose commits are sign-off bookkeeping (the phase-start rule of authors_since).
@@ -293,6 +294,9 @@ def commit_origins(root: Path, commits: set[str]) -> dict[str, LineOrigin]:
         size = int(header[2])
         body = data[header_end + 1:header_end + 1 + size]
         position = header_end + 1 + size + 1
+        if not object_is(commit, b"commit", body):
+            # (An author read from other bytes than the commit's own: a forged object.)
+            raise GitError(forged_object(f"commit {commit}", commit))
         origins[commit] = _parse_commit(commit, body)
     return {c: origins.get(c, LineOrigin(c, "")) for c in commits}
 

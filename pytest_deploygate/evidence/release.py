@@ -54,6 +54,7 @@ from pytest_deploygate.evidence.gate_definition import CHECKLISTS as CHECKLISTS_
 from pytest_deploygate.evidence.gate_definition import OUTSIDE_MARK
 from pytest_deploygate.evidence.git import authors_since, git_command, git_environment
 from pytest_deploygate.evidence.git_programs import as_environment, programs_off
+from pytest_deploygate.evidence.object_check import object_is
 from pytest_deploygate.evidence.shallow import fetch_history_hint
 from pytest_deploygate.evidence.toplevel_cache import show_toplevel
 from pytest_deploygate.isdlc.layout import (
@@ -329,13 +330,15 @@ def release_identity(root: Path, *, record_dir: Path | None, version: str | None
     # One git process for five answers, a line each (a git process is most of this
     # function's cost): inside a work tree?, the root's path in it, where shallow is kept, the
     # object format, and HEAD's commit (this last one fails in a repository without commits).
+    # (HEAD's tree, which git hash-checks as it peels HEAD's commit: the dirty check proves
+    # the index it reads from HEAD is that tree.)
     code, answers = git("rev-parse", "--is-inside-work-tree", "--show-prefix", "--git-path",
-                        "shallow", "--show-object-format", "--verify", "-q", "HEAD")
+                        "shallow", "--show-object-format", "--verify", "-q", "HEAD^{tree}")
     lines = answers.removesuffix("\n").split("\n")
     if code == 0 and len(lines) == 5 and lines[0].strip() == "true":
-        prefix, shallow_path, object_format = lines[1:4]
+        prefix, shallow_path, object_format, head_tree = lines[1:5]
         return _identity(git, root, record_dir, version, prefix, shallow_path, object_format,
-                         specs)
+                         specs, head_tree)
     code, answers = git("rev-parse", "--is-inside-work-tree", "--show-prefix", "--git-path",
                         "shallow")
     lines = answers.removesuffix("\n").split("\n")
@@ -362,7 +365,7 @@ def release_identity(root: Path, *, record_dir: Path | None, version: str | None
 
 def _identity(git: Git, root: Path, record_dir: Path | None, version: str | None,
               prefix: str, shallow_path: str, object_format: str | None,
-              specs: Path) -> ReleaseIdentity:
+              specs: Path, head_tree: str | None = None) -> ReleaseIdentity:
     """The identity of a work tree with commits (``prefix``: the root's path in it, raw)."""
     bookkeeping = bookkeeping_paths(root, record_dir)
     code, out = git("log", "-1", "--format=%H %cI", "HEAD", *_pathspecs(bookkeeping))
@@ -386,7 +389,7 @@ def _identity(git: Git, root: Path, record_dir: Path | None, version: str | None
     linked = _link_problem(git, prefix, bookkeeping)
     if linked:
         return ReleaseIdentity(None, None, version, False, linked)
-    changed = _uncommitted(git, root, prefix, bookkeeping, specs)
+    changed = _uncommitted(git, root, prefix, bookkeeping, specs, head_tree, object_format)
     return ReleaseIdentity(commit, tree, version, bool(changed), None,
                            committed_at=datetime.fromisoformat(stamp), changed=changed,
                            prefix=prefix, object_format=object_format)
@@ -458,7 +461,10 @@ def _blobs(git: Git, links: Mapping[str, str]) -> dict[str, str] | None:
         if len(header) != 3 or header[1] != b"blob" or not header[2].isdigit():
             return None
         size = int(header[2])
-        targets[path] = os.fsdecode(data[end + 1:end + 1 + size])
+        target = data[end + 1:end + 1 + size]
+        if not object_is(header[0], b"blob", target):
+            return None  # (not the committed link: the release content cannot be told)
+        targets[path] = os.fsdecode(target)
         position = end + 1 + size + 1
     return targets
 
@@ -536,7 +542,8 @@ _PLAIN_INDEX = ("-c", "core.splitIndex=false", "-c", "index.sparse=false",
 
 
 def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...],
-                 spec_dir: Path) -> tuple[str, ...]:
+                 spec_dir: Path, head_tree: str | None = None,
+                 object_format: str | None = None) -> tuple[str, ...]:
     """Tracked release-content paths whose work tree or index differs from HEAD (paths as
     ``git diff`` names them, from the repository's top).
 
@@ -563,6 +570,13 @@ def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...]
         code, _ = scratch(*_PLAIN_INDEX, "read-tree", "HEAD")
         if code != 0:
             return ("(git read-tree failed)",)
+        # read-tree hashes HEAD's commit and root tree, never a subtree it reads: a loose
+        # object overwritten under a reviewed subtree's id (listing an edited file's blob)
+        # filled the index with entries that hid the edit (rt17c A02). Every entry, hashed up
+        # the way git writes trees, must make HEAD's tree. (One listing, hashed here: cheaper
+        # than a second index and write-tree into a private object folder.)
+        if _index_is_not(scratch, head_tree, object_format):
+            return (_FORGED_STORE,)
         # Hash every file once and remember its stat data now, in the scratch index only:
         # git diff then compares each entry it finds changed by content, reading HEAD's
         # blob, which is several times slower for every file than this hash. (A cache of
@@ -631,6 +645,27 @@ def _uncommitted(git: Git, root: Path, prefix: str, bookkeeping: tuple[str, ...]
     changed += _uncommitted_in(git, root, prefix, ".", CONFIG_FILE_NAME.__eq__)
     changed += _uncommitted_outside(root, prefix, bookkeeping)
     return tuple(dict.fromkeys(changed))
+
+
+#: The one line of a dirty check whose object store does not hold what HEAD's tree id says.
+_FORGED_STORE = ("(the repository's object store does not hold the tree HEAD names, a corrupt "
+                 "or forged object: run git fsck, and clone again)")
+
+
+def _index_is_not(scratch: Git, tree: str | None, object_format: str | None) -> bool:
+    """Whether the index ``scratch`` uses, just read from a commit, is not that commit's
+    tree ``tree`` (unknown: asked of git here), every entry hashed (git_tree.index_tree_id)."""
+    from pytest_deploygate.evidence.git_tree import index_tree_id
+
+    if tree is None or object_format is None:
+        code, answers = scratch("rev-parse", "--show-object-format", "--verify", "-q",
+                                "HEAD^{tree}")
+        lines = answers.split()
+        if code != 0 or len(lines) != 2:
+            return True
+        object_format, tree = lines
+    code, listing = scratch(*_PLAIN_INDEX, "ls-files", "-s", "-z", "--full-name", "--", ":/")
+    return code != 0 or index_tree_id(listing, object_format) != tree
 
 
 def _uncommitted_outside(root: Path, prefix: str, bookkeeping: tuple[str, ...]) -> list[str]:
@@ -753,12 +788,11 @@ def _pinned_by_submodule(git: Git, root: Path, prefix: str, relative: str
         if fields[0] != "160000":
             return None  # (a file or a link on the way: no folder HEAD commits)
         module = root / link
-        if module.is_symlink() or not module.is_dir():
-            return link
+        from pytest_deploygate.evidence.submodules import checkout_of_its_own
+
+        if checkout_of_its_own(module, Git) is None:
+            return link  # (not checked out: gone, a link, git answered for the superproject)
         sub = Git(module)
-        code, top = sub("rev-parse", "--show-toplevel")
-        if code != 0 or Path(top.strip("\n")).resolve() != module.resolve():
-            return link  # (not checked out: git answered for the superproject)
         rest = "/".join(parts[at:])
         code, listing = sub("ls-tree", "-z", "--full-tree",
                             f"{fields[2]}:{rest}" if rest else fields[2])

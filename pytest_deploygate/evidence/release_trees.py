@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from pytest_deploygate.evidence.git import git_command, git_environment
+from pytest_deploygate.evidence.object_check import object_is
 from pytest_deploygate.evidence.release import (
     RECORD_FILES_IN,
     RELEASE_CONTENT_INSIDE,
@@ -88,8 +89,8 @@ def _listings(root: Path, names: list[str], raw_length: int) -> dict[str, str]:
         size = int(header[2])
         body = data[end + 1:end + 1 + size]
         position = end + 1 + size + 1
-        if header[1] != b"tree" or len(body) != size:
-            continue
+        if header[1] != b"tree" or len(body) != size or not object_is(header[0], b"tree", body):
+            continue  # (ls-tree asked instead; a forged subtree then fails the dirty check)
         listing = _ls_tree_text(body, raw_length)
         if listing is not None:
             found[name] = listing

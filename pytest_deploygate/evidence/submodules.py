@@ -32,6 +32,7 @@ from pytest_deploygate.core.private_temp import (
     private_temporary_directory,
 )
 from pytest_deploygate.evidence.git_programs import _DEPTH
+from pytest_deploygate.evidence.git_tree import index_tree_id
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,32 @@ def uncommitted_submodules(root: Path, prefix: str, links: Mapping[str, str],
     return changed
 
 
+def checkout_of_its_own(folder: Path, git: Callable[..., Any], *revisions: str
+                        ) -> list[str] | None:
+    """The ids of ``revisions`` in ``folder``'s repository (none asked: an empty list) when
+    ``folder`` is a checkout of its own: a real folder (no link in its place), the top of
+    its own work tree (git answering for the superproject, or for a ``core.worktree``
+    elsewhere, is not it); None when it is not, or a revision is not there. ``git``:
+    release.Git, the controlled git of a folder. (One git process, cached when no revision
+    is asked.)"""
+    if folder.is_symlink() or not folder.is_dir():
+        return None
+    code, answers = git(folder)("rev-parse", "--show-toplevel", *revisions)
+    if code != 0:
+        return None
+    # (From the end: the revisions' ids are one line each, the folder's path may hold any.)
+    lines = answers.removesuffix("\n").rsplit("\n", len(revisions)) if revisions \
+        else [answers.removesuffix("\n")]
+    if len(lines) != len(revisions) + 1:
+        return None
+    try:
+        if Path(lines[0]).resolve() != folder.resolve():
+            return None
+    except (OSError, RuntimeError):
+        return None
+    return lines[1:]
+
+
 def _is_pinned_checkout(folder: Path, pinned: str, depth: int, how: Comparison) -> bool:
     """Whether ``folder`` is the checkout of commit ``pinned`` (or an empty folder, never
     initialised), its work tree as that commit holds it, its own submodules too."""
@@ -79,15 +106,11 @@ def _is_pinned_checkout(folder: Path, pinned: str, depth: int, how: Comparison) 
     except OSError:
         return False
     sub = how.git(folder)
-    code, top = sub("rev-parse", "--show-toplevel")
-    try:
-        if code != 0 or Path(top.removesuffix("\n")).resolve() != folder.resolve():
-            return False  # (git answered for another work tree: not this folder's checkout)
-    except (OSError, RuntimeError):
-        return False
-    code, head = sub("rev-parse", "--verify", "-q", "HEAD")
-    if code != 0 or head.strip() != pinned:
-        return False  # (checked out at another commit, or none)
+    # Its HEAD, and the pinned commit's tree (git hash-checks the commit as it peels it).
+    ids = checkout_of_its_own(folder, how.git, "HEAD", f"{pinned}^{{tree}}")
+    if ids is None or ids[0] != pinned:
+        return False  # (not its own checkout, or checked out at another commit, or none)
+    tree = ids[1]
     try:
         private = private_temporary_directory("deploygate-submodule-")
     except PrivateTempUnavailable:
@@ -98,19 +121,20 @@ def _is_pinned_checkout(folder: Path, pinned: str, depth: int, how: Comparison) 
         # are the job user's) nor its HEAD by name.
         if scratch(*how.plain_index, "read-tree", pinned)[0] != 0:
             return False
+        code, listing = scratch(*how.plain_index, "ls-files", "-s", "-z")
+        # read-tree hashes the commit and its root tree, never a subtree it reads: a loose
+        # object overwritten under a reviewed subtree's id in the submodule's own store (the
+        # job user's files), listing an edited file's blob, filled the index with entries
+        # that hid the edit (rt17c A01). Every entry, hashed up as git writes trees, must
+        # make the pinned commit's tree (from this listing, read anyway: no process more).
+        if code != 0 or index_tree_id(listing, _object_format(tree)) != tree:
+            return False
         scratch(*how.look_at_the_files, *how.plain_index, "update-index", "-q", "--refresh")
         code, diff = scratch(*how.look_at_the_files, *how.plain_index, "diff", "--no-ext-diff",
                              "--no-textconv", "--ignore-submodules=all", "--name-only", "-z")
         if code != 0 or diff.strip("\0"):
             return False
-        # Untracked files count, as git's own look into a submodule counted them (ignored
-        # ones, by the submodule's .gitignore, do not).
-        code, others = scratch(*how.plain_index, "ls-files", "-z", "--others", "--exclude-standard",
-                               "--directory", "--no-empty-directory")
-        if code != 0 or others.strip("\0"):
-            return False
-        code, listing = scratch(*how.plain_index, "ls-files", "-s", "-z")
-        if code != 0:
+        if _has_untracked(scratch, how):
             return False
     files: dict[str, tuple[str, str]] = {}
     for entry in listing.split("\0"):
@@ -128,3 +152,31 @@ def _is_pinned_checkout(folder: Path, pinned: str, depth: int, how: Comparison) 
         return False  # (nested deeper than the check follows: fail closed)
     return all(_is_pinned_checkout(folder / path, commit, depth - 1, how)
                for path, commit in nested.items())
+
+
+def _object_format(object_id: str) -> str:
+    """The object format an id of this length is of (git's two: sha1, sha256)."""
+    return "sha256" if len(object_id) == 64 else "sha1"
+
+
+def _has_untracked(scratch: Callable[..., tuple[int, str]], how: Comparison) -> bool:
+    """Whether the submodule (its scratch index just read from the pinned commit, and its
+    work tree compared equal with it) holds a file the commit does not, as git's own look
+    into a submodule counted them.
+
+    Ignored only by the ``.gitignore`` files the pinned commit holds (the diff proved their
+    bytes are its): ``--exclude-standard`` honoured every ``.gitignore`` in the work tree,
+    an untracked one too, and the submodule's ``info/exclude`` and ``core.excludesFile``
+    (the job user's files): an untracked package beside a reviewed module, with a
+    ``.gitignore`` of ``*`` beside it, was not seen (rt17c A07). So an untracked
+    ``.gitignore`` anywhere is a change itself (listed with no excludes at all, as it could
+    ignore itself), and the other files are listed by the committed ones alone. (Ignored
+    files the commit declares, ``__pycache__`` of an honest run, are no change.)"""
+    code, stray = scratch(*how.plain_index, "ls-files", "-z", "--others", "--",
+                          ":(glob)**/.gitignore")
+    if code != 0 or stray.strip("\0"):
+        return True
+    code, others = scratch(*how.plain_index, "ls-files", "-z", "--others",
+                           "--exclude-per-directory=.gitignore", "--directory",
+                           "--no-empty-directory")
+    return code != 0 or bool(others.strip("\0"))

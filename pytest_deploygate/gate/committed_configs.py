@@ -20,6 +20,7 @@ from typing import Any
 from pytest_deploygate.core.errors import SpecError, StateError
 from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
 from pytest_deploygate.evidence.git import git_command, git_environment
+from pytest_deploygate.evidence.object_check import forged_object, object_is
 from pytest_deploygate.gate.committed_paths import Holder
 
 #: The project config's file name (as committed_folders and evidence/config.py name it).
@@ -91,6 +92,11 @@ def _read(root: Path, holder: Holder, asked: list[str]) -> dict[str, Mapping[str
                              "cannot be told")
         kind, size = header[1], int(header[2])
         blob, at = out[at:at + size], at + size + 1
+        if not object_is(header[0], kind, blob):
+            pinned = "HEAD" if not holder.is_submodule else \
+                f"{holder.commit[:12]}, the commit the submodule {holder.folder}/ pins"
+            raise StateError(forged_object(f"{root / folder / CONFIG_NAME} (at {pinned})",
+                                           header[0]))
         if kind != b"blob" or size > DEFAULT_DOCUMENT_BYTES:
             configs[folder] = None
             continue

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from pytest_deploygate.evidence.config import CONFIG_FILE, DEFAULT_ATTESTATION_LOG
 from pytest_deploygate.evidence.git import GitError, git_command, git_environment
+from pytest_deploygate.evidence.object_check import forged_object, object_is
 
 #: How many committed versions of deploygate.yaml are read: a bound on the work a long
 #: history can make the gate do. Past it, the caller is told the history is cut short (fail
@@ -95,7 +96,11 @@ def _configured_logs_in_history(root: Path) -> list[str]:
         position = end + 1
         if len(header) == 3 and header[1] == b"blob" and header[2].isdigit():
             size = int(header[2])
-            texts.setdefault(header[0], data[position:position + size])
+            text = data[position:position + size]
+            if not object_is(header[0], b"blob", text):
+                raise GitError(forged_object(f"{prefix}{CONFIG_FILE} (a committed version)",
+                                             header[0]))
+            texts.setdefault(header[0], text)
             position += size + 1
     return [log for text in texts.values() if (log := _log_of(text)) is not None]
 
