@@ -32,7 +32,7 @@ def _library(folder: Path) -> Path:
     (folder / "pkg").mkdir(parents=True)
     git(folder, "init", "-q")
     (folder / "pkg" / "lib.py").write_text('def handler():\n    return "ok"\n')
-    (folder / ".gitignore").write_text("__pycache__/\n")
+    (folder / ".gitignore").write_text("__pycache__/\n.pytest_cache/\n")
     (folder / ".gitattributes").write_text("*.py text\n")
     git(folder, "add", ".")
     git(folder, "commit", "-qm", "library")
@@ -124,8 +124,20 @@ def _info_exclude(package: Path, library: Path) -> None:
     exclude.write_text("pkg/lib/\n")
 
 
-@pytest.mark.parametrize("hide", [_gitignore_of_all, _info_exclude],
-                         ids=["untracked .gitignore", "info/exclude"])
+def _excluded_folder_with_gitignore_of_all(package: Path, library: Path) -> None:
+    # (The folder named in info/exclude, so a look that read it would call the untracked
+    # .gitignore one in an ignored folder, like a tool cache's.)
+    _info_exclude(package, library)
+    (package / ".gitignore").write_text("*\n")
+    exclude = Path(git(library, "rev-parse", "--path-format=absolute", "--git-path",
+                       "info/exclude").strip())
+    exclude.write_text("pkg/lib\n")
+
+
+@pytest.mark.parametrize("hide", [_gitignore_of_all, _info_exclude,
+                                  _excluded_folder_with_gitignore_of_all],
+                         ids=["untracked .gitignore", "info/exclude",
+                              "info/exclude and .gitignore"])
 def test_an_untracked_file_in_a_submodule_hidden_by_an_exclude_is_uncommitted(
         tmp_path: Path, hide: Callable[[Path, Path], None]) -> None:
     """A07: a package ``pkg/lib/`` that Python imports in place of the reviewed pkg/lib.py."""
@@ -208,4 +220,29 @@ def test_a_forged_blob_read_for_a_converted_file_is_uncommitted(tmp_path: Path) 
     loose = objects / blob[:2] / blob[2:]
     loose.chmod(0o644)
     loose.write_bytes(zlib.compress(b"blob %d\0" % len(edited) + edited))
+    _refused(root, "uncommitted changes to release content (vendor/lib)")
+
+
+def test_a_tool_cache_the_submodule_commit_ignores_stays_clean(tmp_path: Path) -> None:
+    """No false refusal: an honest test run inside the submodule leaves ``.pytest_cache/``
+    with the ``.gitignore`` of ``*`` pytest writes into it; the pinned commit's own
+    .gitignore ignores that folder, so the file hides nothing the commit does not."""
+    root = _release(tmp_path)
+    cache = root / "vendor" / "lib" / ".pytest_cache"
+    (cache / "v" / "cache").mkdir(parents=True)
+    (cache / ".gitignore").write_text("# Created by pytest automatically.\n*\n")
+    (cache / "v" / "cache" / "lastfailed").write_text("{}\n")
+    done = gate(root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not _dirty(root)
+    assert verdict(root).returncode == 0
+
+
+def test_a_tool_cache_the_submodule_commit_does_not_ignore_is_a_change(tmp_path: Path) -> None:
+    """A folder with its own untracked ``.gitignore`` that the commit's rules do not ignore
+    (``.mypy_cache/``, not in the library's .gitignore) could hold anything: a change."""
+    root = _release(tmp_path)
+    cache = root / "vendor" / "lib" / ".mypy_cache"
+    cache.mkdir()
+    (cache / ".gitignore").write_text("*\n")
     _refused(root, "uncommitted changes to release content (vendor/lib)")

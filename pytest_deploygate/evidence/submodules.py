@@ -134,7 +134,7 @@ def _is_pinned_checkout(folder: Path, pinned: str, depth: int, how: Comparison) 
                              "--no-textconv", "--ignore-submodules=all", "--name-only", "-z")
         if code != 0 or diff.strip("\0"):
             return False
-        if _has_untracked(scratch, how):
+        if _has_untracked(scratch, folder, Path(tmp), how):
             return False
     files: dict[str, tuple[str, str]] = {}
     for entry in listing.split("\0"):
@@ -159,7 +159,8 @@ def _object_format(object_id: str) -> str:
     return "sha256" if len(object_id) == 64 else "sha1"
 
 
-def _has_untracked(scratch: Callable[..., tuple[int, str]], how: Comparison) -> bool:
+def _has_untracked(scratch: Callable[..., tuple[int, str]], folder: Path, tmp: Path,
+                   how: Comparison) -> bool:
     """Whether the submodule (its scratch index just read from the pinned commit, and its
     work tree compared equal with it) holds a file the commit does not, as git's own look
     into a submodule counted them.
@@ -169,14 +170,46 @@ def _has_untracked(scratch: Callable[..., tuple[int, str]], how: Comparison) -> 
     an untracked one too, and the submodule's ``info/exclude`` and ``core.excludesFile``
     (the job user's files): an untracked package beside a reviewed module, with a
     ``.gitignore`` of ``*`` beside it, was not seen (rt17c A07). So an untracked
-    ``.gitignore`` anywhere is a change itself (listed with no excludes at all, as it could
-    ignore itself), and the other files are listed by the committed ones alone. (Ignored
-    files the commit declares, ``__pycache__`` of an honest run, are no change.)"""
+    ``.gitignore`` is a change itself, unless its folder is one the commit's own rules
+    ignore (:func:`_in_ignored_folders`: the ``.pytest_cache/`` an honest test run writes,
+    with the ``.gitignore`` pytest puts in it); the other files are then listed by the
+    ``.gitignore`` files there, which hide nothing the commit does not. (Ignored files the
+    commit declares, ``__pycache__`` of an honest run, are no change.)"""
     code, stray = scratch(*how.plain_index, "ls-files", "-z", "--others", "--",
                           ":(glob)**/.gitignore")
-    if code != 0 or stray.strip("\0"):
+    if code != 0:
+        return True
+    folders = {posixpath.dirname(path) for path in stray.split("\0") if path}
+    if folders and not _in_ignored_folders(folder, folders, tmp, how):
         return True
     code, others = scratch(*how.plain_index, "ls-files", "-z", "--others",
                            "--exclude-per-directory=.gitignore", "--directory",
                            "--no-empty-directory")
     return code != 0 or bool(others.strip("\0"))
+
+
+def _in_ignored_folders(folder: Path, folders: set[str], tmp: Path, how: Comparison) -> bool:
+    """Whether each of ``folders`` (relative to the submodule's top, each holding an untracked
+    ``.gitignore``) is ignored by the ``.gitignore`` files above it, its own left out.
+
+    A folder is asked about by its name, without a trailing slash, so git weighs only the
+    rules of the folders above it, never the untracked file inside it (which, holding
+    ``*``, ignores its own folder). Of untracked ``.gitignore`` files one above another, the
+    highest is weighed by committed rules alone: when its folder is ignored, everything
+    below it was anyway. git runs with a private, empty git directory, so the submodule's
+    ``info/exclude`` (the job user's file) has no say; its ``core.excludesFile`` is the
+    gate's own git home's. The top of the submodule is never an ignored folder."""
+    if "" in folders:
+        return False
+    private = tmp / "no-excludes.git"
+    try:
+        (private / "objects").mkdir(parents=True, exist_ok=True)
+        (private / "refs").mkdir(exist_ok=True)
+        (private / "HEAD").write_text("ref: refs/heads/main\n")
+    except OSError:
+        return False
+    ask = how.git(folder, {"GIT_DIR": str(private), "GIT_WORK_TREE": str(folder)})
+    code, ignored = ask("check-ignore", "-z", "--stdin",
+                        stdin="".join(name + "\0" for name in sorted(folders)))
+    # (check-ignore exits 1 when none is ignored.)
+    return code in (0, 1) and set(ignored.split("\0")) >= folders
