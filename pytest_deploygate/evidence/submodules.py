@@ -66,6 +66,25 @@ def uncommitted_submodules(root: Path, prefix: str, links: Mapping[str, str],
     return changed
 
 
+def checkout_head(folder: Path, git: Callable[..., tuple[int, str]]) -> str | None:
+    """The commit ``folder``'s own checkout has at HEAD (``git``: controlled git there), or
+    None when git answers for another work tree (its ``.git`` gone, moved or pointing
+    elsewhere: not this folder's checkout) or HEAD is no commit. One git process.
+
+    Shared by the dirty check below and the check that a monorepo project's folder is a
+    submodule checked out as its parents pin it (gate/pinned_chain.py)."""
+    code, answer = git("rev-parse", "--show-toplevel", "--verify", "-q", "HEAD")
+    lines = answer.split("\n")
+    if code != 0 or len(lines) < 2 or not lines[1].strip():
+        return None
+    try:
+        if Path(lines[0]).resolve() != folder.resolve():
+            return None
+    except (OSError, RuntimeError):
+        return None
+    return lines[1].strip()
+
+
 def _is_pinned_checkout(folder: Path, pinned: str, depth: int, how: Comparison) -> bool:
     """Whether ``folder`` is the checkout of commit ``pinned`` (or an empty folder, never
     initialised), its work tree as that commit holds it, its own submodules too."""
@@ -79,15 +98,8 @@ def _is_pinned_checkout(folder: Path, pinned: str, depth: int, how: Comparison) 
     except OSError:
         return False
     sub = how.git(folder)
-    code, top = sub("rev-parse", "--show-toplevel")
-    try:
-        if code != 0 or Path(top.removesuffix("\n")).resolve() != folder.resolve():
-            return False  # (git answered for another work tree: not this folder's checkout)
-    except (OSError, RuntimeError):
-        return False
-    code, head = sub("rev-parse", "--verify", "-q", "HEAD")
-    if code != 0 or head.strip() != pinned:
-        return False  # (checked out at another commit, or none)
+    if checkout_head(folder, sub) != pinned:
+        return False  # (another work tree's answer, another commit, or none)
     try:
         private = private_temporary_directory("deploygate-submodule-")
     except PrivateTempUnavailable:
