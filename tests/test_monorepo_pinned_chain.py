@@ -163,3 +163,89 @@ def test_an_untracked_clone_named_by_a_new_state_is_refused(tmp_path: Path) -> N
     assert "copy-a/ is in the repository copy-a/, which the monorepo does not commit" in \
         cloned.stdout, cloned.stdout[-3000:]
     assert verdict(root, "svc-c").returncode == 4
+
+
+def _with_vendored_deploygate_user(tmp_path: Path, root_config: str) -> Path:
+    """svc-a in a plain folder of the monorepo (signed: gate 0), and services/ a submodule
+    vendoring, as a nested submodule third_party/lib, a repository that itself uses
+    deploygate: its examples/demo/ holds a deploygate.yaml and .deploygate/ (as
+    pytest-deploygate's examples/acme-api/ does)."""
+    lib = tmp_path / "lib"
+    (lib / "examples" / "demo" / ".deploygate").mkdir(parents=True)
+    git(lib, "init", "-q", "-b", "main")
+    (lib / "lib.py").write_text("VALUE = 1\n")
+    (lib / "examples" / "demo" / "deploygate.yaml").write_text(CONFIG.format(version="0.1.0"))
+    (lib / "examples" / "demo" / ".deploygate" / "approvers.yaml").write_text(APPROVERS)
+    commit(lib, DEV, "a library using deploygate itself")
+    services = tmp_path / "services"
+    services.mkdir()
+    git(services, "init", "-q", "-b", "main")
+    (services / "README").write_text("shared services\n")
+    _submodule(services, lib, "third_party/lib")
+    commit(services, DEV, "the services, vendoring the library")
+    root = tmp_path / "mono"
+    _superproject(root, root_config, {"svc-a": "svc-a"})
+    (root / "svc-a" / "src").mkdir(parents=True)
+    (root / "svc-a" / "src" / "app.py").write_text("NAME = 'svc-a'\n")
+    (root / "svc-a" / "deploygate.yaml").write_text(CONFIG.format(version="1.4.0"))
+    (root / "svc-a" / ".deploygate").mkdir()
+    (root / "svc-a" / ".deploygate" / "approvers.yaml").write_text(APPROVERS)
+    (root / "svc-a" / ".deploygate" / "attestations.jsonl").write_text("")
+    _submodule(root, services, "services")
+    git(root, "-c", "protocol.file.allow=always", "submodule", "update", "--init",
+        "--recursive", "-q")
+    commit(root, DEV, "svc-a and the services")
+    log = root / "svc-a" / ".deploygate" / "attestations.jsonl"
+    _sign(log, "security-sign-off", SAM, "security-officer")
+    _sign(log, "qa-sign-off", ANA, "qa-lead")
+    _reports(root, {"svc-a": "svc-a"})
+    return root
+
+
+def test_a_vendored_repository_using_deploygate_is_no_project_when_the_root_says_so(
+        tmp_path: Path) -> None:
+    """rt18a F1: a vendored repository's own deploygate.yaml and .deploygate/ marked a
+    project folder no state names, and every project with a project.path was refused. The
+    root's committed deploygate.yaml lists it under monorepo: not_projects:, and the refusal
+    says so."""
+    refused_root = _with_vendored_deploygate_user(tmp_path / "plain",
+                                                  CONFIG.format(version="3.0.0"))
+    refused = gate(refused_root, "svc-a")
+    assert refused.returncode not in (0, 1), refused.stdout[-3000:]
+    assert "services/third_party/lib/examples/demo/ holds its own" in refused.stdout and \
+        "monorepo: not_projects: in the root's committed deploygate.yaml" in refused.stdout, \
+        refused.stdout[-3000:]
+    root = _with_vendored_deploygate_user(
+        tmp_path / "listed", CONFIG.format(version="3.0.0") +
+        "monorepo:\n  not_projects:\n    - services/third_party/lib\n")
+    honest = gate(root, "svc-a")
+    assert honest.returncode == 0, honest.stdout[-3000:]
+    assert verdict(root, "svc-a").returncode == 0
+    # A folder listed there is no project's: no state may name it (nor one inside it).
+    state = root / ".isdlc" / "projects" / "demo" / "state.json"
+    state.parent.mkdir()
+    state.write_text(json.dumps({"project": {
+        "name": "demo", "path": "services/third_party/lib/examples/demo"}, "phases": {}}))
+    named = gate(root, "demo")
+    assert named.returncode not in (0, 1), named.stdout[-3000:]
+    assert "leads into services/third_party/lib/, which the root's committed " \
+        "deploygate.yaml lists under monorepo.not_projects" in named.stdout, \
+        named.stdout[-3000:]
+
+
+def test_a_folder_inside_the_projects_own_committed_folder_is_its_own(
+        tmp_path: Path) -> None:
+    """rt18a F2: project.path services/svc-a/src, a folder inside svc-a's own committed
+    folder (its deploygate.yaml and .deploygate/ at services/svc-a/), was refused as if no
+    state named services/svc-a/, for svc-a and for svc-b alike."""
+    root = _nested(tmp_path)
+    state = root / ".isdlc" / "projects" / "svc-a" / "state.json"
+    state.write_text(json.dumps({"project": {"name": "svc-a", "path": "services/svc-a/src"},
+                                 "phases": {}}))
+    shutil.copytree(root / "services" / "svc-a" / "reports",
+                    root / "services" / "svc-a" / "src" / "reports")
+    inside = gate(root, "svc-a")
+    assert "no project's state names it" not in inside.stdout, inside.stdout[-3000:]
+    assert inside.returncode in (0, 1), inside.stdout[-3000:]
+    beside = gate(root, "svc-b")
+    assert beside.returncode == 1, beside.stdout[-3000:]
