@@ -249,3 +249,22 @@ def test_a_folder_inside_the_projects_own_committed_folder_is_its_own(
     assert inside.returncode in (0, 1), inside.stdout[-3000:]
     beside = gate(root, "svc-b")
     assert beside.returncode == 1, beside.stdout[-3000:]
+
+
+def test_a_one_level_project_submodule_checked_out_at_another_commit_is_refused(
+        tmp_path: Path) -> None:
+    """rt18a A03 in the one-level layout (services/svc-a and services/svc-b each a
+    submodule of the monorepo, services/ a plain folder): the monorepo's HEAD pins svc-b."""
+    from test_monorepo_submodule_projects import _monorepo
+
+    root = _monorepo(tmp_path)
+    assert gate(root, "svc-a").returncode == 0
+    assert gate(root, "svc-b").returncode == 1  # (no QA sign-off for svc-b)
+    svc_b = root / "services" / "svc-b"
+    git(svc_b, "fetch", "-q", "../svc-a", "HEAD")
+    git(svc_b, "checkout", "-q", "FETCH_HEAD")
+    moved = gate(root, "svc-b")
+    assert moved.returncode not in (0, 1), moved.stdout[-3000:]
+    assert "the submodule services/svc-b/ is checked out at " in moved.stdout and \
+        "but the monorepo pins " in moved.stdout, moved.stdout[-3000:]
+    assert verdict(root, "svc-b").returncode == 4

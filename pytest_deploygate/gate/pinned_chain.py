@@ -95,8 +95,10 @@ def _next_gitlink(parent: Path, commit: str, own_top: Path, state_path: Path, wh
     parts = own_top.relative_to(parent).parts
     prefixes = ["/".join(parts[:end]) for end in range(1, len(parts) + 1)]
     # (One listing of every folder on the way: the first gitlink among them is the next
-    # submodule. Literal: a folder named with glob characters is itself.)
-    code, listing = Git(parent)("--literal-pathspecs", "ls-tree", "-z", commit, "--",
+    # submodule. -t: a folder on the way is listed as itself, where a path naming a folder
+    # alone lists what it holds, and a gitlink before the last part is listed only when it
+    # is named. Literal: a folder named with glob characters is itself.)
+    code, listing = Git(parent)("--literal-pathspecs", "ls-tree", "-t", "-z", commit, "--",
                                 *prefixes)
     if code != 0:
         raise StateError(f"{state_path}: {where}: git could not list the commit "
