@@ -268,3 +268,15 @@ def test_a_one_level_project_submodule_checked_out_at_another_commit_is_refused(
     assert "the submodule services/svc-b/ is checked out at " in moved.stdout and \
         "but the monorepo pins " in moved.stdout, moved.stdout[-3000:]
     assert verdict(root, "svc-b").returncode == 4
+
+
+def test_a_not_projects_entry_outside_the_root_is_refused_in_one_line(tmp_path: Path) -> None:
+    """monorepo.not_projects names folders from the root: one leaving it (``../``) cannot
+    say which folders are no project's, so the run stops with the setting named."""
+    root = _with_vendored_deploygate_user(
+        tmp_path, CONFIG.format(version="3.0.0") + "monorepo:\n  not_projects: [../elsewhere]\n")
+    ran = gate(root, "svc-a")
+    said = ran.stdout + ran.stderr
+    assert ran.returncode not in (0, 1), said[-3000:]
+    assert "monorepo.not_projects[0] '../elsewhere' is no folder inside the monorepo root" in \
+        said and "Traceback" not in said, said[-3000:]
