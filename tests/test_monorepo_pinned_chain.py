@@ -246,6 +246,7 @@ def test_a_folder_inside_the_projects_own_committed_folder_is_its_own(
                     root / "services" / "svc-a" / "src" / "reports")
     inside = gate(root, "svc-a")
     assert "no project's state names it" not in inside.stdout, inside.stdout[-3000:]
+    # (Judged, not refused: its sign-offs are looked for from the folder chosen, as before.)
     assert inside.returncode in (0, 1), inside.stdout[-3000:]
     beside = gate(root, "svc-b")
     assert beside.returncode == 1, beside.stdout[-3000:]
