@@ -1348,6 +1348,33 @@ def _schema_project_config(data: Any, custom_formats: Any=None, name_prefix: Any
                     raise _refusal(name_prefix, '.project must be longer than or equal to 1 characters', 'minLength')
                 if not REGEX_PATTERNS['^[^/\\\\]+$'].search(data__project):
                     raise _refusal(name_prefix, '.project must match pattern ^[^/\\\\]+$', 'pattern')
+        if 'monorepo' in data_keys:
+            data_keys.remove('monorepo')
+            data__monorepo = data['monorepo']
+            if not isinstance(data__monorepo, dict):
+                raise _refusal(name_prefix, '.monorepo must be object', 'type')
+            data__monorepo_is_dict = isinstance(data__monorepo, dict)
+            if data__monorepo_is_dict:
+                data__monorepo_keys = set(data__monorepo.keys())
+                if 'not_projects' in data__monorepo_keys:
+                    data__monorepo_keys.remove('not_projects')
+                    data__monorepo__notprojects = data__monorepo['not_projects']
+                    if not isinstance(data__monorepo__notprojects, list):
+                        raise _refusal(name_prefix, '.monorepo.not_projects must be array', 'type')
+                    data__monorepo__notprojects_is_list = isinstance(data__monorepo__notprojects, list)
+                    if data__monorepo__notprojects_is_list:
+                        data__monorepo__notprojects_len = len(data__monorepo__notprojects)
+                        for data__monorepo__notprojects_x, data__monorepo__notprojects_item in enumerate(data__monorepo__notprojects):
+                            if not isinstance(data__monorepo__notprojects_item, str):
+                                raise _refusal(name_prefix, '.monorepo.not_projects[{data__monorepo__notprojects_x}]'.format(**locals()) + ' must be string', 'type')
+                            if isinstance(data__monorepo__notprojects_item, str):
+                                data__monorepo__notprojects_item_len = len(data__monorepo__notprojects_item)
+                                if data__monorepo__notprojects_item_len < 1:
+                                    raise _refusal(name_prefix, '.monorepo.not_projects[{data__monorepo__notprojects_x}]'.format(**locals()) + ' must be longer than or equal to 1 characters', 'minLength')
+                                if not REGEX_PATTERNS['^(?!/)(?!\\.\\.(/|$))[^\\\\]+$'].search(data__monorepo__notprojects_item):
+                                    raise _refusal(name_prefix, '.monorepo.not_projects[{data__monorepo__notprojects_x}]'.format(**locals()) + ' must match pattern ^(?!/)(?!\\.\\.(/|$))[^\\\\]+$', 'pattern')
+                if data__monorepo_keys:
+                    raise _refusal(name_prefix, '.monorepo must not contain ' + str(data__monorepo_keys) + ' properties', 'additionalProperties')
         if 'version' in data_keys:
             data_keys.remove('version')
             data__version = data['version']
@@ -3427,7 +3454,7 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     '08324dc8b33c65c2f5703c6d22e5d988101fc3079837511e19dcf589baa76da0': _schema_attestation,  # schema attestation.schema.json
     '7a51f408cef4c39cff9b5371c618129722567967f124b838ce0c06db84a7a532': _schema_gate_decision_predicate,  # schema gate-decision-predicate.schema.json
     'd366b73411f36a21805137da0ea9be5c83a25adcb0f9d671ca17bfc064a5dbba': _schema_gate_spec,  # schema gate-spec.schema.json
-    '50a29f7457274efb5869242a01d8b6f4c6df34a6660969d4aa631c805aaad45c': _schema_project_config,  # schema project-config.schema.json
+    '1310dcabe3dead0cb8a1841e0c828918516aeeba613114a77f89c93b631eb0d2': _schema_project_config,  # schema project-config.schema.json
     '4c7f2fc98cc3724ae188be104c9c21abd7453a68c35766db3cd83d5c55a81c28': _schema_waiver,  # schema waiver.schema.json
     '8be233f6a42acf9f14bab00062e99446c80b81bec1de9ab05c4fba637858feb1': _kind_state,  # kind state
     '5a42b46259bcd31c3eb55b52967dd97005a3796c2db61bf9dbc955a982ff1ff6': _kind_gate_passed,  # kind gate_passed

@@ -93,6 +93,17 @@ def checkout_of_its_own(folder: Path, git: Callable[..., Any], *revisions: str
     return lines[1:]
 
 
+def checkout_head(folder: Path, git: Callable[..., tuple[int, str]]) -> str | None:
+    """The commit ``folder``'s own checkout has at HEAD (``git``: controlled git there), or
+    None when git answers for another work tree (its ``.git`` gone, moved or pointing
+    elsewhere: not this folder's checkout) or HEAD is no commit. One git process.
+
+    Shared with the check that a monorepo project's folder is a submodule checked out as
+    its parents pin it (gate/pinned_chain.py)."""
+    ids = checkout_of_its_own(folder, lambda _folder: git, "HEAD")
+    return ids[0] if ids else None
+
+
 def _is_pinned_checkout(folder: Path, pinned: str, depth: int, how: Comparison) -> bool:
     """Whether ``folder`` is the checkout of commit ``pinned`` (or an empty folder, never
     initialised), its work tree as that commit holds it, its own submodules too."""

@@ -50,7 +50,20 @@ class _Mark(NamedTuple):
     holder: Holder
 
 
+class CommittedLayout(NamedTuple):
+    """The committed project folders, and the folders the root's committed config lists as
+    no project's (gate/not_projects.py)."""
+
+    folders: dict[str, CommittedFolder]
+    not_projects: tuple[str, ...]
+
+
 def committed_project_folders(root: Path) -> dict[str, CommittedFolder]:
+    """committed_layout's project folders."""
+    return committed_layout(root).folders
+
+
+def committed_layout(root: Path) -> CommittedLayout:
     """Each folder under ``root`` (relative, posix, never the root itself) whose committed
     files, through submodules at any depth (committed_paths), hold a deploygate.yaml, a
     file in .deploygate/ or a sign-off file a committed config places there, with what it
@@ -78,16 +91,21 @@ def committed_project_folders(root: Path) -> dict[str, CommittedFolder]:
             config_holders[folder] = holder
             _mark(marks, folder, _Mark(_BY_CONFIG, f"its own {CONFIG_NAME}", holder))
     if not config_holders:
-        return _described(marks, {})
+        return CommittedLayout(_described(marks, {}), ())
     from pytest_deploygate.gate.committed_configs import committed_configs
+    from pytest_deploygate.gate.not_projects import listed_in, not_project_folders
 
     read = committed_configs(root, config_holders)
     _mark_sign_off_files(marks, paths, read)
+    # (Before the groups: a vendored repository's folders are not this repository's at all.)
+    not_projects = not_project_folders(read.get(""))
+    for folder in [folder for folder in marks if listed_in(folder, not_projects)]:
+        del marks[folder]
     projects = {state.parent.name
                 for state in (root / ".isdlc" / "projects").glob("*/state.json")}
     for folder in _group_folders(marks, read, projects):
         del marks[folder]
-    return _described(marks, read)
+    return CommittedLayout(_described(marks, read), not_projects)
 
 
 def _mark(marks: dict[str, _Mark], folder: str, mark: _Mark) -> None:

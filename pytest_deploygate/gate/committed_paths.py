@@ -9,10 +9,13 @@ read from the superproject, which holds no file there (a false refusal). So the 
 built once here, at any depth, each path knowing the repository (its checkout) and the
 commit that hold it, and committed_folders marks it with one routine.
 
-A submodule not checked out (no ``.git`` in its folder) holds no file the gate reads and is
-skipped; whether a checked-out one is exactly its pinned commit is the dirty check's
-question (evidence/submodules.py). Nested deeper than ``_DEPTH`` levels: a StateError
-(which folders are projects' own cannot be told), as the dirty check fails closed there.
+A submodule never initialised (its folder empty, or not there) holds no file the gate reads
+and is skipped; one whose folder holds files without its ``.git`` (gone, moved, dangling) is a
+StateError, since a nested submodule's own ``.git`` still works below it (rt18a A01).
+Whether a checked-out one is exactly its pinned commit is the dirty check's question
+(evidence/submodules.py), and for a project's folder project_dirs' (gate/pinned_chain.py).
+Nested deeper than ``_DEPTH`` levels: a StateError (which folders are projects' own cannot
+be told), as the dirty check fails closed there.
 
 (PYTEST_DONT_REWRITE: no test assertions here, so pytest need not rewrite it.)
 """
@@ -97,13 +100,22 @@ def _collect(root: Path, holder: Holder, listing: bytes, depth: int,
             found.append(CommittedPath(path, holder))
             continue
         checkout = root / path
+        commit = fields[2] if len(fields) == 3 else ""
         if not (checkout / ".git").exists():
-            continue  # (not checked out: it holds no file the gate reads)
+            if _never_initialised(checkout):
+                continue  # (not checked out: it holds no file the gate reads)
+            # Files there, but no checkout of its own: git asked from a folder inside it
+            # (a nested submodule's own gitfile still works) found a repository all the
+            # same, while its listing here said nothing of it (rt18a A01).
+            raise StateError(f"{root}: the submodule {path}/ holds files but is no checkout "
+                             f"of the commit {commit[:12]} pinned for it (its .git gone, "
+                             "moved or dangling), so which folders "
+                             "below it are projects' own cannot be told; check it out "
+                             "(git submodule update --init --recursive)")
         if depth <= 0:
             raise StateError(f"{root}: submodules nested more than {_DEPTH} levels deep at "
                              f"{path}/, so which folders are projects' own cannot be told; "
                              "nest submodules less deeply")
-        commit = fields[2] if len(fields) == 3 else ""
         listed = run_git(checkout, ("ls-tree", "-r", "-z", commit))
         if isinstance(listed, str) or listed.returncode != 0:
             why = listed if isinstance(listed, str) else first_line(listed.stderr)
@@ -112,6 +124,20 @@ def _collect(root: Path, holder: Holder, listing: bytes, depth: int,
                              "project's folder cannot be told; check the submodule out again "
                              "(git submodule update --init --recursive --force)")
         _collect(root, Holder(checkout, commit, path), listed.stdout, depth - 1, found)
+
+
+def _never_initialised(checkout: Path) -> bool:
+    """Whether a gitlink's folder holds nothing (never initialised: git writes nothing
+    there) or is not there at all, as the dirty check (evidence/submodules.py) counts it; a
+    link in its place, or a folder that cannot be read, is not."""
+    if checkout.is_symlink():
+        return False
+    if not checkout.is_dir():
+        return not checkout.exists()
+    try:
+        return not any(checkout.iterdir())
+    except OSError:
+        return False
 
 
 def run_git(folder: Path, args: tuple[str, ...]) -> subprocess.CompletedProcess[bytes] | str:

@@ -35,6 +35,19 @@ def project_dir(root: Path, project_id: str | None, state_path: Path, state: Sta
     declared = DeclaredPaths() if declared is None else declared
     if project_id is None:
         return root
+    folder, where = _chosen_dir(root, project_id, state_path, state, max_state_bytes, declared)
+    # (Last: the folder is the project's by what the repository commits; now the repository
+    # git finds from it, which its release and sign-offs are read from, must be the one
+    # committing it, through submodules checked out as pinned: rt18a A01-A03.)
+    from pytest_deploygate.gate.pinned_chain import refuse_unpinned_folder
+
+    refuse_unpinned_folder(root, folder, state_path, where, declared.pinned_checkouts)
+    return folder
+
+
+def _chosen_dir(root: Path, project_id: str, state_path: Path, state: StateDoc,
+                max_state_bytes: int, declared: DeclaredPaths) -> tuple[Path, str]:
+    """project_dir's folder by state and the committed folders, and how the line names it."""
     own = root / project_id
     declared_path = state.get("project.path")
     if isinstance(declared_path, str) and declared_path:
@@ -45,6 +58,7 @@ def project_dir(root: Path, project_id: str | None, state_path: Path, state: Sta
         except OutsideRoot as exc:
             raise StateError(f"{state_path}: project.path {exc}") from None
         where = f"project.path {declared_path!r}"
+        _refuse_no_projects_folder(root, state_path, chosen, where, declared)
         _refuse_another_projects_dir(root, project_id, state_path, chosen, where,
                                      max_state_bytes, declared)
         _refuse_another_projects_committed_folder(root, project_id, state_path, chosen,
@@ -54,7 +68,7 @@ def project_dir(root: Path, project_id: str | None, state_path: Path, state: Sta
                                              declared)
         _refuse_unowned_project_folders(root, project_id, state_path, chosen, where,
                                         max_state_bytes, declared)
-        return chosen
+        return chosen, where
     if not own.is_dir():
         # At the root for want of a folder: that is also where a project lands whose state
         # lost the project.path naming its folder (which then belongs to no project).
@@ -63,14 +77,36 @@ def project_dir(root: Path, project_id: str | None, state_path: Path, state: Sta
                                              declared)
         _refuse_unowned_project_folders(root, project_id, state_path, root, where,
                                         max_state_bytes, declared)
-        return root
+        return root, where
     where = f"its directory {project_id}/"
     _refuse_another_projects_dir(root, project_id, state_path, own, where, max_state_bytes,
                                  declared)
     _refuse_another_projects_committed_folder(root, project_id, state_path, own, where,
                                               declared)
     _refuse_leaving_its_committed_folder(root, project_id, state_path, own, where, declared)
-    return own
+    return own, where
+
+
+def _refuse_no_projects_folder(root: Path, state_path: Path, chosen: Path, where: str,
+                               declared: DeclaredPaths) -> None:
+    # A folder the root's reviewed config lists as no project's (a vendored repository's
+    # own, monorepo.not_projects) is unmarked, so no other check sees whose it is: a state
+    # naming it would have a project judged by that repository's config and sign-offs.
+    not_projects = declared.not_projects(root)
+    if not not_projects:
+        return
+    from pytest_deploygate.gate.not_projects import SETTING, listed_in
+
+    try:
+        relative = chosen.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return
+    listed = listed_in(relative, not_projects)
+    if listed is not None:
+        raise StateError(f"{state_path}: {where} leads into {listed}/, which the root's "
+                         f"committed deploygate.yaml lists under {SETTING} (no project's "
+                         "folder); name the project's own folder in project.path, or remove "
+                         f"{listed} from {SETTING} in a reviewed change")
 
 
 def _refuse_leaving_its_own_folder(root: Path, project_id: str, state_path: Path,
@@ -264,26 +300,36 @@ def _refuse_unowned_project_folders(root: Path, project_id: str, state_path: Pat
     committed = declared.committed(root)
     if not committed:
         return
-    claimed = [chosen.resolve()]
+    claimed = [(project_id, chosen.resolve())]
     if (root / project_id).is_dir():
-        claimed.append((root / project_id).resolve())  # (chosen lies in it: see above)
-    claimed += [folder for _, folder in _projects_folders(root, project_id, max_state_bytes,
-                                                          declared)]
+        claimed.append((project_id, (root / project_id).resolve()))  # (chosen lies in it)
+    claimed += list(_projects_folders(root, project_id, max_state_bytes, declared))
     real_root = root.resolve()
     named = "the repository root" if chosen.resolve() == real_root else \
         f"{chosen.resolve().relative_to(real_root).as_posix()}/"
-    holders = [c for c in claimed if c != real_root]
+    holders = [(pid, c) for pid, c in claimed if c != real_root]
+    owners = declared.owners(root)
     for folder, found in sorted(committed.items()):
         holds = found.holds
         real = (root / folder).resolve()
-        if any(real == c or c in real.parents for c in holders):
+        if any(real == c or c in real.parents for _, c in holders):
+            continue
+        # A folder a project's state names inside a committed folder of that same project
+        # (project.path services/svc-a/src, its config and sign-offs at services/svc-a/) is
+        # accounted for by it: the project is judged there under that folder's config, as
+        # _refuse_leaving_its_committed_folder allows (rt18a F2).
+        owner = owners.get(folder)
+        if owner is not None and any(real in c.parents and owner.project == pid
+                                     for pid, c in holders):
             continue
         raise StateError(f"{state_path}: {folder}/ holds {holds}, so it is a project's "
                          "folder, but no project's state names it (its state deleted, or "
                          "its project.path moved): whose it is cannot be told, so neither "
                          f"can whether {named} ({where}) is project {project_id}'s own; name "
                          f"{folder}/ in its project's state (project.path), or name the "
-                         "folder after its project")
+                         "folder after its project; a folder that is no project of this "
+                         "repository (a vendored repository's own) is listed under monorepo: "
+                         "not_projects: in the root's committed deploygate.yaml")
 
 
 def _projects_folders(root: Path, project_id: str, max_state_bytes: int,
@@ -347,17 +393,28 @@ class DeclaredPaths:
     def __init__(self) -> None:
         self._read: dict[tuple[str, int, int, int, int, int], object] = {}
         self._committed: dict[Path, dict[str, CommittedFolder]] = {}
+        self._not_projects: dict[Path, tuple[str, ...]] = {}
         self._owners: dict[Path, dict[str, FolderOwner]] = {}
         self._places: dict[Path, dict[str, Path]] = {}
+        #: submodule checkouts found at the commit their parent pins (pinned_chain)
+        self.pinned_checkouts: set[tuple[Path, str]] = set()
 
     def committed(self, root: Path) -> dict[str, CommittedFolder]:
         """The project folders committed under ``root``, through submodules
         (committed_folders), asked of git once per run."""
         if root not in self._committed:
-            from pytest_deploygate.gate.committed_folders import committed_project_folders
+            from pytest_deploygate.gate.committed_folders import committed_layout
 
-            self._committed[root] = committed_project_folders(root)
+            layout = committed_layout(root)
+            self._committed[root] = layout.folders
+            self._not_projects[root] = layout.not_projects
         return self._committed[root]
+
+    def not_projects(self, root: Path) -> tuple[str, ...]:
+        """The folders the root's committed deploygate.yaml lists as no project's
+        (monorepo.not_projects), asked of git with the committed folders."""
+        self.committed(root)
+        return self._not_projects[root]
 
     def owners(self, root: Path) -> dict[str, FolderOwner]:
         """Whose each committed project folder is (folder_owners), asked of git once per
