@@ -29,7 +29,7 @@ from pytest_deploygate.core.private_temp import (
 from pytest_deploygate.core.programs import ProgramNotFound, find_program, program_path
 from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.git_programs import as_environment, programs_off
-from pytest_deploygate.evidence.line_proof import LineProver
+from pytest_deploygate.evidence.line_proof import unproven_lines
 from pytest_deploygate.evidence.object_check import forged_object
 from pytest_deploygate.evidence.object_reader import ObjectReader, ObjectUnproven
 from pytest_deploygate.evidence.shallow import fetch_history_hint
@@ -228,11 +228,12 @@ def blame_lines(root: Path, relative: str) -> dict[int, BlamedLine]:
     # unhashed, so each committed line's commit must be shown to add it (line_proof.py).
     with _object_reader(root) as reader:
         origins = _origins(reader, {commit for commit, _ in blamed.values()})
-        prover = LineProver(reader)
-        return {number: BlamedLine(origins[commit], content, paths.get(number, ""),
-                                   None if _is_uncommitted(commit) else
-                                   prover.problem(commit, paths.get(number, ""), content))
-                for number, (commit, content) in blamed.items()}
+        unproven = unproven_lines(reader, {
+            number: (commit, paths.get(number, ""), content)
+            for number, (commit, content) in blamed.items() if not _is_uncommitted(commit)})
+    return {number: BlamedLine(origins[commit], content, paths.get(number, ""),
+                               unproven.get(number))
+            for number, (commit, content) in blamed.items()}
 
 
 def top_relative(root: Path, relative: str) -> str | None:

@@ -13,58 +13,76 @@ a reason, and the line is not attributed (fail closed).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pytest_deploygate.core.trust_rules import split_git_lines
 from pytest_deploygate.evidence.object_reader import ObjectReader, ObjectUnproven
 
 #: Tree entry modes that name a blob (a file, an executable, a symlink).
-_BLOB_MODES = frozenset((b"100644", b"100755", b"120000", b"100664"))
+_BLOB_MODES = frozenset((b"100644", b"100755", b"120000"))
 _TREE_MODE = b"40000"
 
 
-class LineProver:
-    """Proofs for one file's lines over one object reader; each commit's file read once."""
+def unproven_lines(reader: ObjectReader, claims: Mapping[int, tuple[str, str, bytes]]
+                   ) -> dict[int, str]:
+    """Line number -> why hashed objects do not show that its commit added it, for each
+    claim (line number -> commit, path from the repository's top, the line's bytes) that
+    is not proven. Each commit's file and each parent's is read once, for all its lines,
+    and not kept afterwards (a long log's history is never held in memory)."""
+    groups: dict[tuple[str, str], dict[int, bytes]] = {}
+    for number, (commit, path, content) in claims.items():
+        groups.setdefault((commit, path), {})[number] = content
+    walker = _Walker(reader)
+    problems: dict[int, str] = {}
+    for (commit, path), lines in groups.items():
+        try:
+            held, parents = walker.file_lines(commit, path)
+            for number, content in lines.items():
+                if content not in held:
+                    problems[number] = f"commit {commit} does not hold this line in {path}"
+            for parent in parents:
+                in_parent, _ = walker.file_lines(parent, path)
+                for number, content in lines.items():
+                    if number not in problems and content in in_parent:
+                        problems[number] = (f"its parent {parent} already holds this line "
+                                            f"in {path}")
+        except ObjectUnproven as exc:
+            problems.update(dict.fromkeys(lines, str(exc)))
+    return problems
+
+
+class _Walker:
+    """Commits and paths read through one reader; commits' headers and the one tree entry
+    each walk needs are kept (small), blobs are not."""
 
     def __init__(self, reader: ObjectReader) -> None:
         self._reader = reader
-        self._files: dict[tuple[str, str], frozenset[bytes] | None] = {}
-        self._parents: dict[str, tuple[str, ...]] = {}
+        self._commits: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self._entries: dict[tuple[str, bytes], tuple[bytes, str] | None] = {}
 
-    def problem(self, commit: str, path: str, content: bytes) -> str | None:
-        """Why ``commit`` is not proven to have added ``content`` as a line of ``path``
-        (from the repository's top); None when it is."""
-        try:
-            if content not in self._lines(commit, path):
-                return f"commit {commit} does not hold this line in {path}"
-            for parent in self._parents[commit]:
-                if content in self._lines(parent, path):
-                    return f"its parent {parent} already holds this line in {path}"
-        except ObjectUnproven as exc:
-            return str(exc)
-        return None
-
-    def _lines(self, commit: str, path: str) -> frozenset[bytes]:
-        key = (commit, path)
-        if key not in self._files:
-            self._files[key] = self._file_lines(commit, path)
-        lines = self._files[key]
-        return lines if lines is not None else frozenset()
-
-    def _file_lines(self, commit: str, path: str) -> frozenset[bytes] | None:
-        tree, parents = _commit_fields(self._reader.read(commit, "commit"), commit)
-        self._parents[commit] = parents
+    def file_lines(self, commit: str, path: str) -> tuple[frozenset[bytes], tuple[str, ...]]:
+        """The lines of ``path`` at ``commit`` (none when absent) and the commit's parents."""
+        fields = self._commits.get(commit)
+        if fields is None:
+            fields = self._commits[commit] = _commit_fields(
+                self._reader.read(commit, "commit"), commit)
+        tree, parents = fields
         width = len(commit) // 2
         mode, object_id = _TREE_MODE, tree
         for name in path.encode().split(b"/"):
             if mode != _TREE_MODE:
-                return None  # (a file where a folder would be: the path is absent)
-            entry = _tree_entries(self._reader.read(object_id, "tree"), width, object_id
-                                  ).get(name)
+                return frozenset(), parents  # (a file where a folder would be: absent)
+            key = (object_id, name)
+            if key not in self._entries:
+                entries = _tree_entries(self._reader.read(object_id, "tree"), width, object_id)
+                self._entries[key] = entries.get(name)
+            entry = self._entries[key]
             if entry is None:
-                return None
+                return frozenset(), parents
             mode, object_id = entry
         if mode not in _BLOB_MODES:
-            return None  # (a folder or a submodule at the path: no line of a file)
-        return frozenset(split_git_lines(self._reader.read(object_id, "blob")))
+            return frozenset(), parents  # (a folder or a submodule at the path: no line)
+        return frozenset(split_git_lines(self._reader.read(object_id, "blob"))), parents
 
 
 def _commit_fields(body: bytes, commit: str) -> tuple[str, tuple[str, ...]]:

@@ -32,7 +32,6 @@ class ObjectReader:
         self._process = subprocess.Popen(list(command), stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                          env=dict(env))
-        self._cache: dict[str, tuple[bytes, bytes]] = {}
 
     def __enter__(self) -> ObjectReader:
         return self
@@ -59,10 +58,8 @@ class ObjectReader:
         object_id = object_id.lower()
         if len(object_id) not in (40, 64) or not set(object_id) <= _HEX:
             raise ObjectUnproven(f"{object_id!r} is not an object id")
-        cached = self._cache.get(object_id)
-        if cached is None:
-            cached = self._cache[object_id] = self._ask(object_id)
-        found, data = cached
+        # (Nothing is kept here: a caller keeps what it parsed, never a history of blobs.)
+        found, data = self._ask(object_id)
         if found != kind.encode():
             raise ObjectUnproven(f"{object_id} is a {found.decode('ascii', 'replace')}, "
                                  f"not a {kind}")
