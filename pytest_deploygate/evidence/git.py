@@ -29,7 +29,9 @@ from pytest_deploygate.core.private_temp import (
 from pytest_deploygate.core.programs import ProgramNotFound, find_program, program_path
 from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.git_programs import as_environment, programs_off
-from pytest_deploygate.evidence.object_check import forged_object, object_is
+from pytest_deploygate.evidence.line_proof import unproven_lines
+from pytest_deploygate.evidence.object_check import forged_object
+from pytest_deploygate.evidence.object_reader import ObjectReader, ObjectUnproven
 from pytest_deploygate.evidence.shallow import fetch_history_hint
 
 #: Paths whose commits are sign-off bookkeeping (the phase-start rule of authors_since).
@@ -85,6 +87,8 @@ class BlamedLine:
     #: The file, relative to the repository's top, to which the commit added the line: git
     #: blame follows a whole-file rename, so a line may come from another file.
     path: str = ""
+    #: Why hashed objects do not show the commit adding the line (None: they do).
+    unproven: str | None = None
 
 
 class GitError(Exception):
@@ -220,8 +224,15 @@ def blame_lines(root: Path, relative: str) -> dict[int, BlamedLine]:
         raise GitError(f"git blame {relative}: {stderr.strip()[:300]}")
     paths = porcelain_paths(result.stdout)
     blamed = parse_porcelain(result.stdout)
-    origins = commit_origins(root, {commit for commit, _ in blamed.values()})
-    return {number: BlamedLine(origins[commit], content, paths.get(number, ""))
+    # One git cat-file for the authors and the proofs: blame read the history's objects
+    # unhashed, so each committed line's commit must be shown to add it (line_proof.py).
+    with _object_reader(root) as reader:
+        origins = _origins(reader, {commit for commit, _ in blamed.values()})
+        unproven = unproven_lines(reader, {
+            number: (commit, paths.get(number, ""), content)
+            for number, (commit, content) in blamed.items() if not _is_uncommitted(commit)})
+    return {number: BlamedLine(origins[commit], content, paths.get(number, ""),
+                               unproven.get(number))
             for number, (commit, content) in blamed.items()}
 
 
@@ -272,33 +283,31 @@ def _porcelain(output: bytes) -> dict[int, tuple[str, bytes, str]]:
 def commit_origins(root: Path, commits: set[str]) -> dict[str, LineOrigin]:
     """Author and times of each commit, read from the raw commit objects (``git cat-file``):
     no mailmap, no replace refs, no formatting option can rewrite them."""
-    origins = {c: LineOrigin(c, "") for c in commits if not _is_uncommitted(c)}
-    wanted = sorted(origins)
-    if not wanted:
+    if all(_is_uncommitted(c) for c in commits):
         return {c: LineOrigin(c, "") for c in commits}
+    with _object_reader(root) as reader:
+        return _origins(reader, commits)
+
+
+def _object_reader(root: Path) -> ObjectReader:
     try:
-        result = subprocess.run(git_command(root, ("cat-file", "--batch")),
-                                input="".join(f"{c}\n" for c in wanted).encode(),
-                                capture_output=True, timeout=60, check=False,
-                                env=git_environment(root))
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        return ObjectReader(git_command(root, ("cat-file", "--batch")), git_environment(root))
+    except OSError as exc:
         raise GitError(f"git could not run: {exc}") from None
-    if result.returncode != 0:
-        raise GitError(f"git cat-file: {result.stderr.decode('utf-8', 'replace')[:300]}")
-    data, position = result.stdout, 0
-    for commit in wanted:
-        header_end = data.index(b"\n", position)
-        header = data[position:header_end].split(b" ")
-        if len(header) != 3 or header[1] != b"commit":
-            raise GitError(f"git cat-file: {commit} is not a commit")
-        size = int(header[2])
-        body = data[header_end + 1:header_end + 1 + size]
-        position = header_end + 1 + size + 1
-        if not object_is(commit, b"commit", body):
+
+
+def _origins(reader: ObjectReader, commits: set[str]) -> dict[str, LineOrigin]:
+    origins = {c: LineOrigin(c, "") for c in commits}
+    for commit in sorted(c for c in commits if not _is_uncommitted(c)):
+        try:
+            body = reader.read(commit, "commit")
+        except ObjectUnproven as exc:
             # (An author read from other bytes than the commit's own: a forged object.)
-            raise GitError(forged_object(f"commit {commit}", commit))
+            if "forged" in str(exc):
+                raise GitError(forged_object(f"commit {commit}", commit)) from None
+            raise GitError(f"git cat-file: {exc}") from None
         origins[commit] = _parse_commit(commit, body)
-    return {c: origins.get(c, LineOrigin(c, "")) for c in commits}
+    return origins
 
 
 def _is_uncommitted(commit: str) -> bool:

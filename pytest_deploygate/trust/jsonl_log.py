@@ -198,6 +198,15 @@ def _attribute(log: JsonlLog, root: Path, relative: str, raw_lines: list[bytes])
             log.line_problems.append(f"{relative}:{line.number}: git blame shows different "
                                      "content for this line, so who added it is unknown")
             continue
+        if answer is not None and answer.unproven is not None:
+            # blame read history objects without hashing them: a forged one hands a line
+            # to an earlier commit (its author). Unproven, the line has no author.
+            log.line_problems.append(
+                f"{relative}:{line.number}: git blame names commit {answer.origin.commit} "
+                "for this line, but the object store does not hold what that commit names: "
+                f"{answer.unproven}; run git fsck, and clone again (the line is not "
+                "attributed)")
+            continue
         line.origin = answer.origin if answer is not None else None
         kept.append(line)
     log.lines = kept
