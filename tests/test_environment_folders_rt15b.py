@@ -121,3 +121,19 @@ def test_the_environment_cannot_move_the_records_by_setting_or_project(
     assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()[-2000:]
     assert "PYTEST_ADDOPTS (the environment, not the command line)" in result.stderr.str()
     _no_pass_left(repo)
+
+
+def test_a_test_path_that_str_strip_calls_blank_is_still_seen(
+        repo: GateProject, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """rt18b A04: ``PYTEST_ADDOPTS=$'\\x1f'`` was taken for empty (``str.strip()`` drops
+    \\x1f, shlex does not split on it), while pytest took it as a test path: an untracked
+    clone of the older checkout named so became the gate's root."""
+    _passing_record(repo)
+    old = _older_checkout(repo, tmp_path)
+    shutil.move(str(old), str(repo.root / "\x1f"))
+    monkeypatch.setenv("PYTEST_ADDOPTS", "\x1f")
+    result = repo.run_subprocess("--gate=12")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()[-2000:]
+    assert "PYTEST_ADDOPTS (the environment, not the command line) names" in \
+        result.stderr.str(), result.stderr.str()
+    _no_pass_left(repo)

@@ -281,3 +281,18 @@ def test_a_not_projects_entry_outside_the_root_is_refused_in_one_line(tmp_path: 
     assert ran.returncode not in (0, 1), said[-3000:]
     assert "monorepo.not_projects[0] '../elsewhere' is no folder inside the monorepo root" in \
         said and "Traceback" not in said, said[-3000:]
+
+
+def test_a_not_projects_folder_is_no_projects_by_its_id_either(tmp_path: Path) -> None:
+    """rt18b A01: a state without project.path lands in ``<root>/<id>`` by its id; a folder
+    the root's committed config lists under monorepo.not_projects was refused only when a
+    project.path named it, so a new state named like the listed folder was judged there, by
+    that folder's config and sign-offs (PASS, verdict 0)."""
+    root = _with_vendored_deploygate_user(
+        tmp_path, CONFIG.format(version="3.0.0") + "monorepo:\n  not_projects: [svc-a]\n")
+    (root / ".isdlc" / "projects" / "svc-a" / "state.json").write_text(json.dumps(
+        {"project": {"name": "svc-a"}, "phases": {}}))
+    refused = gate(root, "svc-a")
+    assert refused.returncode not in (0, 1), refused.stdout[-3000:]
+    assert "lists under monorepo.not_projects" in refused.stdout, refused.stdout[-3000:]
+    assert verdict(root, "svc-a").returncode != 0

@@ -195,3 +195,23 @@ def test_a_signing_run_takes_no_options_from_addopts(repo: GateProject, keys: Pa
                             timeout=300)
     assert signed.returncode == 1, signed.stdout[-2000:] + signed.stderr  # (the failing test)
     assert (repo.root / ATTESTATION).exists()
+
+
+@pytest.mark.parametrize("addopts", ["\x1f", "\xa0-ra"])
+def test_options_that_str_strip_calls_blank_are_borrowed_all_the_same(
+        repo: GateProject, keys: Path, addopts: str) -> None:
+    """rt18b A04: ``str.strip()`` drops \\x1f and other characters shlex (and so pytest)
+    keeps: such a PYTEST_ADDOPTS passed for empty in a signing run."""
+    key = ssh_key(keys, "ed25519", "gate")
+    env = {name: value for name, value in os.environ.items()
+           if name not in ("PYTHONPATH", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
+    env["PYTEST_ADDOPTS"] = addopts
+    refused = subprocess.run([sys.executable, "-P", "-m", "pytest", "-p", "no:cacheprovider",
+                              "-p", "no:benchmark", "-p", "no:hypothesispytest",
+                              "--noconftest", "-p", "no:python", "--gate=12",
+                              f"--gate-sign-key={key.private}"], cwd=repo.root, env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode == pytest.ExitCode.USAGE_ERROR, refused.stdout[-2000:]
+    assert "options from PYTEST_ADDOPTS would take part in the signing run" in refused.stderr, \
+        refused.stderr
+    assert not (repo.root / ATTESTATION).exists()

@@ -95,12 +95,17 @@ def refuse_environment_folders(config: pytest.Config) -> None:
     an older checkout of the same release and wrote its PASS where the deploy job reads it
     (rt15b A04). Checked on the controller only (xdist's workers get its arguments as theirs)."""
     addopts = os.environ.get("PYTEST_ADDOPTS", "")
-    if not addopts.strip() or hasattr(config, "workerinput"):
+    if not addopts or hasattr(config, "workerinput"):
         return
     try:
+        # (shlex, as pytest splits it: str.strip() also drops \x1f and other characters
+        # shlex keeps, so "\x1f" passed for empty while pytest took it as a test path that
+        # moved the gate's root: rt18b A04.)
         words = shlex.split(addopts)
     except ValueError:
         return  # (pytest's own parse of the same words failed first)
+    if not words:
+        return
     _refuse_hidden_options(words)
     try:
         environment = config._parser.parse_known_args(words)

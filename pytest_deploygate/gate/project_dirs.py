@@ -36,6 +36,9 @@ def project_dir(root: Path, project_id: str | None, state_path: Path, state: Sta
     if project_id is None:
         return root
     folder, where = _chosen_dir(root, project_id, state_path, state, max_state_bytes, declared)
+    # (Whatever chose it, project.path or the project's id: a state "lib" with no
+    # project.path landed in the listed lib/ by its id: rt18b A01.)
+    _refuse_no_projects_folder(root, state_path, folder, where, declared)
     # (Last: the folder is the project's by what the repository commits; now the repository
     # git finds from it, which its release and sign-offs are read from, must be the one
     # committing it, through submodules checked out as pinned: rt18a A01-A03.)
@@ -58,7 +61,6 @@ def _chosen_dir(root: Path, project_id: str, state_path: Path, state: StateDoc,
         except OutsideRoot as exc:
             raise StateError(f"{state_path}: project.path {exc}") from None
         where = f"project.path {declared_path!r}"
-        _refuse_no_projects_folder(root, state_path, chosen, where, declared)
         _refuse_another_projects_dir(root, project_id, state_path, chosen, where,
                                      max_state_bytes, declared)
         _refuse_another_projects_committed_folder(root, project_id, state_path, chosen,

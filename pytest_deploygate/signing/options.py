@@ -184,8 +184,17 @@ def borrowed_options_problem(config: Any) -> str | None:
     runs do (``env -u PYTEST_ADDOPTS``, ``-o addopts=``). What such options load while pytest
     starts has run by now: the refusal keeps the run from signing and names the fix.
     """
+    import shlex
+
     sources = []
-    if os.environ.get("PYTEST_ADDOPTS", "").strip():
+    value = os.environ.get("PYTEST_ADDOPTS", "")
+    try:
+        # (Split as pytest splits it: "\x1f" is blank to str.strip() and a test path to
+        # pytest, which moved the gate's root: rt18b A04.)
+        given = bool(shlex.split(value))
+    except ValueError:
+        given = True
+    if given:
         sources.append("PYTEST_ADDOPTS")
     if config.getini("addopts"):
         sources.append(f"the addopts of {config.inipath or 'the ini file'}")
