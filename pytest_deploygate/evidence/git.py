@@ -45,6 +45,11 @@ _ATTRIBUTION_CONFIG = ("mailmap.file=", "mailmap.blob=", "log.mailmap=false",
                        "core.quotePath=true", "gpg.ssh.allowedSignersFile=",
                        "gpg.ssh.revocationFile=", "gpg.ssh.defaultKeyCommand=",
                        "core.fsmonitor=false",
+                       # (git reads a commit's parents from .git/objects/info/commit-graph, a
+                       # file no id hashes, before its object: a hand-written graph re-routes
+                       # blame's walk to another commit, rt18b A05. Parents come from the
+                       # commit objects alone; the same for a multi-pack index's offsets.)
+                       "core.commitGraph=false", "core.multiPackIndex=false",
                        # (x509 signatures are none this checks: no program of the repository's
                        # .git/config may answer for one. A path that cannot exist.)
                        f"gpg.x509.program={os.devnull}/gpgsm")
