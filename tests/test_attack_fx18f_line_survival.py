@@ -123,6 +123,21 @@ def test_a_commit_graph_that_skips_the_withdrawal_does_not_move_the_line(
     assert verdict(root).returncode != 0
 
 
+def test_a_forged_blob_of_the_withdrawal_does_not_move_the_line(tmp_path: Path) -> None:
+    root, commits, line = _withdrawn_and_readded(tmp_path)
+    assert gate(root).returncode != 0
+    blob = git(root, "rev-parse", f"{commits['R']}:{LOG}").strip()
+    _write_loose(_loose(root, blob), b"blob",
+                 git(root, "cat-file", "blob", f"{commits['E']}:{LOG}").encode())
+    dba = json.loads(line)["signer"]
+    # (The forgery works on git: blame names the DBA's commit for Eve's line.)
+    assert f"<{dba}>" in git(root, "blame", "-e", "--", LOG).splitlines()[-1]
+    done = gate(root)
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert "run git fsck" in done.stdout, done.stdout
+    assert verdict(root).returncode != 0
+
+
 def test_a_sign_off_merged_from_a_branch_still_counts(tmp_path: Path) -> None:
     """No false refusal: the DBA signs on a branch that is merged after other commits; the
     line lives on through the merge (one parent's chain holds it)."""
