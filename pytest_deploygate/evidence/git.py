@@ -29,7 +29,8 @@ from pytest_deploygate.core.private_temp import (
 from pytest_deploygate.core.programs import ProgramNotFound, find_program, program_path
 from pytest_deploygate.core.value_class import value_class
 from pytest_deploygate.evidence.git_programs import as_environment, programs_off
-from pytest_deploygate.evidence.line_proof import unproven_lines
+from pytest_deploygate.evidence.line_proof import CommitFiles, unproven_lines
+from pytest_deploygate.evidence.line_survival import unsurvived_lines
 from pytest_deploygate.evidence.object_check import forged_object
 from pytest_deploygate.evidence.object_reader import ObjectReader, ObjectUnproven
 from pytest_deploygate.evidence.shallow import fetch_history_hint
@@ -45,6 +46,11 @@ _ATTRIBUTION_CONFIG = ("mailmap.file=", "mailmap.blob=", "log.mailmap=false",
                        "core.quotePath=true", "gpg.ssh.allowedSignersFile=",
                        "gpg.ssh.revocationFile=", "gpg.ssh.defaultKeyCommand=",
                        "core.fsmonitor=false",
+                       # (git reads a commit's parents from .git/objects/info/commit-graph, a
+                       # file no id hashes, before its object: a hand-written graph re-routes
+                       # blame's walk to another commit, rt18b A05. Parents come from the
+                       # commit objects alone; the same for a multi-pack index's offsets.)
+                       "core.commitGraph=false", "core.multiPackIndex=false",
                        # (x509 signatures are none this checks: no program of the repository's
                        # .git/config may answer for one. A path that cannot exist.)
                        f"gpg.x509.program={os.devnull}/gpgsm")
@@ -207,9 +213,10 @@ def blame(root: Path, relative: str) -> dict[int, LineOrigin]:
 
 def blame_lines(root: Path, relative: str) -> dict[int, BlamedLine]:
     """Line number -> origin and content, for every line git sees in the work-tree file."""
-    # (One git process for both answers, a line each.)
-    answers = _git(root, "rev-parse", "--is-inside-work-tree", "--is-shallow-repository"
-                   ).stdout.split("\n")
+    # (One git process for the three answers, a line each: HEAD's id last, where the
+    # proof that each line lived on starts.)
+    answers = _git(root, "rev-parse", "--is-inside-work-tree", "--is-shallow-repository",
+                   "HEAD").stdout.split("\n")
     if answers[0].strip() != "true":
         raise GitError(f"{root} is not a git checkout: who added a line cannot be established")
     if len(answers) < 2 or answers[1].strip() == "true":
@@ -225,12 +232,19 @@ def blame_lines(root: Path, relative: str) -> dict[int, BlamedLine]:
     paths = porcelain_paths(result.stdout)
     blamed = parse_porcelain(result.stdout)
     # One git cat-file for the authors and the proofs: blame read the history's objects
-    # unhashed, so each committed line's commit must be shown to add it (line_proof.py).
+    # (and parents, from the commit-graph) unhashed, so each committed line's commit must be
+    # shown to add it (line_proof.py) and the line to live on from it to HEAD
+    # (line_survival.py).
+    head = answers[2].strip() if len(answers) > 2 else ""
+    claims = {number: (commit, paths.get(number, ""), content)
+              for number, (commit, content) in blamed.items() if not _is_uncommitted(commit)}
     with _object_reader(root) as reader:
         origins = _origins(reader, {commit for commit, _ in blamed.values()})
-        unproven = unproven_lines(reader, {
-            number: (commit, paths.get(number, ""), content)
-            for number, (commit, content) in blamed.items() if not _is_uncommitted(commit)})
+        files = CommitFiles(reader)
+        unproven = unproven_lines(files, claims)
+        survived = {number: claim for number, claim in claims.items() if number not in unproven}
+        unproven.update(unsurvived_lines(
+            files, head if len(head) in (40, 64) and _is_hex(head) else None, survived))
     return {number: BlamedLine(origins[commit], content, paths.get(number, ""),
                                unproven.get(number))
             for number, (commit, content) in blamed.items()}
@@ -308,6 +322,10 @@ def _origins(reader: ObjectReader, commits: set[str]) -> dict[str, LineOrigin]:
             raise GitError(f"git cat-file: {exc}") from None
         origins[commit] = _parse_commit(commit, body)
     return origins
+
+
+def _is_hex(text: str) -> bool:
+    return bool(text) and all(c in "0123456789abcdef" for c in text)
 
 
 def _is_uncommitted(commit: str) -> bool:

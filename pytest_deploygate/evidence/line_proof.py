@@ -23,16 +23,17 @@ _BLOB_MODES = frozenset((b"100644", b"100755", b"120000"))
 _TREE_MODE = b"40000"
 
 
-def unproven_lines(reader: ObjectReader, claims: Mapping[int, tuple[str, str, bytes]]
+def unproven_lines(files: CommitFiles, claims: Mapping[int, tuple[str, str, bytes]]
                    ) -> dict[int, str]:
-    """Line number -> why hashed objects do not show that its commit added it, for each
-    claim (line number -> commit, path from the repository's top, the line's bytes) that
-    is not proven. Each commit's file and each parent's is read once, for all its lines,
+    """Line number -> why hashed objects (read through ``files``) do not show that its
+    commit added it, for each claim (line number -> commit, path from the repository's top,
+    the line's bytes) that is not proven. (That the line lived on from that commit to HEAD
+    is line_survival's proof.) Each commit's file and each parent's is read once, for all its lines,
     and not kept afterwards (a long log's history is never held in memory)."""
     groups: dict[tuple[str, str], dict[int, bytes]] = {}
     for number, (commit, path, content) in claims.items():
         groups.setdefault((commit, path), {})[number] = content
-    walker = _Walker(reader)
+    walker = files
     problems: dict[int, str] = {}
     for (commit, path), lines in groups.items():
         try:
@@ -51,7 +52,7 @@ def unproven_lines(reader: ObjectReader, claims: Mapping[int, tuple[str, str, by
     return problems
 
 
-class _Walker:
+class CommitFiles:
     """Commits and paths read through one reader; commits' headers and the one tree entry
     each walk needs are kept (small), blobs are not."""
 
@@ -62,6 +63,14 @@ class _Walker:
 
     def file_lines(self, commit: str, path: str) -> tuple[frozenset[bytes], tuple[str, ...]]:
         """The lines of ``path`` at ``commit`` (none when absent) and the commit's parents."""
+        blob, parents = self.blob_at(commit, path)
+        if blob is None:
+            return frozenset(), parents
+        return frozenset(split_git_lines(self._reader.read(blob, "blob"))), parents
+
+    def blob_at(self, commit: str, path: str) -> tuple[str | None, tuple[str, ...]]:
+        """The id of the blob at ``path`` in ``commit`` (None: no file there) and the
+        commit's parents, both from hashed objects (the blob itself is not read)."""
         fields = self._commits.get(commit)
         if fields is None:
             fields = self._commits[commit] = _commit_fields(
@@ -71,18 +80,22 @@ class _Walker:
         mode, object_id = _TREE_MODE, tree
         for name in path.encode().split(b"/"):
             if mode != _TREE_MODE:
-                return frozenset(), parents  # (a file where a folder would be: absent)
+                return None, parents  # (a file where a folder would be: absent)
             key = (object_id, name)
             if key not in self._entries:
                 entries = _tree_entries(self._reader.read(object_id, "tree"), width, object_id)
                 self._entries[key] = entries.get(name)
             entry = self._entries[key]
             if entry is None:
-                return frozenset(), parents
+                return None, parents
             mode, object_id = entry
         if mode not in _BLOB_MODES:
-            return frozenset(), parents  # (a folder or a submodule at the path: no line)
-        return frozenset(split_git_lines(self._reader.read(object_id, "blob"))), parents
+            return None, parents  # (a folder or a submodule at the path: no line)
+        return object_id, parents
+
+    def read_blob(self, blob: str) -> bytes:
+        """A blob's bytes, hashed (ObjectUnproven otherwise)."""
+        return self._reader.read(blob, "blob")
 
 
 def _commit_fields(body: bytes, commit: str) -> tuple[str, tuple[str, ...]]:
