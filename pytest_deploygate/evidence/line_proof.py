@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 from pytest_deploygate.core.trust_rules import split_git_lines
 from pytest_deploygate.evidence.object_reader import ObjectReader, ObjectUnproven
+from pytest_deploygate.evidence.tree_objects import commit_fields, tree_entries
 
 #: Tree entry modes that name a blob (a file, an executable, a symlink).
 _BLOB_MODES = frozenset((b"100644", b"100755", b"120000"))
@@ -73,7 +74,7 @@ class CommitFiles:
         commit's parents, both from hashed objects (the blob itself is not read)."""
         fields = self._commits.get(commit)
         if fields is None:
-            fields = self._commits[commit] = _commit_fields(
+            fields = self._commits[commit] = commit_fields(
                 self._reader.read(commit, "commit"), commit)
         tree, parents = fields
         width = len(commit) // 2
@@ -83,7 +84,7 @@ class CommitFiles:
                 return None, parents  # (a file where a folder would be: absent)
             key = (object_id, name)
             if key not in self._entries:
-                entries = _tree_entries(self._reader.read(object_id, "tree"), width, object_id)
+                entries = tree_entries(self._reader.read(object_id, "tree"), width, object_id)
                 self._entries[key] = entries.get(name)
             entry = self._entries[key]
             if entry is None:
@@ -96,34 +97,3 @@ class CommitFiles:
     def read_blob(self, blob: str) -> bytes:
         """A blob's bytes, hashed (ObjectUnproven otherwise)."""
         return self._reader.read(blob, "blob")
-
-
-def _commit_fields(body: bytes, commit: str) -> tuple[str, tuple[str, ...]]:
-    """The tree and the parents a (hashed) commit object names, from its headers."""
-    tree = ""
-    parents: list[str] = []
-    for number, line in enumerate(body.split(b"\n")):
-        if not line:
-            break  # (end of the headers)
-        key, _, value = line.partition(b" ")
-        if number == 0 and key == b"tree":
-            tree = value.decode("ascii", "replace")
-        elif key == b"parent":
-            parents.append(value.decode("ascii", "replace"))
-    if len(tree) != len(commit):
-        raise ObjectUnproven(f"commit {commit} names no tree git could read")
-    return tree, tuple(parents)
-
-
-def _tree_entries(data: bytes, width: int, tree: str) -> dict[bytes, tuple[bytes, str]]:
-    """Name -> (mode, id) of a (hashed) tree object: ``<mode> <name>\\0<id bytes>`` each."""
-    entries: dict[bytes, tuple[bytes, str]] = {}
-    position = 0
-    while position < len(data):
-        space = data.find(b" ", position)
-        nul = data.find(b"\0", space + 1)
-        if space < 0 or nul < 0 or nul + 1 + width > len(data):
-            raise ObjectUnproven(f"tree {tree} is not a tree git wrote")
-        entries[data[space + 1:nul]] = (data[position:space], data[nul + 1:nul + 1 + width].hex())
-        position = nul + 1 + width
-    return entries

@@ -60,6 +60,19 @@ class ObjectReader:
             raise ObjectUnproven(f"{object_id!r} is not an object id")
         # (Nothing is kept here: a caller keeps what it parsed, never a history of blobs.)
         found, data = self._ask(object_id)
+        return self._proven(object_id, kind, found, data)
+
+    def read_named(self, name: str, kind: str) -> tuple[str, bytes]:
+        """The id git resolves ``name`` (``HEAD``) to, and the bytes of that object, proven
+        to be the ``kind`` object that id names; ObjectUnproven otherwise. (What a name
+        resolves to is the repository's to say; the object under the id is hashed.)"""
+        if not name or any(c in name for c in "\n\0 "):
+            raise ObjectUnproven(f"{name!r} is not a name git resolves here")
+        found, data, object_id = self._ask_named(name)
+        return object_id, self._proven(object_id, kind, found, data)
+
+    @staticmethod
+    def _proven(object_id: str, kind: str, found: bytes, data: bytes) -> bytes:
         if found != kind.encode():
             raise ObjectUnproven(f"{object_id} is a {found.decode('ascii', 'replace')}, "
                                  f"not a {kind}")
@@ -69,6 +82,13 @@ class ObjectReader:
         return data
 
     def _ask(self, object_id: str) -> tuple[bytes, bytes]:
+        found, data, answered = self._ask_named(object_id)
+        if answered != object_id:
+            raise ObjectUnproven(f"git cat-file gave no answer for {object_id}")
+        return found, data
+
+    def _ask_named(self, object_id: str) -> tuple[bytes, bytes, str]:
+        """(type, bytes, the id git answered under) for ``object_id`` (an id or a name)."""
         stdin, stdout = self._process.stdin, self._process.stdout
         if stdin is None or stdout is None:
             raise ObjectUnproven("git cat-file is not running")
@@ -81,11 +101,12 @@ class ObjectReader:
         parts = header.rstrip(b"\n").split(b" ")
         if len(parts) == 2 and parts[1] == b"missing":
             raise ObjectUnproven(f"no object {object_id}")
-        if len(parts) != 3 or parts[0].decode("ascii", "replace") != object_id \
+        answered = parts[0].decode("ascii", "replace") if parts else ""
+        if len(parts) != 3 or len(answered) not in (40, 64) or not set(answered) <= _HEX \
                 or not parts[2].isdigit():
             raise ObjectUnproven(f"git cat-file gave no answer for {object_id}")
         size = int(parts[2])
         data = stdout.read(size + 1)
         if len(data) != size + 1:
             raise ObjectUnproven(f"git cat-file ended within {object_id}")
-        return parts[1], data[:size]
+        return parts[1], data[:size], answered

@@ -21,44 +21,41 @@ from pytest_deploygate.core.errors import SpecError, StateError
 from pytest_deploygate.core.limits import DEFAULT_DOCUMENT_BYTES
 from pytest_deploygate.evidence.git import git_command, git_environment
 from pytest_deploygate.evidence.object_check import forged_object, object_is
-from pytest_deploygate.gate.committed_paths import Holder
+from pytest_deploygate.gate.committed_paths import CommittedPath, Holder
 
 #: The project config's file name (as committed_folders and evidence/config.py name it).
 CONFIG_NAME = "deploygate.yaml"
 
 
-def committed_configs(root: Path, folders: Mapping[str, Holder]
+def committed_configs(root: Path, folders: Mapping[str, CommittedPath]
                       ) -> dict[str, Mapping[str, Any] | None]:
     """Each folder's (relative, posix; "" for ``root`` itself) deploygate.yaml as the
-    repository holding that folder commits it (``folders``: folder -> its holder, from
-    committed_paths: the monorepo at HEAD, or a submodule at its pinned commit), parsed: a
+    repository holding that folder commits it (``folders``: folder -> its committed
+    deploygate.yaml, from committed_paths' proven listing: the monorepo at HEAD, or a
+    submodule at its pinned commit; read by the blob id that listing gives), parsed: a
     mapping, or None when the folder has one that is not a readable mapping (it is refused,
     with its line, where a project is judged by it). Folders without one are left out. One
     ``git cat-file --batch`` per repository; a StateError (one line) when git cannot
     answer."""
-    by_holder: dict[Holder, list[str]] = {}
-    for folder, holder in folders.items():
-        if "\n" not in folder:
-            by_holder.setdefault(holder, []).append(folder)
+    by_holder: dict[Holder, dict[str, str]] = {}
+    for folder, committed in folders.items():
+        by_holder.setdefault(committed.holder, {})[folder] = committed.object_id
     configs: dict[str, Mapping[str, Any] | None] = {}
     for holder, asked in by_holder.items():
-        configs.update(_read(root, holder, sorted(asked)))
+        configs.update(_read(root, holder, dict(sorted(asked.items()))))
     return configs
 
 
-def _read(root: Path, holder: Holder, asked: list[str]) -> dict[str, Mapping[str, Any] | None]:
-    """The committed deploygate.yaml of ``asked`` (folders from ``root``), all held by
-    ``holder``, in one ``git cat-file --batch``."""
-    # "<commit>:./path" is from the folder git runs in (the monorepo's root, or the
-    # submodule's top); "HEAD:path" is from the repository's top, so a monorepo in a
-    # subfolder read every folder's as missing and bound each folder by its name, whatever
-    # its project: said (rt17a A05). A submodule's folders are read from its pinned commit:
-    # the superproject holds no file inside a gitlink.
-    def spec(folder: str) -> str:
-        inner = holder.inner(folder)
-        return f"{holder.commit}:./{inner + '/' if inner else ''}{CONFIG_NAME}\n"
-
-    request = b"".join(spec(folder).encode("utf-8", "surrogateescape") for folder in asked)
+def _read(root: Path, holder: Holder, asked: Mapping[str, str]
+          ) -> dict[str, Mapping[str, Any] | None]:
+    """The committed deploygate.yaml of ``asked`` (folder from ``root`` -> the blob id its
+    commit names there), all held by ``holder``, in one ``git cat-file --batch``."""
+    # By id, not "<commit>:./path": git resolves a path through subtrees it never hashes,
+    # so a rewritten subtree object named another blob as the file (rt18b A06); the ids
+    # come from committed_paths, which walked the commit's trees hashed. (A path resolved
+    # from a subfolder once read every folder's as missing, rt17a A05; ids have no folder.)
+    request = b"".join(f"{object_id}\n".encode("ascii", "replace")
+                       for object_id in asked.values())
     where = f"{root}" if not holder.is_submodule else \
         f"{root}: the submodule {holder.folder}/ at {holder.commit[:12]}"
     try:
@@ -76,17 +73,16 @@ def _read(root: Path, holder: Holder, asked: list[str]) -> dict[str, Mapping[str
                          "whose each folder is cannot be told; make git work in this checkout")
     configs: dict[str, Mapping[str, Any] | None] = {}
     out, at = result.stdout, 0
-    for folder in asked:
+    for folder, object_id in asked.items():
         shown = f"{folder}/" if folder else "the root"
         end = out.find(b"\n", at)
         if end < 0:
             raise StateError(f"{where}: git cat-file answered too little about the committed "
                              f"{CONFIG_NAME} of {shown}; whose that folder is cannot be told")
         line, at = out[at:end], end + 1
-        if line.endswith((b" missing", b" ambiguous")):  # (no deploygate.yaml of its own)
-            continue
         header = line.split(b" ")  # ("<oid> <type> <size>", then the object and a newline)
-        if len(header) != 3 or not header[2].isdigit():
+        if len(header) != 3 or not header[2].isdigit() \
+                or header[0].decode("ascii", "replace") != object_id:
             raise StateError(f"{where}: git cat-file answered {line[:80]!r} about the "
                              f"committed {CONFIG_NAME} of {shown}; whose that folder is "
                              "cannot be told")

@@ -78,8 +78,10 @@ def committed_layout(root: Path) -> CommittedLayout:
     state could lead into another's folder."""
     paths = committed_paths(root)
     marks: dict[str, _Mark] = {}
-    config_holders: dict[str, Holder] = {}  # (each folder with a deploygate.yaml, root's too)
-    for path, holder in paths:
+    # (each folder with a deploygate.yaml, root's too: the file as its commit names it)
+    config_holders: dict[str, CommittedPath] = {}
+    for committed in paths:
+        path, holder = committed.path, committed.holder
         parts = path.split("/")
         if BOOKKEEPING_NAME in parts[:-1]:
             at = parts.index(BOOKKEEPING_NAME)
@@ -88,7 +90,7 @@ def committed_layout(root: Path) -> CommittedLayout:
                         holder))
         elif parts[-1] == CONFIG_NAME:
             folder = posixpath.join(*parts[:-1]) if len(parts) > 1 else ""
-            config_holders[folder] = holder
+            config_holders[folder] = committed
             _mark(marks, folder, _Mark(_BY_CONFIG, f"its own {CONFIG_NAME}", holder))
     if not config_holders:
         return CommittedLayout(_described(marks, {}), ())
@@ -154,7 +156,7 @@ def _mark_sign_off_files(marks: dict[str, _Mark], paths: list[CommittedPath],
     if not placed:
         return
     names = {name for chosen in placed.values() for name in chosen}
-    for path, holder in paths:
+    for path, holder, _ in paths:
         for name in names:
             if not path.endswith("/" + name):
                 continue

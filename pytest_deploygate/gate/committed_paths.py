@@ -30,9 +30,16 @@ from typing import NamedTuple
 from pytest_deploygate.core.errors import StateError
 from pytest_deploygate.evidence.git import git_command, git_environment
 from pytest_deploygate.evidence.git_programs import _DEPTH, ConfigurationUnreadable
+from pytest_deploygate.evidence.object_reader import ObjectReader, ObjectUnproven
+from pytest_deploygate.evidence.tree_objects import (
+    GITLINK_MODE,
+    TreeEntry,
+    all_entries,
+    commit_root,
+)
 
 #: The mode of a gitlink (a submodule's pinned commit) in a tree listing.
-_GITLINK = "160000"
+_GITLINK = GITLINK_MODE
 
 
 class Holder(NamedTuple):
@@ -59,71 +66,109 @@ class CommittedPath(NamedTuple):
 
     path: str
     holder: Holder
+    #: the object the commit names at the path (a blob: read by this id, hashed)
+    object_id: str
 
 
 def committed_paths(root: Path) -> list[CommittedPath]:
     """Every file HEAD commits under ``root`` (relative, posix), and every file each
     checked-out submodule's pinned commit holds, nested ones too, joined with its folder.
     ``.isdlc/`` (the framework's bookkeeping) is left out. Empty outside git or before the
-    first commit. A StateError (one line) when git cannot list a commit it should hold."""
-    listing = run_git(root, ("ls-tree", "-r", "-z", "HEAD"))
-    if isinstance(listing, str) or listing.returncode != 0:
-        # Outside git, or HEAD no commit yet: nothing committed, as the release identity says
-        # (a second process, on failure only: the listing's own failure cannot tell these
-        # from a damaged repository).
-        head = run_git(root, ("rev-parse", "--verify", "-q", "HEAD"))
-        if not isinstance(head, str) and head.returncode != 0:
-            return []
-        why = listing if isinstance(listing, str) else first_line(listing.stderr)
-        raise StateError(f"{root}: git could not list the files HEAD commits ({why}), so "
-                         "which folders are projects' own cannot be told; repair the "
-                         "repository (git fsck names what is missing or corrupt) and run "
-                         "again")
+    first commit. A StateError (one line) when git cannot list a commit it should hold, or
+    the object store does not hold the trees the commit names.
+
+    Each commit's trees are walked here through one hashed ``git cat-file --batch`` per
+    repository (evidence/tree_objects.py), not listed by ``git ls-tree -r``: git hashes a
+    commit and its root tree, never the subtrees, so a subtree's loose object rewritten
+    in a kept workspace (a gitlink added beside an untracked clone) was listed as committed
+    (rt18b A06)."""
     found: list[CommittedPath] = []
-    _collect(root, Holder(root, "HEAD", ""), listing.stdout, _DEPTH, found)
+    with _reader(root, root) as reader:
+        try:
+            head, tree = commit_root(reader, "HEAD")
+        except ObjectUnproven as exc:
+            # Outside git, or HEAD no commit yet: nothing committed, as the release identity
+            # says (a second process, on failure only: the reader's own failure cannot tell
+            # these from a damaged repository).
+            answer = run_git(root, ("rev-parse", "--verify", "-q", "HEAD"))
+            if not isinstance(answer, str) and answer.returncode != 0:
+                return []
+            raise StateError(f"{root}: git could not list the files HEAD commits ({exc}), "
+                             "so which folders are projects' own cannot be told; repair the "
+                             "repository (git fsck names what is missing or corrupt) and run "
+                             "again") from None
+        _collect(root, Holder(root, "HEAD", ""), reader, head, tree, _DEPTH, found)
     return found
 
 
-def _collect(root: Path, holder: Holder, listing: bytes, depth: int,
-             found: list[CommittedPath]) -> None:
-    """Add ``holder``'s listed files to ``found``, and list each checked-out submodule it
-    pins (one ``ls-tree`` per repository)."""
-    for raw in listing.split(b"\0"):
-        meta, tab, name = raw.decode("utf-8", "surrogateescape").partition("\t")
-        if not tab:
-            continue
-        path = posixpath.join(holder.folder, name) if holder.folder else name
-        if path.split("/")[0] == ".isdlc":
-            continue  # (the framework's bookkeeping, no project's)
-        fields = meta.split(" ")
-        if fields[0] != _GITLINK:
-            found.append(CommittedPath(path, holder))
-            continue
-        checkout = root / path
-        commit = fields[2] if len(fields) == 3 else ""
-        if not (checkout / ".git").exists():
-            if _never_initialised(checkout):
-                continue  # (not checked out: it holds no file the gate reads)
-            # Files there, but no checkout of its own: git asked from a folder inside it
-            # (a nested submodule's own gitfile still works) found a repository all the
-            # same, while its listing here said nothing of it (rt18a A01).
-            raise StateError(f"{root}: the submodule {path}/ holds files but is no checkout "
-                             f"of the commit {commit[:12]} pinned for it (its .git gone, "
-                             "moved or dangling), so which folders "
-                             "below it are projects' own cannot be told; check it out "
-                             "(git submodule update --init --recursive)")
-        if depth <= 0:
-            raise StateError(f"{root}: submodules nested more than {_DEPTH} levels deep at "
-                             f"{path}/, so which folders are projects' own cannot be told; "
-                             "nest submodules less deeply")
-        listed = run_git(checkout, ("ls-tree", "-r", "-z", commit))
-        if isinstance(listed, str) or listed.returncode != 0:
-            why = listed if isinstance(listed, str) else first_line(listed.stderr)
-            raise StateError(f"{root}: git could not list the commit {commit[:12]} pinned at "
-                             f"the submodule {path}/ ({why}), so whether it holds a "
-                             "project's folder cannot be told; check the submodule out again "
-                             "(git submodule update --init --recursive --force)")
-        _collect(root, Holder(checkout, commit, path), listed.stdout, depth - 1, found)
+def _reader(root: Path, checkout: Path) -> ObjectReader:
+    """One hashed ``git cat-file --batch`` at ``checkout``."""
+    try:
+        return ObjectReader(git_command(checkout, ("cat-file", "--batch")),
+                            git_environment(checkout))
+    except ConfigurationUnreadable as exc:
+        raise StateError(f"{checkout}: {exc}") from None
+    except OSError as exc:
+        raise StateError(f"{root}: git could not be run at {checkout} "
+                         f"({exc.strerror or exc}), so which folders are projects' own cannot "
+                         "be told; make git work in this checkout") from None
+
+
+def _collect(root: Path, holder: Holder, reader: ObjectReader, commit: str, tree: str,
+             depth: int, found: list[CommittedPath]) -> None:
+    """Add the files of ``holder``'s commit (``commit``, root tree ``tree``, read through
+    ``reader``) to ``found``, and walk each checked-out submodule it pins (one reader per
+    repository)."""
+    try:
+        for entry in all_entries(reader, tree):
+            _add(root, holder, entry, depth, found)
+    except ObjectUnproven as exc:
+        what = "HEAD" if not holder.is_submodule else \
+            f"the commit the submodule {holder.folder}/ pins"
+        raise StateError(f"{root}: git could not list the files {what} ({commit}) commits: "
+                         f"the object store does not hold the tree the commit names ({exc}), "
+                         "so which folders are projects' own cannot be told; run git fsck "
+                         "(it names what is missing or corrupt), and clone again") from None
+
+
+def _add(root: Path, holder: Holder, entry: TreeEntry, depth: int,
+         found: list[CommittedPath]) -> None:
+    """Add one listed entry of ``holder``'s commit: a file, or a submodule's files."""
+    name = entry.path
+    path = posixpath.join(holder.folder, name) if holder.folder else name
+    if path.split("/")[0] == ".isdlc":
+        return  # (the framework's bookkeeping, no project's)
+    if entry.mode != _GITLINK:
+        found.append(CommittedPath(path, holder, entry.object_id))
+        return
+    checkout = root / path
+    commit = entry.object_id
+    if not (checkout / ".git").exists():
+        if _never_initialised(checkout):
+            return  # (not checked out: it holds no file the gate reads)
+        # Files there, but no checkout of its own: git asked from a folder inside it
+        # (a nested submodule's own gitfile still works) found a repository all the
+        # same, while its listing here said nothing of it (rt18a A01).
+        raise StateError(f"{root}: the submodule {path}/ holds files but is no checkout "
+                         f"of the commit {commit[:12]} pinned for it (its .git gone, "
+                         "moved or dangling), so which folders "
+                         "below it are projects' own cannot be told; check it out "
+                         "(git submodule update --init --recursive)")
+    if depth <= 0:
+        raise StateError(f"{root}: submodules nested more than {_DEPTH} levels deep at "
+                         f"{path}/, so which folders are projects' own cannot be told; "
+                         "nest submodules less deeply")
+    inner = Holder(checkout, commit, path)
+    with _reader(root, checkout) as reader:
+        try:
+            _, tree = commit_root(reader, commit)
+        except ObjectUnproven as exc:
+            raise StateError(f"{root}: git could not list the commit {commit[:12]} pinned "
+                             f"at the submodule {path}/ ({exc}), so whether it holds a "
+                             "project's folder cannot be told; check the submodule out "
+                             "again (git submodule update --init --recursive --force)"
+                             ) from None
+        _collect(root, inner, reader, commit, tree, depth - 1, found)
 
 
 def _never_initialised(checkout: Path) -> bool:

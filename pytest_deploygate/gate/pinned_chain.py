@@ -14,7 +14,8 @@ gate and ``deploygate verdict`` (project_dirs.project_dir): from the monorepo's 
 top of the repository git finds from the project's folder, each step a gitlink its parent's
 commit pins (the monorepo's HEAD, then each pinned commit), checked out at exactly that commit
 (evidence/submodules.checkout_head, as the dirty check asks it). Two git processes a
-submodule: the parent's ``ls-tree`` of the path, the submodule's HEAD and top in one question.
+submodule: the parent's commit walked to the path (one hashed ``cat-file --batch``: ls-tree
+read subtrees unhashed, rt18b A06), the submodule's HEAD and top in one question.
 
 Whether each submodule's work tree is what its commit holds is the project's own dirty check
 (for the project's repository and the submodules inside it); the folders above it hold no
@@ -28,9 +29,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytest_deploygate.core.errors import StateError
-from pytest_deploygate.evidence.git_programs import _DEPTH
+from pytest_deploygate.evidence.git import git_command, git_environment
+from pytest_deploygate.evidence.git_programs import _DEPTH, ConfigurationUnreadable
+from pytest_deploygate.evidence.object_reader import ObjectReader, ObjectUnproven
 from pytest_deploygate.evidence.release import Git
 from pytest_deploygate.evidence.submodules import GITLINK, checkout_head
+from pytest_deploygate.evidence.tree_objects import TREE_MODE, commit_root, entries
 
 _UPDATE = "check the submodules out as the monorepo commits them (git submodule update " \
     "--init --recursive)"
@@ -93,30 +97,40 @@ def _next_gitlink(parent: Path, commit: str, own_top: Path, state_path: Path, wh
     """The first gitlink ``commit`` (of the repository at ``parent``) pins on the way to
     ``own_top``: its path from ``parent`` and the commit it pins (None, None: none)."""
     parts = own_top.relative_to(parent).parts
-    prefixes = ["/".join(parts[:end]) for end in range(1, len(parts) + 1)]
-    # (One listing of every folder on the way: the first gitlink among them is the next
-    # submodule. -t: a folder on the way is listed as itself, where a path naming a folder
-    # alone lists what it holds, and a gitlink before the last part is listed only when it
-    # is named. Literal: a folder named with glob characters is itself.)
-    code, listing = Git(parent)("--literal-pathspecs", "ls-tree", "-t", "-z", commit, "--",
-                                *prefixes)
-    if code != 0:
-        raise StateError(f"{state_path}: {where}: git could not list the commit "
-                         f"{commit[:12]} at {parent} on the way to {shown}, so whether the "
-                         "monorepo pins its repository cannot be told; check the submodules "
-                         "out again (git submodule update --init --recursive --force)")
-    entries: dict[str, tuple[str, str]] = {}
-    for entry in listing.split("\0"):
-        meta, tab, path = entry.partition("\t")
-        fields = meta.split(" ")
-        if tab and len(fields) == 3:
-            entries[path] = (fields[0], fields[2])
-    for prefix in prefixes:
-        mode, object_id = entries.get(prefix, ("", ""))
-        if mode == GITLINK:
-            return prefix, object_id
-        if mode != "040000":
-            break  # (not committed as a folder here: no submodule below it is pinned)
+    # (The commit's trees walked from its hashed commit object, one folder on the way at a
+    # time, through one cat-file process (as one ls-tree was): git's ls-tree read the
+    # subtrees unhashed, so a rewritten subtree object pinned a gitlink beside an untracked
+    # clone, rt18b A06. The first gitlink on the way is the next submodule.)
+    try:
+        reader = ObjectReader(git_command(parent, ("cat-file", "--batch")),
+                              git_environment(parent))
+    except (OSError, ConfigurationUnreadable) as exc:
+        raise StateError(f"{state_path}: {where}: git could not run at {parent} ({exc}), so "
+                         f"whether the monorepo pins the repository of {shown} cannot be "
+                         "told; make git work in this checkout") from None
+    with reader:
+        try:
+            commit_id, tree = commit_root(reader, commit)
+        except ObjectUnproven as exc:
+            raise StateError(f"{state_path}: {where}: git could not list the commit "
+                             f"{commit[:12]} at {parent} on the way to {shown} ({exc}), so "
+                             "whether the monorepo pins its repository cannot be told; check "
+                             "the submodules out again (git submodule update --init "
+                             "--recursive --force)") from None
+        try:
+            for end, name in enumerate(parts, start=1):
+                found = {entry.path: entry for entry in entries(reader, tree)}.get(name)
+                if found is not None and found.mode == GITLINK:
+                    return "/".join(parts[:end]), found.object_id
+                if found is None or found.mode != TREE_MODE:
+                    break  # (not committed as a folder here: no submodule below it is pinned)
+                tree = found.object_id
+        except ObjectUnproven as exc:
+            raise StateError(f"{state_path}: {where}: {parent} at {commit_id}: the object "
+                             f"store does not hold the tree the commit names ({exc}), so "
+                             f"whether the monorepo pins the repository of {shown} cannot be "
+                             "told; run git fsck (it names what is missing or corrupt), and "
+                             "clone again") from None
     return None, None
 
 
