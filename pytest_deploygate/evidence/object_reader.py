@@ -11,6 +11,7 @@ hashed here (object_check.object_is) and a mismatch raises :class:`ObjectUnprove
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import Mapping, Sequence
 from types import TracebackType
@@ -45,7 +46,10 @@ class ObjectReader:
         process = self._process
         for stream in (process.stdin, process.stdout):
             if stream is not None and not stream.closed:
-                stream.close()
+                # (git already gone, outside a repository: a request it never read is
+                # still buffered, and closing flushes it into the closed pipe.)
+                with contextlib.suppress(OSError):
+                    stream.close()
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:

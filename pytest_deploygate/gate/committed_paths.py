@@ -31,11 +31,14 @@ from pytest_deploygate.core.errors import StateError
 from pytest_deploygate.evidence.git import git_command, git_environment
 from pytest_deploygate.evidence.git_programs import _DEPTH, ConfigurationUnreadable
 from pytest_deploygate.evidence.object_reader import ObjectReader, ObjectUnproven
+from pytest_deploygate.evidence.release import Git
 from pytest_deploygate.evidence.tree_objects import (
     GITLINK_MODE,
+    TREE_MODE,
     TreeEntry,
     all_entries,
     commit_root,
+    entries,
 )
 
 #: The mode of a gitlink (a submodule's pinned commit) in a tree listing.
@@ -97,8 +100,41 @@ def committed_paths(root: Path) -> list[CommittedPath]:
                              "so which folders are projects' own cannot be told; repair the "
                              "repository (git fsck names what is missing or corrupt) and run "
                              "again") from None
-        _collect(root, Holder(root, "HEAD", ""), reader, head, tree, _DEPTH, found)
+        holder = Holder(root, "HEAD", "")
+        tree_below = _root_subtree(root, reader, head, tree)
+        if tree_below is not None:
+            _collect(root, holder, reader, head, tree_below, _DEPTH, found)
     return found
+
+
+def _root_subtree(root: Path, reader: ObjectReader, head: str, tree: str) -> str | None:
+    """The tree HEAD commits at ``root`` (its repository's top, or a folder in it: the
+    monorepo a folder of its repository, listed from there as ``ls-tree`` listed it from
+    its folder), walked hashed; None when HEAD commits no folder there."""
+    if (root / ".git").exists():
+        return tree  # (the top: git finds the repository at root itself)
+    code, answer = Git(root)("rev-parse", "--show-toplevel")
+    try:
+        parts = root.resolve().relative_to(Path(answer.removesuffix("\n")).resolve()).parts \
+            if code == 0 and answer.strip() else None
+    except (ValueError, OSError, RuntimeError):
+        parts = None
+    if parts is None:
+        raise StateError(f"{root}: git cannot tell which repository's top holds this folder, "
+                         "so which folders are projects' own cannot be told; make git work "
+                         "in this checkout")
+    try:
+        for name in parts:
+            entry = next((e for e in entries(reader, tree) if e.path == name), None)
+            if entry is None or entry.mode != TREE_MODE:
+                return None  # (no folder committed here: nothing HEAD commits under root)
+            tree = entry.object_id
+    except ObjectUnproven as exc:
+        raise StateError(f"{root}: git could not list the files HEAD commits ({head}: the "
+                         f"object store does not hold the tree the commit names: {exc}), so "
+                         "which folders are projects' own cannot be told; run git fsck (it "
+                         "names what is missing or corrupt), and clone again") from None
+    return tree
 
 
 def _reader(root: Path, checkout: Path) -> ObjectReader:
@@ -123,12 +159,12 @@ def _collect(root: Path, holder: Holder, reader: ObjectReader, commit: str, tree
         for entry in all_entries(reader, tree):
             _add(root, holder, entry, depth, found)
     except ObjectUnproven as exc:
-        what = "HEAD" if not holder.is_submodule else \
-            f"the commit the submodule {holder.folder}/ pins"
-        raise StateError(f"{root}: git could not list the files {what} ({commit}) commits: "
-                         f"the object store does not hold the tree the commit names ({exc}), "
-                         "so which folders are projects' own cannot be told; run git fsck "
-                         "(it names what is missing or corrupt), and clone again") from None
+        what = "HEAD commits" if not holder.is_submodule else \
+            f"the submodule {holder.folder}/ holds at its pinned commit"
+        raise StateError(f"{root}: git could not list the files {what} ({commit}: the "
+                         f"object store does not hold the tree the commit names: {exc}), so "
+                         "which folders are projects' own cannot be told; run git fsck (it "
+                         "names what is missing or corrupt), and clone again") from None
 
 
 def _add(root: Path, holder: Holder, entry: TreeEntry, depth: int,
