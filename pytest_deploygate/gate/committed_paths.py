@@ -1,13 +1,13 @@
 """Every file the monorepo commits, through its submodules, with the repository that holds it.
 
-HEAD's own listing (``git ls-tree -r HEAD``) stops at a gitlink: a submodule appears as one
-entry, never its files. Which folders are projects' own was learnt from that listing plus
-one level of submodules, each marked by a half-copy of the rules: a nested submodule's
-project folder was no project's (rt17d A01), a sign-off file placed by the root's config
-inside a submodule marked nothing (rt17d A04), and a submodule folder's ``project:`` was
-read from the superproject, which holds no file there (a false refusal). So the listing is
-built once here, at any depth, each path knowing the repository (its checkout) and the
-commit that hold it, and committed_folders marks it with one routine.
+HEAD's own listing (its trees, walked hashed from the commit) stops at a gitlink: a
+submodule appears as one entry, never its files. Which folders are projects' own was learnt
+from that listing plus one level of submodules, each marked by a half-copy of the rules: a
+nested submodule's project folder was no project's (rt17d A01), a sign-off file placed by
+the root's config inside a submodule marked nothing (rt17d A04), and a submodule folder's
+``project:`` was read from the superproject, which holds no file there (a false refusal). So
+the listing is built once here, at any depth, each path knowing the repository (its
+checkout) and the commit that hold it, and committed_folders marks it with one routine.
 
 A submodule never initialised (its folder empty, or not there) holds no file the gate reads
 and is skipped; one whose folder holds files without its ``.git`` (gone, moved, dangling) is a
