@@ -24,9 +24,11 @@ from test_monorepo_submodule_projects import _monorepo
 _REFUSAL = "the object store does not hold the tree the commit names"
 
 
-def _forge_tree_with_gitlink(root: Path, folder: str, name: str, pinned: str) -> None:
-    """Overwrite the loose object of HEAD's tree ``folder`` with that tree plus a gitlink
-    ``name`` pinning ``pinned`` (the bytes change, the id does not: a forged object)."""
+def _forge_tree_with_gitlink(root: Path, folder: str, name: str, pinned: str,
+                             mode: bytes = b"160000") -> None:
+    """Overwrite the loose object of HEAD's tree ``folder`` (in the repository at ``root``)
+    with that tree plus an entry ``name`` (a gitlink, or ``mode``) naming ``pinned`` (the
+    bytes change, the id does not: a forged object)."""
     tree = git(root, "rev-parse", f"HEAD:{folder}").strip()
     raw = subprocess.run(["git", "cat-file", "tree", tree], cwd=root, capture_output=True,
                          check=True).stdout
@@ -36,10 +38,11 @@ def _forge_tree_with_gitlink(root: Path, folder: str, name: str, pinned: str) ->
         nul = raw.index(b"\0", space)
         entries.append((raw[at:space], raw[space + 1:nul], raw[nul + 1:nul + 21]))
         at = nul + 21
-    entries.append((b"160000", name.encode(), bytes.fromhex(pinned)))
+    entries.append((mode, name.encode(), bytes.fromhex(pinned)))
     entries.sort(key=lambda entry: entry[1] + (b"/" if entry[0] == b"40000" else b""))
     data = b"".join(mode + b" " + entry + b"\0" + oid for mode, entry, oid in entries)
-    loose = root / ".git" / "objects" / tree[:2] / tree[2:]
+    objects = Path(git(root, "rev-parse", "--git-path", "objects").strip())
+    loose = (objects if objects.is_absolute() else root / objects) / tree[:2] / tree[2:]
     assert loose.is_file()  # (a fresh repository: its objects are loose)
     loose.chmod(0o644)
     loose.write_bytes(zlib.compress(b"tree %d\0" % len(data) + data))
@@ -66,3 +69,18 @@ def test_a_forged_subtree_pinning_an_untracked_clone_is_refused(tmp_path: Path) 
     refused = verdict(root, "svc-c")
     assert refused.returncode == 4, refused.stderr
     assert _REFUSAL in refused.stderr, refused.stderr
+
+
+def test_a_forged_subtree_in_a_submodules_store_is_refused(tmp_path: Path) -> None:
+    """The same one level down: a subtree of the commit the monorepo pins for svc-a,
+    rewritten in svc-a's own store (one more file in its .deploygate/), was listed by
+    ``ls-tree -r <pinned>`` as committed there. It is a refusal naming the submodule."""
+    root = _monorepo(tmp_path)
+    module = root / "services" / "svc-a"
+    blob = git(module, "rev-parse", "HEAD:deploygate.yaml").strip()
+    _forge_tree_with_gitlink(module, ".deploygate", "extra.jsonl", blob, b"100644")
+    forged = gate(root, "svc-a")
+    assert forged.returncode not in (0, 1), forged.stdout[-3000:]
+    assert "the submodule services/svc-a/ holds at its pinned commit" in forged.stdout and \
+        _REFUSAL in forged.stdout, forged.stdout[-3000:]
+    assert verdict(root, "svc-a").returncode == 4
