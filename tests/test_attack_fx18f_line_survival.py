@@ -157,3 +157,87 @@ def test_a_sign_off_merged_from_a_branch_still_counts(tmp_path: Path) -> None:
     done = gate(root)
     assert done.returncode == 0, done.stdout + done.stderr
     assert verdict(root).returncode == 0
+
+
+@pytest.mark.parametrize("how", ["merge of a branch off the signing", "commit-tree -p R -p C"])
+def test_a_merge_that_puts_a_withdrawn_line_back_does_not_count(tmp_path: Path,
+                                                                how: str) -> None:
+    """rt18c A01/A01c (no object forged, a fresh clone would do): the DBA signs (C) and
+    withdraws (R); Eve merges a branch holding C's line (her own harmless commit off C, or C
+    itself as the second parent) and keeps the line in the merge, which a three-way merge
+    drops (R's withdrawal wins). Blame passes the line to the parent holding it and names C;
+    the chain merge -> that parent -> C holds it. A merge holding a line that a parent
+    withdrew after the claimed commit gives no signer that line."""
+    root, module, (line,) = _release(tmp_path, WITHHELD)
+    dba = json.loads(line)["signer"]
+    eve = "eve@acme.example"
+    before = (root / LOG).read_text(encoding="utf-8")
+    signed = _commit_log(root, before + line + "\n", "sign-off: data integrity", dba)
+    withdrawn = _commit_log(root, before, "sign-off withdrawn", dba)
+    head = git(root, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    if how.startswith("merge"):
+        git(root, "checkout", "-q", "-b", "side", signed)
+        (root / ".deploygate" / "notes.md").write_text("harmless\n", encoding="utf-8")
+        git(root, "add", ".deploygate/notes.md")
+        git(root, "commit", "-qm", "notes", who=eve)
+        git(root, "checkout", "-q", head)
+        git(root, "merge", "-q", "--no-ff", "--no-commit", "side", who=eve)
+        (root / LOG).write_text(before + line + "\n", encoding="utf-8")
+        git(root, "add", LOG)
+        git(root, "commit", "-qm", "merge side", who=eve)
+    else:
+        (root / LOG).write_text(before + line + "\n", encoding="utf-8")
+        git(root, "add", LOG)
+        tree = git(root, "write-tree").strip()
+        merge = git(root, "commit-tree", tree, "-p", withdrawn, "-p", signed, "-m", "merge",
+                    who=eve).strip()
+        git(root, "reset", "-q", "--hard", merge)
+    assert f"<{dba}>" in git(root, "blame", "-e", "--", LOG).splitlines()[-1]
+    module._write_reports(root)  # type: ignore[attr-defined]
+    done = gate(root)
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert "withdrawn it: the signer signs again" in done.stdout, done.stdout[-3000:]
+    assert verdict(root).returncode != 0
+
+
+def test_a_parent_header_git_does_not_read_leads_the_walk_nowhere(tmp_path: Path) -> None:
+    """rt18c A02: Eve's commit E re-adding the DBA's withdrawn line carries a second
+    ``parent`` header after its committer line (``git hash-object`` takes it; git reads
+    parents only right after ``tree``), naming her commit X off S (after the DBA's C); R's
+    log blob is
+    forged (kept workspace) so that blame walks past the withdrawal to C. The survival walk
+    took the hidden header as a parent and reached C through X. A commit object whose
+    parents git would not read as such proves nothing. (The merge rule, reading R's forged
+    blob as E's other parent, stops it too: either layer alone.)"""
+    root, module, (line, other) = _release(tmp_path, WITHHELD, OTHER)
+    dba, eve = json.loads(line)["signer"], "eve@acme.example"
+    before = (root / LOG).read_text(encoding="utf-8")
+    head = git(root, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    _commit_log(root, before + line + "\n", "sign-off: data integrity", dba)
+    both = _commit_log(root, before + other + "\n" + line + "\n", "sign-off",
+                       json.loads(other)["signer"])
+    withdrawn = _commit_log(root, before + other + "\n", "sign-off withdrawn", dba)
+    git(root, "checkout", "-q", "-b", "x", both)
+    (root / ".deploygate" / "notes.md").write_text("harmless\n", encoding="utf-8")
+    git(root, "add", ".deploygate/notes.md")
+    git(root, "commit", "-qm", "notes", who=eve)
+    side = git(root, "rev-parse", "HEAD").strip()
+    git(root, "checkout", "-q", head)
+    readded = before + other + "\n" + line + "\n"
+    (root / LOG).write_text(readded, encoding="utf-8")
+    git(root, "add", LOG)
+    tree = git(root, "write-tree").strip()
+    who = f"Eve <{eve}> 1760000000 +0000"
+    body = (f"tree {tree}\nparent {withdrawn}\nauthor {who}\ncommitter {who}\n"
+            f"parent {side}\n\ntidy the log\n")
+    written = tmp_path / "commit-body"
+    written.write_text(body, encoding="utf-8")
+    hidden = git(root, "hash-object", "-t", "commit", "-w", str(written)).strip()
+    git(root, "reset", "-q", "--hard", hidden)
+    blob = git(root, "rev-parse", f"{withdrawn}:{LOG}").strip()
+    _write_loose(_loose(root, blob), b"blob", readded.encode())
+    assert f"<{dba}>" in git(root, "blame", "-e", "--", LOG).splitlines()[-1]
+    module._write_reports(root)  # type: ignore[attr-defined]
+    done = gate(root)
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert verdict(root).returncode != 0

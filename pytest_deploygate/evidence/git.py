@@ -16,7 +16,7 @@ import contextlib
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -244,10 +244,26 @@ def blame_lines(root: Path, relative: str) -> dict[int, BlamedLine]:
         unproven = unproven_lines(files, claims)
         survived = {number: claim for number, claim in claims.items() if number not in unproven}
         unproven.update(unsurvived_lines(
-            files, head if len(head) in (40, 64) and _is_hex(head) else None, survived))
+            files, head if len(head) in (40, 64) and _is_hex(head) else None, survived,
+            _ancestry(root)))
     return {number: BlamedLine(origins[commit], content, paths.get(number, ""),
                                unproven.get(number))
             for number, (commit, content) in blamed.items()}
+
+
+def _ancestry(root: Path) -> Callable[[str, str], bool]:
+    """``is_ancestor(a, b)``: whether commit a is in b's history (git merge-base
+    --is-ancestor, asked once per pair; a failure to answer counts as yes, which leaves a
+    line unattributed: fail closed)."""
+    answers: dict[tuple[str, str], bool] = {}
+
+    def is_ancestor(older: str, newer: str) -> bool:
+        if (older, newer) not in answers:
+            done = _git(root, "merge-base", "--is-ancestor", older, newer)
+            answers[older, newer] = done.returncode != 1
+        return answers[older, newer]
+
+    return is_ancestor
 
 
 def top_relative(root: Path, relative: str) -> str | None:

@@ -74,17 +74,27 @@ def all_entries(reader: ObjectReader, tree: str) -> Iterator[TreeEntry]:
 
 
 def commit_fields(body: bytes, commit: str) -> tuple[str, tuple[str, ...]]:
-    """The tree and the parents a (hashed) commit object names, from its headers."""
+    """The tree and the parents a (hashed) commit object names, from its headers, as git
+    reads them: ``tree`` first, then the ``parent`` lines right after it. A ``parent``
+    header anywhere else is no parent to git (fsck lets unknown headers pass), so a walk
+    that took it followed a history git does not have (rt18c A02): refused."""
     tree = ""
     parents: list[str] = []
+    in_parents = True
     for number, line in enumerate(body.split(b"\n")):
         if not line:
             break  # (end of the headers)
         key, _, value = line.partition(b" ")
-        if number == 0 and key == b"tree":
-            tree = value.decode("ascii", "replace")
+        if number == 0:
+            if key == b"tree":
+                tree = value.decode("ascii", "replace")
         elif key == b"parent":
+            if not in_parents:
+                raise ObjectUnproven(f"commit {commit} has a parent header after its other "
+                                     "headers, which git does not read as a parent")
             parents.append(value.decode("ascii", "replace"))
+        else:
+            in_parents = False
     if len(tree) != len(commit):
         raise ObjectUnproven(f"commit {commit} names no tree git could read")
     return tree, tuple(parents)
